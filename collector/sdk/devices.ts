@@ -1,0 +1,61 @@
+/**
+ * The device directory: how plugins and the runtime learn who a device is. The inventory
+ * (SQLite) implements it in production; `MemoryDirectory` in the runtime serves tests and
+ * embedded use. Lookups are synchronous because enrichment runs on every emitted point; an
+ * implementation over a remote store keeps a local cache.
+ */
+export type Lifecycle = 'pending' | 'active' | 'retired';
+
+export interface DeviceRecord {
+  id: string;
+  kind: string;
+  model?: string;
+  customer?: string;
+  site?: string;
+  /** The agent (another device id) this device is reached through, if any. */
+  gateway?: string;
+  firmware?: string;
+  lifecycle: Lifecycle;
+  labels?: Record<string, string>;
+}
+
+/** What a device presents to prove who it is. `type` is the plugin's credential type. */
+export type Credential =
+  | { type: string; secret: string }
+  /** For HMAC-signed requests: the directory calls `verify` with each active secret. */
+  | { type: string; verify: (secret: Buffer) => boolean };
+
+export type AuthFailure =
+  | 'unknown_device'
+  | 'pending'
+  | 'retired'
+  | 'no_credential'
+  | 'bad_secret';
+
+export type AuthResult =
+  | { ok: true; device: DeviceRecord }
+  | { ok: false; reason: AuthFailure };
+
+/** Attributes a device reports about itself (boot notification, hello frame, ...). */
+export interface DiscoveredAttributes {
+  kind: string;
+  model?: string;
+  firmware?: string;
+  gateway?: string;
+}
+
+export interface DeviceDirectory {
+  lookup(id: string): DeviceRecord | undefined;
+  authenticate(id: string, credential: Credential): Promise<AuthResult>;
+  /**
+   * Records a device that connected but is not in the inventory, or updates what a known device
+   * says about itself. Unknown devices become `pending` unless their kind is auto-accepted.
+   */
+  discover(id: string, attrs: DiscoveredAttributes): Promise<DeviceRecord>;
+  /** Every device the liveness tracker should watch (active ones). */
+  all(): Iterable<DeviceRecord>;
+  /** The runtime reports each liveness transition here so the inventory shows live state. */
+  reportStatus(id: string, state: DeviceStatusState, lastSeen: number): void;
+}
+
+export type DeviceStatusState = 'online' | 'offline' | 'error' | 'maintenance';

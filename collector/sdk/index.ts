@@ -1,0 +1,12 @@
+// The plugin SDK: everything a plugin may import. It imports nothing else from this repository.
+export * from './point.ts';
+export * from './measurement.ts';
+export * from './devices.ts';
+export * from './errors.ts';
+export * from './plugin.ts';
+export * from './simulator.ts';
+export { MemoryDirectory } from './memory-directory.ts';
+export { conformFields } from './conform.ts';
+export { TestAccumulator } from './test-accumulator.ts';
+export { Type } from 'typebox';
+export type { Static, TSchema } from 'typebox';

@@ -1,0 +1,121 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RouteOptions } from 'fastify';
+import type { Logger } from 'pino';
+import type { Static, TSchema } from 'typebox';
+import type { DeviceDirectory, DeviceStatusState, DiscoveredAttributes } from './devices.ts';
+import type { MeasurementSpec } from './measurement.ts';
+import type { Fields, Tags } from './point.ts';
+
+/** The states `device_status` records. `offline` is written, never inferred from silence. */
+export type DeviceState = DeviceStatusState;
+
+export interface CommandSpec<P extends TSchema = TSchema> {
+  description: string;
+  /** Parameter schema; the command bus validates against it before the plugin sees a command. */
+  params: P;
+  /** How long the device has to answer, in seconds. Default: the bus's (30 s). */
+  timeout_s?: number;
+}
+
+export interface Command<Params = unknown> {
+  id: string;
+  name: string;
+  params: Params;
+  /** Aborted when the command times out or is cancelled: stop waiting for the device. */
+  signal: AbortSignal;
+}
+
+/** A live device connection a plugin has made reachable for commands. */
+export interface Attachment {
+  /** Ends reachability, unless a newer attachment for the same device replaced this one. */
+  detach(): void;
+}
+
+export interface PluginHttp {
+  /**
+   * Adds a route to the shared server. Routes must be added during `start`; a plugin restarted
+   * by the runtime may add the same routes again (they are rebound to the new instance).
+   * JSON bodies keep their raw bytes on `request.rawBody` (a Buffer) for signature checks.
+   */
+  route(options: RouteOptions): void;
+  /** Takes WebSocket upgrade requests whose path starts with `pathPrefix`. */
+  upgrade(
+    pathPrefix: string,
+    handler: (request: IncomingMessage, socket: Duplex, head: Buffer) => void,
+  ): void;
+}
+
+export interface SeenAttributes extends Partial<DiscoveredAttributes> {
+  /** `error` when the device reports a fault while still reachable. Default `online`. */
+  state?: 'online' | 'error';
+}
+
+export interface PluginContext<Config = unknown> {
+  /** This instance's configuration, defaults applied and validated. */
+  readonly config: Config;
+  /** `name` of the plugin, or `name#2` for the second configured instance. */
+  readonly instance: string;
+  /**
+   * The only way data leaves a plugin. `tags.device` names the device; the runtime adds `kind`,
+   * `model`, `customer`, `site` from the inventory. `time` is epoch milliseconds at the moment
+   * of the reading (default: now). Fields are checked against the declared measurement.
+   */
+  emit(measurement: string, fields: Fields, tags?: Tags, time?: number): void;
+  /** Resolves once every point emitted so far is in the durable spool (ack devices after it). */
+  committed(): Promise<void>;
+  /** The device reported: it is alive. Unknown devices are registered as pending. */
+  seen(deviceId: string, attrs?: SeenAttributes): void;
+  /** The device is known to be gone (connection closed): mark it offline now. */
+  offline(deviceId: string): void;
+  readonly devices: DeviceDirectory;
+  readonly http: PluginHttp;
+  /** Makes a device reachable for commands through this instance. A newer attach replaces an older. */
+  attach<C>(deviceId: string, connection: C): Attachment;
+  /** The connection last attached for a device, if it is still attached. */
+  connection<C>(deviceId: string): C | undefined;
+  /** Counts an event (a malformed frame, a refused handshake) in `fleetpulse_plugin_events_total`. */
+  count(event: string, by?: number): void;
+  /** Sets a gauge (open connections, queue length) in `fleetpulse_plugin_gauge`. */
+  gauge(name: string, value: number): void;
+  readonly log: Logger;
+  readonly clock: { now(): number };
+  /** Aborted when the instance is being stopped. */
+  readonly signal: AbortSignal;
+}
+
+export interface RunningPlugin {
+  stop(): Promise<void>;
+  /** Carries out a command on a device this instance attached. Return value = result payload. */
+  execute?(deviceId: string, command: Command): Promise<unknown>;
+}
+
+/** Where a plugin runs: in `fleetpulse serve`, at the edge in `fleetpulse agent`, or both. */
+export type PluginPlace = 'serve' | 'agent';
+
+export interface PluginDefinition<C extends TSchema = TSchema> {
+  name: string;
+  description: string;
+  /** Device kinds this plugin serves, e.g. `['charger']`. */
+  kinds: string[];
+  runs_in: PluginPlace[];
+  /** Configuration schema, every option with its default. */
+  config: C;
+  /** Whether a process runs this plugin when its configuration does not mention it. */
+  enabled_by_default?: boolean;
+  measurements: MeasurementSpec[];
+  commands?: Record<string, CommandSpec>;
+  /**
+   * How often this plugin's devices report, in seconds, given its config. A device is marked
+   * offline after two missed intervals (the runtime's `liveness.missed_intervals`).
+   */
+  reporting_interval_s: number | ((config: Static<C>) => number);
+  start(ctx: PluginContext<Static<C>>): Promise<RunningPlugin>;
+}
+
+export type Plugin = PluginDefinition<TSchema>;
+
+/** Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. */
+export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): PluginDefinition<C> {
+  return definition;
+}
