@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -65,6 +65,39 @@ export interface LocalInfluxd {
 }
 
 const RING_LINES = 50;
+const PID_FILE = 'influxd.pid';
+
+/**
+ * An owner killed with SIGKILL leaves its influxd running (it is in its own process group), and
+ * that one holds the data directory: stop it before starting a new one.
+ */
+async function stopLeftover(dataDir: string, log?: InfluxdLog): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(await readFile(path.join(dataDir, PID_FILE), 'utf8'));
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline = '';
+  try {
+    cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // not running (or no /proc): nothing to stop
+  }
+  if (!cmdline.includes(path.join(dataDir, 'influxdb.conf'))) return;
+  log?.warn(`influxd: stopping a leftover influxd (pid ${pid}) that holds ${dataDir}`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+  }
+  process.kill(pid, 'SIGKILL');
+}
 const KILL_AFTER_MS = 5_000;
 
 /** Finds an executable on PATH (or checks an explicit path). */
@@ -281,12 +314,17 @@ async function startOnce(opts: {
   await writeFile(configPath, influxdConfig({ dataDir, port, bindPort }));
   const url = `http://127.0.0.1:${port}`;
 
+  await stopLeftover(dataDir, opts.log);
   const ring = new LineRing(RING_LINES);
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and influxd
+  // must outlive the owner's shutdown until the spool has been flushed into it.
   const child = spawn(opts.binary, ['-config', configPath], {
     cwd: dataDir,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  if (child.pid) await writeFile(path.join(dataDir, PID_FILE), String(child.pid));
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => ring.push(chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => ring.push(chunk));
 

@@ -19,7 +19,7 @@ export interface MeasurementSpec<
   description: string;
   /**
    * Tags the plugin sets itself, with their meaning. The runtime adds `device`, `kind`, `model`,
-   * `customer` and `site` to every device point; they need not be listed here.
+   * `customer`, `site` and `gateway` to every device point; they need not be listed here.
    */
   tags: Record<Tag, string>;
   fields: Record<Field, FieldSpec>;
@@ -33,5 +33,5 @@ export function defineMeasurement<const Tag extends string, const Field extends 
 }
 
 /** Tags the runtime puts on every device point, taken from the inventory. */
-export const DEVICE_TAGS = ['device', 'kind', 'model', 'customer', 'site'] as const;
+export const DEVICE_TAGS = ['device', 'kind', 'model', 'customer', 'site', 'gateway'] as const;
 export type DeviceTag = (typeof DEVICE_TAGS)[number];

@@ -1,11 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type Database from 'better-sqlite3';
 import type { RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
 import type { DeviceDirectory, DeviceStatusState, DiscoveredAttributes } from './devices.ts';
 import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The bytes of a JSON body as received, for signature checks. */
+    rawBody?: Buffer;
+  }
+}
 
 /** The states `device_status` records. `offline` is written, never inferred from silence. */
 export type DeviceState = DeviceStatusState;
@@ -32,13 +40,25 @@ export interface Attachment {
   detach(): void;
 }
 
+/** API roles, each including the ones after it: admin > operator > support > viewer. */
+export type Role = 'admin' | 'operator' | 'support' | 'viewer';
+
+export interface PluginRouteOptions extends RouteOptions {
+  /**
+   * For routes under `/api/v1`: the least role allowed. The API's key check, role check and audit
+   * log (for mutating methods) then apply exactly as for the core routes. Omit it for device
+   * endpoints that authenticate devices themselves (signatures, tokens).
+   */
+  role?: Role;
+}
+
 export interface PluginHttp {
   /**
    * Adds a route to the shared server. Routes must be added during `start`; a plugin restarted
    * by the runtime may add the same routes again (they are rebound to the new instance).
    * JSON bodies keep their raw bytes on `request.rawBody` (a Buffer) for signature checks.
    */
-  route(options: RouteOptions): void;
+  route(options: PluginRouteOptions): void;
   /** Takes WebSocket upgrade requests whose path starts with `pathPrefix`. */
   upgrade(
     pathPrefix: string,
@@ -69,6 +89,11 @@ export interface PluginContext<Config = unknown> {
   /** The device is known to be gone (connection closed): mark it offline now. */
   offline(deviceId: string): void;
   readonly devices: DeviceDirectory;
+  /**
+   * The inventory's SQLite database, for the plugin's own durable records (charging sessions,
+   * idempotency keys). Name tables `<plugin>_<thing>` and create them at start (idempotently).
+   */
+  readonly db: Database.Database;
   readonly http: PluginHttp;
   /** Makes a device reachable for commands through this instance. A newer attach replaces an older. */
   attach<C>(deviceId: string, connection: C): Attachment;
@@ -115,7 +140,10 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
 
 export type Plugin = PluginDefinition<TSchema>;
 
-/** Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. */
-export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): PluginDefinition<C> {
-  return definition;
+/**
+ * Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. The config
+ * type flows into `start(ctx)`; the result is the untyped `Plugin` the runtime lists.
+ */
+export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): Plugin {
+  return definition as unknown as Plugin;
 }

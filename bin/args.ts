@@ -1,0 +1,20 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Parses a sub-command's flags; prints usage and returns undefined on `--help` or a bad flag. */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  usage: string,
+  options: O,
+) {
+  try {
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    if ((parsed.values as { help?: boolean }).help) {
+      console.log(usage);
+      return undefined;
+    }
+    return parsed;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { Compile } from 'typebox/compile';
+import {
+  CommandFailed,
+  CommandRejected,
+  DeviceUnreachable,
+  type Command,
+  type CommandSpec,
+} from '../sdk/index.ts';
+
+/** How a command ended. `expired` and `cancelled` come from the durable layer above the bus. */
+export type CommandStatus = 'succeeded' | 'failed' | 'rejected' | 'expired' | 'timed_out' | 'cancelled';
+
+export interface CommandOutcome {
+  id: string;
+  device: string;
+  command: string;
+  status: CommandStatus;
+  result?: unknown;
+  error?: string;
+  latencyMs: number;
+}
+
+export interface CommandRequest {
+  /** Given by the durable layer so that outcomes match its records; generated otherwise. */
+  id?: string;
+  name: string;
+  params?: unknown;
+  /** Overrides the plugin's declared timeout, seconds. */
+  timeout_s?: number;
+  /** Cancels a command in flight. */
+  signal?: AbortSignal;
+}
+
+/** A plugin instance as the bus sees it. */
+export interface CommandTarget {
+  instance: string;
+  commands: Record<string, CommandSpec>;
+  execute(deviceId: string, command: Command): Promise<unknown>;
+}
+
+/** The command or its parameters are wrong; nothing reached the device. */
+export class InvalidCommand extends Error {
+  override name = 'InvalidCommand';
+  constructor(
+    message: string,
+    /** Dotted path of the offending parameter, when one is to blame. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_TIMEOUT_S = 30;
+
+/**
+ * Routes a command to the plugin instance that attached the device, validates it against the
+ * plugin's declared schema, applies the timeout and reports exactly one outcome. Persistence,
+ * queueing for offline devices and the API belong to the layer above.
+ */
+export class CommandBus {
+  private readonly attached = new Map<string, { target: CommandTarget; token: object }>();
+  private readonly validators = new WeakMap<CommandSpec, ReturnType<typeof Compile>>();
+
+  constructor(private readonly onOutcome: (outcome: CommandOutcome, target: string) => void = () => {}) {}
+
+  attach(deviceId: string, target: CommandTarget): () => void {
+    const token = {};
+    this.attached.set(deviceId, { target, token });
+    return () => {
+      if (this.attached.get(deviceId)?.token === token) this.attached.delete(deviceId);
+    };
+  }
+
+  isAttached(deviceId: string): boolean {
+    return this.attached.has(deviceId);
+  }
+
+  /** The declared commands for a device attached now, e.g. to validate before queueing. */
+  commandsFor(deviceId: string): Record<string, CommandSpec> | undefined {
+    return this.attached.get(deviceId)?.target.commands;
+  }
+
+  /** Checks a command against a spec; throws InvalidCommand naming the parameter. */
+  validate(commands: Record<string, CommandSpec>, request: CommandRequest): void {
+    const spec = Object.hasOwn(commands, request.name) ? commands[request.name] : undefined;
+    if (!spec) {
+      throw new InvalidCommand(`unknown command "${request.name}"; this device accepts: ${Object.keys(commands).join(', ') || 'none'}`);
+    }
+    let check = this.validators.get(spec);
+    if (!check) this.validators.set(spec, (check = Compile(spec.params)));
+    const params = request.params ?? {};
+    if (!check.Check(params)) {
+      const first = [...check.Errors(params)][0];
+      const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || undefined;
+      throw new InvalidCommand(`${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${first?.message ?? 'are invalid'}`, field);
+    }
+  }
+
+  /**
+   * Sends a command now. Throws InvalidCommand (bad name or parameters) or DeviceUnreachable
+   * (not attached) before anything is sent; otherwise resolves with the outcome.
+   */
+  async dispatch(deviceId: string, request: CommandRequest): Promise<CommandOutcome> {
+    const entry = this.attached.get(deviceId);
+    if (!entry) throw new DeviceUnreachable(deviceId);
+    const { target } = entry;
+    this.validate(target.commands, request);
+    const spec = target.commands[request.name]!;
+    const id = request.id ?? randomUUID();
+    const timeoutMs = (request.timeout_s ?? spec.timeout_s ?? DEFAULT_TIMEOUT_S) * 1000;
+    const abort = new AbortController();
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const ended = (status: CommandStatus, extra: Partial<CommandOutcome> = {}): CommandOutcome => {
+      const outcome = { id, device: deviceId, command: request.name, status, latencyMs: performance.now() - started, ...extra };
+      this.onOutcome(outcome, target.instance);
+      return outcome;
+    };
+    const stopped = new Promise<CommandStatus>((resolve) => {
+      timer = setTimeout(() => resolve('timed_out'), timeoutMs);
+      request.signal?.addEventListener('abort', () => resolve('cancelled'), { once: true });
+    });
+    try {
+      const run = target.execute(deviceId, { id, name: request.name, params: request.params ?? {}, signal: abort.signal });
+      const winner = await Promise.race([run.then((result) => ({ result })), stopped]);
+      if (typeof winner === 'string') {
+        abort.abort();
+        run.catch(() => {}); // the late answer no longer matters
+        return ended(winner, { error: winner === 'timed_out' ? `no answer within ${timeoutMs / 1000} s` : 'cancelled' });
+      }
+      return ended('succeeded', winner.result === undefined ? {} : { result: winner.result });
+    } catch (err) {
+      if (err instanceof CommandRejected) return ended('rejected', { error: err.message, result: err.result });
+      if (err instanceof CommandFailed) return ended('failed', { error: err.message, result: err.result });
+      if (err instanceof DeviceUnreachable) return ended('failed', { error: err.message });
+      return ended('failed', { error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

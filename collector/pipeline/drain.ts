@@ -1,0 +1,159 @@
+import type { Logger } from 'pino';
+import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
+import type { DeadLetter, Spool, SpoolBatch } from './spool.ts';
+import type { PointWriter } from './writer.ts';
+
+export interface DrainOptions {
+  spool: Spool;
+  writer: PointWriter;
+  log: Logger;
+  /** Lines per write. Default 5,000 (InfluxDB's recommended batch size). */
+  batchSize?: number;
+  /** A partial batch is written after waiting this long, ms. Default 1,000. */
+  flushIntervalMs?: number;
+  /** Batches in flight at once. Default 2: one encodes/compresses while one is written. */
+  concurrency?: number;
+  backoff?: BackoffOptions;
+  metrics?: DrainMetrics;
+}
+
+export interface DrainMetrics {
+  written(points: number, seconds: number): void;
+  writeError(kind: 'retry' | 'too_large' | 'rejected'): void;
+  deadLettered(points: number): void;
+}
+
+class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs = 0,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Moves committed points from the spool to the writer: in batches, in order of arrival, with
+ * backoff and jitter on failure. A refused batch is bisected so that only the lines InfluxDB
+ * refuses are dead-lettered (writes are idempotent: resending a stored point overwrites itself).
+ */
+export class Drain {
+  private readonly spool: Spool;
+  private readonly writer: PointWriter;
+  private readonly log: Logger;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private readonly concurrency: number;
+  private readonly backoffOptions: BackoffOptions;
+  private readonly metrics: DrainMetrics | undefined;
+  /** Highest spool id handed to a worker; rows above it are not yet claimed. */
+  private claimed = 0;
+  private readonly stopper = new AbortController();
+  private workers: Promise<void>[] = [];
+  private wake: (() => void) | undefined;
+  private failing = false;
+
+  constructor(options: DrainOptions) {
+    this.spool = options.spool;
+    this.writer = options.writer;
+    this.log = options.log;
+    this.batchSize = options.batchSize ?? 5000;
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.concurrency = options.concurrency ?? 2;
+    this.backoffOptions = options.backoff ?? {};
+    this.metrics = options.metrics;
+  }
+
+  start(): void {
+    for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
+  }
+
+  /** Asks idle workers to look at the spool now (a full batch is waiting). */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Writes what is in the spool until it is empty or the deadline passes, then stops. What is
+   * left stays in the spool for the next start.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.spool.commit();
+    const deadline = sleep(deadlineMs);
+    const drained = (async () => {
+      while (this.spool.size().points > 0 && !this.failing) await sleep(20);
+    })();
+    await Promise.race([drained, deadline]);
+    this.stopper.abort();
+    this.wake?.();
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    const signal = this.stopper.signal;
+    const backoff = new Backoff(this.backoffOptions);
+    while (!signal.aborted) {
+      const batch = this.claim();
+      if (!batch) {
+        await this.idle(signal);
+        continue;
+      }
+      // A worker owns its batch until the writer has dealt with it: retry the same batch.
+      for (;;) {
+        try {
+          const dead = await this.send(batch.lines);
+          this.spool.ack(batch, dead);
+          if (dead.length > 0) this.metrics?.deadLettered(dead.length);
+          if (this.failing) this.log.info({ writer: this.writer.describe() }, 'writes succeed again');
+          this.failing = false;
+          backoff.reset();
+          break;
+        } catch (err) {
+          const retry = err instanceof RetryLater ? err : new RetryLater(String(err));
+          const delay = backoff.next(retry.retryAfterMs);
+          if (!this.failing) this.log.warn({ err: retry.message, delayMs: delay }, 'write failed; points stay in the spool');
+          this.failing = true;
+          await sleep(delay, signal);
+          if (signal.aborted) return;
+        }
+      }
+    }
+  }
+
+  private claim(): SpoolBatch | undefined {
+    const batch = this.spool.read(this.claimed, this.batchSize);
+    if (batch) this.claimed = batch.lastId;
+    return batch;
+  }
+
+  private async idle(signal: AbortSignal): Promise<void> {
+    const nudged = new AbortController();
+    const onStop = () => nudged.abort();
+    signal.addEventListener('abort', onStop, { once: true });
+    this.wake = () => nudged.abort();
+    await sleep(this.flushIntervalMs, nudged.signal);
+    signal.removeEventListener('abort', onStop);
+    this.spool.commit();
+  }
+
+  /** Writes lines; returns those refused one by one. Throws RetryLater when nothing can be said. */
+  private async send(lines: readonly string[]): Promise<DeadLetter[]> {
+    const started = performance.now();
+    const outcome = await this.writer.write(lines);
+    switch (outcome.kind) {
+      case 'written':
+        this.metrics?.written(lines.length, (performance.now() - started) / 1000);
+        return [];
+      case 'retry':
+        this.metrics?.writeError('retry');
+        throw new RetryLater(outcome.error, outcome.retryAfterMs);
+      case 'too_large':
+      case 'rejected': {
+        this.metrics?.writeError(outcome.kind);
+        if (lines.length === 1) return [{ line: lines[0]!, error: outcome.error }];
+        const half = lines.length >> 1;
+        return [...(await this.send(lines.slice(0, half))), ...(await this.send(lines.slice(half)))];
+      }
+    }
+  }
+}

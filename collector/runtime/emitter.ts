@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import { encodeLine, LineProtocolError } from '../pipeline/line-protocol.ts';
+import {
+  conformFields,
+  UndeclaredMeasurement,
+  type DeviceDirectory,
+  type Fields,
+  type MeasurementSpec,
+  type Point,
+  type Tags,
+} from '../sdk/index.ts';
+import type { SelfMetrics } from './self-metrics.ts';
+
+/** Where encoded lines go: the durable spool (serve) or the agent's outbox. */
+export interface LineSink {
+  append(line: string): void;
+  committed(): Promise<void>;
+}
+
+export type EmitFn = (measurement: string, fields: Fields, tags?: Tags, time?: number) => void;
+
+/**
+ * The path of every point: check against the declaration, add inventory tags, encode, spool.
+ * A bad point is refused, counted and logged (at most once a minute per plugin and
+ * measurement); it never throws into the plugin's loop.
+ */
+export class Emitter {
+  private readonly lastWarned = new Map<string, number>();
+
+  constructor(
+    private readonly sink: LineSink,
+    private readonly directory: DeviceDirectory,
+    private readonly metrics: SelfMetrics,
+    private readonly log: Logger,
+    private readonly clock: { now(): number },
+  ) {}
+
+  /** The `emit` of one plugin instance, bound to its declared measurements. */
+  forPlugin(instance: string, measurements: readonly MeasurementSpec[]): EmitFn {
+    const declared = new Map(measurements.map((m) => [m.name, m]));
+    const emitted = this.metrics.pointsEmitted.labels(instance);
+    return (measurement, fields, tags = {}, time = this.clock.now()) => {
+      try {
+        const spec = declared.get(measurement);
+        if (!spec) throw new UndeclaredMeasurement(`measurement "${measurement}" is not declared by ${instance}`);
+        this.write({ measurement, fields: conformFields(spec, fields), tags: this.enrich(tags), time });
+        emitted.inc();
+      } catch (err) {
+        this.refused(instance, measurement, err);
+      }
+    };
+  }
+
+  /** Writes a point the runtime itself produces (liveness, self-metrics). */
+  system(point: Point): void {
+    try {
+      this.write({ ...point, tags: this.enrich(point.tags) });
+    } catch (err) {
+      this.refused('runtime', point.measurement, err);
+    }
+  }
+
+  committed(): Promise<void> {
+    return this.sink.committed();
+  }
+
+  private write(point: Point): void {
+    this.sink.append(encodeLine(point));
+  }
+
+  private enrich(tags: Tags): Tags {
+    const id = tags.device;
+    const device = id === undefined ? undefined : this.directory.lookup(id);
+    if (!device) return tags;
+    return { ...tags, kind: device.kind, model: device.model, customer: device.customer, site: device.site, gateway: device.gateway };
+  }
+
+  private refused(instance: string, measurement: string, err: unknown): void {
+    if (!(err instanceof UndeclaredMeasurement || err instanceof LineProtocolError)) throw err;
+    this.metrics.pointsInvalid.labels(instance, measurement).inc();
+    const key = `${instance}/${measurement}`;
+    const now = Date.now();
+    if ((this.lastWarned.get(key) ?? 0) + 60_000 < now) {
+      this.lastWarned.set(key, now);
+      this.log.warn({ plugin: instance, measurement, err: err.message }, 'point refused (further ones for a minute are only counted)');
+    }
+  }
+}

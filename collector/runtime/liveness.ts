@@ -1,0 +1,217 @@
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { DeviceDirectory, DeviceRecord, DeviceState, Fields } from '../sdk/index.ts';
+import { deviceAvailability, deviceStatus } from './measurements.ts';
+
+/** Decides whether a device is inside a maintenance window now (the operations layer implements it). */
+export interface MaintenanceCalendar {
+  inMaintenance(device: DeviceRecord, now: number): boolean;
+}
+
+export interface LivenessOptions {
+  db: Database.Database;
+  directory: DeviceDirectory;
+  /** Writes a device point (the runtime enriches it with inventory tags). */
+  write(measurement: string, fields: Fields, deviceId: string, time: number): void;
+  /** Reporting interval in seconds for a device kind; undefined when no plugin serves the kind. */
+  intervalFor(kind: string): number | undefined;
+  log: Logger;
+  /** Every device's status is written this often, s. Default 60. */
+  statusIntervalS?: number;
+  /** A device is offline after this many reporting intervals without a report. Default 2. */
+  missedIntervals?: number;
+  maintenance?: MaintenanceCalendar;
+  onStates?: (counts: Record<DeviceState, number>) => void;
+}
+
+type Reported = 'online' | 'error' | 'offline';
+const HOUR = 3_600_000;
+const DEFAULT_INTERVAL_S = 60;
+
+interface Entry {
+  id: string;
+  reported: Reported;
+  lastSeen: number | undefined;
+  state: DeviceState;
+  hourStart: number;
+  /** Milliseconds spent in each state during the current hour, counted up to `countedTo`. */
+  spent: Record<DeviceState, number>;
+  countedTo: number;
+}
+
+/**
+ * Liveness for every watched device. It knows each transition exactly, so besides
+ * `device_status` it keeps an hourly account of time per state (`device_availability`).
+ * Its state survives restarts in the runtime's SQLite file; the time the process itself was down
+ * is counted for no state (nobody could observe the devices).
+ */
+export class Liveness {
+  private readonly entries = new Map<string, Entry>();
+  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates'>> & Pick<LivenessOptions, 'maintenance' | 'onStates'>;
+  private lastFullStatus = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: LivenessOptions) {
+    this.o = { statusIntervalS: 60, missedIntervals: 2, ...options };
+    this.o.db.exec(`CREATE TABLE IF NOT EXISTS liveness (
+      device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
+      online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
+  }
+
+  /** Loads the saved state and every device of the directory; call once before `start`. */
+  load(now: number): void {
+    const rows = this.o.db.prepare('SELECT * FROM liveness').all() as Array<{
+      device: string; reported: Reported; last_seen: number | null; hour_start: number;
+      online_ms: number; error_ms: number; offline_ms: number; maintenance_ms: number;
+    }>;
+    for (const r of rows) {
+      const entry = this.entry(r.device, now);
+      entry.reported = r.reported;
+      entry.lastSeen = r.last_seen ?? undefined;
+      if (r.hour_start === entry.hourStart) {
+        entry.spent = { online: r.online_ms, error: r.error_ms, offline: r.offline_ms, maintenance: r.maintenance_ms };
+      }
+      entry.state = this.stateOf(entry, now);
+    }
+    this.syncDirectory(now);
+  }
+
+  start(tickMs = 1000): void {
+    this.timer = setInterval(() => this.tick(Date.now()), tickMs);
+    this.timer.unref();
+  }
+
+  /** Stops ticking, writes the partial hour and saves state. */
+  stop(now: number): void {
+    clearInterval(this.timer);
+    for (const e of this.entries.values()) {
+      this.count(e, now);
+      this.writeAvailability(e);
+    }
+    this.save(now);
+  }
+
+  seen(deviceId: string, reported: 'online' | 'error', now: number): void {
+    const e = this.entry(deviceId, now);
+    e.lastSeen = now;
+    e.reported = reported;
+    this.update(e, now);
+  }
+
+  offline(deviceId: string, now: number): void {
+    const e = this.entries.get(deviceId);
+    if (!e) return;
+    e.reported = 'offline';
+    this.update(e, now);
+  }
+
+  state(deviceId: string): { state: DeviceState; lastSeen: number | undefined } | undefined {
+    const e = this.entries.get(deviceId);
+    return e && { state: e.state, lastSeen: e.lastSeen };
+  }
+
+  /** Expires silent devices, rolls hours over, and writes every status each status interval. */
+  tick(now: number): void {
+    const full = now - this.lastFullStatus >= this.o.statusIntervalS * 1000;
+    if (full) this.syncDirectory(now);
+    for (const e of this.entries.values()) {
+      if (!this.update(e, now) && full) this.writeStatus(e, now);
+      if (now >= e.hourStart + HOUR) this.rollHour(e, now);
+    }
+    if (full) {
+      this.lastFullStatus = now;
+      this.save(now);
+      this.reportCounts();
+    }
+  }
+
+  private entry(id: string, now: number): Entry {
+    let e = this.entries.get(id);
+    if (!e) {
+      e = {
+        id, reported: 'offline', lastSeen: undefined, state: 'offline',
+        hourStart: now - (now % HOUR), spent: { online: 0, error: 0, offline: 0, maintenance: 0 }, countedTo: now,
+      };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  private syncDirectory(now: number): void {
+    for (const d of this.o.directory.all()) if (!this.entries.has(d.id)) this.writeStatus(this.entry(d.id, now), now);
+  }
+
+  /** Recomputes the state; on a transition counts time, writes the status and returns true. */
+  private update(e: Entry, now: number): boolean {
+    const state = this.stateOf(e, now);
+    if (state === e.state) return false;
+    if (now >= e.hourStart + HOUR) this.rollHour(e, now);
+    this.count(e, now);
+    e.state = state;
+    this.writeStatus(e, now);
+    this.o.directory.reportStatus(e.id, state, e.lastSeen ?? 0);
+    return true;
+  }
+
+  private stateOf(e: Entry, now: number): DeviceState {
+    const device = this.o.directory.lookup(e.id);
+    if (device && this.o.maintenance?.inMaintenance(device, now)) return 'maintenance';
+    if (e.reported === 'offline' || e.lastSeen === undefined) return 'offline';
+    const intervalS = (device && this.o.intervalFor(device.kind)) ?? DEFAULT_INTERVAL_S;
+    return now - e.lastSeen > intervalS * this.o.missedIntervals * 1000 ? 'offline' : e.reported;
+  }
+
+  private count(e: Entry, now: number): void {
+    if (now > e.countedTo) e.spent[e.state] += now - e.countedTo;
+    e.countedTo = now;
+  }
+
+  private rollHour(e: Entry, now: number): void {
+    while (now >= e.hourStart + HOUR) {
+      const end = e.hourStart + HOUR;
+      this.count(e, end);
+      this.writeAvailability(e);
+      e.hourStart = end;
+      e.spent = { online: 0, error: 0, offline: 0, maintenance: 0 };
+    }
+  }
+
+  private writeStatus(e: Entry, now: number): void {
+    const fields: Fields = { online: e.state === 'online' || e.state === 'error' ? 1 : 0, state: e.state };
+    if (e.lastSeen !== undefined) fields.last_seen_s = Math.max(0, Math.floor((now - e.lastSeen) / 1000));
+    this.o.write(deviceStatus.name, fields, e.id, now);
+  }
+
+  private writeAvailability(e: Entry): void {
+    const s = e.spent;
+    if (s.online + s.error + s.offline + s.maintenance === 0) return;
+    this.o.write(
+      deviceAvailability.name,
+      {
+        online_s: Math.round(s.online / 1000), error_s: Math.round(s.error / 1000),
+        offline_s: Math.round(s.offline / 1000), maintenance_s: Math.round(s.maintenance / 1000),
+      },
+      e.id,
+      e.hourStart,
+    );
+  }
+
+  private save(now: number): void {
+    const upsert = this.o.db.prepare(`INSERT INTO liveness VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(device) DO UPDATE SET reported = excluded.reported, last_seen = excluded.last_seen,
+      hour_start = excluded.hour_start, online_ms = excluded.online_ms, error_ms = excluded.error_ms,
+      offline_ms = excluded.offline_ms, maintenance_ms = excluded.maintenance_ms`);
+    this.o.db.transaction(() => {
+      for (const e of this.entries.values()) {
+        this.count(e, now);
+        upsert.run(e.id, e.reported, e.lastSeen ?? null, e.hourStart, e.spent.online, e.spent.error, e.spent.offline, e.spent.maintenance);
+      }
+    })();
+  }
+
+  private reportCounts(): void {
+    const counts: Record<DeviceState, number> = { online: 0, offline: 0, error: 0, maintenance: 0 };
+    for (const e of this.entries.values()) counts[e.state]++;
+    this.o.onStates?.(counts);
+  }
+}

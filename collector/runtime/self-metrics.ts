@@ -1,0 +1,58 @@
+import { hostname } from 'node:os';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Point } from '../sdk/index.ts';
+
+/**
+ * The collector's own metrics: one prom-client registry per process, served on `/metrics` and
+ * written to InfluxDB as `fleetpulse_*` points (measurement = metric name, labels = tags, one
+ * `value` field; histograms as `sum` and `count`), so that Grafana can alert on the collector
+ * with the same datasource as on the devices.
+ */
+export class SelfMetrics {
+  readonly registry = new Registry();
+  readonly pointsEmitted = new Counter({ name: 'fleetpulse_points_emitted_total', help: 'Points accepted into the spool, by plugin', labelNames: ['plugin'], registers: [this.registry] });
+  readonly pointsInvalid = new Counter({ name: 'fleetpulse_points_invalid_total', help: 'Points refused at emit (undeclared, NaN, ...), by plugin and measurement', labelNames: ['plugin', 'measurement'], registers: [this.registry] });
+  readonly pointsWritten = new Counter({ name: 'fleetpulse_points_written_total', help: 'Points stored by the writer', registers: [this.registry] });
+  readonly pointsDropped = new Counter({ name: 'fleetpulse_points_dropped_total', help: 'Points lost on purpose, by reason (spool_full, dead_letter)', labelNames: ['reason'], registers: [this.registry] });
+  readonly writeErrors = new Counter({ name: 'fleetpulse_write_errors_total', help: 'Failed writes, by kind (retry, too_large, rejected)', labelNames: ['kind'], registers: [this.registry] });
+  readonly writeLatency = new Histogram({ name: 'fleetpulse_write_latency_seconds', help: 'Time to write one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  /** Set by the process that owns the spool; read whenever metrics are collected. */
+  spoolSize: (() => { points: number; bytes: number }) | undefined;
+  readonly spoolPoints = new Gauge({ name: 'fleetpulse_spool_points', help: 'Points waiting in the spool', registers: [this.registry], collect: () => this.collectSpool() });
+  readonly spoolBytes = new Gauge({ name: 'fleetpulse_spool_bytes', help: 'Line bytes waiting in the spool', registers: [this.registry], collect: () => this.collectSpool() });
+  readonly pluginUp = new Gauge({ name: 'fleetpulse_plugin_up', help: '1 when the plugin instance is running', labelNames: ['plugin'], registers: [this.registry] });
+  readonly pluginEvents = new Counter({ name: 'fleetpulse_plugin_events_total', help: 'Events a plugin counts (malformed frames, refused handshakes, ...)', labelNames: ['plugin', 'event'], registers: [this.registry] });
+  readonly pluginGauge = new Gauge({ name: 'fleetpulse_plugin_gauge', help: 'Gauges a plugin sets (connections, ...)', labelNames: ['plugin', 'name'], registers: [this.registry] });
+  readonly devices = new Gauge({ name: 'fleetpulse_devices', help: 'Watched devices by liveness state', labelNames: ['state'], registers: [this.registry] });
+  readonly commands = new Counter({ name: 'fleetpulse_commands_total', help: 'Commands ended, by plugin, command and outcome', labelNames: ['plugin', 'command', 'outcome'], registers: [this.registry] });
+  readonly commandLatency = new Histogram({ name: 'fleetpulse_command_latency_seconds', help: 'Time from dispatch to outcome', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers: [this.registry] });
+
+  constructor(private readonly host = hostname()) {}
+
+  private collectSpool(): void {
+    const size = this.spoolSize?.();
+    if (!size) return;
+    this.spoolPoints.set(size.points);
+    this.spoolBytes.set(size.bytes);
+  }
+
+  /** The current values as points, stamped `time` (ms). */
+  async points(time: number): Promise<Point[]> {
+    const points: Point[] = [];
+    for (const metric of await this.registry.getMetricsAsJSON()) {
+      for (const sample of metric.values) {
+        let field = 'value';
+        if (String(metric.type) === 'histogram') {
+          const name = (sample as { metricName?: string }).metricName ?? '';
+          if (name.endsWith('_sum')) field = 'sum';
+          else if (name.endsWith('_count')) field = 'count';
+          else continue; // buckets stay on /metrics; InfluxQL works from sum and count
+        }
+        const tags: Record<string, string> = { host: this.host };
+        for (const [k, v] of Object.entries(sample.labels)) tags[k] = String(v);
+        points.push({ measurement: metric.name, tags, fields: { [field]: sample.value }, time });
+      }
+    }
+    return points;
+  }
+}

@@ -1,0 +1,77 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance, RouteHandlerMethod, preHandlerHookHandler } from 'fastify';
+import type { PluginHttp, PluginRouteOptions, Role } from '../sdk/index.ts';
+
+/** Makes the API's authentication, role check and audit hook for a least role (set by `serve`). */
+export type RouteGuard = (role: Role) => preHandlerHookHandler;
+
+type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * The one HTTP server every plugin shares. Fastify freezes its routes once it listens, but a
+ * plugin whose start failed may be started again later: each route is therefore registered once
+ * and calls the handler of the newest registration. WebSocket upgrades are dispatched by path
+ * prefix, longest first; an upgrade nobody claims is answered 404.
+ */
+export class SharedServer {
+  private readonly handlers = new Map<string, RouteHandlerMethod>();
+  private readonly upgrades: Array<{ prefix: string; owner: string; handler: UpgradeHandler }> = [];
+
+  /** Set once the API is mounted; routes declaring a `role` are refused without it. */
+  guard: RouteGuard | undefined;
+
+  constructor(readonly app: FastifyInstance) {
+    const parseJson = app.getDefaultJsonParser('error', 'ignore');
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      request.rawBody = body as Buffer;
+      parseJson(request, (body as Buffer).toString('utf8'), done);
+    });
+    app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (request.url ?? '/').split('?')[0]!;
+      const match = this.upgrades.find((u) => path.startsWith(u.prefix));
+      if (match) return match.handler(request, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+  }
+
+  /** The `ctx.http` of one plugin instance. */
+  forPlugin(owner: string): PluginHttp {
+    return {
+      route: ({ role, ...options }: PluginRouteOptions) => {
+        const methods = ([] as string[]).concat(options.method);
+        const key = `${methods.join(',')} ${options.url}`;
+        const known = this.handlers.has(key);
+        this.handlers.set(key, options.handler);
+        if (known) return;
+        if (this.app.server.listening) {
+          throw new Error(`${owner}: route ${key} must be added during the plugin's first start`);
+        }
+        const handlers = this.handlers;
+        if (role && !this.guard) throw new Error(`${owner}: route ${key} needs role ${role}, but this process has no API`);
+        const guard = role ? [this.guard!(role)] : [];
+        this.app.route({
+          ...options,
+          preHandler: [...guard, ...([] as preHandlerHookHandler[]).concat((options.preHandler as preHandlerHookHandler | preHandlerHookHandler[] | undefined) ?? [])],
+          handler: function (request, reply) {
+            return handlers.get(key)!.call(this, request, reply);
+          },
+        });
+      },
+      upgrade: (prefix, handler) => {
+        const index = this.upgrades.findIndex((u) => u.prefix === prefix);
+        if (index >= 0 && this.upgrades[index]!.owner !== owner) {
+          throw new Error(`${owner}: WebSocket path ${prefix} is already taken by ${this.upgrades[index]!.owner}`);
+        }
+        if (index >= 0) this.upgrades.splice(index, 1);
+        this.upgrades.push({ prefix, owner, handler });
+        this.upgrades.sort((a, b) => b.prefix.length - a.prefix.length);
+      },
+    };
+  }
+
+  /** Drops the upgrade handlers of a stopped plugin instance. */
+  release(owner: string): void {
+    for (let i = this.upgrades.length - 1; i >= 0; i--) if (this.upgrades[i]!.owner === owner) this.upgrades.splice(i, 1);
+  }
+}

@@ -1,0 +1,79 @@
+import WebSocket from 'ws';
+import { defineSimulator } from '../../collector/sdk/index.ts';
+
+/**
+ * Example sensors: each connects to `<server>/example/<id>`, sends a reading every
+ * `interval_s` seconds and answers `ping` and `set_interval`. Options: `prefix` (device id
+ * prefix, default `sensor-`), `interval_s` (default 10), `token` (one shared credential,
+ * else the server must run with `accept_unknown: true`).
+ */
+export default defineSimulator({
+  flag: 'example',
+  description: 'example WebSocket sensors (the plugin author\'s worked example)',
+  async run({ server, count, options, progress, signal }) {
+    const prefix = options.prefix ?? 'sensor-';
+    const base = server.replace(/^http/, 'ws') + (options.path ?? '/example/');
+    let connected = 0;
+    const sensors = Array.from({ length: count }, (_, i) => {
+      const id = `${prefix}${String(i + 1).padStart(4, '0')}`;
+      const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+      return runSensor(base + encodeURIComponent(id), headers, Number(options.interval_s ?? 10), signal, {
+        connected: () => progress.update('connected', ++connected, count),
+        disconnected: () => progress.update('connected', --connected, count),
+        count: (e) => progress.count(e),
+      });
+    });
+    await Promise.all(sensors);
+  },
+});
+
+async function runSensor(
+  url: string,
+  headers: Record<string, string>,
+  intervalS: number,
+  signal: AbortSignal,
+  report: { connected(): void; disconnected(): void; count(event: string): void },
+): Promise<void> {
+  const booted = Date.now();
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const ws = new WebSocket(url, { headers });
+      let opened = false;
+      let timer: NodeJS.Timeout | undefined;
+      const send = () => {
+        const t = Date.now();
+        const hour = (t / 3_600_000) % 24;
+        ws.send(JSON.stringify({
+          type: 'reading', t,
+          temperature_c: Math.round((20 + 3 * Math.sin((hour / 24) * 2 * Math.PI) + Math.random()) * 10) / 10,
+          humidity_pct: Math.round(40 + 10 * Math.random()),
+          uptime_s: Math.floor((t - booted) / 1000),
+        }));
+        report.count('readings');
+        timer = setTimeout(send, intervalS * 1000);
+      };
+      const onAbort = () => ws.close(1000);
+      signal.addEventListener('abort', onAbort, { once: true });
+      ws.on('open', () => {
+        opened = true;
+        report.connected();
+        send();
+      });
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as { type: string; id?: string; name?: string; params?: { interval_s?: number } };
+        if (msg.type !== 'command') return;
+        report.count(`command_${msg.name}`);
+        if (msg.name === 'set_interval' && msg.params?.interval_s) intervalS = msg.params.interval_s;
+        ws.send(JSON.stringify({ type: 'result', id: msg.id, ok: true, result: msg.name === 'ping' ? { pong: Date.now() } : { interval_s: intervalS } }));
+      });
+      ws.on('error', () => report.count('errors'));
+      ws.on('close', () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (opened) report.disconnected();
+        resolve();
+      });
+    });
+    if (!signal.aborted) await new Promise((r) => setTimeout(r, 1000 + Math.random() * 2000));
+  }
+}

@@ -1,0 +1,13 @@
+import type { Plugin, Simulator } from '../collector/sdk/index.ts';
+import example from './example/index.ts';
+
+/**
+ * The only list of plugins. Order is start order. A new device type is one folder and one line
+ * here (and one line in `simulators`).
+ */
+export const plugins: readonly Plugin[] = [example];
+
+/** Simulators load on demand so that `serve` never loads client-side code. */
+export const simulators: Record<string, () => Promise<Simulator>> = {
+  example: async () => (await import('./example/simulator.ts')).default,
+};
