@@ -1,0 +1,118 @@
+import type { DeviceFilter, DeviceKey, DeviceListOptions, DeviceSortField } from './device-types.ts';
+
+/** Sort field → column. Every one is indexed together with id, or cheap to sort at 20k rows. */
+export const SORT_COLUMNS: Record<DeviceSortField, string> = {
+  id: 'd.id',
+  kind: 'd.kind',
+  model: 'd.model',
+  customer: 'd.customer_id',
+  site: 'd.site_id',
+  gateway: 'd.gateway',
+  firmware: 'd.firmware',
+  state: 'd.state',
+  lifecycle: 'd.lifecycle',
+  installed_on: 'd.installed_on',
+  first_seen: 'd.first_seen',
+  last_seen: 'd.last_seen',
+  created_at: 'd.created_at',
+  updated_at: 'd.updated_at',
+};
+
+export const DEVICE_COLUMNS = `d.id, d.kind, d.model, d.customer_id AS customer, d.site_id AS site, d.gateway,
+  d.firmware, d.installed_on, d.labels, d.lifecycle, d.state, d.first_seen, d.last_seen, d.created_at, d.updated_at`;
+
+export interface SqlPart {
+  sql: string;
+  values: unknown[];
+}
+
+/** WHERE conditions for a filter, ANDed. */
+export function filterConditions(filter: DeviceFilter): SqlPart[] {
+  const parts: SqlPart[] = [];
+  const eq = (column: string, value: unknown) => {
+    if (value !== undefined) parts.push({ sql: `${column} = ?`, values: [value] });
+  };
+  eq('d.kind', filter.kind);
+  eq('d.model', filter.model);
+  eq('d.customer_id', filter.customer);
+  eq('d.site_id', filter.site);
+  eq('d.gateway', filter.gateway);
+  eq('d.state', filter.state);
+  eq('d.firmware', filter.firmware);
+  eq('d.lifecycle', filter.lifecycle);
+  for (const [key, value] of Object.entries(filter.labels ?? {})) {
+    parts.push({
+      sql: 'd.seq IN (SELECT device_seq FROM device_labels WHERE key = ? AND value = ?)',
+      values: [key, value],
+    });
+  }
+  if (filter.q) parts.push(textSearch(filter.q));
+  return parts;
+}
+
+/**
+ * Trigram FTS answers substrings of 3+ characters from its index. Shorter ones cannot be
+ * trigram-matched, so they fall back to LIKE over the (small) search table.
+ */
+function textSearch(q: string): SqlPart {
+  if ([...q].length >= 3) {
+    return {
+      sql: 'd.seq IN (SELECT rowid FROM device_search WHERE device_search MATCH ?)',
+      values: [`"${q.replace(/"/g, '""')}"`],
+    };
+  }
+  const like = `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  return {
+    sql: `d.seq IN (SELECT rowid FROM device_search
+      WHERE id LIKE ? ESCAPE '\\' OR site LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\')`,
+    values: [like, like, like],
+  };
+}
+
+/**
+ * Keyset condition: rows after `key` in ORDER BY col [DESC], id [DESC]. SQLite sorts NULL
+ * first ascending and last descending, and `col > NULL` is never true, so NULLs get their own
+ * branches.
+ */
+export function afterKey(column: string, desc: boolean, key: DeviceKey): SqlPart {
+  if (column === 'd.id') return { sql: desc ? 'd.id < ?' : 'd.id > ?', values: [key.id] };
+  const cmp = desc ? '<' : '>';
+  if (key.value === null) {
+    return desc
+      ? { sql: `(${column} IS NULL AND d.id < ?)`, values: [key.id] }
+      : { sql: `((${column} IS NULL AND d.id > ?) OR ${column} IS NOT NULL)`, values: [key.id] };
+  }
+  const main = `(${column} ${cmp} ? OR (${column} = ? AND d.id ${cmp} ?))`;
+  return desc
+    ? { sql: `(${main} OR ${column} IS NULL)`, values: [key.value, key.value, key.id] }
+    : { sql: main, values: [key.value, key.value, key.id] };
+}
+
+/** The whole list statement; asks for one row more than `limit` to know whether more follow. */
+export function listStatement(opts: DeviceListOptions): SqlPart {
+  const field = opts.sort?.field ?? 'id';
+  const desc = opts.sort?.desc ?? false;
+  const column = SORT_COLUMNS[field];
+  const conditions = filterConditions(opts);
+  if (opts.after) conditions.push(afterKey(column, desc, opts.after));
+  const dir = desc ? 'DESC' : 'ASC';
+  const order = column === 'd.id' ? `d.id ${dir}` : `${column} ${dir}, d.id ${dir}`;
+  return {
+    sql:
+      `SELECT ${DEVICE_COLUMNS} FROM devices d` +
+      (conditions.length ? ` WHERE ${conditions.map((c) => c.sql).join(' AND ')}` : '') +
+      ` ORDER BY ${order} LIMIT ?`,
+    values: [...conditions.flatMap((c) => c.values), opts.limit + 1],
+  };
+}
+
+export function allStatement(filter: DeviceFilter): SqlPart {
+  const conditions = filterConditions(filter);
+  return {
+    sql:
+      `SELECT ${DEVICE_COLUMNS} FROM devices d` +
+      (conditions.length ? ` WHERE ${conditions.map((c) => c.sql).join(' AND ')}` : '') +
+      ' ORDER BY d.id',
+    values: conditions.flatMap((c) => c.values),
+  };
+}

@@ -1,0 +1,319 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DiscoveredAttributes } from '../sdk/devices.ts';
+import type { DeviceRecordCache } from './device-records.ts';
+import type { DeviceStatusWriter } from './device-status.ts';
+import { allStatement, DEVICE_COLUMNS, listStatement } from './device-query.ts';
+import type {
+  Device,
+  DeviceFilter,
+  DeviceInput,
+  DeviceListOptions,
+  DevicePatch,
+  ImportMode,
+  ImportResult,
+  ImportRow,
+  RowError,
+} from './device-types.ts';
+import type { Page } from './customers.ts';
+import { conflict, invalid, InventoryError, notFound } from './errors.ts';
+
+type DeviceRow = Omit<Device, 'labels'> & { labels: string };
+
+const EDITABLE = ['model', 'customer', 'site', 'gateway', 'firmware', 'installed_on', 'lifecycle'] as const;
+const COLUMN_OF: Record<(typeof EDITABLE)[number], string> = {
+  model: 'model',
+  customer: 'customer_id',
+  site: 'site_id',
+  gateway: 'gateway',
+  firmware: 'firmware',
+  installed_on: 'installed_on',
+  lifecycle: 'lifecycle',
+};
+
+export class Devices {
+  private readonly byId: Statement<[string], DeviceRow>;
+  private readonly insert: Statement;
+  private readonly seqOf: Statement<[string], { seq: number }>;
+  private readonly deleteLabels: Statement<[number]>;
+  private readonly insertLabel: Statement<[number, string, string]>;
+  private readonly siteOwner: Statement<[string], { customer_id: string }>;
+  private readonly customerExists: Statement<[string]>;
+  private readonly writeSearch: Statement<[number, string, string | null, string | null]>;
+  /** List statements by SQL text: the filter combinations are few, parsing each time is not free. */
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly records: DeviceRecordCache,
+    private readonly status: DeviceStatusWriter,
+    private readonly now: () => number,
+  ) {
+    this.byId = db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`);
+    this.insert = db.prepare(
+      `INSERT INTO devices (id, kind, model, customer_id, site_id, gateway, firmware, installed_on, labels,
+         lifecycle, first_seen, last_seen, created_at, updated_at)
+       VALUES (@id, @kind, @model, @customer, @site, @gateway, @firmware, @installed_on, @labels,
+         @lifecycle, @first_seen, @last_seen, @now, @now)`,
+    );
+    this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?');
+    this.deleteLabels = db.prepare('DELETE FROM device_labels WHERE device_seq = ?');
+    this.insertLabel = db.prepare('INSERT INTO device_labels (device_seq, key, value) VALUES (?, ?, ?)');
+    this.siteOwner = db.prepare('SELECT customer_id FROM sites WHERE id = ?');
+    this.customerExists = db.prepare('SELECT 1 FROM customers WHERE id = ?');
+    this.writeSearch = db.prepare(
+      `INSERT OR REPLACE INTO device_search (rowid, id, site, customer) VALUES (?, ?,
+         coalesce((SELECT name FROM sites WHERE id = ?), ''), coalesce((SELECT company FROM customers WHERE id = ?), ''))`,
+    );
+  }
+
+  get(id: string): Device | undefined {
+    this.status.flush();
+    const row = this.byId.get(id);
+    return row && toDevice(row);
+  }
+
+  require(id: string): Device {
+    const device = this.get(id);
+    if (!device) throw notFound('device', id);
+    return device;
+  }
+
+  list(opts: DeviceListOptions): Page<Device> {
+    this.status.flush();
+    const { sql, values } = listStatement(opts);
+    const rows = this.statement(sql).all(...values) as DeviceRow[];
+    return { items: rows.slice(0, opts.limit).map(toDevice), more: rows.length > opts.limit };
+  }
+
+  /** Every matching device, by id: for export. */
+  all(filter: DeviceFilter = {}): Device[] {
+    this.status.flush();
+    const { sql, values } = allStatement(filter);
+    return (this.statement(sql).all(...values) as DeviceRow[]).map(toDevice);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM devices').get() as { n: number }).n;
+  }
+
+  create(input: DeviceInput): Device {
+    this.db.transaction(() => {
+      if (this.seqOf.get(input.id)) throw conflict(`device '${input.id}' already exists`, { device: input.id }, 'id');
+      this.insertDevice(input, this.resolveOwner(input.customer, input.site));
+    })();
+    this.records.refresh(input.id);
+    return this.require(input.id);
+  }
+
+  update(id: string, patch: DevicePatch): Device {
+    this.db.transaction(() => {
+      const current = this.require(id);
+      this.applyPatch(current, this.withOwner(current, patch));
+    })();
+    this.records.refresh(id);
+    return this.require(id);
+  }
+
+  delete(id: string): void {
+    this.require(id);
+    this.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+    this.records.refresh(id);
+  }
+
+  /** pending → active. */
+  approve(id: string): Device {
+    const device = this.require(id);
+    if (device.lifecycle !== 'pending') {
+      throw conflict(`device '${id}' is ${device.lifecycle}, not pending`, { device: id, lifecycle: device.lifecycle }, 'lifecycle');
+    }
+    return this.update(id, { lifecycle: 'active' });
+  }
+
+  /** Every problem with the rows, without writing anything. */
+  checkImport(rows: readonly ImportRow[], mode: ImportMode): RowError[] {
+    const errors: RowError[] = [];
+    const firstRow = new Map<string, number>();
+    for (const { row, device } of rows) {
+      const earlier = firstRow.get(device.id);
+      if (earlier !== undefined) {
+        errors.push({ row, field: 'id', message: `device '${device.id}' appears again (first in row ${earlier})` });
+        continue;
+      }
+      firstRow.set(device.id, row);
+      const existing = this.byId.get(device.id);
+      if (existing && mode === 'create') {
+        errors.push({ row, field: 'id', message: `device '${device.id}' already exists` });
+      } else if (existing && existing.kind !== device.kind) {
+        errors.push({ row, field: 'kind', message: `device '${device.id}' exists with kind '${existing.kind}'; a kind never changes` });
+      }
+      try {
+        if (existing) this.withOwner(toDevice(existing), device);
+        else this.resolveOwner(device.customer, device.site);
+      } catch (err) {
+        if (!(err instanceof InventoryError)) throw err;
+        errors.push({ row, field: err.field ?? 'id', message: err.message });
+      }
+    }
+    return errors;
+  }
+
+  /** All rows or none: checks every row, then writes them in one transaction. */
+  importDevices(rows: readonly ImportRow[], mode: ImportMode): ImportResult {
+    let created = 0;
+    let updated = 0;
+    const result = this.db.transaction((): ImportResult => {
+      const errors = this.checkImport(rows, mode);
+      if (errors.length > 0) return { ok: false, errors };
+      for (const { device } of rows) {
+        const existing = this.byId.get(device.id);
+        if (!existing) {
+          this.insertDevice(device, this.resolveOwner(device.customer, device.site));
+          created++;
+        } else {
+          const { id: _id, kind: _kind, ...patch } = device;
+          const current = toDevice(existing);
+          this.applyPatch(current, this.withOwner(current, patch));
+          updated++;
+        }
+      }
+      return { ok: true, created, updated };
+    })();
+    if (result.ok) {
+      for (const { device } of rows) this.records.refresh(device.id);
+      this.db.pragma('optimize');
+    }
+    return result;
+  }
+
+  /**
+   * A device that connected: records an unknown one (`pending` unless auto-accepted) or takes
+   * what a known one says about itself (model, firmware, gateway). Writes only on change.
+   */
+  discover(id: string, attrs: DiscoveredAttributes, autoAccept: boolean): Device {
+    const now = this.now();
+    const existing = this.byId.get(id);
+    if (!existing) {
+      this.db.transaction(() => {
+        this.insertDevice(
+          {
+            id,
+            kind: attrs.kind,
+            model: attrs.model ?? null,
+            firmware: attrs.firmware ?? null,
+            gateway: attrs.gateway ?? null,
+            lifecycle: autoAccept ? 'active' : 'pending',
+          },
+          null,
+          now,
+        );
+      })();
+    } else {
+      const patch: DevicePatch = {};
+      if (attrs.model !== undefined && attrs.model !== existing.model) patch.model = attrs.model;
+      if (attrs.firmware !== undefined && attrs.firmware !== existing.firmware) patch.firmware = attrs.firmware;
+      if (attrs.gateway !== undefined && attrs.gateway !== existing.gateway) patch.gateway = attrs.gateway;
+      if (Object.keys(patch).length > 0) this.applyPatch(toDevice(existing), patch);
+      if (existing.first_seen === null) this.db.prepare('UPDATE devices SET first_seen = ? WHERE id = ?').run(now, id);
+    }
+    this.records.refresh(id);
+    return this.require(id);
+  }
+
+  /** The patch with `customer` and `site` settled so that they agree. */
+  private withOwner(current: Device, patch: DevicePatch): DevicePatch {
+    const siteChanges = patch.site !== undefined;
+    const customerChanges = patch.customer !== undefined;
+    if (!siteChanges && !customerChanges) return patch;
+    const site = siteChanges ? patch.site : current.site;
+    // Moving a device to a site without naming a customer takes the site's customer; taking it
+    // off its site keeps the customer.
+    const customer = customerChanges ? patch.customer : site ? undefined : current.customer;
+    return { ...patch, site: site ?? null, customer: this.resolveOwner(customer, site) };
+  }
+
+  /**
+   * The customer a device ends up with: the given one, or the site's. A site belongs to one
+   * customer, so naming both requires them to agree.
+   */
+  private resolveOwner(customer: string | null | undefined, site: string | null | undefined): string | null {
+    if (site) {
+      const row = this.siteOwner.get(site);
+      if (!row) throw invalid('site', `site '${site}' does not exist`);
+      if (customer !== undefined && customer !== row.customer_id) {
+        throw invalid('site', `site '${site}' belongs to customer '${row.customer_id}', not '${customer ?? 'none'}'`);
+      }
+      return row.customer_id;
+    }
+    if (customer) {
+      if (!this.customerExists.get(customer)) {
+        throw invalid('customer', `customer '${customer}' does not exist`);
+      }
+      return customer;
+    }
+    return null;
+  }
+
+  private insertDevice(input: DeviceInput, customer: string | null, seenAt?: number): void {
+    const now = this.now();
+    const labels = input.labels ?? {};
+    const { lastInsertRowid } = this.insert.run({
+      id: input.id,
+      kind: input.kind,
+      model: input.model ?? null,
+      customer,
+      site: input.site ?? null,
+      gateway: input.gateway ?? null,
+      firmware: input.firmware ?? null,
+      installed_on: input.installed_on ?? null,
+      labels: JSON.stringify(labels),
+      lifecycle: input.lifecycle ?? 'active',
+      first_seen: seenAt ?? null,
+      last_seen: seenAt ?? null,
+      now,
+    });
+    const seq = Number(lastInsertRowid);
+    for (const [key, value] of Object.entries(labels)) this.insertLabel.run(seq, key, value);
+    this.writeSearch.run(seq, input.id, input.site ?? null, customer);
+  }
+
+  private applyPatch(current: Device, patch: DevicePatch): void {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const field of EDITABLE) {
+      const value = patch[field];
+      if (value === undefined || value === current[field]) continue;
+      sets.push(`${COLUMN_OF[field]} = ?`);
+      values.push(value);
+    }
+    if (patch.labels !== undefined) {
+      sets.push('labels = ?');
+      values.push(JSON.stringify(patch.labels));
+    }
+    if (sets.length === 0) return;
+    this.db.prepare(`UPDATE devices SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, this.now(), current.id);
+    const moved = (patch.site !== undefined && patch.site !== current.site) || (patch.customer !== undefined && patch.customer !== current.customer);
+    if (patch.labels === undefined && !moved) return;
+    const seq = this.seqOf.get(current.id)!.seq;
+    if (patch.labels !== undefined) {
+      this.deleteLabels.run(seq);
+      for (const [key, value] of Object.entries(patch.labels)) this.insertLabel.run(seq, key, value);
+    }
+    if (moved) {
+      this.writeSearch.run(seq, current.id, patch.site !== undefined ? patch.site : current.site, patch.customer !== undefined ? patch.customer : current.customer);
+    }
+  }
+
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      if (this.statements.size >= 512) this.statements.clear();
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+function toDevice(row: DeviceRow): Device {
+  return { ...row, labels: JSON.parse(row.labels) as Record<string, string> };
+}

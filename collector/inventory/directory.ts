@@ -1,0 +1,53 @@
+import type {
+  AuthResult,
+  Credential,
+  DeviceDirectory,
+  DeviceRecord,
+  DeviceStatusState,
+  DiscoveredAttributes,
+} from '../sdk/devices.ts';
+import type { Credentials } from './credentials.ts';
+import type { DeviceRecordCache } from './device-records.ts';
+import type { DeviceStatusWriter } from './device-status.ts';
+import type { Devices } from './devices.ts';
+
+/**
+ * The inventory as the runtime and plugins see it. `lookup` and `all` read the in-memory
+ * records; `authenticate` reads credentials from the database every time, so a revocation
+ * counts from the next attempt.
+ */
+export class InventoryDirectory implements DeviceDirectory {
+  constructor(
+    private readonly devices: Devices,
+    private readonly records: DeviceRecordCache,
+    private readonly credentials: Credentials,
+    private readonly status: DeviceStatusWriter,
+    private readonly autoAccept: ReadonlySet<string>,
+  ) {}
+
+  lookup(id: string): DeviceRecord | undefined {
+    return this.records.get(id);
+  }
+
+  async authenticate(id: string, credential: Credential): Promise<AuthResult> {
+    const device = this.records.get(id);
+    if (!device) return { ok: false, reason: 'unknown_device' };
+    if (device.lifecycle !== 'active') return { ok: false, reason: device.lifecycle };
+    const check = this.credentials.check(id, credential);
+    if (check === 'none') return { ok: false, reason: 'no_credential' };
+    return check === 'match' ? { ok: true, device } : { ok: false, reason: 'bad_secret' };
+  }
+
+  async discover(id: string, attrs: DiscoveredAttributes): Promise<DeviceRecord> {
+    this.devices.discover(id, attrs, this.autoAccept.has(attrs.kind));
+    return this.records.get(id)!;
+  }
+
+  *all(): Iterable<DeviceRecord> {
+    for (const record of this.records.values()) if (record.lifecycle === 'active') yield record;
+  }
+
+  reportStatus(id: string, state: DeviceStatusState, lastSeen: number): void {
+    this.status.report(id, state, lastSeen);
+  }
+}
