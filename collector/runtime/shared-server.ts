@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance, RouteHandlerMethod, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, RouteHandlerMethod, RouteOptions, preHandlerHookHandler } from 'fastify';
 import type { PluginHttp, PluginRouteOptions, Role } from '../sdk/index.ts';
 
 /** Makes the API's authentication, role check and audit hook for a least role (set by `serve`). */
@@ -16,6 +16,7 @@ type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) =
  */
 export class SharedServer {
   private readonly handlers = new Map<string, RouteHandlerMethod>();
+  private readonly errorHandlers = new Map<string, NonNullable<RouteOptions['errorHandler']>>();
   private readonly upgrades: Array<{ prefix: string; owner: string; handler: UpgradeHandler }> = [];
 
   /** Set once the API is mounted; routes declaring a `role` are refused without it. */
@@ -43,11 +44,15 @@ export class SharedServer {
         const key = `${methods.join(',')} ${options.url}`;
         const known = this.handlers.has(key);
         this.handlers.set(key, options.handler);
+        // A route's error handler (body too large, malformed JSON) is rebound like its handler.
+        if (options.errorHandler) this.errorHandlers.set(key, options.errorHandler);
+        else this.errorHandlers.delete(key);
         if (known) return;
         if (this.app.server.listening) {
           throw new Error(`${owner}: route ${key} must be added during the plugin's first start`);
         }
         const handlers = this.handlers;
+        const errorHandlers = this.errorHandlers;
         if (role && !this.guard) throw new Error(`${owner}: route ${key} needs role ${role}, but this process has no API`);
         const guard = role ? [this.guard!(role)] : [];
         this.app.route({
@@ -56,6 +61,13 @@ export class SharedServer {
           handler: function (request, reply) {
             return handlers.get(key)!.call(this, request, reply);
           },
+          ...(options.errorHandler && {
+            errorHandler: function (error, request, reply) {
+              const own = errorHandlers.get(key);
+              if (own) return own.call(this, error, request, reply);
+              reply.send(error);
+            },
+          }),
         });
       },
       upgrade: (prefix, handler) => {
