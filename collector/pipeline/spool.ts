@@ -46,6 +46,12 @@ export class Spool {
   private readonly onDrop: (count: number) => void;
   private rows: number;
   private bytes: number;
+  /**
+   * The id of the next committed line. Kept here rather than left to SQLite: SQLite gives an
+   * empty table rowid 1 again, and the drain (which reads ids above the last it claimed) would
+   * then never see the lines spooled after it had emptied the spool.
+   */
+  private nextId: number;
   private readonly insert: Database.Statement;
   private readonly selectAfter: Database.Statement;
   private readonly deleteRange: Database.Statement;
@@ -71,13 +77,16 @@ export class Spool {
     const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(line)), 0) AS b FROM spool').get() as { n: number; b: number };
     this.rows = totals.n;
     this.bytes = totals.b;
-    this.insert = this.db.prepare('INSERT INTO spool (line) VALUES (?)');
+    this.nextId = ((this.db.prepare('SELECT MAX(id) FROM spool').pluck().get() as number | null) ?? 0) + 1;
+    this.insert = this.db.prepare('INSERT INTO spool (id, line) VALUES (?, ?)');
     this.selectAfter = this.db.prepare('SELECT id, line FROM spool WHERE id > ? ORDER BY id LIMIT ?').raw();
     this.deleteRange = this.db.prepare('DELETE FROM spool WHERE id BETWEEN ? AND ?');
     this.oldest = this.db.prepare('SELECT id, LENGTH(line) AS b FROM spool ORDER BY id LIMIT ?').raw();
     this.insertDead = this.db.prepare('INSERT INTO dead_letters (at, line, error) VALUES (?, ?, ?)');
     this.commitPending = this.db.transaction(() => {
-      for (const line of this.pending) this.insert.run(line);
+      let id = this.nextId;
+      for (const line of this.pending) this.insert.run(id++, line);
+      this.nextId = id;
     });
     this.rangeBytes = this.db.prepare('SELECT COALESCE(SUM(LENGTH(line)), 0) FROM spool WHERE id BETWEEN ? AND ?').pluck();
     this.ackTx = this.db.transaction((first: number, last: number, dead: DeadLetter[]) => {
@@ -156,20 +165,23 @@ export class Spool {
     if (this.whenFull === 'drop_newest' || size > this.maxBytes) return false;
     this.commit();
     let need = this.bytes + size - this.maxBytes;
-    let dropped = 0;
-    let lastId = -1;
-    let firstId = -1;
-    for (const [id, b] of this.oldest.all(Math.max(64, this.rows >> 6)) as Array<[number, number]>) {
-      if (need <= 0) break;
-      if (firstId < 0) firstId = id;
-      lastId = id;
-      need -= b;
-      this.bytes -= b;
-      dropped++;
+    // Oldest rows in windows (not one row at a time), until the new line fits.
+    while (need > 0 && this.rows > 0) {
+      let dropped = 0;
+      let firstId = -1;
+      let lastId = -1;
+      for (const [id, b] of this.oldest.all(Math.max(64, this.rows >> 6)) as Array<[number, number]>) {
+        if (need <= 0) break;
+        if (firstId < 0) firstId = id;
+        lastId = id;
+        need -= b;
+        this.bytes -= b;
+        dropped++;
+      }
+      if (dropped === 0) break;
+      this.rows -= this.deleteRange.run(firstId, lastId).changes;
+      this.onDrop(dropped);
     }
-    if (dropped === 0) return false;
-    this.rows -= this.deleteRange.run(firstId, lastId).changes;
-    this.onDrop(dropped);
     return need <= 0;
   }
 }

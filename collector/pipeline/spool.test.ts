@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDbPath(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-spool-'));
+  dirs.push(dir);
+  return path.join(dir, 'spool.db');
+}
+
+function openSpool(file: string, options: Omit<SpoolOptions, 'db'> = {}) {
+  const db = openStateDb(file);
+  return { db, spool: new Spool({ db, commitIntervalMs: 5, ...options }) };
+}
+
+/** Every line of the spool, oldest first. */
+function everything(spool: Spool): string[] {
+  return spool.read(0, 1_000_000)?.lines ?? [];
+}
+
+const line = (i: number) => `m,device=d${i % 7} v=${i}i ${1_700_000_000_000 + i}`;
+
+describe('Spool', () => {
+  it('holds appended lines once committed, and they survive closing the database', async () => {
+    const file = tempDbPath();
+    const a = openSpool(file);
+    for (let i = 0; i < 10; i++) a.spool.append(line(i));
+    expect(a.spool.size().points).toBe(10);
+    await a.spool.committed();
+    a.db.close(); // no close() of the spool: what is committed must be on disk already
+    const b = openSpool(file);
+    expect(everything(b.spool)).toEqual(Array.from({ length: 10 }, (_, i) => line(i)));
+    expect(b.spool.size()).toEqual({ points: 10, bytes: everything(b.spool).join('').length });
+    b.db.close();
+  });
+
+  it('removes an acknowledged batch and keeps what follows it', () => {
+    const { db, spool } = openSpool(tempDbPath());
+    for (let i = 0; i < 6; i++) spool.append(line(i));
+    spool.commit();
+    const first = spool.read(0, 4)!;
+    expect(first.lines).toHaveLength(4);
+    spool.ack(first);
+    expect(everything(spool)).toEqual([line(4), line(5)]);
+    expect(spool.size().points).toBe(2);
+    db.close();
+  });
+
+  it('keeps ids rising after the spool was emptied, so a reader past the old ids sees new lines', () => {
+    // Regression: SQLite hands out rowid 1 again in an empty table; the drain reads ids above
+    // the last batch it claimed and would never have seen these lines.
+    const { db, spool } = openSpool(tempDbPath());
+    for (let i = 0; i < 5; i++) spool.append(line(i));
+    spool.commit();
+    const batch = spool.read(0, 100)!;
+    spool.ack(batch);
+    expect(spool.size().points).toBe(0);
+    spool.append(line(99));
+    spool.commit();
+    expect(spool.read(batch.lastId, 100)?.lines).toEqual([line(99)]);
+    db.close();
+  });
+
+  it('records dead letters with the error InfluxDB gave', () => {
+    const { db, spool } = openSpool(tempDbPath());
+    spool.append(line(1));
+    spool.append('bad line');
+    spool.commit();
+    spool.ack(spool.read(0, 10)!, [{ line: 'bad line', error: 'unable to parse' }]);
+    expect(spool.size().points).toBe(0);
+    expect(spool.deadLetters()).toEqual([{ line: 'bad line', error: 'unable to parse' }]);
+    db.close();
+  });
+
+  it('when full with drop_oldest: drops the oldest lines, keeps the newest, counts every drop', () => {
+    let dropped = 0;
+    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 1024 * 10, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    const total = 1000;
+    for (let i = 0; i < total; i++) spool.append(line(i));
+    spool.commit();
+    const kept = everything(spool);
+    expect(spool.size().bytes).toBeLessThanOrEqual(1024 * 10);
+    expect(kept.length + dropped).toBe(total);
+    expect(dropped).toBeGreaterThan(0);
+    expect(kept.at(-1)).toBe(line(total - 1));
+    // What is kept is a contiguous run of the newest lines.
+    const firstKept = total - kept.length;
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => line(firstKept + i)));
+    spool.append(line(total)); // still accepting
+    spool.commit();
+    expect(everything(spool).at(-1)).toBe(line(total));
+    db.close();
+  });
+
+  it('when full with drop_newest: refuses new lines, keeps history, counts every drop', () => {
+    let dropped = 0;
+    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 1024 * 10, whenFull: 'drop_newest', onDrop: (n) => (dropped += n) });
+    const total = 1000;
+    for (let i = 0; i < total; i++) spool.append(line(i));
+    spool.commit();
+    const kept = everything(spool);
+    expect(kept.length + dropped).toBe(total);
+    expect(dropped).toBeGreaterThan(0);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => line(i)));
+    // Room made by the writer is used again.
+    spool.ack(spool.read(0, 10)!);
+    spool.append(line(5000));
+    spool.commit();
+    expect(everything(spool).at(-1)).toBe(line(5000));
+    db.close();
+  });
+
+  it('drops a single line larger than the whole spool, whatever the policy', () => {
+    let dropped = 0;
+    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 1024, onDrop: (n) => (dropped += n) });
+    spool.append(line(1));
+    spool.append(`m v="${'x'.repeat(2000)}"`);
+    spool.commit();
+    expect(dropped).toBe(1);
+    expect(everything(spool)).toEqual([line(1)]);
+    db.close();
+  });
+
+  it('counts a reopened spool\'s size from the file and refuses appends after close', () => {
+    const file = tempDbPath();
+    const a = openSpool(file);
+    a.spool.append(line(1));
+    a.spool.close();
+    expect(() => a.spool.append(line(2))).toThrow(/closed/);
+    a.db.close();
+    const b = openSpool(file);
+    expect(b.spool.size().points).toBe(1);
+    b.db.close();
+  });
+});
