@@ -87,14 +87,7 @@ export default async function serve(argv: string[]): Promise<number> {
     batchSize: config.pipeline.batch_size,
     flushIntervalMs: config.pipeline.flush_interval_ms,
     concurrency: config.pipeline.concurrency,
-    metrics: {
-      written: (n, s) => {
-        metrics.pointsWritten.inc(n);
-        metrics.writeLatency.observe(s);
-      },
-      writeError: (kind) => metrics.writeErrors.labels(kind).inc(),
-      deadLettered: (n) => metrics.pointsDropped.labels('dead_letter').inc(n),
-    },
+    metrics: metrics.drainMetrics(),
   });
 
   app.get('/healthz', async () => ({

@@ -29,6 +29,18 @@ export class SelfMetrics {
 
   constructor(private readonly host = hostname()) {}
 
+  /** The drain's counters, as `serve` wires them (dead-lettered points count as dropped). */
+  drainMetrics(): { written(points: number, seconds: number): void; writeError(kind: string): void; deadLettered(points: number): void } {
+    return {
+      written: (n, s) => {
+        this.pointsWritten.inc(n);
+        this.writeLatency.observe(s);
+      },
+      writeError: (kind) => this.writeErrors.labels(kind).inc(),
+      deadLettered: (n) => this.pointsDropped.labels('dead_letter').inc(n),
+    };
+  }
+
   private collectSpool(): void {
     const size = this.spoolSize?.();
     if (!size) return;
