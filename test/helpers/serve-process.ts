@@ -1,0 +1,133 @@
+/**
+ * Runs the real `fleetpulse serve` as a child process, for tests of what only a whole process
+ * shows: exit codes, signals, a SIGKILL in the middle of a flush.
+ *
+ * The child is `node --import tsx bin/fleetpulse.ts serve --config <file>`: one process, so a
+ * signal reaches serve itself (`node_modules/.bin/tsx` would put a supervisor in between, and a
+ * SIGKILL of the supervisor leaves serve running). The configuration is written as YAML into the
+ * test's temp dir; `http.port: 0` lets the OS choose, and the port is read from serve's start log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dump } from 'js-yaml';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ServeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** `http://127.0.0.1:<port>` of serve's HTTP server. */
+  readonly url: string;
+  readonly port: number;
+  /** Everything the child wrote so far (stdout then stderr interleaved as received). */
+  output(): string;
+  /** Resolves when the child has exited. */
+  readonly exited: Promise<ServeExit>;
+  /** Sends a signal and waits for the exit (SIGKILL after `limitMs` if it does not come). */
+  stop(signal?: NodeJS.Signals, limitMs?: number): Promise<ServeExit>;
+}
+
+export interface SpawnServeOptions {
+  /** Written as the YAML config file `<dir>/fleetpulse.yaml`. */
+  config: Record<string, unknown>;
+  /** Temp dir of the test; the config file goes here. */
+  dir: string;
+  /** Extra environment; PATH and friends are inherited unless overridden. */
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for the start log line, ms. Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+/** Writes the YAML config and returns its path. */
+export function writeConfig(dir: string, config: Record<string, unknown> | string): string {
+  const file = path.join(dir, 'fleetpulse.yaml');
+  writeFileSync(file, typeof config === 'string' ? config : dump(config));
+  return file;
+}
+
+function spawnServe(configFile: string, env: NodeJS.ProcessEnv | undefined) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', configFile], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<ServeExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => out, exited };
+}
+
+/**
+ * Runs serve expecting it to exit by itself (invalid configuration, missing influxd): resolves
+ * with the exit code and output; kills it after `limitMs`.
+ */
+export async function runServeToExit(
+  config: Record<string, unknown> | string,
+  dir: string,
+  env?: NodeJS.ProcessEnv,
+  limitMs = 30_000,
+): Promise<ServeExit & { output: string }> {
+  const { child, output, exited } = spawnServe(writeConfig(dir, config), env);
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const exit = await exited;
+  clearTimeout(timer);
+  return { ...exit, output: output() };
+}
+
+/** Starts serve and resolves once it logged that it is running (rejects if it exits first). */
+export async function startServe(options: SpawnServeOptions): Promise<ServeProcess> {
+  const { child, output, exited } = spawnServe(writeConfig(options.dir, options.config), options.env);
+  const limit = options.startTimeoutMs ?? 30_000;
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start within ${limit} ms:\n${output()}`));
+    }, limit);
+    const look = () => {
+      const m = /"address":\{"address":"[^"]*","family":"[^"]*","port":(\d+)\}/.exec(output());
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', look);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', look);
+    void exited.then((e) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (code ${e.code}, signal ${e.signal}) before it was running:\n${output()}`));
+    });
+  });
+  return {
+    child,
+    pid: child.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', limitMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+      const exit = await exited;
+      clearTimeout(timer);
+      return exit;
+    },
+  };
+}
+
+/** The value of one sample on serve's /metrics, e.g. `fleetpulse_points_dropped_total{reason="spool_full"}`; 0 when absent. */
+export async function metricValue(url: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  for (const row of text.split('\n')) {
+    if (row.startsWith(sample + ' ')) return Number(row.slice(sample.length + 1));
+  }
+  return 0;
+}
