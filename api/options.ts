@@ -1,0 +1,40 @@
+import type { Inventory } from '../collector/inventory/index.ts';
+import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+
+export interface ApiLimits {
+  /** Largest request body, bytes. Default 1 MiB. */
+  bodyLimit: number;
+  /** Largest body of `POST /devices/import`, bytes. Default 16 MiB (10,000 rows need ~3 MiB as JSON). */
+  importBodyLimit: number;
+  /** Most rows one import may carry. Default 10,000. */
+  importMaxRows: number;
+  /** Requests per API key (or per address, without a valid key) per window. Default 1,200 per 60 s. */
+  rateLimit: { max: number; timeWindowMs: number };
+  /** How long a device's detail waits for its latest readings, ms. Default 2,000. */
+  readingsTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  bodyLimit: 1024 * 1024,
+  importBodyLimit: 16 * 1024 * 1024,
+  importMaxRows: 10_000,
+  rateLimit: { max: 1200, timeWindowMs: 60_000 },
+  readingsTimeoutMs: 2_000,
+};
+
+export interface ApiOptions {
+  inventory: Inventory;
+  /** Device kinds the installed plugins serve; devices of other kinds are refused. */
+  kinds: readonly string[];
+  /** Where device details read their latest readings from. Without it, `readings` is null. */
+  influx?: Pick<InfluxQuery, 'query'>;
+  limits?: Partial<ApiLimits>;
+}
+
+/** What every route plugin receives. */
+export interface RouteContext {
+  inventory: Inventory;
+  kinds: readonly string[];
+  influx?: Pick<InfluxQuery, 'query'>;
+  limits: ApiLimits;
+}
