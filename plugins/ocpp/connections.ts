@@ -1,0 +1,167 @@
+/**
+ * The OCPP-J endpoint: handshakes (subprotocol, identity, Basic Auth) decided before the upgrade,
+ * one ocpp-rpc connection per charger with its handlers, and commands sent over it.
+ */
+import { RPCServer } from 'ocpp-rpc';
+import { CommandFailed, CommandRejected, DeviceUnreachable, type Command } from '../../collector/sdk/index.ts';
+import { CREDENTIAL, type OcppVersion } from './config.ts';
+import { registerHandlers } from './handlers.ts';
+import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
+import { report, type Charger, type OcppConnection, type Station } from './station.ts';
+import { toCall, type CommandName } from './vocabulary.ts';
+
+const OPEN = 1;
+/** Close code for a connection replaced by a newer one of the same charger (private range). */
+const REPLACED = 4000;
+
+interface Refusal {
+  status: 400 | 401 | 404;
+  reason: string;
+  message: string;
+}
+
+export class ChargerEndpoint {
+  private readonly rpc: RPCServer;
+  private connections = 0;
+
+  constructor(private readonly station: Station) {
+    const { config } = station.ctx;
+    this.rpc = new RPCServer({
+      protocols: ['ocpp2.0.1', 'ocpp1.6'],
+      strictMode: true,
+      // Set per connection with jitter (see `attach`); 0 here so no timer starts unjittered.
+      pingIntervalMs: 0,
+      maxBadMessages: config.max_bad_messages,
+      callConcurrency: 1,
+      wssOptions: { maxPayload: 256 * 1024 },
+    });
+    this.rpc.auth((accept, reject, handshake) => {
+      void this.admit(handshake.identity, handshake.endpoint, handshake.protocols, handshake.password).then(
+        (result) => {
+          if ('status' in result) {
+            station.ctx.count(`handshake_refused_${result.reason}`);
+            station.ctx.log.info({ device: handshake.identity, remote: handshake.remoteAddress, reason: result.reason }, 'OCPP handshake refused');
+            return reject(result.status, result.message);
+          }
+          accept({}, result.protocol);
+        },
+        (err) => {
+          station.ctx.log.error({ device: handshake.identity, err }, 'OCPP handshake failed');
+          reject(500 as 400, 'internal error');
+        },
+      );
+    });
+    this.rpc.on('client', (client: OcppConnection) => this.attach(client));
+    station.ctx.http.upgrade(config.path, (request, socket, head) => void this.rpc.handleUpgrade(request, socket as never, head));
+  }
+
+  /** Decides a handshake before the upgrade: the subprotocol to use, or why not. */
+  private async admit(identity: string, endpoint: string, offered: Set<string>, password: Buffer | undefined): Promise<Refusal | { protocol: OcppVersion }> {
+    const { ctx } = this.station;
+    if (endpoint !== ctx.config.path.replace(/\/$/, '')) return { status: 404, reason: 'bad_path', message: `connect to ${ctx.config.path}<identity>` };
+    // ocpp-rpc alone would accept a client offering no subprotocol with an empty one.
+    const protocol = chooseProtocol(offered);
+    if (!protocol) return { status: 400, reason: 'no_subprotocol', message: 'offer subprotocol ocpp1.6 or ocpp2.0.1' };
+    const problem = identityProblem(identity);
+    if (problem) return { status: 400, reason: 'bad_identity', message: problem };
+    const secret = password?.toString('utf8') ?? '';
+    const auth = await ctx.devices.authenticate(identity, { type: CREDENTIAL, secret });
+    if (auth.ok) return { protocol };
+    switch (auth.reason) {
+      case 'unknown_device':
+      case 'pending':
+        if (ctx.config.unknown_chargers === 'pending') return { protocol };
+        return { status: 401, reason: auth.reason, message: 'unknown charger' };
+      case 'no_credential':
+        if (!ctx.config.password_required) return { protocol };
+        return { status: 401, reason: 'no_credential', message: 'no password on file for this charger' };
+      case 'bad_secret':
+        return { status: 401, reason: password === undefined ? 'no_password' : 'bad_password', message: 'wrong or missing password' };
+      default:
+        return { status: 401, reason: auth.reason, message: `charger is ${auth.reason}` };
+    }
+  }
+
+  private attach(client: OcppConnection): void {
+    const { ctx } = this.station;
+    const identity = client.identity;
+    const version = client.protocol as OcppVersion;
+    const charger: Charger = { identity, version, connection: client, faulted: new Set(), outbound: Promise.resolve() };
+    const previous = ctx.connection<Charger>(identity);
+    // The newer connection wins: attach it first so that the old one's close leaves it in place.
+    const attachment = ctx.attach(identity, charger);
+    if (previous) {
+      ctx.count('connection_replaced');
+      void previous.connection.close({ code: REPLACED, reason: 'replaced by a newer connection' });
+    }
+    ctx.gauge('connections', ++this.connections);
+    if (ctx.config.ping_interval_s > 0) {
+      client.reconfigure({ pingIntervalMs: Math.round(jittered(ctx.config.ping_interval_s * 1000, ctx.config.ping_jitter)) });
+    }
+    registerHandlers(this.station, charger);
+    client.on('message', ({ outbound }: { outbound: boolean }) => {
+      if (!outbound) report(this.station, charger);
+    });
+    client.on('badMessage', ({ response, error }: { response: unknown[] | null; error: Error }) => {
+      ctx.count('malformed_frame');
+      ctx.log.debug({ device: identity, err: error.message }, 'malformed OCPP frame');
+      // ocpp-rpc sends this array right after the event: give it the code of the charger's version.
+      if (response) response[2] = frameErrorCode(version, String(response[2]));
+    });
+    client.on('strictValidationFailure', ({ outbound, isCall, method, error }: { outbound: boolean; isCall: boolean; method: string; error: Error }) => {
+      if (!outbound && isCall) ctx.count('schema_violation');
+      else if (!outbound) ctx.count('answer_schema_violation');
+      else {
+        ctx.count('reply_schema_violation');
+        ctx.log.error({ device: identity, method, err: error.message }, 'our OCPP reply failed the schema (a plugin bug); sent InternalError');
+      }
+    });
+    client.on('callError', ({ outbound, error }: { outbound: boolean; error: { rpcErrorCode?: string } }) => {
+      if (!outbound && error.rpcErrorCode === 'NotImplemented') ctx.count('unknown_action');
+    });
+    client.once('close', () => {
+      attachment.detach();
+      ctx.gauge('connections', --this.connections);
+      if (!ctx.connection(identity)) ctx.offline(identity);
+    });
+    report(this.station, charger);
+  }
+
+  /** Sends a command; the bus has validated it. Resolves with the charger's answer. */
+  execute(deviceId: string, command: Command): Promise<unknown> {
+    const charger = this.station.ctx.connection<Charger>(deviceId);
+    if (!charger || charger.connection.state !== OPEN) return Promise.reject(new DeviceUnreachable(deviceId));
+    const run = charger.outbound.then(() => this.send(charger, command));
+    charger.outbound = run.catch(() => {});
+    return run;
+  }
+
+  private async send(charger: Charger, command: Command): Promise<unknown> {
+    // Timed out or cancelled while waiting behind an earlier command: never send it late.
+    command.signal.throwIfAborted();
+    if (charger.connection.state !== OPEN) throw new DeviceUnreachable(charger.identity);
+    const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
+    if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
+    let answer: unknown;
+    try {
+      // No ocpp-rpc timeout: the bus owns it and aborts `command.signal`.
+      answer = await charger.connection.call(call.action, call.payload, { signal: command.signal, callTimeoutMs: 0 });
+    } catch (err) {
+      if (command.signal.aborted) throw err;
+      const code = (err as { rpcErrorCode?: string }).rpcErrorCode;
+      const message = (err as Error).message;
+      if (code === 'NotImplemented' || code === 'NotSupported') throw new CommandRejected(`${call.action}: the charger answered ${code}`, { code });
+      if (code) throw new CommandFailed(`${call.action}: the charger answered ${code}: ${message}`, { code });
+      if (charger.connection.state !== OPEN) throw new DeviceUnreachable(charger.identity);
+      throw new CommandFailed(`${call.action}: ${message}`);
+    }
+    const verdict = call.interpret((answer ?? {}) as Record<string, unknown>);
+    if (verdict.outcome === 'rejected') throw new CommandRejected(`${call.action}: ${verdict.reason}`, verdict.result);
+    if (verdict.outcome === 'failed') throw new CommandFailed(`${call.action}: ${verdict.reason}`, verdict.result);
+    return verdict.result;
+  }
+
+  async stop(): Promise<void> {
+    await this.rpc.close({ code: 1001, reason: 'server stopping', force: false });
+  }
+}

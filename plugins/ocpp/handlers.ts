@@ -1,0 +1,126 @@
+/**
+ * Charger → backend messages other than transactions, both versions. Each handler records what
+ * the charger says (points, inventory) and answers; payloads arrive already checked against the
+ * version's schema by ocpp-rpc's strict mode.
+ */
+import { createRPCError } from 'ocpp-rpc';
+import { idTagInfo } from './id-tags.ts';
+import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
+import { emitMeterValues } from './meter-points.ts';
+import { epochMs } from './protocol.ts';
+import { report, requireAccepted, tagOf, type Charger, type Station } from './station.ts';
+import { registerTransactions, updateSessionMeter } from './transactions.ts';
+
+type Handler = (params: any) => unknown;
+
+/** Registers every handler on a new connection. Unknown actions get NotImplemented from ocpp-rpc. */
+export function registerHandlers(station: Station, charger: Charger): void {
+  const on = (action: string, handler: Handler) =>
+    charger.connection.handle(action, async ({ params }) => {
+      requireAccepted(station, charger, action);
+      try {
+        return await handler(params);
+      } catch (err) {
+        if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+        // Our failure, not the charger's: say so in the protocol, keep the connection.
+        station.ctx.count('handler_error');
+        station.ctx.log.error({ device: charger.identity, action, err }, 'could not handle a charger message');
+        throw createRPCError('InternalError', `${action} could not be processed`);
+      }
+    });
+  const { ctx } = station;
+  const v16 = charger.version === 'ocpp1.6';
+  const now = () => new Date(ctx.clock.now()).toISOString();
+
+  on('BootNotification', async (p) => {
+    const cs = v16 ? undefined : p.chargingStation;
+    const vendor: string = v16 ? p.chargePointVendor : cs.vendorName;
+    const model: string = v16 ? p.chargePointModel : cs.model;
+    const fw: string | undefined = v16 ? p.firmwareVersion : cs.firmwareVersion;
+    const serial: string | undefined = v16 ? (p.chargePointSerialNumber ?? p.chargeBoxSerialNumber) : cs.serialNumber;
+    const record = await ctx.devices.discover(charger.identity, { kind: 'charger', model: `${vendor} ${model}`, firmware: fw });
+    const status = record.lifecycle === 'active' ? 'Accepted' : record.lifecycle === 'pending' ? 'Pending' : 'Rejected';
+    report(station, charger);
+    ctx.emit(boot.name, { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status }, { device: charger.identity });
+    const interval = status === 'Accepted' ? ctx.config.heartbeat_interval_s : ctx.config.boot_retry_interval_s;
+    return { status, currentTime: now(), interval };
+  });
+
+  on('Heartbeat', () => ({ currentTime: now() }));
+
+  on('StatusNotification', (p) => {
+    const connector = v16 ? p.connectorId : p.connectorId;
+    const evse = v16 ? undefined : p.evseId;
+    const status: string = v16 ? p.status : p.connectorStatus;
+    const key = `${evse ?? ''}/${connector}`;
+    if (status === 'Faulted') charger.faulted.add(key);
+    else charger.faulted.delete(key);
+    report(station, charger);
+    const time = epochMs(p.timestamp) ?? ctx.clock.now();
+    const tags = { device: charger.identity, connector: tagOf(connector), evse: tagOf(evse) };
+    ctx.emit(connectorStatus.name, { status, error_code: p.errorCode, vendor_error_code: p.vendorErrorCode, info: p.info }, tags, time);
+    if (v16 && p.errorCode !== 'NoError') {
+      ctx.emit(chargerError.name, { code: p.errorCode, vendor_error_code: p.vendorErrorCode, info: p.info }, { device: charger.identity, connector: tagOf(connector), source: 'status_notification' }, time);
+    }
+    return {};
+  });
+
+  on('MeterValues', (p) => {
+    const connector: number = v16 ? p.connectorId : p.evseId;
+    const transactionId = v16 && p.transactionId !== undefined ? String(p.transactionId) : undefined;
+    emitMeterValues(station, charger, connector, p.meterValue, transactionId);
+    if (transactionId !== undefined) updateSessionMeter(station, charger, transactionId, p.meterValue);
+    return {};
+  });
+
+  on('Authorize', (p) => {
+    const customer = ctx.devices.lookup(charger.identity)?.customer;
+    if (v16) return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), charger.version) };
+    if (p.idToken.type === 'NoAuthorization') return { idTokenInfo: { status: 'Accepted' } };
+    return { idTokenInfo: idTagInfo(station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'), charger.version) };
+  });
+
+  on('FirmwareStatusNotification', (p) => {
+    ctx.emit(firmware.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
+    return {};
+  });
+
+  const uploadStatus = (p: { status: string; requestId?: number }) => {
+    ctx.emit(diagnostics.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
+    return {};
+  };
+  if (v16) on('DiagnosticsStatusNotification', uploadStatus);
+  else on('LogStatusNotification', uploadStatus);
+
+  on('DataTransfer', (p) => {
+    // No vendor extensions are implemented: say so, as both versions prescribe.
+    ctx.count('data_transfer');
+    ctx.log.info({ device: charger.identity, vendorId: p.vendorId, messageId: p.messageId }, 'DataTransfer from a charger (no vendor extension known)');
+    return { status: 'UnknownVendorId' };
+  });
+
+  if (!v16) {
+    on('NotifyReport', (p) => {
+      station.variables.record(charger.identity, p.reportData ?? [], ctx.clock.now());
+      return {};
+    });
+    on('NotifyEvent', (p) => {
+      for (const e of p.eventData as Array<Record<string, any>>) {
+        const problem = e.trigger === 'Alerting' || (e.variable?.name === 'Problem' && e.actualValue === 'true');
+        if (!problem) continue;
+        const code = `${e.component?.name}.${e.variable?.name}`;
+        const tags = { device: charger.identity, connector: tagOf(e.component?.evse?.id), source: 'notify_event' };
+        ctx.emit(chargerError.name, { code, vendor_error_code: e.techCode, info: e.techInfo ?? e.actualValue }, tags, epochMs(e.timestamp));
+      }
+      return {};
+    });
+    on('SecurityEventNotification', (p) => {
+      ctx.emit(chargerError.name, { code: p.type, info: p.techInfo }, { device: charger.identity, source: 'security_event' }, epochMs(p.timestamp));
+      return {};
+    });
+  }
+
+  registerTransactions(station, charger, on);
+}
+
+export type On = (action: string, handler: Handler) => void;

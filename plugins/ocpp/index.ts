@@ -1,0 +1,46 @@
+import { definePlugin } from '../../collector/sdk/index.ts';
+import { config } from './config.ts';
+import { ChargerEndpoint } from './connections.ts';
+import { IdTags } from './id-tags.ts';
+import { measurements } from './metrics.ts';
+import { registerRoutes } from './routes.ts';
+import { SessionStore } from './sessions.ts';
+import type { Station } from './station.ts';
+import { Variables } from './variables.ts';
+import { commandSpecs } from './vocabulary.ts';
+
+/**
+ * OCPP-J 1.6 and 2.0.1 charge points on the shared HTTP server: registration, connector status,
+ * meter values, RFID authorization, charging sessions with cost, and remote commands. Built on
+ * ocpp-rpc in strict mode (every message checked against the version's JSON schemas).
+ */
+export default definePlugin({
+  name: 'ocpp',
+  description: 'EV chargers speaking OCPP-J 1.6 or 2.0.1 (charging station management)',
+  kinds: ['charger'],
+  runs_in: ['serve'],
+  config,
+  measurements,
+  commands: commandSpecs,
+  reporting_interval_s: (c) => c.heartbeat_interval_s,
+
+  async start(ctx) {
+    const station: Station = {
+      ctx,
+      sessions: new SessionStore(ctx.db, ctx.config.tariff, () => ctx.clock.now()),
+      idTags: new IdTags(ctx.db),
+      variables: new Variables(ctx.db),
+    };
+    registerRoutes(ctx, station.sessions, station.idTags);
+    const endpoint = new ChargerEndpoint(station);
+    const pruning = setInterval(() => station.sessions.prune(), 3600_000);
+    pruning.unref();
+    return {
+      async stop() {
+        clearInterval(pruning);
+        await endpoint.stop();
+      },
+      execute: (deviceId, command) => endpoint.execute(deviceId, command),
+    };
+  },
+});

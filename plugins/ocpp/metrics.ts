@@ -1,0 +1,102 @@
+import { defineMeasurement, type FieldSpec } from '../../collector/sdk/index.ts';
+import { METER_FIELDS } from './meter.ts';
+
+export const connectorStatus = defineMeasurement({
+  name: 'ocpp_connector_status',
+  description: 'Each StatusNotification: the state of one connector (connector 0 = the whole charger in 1.6), at the time the charger reports.',
+  tags: {
+    connector: 'Connector id (1.6: 0 = the charge point itself)',
+    evse: 'EVSE id (2.0.1 only)',
+  },
+  fields: {
+    status: { type: 'string', description: '1.6: Available, Preparing, Charging, SuspendedEVSE, SuspendedEV, Finishing, Reserved, Unavailable, Faulted; 2.0.1: Available, Occupied, Reserved, Unavailable, Faulted' },
+    error_code: { type: 'string', description: '1.6 errorCode (NoError when fine); absent in 2.0.1' },
+    vendor_error_code: { type: 'string', description: 'Vendor-specific error code, if sent' },
+    info: { type: 'string', description: 'Free text from the charger, if sent' },
+  },
+});
+
+const meterFields = Object.fromEntries(
+  Object.values(METER_FIELDS).map((f) => [f.field, { type: 'float', unit: f.unit, description: f.description } satisfies FieldSpec]),
+) as Record<string, FieldSpec>;
+
+export const meter = defineMeasurement({
+  name: 'ocpp_meter',
+  description: 'Meter values (MeterValues, StopTransaction transactionData, TransactionEvent meterValue), one point per timestamp, connector, phase and location; every measurand as its own field, normalised to Wh, varh, VAh, W, var, VA, A, V, Hz, %, °C.',
+  tags: {
+    connector: 'Connector id (1.6) or EVSE id (2.0.1 MeterValues)',
+    phase: 'L1, L2, L3, N, L1-N, L2-N, L3-N, L1-L2, L2-L3, L3-L1; absent for totals',
+    location: 'Outlet (default), Inlet, Cable, EV, Body',
+  },
+  fields: {
+    ...meterFields,
+    transaction_id: { type: 'string', description: 'The transaction the reading belongs to, if any' },
+  },
+});
+
+export const session = defineMeasurement({
+  name: 'ocpp_session',
+  description: 'One point per charging session when it ends (time = stop time; a late correction overwrites it).',
+  tags: { connector: 'Connector id (1.6) or EVSE id (2.0.1)' },
+  fields: {
+    transaction_id: { type: 'string', description: 'Transaction id as the charger knows it' },
+    id_tag: { type: 'string', description: 'RFID / id token that started the session' },
+    energy_wh: { type: 'float', unit: 'Wh', description: 'Energy delivered (meter stop − meter start)' },
+    duration_s: { type: 'float', unit: 's', description: 'Stop time − start time' },
+    cost: { type: 'float', description: 'Total price incl. tax, in `currency`' },
+    cost_net: { type: 'float', description: 'Price before tax, in `currency`' },
+    currency: { type: 'string', description: 'ISO 4217 code of the tariff' },
+    stop_reason: { type: 'string', description: 'Why it stopped (Local, Remote, EVDisconnected, ...)' },
+    complete: { type: 'bool', description: 'false when the start is missing or (2.0.1) a seqNo gap shows lost messages' },
+  },
+});
+
+export const boot = defineMeasurement({
+  name: 'ocpp_boot',
+  description: 'Each BootNotification with what the charger says about itself and how it was answered.',
+  tags: {},
+  fields: {
+    vendor: { type: 'string', description: 'chargePointVendor / chargingStation.vendorName' },
+    model: { type: 'string', description: 'chargePointModel / chargingStation.model' },
+    firmware: { type: 'string', description: 'Firmware version' },
+    serial: { type: 'string', description: 'Charge point / station serial number' },
+    reason: { type: 'string', description: '2.0.1 boot reason (PowerUp, Watchdog, ...)' },
+    registration: { type: 'string', description: 'Our answer: Accepted, Pending or Rejected' },
+  },
+});
+
+export const firmware = defineMeasurement({
+  name: 'ocpp_firmware',
+  description: 'FirmwareStatusNotification: progress of a firmware update.',
+  tags: {},
+  fields: {
+    status: { type: 'string', description: 'Downloading, Downloaded, Installing, Installed, InstallationFailed, DownloadFailed, Idle, ...' },
+    request_id: { type: 'int', description: '2.0.1 requestId of the UpdateFirmware it reports on' },
+  },
+});
+
+export const diagnostics = defineMeasurement({
+  name: 'ocpp_diagnostics',
+  description: 'DiagnosticsStatusNotification (1.6) and LogStatusNotification (2.0.1): progress of a diagnostics upload.',
+  tags: {},
+  fields: {
+    status: { type: 'string', description: 'Idle, Uploading, Uploaded, UploadFailed, ...' },
+    request_id: { type: 'int', description: '2.0.1 requestId of the GetLog it reports on' },
+  },
+});
+
+export const chargerError = defineMeasurement({
+  name: 'ocpp_error',
+  description: 'A fault the charger reports: a 1.6 StatusNotification errorCode other than NoError, a 2.0.1 NotifyEvent of trigger Alerting or Problem, or a SecurityEventNotification.',
+  tags: {
+    connector: 'Connector / EVSE id, when the fault is on one',
+    source: 'status_notification, notify_event or security_event',
+  },
+  fields: {
+    code: { type: 'string', description: 'errorCode, the event\'s component.variable, or the security event type' },
+    vendor_error_code: { type: 'string', description: 'Vendor-specific code, if sent' },
+    info: { type: 'string', description: 'Free text, if sent' },
+  },
+});
+
+export const measurements = [connectorStatus, meter, session, boot, firmware, diagnostics, chargerError];

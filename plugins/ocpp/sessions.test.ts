@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryDirectory } from '../../collector/sdk/index.ts';
+import { boot16, boot201, rawCall, startRig, token, type Rig } from './test-rig.ts';
+
+/**
+ * Charging sessions end to end: real ocpp-rpc chargers of both versions against the real runtime.
+ * Tariff: 0.30 per kWh, 1.20 per hour, 0.50 per session, 20 % tax.
+ */
+const directory = new MemoryDirectory()
+  .add({ id: 'CP16', kind: 'charger', customer: 'acme', site: 'acme-hq' }, { type: 'ocpp_password', value: 'pw-16' })
+  .add({ id: 'CP201', kind: 'charger', customer: 'acme', site: 'acme-depot' }, { type: 'ocpp_password', value: 'pw-201' })
+  .add({ id: 'CP-OTHER', kind: 'charger', customer: 'globex', site: 'globex-1' }, { type: 'ocpp_password', value: 'pw-o' });
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig(directory, { heartbeat_interval_s: 120, tariff: { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 } });
+  const put = (id: string, body: object) =>
+    fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'PUT', headers: { authorization: token('admin'), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect((await put('TAG-OK', { status: 'accepted', customer: 'acme' })).status).toBe(200);
+  expect((await put('TAG-FLEET', { status: 'accepted' })).status).toBe(200);
+  expect((await put('TAG-BLOCKED', { status: 'blocked' })).status).toBe(200);
+  expect((await put('TAG-OLD', { status: 'accepted', expires_at: '2020-01-01T00:00:00Z' })).status).toBe(200);
+});
+afterAll(() => rig?.stop());
+
+const sessionsApi = async (query = '', role: 'viewer' | 'admin' = 'viewer') => {
+  const res = await fetch(`${rig.url}/api/v1/charging-sessions${query}`, { headers: { authorization: token(role) } });
+  return { status: res.status, body: (await res.json()) as { sessions: Array<Record<string, any>>; next: number | null } };
+};
+
+describe('OCPP 1.6 sessions', () => {
+  it('answers BootNotification Accepted with the heartbeat interval and records the charger', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const answer = (await cp.call('BootNotification', boot16)) as { status: string; interval: number };
+    expect(answer).toMatchObject({ status: 'Accepted', interval: 120 });
+    expect(directory.lookup('CP16')).toMatchObject({ model: 'Fleetpulse SIM-22', firmware: '1.2.3' });
+    expect(rig.lines('ocpp_boot').some((l) => l.includes('registration="Accepted"') && l.includes('serial="SN-1"'))).toBe(true);
+  });
+
+  it('authorizes id tags: accepted, blocked, expired, unknown, and another customer\'s', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const status = async (idTag: string) => ((await cp.call('Authorize', { idTag })) as { idTagInfo: { status: string } }).idTagInfo.status;
+    expect(await status('TAG-OK')).toBe('Accepted');
+    expect(await status('tag-fleet')).toBe('Accepted'); // case-insensitive
+    expect(await status('TAG-BLOCKED')).toBe('Blocked');
+    expect(await status('TAG-OLD')).toBe('Expired');
+    expect(await status('NOPE')).toBe('Invalid');
+    const other = await rig.charger('CP-OTHER', 'ocpp1.6', { password: 'pw-o' });
+    expect(((await other.call('Authorize', { idTag: 'TAG-OK' })) as { idTagInfo: { status: string } }).idTagInfo.status).toBe('Invalid');
+  });
+
+  it('a resent StartTransaction / StopTransaction gets the same answer and creates no second session', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const start = { connectorId: 1, idTag: 'TAG-OK', meterStart: 1_000_000, timestamp: '2024-05-01T10:00:00.000Z' };
+    const first = await rawCall(cp, 'start-1', 'StartTransaction', start);
+    const resent = await rawCall(cp, 'start-1', 'StartTransaction', start);
+    expect(first[0]).toBe(3);
+    expect(resent).toEqual(first);
+    const { transactionId, idTagInfo } = first[2] as { transactionId: number; idTagInfo: { status: string } };
+    expect(idTagInfo.status).toBe('Accepted');
+
+    await cp.call('MeterValues', {
+      connectorId: 1,
+      transactionId,
+      meterValue: [{ timestamp: '2024-05-01T10:30:00.000Z', sampledValue: [{ value: '1005.5', unit: 'kWh' }, { value: '7.2', measurand: 'Power.Active.Import', unit: 'kW' }] }],
+    });
+    const stop = { transactionId, meterStop: 1_012_000, timestamp: '2024-05-01T11:00:00.000Z', reason: 'EVDisconnected', idTag: 'TAG-OK' };
+    const stopped = await rawCall(cp, 'stop-1', 'StopTransaction', stop);
+    // Answered only once durable: the row and the summary point are there when the answer is.
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE charger = ? AND transaction_id = ?').get('CP16', String(transactionId)) as Record<string, any>;
+    expect(row).toMatchObject({ state: 'ended', energy_wh: 12_000, duration_s: 3600, stop_reason: 'EVDisconnected', complete: 1 });
+    // 12 kWh × 0.30 + 1 h × 1.20 + 0.50 = 5.30 net, + 20 % = 6.36
+    expect(row).toMatchObject({ cost_net: 5.3, cost: 6.36, currency: 'EUR', site: 'acme-hq', customer: 'acme' });
+    const summaries = rig.lines('ocpp_session').filter((l) => l.includes(`transaction_id="${transactionId}"`));
+    expect(summaries.length).toBeGreaterThan(0);
+    expect(summaries[0]).toContain('energy_wh=12000');
+    expect(summaries[0]).toMatch(/ 1714561200000$/); // at the stop time
+
+    const again = await rawCall(cp, 'stop-1', 'StopTransaction', stop);
+    expect(again).toEqual(stopped);
+    const count = rig.db.prepare('SELECT COUNT(*) FROM ocpp_sessions WHERE charger = ?').pluck().get('CP16');
+    expect(count).toBe(1);
+    expect(await rig.events('resend_answered')).toBeGreaterThanOrEqual(2);
+    // Meter values normalised to base units, at their own time.
+    const reading = rig.lines('ocpp_meter').find((l) => l.includes(`transaction_id="${transactionId}"`) && l.endsWith(' 1714559400000'))!;
+    expect(Number(/energy_active_import_wh=([^,]+)/.exec(reading)?.[1])).toBe(1_005_500);
+    expect(Number(/power_active_import_w=([^,]+)/.exec(reading)?.[1])).toBe(7200);
+  });
+
+  it('a StopTransaction for a transaction never started is recorded as an incomplete session', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    await cp.call('StopTransaction', { transactionId: 999_999, meterStop: 5, timestamp: '2024-05-02T08:00:00Z' });
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get('999999') as Record<string, any>;
+    expect(row).toMatchObject({ state: 'ended', complete: 0, start_time: null, cost: null });
+  });
+});
+
+describe('OCPP 2.0.1 sessions', () => {
+  const event = (eventType: string, seqNo: number, timestamp: string, wh: number, extra: object = {}) => ({
+    eventType,
+    timestamp,
+    triggerReason: eventType === 'Started' ? 'Authorized' : eventType === 'Ended' ? 'EVCommunicationLost' : 'MeterValuePeriodic',
+    seqNo,
+    transactionInfo: { transactionId: extra && 'tx' in extra ? (extra as { tx: string }).tx : 'TX-A', ...(eventType === 'Ended' ? { stoppedReason: 'EVDisconnected' } : {}) },
+    evse: { id: 1, connectorId: 1 },
+    meterValue: [{ timestamp, sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }],
+    ...(eventType === 'Started' ? { idToken: { idToken: 'TAG-OK', type: 'ISO14443' } } : {}),
+  });
+  const strip = ({ tx: _tx, ...e }: Record<string, unknown>) => e;
+
+  it('places an offline backlog delivered out of order by its own timestamps', async () => {
+    const cp = await rig.charger('CP201', 'ocpp2.0.1', { password: 'pw-201' });
+    expect(await cp.call('BootNotification', boot201)).toMatchObject({ status: 'Accepted' });
+    // The Ended event arrives first, then the middle, then the start.
+    const ended = await cp.call('TransactionEvent', event('Ended', 2, '2024-06-01T09:30:00Z', 30_000));
+    await cp.call('TransactionEvent', event('Updated', 1, '2024-06-01T09:10:00Z', 22_000));
+    const started = await cp.call('TransactionEvent', event('Started', 0, '2024-06-01T09:00:00Z', 20_000));
+    expect(started).toMatchObject({ idTokenInfo: { status: 'Accepted' } });
+    expect(ended).toHaveProperty('totalCost');
+    const { body } = await sessionsApi('?charger=CP201');
+    expect(body.sessions).toHaveLength(1);
+    expect(body.sessions[0]).toMatchObject({
+      transaction_id: 'TX-A', start_time: '2024-06-01T09:00:00.000Z', stop_time: '2024-06-01T09:30:00.000Z',
+      meter_start_wh: 20_000, meter_stop_wh: 30_000, energy_wh: 10_000, duration_s: 1800, complete: true, id_tag: 'TAG-OK',
+      // 10 kWh × 0.30 + 0.5 h × 1.20 + 0.50 = 4.10, + 20 % = 4.92
+      cost: 4.92, state: 'ended', site: 'acme-depot', customer: 'acme',
+    });
+    // The summary was re-emitted as late events corrected it; the last one is the complete session.
+    const summaries = rig.lines('ocpp_session').filter((l) => l.includes('transaction_id="TX-A"'));
+    expect(summaries.at(-1)).toContain('complete=true');
+    expect(summaries.every((l) => l.endsWith(' 1717234200000'))).toBe(true);
+  });
+
+  it('a resent TransactionEvent gets the same answer; a seqNo gap marks the session incomplete', async () => {
+    const cp = await rig.charger('CP201', 'ocpp2.0.1', { password: 'pw-201' });
+    await cp.call('TransactionEvent', strip(event('Started', 0, '2024-06-02T09:00:00Z', 0, { tx: 'TX-B' }) as never));
+    const endB = strip(event('Ended', 2, '2024-06-02T10:00:00Z', 5_000, { tx: 'TX-B' }) as never);
+    const first = await rawCall(cp, 'end-b', 'TransactionEvent', endB);
+    const resent = await rawCall(cp, 'end-b', 'TransactionEvent', endB);
+    expect(resent).toEqual(first);
+    const rows = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').all('TX-B') as Array<Record<string, any>>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ complete: 0, energy_wh: 5000, state: 'ended' });
+    expect(rig.lines('ocpp_session').some((l) => l.includes('transaction_id="TX-B"') && l.includes('complete=false'))).toBe(true);
+  });
+});
+
+describe('the charging-sessions API', () => {
+  it('filters by charger, site, customer and time, pages with a cursor, and needs a key', async () => {
+    expect((await fetch(`${rig.url}/api/v1/charging-sessions`)).status).toBe(401);
+    const all = await sessionsApi('');
+    expect(all.status).toBe(200);
+    expect(all.body.sessions.length).toBeGreaterThanOrEqual(4);
+    expect((await sessionsApi('?customer=acme')).body.sessions.every((s) => s.customer === 'acme')).toBe(true);
+    expect((await sessionsApi('?site=acme-depot')).body.sessions.map((s) => s.transaction_id).sort()).toEqual(['TX-A', 'TX-B']);
+    expect((await sessionsApi('?customer=globex')).body.sessions).toEqual([]);
+    const june = await sessionsApi('?from=2024-06-01T00:00:00Z&to=2024-06-02T00:00:00Z');
+    expect(june.body.sessions.map((s) => s.transaction_id)).toEqual(['TX-A']);
+    const page1 = await sessionsApi('?limit=2');
+    expect(page1.body.next).not.toBeNull();
+    const page2 = await sessionsApi(`?limit=2&before=${page1.body.next}`);
+    const ids = [...page1.body.sessions, ...page2.body.sessions].map((s) => s.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((await sessionsApi('?limit=0')).status).toBe(400);
+  });
+
+  it('id tags are managed by admins only', async () => {
+    const put = (role: 'viewer' | 'admin', body: object) =>
+      fetch(`${rig.url}/api/v1/id-tags/NEW-TAG`, { method: 'PUT', headers: { authorization: token(role), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await put('viewer', { status: 'accepted' })).status).toBe(403);
+    expect((await put('admin', { status: 'sort of' })).status).toBe(400);
+    expect((await put('admin', { status: 'accepted' })).status).toBe(200);
+    const list = await fetch(`${rig.url}/api/v1/id-tags?limit=100`, { headers: { authorization: token('support') } });
+    expect(((await list.json()) as { id_tags: Array<{ id_tag: string }> }).id_tags.map((t) => t.id_tag)).toContain('NEW-TAG');
+    const del = (id: string) => fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'DELETE', headers: { authorization: token('admin') } });
+    expect((await del('NEW-TAG')).status).toBe(204);
+    expect((await del('NEW-TAG')).status).toBe(404);
+  });
+});

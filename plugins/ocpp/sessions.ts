@@ -1,0 +1,241 @@
+import type Database from 'better-sqlite3';
+import type { Tariff } from './config.ts';
+import { sessionCost } from './tariff.ts';
+
+/**
+ * Charging sessions and the answers given to the messages that build them, in the inventory's
+ * SQLite file. Every change of a session and the answer to the message that caused it commit in
+ * one transaction: a resent message (after a lost reply) finds its answer and changes nothing.
+ */
+export interface SessionRow {
+  id: number;
+  charger: string;
+  transaction_id: string;
+  protocol: string;
+  connector: number | null;
+  id_tag: string | null;
+  id_tag_status: string | null;
+  site: string | null;
+  customer: string | null;
+  start_time: number | null;
+  stop_time: number | null;
+  meter_start_wh: number | null;
+  meter_start_at: number | null;
+  meter_stop_wh: number | null;
+  meter_stop_at: number | null;
+  stop_reason: string | null;
+  energy_wh: number | null;
+  duration_s: number | null;
+  cost_net: number | null;
+  cost: number | null;
+  currency: string | null;
+  state: 'active' | 'ended';
+  complete: number;
+  updated_at: number;
+}
+
+export interface SessionStart {
+  connector: number | null;
+  idTag: string | null;
+  idTagStatus: string | null;
+  site?: string;
+  customer?: string;
+  time: number;
+  meterWh?: number;
+}
+
+export interface SessionFilter {
+  charger?: string;
+  site?: string;
+  customer?: string;
+  state?: 'active' | 'ended';
+  /** Sessions that started at or after, epoch ms. */
+  from?: number;
+  /** ...and before, epoch ms. */
+  to?: number;
+  /** Sessions with a smaller id than this (the previous page's `next`). */
+  before?: number;
+  limit: number;
+}
+
+/** How long answers are kept for resends, ms. Chargers resend within minutes; a week is ample. */
+const REPLY_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+export class SessionStore {
+  private readonly s: Record<string, Database.Statement>;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly tariff: Tariff,
+    private readonly now: () => number,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ocpp_sessions (
+        id INTEGER PRIMARY KEY, charger TEXT NOT NULL, transaction_id TEXT, protocol TEXT NOT NULL,
+        connector INTEGER, id_tag TEXT, id_tag_status TEXT, site TEXT, customer TEXT,
+        start_time INTEGER, stop_time INTEGER,
+        meter_start_wh REAL, meter_start_at INTEGER, meter_stop_wh REAL, meter_stop_at INTEGER,
+        stop_reason TEXT, energy_wh REAL, duration_s REAL, cost_net REAL, cost REAL, currency TEXT,
+        state TEXT NOT NULL CHECK (state IN ('active', 'ended')),
+        complete INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL,
+        UNIQUE (charger, transaction_id));
+      CREATE INDEX IF NOT EXISTS ocpp_sessions_charger ON ocpp_sessions (charger, id);
+      CREATE INDEX IF NOT EXISTS ocpp_sessions_site ON ocpp_sessions (site, id);
+      CREATE INDEX IF NOT EXISTS ocpp_sessions_customer ON ocpp_sessions (customer, id);
+      CREATE INDEX IF NOT EXISTS ocpp_sessions_start ON ocpp_sessions (start_time);
+      CREATE TABLE IF NOT EXISTS ocpp_replies (
+        charger TEXT NOT NULL, key TEXT NOT NULL, reply TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (charger, key)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS ocpp_replies_at ON ocpp_replies (at);
+      CREATE TABLE IF NOT EXISTS ocpp_transaction_events (
+        charger TEXT NOT NULL, transaction_id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+        event_type TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (charger, transaction_id, seq_no)) WITHOUT ROWID;
+    `);
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      reply: p('SELECT reply FROM ocpp_replies WHERE charger = ? AND key = ?').pluck(),
+      saveReply: p('INSERT OR REPLACE INTO ocpp_replies (charger, key, reply, at) VALUES (?, ?, ?, ?)'),
+      prune: p('DELETE FROM ocpp_replies WHERE at < ?'),
+      insert: p(`INSERT INTO ocpp_sessions (charger, transaction_id, protocol, connector, id_tag, id_tag_status, site, customer,
+                   start_time, meter_start_wh, meter_start_at, state, updated_at)
+                 VALUES (@charger, @transaction_id, @protocol, @connector, @id_tag, @id_tag_status, @site, @customer,
+                   @start_time, @meter_wh, @meter_at, 'active', @now)`),
+      numberTx: p('UPDATE ocpp_sessions SET transaction_id = CAST(id AS TEXT) WHERE id = ?'),
+      byTx: p('SELECT * FROM ocpp_sessions WHERE charger = ? AND transaction_id = ?'),
+      byId: p('SELECT * FROM ocpp_sessions WHERE id = ?'),
+      update: p(`UPDATE ocpp_sessions SET connector = @connector, id_tag = @id_tag, id_tag_status = @id_tag_status,
+                   start_time = @start_time, stop_time = @stop_time, meter_start_wh = @meter_start_wh, meter_start_at = @meter_start_at,
+                   meter_stop_wh = @meter_stop_wh, meter_stop_at = @meter_stop_at, stop_reason = @stop_reason,
+                   energy_wh = @energy_wh, duration_s = @duration_s, cost_net = @cost_net, cost = @cost, currency = @currency,
+                   state = @state, complete = @complete, updated_at = @updated_at WHERE id = @id`),
+      event: p('INSERT OR IGNORE INTO ocpp_transaction_events (charger, transaction_id, seq_no, event_type, at) VALUES (?, ?, ?, ?, ?)'),
+      seqs: p('SELECT COUNT(*) AS n, MIN(seq_no) AS lo, MAX(seq_no) AS hi, SUM(event_type = \'Started\') AS started FROM ocpp_transaction_events WHERE charger = ? AND transaction_id = ?'),
+    };
+    this.prune();
+  }
+
+  /** Drops answers older than the retention; called at start and by the plugin every hour. */
+  prune(): void {
+    this.s.prune!.run(this.now() - REPLY_RETENTION_MS);
+  }
+
+  /** The answer already given to a message with this idempotency key, if any. */
+  reply<T>(charger: string, key: string): T | undefined {
+    const text = this.s.reply!.get(charger, key) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  get(charger: string, transactionId: string): SessionRow | undefined {
+    return this.s.byTx!.get(charger, transactionId) as SessionRow | undefined;
+  }
+
+  /**
+   * Runs `change` and stores its answer under `key` in one transaction, unless an answer is there
+   * already: then that answer is returned and nothing changes (`replayed`).
+   */
+  once<T>(charger: string, key: string, change: () => { reply: T; session?: SessionRow }): { reply: T; session?: SessionRow; replayed: boolean } {
+    return this.db.transaction(() => {
+      const earlier = this.reply<T>(charger, key);
+      if (earlier !== undefined) return { reply: earlier, replayed: true };
+      const done = change();
+      this.s.saveReply!.run(charger, key, JSON.stringify(done.reply), this.now());
+      return { ...done, replayed: false };
+    })();
+  }
+
+  /** A new 1.6 session; its id is the transactionId the charger gets. Call inside `once`. */
+  open16(charger: string, start: SessionStart): SessionRow {
+    const id = Number(this.s.insert!.run(this.row(charger, null, 'ocpp1.6', start)).lastInsertRowid);
+    this.s.numberTx!.run(id);
+    return this.s.byId!.get(id) as SessionRow;
+  }
+
+  /** The session of a 2.0.1 transaction, created by whichever of its events arrives first. */
+  openOrGet201(charger: string, transactionId: string, start: SessionStart): SessionRow {
+    const known = this.get(charger, transactionId);
+    if (known) return known;
+    this.s.insert!.run(this.row(charger, transactionId, 'ocpp2.0.1', start));
+    return this.get(charger, transactionId)!;
+  }
+
+  /** A stop for a transaction we never saw start: recorded as an incomplete session. */
+  openUnknown(charger: string, transactionId: string, protocol: string, connector: number | null): SessionRow {
+    this.s.insert!.run(this.row(charger, transactionId, protocol, { connector, idTag: null, idTagStatus: null, time: NaN }));
+    return this.get(charger, transactionId)!;
+  }
+
+  /**
+   * Places an energy register reading by its own time: the earliest reading is the session's
+   * meter start, the latest its meter stop, whatever order they arrive in.
+   */
+  observeMeter(row: SessionRow, time: number, wh: number): void {
+    if (row.meter_start_at === null || time < row.meter_start_at) Object.assign(row, { meter_start_at: time, meter_start_wh: wh });
+    if (row.meter_stop_at === null || time >= row.meter_stop_at) Object.assign(row, { meter_stop_at: time, meter_stop_wh: wh });
+  }
+
+  /** Records a 2.0.1 event's seqNo and whether the events seen so far have no gap. */
+  recordEvent(row: SessionRow, seqNo: number, eventType: string, time: number): void {
+    this.s.event!.run(row.charger, row.transaction_id, seqNo, eventType, time);
+    const { n, lo, hi, started } = this.s.seqs!.get(row.charger, row.transaction_id) as { n: number; lo: number; hi: number; started: number };
+    // seqNo counts from the Started event; a missing Started or a hole means lost messages.
+    row.complete = started > 0 && n === hi - lo + 1 ? 1 : 0;
+  }
+
+  /** Ends a session at `time` and computes energy, duration and cost. */
+  end(row: SessionRow, time: number, reason: string | null): void {
+    Object.assign(row, { stop_time: time, stop_reason: reason ?? row.stop_reason, state: 'ended' });
+  }
+
+  /** Writes the row back, deriving energy, duration and cost from what is known. */
+  save(row: SessionRow): SessionRow {
+    const energy = row.meter_start_wh !== null && row.meter_stop_wh !== null ? Math.max(0, row.meter_stop_wh - row.meter_start_wh) : null;
+    const duration = row.start_time !== null && row.stop_time !== null ? Math.max(0, (row.stop_time - row.start_time) / 1000) : null;
+    const cost = row.state === 'ended' && energy !== null && duration !== null ? sessionCost(energy, duration, this.tariff) : undefined;
+    if (row.start_time === null) row.complete = 0;
+    Object.assign(row, {
+      energy_wh: energy,
+      duration_s: duration,
+      cost_net: cost?.net ?? null,
+      cost: cost?.total ?? null,
+      currency: cost?.currency ?? null,
+      updated_at: this.now(),
+    });
+    this.s.update!.run(row);
+    return row;
+  }
+
+  list(f: SessionFilter): SessionRow[] {
+    const where: string[] = [];
+    const args: Record<string, unknown> = { limit: f.limit };
+    for (const key of ['charger', 'site', 'customer', 'state'] as const) {
+      if (f[key] !== undefined) {
+        where.push(`${key} = @${key}`);
+        args[key] = f[key];
+      }
+    }
+    if (f.from !== undefined) (where.push('COALESCE(start_time, stop_time) >= @from'), (args.from = f.from));
+    if (f.to !== undefined) (where.push('COALESCE(start_time, stop_time) < @to'), (args.to = f.to));
+    if (f.before !== undefined) (where.push('id < @before'), (args.before = f.before));
+    const sql = `SELECT * FROM ocpp_sessions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`;
+    return this.db.prepare(sql).all(args) as SessionRow[];
+  }
+
+  private row(charger: string, transactionId: string | null, protocol: string, start: SessionStart) {
+    const time = Number.isFinite(start.time) ? start.time : null;
+    return {
+      charger,
+      transaction_id: transactionId,
+      protocol,
+      connector: start.connector,
+      id_tag: start.idTag,
+      id_tag_status: start.idTagStatus,
+      site: start.site ?? null,
+      customer: start.customer ?? null,
+      start_time: time,
+      meter_wh: start.meterWh ?? null,
+      meter_at: start.meterWh !== undefined ? time : null,
+      now: this.now(),
+    };
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What every message handler shares: the plugin context, the stores, and the state of one
+ * charger's connection. Handlers are registered per connection (ocpp-rpc's `client.handle`).
+ */
+import { createRPCError } from 'ocpp-rpc';
+import type { PluginContext } from '../../collector/sdk/index.ts';
+import type { OcppConfig, OcppVersion } from './config.ts';
+import type { IdTags } from './id-tags.ts';
+import type { SessionStore } from './sessions.ts';
+import type { Variables } from './variables.ts';
+
+/** The part of an ocpp-rpc client the plugin uses (its bundled types are incomplete). */
+export interface OcppConnection {
+  readonly identity: string;
+  readonly protocol: string | undefined;
+  handle(method: string, handler: (call: { params: any; messageId: string; method: string; signal: AbortSignal }) => unknown): void;
+  call(method: string, params: unknown, options?: { signal?: AbortSignal; callTimeoutMs?: number }): Promise<unknown>;
+  close(options?: { code?: number; reason?: string; force?: boolean; awaitPending?: boolean }): Promise<unknown>;
+  reconfigure(options: Record<string, unknown>): void;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  readonly state: number;
+}
+
+export interface Station {
+  ctx: PluginContext<OcppConfig>;
+  sessions: SessionStore;
+  idTags: IdTags;
+  variables: Variables;
+}
+
+/** One connected charger. */
+export interface Charger {
+  identity: string;
+  version: OcppVersion;
+  connection: OcppConnection;
+  /** Connectors reporting Faulted: while any is, the charger's liveness state is `error`. */
+  faulted: Set<string>;
+  /** Commands to this charger, one at a time (OCPP-J allows one outstanding CALL each way). */
+  outbound: Promise<unknown>;
+}
+
+/** The liveness report for a charger now. */
+export function report(station: Station, charger: Charger): void {
+  station.ctx.seen(charger.identity, { kind: 'charger', state: charger.faulted.size > 0 ? 'error' : 'online' });
+}
+
+/**
+ * Messages a charger may send before it is accepted (OCPP: a Pending charger sends only
+ * BootNotification, Heartbeat and answers). Anything else gets SecurityError until an operator
+ * approves it in the inventory.
+ */
+const BEFORE_ACCEPTANCE = new Set(['BootNotification', 'Heartbeat']);
+
+export function requireAccepted(station: Station, charger: Charger, action: string): void {
+  if (BEFORE_ACCEPTANCE.has(action)) return;
+  if (station.ctx.devices.lookup(charger.identity)?.lifecycle === 'active') return;
+  station.ctx.count('call_before_acceptance');
+  throw createRPCError('SecurityError', `${action} refused: charger ${charger.identity} is not accepted yet (BootNotification first, or approve it in the inventory)`);
+}
+
+/** `connector` tag value: undefined for absent ids. */
+export function tagOf(id: number | undefined | null): string | undefined {
+  return id === undefined || id === null ? undefined : String(id);
+}
