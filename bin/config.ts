@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 
 /**
@@ -89,6 +89,11 @@ export class ConfigError extends Error {
  * `FLEETPULSE_INFLUX__URL=http://influx:8086`), fills defaults and validates. Errors name the key.
  */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  return loadConfigWith(ConfigSchema, file, env);
+}
+
+/** `loadConfig` for another schema (the agent's): same file reading, overrides and errors. */
+export function loadConfigWith<S extends TSchema>(schema: S, file: string | undefined, env: NodeJS.ProcessEnv = process.env): Static<S> {
   let raw: unknown = {};
   if (file) {
     try {
@@ -110,8 +115,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     }
     node[path.at(-1)!] = value === '' ? '' : load(value);
   }
-  const withDefaults = Value.Default(ConfigSchema, config);
-  const errors = [...Value.Errors(ConfigSchema, withDefaults)];
+  const withDefaults = Value.Default(schema, config);
+  const errors = [...Value.Errors(schema, withDefaults)];
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
   if (extra) {
     const key = [extra.instancePath.replace(/^\//, '').replaceAll('/', '.'), (extra.params as { additionalProperties: string[] }).additionalProperties[0]]
@@ -121,5 +126,5 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
   if (first) throw new ConfigError(`${first.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'}: ${first.message}`);
-  return withDefaults as Config;
+  return withDefaults as Static<S>;
 }

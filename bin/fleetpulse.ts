@@ -5,6 +5,7 @@
  */
 const commands: Record<string, { summary: string; load: () => Promise<{ default: (argv: string[]) => Promise<number> }> }> = {
   serve: { summary: 'run the API, the collector and the server-side plugins', load: () => import('./commands/serve.ts') },
+  agent: { summary: 'run the edge agent on a store or venue PC (uplink to serve)', load: () => import('./commands/agent.ts') },
   simulate: { summary: 'run simulated devices against a running server', load: () => import('./commands/simulate.ts') },
   keys: { summary: 'create, list and revoke API keys', load: () => import('./commands/keys.ts') },
   backup: { summary: 'copy the inventory consistently while serve runs', load: () => import('./commands/backup.ts') },

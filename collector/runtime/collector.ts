@@ -4,6 +4,7 @@ import { Backoff, sleep } from '../pipeline/backoff.ts';
 import { CommandBus, type CommandOutcome } from '../commands/command-bus.ts';
 import {
   DeviceUnreachable,
+  type AttachOptions,
   type Attachment,
   type DeviceDirectory,
   type Plugin,
@@ -178,6 +179,7 @@ export class Collector {
       config,
       instance,
       emit,
+      forward: this.emitter.forwarder(instance),
       committed: () => this.emitter.committed(),
       seen: (deviceId: string, attrs: SeenAttributes = {}) => {
         this.liveness.seen(deviceId, attrs.state ?? 'online', this.clock.now());
@@ -187,9 +189,9 @@ export class Collector {
       devices: o.directory,
       db: o.pluginDb,
       http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable },
-      attach: <C>(deviceId: string, connection: C): Attachment => {
+      attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);
-        const detachBus = this.bus.attach(deviceId, target);
+        const detachBus = this.bus.attach(deviceId, options.commands ? { ...target, commands: options.commands } : target);
         return {
           detach: () => {
             if (slot.connections.get(deviceId) === connection) slot.connections.delete(deviceId);

@@ -5,6 +5,7 @@ import {
   UndeclaredMeasurement,
   type DeviceDirectory,
   type Fields,
+  type LineHead,
   type MeasurementSpec,
   type Point,
   type Tags,
@@ -51,6 +52,26 @@ export class Emitter {
     };
   }
 
+  /**
+   * The `forward` of one plugin instance: a line encoded elsewhere, enriched here. Only the head
+   * (measurement and tags) is written anew; fields and timestamp are appended as received.
+   */
+  forwarder(instance: string): (head: LineHead) => void {
+    const emitted = this.metrics.pointsEmitted.labels(instance);
+    return (head) => {
+      if (head.time === undefined) {
+        this.refused(instance, head.measurement, new LineProtocolError('a forwarded line needs a timestamp', head.measurement));
+        return;
+      }
+      try {
+        this.sink.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
+        emitted.inc();
+      } catch (err) {
+        this.refused(instance, head.measurement, err);
+      }
+    };
+  }
+
   /** Writes a point the runtime itself produces (liveness, self-metrics). */
   system(point: Point): void {
     try {
@@ -75,6 +96,7 @@ export class Emitter {
     return { ...tags, kind: device.kind, model: device.model, customer: device.customer, site: device.site, gateway: device.gateway };
   }
 
+
   private refused(instance: string, measurement: string, err: unknown): void {
     if (!(err instanceof UndeclaredMeasurement || err instanceof LineProtocolError)) throw err;
     this.metrics.pointsInvalid.labels(instance, measurement).inc();
@@ -85,4 +107,21 @@ export class Emitter {
       this.log.warn({ plugin: instance, measurement, err: err.message }, 'point refused (further ones for a minute are only counted)');
     }
   }
+}
+
+/** `measurement,tag=value,...` with tags sorted and escaped like `encodeLine` does. */
+function encodeHead(measurement: string, tags: Tags): string {
+  let out = escapeName(measurement, /[, ]/g, measurement);
+  for (const key of Object.keys(tags).sort()) {
+    const value = tags[key];
+    if (value === undefined || value === '') continue;
+    out += `,${escapeName(key, /[,= ]/g, measurement)}=${escapeName(value, /[,= ]/g, measurement)}`;
+  }
+  return out;
+}
+
+function escapeName(text: string, special: RegExp, measurement: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(text)) throw new LineProtocolError(`control character in "${text}"`, measurement);
+  return text.replace(special, (c) => `\\${c}`);
 }

@@ -5,6 +5,7 @@ export * from './devices.ts';
 export * from './errors.ts';
 export * from './plugin.ts';
 export * from './simulator.ts';
+export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';
 export { conformFields } from './conform.ts';
 export { TestAccumulator } from './test-accumulator.ts';

@@ -5,6 +5,7 @@ import type { RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
 import type { DeviceDirectory, DeviceStatusState, DiscoveredAttributes } from './devices.ts';
+import type { LineHead } from './line-head.ts';
 import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
 
@@ -38,6 +39,11 @@ export interface Command<Params = unknown> {
 export interface Attachment {
   /** Ends reachability, unless a newer attachment for the same device replaced this one. */
   detach(): void;
+}
+
+export interface AttachOptions {
+  /** The commands this device accepts, when they are not this plugin's declared ones. */
+  commands?: Record<string, CommandSpec>;
 }
 
 /** API roles, each including the ones after it: admin > operator > support > viewer. */
@@ -82,6 +88,15 @@ export interface PluginContext<Config = unknown> {
    * of the reading (default: now). Fields are checked against the declared measurement.
    */
   emit(measurement: string, fields: Fields, tags?: Tags, time?: number): void;
+  /**
+   * For gateway plugins (the edge agent's uplink): spools a point that was already encoded as line
+   * protocol elsewhere, parsed with `parseLineHead`. The fields and timestamp are kept as received
+   * (no re-encoding); the inventory tags (`kind`, `model`, `customer`, `site`, `gateway`) of
+   * `head.tags.device` replace whatever the line carried. A line without a timestamp is refused
+   * and counted (a replayed point must overwrite itself). Fields are not checked against any
+   * declaration: a line InfluxDB refuses is dead-lettered by the drain, alone.
+   */
+  forward(head: LineHead): void;
   /** Resolves once every point emitted so far is in the durable spool (ack devices after it). */
   committed(): Promise<void>;
   /** The device reported: it is alive. Unknown devices are registered as pending. */
@@ -95,8 +110,12 @@ export interface PluginContext<Config = unknown> {
    */
   readonly db: Database.Database;
   readonly http: PluginHttp;
-  /** Makes a device reachable for commands through this instance. A newer attach replaces an older. */
-  attach<C>(deviceId: string, connection: C): Attachment;
+  /**
+   * Makes a device reachable for commands through this instance. A newer attach replaces an older.
+   * `options.commands` replaces the plugin's declared commands for this device: a gateway plugin
+   * relays commands that another plugin (at the edge) declares, and says which ones.
+   */
+  attach<C>(deviceId: string, connection: C, options?: AttachOptions): Attachment;
   /** The connection last attached for a device, if it is still attached. */
   connection<C>(deviceId: string): C | undefined;
   /** Counts an event (a malformed frame, a refused handshake) in `fleetpulse_plugin_events_total`. */

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { conformFields } from './conform.ts';
 import type { DeviceDirectory } from './devices.ts';
 import { MemoryDirectory } from './memory-directory.ts';
+import type { LineHead } from './line-head.ts';
 import type { Attachment, Plugin, PluginContext, PluginHttp, SeenAttributes } from './plugin.ts';
 import type { Fields, Point, Tags } from './point.ts';
 
@@ -13,6 +14,8 @@ import type { Fields, Point, Tags } from './point.ts';
  */
 export class TestAccumulator<Config = unknown> {
   readonly points: Point[] = [];
+  /** Lines handed on with `ctx.forward`, heads as given (the runtime would enrich them). */
+  readonly forwarded: LineHead[] = [];
   readonly seen: Array<{ device: string } & SeenAttributes> = [];
   readonly offline: string[] = [];
   readonly events = new Map<string, number>();
@@ -39,6 +42,7 @@ export class TestAccumulator<Config = unknown> {
         if (!spec) throw new Error(`measurement "${measurement}" is not declared by ${plugin.name}`);
         this.points.push({ measurement, fields: conformFields(spec, fields), tags, time });
       },
+      forward: (head) => void this.forwarded.push(head),
       committed: async () => {},
       seen: (device, attrs = {}) => void this.seen.push({ device, ...attrs }),
       offline: (device) => void this.offline.push(device),

@@ -1,0 +1,146 @@
+import type { WebSocket } from 'ws';
+import {
+  DeviceUnreachable,
+  MalformedLine,
+  parseLineHead,
+  type Attachment,
+  type CommandSpec,
+  type PluginContext,
+} from '../../collector/sdk/index.ts';
+import { encode, type AgentMessage, type AnnouncedDevice } from './protocol.ts';
+
+type Result = Extract<AgentMessage, { t: 'result' }>;
+
+/** Commands sent down to agents and waiting for their result, by command id. */
+export type Waiting = Map<string, { ws: WebSocket; settle: (r: Result) => void; fail: (e: Error) => void }>;
+
+/** Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice. */
+const LIVENESS = new Set(['device_status', 'device_availability']);
+
+/** One connected agent: its batches, the devices it announced, and its commands in flight. */
+export class AgentSession {
+  private readonly attachments = new Map<string, Attachment>();
+  private alive = true;
+  private replaced = false;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    readonly agentId: string,
+    private readonly ws: WebSocket,
+    private readonly waiting: Waiting,
+  ) {
+    this.attach({ id: agentId, kind: 'pc', commands: {} }, false);
+    ctx.seen(agentId);
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.closed());
+  }
+
+  handle(msg: AgentMessage): void {
+    switch (msg.t) {
+      case 'batch':
+        void this.batch(msg.id, msg.lines);
+        return;
+      case 'devices':
+        for (const d of msg.devices) this.attach(d, true);
+        return;
+      case 'result': {
+        const w = this.waiting.get(msg.id);
+        if (!w || w.ws !== this.ws) return this.ctx.count('unexpected_result');
+        this.waiting.delete(msg.id);
+        w.settle(msg);
+      }
+    }
+  }
+
+  ping(): void {
+    if (!this.alive) return this.ws.terminate();
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  /** A newer connection of the same agent took over. */
+  replace(): void {
+    this.replaced = true;
+    this.ctx.count('connection_replaced');
+    this.close(4000, 'replaced by a newer connection');
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  /**
+   * Spools the lines of one batch and acknowledges it once they are committed. Lines without a
+   * device are the agent runtime's own (`fleetpulse_*`) and are tagged with the agent's id.
+   */
+  private async batch(id: number, lines: string[]): Promise<void> {
+    const ctx = this.ctx;
+    let refused = 0;
+    const reported = new Map<string, { kind?: string; state?: string }>();
+    for (const line of lines) {
+      let head;
+      try {
+        head = parseLineHead(line);
+      } catch (err) {
+        if (!(err instanceof MalformedLine)) throw err;
+        refused++;
+        ctx.count('malformed_line');
+        continue;
+      }
+      const device = (head.tags.device ??= this.agentId);
+      if (!this.mayReport(device)) {
+        refused++;
+        ctx.count('foreign_device');
+        continue;
+      }
+      const seen = reported.get(device) ?? { kind: head.tags.kind };
+      reported.set(device, seen);
+      if (LIVENESS.has(head.measurement)) {
+        if (head.measurement === 'device_status') seen.state = /(?:^|,)state="(\w+)"/.exec(head.rest)?.[1];
+        continue;
+      }
+      ctx.forward(head);
+    }
+    if (refused > 0) ctx.log.warn({ agent: this.agentId, batch: id, refused }, 'lines refused from agent');
+    for (const [device, r] of reported) {
+      if (r.state === 'offline') ctx.offline(device);
+      else {
+        const known = ctx.devices.lookup(device);
+        ctx.seen(device, known ? (r.state === 'error' ? { state: 'error' } : {}) : { kind: r.kind, gateway: this.agentId });
+      }
+    }
+    ctx.seen(this.agentId);
+    await ctx.committed();
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encode({ t: 'ack', id, accepted: lines.length - refused, refused }));
+  }
+
+  /** The agent itself, devices behind it, and devices nobody knows yet (they become pending). */
+  private mayReport(device: string): boolean {
+    if (device === this.agentId) return true;
+    const known = this.ctx.devices.lookup(device);
+    return !known || known.gateway === this.agentId;
+  }
+
+  private attach(d: AnnouncedDevice, announced: boolean): void {
+    if (!this.mayReport(d.id)) {
+      this.ctx.count('foreign_device');
+      return;
+    }
+    if (announced && !this.ctx.devices.lookup(d.id)) this.ctx.seen(d.id, { kind: d.kind, model: d.model, firmware: d.firmware, gateway: this.agentId });
+    const commands = d.commands as unknown as Record<string, CommandSpec>;
+    this.attachments.get(d.id)?.detach();
+    this.attachments.set(d.id, this.ctx.attach(d.id, this.ws, { commands }));
+  }
+
+  private closed(): void {
+    for (const a of this.attachments.values()) a.detach();
+    for (const [id, w] of this.waiting) {
+      if (w.ws !== this.ws) continue;
+      this.waiting.delete(id);
+      w.fail(new DeviceUnreachable(`${this.agentId} (uplink closed)`));
+    }
+    // Nobody can observe the devices behind a lost uplink; a replaced connection is not a loss.
+    if (this.replaced) return;
+    for (const device of this.attachments.keys()) if (!this.ctx.connection(device)) this.ctx.offline(device);
+  }
+}
