@@ -63,7 +63,7 @@ export function validatePluginConfig(plugin: Plugin, instance: string, raw: unkn
   if (first) {
     const key = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const extra = (first.params as { additionalProperties?: string[] }).additionalProperties;
-    if (extra?.length) throw new PluginConfigError(instance, extra[0]!, 'unknown option');
+    if (extra?.length) throw new PluginConfigError(instance, key ? `${key}.${extra[0]}` : extra[0]!, 'unknown option');
     throw new PluginConfigError(instance, key, first.message);
   }
   return config;
