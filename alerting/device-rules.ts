@@ -1,0 +1,103 @@
+/**
+ * Rules per device. Each query groups by the device labels, so Grafana makes one alert instance
+ * per device, labelled device/kind/model/customer/site for the summary and for routing.
+ * No data means no device matches (OK: a silent fleet is caught once by the stale-data rule);
+ * an error keeps the last state (KeepLast) so a datasource outage does not resolve or re-fire
+ * thousands of instances: the datasource rule raises one alert instead.
+ */
+import type { MeasurementSpec } from '../collector/sdk/index.ts';
+import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/metrics.ts';
+import { hostCpu, hostDisk, hostMemory, hostSession } from '../plugins/host/metrics.ts';
+import { posPayment } from '../plugins/pos/metrics.ts';
+import { terminalFirmware, terminalStatus } from '../plugins/tc200/metrics.ts';
+import { DEVICE_LABELS, Query, type Aggregate } from '../dashboards/influxql.ts';
+import { KIND, type KindName } from '../dashboards/kinds.ts';
+import { latestStatus } from '../dashboards/status-queries.ts';
+import type { RuleSpec, Severity } from './rule.ts';
+
+const L = DEVICE_LABELS;
+const WHO = 'on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}';
+const device = { noDataState: 'OK', execErrState: 'KeepLast' } as const;
+
+/** 1 per device whose last status is not `maintenance`: multiplied into metric rules. */
+export function watchedDevices(kinds?: readonly KindName[]): Query {
+  return Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds })).select('count', 'state', 'watched').whereField('state', '<>', 'maintenance').byTags(...L).within({ kind: 'none' });
+}
+
+function offline(uid: string, title: string, kinds: { only?: KindName[]; except?: KindName[] }, severity: Severity): RuleSpec {
+  const inner = latestStatus({ window: { kind: 'range' }, fields: ['online', 'state'], kinds: kinds.only });
+  if (kinds.except) for (const k of kinds.except) inner.whereTag('kind', '<>', k);
+  return {
+    uid, title, severity, ...device,
+    query: Query.fromSubquery(inner).select('last', 'online').whereField('state', '<>', 'maintenance').byTags(...L).within({ kind: 'none' }),
+    lookbackS: 600, reducer: 'last', evaluator: { type: 'lt', params: [1] }, for: '0s',
+    summary: `${title} ${WHO}`,
+    description: 'The runtime marked it offline after two missed reporting intervals (device_status.online = 0), outside any maintenance window.',
+    runbook: uid.replace(/^fp-/, ''),
+  };
+}
+
+/** A per-device metric (`fn(field)` over the look-back) against a threshold, maintenance excluded. */
+function metric<M extends MeasurementSpec<string, string>>(
+  uid: string, title: string, m: M, field: keyof M['fields'] & string, fn: Aggregate, above: number, kinds: KindName[], opts: { lookbackS?: number; severity?: Severity; unit?: string; for?: string; where?: (q: Query) => Query } = {},
+): RuleSpec {
+  let q = Query.fromName<string>(m.name).select(fn, field).byTags(...L);
+  if (opts.where) q = opts.where(q);
+  return {
+    uid, title, ...device, severity: opts.severity ?? 'warning',
+    query: q, watched: watchedDevices(kinds), lookbackS: opts.lookbackS ?? 900, reducer: 'last',
+    evaluator: { type: 'gt', params: [above] }, for: opts.for ?? '5m',
+    summary: `${title} ${WHO}`,
+    description: `${m.name}.${field} (${fn} over ${(opts.lookbackS ?? 900) / 60} min) is {{ $values.B }}${opts.unit ?? ''}, above ${above}${opts.unit ?? ''}.`,
+    runbook: uid.replace(/^fp-/, ''),
+  };
+}
+
+/** Devices whose latest value of a string field is one of `values` (one series each, value = 1). */
+function latestIs(m: MeasurementSpec, field: string, values: string[], keep: string[] = []): Query {
+  const inner = Query.fromName<string>(m.name).select('last', field).byTags(...L, ...keep);
+  return Query.fromSubquery(inner).select('count', field, 'matches').whereAnyOf(field, values).byTags(...L).within({ kind: 'none' });
+}
+
+export function deviceRules(): RuleSpec[] {
+  return [
+    offline('fp-device-offline', 'Device offline', { except: [KIND.charger] }, 'critical'),
+    offline('fp-charger-offline', 'Charger offline', { only: [KIND.charger] }, 'critical'),
+    {
+      uid: 'fp-terminal-error', title: 'Terminal in error state', severity: 'critical', ...device,
+      query: Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] })).select('count', 'state', 'in_error').whereField('state', '=', 'error').byTags(...L).within({ kind: 'none' }),
+      lookbackS: 600, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '2m',
+      summary: `Terminal in error state ${WHO}`, description: 'The terminal reports but says it cannot work (device_status.state = error); see its error code on the device page.', runbook: 'terminal-error',
+    },
+    {
+      uid: 'fp-charger-faulted', title: 'Charger faulted', severity: 'critical', ...device,
+      query: latestIs(connectorStatus, 'status', ['Faulted'], ['connector']), watched: watchedDevices([KIND.charger]),
+      lookbackS: 86400, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
+      summary: `Charger faulted ${WHO}`, description: '{{ $values.B }} connector(s) report Faulted in their last StatusNotification.', runbook: 'charger-faulted',
+    },
+    {
+      uid: 'fp-terminal-firmware-failed', title: 'Terminal firmware update failed', severity: 'warning', ...device,
+      query: latestIs(terminalFirmware, 'state', ['update_failed']), watched: watchedDevices([KIND.terminal]),
+      lookbackS: 86400, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
+      summary: `Firmware update failed ${WHO}`, description: 'The last firmware step reported is update_failed; the terminal runs its old firmware.', runbook: 'firmware-failed',
+    },
+    {
+      uid: 'fp-charger-firmware-failed', title: 'Charger firmware update failed', severity: 'warning', ...device,
+      query: latestIs(chargerFirmware, 'status', ['InstallationFailed', 'DownloadFailed', 'InstallVerificationFailed', 'InvalidSignature']), watched: watchedDevices([KIND.charger]),
+      lookbackS: 86400, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
+      summary: `Firmware update failed ${WHO}`, description: 'The last FirmwareStatusNotification is a failure.', runbook: 'firmware-failed',
+    },
+    metric('fp-terminal-high-cpu', 'High CPU (terminal)', terminalStatus, 'cpu_pct', 'mean', 90, [KIND.terminal], { unit: '%' }),
+    metric('fp-terminal-high-memory', 'High memory (terminal)', terminalStatus, 'mem_pct', 'mean', 90, [KIND.terminal], { unit: '%' }),
+    metric('fp-terminal-disk-full', 'Disk nearly full (terminal)', terminalStatus, 'disk_pct', 'max', 90, [KIND.terminal], { unit: '%' }),
+    metric('fp-pc-high-cpu', 'High CPU (PC)', hostCpu, 'usage_pct', 'mean', 90, [KIND.pc], { unit: '%' }),
+    metric('fp-pc-high-memory', 'High memory (PC)', hostMemory, 'used_pct', 'mean', 90, [KIND.pc], { unit: '%' }),
+    metric('fp-pc-disk-full', 'Disk nearly full (PC)', hostDisk, 'used_pct', 'max', 90, [KIND.pc], { unit: '%' }),
+    metric('fp-session-enforcement-failed', 'Session expiry not enforced', hostSession, 'event', 'count', 0, [KIND.pc], {
+      severity: 'critical', for: '0s', where: (q) => q.whereField('event', '=', 'enforce_failed'),
+    }),
+    metric('fp-pos-payment-failures', 'POS payment failures spiking', posPayment, 'amount', 'count', 4, [KIND.pos], {
+      for: '0s', where: (q) => q.whereTag('result', '=', 'failure'),
+    }),
+  ];
+}

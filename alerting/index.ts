@@ -1,0 +1,25 @@
+/** The alerting provisioning files: rule groups, contact points, policies. */
+import { collectorRules } from './collector-rules.ts';
+import { deviceRules } from './device-rules.ts';
+import { contactPoints, notificationPolicies } from './notifications.ts';
+import { provisionedRule, type RuleSpec } from './rule.ts';
+
+export const ALERT_FOLDER = 'Fleetpulse';
+/** Evaluation interval of both groups. */
+export const EVALUATION_INTERVAL = '1m';
+
+export function ruleGroups(): { name: string; rules: RuleSpec[] }[] {
+  return [
+    { name: 'devices', rules: deviceRules() },
+    { name: 'collector', rules: collectorRules() },
+  ];
+}
+
+export function alertRuleProvisioning(): Record<string, unknown> {
+  return {
+    apiVersion: 1,
+    groups: ruleGroups().map((g) => ({ orgId: 1, name: g.name, folder: ALERT_FOLDER, interval: EVALUATION_INTERVAL, rules: g.rules.map(provisionedRule) })),
+  };
+}
+
+export { contactPoints, notificationPolicies };

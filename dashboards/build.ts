@@ -1,0 +1,77 @@
+/**
+ * `npm run grafana:build` writes grafana/provisioning/ from dashboards/ and alerting/;
+ * `npm run grafana:check` regenerates in memory and exits 1 on any difference (changed, missing
+ * or stray files), so CI catches a hand edit or a forgotten rebuild.
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateProvisioning, PROVISIONING_DIR } from './provisioning.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+export interface Drift {
+  file: string;
+  problem: 'changed' | 'missing' | 'not generated';
+}
+
+/** Differences between the committed files under `root` and a fresh generation. */
+export async function checkProvisioning(root = REPO_ROOT): Promise<Drift[]> {
+  const expected = generateProvisioning();
+  const drift: Drift[] = [];
+  for (const [file, content] of expected) {
+    let actual: string | undefined;
+    try {
+      actual = await readFile(path.join(root, file), 'utf8');
+    } catch {
+      drift.push({ file, problem: 'missing' });
+      continue;
+    }
+    if (actual !== content) drift.push({ file, problem: 'changed' });
+  }
+  for (const abs of await listFiles(path.join(root, PROVISIONING_DIR))) {
+    const file = path.relative(root, abs).split(path.sep).join('/');
+    if (!expected.has(file)) drift.push({ file, problem: 'not generated' });
+  }
+  return drift;
+}
+
+export async function writeProvisioning(root = REPO_ROOT): Promise<number> {
+  await rm(path.join(root, PROVISIONING_DIR), { recursive: true, force: true });
+  const files = generateProvisioning();
+  for (const [file, content] of files) {
+    await mkdir(path.dirname(path.join(root, file)), { recursive: true });
+    await writeFile(path.join(root, file), content);
+  }
+  return files.size;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--check')) {
+    const drift = await checkProvisioning();
+    for (const d of drift) console.error(`${d.problem}: ${d.file}`);
+    if (drift.length > 0) {
+      console.error(`grafana:check: ${drift.length} file(s) differ from the TypeScript; run \`npm run grafana:build\` and commit.`);
+      process.exit(1);
+    }
+    console.log('grafana:check: provisioning is up to date');
+  } else {
+    console.log(`grafana:build: wrote ${await writeProvisioning()} files under ${PROVISIONING_DIR}/`);
+  }
+}

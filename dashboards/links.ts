@@ -1,0 +1,29 @@
+/**
+ * Dashboard uids and drill-down URLs. Uids are fixed so that links, alert annotations and people's
+ * bookmarks survive regeneration. Fleet → site → device: the fleet overview filtered to a site
+ * is the site view; a device row opens the device detail.
+ */
+export const UID = {
+  fleet: 'fp-fleet-overview',
+  device: 'fp-device-detail',
+  collector: 'fp-collector',
+  reports: 'fp-monthly-reports',
+  terminals: 'fp-terminals',
+  charging: 'fp-ev-charging',
+  gaming: 'fp-gaming',
+  pos: 'fp-pos',
+} as const;
+
+/** The Fleetpulse API base URL, a hidden constant variable on every dashboard (change it in Grafana or regenerate). */
+export const API_URL_VARIABLE = 'fleetpulse_api';
+export const DEFAULT_API_URL = 'http://localhost:8080';
+
+const field = (name: string) => `\${__data.fields.${name}}`;
+
+export const link = {
+  deviceDetail: { title: 'Device detail', url: `/d/${UID.device}/device-detail?var-device=${field('device')}&\${__url_time_range}` },
+  site: { title: 'Site view', url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&var-site=${field('site')}&\${__url_time_range}` },
+  customer: { title: 'Customer view', url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&\${__url_time_range}` },
+  apiDevice: { title: 'Device in Fleetpulse', url: `\${${API_URL_VARIABLE}}/api/v1/devices/\${device}` },
+  apiReports: { title: 'Reports (API)', url: `\${${API_URL_VARIABLE}}/api/v1/reports` },
+};
