@@ -52,7 +52,9 @@ export class Liveness {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: LivenessOptions) {
-    this.o = { statusIntervalS: 60, missedIntervals: 2, ...options };
+    // `?? default` rather than spreading: a caller passing `missedIntervals: undefined` (the
+    // Collector does when the config has no liveness section) must still get the default.
+    this.o = { ...options, statusIntervalS: options.statusIntervalS ?? 60, missedIntervals: options.missedIntervals ?? 2 };
     this.o.db.exec(`CREATE TABLE IF NOT EXISTS liveness (
       device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
       online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
