@@ -1,0 +1,136 @@
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { METER_FIELDS, normaliseMeterValues, normaliseSample } from './meter.ts';
+import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
+import { sessionCost } from './tariff.ts';
+import { commandSpecs, toCall, unsafeUrl, type CommandName } from './vocabulary.ts';
+
+// ocpp-rpc's own schema validators: what strict mode checks every outbound call against.
+const validators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as Array<{ subprotocol: string; validate(id: string, v: unknown): boolean }>;
+const validate = (version: string, action: string, payload: unknown) => validators.find((v) => v.subprotocol === version)!.validate(`urn:${action}.req`, payload);
+
+describe('meter values', () => {
+  it('normalises a recorded 1.6 MeterValues (kWh, kW, per-phase A and V, Celsius, Percent)', () => {
+    const { readings, skipped } = normaliseMeterValues([
+      {
+        timestamp: '2024-05-01T10:00:00Z',
+        sampledValue: [
+          { value: '12.345', unit: 'kWh', context: 'Sample.Periodic' },
+          { value: '7.4', measurand: 'Power.Active.Import', unit: 'kW' },
+          { value: '16.1', measurand: 'Current.Import', phase: 'L1', unit: 'A' },
+          { value: '231.0', measurand: 'Voltage', phase: 'L1-N', unit: 'V' },
+          { value: '310.15', measurand: 'Temperature', unit: 'K', location: 'Body' },
+          { value: '55', measurand: 'SoC', unit: 'Percent', location: 'EV' },
+          { value: 'ABCDEF', format: 'SignedData' },
+          { value: 'n/a', measurand: 'Voltage' },
+        ],
+      },
+    ]);
+    const t = Date.parse('2024-05-01T10:00:00Z');
+    expect(readings).toEqual([
+      { time: t, phase: undefined, location: undefined, fields: { energy_active_import_wh: 12_345, power_active_import_w: 7400 } },
+      { time: t, phase: 'L1', location: undefined, fields: { current_import_a: 16.1 } },
+      { time: t, phase: 'L1-N', location: undefined, fields: { voltage_v: 231 } },
+      { time: t, phase: undefined, location: 'Body', fields: { temperature_c: 37 } },
+      { time: t, phase: undefined, location: 'EV', fields: { soc_pct: 55 } },
+    ]);
+    expect(skipped.map((s) => s.reason)).toEqual(['signed data is not decoded', 'value "n/a" is not a number']);
+  });
+
+  it('applies 2.0.1 unitOfMeasure multipliers and refuses units that do not fit the measurand', () => {
+    expect(normaliseSample('Energy.Active.Import.Register', { value: 12.5, unitOfMeasure: { unit: 'kWh', multiplier: 1 } })).toEqual({ field: 'energy_active_import_wh', value: 125_000 });
+    expect(normaliseSample('Power.Active.Import', { value: 3, unitOfMeasure: { unit: 'W', multiplier: 3 } })).toEqual({ field: 'power_active_import_w', value: 3000 });
+    expect(normaliseSample('Temperature', { value: '98.6', unit: 'Fahrenheit' })).toEqual({ field: 'temperature_c', value: 37 });
+    expect(normaliseSample('Voltage', { value: '230', unit: 'kWh' })).toBe('unit kWh does not fit Voltage');
+    expect(normaliseSample('Bogus.Measurand', { value: '1' })).toBe('unknown measurand Bogus.Measurand');
+  });
+
+  it('never throws on any schema-valid sampled value, and every field it yields is declared', () => {
+    const measurand = fc.constantFrom(...Object.keys(METER_FIELDS), 'Unknown.Thing');
+    const unit = fc.constantFrom(undefined, 'Wh', 'kWh', 'W', 'kW', 'A', 'V', 'K', 'Celsius', 'Fahrenheit', 'Percent', 'varh', 'kvar', 'VA', 'Hz', 'furlongs');
+    const value = fc.oneof(fc.double(), fc.string(), fc.integer().map(String));
+    const declared = new Set(Object.values(METER_FIELDS).map((f) => f.field));
+    fc.assert(
+      fc.property(fc.array(fc.record({ measurand, unit, value, phase: fc.constantFrom(undefined, 'L1', 'L2-N') }), { maxLength: 8 }), fc.string(), (svs, ts) => {
+        const out = normaliseMeterValues([{ timestamp: ts, sampledValue: svs }, { timestamp: '2024-01-01T00:00:00Z', sampledValue: svs }]);
+        for (const r of out.readings) for (const [k, v] of Object.entries(r.fields)) expect(declared.has(k) && Number.isFinite(v)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('handshake rules', () => {
+  it('prefers 2.0.1, accepts 1.6, refuses anything else', () => {
+    expect(chooseProtocol(new Set(['ocpp1.6', 'ocpp2.0.1']))).toBe('ocpp2.0.1');
+    expect(chooseProtocol(new Set(['ocpp1.6']))).toBe('ocpp1.6');
+    expect(chooseProtocol(new Set(['ocpp2.1', 'ocpp1.5']))).toBeUndefined();
+    expect(chooseProtocol(new Set())).toBeUndefined();
+  });
+
+  it('refuses empty, long, colon and non-printable identities', () => {
+    expect(identityProblem('CP-001')).toBeUndefined();
+    expect(identityProblem('')).toMatch(/no charger identity/);
+    expect(identityProblem('x'.repeat(49))).toMatch(/48/);
+    expect(identityProblem('a:b')).toMatch(/":"/);
+    expect(identityProblem('a b')).toMatch(/printable/);
+  });
+
+  it('maps ocpp-rpc\'s 2.0.1 frame errors to 1.6 codes', () => {
+    expect(frameErrorCode('ocpp1.6', 'RpcFrameworkError')).toBe('FormationViolation');
+    expect(frameErrorCode('ocpp1.6', 'MessageTypeNotSupported')).toBe('FormationViolation');
+    expect(frameErrorCode('ocpp2.0.1', 'RpcFrameworkError')).toBe('RpcFrameworkError');
+  });
+
+  it('jitters ping intervals within the bounds', () => {
+    fc.assert(fc.property(fc.double({ min: 0, max: 1, maxExcluded: true }), (r) => {
+      const v = jittered(60_000, 0.25, () => r);
+      expect(v >= 45_000 && v <= 75_000).toBe(true);
+    }));
+  });
+});
+
+describe('commands', () => {
+  const samples: Record<CommandName, object> = {
+    reset: { type: 'hard' },
+    remote_start: { id_tag: 'TAG1', connector: 1 },
+    remote_stop: { transaction_id: '17' },
+    unlock_connector: { connector: 1 },
+    change_availability: { connector: 1, available: true },
+    get_config: { keys: ['OCPPCommCtrlr.HeartbeatInterval'] },
+    set_config: { key: 'OCPPCommCtrlr.HeartbeatInterval', value: '60' },
+    trigger_message: { message: 'StatusNotification', connector: 1 },
+    update_firmware: { location: 'https://fw.example.com/a.bin', retries: 3, retry_interval_s: 60 },
+    get_diagnostics: { location: 'https://logs.example.com/', start_time: '2024-01-01T00:00:00Z' },
+    clear_cache: {},
+  };
+
+  it('every command maps to a payload that passes the version\'s own schema', () => {
+    expect(Object.keys(samples).sort()).toEqual(Object.keys(commandSpecs).sort());
+    for (const version of ['ocpp1.6', 'ocpp2.0.1'] as const) {
+      for (const [name, params] of Object.entries(samples)) {
+        const call = toCall(version, name as CommandName, params, 'cmd-1');
+        expect(() => validate(version, call.action, call.payload), `${version} ${name}`).not.toThrow();
+      }
+    }
+  });
+
+  it('refuses URLs a charger must not fetch', () => {
+    expect(unsafeUrl('https://fw.example.com/a.bin')).toBeUndefined();
+    expect(unsafeUrl('http://localhost/x')).toMatch(/loopback/);
+    expect(unsafeUrl('http://[::1]/x')).toMatch(/loopback/);
+    expect(unsafeUrl('http://169.254.169.254/')).toMatch(/link-local/);
+    expect(unsafeUrl('http://[fe80::1]/')).toMatch(/link-local/);
+    expect(unsafeUrl('file:///etc/passwd')).toMatch(/file:/);
+    expect(toCall('ocpp1.6', 'remote_stop', { transaction_id: 'TX-A' }, 'c').interpret({}).reason).toMatch(/integers/);
+  });
+});
+
+describe('tariff', () => {
+  it('prices energy, time and the fee, then adds tax, rounding once to cents', () => {
+    const t = { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 };
+    expect(sessionCost(12_000, 3600, t)).toEqual({ net: 5.3, tax: 1.06, total: 6.36, currency: 'EUR' });
+    expect(sessionCost(0, 0, { ...t, session_fee: 0 })).toEqual({ net: 0, tax: 0, total: 0, currency: 'EUR' });
+    expect(sessionCost(-5, -1, t).net).toBe(0.5); // a meter that ran backwards costs nothing extra
+  });
+});
