@@ -130,8 +130,10 @@ describe('SessionScheduler', () => {
     const s = scheduler();
     const session = await s.begin('pc-7', 10);
     await expect(s.begin('pc-7', 10)).rejects.toMatchObject({ code: 'conflict' });
+    expect(s.list({ state: 'active' })).toHaveLength(1);
     await expect(s.extend('nope', 5)).rejects.toBeInstanceOf(SessionError);
-    await expect(s.begin('pc-9', 10, { action: 'power_off' })).rejects.toMatchObject({ code: 'no_plug' });
+    await expect(s.begin('pc-9', 10)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(s.begin('pc-7', 10, { action: 'power_off' })).rejects.toMatchObject({ code: 'no_plug' });
     const stopped = await s.end(session.id);
     expect(stopped).toMatchObject({ state: 'stopped', enforcement: null });
     expect(received.at(-1)!.name).toBe('session_clear');

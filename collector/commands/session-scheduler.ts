@@ -100,8 +100,9 @@ export class SessionScheduler {
   async begin(station: string, minutes: number, options: { action?: ExpiryAction; plug?: string } = {}): Promise<StationSession> {
     const action = options.action ?? 'lock';
     const device = this.o.lookup(station);
+    if (!device) throw new SessionError('not_found', `no device ${station} in the inventory`);
     const plug = options.plug ?? device?.labels?.plug ?? null;
-    if (action === 'power_off' && !plug) throw new SessionError('no_plug', `station ${station} has no plug (give one, or label the station plug=<device id>)`);
+    if (action === 'power_off' && !plug) throw new SessionError('no_plug', `station ${station} has no plug: give one, or label the station plug=<device id>`);
     const now = this.clock.now();
     const s: StationSession = {
       id: randomUUID(), station, site: device?.site ?? null, action, plug, started_at: now, ends_at: now + minutes * MINUTE,
