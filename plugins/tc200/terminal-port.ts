@@ -1,0 +1,241 @@
+import { SerialPort } from 'serialport';
+import { DeviceUnreachable, type Attachment, type PluginContext } from '../../collector/sdk/index.ts';
+import type { Tc200Config } from './config.ts';
+import { Link, LinkClosed } from './link.ts';
+import { terminalInfo, terminalLink, terminalStatus } from './metrics.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  MessageError,
+  MsgType,
+  NakReason,
+  type Frame,
+  type Hello,
+  type HostMessage,
+  type Result,
+} from './protocol.ts';
+
+type Ctx = PluginContext<Tc200Config>;
+/** A command as the host sends it, before it gets its request id. */
+export type HostCommand = HostMessage extends infer M ? (M extends { req: number } ? Omit<M, 'req'> : never) : never;
+
+/** No RESULT arrived for an acknowledged command in time. */
+export class ResultTimeout extends Error {
+  override name = 'ResultTimeout';
+}
+
+/** The terminal said hello again (it rebooted or lost power) while a command waited for its result. */
+export class TerminalRestarted extends Error {
+  override name = 'TerminalRestarted';
+}
+
+/**
+ * One configured serial port and the terminal on it: opens the port, keeps it open (reopening
+ * with backoff when the USB cable is pulled and plugged back), runs the link, turns the
+ * terminal's reports into points, and carries commands to it. The port object is what the plugin
+ * attaches for the terminal's serial number.
+ */
+export class TerminalPort {
+  /** The terminal's last hello on the current connection; undefined until it identifies. */
+  hello?: Hello;
+  private port?: SerialPort;
+  private link?: Link;
+  private attachment?: Attachment;
+  private readonly pending = new Map<number, { resolve(r: Result): void; reject(e: Error): void }>();
+  private nextReq = 1;
+  private backoffMs: number;
+  private reopenTimer?: NodeJS.Timeout;
+  private identifyTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly path: string,
+    private readonly baudRate: number,
+    private readonly onHello: (hello: Hello, port: TerminalPort) => void,
+  ) {
+    this.backoffMs = ctx.config.reconnect_initial_ms;
+  }
+
+  start(): void {
+    this.open();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reopenTimer);
+    clearTimeout(this.identifyTimer);
+    const port = this.port;
+    this.closed(port);
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+
+  get serial(): string | undefined {
+    return this.hello?.serial;
+  }
+
+  /** Sends a command and waits for its RESULT. Link errors (LinkTimeout, LinkClosed, LinkRefused) pass through. */
+  async request(command: HostCommand, signal?: AbortSignal, timeoutMs = this.ctx.config.command_timeout_s * 1000): Promise<Result> {
+    const link = this.link;
+    if (!link || !this.hello) throw new DeviceUnreachable(this.serial ?? this.path);
+    const req = this.nextReq;
+    this.nextReq = (req % 0xffff) + 1;
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => this.pending.get(req)?.reject(new ResultTimeout('command cancelled'));
+    const answer = new Promise<Result>((resolve, reject) => this.pending.set(req, { resolve, reject }));
+    answer.catch(() => {}); // rejected before we await it when the link fails first
+    try {
+      const { type, payload } = encodeMessage({ ...command, req } as HostMessage);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      await link.send(type, payload);
+      timer = setTimeout(() => this.pending.get(req)?.reject(new ResultTimeout(`no result for ${command.type} within ${timeoutMs} ms`)), timeoutMs);
+      return await answer;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      this.pending.delete(req);
+    }
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false });
+    this.port = port;
+    port.on('data', (chunk: Buffer) => {
+      if (port === this.port) this.link?.receive(chunk);
+    });
+    port.on('error', (err) => this.ctx.log.warn({ port: this.path, err: err.message }, 'serial port error'));
+    port.on('close', () => {
+      if (port !== this.port) return;
+      this.ctx.count('port_closed');
+      this.ctx.log.warn({ port: this.path, terminal: this.serial }, 'serial port closed (terminal unplugged?); reopening');
+      this.closed(port);
+      this.scheduleReopen();
+    });
+    port.open((err) => {
+      if (port !== this.port) return;
+      if (err) {
+        this.ctx.count('port_open_failed');
+        this.ctx.log.debug({ port: this.path, err: err.message }, 'cannot open serial port yet');
+        this.port = undefined;
+        return this.scheduleReopen();
+      }
+      this.link = new Link({
+        write: (bytes) => void port.write(bytes),
+        deliver: (frame) => this.deliver(frame),
+        ack_timeout_ms: this.ctx.config.ack_timeout_ms,
+        max_retries: this.ctx.config.max_retries,
+      });
+      this.identify();
+    });
+  }
+
+  /** The port went away (or we are stopping): drop the link, fail what waits, mark the terminal offline. */
+  private closed(port: SerialPort | undefined): void {
+    if (port !== this.port) return;
+    this.port = undefined;
+    this.link?.close();
+    this.link = undefined;
+    clearTimeout(this.identifyTimer);
+    for (const waiting of this.pending.values()) waiting.reject(new LinkClosed(`serial port ${this.path} closed`));
+    const serial = this.serial;
+    this.hello = undefined;
+    if (serial) {
+      this.attachment?.detach();
+      this.attachment = undefined;
+      if (!this.ctx.connection(serial)) this.ctx.offline(serial);
+    }
+  }
+
+  private scheduleReopen(): void {
+    if (this.stopped) return;
+    const jitter = 0.8 + Math.random() * 0.4;
+    const delay = Math.round(this.backoffMs * jitter);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.ctx.config.reconnect_max_ms);
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = setTimeout(() => this.open(), delay);
+  }
+
+  /** Asks the terminal who it is, and asks again while it stays silent (it may be booting). */
+  private identify(): void {
+    const link = this.link;
+    if (!link || this.hello || this.stopped) return;
+    link.send(MsgType.IDENTIFY, Buffer.alloc(0)).catch(() => {});
+    clearTimeout(this.identifyTimer);
+    this.identifyTimer = setTimeout(() => this.identify(), this.ctx.config.identify_interval_s * 1000);
+  }
+
+  private deliver(frame: Frame): number {
+    let msg;
+    try {
+      msg = decodeMessage(frame.type, frame.payload);
+    } catch (err) {
+      if (!(err instanceof MessageError)) throw err;
+      this.ctx.count('malformed_message');
+      this.ctx.log.warn({ port: this.path, terminal: this.serial, err: err.message }, 'malformed message from terminal');
+      return err.reason;
+    }
+    const now = this.ctx.clock.now();
+    switch (msg.type) {
+      case 'hello':
+        this.identified(msg, frame.seq === 0, now);
+        return 0;
+      case 'heartbeat':
+        if (this.hello) this.ctx.seen(this.hello.serial);
+        else this.identify();
+        return 0;
+      case 'status': {
+        if (!this.hello) {
+          this.ctx.count('status_before_hello');
+          this.identify();
+          return 0;
+        }
+        const device = this.hello.serial;
+        const { state, error_code, transactions, failed_transactions, paper, temperature_c, cpu_pct, mem_pct, disk_pct } = msg;
+        this.ctx.emit(terminalStatus.name, {
+          state, error_code, transactions, failed_transactions, paper, temperature_c,
+          free_storage_bytes: msg.free_storage_kb * 1024, cpu_pct, mem_pct, disk_pct,
+        }, { device }, now);
+        const d = this.link!.decoder.stats;
+        const l = this.link!.stats;
+        this.ctx.emit(terminalLink.name, {
+          frames: d.frames, bad_crc: d.bad_crc, framing_errors: d.framing_errors, discarded_bytes: d.discarded_bytes,
+          retransmissions: l.retransmissions, timeouts: l.timeouts, duplicates: l.duplicates, naks: l.naks_sent,
+        }, { device, port: this.path }, now);
+        this.ctx.seen(device, { state: state === 'error' || error_code !== 0 ? 'error' : 'online' });
+        return 0;
+      }
+      case 'result': {
+        const waiting = this.pending.get(msg.req);
+        if (waiting) waiting.resolve(msg);
+        else this.ctx.count('late_result');
+        return 0;
+      }
+      default:
+        // A host message coming from the terminal side: a wiring loop or a confused device.
+        this.ctx.count('unexpected_message');
+        return NakReason.UNKNOWN_TYPE;
+    }
+  }
+
+  /** `restarted`: the hello came with SEQ 0, i.e. the terminal's link started afresh (it booted). */
+  private identified(hello: Hello, restarted: boolean, now: number): void {
+    const previous = this.hello?.serial;
+    if (restarted) {
+      // Whatever the terminal was doing for us before it rebooted is lost.
+      for (const waiting of this.pending.values()) waiting.reject(new TerminalRestarted(`terminal ${hello.serial} restarted before answering`));
+    }
+    if (previous && previous !== hello.serial) {
+      // Another terminal on the same port (swapped while we were reading): the old one is gone.
+      this.attachment?.detach();
+      if (!this.ctx.connection(previous)) this.ctx.offline(previous);
+    }
+    this.hello = hello;
+    this.backoffMs = this.ctx.config.reconnect_initial_ms;
+    clearTimeout(this.identifyTimer);
+    this.attachment = this.ctx.attach(hello.serial, this);
+    this.ctx.seen(hello.serial, { kind: 'terminal', model: hello.model, firmware: hello.firmware, state: 'online' });
+    this.ctx.emit(terminalInfo.name, { firmware: hello.firmware, model: hello.model, uptime_s: hello.uptime_s }, { device: hello.serial, port: this.path }, now);
+    this.onHello(hello, this);
+  }
+}
