@@ -68,6 +68,8 @@ export default definePlugin({
   kinds: ['plug'],
   runs_in: ['serve'],
   config,
+  // Passive until a device talks to it (POS) or the inventory lists one (plugs): safe to run by default.
+  enabled_by_default: true,
   measurements,
   commands: {
     power_on: { description: 'Closes the relay: the console gets power', params: NO_PARAMS, timeout_s: 10 },

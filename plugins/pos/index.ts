@@ -33,6 +33,8 @@ export default definePlugin({
   kinds: ['pos'],
   runs_in: ['serve'],
   config,
+  // Passive until a device talks to it (POS) or the inventory lists one (plugs): safe to run by default.
+  enabled_by_default: true,
   measurements,
   commands: {},
   reporting_interval_s: (c) => c.heartbeat_interval_s,
