@@ -62,6 +62,9 @@ export async function startPluginRuntime(options: {
     async stop() {
       await collector.stop(2000);
       await app.close();
+      // Plugins close their devices' sockets in stop() without waiting for the close handshake;
+      // the late 'close' events still report liveness. Let them land before the spool closes.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       spool.close();
       db.close();
       rmSync(dir, { recursive: true, force: true });
