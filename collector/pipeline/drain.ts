@@ -79,11 +79,14 @@ export class Drain {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.spool.commit();
-    const deadline = sleep(deadlineMs);
+    // Both waits end together, so that no timer outlives stop() and holds the process open.
+    const done = new AbortController();
+    const deadline = sleep(deadlineMs, done.signal);
     const drained = (async () => {
-      while (this.spool.size().points > 0 && !this.failing) await sleep(20);
+      while (this.spool.size().points > 0 && !this.failing && !done.signal.aborted) await sleep(20, done.signal);
     })();
     await Promise.race([drained, deadline]);
+    done.abort();
     this.stopper.abort();
     this.wake?.();
     await Promise.all(this.workers);

@@ -128,7 +128,11 @@ export class Collector {
       this.o.server?.release(slot.spec.instance);
       if (!slot.running) continue;
       const stopped = slot.running.stop().catch((err) => this.o.log.error({ plugin: slot.spec.instance, err }, 'plugin stop failed'));
-      await Promise.race([stopped, sleep(deadlineMs)]);
+      // The deadline's timer is cancelled once the plugin stopped: a pending timer would keep the
+      // process alive for the whole deadline after shutdown.
+      const deadline = new AbortController();
+      await Promise.race([stopped, sleep(deadlineMs, deadline.signal)]);
+      deadline.abort();
       this.o.metrics.pluginUp.labels(slot.spec.instance).set(0);
     }
     this.liveness.stop(this.clock.now());

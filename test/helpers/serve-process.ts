@@ -131,3 +131,40 @@ export async function metricValue(url: string, sample: string): Promise<number> 
   }
   return 0;
 }
+
+/**
+ * An example-plugin sensor (plugins/example protocol) sending readings as fast as serve takes
+ * them: reading k has `t = t0 + k` and `uptime_s = k`, so every reading of a device is
+ * identifiable in InfluxDB. Sends up to `limit` readings, stays connected until `signal` aborts or
+ * the server closes the socket, and resolves with the number sent and the close code.
+ */
+export async function pumpReadings(
+  serveUrl: string,
+  device: string,
+  /** `perSecond`: readings sent per second (default 2,000), kept well below what serve can take. */
+  opts: { t0: number; signal: AbortSignal; limit?: number; perSecond?: number },
+): Promise<{ sent: number; closeCode: number }> {
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`${serveUrl.replace(/^http/, 'ws')}/example/${encodeURIComponent(device)}`);
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  ws.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`sensor ${device}: HTTP ${res.statusCode}`)));
+  });
+  let sent = 0;
+  const perTick = Math.max(1, Math.round((opts.perSecond ?? 2000) / 100));
+  const limit = opts.limit ?? Number.MAX_SAFE_INTEGER;
+  const onAbort = () => ws.close(1000);
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  while (!opts.signal.aborted && ws.readyState === WebSocket.OPEN && sent < limit) {
+    for (let i = 0; i < perTick && sent < limit; i++, sent++) {
+      ws.send(JSON.stringify({ type: 'reading', t: opts.t0 + sent, temperature_c: 20 + (sent % 50) / 10, humidity_pct: 40, uptime_s: sent }));
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // After `limit`, stay connected until the server closes or the test aborts.
+  const closeCode = await closed;
+  opts.signal.removeEventListener('abort', onAbort);
+  return { sent, closeCode };
+}
