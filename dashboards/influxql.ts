@@ -24,6 +24,8 @@ type FieldOf<M> = M extends MeasurementSpec<string, infer F> ? F : never;
 interface Column {
   expr: string;
   alias: string;
+  /** Columns InfluxDB adds after this one (the tag of `top(field, tag, n)`). */
+  extra?: string[];
 }
 
 /** `time >= ...` window: Grafana's range (`$timeFilter`) or a fixed look-back from now. */
@@ -77,6 +79,12 @@ export class Query<F extends string = string> {
   /** `non_negative_difference(last("field"))`: a counter's increase per time bucket. */
   increase(field: F, alias: string): this {
     this.columns.push({ expr: `non_negative_difference(last(${quoteIdent(field)}))`, alias });
+    return this;
+  }
+
+  /** `top("field", "tag", n)`: the n largest values with distinct `tag` (the tag comes back as a column). */
+  top(field: F, tag: string, n: number, alias: string = field): this {
+    this.columns.push({ expr: `top(${quoteIdent(field)}, ${quoteIdent(tag)}, ${n})`, alias, extra: [tag] });
     return this;
   }
 
@@ -159,7 +167,7 @@ export class Query<F extends string = string> {
 
   /** The column names a result carries: `time`, then each alias in order. */
   resultColumns(): string[] {
-    return ['time', ...this.columns.map((c) => c.alias)];
+    return ['time', ...this.columns.flatMap((c) => [c.alias, ...(c.extra ?? [])])];
   }
 
   /** The tags each result series is keyed by. */

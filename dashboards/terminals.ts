@@ -23,8 +23,8 @@ export function terminalsDashboard(): Board {
     )
     .row('Load')
     .timeseries('CPU / memory / disk (fleet mean)', [{ q: Query.from(terminalStatus).select('mean', 'cpu_pct').select('mean', 'mem_pct').select('mean', 'disk_pct').filterBy(F).byTime('$__interval', 'null') }], { w: 12, unit: 'percent' })
-    .table(`Top ${TOP} by CPU (last ${CURRENT_WINDOW})`, [{ q: Query.from(terminalStatus).expression(`top("cpu_pct", "device", ${TOP})`, 'cpu_pct').filterBy(F).lookback(CURRENT_WINDOW) }], { w: 6, unit: 'percent', links: { device: link.deviceDetail } })
-    .table(`Top ${TOP} by disk (last ${CURRENT_WINDOW})`, [{ q: Query.from(terminalStatus).expression(`top("disk_pct", "device", ${TOP})`, 'disk_pct').filterBy(F).lookback(CURRENT_WINDOW) }], { w: 6, unit: 'percent', links: { device: link.deviceDetail } })
+    .table(`Top ${TOP} by CPU (last ${CURRENT_WINDOW})`, [{ q: Query.from(terminalStatus).top('cpu_pct', 'device', TOP).filterBy(F).lookback(CURRENT_WINDOW) }], { w: 6, unit: 'percent', links: { device: link.deviceDetail } })
+    .table(`Top ${TOP} by disk (last ${CURRENT_WINDOW})`, [{ q: Query.from(terminalStatus).top('disk_pct', 'device', TOP).filterBy(F).lookback(CURRENT_WINDOW) }], { w: 6, unit: 'percent', links: { device: link.deviceDetail } })
     .row('Errors and transactions')
     .table(
       'Terminals in error now',

@@ -1,0 +1,186 @@
+/**
+ * A simulated fleet written into a real influxd: every device kind, every measurement the runtime
+ * and the plugins declare, and known faults, so that dashboard queries have data and alert rules
+ * have exactly known culprits. Written as line protocol straight to /write (the pipeline has its
+ * own tests). `FAULTS` says which devices each alert rule must fire for.
+ */
+import type { MeasurementSpec } from '../../collector/sdk/index.ts';
+import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
+import { deviceAvailability, deviceStatus } from '../../collector/runtime/measurements.ts';
+import { int, type Fields, type Point } from '../../collector/sdk/point.ts';
+import { pluginMeasurements } from '../../dashboards/plugin-measurements.ts';
+import { selfMetric } from '../../dashboards/self-metric-names.ts';
+
+export interface FixtureDevice {
+  device: string;
+  kind: string;
+  model: string;
+  customer: string;
+  site: string;
+  state: 'online' | 'offline' | 'error' | 'maintenance';
+  /** Field overrides per measurement name, on top of the healthy defaults. */
+  faults?: Record<string, Fields>;
+  /** Tag overrides per measurement name. */
+  tags?: Record<string, Record<string, string>>;
+  /** Extra points per measurement (e.g. several failed payments). */
+  repeat?: Record<string, number>;
+}
+
+export const FLEET: FixtureDevice[] = [
+  { device: 'term-ok-1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'online' },
+  { device: 'term-ok-2', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online' },
+  { device: 'term-err', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'error', faults: { terminal_status: { state: 'error', error_code: int(42) } } },
+  { device: 'term-off', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2', state: 'offline' },
+  { device: 'term-fw-fail', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online', faults: { terminal_firmware: { state: 'update_failed', error: 'signature mismatch', progress_pct: 100 } } },
+  { device: 'term-hot', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2', state: 'online', faults: { terminal_status: { cpu_pct: 97, mem_pct: 95, disk_pct: 96 } } },
+  { device: 'pc-ok', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s1', state: 'online' },
+  { device: 'pc-hot', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s1', state: 'online', faults: { host_cpu: { usage_pct: 98 }, host_memory: { used_pct: 96 }, host_disk: { used_pct: 97 } } },
+  { device: 'pc-maint', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s2', state: 'maintenance', faults: { host_cpu: { usage_pct: 99 }, host_memory: { used_pct: 99 }, host_disk: { used_pct: 99 }, host_session: { event: 'enforce_failed', error: 'lock refused' } } },
+  { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'online', faults: { host_session: { event: 'enforce_failed', error: 'lock refused' } } },
+  { device: 'pc-off', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'offline' },
+  { device: 'chg-ok', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s1', state: 'online' },
+  { device: 'chg-fault', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s2', state: 'error', faults: { ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' }, ocpp_error: { code: 'GroundFailure' } } },
+  { device: 'chg-off', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'offline' },
+  { device: 'chg-fw-fail', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'online', faults: { ocpp_firmware: { status: 'InstallationFailed' } } },
+  { device: 'pos-ok', kind: 'pos', model: 'P400', customer: 'acme', site: 'acme-s1', state: 'online' },
+  { device: 'pos-fail', kind: 'pos', model: 'P400', customer: 'globex', site: 'globex-s1', state: 'online', faults: { pos_health: { printer: 'paper_out', printer_ok: int(0) } }, tags: { pos_payment: { result: 'failure', reason: 'card_declined' } }, repeat: { pos_payment: 6 } },
+  { device: 'plug-1', kind: 'plug', model: 'Shelly Plug S', customer: 'acme', site: 'acme-s1', state: 'online' },
+];
+
+/** Alert rule uid → the devices (or collector hosts) it must fire for, and none other. */
+export const FAULTS: Record<string, string[]> = {
+  'fp-device-offline': ['pc-off', 'term-off'],
+  'fp-charger-offline': ['chg-off'],
+  'fp-terminal-error': ['term-err'],
+  'fp-charger-faulted': ['chg-fault'],
+  'fp-terminal-firmware-failed': ['term-fw-fail'],
+  'fp-charger-firmware-failed': ['chg-fw-fail'],
+  'fp-terminal-high-cpu': ['term-hot'],
+  'fp-terminal-high-memory': ['term-hot'],
+  'fp-terminal-disk-full': ['term-hot'],
+  'fp-pc-high-cpu': ['pc-hot'],
+  'fp-pc-high-memory': ['pc-hot'],
+  'fp-pc-disk-full': ['pc-hot'],
+  'fp-session-enforcement-failed': ['pc-enforce'],
+  'fp-pos-payment-failures': ['pos-fail'],
+  'fp-points-dropped': ['collector-bad'],
+  'fp-spool-backlog': ['collector-bad'],
+  'fp-write-errors': ['collector-bad'],
+  'fp-fleet-data-stale': [],
+};
+
+/** Healthy values for fields whose meaning a dashboard or rule tests (by measurement, field). */
+const HEALTHY: Record<string, Fields> = {
+  terminal_status: { state: 'idle', error_code: int(0), cpu_pct: 20, mem_pct: 40, disk_pct: 50, paper: 'ok' },
+  terminal_firmware: { state: 'updated', progress_pct: 100, from_version: '1.4.2', to_version: '1.5.0', error: '' },
+  terminal_info: { firmware: '1.5.0', model: 'TC-200' },
+  host_cpu: { usage_pct: 15 },
+  host_memory: { used_pct: 45 },
+  host_disk: { used_pct: 40 },
+  host_session: { event: 'set', action: 'lock', error: '' },
+  ocpp_connector_status: { status: 'Charging', error_code: 'NoError' },
+  ocpp_firmware: { status: 'Installed' },
+  ocpp_error: { code: 'OverCurrentFailure' },
+  pos_health: { printer: 'ok', printer_ok: int(1), app_version: '3.2.1' },
+  plug_state: { on: int(1) },
+};
+const HEALTHY_TAGS: Record<string, Record<string, string>> = {
+  pos_order: { status: 'completed', currency: 'EUR', store: 'store-1', payment_method: 'card' },
+  pos_payment: { result: 'success', currency: 'EUR', store: 'store-1', method: 'card' },
+  ocpp_connector_status: { connector: '1' },
+  ocpp_meter: { connector: '1' },
+  host_disk: { mount: '/', fs: 'sda1' },
+};
+/** Measurements written only by devices that have something to report (not by every healthy one). */
+const EVENT_ONLY = new Set(['ocpp_error']);
+
+function defaultValue(m: MeasurementSpec, field: string, i: number): Fields[string] {
+  switch (m.fields[field]!.type) {
+    case 'float': return 10 + (i % 5);
+    case 'int': return int(i + 1); // counters grow
+    case 'uint': return int(i + 1);
+    case 'bool': return true;
+    default: return 'ok';
+  }
+}
+
+export interface FleetWriteOptions {
+  url: string;
+  db: string;
+  /** The end of the simulated history (epoch ms). Default now. */
+  now?: number;
+  /** Minutes of history. Default 30. */
+  minutes?: number;
+}
+
+/** Writes the fleet; returns the number of points. */
+export async function writeFleet(opts: FleetWriteOptions): Promise<number> {
+  const now = opts.now ?? Date.now();
+  const minutes = opts.minutes ?? 30;
+  const points: Point[] = [];
+  for (const d of FLEET) {
+    const base = { device: d.device, kind: d.kind, model: d.model, customer: d.customer, site: d.site };
+    for (let i = 0; i < minutes; i++) {
+      const time = now - (minutes - 1 - i) * 60_000 - 1_000;
+      // Offline devices went silent half-way; everybody else is in its state all along.
+      const late = i >= minutes / 2;
+      const state = d.state === 'offline' && !late ? 'online' : d.state;
+      const online = state === 'online' || state === 'error' ? 1 : 0;
+      points.push({ measurement: deviceStatus.name, tags: base, fields: { online: int(online), state, last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120) }, time });
+      if (d.state === 'offline' && late) continue;
+      for (const p of pluginMeasurements) {
+        if (!p.kinds.includes(d.kind as never)) continue;
+        for (const m of p.measurements) {
+          const faulty = d.faults?.[m.name];
+          if (EVENT_ONLY.has(m.name) && !faulty) continue;
+          for (let r = 0; r < (d.repeat?.[m.name] ?? 1); r++) {
+            const fields: Fields = {};
+            for (const f of Object.keys(m.fields)) fields[f] = defaultValue(m, f, i);
+            Object.assign(fields, HEALTHY[m.name], faulty);
+            const tags = { ...base, ...Object.fromEntries(Object.keys(m.tags).map((t) => [t, `${t}-1`])), ...HEALTHY_TAGS[m.name], ...d.tags?.[m.name] };
+            points.push({ measurement: m.name, tags, fields, time: time - r * 1000 });
+          }
+        }
+      }
+    }
+    for (let h = 1; h <= 3; h++) {
+      const hour = Math.floor(now / 3_600_000) * 3_600_000 - h * 3_600_000;
+      const off = d.state === 'offline' ? 1800 : 0;
+      const maint = d.state === 'maintenance' ? 3600 : 0;
+      const err = d.state === 'error' ? 600 : 0;
+      points.push({ measurement: deviceAvailability.name, tags: base, fields: { online_s: int(Math.max(0, 3600 - off - maint - err)), error_s: int(err), offline_s: int(off), maintenance_s: int(maint) }, time: hour });
+    }
+  }
+  points.push(...collectorPoints(now, minutes));
+  const body = points.map(encodeLine).join('\n');
+  const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, { method: 'POST', body });
+  if (res.status !== 204) throw new Error(`fleet fixture write: ${res.status} ${await res.text()}`);
+  return points.length;
+}
+
+/** Two collectors: `collector-ok` healthy, `collector-bad` dropping points, failing writes, spool full. */
+function collectorPoints(now: number, minutes: number): Point[] {
+  const out: Point[] = [];
+  for (let i = 0; i < minutes; i++) {
+    const time = now - (minutes - 1 - i) * 60_000 - 2_000;
+    for (const host of ['collector-ok', 'collector-bad']) {
+      const bad = host === 'collector-bad';
+      const v = (measurement: string, value: number, tags: Record<string, string> = {}) => out.push({ measurement, tags: { host, ...tags }, fields: { value }, time });
+      v(selfMetric.pointsEmitted, 1000 * i, { plugin: 'tc200' });
+      v(selfMetric.pointsWritten, bad ? 500 * i : 1000 * i);
+      v(selfMetric.pointsDropped, bad ? 50 * i : 0, { reason: 'spool_full' });
+      v(selfMetric.pointsInvalid, 0, { plugin: 'tc200', measurement: 'terminal_status' });
+      v(selfMetric.writeErrors, bad ? 3 * i : 0, { kind: 'retry' });
+      v(selfMetric.spoolPoints, bad ? 50_000 + 100 * i : 10);
+      v(selfMetric.spoolBytes, bad ? 5_000_000 : 1000);
+      v(selfMetric.pluginUp, 1, { plugin: 'tc200' });
+      v(selfMetric.pluginGauge, bad ? 3 : 10, { plugin: 'ocpp', name: 'connections' });
+      v(selfMetric.pluginEvents, i, { plugin: 'ocpp', event: 'malformed_frame' });
+      v(selfMetric.devices, 10, { state: 'online' });
+      v(selfMetric.commands, i, { plugin: 'tc200', command: 'reboot', outcome: 'succeeded' });
+      out.push({ measurement: selfMetric.writeLatency, tags: { host }, fields: { sum: 0.02 * i, count: i }, time });
+      out.push({ measurement: selfMetric.commandLatency, tags: { host, command: 'reboot' }, fields: { sum: 0.5 * i, count: i }, time });
+    }
+  }
+  return out;
+}
