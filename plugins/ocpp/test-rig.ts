@@ -107,28 +107,7 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
   };
 }
 
-/**
- * Sends a CALL with a chosen message id, as a charger resending after a lost reply does, and
- * resolves with the raw answer frame (CALLRESULT or CALLERROR).
- */
-export function rawCall(client: RPCClient, messageId: string, action: string, params: unknown): Promise<unknown[]> {
-  return rawFrame(client, JSON.stringify([2, messageId, action, params]), messageId);
-}
-
-/** Sends any text and resolves with the answer frame whose message id is `answerId`. */
-export function rawFrame(client: RPCClient, text: string, answerId: string): Promise<unknown[]> {
-  return new Promise((resolve) => {
-    const onMessage = ({ message, outbound }: { message: string; outbound: boolean }) => {
-      if (outbound) return;
-      const frame = JSON.parse(message) as unknown[];
-      if (frame[1] !== answerId || frame[0] === 2) return;
-      client.off('message', onMessage);
-      resolve(frame);
-    };
-    client.on('message', onMessage);
-    client.sendRaw(text);
-  });
-}
+export { rawCall, rawFrame } from './sim-charger.ts';
 
 /** Polls `check` until it is true (at most `tries` × 50 ms); returns its last result. */
 export async function eventually(check: () => boolean | Promise<boolean>, tries = 100): Promise<boolean> {

@@ -1,0 +1,209 @@
+/**
+ * One simulated charge point for `fleetpulse simulate --ocpp N`: boots, reports connector status,
+ * heartbeats at the interval the server gives, runs transactions with meter values, answers every
+ * command the plugin sends, and injects the faults it is told to.
+ */
+import { randomUUID } from 'node:crypto';
+import { RPCClient } from 'ocpp-rpc';
+
+export interface SimOptions {
+  endpoint: string;
+  identity: string;
+  version: 'ocpp1.6' | 'ocpp2.0.1';
+  password?: string;
+  connectors: number;
+  meterIntervalS: number;
+  /** Per meter interval and idle connector: chance that a car plugs in. */
+  plugInChance: number;
+  faults: { drop: number; resend: number; slowMs: number; malformed: number };
+  signal: AbortSignal;
+  count(event: string): void;
+  connected(up: boolean): void;
+}
+
+interface Connector {
+  id: number;
+  wh: number;
+  tx?: { id: string; seq: number; left: number };
+}
+
+export async function runCharger(o: SimOptions): Promise<void> {
+  const v16 = o.version === 'ocpp1.6';
+  const connectors: Connector[] = Array.from({ length: o.connectors }, (_, i) => ({ id: i + 1, wh: Math.floor(Math.random() * 1e6) }));
+  while (!o.signal.aborted) {
+    const client = new RPCClient({ endpoint: o.endpoint, identity: o.identity, password: o.password, protocols: [o.version], strictMode: true, reconnect: false, callTimeoutMs: 60_000 } as never);
+    answerCommands(client, o, connectors);
+    try {
+      await client.connect();
+    } catch {
+      o.count('connect_failed');
+      await pause(2000 + Math.random() * 3000, o.signal);
+      continue;
+    }
+    o.connected(true);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const onAbort = () => void client.close({ code: 1000 }).catch(() => {});
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const boot = (await client.call('BootNotification', v16
+        ? { chargePointVendor: 'Fleetpulse', chargePointModel: 'SIM-22', chargePointSerialNumber: o.identity, firmwareVersion: '1.0.0' }
+        : { reason: 'PowerUp', chargingStation: { vendorName: 'Fleetpulse', model: 'SIM-22', serialNumber: o.identity, firmwareVersion: '1.0.0' } })) as { status: string; interval: number };
+      o.count(`boot_${boot.status.toLowerCase()}`);
+      if (boot.status === 'Accepted') {
+        for (const c of connectors) await client.call('StatusNotification', status(o.version, c.id, 'Available'));
+        await Promise.race([live(client, o, connectors, boot.interval), closed]);
+      } else await Promise.race([pause(boot.interval * 1000, o.signal), closed]);
+    } catch {
+      o.count('errors');
+    }
+    o.signal.removeEventListener('abort', onAbort);
+    await client.close({ force: true }).catch(() => {});
+    o.connected(false);
+    if (!o.signal.aborted) await pause(1000 + Math.random() * 2000, o.signal);
+  }
+}
+
+/** Heartbeats and meter values until the connection drops (or a drop fault cuts it). */
+async function live(client: RPCClient, o: SimOptions, connectors: Connector[], heartbeatS: number): Promise<void> {
+  let nextHeartbeat = Date.now() + heartbeatS * 1000;
+  // Spread the fleet's meter values over the interval instead of sending them in lockstep.
+  await pause(Math.random() * o.meterIntervalS * 1000, o.signal);
+  while (!o.signal.aborted) {
+    if (Math.random() < o.faults.drop) {
+      o.count('fault_drop');
+      await client.close({ force: true });
+      return;
+    }
+    if (Math.random() < o.faults.malformed) {
+      o.count('fault_malformed');
+      client.sendRaw('[2,"bad-frame","Heartbeat"');
+    }
+    for (const c of connectors) await step(client, o, c);
+    if (Date.now() >= nextHeartbeat) {
+      await client.call('Heartbeat', {});
+      nextHeartbeat = Date.now() + heartbeatS * 1000;
+      o.count('heartbeats');
+    }
+    await pause(o.meterIntervalS * 1000, o.signal);
+  }
+}
+
+/** One meter interval of one connector: maybe start, charge, or stop a transaction. */
+async function step(client: RPCClient, o: SimOptions, c: Connector): Promise<void> {
+  const v16 = o.version === 'ocpp1.6';
+  const now = new Date().toISOString();
+  if (!c.tx) {
+    if (Math.random() >= o.plugInChance) return;
+    await startTransaction(client, o, c, `TAG-${o.identity}`.slice(0, 20));
+    return;
+  }
+  c.wh += Math.max(1, Math.round(7400 * (o.meterIntervalS / 3600))); // 7.4 kW (at least 1 Wh per interval)
+  c.tx.left--;
+  const sampled = v16
+    ? [{ value: String(c.wh), unit: 'Wh' }, { value: '7400', measurand: 'Power.Active.Import', unit: 'W' }, { value: '32', measurand: 'Current.Import', phase: 'L1', unit: 'A' }]
+    : [{ value: c.wh }, { value: 7400, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } }, { value: 32, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } }];
+  const meterValue = [{ timestamp: now, sampledValue: sampled }];
+  if (c.tx.left > 0) {
+    if (v16) await client.call('MeterValues', { connectorId: c.id, transactionId: Number(c.tx.id), meterValue });
+    else await transactional(client, o, 'TransactionEvent', txEvent(c, 'Updated', 'MeterValuePeriodic', now, meterValue));
+    o.count('meter_values');
+    return;
+  }
+  if (v16) await transactional(client, o, 'StopTransaction', { transactionId: Number(c.tx.id), meterStop: c.wh, timestamp: now, reason: 'EVDisconnected' });
+  else await transactional(client, o, 'TransactionEvent', { ...txEvent(c, 'Ended', 'EVDeparted', now, meterValue), transactionInfo: { transactionId: c.tx.id, stoppedReason: 'EVDisconnected' } });
+  c.tx = undefined;
+  await client.call('StatusNotification', status(o.version, c.id, 'Available'));
+  o.count('sessions');
+}
+
+async function startTransaction(client: RPCClient, o: SimOptions, c: Connector, idTag: string): Promise<void> {
+  const now = new Date().toISOString();
+  const left = 3 + Math.floor(Math.random() * 10);
+  await client.call('StatusNotification', status(o.version, c.id, o.version === 'ocpp1.6' ? 'Charging' : 'Occupied'));
+  if (o.version === 'ocpp1.6') {
+    const answer = (await transactional(client, o, 'StartTransaction', { connectorId: c.id, idTag, meterStart: c.wh, timestamp: now })) as { transactionId: number };
+    c.tx = { id: String(answer.transactionId), seq: 0, left };
+  } else {
+    c.tx = { id: randomUUID(), seq: 0, left };
+    await transactional(client, o, 'TransactionEvent', { ...txEvent(c, 'Started', 'Authorized', now, [{ timestamp: now, sampledValue: [{ value: c.wh }] }]), idToken: { idToken: idTag, type: 'ISO14443' } });
+  }
+}
+
+function txEvent(c: Connector, eventType: string, triggerReason: string, timestamp: string, meterValue: unknown[]) {
+  return { eventType, timestamp, triggerReason, seqNo: c.tx!.seq++, transactionInfo: { transactionId: c.tx!.id }, evse: { id: c.id, connectorId: 1 }, meterValue };
+}
+
+/** A message the charger must resend until answered: with the resend fault, it is sent twice. */
+async function transactional(client: RPCClient, o: SimOptions, action: string, params: unknown): Promise<unknown> {
+  if (Math.random() >= o.faults.resend) return client.call(action, params);
+  o.count('fault_resend');
+  const id = randomUUID();
+  await rawCall(client, id, action, params); // "lost" reply
+  const answer = await rawCall(client, id, action, params);
+  return answer[2];
+}
+
+function status(version: string, connector: number, s: string) {
+  const timestamp = new Date().toISOString();
+  return version === 'ocpp1.6' ? { connectorId: connector, errorCode: 'NoError', status: s, timestamp } : { timestamp, connectorStatus: s, evseId: connector, connectorId: 1 };
+}
+
+/** Answers to every command the plugin sends, optionally slow. */
+function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[]): void {
+  const slow = () => (o.faults.slowMs > 0 ? pause(o.faults.slowMs, o.signal) : Promise.resolve());
+  const ok = (extra: object = {}) => async () => (await slow(), { status: 'Accepted', ...extra });
+  const accept = ['Reset', 'ChangeAvailability', 'ChangeConfiguration', 'TriggerMessage', 'ClearCache', 'RemoteStopTransaction', 'RequestStopTransaction', 'GetBaseReport', 'GetLog'];
+  for (const action of accept) client.handle(action, ok());
+  client.handle('RemoteStartTransaction', async ({ params }) => {
+    await slow();
+    const c = connectors.find((x) => x.id === (params as { connectorId?: number }).connectorId) ?? connectors.find((x) => !x.tx);
+    if (!c || c.tx) return { status: 'Rejected' };
+    setImmediate(() => void startTransaction(client, o, c, (params as { idTag: string }).idTag).catch(() => o.count('errors')));
+    return { status: 'Accepted' };
+  });
+  client.handle('RequestStartTransaction', ok());
+  client.handle('UnlockConnector', async () => (await slow(), { status: 'Unlocked' }));
+  client.handle('GetConfiguration', async () => (await slow(), { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] }));
+  client.handle('GetVariables', async ({ params }) => (await slow(), {
+    getVariableResult: (params as { getVariableData: Array<{ component: unknown; variable: unknown }> }).getVariableData.map((d) => ({ attributeStatus: 'Accepted', ...d, attributeValue: '300' })),
+  }));
+  client.handle('SetVariables', async ({ params }) => (await slow(), {
+    setVariableResult: (params as { setVariableData: Array<{ component: unknown; variable: unknown }> }).setVariableData.map((d) => ({ attributeStatus: 'Accepted', component: d.component, variable: d.variable })),
+  }));
+  client.handle('UpdateFirmware', async () => (await slow(), o.version === 'ocpp1.6' ? {} : { status: 'Accepted' }));
+  client.handle('GetDiagnostics', async () => (await slow(), { fileName: `${o.identity}.tgz` }));
+  client.on('call', () => o.count('commands'));
+}
+
+/** Sends a CALL with a chosen message id and resolves with the raw answer frame. */
+export function rawCall(client: RPCClient, messageId: string, action: string, params: unknown): Promise<unknown[]> {
+  return rawFrame(client, JSON.stringify([2, messageId, action, params]), messageId);
+}
+
+/** Sends any text and resolves with the answer frame whose message id is `answerId`. */
+export function rawFrame(client: RPCClient, text: string, answerId: string): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    const onMessage = ({ message, outbound }: { message: string; outbound: boolean }) => {
+      if (outbound) return;
+      const frame = JSON.parse(message) as unknown[];
+      if (frame[1] !== answerId || frame[0] === 2) return;
+      client.off('message', onMessage);
+      resolve(frame);
+    };
+    client.on('message', onMessage);
+    client.sendRaw(text);
+  });
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
