@@ -1,0 +1,141 @@
+/**
+ * Every panel query of the NOC overview and the TC-200 dashboard over 20,000 devices with 24 h of
+ * data in a local influxd (device_status every 5 min per device, terminal_status every 5 min per
+ * terminal, hourly availability, collector self-metrics), run as Grafana would send them (All
+ * selected, range now-24h). Prints each query's time, slowest first, beside the seed's bar of 3 s
+ * per screen and a reference measured in the same run: a bare full-range COUNT over device_status.
+ *
+ *   npx tsx bench/grafana-queries.ts [--devices 20000] [--hours 24]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
+import { deviceAvailability, deviceStatus } from '../collector/runtime/measurements.ts';
+import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
+import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
+import { fleetOverview } from '../dashboards/fleet-overview.ts';
+import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
+import { selfMetric } from '../dashboards/self-metric-names.ts';
+import { terminalsDashboard } from '../dashboards/terminals.ts';
+import { ALL_VALUE } from '../dashboards/variables.ts';
+
+const SEED_BAR_MS = 3000;
+const STEP_S = 300; // one status point per device every 5 min
+const LINES_PER_POST = 50_000;
+
+export interface QueryFigure { dashboard: string; panel: string; refId: string; ms: number; series: number }
+export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[] }
+
+function kindOf(i: number): string {
+  if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
+  return ['pc', 'charger', 'pos', 'plug'][i % 4]!;
+}
+
+async function* lines(devices: number, hours: number, now: number): AsyncGenerator<string> {
+  const start = now - hours * 3600;
+  for (let i = 0; i < devices; i++) {
+    const kind = kindOf(i);
+    const tags = `device=dev-${i},kind=${kind},model=${kind === 'terminal' ? 'TC-200' : `${kind}-m${i % 3}`},customer=cust-${i % 200},site=site-${i % 2000}`;
+    const offline = i % 97 === 0;
+    for (let t = start; t <= now; t += STEP_S) {
+      const late = offline && t > now - 3600;
+      const state = late ? 'offline' : i % 211 === 0 ? 'error' : i % 503 === 0 ? 'maintenance' : 'online';
+      const online = state === 'online' || state === 'error' ? 1 : 0;
+      yield `${deviceStatus.name},${tags} online=${online}i,state="${state}",last_seen_s=${late ? now - t : 30}i ${t}`;
+      if (kind === 'terminal' && !late) {
+        const n = (t - start) / STEP_S;
+        yield `${terminalStatus.name},${tags} state="${state === 'error' ? 'error' : 'idle'}",error_code=${state === 'error' ? 42 : 0}i,transactions=${n * 3}i,failed_transactions=${Math.floor(n / 10)}i,paper="ok",temperature_c=41.5,free_storage_bytes=1000000i,cpu_pct=${(i * 7 + n) % 100},mem_pct=${(i * 3 + n) % 100},disk_pct=${(i * 5) % 100} ${t}`;
+      }
+    }
+    for (let h = 1; h <= hours; h++) {
+      const hour = Math.floor(now / 3600) * 3600 - h * 3600;
+      yield `${deviceAvailability.name},${tags} online_s=${offline && h === 1 ? 1800 : 3600}i,error_s=0i,offline_s=${offline && h === 1 ? 1800 : 0}i,maintenance_s=0i ${hour}`;
+    }
+    if (kind === 'terminal') {
+      yield `${terminalInfo.name},${tags},port=/dev/ttyUSB0 firmware="1.${i % 4}.0",model="TC-200",uptime_s=86400i ${now - 3600}`;
+      yield `${terminalFirmware.name},${tags} state="${i % 50 === 0 ? 'update_failed' : 'updated'}",progress_pct=100,from_version="1.3.0",to_version="1.4.0",error="" ${now - 7200}`;
+    }
+  }
+  for (let t = start; t <= now; t += 60) {
+    for (const state of ['online', 'offline', 'error', 'maintenance']) yield `${selfMetric.devices},host=collector-1,state=${state} value=${state === 'online' ? devices : 10} ${t}`;
+  }
+}
+
+async function writeAll(url: string, db: string, gen: AsyncGenerator<string>): Promise<number> {
+  let batch: string[] = [];
+  let count = 0;
+  const inFlight = new Set<Promise<void>>();
+  const post = (body: string) => {
+    const p = fetch(`${url}/write?db=${db}&precision=s`, { method: 'POST', body }).then(async (res) => {
+      if (res.status !== 204) throw new Error(`write ${res.status}: ${await res.text()}`);
+    });
+    const tracked = p.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    return tracked;
+  };
+  for await (const line of gen) {
+    batch.push(line);
+    count++;
+    if (batch.length >= LINES_PER_POST) {
+      void post(batch.join('\n'));
+      batch = [];
+      if (inFlight.size >= 2) await Promise.race(inFlight);
+    }
+  }
+  if (batch.length > 0) void post(batch.join('\n'));
+  await Promise.all(inFlight);
+  return count;
+}
+
+export async function run(opts: { devices?: number; hours?: number } = {}): Promise<BenchResult> {
+  const devices = opts.devices ?? 20_000;
+  const hours = opts.hours ?? 24;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fleetpulse-bench-grafana-'));
+  const influxd = await startInfluxd({ dataDir: dir });
+  try {
+    const url = `http://127.0.0.1:${influxd.port}`;
+    const db = 'bench';
+    const client = new InfluxQuery({ url, database: db, timeoutMs: 120_000 });
+    await client.ensureDatabase({ database: db });
+    const now = Math.floor(Date.now() / 1000);
+    const t0 = performance.now();
+    const points = await writeAll(url, db, lines(devices, hours, now));
+    const writeS = (performance.now() - t0) / 1000;
+    const range = { from: (now - hours * 3600) * 1000, to: now * 1000 };
+    const allSelected = (): Record<string, VariableState> =>
+      Object.fromEntries(['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]));
+    const timed = async (q: string) => {
+      const expanded = expandQuery(q, { range, minIntervalMs: MIN_INTERVAL_MS, variables: allSelected() });
+      await client.query(expanded); // warm the same path once (Grafana's second load)
+      const s = performance.now();
+      const series = await client.query(expanded);
+      return { ms: performance.now() - s, series: series.length };
+    };
+    const reference = await timed(`SELECT count("online") FROM "${deviceStatus.name}" WHERE $timeFilter`);
+    const queries: QueryFigure[] = [];
+    for (const board of [fleetOverview(), terminalsDashboard()]) {
+      for (const q of board.queries) queries.push({ dashboard: board.spec.uid, panel: q.panel, refId: q.refId, ...(await timed(q.query)) });
+    }
+    queries.sort((a, b) => b.ms - a.ms);
+    return { devices, hours, points, writeS, referenceMs: reference.ms, queries };
+  } finally {
+    await influxd.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const r = await run({ devices: arg('devices'), hours: arg('hours') });
+  console.log(`${r.devices} devices × ${r.hours} h: ${r.points.toLocaleString('en')} points written in ${r.writeS.toFixed(1)} s`);
+  console.log(`reference: bare COUNT over device_status, ${r.hours} h: ${r.referenceMs.toFixed(0)} ms; seed's bar per screen: ${SEED_BAR_MS} ms`);
+  for (const q of r.queries) console.log(`${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel} / ${q.refId}${q.ms > 1000 ? '  (over 1 s)' : ''}`);
+  const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
+  console.log(`sum per screen: NOC ${total('fp-fleet-overview').toFixed(0)} ms, TC-200 ${total('fp-terminals').toFixed(0)} ms (Grafana runs panels in parallel; the bar is ${SEED_BAR_MS} ms)`);
+}
