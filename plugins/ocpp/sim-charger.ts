@@ -136,10 +136,10 @@ function txEvent(c: Connector, eventType: string, triggerReason: string, timesta
 /** A message the charger must resend until answered: with the resend fault, it is sent twice. */
 async function transactional(client: RPCClient, o: SimOptions, action: string, params: unknown): Promise<unknown> {
   if (Math.random() >= o.faults.resend) return client.call(action, params);
-  o.count('fault_resend');
   const id = randomUUID();
   await rawCall(client, id, action, params); // "lost" reply
   const answer = await rawCall(client, id, action, params);
+  o.count('fault_resend'); // counted once the resend is answered
   return answer[2];
 }
 
