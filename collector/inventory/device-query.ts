@@ -18,6 +18,7 @@ export const SORT_COLUMNS: Record<DeviceSortField, string> = {
   updated_at: 'd.updated_at',
 };
 
+/** The columns of a device, in the order `fromColumns` (devices.ts) reads them. */
 export const DEVICE_COLUMNS = `d.id, d.kind, d.model, d.customer_id AS customer, d.site_id AS site, d.gateway,
   d.firmware, d.installed_on, d.labels, d.lifecycle, d.state, d.first_seen, d.last_seen, d.created_at, d.updated_at`;
 

@@ -81,15 +81,17 @@ export class Devices {
   list(opts: DeviceListOptions): Page<Device> {
     this.status.flush();
     const { sql, values } = listStatement(opts);
-    const rows = this.statement(sql).all(...values) as DeviceRow[];
-    return { items: rows.slice(0, opts.limit).map(toDevice), more: rows.length > opts.limit };
+    const rows = this.statement(sql).all(...values) as unknown[][];
+    const items: Device[] = [];
+    for (let i = 0; i < rows.length && i < opts.limit; i++) items.push(fromColumns(rows[i]!));
+    return { items, more: rows.length > opts.limit };
   }
 
   /** Every matching device, by id: for export. */
   all(filter: DeviceFilter = {}): Device[] {
     this.status.flush();
     const { sql, values } = allStatement(filter);
-    return (this.statement(sql).all(...values) as DeviceRow[]).map(toDevice);
+    return (this.statement(sql).all(...values) as unknown[][]).map(fromColumns);
   }
 
   count(): number {
@@ -307,11 +309,34 @@ export class Devices {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       if (this.statements.size >= 512) this.statements.clear();
-      stmt = this.db.prepare(sql);
+      // Rows as arrays: better-sqlite3 builds an array far faster than an object with 15 named
+      // keys, and fromColumns builds the object in JS with one hidden class (the list is hot).
+      stmt = this.db.prepare(sql).raw(true);
       this.statements.set(sql, stmt);
     }
     return stmt;
   }
+}
+
+/** A row of DEVICE_COLUMNS, in their order. */
+function fromColumns(c: unknown[]): Device {
+  return {
+    id: c[0] as string,
+    kind: c[1] as string,
+    model: c[2] as string | null,
+    customer: c[3] as string | null,
+    site: c[4] as string | null,
+    gateway: c[5] as string | null,
+    firmware: c[6] as string | null,
+    installed_on: c[7] as string | null,
+    labels: JSON.parse(c[8] as string) as Record<string, string>,
+    lifecycle: c[9] as Device['lifecycle'],
+    state: c[10] as Device['state'],
+    first_seen: c[11] as number | null,
+    last_seen: c[12] as number | null,
+    created_at: c[13] as number,
+    updated_at: c[14] as number,
+  };
 }
 
 function toDevice(row: DeviceRow): Device {
