@@ -1,7 +1,15 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import Value from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandRejected } from '../../collector/sdk/index.ts';
+import { CommandRejected, TestAccumulator } from '../../collector/sdk/index.ts';
+import { config, type Tc200Config } from './config.ts';
 import plugin from './index.ts';
-import { startRig, until, type Rig } from './testing.ts';
+import simulator from './simulator.ts';
+import { FAST, startRig, until, type Rig } from './testing.ts';
 
 const SERIAL = 'TC2-000123';
 let rig: Rig | undefined;
@@ -104,6 +112,34 @@ describe('tc200 plugin on a socat pty pair', () => {
     await running.execute!(SERIAL, command('reboot'));
     await until('hello after reboot', () => terminal!.boots === 2 && acc.of('terminal_info', SERIAL).length > hellos);
     await expect(running.execute!('TC2-NOBODY', command('reboot'))).rejects.toThrow(/not connected/);
+  });
+});
+
+describe('tc200 simulator and docs', () => {
+  it('the simulator runs terminals on pty pairs an agent can open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tc200-sim-test-'));
+    const stop = new AbortController();
+    const progress = { update: () => {}, count: () => {} };
+    const run = simulator.run({ server: '', count: 2, options: { dir, prefix: 'TC2-T-' }, progress, signal: stop.signal });
+    const acc = new TestAccumulator<Tc200Config>(plugin, Value.Default(config, { ...FAST, ports: [{ path: join(dir, 'TC2-T-00002.host') }] }) as Tc200Config);
+    try {
+      await until('pty links', () => existsSync(join(dir, 'TC2-T-00002.host')));
+      const running = await plugin.start(acc.context as never);
+      await until('hello from the simulated terminal', () => acc.of('terminal_info', 'TC2-T-00002')[0]);
+      await running.stop();
+    } finally {
+      stop.abort();
+      await run;
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(existsSync(join(dir, 'TC2-T-00001.host'))).toBe(false);
+  });
+
+  it('the sample config shows the defaults and the README embeds it', () => {
+    const sample = readFileSync(new URL('./tc200.sample.yaml', import.meta.url), 'utf8');
+    const section = (load(sample) as { plugins: { tc200: unknown } }).plugins.tc200;
+    expect(section).toEqual(Value.Default(config, {}));
+    expect(readFileSync(new URL('./README.md', import.meta.url), 'utf8')).toContain(sample);
   });
 });
 
