@@ -117,9 +117,13 @@ export class CommandBus {
       this.onOutcome(outcome, target.instance);
       return outcome;
     };
+    // Cancelled before it was sent: the device never sees it (an 'abort' listener would not fire).
+    if (request.signal?.aborted) return ended('cancelled', { error: 'cancelled before it was sent' });
+    let onCancel: (() => void) | undefined;
     const stopped = new Promise<CommandStatus>((resolve) => {
       timer = setTimeout(() => resolve('timed_out'), timeoutMs);
-      request.signal?.addEventListener('abort', () => resolve('cancelled'), { once: true });
+      onCancel = () => resolve('cancelled');
+      request.signal?.addEventListener('abort', onCancel, { once: true });
     });
     try {
       const run = target.execute(deviceId, { id, name: request.name, params: request.params ?? {}, signal: abort.signal });
@@ -137,6 +141,8 @@ export class CommandBus {
       return ended('failed', { error: err instanceof Error ? err.message : String(err) });
     } finally {
       clearTimeout(timer);
+      // A long-lived signal (one per API request or session) must not collect a listener per command.
+      if (onCancel) request.signal?.removeEventListener('abort', onCancel);
     }
   }
 }

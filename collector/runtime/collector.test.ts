@@ -33,7 +33,7 @@ interface TestPluginOptions {
 }
 
 function testPlugin(o: TestPluginOptions): Plugin & { attempts: number } {
-  let attempts = 0;
+  const counter = { attempts: 0 };
   const plugin = definePlugin({
     name: o.name,
     description: 'test plugin',
@@ -44,15 +44,14 @@ function testPlugin(o: TestPluginOptions): Plugin & { attempts: number } {
     measurements: [reading],
     reporting_interval_s: 10,
     async start(ctx) {
-      attempts++;
-      (plugin as { attempts: number }).attempts = attempts;
-      if (attempts <= (o.failures ?? 0)) throw new Error(`port ${ctx.config.port} is busy`);
+      counter.attempts++;
+      if (counter.attempts <= (o.failures ?? 0)) throw new Error(`port ${ctx.config.port} is busy`);
       o.started?.push(ctx.instance);
       o.onStart?.(ctx);
       return { async stop() {} };
     },
   });
-  return Object.assign(plugin, { attempts: 0 });
+  return Object.defineProperty(plugin, 'attempts', { get: () => counter.attempts }) as Plugin & { attempts: number };
 }
 
 const open: Array<{ collector: Collector; db: Database.Database }> = [];

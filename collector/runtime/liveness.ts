@@ -140,7 +140,13 @@ export class Liveness {
   }
 
   private syncDirectory(now: number): void {
-    for (const d of this.o.directory.all()) if (!this.entries.has(d.id)) this.writeStatus(this.entry(d.id, now), now);
+    for (const d of this.o.directory.all()) {
+      if (this.entries.has(d.id)) continue;
+      // A device never seen is offline, unless it is in a maintenance window right now.
+      const e = this.entry(d.id, now);
+      e.state = this.stateOf(e, now);
+      this.writeStatus(e, now);
+    }
   }
 
   /** Recomputes the state; on a transition counts time, writes the status and returns true. */

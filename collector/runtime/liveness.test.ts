@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryDirectory, type Fields } from '../sdk/index.ts';
+import { Liveness, type LivenessOptions } from './liveness.ts';
+
+/** Time is passed explicitly (`tick(now)`, `seen(id, state, now)`): no waiting in these tests. */
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-03-02T10:30:00Z');
+const s = (seconds: number) => seconds * 1000;
+
+interface Written {
+  measurement: string;
+  fields: Fields;
+  device: string;
+  time: number;
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setUp(extra: Partial<LivenessOptions> = {}, file?: string) {
+  if (!file) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-liveness-'));
+    dirs.push(dir);
+    file = path.join(dir, 'state.db');
+  }
+  const db = new Database(file);
+  const directory = new MemoryDirectory();
+  directory.add({ id: 'sensor-1', kind: 'sensor' });
+  const written: Written[] = [];
+  const liveness = new Liveness({
+    db,
+    directory,
+    log: pino({ level: 'silent' }),
+    intervalFor: (kind) => (kind === 'sensor' ? 10 : undefined),
+    write: (measurement, fields, device, time) => written.push({ measurement, fields, device, time }),
+    statusIntervalS: 60,
+    ...extra,
+  });
+  return { db, file, directory, written, liveness };
+}
+
+const statuses = (w: Written[]) => w.filter((x) => x.measurement === 'device_status');
+const rollups = (w: Written[]) => w.filter((x) => x.measurement === 'device_availability');
+
+describe('Liveness', () => {
+  it('writes every transition, and offline only after two missed reporting intervals', () => {
+    const { liveness, written, directory, db } = setUp();
+    liveness.load(T0);
+    liveness.tick(T0); // the first tick writes every status
+    expect(statuses(written)).toEqual([
+      { measurement: 'device_status', fields: { online: 0, state: 'offline' }, device: 'sensor-1', time: T0 },
+      { measurement: 'device_status', fields: { online: 0, state: 'offline' }, device: 'sensor-1', time: T0 },
+    ]);
+    written.length = 0;
+    liveness.seen('sensor-1', 'online', T0 + s(1));
+    expect(statuses(written).map((w) => w.fields)).toEqual([{ online: 1, state: 'online', last_seen_s: 0 }]);
+    liveness.tick(T0 + s(21)); // 20 s of silence = two intervals, not more
+    expect(liveness.state('sensor-1')?.state).toBe('online');
+    liveness.tick(T0 + s(22));
+    expect(liveness.state('sensor-1')?.state).toBe('offline');
+    expect(statuses(written).map((w) => [w.fields, w.time])).toEqual([
+      [{ online: 1, state: 'online', last_seen_s: 0 }, T0 + s(1)],
+      [{ online: 0, state: 'offline', last_seen_s: 21 }, T0 + s(22)],
+    ]);
+    expect(directory.statuses.get('sensor-1')).toEqual({ state: 'offline', lastSeen: T0 + s(1) });
+    liveness.seen('sensor-1', 'error', T0 + s(30));
+    expect(statuses(written).at(-1)!.fields).toEqual({ online: 1, state: 'error', last_seen_s: 0 });
+    liveness.offline('sensor-1', T0 + s(31)); // connection closed: offline at once
+    expect(statuses(written).at(-1)!.fields).toMatchObject({ online: 0, state: 'offline' });
+    db.close();
+  });
+
+  it('writes the status of every known device every status interval, so offline is a value', () => {
+    const { liveness, written, directory, db } = setUp();
+    directory.add({ id: 'sensor-2', kind: 'sensor' });
+    liveness.load(T0);
+    liveness.tick(T0);
+    liveness.seen('sensor-1', 'online', T0 + s(5));
+    written.length = 0;
+    for (let t = 6; t <= 59; t++) {
+      if (t % 5 === 0) liveness.seen('sensor-1', 'online', T0 + s(t));
+      liveness.tick(T0 + s(t)); // within the interval and no transition: nothing written
+    }
+    expect(statuses(written)).toEqual([]);
+    liveness.tick(T0 + s(60));
+    const at60 = statuses(written);
+    expect(at60.map((w) => [w.device, w.fields.state, w.time])).toEqual([
+      ['sensor-1', 'online', T0 + s(60)],
+      ['sensor-2', 'offline', T0 + s(60)],
+    ]);
+    expect(at60[0]!.fields.last_seen_s).toBe(5);
+    db.close();
+  });
+
+  it('rolls availability up per hour; the seconds add up to the time watched, also across a restart', () => {
+    const a = setUp();
+    a.liveness.load(T0); // 10:30
+    a.liveness.seen('sensor-1', 'online', T0);
+    for (let t = 0; t <= 20 * 60; t += 5) {
+      a.liveness.seen('sensor-1', 'online', T0 + s(t));
+      a.liveness.tick(T0 + s(t));
+    } // online until 10:50, then silent: offline at 10:50:21 (more than 2 × 10 s)
+    for (let t = 20 * 60 + 1; t <= 50 * 60; t += 1) a.liveness.tick(T0 + s(t)); // across 11:00, to 11:20
+    const first = rollups(a.written);
+    expect(first).toHaveLength(1);
+    expect(first[0]!.time).toBe(T0 - 30 * 60_000); // stamped 10:00
+    expect(first[0]!.fields).toEqual({ online_s: 20 * 60 + 21, error_s: 0, offline_s: 30 * 60 - (20 * 60 + 21), maintenance_s: 0 });
+
+    // Restart at 11:20: the partial hour is written and saved; the new Liveness goes on from it.
+    const restartAt = T0 + s(50 * 60);
+    a.liveness.stop(restartAt);
+    const partial = rollups(a.written).at(-1)!;
+    expect(partial.time).toBe(T0 + 30 * 60_000); // 11:00
+    expect(partial.fields).toMatchObject({ offline_s: 20 * 60 });
+    a.db.close();
+
+    const b = setUp({}, a.file);
+    b.liveness.load(restartAt);
+    b.liveness.seen('sensor-1', 'online', restartAt + s(60));
+    for (let t = 61; t <= 40 * 60; t += 5) {
+      b.liveness.seen('sensor-1', 'online', restartAt + s(t));
+      b.liveness.tick(restartAt + s(t));
+    }
+    b.liveness.tick(restartAt + s(40 * 60)); // 12:00
+    const hour11 = rollups(b.written).find((w) => w.time === T0 + 30 * 60_000)!;
+    const f = hour11.fields as Record<string, number>;
+    expect(f.online_s! + f.error_s! + f.offline_s! + f.maintenance_s!).toBe(HOUR / 1000);
+    expect(f).toEqual({ online_s: 40 * 60 - 60, error_s: 0, offline_s: 20 * 60 + 60, maintenance_s: 0 });
+    b.db.close();
+  });
+
+  it('counts time in a maintenance window as maintenance, not offline', () => {
+    const windowEnd = T0 + s(600);
+    const { liveness, written, db } = setUp({ maintenance: { inMaintenance: (_d, now) => now < windowEnd } });
+    liveness.load(T0);
+    expect(liveness.state('sensor-1')?.state).toBe('maintenance');
+    liveness.tick(windowEnd);
+    expect(liveness.state('sensor-1')?.state).toBe('offline');
+    liveness.stop(T0 + s(900));
+    expect(rollups(written).at(-1)!.fields).toEqual({ online_s: 0, error_s: 0, offline_s: 300, maintenance_s: 600 });
+    db.close();
+  });
+});
