@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineSimulator } from '../../collector/sdk/index.ts';
@@ -20,6 +20,7 @@ export default defineSimulator({
   description: 'TC-200 payment terminals on socat pty pairs (give the printed ports to an agent)',
   async run({ count, options, progress, signal }) {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'tc200-sim-')));
+    await mkdir(dir, { recursive: true });
     const prefix = options.prefix ?? 'TC2-SIM-';
     const faults = faultsFrom(options);
     const pairs: PtyPair[] = [];

@@ -47,6 +47,7 @@ export class TerminalPort {
   private reopenTimer?: NodeJS.Timeout;
   private identifyTimer?: NodeJS.Timeout;
   private stopped = false;
+  private identifying = false;
 
   constructor(
     private readonly ctx: Ctx,
@@ -160,7 +161,11 @@ export class TerminalPort {
   private identify(): void {
     const link = this.link;
     if (!link || this.hello || this.stopped) return;
-    link.send(MsgType.IDENTIFY, Buffer.alloc(0)).catch(() => {});
+    // One IDENTIFY at a time: on a dead line each takes every retry to fail, and they must not pile up.
+    if (!this.identifying) {
+      this.identifying = true;
+      link.send(MsgType.IDENTIFY, Buffer.alloc(0)).catch(() => {}).finally(() => (this.identifying = false));
+    }
     clearTimeout(this.identifyTimer);
     this.identifyTimer = setTimeout(() => this.identify(), this.ctx.config.identify_interval_s * 1000);
   }
