@@ -1,0 +1,168 @@
+/**
+ * Child processes of bench/ocpp.ts, one role each, so that every server's RSS is its own:
+ *
+ *   node --expose-gc --import tsx bench/ocpp-child.ts ours     '<json>'   the OCPP plugin in the real runtime
+ *   node --expose-gc --import tsx bench/ocpp-child.ts bare     '<json>'   a bare ocpp-rpc server answering the same calls
+ *   node --import tsx bench/ocpp-child.ts chargers '<json>'             the simulator (plugins/ocpp/simulator.ts)
+ *
+ * Servers print JSON lines on stdout: {"event":"ready","port":N}, then {"event":"result",...}
+ * once `chargers` are connected, measured and `commands` commands have made their round trip.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { RPCServer } from 'ocpp-rpc';
+import pino from 'pino';
+import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
+import { Collector } from '../collector/runtime/collector.ts';
+import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
+import { SharedServer } from '../collector/runtime/shared-server.ts';
+import { MemoryDirectory } from '../collector/sdk/index.ts';
+import ocpp from '../plugins/ocpp/index.ts';
+import simulator from '../plugins/ocpp/simulator.ts';
+
+export interface ServerJob {
+  chargers: number;
+  commands: number;
+  heartbeat_s: number;
+}
+export interface ChargersJob {
+  server: string;
+  chargers: number;
+  ramp_per_s: number;
+  meter_interval_s: number;
+}
+
+const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const rssKb = () => {
+  gc();
+  gc();
+  return process.memoryUsage().rss / 1024;
+};
+/** The RSS before any charger: after start-up garbage (module compilation) is collected. */
+async function baselineKb(): Promise<number> {
+  await sleep(3000);
+  return rssKb();
+}
+
+/** Counts connections, times the ramp, then measures RSS and command round trips. */
+async function measure(job: ServerJob, connected: () => number, ids: () => string[], command: (id: string) => Promise<boolean>, baselineKb: number, firstAt: () => number) {
+  const deadline = Date.now() + 15 * 60_000;
+  while (connected() < job.chargers && Date.now() < deadline) await sleep(50);
+  const rampS = (Date.now() - firstAt()) / 1000;
+  await sleep(5000); // boots, statuses and first transactions settle
+  const perConnectionKb = (rssKb() - baselineKb) / connected();
+  const latencies: number[] = [];
+  let failed = 0;
+  const targets = ids();
+  for (let i = 0; i < job.commands; i++) {
+    const id = targets[Math.floor(Math.random() * targets.length)]!;
+    const t0 = performance.now();
+    if (!(await command(id))) failed++;
+    latencies.push(performance.now() - t0);
+    await sleep(10);
+  }
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  emit({ event: 'result', connected: connected(), ramp_per_s: connected() / rampS, rss_per_connection_kb: perConnectionKb, rss_mb: process.memoryUsage().rss / 2 ** 20, p50_ms: q(0.5), p99_ms: q(0.99), failed });
+}
+
+async function ours(job: ServerJob) {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-bench-ocpp-'));
+  const db = openStateDb(join(dir, 'state.db'));
+  const spool = new Spool({ db });
+  const log = pino({ level: 'warn' });
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  const server = new SharedServer(app);
+  server.guard = () => async () => {};
+  const collector = new Collector({
+    place: 'serve',
+    plugins: [ocpp],
+    pluginConfig: { ocpp: { heartbeat_interval_s: job.heartbeat_s, unknown_chargers: 'pending', password_required: false } },
+    sink: spool,
+    db,
+    pluginDb: db,
+    directory: new MemoryDirectory(new Set(['charger'])),
+    metrics: new SelfMetrics('bench'),
+    log,
+    server,
+  });
+  await collector.start();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const baseline = await baselineKb();
+  let first = 0;
+  const attached = () => {
+    let n = 0;
+    for (let i = 1; i <= job.chargers; i++) if (collector.bus.isAttached(id(i))) n++;
+    if (n > 0 && first === 0) first = Date.now();
+    return n;
+  };
+  emit({ event: 'ready', port: (app.server.address() as { port: number }).port });
+  const allIds = Array.from({ length: job.chargers }, (_, i) => id(i + 1));
+  await measure(job, attached, () => allIds.filter((d) => collector.bus.isAttached(d)), async (d) => (await collector.bus.dispatch(d, { name: 'clear_cache', timeout_s: 10 })).status === 'succeeded', baseline, () => first);
+  await collector.stop(2000);
+  await app.close();
+  spool.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function bare(job: ServerJob) {
+  const rpc = new RPCServer({ protocols: ['ocpp2.0.1', 'ocpp1.6'], strictMode: true, pingIntervalMs: 60_000 });
+  const clients = new Map<string, any>();
+  let first = 0;
+  let tx = 0;
+  const now = () => new Date().toISOString();
+  rpc.on('client', (client: any) => {
+    if (first === 0) first = Date.now();
+    clients.set(client.identity, client);
+    client.once('close', () => clients.delete(client.identity));
+    const v16 = client.protocol === 'ocpp1.6';
+    client.handle('BootNotification', () => ({ status: 'Accepted', currentTime: now(), interval: job.heartbeat_s }));
+    client.handle('Heartbeat', () => ({ currentTime: now() }));
+    for (const a of ['StatusNotification', 'MeterValues']) client.handle(a, () => ({}));
+    client.handle('Authorize', () => (v16 ? { idTagInfo: { status: 'Accepted' } } : { idTokenInfo: { status: 'Accepted' } }));
+    client.handle('StartTransaction', () => ({ transactionId: ++tx, idTagInfo: { status: 'Accepted' } }));
+    client.handle('StopTransaction', () => ({}));
+    client.handle('TransactionEvent', () => ({}));
+  });
+  const http = createServer();
+  http.on('upgrade', rpc.handleUpgrade);
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const baseline = await baselineKb();
+  emit({ event: 'ready', port: (http.address() as { port: number }).port });
+  await measure(job, () => clients.size, () => [...clients.keys()], async (d) => ((await clients.get(d)?.call('ClearCache', {})) as { status?: string })?.status === 'Accepted', baseline, () => first);
+  await rpc.close({ force: true });
+  http.close();
+}
+
+async function chargers(job: ChargersJob) {
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.stdin.on('close', () => stop.abort()); // the parent went away
+  process.stdin.resume();
+  await simulator.run({
+    server: job.server,
+    count: job.chargers,
+    options: { prefix: 'BENCH-', ramp_per_s: String(job.ramp_per_s), meter_interval_s: String(job.meter_interval_s), plug_in_chance: '0.2', connectors: '2' },
+    progress: { update: () => {}, count: () => {} },
+    signal: stop.signal,
+  });
+}
+
+const id = (i: number) => `BENCH-${String(i).padStart(5, '0')}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const [role, json] = process.argv.slice(2);
+const job = JSON.parse(json ?? '{}');
+const run = role === 'ours' ? ours(job) : role === 'bare' ? bare(job) : role === 'chargers' ? chargers(job) : Promise.reject(new Error(`unknown role ${role}`));
+run.then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

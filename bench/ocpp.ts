@@ -1,0 +1,98 @@
+/**
+ * OCPP chargers held by one server process: RSS per connection, connection ramp rate, and command
+ * round trip (p50/p99) through the command bus while the chargers heartbeat and send meter
+ * values; beside a bare ocpp-rpc server (strict mode, answering the same calls with constants, the
+ * command sent with `client.call`) measured in the same run against the same simulated fleet.
+ *
+ * Each server runs in its own child process (its RSS is its own); the chargers run in another
+ * (plugins/ocpp/simulator.ts: half 1.6, half 2.0.1, two connectors each, transactions with meter
+ * values). RSS per connection = (RSS with all connected − RSS before any) / connections, after GC.
+ *
+ * Run: npx tsx bench/ocpp.ts [--chargers 2000] [--full] [--commands 500] [--ramp 1000]
+ *   --full = 10,000 chargers (the target; the goal is 19,000 and the open-file limit here 20,000)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export interface OcppBenchSide {
+  connected: number;
+  ramp_per_s: number;
+  rss_per_connection_kb: number;
+  rss_mb: number;
+  p50_ms: number;
+  p99_ms: number;
+  failed: number;
+}
+export interface OcppBench {
+  chargers: number;
+  ours: OcppBenchSide;
+  bare: OcppBenchSide;
+  goals: { rss_per_connection_kb: number; p99_ms: number };
+}
+
+const CHILD = new URL('./ocpp-child.ts', import.meta.url).pathname;
+
+function child(role: string, job: object, gc = false): ChildProcess {
+  return spawn(process.execPath, [...(gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, role, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'inherit'] });
+}
+
+/** Resolves with each JSON line event as it comes. */
+function events(proc: ChildProcess): (name: string) => Promise<Record<string, any>> {
+  const waiting = new Map<string, (v: Record<string, any>) => void>();
+  const seen = new Map<string, Record<string, any>>();
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let msg: Record<string, any>;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    seen.set(msg.event, msg);
+    waiting.get(msg.event)?.(msg);
+  });
+  return (name) =>
+    new Promise((resolve, reject) => {
+      if (seen.has(name)) return resolve(seen.get(name)!);
+      waiting.set(name, resolve);
+      proc.once('exit', (code) => reject(new Error(`child exited (${code}) before "${name}"`)));
+    });
+}
+
+async function side(role: 'ours' | 'bare', chargers: number, commands: number, ramp: number): Promise<OcppBenchSide> {
+  const server = child(role, { chargers, commands, heartbeat_s: 60 }, true);
+  const on = events(server);
+  const { port } = await on('ready');
+  const fleet = child('chargers', { server: `http://127.0.0.1:${port}`, chargers, ramp_per_s: ramp, meter_interval_s: 30 });
+  try {
+    const { event: _e, ...result } = await on('result');
+    return result as OcppBenchSide;
+  } finally {
+    fleet.kill('SIGTERM');
+    await new Promise((r) => (fleet.exitCode !== null ? r(null) : fleet.once('exit', r)));
+    server.kill('SIGTERM');
+  }
+}
+
+export async function run(options: { chargers?: number; commands?: number; ramp?: number } = {}): Promise<OcppBench> {
+  const chargers = options.chargers ?? 2000;
+  const commands = options.commands ?? 500;
+  const ramp = options.ramp ?? 1000;
+  const bare = await side('bare', chargers, commands, ramp);
+  const ours = await side('ours', chargers, commands, ramp);
+  return { chargers, ours, bare, goals: { rss_per_connection_kb: 20, p99_ms: 50 } };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  const { values } = parseArgs({ options: { chargers: { type: 'string' }, full: { type: 'boolean' }, commands: { type: 'string' }, ramp: { type: 'string' } } });
+  const chargers = values.full ? 10_000 : Number(values.chargers ?? 2000);
+  const r = await run({ chargers, commands: Number(values.commands ?? 500), ramp: Number(values.ramp ?? 1000) });
+  const row = (name: string, s: OcppBenchSide) =>
+    `${name.padEnd(28)} ${String(s.connected).padStart(6)} ${s.ramp_per_s.toFixed(0).padStart(8)} ${s.rss_per_connection_kb.toFixed(1).padStart(10)} ${s.rss_mb.toFixed(0).padStart(7)} ${s.p50_ms.toFixed(2).padStart(8)} ${s.p99_ms.toFixed(2).padStart(8)} ${String(s.failed).padStart(6)}`;
+  console.log(`OCPP: ${r.chargers} chargers (half 1.6, half 2.0.1), heartbeats + meter values every 30 s per connector`);
+  console.log(`${''.padEnd(28)} ${'conn'.padStart(6)} ${'conn/s'.padStart(8)} ${'KB/conn'.padStart(10)} ${'RSS MB'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'failed'.padStart(6)}`);
+  console.log(row('fleetpulse (plugin + bus)', r.ours));
+  console.log(row('bare ocpp-rpc (reference)', r.bare));
+  console.log(`goals: ≤ ${r.goals.rss_per_connection_kb} KB per connection, command p99 ≤ ${r.goals.p99_ms} ms`);
+}
