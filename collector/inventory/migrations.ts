@@ -170,6 +170,156 @@ export const migrations: readonly Migration[] = [
         LEFT JOIN customers c ON c.id = d.customer_id;
     `,
   },
+  {
+    version: 4,
+    name: 'operations: durable commands, maintenance windows, incidents',
+    sql: `
+      -- One row per command; status moves queued -> sent -> one terminal state (see
+      -- collector/commands/command-queue.ts). A row is marked sent (committed) before the device
+      -- gets the command, so a restart can never send it twice.
+      CREATE TABLE commands (
+        id          TEXT PRIMARY KEY,
+        device      TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        params      TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'succeeded', 'failed', 'rejected',
+                      'expired', 'timed_out', 'cancelled')),
+        source      TEXT NOT NULL,
+        created_by  TEXT,
+        timeout_s   REAL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        sent_at     INTEGER,
+        ended_at    INTEGER,
+        result      TEXT,
+        error       TEXT
+      );
+      CREATE INDEX commands_status ON commands (status, created_at);
+      CREATE INDEX commands_device ON commands (device, created_at);
+
+      CREATE TABLE maintenance_windows (
+        id            TEXT PRIMARY KEY,
+        scope         TEXT NOT NULL CHECK (scope IN ('device', 'site', 'customer')),
+        target        TEXT NOT NULL,
+        recurrence    TEXT NOT NULL CHECK (recurrence IN ('once', 'daily', 'weekly', 'monthly')),
+        -- once: epoch ms; recurring: local wall-clock rule in the site's time zone.
+        starts_at     INTEGER,
+        ends_at       INTEGER,
+        start_time    TEXT,
+        duration_min  INTEGER,
+        weekdays      TEXT,
+        week_of_month INTEGER,
+        timezone      TEXT,
+        valid_from    INTEGER,
+        valid_until   INTEGER,
+        reason        TEXT,
+        created_by    TEXT,
+        created_at    INTEGER NOT NULL
+      );
+      CREATE INDEX maintenance_target ON maintenance_windows (scope, target);
+
+      -- One incident per alert instance: Grafana's fingerprint plus the instance's start time
+      -- (the same alert firing again after it resolved is a new incident).
+      CREATE TABLE incidents (
+        id           INTEGER PRIMARY KEY,
+        fingerprint  TEXT NOT NULL,
+        starts_at    INTEGER NOT NULL,
+        rule         TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        summary      TEXT,
+        device       TEXT,
+        customer     TEXT,
+        site         TEXT,
+        labels       TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+        ends_at      INTEGER,
+        acked_at     INTEGER,
+        acked_by     TEXT,
+        assignee     TEXT,
+        resolved_at  INTEGER,
+        resolved_by  TEXT,
+        escalations  INTEGER NOT NULL DEFAULT 0,
+        escalated_at INTEGER,
+        notifications INTEGER NOT NULL DEFAULT 1,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        UNIQUE (fingerprint, starts_at)
+      );
+      CREATE INDEX incidents_status ON incidents (status, created_at);
+      CREATE INDEX incidents_device ON incidents (device, status);
+
+      CREATE TABLE incident_events (
+        id          INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL,
+        actor       TEXT,
+        type        TEXT NOT NULL,
+        text        TEXT,
+        details     TEXT
+      );
+      CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+    `,
+  },
+  {
+    version: 5,
+    name: 'operations: firmware catalogue, rollouts, recovery attempts',
+    sql: `
+      CREATE TABLE firmware (
+        id         TEXT PRIMARY KEY,
+        model      TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        url        TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        notes      TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (model, version)
+      );
+
+      CREATE TABLE rollouts (
+        id                TEXT PRIMARY KEY,
+        firmware_id       TEXT NOT NULL REFERENCES firmware(id),
+        selector          TEXT NOT NULL,
+        status            TEXT NOT NULL CHECK (status IN ('running', 'paused', 'halted', 'aborted', 'completed')),
+        wave_size         INTEGER NOT NULL,
+        wave_interval_s   REAL NOT NULL,
+        failure_threshold REAL NOT NULL,
+        confirm_timeout_s REAL NOT NULL,
+        retry_offline_s   REAL NOT NULL,
+        current_wave      INTEGER NOT NULL DEFAULT 0,
+        wave_started_at   INTEGER,
+        halt_reason       TEXT,
+        created_by        TEXT,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL,
+        ended_at          INTEGER
+      );
+
+      CREATE TABLE rollout_devices (
+        rollout_id  TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+        device      TEXT NOT NULL,
+        wave        INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'confirming', 'done', 'failed', 'skipped')),
+        command_id  TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_try_at INTEGER,
+        sent_at     INTEGER,
+        error       TEXT,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (rollout_id, device)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollout_devices_wave ON rollout_devices (rollout_id, wave, state);
+
+      CREATE TABLE recovery_attempts (
+        id         INTEGER PRIMARY KEY,
+        rule       TEXT NOT NULL,
+        device     TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        command_id TEXT
+      );
+      CREATE INDEX recovery_attempts_device ON recovery_attempts (device, rule, at);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */

@@ -1,0 +1,158 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandCatalogue } from '../collector/commands/command-catalogue.ts';
+import { CommandQueue, CommandQueueError, type CommandQueueOptions } from '../collector/commands/command-queue.ts';
+import type { Inventory } from '../collector/inventory/index.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import type { Command } from '../collector/sdk/index.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function queueFor(inventory: Inventory, fleet: Fleet, extra: Partial<CommandQueueOptions> = {}): CommandQueue {
+  const queue = new CommandQueue({
+    db: inventory.db,
+    bus: fleet.collector.bus,
+    catalogue: new CommandCatalogue([fleet.plugin]),
+    lookup: (id) => inventory.directory.lookup(id),
+    audit: (e) => inventory.audit.record(e),
+    emit: (p) => fleet.collector.emitter.system(p),
+    log: pino({ level: 'silent' }),
+    pollMs: 20,
+    ...extra,
+  });
+  return queue;
+}
+
+async function setup(devices: string[], opts: { gateway?: string } = {}) {
+  const fixture = tempInventory();
+  seedOwners(fixture.inventory);
+  for (const id of devices) fixture.inventory.devices.create({ id, kind: 'widget', site: 'acme-berlin', gateway: opts.gateway ?? null });
+  const fleet = await startFleet(fixture.inventory);
+  const queue = queueFor(fixture.inventory, fleet);
+  queue.start();
+  cleanups.push(() => fixture.cleanup(), () => fleet.stop(), () => queue.stop(100));
+  return { inventory: fixture.inventory, fixture, fleet, queue };
+}
+
+describe('durable commands', () => {
+  it('validates against the declared schema even for an offline device, and refuses unknown devices', async () => {
+    const { queue } = await setup(['w1']);
+    expect(() => queue.create([{ device: 'w1', name: 'set_volume', params: { level: 11 } }])).toThrow(
+      expect.objectContaining({ code: 'invalid', field: 'params.level' }),
+    );
+    expect(() => queue.create([{ device: 'w1', name: 'self_destruct' }])).toThrow(expect.objectContaining({ code: 'invalid', field: 'name' }));
+    expect(() => queue.create([{ device: 'ghost', name: 'reboot' }])).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(() => queue.create([{ device: 'w1', name: 'reboot', expires_in_s: -1 }])).toThrow(CommandQueueError);
+    expect(queue.list({ limit: 10 }).items).toEqual([]); // nothing queued by a refused request
+  });
+
+  it('waits for an offline device, sends once it attaches, and audits and emits every state change', async () => {
+    const { queue, fleet, inventory } = await setup(['w1']);
+    const [cmd] = queue.create([{ device: 'w1', name: 'set_volume', params: { level: 3 }, actor: 'ops-key' }]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(queue.get(cmd!.id)!.status).toBe('queued');
+    fleet.connect('w1');
+    await until(() => queue.get(cmd!.id)!.status === 'succeeded', 'the command to succeed');
+    const done = queue.get(cmd!.id)!;
+    expect(done).toMatchObject({ result: 'ok', error: null, created_by: 'ops-key' });
+    expect(done.sent_at).toBeGreaterThanOrEqual(done.created_at);
+    expect(fleet.received.get('w1')!.map((c) => [c.id, c.params])).toEqual([[cmd!.id, { level: 3 }]]);
+    const audit = inventory.audit.list({ target: 'w1', limit: 10 }).items.map((e) => e.action).reverse();
+    expect(audit).toEqual(['command.queued', 'command.sent', 'command.succeeded']);
+    const lines = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,'));
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/command=set_volume,.*status=succeeded.* count=1i,latency_ms=/);
+    expect(lines[2]).toContain('kind=widget'); // enriched with inventory tags
+  });
+
+  it('expires a command whose device never came back, and cancels a queued one', async () => {
+    const { queue } = await setup(['w1', 'w2']);
+    const [short] = queue.create([{ device: 'w1', name: 'reboot', expires_in_s: 0.1 }]);
+    const [later] = queue.create([{ device: 'w2', name: 'reboot' }]);
+    await until(() => queue.get(short!.id)!.status === 'expired', 'expiry');
+    expect(queue.cancel(later!.id, 'ops-key').status).toBe('cancelled');
+    expect(() => queue.cancel(later!.id)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => queue.cancel('nope')).toThrow(expect.objectContaining({ code: 'not_found' }));
+  });
+
+  it('cancels a command in flight', async () => {
+    const { queue, fleet } = await setup(['w1']);
+    fleet.answer = () => new Promise(() => {});
+    fleet.connect('w1');
+    const [cmd] = queue.create([{ device: 'w1', name: 'reboot' }]);
+    await until(() => queue.get(cmd!.id)!.status === 'sent', 'sent');
+    queue.cancel(cmd!.id);
+    await until(() => queue.get(cmd!.id)!.status === 'cancelled', 'cancelled');
+  });
+
+  it('maps device failures and timeouts to their terminal states', async () => {
+    const { queue, fleet } = await setup(['w1', 'w2']);
+    fleet.answer = async (device) => {
+      if (device === 'w1') throw new Error('flash busy');
+      return new Promise(() => {});
+    };
+    fleet.connect('w1');
+    fleet.connect('w2');
+    const [a, b] = queue.create([
+      { device: 'w1', name: 'reboot' },
+      { device: 'w2', name: 'reboot', timeout_s: 0.1 },
+    ]);
+    await until(() => queue.get(a!.id)!.status === 'failed' && queue.get(b!.id)!.status === 'timed_out', 'failed and timed_out');
+    expect(queue.get(a!.id)!.error).toBe('flash busy');
+  });
+
+  it('bounds commands in flight per gateway', async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    const { queue, fleet } = await setup(ids, { gateway: 'agent-1' });
+    let now = 0;
+    let most = 0;
+    const release: Array<() => void> = [];
+    fleet.answer = () =>
+      new Promise((resolve) => {
+        most = Math.max(most, ++now);
+        release.push(() => {
+          now--;
+          resolve('ok');
+        });
+      });
+    for (const id of ids) fleet.connect(id);
+    const created = queue.create(ids.map((device) => ({ device, name: 'reboot' })));
+    while (created.some((c) => queue.get(c.id)!.status !== 'succeeded')) {
+      await until(() => release.length > 0 || created.every((c) => queue.get(c.id)!.status === 'succeeded'), 'a command in flight');
+      release.shift()?.();
+    }
+    expect(most).toBe(4); // perGateway default
+  });
+
+  it('survives a restart mid-way: queued commands are kept, sent ones are never sent again', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const fixture = tempInventory();
+    seedOwners(fixture.inventory);
+    for (const id of ids) fixture.inventory.devices.create({ id, kind: 'widget', site: 'acme-berlin' });
+    const received = new Map<string, Command[]>();
+    const first = await startFleet(fixture.inventory, { received });
+    first.answer = () => new Promise(() => {}); // the first ten hang: the process dies with them in flight
+    const q1 = queueFor(fixture.inventory, first);
+    q1.start();
+    for (const id of ids.slice(0, 10)) first.connect(id);
+    const created = q1.create(ids.map((device) => ({ device, name: 'reboot' })));
+    await until(() => created.slice(0, 10).every((c) => q1.get(c.id)!.status === 'sent'), 'ten sent');
+    await q1.stop(0); // "crash": nothing waits for the devices
+    await first.stop();
+
+    const inventory = fixture.reopen();
+    const second = await startFleet(inventory, { received });
+    const q2 = queueFor(inventory, second);
+    cleanups.push(() => fixture.cleanup(), () => second.stop(), () => q2.stop(100));
+    q2.start();
+    for (const id of ids) second.connect(id);
+    await until(() => created.every((c) => !['queued', 'sent'].includes(q2.get(c.id)!.status)), 'every command ended');
+    for (const c of created.slice(0, 10)) expect(q2.get(c.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^outcome unknown/) });
+    for (const c of created.slice(10)) expect(q2.get(c.id)!.status).toBe('succeeded');
+    for (const id of ids) expect(received.get(id)!.length).toBe(1); // each device got its command exactly once
+  });
+});
