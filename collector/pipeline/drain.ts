@@ -50,7 +50,8 @@ export class Drain {
   private claimed = 0;
   private readonly stopper = new AbortController();
   private workers: Promise<void>[] = [];
-  private wake: (() => void) | undefined;
+  /** Idle workers, each woken by calling its function. */
+  private readonly idlers = new Set<() => void>();
   private failing = false;
 
   constructor(options: DrainOptions) {
@@ -65,12 +66,17 @@ export class Drain {
   }
 
   start(): void {
+    // A full batch is written as soon as it is committed; only a partial one waits for the
+    // flush interval.
+    this.spool.onCommit = () => {
+      if (this.spool.lastId - this.claimed >= this.batchSize) this.nudge();
+    };
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
   }
 
   /** Asks idle workers to look at the spool now (a full batch is waiting). */
   nudge(): void {
-    this.wake?.();
+    for (const wake of this.idlers) wake();
   }
 
   /**
@@ -88,8 +94,9 @@ export class Drain {
     await Promise.race([drained, deadline]);
     done.abort();
     this.stopper.abort();
-    this.wake?.();
+    this.nudge();
     await Promise.all(this.workers);
+    this.spool.onCommit = undefined;
   }
 
   private async work(): Promise<void> {
@@ -131,11 +138,12 @@ export class Drain {
 
   private async idle(signal: AbortSignal): Promise<void> {
     const nudged = new AbortController();
-    const onStop = () => nudged.abort();
-    signal.addEventListener('abort', onStop, { once: true });
-    this.wake = () => nudged.abort();
+    const wake = () => nudged.abort();
+    signal.addEventListener('abort', wake, { once: true });
+    this.idlers.add(wake);
     await sleep(this.flushIntervalMs, nudged.signal);
-    signal.removeEventListener('abort', onStop);
+    this.idlers.delete(wake);
+    signal.removeEventListener('abort', wake);
     this.spool.commit();
   }
 

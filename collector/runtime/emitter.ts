@@ -27,6 +27,8 @@ export type EmitFn = (measurement: string, fields: Fields, tags?: Tags, time?: n
  */
 export class Emitter {
   private readonly lastWarned = new Map<string, number>();
+  /** Inventory tags per device id (see `enrich`). */
+  private readonly tagSets = new Map<string, Tags>();
 
   constructor(
     private readonly sink: LineSink,
@@ -93,7 +95,19 @@ export class Emitter {
     const id = tags.device;
     const device = id === undefined ? undefined : this.directory.lookup(id);
     if (!device) return tags;
-    return { ...tags, kind: device.kind, model: device.model, customer: device.customer, site: device.site, gateway: device.gateway };
+    // Most points carry only `device`: their tag set is built once per device (and rebuilt when
+    // the inventory changes the device), not once per point.
+    let cached = this.tagSets.get(id!);
+    if (
+      !cached || cached.kind !== device.kind || cached.model !== device.model || cached.customer !== device.customer ||
+      cached.site !== device.site || cached.gateway !== device.gateway
+    ) {
+      cached = { device: id, kind: device.kind, model: device.model, customer: device.customer, site: device.site, gateway: device.gateway };
+      if (this.tagSets.size >= 100_000) this.tagSets.clear();
+      this.tagSets.set(id!, cached);
+    }
+    for (const key in tags) if (key !== 'device') return { ...tags, ...cached };
+    return cached;
   }
 
 

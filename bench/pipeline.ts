@@ -1,0 +1,159 @@
+/**
+ * End to end: points emitted through the runtime's emit path (Emitter: declaration check,
+ * inventory tags, encoding → Spool: SQLite WAL commits → Drain → InfluxV1Writer, gzip) into a
+ * real local influxd, until every point is stored; beside a bare writer posting the same lines,
+ * pre-encoded and pre-cut into batches of the same size, with the same gzip and the same number
+ * of writes in flight. Each side writes into a fresh database of the same influxd, in the same run.
+ *
+ * Goals: ours ≥ 0.8 × bare, and ≥ 100,000 points/s.
+ * Run: npx tsx bench/pipeline.ts   (BENCH_PIPELINE_POINTS=200000 for a quicker run)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { Drain } from '../collector/pipeline/drain.ts';
+import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+import { InfluxV1Writer } from '../collector/pipeline/influx-writer.ts';
+import { encodeLine } from '../collector/pipeline/line-protocol.ts';
+import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
+import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
+import { Emitter } from '../collector/runtime/emitter.ts';
+import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
+import { conformFields, defineMeasurement, MemoryDirectory, type Fields } from '../collector/sdk/index.ts';
+import type { BenchResult } from './line-protocol.ts';
+
+const POINTS = Number(process.env.BENCH_PIPELINE_POINTS ?? 1_000_000);
+const DEVICES = 1000;
+const BATCH = 5000;
+const CONCURRENCY = 2;
+const GOAL_RATIO = 0.8;
+export const GOAL_POINTS_PER_S = 100_000;
+
+const reading = defineMeasurement({
+  name: 'bench_reading',
+  description: 'benchmark',
+  tags: {},
+  fields: {
+    temperature_c: { type: 'float', description: 't' },
+    humidity_pct: { type: 'float', description: 'h' },
+    uptime_s: { type: 'int', description: 'u' },
+  },
+});
+
+function directory(): MemoryDirectory {
+  const d = new MemoryDirectory();
+  for (let i = 0; i < DEVICES; i++) {
+    d.add({ id: `sensor-${i}`, kind: 'sensor', model: 'TH-1', customer: `customer-${i % 20}`, site: `site-${i % 200}` });
+  }
+  return d;
+}
+
+/** Point i: device i % DEVICES, one point per device per millisecond of a recent hour. */
+function point(i: number, t0: number): { device: string; fields: Fields; time: number } {
+  return {
+    device: `sensor-${i % DEVICES}`,
+    fields: { temperature_c: 20 + (i % 97) / 10, humidity_pct: 40 + (i % 13), uptime_s: i },
+    time: t0 + Math.floor(i / DEVICES),
+  };
+}
+
+const until = async (done: () => boolean) => {
+  while (!done()) await new Promise((r) => setTimeout(r, 5));
+};
+
+async function ours(url: string, database: string, dir: string, t0: number): Promise<number> {
+  const db = openStateDb(path.join(dir, 'spool.db'));
+  const spool = new Spool({ db });
+  const metrics = new SelfMetrics('bench');
+  const log = pino({ level: 'silent' });
+  const writer = new InfluxV1Writer({ url, database });
+  const drain = new Drain({ spool, writer, log, batchSize: BATCH, concurrency: CONCURRENCY, metrics: metrics.drainMetrics() });
+  const emit = new Emitter(spool, directory(), metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
+  drain.start();
+  const started = performance.now();
+  for (let i = 0; i < POINTS; i++) {
+    const p = point(i, t0);
+    emit('bench_reading', p.fields, { device: p.device }, p.time);
+    // A plugin emits from its event handlers: give the spool's timers and the drain their turns.
+    if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
+  }
+  spool.commit();
+  await until(() => spool.size().points === 0);
+  const seconds = (performance.now() - started) / 1000;
+  await drain.stop(1000);
+  spool.close();
+  db.close();
+  writer.close();
+  return POINTS / seconds;
+}
+
+async function bare(url: string, database: string, t0: number): Promise<number> {
+  const dir = directory();
+  const lines: string[] = [];
+  for (let i = 0; i < POINTS; i++) {
+    const p = point(i, t0);
+    const d = dir.lookup(p.device)!;
+    lines.push(encodeLine({ measurement: 'bench_reading', fields: conformFields(reading, p.fields), tags: { device: p.device, kind: d.kind, model: d.model, customer: d.customer, site: d.site }, time: p.time }));
+  }
+  const batches: string[][] = [];
+  for (let i = 0; i < lines.length; i += BATCH) batches.push(lines.slice(i, i + BATCH));
+  const writer = new InfluxV1Writer({ url, database });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const outcome = await writer.write(batch);
+        if (outcome.kind !== 'written') throw new Error(`bare writer: ${JSON.stringify(outcome)}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  writer.close();
+  return POINTS / seconds;
+}
+
+async function stored(query: InfluxQuery, database: string): Promise<number> {
+  const [s] = await query.query(`SELECT COUNT(uptime_s) FROM ${database}..bench_reading`);
+  return (s?.values[0]?.[1] as number) ?? 0;
+}
+
+export async function run(): Promise<BenchResult & { note: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-bench-pipeline-'));
+  const influxd = await startInfluxd({ dataDir: path.join(dir, 'influxdb') });
+  try {
+    const query = new InfluxQuery({ url: influxd.url });
+    const t0 = Date.now() - 3_600_000;
+    await query.ensureDatabase({ database: 'bench_bare' });
+    await query.ensureDatabase({ database: 'bench_ours' });
+    const reference = await bare(influxd.url, 'bench_bare', t0);
+    const oursRate = await ours(influxd.url, 'bench_ours', dir, t0);
+    for (const db of ['bench_bare', 'bench_ours']) {
+      const n = await stored(query, db);
+      if (n !== POINTS) throw new Error(`${db}: ${n} points stored, expected ${POINTS}`);
+    }
+    const meets = oursRate >= GOAL_POINTS_PER_S ? 'meets' : 'MISSES';
+    return {
+      name: `end to end into influxd (${POINTS.toLocaleString('en-US')} points, batches of ${BATCH}, gzip, ${CONCURRENCY} in flight)`,
+      ours: Math.round(oursRate),
+      reference: Math.round(reference),
+      ratio: Math.round((oursRate / reference) * 100) / 100,
+      goal: GOAL_RATIO,
+      note: `also goal >= ${GOAL_POINTS_PER_S.toLocaleString('en-US')} points/s: ${meets}`,
+    };
+  } finally {
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const r = await run();
+  console.log(r.name);
+  console.log(`  ours (emit → spool → drain → writer) ${r.ours.toLocaleString('en-US')} points/s`);
+  console.log(`  bare writer, pre-built batches      ${r.reference.toLocaleString('en-US')} points/s`);
+  console.log(`  ratio ${r.ratio.toFixed(2)}x (goal >= ${r.goal}x: ${r.ratio >= r.goal ? 'meets' : 'MISSES'}); ${r.note}`);
+}
