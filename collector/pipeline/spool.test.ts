@@ -117,6 +117,23 @@ describe('Spool', () => {
     db.close();
   });
 
+  it('keeps its size right when part of a batch in flight was dropped as oldest before the ack', () => {
+    let dropped = 0;
+    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    for (let i = 0; i < 20; i++) spool.append(line(i));
+    spool.commit();
+    const inFlight = spool.read(0, 10)!;
+    for (let i = 20; i < 40; i++) spool.append(line(i)); // pushes out some of the batch's lines
+    spool.commit();
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped).toBeLessThan(10);
+    spool.ack(inFlight);
+    const rest = everything(spool);
+    expect(rest[0]).toBe(line(10));
+    expect(spool.size()).toEqual({ points: rest.length, bytes: rest.join('').length });
+    db.close();
+  });
+
   it('drops a single line larger than the whole spool, whatever the policy', () => {
     let dropped = 0;
     const { db, spool } = openSpool(tempDbPath(), { maxBytes: 1024, onDrop: (n) => (dropped += n) });

@@ -60,8 +60,7 @@ export class Spool {
   private readonly oldest: Database.Statement;
   private readonly insertDead: Database.Statement;
   private readonly commitPending: () => void;
-  private readonly ackTx: (first: number, last: number, dead: DeadLetter[]) => void;
-  private readonly rangeBytes: Database.Statement;
+  private readonly ackTx: (batch: SpoolBatch, dead: DeadLetter[]) => void;
   private closed = false;
 
   constructor(options: SpoolOptions) {
@@ -102,12 +101,15 @@ export class Spool {
       for (; i < lines.length; i++) this.insert.run(id++, lines[i]);
       this.nextId = id;
     });
-    this.rangeBytes = this.db.prepare('SELECT COALESCE(SUM(LENGTH(line)), 0) FROM spool WHERE id BETWEEN ? AND ?').pluck();
-    this.ackTx = this.db.transaction((first: number, last: number, dead: DeadLetter[]) => {
-      // Lines of the batch may be gone already (dropped as oldest while in flight): count what is
-      // really deleted.
-      this.bytes -= this.rangeBytes.get(first, last) as number;
-      this.rows -= this.deleteRange.run(first, last).changes;
+    this.ackTx = this.db.transaction((batch: SpoolBatch, dead: DeadLetter[]) => {
+      const deleted = this.deleteRange.run(batch.firstId, batch.lastId).changes;
+      // Lines of the batch may be gone already (dropped as oldest while in flight; their bytes
+      // were counted then). Dropping takes the oldest ids first, so what is left of a batch is
+      // the end of it: count those bytes without reading the lines back from the file.
+      let bytes = 0;
+      for (let i = batch.lines.length - deleted; i < batch.lines.length; i++) bytes += batch.lines[i]!.length;
+      this.bytes -= bytes;
+      this.rows -= deleted;
       for (const d of dead) this.insertDead.run(Date.now(), d.line, d.error);
     });
   }
@@ -166,7 +168,7 @@ export class Spool {
 
   /** Removes a batch the writer has dealt with, recording the lines it refused. */
   ack(batch: SpoolBatch, deadLetters: DeadLetter[] = []): void {
-    this.ackTx(batch.firstId, batch.lastId, deadLetters);
+    this.ackTx(batch, deadLetters);
   }
 
   /** Points and bytes held (committed and waiting). */
