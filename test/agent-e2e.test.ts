@@ -21,11 +21,16 @@ import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../collector/runtime/shared-server.ts';
 import { MemoryDirectory } from '../collector/sdk/index.ts';
 import agentPlugin from '../plugins/agent/index.ts';
+import { plugins } from '../plugins/index.ts';
+import { startPtyPair, startTerminal, type PtyPair, type SimulatedTerminal } from '../plugins/tc200/simulator.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 
 const influx = useInfluxd();
 const AGENT = 'store-1-pc';
 const TOKEN = 'agent-secret-1';
+/** The TC-200 part runs once the tc200 plugin is in plugins/index.ts (the agent loads that list). */
+const TC200 = plugins.some((p) => p.name === 'tc200');
+const TERMINAL = 'TC2-E2E-0001';
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 /** The server side: everything of `serve` that an agent meets, restartable on the same port. */
@@ -34,6 +39,7 @@ class Server {
   readonly directory = new MemoryDirectory()
     .add({ id: AGENT, kind: 'pc', model: 'store-pc', customer: 'acme', site: 'acme-store-1' }, { type: 'agent_token', value: TOKEN })
     .add({ id: 'other-pc', kind: 'pc', customer: 'globex', site: 'globex-1' }, { type: 'agent_token', value: 'other-secret' })
+    .add({ id: TERMINAL, kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-store-1', gateway: AGENT })
     .add({ id: 'globex-t1', kind: 'terminal', customer: 'globex', site: 'globex-1', gateway: 'other-pc' });
   collector: Collector | undefined;
   private app: ReturnType<typeof Fastify> | undefined;
@@ -114,6 +120,8 @@ describe('fleetpulse agent ↔ serve', () => {
   let database: string;
   let agent: ChildProcess;
   let agentOutput = '';
+  let pty: PtyPair | undefined;
+  let terminal: SimulatedTerminal | undefined;
   const lockFile = () => join(dir, 'locked');
 
   beforeAll(async () => {
@@ -139,6 +147,11 @@ describe('fleetpulse agent ↔ serve', () => {
         },
       },
     };
+    if (TC200) {
+      pty = await startPtyPair(dir, 'tc200');
+      terminal = startTerminal({ path: pty.device, serial: TERMINAL });
+      (config.plugins as Record<string, unknown>).tc200 = { ports: [{ path: pty.host }], status_interval_s: 1, heartbeat_interval_s: 1 };
+    }
     writeFileSync(join(dir, 'agent.yaml'), dump(config));
     agent = spawn('node_modules/.bin/tsx', ['bin/fleetpulse.ts', 'agent', '--config', join(dir, 'agent.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
     agent.stdout!.on('data', (d) => (agentOutput += d));
@@ -151,6 +164,8 @@ describe('fleetpulse agent ↔ serve', () => {
       await new Promise((r) => agent.once('exit', r));
     }
     await server?.shutdown();
+    await terminal?.stop();
+    await pty?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -165,6 +180,12 @@ describe('fleetpulse agent ↔ serve', () => {
     expect(disks[0]!.values.map((v) => v[1])).toContain('/');
     // The edge's own liveness lines become the server's liveness, not a second device_status.
     expect(server.collector!.liveness.state(AGENT)?.state).toBe('online');
+  });
+
+  it.skipIf(!TC200)('TC-200 status from the serial port reaches InfluxDB with the terminal, gateway, customer and site tags', async () => {
+    await until('terminal_status in InfluxDB', async () => (await count('terminal_status')) > 0);
+    const series = await influx.query(`SELECT LAST(state) FROM terminal_status GROUP BY *`, { db: database });
+    expect(series.map((s) => s.tags)).toEqual([{ customer: 'acme', device: TERMINAL, gateway: AGENT, kind: 'terminal', model: 'TC-200', site: 'acme-store-1' }]);
   });
 
   it('runs commands on the agent through the server command bus, results flow back', async () => {

@@ -82,3 +82,12 @@ export function hostLines(device: string, t: number, seed: number): string[] {
     `host_system,device=${device} uptime_s=${Math.floor(t / 1000) % 864000}i ${t}`,
   ];
 }
+
+/**
+ * A status line of a terminal behind a simulated agent, in the shape of the tc200 plugin's
+ * `terminal_status` (the light agents have no serial port; a real agent reads real TC-200s).
+ */
+export function terminalStatusLine(device: string, t: number, seed: number): string {
+  const tx = Math.floor(t / 60_000) + seed;
+  return `terminal_status,device=${device} state="idle",error_code=0i,transactions=${tx}i,failed_transactions=${Math.floor(tx / 50)}i,paper="ok",temperature_c=41.5,free_storage_bytes=104857600i,cpu_pct=${(seed % 30) + 5},mem_pct=40,disk_pct=60 ${t}`;
+}

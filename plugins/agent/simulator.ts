@@ -1,5 +1,5 @@
 import { defineSimulator } from '../../collector/sdk/index.ts';
-import { hostLines, SimulatedAgent } from './simulated-agent.ts';
+import { hostLines, SimulatedAgent, terminalStatusLine } from './simulated-agent.ts';
 
 /**
  * `fleetpulse simulate --agents N`: N store PCs uplinking host metrics to `serve` over the real
@@ -8,8 +8,9 @@ import { hostLines, SimulatedAgent } from './simulated-agent.ts';
  *                    devices with it); default `sim-token`
  *   prefix           agent ids are <prefix><n>; default `sim-agent-`
  *   interval_s       seconds between batches per agent; default 10
- *   terminals_per_agent  announced as terminals behind each agent (`<agent>-t<k>`); their status
- *                    comes from the TC-200 simulator on a pty when it runs beside a real agent
+ *   terminals_per_agent  simulated TC-200s behind each agent (`<agent>-t<k>`): announced, and a
+ *                    `terminal_status` line each per batch (for TC-200s on real serial ptys, run
+ *                    `fleetpulse simulate --tc200 N` beside a real `fleetpulse agent`); default 0
  */
 export default defineSimulator({
   flag: 'agents',
@@ -36,7 +37,12 @@ export default defineSimulator({
     }
     while (!signal.aborted) {
       const t = Date.now();
-      await Promise.all(agents.map((a, i) => a.send(hostLines(`${prefix}${i + 1}`, t, i))));
+      await Promise.all(agents.map((a, i) => {
+        const id = `${prefix}${i + 1}`;
+        const lines = hostLines(id, t, i);
+        for (let k = 1; k <= terminals; k++) lines.push(terminalStatusLine(`${id}-t${k}`, t, i + k));
+        return a.send(lines);
+      }));
       progress.count('batches', agents.length);
       await new Promise<void>((r) => {
         const timer = setTimeout(r, Math.max(0, intervalMs - (Date.now() - t)));

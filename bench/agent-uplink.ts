@@ -1,0 +1,158 @@
+/**
+ * Agents held by one server, and points/s through the agent uplink into a real influxd, beside
+ * the same points written by the server-side pipeline directly (Spool → Drain → influxd), in the
+ * same run on the same influxd.
+ *
+ * Uplink path: N in-process agents (real WebSockets, the real agent protocol) each send their
+ * batches one after the other, waiting for each ack; the server's agent plugin parses each line's
+ * head, enriches it from the inventory, spools it, acks after commit; the drain writes to influxd.
+ * Timed from the first batch until influxd holds every point.
+ * Reference: the same lines appended to a server spool directly and drained into influxd.
+ *
+ * Run: npx tsx bench/agent-uplink.ts   (AGENTS=200 BATCHES=5 LINES_PER_BATCH=500)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
+import { Drain } from '../collector/pipeline/drain.ts';
+import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+import { InfluxV1Writer } from '../collector/pipeline/influx-writer.ts';
+import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
+import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
+import { Collector } from '../collector/runtime/collector.ts';
+import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
+import { SharedServer } from '../collector/runtime/shared-server.ts';
+import { MemoryDirectory } from '../collector/sdk/index.ts';
+import agentPlugin from '../plugins/agent/index.ts';
+import { hostLines, SimulatedAgent } from '../plugins/agent/simulated-agent.ts';
+
+export interface AgentUplinkBench {
+  agents: number;
+  points: number;
+  /** Points/s from the agents' first batch until influxd holds them all. */
+  uplink: number;
+  /** Points/s for the same lines through the server pipeline alone. */
+  direct: number;
+  ratio: number;
+  /** Resident memory per connected agent on the server side, KB (rough: RSS delta / agents). */
+  rssPerAgentKb: number;
+}
+
+const log = pino({ level: 'silent' });
+
+export async function run(opts: { agents?: number; batches?: number; linesPerBatch?: number } = {}): Promise<AgentUplinkBench> {
+  const agents = opts.agents ?? Number(process.env.AGENTS ?? 200);
+  const batches = opts.batches ?? Number(process.env.BATCHES ?? 5);
+  const perBatch = Math.max(5, opts.linesPerBatch ?? Number(process.env.LINES_PER_BATCH ?? 500));
+  const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-bench-uplink-'));
+  const influxd = await startInfluxd({ dataDir: join(dir, 'influxdb') });
+  const query = new InfluxQuery({ url: influxd.url });
+  try {
+    await query.ensureDatabase({ database: 'uplink' });
+    await query.ensureDatabase({ database: 'direct' });
+    // The lines every agent sends, built before timing: 5 host measurements per timestamp.
+    // Recent times: the default retention policy would drop old ones. Whole seconds, one per step.
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - batches * perBatch * 1000;
+    const plan = Array.from({ length: agents }, (_, a) =>
+      Array.from({ length: batches }, (_, b) => {
+        const lines: string[] = [];
+        for (let k = 0; lines.length < perBatch; k++) lines.push(...hostLines(`bench-pc-${a}`, t0 + (b * perBatch + k) * 1000, a));
+        return lines.slice(0, perBatch);
+      }),
+    );
+    const points = agents * batches * perBatch;
+
+    // Uplink.
+    const directory = new MemoryDirectory();
+    for (let a = 0; a < agents; a++) directory.add({ id: `bench-pc-${a}`, kind: 'pc', customer: 'bench', site: `site-${a % 20}` }, { type: 'agent_token', value: `tok-${a}` });
+    const server = await startServer(dir, directory, influxd.url);
+    const rssBefore = process.memoryUsage().rss;
+    const clients = plan.map((_, a) => new SimulatedAgent({ url: `${server.url}/agent/`, id: `bench-pc-${a}`, token: `tok-${a}` }));
+    for (const c of clients) await c.connect();
+    const rssPerAgentKb = (process.memoryUsage().rss - rssBefore) / 1024 / agents;
+    let started = performance.now();
+    await Promise.all(clients.map(async (c, a) => {
+      for (const lines of plan[a]!) await c.send(lines);
+    }));
+    await waitFor(influxd.url, 'uplink', points);
+    const uplinkS = (performance.now() - started) / 1000;
+    for (const c of clients) c.close();
+    await server.stop();
+
+    // Direct: the same lines into a server spool, drained into influxd.
+    const db = openStateDb(join(dir, 'direct.db'));
+    const spool = new Spool({ db });
+    const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influxd.url, database: 'direct' }), log, flushIntervalMs: 100 });
+    started = performance.now();
+    drain.start();
+    for (const perAgent of plan) for (const lines of perAgent) for (const l of lines) spool.append(l);
+    spool.commit();
+    drain.nudge();
+    await waitFor(influxd.url, 'direct', points);
+    const directS = (performance.now() - started) / 1000;
+    await drain.stop(1000);
+    spool.close();
+    db.close();
+
+    const uplink = points / uplinkS;
+    const direct = points / directS;
+    return { agents, points, uplink, direct, ratio: uplink / direct, rssPerAgentKb };
+  } finally {
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startServer(dir: string, directory: MemoryDirectory, influxUrl: string) {
+  const db = openStateDb(join(dir, 'server.db'));
+  const spool = new Spool({ db });
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  const collector = new Collector({
+    place: 'serve', plugins: [agentPlugin], pluginConfig: {}, sink: spool, db, pluginDb: db, directory,
+    metrics: new SelfMetrics('bench'), log, server: new SharedServer(app),
+  });
+  await collector.start();
+  const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influxUrl, database: 'uplink' }), log, flushIntervalMs: 100 });
+  drain.start();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    async stop() {
+      await collector.stop(2000);
+      await app.close();
+      await drain.stop(2000);
+      spool.close();
+      db.close();
+    },
+  };
+}
+
+/** One field every point of each measurement has. */
+const ALWAYS = { host_cpu: 'usage_pct', host_memory: 'total_bytes', host_disk: 'size_bytes', host_net: 'rx_bytes', host_system: 'uptime_s' };
+
+async function waitFor(url: string, database: string, points: number): Promise<void> {
+  const query = new InfluxQuery({ url, database });
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    let n = 0;
+    for (const [m, field] of Object.entries(ALWAYS)) {
+      const series = await query.query(`SELECT COUNT(${field}) FROM ${m}`).catch(() => []);
+      n += Number(series[0]?.values[0]?.[1] ?? 0);
+    }
+    if (n >= points) return;
+    if (Date.now() > deadline) throw new Error(`only ${n} of ${points} points arrived in ${database}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const r = await run();
+  console.log(`agent uplink: ${r.agents} agents on one server, ${r.points.toLocaleString()} points`);
+  console.log(`  through the uplink into influxd   ${Math.round(r.uplink).toLocaleString().padStart(10)} points/s`);
+  console.log(`  server pipeline directly (ref.)   ${Math.round(r.direct).toLocaleString().padStart(10)} points/s`);
+  console.log(`  ratio ${r.ratio.toFixed(2)}   server RSS per connected agent ≈ ${r.rssPerAgentKb.toFixed(1)} KB (same process as the clients)`);
+}
