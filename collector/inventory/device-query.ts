@@ -27,8 +27,16 @@ export interface SqlPart {
   values: unknown[];
 }
 
+/**
+ * How `q` is matched in a list. `rowids`: the trigram index already listed every matching
+ * device (few of them); they are fetched and ordered. `scan`: devices are walked in the page's
+ * order and each is checked until the page is full: for common substrings, where listing every
+ * match would cost more than a page needs. `Devices.list` picks one per request.
+ */
+export type TextMatch = { kind: 'rowids'; rowids: number[] } | { kind: 'scan' };
+
 /** WHERE conditions for a filter, ANDed. */
-export function filterConditions(filter: DeviceFilter): SqlPart[] {
+export function filterConditions(filter: DeviceFilter, text?: TextMatch): SqlPart[] {
   const parts: SqlPart[] = [];
   const eq = (column: string, value: unknown) => {
     if (value !== undefined) parts.push({ sql: `${column} = ?`, values: [value] });
@@ -47,25 +55,34 @@ export function filterConditions(filter: DeviceFilter): SqlPart[] {
       values: [key, value],
     });
   }
-  if (filter.q) parts.push(textSearch(filter.q));
+  if (filter.q) {
+    if (text?.kind === 'rowids') parts.push({ sql: 'd.seq IN (SELECT value FROM json_each(?))', values: [JSON.stringify(text.rowids)] });
+    else if (text?.kind === 'scan' || !canIndex(filter.q)) parts.push(textScanned(filter.q));
+    else parts.push(textIndexed(filter.q));
+  }
   return parts;
 }
 
-/**
- * Trigram FTS answers substrings of 3+ characters from its index. Shorter ones cannot be
- * trigram-matched, so they fall back to LIKE over the (small) search table.
- */
-function textSearch(q: string): SqlPart {
-  if ([...q].length >= 3) {
-    return {
-      sql: 'd.seq IN (SELECT rowid FROM device_search WHERE device_search MATCH ?)',
-      values: [`"${q.replace(/"/g, '""')}"`],
-    };
-  }
+/** Trigram FTS finds substrings of 3 characters or more; shorter ones can only be scanned. */
+export function canIndex(q: string): boolean {
+  return [...q].length >= 3;
+}
+
+/** The FTS5 query for a substring: one quoted phrase. */
+export function ftsPhrase(q: string): string {
+  return `"${q.replace(/"/g, '""')}"`;
+}
+
+function textIndexed(q: string): SqlPart {
+  return { sql: 'd.seq IN (SELECT rowid FROM device_search WHERE device_search MATCH ?)', values: [ftsPhrase(q)] };
+}
+
+/** Checked per device, by rowid into the search table: no list of every match is built. */
+function textScanned(q: string): SqlPart {
   const like = `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
   return {
-    sql: `d.seq IN (SELECT rowid FROM device_search
-      WHERE id LIKE ? ESCAPE '\\' OR site LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\')`,
+    sql: `EXISTS (SELECT 1 FROM device_search s WHERE s.rowid = d.seq
+      AND (s.id LIKE ? ESCAPE '\\' OR s.site LIKE ? ESCAPE '\\' OR s.customer LIKE ? ESCAPE '\\'))`,
     values: [like, like, like],
   };
 }
@@ -90,11 +107,11 @@ export function afterKey(column: string, desc: boolean, key: DeviceKey): SqlPart
 }
 
 /** The whole list statement; asks for one row more than `limit` to know whether more follow. */
-export function listStatement(opts: DeviceListOptions): SqlPart {
+export function listStatement(opts: DeviceListOptions, text?: TextMatch): SqlPart {
   const field = opts.sort?.field ?? 'id';
   const desc = opts.sort?.desc ?? false;
   const column = SORT_COLUMNS[field];
-  const conditions = filterConditions(opts);
+  const conditions = filterConditions(opts, text);
   if (opts.after) conditions.push(afterKey(column, desc, opts.after));
   const dir = desc ? 'DESC' : 'ASC';
   const order = column === 'd.id' ? `d.id ${dir}` : `${column} ${dir}, d.id ${dir}`;

@@ -82,6 +82,37 @@ describe('devices', () => {
     expect(ids({ q: 'berlin' })).toEqual(['PC-9', 'TC-100']);
   });
 
+  it('finds the same devices for q whether it lists matches from the index or scans (over 1,000 matches)', () => {
+    const inv = t.inventory;
+    const sites = ['acme-berlin', 'acme-hamburg', 'volt-lyon', null];
+    const siteName: Record<string, string> = { 'acme-berlin': 'Berlin Mitte', 'acme-hamburg': 'Hamburg Hafen', 'volt-lyon': 'Lyon Part-Dieu' };
+    const customerName: Record<string, string> = { acme: 'Acme Retail', volt: 'Voltaic Charging' };
+    inv.devices.importDevices(
+      Array.from({ length: 1500 }, (_, i) => ({ row: i + 1, device: { id: `TC-${String(i).padStart(5, '0')}`, kind: 'terminal', site: sites[i % 4] } })),
+      'create',
+    );
+    const all = inv.devices.all();
+    for (const q of ['tc-', 'TC-0001', '1', 'zz', 'berlin', 'RETAIL', 'c-01', 'Part-Dieu']) {
+      for (const desc of [false, true]) {
+        const needle = q.toLowerCase();
+        const expected = all
+          .filter((d) => [d.id, siteName[d.site ?? ''] ?? '', customerName[d.customer ?? ''] ?? ''].some((h) => h.toLowerCase().includes(needle)))
+          .map((d) => d.id)
+          .sort();
+        if (desc) expected.reverse();
+        const walked: string[] = [];
+        let after: DeviceListOptions['after'];
+        for (let guard = 0; guard < 100; guard++) {
+          const page = inv.devices.list({ q, limit: 100, sort: { field: 'id', desc }, after });
+          walked.push(...page.items.map((d) => d.id));
+          if (!page.more) break;
+          after = { value: page.items.at(-1)!.id, id: page.items.at(-1)!.id };
+        }
+        expect(walked, `q=${q}${desc ? ' desc' : ''}`).toEqual(expected);
+      }
+    }
+  });
+
   it('walks every sort order page by page without gaps or repeats, nulls included', () => {
     const inv = t.inventory;
     const sites = ['acme-berlin', 'acme-hamburg', 'volt-lyon', null];

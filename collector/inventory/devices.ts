@@ -2,7 +2,14 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { DiscoveredAttributes } from '../sdk/devices.ts';
 import type { DeviceRecordCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
-import { allStatement, DEVICE_COLUMNS, listStatement } from './device-query.ts';
+import { allStatement, canIndex, DEVICE_COLUMNS, ftsPhrase, listStatement, type TextMatch } from './device-query.ts';
+
+/**
+ * Above this many matches (5 % of a 20,000-device fleet), `q` walks devices in page order
+ * instead of fetching and sorting every match: a page then fills after a few thousand checks
+ * at most, where fetching costs per match.
+ */
+const INDEXED_SEARCH_MAX_MATCHES = 1000;
 import type {
   Device,
   DeviceFilter,
@@ -14,7 +21,7 @@ import type {
   ImportRow,
   RowError,
 } from './device-types.ts';
-import type { Page } from './customers.ts';
+import { likePattern, type Page } from './customers.ts';
 import { conflict, invalid, InventoryError, notFound } from './errors.ts';
 
 type DeviceRow = Omit<Device, 'labels'> & { labels: string };
@@ -39,6 +46,8 @@ export class Devices {
   private readonly siteOwner: Statement<[string], { customer_id: string }>;
   private readonly customerExists: Statement<[string]>;
   private readonly writeSearch: Statement<[number, string, string | null, string | null]>;
+  private readonly ftsMatches: Statement<[string, number]>;
+  private readonly likeMatches: Statement<[{ like: string; bound: number }]>;
   /** List statements by SQL text: the filter combinations are few, parsing each time is not free. */
   private readonly statements = new Map<string, Statement>();
 
@@ -58,6 +67,13 @@ export class Devices {
     this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?');
     this.deleteLabels = db.prepare('DELETE FROM device_labels WHERE device_seq = ?');
     this.insertLabel = db.prepare('INSERT INTO device_labels (device_seq, key, value) VALUES (?, ?, ?)');
+    this.ftsMatches = db.prepare('SELECT rowid FROM device_search WHERE device_search MATCH ? LIMIT ?').pluck();
+    this.likeMatches = db
+      .prepare(
+        `SELECT rowid FROM device_search
+         WHERE id LIKE @like ESCAPE '\\' OR site LIKE @like ESCAPE '\\' OR customer LIKE @like ESCAPE '\\' LIMIT @bound`,
+      )
+      .pluck();
     this.siteOwner = db.prepare('SELECT customer_id FROM sites WHERE id = ?');
     this.customerExists = db.prepare('SELECT 1 FROM customers WHERE id = ?');
     this.writeSearch = db.prepare(
@@ -80,11 +96,23 @@ export class Devices {
 
   list(opts: DeviceListOptions): Page<Device> {
     this.status.flush();
-    const { sql, values } = listStatement(opts);
+    const { sql, values } = listStatement(opts, opts.q ? this.textMatch(opts.q) : undefined);
     const rows = this.statement(sql).all(...values) as unknown[][];
     const items: Device[] = [];
     for (let i = 0; i < rows.length && i < opts.limit; i++) items.push(fromColumns(rows[i]!));
     return { items, more: rows.length > opts.limit };
+  }
+
+  /**
+   * One bounded pass over the search table: the trigram index for 3+ characters, a LIKE scan
+   * (which stops at the bound) for shorter ones. Its result is either used or discarded.
+   */
+  private textMatch(q: string): TextMatch {
+    const bound = INDEXED_SEARCH_MAX_MATCHES + 1;
+    const rowids = (
+      canIndex(q) ? this.ftsMatches.all(ftsPhrase(q), bound) : this.likeMatches.all({ like: likePattern(q), bound })
+    ) as number[];
+    return rowids.length > INDEXED_SEARCH_MAX_MATCHES ? { kind: 'scan' } : { kind: 'rowids', rowids };
   }
 
   /** Every matching device, by id: for export. */
