@@ -22,6 +22,7 @@ export const config = Type.Object(
     max_retries: Type.Integer({ default: 5, minimum: 0, maximum: 20, description: 'Resends of an unacknowledged frame before it is given up' }),
     command_timeout_s: Type.Number({ default: 10, minimum: 0.1, description: 'Wait for a command result after the terminal acknowledged the command, s' }),
     identify_interval_s: Type.Number({ default: 2, minimum: 0.1, description: 'How often to ask a silent terminal for its hello, s' }),
+    presence_check_ms: Type.Integer({ default: 1000, minimum: 50, description: 'How often to check that an open port\'s device node still exists, ms' }),
     reconnect_initial_ms: Type.Integer({ default: 500, minimum: 10, description: 'First wait before reopening a port that vanished or failed to open, ms' }),
     reconnect_max_ms: Type.Integer({ default: 30_000, minimum: 10, description: 'Longest wait between reopen attempts (doubling with ±20 % jitter), ms' }),
     firmware: Type.Object(

@@ -19,8 +19,8 @@ export type UpdateFirmwareParams = Static<typeof UpdateFirmwareParams>;
 
 export interface FirmwareDeps {
   ctx: PluginContext<Tc200Config>;
-  /** Resolves with the terminal's next hello (after it reboots), wherever it reconnects. */
-  nextHello(serial: string, timeoutMs: number, signal: AbortSignal): Promise<Hello>;
+  /** Resolves with the terminal's first hello from a boot other than `bootCount`, wherever it reconnects. */
+  nextBoot(serial: string, bootCount: number, timeoutMs: number, signal: AbortSignal): Promise<Hello>;
 }
 
 /**
@@ -61,7 +61,7 @@ export async function updateFirmware(deps: FirmwareDeps, terminal: TerminalPort,
     expectOk(await terminal.request({ type: 'fw_verify' }, signal), 'fw_verify');
     report('applying', 100);
     // Listen before applying: the terminal may be back before the result is read.
-    const back = deps.nextHello(serial, confirm_timeout_s * 1000, signal);
+    const back = deps.nextBoot(serial, terminal.hello!.boot_count, confirm_timeout_s * 1000, signal);
     back.catch(() => {});
     expectOk(await terminal.request({ type: 'fw_apply' }, signal), 'fw_apply');
     const hello = await back;

@@ -54,7 +54,7 @@ export default definePlugin({
         ctx.log.warn({ terminal: hello.serial, err: err.message }, 'could not set report intervals on the terminal');
       });
     };
-    const nextHello = (serial: string, timeoutMs: number, signal: AbortSignal) =>
+    const nextBoot = (serial: string, bootCount: number, timeoutMs: number, signal: AbortSignal) =>
       new Promise<Hello>((resolve, reject) => {
         const waiters = helloWaiters.get(serial) ?? new Set();
         helloWaiters.set(serial, waiters);
@@ -64,7 +64,7 @@ export default definePlugin({
           waiters.delete(waiter);
           if (waiters.size === 0) helloWaiters.delete(serial);
         };
-        const waiter = (hello: Hello) => (done(), resolve(hello));
+        const waiter = (hello: Hello) => hello.boot_count !== bootCount && (done(), resolve(hello));
         const cancel = () => (done(), reject(new Error('cancelled while waiting for the terminal to come back')));
         const timer = setTimeout(() => (done(), reject(new Error(`terminal did not come back within ${timeoutMs / 1000} s`))), timeoutMs);
         signal.addEventListener('abort', cancel, { once: true });
@@ -96,7 +96,7 @@ export default definePlugin({
             return values(await ask(ctx, terminal, device, { type: 'set_params', params: wire }, command.signal));
           }
           case 'update_firmware':
-            return updateFirmware({ ctx, nextHello }, terminal, command.params as UpdateFirmwareParams, command.signal);
+            return updateFirmware({ ctx, nextBoot }, terminal, command.params as UpdateFirmwareParams, command.signal);
           default:
             throw new CommandRejected(`tc200 has no command ${command.name}`);
         }

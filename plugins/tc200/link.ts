@@ -63,7 +63,7 @@ export class Link {
   private inFlight?: { out: Outgoing; seq: number; attempts: number; timer: NodeJS.Timeout };
   /** SEQ 0 marks the first frame after this side opened; then 1..255, wrapping. */
   private nextSeq = 0;
-  private lastReceived?: { seq: number; reply: number };
+  private lastReceived?: { seq: number; type: number; payload: Buffer; reply: number };
   private closed = false;
   private readonly ackTimeout: number;
   private readonly maxRetries: number;
@@ -108,13 +108,15 @@ export class Link {
   private handle(frame: Frame): void {
     if (frame.type === MsgType.ACK || frame.type === MsgType.NAK) return this.onReply(frame);
     // A resend of the frame we last answered (our ACK was lost): answer again, deliver once.
-    if (frame.seq !== 0 && this.lastReceived?.seq === frame.seq) {
+    // SEQ 0 starts every link, so a restarted peer reuses it: there the content must match too.
+    const last = this.lastReceived;
+    if (last && last.seq === frame.seq && (frame.seq !== 0 || (last.type === frame.type && last.payload.equals(frame.payload)))) {
       this.stats.duplicates++;
-      this.reply(frame.seq, this.lastReceived.reply);
+      this.reply(frame.seq, last.reply);
       return;
     }
     const reason = this.options.deliver(frame);
-    this.lastReceived = { seq: frame.seq, reply: reason };
+    this.lastReceived = { seq: frame.seq, type: frame.type, payload: frame.payload, reply: reason };
     this.reply(frame.seq, reason);
   }
 

@@ -30,7 +30,15 @@ export type PaperState = (typeof PAPER_STATES)[number];
 export const RESULT_CODES = ['ok', 'rejected', 'failed'] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 
-export interface Hello { type: 'hello'; serial: string; model: string; firmware: string; uptime_s: number }
+export interface Hello {
+  type: 'hello';
+  serial: string;
+  model: string;
+  firmware: string;
+  uptime_s: number;
+  /** Boots since manufacture, kept in flash: a new value means the terminal restarted. */
+  boot_count: number;
+}
 export interface Heartbeat { type: 'heartbeat'; uptime_s: number }
 export interface Status {
   type: 'status';
@@ -79,7 +87,7 @@ export function encodeMessage(msg: Message): { type: number; payload: Buffer } {
   const w = new Writer();
   switch (msg.type) {
     case 'hello':
-      w.str8(msg.serial).str8(msg.model).str8(msg.firmware).u32(msg.uptime_s);
+      w.str8(msg.serial).str8(msg.model).str8(msg.firmware).u32(msg.uptime_s).u32(msg.boot_count);
       return { type: MsgType.HELLO, payload: w.done() };
     case 'heartbeat':
       return { type: MsgType.HEARTBEAT, payload: w.u32(msg.uptime_s).done() };
@@ -121,7 +129,7 @@ export function decodeMessage(type: number, payload: Buffer): Message {
   let msg: Message;
   switch (type) {
     case MsgType.HELLO:
-      msg = { type: 'hello', serial: r.str8(), model: r.str8(), firmware: r.str8(), uptime_s: r.u32() };
+      msg = { type: 'hello', serial: r.str8(), model: r.str8(), firmware: r.str8(), uptime_s: r.u32(), boot_count: r.u32() };
       if (!msg.serial) throw new MessageError('hello.serial is empty');
       break;
     case MsgType.HEARTBEAT:

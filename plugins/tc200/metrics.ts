@@ -26,6 +26,7 @@ export const terminalInfo = defineMeasurement({
     firmware: { type: 'string', description: 'Firmware version it runs' },
     model: { type: 'string', description: 'Model, e.g. TC-200' },
     uptime_s: { type: 'int', unit: 's', description: 'Seconds since the terminal booted' },
+    boot_count: { type: 'int', description: 'Boots since manufacture (counter): a step is a reboot or power loss' },
   },
 });
 

@@ -6,6 +6,7 @@ import { load } from 'js-yaml';
 import Value from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRejected, TestAccumulator } from '../../collector/sdk/index.ts';
+import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
 import { config, type Tc200Config } from './config.ts';
 import plugin from './index.ts';
 import simulator from './simulator.ts';
@@ -22,7 +23,7 @@ const command = (name: string, params: unknown = {}) => ({ id: `c-${name}`, name
 
 describe('tc200 plugin on a socat pty pair', () => {
   it('turns hello and status into points with the serial number as device', async () => {
-    rig = await startRig({ terminal: { serial: SERIAL, firmware: '2.4.1', faults: { error_code: 0x105 } } });
+    rig = await startRig({ terminal: { serial: SERIAL, firmware: '2.4.1', faults: { error_code: 0x105, spikes: 1 } } });
     const { acc } = rig;
     const info = await until('terminal_info', () => acc.of('terminal_info', SERIAL)[0]);
     expect(info.tags).toEqual({ device: SERIAL, port: rig.pair.host });
@@ -31,6 +32,8 @@ describe('tc200 plugin on a socat pty pair', () => {
     const status = await until('terminal_status', () => acc.of('terminal_status', SERIAL)[0]);
     expect(status.fields.state).toBe('error');
     expect(status.fields.error_code).toMatchObject({ value: 0x105 });
+    expect(status.fields.cpu_pct as number).toBeGreaterThanOrEqual(90); // the CPU/memory spike fault
+    expect(status.fields.mem_pct as number).toBeGreaterThanOrEqual(90);
     expect(acc.seen).toContainEqual({ device: SERIAL, state: 'error' });
     expect(acc.connections.has(SERIAL)).toBe(true);
     // The agent's intervals were pushed to the terminal at connect.
@@ -63,7 +66,7 @@ describe('tc200 plugin on a socat pty pair', () => {
     port.on('data', (d: Buffer) => link.receive(d));
     try {
       await new Promise((resolve) => port.once('open', resolve));
-      const hello = encodeMessage({ type: 'hello', serial: 'TC2-RAW', model: 'TC-200', firmware: '1.0.0', uptime_s: 1 });
+      const hello = encodeMessage({ type: 'hello', serial: 'TC2-RAW', model: 'TC-200', firmware: '1.0.0', uptime_s: 1, boot_count: 1 });
       await link.send(hello.type, hello.payload);
       await expect(link.send(MsgType.STATUS, Buffer.from('09', 'hex'))).rejects.toMatchObject({ reason: NakReason.MALFORMED });
       await expect(link.send(0x7f, Buffer.alloc(0))).rejects.toMatchObject({ reason: NakReason.UNKNOWN_TYPE });
@@ -107,6 +110,7 @@ describe('tc200 plugin on a socat pty pair', () => {
     expect(terminal!.parameters).toMatchObject({ receipt_header: 'Corner Shop', beep_volume: 2, contactless_enabled: false });
     await expect(running.execute!(SERIAL, command('set_parameters', { beep_volume: 11 }))).rejects.toThrow(CommandRejected);
     await expect(running.execute!(SERIAL, command('set_parameters', { volume: 1 }))).rejects.toThrow(/set_parameters/);
+    await expect(running.execute!(SERIAL, command('set_parameters', {}))).rejects.toThrow(CommandRejected);
     expect(terminal!.parameters.beep_volume).toBe(2);
     const hellos = acc.of('terminal_info', SERIAL).length;
     await running.execute!(SERIAL, command('reboot'));
@@ -133,6 +137,11 @@ describe('tc200 simulator and docs', () => {
       await rm(dir, { recursive: true, force: true });
     }
     expect(existsSync(join(dir, 'TC2-T-00001.host'))).toBe(false);
+  });
+
+  it('a bad configuration is refused naming the key', () => {
+    expect(() => validatePluginConfig(plugin, 'tc200', { ports: [{ path: '/dev/ttyUSB0', baud: 9600 }] })).toThrow('plugins.tc200.ports.0.baud: unknown option');
+    expect(() => validatePluginConfig(plugin, 'tc200', { firmware: { chunk_bytes: 4096 } })).toThrow('plugins.tc200.firmware.chunk_bytes: must be <= 1018');
   });
 
   it('the sample config shows the defaults and the README embeds it', () => {

@@ -14,7 +14,7 @@ import {
 } from './protocol.ts';
 
 // Recorded from a TC-200 session (see PROTOCOL.md for the field layout).
-const HELLO_HEX = '02001c01000a5443322d3030303132330654432d32303005322e342e310000002ad76603';
+const HELLO_HEX = '02002001000a5443322d3030303132330654432d32303005322e342e310000002a00000011637103';
 const STATUS_HEX = '020015102305102201f4000004d20000000701019f0000c800253e50e45803'; // TYPE 03 and state 02 stuffed
 const HEARTBEAT_HEX = '02000410220600000e103087102303';
 const ACK5_HEX = '02000006057ec303';
@@ -32,7 +32,7 @@ describe('recorded frames', () => {
     const frames = d.push(bytes(HELLO_HEX + STATUS_HEX + HEARTBEAT_HEX + ACK5_HEX));
     expect(frames.map((f) => [f.type, f.seq])).toEqual([[MsgType.HELLO, 0], [MsgType.STATUS, 5], [MsgType.HEARTBEAT, 6], [MsgType.ACK, 5]]);
     expect(decodeMessage(frames[0]!.type, frames[0]!.payload)).toEqual({
-      type: 'hello', serial: 'TC2-000123', model: 'TC-200', firmware: '2.4.1', uptime_s: 42,
+      type: 'hello', serial: 'TC2-000123', model: 'TC-200', firmware: '2.4.1', uptime_s: 42, boot_count: 17,
     });
     expect(decodeMessage(frames[1]!.type, frames[1]!.payload)).toEqual({
       type: 'status', state: 'error', error_code: 500, transactions: 1234, failed_transactions: 7, paper: 'low',
@@ -43,7 +43,7 @@ describe('recorded frames', () => {
   });
 
   it('the encoder reproduces the recorded bytes', () => {
-    const e = encodeMessage({ type: 'hello', serial: 'TC2-000123', model: 'TC-200', firmware: '2.4.1', uptime_s: 42 });
+    const e = encodeMessage({ type: 'hello', serial: 'TC2-000123', model: 'TC-200', firmware: '2.4.1', uptime_s: 42, boot_count: 17 });
     expect(encodeFrame({ ...e, seq: 0 }).toString('hex')).toBe(HELLO_HEX);
   });
 
@@ -90,7 +90,7 @@ describe('message codecs refuse malformed payloads with a specific error', () =>
     ['trailing bytes', MsgType.HEARTBEAT, '00000e1099', /unexpected bytes/],
     ['state out of range', MsgType.STATUS, '0901f4000004d20000000701019f0000c800253e50', /status.state 9/],
     ['cpu over 100', MsgType.STATUS, '0201f4000004d20000000701019f0000c800653e50', /cpu_pct 101/],
-    ['empty serial', MsgType.HELLO, '000654432d32303005322e342e310000002a', /serial is empty/],
+    ['empty serial', MsgType.HELLO, '000654432d32303005322e342e310000002a00000001', /serial is empty/],
     ['bad UTF-8', MsgType.HELLO, '02c3280654432d32303005322e342e310000002a', /UTF-8/],
   ];
   for (const [name, type, hex, message] of cases) {
@@ -180,7 +180,7 @@ describe('properties', () => {
   it('every message round-trips through its codec', () => {
     const str = fc.string({ minLength: 1, maxLength: 40 });
     const msgs = fc.oneof(
-      fc.record({ type: fc.constant('hello' as const), serial: str, model: str, firmware: str, uptime_s: fc.nat() }),
+      fc.record({ type: fc.constant('hello' as const), serial: str, model: str, firmware: str, uptime_s: fc.nat(), boot_count: fc.nat() }),
       fc.record({ type: fc.constant('set_params' as const), req: fc.integer({ min: 0, max: 65535 }), params: fc.dictionary(str, fc.string({ maxLength: 100 })) }),
       fc.record({
         type: fc.constant('result' as const), req: fc.integer({ min: 0, max: 65535 }), code: fc.constantFrom('ok' as const, 'rejected' as const, 'failed' as const),

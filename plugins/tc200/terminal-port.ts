@@ -2,6 +2,7 @@ import { SerialPort } from 'serialport';
 import { DeviceUnreachable, type Attachment, type PluginContext } from '../../collector/sdk/index.ts';
 import type { Tc200Config } from './config.ts';
 import { Link, LinkClosed } from './link.ts';
+import { watchPresence } from './port-presence.ts';
 import { terminalInfo, terminalLink, terminalStatus } from './metrics.ts';
 import {
   decodeMessage,
@@ -48,6 +49,7 @@ export class TerminalPort {
   private identifyTimer?: NodeJS.Timeout;
   private stopped = false;
   private identifying = false;
+  private stopWatching = () => {};
 
   constructor(
     private readonly ctx: Ctx,
@@ -106,13 +108,7 @@ export class TerminalPort {
       if (port === this.port) this.link?.receive(chunk);
     });
     port.on('error', (err) => this.ctx.log.warn({ port: this.path, err: err.message }, 'serial port error'));
-    port.on('close', () => {
-      if (port !== this.port) return;
-      this.ctx.count('port_closed');
-      this.ctx.log.warn({ port: this.path, terminal: this.serial }, 'serial port closed (terminal unplugged?); reopening');
-      this.closed(port);
-      this.scheduleReopen();
-    });
+    port.on('close', () => this.lost(port, 'serial port closed'));
     port.open((err) => {
       if (port !== this.port) return;
       if (err) {
@@ -121,6 +117,10 @@ export class TerminalPort {
         this.port = undefined;
         return this.scheduleReopen();
       }
+      this.stopWatching = watchPresence(this.path, this.ctx.config.presence_check_ms, (why) => {
+        this.lost(port, why);
+        port.close(() => {}); // frees the descriptor; its close event is ignored now
+      });
       this.link = new Link({
         write: (bytes) => void port.write(bytes),
         deliver: (frame) => this.deliver(frame),
@@ -131,10 +131,20 @@ export class TerminalPort {
     });
   }
 
+  /** The terminal is gone from this port (closed, unplugged): clean up and try again later. */
+  private lost(port: SerialPort, why: string): void {
+    if (port !== this.port) return; // reported twice (close event and presence check): act once
+    this.ctx.count('port_closed');
+    this.ctx.log.warn({ port: this.path, terminal: this.serial, why }, 'terminal disconnected (unplugged?); reopening');
+    this.closed(port);
+    this.scheduleReopen();
+  }
+
   /** The port went away (or we are stopping): drop the link, fail what waits, mark the terminal offline. */
   private closed(port: SerialPort | undefined): void {
     if (port !== this.port) return;
     this.port = undefined;
+    this.stopWatching();
     this.link?.close();
     this.link = undefined;
     clearTimeout(this.identifyTimer);
@@ -183,7 +193,7 @@ export class TerminalPort {
     const now = this.ctx.clock.now();
     switch (msg.type) {
       case 'hello':
-        this.identified(msg, frame.seq === 0, now);
+        this.identified(msg, now);
         return 0;
       case 'heartbeat':
         if (this.hello) this.ctx.seen(this.hello.serial);
@@ -223,24 +233,29 @@ export class TerminalPort {
     }
   }
 
-  /** `restarted`: the hello came with SEQ 0, i.e. the terminal's link started afresh (it booted). */
-  private identified(hello: Hello, restarted: boolean, now: number): void {
-    const previous = this.hello?.serial;
-    if (restarted) {
-      // Whatever the terminal was doing for us before it rebooted is lost.
-      for (const waiting of this.pending.values()) waiting.reject(new TerminalRestarted(`terminal ${hello.serial} restarted before answering`));
-    }
-    if (previous && previous !== hello.serial) {
-      // Another terminal on the same port (swapped while we were reading): the old one is gone.
-      this.attachment?.detach();
-      if (!this.ctx.connection(previous)) this.ctx.offline(previous);
-    }
+  private identified(hello: Hello, now: number): void {
+    const known = this.hello;
+    const sameBoot = known?.serial === hello.serial && known.boot_count === hello.boot_count;
     this.hello = hello;
-    this.backoffMs = this.ctx.config.reconnect_initial_ms;
     clearTimeout(this.identifyTimer);
+    if (sameBoot) {
+      // The same boot saying hello again (an answer to IDENTIFY, or a resent SEQ 0 frame): just alive.
+      this.ctx.seen(hello.serial);
+      return;
+    }
+    if (known) {
+      // The terminal restarted (or another one is on this port): what it was doing for us is lost.
+      for (const waiting of this.pending.values()) waiting.reject(new TerminalRestarted(`terminal ${known.serial} restarted before answering`));
+      if (known.serial !== hello.serial) {
+        this.attachment?.detach();
+        if (!this.ctx.connection(known.serial)) this.ctx.offline(known.serial);
+      }
+    }
+    this.backoffMs = this.ctx.config.reconnect_initial_ms;
     this.attachment = this.ctx.attach(hello.serial, this);
     this.ctx.seen(hello.serial, { kind: 'terminal', model: hello.model, firmware: hello.firmware, state: 'online' });
-    this.ctx.emit(terminalInfo.name, { firmware: hello.firmware, model: hello.model, uptime_s: hello.uptime_s }, { device: hello.serial, port: this.path }, now);
+    const fields = { firmware: hello.firmware, model: hello.model, uptime_s: hello.uptime_s, boot_count: hello.boot_count };
+    this.ctx.emit(terminalInfo.name, fields, { device: hello.serial, port: this.path }, now);
     this.onHello(hello, this);
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SerialPort } from 'serialport';
 import { Link } from './link.ts';
+import { watchPresence } from './port-presence.ts';
 import { decodeMessage, encodeMessage, MessageError, type DeviceMessage, type HostMessage, type Result, type Status } from './protocol.ts';
 import { applyDeviceParameters, DEFAULT_DEVICE_PARAMETERS, type DeviceParameters } from './parameters.ts';
 
@@ -89,6 +90,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     async stop() {
       stopped = true;
       clearTimeout(reopenTimer);
+      stopWatching();
       powerOff();
       await new Promise<void>((resolve) => (port?.isOpen ? port.close(() => resolve()) : resolve()));
     },
@@ -165,7 +167,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
   }
 
   const uptime = () => Math.floor((Date.now() - bootedAt) / 1000);
-  const hello = (): DeviceMessage => ({ type: 'hello', serial: options.serial, model: options.model ?? 'TC-200', firmware, uptime_s: uptime() });
+  const hello = (): DeviceMessage => ({ type: 'hello', serial: options.serial, model: options.model ?? 'TC-200', firmware, uptime_s: uptime(), boot_count: boots });
 
   function status(): Status {
     const f = terminal.faults;
@@ -265,9 +267,11 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
 
   /** Opens the port, and opens it again whenever it closes (socat restarted), until stopped. */
   let reopenTimer: NodeJS.Timeout | undefined;
+  let stopWatching = () => {};
   function reopenSoon(p: SerialPort) {
     if (p !== port) return; // serialport may report one disconnect twice: reopen once
     port = undefined;
+    stopWatching();
     powerOff();
     clearTimeout(reopenTimer);
     if (!stopped) reopenTimer = setTimeout(open, 200);
@@ -283,7 +287,12 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     p.on('close', () => reopenSoon(p));
     p.open((err) => {
       if (err) return reopenSoon(p);
-      if (p === port) boot();
+      if (p !== port) return;
+      stopWatching = watchPresence(options.path, 200, () => {
+        reopenSoon(p);
+        p.close(() => {});
+      });
+      boot();
     });
   }
 

@@ -28,6 +28,7 @@ export const FAST = {
   max_retries: 8,
   command_timeout_s: 3,
   identify_interval_s: 0.3,
+  presence_check_ms: 100,
   reconnect_initial_ms: 50,
   reconnect_max_ms: 400,
   status_interval_s: 1,
