@@ -29,7 +29,9 @@ const states = (r: Rig) => r.acc.of('terminal_firmware', SERIAL).map((p) => p.fi
 describe('update_firmware on a simulated TC-200', () => {
   it('transfers, verifies, applies and confirms the new version after reboot', async () => {
     const { acc, running, terminal } = await rigWith();
-    const result = await running.execute!(SERIAL, update({}));
+    const first = running.execute!(SERIAL, update({}));
+    await expect(running.execute!(SERIAL, update({}))).rejects.toThrow(/already running/);
+    const result = await first;
     expect(result).toEqual({ firmware: '2.5.0', previous: '2.4.1', bytes: image.length });
     expect(terminal!.firmware).toBe('2.5.0');
     expect(terminal!.boots).toBe(2);

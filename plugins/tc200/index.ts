@@ -44,6 +44,7 @@ export default definePlugin({
   async start(ctx) {
     const helloWaiters = new Map<string, Set<(hello: Hello) => void>>();
     const checkParameters = Compile(TerminalParameters);
+    const updating = new Set<string>();
 
     const onHello = (hello: Hello, port: TerminalPort) => {
       for (const waiter of helloWaiters.get(hello.serial) ?? []) waiter(hello);
@@ -95,8 +96,16 @@ export default definePlugin({
             const wire = parametersToWire(command.params as TerminalParameters);
             return values(await ask(ctx, terminal, device, { type: 'set_params', params: wire }, command.signal));
           }
-          case 'update_firmware':
-            return updateFirmware({ ctx, nextBoot }, terminal, command.params as UpdateFirmwareParams, command.signal);
+          case 'update_firmware': {
+            // One transfer per terminal: a second would interleave chunks into the same staging area.
+            if (updating.has(device)) throw new CommandRejected(`a firmware update of ${device} is already running`);
+            updating.add(device);
+            try {
+              return await updateFirmware({ ctx, nextBoot }, terminal, command.params as UpdateFirmwareParams, command.signal);
+            } finally {
+              updating.delete(device);
+            }
+          }
           default:
             throw new CommandRejected(`tc200 has no command ${command.name}`);
         }
