@@ -110,7 +110,10 @@ export class TerminalPort {
     port.on('error', (err) => this.ctx.log.warn({ port: this.path, err: err.message }, 'serial port error'));
     port.on('close', () => this.lost(port, 'serial port closed'));
     port.open((err) => {
-      if (port !== this.port) return;
+      if (port !== this.port) {
+        if (!err) port.close(() => {}); // stopped while it was opening
+        return;
+      }
       if (err) {
         this.ctx.count('port_open_failed');
         this.ctx.log.debug({ port: this.path, err: err.message }, 'cannot open serial port yet');
