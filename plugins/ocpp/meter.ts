@@ -140,18 +140,21 @@ export function normaliseSample(measurand: string, sv: SampledValue): { field: s
   if (!Number.isFinite(raw)) return `value ${JSON.stringify(sv.value)} is not a number`;
   const multiplier = sv.unitOfMeasure?.multiplier ?? 0;
   const scaled = multiplier === 0 ? raw : raw * 10 ** multiplier;
+  if (!Number.isFinite(scaled)) return `value ${raw} × 10^${multiplier} is out of range`;
   const unitName = sv.unitOfMeasure?.unit ?? sv.unit;
   if (unitName === undefined) return { field: target.field, value: scaled };
   const unit = UNITS[unitName];
   // Power.Factor, RPM and custom units: keep the number when the unit is the field's own.
   if (!unit) return unitName === target.unit ? { field: target.field, value: scaled } : `unit ${unitName} does not fit ${measurand}`;
   if (unit.base !== target.unit) return `unit ${unitName} does not fit ${measurand}`;
-  return { field: target.field, value: round(unit.convert(scaled)) };
+  const value = round(unit.convert(scaled));
+  return Number.isFinite(value) ? { field: target.field, value } : `value ${raw} ${unitName} is out of range`;
 }
 
 /** Removes binary floating-point noise from conversions (0.1 kWh × 1000 = 100.00000000000001). */
 function round(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
+  const r = Math.round(v * 1e6) / 1e6;
+  return Number.isFinite(r) ? r : v; // huge values have no noise worth removing
 }
 
 /** The energy register reading (Wh) of a list of meter values, with its time: for session accounting. */

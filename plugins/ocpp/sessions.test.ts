@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, rawCall, startRig, token, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, rawCall, startRig, token, type Rig } from './test-rig.ts';
 
 /**
  * Charging sessions end to end: real ocpp-rpc chargers of both versions against the real runtime.
- * Tariff: 0.30 per kWh, 1.20 per hour, 0.50 per session, 20 % tax.
+ * The spool commits every 250 ms, so a point read from it right after an answer proves the answer
+ * waited for durability. Tariff: 0.30 per kWh, 1.20 per hour, 0.50 per session, 20 % tax.
  */
 const directory = new MemoryDirectory()
   .add({ id: 'CP16', kind: 'charger', customer: 'acme', site: 'acme-hq' }, { type: 'ocpp_password', value: 'pw-16' })
@@ -13,7 +14,7 @@ const directory = new MemoryDirectory()
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig(directory, { heartbeat_interval_s: 120, tariff: { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 } });
+  rig = await startRig(directory, { heartbeat_interval_s: 120, tariff: { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 } }, 250);
   const put = (id: string, body: object) =>
     fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'PUT', headers: { authorization: token('admin'), 'content-type': 'application/json' }, body: JSON.stringify(body) });
   expect((await put('TAG-OK', { status: 'accepted', customer: 'acme' })).status).toBe(200);
@@ -34,7 +35,7 @@ describe('OCPP 1.6 sessions', () => {
     const answer = (await cp.call('BootNotification', boot16)) as { status: string; interval: number };
     expect(answer).toMatchObject({ status: 'Accepted', interval: 120 });
     expect(directory.lookup('CP16')).toMatchObject({ model: 'Fleetpulse SIM-22', firmware: '1.2.3' });
-    expect(rig.lines('ocpp_boot').some((l) => l.includes('registration="Accepted"') && l.includes('serial="SN-1"'))).toBe(true);
+    expect(await eventually(() => rig.lines('ocpp_boot').some((l) => l.includes('registration="Accepted"') && l.includes('serial="SN-1"')))).toBe(true);
   });
 
   it('authorizes id tags: accepted, blocked, expired, unknown, and another customer\'s', async () => {

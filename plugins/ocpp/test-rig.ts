@@ -29,18 +29,24 @@ export interface Rig {
   collector: Collector;
   directory: MemoryDirectory;
   db: Database.Database;
+  /** Lines committed to the spool table (durable), optionally of one measurement. */
   lines(measurement?: string): string[];
   events(event: string): Promise<number>;
   charger(identity: string, version: 'ocpp1.6' | 'ocpp2.0.1', options?: { password?: string; protocols?: string[] }): Promise<RPCClient>;
   stop(): Promise<void>;
 }
 
-export async function startRig(directory: MemoryDirectory, config: Record<string, unknown> = {}): Promise<Rig> {
+/**
+ * `spoolCommitMs`: how long emitted lines wait in memory before the spool commits them. A long
+ * wait makes "answered only after the point is durable" observable: a line read from the spool
+ * table right after an answer is there only because the plugin waited for `ctx.committed()`.
+ */
+export async function startRig(directory: MemoryDirectory, config: Record<string, unknown> = {}, spoolCommitMs = 5): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-ocpp-'));
   const state = openStateDb(join(dir, 'state.db'));
   const db = new Database(join(dir, 'inventory.db'));
   db.pragma('journal_mode = WAL');
-  const spool = new Spool({ db: state, commitIntervalMs: 5 });
+  const spool = new Spool({ db: state, commitIntervalMs: spoolCommitMs });
   const metrics = new SelfMetrics('test');
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
@@ -73,8 +79,8 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
     collector,
     directory,
     db,
+    // Committed lines only: what is durable now.
     lines: (measurement) => {
-      spool.commit();
       const all = selectLines.all() as string[];
       return measurement ? all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `)) : all;
     },
