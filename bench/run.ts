@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: runs every bench/*.ts that exports `run()` (or only those named on the command
+ * line: `npm run bench -- pipeline memory`), one after the other so they do not compete for the
+ * CPU, and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`;
+ * `lowerIsBetter: true` means `goal` is a ceiling on `ours` (e.g. bytes), otherwise a floor on
+ * `ratio`; `unit` and `note` are printed when given.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+interface Result {
+  name: string;
+  ours: number;
+  reference: number;
+  ratio: number;
+  goal: number;
+  lowerIsBetter?: boolean;
+  unit?: string;
+  note?: string;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
+  .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, '')))
+  .sort();
+if (wanted.length > 0 && files.length !== wanted.length) {
+  console.error(`unknown bench: ${wanted.filter((w) => !files.includes(`${w}.ts`)).join(', ')}`);
+  process.exit(2);
+}
+
+const rows: Array<{ file: string; result?: Result; error?: string }> = [];
+for (const file of files) {
+  const mod = (await import(pathToFileURL(path.join(here, file)).href)) as { run?: () => Result | Promise<Result> };
+  if (typeof mod.run !== 'function') continue;
+  process.stderr.write(`running ${file} ...\n`);
+  try {
+    rows.push({ file, result: await mod.run() });
+  } catch (err) {
+    rows.push({ file, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const table = [['bench', 'ours', 'reference', 'ratio', 'goal', 'verdict']];
+for (const { file, result: r, error } of rows) {
+  if (!r) {
+    table.push([file, '-', '-', '-', '-', `FAILED: ${error}`]);
+    continue;
+  }
+  const unit = r.unit ?? 'points/s';
+  const meets = r.lowerIsBetter ? r.ours <= r.goal : r.ratio >= r.goal;
+  table.push([
+    r.name,
+    `${fmt(r.ours)} ${unit}`,
+    `${fmt(r.reference)} ${unit}`,
+    `${r.ratio.toFixed(2)}x`,
+    r.lowerIsBetter ? `<= ${fmt(r.goal)} ${unit}` : `>= ${r.goal}x`,
+    (meets ? 'meets' : 'MISSES') + (r.note ? ` (${r.note})` : ''),
+  ]);
+}
+const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+for (const [i, row] of table.entries()) {
+  console.log(row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+process.exitCode = rows.some((r) => r.error) ? 1 : 0;
