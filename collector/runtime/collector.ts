@@ -137,6 +137,7 @@ export class Collector {
     }
     this.liveness.stop(this.clock.now());
     await this.writeSelfMetrics();
+    this.emitter.close();
   }
 
   private async startSlot(slot: Slot, backoff: Backoff, first: boolean): Promise<void> {

@@ -26,6 +26,7 @@ export type EmitFn = (measurement: string, fields: Fields, tags?: Tags, time?: n
  * measurement); it never throws into the plugin's loop.
  */
 export class Emitter {
+  private closed = false;
   private readonly lastWarned = new Map<string, number>();
   /** Inventory tags per device id (see `enrich`). */
   private readonly tagSets = new Map<string, Tags>();
@@ -66,7 +67,7 @@ export class Emitter {
         return;
       }
       try {
-        this.sink.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
+        this.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
         emitted.inc();
       } catch (err) {
         this.refused(instance, head.measurement, err);
@@ -87,8 +88,24 @@ export class Emitter {
     return this.sink.committed();
   }
 
+  /**
+   * Ends spooling: a plugin's socket that closes after the runtime stopped may still report;
+   * such points are counted as dropped (`after_stop`) instead of reaching a closed spool.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   private write(point: Point): void {
-    this.sink.append(encodeLine(point));
+    this.append(encodeLine(point));
+  }
+
+  private append(line: string): void {
+    if (this.closed) {
+      this.metrics.pointsDropped.labels('after_stop').inc();
+      return;
+    }
+    this.sink.append(line);
   }
 
   private enrich(tags: Tags): Tags {

@@ -50,6 +50,7 @@ export class Liveness {
   private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates'>> & Pick<LivenessOptions, 'maintenance' | 'onStates'>;
   private lastFullStatus = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(options: LivenessOptions) {
     // `?? default` rather than spreading: a caller passing `missedIntervals: undefined` (the
@@ -85,6 +86,8 @@ export class Liveness {
 
   /** Stops ticking, writes the partial hour and saves state. */
   stop(now: number): void {
+    // Late reports (a socket closing after shutdown) must not touch a closed inventory.
+    this.stopped = true;
     clearInterval(this.timer);
     for (const e of this.entries.values()) {
       this.count(e, now);
@@ -94,6 +97,7 @@ export class Liveness {
   }
 
   seen(deviceId: string, reported: 'online' | 'error', now: number): void {
+    if (this.stopped) return;
     const e = this.entry(deviceId, now);
     e.lastSeen = now;
     e.reported = reported;
@@ -101,6 +105,7 @@ export class Liveness {
   }
 
   offline(deviceId: string, now: number): void {
+    if (this.stopped) return;
     const e = this.entries.get(deviceId);
     if (!e) return;
     e.reported = 'offline';
