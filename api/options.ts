@@ -1,4 +1,5 @@
 import type { Inventory } from '../collector/inventory/index.ts';
+import type { Operations } from '../collector/operations/operations.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 
 export interface ApiLimits {
@@ -29,6 +30,8 @@ export interface ApiOptions {
   /** Where device details read their latest readings from. Without it, `readings` is null. */
   influx?: Pick<InfluxQuery, 'query'>;
   limits?: Partial<ApiLimits>;
+  /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
+  operations?: Operations;
 }
 
 /** What every route plugin receives. */

@@ -12,6 +12,10 @@ import customerRoutes from './routes/customers/index.ts';
 import deviceRoutes from './routes/devices/index.ts';
 import keyRoutes from './routes/keys/index.ts';
 import siteRoutes from './routes/sites/index.ts';
+import commandRoutes from './routes/commands/index.ts';
+import maintenanceRoutes from './routes/maintenance/index.ts';
+import incidentRoutes from './routes/incidents/index.ts';
+import reportRoutes from './routes/reports/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -70,6 +74,10 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   await app.register(credentialRoutes, ctx);
   await app.register(keyRoutes, ctx);
   await app.register(auditRoutes, ctx);
+  if (opts.operations) await app.register(commandRoutes, { operations: opts.operations });
+  if (opts.operations) await app.register(maintenanceRoutes, { operations: opts.operations });
+  if (opts.operations) await app.register(incidentRoutes, { operations: opts.operations });
+  if (opts.operations) await app.register(reportRoutes, { operations: opts.operations });
 };
 
 /** Every route documents the error shape for 4xx and 5xx. */

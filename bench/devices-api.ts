@@ -32,6 +32,8 @@ export interface DevicesApiBench {
   scenarios: Scenario[];
   /** p99 goal for the API routes, ms. */
   goalP99Ms: number;
+  /** 1-minute load average before and after: other work on the machine skews every figure. */
+  loadavg: [number, number];
 }
 
 const KINDS = ['terminal', 'pc', 'charger', 'pos', 'plug'];
@@ -111,6 +113,7 @@ export async function run(opts: { devices?: number; concurrency?: number; second
   const inventory = openInventory({ path: path.join(dir, 'fleetpulse.db'), env: {} });
   const api = build({ inventory, kinds: KINDS, limits: { rateLimit: { max: 1e9, timeWindowMs: 60_000 } } });
   const bare = Fastify({ logger: false });
+  const loadBefore = os.loadavg()[0]!;
   try {
     loadFleet(inventory, devices);
     const { key } = inventory.apiKeys.create({ name: 'bench', role: 'viewer' });
@@ -141,7 +144,7 @@ export async function run(opts: { devices?: number; concurrency?: number; second
       }
       scenarios.push({ name, path: url.replace(/^http:\/\/[^/]+/, ''), result });
     }
-    return { devices, concurrency, seconds, scenarios, goalP99Ms: 20 };
+    return { devices, concurrency, seconds, scenarios, goalP99Ms: 20, loadavg: [loadBefore, os.loadavg()[0]!] };
   } finally {
     await api.close();
     await bare.close();
@@ -152,6 +155,7 @@ export async function run(opts: { devices?: number; concurrency?: number; second
 
 export function print(bench: DevicesApiBench): void {
   console.log(`device list over ${bench.devices.toLocaleString('en')} devices: ${bench.concurrency} concurrent keep-alive loops from a separate process, ${bench.seconds} s each`);
+  console.log(`  (${os.cpus().length} CPUs, load average ${bench.loadavg[0].toFixed(1)} before, ${bench.loadavg[1].toFixed(1)} after)`);
   console.log(`  ${'route'.padEnd(36)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'body B'.padStart(9)}`);
   for (const s of bench.scenarios) {
     const r = s.result;

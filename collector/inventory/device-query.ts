@@ -107,7 +107,7 @@ export function afterKey(column: string, desc: boolean, key: DeviceKey): SqlPart
 }
 
 /** The whole list statement; asks for one row more than `limit` to know whether more follow. */
-export function listStatement(opts: DeviceListOptions, text?: TextMatch): SqlPart {
+export function listStatement(opts: DeviceListOptions, text?: TextMatch, columns = DEVICE_COLUMNS): SqlPart {
   const field = opts.sort?.field ?? 'id';
   const desc = opts.sort?.desc ?? false;
   const column = SORT_COLUMNS[field];
@@ -117,18 +117,18 @@ export function listStatement(opts: DeviceListOptions, text?: TextMatch): SqlPar
   const order = column === 'd.id' ? `d.id ${dir}` : `${column} ${dir}, d.id ${dir}`;
   return {
     sql:
-      `SELECT ${DEVICE_COLUMNS} FROM devices d` +
+      `SELECT ${columns} FROM devices d` +
       (conditions.length ? ` WHERE ${conditions.map((c) => c.sql).join(' AND ')}` : '') +
       ` ORDER BY ${order} LIMIT ?`,
     values: [...conditions.flatMap((c) => c.values), opts.limit + 1],
   };
 }
 
-export function allStatement(filter: DeviceFilter): SqlPart {
+export function allStatement(filter: DeviceFilter, columns = DEVICE_COLUMNS): SqlPart {
   const conditions = filterConditions(filter);
   return {
     sql:
-      `SELECT ${DEVICE_COLUMNS} FROM devices d` +
+      `SELECT ${columns} FROM devices d` +
       (conditions.length ? ` WHERE ${conditions.map((c) => c.sql).join(' AND ')}` : '') +
       ' ORDER BY d.id',
     values: conditions.flatMap((c) => c.values),

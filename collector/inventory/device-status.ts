@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeviceStatusState } from '../sdk/devices.ts';
+import type { DeviceCache } from './device-records.ts';
 
 /**
  * Live state from the runtime's liveness tracker. A fleet coming back after an outage reports
@@ -11,7 +12,10 @@ export class DeviceStatusWriter {
   private scheduled: NodeJS.Immediate | undefined;
   private readonly update: Statement<[DeviceStatusState, number, number, string]>;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly cache: DeviceCache,
+  ) {
     this.update = db.prepare(
       `UPDATE devices SET state = ?, last_seen = max(coalesce(last_seen, 0), ?), first_seen = coalesce(first_seen, ?)
        WHERE id = ?`,
@@ -32,5 +36,6 @@ export class DeviceStatusWriter {
     this.db.transaction(() => {
       for (const [id, s] of batch) this.update.run(s.state, s.lastSeen, s.lastSeen, id);
     })();
+    for (const id of batch.keys()) this.cache.refresh(id);
   }
 }

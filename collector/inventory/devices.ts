@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DiscoveredAttributes } from '../sdk/devices.ts';
-import type { DeviceRecordCache } from './device-records.ts';
+import { fromColumns, type DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
 import { allStatement, canIndex, DEVICE_COLUMNS, ftsPhrase, listStatement, type TextMatch } from './device-query.ts';
 
@@ -53,7 +53,7 @@ export class Devices {
 
   constructor(
     private readonly db: Database,
-    private readonly records: DeviceRecordCache,
+    private readonly records: DeviceCache,
     private readonly status: DeviceStatusWriter,
     private readonly now: () => number,
   ) {
@@ -84,8 +84,7 @@ export class Devices {
 
   get(id: string): Device | undefined {
     this.status.flush();
-    const row = this.byId.get(id);
-    return row && toDevice(row);
+    return this.records.device(id);
   }
 
   require(id: string): Device {
@@ -96,11 +95,11 @@ export class Devices {
 
   list(opts: DeviceListOptions): Page<Device> {
     this.status.flush();
-    const { sql, values } = listStatement(opts, opts.q ? this.textMatch(opts.q) : undefined);
-    const rows = this.statement(sql).all(...values) as unknown[][];
+    const { sql, values } = listStatement(opts, opts.q ? this.textMatch(opts.q) : undefined, 'd.id');
+    const ids = this.statement(sql).all(...values) as string[];
     const items: Device[] = [];
-    for (let i = 0; i < rows.length && i < opts.limit; i++) items.push(fromColumns(rows[i]!));
-    return { items, more: rows.length > opts.limit };
+    for (let i = 0; i < ids.length && i < opts.limit; i++) items.push(this.cached(ids[i]!));
+    return { items, more: ids.length > opts.limit };
   }
 
   /**
@@ -118,8 +117,8 @@ export class Devices {
   /** Every matching device, by id: for export. */
   all(filter: DeviceFilter = {}): Device[] {
     this.status.flush();
-    const { sql, values } = allStatement(filter);
-    return (this.statement(sql).all(...values) as unknown[][]).map(fromColumns);
+    const { sql, values } = allStatement(filter, 'd.id');
+    return (this.statement(sql).all(...values) as string[]).map((id) => this.cached(id));
   }
 
   count(): number {
@@ -333,38 +332,25 @@ export class Devices {
     }
   }
 
+  private cached(id: string): Device {
+    let device = this.records.device(id);
+    if (!device) {
+      this.records.refresh(id);
+      device = this.records.device(id);
+    }
+    return device!;
+  }
+
   private statement(sql: string): Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       if (this.statements.size >= 512) this.statements.clear();
-      // Rows as arrays: better-sqlite3 builds an array far faster than an object with 15 named
-      // keys, and fromColumns builds the object in JS with one hidden class (the list is hot).
-      stmt = this.db.prepare(sql).raw(true);
+      // Lists select ids only (often straight from an index); the rows come from the cache.
+      stmt = this.db.prepare(sql).pluck();
       this.statements.set(sql, stmt);
     }
     return stmt;
   }
-}
-
-/** A row of DEVICE_COLUMNS, in their order. */
-function fromColumns(c: unknown[]): Device {
-  return {
-    id: c[0] as string,
-    kind: c[1] as string,
-    model: c[2] as string | null,
-    customer: c[3] as string | null,
-    site: c[4] as string | null,
-    gateway: c[5] as string | null,
-    firmware: c[6] as string | null,
-    installed_on: c[7] as string | null,
-    labels: JSON.parse(c[8] as string) as Record<string, string>,
-    lifecycle: c[9] as Device['lifecycle'],
-    state: c[10] as Device['state'],
-    first_seen: c[11] as number | null,
-    last_seen: c[12] as number | null,
-    created_at: c[13] as number,
-    updated_at: c[14] as number,
-  };
 }
 
 function toDevice(row: DeviceRow): Device {

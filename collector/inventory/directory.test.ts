@@ -106,10 +106,13 @@ describe('device directory', () => {
     inv.directory.reportStatus('TC-1', 'offline', 9_000);
     inv.directory.reportStatus('GHOST', 'online', 9_000);
     expect(inv.devices.get('TC-1')).toMatchObject({ state: 'offline', last_seen: 9_000, first_seen: 9_000 });
+    expect(inv.devices.list({ limit: 10, state: 'offline' }).items).toEqual([expect.objectContaining({ id: 'TC-1', state: 'offline', last_seen: 9_000 })]);
     inv.directory.reportStatus('TC-1', 'online', 7_000);
     await new Promise((resolve) => setImmediate(resolve));
     const raw = inv.db.prepare('SELECT state, last_seen FROM devices WHERE id = ?').get('TC-1');
     expect(raw).toEqual({ state: 'online', last_seen: 9_000 });
+    expect(inv.devices.list({ limit: 10 }).items[0]).toMatchObject({ state: 'online', last_seen: 9_000 });
+    expect(Object.isFrozen(inv.devices.get('TC-1'))).toBe(true);
   });
 
   it('answers lookups from memory and sees every write', () => {

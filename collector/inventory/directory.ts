@@ -7,7 +7,7 @@ import type {
   DiscoveredAttributes,
 } from '../sdk/devices.ts';
 import type { Credentials } from './credentials.ts';
-import type { DeviceRecordCache } from './device-records.ts';
+import type { DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
 import type { Devices } from './devices.ts';
 
@@ -19,7 +19,7 @@ import type { Devices } from './devices.ts';
 export class InventoryDirectory implements DeviceDirectory {
   constructor(
     private readonly devices: Devices,
-    private readonly records: DeviceRecordCache,
+    private readonly records: DeviceCache,
     private readonly credentials: Credentials,
     private readonly status: DeviceStatusWriter,
     private readonly autoAccept: ReadonlySet<string>,

@@ -6,7 +6,7 @@ import { AuditLog } from './audit.ts';
 import { backupDatabase } from './backup.ts';
 import { Credentials, type CredentialScheme } from './credentials.ts';
 import { Customers } from './customers.ts';
-import { DeviceRecordCache } from './device-records.ts';
+import { DeviceCache } from './device-records.ts';
 import { DeviceStatusWriter } from './device-status.ts';
 import { Devices } from './devices.ts';
 import { InventoryDirectory } from './directory.ts';
@@ -55,8 +55,8 @@ export class Inventory {
     private readonly opts: InventoryOptions,
   ) {
     const now = opts.now ?? Date.now;
-    const records = new DeviceRecordCache(db);
-    this.status = new DeviceStatusWriter(db);
+    const records = new DeviceCache(db);
+    this.status = new DeviceStatusWriter(db, records);
     this.customers = new Customers(db, now);
     this.sites = new Sites(db, this.customers, now);
     this.devices = new Devices(db, records, this.status, now);

@@ -110,14 +110,32 @@ export function deviceSchemas(kinds: readonly string[]) {
   return { Kind, Create, Patch, ImportRow, ListQuery, ExportQuery };
 }
 
-export function deviceJson(d: Device) {
-  return {
-    ...d,
-    first_seen: ms(d.first_seen),
-    last_seen: ms(d.last_seen),
-    created_at: ms(d.created_at)!,
-    updated_at: ms(d.updated_at)!,
-  };
+type DeviceJsonValue = Omit<Device, 'first_seen' | 'last_seen' | 'created_at' | 'updated_at'> & {
+  first_seen: string | null;
+  last_seen: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+/**
+ * The inventory hands out the same frozen Device object until the device changes, so its JSON
+ * form is made once per version of the device, not once per list request.
+ */
+const jsonOf = new WeakMap<Device, DeviceJsonValue>();
+
+export function deviceJson(d: Device): DeviceJsonValue {
+  let json = jsonOf.get(d);
+  if (!json) {
+    json = {
+      ...d,
+      first_seen: ms(d.first_seen),
+      last_seen: ms(d.last_seen),
+      created_at: ms(d.created_at)!,
+      updated_at: ms(d.updated_at)!,
+    };
+    jsonOf.set(d, json);
+  }
+  return json;
 }
 
 /** `['zone:north', 'floor:1']` → `{ zone: 'north', floor: '1' }` (the value may contain ':'). */

@@ -1,0 +1,144 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { incidentStats } from '../../../collector/operations/incident-stats.ts';
+import { IncidentError } from '../../../collector/operations/incidents.ts';
+import type { Operations } from '../../../collector/operations/operations.ts';
+import { auditNote } from '../../audit.ts';
+import { ApiError, apiErrors } from '../../errors.ts';
+import {
+  AssignBody,
+  CommentBody,
+  eventJson,
+  GrafanaWebhook,
+  IncidentDetail,
+  incidentJson,
+  IncidentJson,
+  IncidentListQuery,
+  IncidentPage,
+  IncidentParams,
+  ResolveBody,
+  StatsJson,
+  StatsQuery,
+  WebhookAnswer,
+} from './schemas.ts';
+
+const tags = ['incidents'];
+
+/**
+ * Incidents: Grafana's webhook receiver (shared secret as `Authorization: Bearer <secret>`, the
+ * way alerting/notifications.ts provisions it), list, detail with timeline, acknowledge, assign,
+ * comment, resolve, and MTTA/MTTR. Register inside the API plugin: `app.register(incidentRoutes, { operations })`.
+ */
+const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (app, { operations }) => {
+  const store = operations.incidents;
+  const secret = operations.webhookSecret;
+  const expected = secret ? digest(secret) : undefined;
+
+  app.post(
+    '/incidents/webhook',
+    {
+      schema: { tags, summary: "Grafana's webhook contact point (shared secret, not an API key)", body: GrafanaWebhook, response: { 200: WebhookAnswer } },
+      config: { minRole: 'public', action: 'incidents.webhook' },
+      // The secret is checked before the body is parsed: a caller without it learns nothing.
+      onRequest: async (request) => {
+        const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
+        // Both sides hashed to the same length, then compared in constant time.
+        if (!expected || !m || !timingSafeEqual(digest(m[1]!), expected)) {
+          throw apiErrors.unauthenticated(
+            expected ? 'the webhook secret is missing or wrong (Authorization: Bearer <FLEETPULSE_INCIDENT_WEBHOOK_SECRET>)' : 'the incident webhook is disabled: FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set',
+          );
+        }
+      },
+    },
+    async (request) => {
+      const ids = new Set<number>();
+      let created = 0;
+      for (const alert of request.body.alerts) {
+        try {
+          const r = store.record(alert);
+          ids.add(r.incident.id);
+          if (r.created) created++;
+        } catch (err) {
+          if (err instanceof IncidentError) throw apiErrors.validation('alerts', err.message);
+          throw err;
+        }
+      }
+      auditNote(request, { target: null, details: { alerts: request.body.alerts.length, created } });
+      return { received: request.body.alerts.length, created, incidents: [...ids] };
+    },
+  );
+
+  app.get(
+    '/incidents',
+    { schema: { tags, summary: 'Incidents, newest first', querystring: IncidentListQuery, response: { 200: IncidentPage } }, config: { minRole: 'viewer' } },
+    async (request) => {
+      const { cursor, ...filter } = request.query;
+      const page = store.list({ ...filter, ...(cursor ? { before: Number(cursor) } : {}) });
+      return { items: page.items.map(incidentJson), next_cursor: page.more ? String(page.items.at(-1)!.id) : null };
+    },
+  );
+
+  app.get(
+    '/incidents/stats',
+    { schema: { tags, summary: 'MTTA and MTTR per customer and severity for incidents that started in [from, to)', querystring: StatsQuery, response: { 200: StatsJson } }, config: { minRole: 'viewer' } },
+    async (request) => {
+      const { from, to, customer } = request.query;
+      return { items: incidentStats(operations.inventory.db, { from: Date.parse(from), to: Date.parse(to), ...(customer ? { customer } : {}) }) };
+    },
+  );
+
+  app.get(
+    '/incidents/:id',
+    { schema: { tags, summary: 'One incident with its timeline', params: IncidentParams, response: { 200: IncidentDetail } }, config: { minRole: 'viewer' } },
+    async (request) => {
+      const i = guard(() => store.require(request.params.id));
+      return { ...incidentJson(i), events: store.events(i.id).map(eventJson) };
+    },
+  );
+
+  const actor = (request: { principal: { name: string } | null }) => request.principal?.name ?? 'unknown';
+
+  app.post(
+    '/incidents/:id/ack',
+    { schema: { tags, summary: 'Acknowledge (stops escalation)', params: IncidentParams, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.ack' } },
+    async (request) => incidentJson(guard(() => store.acknowledge(request.params.id, actor(request)))),
+  );
+
+  app.post(
+    '/incidents/:id/assign',
+    { schema: { tags, summary: 'Assign to someone', params: IncidentParams, body: AssignBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.assign' } },
+    async (request) => {
+      auditNote(request, { details: { assignee: request.body.assignee } });
+      return incidentJson(guard(() => store.assign(request.params.id, actor(request), request.body.assignee)));
+    },
+  );
+
+  app.post(
+    '/incidents/:id/comments',
+    { schema: { tags, summary: 'Add a comment to the timeline', params: IncidentParams, body: CommentBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.comment' } },
+    async (request) => incidentJson(guard(() => store.comment(request.params.id, actor(request), request.body.text))),
+  );
+
+  app.post(
+    '/incidents/:id/resolve',
+    { schema: { tags, summary: 'Resolve', params: IncidentParams, body: ResolveBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.resolve' } },
+    async (request) => incidentJson(guard(() => store.resolve(request.params.id, actor(request), request.body?.note ?? null))),
+  );
+};
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof IncidentError)) throw err;
+    if (err.code === 'not_found') throw apiErrors.notFound(err.message);
+    if (err.code === 'conflict') throw apiErrors.conflict(err.message);
+    throw new ApiError('FP_VALIDATION', err.message);
+  }
+}
+
+export default incidents;
