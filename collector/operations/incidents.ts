@@ -1,0 +1,244 @@
+import type { Database } from 'better-sqlite3';
+import type { DeviceRecord } from '../sdk/index.ts';
+
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Incident {
+  id: number;
+  /** Grafana's alert-instance fingerprint; with `starts_at` it names one incident. */
+  fingerprint: string;
+  rule: string;
+  severity: string;
+  summary: string | null;
+  device: string | null;
+  customer: string | null;
+  site: string | null;
+  labels: Record<string, string>;
+  status: IncidentStatus;
+  /** Epoch ms, as every time here. */
+  starts_at: number;
+  /** When the alert stopped firing (Grafana's resolved notification). */
+  ends_at: number | null;
+  acked_at: number | null;
+  acked_by: string | null;
+  assignee: string | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  /** How many times it was escalated to the next contact. */
+  escalations: number;
+  escalated_at: number | null;
+  /** Notifications received for it (Grafana repeats firing alerts). */
+  notifications: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IncidentEvent {
+  id: number;
+  at: number;
+  actor: string | null;
+  /** opened | notified | acknowledged | assigned | comment | resolved | alert_resolved | escalated | recovery */
+  type: string;
+  text: string | null;
+  details: Record<string, unknown> | null;
+}
+
+/** One alert instance of Grafana's webhook payload (the fields we use). */
+export interface AlertInstance {
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+  fingerprint?: string;
+}
+
+export class IncidentError extends Error {
+  override name = 'IncidentError';
+  constructor(
+    readonly code: 'not_found' | 'conflict' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Row = Omit<Incident, 'labels'> & { labels: string };
+
+/** Incidents and their timeline (`incidents`, `incident_events`, inventory migration 4). */
+export class Incidents {
+  private readonly listeners = new Set<(incident: Incident, event: string) => void>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly lookup: (device: string) => DeviceRecord | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  onChange(listener: (incident: Incident, event: string) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /**
+   * Records one alert instance of a notification. The same instance (fingerprint and start) seen
+   * again (Grafana repeats, retries, or several contact points) updates the one incident.
+   */
+  record(alert: AlertInstance): { incident: Incident; created: boolean } {
+    const startsAt = Date.parse(alert.startsAt);
+    if (!Number.isFinite(startsAt)) throw new IncidentError('invalid', `startsAt '${alert.startsAt}' is not a date`);
+    const labels = alert.labels ?? {};
+    const fingerprint = alert.fingerprint || stableFingerprint(labels);
+    const now = this.now();
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT id FROM incidents WHERE fingerprint = ? AND starts_at = ?').get(fingerprint, startsAt) as { id: number } | undefined;
+      let id: number;
+      if (!existing) {
+        const device = labels.device ? this.lookup(labels.device) : undefined;
+        const info = this.db
+          .prepare(
+            `INSERT INTO incidents (fingerprint, starts_at, rule, severity, summary, device, customer, site, labels, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+          )
+          .run(
+            fingerprint,
+            startsAt,
+            labels.alertname ?? labels.rule ?? 'unknown',
+            labels.severity ?? 'warning',
+            alert.annotations?.summary ?? null,
+            labels.device ?? null,
+            labels.customer ?? device?.customer ?? null,
+            labels.site ?? device?.site ?? null,
+            JSON.stringify(labels),
+            now,
+            now,
+          );
+        id = Number(info.lastInsertRowid);
+        this.event(id, null, 'opened', alert.annotations?.summary ?? null);
+      } else {
+        id = existing.id;
+        this.db.prepare('UPDATE incidents SET notifications = notifications + 1, updated_at = ? WHERE id = ?').run(now, id);
+      }
+      if (alert.status === 'resolved') {
+        const endsAt = alert.endsAt ? Date.parse(alert.endsAt) : now;
+        const ended = Number.isFinite(endsAt) && endsAt > 0 ? endsAt : now;
+        const changed = this.db.prepare('UPDATE incidents SET ends_at = ?, updated_at = ? WHERE id = ? AND ends_at IS NULL').run(ended, now, id).changes;
+        if (changed) {
+          this.event(id, 'grafana', 'alert_resolved', null);
+          // The alert cleared by itself: the incident is resolved unless someone already did.
+          this.db.prepare("UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = 'grafana' WHERE id = ? AND status != 'resolved'").run(ended, id);
+        }
+      }
+      const incident = this.require(id);
+      this.notify(incident, existing ? 'notified' : 'opened');
+      return { incident, created: !existing };
+    })();
+  }
+
+  get(id: number): Incident | undefined {
+    const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as Row | undefined;
+    return row && toIncident(row);
+  }
+
+  require(id: number): Incident {
+    const incident = this.get(id);
+    if (!incident) throw new IncidentError('not_found', `no incident ${id}`);
+    return incident;
+  }
+
+  events(id: number): IncidentEvent[] {
+    return (this.db.prepare('SELECT id, at, actor, type, text, details FROM incident_events WHERE incident_id = ? ORDER BY id').all(id) as Array<Omit<IncidentEvent, 'details'> & { details: string | null }>).map(
+      (e) => ({ ...e, details: e.details ? (JSON.parse(e.details) as Record<string, unknown>) : null }),
+    );
+  }
+
+  list(filter: { status?: IncidentStatus; customer?: string; device?: string; severity?: string; before?: number; limit: number }): { items: Incident[]; more: boolean } {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    for (const key of ['status', 'customer', 'device', 'severity'] as const) {
+      if (filter[key] !== undefined) {
+        where.push(`${key} = ?`);
+        values.push(filter[key]);
+      }
+    }
+    if (filter.before !== undefined) {
+      where.push('id < ?');
+      values.push(filter.before);
+    }
+    const rows = this.db.prepare(`SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...values, filter.limit + 1) as Row[];
+    return { items: rows.slice(0, filter.limit).map(toIncident), more: rows.length > filter.limit };
+  }
+
+  /** The open (not resolved) incident of a device, newest first: recovery attempts are noted on it. */
+  openFor(device: string): Incident | undefined {
+    const row = this.db.prepare("SELECT * FROM incidents WHERE device = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1").get(device) as Row | undefined;
+    return row && toIncident(row);
+  }
+
+  acknowledge(id: number, actor: string): Incident {
+    const incident = this.require(id);
+    if (incident.status !== 'open') throw new IncidentError('conflict', `incident ${id} is ${incident.status}, not open`);
+    return this.change(id, actor, 'acknowledged', null, "status = 'acknowledged', acked_at = @now, acked_by = @actor");
+  }
+
+  assign(id: number, actor: string, assignee: string): Incident {
+    const incident = this.require(id);
+    if (incident.status === 'resolved') throw new IncidentError('conflict', `incident ${id} is resolved`);
+    return this.change(id, actor, 'assigned', assignee, 'assignee = @text');
+  }
+
+  comment(id: number, actor: string, text: string): Incident {
+    this.require(id);
+    return this.change(id, actor, 'comment', text, '');
+  }
+
+  /** Resolving also acknowledges an incident nobody acknowledged (MTTA counts until then). */
+  resolve(id: number, actor: string, note: string | null = null): Incident {
+    const incident = this.require(id);
+    if (incident.status === 'resolved') throw new IncidentError('conflict', `incident ${id} is already resolved`);
+    return this.change(
+      id,
+      actor,
+      'resolved',
+      note,
+      "status = 'resolved', resolved_at = @now, resolved_by = @actor, acked_at = coalesce(acked_at, @now), acked_by = coalesce(acked_by, @actor)",
+    );
+  }
+
+  /** Adds a timeline entry (escalations, recovery attempts) without changing the incident. */
+  note(id: number, actor: string | null, type: string, text: string | null, details?: Record<string, unknown>): void {
+    this.event(id, actor, type, text, details);
+  }
+
+  private change(id: number, actor: string, type: string, text: string | null, set: string): Incident {
+    const now = this.now();
+    this.db.transaction(() => {
+      if (set) this.db.prepare(`UPDATE incidents SET ${set}, updated_at = @now WHERE id = @id`).run({ now, actor, text, id });
+      this.event(id, actor, type, text);
+    })();
+    const incident = this.require(id);
+    this.notify(incident, type);
+    return incident;
+  }
+
+  private event(id: number, actor: string | null, type: string, text: string | null, details?: Record<string, unknown>): void {
+    this.db
+      .prepare('INSERT INTO incident_events (incident_id, at, actor, type, text, details) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, this.now(), actor, type, text, details ? JSON.stringify(details) : null);
+  }
+
+  private notify(incident: Incident, event: string): void {
+    for (const l of this.listeners) l(incident, event);
+  }
+}
+
+/** Without Grafana's fingerprint: the sorted labels name the alert instance. */
+function stableFingerprint(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
+
+function toIncident(row: Row): Incident {
+  return { ...row, labels: JSON.parse(row.labels) as Record<string, string> };
+}

@@ -1,0 +1,106 @@
+import type { Logger } from 'pino';
+import type { CommandBus } from '../commands/command-bus.ts';
+import { CommandCatalogue } from '../commands/command-catalogue.ts';
+import { CommandQueue, type CommandQueueOptions } from '../commands/command-queue.ts';
+import type { Inventory } from '../inventory/index.ts';
+import type { InfluxQuery } from '../pipeline/influx-query.ts';
+import type { Plugin, Point } from '../sdk/index.ts';
+import { Escalator, type EscalationOptions } from './escalation.ts';
+import { Incidents } from './incidents.ts';
+import { WindowCalendar } from './maintenance-calendar.ts';
+import { MaintenanceWindows } from './maintenance-windows.ts';
+
+export interface OperationsOptions {
+  commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
+  escalation?: Pick<EscalationOptions, 'contacts' | 'delayS' | 'severities' | 'checkEveryMs' | 'timeoutMs'>;
+  /** Shared secret Grafana sends as `Authorization: Bearer <secret>`. Without it the webhook refuses everything. */
+  webhookSecret?: string;
+  /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
+  slaTargets?: Record<string, number>;
+}
+
+export interface OperationsDeps {
+  inventory: Inventory;
+  bus: CommandBus;
+  /** The plugin list: declared commands by device kind, for devices that are offline. */
+  plugins: readonly Pick<Plugin, 'kinds' | 'commands'>[];
+  /** Writes a point to InfluxDB (the collector's `emitter.system`). */
+  emit(point: Point): void;
+  log: Logger;
+  /** For reports; without it reports answer 503-style errors. */
+  influx?: Pick<InfluxQuery, 'query'>;
+  /** The calendar the Collector's liveness was given (`maintenanceCalendar(inventory)`). */
+  maintenance?: { windows: MaintenanceWindows; calendar: WindowCalendar };
+  options?: OperationsOptions;
+  now?: () => number;
+}
+
+/** The windows and the liveness calendar over them: create before the Collector, which takes the calendar. */
+export function maintenanceCalendar(inventory: Inventory): { windows: MaintenanceWindows; calendar: WindowCalendar } {
+  const windows = new MaintenanceWindows(inventory.db);
+  return { windows, calendar: new WindowCalendar(inventory.db, windows) };
+}
+
+/**
+ * Everything operations teams use, over one inventory and one command bus: durable commands,
+ * maintenance windows, incidents with escalation, and reports. `start()` resumes durable work.
+ */
+export class Operations {
+  readonly commands: CommandQueue;
+  readonly windows: MaintenanceWindows;
+  readonly calendar: WindowCalendar;
+  readonly incidents: Incidents;
+  readonly escalator: Escalator;
+  readonly catalogue: CommandCatalogue;
+
+  constructor(readonly deps: OperationsDeps) {
+    const { inventory, log } = deps;
+    const now = deps.now ?? Date.now;
+    this.catalogue = new CommandCatalogue(deps.plugins);
+    this.commands = new CommandQueue({
+      db: inventory.db,
+      bus: deps.bus,
+      catalogue: this.catalogue,
+      lookup: (id) => inventory.directory.lookup(id),
+      audit: (entry) => inventory.audit.record(entry),
+      emit: deps.emit,
+      log: log.child({ component: 'commands' }),
+      now,
+      ...deps.options?.commands,
+    });
+    const maintenance = deps.maintenance ?? maintenanceCalendar(inventory);
+    this.windows = maintenance.windows;
+    this.calendar = maintenance.calendar;
+    this.incidents = new Incidents(inventory.db, (id) => inventory.directory.lookup(id), now);
+    this.escalator = new Escalator({
+      db: inventory.db,
+      incidents: this.incidents,
+      contacts: [],
+      log: log.child({ component: 'escalation' }),
+      now,
+      ...deps.options?.escalation,
+    });
+  }
+
+  get inventory(): Inventory {
+    return this.deps.inventory;
+  }
+
+  get influx(): Pick<InfluxQuery, 'query'> | undefined {
+    return this.deps.influx;
+  }
+
+  get webhookSecret(): string | undefined {
+    return this.deps.options?.webhookSecret || undefined;
+  }
+
+  start(): void {
+    this.commands.start();
+    this.escalator.start();
+  }
+
+  async stop(deadlineMs = 10_000): Promise<void> {
+    this.escalator.stop();
+    await this.commands.stop(deadlineMs);
+  }
+}

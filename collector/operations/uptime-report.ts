@@ -1,0 +1,179 @@
+import type { Database } from 'better-sqlite3';
+import { quoteString, rows, type InfluxQuery } from '../pipeline/influx-query.ts';
+import { deviceAvailability } from '../runtime/measurements.ts';
+import { incidentStats, type IncidentStats } from './incident-stats.ts';
+import { localToInstant } from './zoned-time.ts';
+
+/** SLA target by contract, % of up time. Override with `slaTargets`. */
+export const DEFAULT_SLA_TARGETS: Record<string, number> = { basic: 99.0, standard: 99.5, premium: 99.9 };
+
+/**
+ * How time counts: up = online. `error` (reachable but reporting a fault: a terminal that cannot
+ * take payments) counts as down. Maintenance is excluded from both sides. Time when Fleetpulse
+ * itself was not running is in no state (nobody could observe it) and is excluded too.
+ */
+export const UP_DEFINITION = 'uptime = online_s / (online_s + error_s + offline_s); error counts as down; maintenance excluded';
+
+export interface Availability {
+  online_s: number;
+  error_s: number;
+  offline_s: number;
+  maintenance_s: number;
+  /** null when nothing was observed outside maintenance. */
+  uptime_pct: number | null;
+}
+
+export interface SiteUptime extends Availability {
+  site: string;
+  name: string | null;
+  devices: number;
+}
+
+export interface CustomerUptime extends Availability {
+  customer: string;
+  company: string | null;
+  contract: string | null;
+  sla_target_pct: number | null;
+  /** null when uptime is unknown or there is no target. */
+  sla_met: boolean | null;
+  devices: number;
+  sites: SiteUptime[];
+}
+
+export interface DeviceUptime extends Availability {
+  device: string;
+  customer: string | null;
+  site: string | null;
+  down_s: number;
+}
+
+export interface UptimeReport {
+  month: string;
+  timezone: string;
+  /** ISO instants: [from, to). */
+  from: string;
+  to: string;
+  definition: string;
+  customers: CustomerUptime[];
+  worst_devices: DeviceUptime[];
+  incidents: IncidentStats[];
+}
+
+export interface UptimeReportOptions {
+  influx: Pick<InfluxQuery, 'query'>;
+  /** The inventory database: customer names and contracts, site names, incidents. */
+  db: Database;
+  /** `YYYY-MM`. */
+  month: string;
+  customer?: string;
+  site?: string;
+  /** Zone the month is cut in. Default UTC (the hourly rollup is stamped on UTC hours). */
+  timezone?: string;
+  /** How many of the worst devices to list. Default 10. */
+  worst?: number;
+  slaTargets?: Record<string, number>;
+}
+
+export class ReportError extends Error {
+  override name = 'ReportError';
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The month's [from, to) in a zone, epoch ms. */
+export function monthRange(month: string, timezone = 'UTC'): { from: number; to: number } {
+  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
+  if (!m) throw new ReportError(`month must be YYYY-MM, got '${month}'`, 'month');
+  const year = Number(m[1]);
+  const mon = Number(m[2]);
+  const next = mon === 12 ? { year: year + 1, month: 1 } : { year, month: mon + 1 };
+  return {
+    from: localToInstant({ year, month: mon, day: 1, hour: 0, minute: 0 }, timezone),
+    to: localToInstant({ ...next, day: 1, hour: 0, minute: 0 }, timezone),
+  };
+}
+
+/** Monthly uptime per customer and site from `device_availability` (InfluxQL), worst devices, incidents. */
+export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport> {
+  const timezone = o.timezone ?? 'UTC';
+  const { from, to } = monthRange(o.month, timezone);
+  const where = [`time >= ${from}ms`, `time < ${to}ms`];
+  if (o.customer) where.push(`"customer" = ${quoteString(o.customer)}`);
+  if (o.site) where.push(`"site" = ${quoteString(o.site)}`);
+  const f = deviceAvailability.fields;
+  const sums = Object.keys(f).map((k) => `sum("${k}") AS "${k}"`).join(', ');
+  const series = await o.influx.query(
+    `SELECT ${sums} FROM "${deviceAvailability.name}" WHERE ${where.join(' AND ')} GROUP BY "customer", "site", "device"`,
+  );
+  const devices: DeviceUptime[] = rows(series).map((r) => {
+    const a = availability([r]);
+    return { device: String(r.device), customer: (r.customer as string) || null, site: (r.site as string) || null, ...a, down_s: a.error_s + a.offline_s };
+  });
+
+  const targets = { ...DEFAULT_SLA_TARGETS, ...o.slaTargets };
+  const customerOf = o.db.prepare('SELECT company, contract FROM customers WHERE id = ?');
+  const siteName = o.db.prepare('SELECT name FROM sites WHERE id = ?').pluck();
+  const byCustomer = new Map<string, DeviceUptime[]>();
+  for (const d of devices) byCustomer.set(d.customer ?? '', [...(byCustomer.get(d.customer ?? '') ?? []), d]);
+  const customers: CustomerUptime[] = [...byCustomer.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([customer, list]) => {
+      const info = customer ? (customerOf.get(customer) as { company: string; contract: string } | undefined) : undefined;
+      const total = availability(list);
+      const target = info ? (targets[info.contract] ?? null) : null;
+      const bySite = new Map<string, DeviceUptime[]>();
+      for (const d of list) bySite.set(d.site ?? '', [...(bySite.get(d.site ?? '') ?? []), d]);
+      return {
+        customer: customer || '(none)',
+        company: info?.company ?? null,
+        contract: info?.contract ?? null,
+        sla_target_pct: target,
+        sla_met: target === null || total.uptime_pct === null ? null : total.uptime_pct >= target,
+        devices: list.length,
+        ...total,
+        sites: [...bySite.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([site, ds]) => ({ site: site || '(none)', name: site ? ((siteName.get(site) as string | undefined) ?? null) : null, devices: ds.length, ...availability(ds) })),
+      };
+    });
+  const worst = devices
+    .filter((d) => d.down_s > 0)
+    .sort((a, b) => (a.uptime_pct ?? 100) - (b.uptime_pct ?? 100) || b.down_s - a.down_s)
+    .slice(0, o.worst ?? 10);
+  return {
+    month: o.month,
+    timezone,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    definition: UP_DEFINITION,
+    customers,
+    worst_devices: worst,
+    incidents: incidentStats(o.db, { from, to, ...(o.customer ? { customer: o.customer } : {}) }),
+  };
+}
+
+function availability(list: ReadonlyArray<Partial<Record<keyof Availability, unknown>>>): Availability {
+  let online = 0;
+  let error = 0;
+  let offline = 0;
+  let maintenance = 0;
+  for (const r of list) {
+    online += Number(r.online_s ?? 0);
+    error += Number(r.error_s ?? 0);
+    offline += Number(r.offline_s ?? 0);
+    maintenance += Number(r.maintenance_s ?? 0);
+  }
+  const observed = online + error + offline;
+  return {
+    online_s: online,
+    error_s: error,
+    offline_s: offline,
+    maintenance_s: maintenance,
+    // Four decimals: SLAs are read to 0.01 %, and 99.995 must not print as 100.
+    uptime_pct: observed === 0 ? null : Math.round((online / observed) * 100 * 10_000) / 10_000,
+  };
+}
