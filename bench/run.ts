@@ -5,7 +5,7 @@
  * `lowerIsBetter: true` means `goal` is a ceiling on `ours` (e.g. bytes), otherwise a floor on
  * `ratio`; `unit` and `note` are printed when given.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -22,8 +22,12 @@ interface Result {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
+// Only files that export `run` are imported: bench/ also holds helper scripts (child processes
+// of a bench) whose top level runs, and exits, when imported.
+const exportsRun = (file: string) =>
+  /export\s+(async\s+)?function\s+run\b|export\s+(const|let)\s+run\b/.test(readFileSync(path.join(here, file), 'utf8'));
 const files = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && exportsRun(f))
   .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, '')))
   .sort();
 if (wanted.length > 0 && files.length !== wanted.length) {
