@@ -2,10 +2,11 @@
  * The OCPP-J endpoint: handshakes (subprotocol, identity, Basic Auth) decided before the upgrade,
  * one ocpp-rpc connection per charger with its handlers, and commands sent over it.
  */
-import { RPCServer } from 'ocpp-rpc';
+import { createRequire } from 'node:module';
+import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { CommandFailed, CommandRejected, DeviceUnreachable, type Command } from '../../collector/sdk/index.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
-import { registerHandlers } from './handlers.ts';
+import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
 import { report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { toCall, type CommandName } from './vocabulary.ts';
@@ -13,6 +14,67 @@ import { toCall, type CommandName } from './vocabulary.ts';
 const OPEN = 1;
 /** Close code for a connection replaced by a newer one of the same charger (private range). */
 const REPLACED = 4000;
+
+interface SchemaValidator {
+  readonly subprotocol: string;
+  validate(schemaId: string, params: unknown): boolean;
+}
+
+/**
+ * ocpp-rpc's own validators, answering NotImplemented (not ProtocolError "schema missing") for an
+ * action that has no schema in the version: with one shared handler per connection (see
+ * `dispatch`) strict mode validates before our handler can say the action is unknown.
+ */
+function validators(): SchemaValidator[] {
+  const standard = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as SchemaValidator[];
+  return standard.map((v) => ({
+    subprotocol: v.subprotocol,
+    validate(schemaId: string, params: unknown) {
+      try {
+        return v.validate(schemaId, params);
+      } catch (err) {
+        if ((err as { rpcErrorCode?: string }).rpcErrorCode === 'ProtocolError' && /is missing from subprotocol schema/.test((err as Error).message)) {
+          throw createRPCError('NotImplemented', `Unable to handle '${schemaId.replace(/^urn:|\.req$/g, '')}' calls`);
+        }
+        throw err;
+      }
+    },
+  }));
+}
+
+const CHARGER = Symbol('charger');
+type Tagged = OcppConnection & { [CHARGER]: Charger };
+
+/**
+ * Event listeners for every connection, created once: ocpp-rpc calls them with `this` = the
+ * connection, on which `attach` left its charger. Five closures per connection would cost more
+ * memory than the work they do.
+ */
+function connectionListeners(station: Station): Array<[string, (this: Tagged, event: any) => void]> {
+  const { ctx } = station;
+  return [
+    ['message', function (this: Tagged, { outbound }: { outbound: boolean }) {
+      if (!outbound) report(station, this[CHARGER]);
+    }],
+    ['badMessage', function (this: Tagged, { response, error }: { response: unknown[] | null; error: Error }) {
+      ctx.count('malformed_frame');
+      ctx.log.debug({ device: this.identity, err: error.message }, 'malformed OCPP frame');
+      // ocpp-rpc sends this array right after the event: give it the code of the charger's version.
+      if (response) response[2] = frameErrorCode(this[CHARGER].version, String(response[2]));
+    }],
+    ['strictValidationFailure', function (this: Tagged, { outbound, isCall, method, error }: { outbound: boolean; isCall: boolean; method: string; error: Error }) {
+      if (!outbound && isCall) ctx.count('schema_violation');
+      else if (!outbound) ctx.count('answer_schema_violation');
+      else {
+        ctx.count('reply_schema_violation');
+        ctx.log.error({ device: this.identity, method, err: error.message }, 'our OCPP reply failed the schema (a plugin bug); sent InternalError');
+      }
+    }],
+    ['callError', function ({ outbound, error }: { outbound: boolean; error: { rpcErrorCode?: string } }) {
+      if (!outbound && error.rpcErrorCode === 'NotImplemented') ctx.count('unknown_action');
+    }],
+  ];
+}
 
 interface Refusal {
   status: 400 | 401 | 404;
@@ -22,13 +84,18 @@ interface Refusal {
 
 export class ChargerEndpoint {
   private readonly rpc: RPCServer;
+  private readonly handlers: Record<OcppVersion, Handlers>;
+  private readonly listeners: Array<[string, (this: Tagged, event: any) => void]>;
   private connections = 0;
 
   constructor(private readonly station: Station) {
     const { config } = station.ctx;
+    this.handlers = { 'ocpp1.6': buildHandlers(station, 'ocpp1.6'), 'ocpp2.0.1': buildHandlers(station, 'ocpp2.0.1') };
+    this.listeners = connectionListeners(station);
     this.rpc = new RPCServer({
       protocols: ['ocpp2.0.1', 'ocpp1.6'],
       strictMode: true,
+      strictModeValidators: validators() as never,
       // Set per connection with jitter (see `attach`); 0 here so no timer starts unjittered.
       pingIntervalMs: 0,
       maxBadMessages: config.max_bad_messages,
@@ -98,27 +165,11 @@ export class ChargerEndpoint {
     if (ctx.config.ping_interval_s > 0) {
       client.reconfigure({ pingIntervalMs: Math.round(jittered(ctx.config.ping_interval_s * 1000, ctx.config.ping_jitter)) });
     }
-    registerHandlers(this.station, charger);
-    client.on('message', ({ outbound }: { outbound: boolean }) => {
-      if (!outbound) report(this.station, charger);
-    });
-    client.on('badMessage', ({ response, error }: { response: unknown[] | null; error: Error }) => {
-      ctx.count('malformed_frame');
-      ctx.log.debug({ device: identity, err: error.message }, 'malformed OCPP frame');
-      // ocpp-rpc sends this array right after the event: give it the code of the charger's version.
-      if (response) response[2] = frameErrorCode(version, String(response[2]));
-    });
-    client.on('strictValidationFailure', ({ outbound, isCall, method, error }: { outbound: boolean; isCall: boolean; method: string; error: Error }) => {
-      if (!outbound && isCall) ctx.count('schema_violation');
-      else if (!outbound) ctx.count('answer_schema_violation');
-      else {
-        ctx.count('reply_schema_violation');
-        ctx.log.error({ device: identity, method, err: error.message }, 'our OCPP reply failed the schema (a plugin bug); sent InternalError');
-      }
-    });
-    client.on('callError', ({ outbound, error }: { outbound: boolean; error: { rpcErrorCode?: string } }) => {
-      if (!outbound && error.rpcErrorCode === 'NotImplemented') ctx.count('unknown_action');
-    });
+    const handlers = this.handlers[version];
+    client.handle(({ method, params }) => dispatch(this.station, handlers, charger, method, params));
+    // Listeners shared by every connection (see `listeners`): they find the charger on `this`.
+    (client as Tagged)[CHARGER] = charger;
+    for (const [event, listener] of this.listeners) client.on(event, listener);
     client.once('close', () => {
       attachment.detach();
       ctx.gauge('connections', --this.connections);

@@ -8,31 +8,43 @@ import { idTagInfo } from './id-tags.ts';
 import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs } from './protocol.ts';
+import type { OcppVersion } from './config.ts';
 import { report, requireAccepted, tagOf, type Charger, type Station } from './station.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
-type Handler = (params: any) => unknown;
+/** Handles one action for any charger of one version. */
+export type Handler = (params: any, charger: Charger) => unknown;
+export type Handlers = Map<string, Handler>;
 
-/** Registers every handler on a new connection. Unknown actions get NotImplemented from ocpp-rpc. */
-export function registerHandlers(station: Station, charger: Charger): void {
-  const on = (action: string, handler: Handler) =>
-    charger.connection.handle(action, async ({ params }) => {
-      requireAccepted(station, charger, action);
-      try {
-        return await handler(params);
-      } catch (err) {
-        if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
-        // Our failure, not the charger's: say so in the protocol, keep the connection.
-        station.ctx.count('handler_error');
-        station.ctx.log.error({ device: charger.identity, action, err }, 'could not handle a charger message');
-        throw createRPCError('InternalError', `${action} could not be processed`);
-      }
-    });
+/**
+ * Answers one call of a charger. The tables are built once per version and shared by every
+ * connection: per-connection closures for 20 actions cost ~3.5 KB per charger, which is a fifth
+ * of what a connection may cost at 10,000 chargers.
+ */
+export async function dispatch(station: Station, handlers: Handlers, charger: Charger, action: string, params: unknown): Promise<unknown> {
+  const handler = handlers.get(action);
+  if (!handler) throw createRPCError('NotImplemented', `Unable to handle '${action}' calls`);
+  requireAccepted(station, charger, action);
+  try {
+    return await handler(params, charger);
+  } catch (err) {
+    if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+    // Our failure, not the charger's: say so in the protocol, keep the connection.
+    station.ctx.count('handler_error');
+    station.ctx.log.error({ device: charger.identity, action, err }, 'could not handle a charger message');
+    throw createRPCError('InternalError', `${action} could not be processed`);
+  }
+}
+
+/** Every handler of one version. Actions not in the table get NotImplemented. */
+export function buildHandlers(station: Station, version: OcppVersion): Handlers {
+  const table: Handlers = new Map();
+  const on: On = (action, handler) => void table.set(action, handler);
   const { ctx } = station;
-  const v16 = charger.version === 'ocpp1.6';
+  const v16 = version === 'ocpp1.6';
   const now = () => new Date(ctx.clock.now()).toISOString();
 
-  on('BootNotification', async (p) => {
+  on('BootNotification', async (p, charger) => {
     const cs = v16 ? undefined : p.chargingStation;
     const vendor: string = v16 ? p.chargePointVendor : cs.vendorName;
     const model: string = v16 ? p.chargePointModel : cs.model;
@@ -48,7 +60,7 @@ export function registerHandlers(station: Station, charger: Charger): void {
 
   on('Heartbeat', () => ({ currentTime: now() }));
 
-  on('StatusNotification', (p) => {
+  on('StatusNotification', (p, charger) => {
     const connector = v16 ? p.connectorId : p.connectorId;
     const evse = v16 ? undefined : p.evseId;
     const status: string = v16 ? p.status : p.connectorStatus;
@@ -65,7 +77,7 @@ export function registerHandlers(station: Station, charger: Charger): void {
     return {};
   });
 
-  on('MeterValues', (p) => {
+  on('MeterValues', (p, charger) => {
     const connector: number = v16 ? p.connectorId : p.evseId;
     const transactionId = v16 && p.transactionId !== undefined ? String(p.transactionId) : undefined;
     emitMeterValues(station, charger, connector, p.meterValue, transactionId);
@@ -73,26 +85,26 @@ export function registerHandlers(station: Station, charger: Charger): void {
     return {};
   });
 
-  on('Authorize', (p) => {
+  on('Authorize', (p, charger) => {
     const customer = ctx.devices.lookup(charger.identity)?.customer;
-    if (v16) return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), charger.version) };
+    if (v16) return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), version) };
     if (p.idToken.type === 'NoAuthorization') return { idTokenInfo: { status: 'Accepted' } };
-    return { idTokenInfo: idTagInfo(station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'), charger.version) };
+    return { idTokenInfo: idTagInfo(station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'), version) };
   });
 
-  on('FirmwareStatusNotification', (p) => {
+  on('FirmwareStatusNotification', (p, charger) => {
     ctx.emit(firmware.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
   });
 
-  const uploadStatus = (p: { status: string; requestId?: number }) => {
+  const uploadStatus: Handler = (p: { status: string; requestId?: number }, charger) => {
     ctx.emit(diagnostics.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
   };
   if (v16) on('DiagnosticsStatusNotification', uploadStatus);
   else on('LogStatusNotification', uploadStatus);
 
-  on('DataTransfer', (p) => {
+  on('DataTransfer', (p, charger) => {
     // No vendor extensions are implemented: say so, as both versions prescribe.
     ctx.count('data_transfer');
     ctx.log.info({ device: charger.identity, vendorId: p.vendorId, messageId: p.messageId }, 'DataTransfer from a charger (no vendor extension known)');
@@ -100,11 +112,11 @@ export function registerHandlers(station: Station, charger: Charger): void {
   });
 
   if (!v16) {
-    on('NotifyReport', (p) => {
+    on('NotifyReport', (p, charger) => {
       station.variables.record(charger.identity, p.reportData ?? [], ctx.clock.now());
       return {};
     });
-    on('NotifyEvent', (p) => {
+    on('NotifyEvent', (p, charger) => {
       for (const e of p.eventData as Array<Record<string, any>>) {
         const problem = e.trigger === 'Alerting' || (e.variable?.name === 'Problem' && e.actualValue === 'true');
         if (!problem) continue;
@@ -114,13 +126,14 @@ export function registerHandlers(station: Station, charger: Charger): void {
       }
       return {};
     });
-    on('SecurityEventNotification', (p) => {
+    on('SecurityEventNotification', (p, charger) => {
       ctx.emit(chargerError.name, { code: p.type, info: p.techInfo }, { device: charger.identity, source: 'security_event' }, epochMs(p.timestamp));
       return {};
     });
   }
 
-  registerTransactions(station, charger, on);
+  registerTransactions(station, version, on);
+  return table;
 }
 
 export type On = (action: string, handler: Handler) => void;

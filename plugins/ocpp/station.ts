@@ -9,11 +9,20 @@ import type { IdTags } from './id-tags.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 
+export interface OcppCall {
+  params: any;
+  messageId: string;
+  method: string;
+  signal: AbortSignal;
+}
+
 /** The part of an ocpp-rpc client the plugin uses (its bundled types are incomplete). */
 export interface OcppConnection {
   readonly identity: string;
   readonly protocol: string | undefined;
-  handle(method: string, handler: (call: { params: any; messageId: string; method: string; signal: AbortSignal }) => unknown): void;
+  handle(method: string, handler: (call: OcppCall) => unknown): void;
+  /** One handler for every action (ocpp-rpc's wildcard). */
+  handle(handler: (call: OcppCall) => unknown): void;
   call(method: string, params: unknown, options?: { signal?: AbortSignal; callTimeoutMs?: number }): Promise<unknown>;
   close(options?: { code?: number; reason?: string; force?: boolean; awaitPending?: boolean }): Promise<unknown>;
   reconfigure(options: Record<string, unknown>): void;

@@ -10,35 +10,37 @@ import { idTagInfo } from './id-tags.ts';
 import { energyRegister, type MeterValue } from './meter.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { session as sessionPoint } from './metrics.ts';
+import type { OcppVersion } from './config.ts';
 import { epochMs } from './protocol.ts';
 import type { SessionRow } from './sessions.ts';
 import { tagOf, type Charger, type Station } from './station.ts';
 
-type On = (action: string, handler: (params: any) => unknown) => void;
+type On = (action: string, handler: (params: any, charger: Charger) => unknown) => void;
 
-export function registerTransactions(station: Station, charger: Charger, on: On): void {
+export function registerTransactions(station: Station, version: OcppVersion, on: On): void {
   const { ctx, sessions, idTags } = station;
-  const id = charger.identity;
-  const where = () => {
+  const where = (id: string) => {
     const device = ctx.devices.lookup(id);
     return { site: device?.site, customer: device?.customer };
   };
-  const authorize = (tag: string, unknown: 'Invalid' | 'Unknown') => idTags.authorize(tag, where().customer, ctx.clock.now(), unknown);
+  const authorize = (id: string, tag: string, unknown: 'Invalid' | 'Unknown') => idTags.authorize(tag, where(id).customer, ctx.clock.now(), unknown);
 
-  if (charger.version === 'ocpp1.6') {
-    on('StartTransaction', (p) => {
+  if (version === 'ocpp1.6') {
+    on('StartTransaction', (p, charger) => {
+      const id = charger.identity;
       const time = epochMs(p.timestamp) ?? ctx.clock.now();
       const key = `start:${p.connectorId}:${p.timestamp}:${p.idTag}:${p.meterStart}`;
       const { reply, replayed } = sessions.once(id, key, () => {
-        const info = idTagInfo(authorize(p.idTag, 'Invalid'), 'ocpp1.6');
-        const row = sessions.open16(id, { connector: p.connectorId, idTag: p.idTag, idTagStatus: info.status as string, ...where(), time, meterWh: p.meterStart });
+        const info = idTagInfo(authorize(id, p.idTag, 'Invalid'), 'ocpp1.6');
+        const row = sessions.open16(id, { connector: p.connectorId, idTag: p.idTag, idTagStatus: info.status as string, ...where(id), time, meterWh: p.meterStart });
         return { reply: { transactionId: row.id, idTagInfo: info } };
       });
       if (replayed) ctx.count('resend_answered');
       return reply;
     });
 
-    on('StopTransaction', async (p) => {
+    on('StopTransaction', async (p, charger) => {
+      const id = charger.identity;
       const txId = String(p.transactionId);
       const time = epochMs(p.timestamp) ?? ctx.clock.now();
       const data: MeterValue[] = p.transactionData ?? [];
@@ -47,7 +49,7 @@ export function registerTransactions(station: Station, charger: Charger, on: On)
         for (const r of energyRegister(data)) sessions.observeMeter(row, r.time, r.wh);
         sessions.observeMeter(row, time, p.meterStop);
         sessions.end(row, time, p.reason ?? 'Local');
-        const reply = p.idTag ? { idTagInfo: idTagInfo(authorize(p.idTag, 'Invalid'), 'ocpp1.6') } : {};
+        const reply = p.idTag ? { idTagInfo: idTagInfo(authorize(id, p.idTag, 'Invalid'), 'ocpp1.6') } : {};
         return { reply, session: sessions.save(row) };
       });
       if (result.replayed) ctx.count('resend_answered');
@@ -62,14 +64,15 @@ export function registerTransactions(station: Station, charger: Charger, on: On)
     return;
   }
 
-  on('TransactionEvent', async (p) => {
+  on('TransactionEvent', async (p, charger) => {
+    const id = charger.identity;
     const txId: string = p.transactionInfo.transactionId;
     const time = epochMs(p.timestamp) ?? ctx.clock.now();
     const token: string | undefined = p.idToken?.idToken;
     const values: MeterValue[] = p.meterValue ?? [];
     const result = sessions.once(id, `tx:${txId}:${p.seqNo}`, () => {
-      const verdict = p.idToken && p.idToken.type !== 'NoAuthorization' ? authorize(token!, 'Unknown') : undefined;
-      const row = sessions.openOrGet201(id, txId, { connector: p.evse?.id ?? null, idTag: token ?? null, idTagStatus: verdict?.status ?? null, ...where(), time });
+      const verdict = p.idToken && p.idToken.type !== 'NoAuthorization' ? authorize(id, token!, 'Unknown') : undefined;
+      const row = sessions.openOrGet201(id, txId, { connector: p.evse?.id ?? null, idTag: token ?? null, idTagStatus: verdict?.status ?? null, ...where(id), time });
       if (row.connector === null && p.evse?.id !== undefined) row.connector = p.evse.id;
       if (row.id_tag === null && token !== undefined) Object.assign(row, { id_tag: token, id_tag_status: verdict?.status ?? null });
       // Events may arrive out of order (offline backlog): the earliest one is the start.
