@@ -6,7 +6,10 @@
  * of writes in flight. Each side writes into a fresh database of the same influxd, in the same run.
  *
  * Goals: ours ≥ 0.8 × bare, and ≥ 100,000 points/s.
- * Run: npx tsx bench/pipeline.ts   (BENCH_PIPELINE_POINTS=200000 for a quicker run)
+ * Run: npx tsx bench/pipeline.ts   (BENCH_PIPELINE_POINTS=200000 for a quicker run;
+ * BENCH_DRAIN_CONCURRENCY and BENCH_COMMIT_LINES try other drain/spool settings for ours.)
+ * On a shared 2-core machine influxd and the emitting process compete for the CPU: run it on a
+ * quiet machine, and compare the two sides of one run, not runs with each other.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +31,8 @@ const POINTS = Number(process.env.BENCH_PIPELINE_POINTS ?? 1_000_000);
 const DEVICES = 1000;
 const BATCH = 5000;
 const CONCURRENCY = 2;
+/** The drain's writes in flight (serve's `pipeline.concurrency`). */
+const OURS_CONCURRENCY = Number(process.env.BENCH_DRAIN_CONCURRENCY ?? CONCURRENCY);
 const GOAL_RATIO = 0.8;
 export const GOAL_POINTS_PER_S = 100_000;
 
@@ -65,11 +70,11 @@ const until = async (done: () => boolean) => {
 
 async function ours(url: string, database: string, dir: string, t0: number): Promise<number> {
   const db = openStateDb(path.join(dir, 'spool.db'));
-  const spool = new Spool({ db });
+  const spool = new Spool({ db, commitLines: Number(process.env.BENCH_COMMIT_LINES ?? 20_000) });
   const metrics = new SelfMetrics('bench');
   const log = pino({ level: 'silent' });
   const writer = new InfluxV1Writer({ url, database });
-  const drain = new Drain({ spool, writer, log, batchSize: BATCH, concurrency: CONCURRENCY, metrics: metrics.drainMetrics() });
+  const drain = new Drain({ spool, writer, log, batchSize: BATCH, concurrency: OURS_CONCURRENCY, metrics: metrics.drainMetrics() });
   const emit = new Emitter(spool, directory(), metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
   drain.start();
   const started = performance.now();
@@ -129,8 +134,8 @@ export async function run(): Promise<BenchResult & { note: string }> {
     const t0 = Date.now() - 3_600_000;
     await query.ensureDatabase({ database: 'bench_bare' });
     await query.ensureDatabase({ database: 'bench_ours' });
-    const reference = await bare(influxd.url, 'bench_bare', t0);
     const oursRate = await ours(influxd.url, 'bench_ours', dir, t0);
+    const reference = await bare(influxd.url, 'bench_bare', t0);
     for (const db of ['bench_bare', 'bench_ours']) {
       const n = await stored(query, db);
       if (n !== POINTS) throw new Error(`${db}: ${n} points stored, expected ${POINTS}`);
