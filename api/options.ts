@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Inventory } from '../collector/inventory/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
@@ -32,6 +33,13 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
   operations?: Operations;
+  /**
+   * Registers more routes inside the API's scope, after its own, so that they get its key
+   * check, roles, audit, validation, errors and limits:
+   * `extend: async (api) => { await api.register(sessionRoutes, { scheduler }); }`.
+   * Routes registered on the host server outside this scope get none of that.
+   */
+  extend?: (api: FastifyInstance) => Promise<void> | void;
 }
 
 /** What every route plugin receives. */

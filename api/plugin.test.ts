@@ -34,6 +34,41 @@ describe('apiPlugin on a shared server', () => {
   });
 });
 
+describe('extend', () => {
+  it("puts more routes inside the API's scope, under its roles, audit and errors", async () => {
+    fixture = tempInventory();
+    const { key } = fixture.inventory.apiKeys.create({ name: 'v', role: 'viewer' });
+    const server = Fastify();
+    await server.register(apiPlugin, {
+      prefix: '/api/v1',
+      inventory: fixture.inventory,
+      kinds: ['pc'],
+      extend: async (api) => {
+        api.post('/widgets', { config: { minRole: 'operator', action: 'widgets.create' } }, async () => ({ ok: true }));
+        api.get('/widgets', { config: { minRole: 'viewer' } }, async () => ({ items: [] }));
+      },
+    });
+    expect((await server.inject({ url: '/api/v1/widgets' })).statusCode).toBe(401);
+    expect((await server.inject({ url: '/api/v1/widgets', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
+    const denied = await server.inject({ method: 'POST', url: '/api/v1/widgets', headers: { authorization: `Bearer ${key}` } });
+    expect(denied.json().error.code).toBe('FP_FORBIDDEN');
+    expect(fixture.inventory.audit.list({ limit: 1 }).items[0]).toMatchObject({ action: 'widgets.create', result: 'denied', status: 403 });
+    await server.close();
+
+    const careless = Fastify();
+    const mount = async () => {
+      await careless.register(apiPlugin, {
+        prefix: '/api/v1',
+        inventory: fixture.inventory,
+        kinds: ['pc'],
+        extend: (api) => void api.post('/open', async () => ({})),
+      });
+      await careless.ready();
+    };
+    await expect(mount()).rejects.toThrow(/route POST \/api\/v1\/open does not declare config.minRole/);
+  });
+});
+
 describe('bootstrapAdminKey', () => {
   it('turns FLEETPULSE_ADMIN_KEY into an admin key on first start only', async () => {
     fixture = tempInventory();

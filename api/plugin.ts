@@ -78,6 +78,7 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   if (opts.operations) await app.register(maintenanceRoutes, { operations: opts.operations });
   if (opts.operations) await app.register(incidentRoutes, { operations: opts.operations });
   if (opts.operations) await app.register(reportRoutes, { operations: opts.operations });
+  await opts.extend?.(app);
 };
 
 /** Every route documents the error shape for 4xx and 5xx. */
