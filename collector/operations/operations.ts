@@ -6,9 +6,11 @@ import type { Inventory } from '../inventory/index.ts';
 import type { InfluxQuery } from '../pipeline/influx-query.ts';
 import type { Plugin, Point } from '../sdk/index.ts';
 import { Escalator, type EscalationOptions } from './escalation.ts';
+import { FirmwareCatalogue } from './firmware-catalogue.ts';
 import { Incidents } from './incidents.ts';
 import { WindowCalendar } from './maintenance-calendar.ts';
 import { MaintenanceWindows } from './maintenance-windows.ts';
+import { Rollouts, type RolloutsOptions } from './rollouts.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
@@ -17,6 +19,7 @@ export interface OperationsOptions {
   webhookSecret?: string;
   /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
   slaTargets?: Record<string, number>;
+  rollouts?: Pick<RolloutsOptions, 'tickMs' | 'maxOfflineTurns'>;
 }
 
 export interface OperationsDeps {
@@ -52,6 +55,8 @@ export class Operations {
   readonly incidents: Incidents;
   readonly escalator: Escalator;
   readonly catalogue: CommandCatalogue;
+  readonly firmware: FirmwareCatalogue;
+  readonly rollouts: Rollouts;
 
   constructor(readonly deps: OperationsDeps) {
     const { inventory, log } = deps;
@@ -71,6 +76,18 @@ export class Operations {
     const maintenance = deps.maintenance ?? maintenanceCalendar(inventory);
     this.windows = maintenance.windows;
     this.calendar = maintenance.calendar;
+    this.firmware = new FirmwareCatalogue(inventory.db, now);
+    this.rollouts = new Rollouts({
+      inventory,
+      queue: this.commands,
+      bus: deps.bus,
+      catalogue: this.catalogue,
+      firmware: this.firmware,
+      emit: deps.emit,
+      log: log.child({ component: 'rollouts' }),
+      now,
+      ...deps.options?.rollouts,
+    });
     this.incidents = new Incidents(inventory.db, (id) => inventory.directory.lookup(id), now);
     this.escalator = new Escalator({
       db: inventory.db,
@@ -96,11 +113,13 @@ export class Operations {
 
   start(): void {
     this.commands.start();
+    this.rollouts.start();
     this.escalator.start();
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
     this.escalator.stop();
+    this.rollouts.stop();
     await this.commands.stop(deadlineMs);
   }
 }

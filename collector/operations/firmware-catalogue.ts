@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { unsafeImageUrl } from './firmware-url.ts';
+
+export interface Firmware {
+  id: string;
+  /** The device model it is for (inventory `model`). */
+  model: string;
+  /** The version devices report once it is installed. */
+  version: string;
+  /** Where devices download the image (http/https; no loopback, link-local or file:). */
+  url: string;
+  /** SHA-256 of the image, lowercase hex. */
+  sha256: string;
+  notes: string | null;
+  created_at: number;
+}
+
+export class FirmwareError extends Error {
+  override name = 'FirmwareError';
+  constructor(
+    readonly code: 'invalid' | 'not_found' | 'conflict',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The firmware catalogue (`firmware`, inventory migration 5). */
+export class FirmwareCatalogue {
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  add(input: Omit<Firmware, 'id' | 'created_at' | 'notes'> & { notes?: string | null }): Firmware {
+    const bad = unsafeImageUrl(input.url);
+    if (bad) throw new FirmwareError('invalid', `url: ${bad}`, 'url');
+    if (!/^[0-9a-fA-F]{64}$/.test(input.sha256)) throw new FirmwareError('invalid', 'sha256 must be 64 hex digits', 'sha256');
+    const fw: Firmware = { id: randomUUID(), ...input, sha256: input.sha256.toLowerCase(), notes: input.notes ?? null, created_at: this.now() };
+    try {
+      this.db
+        .prepare('INSERT INTO firmware (id, model, version, url, sha256, notes, created_at) VALUES (@id, @model, @version, @url, @sha256, @notes, @created_at)')
+        .run(fw);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new FirmwareError('conflict', `firmware ${input.version} for model ${input.model} is already in the catalogue`, 'version');
+      }
+      throw err;
+    }
+    return fw;
+  }
+
+  get(id: string): Firmware | undefined {
+    return this.db.prepare('SELECT * FROM firmware WHERE id = ?').get(id) as Firmware | undefined;
+  }
+
+  require(id: string): Firmware {
+    const fw = this.get(id);
+    if (!fw) throw new FirmwareError('not_found', `no firmware ${id}`);
+    return fw;
+  }
+
+  list(model?: string): Firmware[] {
+    return (model === undefined
+      ? this.db.prepare('SELECT * FROM firmware ORDER BY model, created_at').all()
+      : this.db.prepare('SELECT * FROM firmware WHERE model = ? ORDER BY created_at').all(model)) as Firmware[];
+  }
+
+  /** Refused while a rollout refers to it (its history would lose its target). */
+  delete(id: string): void {
+    this.require(id);
+    const used = this.db.prepare('SELECT count(*) FROM rollouts WHERE firmware_id = ?').pluck().get(id) as number;
+    if (used > 0) throw new FirmwareError('conflict', `firmware ${id} is used by ${used} rollout(s)`);
+    this.db.prepare('DELETE FROM firmware WHERE id = ?').run(id);
+  }
+}
