@@ -42,10 +42,13 @@ const rssKb = () => {
   gc();
   return process.memoryUsage().rss / 1024;
 };
-/** The RSS before any charger: after start-up garbage (module compilation) is collected. */
+/** RSS and used heap before any charger: after start-up garbage (module compilation) is collected. */
+let heapBaselineKb = 0;
 async function baselineKb(): Promise<number> {
   await sleep(3000);
-  return rssKb();
+  const rss = rssKb();
+  heapBaselineKb = process.memoryUsage().heapUsed / 1024;
+  return rss;
 }
 
 /** Counts connections, times the ramp, then measures RSS and command round trips. */
@@ -55,6 +58,7 @@ async function measure(job: ServerJob, connected: () => number, ids: () => strin
   const rampS = (Date.now() - firstAt()) / 1000;
   await sleep(5000); // boots, statuses and first transactions settle
   const perConnectionKb = (rssKb() - baselineKb) / connected();
+  const heapPerConnectionKb = (process.memoryUsage().heapUsed / 1024 - heapBaselineKb) / connected();
   const latencies: number[] = [];
   let failed = 0;
   const targets = ids();
@@ -67,7 +71,7 @@ async function measure(job: ServerJob, connected: () => number, ids: () => strin
   }
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  emit({ event: 'result', connected: connected(), ramp_per_s: connected() / rampS, rss_per_connection_kb: perConnectionKb, rss_mb: process.memoryUsage().rss / 2 ** 20, p50_ms: q(0.5), p99_ms: q(0.99), failed });
+  emit({ event: 'result', connected: connected(), ramp_per_s: connected() / rampS, rss_per_connection_kb: perConnectionKb, heap_per_connection_kb: heapPerConnectionKb, rss_mb: process.memoryUsage().rss / 2 ** 20, p50_ms: q(0.5), p99_ms: q(0.99), failed });
 }
 
 async function ours(job: ServerJob) {

@@ -20,6 +20,8 @@ export interface OcppBenchSide {
   connected: number;
   ramp_per_s: number;
   rss_per_connection_kb: number;
+  /** Used JS heap per connection, KB (the part of RSS that is objects, not allocator slack). */
+  heap_per_connection_kb: number;
   rss_mb: number;
   p50_ms: number;
   p99_ms: number;
@@ -89,9 +91,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   const chargers = values.full ? 10_000 : Number(values.chargers ?? 2000);
   const r = await run({ chargers, commands: Number(values.commands ?? 500), ramp: Number(values.ramp ?? 1000) });
   const row = (name: string, s: OcppBenchSide) =>
-    `${name.padEnd(28)} ${String(s.connected).padStart(6)} ${s.ramp_per_s.toFixed(0).padStart(8)} ${s.rss_per_connection_kb.toFixed(1).padStart(10)} ${s.rss_mb.toFixed(0).padStart(7)} ${s.p50_ms.toFixed(2).padStart(8)} ${s.p99_ms.toFixed(2).padStart(8)} ${String(s.failed).padStart(6)}`;
+    `${name.padEnd(28)} ${String(s.connected).padStart(6)} ${s.ramp_per_s.toFixed(0).padStart(8)} ${s.rss_per_connection_kb.toFixed(1).padStart(10)} ${s.heap_per_connection_kb.toFixed(1).padStart(9)} ${s.rss_mb.toFixed(0).padStart(7)} ${s.p50_ms.toFixed(2).padStart(8)} ${s.p99_ms.toFixed(2).padStart(8)} ${String(s.failed).padStart(6)}`;
   console.log(`OCPP: ${r.chargers} chargers (half 1.6, half 2.0.1), heartbeats + meter values every 30 s per connector`);
-  console.log(`${''.padEnd(28)} ${'conn'.padStart(6)} ${'conn/s'.padStart(8)} ${'KB/conn'.padStart(10)} ${'RSS MB'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'failed'.padStart(6)}`);
+  console.log(`${''.padEnd(28)} ${'conn'.padStart(6)} ${'conn/s'.padStart(8)} ${'KB/conn'.padStart(10)} ${'heap KB'.padStart(9)} ${'RSS MB'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'failed'.padStart(6)}`);
   console.log(row('fleetpulse (plugin + bus)', r.ours));
   console.log(row('bare ocpp-rpc (reference)', r.bare));
   console.log(`goals: ≤ ${r.goals.rss_per_connection_kb} KB per connection, command p99 ≤ ${r.goals.p99_ms} ms`);
