@@ -16,6 +16,8 @@ import commandRoutes from './routes/commands/index.ts';
 import maintenanceRoutes from './routes/maintenance/index.ts';
 import incidentRoutes from './routes/incidents/index.ts';
 import reportRoutes from './routes/reports/index.ts';
+import firmwareRoutes from './routes/firmware/index.ts';
+import rolloutRoutes from './routes/rollouts/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -78,6 +80,8 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   if (opts.operations) await app.register(maintenanceRoutes, { operations: opts.operations });
   if (opts.operations) await app.register(incidentRoutes, { operations: opts.operations });
   if (opts.operations) await app.register(reportRoutes, { operations: opts.operations });
+  if (opts.operations) await app.register(firmwareRoutes, { operations: opts.operations });
+  if (opts.operations) await app.register(rolloutRoutes, { operations: opts.operations });
   await opts.extend?.(app);
 };
 

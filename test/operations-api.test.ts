@@ -122,6 +122,32 @@ describe('operations API', () => {
     });
   });
 
+  describe('firmware and rollouts', () => {
+    it('refuses unsafe image URLs, runs a rollout and shows its progress and devices', async () => {
+      const sha256 = 'b'.repeat(64);
+      const bad = await call('admin', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'http://169.254.169.254/fw', sha256 } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toMatchObject({ code: 'FP_VALIDATION', field: 'url', message: expect.stringContaining('link-local') });
+      expect((await call('operator', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'https://fw.example.com/2', sha256 } })).statusCode).toBe(403);
+      const fw = await call('admin', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'https://fw.example.com/2', sha256, notes: 'n' } });
+      expect(fw.statusCode).toBe(201);
+      expect((await call('admin', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'https://fw.example.com/2', sha256 } })).statusCode).toBe(409);
+      for (const id of ['fw1', 'fw2', 'fw3']) {
+        inventory.devices.create({ id, kind: 'widget', model: 'TC-9', firmware: '1', site: 'acme-hamburg' });
+        fleet.connect(id, { firmware: '1' });
+      }
+      const created = await call('admin', { method: 'POST', url: '/rollouts', payload: { firmware_id: fw.json().id, selector: {}, canary: { count: 1 }, wave_size: 2 } });
+      expect(created.statusCode).toBe(201);
+      expect(created.json().progress).toMatchObject({ total: 3, waves: 2 });
+      const id = created.json().id as string;
+      await until(() => ops.rollouts.get(id)!.status === 'completed', 'the rollout to complete');
+      expect((await call('viewer', { method: 'GET', url: `/rollouts/${id}` })).json()).toMatchObject({ status: 'completed', progress: { done: 3, percent: 100 } });
+      expect((await call('viewer', { method: 'GET', url: `/rollouts/${id}/devices` })).json().items.map((d: { state: string }) => d.state)).toEqual(['done', 'done', 'done']);
+      expect((await call('operator', { method: 'POST', url: `/rollouts/${id}/pause` })).statusCode).toBe(409);
+      expect((await call('viewer', { method: 'GET', url: '/rollouts/nope' })).statusCode).toBe(404);
+    });
+  });
+
   describe('incidents', () => {
     const alert = (status: 'firing' | 'resolved', extra: Record<string, unknown> = {}) => ({
       receiver: 'fleetpulse',
