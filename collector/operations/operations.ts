@@ -4,7 +4,8 @@ import { CommandCatalogue } from '../commands/command-catalogue.ts';
 import { CommandQueue, type CommandQueueOptions } from '../commands/command-queue.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { InfluxQuery } from '../pipeline/influx-query.ts';
-import type { Plugin, Point } from '../sdk/index.ts';
+import type { DeviceState, Plugin, Point } from '../sdk/index.ts';
+import { AutoRecovery, DEFAULT_RECOVERY_RULES, type RecoveryRule } from './auto-recovery.ts';
 import { Escalator, type EscalationOptions } from './escalation.ts';
 import { FirmwareCatalogue } from './firmware-catalogue.ts';
 import { Incidents } from './incidents.ts';
@@ -20,6 +21,8 @@ export interface OperationsOptions {
   /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
   slaTargets?: Record<string, number>;
   rollouts?: Pick<RolloutsOptions, 'tickMs' | 'maxOfflineTurns'>;
+  /** Auto-recovery rules (default DEFAULT_RECOVERY_RULES; [] turns it off) and check interval, ms (default 30,000). */
+  recovery?: { rules?: readonly RecoveryRule[]; checkEveryMs?: number };
 }
 
 export interface OperationsDeps {
@@ -35,6 +38,8 @@ export interface OperationsDeps {
   /** The calendar the Collector's liveness was given (`maintenanceCalendar(inventory)`). */
   maintenance?: { windows: MaintenanceWindows; calendar: WindowCalendar };
   options?: OperationsOptions;
+  /** A device's liveness state now (`collector.liveness.state(id)?.state`); without it auto-recovery is off. */
+  state?: (deviceId: string) => DeviceState | undefined;
   now?: () => number;
 }
 
@@ -54,6 +59,7 @@ export class Operations {
   readonly calendar: WindowCalendar;
   readonly incidents: Incidents;
   readonly escalator: Escalator;
+  readonly recovery: AutoRecovery | undefined;
   readonly catalogue: CommandCatalogue;
   readonly firmware: FirmwareCatalogue;
   readonly rollouts: Rollouts;
@@ -97,6 +103,24 @@ export class Operations {
       now,
       ...deps.options?.escalation,
     });
+    this.recovery = Operations.recoveryFor(this, deps, now);
+  }
+
+  /** Builds auto-recovery when the deps can say a device's state. */
+  private static recoveryFor(self: Operations, deps: OperationsDeps, now: () => number): AutoRecovery | undefined {
+    const rules = deps.options?.recovery?.rules ?? DEFAULT_RECOVERY_RULES;
+    if (!deps.state || rules.length === 0) return undefined;
+    return new AutoRecovery({
+      db: deps.inventory.db,
+      queue: self.commands,
+      incidents: self.incidents,
+      devices: () => deps.inventory.directory.all(),
+      state: deps.state,
+      rules,
+      checkEveryMs: deps.options?.recovery?.checkEveryMs,
+      log: deps.log.child({ component: 'recovery' }),
+      now,
+    });
   }
 
   get inventory(): Inventory {
@@ -115,11 +139,13 @@ export class Operations {
     this.commands.start();
     this.rollouts.start();
     this.escalator.start();
+    this.recovery?.start();
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
     this.escalator.stop();
     this.rollouts.stop();
+    this.recovery?.stop();
     await this.commands.stop(deadlineMs);
   }
 }
