@@ -1,10 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance, RouteHandlerMethod, RouteOptions, preHandlerHookHandler } from 'fastify';
-import type { PluginHttp, PluginRouteOptions, Role } from '../sdk/index.ts';
-
-/** Makes the API's authentication, role check and audit hook for a least role (set by `serve`). */
-export type RouteGuard = (role: Role) => preHandlerHookHandler;
+import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
+import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
 
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -13,16 +10,26 @@ type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) =
  * plugin whose start failed may be started again later: each route is therefore registered once
  * and calls the handler of the newest registration. WebSocket upgrades are dispatched by path
  * prefix, longest first; an upgrade nobody claims is answered 404.
+ *
+ * Routes that declare a `role` are not added here: the API mounts them inside its own scope
+ * (`mountApiRoutes`), so its keys, roles, rate limit, audit and errors apply to them exactly as
+ * to the core routes.
  */
 export class SharedServer {
   private readonly handlers = new Map<string, RouteHandlerMethod>();
   private readonly errorHandlers = new Map<string, NonNullable<RouteOptions['errorHandler']>>();
   private readonly upgrades: Array<{ prefix: string; owner: string; handler: UpgradeHandler }> = [];
 
-  /** Set once the API is mounted; routes declaring a `role` are refused without it. */
-  guard: RouteGuard | undefined;
+  private readonly apiRoutes: Array<{ owner: string; route: RouteOptions }> = [];
+  private apiMounted = false;
 
   constructor(readonly app: FastifyInstance) {
+    app.addHook('onReady', async () => {
+      const orphan = this.apiRoutes[0];
+      if (orphan && !this.apiMounted) {
+        throw new Error(`${orphan.owner}: route ${orphan.route.url} needs an API role, but this process mounts no API`);
+      }
+    });
     const parseJson = app.getDefaultJsonParser('error', 'ignore');
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       request.rawBody = body as Buffer;
@@ -53,11 +60,8 @@ export class SharedServer {
         }
         const handlers = this.handlers;
         const errorHandlers = this.errorHandlers;
-        if (role && !this.guard) throw new Error(`${owner}: route ${key} needs role ${role}, but this process has no API`);
-        const guard = role ? [this.guard!(role)] : [];
-        this.app.route({
+        const bound: RouteOptions = {
           ...options,
-          preHandler: [...guard, ...([] as preHandlerHookHandler[]).concat((options.preHandler as preHandlerHookHandler | preHandlerHookHandler[] | undefined) ?? [])],
           handler: function (request, reply) {
             return handlers.get(key)!.call(this, request, reply);
           },
@@ -68,7 +72,13 @@ export class SharedServer {
               reply.send(error);
             },
           }),
-        });
+        };
+        if (!role) return void this.app.route(bound);
+        if (this.apiMounted) throw new Error(`${owner}: API route ${key} must be added before the API is mounted`);
+        const config = (options.config ?? {}) as Record<string, unknown>;
+        // The audit log names every mutating call; a plugin may name its own action.
+        const action = (config.action as string | undefined) ?? `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
+        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, minRole: role, action } } });
       },
       upgrade: (prefix, handler) => {
         const index = this.upgrades.findIndex((u) => u.prefix === prefix);
@@ -80,6 +90,18 @@ export class SharedServer {
         this.upgrades.sort((a, b) => b.prefix.length - a.prefix.length);
       },
     };
+  }
+
+  /**
+   * Adds the plugins' role routes to the API's scope (its `extend` hook). Their URLs are absolute
+   * (`/api/v1/charging-sessions`) and must lie under the API's prefix.
+   */
+  mountApiRoutes(api: FastifyInstance): void {
+    this.apiMounted = true;
+    for (const { owner, route } of this.apiRoutes) {
+      if (!route.url.startsWith(api.prefix + '/')) throw new Error(`${owner}: API route ${route.url} is not under ${api.prefix}`);
+      api.route({ ...route, url: route.url.slice(api.prefix.length) });
+    }
   }
 
   /** Drops the upgrade handlers of a stopped plugin instance. */

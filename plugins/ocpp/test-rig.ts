@@ -2,26 +2,29 @@
  * The real runtime around the OCPP plugin for its tests: a Collector with a SharedServer
  * (Fastify on 127.0.0.1, a free port), a Spool on a temp SQLite file as the sink, a separate temp
  * SQLite file as the inventory database, a MemoryDirectory holding charger passwords, and real
- * ocpp-rpc clients as chargers. The API guard is a stand-in that maps fixed bearer tokens to
- * roles (`serve` wires the API's real guard).
+ * ocpp-rpc clients as chargers. The plugin's API routes are mounted in the real API (a temp
+ * inventory with one API key per role), exactly as `serve` mounts them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { RPCClient } from 'ocpp-rpc';
 import pino from 'pino';
+import { apiPlugin } from '../../api/index.ts';
+import { openInventory, ROLES, type Role } from '../../collector/inventory/index.ts';
 import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
-import type { MemoryDirectory, Role } from '../../collector/sdk/index.ts';
+import type { MemoryDirectory } from '../../collector/sdk/index.ts';
 import ocpp from './index.ts';
 
-const RANK: Record<Role, number> = { viewer: 0, support: 1, operator: 2, admin: 3 };
-/** `Authorization: Bearer <role>-token` carries that role in tests. */
-export const token = (role: Role) => `Bearer ${role}-token`;
+/** API keys of the rig started last, one per role. */
+const keys = new Map<Role, string>();
+/** The `Authorization` header of an API key with that role. */
+export const token = (role: Role) => `Bearer ${keys.get(role)}`;
 
 export interface Rig {
   url: string;
@@ -44,18 +47,15 @@ export interface Rig {
 export async function startRig(directory: MemoryDirectory, config: Record<string, unknown> = {}, spoolCommitMs = 5): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-ocpp-'));
   const state = openStateDb(join(dir, 'state.db'));
-  const db = new Database(join(dir, 'inventory.db'));
-  db.pragma('journal_mode = WAL');
+  const inventory = openInventory({ path: join(dir, 'inventory.db'), secretKey: Buffer.alloc(32, 7) });
+  const db = inventory.db;
+  for (const role of ROLES) keys.set(role, inventory.apiKeys.create({ name: `test-${role}`, role }).key);
   const spool = new Spool({ db: state, commitIntervalMs: spoolCommitMs });
   const metrics = new SelfMetrics('test');
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const server = new SharedServer(app);
-  server.guard = (role) => async (request, reply) => {
-    const held = /^Bearer (\w+)-token$/.exec(request.headers.authorization ?? '')?.[1] as Role | undefined;
-    if (!held || !(held in RANK)) return reply.code(401).send({ error: { code: 'FP_UNAUTHENTICATED', message: 'no key' } });
-    if (RANK[held] < RANK[role]) return reply.code(403).send({ error: { code: 'FP_FORBIDDEN', message: `needs ${role}` } });
-  };
+  void app.register(apiPlugin, { prefix: '/api/v1', inventory, kinds: ['charger'], extend: (api) => server.mountApiRoutes(api) });
   const collector = new Collector({
     place: 'serve',
     plugins: [ocpp],
@@ -107,7 +107,7 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
       await app.close();
       spool.close();
       state.close();
-      db.close();
+      inventory.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
