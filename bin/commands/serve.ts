@@ -2,16 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
+import { apiPlugin, bootstrapAdminKey } from '../../api/index.ts';
+import sessionRoutes from '../../api/routes/sessions/index.ts';
+import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
+import { openInventory } from '../../collector/inventory/index.ts';
+import { maintenanceCalendar, Operations } from '../../collector/operations/operations.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
 import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
-import { MemoryDirectory, PluginConfigError } from '../../collector/sdk/index.ts';
+import { PluginConfigError } from '../../collector/sdk/index.ts';
 import { plugins } from '../../plugins/index.ts';
 import { parseFlags } from '../args.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
 
 const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml]
@@ -19,22 +24,33 @@ const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml]
 Runs the HTTP server (API, /healthz, /metrics, device connections), the collector and the
 server-side plugins. Without a configuration it uses the embedded defaults: port 8080, data in
 ./data, and a local influxd from PATH when influx.url is not set. Environment overrides:
-FLEETPULSE_<SECTION>__<KEY>, e.g. FLEETPULSE_HTTP__PORT=9090. See docs/configuration.md.`;
+FLEETPULSE_<SECTION>__<KEY>, e.g. FLEETPULSE_HTTP__PORT=9090. See docs/configuration.md.
+FLEETPULSE_ADMIN_KEY creates the first admin API key on first start.`;
 
+/**
+ * The composition root of the server: configuration, then everything that opens only local
+ * files (inventory, spool, plugin configs: refused with exit 2 before anything else starts),
+ * then InfluxDB, the plugins, the API and the listener. Shutdown runs the other way round.
+ */
 export default async function serve(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, USAGE, { config: { type: 'string', short: 'c' } });
   if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
-  let config;
+  let config: Config;
   try {
     config = loadConfig(flags.values.config ?? process.env.FLEETPULSE_CONFIG);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(`fleetpulse serve: invalid configuration: ${err.message}`);
-    return 2;
+    return refuse(`invalid configuration: ${err.message}`, 2);
   }
   const log = pino({ level: config.log.level });
   mkdirSync(config.data_dir, { recursive: true });
 
+  let inventory;
+  try {
+    inventory = openInventory({ path: config.inventory.path || join(config.data_dir, 'fleetpulse.db'), autoAccept: config.inventory.auto_accept });
+  } catch (err) {
+    return refuse(`cannot open the inventory: ${(err as Error).message}`, 2);
+  }
   const metrics = new SelfMetrics();
   const db = openStateDb(join(config.data_dir, 'spool.db'));
   const spool = new Spool({
@@ -44,9 +60,14 @@ export default async function serve(argv: string[]): Promise<number> {
     onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
   });
   metrics.spoolSize = () => spool.size();
-  const directory = new MemoryDirectory(new Set(config.inventory.auto_accept));
+  const closeLocal = () => {
+    spool.close();
+    db.close();
+    inventory.close();
+  };
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.body_limit_bytes });
   const server = new SharedServer(app);
+  const maintenance = maintenanceCalendar(inventory);
 
   let collector: Collector;
   try {
@@ -56,20 +77,18 @@ export default async function serve(argv: string[]): Promise<number> {
       pluginConfig: config.plugins,
       sink: spool,
       db,
-      pluginDb: db,
-      directory,
+      pluginDb: inventory.db,
+      directory: inventory.directory,
       metrics,
       log,
       server,
       onStartFailure: config.plugin_start_failure,
-      liveness: config.liveness,
+      liveness: { ...config.liveness, maintenance: maintenance.calendar },
     });
   } catch (err) {
     if (!(err instanceof PluginConfigError)) throw err;
-    console.error(`fleetpulse serve: invalid configuration: ${err.message}`);
-    spool.close();
-    db.close();
-    return 2;
+    closeLocal();
+    return refuse(`invalid configuration: ${err.message}`, 2);
   }
 
   let influx;
@@ -77,8 +96,8 @@ export default async function serve(argv: string[]): Promise<number> {
     influx = await openInfluxTarget(config, log);
   } catch (err) {
     if (!(err instanceof InfluxdNotFoundError)) throw err;
-    console.error(`fleetpulse serve: ${err.message}`);
-    return 1;
+    closeLocal();
+    return refuse(err.message, 1);
   }
   const drain = new Drain({
     spool,
@@ -90,39 +109,87 @@ export default async function serve(argv: string[]): Promise<number> {
     metrics: metrics.drainMetrics(),
   });
 
-  app.get('/healthz', async () => ({
-    status: 'ok',
-    spool: spool.size(),
-    plugins: collector.running,
-  }));
+  const emit = collector.emitter.system.bind(collector.emitter);
+  const operations = new Operations({
+    inventory,
+    bus: collector.bus,
+    plugins,
+    emit,
+    log,
+    influx: influx.query,
+    maintenance,
+    options: { webhookSecret: process.env.FLEETPULSE_INCIDENT_WEBHOOK_SECRET },
+  });
+  const sessions = new SessionScheduler({
+    db: inventory.db,
+    dispatch: (device, request) => collector.bus.dispatch(device, request),
+    emit: (measurement, fields, tags = {}, time) => emit({ measurement, fields, tags, time }),
+    lookup: (id) => inventory.directory.lookup(id),
+    log: log.child({ component: 'sessions' }),
+  });
+
+  const bootstrap = await bootstrapAdminKey(inventory);
+  if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
+  if (bootstrap.created && bootstrap.warning) log.warn(bootstrap.warning);
+
+  app.get('/healthz', async () => ({ status: 'ok', spool: spool.size(), plugins: collector.running }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  // Not awaited: the API loads when the server gets ready, after the plugins have started and
+  // declared their own API routes, which it mounts inside its scope.
+  void app.register(apiPlugin, {
+    prefix: '/api/v1',
+    inventory,
+    kinds: collector.kinds,
+    influx: influx.query,
+    operations,
+    limits: { bodyLimit: config.http.body_limit_bytes },
+    extend: async (api) => {
+      await api.register(sessionRoutes, { scheduler: sessions });
+      server.mountApiRoutes(api);
+    },
+  });
 
   try {
     await collector.start();
+    await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'start-up failed');
     await collector.stop(1000);
+    await app.close();
     await influx.stop();
+    closeLocal();
     return 1;
   }
   drain.start();
-  await app.listen({ host: config.http.host, port: config.http.port });
+  operations.start();
+  sessions.start();
   log.info({ address: app.server.address(), plugins: collector.planned }, 'fleetpulse serve is running');
 
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = async (signal: string) => {
+      // A signal may arrive twice (a wrapper relays it, or the whole process group got it):
+      // the flush already under way must not be cut short by the default handler.
+      if (stopping) return log.info({ signal }, 'already stopping');
+      stopping = true;
       log.info({ signal }, 'stopping: closing connections, flushing the spool');
+      sessions.stop();
+      await operations.stop();
       await collector.stop();
       await app.close();
       await drain.stop(config.pipeline.shutdown_flush_s * 1000);
       const left = spool.size();
-      spool.close();
-      db.close();
+      closeLocal();
       await influx.stop();
       log.info({ leftInSpool: left.points }, 'stopped');
       resolve(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
   });
+}
+
+function refuse(message: string, code: number): number {
+  console.error(`fleetpulse serve: ${message}`);
+  return code;
 }
