@@ -139,6 +139,16 @@ describe('bad input', () => {
 });
 
 describe('liveness', () => {
+  it('a Faulted connector puts the charger in state error and records the fault; recovery clears it', async () => {
+    const cp = await rig.charger('CP-A', 'ocpp1.6', { password: 'secret-a' });
+    const at = '2024-07-01T12:00:00.000Z';
+    await cp.call('StatusNotification', { connectorId: 2, errorCode: 'GroundFailure', status: 'Faulted', vendorErrorCode: 'E17', timestamp: at });
+    expect(await eventually(() => directory.statuses.get('CP-A')?.state === 'error')).toBe(true);
+    expect(await eventually(() => rig.lines('ocpp_error').some((l) => l.includes('code="GroundFailure"') && l.includes('connector=2') && l.endsWith(` ${Date.parse(at)}`)))).toBe(true);
+    await cp.call('StatusNotification', { connectorId: 2, errorCode: 'NoError', status: 'Available', timestamp: at });
+    expect(await eventually(() => directory.statuses.get('CP-A')?.state === 'online')).toBe(true);
+  });
+
   it('marks a charger offline after two heartbeat intervals of silence', async () => {
     const cp = await rig.charger('CP-A', 'ocpp1.6', { password: 'secret-a' });
     await cp.call('Heartbeat', {});

@@ -61,7 +61,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   on('Heartbeat', () => ({ currentTime: now() }));
 
   on('StatusNotification', (p, charger) => {
-    const connector = v16 ? p.connectorId : p.connectorId;
+    const connector: number = p.connectorId;
     const evse = v16 ? undefined : p.evseId;
     const status: string = v16 ? p.status : p.connectorStatus;
     const key = `${evse ?? ''}/${connector}`;
