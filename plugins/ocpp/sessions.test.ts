@@ -170,6 +170,7 @@ describe('the charging-sessions API', () => {
       fetch(`${rig.url}/api/v1/id-tags/NEW-TAG`, { method: 'PUT', headers: { authorization: token(role), 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await put('viewer', { status: 'accepted' })).status).toBe(403);
     expect((await put('admin', { status: 'sort of' })).status).toBe(400);
+    expect((await put('admin', { status: 'accepted', bogus: 1 })).status).toBe(400);
     expect((await put('admin', { status: 'accepted' })).status).toBe(200);
     const list = await fetch(`${rig.url}/api/v1/id-tags?limit=100`, { headers: { authorization: token('support') } });
     expect(((await list.json()) as { id_tags: Array<{ id_tag: string }> }).id_tags.map((t) => t.id_tag)).toContain('NEW-TAG');
