@@ -203,7 +203,7 @@ describe('operations API', () => {
       expect((await call('support', { method: 'POST', url: `/incidents/${id}/ack` })).statusCode).toBe(409);
       expect((await call('support', { method: 'POST', url: `/incidents/${id}/assign`, payload: { assignee: 'dana' } })).json().assignee).toBe('dana');
       await call('support', { method: 'POST', url: `/incidents/${id}/comments`, payload: { text: 'router at the store replaced' } });
-      expect((await call('operator', { method: 'POST', url: `/incidents/${id}/resolve`, payload: {} })).json()).toMatchObject({ status: 'resolved', resolved_by: 'operator-key' });
+      expect((await call('operator', { method: 'POST', url: `/incidents/${id}/resolve` })).json()).toMatchObject({ status: 'resolved', resolved_by: 'operator-key' });
       const detail = (await call('viewer', { method: 'GET', url: `/incidents/${id}` })).json();
       expect(detail.events.map((e: { type: string }) => e.type)).toEqual(['opened', 'escalated', 'acknowledged', 'assigned', 'comment', 'resolved']);
       const stats = (await call('viewer', { method: 'GET', url: '/incidents/stats?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z' })).json();

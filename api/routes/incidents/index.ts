@@ -121,7 +121,14 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
 
   app.post(
     '/incidents/:id/resolve',
-    { schema: { tags, summary: 'Resolve', params: IncidentParams, body: ResolveBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.resolve' } },
+    {
+      schema: { tags, summary: 'Resolve (the body with a note is optional)', params: IncidentParams, body: ResolveBody, response: { 200: IncidentJson } },
+      config: { minRole: 'support', action: 'incidents.resolve' },
+      // A resolve without a note may come without a body.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
     async (request) => incidentJson(guard(() => store.resolve(request.params.id, actor(request), request.body?.note ?? null))),
   );
 };
