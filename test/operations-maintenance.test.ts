@@ -86,6 +86,25 @@ describe('maintenance calendar', () => {
     expect(calendar.evaluate(device('once'), utc('2026-05-01T11:00:00Z')).inside).toBe(false);
   });
 
+  it('inMaintenance answers from its cache per place, and follows window changes and moves', () => {
+    const now = Date.now();
+    const a = device('cache-a', 'volt-lyon', 'volt');
+    const b = device('cache-b', 'volt-lyon', 'volt');
+    expect(calendar.inMaintenance(a, now)).toBe(false);
+    const w = windows.create({ scope: 'site', target: 'volt-lyon', recurrence: 'once', starts_at: now - 1000, ends_at: now + 60_000 } as WindowInput);
+    expect(calendar.inMaintenance(a, now)).toBe(true); // a new window drops the cache
+    expect(calendar.inMaintenance(b, now)).toBe(true);
+    expect(calendar.inMaintenance(b, now + 60_000)).toBe(false); // the cached answer ends at the window's end
+    expect(calendar.inMaintenance({ ...a, site: 'acme-berlin', customer: 'acme' }, now)).toBe(false); // moved
+    const own = windows.create({ scope: 'device', target: 'cache-c', recurrence: 'once', starts_at: now - 1000, ends_at: now + 60_000 } as WindowInput);
+    expect(calendar.inMaintenance(device('cache-c', 'acme-berlin'), now)).toBe(true);
+    expect(calendar.inMaintenance(device('cache-d', 'acme-berlin'), now)).toBe(false);
+    windows.delete(w.id);
+    windows.delete(own.id);
+    expect(calendar.inMaintenance(b, now)).toBe(false);
+    expect(calendar.inMaintenance(device('cache-c', 'acme-berlin'), now)).toBe(false);
+  });
+
   it('refuses malformed windows naming the field', () => {
     expect(() => add({ start_time: '24:00', duration_min: 10 })).toThrow(expect.objectContaining({ field: 'start_time' }));
     expect(() => add({ start_time: '01:00', duration_min: 0 })).toThrow(expect.objectContaining({ field: 'duration_min' }));
