@@ -76,3 +76,18 @@ export class FirmwareCatalogue {
     this.db.prepare('DELETE FROM firmware WHERE id = ?').run(id);
   }
 }
+
+/**
+ * The parameters of a plugin's firmware command, by the names its schema declares: OCPP takes
+ * `location`, the TC-200 `url`, `version` and `sha256`.
+ */
+export function firmwareParams(schema: { properties?: Record<string, unknown> } | undefined, fw: Firmware): Record<string, unknown> {
+  const names = new Set(Object.keys(schema?.properties ?? {}));
+  const params: Record<string, unknown> = {};
+  if (names.has('location')) params.location = fw.url;
+  if (names.has('url')) params.url = fw.url;
+  if (names.has('version')) params.version = fw.version;
+  if (names.has('sha256')) params.sha256 = fw.sha256;
+  if (names.has('checksum')) params.checksum = fw.sha256;
+  return params;
+}

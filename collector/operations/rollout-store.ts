@@ -108,3 +108,47 @@ export class RolloutStore {
     return (this.db.prepare('SELECT max(wave) FROM rollout_devices WHERE rollout_id = ?').pluck().get(id) as number | null) ?? 0;
   }
 }
+
+export interface RolloutInput {
+  firmware_id: string;
+  /** Which devices (the firmware's model is always added). */
+  selector: DeviceFilter;
+  /** The canary wave: a device count, or a percentage of the devices. Default 1 device. */
+  canary?: { count?: number; percent?: number };
+  /** Default 50. */
+  wave_size?: number;
+  /** Default 0 (the next wave starts when the previous one is confirmed). */
+  wave_interval_s?: number;
+  /** Default 0.1 (more than 10 % failed in a wave halts). */
+  failure_threshold?: number;
+  /** Default 1,800. */
+  confirm_timeout_s?: number;
+  /** Default 300. */
+  retry_offline_s?: number;
+  created_by?: string | null;
+}
+
+export interface RolloutProgress {
+  total: number;
+  done: number;
+  failed: number;
+  pending: number;
+  /** Devices that already ran the version when the rollout was created. */
+  skipped: number;
+  percent: number;
+  waves: number;
+  current_wave: number;
+  /** ISO; null when nothing is left or no wave finished yet to estimate from. */
+  estimated_end: string | null;
+}
+
+export class RolloutError extends Error {
+  override name = 'RolloutError';
+  constructor(
+    readonly code: 'invalid' | 'not_found' | 'conflict',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}

@@ -3,46 +3,15 @@ import type { Logger } from 'pino';
 import type { CommandBus } from '../commands/command-bus.ts';
 import type { CommandCatalogue } from '../commands/command-catalogue.ts';
 import { CommandQueueError, type CommandQueue } from '../commands/command-queue.ts';
-import type { DeviceFilter, Inventory } from '../inventory/index.ts';
+import type { Inventory } from '../inventory/index.ts';
 import { int, type Point } from '../sdk/index.ts';
-import { FirmwareError, type Firmware, type FirmwareCatalogue } from './firmware-catalogue.ts';
+import { FirmwareError, firmwareParams, type Firmware, type FirmwareCatalogue } from './firmware-catalogue.ts';
 import { rolloutProgress } from './measurements.ts';
-import { RolloutStore, type Rollout, type RolloutDevice, type RolloutStatus } from './rollout-store.ts';
+import { RolloutError, RolloutStore, type Rollout, type RolloutDevice, type RolloutInput, type RolloutProgress, type RolloutStatus } from './rollout-store.ts';
+
+export { RolloutError, type RolloutInput, type RolloutProgress };
 
 export const FIRMWARE_COMMAND = 'update_firmware';
-
-export interface RolloutInput {
-  firmware_id: string;
-  /** Which devices (the firmware's model is always added). */
-  selector: DeviceFilter;
-  /** The canary wave: a device count, or a percentage of the devices. Default 1 device. */
-  canary?: { count?: number; percent?: number };
-  /** Default 50. */
-  wave_size?: number;
-  /** Default 0 (the next wave starts when the previous one is confirmed). */
-  wave_interval_s?: number;
-  /** Default 0.1 (more than 10 % failed in a wave halts). */
-  failure_threshold?: number;
-  /** Default 1,800. */
-  confirm_timeout_s?: number;
-  /** Default 300. */
-  retry_offline_s?: number;
-  created_by?: string | null;
-}
-
-export interface RolloutProgress {
-  total: number;
-  done: number;
-  failed: number;
-  pending: number;
-  /** Devices that already ran the version when the rollout was created. */
-  skipped: number;
-  percent: number;
-  waves: number;
-  current_wave: number;
-  /** ISO; null when nothing is left or no wave finished yet to estimate from. */
-  estimated_end: string | null;
-}
 
 export interface RolloutsOptions {
   inventory: Inventory;
@@ -57,17 +26,6 @@ export interface RolloutsOptions {
   /** A device offline at this many turns fails. Default 12. */
   maxOfflineTurns?: number;
   now?: () => number;
-}
-
-export class RolloutError extends Error {
-  override name = 'RolloutError';
-  constructor(
-    readonly code: 'invalid' | 'not_found' | 'conflict',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -351,19 +309,4 @@ export class Rollouts {
       time: this.now(),
     });
   }
-}
-
-/**
- * The parameters of a plugin's firmware command, by the names its schema declares: OCPP takes
- * `location`, the TC-200 `url`, `version` and `sha256`.
- */
-export function firmwareParams(schema: { properties?: Record<string, unknown> } | undefined, fw: Firmware): Record<string, unknown> {
-  const names = new Set(Object.keys(schema?.properties ?? {}));
-  const params: Record<string, unknown> = {};
-  if (names.has('location')) params.location = fw.url;
-  if (names.has('url')) params.url = fw.url;
-  if (names.has('version')) params.version = fw.version;
-  if (names.has('sha256')) params.sha256 = fw.sha256;
-  if (names.has('checksum')) params.checksum = fw.sha256;
-  return params;
 }
