@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
-import { unsafeImageUrl } from '../collector/operations/firmware-url.ts';
+import { unsafeDeviceUrl } from '../collector/sdk/index.ts';
 import { Operations } from '../collector/operations/operations.ts';
 import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
 import { CommandFailed, type Command } from '../collector/sdk/index.ts';
@@ -41,10 +41,11 @@ const updates = (received: Map<string, Command[]>, id: string) => (received.get(
 
 describe('firmware catalogue', () => {
   it('refuses loopback, link-local, file: and other unsafe image URLs', () => {
-    for (const url of ['http://127.0.0.1/fw.bin', 'http://localhost:8080/fw', 'https://[::1]/x', 'http://169.254.169.254/latest', 'http://[fe80::1]/x', 'http://[::ffff:127.0.0.1]/x', 'file:///etc/passwd', 'ftp://fw.example.com/a', 'http://0.0.0.0/x', 'http://2130706433/x', 'http://user:pw@fw.example.com/a']) {
-      expect(unsafeImageUrl(url), url).toBeDefined();
+    for (const url of ['http://127.0.0.1/fw.bin', 'http://localhost:8080/fw', 'https://[::1]/x', 'http://169.254.169.254/latest', 'http://[fe80::1]/x', 'http://[::ffff:127.0.0.1]/x', 'file:///etc/passwd', 'ftp://fw.example.com/a', 'http://0.0.0.0/x', 'http://2130706433/x']) {
+      expect(unsafeDeviceUrl(url), url).toBeDefined();
     }
-    expect(unsafeImageUrl('https://fw.example.com/tc200/2.0.0.bin')).toBeUndefined();
+    expect(unsafeDeviceUrl('https://fw.example.com/tc200/2.0.0.bin')).toBeUndefined();
+    expect(unsafeDeviceUrl('ftp://fw.example.com/a', ['ftp:'])).toBeUndefined();
   });
 });
 
@@ -63,6 +64,8 @@ describe('firmware rollouts over 100 devices', () => {
     };
     const fw = ops.firmware.add({ model: 'TC-200', version: '2.0.0', url: 'https://fw.example.com/tc200-2.0.0.bin', sha256: SHA, notes: 'fixes the printer timeout' });
     expect(() => ops.firmware.add({ model: 'TC-200', version: '2.0.1', url: 'http://127.0.0.1/fw', sha256: SHA })).toThrow(expect.objectContaining({ field: 'url' }));
+    // The catalogue stores and shows its URLs: credentials in one are refused too.
+    expect(() => ops.firmware.add({ model: 'TC-200', version: '2.0.1', url: 'https://user:pw@fw.example.com/a', sha256: SHA })).toThrow(/credentials/);
 
     const rollout = ops.rollouts.create({ firmware_id: fw.id, selector: { site: 'acme-berlin' }, canary: { percent: 5 }, wave_size: 20, failure_threshold: 0.2, retry_offline_s: 0.05, confirm_timeout_s: 5 });
     expect(ops.rollouts.progress(rollout.id)).toMatchObject({ total: 100, waves: 6, done: 0 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { unsafeImageUrl } from './firmware-url.ts';
+import { unsafeDeviceUrl } from '../sdk/index.ts';
 
 export interface Firmware {
   id: string;
@@ -90,4 +90,12 @@ export function firmwareParams(schema: { properties?: Record<string, unknown> } 
   if (names.has('sha256')) params.sha256 = fw.sha256;
   if (names.has('checksum')) params.checksum = fw.sha256;
   return params;
+}
+
+/** A catalogue URL is stored and shown: credentials in it would leak, on top of the device rule. */
+function unsafeImageUrl(location: string): string | undefined {
+  const bad = unsafeDeviceUrl(location);
+  if (bad) return bad;
+  const u = new URL(location);
+  return u.username || u.password ? 'credentials in the URL are refused (they would be stored and sent in clear)' : undefined;
 }

@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
 
 /**
- * Why an image location is refused, or undefined when it is acceptable. Devices fetch the image
- * themselves: a loopback or link-local address would make them reach their own or their LAN's
- * internals (cloud metadata at 169.254.169.254), and `file:` reads their own disk.
- * Only http and https are accepted. Names are not resolved (the device resolves them, not us).
+ * Why a URL handed to a device (a firmware image, a diagnostics upload) is refused, or undefined
+ * when it is acceptable. Devices fetch it themselves: a loopback or link-local address would make
+ * them reach their own or their LAN's internals (cloud metadata at 169.254.169.254), and `file:`
+ * reads their own disk. Names are not resolved (the device resolves them, not us). The one rule
+ * for every plugin and for the firmware catalogue.
  */
-export function unsafeImageUrl(location: string): string | undefined {
+export function unsafeDeviceUrl(location: string, protocols: readonly string[] = ['http:', 'https:']): string | undefined {
   let u: URL;
   try {
     u = new URL(location);
@@ -14,8 +15,7 @@ export function unsafeImageUrl(location: string): string | undefined {
     return `'${location}' is not a URL`;
   }
   if (u.protocol === 'file:') return 'file: URLs are refused';
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `only http and https URLs are accepted, not ${u.protocol}`;
-  if (u.username || u.password) return 'credentials in the URL are refused (they would be stored and sent in clear)';
+  if (!protocols.includes(u.protocol)) return `only ${protocols.join(' ').replaceAll(':', '')} URLs are accepted, not ${u.protocol}`;
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is a loopback name`;
   const kind = classify(host);

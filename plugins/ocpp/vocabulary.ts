@@ -2,7 +2,7 @@
  * One command vocabulary for operators, mapped to each OCPP version's action and payload, and
  * each answer mapped back to success, rejection or failure. Pure: no I/O.
  */
-import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
+import { Type, unsafeDeviceUrl, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 
 const connector = Type.Integer({ minimum: 0, description: 'Connector id (0 = the whole charger); in 2.0.1 the EVSE id' });
@@ -216,21 +216,8 @@ function refuse(reason: string): OcppCall {
   return { action: '', payload: {}, interpret: () => ({ outcome: 'rejected', result: undefined, reason }) };
 }
 
-/**
- * Why a URL handed to a charger is refused, or undefined when it is fine: a charger fetching from
- * loopback or link-local addresses would reach its own or its LAN's internals (SSRF by proxy).
- */
-export function unsafeUrl(location: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(location);
-  } catch {
-    return `"${location}" is not a URL`;
-  }
-  if (!['http:', 'https:', 'ftp:', 'ftps:'].includes(u.protocol)) return `${u.protocol} URLs are not allowed`;
-  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is loopback`;
-  if (/^127\./.test(host) || host === '::1' || host === '0.0.0.0' || host === '::') return `${host} is loopback`;
-  if (/^169\.254\./.test(host) || /^fe[89ab][0-9a-f]:/.test(host)) return `${host} is link-local`;
-  return undefined;
-}
+/** Chargers also fetch and upload over FTP (diagnostics, logs, firmware in OCPP 1.6). */
+const CHARGER_URL_PROTOCOLS = ['http:', 'https:', 'ftp:', 'ftps:'];
+
+/** Why a URL handed to a charger is refused (SSRF by proxy), or undefined when it is fine. */
+export const unsafeUrl = (location: string): string | undefined => unsafeDeviceUrl(location, CHARGER_URL_PROTOCOLS);

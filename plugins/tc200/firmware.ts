@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
-import { CommandFailed, CommandRejected, Type, type PluginContext, type Static } from '../../collector/sdk/index.ts';
+import { CommandFailed, CommandRejected, Type, unsafeDeviceUrl, type PluginContext, type Static } from '../../collector/sdk/index.ts';
 import type { Tc200Config } from './config.ts';
 import { terminalFirmware } from './metrics.ts';
 import type { Hello, Result } from './protocol.ts';
@@ -107,16 +106,7 @@ async function loadImage(params: UpdateFirmwareParams, max: number, signal: Abor
 
 /** Refuses URLs that would make the agent fetch from itself or its LAN's link-local services. */
 export function checkFirmwareUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new CommandRejected(`firmware url ${raw} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new CommandRejected(`firmware url must be http or https, not ${url.protocol}`);
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1' || host === '0.0.0.0' || host === '::';
-  const linkLocal = /^169\.254\./.test(host) || (isIP(host) === 6 && /^fe[89ab]/.test(host));
-  if (loopback || linkLocal) throw new CommandRejected(`firmware url host ${host} is loopback or link-local`);
-  return url;
+  const bad = unsafeDeviceUrl(raw);
+  if (bad) throw new CommandRejected(`firmware url refused: ${bad}`);
+  return new URL(raw);
 }
