@@ -11,7 +11,7 @@ import { startFleet, until, type Fleet } from '../collector/operations/test-help
 
 const SECRET = 'grafana-shared-secret-0123456789';
 
-describe('operations API', () => {
+describe('operations API', { timeout: 30_000 }, () => {
   let app: FastifyInstance;
   let inventory: Inventory;
   let fleet: Fleet;

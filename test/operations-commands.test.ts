@@ -38,7 +38,7 @@ async function setup(devices: string[], opts: { gateway?: string } = {}) {
   return { inventory: fixture.inventory, fixture, fleet, queue };
 }
 
-describe('durable commands', () => {
+describe('durable commands', { timeout: 30_000 }, () => {
   it('validates against the declared schema even for an offline device, and refuses unknown devices', async () => {
     const { queue } = await setup(['w1']);
     expect(() => queue.create([{ device: 'w1', name: 'set_volume', params: { level: 11 } }])).toThrow(

@@ -4,7 +4,7 @@ import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.t
 import { Operations } from '../collector/operations/operations.ts';
 import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
 
-describe('auto-recovery', () => {
+describe('auto-recovery', { timeout: 30_000 }, () => {
   let fleet: Fleet;
   let ops: Operations;
   let cleanup: () => void;

@@ -49,7 +49,7 @@ describe('firmware catalogue', () => {
   });
 });
 
-describe('firmware rollouts over 100 devices', () => {
+describe('firmware rollouts over 100 devices', { timeout: 45_000 }, () => {
   it('halts at the failure threshold, retries devices offline at their turn, and a resumed rollout finishes', async () => {
     const { fixture, fleet, received } = await fleetOf100();
     const ops = operationsOver(fixture.inventory, fleet);
