@@ -25,9 +25,9 @@ import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
 import { Collector } from '../collector/runtime/collector.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../collector/runtime/shared-server.ts';
-import { MemoryDirectory } from '../collector/sdk/index.ts';
+import { MemoryDirectory, SimulatedUplink } from '../collector/sdk/index.ts';
 import agentPlugin from '../plugins/agent/index.ts';
-import { hostLines, SimulatedAgent } from '../plugins/agent/simulated-agent.ts';
+import { hostLines } from '../plugins/host/simulated-pc.ts';
 
 export interface AgentUplinkBench {
   agents: number;
@@ -70,7 +70,7 @@ export async function run(opts: { agents?: number; batches?: number; linesPerBat
     for (let a = 0; a < agents; a++) directory.add({ id: `bench-pc-${a}`, kind: 'pc', customer: 'bench', site: `site-${a % 20}` }, { type: 'agent_token', value: `tok-${a}` });
     const server = await startServer(dir, directory, influxd.url);
     const rssBefore = process.memoryUsage().rss;
-    const clients = plan.map((_, a) => new SimulatedAgent({ url: `${server.url}/agent/`, id: `bench-pc-${a}`, token: `tok-${a}` }));
+    const clients = plan.map((_, a) => new SimulatedUplink({ url: `${server.url}/agent/`, id: `bench-pc-${a}`, token: `tok-${a}` }));
     for (const c of clients) await c.connect();
     const rssPerAgentKb = (process.memoryUsage().rss - rssBefore) / 1024 / agents;
     let started = performance.now();

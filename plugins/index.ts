@@ -21,4 +21,5 @@ export const simulators: Record<string, () => Promise<Simulator>> = {
   plug: async () => (await import('./plug/simulator.ts')).default,
   ocpp: async () => (await import('./ocpp/simulator.ts')).default,
   tc200: async () => (await import('./tc200/simulator.ts')).default,
+  pcs: async () => (await import('./host/simulator.ts')).default,
 };

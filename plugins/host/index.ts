@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { CommandFailed, CommandRejected, DeviceUnreachable, definePlugin, Type, type Command, type PluginContext } from '../../collector/sdk/index.ts';
 import { measurements } from './metrics.ts';
-import { readCpu, readFast } from './readings.ts';
+import { readCpu, readFast } from './sampler.ts';
 import { runCommand } from './run-command.ts';
 import { StationSession, type ExpiryAction } from './station-session.ts';
 
