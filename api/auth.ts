@@ -62,7 +62,9 @@ export function installAuth(app: FastifyInstance, inventory: Inventory, publicPr
 
   // 1. Who is calling: cheap checks only, so that the rate limiter (next) can key on the key.
   app.addHook('onRequest', async (request) => {
-    request[AUTH] = identify(request, inventory);
+    // Public routes authenticate their callers themselves (the incident webhook's Bearer is
+    // Grafana's shared secret, not an API key): do not spend a key check on them.
+    request[AUTH] = request.routeOptions.config?.minRole === 'public' ? { kind: 'none' } : identify(request, inventory);
   });
 
   // 3. (after the rate limiter) May they: before the body is even read.

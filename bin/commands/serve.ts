@@ -6,7 +6,6 @@ import { apiPlugin, bootstrapAdminKey } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
 import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
 import { openInventory } from '../../collector/inventory/index.ts';
-import { maintenanceCalendar, Operations } from '../../collector/operations/operations.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
 import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
@@ -18,6 +17,7 @@ import { plugins } from '../../plugins/index.ts';
 import { parseFlags } from '../args.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
+import { maintenanceCalendar, startOperations } from '../operations.ts';
 
 const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml]
 
@@ -109,17 +109,16 @@ export default async function serve(argv: string[]): Promise<number> {
     metrics: metrics.drainMetrics(),
   });
 
+  let operations;
+  try {
+    // Durable commands waiting from the last run resume here; they wait for their devices.
+    operations = startOperations({ inventory, collector, plugins, influx: influx.query, maintenance, log });
+  } catch (err) {
+    await influx.stop();
+    closeLocal();
+    return refuse(`invalid configuration: ${(err as Error).message}`, 2);
+  }
   const emit = collector.emitter.system.bind(collector.emitter);
-  const operations = new Operations({
-    inventory,
-    bus: collector.bus,
-    plugins,
-    emit,
-    log,
-    influx: influx.query,
-    maintenance,
-    options: { webhookSecret: process.env.FLEETPULSE_INCIDENT_WEBHOOK_SECRET },
-  });
   const sessions = new SessionScheduler({
     db: inventory.db,
     dispatch: (device, request) => collector.bus.dispatch(device, request),
@@ -154,6 +153,7 @@ export default async function serve(argv: string[]): Promise<number> {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'start-up failed');
+    await operations.stop(1000);
     await collector.stop(1000);
     await app.close();
     await influx.stop();
@@ -161,7 +161,6 @@ export default async function serve(argv: string[]): Promise<number> {
     return 1;
   }
   drain.start();
-  operations.start();
   sessions.start();
   log.info({ address: app.server.address(), plugins: collector.planned }, 'fleetpulse serve is running');
 
