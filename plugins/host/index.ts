@@ -123,6 +123,8 @@ async function loop(ctx: PluginContext, intervalS: number, round: () => Promise<
   while (!signal.aborted) {
     const started = Date.now();
     await round().catch((err: Error) => ctx.log.error({ err: err.message }, 'reading round failed'));
+    // Stopped during the round: the abort has fired already, a listener added now would never run.
+    if (signal.aborted) break;
     const wait = Math.max(0, intervalS * 1000 - (Date.now() - started));
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, wait);
