@@ -66,6 +66,11 @@ async function* lines(devices: number, hours: number, now: number): AsyncGenerat
   }
 }
 
+/** Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`; returns the number of points. */
+export function writeBenchFleet(url: string, db: string, devices: number, hours: number, now: number): Promise<number> {
+  return writeAll(url, db, lines(devices, hours, now));
+}
+
 async function writeAll(url: string, db: string, gen: AsyncGenerator<string>): Promise<number> {
   let batch: string[] = [];
   let count = 0;
@@ -109,8 +114,8 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
     const range = { from: (now - hours * 3600) * 1000, to: now * 1000 };
     const allSelected = (): Record<string, VariableState> =>
       Object.fromEntries(['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]));
-    const timed = async (q: string): Promise<{ ms: number; series: number; error?: string }> => {
-      const expanded = expandQuery(q, { range, minIntervalMs: MIN_INTERVAL_MS, variables: allSelected() });
+    const timed = async (q: string, minIntervalMs = MIN_INTERVAL_MS): Promise<{ ms: number; series: number; error?: string }> => {
+      const expanded = expandQuery(q, { range, minIntervalMs, variables: allSelected() });
       const s = performance.now();
       try {
         const series = await client.query(expanded);
@@ -123,7 +128,7 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
     const reference = await timed(`SELECT count("online") FROM "${deviceStatus.name}" WHERE $timeFilter`);
     const queries: QueryFigure[] = [];
     for (const board of [fleetOverview(), terminalsDashboard()]) {
-      for (const q of board.queries) queries.push({ dashboard: board.spec.uid, panel: q.panel, refId: q.refId, ...(await timed(q.query)) });
+      for (const q of board.queries) queries.push({ dashboard: board.spec.uid, panel: q.panel, refId: q.refId, ...(await timed(q.query, q.minIntervalMs)) });
     }
     queries.sort((a, b) => b.ms - a.ms);
     return { devices, hours, points, writeS, referenceMs: reference.ms, queries };

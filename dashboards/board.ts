@@ -10,6 +10,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { datasourceRef } from './datasource.ts';
+import { parseInterval } from './grafana-macros.ts';
 import type { Query } from './influxql.ts';
 import { API_URL_VARIABLE, DEFAULT_API_URL } from './links.ts';
 import { deviceVariables, type VariableSet } from './variables.ts';
@@ -38,6 +39,8 @@ export interface PanelQuery {
   columns: string[];
   tags: string[];
   mayBeEmpty: boolean;
+  /** The panel's minimum interval (Grafana's "Min interval", bounding `$__interval` from below), ms; none: the datasource's. */
+  minIntervalMs?: number;
 }
 
 /** A Grafana InfluxQL target: the SDK has no InfluxDB query type, so we build the JSON shape. */
@@ -70,6 +73,12 @@ export interface PanelOptions {
   thresholds?: [string, number | null][];
   /** Data links per column name, e.g. device → device detail. */
   links?: Record<string, { title: string; url: string }>;
+  /**
+   * Grafana's panel "Min interval" (`1m`, `5m`, ...): `$__interval` never goes below it, whatever
+   * the panel width. Fleet trends set it so that a 24 h range is not 1,440 buckets over every
+   * device's raw points. Default: the datasource's 10 s.
+   */
+  minInterval?: string;
 }
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -169,6 +178,7 @@ export class Board {
     panel.title(title).datasource({ ...datasourceRef }).gridPos({ x: 0, y: 0, w: opts.w ?? 12, h: opts.h ?? 8 });
     if (opts.description) panel.description(opts.description);
     if (opts.unit) panel.unit(opts.unit);
+    if (opts.minInterval) panel.interval(opts.minInterval);
     if (opts.thresholds) {
       panel.thresholds(
         new dashboard.ThresholdsConfigBuilder()
@@ -193,6 +203,7 @@ export class Board {
         columns: t.q.resultColumns(),
         tags: t.q.resultTags(),
         mayBeEmpty: t.mayBeEmpty ?? false,
+        ...(opts.minInterval ? { minIntervalMs: parseInterval(opts.minInterval) } : {}),
       });
     });
     this.builder.withPanel(panel);

@@ -27,7 +27,7 @@ export function fleetOverview(): Board {
     .row('Who is affected')
     .table(
       'Offline and erroring devices',
-      [{ q: Query.fromSubquery(latestStatus({ filterBy: F })).field('state').field('last_seen_s', 'silent_for').whereAnyOf('state', ['offline', 'error']).byTags('device', 'kind', 'model', 'customer', 'site').within({ kind: 'none' }) }],
+      [{ q: Query.fromSubquery(latestStatus({ filterBy: F, fields: ['state', 'last_seen_s'] })).field('state').field('last_seen_s', 'silent_for').whereAnyOf('state', ['offline', 'error']).byTags('device', 'kind', 'model', 'customer', 'site').within({ kind: 'none' }) }],
       { w: 16, h: 10, description: '`silent_for`: seconds since the device last reported.', links: { device: link.deviceDetail, site: link.site } },
     )
     .alertList('Active alerts', { w: 8, h: 10 })

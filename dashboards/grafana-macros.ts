@@ -59,6 +59,14 @@ export function formatInterval(ms: number): string {
   return `${ms}ms`;
 }
 
+/** `10s`, `5m`, `1h` → ms, as Grafana reads a panel's or datasource's minimum interval. */
+export function parseInterval(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new Error(`not a Grafana interval: ${text}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
+}
+
 export function intervalMs(range: TimeRange, maxDataPoints = 1000, minIntervalMs = 10_000): number {
   return Math.max(roundInterval((range.to - range.from) / maxDataPoints), minIntervalMs);
 }
