@@ -10,7 +10,7 @@ import type { Series } from '../collector/pipeline/influx-query.ts';
 import type { PanelQuery } from '../dashboards/board.ts';
 import { REPO_ROOT } from '../dashboards/build.ts';
 import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
-import { ALL, expandQuery, referencedVariables, type VariableState } from '../dashboards/grafana-macros.ts';
+import { ALL, expandQuery, parseInterval, referencedVariables, type VariableState } from '../dashboards/grafana-macros.ts';
 import { boards } from '../dashboards/index.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
 import { FLEET, writeFleet } from './helpers/fleet-fixture.ts';
@@ -23,7 +23,7 @@ const range = { from: now - 6 * 3_600_000, to: now };
 
 interface TemplateVar { name: string; type: string; query?: string; multi?: boolean; includeAll?: boolean; allValue?: string }
 interface Target { refId: string; query: string; resultFormat: string }
-interface PanelJson { title: string; type: string; targets?: Target[]; datasource?: { uid: string } }
+interface PanelJson { title: string; type: string; interval?: string; targets?: Target[]; datasource?: { uid: string } }
 interface DashboardJson { uid: string; title: string; tags: string[]; templating: { list: TemplateVar[] }; panels: PanelJson[] }
 
 async function loadDashboard(uid: string): Promise<DashboardJson> {
@@ -69,7 +69,25 @@ describe('generated dashboards', () => {
         expect(q?.query, `${d.uid} / ${t.panel}`).toBe(t.query);
         expect(t.resultFormat).toBe(q?.format);
       }
+      // The proofs and the benchmark expand $__interval with the panel's own minimum, as Grafana does.
+      for (const p of d.panels.filter((x) => x.targets)) {
+        const declared = board.queries.find((x) => x.panel === p.title)?.minIntervalMs;
+        expect(p.interval === undefined ? undefined : parseInterval(p.interval), `${d.uid} / ${p.title} min interval`).toBe(declared);
+      }
     }
+  });
+
+  it('fleet trends over 24 h: the panel minimum sets the bucket, not Grafana\'s 1 min; a bad interval is refused', () => {
+    const terminals = all.find((b) => b.spec.uid === 'fp-terminals')!;
+    const day = { from: now - 86_400_000, to: now };
+    for (const panel of ['CPU / memory / disk (fleet mean)', 'Transactions and failures per interval']) {
+      for (const q of terminals.queries.filter((x) => x.panel === panel)) {
+        expect(expandQuery(q.query, { range: day, minIntervalMs: q.minIntervalMs ?? MIN_INTERVAL_MS })).toContain('GROUP BY time(1h)');
+      }
+    }
+    expect(expandQuery('GROUP BY time($__interval)', { range: day, minIntervalMs: MIN_INTERVAL_MS })).toContain('time(1m)');
+    expect(parseInterval('5m')).toBe(300_000);
+    expect(() => parseInterval('5 minutes')).toThrow(/not a Grafana interval/);
   });
 
   for (const board of all.filter((b) => b.spec.variables !== 'device')) {
