@@ -1,0 +1,667 @@
+/**
+ * Encodes one `Point` to one line of InfluxDB line protocol.
+ *
+ * The rules are those of the reference Go implementation (github.com/influxdata/line-protocol/v2),
+ * which produced the conformance corpus in `../shared/testdata/line-protocol-corpus`:
+ * - the measurement escapes comma and space; tag keys, tag values and field keys escape comma,
+ *   equals and space; a backslash there is written as is (InfluxDB reads `\` as an escape only
+ *   before one of those characters), so a name that *ends* in a backslash cannot be written;
+ * - string field values are quoted, with `"` and `\` escaped; newlines inside them are kept;
+ * - names, keys and tag values may not hold ASCII control characters (a newline would end the
+ *   line) or unpaired UTF-16 surrogates (they have no UTF-8 form);
+ * - floats are written like Go's `strconv.FormatFloat(f, 'g', -1, 64)`: shortest digits that
+ *   round-trip, exponent form outside [1e-4, 1e6) with at least two exponent digits, `-0` kept;
+ * - tags are sorted by key in byte order (what InfluxDB does itself; pre-sorted is cheaper for it);
+ *   fields keep their order.
+ * Where this model and the Go encoder differ: a tag whose value is `undefined` or empty is left out
+ * (the `Point` contract), where the Go encoder refuses it.
+ *
+ * A point that cannot be written exactly throws `LineProtocolError`: one bad point must fail
+ * loudly where it was made, not as a 400 that takes a whole batch down later.
+ *
+ * This is on the ingest hot path (100k+ points/s), hence the unidiomatic parts: names are checked
+ * with a char-code scan and only escaped when it finds something; the `,key=` text of tag and field
+ * keys is cached; tags are sorted in a reused scratch array; numbers are written from small-integer
+ * parts, because V8 turns a small integer into text ~8x faster than a fractional double.
+ */
+import { Int, Uint, type Fields, type Point, type Tags } from '../sdk/point.ts';
+
+export class LineProtocolError extends Error {
+  override name = 'LineProtocolError';
+  constructor(
+    message: string,
+    /** The measurement of the refused point. */
+    readonly measurement: string,
+    /** The tag or field key at fault, when there is one. */
+    readonly key?: string,
+  ) {
+    super(message);
+  }
+}
+
+// What a character of a name needs, for chars < 128: 0 nothing, 1 a backslash before it,
+// 2 it cannot be written. Two tables: the measurement does not escape `=`.
+const KEY_CLASS = new Uint8Array(128);
+const MEASUREMENT_CLASS = new Uint8Array(128);
+for (let c = 0; c < 0x20; c++) KEY_CLASS[c] = MEASUREMENT_CLASS[c] = 2;
+KEY_CLASS[0x7f] = MEASUREMENT_CLASS[0x7f] = 2;
+KEY_CLASS[0x2c] = KEY_CLASS[0x20] = KEY_CLASS[0x3d] = 1; // , space =
+MEASUREMENT_CLASS[0x2c] = MEASUREMENT_CLASS[0x20] = 1; // , space
+
+const BACKSLASH = 0x5c;
+const INT64_MIN = -9223372036854775808; // -2^63, exact as a double
+const INT64_LIMIT = 9223372036854775808; // 2^63: the first double above int64
+const UINT64_LIMIT = 18446744073709551616; // 2^64
+const INT64_MIN_BIG = -(2n ** 63n);
+const INT64_MAX_BIG = 2n ** 63n - 1n;
+const UINT64_MAX_BIG = 2n ** 64n - 1n;
+
+/** Encodes `point` to one line of line protocol, without a trailing newline. */
+export function encodeLine(point: Point): string {
+  const measurement = point.measurement;
+  const entry = measurements.get(measurement) ?? addMeasurement(measurement);
+  let line = entry.text;
+
+  const tags = point.tags;
+  if (tags !== undefined) {
+    let n = 0;
+    for (const key in tags) {
+      scratchKeys[n] = key;
+      scratchValues[n] = tags[key];
+      n++;
+    }
+    if (n > 0) line = appendTags(line, entry, n, measurement);
+  }
+
+  // Fields are written as they are read, so that a float is never stored (and boxed) on the way.
+  // Their `,key=` texts come from the measurement's last field shape while the keys match it.
+  const fields: Fields = point.fields;
+  const shape = entry.fieldShape;
+  const shapeKeys = shape.keys;
+  let n = 0;
+  let matched = true;
+  let first = true;
+  for (const key in fields) {
+    const value = fields[key];
+    scratchKeys[n] = key;
+    if (matched && shapeKeys[n] !== key) matched = false;
+    n++;
+    if (value === undefined || value === null) continue;
+    if (matched) {
+      const prefix = first ? shape.space[n - 1] : shape.comma[n - 1];
+      line += prefix ?? keyPrefix(key, measurement, 'field key', first);
+    } else {
+      line += keyPrefix(key, measurement, 'field key', first);
+    }
+    first = false;
+    // `typeof x === '...'` tests compile to type checks; a `switch (typeof x)` calls a builtin.
+    // The formatters append to `line`: appending to a long string makes a cons string, which V8
+    // allocates inline, where joining two short pieces first would call out to copy them.
+    if (typeof value === 'number') line = appendFloat(line, value, measurement, key);
+    else if (typeof value === 'string') line = appendQuoted(line, value, measurement, key);
+    else if (typeof value === 'boolean') line += value ? 'true' : 'false';
+    else line = appendInteger(line, value, measurement, key);
+  }
+  if (!matched) entry.fieldShape = fieldShapeOf(n);
+  if (first) {
+    throw new LineProtocolError(
+      `point ${q(measurement)} has no fields: InfluxDB needs at least one field with a value`,
+      measurement,
+    );
+  }
+
+  const time = point.time;
+  if (time !== undefined) line += formatTime(time, measurement);
+  return line;
+}
+
+/*
+ * What is remembered between calls. A measurement and its keys are validated and escaped once,
+ * then reused: plugins emit a handful of measurements, each with the same tag and field keys in
+ * the same order every time. Each measurement keeps the shapes (key sequences) it last met; a
+ * point of that shape is written with pointer comparisons of its keys and no lookups or sorting.
+ * Everything here is bounded: a caller that invents names costs rebuilds, never memory.
+ */
+const MEASUREMENTS_MAX = 10_000;
+const TAG_SHAPES_MAX = 4;
+const PREFIXES_MAX = 10_000;
+
+interface MeasurementEntry {
+  /** The escaped measurement. */
+  text: string;
+  /** Tag key sequences met, most recent first. */
+  tagShapes: TagShape[];
+  /** The field key sequence met last. */
+  fieldShape: FieldShape;
+}
+
+/** Tag keys in the order a point listed them, and how to write them sorted. */
+interface TagShape {
+  keys: string[];
+  /** Positions in `keys`, in the order the tags are written (sorted by key). */
+  order: number[];
+  /** `,key=` for each written position; `undefined` for a key that cannot be written. */
+  prefixes: (string | undefined)[];
+}
+
+/** Field keys in the order a point listed them, with their `,key=` and ` key=` texts. */
+interface FieldShape {
+  keys: string[];
+  comma: (string | undefined)[];
+  space: (string | undefined)[];
+}
+
+const measurements = new Map<string, MeasurementEntry>();
+const NO_FIELDS: FieldShape = { keys: [], comma: [], space: [] };
+
+/** The keys and values of the point being encoded; `encodeLine` is synchronous, one suffices. */
+const scratchKeys: string[] = [];
+const scratchValues: (string | undefined)[] = [];
+
+function addMeasurement(measurement: string): MeasurementEntry {
+  if (typeof measurement !== 'string') {
+    throw new LineProtocolError(`a point's measurement must be a string, got ${typeof measurement}`, String(measurement));
+  }
+  const text = escapeName(measurement, MEASUREMENT_CLASS, measurement, undefined, 'measurement');
+  if (measurement.charCodeAt(0) === 0x23) {
+    throw new LineProtocolError(
+      `measurement ${q(measurement)} starts with "#": InfluxDB would read the line as a comment`,
+      measurement,
+    );
+  }
+  const entry: MeasurementEntry = { text, tagShapes: [], fieldShape: NO_FIELDS };
+  if (measurements.size >= MEASUREMENTS_MAX) measurements.clear();
+  measurements.set(measurement, entry);
+  return entry;
+}
+
+/**
+ * Tag values known to need no escaping, in slots picked by length and end characters. A device's
+ * tag values are the same strings point after point, so most are found here by one comparison
+ * (a pointer comparison when it is the same string) instead of a scan. A slot holds the last value
+ * put there; `===` makes a hit exact.
+ */
+const PLAIN_SLOTS_MASK = 0x1fff;
+const plainValues: string[] = new Array<string>(PLAIN_SLOTS_MASK + 1).fill('');
+
+/** `line` and `,k1=v1,k2=v2...` for the `n` tags in the scratch arrays, sorted and escaped. */
+function appendTags(line: string, entry: MeasurementEntry, n: number, measurement: string): string {
+  const { order, prefixes } = tagShapeOf(entry, n, measurement);
+  for (let j = 0; j < n; j++) {
+    const i = order[j]!;
+    const value = scratchValues[i];
+    if (typeof value === 'string' && value !== '') {
+      const prefix = prefixes[j] ?? keyPrefix(scratchKeys[i]!, measurement, 'tag key', false);
+      const length = value.length;
+      const slot = (length * 0x9e37 + value.charCodeAt(0) * 0x1f + value.charCodeAt(length - 1)) & PLAIN_SLOTS_MASK;
+      if (plainValues[slot] !== value) {
+        // Not seen lately: check it, inline for the common case of nothing to escape.
+        let k = 0;
+        while (k < length) {
+          const c = value.charCodeAt(k);
+          if ((c > 0x3d && c < 0x7f) || (c > 0x2c && c < 0x3d)) k++;
+          else break;
+        }
+        if (k !== length || value.charCodeAt(length - 1) === BACKSLASH) {
+          line = line + prefix + escapeName(value, KEY_CLASS, measurement, scratchKeys[i], 'tag value');
+          continue;
+        }
+        plainValues[slot] = value;
+      }
+      // `line + prefix + value`, left to right: appending to the long line makes cons strings,
+      // which V8 allocates inline, where `prefix + value` would first copy a short flat string.
+      line = line + prefix + value;
+    } else if (value !== undefined && value !== '') {
+      const key = scratchKeys[i]!;
+      throw new LineProtocolError(
+        `tag ${q(key)} of ${q(measurement)} is a ${typeof value}: tag values are strings`,
+        measurement,
+        key,
+      );
+    }
+  }
+  return line;
+}
+
+function tagShapeOf(entry: MeasurementEntry, n: number, measurement: string): TagShape {
+  const shapes = entry.tagShapes;
+  for (let s = 0; s < shapes.length; s++) {
+    const keys = shapes[s]!.keys;
+    if (keys.length !== n) continue;
+    let i = 0;
+    while (i < n && keys[i] === scratchKeys[i]) i++;
+    if (i === n) {
+      if (s > 0) shapes.unshift(shapes.splice(s, 1)[0]!);
+      return shapes[0]!;
+    }
+  }
+  const keys = scratchKeys.slice(0, n);
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j > 0 && before(keys[i]!, keys[order[j - 1]!]!)) j--;
+    order.splice(j, 0, i);
+  }
+  const prefixes = order.map((i) => tryKeyPrefix(keys[i]!, measurement, false));
+  const shape: TagShape = { keys, order, prefixes };
+  shapes.unshift(shape);
+  if (shapes.length > TAG_SHAPES_MAX) shapes.pop();
+  return shape;
+}
+
+function fieldShapeOf(n: number): FieldShape {
+  const keys = scratchKeys.slice(0, n);
+  return {
+    keys,
+    comma: keys.map((key) => tryKeyPrefix(key, '', false)),
+    space: keys.map((key) => tryKeyPrefix(key, '', true)),
+  };
+}
+
+/** `,key=` (or ` key=` for the first field), escaped; cached, as keys come from a small set. */
+const commaPrefixes = new Map<string, string>();
+const spacePrefixes = new Map<string, string>();
+
+function keyPrefix(key: string, measurement: string, what: string, first: boolean): string {
+  const cache = first ? spacePrefixes : commaPrefixes;
+  let prefix = cache.get(key);
+  if (prefix === undefined) {
+    prefix = (first ? ' ' : ',') + escapeName(key, KEY_CLASS, measurement, key, what) + '=';
+    if (cache.size >= PREFIXES_MAX) cache.clear();
+    cache.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * The prefix of a key for a shape, or `undefined` if the key cannot be written: that is only an
+ * error for a point that gives the key a value, and `keyPrefix` then says why.
+ */
+function tryKeyPrefix(key: string, measurement: string, first: boolean): string | undefined {
+  try {
+    return keyPrefix(key, measurement, 'key', first);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `a` sorts before `b` in UTF-8 byte order, which is InfluxDB's. JavaScript's `<`
+ * compares UTF-16 code units, which differs only between a surrogate (a character above U+FFFF)
+ * and a code unit in U+E000..U+FFFF.
+ */
+function before(a: string, b: string): boolean {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x >= 0xd800 && y >= 0xd800 ? utf8Rank(x) < utf8Rank(y) : x < y;
+  }
+  return a.length < b.length;
+}
+
+function utf8Rank(unit: number): number {
+  // Surrogates (D800..DFFF) stand for characters above U+FFFF: move them above E000..FFFF.
+  return unit < 0xe000 ? unit + 0x2800 : unit;
+}
+
+/**
+ * Returns `s` escaped for a measurement (`table` = MEASUREMENT_CLASS) or a key or tag value
+ * (KEY_CLASS), or throws if it cannot be written. The common case, nothing to escape, returns
+ * `s` itself after one scan.
+ */
+function escapeName(
+  s: string,
+  table: Uint8Array,
+  measurement: string,
+  key: string | undefined,
+  what: string,
+): string {
+  const n = s.length;
+  if (n === 0) throw nameError(measurement, key, what, 'is empty');
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128 ? table[c] !== 0 : c >= 0xd800 && c <= 0xdfff) {
+      return escapeNameFrom(s, i, table, measurement, key, what);
+    }
+  }
+  if (s.charCodeAt(n - 1) === BACKSLASH) {
+    throw nameError(
+      measurement,
+      key,
+      what,
+      `ends with a backslash, which would escape the separator after it (${q(s)})`,
+    );
+  }
+  return s;
+}
+
+/**
+ * Tag values that need escaping (a model name with spaces) come back point after point: their
+ * escaped form is kept. Bounded like the other caches.
+ */
+const escapedValues = new Map<string, string>();
+const ESCAPED_VALUES_MAX = 10_000;
+
+function escapeNameFrom(
+  s: string,
+  from: number,
+  table: Uint8Array,
+  measurement: string,
+  key: string | undefined,
+  what: string,
+): string {
+  if (table === KEY_CLASS) {
+    const known = escapedValues.get(s);
+    if (known !== undefined) return known;
+    const escaped = escapeNameFromScan(s, from, table, measurement, key, what);
+    if (escapedValues.size >= ESCAPED_VALUES_MAX) escapedValues.clear();
+    escapedValues.set(s, escaped);
+    return escaped;
+  }
+  return escapeNameFromScan(s, from, table, measurement, key, what);
+}
+
+function escapeNameFromScan(
+  s: string,
+  from: number,
+  table: Uint8Array,
+  measurement: string,
+  key: string | undefined,
+  what: string,
+): string {
+  let out = s.slice(0, from);
+  let start = from;
+  const n = s.length;
+  for (let i = from; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) {
+      const cls = table[c];
+      if (cls === 0) continue;
+      if (cls === 2) {
+        const name = c === 0x0a ? 'a newline' : c === 0x0d ? 'a carriage return' : `control character U+${hex4(c)}`;
+        throw nameError(measurement, key, what, `holds ${name}, which line protocol cannot represent (${q(s)})`);
+      }
+      out += s.slice(start, i) + '\\';
+      start = i;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const paired =
+        c < 0xdc00 ? i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1)) : i > 0 && isHighSurrogate(s.charCodeAt(i - 1));
+      if (!paired) {
+        throw nameError(measurement, key, what, `holds an unpaired surrogate U+${hex4(c)}, which has no UTF-8 form`);
+      }
+    }
+  }
+  if (s.charCodeAt(n - 1) === BACKSLASH) {
+    throw nameError(
+      measurement,
+      key,
+      what,
+      `ends with a backslash, which would escape the separator after it (${q(s)})`,
+    );
+  }
+  return out + s.slice(start);
+}
+
+function nameError(measurement: string, key: string | undefined, what: string, problem: string): LineProtocolError {
+  const message =
+    key === undefined
+      ? `measurement ${q(measurement)} ${problem}`
+      : what === 'tag value'
+        ? `tag ${q(key)} of ${q(measurement)}: the value ${problem}`
+        : `${what} ${q(key)} of ${q(measurement)} ${problem}`;
+  return new LineProtocolError(message, measurement, key);
+}
+
+/** `line` + a string field value: quoted, `"` and `\` escaped. Newlines are allowed in quotes. */
+function appendQuoted(line: string, s: string, measurement: string, key: string): string {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === BACKSLASH || (c >= 0xd800 && c <= 0xdfff)) return line + quoteStringFrom(s, i, measurement, key);
+  }
+  return line + '"' + s + '"';
+}
+
+function quoteStringFrom(s: string, from: number, measurement: string, key: string): string {
+  let out = '"' + s.slice(0, from);
+  let start = from;
+  const n = s.length;
+  for (let i = from; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === BACKSLASH) {
+      out += s.slice(start, i) + '\\';
+      start = i;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const paired =
+        c < 0xdc00 ? i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1)) : i > 0 && isHighSurrogate(s.charCodeAt(i - 1));
+      if (!paired) {
+        throw new LineProtocolError(
+          `field ${q(key)} of ${q(measurement)} holds an unpaired surrogate U+${hex4(c)}, which has no UTF-8 form`,
+          measurement,
+          key,
+        );
+      }
+    }
+  }
+  return out + s.slice(start) + '"';
+}
+
+/**
+ * A float as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it (the corpus's reference).
+ * Inside [1e-4, 1e6) that is exactly JavaScript's `String(v)`: both give the shortest digits that
+ * round-trip, in plain notation. Outside it Go uses exponent notation with two exponent digits at
+ * least (`6.632243e+06`, `1e-05`), where JavaScript would write `6632243` or `0.00001`.
+ */
+function appendFloat(line: string, v: number, measurement: string, key: string): string {
+  const a = v < 0 ? -v : v;
+  if (a >= 1e-4 && a < 1e6) return appendDecimal(v < 0 ? line + '-' : line, a);
+  if (a >= 1e6 && a < 1e12) {
+    const large = appendLarge(v < 0 ? line + '-' : line, a);
+    if (large !== undefined) return large;
+  }
+  if (v === 0) return line + (1 / v < 0 ? '-0' : '0');
+  if (v - v !== 0) {
+    throw new LineProtocolError(
+      `field ${q(key)} of ${q(measurement)} is ${v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}: ` +
+        'InfluxDB cannot store NaN or Infinity',
+      measurement,
+      key,
+    );
+  }
+  const s = v.toExponential(); // shortest round-trip digits, e.g. 6.632243e+6
+  const e = s.indexOf('e');
+  return s.length - e === 3 ? line + s.slice(0, e + 2) + '0' + s.slice(e + 2) : line + s;
+}
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** DIGITS[n] is `String(n)` and DIGITS3[n] the same padded to three digits, for n < 1000. */
+const DIGITS: string[] = [];
+const DIGITS3: string[] = [];
+/** `String(n) + 'i'`: small int fields (flags, percentages, counts) need no concatenation. */
+const INT_TEXT: string[] = [];
+for (let n = 0; n < 1000; n++) {
+  DIGITS.push(String(n));
+  DIGITS3.push(String(n).padStart(3, '0'));
+  INT_TEXT.push(String(n) + 'i');
+}
+/** FRACTIONS[k][f]: `.` and f written with k digits, for k <= 3 (most readings have few decimals). */
+const FRACTIONS: string[][] = [[''], [], [], []];
+for (let k = 1; k <= 3; k++) {
+  for (let f = 0; f < POW10[k]!; f++) FRACTIONS[k]!.push('.' + String(f).padStart(k, '0'));
+}
+/** SHORT_FRACTIONS[f]: `.` and f/1000 with its trailing zeros dropped (`.5`, `.25`, `.125`). */
+const SHORT_FRACTIONS: string[] = [''];
+for (let f = 1; f < 1000; f++) SHORT_FRACTIONS.push(('.' + String(f).padStart(3, '0')).replace(/0+$/, ''));
+/** `0.`, `0.0`, ... for plain numbers below 1 whose first digit is 1, 2, ... places after the dot. */
+const ZERO_POINT = ['0.', '0.0', '0.00', '0.000'];
+/** Go's exponents for 1e6 <= a < 1e12. */
+const LARGE_EXPONENTS = ['e+06', 'e+07', 'e+08', 'e+09', 'e+10', 'e+11'];
+
+/*
+ * Most readings have few decimals. Below 1e6, a double's rounding interval is far narrower than
+ * 10^-6, so at most one decimal with six places or fewer parses to `a`, and if there is one it is
+ * D = round(a·10^6) / 10^6 (the product is exact to well within 0.5). The division and parsing
+ * both round correctly, so D parses to `a` exactly when that division gives `a` back. D without
+ * its trailing zeros is then the shortest text that round-trips: what `String(a)` and Go print.
+ * Its digits come from small integers and tables instead of V8's slower double printing.
+ */
+
+/** `line` + `String(a)`, for 1e-4 <= a < 1e6. */
+function appendDecimal(line: string, a: number): string {
+  const whole = Math.floor(a);
+  if (whole === a) return appendUint(line, a);
+  const scaled = Math.round(a * 1e6);
+  if (scaled / 1e6 === a) {
+    // `a` is not an integer, so 0 < fraction < 10^6: small-integer arithmetic from here.
+    let fraction = (scaled - whole * 1e6) | 0;
+    const thousandths = (fraction / 1000) | 0;
+    if (thousandths * 1000 === fraction) return appendUint(line, whole) + SHORT_FRACTIONS[thousandths]!;
+    let decimals = 6;
+    while (fraction % 10 === 0) {
+      fraction = (fraction / 10) | 0;
+      decimals--;
+    }
+    return appendFraction(appendUint(line, whole), fraction, decimals);
+  }
+  // More decimals: V8's shortest digits, from toExponential (String(a) is slower, and V8 caches
+  // each number it prints, which makes every young-generation GC copy those strings). `a` is not
+  // an integer, so the digits before the dot are those of floor(a).
+  const s = a.toExponential(); // d.ddde+x or d.ddde-x, x a single digit here
+  const e = s.indexOf('e');
+  if (s.charCodeAt(e + 1) === 0x2d) {
+    return line + ZERO_POINT[s.charCodeAt(e + 2) - 49]! + s.charAt(0) + (e > 1 ? s.slice(2, e) : '');
+  }
+  return appendUint(line, whole) + '.' + s.slice(s.charCodeAt(e + 2) - 46, e);
+}
+
+/**
+ * `line` + Go's `d.ddde+XX` for 1e6 <= a < 1e12 with at most three decimals, else `undefined`.
+ * (Below 1e12, 10^-3 is still 8 times wider than a's rounding interval: the reasoning above holds.)
+ */
+function appendLarge(line: string, a: number): string | undefined {
+  let m = Math.round(a * 1000);
+  if (m / 1000 !== a) return undefined;
+  // m is beyond small integers: strip zeros with exact float division, not the slow float `%`.
+  let digits = 10;
+  while (digits < 15 && m >= POW10[digits]!) digits++;
+  let decimals = 3;
+  let tenth = Math.floor(m / 10);
+  while (decimals > 0 && tenth * 10 === m) {
+    m = tenth;
+    tenth = Math.floor(m / 10);
+    decimals--;
+    digits--;
+  }
+  const exponent = digits - decimals - 1;
+  while (tenth * 10 === m) {
+    m = tenth;
+    tenth = Math.floor(m / 10);
+    digits--;
+  }
+  const scale = POW10[digits - 1]!;
+  const first = Math.floor(m / scale);
+  line += DIGITS[first]!;
+  if (digits > 1) line = appendFraction(line, m - first * scale, digits - 1);
+  return line + LARGE_EXPONENTS[exponent - 6]!;
+}
+
+/** `line` + `.` + 0 <= f < 10^k written with exactly k digits. */
+function appendFraction(line: string, f: number, k: number): string {
+  if (k <= 3) return line + FRACTIONS[k]![f]!;
+  const high = Math.floor(f / 1000);
+  return appendFraction(line, high, k - 3) + DIGITS3[f - high * 1000]!;
+}
+
+/**
+ * `line` + the decimal text of an integer 0 <= a < 2^53, from the digit tables. `String(a)`
+ * would be as correct, but V8 prints a non-small integer (a millisecond timestamp) like any
+ * double, ~8x slower, and remembers every number it prints in a cache that makes each
+ * young-generation GC slower.
+ */
+function appendUint(line: string, a: number): string {
+  if (a < 1000) return line + DIGITS[a]!;
+  const high = Math.floor(a / 1000);
+  return appendUint(line, high) + DIGITS3[a - high * 1000]!;
+}
+
+/** `line` + the decimal text of an integer-valued number in int64/uint64 range. */
+function appendIntegerNumber(line: string, v: number): string {
+  if (v >= 0) return v < 9007199254740992 ? appendUint(line, v) : line + BigInt(v).toString();
+  return v > -9007199254740992 ? appendUint(line + '-', -v) : line + BigInt(v).toString();
+}
+
+/** The float text alone, as `encodeLine` writes it (for tests and tools). */
+export function formatFloatValue(v: number): string {
+  return appendFloat('', v, '', 'value');
+}
+
+function appendInteger(line: string, value: unknown, measurement: string, key: string): string {
+  if (value instanceof Int) {
+    const v = value.value;
+    if (typeof v === 'number') {
+      if (v >= 0 && v < 1000 && Number.isInteger(v)) return line + INT_TEXT[v]!;
+      if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT) return appendIntegerNumber(line, v) + 'i';
+    } else if (typeof v === 'bigint') {
+      if (v >= INT64_MIN_BIG && v <= INT64_MAX_BIG) return line + v.toString() + 'i';
+    }
+    throw new LineProtocolError(
+      `field ${q(key)} of ${q(measurement)} is Int(${String(v)}): an int field must be an integer in int64 range`,
+      measurement,
+      key,
+    );
+  }
+  if (value instanceof Uint) {
+    const v = value.value;
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && v >= 0 && v < UINT64_LIMIT) return appendIntegerNumber(line, v) + 'u';
+    } else if (typeof v === 'bigint') {
+      if (v >= 0n && v <= UINT64_MAX_BIG) return line + v.toString() + 'u';
+    }
+    throw new LineProtocolError(
+      `field ${q(key)} of ${q(measurement)} is Uint(${String(v)}): a uint field must be an integer from 0 to 2^64-1`,
+      measurement,
+      key,
+    );
+  }
+  throw new LineProtocolError(
+    `field ${q(key)} of ${q(measurement)} is ${value === null ? 'null' : typeof value} ${String(value)}: ` +
+      'field values are numbers (float), Int, Uint, strings or booleans',
+    measurement,
+    key,
+  );
+}
+
+/**
+ * ` time`. Consecutive points have nearly the same time: the text of all but its last three
+ * digits is kept from the previous call.
+ */
+let timeThousands = -1;
+let timeThousandsText = '';
+
+function formatTime(time: number | bigint, measurement: string): string {
+  if (typeof time === 'number') {
+    if (time >= 1000 && time < 9007199254740992 && Number.isInteger(time)) {
+      const thousands = Math.floor(time / 1000);
+      if (thousands !== timeThousands) {
+        timeThousandsText = appendUint(' ', thousands);
+        timeThousands = thousands;
+      }
+      return timeThousandsText + DIGITS3[time - thousands * 1000]!;
+    }
+    if (Number.isInteger(time) && time >= INT64_MIN && time < INT64_LIMIT) return appendIntegerNumber(' ', time);
+  } else if (typeof time === 'bigint') {
+    if (time >= INT64_MIN_BIG && time <= INT64_MAX_BIG) return ' ' + time.toString();
+  }
+  throw new LineProtocolError(
+    `time of ${q(measurement)} is ${String(time)}: a timestamp must be an integer in int64 range, ` +
+      'in the unit of the write precision',
+    measurement,
+  );
+}
+
+/** A name quoted for an error message, with anything unprintable made visible. */
+const q = (s: string): string => JSON.stringify(s);
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+const hex4 = (c: number): string => c.toString(16).toUpperCase().padStart(4, '0');
