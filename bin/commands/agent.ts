@@ -12,6 +12,7 @@ import { plugins } from '../../plugins/index.ts';
 import { ConfigError } from '../config.ts';
 import { loadAgentConfig, type AgentConfig } from '../agent-config.ts';
 import { parseFlags } from '../args.ts';
+import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage: fleetpulse agent --config agent.yaml
 
@@ -115,21 +116,16 @@ export default async function agent(argv: string[]): Promise<number> {
   const announceTimer = setInterval(() => announcer.announce(uplink, false), config.uplink.announce_interval_s * 1000);
   log.info({ server: config.agent.server, plugins: collector.planned, outbox: outbox.size() }, 'fleetpulse agent is running');
 
-  return new Promise<number>((resolve) => {
-    const shutdown = async (signal: string) => {
-      log.info({ signal }, 'stopping: flushing the outbox');
-      clearInterval(announceTimer);
-      await collector.stop(5000);
-      await drain.stop(config.outbox.shutdown_flush_s * 1000);
-      await uplink.close();
-      const left = outbox.size();
-      outbox.close();
-      db.close();
-      log.info({ leftInOutbox: left.points }, 'stopped');
-      resolve(0);
-    };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+  return untilShutdown(log, async (signal) => {
+    log.info({ signal }, 'stopping: flushing the outbox');
+    clearInterval(announceTimer);
+    await collector.stop(5000);
+    await drain.stop(config.outbox.shutdown_flush_s * 1000);
+    await uplink.close();
+    const left = outbox.size();
+    outbox.close();
+    db.close();
+    log.info({ leftInOutbox: left.points }, 'stopped');
   });
 }
 

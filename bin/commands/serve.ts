@@ -18,6 +18,7 @@ import { parseFlags } from '../args.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
 import { maintenanceCalendar, startOperations } from '../operations.ts';
+import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml]
 
@@ -164,27 +165,17 @@ export default async function serve(argv: string[]): Promise<number> {
   sessions.start();
   log.info({ address: app.server.address(), plugins: collector.planned }, 'fleetpulse serve is running');
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      // A signal may arrive twice (a wrapper relays it, or the whole process group got it):
-      // the flush already under way must not be cut short by the default handler.
-      if (stopping) return log.info({ signal }, 'already stopping');
-      stopping = true;
-      log.info({ signal }, 'stopping: closing connections, flushing the spool');
-      sessions.stop();
-      await operations.stop();
-      await collector.stop();
-      await app.close();
-      await drain.stop(config.pipeline.shutdown_flush_s * 1000);
-      const left = spool.size();
-      closeLocal();
-      await influx.stop();
-      log.info({ leftInSpool: left.points }, 'stopped');
-      resolve(0);
-    };
-    process.on('SIGTERM', () => void shutdown('SIGTERM'));
-    process.on('SIGINT', () => void shutdown('SIGINT'));
+  return untilShutdown(log, async (signal) => {
+    log.info({ signal }, 'stopping: closing connections, flushing the spool');
+    sessions.stop();
+    await operations.stop();
+    await collector.stop();
+    await app.close();
+    await drain.stop(config.pipeline.shutdown_flush_s * 1000);
+    const left = spool.size();
+    closeLocal();
+    await influx.stop();
+    log.info({ leftInSpool: left.points }, 'stopped');
   });
 }
 
