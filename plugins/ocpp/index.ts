@@ -19,6 +19,8 @@ export default definePlugin({
   description: 'EV chargers speaking OCPP-J 1.6 or 2.0.1 (charging station management)',
   kinds: ['charger'],
   runs_in: ['serve'],
+  // serve is a charging station management backend out of the box: unknown chargers wait as pending.
+  enabled_by_default: true,
   config,
   measurements,
   commands: commandSpecs,
