@@ -82,6 +82,7 @@ export class Collector {
       log: options.log.child({ component: 'liveness' }),
       intervalFor: (kind) => intervals.get(kind),
       write: (measurement, fields, device, time) => this.emitter.system({ measurement, fields, tags: { device }, time }),
+      writeGroup: (measurement, fields, tags, time) => this.emitter.system({ measurement, fields, tags, time }),
       statusIntervalS: options.liveness?.status_interval_s,
       missedIntervals: options.liveness?.missed_intervals,
       maintenance: options.liveness?.maintenance,

@@ -4,8 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryDirectory, type Fields } from '../sdk/index.ts';
+import { int, MemoryDirectory, type Fields, type Tags } from '../sdk/index.ts';
+import { Emitter } from './emitter.ts';
 import { Liveness, type LivenessOptions } from './liveness.ts';
+import { SelfMetrics } from './self-metrics.ts';
 
 /** Time is passed explicitly (`tick(now)`, `seen(id, state, now)`): no waiting in these tests. */
 const HOUR = 3_600_000;
@@ -146,5 +148,44 @@ describe('Liveness', () => {
     liveness.stop(T0 + s(900));
     expect(rollups(written).at(-1)!.fields).toEqual({ online_s: 0, error_s: 0, offline_s: 300, maintenance_s: 600 });
     db.close();
+  });
+
+  it('writes fleet_status every status interval: counts per (customer, site, kind, model), no device tag', () => {
+    const groups: Array<{ measurement: string; fields: Fields; tags: Tags; time: number }> = [];
+    const { liveness, directory, db } = setUp({
+      intervalFor: () => 10,
+      writeGroup: (measurement, fields, tags, time) => groups.push({ measurement, fields, tags, time }),
+    });
+    directory.add({ id: 'term-1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1' });
+    directory.add({ id: 'term-2', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1' });
+    directory.add({ id: 'term-3', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2' });
+    liveness.load(T0);
+    for (const id of ['term-1', 'term-2', 'term-3']) liveness.seen(id, 'online', T0 + s(1));
+    liveness.seen('term-2', 'error', T0 + s(2));
+    liveness.tick(T0 + s(5)); // first tick: a full status interval
+    liveness.seen('term-1', 'online', T0 + s(50));
+    liveness.seen('term-2', 'error', T0 + s(50));
+    liveness.tick(T0 + s(65)); // term-3 silent for 64 s: offline
+    const last = groups.filter((g) => g.time === T0 + s(65));
+    const counts = (total: number, online: number, offline: number, error: number) => ({ total: int(total), online: int(online), offline: int(offline), error: int(error), maintenance: int(0) });
+    expect(last.map((g) => g.measurement)).toEqual(['fleet_status', 'fleet_status', 'fleet_status']);
+    expect(Object.fromEntries(last.map((g) => [g.tags.site ?? '(none)', { tags: g.tags, fields: g.fields }]))).toEqual({
+      'acme-s1': { tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal', model: 'TC-200' }, fields: counts(2, 1, 0, 1) },
+      'acme-s2': { tags: { customer: 'acme', site: 'acme-s2', kind: 'terminal', model: 'TC-200' }, fields: counts(1, 0, 1, 0) },
+      // sensor-1 has only a kind: counted in a group without the missing tags.
+      '(none)': { tags: { kind: 'sensor' }, fields: counts(1, 0, 1, 0) },
+    });
+    // Between status intervals nothing is written; the previous interval had term-3 online.
+    expect(groups.filter((g) => g.time !== T0 + s(65)).map((g) => g.time)).toEqual([T0 + s(5), T0 + s(5), T0 + s(5)]);
+    expect(groups.find((g) => g.time === T0 + s(5) && g.tags.site === 'acme-s2')!.fields).toEqual(counts(1, 1, 0, 0));
+    db.close();
+  });
+
+  it('fleet_status through the Emitter: a tag set without device gets no inventory tags', () => {
+    const lines: string[] = [];
+    const directory = new MemoryDirectory().add({ id: 'acme', kind: 'terminal', model: 'X', customer: 'other', site: 'other-s1' });
+    const emitter = new Emitter({ append: (l) => lines.push(l), committed: async () => {} }, directory, new SelfMetrics('test'), pino({ level: 'silent' }), { now: () => T0 });
+    emitter.system({ measurement: 'fleet_status', fields: { total: int(1), online: int(1), offline: int(0), error: int(0), maintenance: int(0) }, tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal' }, time: T0 });
+    expect(lines).toEqual([`fleet_status,customer=acme,kind=terminal,site=acme-s1 total=1i,online=1i,offline=0i,error=0i,maintenance=0i ${T0}`]);
   });
 });

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { DeviceDirectory, DeviceRecord, DeviceState, Fields } from '../sdk/index.ts';
-import { deviceAvailability, deviceStatus } from './measurements.ts';
+import { int, type DeviceDirectory, type DeviceRecord, type DeviceState, type Fields, type Tags } from '../sdk/index.ts';
+import { deviceAvailability, deviceStatus, fleetStatus } from './measurements.ts';
 
 /** Decides whether a device is inside a maintenance window now (the operations layer implements it). */
 export interface MaintenanceCalendar {
@@ -13,6 +13,12 @@ export interface LivenessOptions {
   directory: DeviceDirectory;
   /** Writes a device point (the runtime enriches it with inventory tags). */
   write(measurement: string, fields: Fields, deviceId: string, time: number): void;
+  /**
+   * Writes a point of no device (`fleet_status`) with exactly these tags; the runtime passes the
+   * Emitter's `system()`, which adds no inventory tags to a tag set without `device`. Without it
+   * no fleet counts are written.
+   */
+  writeGroup?(measurement: string, fields: Fields, tags: Tags, time: number): void;
   /** Reporting interval in seconds for a device kind; undefined when no plugin serves the kind. */
   intervalFor(kind: string): number | undefined;
   log: Logger;
@@ -128,7 +134,7 @@ export class Liveness {
     if (full) {
       this.lastFullStatus = now;
       this.save(now);
-      this.reportCounts();
+      this.reportCounts(now);
     }
   }
 
@@ -222,9 +228,46 @@ export class Liveness {
     })();
   }
 
-  private reportCounts(): void {
+  /** Counts per state for the self-metric, and one `fleet_status` point per inventory group. */
+  private reportCounts(now: number): void {
     const counts: Record<DeviceState, number> = { online: 0, offline: 0, error: 0, maintenance: 0 };
     for (const e of this.entries.values()) counts[e.state]++;
     this.o.onStates?.(counts);
+    if (!this.o.writeGroup) return;
+    const devices = [...this.entries.values()].map((e) => ({ device: this.o.directory.lookup(e.id), state: e.state }));
+    // One timestamp for every group of an interval, so a reader can take each group's last point.
+    for (const g of fleetStatusGroups(devices)) this.o.writeGroup(fleetStatus.name, g.fields, g.tags, now);
   }
+}
+
+/** The inventory labels `fleet_status` groups by. */
+export const FLEET_GROUP_TAGS = ['customer', 'site', 'kind', 'model'] as const;
+type GroupLabels = Partial<Pick<DeviceRecord, (typeof FLEET_GROUP_TAGS)[number]>>;
+
+/**
+ * Device counts by state per (customer, site, kind, model): the rows of one `fleet_status`
+ * interval. A label the device lacks (or a device the inventory does not know) is left out of the
+ * tags, so such devices are still counted, in a group without that tag. Shared with the Grafana
+ * fixture and benchmark so they write what the runtime would.
+ */
+export function fleetStatusGroups(devices: Iterable<{ device: GroupLabels | undefined; state: DeviceState }>): Array<{ tags: Tags; fields: Fields }> {
+  const groups = new Map<string, { tags: Tags; counts: Record<DeviceState, number> }>();
+  for (const { device, state } of devices) {
+    const key = FLEET_GROUP_TAGS.map((t) => device?.[t] ?? '').join('\u0000');
+    let g = groups.get(key);
+    if (!g) {
+      const tags: Tags = {};
+      for (const t of FLEET_GROUP_TAGS) if (device?.[t]) tags[t] = device[t];
+      g = { tags, counts: { online: 0, offline: 0, error: 0, maintenance: 0 } };
+      groups.set(key, g);
+    }
+    g.counts[state]++;
+  }
+  return [...groups.values()].map(({ tags, counts: c }) => ({
+    tags,
+    fields: {
+      total: int(c.online + c.offline + c.error + c.maintenance),
+      online: int(c.online), offline: int(c.offline), error: int(c.error), maintenance: int(c.maintenance),
+    },
+  }));
 }

@@ -26,4 +26,23 @@ export const deviceAvailability = defineMeasurement({
   },
 });
 
-export const runtimeMeasurements = [deviceStatus, deviceAvailability];
+export const fleetStatus = defineMeasurement({
+  name: 'fleet_status',
+  description:
+    'Device counts by state per (customer, site, kind, model) group, written by the liveness tracker every status interval, all groups with the same timestamp. Fleet-wide "now" panels read one series per group instead of one per device. No `device` tag; a group tag the inventory lacks is left out.',
+  tags: {
+    customer: 'Customer of the devices in the group (absent if the inventory has none)',
+    site: 'Site of the devices in the group (absent if none)',
+    kind: 'Device kind (absent for devices not in the inventory)',
+    model: 'Device model (absent if none)',
+  },
+  fields: {
+    total: { type: 'int', description: 'Devices watched in the group' },
+    online: { type: 'int', description: 'Devices in state online (reachable and not erroring; error is its own count)' },
+    offline: { type: 'int', description: 'Devices in state offline' },
+    error: { type: 'int', description: 'Devices reachable but reporting an error' },
+    maintenance: { type: 'int', description: 'Devices inside a maintenance window' },
+  },
+});
+
+export const runtimeMeasurements = [deviceStatus, deviceAvailability, fleetStatus];
