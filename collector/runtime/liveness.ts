@@ -53,7 +53,7 @@ interface Entry {
  */
 export class Liveness {
   private readonly entries = new Map<string, Entry>();
-  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates'>> & Pick<LivenessOptions, 'maintenance' | 'onStates'>;
+  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>> & Pick<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>;
   private lastFullStatus = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
