@@ -19,10 +19,17 @@
  * A point that cannot be written exactly throws `LineProtocolError`: one bad point must fail
  * loudly where it was made, not as a 400 that takes a whole batch down later.
  *
- * This is on the ingest hot path (100k+ points/s), hence the unidiomatic parts: names are checked
- * with a char-code scan and only escaped when it finds something; the `,key=` text of tag and field
- * keys is cached; tags are sorted in a reused scratch array; numbers are written from small-integer
- * parts, because V8 turns a small integer into text ~8x faster than a fractional double.
+ * This is on the ingest hot path (100k+ points/s, goal: 3.5x influxdb-client's encoder, see
+ * bench/line-protocol.ts), hence the unidiomatic parts:
+ * - measurements and keys are checked and escaped once; each measurement remembers the key orders
+ *   ("shapes") it met, so a point like the previous ones costs pointer comparisons of its keys,
+ *   not lookups and sorting (caches are bounded: invented names cost rebuilds, never memory);
+ * - tag values are checked by an inline char-code scan, and only escaped when it finds something;
+ * - numbers are written from small integers and digit tables: V8 prints a fractional double ~8x
+ *   slower than a small integer, and caches every number it prints, which GC then has to copy.
+ * Per-series caches (the whole tag text of a device, say) were tried and lost: with thousands of
+ * devices they miss the CPU caches and cost more than they save. `encodeLine` is synchronous, so
+ * the scratch arrays and caches below need no locking and are never seen half-written.
  */
 import { Int, Uint, type Fields, type Point, type Tags } from '../sdk/point.ts';
 
@@ -64,13 +71,21 @@ export function encodeLine(point: Point): string {
 
   const tags = point.tags;
   if (tags !== undefined) {
+    // Keys are compared with the measurement's last tag shape as they come.
+    const last = entry.tagShapes[0];
+    const lastKeys = last !== undefined ? last.keys : NO_KEYS;
+    let matched = true;
     let n = 0;
     for (const key in tags) {
       scratchKeys[n] = key;
       scratchValues[n] = tags[key];
+      if (matched && lastKeys[n] !== key) matched = false;
       n++;
     }
-    if (n > 0) line = appendTags(line, entry, n, measurement);
+    if (n > 0) {
+      const shape = matched && n === lastKeys.length ? last! : tagShapeOf(entry, n, measurement);
+      line = appendTags(line, shape, n, measurement);
+    }
   }
 
   // Fields are written as they are read, so that a float is never stored (and boxed) on the way.
@@ -95,8 +110,7 @@ export function encodeLine(point: Point): string {
     }
     first = false;
     // `typeof x === '...'` tests compile to type checks; a `switch (typeof x)` calls a builtin.
-    // The formatters append to `line`: appending to a long string makes a cons string, which V8
-    // allocates inline, where joining two short pieces first would call out to copy them.
+    // The formatters append their pieces to `line` rather than join them first.
     if (typeof value === 'number') line = appendFloat(line, value, measurement, key);
     else if (typeof value === 'string') line = appendQuoted(line, value, measurement, key);
     else if (typeof value === 'boolean') line += value ? 'true' : 'false';
@@ -152,7 +166,8 @@ interface FieldShape {
 }
 
 const measurements = new Map<string, MeasurementEntry>();
-const NO_FIELDS: FieldShape = { keys: [], comma: [], space: [] };
+const NO_KEYS: string[] = [];
+const NO_FIELDS: FieldShape = { keys: NO_KEYS, comma: [], space: [] };
 
 /** The keys and values of the point being encoded; `encodeLine` is synchronous, one suffices. */
 const scratchKeys: string[] = [];
@@ -175,42 +190,27 @@ function addMeasurement(measurement: string): MeasurementEntry {
   return entry;
 }
 
-/**
- * Tag values known to need no escaping, in slots picked by length and end characters. A device's
- * tag values are the same strings point after point, so most are found here by one comparison
- * (a pointer comparison when it is the same string) instead of a scan. A slot holds the last value
- * put there; `===` makes a hit exact.
- */
-const PLAIN_SLOTS_MASK = 0x1fff;
-const plainValues: string[] = new Array<string>(PLAIN_SLOTS_MASK + 1).fill('');
-
 /** `line` and `,k1=v1,k2=v2...` for the `n` tags in the scratch arrays, sorted and escaped. */
-function appendTags(line: string, entry: MeasurementEntry, n: number, measurement: string): string {
-  const { order, prefixes } = tagShapeOf(entry, n, measurement);
+function appendTags(line: string, shape: TagShape, n: number, measurement: string): string {
+  const { order, prefixes } = shape;
   for (let j = 0; j < n; j++) {
     const i = order[j]!;
     const value = scratchValues[i];
     if (typeof value === 'string' && value !== '') {
       const prefix = prefixes[j] ?? keyPrefix(scratchKeys[i]!, measurement, 'tag key', false);
+      // Inline for the common case, nothing to escape (letters, digits, `-`, `.`, `_`, `:`...).
       const length = value.length;
-      const slot = (length * 0x9e37 + value.charCodeAt(0) * 0x1f + value.charCodeAt(length - 1)) & PLAIN_SLOTS_MASK;
-      if (plainValues[slot] !== value) {
-        // Not seen lately: check it, inline for the common case of nothing to escape.
-        let k = 0;
-        while (k < length) {
-          const c = value.charCodeAt(k);
-          if ((c > 0x3d && c < 0x7f) || (c > 0x2c && c < 0x3d)) k++;
-          else break;
-        }
-        if (k !== length || value.charCodeAt(length - 1) === BACKSLASH) {
-          line = line + prefix + escapeName(value, KEY_CLASS, measurement, scratchKeys[i], 'tag value');
-          continue;
-        }
-        plainValues[slot] = value;
+      let k = 0;
+      while (k < length) {
+        const c = value.charCodeAt(k);
+        if ((c > 0x3d && c < 0x7f) || (c > 0x2c && c < 0x3d)) k++;
+        else break;
       }
-      // `line + prefix + value`, left to right: appending to the long line makes cons strings,
-      // which V8 allocates inline, where `prefix + value` would first copy a short flat string.
-      line = line + prefix + value;
+      const text =
+        k === length && value.charCodeAt(length - 1) !== BACKSLASH
+          ? value
+          : escapeName(value, KEY_CLASS, measurement, scratchKeys[i], 'tag value');
+      line = line + prefix + text;
     } else if (value !== undefined && value !== '') {
       const key = scratchKeys[i]!;
       throw new LineProtocolError(
@@ -351,15 +351,14 @@ function escapeNameFrom(
   key: string | undefined,
   what: string,
 ): string {
-  if (table === KEY_CLASS) {
-    const known = escapedValues.get(s);
-    if (known !== undefined) return known;
-    const escaped = escapeNameFromScan(s, from, table, measurement, key, what);
+  if (table !== KEY_CLASS) return escapeNameFromScan(s, from, table, measurement, key, what);
+  let escaped = escapedValues.get(s);
+  if (escaped === undefined) {
+    escaped = escapeNameFromScan(s, from, table, measurement, key, what);
     if (escapedValues.size >= ESCAPED_VALUES_MAX) escapedValues.clear();
     escapedValues.set(s, escaped);
-    return escaped;
   }
-  return escapeNameFromScan(s, from, table, measurement, key, what);
+  return escaped;
 }
 
 function escapeNameFromScan(
