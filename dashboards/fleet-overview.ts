@@ -4,7 +4,8 @@ import { uptime } from './availability.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { link, UID } from './links.ts';
 import { selfMetric } from './self-metric-names.ts';
-import { CURRENT_WINDOW, devicesInState, devicesOnline, latestStatus } from './status-queries.ts';
+import { fleetCounts, FLEET_STATUS_WINDOW, type CountColumn } from './fleet-counts.ts';
+import { CURRENT_WINDOW, latestStatus } from './status-queries.ts';
 
 const F = DEVICE_VARIABLES;
 
@@ -12,17 +13,18 @@ export function fleetOverview(): Board {
   const board = new Board({
     uid: UID.fleet,
     title: 'Fleetpulse / NOC fleet overview',
-    description: `Every device's current state (its last status within ${CURRENT_WINDOW}), who is affected, and uptime over the range.`,
+    description: `Device counts now (the runtime's fleet_status rollup, last ${FLEET_STATUS_WINDOW}), the offline and erroring devices (each one's last status within ${CURRENT_WINDOW}), and uptime over the range.`,
     links: [link.apiReports],
   });
-  const total = Query.fromSubquery(latestStatus({ filterBy: F, keep: [], fields: ['online'] })).select('count', 'online', 'devices').within({ kind: 'none' });
+  // One count per stat, aliased `devices` as the per-device counts were.
+  const count = (c: CountColumn) => fleetCounts(F, [c], [], { [c]: c === 'online' ? 'online' : 'devices' });
   board
     .row('Now')
-    .stat('Devices', [{ q: total }], { thresholds: [['blue', null]] })
-    .stat('Online', [{ q: onlineOnly() }], { thresholds: [['green', null]] })
-    .stat('Offline', [{ q: devicesInState('offline', F) }], { thresholds: [['green', null], ['red', 1]] })
-    .stat('Error', [{ q: devicesInState('error', F) }], { thresholds: [['green', null], ['orange', 1]] })
-    .stat('In maintenance', [{ q: devicesInState('maintenance', F) }], { thresholds: [['blue', null]] })
+    .stat('Devices', [{ q: count('devices') }], { thresholds: [['blue', null]], description: COUNTS_NOTE })
+    .stat('Online', [{ q: count('online') }], { thresholds: [['green', null]], description: `Reachable devices (online or reporting an error). ${COUNTS_NOTE}` })
+    .stat('Offline', [{ q: count('offline') }], { thresholds: [['green', null], ['red', 1]], description: COUNTS_NOTE })
+    .stat('Error', [{ q: count('error') }], { thresholds: [['green', null], ['orange', 1]], description: COUNTS_NOTE })
+    .stat('In maintenance', [{ q: count('maintenance') }], { thresholds: [['blue', null]], description: COUNTS_NOTE })
     .stat('Fleet uptime', [{ q: uptime(F) }], { unit: 'percent', thresholds: [['red', null], ['orange', 99], ['green', 99.5]], noValue: 'n/a' })
     .row('Who is affected')
     .table(
@@ -31,9 +33,9 @@ export function fleetOverview(): Board {
       { w: 16, h: 10, description: '`silent_for`: seconds since the device last reported.', links: { device: link.deviceDetail, site: link.site } },
     )
     .alertList('Active alerts', { w: 8, h: 10 })
-    .table('Per customer', [{ q: devicesOnline(F, ['customer']) }, { q: devicesInState('error', F, ['customer']), mayBeEmpty: true }], { w: 8, merge: true, links: { customer: link.customer } })
-    .table('Per site', [{ q: devicesOnline(F, ['customer', 'site']) }], { w: 8, links: { site: link.site } })
-    .table('By kind and model', [{ q: devicesOnline(F, ['kind', 'model']) }], { w: 8 })
+    .table('Per customer', [{ q: fleetCounts(F, TABLE_COUNTS, ['customer']) }], { w: 8, links: { customer: link.customer }, description: TABLE_NOTE })
+    .table('Per site', [{ q: fleetCounts(F, TABLE_COUNTS, ['customer', 'site']) }], { w: 8, links: { site: link.site }, description: TABLE_NOTE })
+    .table('By kind and model', [{ q: fleetCounts(F, TABLE_COUNTS, ['kind', 'model']) }], { w: 8, description: TABLE_NOTE })
     .row('Over the range')
     .timeseries('Uptime per hour', [{ q: uptime(F).byTime('1h', 'none') }], { unit: 'percent', description: 'From the hourly device_availability rollup; maintenance excluded.' })
     .timeseries(
@@ -44,6 +46,6 @@ export function fleetOverview(): Board {
   return board;
 }
 
-function onlineOnly(): Query {
-  return Query.fromSubquery(latestStatus({ filterBy: F, keep: [], fields: ['online'] })).select('sum', 'online', 'online').within({ kind: 'none' });
-}
+const COUNTS_NOTE = `From the fleet_status rollup (each group's last count within ${FLEET_STATUS_WINDOW}); the device variable does not narrow it.`;
+const TABLE_COUNTS: CountColumn[] = ['devices', 'online', 'offline', 'error', 'maintenance'];
+const TABLE_NOTE = `\`online\` counts reachable devices, erroring ones included. ${COUNTS_NOTE}`;

@@ -32,15 +32,3 @@ export function latestStatus(opts: LatestStatusOptions = {}): Query<StatusField>
   const keep = opts.keep ?? DEVICE_LABELS;
   return q.byTags(...new Set(['device', ...keep]));
 }
-
-/** How many devices are in `state` now (one series; no rows when none). */
-export function devicesInState(state: DeviceStateName, filterBy: readonly DeviceVariable[], by: readonly string[] = []): Query {
-  const inner = latestStatus({ filterBy, keep: by, fields: ['state'] });
-  return Query.fromSubquery(inner).select('count', 'state', 'devices').whereField('state', '=', state).byTags(...by).within({ kind: 'none' });
-}
-
-/** Devices and devices online now, per `by` tags. */
-export function devicesOnline(filterBy: readonly DeviceVariable[], by: readonly string[] = []): Query {
-  const inner = latestStatus({ filterBy, keep: by, fields: ['online'] });
-  return Query.fromSubquery(inner).select('count', 'online', 'devices').select('sum', 'online', 'online').byTags(...by).within({ kind: 'none' });
-}

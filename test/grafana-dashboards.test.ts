@@ -131,6 +131,25 @@ describe('generated dashboards', () => {
     expect(await count('Offline')).toBe(FLEET.filter((f) => f.state === 'offline').length);
     expect(await count('Error')).toBe(FLEET.filter((f) => f.state === 'error').length);
     expect(await count('In maintenance')).toBe(1);
+    expect(await count('Online')).toBe(FLEET.filter((f) => f.state === 'online' || f.state === 'error').length);
+  });
+
+  it('NOC per-site counts (fleet_status rollup, each group\'s last interval) equal the fleet device by device', async () => {
+    const board = all.find((b) => b.spec.uid === 'fp-fleet-overview')!;
+    const vars = await resolveVariables(await loadDashboard(board.spec.uid));
+    const q = board.queries.find((x) => x.panel === 'Per site')!;
+    const got = Object.fromEntries((await run(q.query, vars)).map((s) => [s.tags.site, s.columns.slice(1).map((c) => s.values[0]![s.columns.indexOf(c)])]));
+    const want: Record<string, number[]> = {};
+    for (const f of FLEET) {
+      // devices, online (reachable: online or error), offline, error, maintenance — as the panel's columns.
+      const row = (want[f.site] ??= [0, 0, 0, 0, 0]);
+      row[0]!++;
+      if (f.state === 'online' || f.state === 'error') row[1]!++;
+      if (f.state !== 'online') row[2 + ['offline', 'error', 'maintenance'].indexOf(f.state)]!++;
+    }
+    expect(q.columns).toEqual(['time', 'devices', 'online', 'offline', 'error', 'maintenance']);
+    // 30 minutes of rollups are stored; only the last interval of each group counts (offline devices were online earlier).
+    expect(got).toEqual(want);
   });
 
   it('device detail: every query answers for some device, each with the expected columns', async () => {

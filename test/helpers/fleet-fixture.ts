@@ -6,7 +6,8 @@
  */
 import type { MeasurementSpec } from '../../collector/sdk/index.ts';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
-import { deviceAvailability, deviceStatus } from '../../collector/runtime/measurements.ts';
+import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
+import { deviceAvailability, deviceStatus, fleetStatus } from '../../collector/runtime/measurements.ts';
 import { int, type Fields, type Point } from '../../collector/sdk/point.ts';
 import { pluginMeasurements } from '../../dashboards/plugin-measurements.ts';
 import { selfMetric } from '../../dashboards/self-metric-names.ts';
@@ -118,13 +119,21 @@ export async function writeFleet(opts: FleetWriteOptions): Promise<number> {
   const now = opts.now ?? Date.now();
   const minutes = opts.minutes ?? 30;
   const points: Point[] = [];
+  const stateAt = (d: FixtureDevice, i: number) => (d.state === 'offline' && i < minutes / 2 ? 'online' : d.state);
+  const timeAt = (i: number) => now - (minutes - 1 - i) * 60_000 - 1_000;
+  // The runtime's rollup of the same states, grouped by the runtime's own function.
+  for (let i = 0; i < minutes; i++) {
+    for (const g of fleetStatusGroups(FLEET.map((d) => ({ device: d, state: stateAt(d, i) })))) {
+      points.push({ measurement: fleetStatus.name, tags: g.tags, fields: g.fields, time: timeAt(i) });
+    }
+  }
   for (const d of FLEET) {
     const base = { device: d.device, kind: d.kind, model: d.model, customer: d.customer, site: d.site };
     for (let i = 0; i < minutes; i++) {
-      const time = now - (minutes - 1 - i) * 60_000 - 1_000;
+      const time = timeAt(i);
       // Offline devices went silent half-way; everybody else is in its state all along.
       const late = i >= minutes / 2;
-      const state = d.state === 'offline' && !late ? 'online' : d.state;
+      const state = stateAt(d, i);
       const online = state === 'online' || state === 'error' ? 1 : 0;
       points.push({ measurement: deviceStatus.name, tags: base, fields: { online: int(online), state, last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120) }, time });
       if (d.state === 'offline' && late) continue;
