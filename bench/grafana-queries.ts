@@ -1,9 +1,11 @@
 /**
  * Every panel query of the NOC overview and the TC-200 dashboard over 20,000 devices with 24 h of
  * data in a local influxd (device_status every 5 min per device, terminal_status every 5 min per
- * terminal, hourly availability, collector self-metrics), run as Grafana would send them (All
- * selected, range now-24h). Prints each query's time, slowest first, beside the seed's bar of 3 s
- * per screen and a reference measured in the same run: a bare full-range COUNT over device_status.
+ * terminal, hourly availability, the runtime's fleet_status rollup per customer/site/kind/model,
+ * collector self-metrics), run as Grafana would send them (All selected, range now-24h). Prints
+ * each query's time, slowest first, beside the seed's bar of 3 s per screen and references
+ * measured in the same run: a bare full-range COUNT over device_status, and the per-device
+ * device_status counts the NOC panels used before fleet_status.
  *
  *   npx tsx bench/grafana-queries.ts [--devices 20000] [--hours 24]
  */
@@ -13,11 +15,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
-import { deviceAvailability, deviceStatus } from '../collector/runtime/measurements.ts';
+import { encodeLine } from '../collector/pipeline/line-protocol.ts';
+import { fleetStatusGroups } from '../collector/runtime/liveness.ts';
+import { deviceAvailability, deviceStatus, fleetStatus } from '../collector/runtime/measurements.ts';
+import type { DeviceState } from '../collector/sdk/index.ts';
 import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
 import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
 import { fleetOverview } from '../dashboards/fleet-overview.ts';
 import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
+import { DEVICE_VARIABLES, Query } from '../dashboards/influxql.ts';
+import { latestStatus } from '../dashboards/status-queries.ts';
 import { selfMetric } from '../dashboards/self-metric-names.ts';
 import { terminalsDashboard } from '../dashboards/terminals.ts';
 import { ALL_VALUE } from '../dashboards/variables.ts';
@@ -29,22 +36,49 @@ const LINES_PER_POST = 50_000;
 const QUERY_TIMEOUT_MS = 60_000;
 
 export interface QueryFigure { dashboard: string; panel: string; refId: string; ms: number; series: number; error?: string }
-export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[] }
+export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[] }
 
 function kindOf(i: number): string {
   if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
   return ['pc', 'charger', 'pos', 'plug'][i % 4]!;
 }
 
+function labelsOf(i: number) {
+  const kind = kindOf(i);
+  return { kind, model: kind === 'terminal' ? 'TC-200' : `${kind}-m${i % 3}`, customer: `cust-${i % 200}`, site: `site-${i % 2000}` };
+}
+
+/** Device i's state at t: offline devices went silent in the last hour. */
+function stateOf(i: number, t: number, now: number): DeviceState {
+  const late = i % 97 === 0 && t > now - 3600;
+  return late ? 'offline' : i % 211 === 0 ? 'error' : i % 503 === 0 ? 'maintenance' : 'online';
+}
+
+/**
+ * fleet_status as the runtime writes it (one point per group, same timestamp, grouped by the
+ * runtime's own function): every 60 s over the last 15 min, every 5 min before, to keep the write
+ * short; the panels read only the last 2 min.
+ */
+function* fleetLines(devices: number, hours: number, now: number): Generator<string> {
+  const groupsAt = (t: number) => fleetStatusGroups(Array.from({ length: devices }, (_, i) => ({ device: labelsOf(i), state: stateOf(i, t, now) })));
+  const before = groupsAt(now - 7200);
+  const after = groupsAt(now);
+  const start = now - hours * 3600;
+  for (let t = start; t <= now; t += t >= now - 900 ? 60 : STEP_S) {
+    for (const g of t > now - 3600 ? after : before) yield encodeLine({ measurement: fleetStatus.name, tags: g.tags, fields: g.fields, time: t });
+  }
+}
+
 async function* lines(devices: number, hours: number, now: number): AsyncGenerator<string> {
   const start = now - hours * 3600;
+  yield* fleetLines(devices, hours, now);
   for (let i = 0; i < devices; i++) {
-    const kind = kindOf(i);
-    const tags = `device=dev-${i},kind=${kind},model=${kind === 'terminal' ? 'TC-200' : `${kind}-m${i % 3}`},customer=cust-${i % 200},site=site-${i % 2000}`;
+    const { kind, model, customer, site } = labelsOf(i);
+    const tags = `device=dev-${i},kind=${kind},model=${model},customer=${customer},site=${site}`;
     const offline = i % 97 === 0;
     for (let t = start; t <= now; t += STEP_S) {
       const late = offline && t > now - 3600;
-      const state = late ? 'offline' : i % 211 === 0 ? 'error' : i % 503 === 0 ? 'maintenance' : 'online';
+      const state = stateOf(i, t, now);
       const online = state === 'online' || state === 'error' ? 1 : 0;
       yield `${deviceStatus.name},${tags} online=${online}i,state="${state}",last_seen_s=${late ? now - t : 30}i ${t}`;
       if (kind === 'terminal' && !late) {
@@ -131,7 +165,13 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
       for (const q of board.queries) queries.push({ dashboard: board.spec.uid, panel: q.panel, refId: q.refId, ...(await timed(q.query, q.minIntervalMs)) });
     }
     queries.sort((a, b) => b.ms - a.ms);
-    return { devices, hours, points, writeS, referenceMs: reference.ms, queries };
+    // The NOC counts as they were before fleet_status: each device's last status, counted.
+    const perDevice: QueryFigure[] = [];
+    for (const [panel, by] of [['Devices', []], ['Per customer', ['customer']], ['Per site', ['customer', 'site']], ['By kind and model', ['kind', 'model']]] as const) {
+      const q = Query.fromSubquery(latestStatus({ filterBy: DEVICE_VARIABLES, keep: by, fields: ['online'] })).select('count', 'online', 'devices').select('sum', 'online', 'online').byTags(...by).within({ kind: 'none' });
+      perDevice.push({ dashboard: 'per-device device_status', panel, refId: 'A', ...(await timed(q.toString())) });
+    }
+    return { devices, hours, points, writeS, referenceMs: reference.ms, queries, perDevice };
   } finally {
     await influxd.stop();
     await rm(dir, { recursive: true, force: true });
@@ -146,6 +186,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const r = await run({ devices: arg('devices'), hours: arg('hours') });
   console.log(`${r.devices} devices × ${r.hours} h: ${r.points.toLocaleString('en')} points written in ${r.writeS.toFixed(1)} s`);
   console.log(`reference: bare COUNT over device_status, ${r.hours} h: ${r.referenceMs.toFixed(0)} ms; seed's bar per screen: ${SEED_BAR_MS} ms`);
+  for (const q of r.perDevice) console.log(`reference, before fleet_status: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);
   for (const q of r.queries) console.log(`${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel} / ${q.refId}${q.error ? `  FAILED: ${q.error}` : q.ms > 1000 ? '  (over 1 s)' : ''}`);
   const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
   console.log(`sum per screen: NOC ${total('fp-fleet-overview').toFixed(0)} ms, TC-200 ${total('fp-terminals').toFixed(0)} ms (Grafana runs panels in parallel; the bar is ${SEED_BAR_MS} ms)`);

@@ -1,10 +1,10 @@
 /** NOC fleet overview: what is down now, for whom, and how the fleet did over the range. */
-import { Board } from './board.ts';
+import { Board, type PanelOptions } from './board.ts';
 import { uptime } from './availability.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { link, UID } from './links.ts';
 import { selfMetric } from './self-metric-names.ts';
-import { fleetCounts, FLEET_STATUS_WINDOW, type CountColumn } from './fleet-counts.ts';
+import { fleetCount, fleetGroups, FLEET_STATUS_WINDOW, sumBy, type CountColumn } from './fleet-counts.ts';
 import { CURRENT_WINDOW, latestStatus } from './status-queries.ts';
 
 const F = DEVICE_VARIABLES;
@@ -17,7 +17,9 @@ export function fleetOverview(): Board {
     links: [link.apiReports],
   });
   // One count per stat, aliased `devices` as the per-device counts were.
-  const count = (c: CountColumn) => fleetCounts(F, [c], [], { [c]: c === 'online' ? 'online' : 'devices' });
+  const count = (c: CountColumn) => fleetCount(F, c, c === 'online' ? 'online' : 'devices');
+  const perGroup = (title: string, by: string[], links: PanelOptions['links'] = {}) =>
+    board.table(title, [{ q: fleetGroups(F, TABLE_COUNTS) }], { w: 8, links, description: TABLE_NOTE, transformations: sumBy(by, TABLE_COUNTS) });
   board
     .row('Now')
     .stat('Devices', [{ q: count('devices') }], { thresholds: [['blue', null]], description: COUNTS_NOTE })
@@ -32,10 +34,11 @@ export function fleetOverview(): Board {
       [{ q: Query.fromSubquery(latestStatus({ filterBy: F, fields: ['state', 'last_seen_s'] })).field('state').field('last_seen_s', 'silent_for').whereAnyOf('state', ['offline', 'error']).byTags('device', 'kind', 'model', 'customer', 'site').within({ kind: 'none' }) }],
       { w: 16, h: 10, description: '`silent_for`: seconds since the device last reported.', links: { device: link.deviceDetail, site: link.site } },
     )
-    .alertList('Active alerts', { w: 8, h: 10 })
-    .table('Per customer', [{ q: fleetCounts(F, TABLE_COUNTS, ['customer']) }], { w: 8, links: { customer: link.customer }, description: TABLE_NOTE })
-    .table('Per site', [{ q: fleetCounts(F, TABLE_COUNTS, ['customer', 'site']) }], { w: 8, links: { site: link.site }, description: TABLE_NOTE })
-    .table('By kind and model', [{ q: fleetCounts(F, TABLE_COUNTS, ['kind', 'model']) }], { w: 8, description: TABLE_NOTE })
+    .alertList('Active alerts', { w: 8, h: 10 });
+  perGroup('Per customer', ['customer'], { customer: link.customer });
+  perGroup('Per site', ['customer', 'site'], { site: link.site });
+  perGroup('By kind and model', ['kind', 'model']);
+  board
     .row('Over the range')
     .timeseries('Uptime per hour', [{ q: uptime(F).byTime('1h', 'none') }], { unit: 'percent', description: 'From the hourly device_availability rollup; maintenance excluded.' })
     .timeseries(
@@ -48,4 +51,4 @@ export function fleetOverview(): Board {
 
 const COUNTS_NOTE = `From the fleet_status rollup (each group's last count within ${FLEET_STATUS_WINDOW}); the device variable does not narrow it.`;
 const TABLE_COUNTS: CountColumn[] = ['devices', 'online', 'offline', 'error', 'maintenance'];
-const TABLE_NOTE = `\`online\` counts reachable devices, erroring ones included. ${COUNTS_NOTE}`;
+const TABLE_NOTE = `Sums of the fleet_status groups (each one's last count within ${FLEET_STATUS_WINDOW}); \`online\` counts reachable devices, erroring ones included. The device variable does not narrow it.`;
