@@ -6,8 +6,10 @@ import { defineSimulator, SimulatedUplink } from '../../collector/sdk/index.ts';
  * runtime's own self-metrics (lines without a `device` tag: the server tags them with the
  * agent's id) and one `terminal_status` line per terminal. Store PCs reporting host metrics are
  * the host plugin's simulator (`--pcs`). Options (`--opt key=value`):
- *   token            the agent token every simulated agent presents (provision `sim-agent-<n>`
- *                    devices with it); default `sim-token`
+ *   token            without --api-key, the agent token every simulated agent presents
+ *                    (provision `sim-agent-<n>` devices with it); default `sim-token`. With
+ *                    `simulate --api-key` each agent is registered (a `pc`, with its terminals
+ *                    behind it) and gets a token of its own
  *   prefix           agent ids are <prefix><n>; default `sim-agent-`
  *   interval_s       seconds between batches per agent; default 10
  *   terminals_per_agent  simulated TC-200s behind each agent (`<agent>-t<k>`): announced, and a
@@ -17,15 +19,24 @@ import { defineSimulator, SimulatedUplink } from '../../collector/sdk/index.ts';
 export default defineSimulator({
   flag: 'agents',
   description: 'edge agents holding the uplink, with terminals behind them',
-  async run({ server, count, options, progress, signal }) {
+  plugin: 'agent',
+  devices(count, options) {
+    const prefix = options.prefix ?? 'sim-agent-';
+    const terminals = Number(options.terminals_per_agent ?? 0);
+    return Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`).flatMap((id) => [
+      { id, kind: 'pc', model: 'store-pc', credential: 'agent_token' },
+      ...Array.from({ length: terminals }, (_, k) => ({ id: `${id}-t${k + 1}`, kind: 'terminal', model: 'TC-200', gateway: id })),
+    ]);
+  },
+  async run({ server, count, options, progress, signal, credentials }) {
     const url = server.replace(/^http/, 'ws').replace(/\/$/, '') + '/agent/';
-    const token = options.token ?? 'sim-token';
     const prefix = options.prefix ?? 'sim-agent-';
     const intervalMs = Number(options.interval_s ?? 10) * 1000;
     const terminals = Number(options.terminals_per_agent ?? 0);
     const agents: SimulatedUplink[] = [];
     for (let i = 1; i <= count && !signal.aborted; i++) {
       const id = `${prefix}${i}`;
+      const token = credentials?.get(id) ?? options.token ?? 'sim-token';
       const a = new SimulatedUplink({ url, id, token, onAck: (n) => progress.count('points_acked', n) });
       try {
         await a.connect();
@@ -33,6 +44,7 @@ export default defineSimulator({
         agents.push(a);
       } catch (err) {
         progress.count('refused');
+        progress.refused?.(id, (err as Error).message);
         if (i === 1) throw err;
       }
       progress.update('connected', agents.length, count);

@@ -18,8 +18,14 @@ export interface SimOptions {
   faults: { drop: number; resend: number; slowMs: number; malformed: number };
   signal: AbortSignal;
   count(event: string): void;
+  /** The server refused this charger (handshake 401/403, or BootNotification not Accepted). */
+  refused?(reason: string): void;
   connected(up: boolean): void;
 }
+
+/** What every simulated charger says it is in its BootNotification. */
+export const SIM_MODEL = 'SIM-22';
+export const SIM_FIRMWARE = '1.0.0';
 
 interface Connector {
   id: number;
@@ -35,8 +41,10 @@ export async function runCharger(o: SimOptions): Promise<void> {
     answerCommands(client, o, connectors);
     try {
       await client.connect();
-    } catch {
+    } catch (err) {
       o.count('connect_failed');
+      const status = (err as { code?: unknown }).code;
+      if (status === 401 || status === 403) o.refused?.(`handshake answered HTTP ${status}`);
       await pause(2000 + Math.random() * 3000, o.signal);
       continue;
     }
@@ -46,9 +54,10 @@ export async function runCharger(o: SimOptions): Promise<void> {
     o.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const boot = (await client.call('BootNotification', v16
-        ? { chargePointVendor: 'Fleetpulse', chargePointModel: 'SIM-22', chargePointSerialNumber: o.identity, firmwareVersion: '1.0.0' }
-        : { reason: 'PowerUp', chargingStation: { vendorName: 'Fleetpulse', model: 'SIM-22', serialNumber: o.identity, firmwareVersion: '1.0.0' } })) as { status: string; interval: number };
+        ? { chargePointVendor: 'Fleetpulse', chargePointModel: SIM_MODEL, chargePointSerialNumber: o.identity, firmwareVersion: SIM_FIRMWARE }
+        : { reason: 'PowerUp', chargingStation: { vendorName: 'Fleetpulse', model: SIM_MODEL, serialNumber: o.identity, firmwareVersion: SIM_FIRMWARE } })) as { status: string; interval: number };
       o.count(`boot_${boot.status.toLowerCase()}`);
+      if (boot.status !== 'Accepted') o.refused?.(`BootNotification answered ${boot.status}`);
       if (boot.status === 'Accepted') {
         for (const c of connectors) await client.call('StatusNotification', status(o.version, c.id, 'Available'));
         await Promise.race([live(client, o, connectors, boot.interval), closed]);

@@ -1,13 +1,14 @@
-import { setMaxListeners } from 'node:events';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { defineSimulator } from '../../collector/sdk/index.ts';
-import { runCharger } from './sim-charger.ts';
+import { runCharger, SIM_FIRMWARE, SIM_MODEL } from './sim-charger.ts';
 
 /**
  * `fleetpulse simulate --ocpp N`: N charge points, alternately 1.6 and 2.0.1 (or one version),
  * with 1–4 connectors each, connecting to `<server><path><prefix><n>`.
  *
- * Credentials: `--opt password=...` is sent by every charger (give them all that password in the
- * inventory). Without it, run serve with `plugins.ocpp.unknown_chargers: pending`,
+ * Credentials: with `simulate --api-key`, every charger is registered and gets an `ocpp_password`
+ * of its own. Else `--opt password=...` is sent by every charger (give them all that password in
+ * the inventory). Without either, run serve with `plugins.ocpp.unknown_chargers: pending`,
  * `plugins.ocpp.password_required: false` and `inventory.auto_accept: [charger]`: each charger is
  * then registered at its first connection and accepted at once.
  *
@@ -27,7 +28,9 @@ import { runCharger } from './sim-charger.ts';
 export default defineSimulator({
   flag: 'ocpp',
   description: 'OCPP-J 1.6 / 2.0.1 charge points (ocpp-rpc clients) with transactions, commands and faults',
-  async run({ server, count, options, progress, signal }) {
+  devices: (count, options) =>
+    Array.from({ length: count }, (_, i) => ({ id: identity(options, i), kind: 'charger', model: SIM_MODEL, firmware: SIM_FIRMWARE, credential: 'ocpp_password' })),
+  async run({ server, count, options, progress, signal, credentials }) {
     const num = (key: string, fallback: number) => {
       const v = options[key] === undefined ? fallback : Number(options[key]);
       if (!Number.isFinite(v) || v < 0) throw new Error(`--opt ${key}: expected a number ≥ 0, got ${options[key]}`);
@@ -36,25 +39,27 @@ export default defineSimulator({
     const endpoint = server.replace(/^http/, 'ws') + (options.path ?? '/ocpp/').replace(/\/$/, '');
     const version = options.version ?? 'mixed';
     if (!['1.6', '2.0.1', 'mixed'].includes(version)) throw new Error(`--opt version: 1.6, 2.0.1 or mixed, got ${version}`);
-    // Each charger listens for the end of the run on the one signal.
-    setMaxListeners(count * 2 + 10, signal);
+    // Each charger listens for the end of the run on the one signal (raise the limit, never lower it).
+    if (getMaxListeners(signal) < count * 2 + 10) setMaxListeners(count * 2 + 10, signal);
     const rampPerS = Math.max(1, num('ramp_per_s', 200));
     let connected = 0;
     const runs: Array<Promise<void>> = [];
     for (let i = 0; i < count && !signal.aborted; i++) {
       const v = version === 'mixed' ? (i % 2 === 0 ? 'ocpp1.6' : 'ocpp2.0.1') : version === '1.6' ? 'ocpp1.6' : 'ocpp2.0.1';
+      const id = identity(options, i);
       runs.push(
         runCharger({
           endpoint,
-          identity: `${options.prefix ?? 'SIM-'}${String(i + 1).padStart(5, '0')}`,
+          identity: id,
           version: v,
-          password: options.password,
+          password: credentials?.get(id) ?? options.password,
           connectors: options.connectors ? Math.min(4, Math.max(1, num('connectors', 1))) : 1 + Math.floor(Math.random() * 4),
           meterIntervalS: Math.max(0.1, num('meter_interval_s', 60)),
           plugInChance: num('plug_in_chance', 0.1),
           faults: { drop: num('fault_drop', 0), resend: num('fault_resend', 0), slowMs: num('fault_slow_ms', 0), malformed: num('fault_malformed', 0) },
           signal,
           count: (e) => progress.count(e),
+          refused: (reason) => progress.refused?.(id, reason),
           connected: (up) => progress.update('connected', (connected += up ? 1 : -1), count),
         }),
       );
@@ -63,3 +68,8 @@ export default defineSimulator({
     await Promise.all(runs);
   },
 });
+
+/** Charger `i` (from 0) is `<prefix><i + 1, five digits>`. */
+function identity(options: Record<string, string>, i: number): string {
+  return `${options.prefix ?? 'SIM-'}${String(i + 1).padStart(5, '0')}`;
+}

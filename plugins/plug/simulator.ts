@@ -8,33 +8,54 @@ import { defineSimulator, type SimulatorProgress } from '../../collector/sdk/ind
  * them exactly as to real plugs; the `server` URL is not used.
  *
  * Options (`--opt key=value`): `protocol` (`shelly`, `tasmota` or `both`, half each; default
- * `shelly`), `shelly_base_port` (plug n listens on base + n - 1, default 18100; list them in
- * `plugins.plug.shelly.devices` as `127.0.0.1:<port>`), `broker` (`mqtt://127.0.0.1:1883`),
- * `prefix` (device id / Tasmota topic prefix, `plug-sim-`), `tele_s` (Tasmota TelePeriod, 10),
- * `load_w` (console draw when on, 150).
+ * `shelly`), `shelly_base_port` (plug n listens on base + n - 1, default 18100),
+ * `shelly_host` (where the Shelly servers listen, default `127.0.0.1`), `shelly_address` (the
+ * host serve reaches them at, default `shelly_host`, `127.0.0.1` when that is `0.0.0.0`),
+ * `broker` (`mqtt://127.0.0.1:1883`), `prefix` (device id / Tasmota topic prefix, `plug-sim-`),
+ * `tele_s` (Tasmota TelePeriod, 10), `load_w` (console draw when on, 150).
+ *
+ * With `simulate --api-key` the plugs are registered: Shelly plugs with the labels
+ * `protocol: shelly` and `address: <shelly_address>:<port>`, which serve polls by default
+ * (`plugins.plug.shelly.from_inventory`). Without it, list them in `plugins.plug.shelly.devices`.
  */
 export default defineSimulator({
   flag: 'plug',
   description: 'smart plugs: Shelly Gen2 HTTP servers on loopback and Tasmota MQTT clients',
+  devices: (count, options) =>
+    plugsOf(count, options).map((p) => ({
+      id: p.id, kind: 'plug', model: p.port === undefined ? 'Tasmota' : 'Shelly Plus Plug S',
+      ...(p.port !== undefined && { labels: { protocol: 'shelly', address: `${p.address}:${p.port}` } }),
+    })),
   async run({ count, options, progress, signal }) {
-    const protocol = options.protocol ?? 'shelly';
-    const shellies = protocol === 'shelly' ? count : protocol === 'both' ? Math.ceil(count / 2) : 0;
-    const prefix = options.prefix ?? 'plug-sim-';
     const loadW = Number(options.load_w ?? 150);
-    const basePort = Number(options.shelly_base_port ?? 18100);
     let up = 0;
     const report = () => progress.update('up', ++up, count);
     await Promise.all(
-      Array.from({ length: count }, (_, i) => {
-        const id = `${prefix}${String(i + 1).padStart(4, '0')}`;
+      plugsOf(count, options).map((p) => {
         const plug = new ConsolePlug(loadW);
-        return i < shellies
-          ? runShelly(plug, basePort + i, signal, progress, report)
-          : runTasmota(plug, id, options.broker ?? 'mqtt://127.0.0.1:1883', Number(options.tele_s ?? 10), signal, progress, report);
+        return p.port !== undefined
+          ? runShelly(plug, p.host, p.port, signal, progress, report)
+          : runTasmota(plug, p.id, options.broker ?? 'mqtt://127.0.0.1:1883', Number(options.tele_s ?? 10), signal, progress, report);
       }),
     );
   },
 });
+
+/** Plug n is `<prefix><n, four digits>`: the first ones Shelly (with their port), the rest Tasmota. */
+function plugsOf(count: number, options: Record<string, string>) {
+  const protocol = options.protocol ?? 'shelly';
+  const shellies = protocol === 'shelly' ? count : protocol === 'both' ? Math.ceil(count / 2) : 0;
+  const prefix = options.prefix ?? 'plug-sim-';
+  const basePort = Number(options.shelly_base_port ?? 18100);
+  const host = options.shelly_host ?? '127.0.0.1';
+  const address = options.shelly_address ?? (host === '0.0.0.0' ? '127.0.0.1' : host);
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}${String(i + 1).padStart(4, '0')}`,
+    host,
+    address,
+    port: i < shellies ? basePort + i : undefined,
+  }));
+}
 
 /** A relay with a console behind it: draws `loadW` ± 20 % when on, 0.4 W standby, and counts energy. */
 export class ConsolePlug {
@@ -93,14 +114,15 @@ export function shellyServer(plug: ConsolePlug, onRequest: (method: string) => v
   });
 }
 
-async function runShelly(plug: ConsolePlug, port: number, signal: AbortSignal, progress: SimulatorProgress, up: () => void) {
+async function runShelly(plug: ConsolePlug, host: string, port: number, signal: AbortSignal, progress: SimulatorProgress, up: () => void) {
   const server = shellyServer(plug, (method) => progress.count(method === '/rpc/Switch.Set' ? 'shelly_commands' : 'shelly_polls'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   up();
-  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  // The run may have ended while the server was starting: a listener added after abort never fires.
+  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 }

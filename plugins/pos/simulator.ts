@@ -13,14 +13,20 @@ import { signatureHeader, type PosEvent } from './protocol.ts';
  * peak, 60), `failure_pct` (payment failures, 4), `outage_pct` (chance per store and minute that
  * its uplink goes down for 1-5 minutes, 1), `path` (`/ingest/pos`).
  * Back office `<store>-bo` posts for devices `<store>-pos-<n>`; give each back office the secret
- * in the inventory (credential type `pos_hmac`).
+ * in the inventory (credential type `pos_hmac`), or let `simulate --api-key` register the stores
+ * (back office and devices, at one site) and issue each back office a secret of its own.
  */
 export default defineSimulator({
   flag: 'pos',
   description: 'POS stores: devices behind a back office posting signed webhook batches',
-  async run({ server, count, options, progress, signal }) {
-    const perStore = Math.max(1, Number(options.devices_per_store ?? 4));
-    const stores = Math.ceil(count / perStore);
+  devices: (count, options) =>
+    storesOf(count, options).flatMap(({ store, devices }) => [
+      { id: `${store}-bo`, kind: 'pos', model: 'back-office', credential: 'pos_hmac' },
+      ...devices.map((id) => ({ id, kind: 'pos', model: 'POS-T2', firmware: APP_VERSION, gateway: `${store}-bo` })),
+    ]),
+  async run({ server, count, options, progress, signal, credentials }) {
+    const fleet = storesOf(count, options);
+    const stores = fleet.length;
     const o: StoreOptions = {
       url: server.replace(/\/$/, '') + (options.path ?? '/ingest/pos'),
       secret: options.secret ?? 'pos-sim-secret',
@@ -32,15 +38,26 @@ export default defineSimulator({
     };
     let up = 0;
     await Promise.all(
-      Array.from({ length: stores }, (_, s) => {
-        const store = `${options.prefix ?? 'store-'}${String(s + 1).padStart(4, '0')}`;
-        const devices = Array.from({ length: Math.min(perStore, count - s * perStore) }, (_, d) => `${store}-pos-${d + 1}`);
+      fleet.map(({ store, devices }) => {
         progress.update('stores', ++up, stores);
-        return runStore(store, devices, o, progress, signal);
+        const secret = credentials?.get(`${store}-bo`) ?? o.secret;
+        return runStore(store, devices, { ...o, secret }, progress, signal);
       }),
     );
   },
 });
+
+/** Store `<prefix><n>` has `devices_per_store` POS devices `<store>-pos-<k>` (the last store the rest). */
+function storesOf(count: number, options: Record<string, string>): Array<{ store: string; devices: string[] }> {
+  const perStore = Math.max(1, Number(options.devices_per_store ?? 4));
+  return Array.from({ length: Math.ceil(count / perStore) }, (_, s) => {
+    const store = `${options.prefix ?? 'store-'}${String(s + 1).padStart(4, '0')}`;
+    return { store, devices: Array.from({ length: Math.min(perStore, count - s * perStore) }, (_, d) => `${store}-pos-${d + 1}`) };
+  });
+}
+
+/** The POS app version the simulated devices report in their heartbeats. */
+const APP_VERSION = '4.2.1';
 
 interface StoreOptions {
   url: string;
@@ -83,7 +100,7 @@ async function runStore(store: string, devices: string[], o: StoreOptions, progr
       if (now >= nextHeartbeat.get(device)!) {
         nextHeartbeat.set(device, now + o.heartbeatMs);
         const printer = Math.random() < 0.02 ? 'paper_out' : Math.random() < 0.05 ? 'paper_low' : 'ok';
-        push({ type: 'heartbeat', device, app_version: '4.2.1', printer, network: 'wifi', signal_dbm: -50 - Math.round(Math.random() * 30), battery_pct: 40 + Math.round(Math.random() * 60), charging: Math.random() < 0.5 });
+        push({ type: 'heartbeat', device, app_version: APP_VERSION, printer, network: 'wifi', signal_dbm: -50 - Math.round(Math.random() * 30), battery_pct: 40 + Math.round(Math.random() * 60), charging: Math.random() < 0.5 });
         if (printer === 'paper_out') push({ type: 'error', device, code: 'PRN_PAPER_OUT', severity: 'warning', message: 'receipt printer out of paper' });
       }
       // Poisson arrivals: the chance of an order in this step.
@@ -122,6 +139,7 @@ async function runStore(store: string, devices: string[], o: StoreOptions, progr
         await res.arrayBuffer();
         if (res.status >= 500 || res.status === 401 || res.status === 429) {
           progress.count(`http_${res.status}`);
+          if (res.status === 401) progress.refused?.(backOffice, `webhook answered HTTP 401`);
           return; // keep the events; try again at the next flush
         }
         if (res.status === 400) progress.count('rejected_batches');

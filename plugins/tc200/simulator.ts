@@ -18,16 +18,19 @@ export { startPtyPair, type PtyPair } from './pty.ts';
 export default defineSimulator({
   flag: 'tc200',
   description: 'TC-200 payment terminals on socat pty pairs (give the printed ports to an agent)',
+  // Registered (with `simulate --api-key`) so that the agent reading them finds them in the
+  // inventory; they hold no credential: the agent authenticates for them.
+  devices: (count, options) =>
+    Array.from({ length: count }, (_, i) => ({ id: serialOf(options, i + 1), kind: 'terminal', model: 'TC-200' })),
   async run({ count, options, progress, signal }) {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'tc200-sim-')));
     await mkdir(dir, { recursive: true });
-    const prefix = options.prefix ?? 'TC2-SIM-';
     const faults = faultsFrom(options);
     const pairs: PtyPair[] = [];
     const terminals: SimulatedTerminal[] = [];
     try {
       for (let i = 1; i <= count && !signal.aborted; i++) {
-        const serial = `${prefix}${String(i).padStart(5, '0')}`;
+        const serial = serialOf(options, i);
         const pair = await startPtyPair(dir, serial);
         pairs.push(pair);
         terminals.push(startTerminal({ path: pair.device, serial, firmware: options.firmware, faults }));
@@ -42,6 +45,11 @@ export default defineSimulator({
     }
   },
 });
+
+/** Terminal n (from 1) is `<prefix><n, five digits>`. */
+function serialOf(options: Record<string, string>, n: number): string {
+  return `${options.prefix ?? 'TC2-SIM-'}${String(n).padStart(5, '0')}`;
+}
 
 function faultsFrom(options: Record<string, string>): TerminalFaults {
   const num = (k: string) => (options[k] === undefined ? undefined : Number(options[k]));
