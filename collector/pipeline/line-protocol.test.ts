@@ -429,6 +429,14 @@ describe('encodeLine', () => {
       expect(error.measurement).toBe(p.measurement);
     });
 
+    it('refuses a point without a measurement', () => {
+      for (const measurement of [undefined, null, 42]) {
+        const bad = { measurement, tags: {}, fields: { x: 1 } } as unknown as Point;
+        expect(() => encodeLine(bad)).toThrow(LineProtocolError);
+        expect(() => encodeLine(bad)).toThrow(/measurement must be a string, got /);
+      }
+    });
+
     it('keeps working after an error', () => {
       expect(() => encodeLine(point({ tags: { site: 'bad\n' } }))).toThrow(LineProtocolError);
       expect(encodeLine(point({ tags: { site: 'good' } }))).toBe('cpu,site=good value=1');

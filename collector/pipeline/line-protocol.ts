@@ -66,7 +66,14 @@ const UINT64_MAX_BIG = 2n ** 64n - 1n;
 /** Encodes `point` to one line of line protocol, without a trailing newline. */
 export function encodeLine(point: Point): string {
   const measurement = point.measurement;
-  const entry = measurements.get(measurement) ?? addMeasurement(measurement);
+  let entry: MeasurementEntry;
+  if (measurement === lastMeasurement) {
+    entry = lastEntry!;
+  } else {
+    entry = measurements.get(measurement) ?? addMeasurement(measurement);
+    lastMeasurement = measurement;
+    lastEntry = entry;
+  }
   let line = entry.text;
 
   const tags = point.tags;
@@ -166,6 +173,9 @@ interface FieldShape {
 }
 
 const measurements = new Map<string, MeasurementEntry>();
+/** The measurement of the previous point: points often come in runs of one measurement. */
+let lastMeasurement: unknown = Symbol('none');
+let lastEntry: MeasurementEntry | undefined;
 const NO_KEYS: string[] = [];
 const NO_FIELDS: FieldShape = { keys: NO_KEYS, comma: [], space: [] };
 
@@ -209,7 +219,9 @@ function appendTags(line: string, shape: TagShape, n: number, measurement: strin
       const text =
         k === length && value.charCodeAt(length - 1) !== BACKSLASH
           ? value
-          : escapeName(value, KEY_CLASS, measurement, scratchKeys[i], 'tag value');
+          : k < length
+            ? escapeNameFrom(value, k, KEY_CLASS, measurement, scratchKeys[i], 'tag value')
+            : escapeName(value, KEY_CLASS, measurement, scratchKeys[i], 'tag value');
       line = line + prefix + text;
     } else if (value !== undefined && value !== '') {
       const key = scratchKeys[i]!;
