@@ -51,7 +51,8 @@ export default async function simulate(argv: string[]): Promise<number> {
     }
     counts.set(flag, count);
   }
-  const apiKey = (values['api-key'] as string | undefined) ?? process.env.FLEETPULSE_API_KEY;
+  // An empty value (FLEETPULSE_API_KEY= in a compose file) means no key.
+  const apiKey = (values['api-key'] as string | undefined) || process.env.FLEETPULSE_API_KEY || undefined;
   const server = String(values.server);
   const stop = new AbortController();
   // Every simulated device of every simulator waits on this one signal (a few listeners each).
