@@ -71,7 +71,6 @@ function* fleetLines(devices: number, hours: number, now: number): Generator<str
 
 async function* lines(devices: number, hours: number, now: number): AsyncGenerator<string> {
   const start = now - hours * 3600;
-  yield* fleetLines(devices, hours, now);
   for (let i = 0; i < devices; i++) {
     const { kind, model, customer, site } = labelsOf(i);
     const tags = `device=dev-${i},kind=${kind},model=${model},customer=${customer},site=${site}`;
@@ -95,6 +94,9 @@ async function* lines(devices: number, hours: number, now: number): AsyncGenerat
       yield `${terminalFirmware.name},${tags} state="${i % 50 === 0 ? 'update_failed' : 'updated'}",progress_pct=100,from_version="1.3.0",to_version="1.4.0",error="" ${now - 7200}`;
     }
   }
+  // Last, and ending at the time it is written: the panels look back only 2 min, and writing the
+  // rest takes minutes at 20,000 devices.
+  yield* fleetLines(devices, hours, Math.floor(Date.now() / 1000));
   for (let t = start; t <= now; t += 60) {
     for (const state of ['online', 'offline', 'error', 'maintenance']) yield `${selfMetric.devices},host=collector-1,state=${state} value=${state === 'online' ? devices : 10} ${t}`;
   }
