@@ -28,8 +28,7 @@ beforeAll(async () => {
       log: { level: 'info' },
       influx: { url: influx.url, database: db },
       pipeline: { flush_interval_ms: 100 },
-      // ocpp is not on by default; agent (PCs) and pos are.
-      plugins: { ocpp: {} },
+      // No plugins section: agent (PCs), pos and ocpp run by default.
     },
   });
 }, 40_000);
