@@ -49,7 +49,7 @@ export function memoryReading(m: MemoryData): Reading {
   if (available > total) throw new HostReadingError(`memory.available ${available} exceeds memory.total ${total}`);
   return {
     measurement: hostMemory.name,
-    fields: { total_bytes: total, available_bytes: available, used_pct: (100 * (total - available)) / total, swap_used_bytes: count('memory.swapused', m.swapused) },
+    fields: { total_bytes: total, available_bytes: available, used_pct: finite('memory used share', (100 * (total - available)) / total), swap_used_bytes: count('memory.swapused', m.swapused) },
     tags: {},
   };
 }
