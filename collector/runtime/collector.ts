@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { Backoff, sleep } from '../pipeline/backoff.ts';
 import { CommandBus, type CommandOutcome } from '../commands/command-bus.ts';
 import {
+  conformFields,
   DeviceUnreachable,
+  type Fields,
   type AttachOptions,
   type Attachment,
   type DeviceDirectory,
@@ -18,6 +20,10 @@ import { Liveness, type MaintenanceCalendar } from './liveness.ts';
 import { resolvePlugins, type PluginInstance, type StartFailurePolicy } from './plugin-config.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 import type { SharedServer } from './shared-server.ts';
+import { runtimeMeasurements } from './measurements.ts';
+
+const RUNTIME_SPECS = new Map(runtimeMeasurements.map((m) => [m.name, m]));
+const conformRuntime = (measurement: string, fields: Fields): Fields => conformFields(RUNTIME_SPECS.get(measurement)!, fields);
 
 export interface CollectorOptions {
   place: PluginPlace;
@@ -81,8 +87,10 @@ export class Collector {
       directory: options.directory,
       log: options.log.child({ component: 'liveness' }),
       intervalFor: (kind) => intervals.get(kind),
-      write: (measurement, fields, device, time) => this.emitter.system({ measurement, fields, tags: { device }, time }),
-      writeGroup: (measurement, fields, tags, time) => this.emitter.system({ measurement, fields, tags, time }),
+      // Conformed like a plugin's points: `online` and the seconds are declared int, and a
+      // field's type must never change in InfluxDB.
+      write: (measurement, fields, device, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags: { device }, time }),
+      writeGroup: (measurement, fields, tags, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags, time }),
       statusIntervalS: options.liveness?.status_interval_s,
       missedIntervals: options.liveness?.missed_intervals,
       maintenance: options.liveness?.maintenance,
