@@ -486,6 +486,7 @@ function appendFloat(line: string, v: number, measurement: string, key: string):
 }
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+const SAFE_LIMIT = 9007199254740992; // 2^53
 /** DIGITS[n] is `String(n)` and DIGITS3[n] the same padded to three digits, for n < 1000. */
 const DIGITS: string[] = [];
 const DIGITS3: string[] = [];
@@ -537,7 +538,8 @@ function appendDecimal(line: string, a: number): string {
   }
   // More decimals: V8's shortest digits, from toExponential (String(a) is slower, and V8 caches
   // each number it prints, which makes every young-generation GC copy those strings). `a` is not
-  // an integer, so the digits before the dot are those of floor(a).
+  // an integer, so the digits before the dot are those of floor(a). (Finding the 15 or 16 digits
+  // exactly with Dekker's product was tried: printing that many digits from tables costs as much.)
   const s = a.toExponential(); // d.ddde+x or d.ddde-x, x a single digit here
   const e = s.indexOf('e');
   if (s.charCodeAt(e + 1) === 0x2d) {
@@ -598,8 +600,8 @@ function appendUint(line: string, a: number): string {
 
 /** `line` + the decimal text of an integer-valued number in int64/uint64 range. */
 function appendIntegerNumber(line: string, v: number): string {
-  if (v >= 0) return v < 9007199254740992 ? appendUint(line, v) : line + BigInt(v).toString();
-  return v > -9007199254740992 ? appendUint(line + '-', -v) : line + BigInt(v).toString();
+  if (v >= 0) return v < SAFE_LIMIT ? appendUint(line, v) : line + BigInt(v).toString();
+  return v > -SAFE_LIMIT ? appendUint(line + '-', -v) : line + BigInt(v).toString();
 }
 
 /** The float text alone, as `encodeLine` writes it (for tests and tools). */
@@ -652,7 +654,7 @@ let timeThousandsText = '';
 
 function formatTime(time: number | bigint, measurement: string): string {
   if (typeof time === 'number') {
-    if (time >= 1000 && time < 9007199254740992 && Number.isInteger(time)) {
+    if (time >= 1000 && time < SAFE_LIMIT && Number.isInteger(time)) {
       const thousands = Math.floor(time / 1000);
       if (thousands !== timeThousands) {
         timeThousandsText = appendUint(' ', thousands);
