@@ -18,3 +18,14 @@ export function parseFlags<const O extends NonNullable<ParseArgsConfig['options'
     return undefined;
   }
 }
+
+/** Where a sub-command writes; tests pass their own to read what it printed. */
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const stdio: Io = {
+  out: (text) => process.stdout.write(text + '\n'),
+  err: (text) => process.stderr.write(text + '\n'),
+};

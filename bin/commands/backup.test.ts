@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openInventory } from '../../collector/inventory/index.ts';
 import { tempDir } from '../../collector/inventory/test-helpers.ts';
 import backup from './backup.ts';
-import type { Io } from './keys.ts';
+import type { Io } from '../args.ts';
 
 let dir: ReturnType<typeof tempDir>;
 let db: string;

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { backupDatabase } from '../../collector/inventory/index.ts';
-import { parseFlags } from '../args.ts';
+import { parseFlags, stdio, type Io } from '../args.ts';
 import { ConfigError } from '../config.ts';
-import { defaultInventoryPath, type Io } from './keys.ts';
+import { defaultInventoryPath } from './keys.ts';
 
 const USAGE = `usage: fleetpulse backup <file> [--db <file>] [--force]
 
@@ -18,11 +18,6 @@ Options:
 
 The key that seals HMAC secrets (<db>.key, or FLEETPULSE_SECRET_KEY) is not in the copy, on
 purpose: keep it apart from the backups.`;
-
-const stdio: Io = {
-  out: (text) => process.stdout.write(text + '\n'),
-  err: (text) => process.stderr.write(text + '\n'),
-};
 
 export default async function backup(argv: string[], io: Io = stdio): Promise<number> {
   const flags = parseFlags(argv, USAGE, {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openInventory } from '../../collector/inventory/index.ts';
 import { tempDir } from '../../collector/inventory/test-helpers.ts';
-import keys, { defaultInventoryPath, type Io } from './keys.ts';
+import type { Io } from '../args.ts';
+import keys, { defaultInventoryPath } from './keys.ts';
 
 let dir: ReturnType<typeof tempDir>;
 let db: string;

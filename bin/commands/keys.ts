@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openInventory, ROLES, type ApiKeyInfo, type Role } from '../../collector/inventory/index.ts';
-import { parseFlags } from '../args.ts';
+import { parseFlags, stdio, type Io } from '../args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 
 const USAGE = `usage: fleetpulse keys <command> [options]
@@ -17,16 +17,6 @@ Options:
   --config <file>    the configuration those defaults come from (env FLEETPULSE_CONFIG)
 
 Safe while \`fleetpulse serve\` runs: the server reads keys from the inventory on every request.`;
-
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-const stdio: Io = {
-  out: (text) => process.stdout.write(text + '\n'),
-  err: (text) => process.stderr.write(text + '\n'),
-};
 
 export default async function keys(argv: string[], io: Io = stdio): Promise<number> {
   const flags = parseFlags(argv, USAGE, {

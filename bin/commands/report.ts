@@ -4,9 +4,8 @@ import { openInventory } from '../../collector/inventory/index.ts';
 import { reportCsv, reportHtml } from '../../collector/operations/report-format.ts';
 import { ReportError, uptimeReport, type UptimeReport } from '../../collector/operations/uptime-report.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
-import { parseFlags } from '../args.ts';
+import { parseFlags, stdio, type Io } from '../args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import type { Io } from './keys.ts';
 
 const USAGE = `usage: fleetpulse report uptime --month YYYY-MM [options]
 
@@ -24,11 +23,6 @@ Options:
   --influx-url <url>     InfluxDB to read (default influx.url of the configuration; needed when
                          serve runs the embedded influxd, whose URL serve logs at start)
   --config <file>        the configuration of serve (env FLEETPULSE_CONFIG): inventory and InfluxDB`;
-
-const stdio: Io = {
-  out: (text) => process.stdout.write(text + '\n'),
-  err: (text) => process.stderr.write(text + '\n'),
-};
 
 export default async function report(argv: string[], io: Io = stdio): Promise<number> {
   const flags = parseFlags(argv, USAGE, {
