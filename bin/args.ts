@@ -29,3 +29,6 @@ export const stdio: Io = {
   out: (text) => process.stdout.write(text + '\n'),
   err: (text) => process.stderr.write(text + '\n'),
 };
+
+/** The exit code after `parseFlags` returned undefined: 0 when help was asked for, 2 for a bad flag. */
+export const usageExit = (argv: string[]): number => (argv.includes('--help') || argv.includes('-h') ? 0 : 2);

@@ -11,7 +11,7 @@ import { DeviceUnreachable, MemoryDirectory, PluginConfigError } from '../../col
 import { plugins } from '../../plugins/index.ts';
 import { ConfigError } from '../config.ts';
 import { loadAgentConfig, type AgentConfig } from '../agent-config.ts';
-import { parseFlags } from '../args.ts';
+import { parseFlags, usageExit } from '../args.ts';
 import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage: fleetpulse agent --config agent.yaml
@@ -24,7 +24,7 @@ unreachable and are sent, in order, when it is back. See plugins/agent/agent.sam
 
 export default async function agent(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, USAGE, { config: { type: 'string', short: 'c' } });
-  if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  if (!flags) return usageExit(argv);
   const file = flags.values.config ?? process.env.FLEETPULSE_AGENT_CONFIG;
   if (!file) {
     console.error(`fleetpulse agent: --config is required\n\n${USAGE}`);

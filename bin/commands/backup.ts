@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { backupDatabase } from '../../collector/inventory/index.ts';
-import { parseFlags, stdio, type Io } from '../args.ts';
+import { parseFlags, usageExit, stdio, type Io } from '../args.ts';
 import { ConfigError } from '../config.ts';
 import { defaultInventoryPath } from './keys.ts';
 
@@ -25,7 +25,7 @@ export default async function backup(argv: string[], io: Io = stdio): Promise<nu
     config: { type: 'string', short: 'c' },
     force: { type: 'boolean' },
   });
-  if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  if (!flags) return usageExit(argv);
   const [target, ...rest] = flags.positionals;
   if (!target || rest.length) {
     io.err(`fleetpulse backup: ${target ? `unexpected argument '${rest[0]}'` : 'the backup file is required'}\n\n${USAGE}`);

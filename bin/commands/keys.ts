@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openInventory, ROLES, type ApiKeyInfo, type Role } from '../../collector/inventory/index.ts';
-import { parseFlags, stdio, type Io } from '../args.ts';
+import { parseFlags, usageExit, stdio, type Io } from '../args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 
 const USAGE = `usage: fleetpulse keys <command> [options]
@@ -26,7 +26,7 @@ export default async function keys(argv: string[], io: Io = stdio): Promise<numb
     name: { type: 'string' },
     json: { type: 'boolean' },
   });
-  if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  if (!flags) return usageExit(argv);
   const [command, ...rest] = flags.positionals;
   const usage = (message: string) => {
     io.err(`fleetpulse keys: ${message}\n\n${USAGE}`);

@@ -4,7 +4,7 @@ import { openInventory } from '../../collector/inventory/index.ts';
 import { reportCsv, reportHtml } from '../../collector/operations/report-format.ts';
 import { ReportError, uptimeReport, type UptimeReport } from '../../collector/operations/uptime-report.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
-import { parseFlags, stdio, type Io } from '../args.ts';
+import { parseFlags, usageExit, stdio, type Io } from '../args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 
 const USAGE = `usage: fleetpulse report uptime --month YYYY-MM [options]
@@ -35,7 +35,7 @@ export default async function report(argv: string[], io: Io = stdio): Promise<nu
     'influx-url': { type: 'string' },
     config: { type: 'string', short: 'c' },
   });
-  if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  if (!flags) return usageExit(argv);
   const v = flags.values;
   if (flags.positionals[0] !== 'uptime' || !v.month) {
     io.err(USAGE);

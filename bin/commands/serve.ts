@@ -14,7 +14,7 @@ import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import { PluginConfigError } from '../../collector/sdk/index.ts';
 import { plugins } from '../../plugins/index.ts';
-import { parseFlags } from '../args.ts';
+import { parseFlags, usageExit } from '../args.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
 import { maintenanceCalendar, startOperations } from '../operations.ts';
@@ -35,7 +35,7 @@ FLEETPULSE_ADMIN_KEY creates the first admin API key on first start.`;
  */
 export default async function serve(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, USAGE, { config: { type: 'string', short: 'c' } });
-  if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  if (!flags) return usageExit(argv);
   let config: Config;
   try {
     config = loadConfig(flags.values.config ?? process.env.FLEETPULSE_CONFIG);

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { simulators } from '../../plugins/index.ts';
 import type { Simulator, SimulatorProgress } from '../../collector/sdk/index.ts';
-import { parseFlags } from '../args.ts';
+import { parseFlags, usageExit } from '../args.ts';
 import { DEMO_CUSTOMER, DEMO_SITES, provision } from '../provision.ts';
 
 const usage = () => `usage: fleetpulse simulate [--server URL] [--api-key KEY] [--duration SECONDS] [--opt key=value ...] --<type> N ...
@@ -26,7 +26,7 @@ export default async function simulate(argv: string[]): Promise<number> {
     duration: { type: 'string' },
     opt: { type: 'string', multiple: true, default: [] },
   });
-  if (!flags) return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  if (!flags) return usageExit(argv);
   const values = flags.values as unknown as Record<string, string | string[] | undefined>;
   const chosen = Object.keys(simulators).filter((f) => values[f] !== undefined);
   if (chosen.length === 0) {
