@@ -158,6 +158,10 @@ describe('Collector emit path', () => {
       'reading,channel=a,customer=acme,device=dev-1,gateway=agent-3,kind=sensor,model=TH-1,site=store-9 value=1.5,count=3i 1700000000000',
       'reading,device=unknown-device value=2 1700000000001',
     ]);
+    // A device moved to another site gets a new record; its next point carries the new site.
+    directory.add({ id: 'dev-1', kind: 'sensor', model: 'TH-1', customer: 'acme', site: 'store-12' });
+    ctx.emit('reading', { value: 3 }, { device: 'dev-1' }, 1_700_000_000_002);
+    expect(sink.lines.at(-1)).toBe('reading,customer=acme,device=dev-1,kind=sensor,model=TH-1,site=store-12 value=3 1700000000002');
   });
 
   it('refuses and counts an undeclared measurement, an undeclared field and a wrong type, without throwing', async () => {

@@ -4,6 +4,7 @@ import {
   conformFields,
   UndeclaredMeasurement,
   type DeviceDirectory,
+  type DeviceRecord,
   type Fields,
   type LineHead,
   type MeasurementSpec,
@@ -29,7 +30,7 @@ export class Emitter {
   private closed = false;
   private readonly lastWarned = new Map<string, number>();
   /** Inventory tags per device id (see `enrich`). */
-  private readonly tagSets = new Map<string, Tags>();
+  private readonly tagSets = new WeakMap<DeviceRecord, Tags>();
 
   constructor(
     private readonly sink: LineSink,
@@ -112,16 +113,12 @@ export class Emitter {
     const id = tags.device;
     const device = id === undefined ? undefined : this.directory.lookup(id);
     if (!device) return tags;
-    // Most points carry only `device`: their tag set is built once per device (and rebuilt when
-    // the inventory changes the device), not once per point.
-    let cached = this.tagSets.get(id!);
-    if (
-      !cached || cached.kind !== device.kind || cached.model !== device.model || cached.customer !== device.customer ||
-      cached.site !== device.site || cached.gateway !== device.gateway
-    ) {
+    // Most points carry only `device`: their tag set is built once per device record. Directories
+    // hand out a new record when a device changes, so the record itself is the cache key.
+    let cached = this.tagSets.get(device);
+    if (!cached) {
       cached = { device: id, kind: device.kind, model: device.model, customer: device.customer, site: device.site, gateway: device.gateway };
-      if (this.tagSets.size >= 100_000) this.tagSets.clear();
-      this.tagSets.set(id!, cached);
+      this.tagSets.set(device, cached);
     }
     for (const key in tags) if (key !== 'device') return { ...tags, ...cached };
     return cached;

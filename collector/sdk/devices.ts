@@ -45,6 +45,10 @@ export interface DiscoveredAttributes {
 }
 
 export interface DeviceDirectory {
+  /**
+   * The device's record. Records are never changed in place: a changed device gets a new record
+   * object, so callers may cache what they derive from a record by its identity.
+   */
   lookup(id: string): DeviceRecord | undefined;
   authenticate(id: string, credential: Credential): Promise<AuthResult>;
   /**
