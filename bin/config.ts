@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { Type, type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
@@ -127,4 +128,9 @@ export function loadConfigWith<S extends TSchema>(schema: S, file: string | unde
   const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
   if (first) throw new ConfigError(`${first.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'}: ${first.message}`);
   return withDefaults as Static<S>;
+}
+
+/** Where serve keeps the inventory: `inventory.path`, else `<data_dir>/fleetpulse.db`. */
+export function inventoryPath(config: Config): string {
+  return config.inventory.path || join(config.data_dir, 'fleetpulse.db');
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { openInventory, ROLES, type ApiKeyInfo, type Role } from '../../collector/inventory/index.ts';
 import { parseFlags, usageExit, stdio, type Io } from '../args.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, inventoryPath, loadConfig } from '../config.ts';
 
 const USAGE = `usage: fleetpulse keys <command> [options]
 
@@ -106,8 +105,7 @@ export default async function keys(argv: string[], io: Io = stdio): Promise<numb
 
 /** Where serve keeps the inventory: `inventory.path`, else `<data_dir>/fleetpulse.db`. */
 export function defaultInventoryPath(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const config = loadConfig(configFile ?? env.FLEETPULSE_CONFIG, env);
-  return config.inventory.path || join(config.data_dir, 'fleetpulse.db');
+  return inventoryPath(loadConfig(configFile ?? env.FLEETPULSE_CONFIG, env));
 }
 
 function missing(io: Io, dbPath: string): number {

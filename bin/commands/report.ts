@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { openInventory } from '../../collector/inventory/index.ts';
 import { reportCsv, reportHtml } from '../../collector/operations/report-format.ts';
 import { ReportError, uptimeReport, type UptimeReport } from '../../collector/operations/uptime-report.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
 import { parseFlags, usageExit, stdio, type Io } from '../args.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, inventoryPath, loadConfig } from '../config.ts';
 
 const USAGE = `usage: fleetpulse report uptime --month YYYY-MM [options]
 
@@ -59,7 +58,7 @@ export default async function report(argv: string[], io: Io = stdio): Promise<nu
     io.err('fleetpulse report: no InfluxDB URL: set influx.url in the configuration or pass --influx-url (serve logs the embedded influxd URL at start)');
     return 2;
   }
-  const dbPath = config.inventory.path || join(config.data_dir, 'fleetpulse.db');
+  const dbPath = inventoryPath(config);
   if (!existsSync(dbPath)) {
     io.err(`fleetpulse report: no inventory at ${dbPath}`);
     return 1;

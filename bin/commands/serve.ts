@@ -15,7 +15,7 @@ import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import { PluginConfigError } from '../../collector/sdk/index.ts';
 import { plugins } from '../../plugins/index.ts';
 import { parseFlags, usageExit } from '../args.ts';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { ConfigError, inventoryPath, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
 import { maintenanceCalendar, startOperations } from '../operations.ts';
 import { untilShutdown } from '../shutdown.ts';
@@ -48,7 +48,7 @@ export default async function serve(argv: string[]): Promise<number> {
 
   let inventory;
   try {
-    inventory = openInventory({ path: config.inventory.path || join(config.data_dir, 'fleetpulse.db'), autoAccept: config.inventory.auto_accept });
+    inventory = openInventory({ path: inventoryPath(config), autoAccept: config.inventory.auto_accept });
   } catch (err) {
     return refuse(`cannot open the inventory: ${(err as Error).message}`, 2);
   }
