@@ -284,12 +284,11 @@ class Reader {
     return this.utf8(this.u16());
   }
   pairs(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (let n = this.u8(); n > 0; n--) {
-      const key = this.str8();
-      out[key] = this.str16();
-    }
-    return out;
+    // fromEntries defines own properties: a key a terminal sends as `__proto__` stays a key
+    // (and is refused later as an unknown parameter) instead of replacing the object's prototype.
+    const entries: [string, string][] = [];
+    for (let n = this.u8(); n > 0; n--) entries.push([this.str8(), this.str16()]);
+    return Object.fromEntries(entries);
   }
   oneOf<T extends string>(what: string, values: readonly T[]): T {
     const i = this.u8();

@@ -177,6 +177,14 @@ describe('properties', () => {
     expect(() => encodeFrame({ ...f, payload: Buffer.alloc(MAX_PAYLOAD + 1) })).toThrow(/exceeds/);
   });
 
+  it('keeps a parameter named __proto__ as a key instead of a prototype (fast-check found it)', () => {
+    const m = { type: 'set_params' as const, req: 0, params: Object.fromEntries([['__proto__', 'x']]) };
+    const decoded = decodeMessage(encodeMessage(m).type, encodeMessage(m).payload) as typeof m;
+    expect(Object.hasOwn(decoded.params, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(decoded.params)).toBe(Object.prototype);
+    expect(decoded).toEqual(m);
+  });
+
   it('every message round-trips through its codec', () => {
     const str = fc.string({ minLength: 1, maxLength: 40 });
     const msgs = fc.oneof(
