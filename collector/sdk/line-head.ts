@@ -52,7 +52,9 @@ export function parseLineHead(line: string): LineHead {
     if (line.charCodeAt(afterKey) !== EQUALS || !key) throw new MalformedLine(`bad tag at character ${i}`);
     const [value, afterValue] = readName(line, afterKey + 1, COMMA);
     if (!value) throw new MalformedLine(`tag "${key}" has no value`);
-    tags[key] = value;
+    // A tag key `__proto__` is legal line protocol; assignment would drop it silently.
+    if (key === '__proto__') Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true });
+    else tags[key] = value;
     i = afterValue;
   }
   if (line.charCodeAt(i) !== SPACE) throw new MalformedLine('no field set');

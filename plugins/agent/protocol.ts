@@ -89,7 +89,8 @@ function parseDevice(d: unknown, i: number): AnnouncedDevice {
   for (const k of ['model', 'firmware'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'string') throw new UplinkProtocolError(`${at}.${k} must be a string`);
   }
-  const commands: Record<string, AnnouncedCommand> = {};
+  // Entries, not assignments: a command an agent names `__proto__` stays a command name.
+  const commands: [string, AnnouncedCommand][] = [];
   if (typeof r.commands !== 'object' || r.commands === null) throw new UplinkProtocolError(`${at}.commands must be an object`);
   for (const [name, c] of Object.entries(r.commands as Record<string, unknown>)) {
     const cr = c as Record<string, unknown> | null;
@@ -99,9 +100,9 @@ function parseDevice(d: unknown, i: number): AnnouncedDevice {
     if (cr.timeout_s !== undefined && (typeof cr.timeout_s !== 'number' || !(cr.timeout_s > 0))) {
       throw new UplinkProtocolError(`${at}.commands.${name}.timeout_s must be a positive number`);
     }
-    commands[name] = { description: String(cr.description ?? ''), params: cr.params as Record<string, unknown>, timeout_s: cr.timeout_s as number | undefined };
+    commands.push([name, { description: String(cr.description ?? ''), params: cr.params as Record<string, unknown>, timeout_s: cr.timeout_s as number | undefined }]);
   }
-  return { id: r.id, kind: r.kind, model: r.model as string | undefined, firmware: r.firmware as string | undefined, commands };
+  return { id: r.id, kind: r.kind, model: r.model as string | undefined, firmware: r.firmware as string | undefined, commands: Object.fromEntries(commands) };
 }
 
 export function encode(message: AgentMessage | ServerMessage): string {
