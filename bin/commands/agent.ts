@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { InvalidCommand } from '../../collector/commands/command-bus.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
-import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { UplinkWriter } from '../../collector/pipeline/uplink-writer.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
@@ -49,6 +49,7 @@ export default async function agent(argv: string[]): Promise<number> {
     db,
     maxBytes: config.outbox.max_bytes,
     whenFull: config.outbox.when_full,
+    linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.outbox.batch_size),
     onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
   });
   metrics.spoolSize = () => outbox.size();

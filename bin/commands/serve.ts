@@ -8,7 +8,7 @@ import { SessionScheduler } from '../../collector/commands/session-scheduler.ts'
 import { openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
-import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
@@ -58,6 +58,7 @@ export default async function serve(argv: string[]): Promise<number> {
     db,
     maxBytes: config.pipeline.spool_max_bytes,
     whenFull: config.pipeline.when_full,
+    linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.pipeline.batch_size),
     onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
   });
   metrics.spoolSize = () => spool.size();

@@ -40,7 +40,8 @@ class ScriptedWriter implements PointWriter {
 function setUp(writer: PointWriter, options: Partial<DrainOptions> = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-drain-'));
   const db = openStateDb(path.join(dir, 'spool.db'));
-  const spool = new Spool({ db, commitIntervalMs: 5 });
+  // Rows of two lines: batches are cut at row boundaries, and odd batch sizes must still work.
+  const spool = new Spool({ db, commitIntervalMs: 5, linesPerRow: 2 });
   const counts = { retry: 0, too_large: 0, rejected: 0, deadLettered: 0, written: 0 };
   const drain = new Drain({
     spool,
@@ -142,6 +143,20 @@ describe('Drain with our own PointWriter', () => {
     await until(() => writer.calls.length > 0, 'a first attempt');
     await drain.stop(100);
     expect(spool.size().points).toBe(7);
+  });
+});
+
+describe('Drain configuration', () => {
+  it('refuses a spool whose rows hold more lines than one batch', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-drain-'));
+    const db = openStateDb(path.join(dir, 'spool.db'));
+    try {
+      const spool = new Spool({ db, linesPerRow: 500 });
+      expect(() => new Drain({ spool, writer: new ScriptedWriter(() => ({ kind: 'written' })), log, batchSize: 100 })).toThrow(/500 lines per row, more than a batch of 100/);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -48,6 +48,8 @@ export class Drain {
   private readonly metrics: DrainMetrics | undefined;
   /** Highest spool id handed to a worker; rows above it are not yet claimed. */
   private claimed = 0;
+  /** Points handed to workers and not yet acknowledged. */
+  private inFlight = 0;
   private readonly stopper = new AbortController();
   private workers: Promise<void>[] = [];
   /** Idle workers, each woken by calling its function. */
@@ -63,13 +65,16 @@ export class Drain {
     this.concurrency = options.concurrency ?? 2;
     this.backoffOptions = options.backoff ?? {};
     this.metrics = options.metrics;
+    if (this.spool.linesPerRow > this.batchSize) {
+      throw new Error(`the spool stores ${this.spool.linesPerRow} lines per row, more than a batch of ${this.batchSize}: set its linesPerRow to at most the batch size`);
+    }
   }
 
   start(): void {
     // A full batch is written as soon as it is committed; only a partial one waits for the
     // flush interval.
     this.spool.onCommit = () => {
-      if (this.spool.lastId - this.claimed >= this.batchSize) this.nudge();
+      if (this.spool.size().points - this.inFlight >= this.batchSize) this.nudge();
     };
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
   }
@@ -113,6 +118,7 @@ export class Drain {
         try {
           const dead = await this.send(batch.lines);
           this.spool.ack(batch, dead);
+          this.inFlight -= batch.lines.length;
           if (dead.length > 0) this.metrics?.deadLettered(dead.length);
           if (this.failing) this.log.info({ writer: this.writer.describe() }, 'writes succeed again');
           this.failing = false;
@@ -132,7 +138,10 @@ export class Drain {
 
   private claim(): SpoolBatch | undefined {
     const batch = this.spool.read(this.claimed, this.batchSize);
-    if (batch) this.claimed = batch.lastId;
+    if (batch) {
+      this.claimed = batch.lastId;
+      this.inFlight += batch.lines.length;
+    }
     return batch;
   }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
 
@@ -17,7 +18,8 @@ function tempDbPath(): string {
 
 function openSpool(file: string, options: Omit<SpoolOptions, 'db'> = {}) {
   const db = openStateDb(file);
-  return { db, spool: new Spool({ db, commitIntervalMs: 5, ...options }) };
+  // Rows of two lines: reads, acks and drops work on whole rows, which the tests must see.
+  return { db, spool: new Spool({ db, commitIntervalMs: 5, linesPerRow: 2, ...options }) };
 }
 
 /** Every line of the spool, oldest first. */
@@ -142,6 +144,42 @@ describe('Spool', () => {
     spool.commit();
     expect(dropped).toBe(1);
     expect(everything(spool)).toEqual([line(1)]);
+    db.close();
+  });
+
+  it('gives back lines holding newlines in string fields exactly, from rows of several lines', () => {
+    const { db, spool } = openSpool(tempDbPath(), { linesPerRow: 3 });
+    const lines = ['m note="two\nlines" 1', 'm note="" 2', 'm,t=a v=1i 3', 'm note="\n\n" 4', 'm v=5i 5'];
+    for (const l of lines) spool.append(l);
+    spool.commit();
+    expect(everything(spool)).toEqual(lines);
+    expect(spool.size()).toEqual({ points: 5, bytes: lines.join('').length });
+    db.close();
+  });
+
+  it('reads whole rows only: never more than the limit, unless one row alone holds more', () => {
+    const { db, spool } = openSpool(tempDbPath(), { linesPerRow: 3 });
+    for (let i = 0; i < 7; i++) spool.append(line(i));
+    spool.commit(); // rows of 3, 3, 1
+    expect(spool.read(0, 5)!.lines).toEqual([line(0), line(1), line(2)]);
+    expect(spool.read(0, 6)!.lines).toHaveLength(6);
+    expect(spool.read(0, 2)!.lines).toHaveLength(3);
+    db.close();
+  });
+
+  it('reads a spool written one line per row by an earlier version, and appends to it', () => {
+    const file = tempDbPath();
+    const old = new Database(file);
+    old.exec('CREATE TABLE spool (id INTEGER PRIMARY KEY, line TEXT NOT NULL)');
+    old.prepare('INSERT INTO spool (id, line) VALUES (?, ?), (?, ?)').run(1, line(0), 2, line(1));
+    old.close();
+    const { db, spool } = openSpool(file);
+    expect(spool.size()).toEqual({ points: 2, bytes: line(0).length + line(1).length });
+    for (let i = 2; i < 5; i++) spool.append(line(i));
+    spool.commit();
+    expect(everything(spool)).toEqual([0, 1, 2, 3, 4].map(line));
+    spool.ack(spool.read(0, 4)!); // rows [0] [1] [2, 3]
+    expect(spool.size()).toEqual({ points: 1, bytes: line(4).length });
     db.close();
   });
 
