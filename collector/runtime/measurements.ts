@@ -1,4 +1,5 @@
 import { defineMeasurement } from '../sdk/index.ts';
+import { rollupMeasurement } from './rollups.ts';
 
 /** What the runtime writes for every device, whatever its plugin. */
 export const deviceStatus = defineMeasurement({
@@ -24,7 +25,17 @@ export const deviceAvailability = defineMeasurement({
     offline_s: { type: 'int', unit: 's', description: 'Seconds offline' },
     maintenance_s: { type: 'int', unit: 's', description: 'Seconds inside a maintenance window (excluded from uptime)' },
   },
+  // Fleet-wide uptime reads ≈ groups × hours points instead of devices × hours; reports per
+  // device keep reading this measurement.
+  rollup: { fields: { online_s: 'sum', error_s: 'sum', offline_s: 'sum', maintenance_s: 'sum' } },
 });
+
+/**
+ * `device_availability_hourly`: the seconds of `device_availability` summed per (customer, site,
+ * kind, model) group and hour by the downsampler (fields `online_s_sum`, `error_s_sum`,
+ * `offline_s_sum`, `maintenance_s_sum`).
+ */
+export const deviceAvailabilityHourly = rollupMeasurement(deviceAvailability);
 
 export const fleetStatus = defineMeasurement({
   name: 'fleet_status',

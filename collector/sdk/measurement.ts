@@ -11,9 +11,26 @@ export interface FieldSpec {
   description: string;
 }
 
+/**
+ * What the runtime's downsampler keeps of a field per hour and (customer, site, kind, model)
+ * group, in the measurement `<name>_hourly` (see plugins/README.md, "Declaring rollups"):
+ * - `mean`: a gauge; writes `<field>_sum` and `<field>_count`, so a fleet mean over any groups and
+ *   hours is `sum(<field>_sum) / sum(<field>_count)`, exact;
+ * - `sum`: writes `<field>_sum`, the values added up (seconds, energy per event);
+ * - `increase`: a per-device counter; writes `<field>_increase`, each device's increase in the
+ *   hour (from its last value of the hour before; a reset counts from zero), summed;
+ * - `count_positive`: writes `<field>_positive`, how many reports had a value above zero (reports
+ *   of an error code, for example).
+ */
+export type RollupKind = 'mean' | 'sum' | 'increase' | 'count_positive';
+
+/** Per field, its rollup; numeric fields only. */
+export type RollupFields<Field extends string = string> = { readonly [F in Field]?: RollupKind };
+
 export interface MeasurementSpec<
   Tag extends string = string,
   Field extends string = string,
+  Rollup extends RollupFields<Field> = RollupFields<Field>,
 > {
   name: string;
   description: string;
@@ -23,12 +40,14 @@ export interface MeasurementSpec<
    */
   tags: Record<Tag, string>;
   fields: Record<Field, FieldSpec>;
+  /** Optional: an hourly per-group rollup the runtime derives from the stored points. */
+  rollup?: { fields: Rollup };
 }
 
 /** Identity function that keeps the literal names of tags and fields for dashboards and alerts. */
-export function defineMeasurement<const Tag extends string, const Field extends string>(
-  spec: MeasurementSpec<Tag, Field>,
-): MeasurementSpec<Tag, Field> {
+export function defineMeasurement<const Tag extends string, const Field extends string, const Rollup extends RollupFields<Field> = {}>(
+  spec: MeasurementSpec<Tag, Field, Rollup>,
+): MeasurementSpec<Tag, Field, Rollup> {
   return spec;
 }
 

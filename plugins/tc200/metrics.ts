@@ -16,6 +16,9 @@ export const terminalStatus = defineMeasurement({
     mem_pct: { type: 'float', unit: '%', description: 'Memory in use' },
     disk_pct: { type: 'float', unit: '%', description: 'Flash storage in use' },
   },
+  // terminal_status_hourly, per customer/site/kind/model and hour: the fleet trends of the TC-200
+  // dashboard read it instead of every terminal's reports.
+  rollup: { fields: { cpu_pct: 'mean', mem_pct: 'mean', disk_pct: 'mean', transactions: 'increase', failed_transactions: 'increase', error_code: 'count_positive' } },
 });
 
 export const terminalInfo = defineMeasurement({

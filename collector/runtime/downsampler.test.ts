@@ -1,0 +1,199 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useInfluxd } from '../../test/helpers/influxd.ts';
+import { Drain } from '../pipeline/drain.ts';
+import { rows } from '../pipeline/influx-query.ts';
+import { InfluxV1Writer } from '../pipeline/influx-writer.ts';
+import { encodeLine } from '../pipeline/line-protocol.ts';
+import { openStateDb, Spool } from '../pipeline/spool.ts';
+import { defineMeasurement, int, type Point } from '../sdk/index.ts';
+import { Downsampler } from './downsampler.ts';
+import { FLEET_GROUP_TAGS } from './liveness.ts';
+import { deviceAvailability, deviceAvailabilityHourly } from './measurements.ts';
+import { counterIncrease, HOUR_MS, hourOf, ROLLUP_GROUP_TAGS, rollupMeasurement } from './rollups.ts';
+import { SelfMetrics } from './self-metrics.ts';
+
+const meter = defineMeasurement({
+  name: 'meter_status',
+  description: 'A test device kind with a gauge, a counter and an error code.',
+  tags: {},
+  fields: {
+    load_pct: { type: 'float', unit: '%', description: 'gauge' },
+    pulses: { type: 'int', description: 'counter' },
+    error_code: { type: 'int', description: '0 = none' },
+    label: { type: 'string', description: 'not rolled up' },
+  },
+  rollup: { fields: { load_pct: 'mean', pulses: 'increase', error_code: 'count_positive' } },
+});
+const hourly = rollupMeasurement(meter);
+
+const influx = useInfluxd();
+const log = pino({ level: 'silent' });
+const MIN = 60_000;
+/** An hour well in the past, so the clock plays no part in the exact figures. */
+const H = hourOf(Date.now()) - 3 * HOUR_MS;
+const A = { device: 'dev-a', customer: 'c1', site: 's1', kind: 'meter', model: 'M1' };
+const B = { device: 'dev-b', customer: 'c1', site: 's1', kind: 'meter', model: 'M1' };
+const C = { device: 'dev-c', customer: 'c2', site: 's2', kind: 'meter' }; // the inventory has no model
+
+async function writeRaw(db: string, points: Point[]): Promise<void> {
+  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: points.map(encodeLine).join('\n') });
+  expect(res.status).toBe(204);
+}
+const reading = (tags: Record<string, string>, at: number, fields: Point['fields']): Point => ({ measurement: meter.name, tags, fields, time: at });
+
+/** A downsampler whose points go to InfluxDB through the pipeline's own writer. */
+function downsampler(db: string, extra: Partial<ConstructorParameters<typeof Downsampler>[0]> = {}) {
+  const lines: string[] = [];
+  const writer = new InfluxV1Writer({ url: influx.url, database: db, gzip: false });
+  const ds = new Downsampler({ query: influx.client(db), write: (p) => lines.push(encodeLine(p)), measurements: [meter, deviceAvailability], log, ...extra });
+  const flush = async () => {
+    if (lines.length === 0) return;
+    expect(await writer.write(lines.splice(0))).toEqual({ kind: 'written' });
+  };
+  return { ds, flush };
+}
+
+async function hourlyRows(db: string, hour: number) {
+  const q = `SELECT * FROM "${hourly.name}" WHERE time = ${hour}ms GROUP BY "customer", "site", "kind", "model"`;
+  return Object.fromEntries(rows(await influx.query(q, { db })).map((r) => [`${r.customer}/${r.site}/${r.model}`, r]));
+}
+
+describe('rollup declarations', () => {
+  it('names and types the fields of <name>_hourly from the declaration; group tags are fleet_status\'s', () => {
+    expect(hourly.name).toBe('meter_status_hourly');
+    expect(Object.fromEntries(Object.entries(hourly.fields).map(([k, f]) => [k, f.type]))).toEqual({
+      load_pct_sum: 'float', load_pct_count: 'int', pulses_increase: 'int', error_code_positive: 'int',
+    });
+    expect(Object.keys(deviceAvailabilityHourly.fields)).toEqual(['online_s_sum', 'error_s_sum', 'offline_s_sum', 'maintenance_s_sum']);
+    expect([...ROLLUP_GROUP_TAGS]).toEqual([...FLEET_GROUP_TAGS]);
+  });
+
+  it('refuses a rollup of a string or undeclared field, naming it', () => {
+    const bad = { ...meter, rollup: { fields: { label: 'mean' } } } as never;
+    expect(() => rollupMeasurement(bad)).toThrow('meter_status: rollup "mean" of string field "label"');
+    const ghost = { ...meter, rollup: { fields: { nope: 'sum' } } } as never;
+    expect(() => rollupMeasurement(ghost)).toThrow('rollup of undeclared field "nope"');
+    expect(() => new Downsampler({ query: influx.client('x'), write: () => {}, measurements: [bad], log })).toThrow(/string field "label"/);
+  });
+
+  it('a counter below its baseline was reset and counts from zero', () => {
+    expect(counterIncrease(100, 130)).toBe(30);
+    expect(counterIncrease(500, 7)).toBe(7);
+  });
+});
+
+describe('downsampler against a real influxd', () => {
+  let db: string;
+  beforeAll(async () => {
+    db = await influx.freshDatabase({ prefix: 'rollup' });
+    await writeRaw(db, [
+      // The hour before H: each counter's baseline.
+      reading(A, H - 10 * MIN, { pulses: int(100), load_pct: 99, error_code: int(0) }),
+      reading(B, H - 10 * MIN, { pulses: int(500), load_pct: 99, error_code: int(0) }),
+      // H: A counts 100 → 130; B is reset (505, 2, 7); C starts in H (no baseline before).
+      reading(A, H, { pulses: int(110), load_pct: 10, error_code: int(0), label: 'x' }),
+      reading(A, H + 20 * MIN, { pulses: int(120), load_pct: 20, error_code: int(3) }),
+      reading(A, H + 40 * MIN, { pulses: int(130), load_pct: 30, error_code: int(0) }),
+      reading(B, H + 5 * MIN, { pulses: int(505), error_code: int(0) }),
+      reading(B, H + 10 * MIN, { pulses: int(2), load_pct: 40, error_code: int(1) }),
+      reading(B, H + 50 * MIN, { pulses: int(7), error_code: int(0) }),
+      reading(C, H + 15 * MIN, { pulses: int(50), load_pct: 5, error_code: int(0) }),
+      reading(C, H + 30 * MIN, { pulses: int(60), error_code: int(0) }),
+      // The hour after H must not leak into it.
+      reading(A, H + HOUR_MS, { pulses: int(1000), load_pct: 77, error_code: int(9) }),
+      { measurement: deviceAvailability.name, tags: A, fields: { online_s: int(3000), error_s: int(0), offline_s: int(600), maintenance_s: int(0) }, time: H },
+      { measurement: deviceAvailability.name, tags: B, fields: { online_s: int(3500), error_s: int(100), offline_s: int(0), maintenance_s: int(0) }, time: H },
+      { measurement: deviceAvailability.name, tags: C, fields: { online_s: int(0), error_s: int(0), offline_s: int(0), maintenance_s: int(3600) }, time: H },
+    ]);
+  });
+
+  it('writes exact sums, counts, increases (with a reset) and positive counts per group and hour', async () => {
+    const { ds, flush } = downsampler(db);
+    const outcomes = await ds.computeHours([H + 17 * MIN]);
+    expect(outcomes.map((o) => [o.measurement, o.hour, o.points, o.error])).toEqual([
+      ['meter_status_hourly', H, 2, undefined],
+      ['device_availability_hourly', H, 2, undefined],
+    ]);
+    await flush();
+    const got = await hourlyRows(db, H);
+    expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 30 + 7, error_code_positive: 2 });
+    // The group without a model has no model tag; no positive report is a written 0.
+    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 5, load_pct_count: 1, pulses_increase: 10, error_code_positive: 0 });
+    const avail = rows(await influx.query(`SELECT * FROM "${deviceAvailabilityHourly.name}" WHERE time = ${H}ms GROUP BY "customer"`, { db }));
+    expect(avail.map((r) => [r.customer, r.online_s_sum, r.error_s_sum, r.offline_s_sum, r.maintenance_s_sum])).toEqual([
+      ['c1', 6500, 100, 600, 0],
+      ['c2', 0, 0, 0, 3600],
+    ]);
+  });
+
+  it('a point that arrives after its hour was rolled up is counted when the hour is computed again', async () => {
+    const { ds, flush } = downsampler(db);
+    await writeRaw(db, [reading(C, H + 55 * MIN, { pulses: int(80), load_pct: 15, error_code: int(4) })]);
+    expect((await hourlyRows(db, H))['c2/s2/']).toMatchObject({ pulses_increase: 10 });
+    await ds.computeHours([H]);
+    await flush();
+    const got = await hourlyRows(db, H);
+    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 20, load_pct_count: 2, pulses_increase: 30, error_code_positive: 1 });
+    // Rewritten, not added: the other group is unchanged and there is still one point per group.
+    expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 37 });
+    expect(Object.keys(got).sort()).toEqual(['c1/s1/M1', 'c2/s2/']);
+  });
+});
+
+describe('the loop, through the spool and drain as in serve', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'fp-downsampler-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a query error is counted and logged, later passes still run, stop() ends the loop', async () => {
+    // The database does not exist yet: every query of the backfill fails.
+    const name = `late_${Date.now()}`;
+    const stateDb = openStateDb(path.join(dir, 'spool.db'));
+    const spool = new Spool({ db: stateDb, commitIntervalMs: 5 });
+    const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influx.url, database: name, gzip: false }), log, flushIntervalMs: 20 });
+    const metrics = new SelfMetrics('test');
+    const warnings: string[] = [];
+    const logged = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const ds = new Downsampler({
+      query: influx.client(name), write: (p) => spool.append(encodeLine(p)), measurements: [meter], log: logged, metrics,
+      intervalS: 0.1, recentHours: 1, backfillHours: 3,
+    });
+    const errors = async () => (await metrics.registry.getSingleMetricAsString('fleetpulse_downsampler_errors_total')).match(/measurement="meter_status_hourly"} (\d+)/)?.[1];
+    try {
+      drain.start();
+      ds.start();
+      for (let i = 0; i < 200 && (await errors()) === undefined; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(Number(await errors())).toBeGreaterThanOrEqual(1);
+      expect(warnings.join('')).toContain('database not found');
+      // The database appears with data in the current hour: the next passes roll it up.
+      await influx.query(`CREATE DATABASE "${name}"`);
+      const now = hourOf(Date.now());
+      await writeRaw(name, [reading(A, now, { load_pct: 50, pulses: int(1), error_code: int(0) })]);
+      let found: Record<string, unknown>[] = [];
+      for (let i = 0; i < 200 && found.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        found = rows(await influx.query(`SELECT * FROM "${hourly.name}"`, { db: name }));
+      }
+      expect(found).toEqual([expect.objectContaining({ load_pct_sum: 50, load_pct_count: 1, customer: 'c1' })]);
+      await ds.stop();
+      expect(ds.stopped).toBe(true);
+      // Stopped: nothing more is appended, however long we wait.
+      const before = spool.size().points;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(spool.size().points).toBe(before);
+    } finally {
+      await ds.stop();
+      await drain.stop(2000);
+      spool.close();
+      stateDb.close();
+    }
+  });
+});

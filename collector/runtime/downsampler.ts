@@ -1,0 +1,203 @@
+/**
+ * The downsampler: derives the hourly per-group rollups declared on measurements (`rollup`, see
+ * rollups.ts) from the raw points already in InfluxDB, and writes them through the runtime's
+ * normal path (emitter → spool → drain). It reads InfluxDB rather than the in-process stream so
+ * that points forwarded by edge agents, replayed from spools or written by another `serve` node
+ * are counted too.
+ *
+ * Stateless and restart-safe: a rollup point for (group, hour) is rewritten whole each time its
+ * hour is computed (same series and timestamp overwrite in InfluxDB), so late points and restarts
+ * are healed by computing again. On start it computes the last `backfillHours`; then every
+ * `intervalS` the `recentHours` newest (the current hour and the one before: late data). An hour
+ * whose query fails is counted, logged and tried again on the next pass; the loop never throws.
+ */
+import type { Logger } from 'pino';
+import { Counter, Histogram } from 'prom-client';
+import type { InfluxQuery, Series } from '../pipeline/influx-query.ts';
+import { conformFields, type MeasurementSpec, type Point } from '../sdk/index.ts';
+import { foldHour, HOUR_MS, hourOf, hourQueries, rollupMeasurement, type RollupSpec } from './rollups.ts';
+import type { SelfMetrics } from './self-metrics.ts';
+
+export interface DownsamplerOptions {
+  /** InfluxQL client on the database the raw points are in. */
+  query: InfluxQuery;
+  /** Writes a rollup point (serve: the emitter's `system`, so it goes through the spool). */
+  write(point: Point): void;
+  /** Every declared measurement; those with a `rollup` are rolled up, the others ignored. */
+  measurements: readonly MeasurementSpec[];
+  log: Logger;
+  /** Errors, points and durations are counted in its registry (`fleetpulse_downsampler_*`). */
+  metrics?: SelfMetrics;
+  /** Seconds between passes over the recent hours. Default 300. */
+  intervalS?: number;
+  /** Hours computed at every pass, the current one included. Default 2 (current and previous). */
+  recentHours?: number;
+  /** Hours computed once at start, the current one included. Default 24. */
+  backfillHours?: number;
+  clock?: { now(): number };
+}
+
+export interface HourOutcome {
+  measurement: string;
+  hour: number;
+  /** Rollup points written (one per group with data). */
+  points: number;
+  ms: number;
+  error?: string;
+}
+
+export class Downsampler {
+  /** The rollups this process computes, by source measurement name. */
+  readonly rollups: RollupSpec<MeasurementSpec>[];
+  private readonly o: Required<Omit<DownsamplerOptions, 'metrics'>> & Pick<DownsamplerOptions, 'metrics'>;
+  private readonly stopper = new AbortController();
+  private loop: Promise<void> | undefined;
+  /** Hours of the backfill not computed yet (their query failed): retried with the next pass. */
+  private readonly pending = new Map<string, Set<number>>();
+  private readonly errors: Counter<'measurement'> | undefined;
+  private readonly written: Counter<'measurement'> | undefined;
+  private readonly duration: Histogram<'measurement'> | undefined;
+
+  /** Throws (naming measurement and field) when a declared rollup is invalid. */
+  constructor(options: DownsamplerOptions) {
+    this.o = { intervalS: 300, recentHours: 2, backfillHours: 24, clock: { now: () => Date.now() }, ...stripUndefined(options) };
+    const seen = new Set<string>();
+    this.rollups = [];
+    for (const m of options.measurements) {
+      if (!m.rollup || seen.has(m.name)) continue;
+      seen.add(m.name);
+      this.rollups.push(rollupMeasurement(m));
+    }
+    const registry = options.metrics?.registry;
+    if (registry) {
+      const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+      this.errors = reuse('fleetpulse_downsampler_errors_total', () => new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Hours whose rollup failed (query error); retried on the next pass', labelNames: ['measurement'], registers: [registry] }));
+      this.written = reuse('fleetpulse_downsampler_points_total', () => new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [registry] }));
+      this.duration = reuse('fleetpulse_downsampler_hour_seconds', () => new Histogram({ name: 'fleetpulse_downsampler_hour_seconds', help: 'Time to compute one hour of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }));
+    }
+  }
+
+  /** Backfills, then passes every `intervalS` until `stop()`. Returns at once. */
+  start(): void {
+    if (this.loop || this.rollups.length === 0) return;
+    this.loop = this.run();
+  }
+
+  /**
+   * Ends the loop: waits for it up to `deadlineMs` (a query in flight may take longer; its
+   * answer is then dropped, nothing is written after stop).
+   */
+  async stop(deadlineMs = 5000): Promise<void> {
+    this.stopper.abort();
+    if (!this.loop) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(timer);
+  }
+
+  get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  /** Computes the given hours (epoch ms, any time inside the hour) of every rollup, oldest first; never throws. */
+  async computeHours(hours: Iterable<number>): Promise<HourOutcome[]> {
+    const out: HourOutcome[] = [];
+    const sorted = [...new Set([...hours].map(hourOf))].sort((a, b) => a - b);
+    for (const spec of this.rollups) {
+      for (const hour of sorted) {
+        if (this.stopped) return out;
+        out.push(await this.computeHour(spec, hour));
+      }
+    }
+    return out;
+  }
+
+  /** The last `n` hours up to now, the current one included, oldest first. */
+  lastHours(n: number): number[] {
+    const current = hourOf(this.o.clock.now());
+    return Array.from({ length: n }, (_, i) => current - (n - 1 - i) * HOUR_MS);
+  }
+
+  private async run(): Promise<void> {
+    for (const spec of this.rollups) this.pending.set(spec.name, new Set(this.lastHours(this.o.backfillHours)));
+    const started = performance.now();
+    const first = await this.pass([]);
+    if (first.length > 0) {
+      this.o.log.info({ hours: this.o.backfillHours, rollups: this.rollups.map((r) => r.name), points: sum(first, 'points'), failed: first.filter((h) => h.error).length, s: Math.round(performance.now() - started) / 1000 }, 'rollups backfilled');
+    }
+    while (!this.stopped) {
+      await sleep(this.o.intervalS * 1000, this.stopper.signal);
+      if (this.stopped) break;
+      await this.pass(this.lastHours(this.o.recentHours));
+    }
+  }
+
+  /** One pass: the hours still pending from the backfill and the `recent` ones, per rollup. */
+  private async pass(recent: number[]): Promise<HourOutcome[]> {
+    const out: HourOutcome[] = [];
+    // A failed hour is kept for the next pass, but not beyond the backfill window (bounded).
+    const oldest = this.lastHours(Math.max(this.o.backfillHours, this.o.recentHours))[0]!;
+    for (const spec of this.rollups) {
+      const pending = this.pending.get(spec.name)!;
+      for (const hour of pending) if (hour < oldest) pending.delete(hour);
+      for (const hour of [...new Set([...pending, ...recent])].sort((a, b) => a - b)) {
+        if (this.stopped) return out;
+        const outcome = await this.computeHour(spec, hour);
+        if (outcome.error) pending.add(hour);
+        else pending.delete(hour);
+        out.push(outcome);
+      }
+    }
+    return out;
+  }
+
+  private async computeHour(spec: RollupSpec<MeasurementSpec>, hour: number): Promise<HourOutcome> {
+    const started = performance.now();
+    const outcome: HourOutcome = { measurement: spec.name, hour, points: 0, ms: 0 };
+    try {
+      const q = hourQueries(spec.source, hour);
+      const answers = {
+        sums: q.sums === undefined ? undefined : await this.o.query.query(q.sums),
+        positives: [] as Series[][],
+        counters: q.counters === undefined ? undefined : await this.o.query.query(q.counters),
+      };
+      for (const p of q.positives) answers.positives.push(await this.o.query.query(p.query));
+      // Nothing is written after stop: the emitter may be closed already.
+      if (this.stopped) return outcome;
+      for (const point of foldHour(spec, hour, answers)) {
+        this.o.write({ ...point, fields: conformFields(spec, point.fields) });
+        outcome.points++;
+      }
+      this.written?.labels(spec.name).inc(outcome.points);
+    } catch (err) {
+      outcome.error = (err as Error).message;
+      this.errors?.labels(spec.name).inc();
+      this.o.log.warn({ rollup: spec.name, hour: new Date(hour).toISOString(), err: outcome.error }, 'rollup failed; tried again on the next pass');
+    }
+    outcome.ms = performance.now() - started;
+    this.duration?.labels(spec.name).observe(outcome.ms / 1000);
+    return outcome;
+  }
+}
+
+function sum(list: HourOutcome[], key: 'points' | 'ms'): number {
+  return list.reduce((a, h) => a + h[key], 0);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
