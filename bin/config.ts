@@ -62,6 +62,15 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    downsampler: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Derive the hourly per-group rollups (`<measurement>_hourly`) the fleet-wide panels read' }),
+        interval_s: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'The recent hours are computed again this often, s' }),
+        recent_hours: Type.Integer({ default: 2, minimum: 1, maximum: 48, description: 'Hours computed at every pass, the current one included (late points heal)' }),
+        backfill_hours: Type.Integer({ default: 24, minimum: 0, maximum: 744, description: 'Hours computed once at start, the current one included' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     inventory: Type.Object(
       {
         path: Type.String({ default: '', description: 'SQLite inventory; default <data_dir>/fleetpulse.db' }),

@@ -10,6 +10,8 @@ import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
+import { Downsampler } from '../../collector/runtime/downsampler.ts';
+import { runtimeMeasurements } from '../../collector/runtime/measurements.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import { PluginConfigError } from '../../collector/sdk/index.ts';
@@ -164,11 +166,25 @@ export default async function serve(argv: string[]): Promise<number> {
   }
   drain.start();
   sessions.start();
+  // Rollups are derived from what InfluxDB holds (forwarded edge points included) and written
+  // back through the spool like any runtime point.
+  const downsampler = new Downsampler({
+    query: influx.query,
+    write: emit,
+    measurements: [...runtimeMeasurements, ...plugins.flatMap((p) => p.measurements)],
+    log: log.child({ component: 'downsampler' }),
+    metrics,
+    intervalS: config.downsampler.interval_s,
+    recentHours: config.downsampler.recent_hours,
+    backfillHours: config.downsampler.backfill_hours,
+  });
+  if (config.downsampler.enabled) downsampler.start();
   log.info({ address: app.server.address(), plugins: collector.planned }, 'fleetpulse serve is running');
 
   return untilShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
     sessions.stop();
+    await downsampler.stop();
     await operations.stop();
     await collector.stop();
     await app.close();
