@@ -1,6 +1,7 @@
 /** NOC fleet overview: what is down now, for whom, and how the fleet did over the range. */
 import { Board, type PanelOptions } from './board.ts';
-import { uptime } from './availability.ts';
+import { fleetUptime } from './availability.ts';
+import { ROLLUP_NOTE } from './fleet-sums.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { link, UID } from './links.ts';
 import { selfMetric } from './self-metric-names.ts';
@@ -27,7 +28,7 @@ export function fleetOverview(): Board {
     .stat('Offline', [{ q: count('offline') }], { thresholds: [['green', null], ['red', 1]], description: COUNTS_NOTE })
     .stat('Error', [{ q: count('error') }], { thresholds: [['green', null], ['orange', 1]], description: COUNTS_NOTE })
     .stat('In maintenance', [{ q: count('maintenance') }], { thresholds: [['blue', null]], description: COUNTS_NOTE })
-    .stat('Fleet uptime', [{ q: uptime(F) }], { unit: 'percent', thresholds: [['red', null], ['orange', 99], ['green', 99.5]], noValue: 'n/a' })
+    .stat('Fleet uptime', [{ q: fleetUptime(F) }], { unit: 'percent', thresholds: [['red', null], ['orange', 99], ['green', 99.5]], noValue: 'n/a', description: UPTIME_NOTE })
     .row('Who is affected')
     .table(
       'Offline and erroring devices',
@@ -40,7 +41,7 @@ export function fleetOverview(): Board {
   perGroup('By kind and model', ['kind', 'model']);
   board
     .row('Over the range')
-    .timeseries('Uptime per hour', [{ q: uptime(F).byTime('1h', 'none') }], { unit: 'percent', description: 'From the hourly device_availability rollup; maintenance excluded.' })
+    .timeseries('Uptime per hour', [{ q: fleetUptime(F).byTime('1h', 'none') }], { unit: 'percent', description: UPTIME_NOTE })
     .timeseries(
       'Devices by state (all collectors)',
       [{ q: Query.fromName(selfMetric.devices).select('last', 'value', 'devices').byTime('$__interval', 'previous').byTags('state', 'host'), legend: '$tag_state ($tag_host)' }],
@@ -49,6 +50,7 @@ export function fleetOverview(): Board {
   return board;
 }
 
+const UPTIME_NOTE = `Online ÷ (online + error + offline) time, maintenance excluded. ${ROLLUP_NOTE}`;
 const COUNTS_NOTE = `From the fleet_status rollup (each group's last count within ${FLEET_STATUS_WINDOW}); the device variable does not narrow it.`;
 const TABLE_COUNTS: CountColumn[] = ['devices', 'online', 'offline', 'error', 'maintenance'];
 const TABLE_NOTE = `Sums of the fleet_status groups (each one's last count within ${FLEET_STATUS_WINDOW}); \`online\` counts reachable devices, erroring ones included. The device variable does not narrow it.`;

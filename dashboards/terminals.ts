@@ -1,7 +1,8 @@
 /** Payment terminals (TC-200): heartbeat, load, errors, transactions, firmware and rollouts. */
+import { rollupMeasurement } from '../collector/runtime/rollups.ts';
 import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
 import { Board } from './board.ts';
-import { countBy, counterIncrease, latestPerDevice } from './fleet-sums.ts';
+import { countBy, latestPerDevice, ROLLUP_INTERVAL, ROLLUP_NOTE, rollupMean, rollupSum, rollupTrend } from './fleet-sums.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { KIND } from './kinds.ts';
 import { link, UID } from './links.ts';
@@ -10,11 +11,11 @@ import { CURRENT_WINDOW, latestStatus } from './status-queries.ts';
 const F = DEVICE_VARIABLES;
 const TOP = 10;
 /**
- * Smallest bucket of the fleet-wide trends over raw `terminal_status`: InfluxDB 1.x aggregates
- * each terminal's bucket separately, so 24 h of 20,000 terminals at Grafana's 1 min is ~30 M
- * partial results (over 60 s) and at 1 h ~400 k.
+ * The fleet-wide trends read `terminal_status_hourly` (the downsampler's rollup per customer, site,
+ * kind and model), not every terminal's reports: over raw points InfluxDB 1.x pays per terminal
+ * and bucket (≈ 11–14 s per panel at 20,000 devices × 24 h, see docs/grafana.md).
  */
-const FLEET_TREND_INTERVAL = '1h';
+const hourly = rollupMeasurement(terminalStatus);
 
 export function terminalsDashboard(): Board {
   const board = new Board({ uid: UID.terminals, title: 'Fleetpulse / Payment terminals (TC-200)', description: 'Heartbeat age, CPU/memory/disk, error codes, transactions and failures, firmware versions and rollout progress.' });
@@ -29,11 +30,11 @@ export function terminalsDashboard(): Board {
       { w: 20, unit: 's', links: { device: link.deviceDetail, site: link.site } },
     )
     .row('Load')
-    .timeseries('CPU / memory / disk (fleet mean)', [{ q: Query.from(terminalStatus).select('mean', 'cpu_pct').select('mean', 'mem_pct').select('mean', 'disk_pct').filterBy(F).byTime('$__interval', 'null') }], {
+    .timeseries('CPU / memory / disk (fleet mean)', [{ q: rollupTrend(hourly, [[rollupMean(hourly, 'cpu_pct'), 'cpu_pct'], [rollupMean(hourly, 'mem_pct'), 'mem_pct'], [rollupMean(hourly, 'disk_pct'), 'disk_pct']]) }], {
       w: 12,
       unit: 'percent',
-      minInterval: FLEET_TREND_INTERVAL,
-      description: `Mean over every terminal per bucket of at least ${FLEET_TREND_INTERVAL} (InfluxDB 1.x pays per terminal and bucket); the Top ${TOP} tables show the hot ones now.`,
+      minInterval: ROLLUP_INTERVAL,
+      description: `Mean over every report of every terminal per bucket of at least ${ROLLUP_INTERVAL}. ${ROLLUP_NOTE} The Top ${TOP} tables show the hot terminals now.`,
     })
     .table(`Top ${TOP} by CPU (last ${CURRENT_WINDOW})`, [{ q: Query.from(terminalStatus).top('cpu_pct', 'device', TOP).filterBy(F).lookback(CURRENT_WINDOW) }], { w: 6, unit: 'percent', links: { device: link.deviceDetail } })
     .table(`Top ${TOP} by disk (last ${CURRENT_WINDOW})`, [{ q: Query.from(terminalStatus).top('disk_pct', 'device', TOP).filterBy(F).lookback(CURRENT_WINDOW) }], { w: 6, unit: 'percent', links: { device: link.deviceDetail } })
@@ -43,11 +44,15 @@ export function terminalsDashboard(): Board {
       [{ q: Query.fromSubquery(latestPerDevice(terminalStatus, ['state', 'error_code'], F, ['customer', 'site']).lookback(CURRENT_WINDOW)).field('error_code').field('state').whereField('state', '=', 'error').byTags('device', 'customer', 'site').within({ kind: 'none' }) }],
       { w: 12, links: { device: link.deviceDetail } },
     )
-    .timeseries('Error reports per interval', [{ q: Query.from(terminalStatus).select('count', 'error_code', 'error_reports').whereField('error_code', '>', 0).filterBy(F).byTime('$__interval', 0) }], { w: 12, minInterval: '5m' })
-    .timeseries('Transactions and failures per interval', [{ q: counterIncrease(terminalStatus, 'transactions', 'transactions') }, { q: counterIncrease(terminalStatus, 'failed_transactions', 'failed') }], {
+    .timeseries('Error reports per interval', [{ q: rollupTrend(hourly, [[rollupSum(hourly, 'error_code_positive'), 'error_reports']], 0) }], {
+      w: 12,
+      minInterval: ROLLUP_INTERVAL,
+      description: `Status reports with an error code above 0, per bucket of at least ${ROLLUP_INTERVAL}. ${ROLLUP_NOTE}`,
+    })
+    .timeseries('Transactions and failures per interval', [{ q: rollupTrend(hourly, [[rollupSum(hourly, 'transactions_increase'), 'transactions'], [rollupSum(hourly, 'failed_transactions_increase'), 'failed']], 'none') }], {
       w: 24,
-      minInterval: FLEET_TREND_INTERVAL,
-      description: `Summed over every terminal's counter increase per bucket of at least ${FLEET_TREND_INTERVAL}: a per-terminal scan, so the bucket is coarse.`,
+      minInterval: ROLLUP_INTERVAL,
+      description: `Every terminal's counter increase, summed, per bucket of at least ${ROLLUP_INTERVAL} (a counter reset counts from zero). ${ROLLUP_NOTE}`,
     })
     .row('Firmware')
     .table('Firmware versions in the fleet', [{ q: latestPerDevice(terminalInfo, ['firmware'], F) }], { w: 8, transformations: [countBy('firmware')] })

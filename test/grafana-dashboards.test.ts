@@ -11,7 +11,11 @@ import type { PanelQuery } from '../dashboards/board.ts';
 import { REPO_ROOT } from '../dashboards/build.ts';
 import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
 import { ALL, expandQuery, parseInterval, referencedVariables, type VariableState } from '../dashboards/grafana-macros.ts';
+import { uptime } from '../dashboards/availability.ts';
+import { counterIncrease } from '../dashboards/fleet-sums.ts';
 import { boards } from '../dashboards/index.ts';
+import { DEVICE_VARIABLES } from '../dashboards/influxql.ts';
+import { terminalStatus } from '../plugins/tc200/metrics.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
 import { FLEET, writeFleet } from './helpers/fleet-fixture.ts';
 import { useInfluxd } from './helpers/influxd.ts';
@@ -162,6 +166,47 @@ describe('generated dashboards', () => {
     expect(q.columns).toEqual(['time', 'devices', 'online', 'offline', 'error', 'maintenance']);
     // 30 minutes of rollups are stored; only the last interval of each group counts (offline devices were online earlier).
     expect(got).toEqual(want);
+  });
+
+  it('rollup panels (written by the real downsampler) show the figures the raw-point queries they replace give', async () => {
+    const terminals = all.find((b) => b.spec.uid === 'fp-terminals')!;
+    const noc = all.find((b) => b.spec.uid === 'fp-fleet-overview')!;
+    const vars = await resolveVariables(await loadDashboard(terminals.spec.uid));
+    const panel = async (board: typeof terminals, title: string) => {
+      const q = board.queries.find((x) => x.panel === title)!;
+      expect(q.query, title).toContain('_hourly');
+      return rowsOf(await run(q.query, vars, q.minIntervalMs));
+    };
+    const raw = async (q: string) => rowsOf(await run(q, vars, 3_600_000));
+    const rowsOf = (series: Series[]) => series.flatMap((s) => s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))));
+    const byTime = (list: Record<string, unknown>[]) => new Map(list.map((r) => [r.time, r]));
+    const T = `FROM "${terminalStatus.name}" WHERE $timeFilter GROUP BY time($__interval)`;
+
+    const means = byTime(await raw(`SELECT mean("cpu_pct") AS "cpu_pct", mean("mem_pct") AS "mem_pct", mean("disk_pct") AS "disk_pct" ${T} fill(none)`));
+    const rolledMeans = (await panel(terminals, 'CPU / memory / disk (fleet mean)')).filter((r) => r.cpu_pct !== null);
+    expect(rolledMeans.length).toBeGreaterThanOrEqual(2);
+    for (const r of rolledMeans) for (const f of ['cpu_pct', 'mem_pct', 'disk_pct']) expect(r[f] as number, f).toBeCloseTo(means.get(r.time)![f] as number, 9);
+
+    const errors = byTime(await raw(`SELECT count("error_code") AS "error_reports" ${T.replace('$timeFilter', '$timeFilter AND "error_code" > 0')} fill(0)`));
+    const rolledErrors = (await panel(terminals, 'Error reports per interval')).filter((r) => (r.error_reports as number) > 0);
+    expect(rolledErrors.length).toBeGreaterThanOrEqual(2);
+    for (const r of rolledErrors) expect(r.error_reports).toBe(errors.get(r.time)!.error_reports);
+
+    // The raw form has no figure for a terminal's first hour (nothing to compare with); the
+    // rollup counts it from the hour's first report. Every later hour must agree exactly.
+    const rawTx = byTime(rowsOf(await run(counterIncrease(terminalStatus, 'transactions', 'transactions').toString(), vars, 3_600_000)));
+    const rolledTx = await panel(terminals, 'Transactions and failures per interval');
+    const later = rolledTx.filter((r) => rawTx.has(r.time));
+    expect(later.length).toBeGreaterThanOrEqual(1);
+    for (const r of later) expect(r.transactions).toBe(rawTx.get(r.time)!.transactions);
+
+    const rawUptime = rowsOf(await run(uptime(DEVICE_VARIABLES).toString(), vars));
+    const [fleet] = await panel(noc, 'Fleet uptime');
+    expect(fleet!.uptime_pct as number).toBeCloseTo(rawUptime[0]!.uptime_pct as number, 9);
+    const rawHourly = byTime(rowsOf(await run(uptime(DEVICE_VARIABLES).byTime('1h', 'none').toString(), vars)));
+    const hourly = await panel(noc, 'Uptime per hour');
+    expect(hourly.length).toBe(3);
+    for (const r of hourly) expect(r.uptime_pct as number).toBeCloseTo(rawHourly.get(r.time)!.uptime_pct as number, 9);
   });
 
   it('device detail: every query answers for some device, each with the expected columns', async () => {

@@ -2,12 +2,17 @@
  * A simulated fleet written into a real influxd: every device kind, every measurement the runtime
  * and the plugins declare, and known faults, so that dashboard queries have data and alert rules
  * have exactly known culprits. Written as line protocol straight to /write (the pipeline has its
- * own tests). `FAULTS` says which devices each alert rule must fire for.
+ * own tests), then rolled up per hour by the runtime's real downsampler, as `serve` does.
+ * `FAULTS` says which devices each alert rule must fire for.
  */
+import pino from 'pino';
 import type { MeasurementSpec } from '../../collector/sdk/index.ts';
+import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
+import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
-import { deviceAvailability, deviceStatus, fleetStatus } from '../../collector/runtime/measurements.ts';
+import { deviceAvailability, deviceStatus, fleetStatus, runtimeMeasurements } from '../../collector/runtime/measurements.ts';
+import { HOUR_MS, hourOf } from '../../collector/runtime/rollups.ts';
 import { int, type Fields, type Point } from '../../collector/sdk/point.ts';
 import { pluginMeasurements } from '../../dashboards/plugin-measurements.ts';
 import { selfMetric } from '../../dashboards/self-metric-names.ts';
@@ -114,8 +119,35 @@ export interface FleetWriteOptions {
   minutes?: number;
 }
 
-/** Writes the fleet; returns the number of points. */
+/** Writes the fleet and its hourly rollups; returns the number of raw points. */
 export async function writeFleet(opts: FleetWriteOptions): Promise<number> {
+  const written = await writeRawFleet(opts);
+  await rollUp(opts.url, opts.db, opts.now ?? Date.now(), (opts.minutes ?? 30) + 3 * 60);
+  return written;
+}
+
+/**
+ * Runs the real downsampler over every hour of the last `minutes` (the availability rollup goes
+ * back 3 h) and writes its points; throws if any hour failed.
+ */
+export async function rollUp(url: string, db: string, now: number, minutes: number): Promise<void> {
+  const lines: string[] = [];
+  const ds = new Downsampler({
+    query: new InfluxQuery({ url, database: db }),
+    write: (p) => lines.push(encodeLine(p)),
+    measurements: [...runtimeMeasurements, ...pluginMeasurements.flatMap((p) => p.measurements)],
+    log: pino({ level: 'silent' }),
+  });
+  const hours = [];
+  for (let h = hourOf(now - minutes * 60_000); h <= now; h += HOUR_MS) hours.push(h);
+  const failed = (await ds.computeHours(hours)).filter((o) => o.error);
+  if (failed.length > 0) throw new Error(`fleet fixture rollup: ${failed.map((o) => `${o.measurement} ${new Date(o.hour).toISOString()}: ${o.error}`).join('; ')}`);
+  if (lines.length === 0) return;
+  const res = await fetch(`${url}/write?db=${encodeURIComponent(db)}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 204) throw new Error(`fleet fixture rollup write: ${res.status} ${await res.text()}`);
+}
+
+async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
   const now = opts.now ?? Date.now();
   const minutes = opts.minutes ?? 30;
   const points: Point[] = [];
