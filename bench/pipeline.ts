@@ -81,7 +81,7 @@ function cpuPerPoint(since: NodeJS.CpuUsage): number {
 
 async function ours(url: string, database: string, dir: string, t0: number): Promise<Side> {
   const db = openStateDb(path.join(dir, 'spool.db'));
-  const spool = new Spool({ db, commitLines: Number(process.env.BENCH_COMMIT_LINES ?? 20_000) });
+  const spool = new Spool({ db, ...(process.env.BENCH_COMMIT_LINES ? { commitLines: Number(process.env.BENCH_COMMIT_LINES) } : {}) });
   const metrics = new SelfMetrics('bench');
   const log = pino({ level: 'silent' });
   const writer = new InfluxV1Writer({ url, database });
