@@ -8,11 +8,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { PointWriter, WriteOutcome } from './writer.ts';
-
-const gzipAsync = promisify(zlib.gzip);
 
 /** Fast: the gain of higher levels on line protocol is small, the CPU cost is not. */
 export const DEFAULT_GZIP_LEVEL = 1;
@@ -191,7 +188,10 @@ abstract class HttpLineWriter implements PointWriter {
       ...headers,
     };
     if (this.gzip) {
-      body = await gzipAsync(body, { level: this.gzipLevel });
+      // Synchronously, on purpose: a 5,000-line batch takes about 2 ms at level 1, and the
+      // thread-pool version cost twice the CPU per point in garbage collection (each call's
+      // buffers and zlib state stay alive across event-loop turns while the emitters run).
+      body = zlib.gzipSync(body, { level: this.gzipLevel });
       sendHeaders['Content-Encoding'] = 'gzip';
     }
     sendHeaders['Content-Length'] = String(body.length);
