@@ -6,6 +6,8 @@ import type { Device } from './device-types.ts';
 interface Entry {
   device: Device;
   record: DeviceRecord;
+  /** The row's rowid, which search results (`device_search`) name devices by. */
+  seq: number;
 }
 
 /**
@@ -20,10 +22,11 @@ interface Entry {
  */
 export class DeviceCache {
   private entries: Map<string, Entry> | undefined;
+  private readonly bySeq = new Map<number, Entry>();
   private readonly one: Statement<[string]>;
 
   constructor(private readonly db: Database) {
-    this.one = db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`).raw(true);
+    this.one = db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d WHERE d.id = ?`).raw(true);
   }
 
   /** The runtime's view. */
@@ -36,6 +39,12 @@ export class DeviceCache {
     return this.load().get(id)?.device;
   }
 
+  /** The API's view, by rowid. */
+  deviceAt(seq: number): Device | undefined {
+    this.load();
+    return this.bySeq.get(seq)?.device;
+  }
+
   *values(): IterableIterator<DeviceRecord> {
     for (const entry of this.load().values()) yield entry.record;
   }
@@ -44,27 +53,32 @@ export class DeviceCache {
   refresh(id: string): void {
     if (!this.entries) return;
     const row = this.one.get(id) as unknown[] | undefined;
-    if (row) this.entries.set(id, entry(row));
+    const old = this.entries.get(id);
+    if (old) this.bySeq.delete(old.seq);
+    if (row) this.add(entry(row));
     else this.entries.delete(id);
+  }
+
+  private add(e: Entry): void {
+    this.entries!.set(e.device.id, e);
+    this.bySeq.set(e.seq, e);
   }
 
   private load(): Map<string, Entry> {
     if (!this.entries) {
-      const map = new Map<string, Entry>();
-      const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d`).raw(true);
-      for (const row of all.iterate() as IterableIterator<unknown[]>) {
-        const e = entry(row);
-        map.set(e.device.id, e);
-      }
-      this.entries = map;
+      this.entries = new Map();
+      this.bySeq.clear();
+      const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d`).raw(true);
+      for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(entry(row));
     }
     return this.entries;
   }
 }
 
+/** A row of DEVICE_COLUMNS followed by seq. */
 function entry(row: unknown[]): Entry {
   const device = fromColumns(row);
-  return { device, record: toRecord(device) };
+  return { device, record: toRecord(device), seq: row[15] as number };
 }
 
 /** A row of DEVICE_COLUMNS, in their order, as a frozen Device. */

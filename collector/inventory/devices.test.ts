@@ -113,6 +113,42 @@ describe('devices', () => {
     }
   });
 
+  it('searches text with LIKE and FTS metacharacters literally, on every page, in any order', () => {
+    const inv = t.inventory;
+    inv.customers.create({ id: 'odd', company: `O'Brien "Quoted" 100% _Retail_ \\ Ltd` });
+    inv.sites.create({ id: 'odd-1', customer: 'odd', name: '50%_off* AND NEAR(x) ^store', timezone: 'Europe/Berlin' });
+    inv.sites.create({ id: 'odd-2', customer: 'odd', name: 'plain store', timezone: 'Europe/Berlin' });
+    const sites = ['odd-1', 'odd-2', 'acme-berlin', null];
+    for (let i = 0; i < 40; i++) {
+      const id = `X${i % 2 ? '_' : '-'}${String(i).padStart(2, '0')}`;
+      inv.devices.create({ id, kind: 'terminal', site: sites[i % 4] });
+      if (i % 3) inv.directory.reportStatus(id, 'online', 1000 + (i % 5));
+    }
+    const haystacks = (d: Device) => [d.id, inv.sites.get(d.site ?? '')?.name ?? '', inv.customers.get(d.customer ?? '')?.company ?? ''];
+    const all = inv.devices.all();
+    const queries = ['%', '_', 'x_', 'X_0', '%_', "'", '"', `o'b`, '"quoted"', '\\', '50%', '0%_o', '*', 'and near(x)', '^s', 'e s', 'zz', 'x-1'];
+    for (const q of queries) {
+      for (const sort of [{ field: 'id', desc: false }, { field: 'last_seen', desc: true }] as const) {
+        const expected = sortDevices(
+          all.filter((d) => haystacks(d).some((h) => h.toLowerCase().includes(q.toLowerCase()))),
+          sort.field,
+          sort.desc,
+        ).map((d) => d.id);
+        const walked: string[] = [];
+        let after: DeviceListOptions['after'];
+        for (let guard = 0; guard < 100; guard++) {
+          const page = inv.devices.list({ q, limit: 3, sort, after });
+          walked.push(...page.items.map((d) => d.id));
+          if (!page.more) break;
+          const last = page.items.at(-1)!;
+          after = { value: last[sort.field], id: last.id };
+        }
+        expect(walked, `q=${q} sort=${sort.desc ? '-' : ''}${sort.field}`).toEqual(expected);
+      }
+    }
+    expect(inv.devices.list({ q: '%', limit: 100 }).items.length).toBe(20); // only the odd-1 devices and the company's
+  });
+
   it('walks every sort order page by page without gaps or repeats, nulls included', () => {
     const inv = t.inventory;
     const sites = ['acme-berlin', 'acme-hamburg', 'volt-lyon', null];

@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { DiscoveredAttributes } from '../sdk/devices.ts';
 import { fromColumns, type DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
+import { keyFitsField, pageOf } from './device-page.ts';
 import { allStatement, canIndex, DEVICE_COLUMNS, ftsPhrase, listStatement, type TextMatch } from './device-query.ts';
 
 /**
@@ -95,7 +96,13 @@ export class Devices {
 
   list(opts: DeviceListOptions): Page<Device> {
     this.status.flush();
-    const { sql, values } = listStatement(opts, opts.q ? this.textMatch(opts.q) : undefined, 'd.id');
+    const text = opts.q ? this.textMatch(opts.q) : undefined;
+    if (text?.kind === 'rowids' && keyFitsField(opts.sort?.field ?? 'id', opts.after)) {
+      // The few matches are filtered, ordered and paged in memory, from the cache.
+      const candidates = this.cachedAt(text.rowids);
+      if (candidates) return pageOf(candidates, opts);
+    }
+    const { sql, values } = listStatement(opts, text, 'd.id');
     const ids = this.statement(sql).all(...values) as string[];
     const items: Device[] = [];
     for (let i = 0; i < ids.length && i < opts.limit; i++) items.push(this.cached(ids[i]!));
@@ -330,6 +337,17 @@ export class Devices {
     if (moved) {
       this.writeSearch.run(seq, current.id, patch.site !== undefined ? patch.site : current.site, patch.customer !== undefined ? patch.customer : current.customer);
     }
+  }
+
+  /** The devices at these rowids, or undefined if the cache lacks one (then SQL decides). */
+  private cachedAt(rowids: readonly number[]): Device[] | undefined {
+    const devices: Device[] = [];
+    for (const seq of rowids) {
+      const device = this.records.deviceAt(seq);
+      if (!device) return undefined;
+      devices.push(device);
+    }
+    return devices;
   }
 
   private cached(id: string): Device {
