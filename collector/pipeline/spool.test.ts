@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
 
 const dirs: string[] = [];
@@ -16,13 +16,10 @@ function tempDbPath(): string {
   return path.join(dir, 'spool.db');
 }
 
-/** Set per run of the suite: 0 makes every read go back to SQLite. */
-let recentBytes: number | undefined;
-
 function openSpool(file: string, options: Omit<SpoolOptions, 'db'> = {}) {
   const db = openStateDb(file);
   // Rows of two lines: reads, acks and drops work on whole rows, which the tests must see.
-  return { db, spool: new Spool({ db, commitIntervalMs: 5, linesPerRow: 2, recentBytes, ...options }) };
+  return { db, spool: new Spool({ db, commitIntervalMs: 5, linesPerRow: 2, ...options }) };
 }
 
 /** Every line of the spool, oldest first. */
@@ -32,14 +29,7 @@ function everything(spool: Spool): string[] {
 
 const line = (i: number) => `m,device=d${i % 7} v=${i}i ${1_700_000_000_000 + i}`;
 
-describe.each([
-  ['read back from SQLite', 0],
-  ['handed over from memory', undefined],
-])('Spool, rows %s', (_, budget) => {
-  beforeEach(() => {
-    recentBytes = budget;
-  });
-
+describe('Spool', () => {
   it('holds appended lines once committed, and they survive closing the database', async () => {
     const file = tempDbPath();
     const a = openSpool(file);
@@ -203,22 +193,5 @@ describe.each([
     const b = openSpool(file);
     expect(b.spool.size().points).toBe(1);
     b.db.close();
-  });
-});
-
-describe('Spool with a memory budget smaller than what it holds', () => {
-  it('reads the evicted rows from SQLite and the latest from memory, the same lines either way', () => {
-    const { db, spool } = openSpool(tempDbPath(), { recentBytes: 3 * 2 * line(10).length });
-    for (let i = 0; i < 20; i++) spool.append(line(i));
-    spool.commit(); // 10 rows of 2; about the last 3 stay in memory
-    const seen: string[] = [];
-    for (let b = spool.read(0, 3); b; b = spool.read(b.lastId, 3)) {
-      seen.push(...b.lines);
-      if (b.firstId === 3) spool.ack(b); // acknowledged out of reading order, mid-run
-    }
-    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => line(i)));
-    expect(everything(spool)).toHaveLength(18);
-    expect(spool.size().points).toBe(18);
-    db.close();
   });
 });

@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { RecentRows } from './recent-rows.ts';
 
 export type WhenFull = 'drop_oldest' | 'drop_newest';
 
@@ -32,11 +31,6 @@ export interface SpoolOptions {
    * machine needs for the writes.
    */
   linesPerRow?: number;
-  /**
-   * Line text of the latest rows kept in memory as well, so the drain need not read them back
-   * (characters). Default 16 MiB: a few batches in flight and one commit of `commitLines`.
-   */
-  recentBytes?: number;
   /** Called with the number of points dropped because the spool was full. */
   onDrop?: (count: number) => void;
 }
@@ -89,7 +83,6 @@ export class Spool {
   private readonly insertDead: Database.Statement;
   private readonly commitPending: () => void;
   private readonly ackTx: (batch: SpoolBatch, dead: DeadLetter[]) => void;
-  private readonly recent: RecentRows;
   private closed = false;
 
   constructor(options: SpoolOptions) {
@@ -112,7 +105,6 @@ export class Spool {
     this.points = totals.points;
     this.bytes = totals.bytes;
     this.nextId = ((this.db.prepare('SELECT MAX(id) FROM spool').pluck().get() as number | null) ?? 0) + 1;
-    this.recent = new RecentRows(options.recentBytes ?? 16 * 1024 ** 2, this.nextId);
     const insert = this.db.prepare('INSERT INTO spool (id, line, lengths) VALUES (?, ?, ?)');
     this.selectAfter = this.db.prepare('SELECT id, line, lengths FROM spool WHERE id > ? ORDER BY id').raw();
     this.deleteRange = this.db.prepare('DELETE FROM spool WHERE id BETWEEN ? AND ?');
@@ -122,9 +114,7 @@ export class Spool {
       const lines = this.pending;
       for (let i = 0; i < lines.length; i += this.linesPerRow) {
         const row = lines.slice(i, i + this.linesPerRow);
-        const text = row.join('\n');
-        insert.run(this.nextId, text, row.length === 1 ? null : lengthsOf(row));
-        this.recent.add(this.nextId++, row, text.length - row.length + 1);
+        insert.run(this.nextId++, row.join('\n'), row.length === 1 ? null : lengthsOf(row));
       }
     });
     this.ackTx = this.db.transaction((batch: SpoolBatch, dead: DeadLetter[]) => {
@@ -132,7 +122,6 @@ export class Spool {
       // counted then): count what is still there.
       const left = this.sizeOfRange.get(batch.firstId, batch.lastId) as { points: number; bytes: number };
       this.deleteRange.run(batch.firstId, batch.lastId);
-      this.recent.forget(batch.firstId, batch.lastId);
       this.points -= left.points;
       this.bytes -= left.bytes;
       for (const d of dead) this.insertDead.run(Date.now(), d.line, d.error);
@@ -184,7 +173,6 @@ export class Spool {
    * lines (at least one row, however many lines it holds).
    */
   read(afterId: number, limit: number): SpoolBatch | undefined {
-    if (this.recent.covers(afterId)) return this.recent.read(afterId, limit);
     const lines: string[] = [];
     let firstId = -1;
     let lastId = -1;
@@ -240,7 +228,6 @@ export class Spool {
       }
       if (dropped === 0) break;
       this.deleteRange.run(firstId, lastId);
-      this.recent.forget(firstId, lastId);
       this.onDrop(dropped);
     }
     return need <= 0;
