@@ -10,10 +10,10 @@ import { InfluxV1Writer } from '../pipeline/influx-writer.ts';
 import { encodeLine } from '../pipeline/line-protocol.ts';
 import { openStateDb, Spool } from '../pipeline/spool.ts';
 import { defineMeasurement, int, type Point } from '../sdk/index.ts';
-import { Downsampler } from './downsampler.ts';
+import { Downsampler, MAX_HOURS_PER_QUERY, runs } from './downsampler.ts';
 import { FLEET_GROUP_TAGS } from './liveness.ts';
 import { deviceAvailability, deviceAvailabilityHourly } from './measurements.ts';
-import { counterIncrease, HOUR_MS, hourOf, ROLLUP_GROUP_TAGS, rollupMeasurement } from './rollups.ts';
+import { COUNTER_LOOKBACK_HOURS, counterIncrease, HOUR_MS, hourOf, ROLLUP_GROUP_TAGS, rollupMeasurement } from './rollups.ts';
 import { SelfMetrics } from './self-metrics.ts';
 
 const meter = defineMeasurement({
@@ -84,6 +84,12 @@ describe('rollup declarations', () => {
     expect(counterIncrease(100, 130)).toBe(30);
     expect(counterIncrease(500, 7)).toBe(7);
   });
+
+  it('adjacent hours are read as one run, at most MAX_HOURS_PER_QUERY long', () => {
+    expect(runs([H + 5 * MIN, H, H + HOUR_MS + 1, H + 5 * HOUR_MS])).toEqual([{ from: H, hours: 2 }, { from: H + 5 * HOUR_MS, hours: 1 }]);
+    const day = Array.from({ length: MAX_HOURS_PER_QUERY + 2 }, (_, i) => H + i * HOUR_MS);
+    expect(runs(day).map((r) => r.hours)).toEqual([MAX_HOURS_PER_QUERY, 2]);
+  });
 });
 
 describe('downsampler against a real influxd', () => {
@@ -94,7 +100,11 @@ describe('downsampler against a real influxd', () => {
       // The hour before H: each counter's baseline.
       reading(A, H - 10 * MIN, { pulses: int(100), load_pct: 99, error_code: int(0) }),
       reading(B, H - 10 * MIN, { pulses: int(500), load_pct: 99, error_code: int(0) }),
-      // H: A counts 100 → 130; B is reset (505, 2, 7); C starts in H (no baseline before).
+      // C was silent the hour before H: its baseline is older (within COUNTER_LOOKBACK_HOURS).
+      reading(C, H - COUNTER_LOOKBACK_HOURS * HOUR_MS, { pulses: int(40), load_pct: 99, error_code: int(0) }),
+      // D starts in H: no baseline, so no increase (its gauge still counts).
+      reading({ ...C, device: 'dev-d' }, H + 25 * MIN, { pulses: int(9000), load_pct: 7, error_code: int(0) }),
+      // H: A counts 100 → 130; B is reset (505, 2, 7); C counts 40 → 60.
       reading(A, H, { pulses: int(110), load_pct: 10, error_code: int(0), label: 'x' }),
       reading(A, H + 20 * MIN, { pulses: int(120), load_pct: 20, error_code: int(3) }),
       reading(A, H + 40 * MIN, { pulses: int(130), load_pct: 30, error_code: int(0) }),
@@ -105,6 +115,7 @@ describe('downsampler against a real influxd', () => {
       reading(C, H + 30 * MIN, { pulses: int(60), error_code: int(0) }),
       // The hour after H must not leak into it.
       reading(A, H + HOUR_MS, { pulses: int(1000), load_pct: 77, error_code: int(9) }),
+      reading(A, H + HOUR_MS + 30 * MIN, { pulses: int(1030), load_pct: 79, error_code: int(0) }),
       { measurement: deviceAvailability.name, tags: A, fields: { online_s: int(3000), error_s: int(0), offline_s: int(600), maintenance_s: int(0) }, time: H },
       { measurement: deviceAvailability.name, tags: B, fields: { online_s: int(3500), error_s: int(100), offline_s: int(0), maintenance_s: int(0) }, time: H },
       { measurement: deviceAvailability.name, tags: C, fields: { online_s: int(0), error_s: int(0), offline_s: int(0), maintenance_s: int(3600) }, time: H },
@@ -113,16 +124,18 @@ describe('downsampler against a real influxd', () => {
 
   it('writes exact sums, counts, increases (with a reset) and positive counts per group and hour', async () => {
     const { ds, flush } = downsampler(db);
-    const outcomes = await ds.computeHours([H + 17 * MIN]);
-    expect(outcomes.map((o) => [o.measurement, o.hour, o.points, o.error])).toEqual([
-      ['meter_status_hourly', H, 2, undefined],
-      ['device_availability_hourly', H, 2, undefined],
+    const outcomes = await ds.computeHours([H + 17 * MIN, H + HOUR_MS]);
+    expect(outcomes.map((o) => [o.measurement, o.hour, o.hours, o.points, o.error])).toEqual([
+      ['meter_status_hourly', H, 2, 3, undefined],
+      ['device_availability_hourly', H, 2, 2, undefined],
     ]);
     await flush();
     const got = await hourlyRows(db, H);
     expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 30 + 7, error_code_positive: 2 });
     // The group without a model has no model tag; no positive report is a written 0.
-    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 5, load_pct_count: 1, pulses_increase: 10, error_code_positive: 0 });
+    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 12, load_pct_count: 2, pulses_increase: 20, error_code_positive: 0 });
+    // The next hour, from the same query: A's baseline is its last value of H.
+    expect((await hourlyRows(db, H + HOUR_MS))['c1/s1/M1']).toMatchObject({ load_pct_sum: 156, load_pct_count: 2, pulses_increase: 900, error_code_positive: 1 });
     const avail = rows(await influx.query(`SELECT * FROM "${deviceAvailabilityHourly.name}" WHERE time = ${H}ms GROUP BY "customer"`, { db }));
     expect(avail.map((r) => [r.customer, r.online_s_sum, r.error_s_sum, r.offline_s_sum, r.maintenance_s_sum])).toEqual([
       ['c1', 6500, 100, 600, 0],
@@ -133,11 +146,11 @@ describe('downsampler against a real influxd', () => {
   it('a point that arrives after its hour was rolled up is counted when the hour is computed again', async () => {
     const { ds, flush } = downsampler(db);
     await writeRaw(db, [reading(C, H + 55 * MIN, { pulses: int(80), load_pct: 15, error_code: int(4) })]);
-    expect((await hourlyRows(db, H))['c2/s2/']).toMatchObject({ pulses_increase: 10 });
+    expect((await hourlyRows(db, H))['c2/s2/']).toMatchObject({ pulses_increase: 20 });
     await ds.computeHours([H]);
     await flush();
     const got = await hourlyRows(db, H);
-    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 20, load_pct_count: 2, pulses_increase: 30, error_code_positive: 1 });
+    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 27, load_pct_count: 3, pulses_increase: 40, error_code_positive: 1 });
     // Rewritten, not added: the other group is unchanged and there is still one point per group.
     expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 37 });
     expect(Object.keys(got).sort()).toEqual(['c1/s1/M1', 'c2/s2/']);

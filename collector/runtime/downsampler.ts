@@ -8,14 +8,16 @@
  * Stateless and restart-safe: a rollup point for (group, hour) is rewritten whole each time its
  * hour is computed (same series and timestamp overwrite in InfluxDB), so late points and restarts
  * are healed by computing again. On start it computes the last `backfillHours`; then every
- * `intervalS` the `recentHours` newest (the current hour and the one before: late data). An hour
- * whose query fails is counted, logged and tried again on the next pass; the loop never throws.
+ * `intervalS` the `recentHours` newest (the current hour and the one before: late data). Adjacent
+ * hours are read by one query per rollup (up to `MAX_HOURS_PER_QUERY`): InfluxDB 1.x pays per
+ * series and field read far more than per point. Hours whose query fails are counted, logged and
+ * tried again on the next pass; the loop never throws.
  */
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
 import type { InfluxQuery, Series } from '../pipeline/influx-query.ts';
 import { conformFields, type MeasurementSpec, type Point } from '../sdk/index.ts';
-import { foldHour, HOUR_MS, hourOf, hourQueries, rollupMeasurement, type RollupSpec } from './rollups.ts';
+import { foldHours, HOUR_MS, hourOf, hourQueries, rollupMeasurement, type RollupSpec } from './rollups.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
 export interface DownsamplerOptions {
@@ -37,10 +39,16 @@ export interface DownsamplerOptions {
   clock?: { now(): number };
 }
 
+/** Hours read by one query at most (bounds the answer: devices × hours rows for counters). */
+export const MAX_HOURS_PER_QUERY = 24;
+
+/** What computing a run of adjacent hours of one rollup gave. */
 export interface HourOutcome {
   measurement: string;
+  /** Start of the first hour, epoch ms. */
   hour: number;
-  /** Rollup points written (one per group with data). */
+  hours: number;
+  /** Rollup points written (one per group and hour with data). */
   points: number;
   ms: number;
   error?: string;
@@ -71,9 +79,9 @@ export class Downsampler {
     const registry = options.metrics?.registry;
     if (registry) {
       const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
-      this.errors = reuse('fleetpulse_downsampler_errors_total', () => new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Hours whose rollup failed (query error); retried on the next pass', labelNames: ['measurement'], registers: [registry] }));
+      this.errors = reuse('fleetpulse_downsampler_errors_total', () => new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [registry] }));
       this.written = reuse('fleetpulse_downsampler_points_total', () => new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [registry] }));
-      this.duration = reuse('fleetpulse_downsampler_hour_seconds', () => new Histogram({ name: 'fleetpulse_downsampler_hour_seconds', help: 'Time to compute one hour of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }));
+      this.duration = reuse('fleetpulse_downsampler_run_seconds', () => new Histogram({ name: 'fleetpulse_downsampler_run_seconds', help: 'Time to compute a run of adjacent hours of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }));
     }
   }
 
@@ -102,11 +110,10 @@ export class Downsampler {
   /** Computes the given hours (epoch ms, any time inside the hour) of every rollup, oldest first; never throws. */
   async computeHours(hours: Iterable<number>): Promise<HourOutcome[]> {
     const out: HourOutcome[] = [];
-    const sorted = [...new Set([...hours].map(hourOf))].sort((a, b) => a - b);
     for (const spec of this.rollups) {
-      for (const hour of sorted) {
+      for (const run of runs(hours)) {
         if (this.stopped) return out;
-        out.push(await this.computeHour(spec, hour));
+        out.push(await this.computeRun(spec, run.from, run.hours));
       }
     }
     return out;
@@ -140,22 +147,26 @@ export class Downsampler {
     for (const spec of this.rollups) {
       const pending = this.pending.get(spec.name)!;
       for (const hour of pending) if (hour < oldest) pending.delete(hour);
-      for (const hour of [...new Set([...pending, ...recent])].sort((a, b) => a - b)) {
+      for (const run of runs([...pending, ...recent])) {
         if (this.stopped) return out;
-        const outcome = await this.computeHour(spec, hour);
-        if (outcome.error) pending.add(hour);
-        else pending.delete(hour);
+        const outcome = await this.computeRun(spec, run.from, run.hours);
+        for (let i = 0; i < run.hours; i++) {
+          const hour = run.from + i * HOUR_MS;
+          if (outcome.error) pending.add(hour);
+          else pending.delete(hour);
+        }
         out.push(outcome);
       }
     }
     return out;
   }
 
-  private async computeHour(spec: RollupSpec<MeasurementSpec>, hour: number): Promise<HourOutcome> {
+  private async computeRun(spec: RollupSpec<MeasurementSpec>, from: number, hours: number): Promise<HourOutcome> {
     const started = performance.now();
-    const outcome: HourOutcome = { measurement: spec.name, hour, points: 0, ms: 0 };
+    const to = from + hours * HOUR_MS;
+    const outcome: HourOutcome = { measurement: spec.name, hour: from, hours, points: 0, ms: 0 };
     try {
-      const q = hourQueries(spec.source, hour);
+      const q = hourQueries(spec.source, from, to);
       const answers = {
         sums: q.sums === undefined ? undefined : await this.o.query.query(q.sums),
         positives: [] as Series[][],
@@ -164,7 +175,7 @@ export class Downsampler {
       for (const p of q.positives) answers.positives.push(await this.o.query.query(p.query));
       // Nothing is written after stop: the emitter may be closed already.
       if (this.stopped) return outcome;
-      for (const point of foldHour(spec, hour, answers)) {
+      for (const point of foldHours(spec, from, to, answers)) {
         this.o.write({ ...point, fields: conformFields(spec, point.fields) });
         outcome.points++;
       }
@@ -172,12 +183,24 @@ export class Downsampler {
     } catch (err) {
       outcome.error = (err as Error).message;
       this.errors?.labels(spec.name).inc();
-      this.o.log.warn({ rollup: spec.name, hour: new Date(hour).toISOString(), err: outcome.error }, 'rollup failed; tried again on the next pass');
+      this.o.log.warn({ rollup: spec.name, from: new Date(from).toISOString(), hours, err: outcome.error }, 'rollup failed; tried again on the next pass');
     }
     outcome.ms = performance.now() - started;
     this.duration?.labels(spec.name).observe(outcome.ms / 1000);
     return outcome;
   }
+}
+
+/** Hours (any time inside them) as runs of adjacent hour starts, oldest first, each at most MAX_HOURS_PER_QUERY long. */
+export function runs(hours: Iterable<number>): { from: number; hours: number }[] {
+  const sorted = [...new Set([...hours].map(hourOf))].sort((a, b) => a - b);
+  const out: { from: number; hours: number }[] = [];
+  for (const h of sorted) {
+    const last = out.at(-1);
+    if (last && h === last.from + last.hours * HOUR_MS && last.hours < MAX_HOURS_PER_QUERY) last.hours++;
+    else out.push({ from: h, hours: 1 });
+  }
+  return out;
 }
 
 function sum(list: HourOutcome[], key: 'points' | 'ms'): number {

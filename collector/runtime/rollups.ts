@@ -10,6 +10,11 @@ import type { Series } from '../pipeline/influx-query.ts';
 import { int, type Fields, type FieldSpec, type MeasurementSpec, type Point, type RollupKind, type Tags } from '../sdk/index.ts';
 
 export const HOUR_MS = 3_600_000;
+/**
+ * How far before the first hour read a counter's baseline is looked for, hours: a device silent
+ * for up to this long still gets its increase counted in the hour it is back.
+ */
+export const COUNTER_LOOKBACK_HOURS = 2;
 export const ROLLUP_SUFFIX = '_hourly';
 /** The tags a rollup groups by: the same groups as `fleet_status` (liveness.ts `FLEET_GROUP_TAGS`; a test keeps them equal). */
 export const ROLLUP_GROUP_TAGS = ['customer', 'site', 'kind', 'model'] as const;
@@ -70,19 +75,23 @@ export function rollupMeasurement<M extends MeasurementSpec<string, string>>(m: 
   };
 }
 
-/** The statements that read one hour (`hour`, epoch ms at the start of an hour) for a rollup. */
+/**
+ * The statements that read the hours `[from, to)` (epoch ms, hour starts) for a rollup, each
+ * hour a bucket of `GROUP BY time(1h)`. InfluxDB 1.x pays mostly per series and field read, not
+ * per point, so many hours in one query cost about what one hour costs (bench/grafana-queries.ts).
+ */
 export interface HourQueries {
-  /** sum/count of `mean` and `sum` fields per group; undefined when none. */
+  /** sum/count of `mean` and `sum` fields per group and hour; undefined when none. */
   sums?: string;
-  /** One per `count_positive` field: reports with a value > 0, per group. */
+  /** One per `count_positive` field: reports with a value > 0, per group and hour. */
   positives: { field: string; query: string }[];
-  /** first/last of each `increase` field per device and hour, over the hour and the one before. */
+  /** last of each `increase` field per device and hour, from `COUNTER_LOOKBACK_HOURS` before `from`. */
   counters?: string;
 }
 
-export function hourQueries(m: MeasurementSpec, hour: number): HourQueries {
-  const from = quoteIdent(m.name);
-  const within = (start: number) => `time >= ${start}ms AND time < ${hour + HOUR_MS}ms`;
+export function hourQueries(m: MeasurementSpec, from: number, to: number = from + HOUR_MS): HourQueries {
+  const source = quoteIdent(m.name);
+  const within = (start: number) => `time >= ${start}ms AND time < ${to}ms`;
   const groups = ROLLUP_GROUP_TAGS.map(quoteIdent).join(', ');
   const sums: string[] = [];
   const counters: string[] = [];
@@ -91,33 +100,33 @@ export function hourQueries(m: MeasurementSpec, hour: number): HourQueries {
     const f = quoteIdent(name);
     if (kind === 'mean') sums.push(`sum(${f}) AS ${quoteIdent(`${name}_sum`)}`, `count(${f}) AS ${quoteIdent(`${name}_count`)}`);
     else if (kind === 'sum') sums.push(`sum(${f}) AS ${quoteIdent(`${name}_sum`)}`);
-    else if (kind === 'increase') counters.push(`first(${f}) AS ${quoteIdent(`${name}.first`)}`, `last(${f}) AS ${quoteIdent(`${name}.last`)}`);
-    else positives.push({ field: name, query: `SELECT count(${f}) AS ${quoteIdent(`${name}_positive`)} FROM ${from} WHERE ${within(hour)} AND ${f} > 0 GROUP BY ${groups}` });
+    else if (kind === 'increase') counters.push(`last(${f}) AS ${quoteIdent(name)}`);
+    else positives.push({ field: name, query: `SELECT count(${f}) AS ${quoteIdent(`${name}_positive`)} FROM ${source} WHERE ${within(from)} AND ${f} > 0 GROUP BY time(1h), ${groups} fill(none)` });
   }
   return {
-    sums: sums.length ? `SELECT ${sums.join(', ')} FROM ${from} WHERE ${within(hour)} GROUP BY ${groups}` : undefined,
+    sums: sums.length ? `SELECT ${sums.join(', ')} FROM ${source} WHERE ${within(from)} GROUP BY time(1h), ${groups} fill(none)` : undefined,
     positives,
     // Each device's own series (GROUP BY device), so a counter is compared with itself only.
-    counters: counters.length ? `SELECT ${counters.join(', ')} FROM ${from} WHERE ${within(hour - HOUR_MS)} GROUP BY time(1h), "device", ${groups} fill(none)` : undefined,
+    counters: counters.length ? `SELECT ${counters.join(', ')} FROM ${source} WHERE ${within(from - COUNTER_LOOKBACK_HOURS * HOUR_MS)} GROUP BY time(1h), "device", ${groups} fill(none)` : undefined,
   };
 }
 
-/** Answers to `hourQueries`, folded into one `<name>_hourly` point per group, stamped `hour`. */
+/** Answers to `hourQueries`, folded into one `<name>_hourly` point per group and hour of `[from, to)`. */
 export interface HourAnswers {
   sums?: Series[];
   positives: Series[][];
   counters?: Series[];
 }
 
-export function foldHour(spec: RollupSpec<MeasurementSpec>, hour: number, answers: HourAnswers): Point[] {
-  const groups = new Map<string, { tags: Tags; fields: Record<string, number> }>();
-  const group = (tags: Record<string, string>) => {
-    const key = ROLLUP_GROUP_TAGS.map((t) => tags[t] ?? '').join('\u0000');
+export function foldHours(spec: RollupSpec<MeasurementSpec>, from: number, to: number, answers: HourAnswers): Point[] {
+  const groups = new Map<string, { tags: Tags; hour: number; fields: Record<string, number> }>();
+  const group = (tags: Record<string, string>, hour: number) => {
+    const key = `${hour}\u0000${ROLLUP_GROUP_TAGS.map((t) => tags[t] ?? '').join('\u0000')}`;
     let g = groups.get(key);
     if (!g) {
       const own: Tags = {};
       for (const t of ROLLUP_GROUP_TAGS) if (tags[t]) own[t] = tags[t];
-      g = { tags: own, fields: {} };
+      g = { tags: own, hour, fields: {} };
       groups.set(key, g);
     }
     return g;
@@ -126,24 +135,30 @@ export function foldHour(spec: RollupSpec<MeasurementSpec>, hour: number, answer
     g.fields[field] = (g.fields[field] ?? 0) + value;
   };
   for (const s of [...(answers.sums ?? []), ...answers.positives.flat()]) {
-    const g = group(s.tags);
-    for (const row of s.values) s.columns.forEach((c, i) => {
-      if (c !== 'time' && typeof row[i] === 'number') add(g, c, row[i]);
-    });
+    for (const row of s.values) {
+      const hour = row[0] as number;
+      if (hour < from || hour >= to) continue;
+      const g = group(s.tags, hour);
+      s.columns.forEach((c, i) => {
+        if (c !== 'time' && typeof row[i] === 'number') add(g, c, row[i]);
+      });
+    }
   }
   const increases = Object.entries(spec.source.rollup?.fields ?? {}).filter(([, k]) => k === 'increase').map(([f]) => f);
   for (const s of answers.counters ?? []) {
-    const g = group(s.tags);
-    const at = (row: unknown[] | undefined, column: string) => {
-      const v = row?.[s.columns.indexOf(column)];
-      return typeof v === 'number' ? v : undefined;
-    };
-    const before = s.values.find((r) => r[0] === hour - HOUR_MS);
-    const during = s.values.find((r) => r[0] === hour);
-    for (const f of increases) {
-      const last = at(during, `${f}.last`);
-      if (last === undefined) continue; // silent in the hour: no increase to count
-      add(g, `${f}_increase`, counterIncrease(at(before, `${f}.last`) ?? at(during, `${f}.first`)!, last));
+    const columns = increases.map((f) => s.columns.indexOf(f));
+    // The baseline of each hour is the counter's last value in the latest earlier hour with one.
+    const baseline: (number | undefined)[] = increases.map(() => undefined);
+    for (const row of [...s.values].sort((a, b) => (a[0] as number) - (b[0] as number))) {
+      const hour = row[0] as number;
+      increases.forEach((f, i) => {
+        const last = row[columns[i]!];
+        if (typeof last !== 'number') return;
+        const before = baseline[i];
+        baseline[i] = last;
+        if (before === undefined || hour < from || hour >= to) return;
+        add(group(s.tags, hour), `${f}_increase`, counterIncrease(before, last));
+      });
     }
   }
   const positives = Object.keys(spec.fields).filter((f) => f.endsWith('_positive'));
@@ -155,15 +170,16 @@ export function foldHour(spec: RollupSpec<MeasurementSpec>, hour: number, answer
       const v = g.fields[name] ?? (positives.includes(name) ? 0 : undefined);
       if (v !== undefined) fields[name] = f.type === 'float' ? v : int(Math.round(v));
     }
-    if (Object.keys(fields).length > 0) out.push({ measurement: spec.name, tags: g.tags, fields, time: hour });
+    if (Object.keys(fields).length > 0) out.push({ measurement: spec.name, tags: g.tags, fields, time: g.hour });
   }
   return out;
 }
 
 /**
- * A counter's increase from `baseline` (its last value the hour before, else its first in the
- * hour) to `last`: a value below the baseline means the counter was reset, and counts from zero
- * (what it counted before the reset in the same hour is not known and not counted).
+ * A counter's increase from `baseline` (its last value in an earlier hour) to `last` (its last in
+ * this hour): a value below the baseline means the counter was reset, and counts from zero (what
+ * it counted before the reset in the same hour is not known and not counted). A device without a
+ * value in the `COUNTER_LOOKBACK_HOURS` before an hour has no baseline, and no increase, for it.
  */
 export function counterIncrease(baseline: number, last: number): number {
   return last >= baseline ? last - baseline : last;
