@@ -12,7 +12,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useInfluxd } from './helpers/influxd.ts';
-import { metricValue, pumpReadings, startServe, type ServeProcess } from './helpers/serve-process.ts';
+import { metricValue, pumpReadings, spooledLines, startServe, type ServeProcess } from './helpers/serve-process.ts';
 
 const influx = useInfluxd();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-serve-faults-'));
@@ -46,7 +46,7 @@ async function storedSequences(db: string): Promise<Map<string, number[]>> {
 function spooledReadings(dataDir: string): Array<{ device: string; seq: number }> {
   const db = new Database(path.join(dataDir, 'spool.db'));
   try {
-    const lines = db.prepare("SELECT line FROM spool WHERE line LIKE 'sensor_reading,%'").pluck().all() as string[];
+    const lines = spooledLines(db).filter((l) => l.startsWith('sensor_reading,'));
     return lines.map((l) => ({ device: /device=([^, ]+)/.exec(l)![1]!, seq: Number(/uptime_s=(\d+)i/.exec(l)![1]) }));
   } finally {
     db.close();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../collector/pipeline/local-influxd.ts';
-import { metricValue, pumpReadings, startServe, type ServeProcess } from './helpers/serve-process.ts';
+import { metricValue, pumpReadings, spooledLines, startServe, type ServeProcess } from './helpers/serve-process.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-serve-spool-'));
 const running: ServeProcess[] = [];
@@ -24,7 +24,7 @@ const READINGS = 1000;
 function spooledSequences(dataDir: string): number[] {
   const db = new Database(path.join(dataDir, 'spool.db'));
   try {
-    const lines = db.prepare("SELECT line FROM spool WHERE line LIKE 'sensor_reading,%' ORDER BY id").pluck().all() as string[];
+    const lines = spooledLines(db).filter((l) => l.startsWith('sensor_reading,'));
     return lines.map((l) => Number(/uptime_s=(\d+)i/.exec(l)![1]));
   } finally {
     db.close();

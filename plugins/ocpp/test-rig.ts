@@ -72,7 +72,6 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   const clients: RPCClient[] = [];
-  const selectLines = state.prepare('SELECT line FROM spool ORDER BY id').pluck();
   return {
     url: `http://127.0.0.1:${port}`,
     ws: `ws://127.0.0.1:${port}/ocpp`,
@@ -81,7 +80,7 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
     db,
     // Committed lines only: what is durable now.
     lines: (measurement) => {
-      const all = selectLines.all() as string[];
+      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines ?? [];
       return measurement ? all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `)) : all;
     },
     events: async (event) => {

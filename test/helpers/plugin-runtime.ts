@@ -44,7 +44,6 @@ export async function startPluginRuntime(options: {
   await collector.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
-  const selectLines = db.prepare('SELECT line FROM spool ORDER BY id').pluck();
   return {
     url: `http://127.0.0.1:${port}`,
     collector,
@@ -52,7 +51,7 @@ export async function startPluginRuntime(options: {
     spool,
     lines(measurement) {
       spool.commit();
-      const all = selectLines.all() as string[];
+      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines ?? [];
       return measurement === undefined ? all : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
     },
     async events(plugin, event) {

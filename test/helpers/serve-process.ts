@@ -12,6 +12,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
+import type Database from 'better-sqlite3';
+import { Spool } from '../../collector/pipeline/spool.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -167,4 +169,9 @@ export async function pumpReadings(
   const closeCode = await closed;
   opts.signal.removeEventListener('abort', onAbort);
   return { sent, closeCode };
+}
+
+/** Every line in a spool file, oldest first, through the spool's own reader (a row holds several lines). */
+export function spooledLines(db: Database.Database): string[] {
+  return new Spool({ db }).read(0, Number.MAX_SAFE_INTEGER)?.lines ?? [];
 }
