@@ -153,7 +153,7 @@ export class ChargerEndpoint {
     const { ctx } = this.station;
     const identity = client.identity;
     const version = client.protocol as OcppVersion;
-    const charger: Charger = { identity, version, connection: client, faulted: new Set(), outbound: Promise.resolve() };
+    const charger: Charger = { identity, version, connection: client };
     const previous = ctx.connection<Charger>(identity);
     // The newer connection wins: attach it first so that the old one's close leaves it in place.
     const attachment = ctx.attach(identity, charger);
@@ -163,7 +163,10 @@ export class ChargerEndpoint {
     }
     ctx.gauge('connections', ++this.connections);
     if (ctx.config.ping_interval_s > 0) {
-      client.reconfigure({ pingIntervalMs: Math.round(jittered(ctx.config.ping_interval_s * 1000, ctx.config.ping_jitter)) });
+      // In steps of 1% of the interval: Node keeps one timer list per distinct duration, and
+      // jitter to the millisecond gave nearly every connection its own.
+      const base = ctx.config.ping_interval_s * 1000;
+      client.reconfigure({ pingIntervalMs: Math.round(Math.round(jittered(100, ctx.config.ping_jitter)) * (base / 100)) });
     }
     const handlers = this.handlers[version];
     client.handle(({ method, params }) => dispatch(this.station, handlers, charger, method, params));
@@ -182,7 +185,7 @@ export class ChargerEndpoint {
   execute(deviceId: string, command: Command): Promise<unknown> {
     const charger = this.station.ctx.connection<Charger>(deviceId);
     if (!charger || charger.connection.state !== OPEN) return Promise.reject(new DeviceUnreachable(deviceId));
-    const run = charger.outbound.then(() => this.send(charger, command));
+    const run = (charger.outbound ?? Promise.resolve()).then(() => this.send(charger, command));
     charger.outbound = run.catch(() => {});
     return run;
   }

@@ -65,8 +65,8 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     const evse = v16 ? undefined : p.evseId;
     const status: string = v16 ? p.status : p.connectorStatus;
     const key = `${evse ?? ''}/${connector}`;
-    if (status === 'Faulted') charger.faulted.add(key);
-    else charger.faulted.delete(key);
+    if (status === 'Faulted') (charger.faulted ??= new Set()).add(key);
+    else charger.faulted?.delete(key);
     report(station, charger);
     const time = epochMs(p.timestamp) ?? ctx.clock.now();
     const tags = { device: charger.identity, connector: tagOf(connector), evse: tagOf(evse) };
