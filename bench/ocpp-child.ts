@@ -8,6 +8,7 @@
  * Servers print JSON lines on stdout: {"event":"ready","port":N}, then {"event":"result",...}
  * once `chargers` are connected, measured and `commands` commands have made their round trip.
  */
+import v8 from 'node:v8';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -42,12 +43,24 @@ const rssKb = () => {
   gc();
   return process.memoryUsage().rss / 1024;
 };
+/** Where resident memory is, KB: each V8 heap space's physical size, external memory, the rest. */
+function memoryParts(): Record<string, number> {
+  const parts: Record<string, number> = {};
+  for (const s of v8.getHeapSpaceStatistics()) parts[s.space_name] = s.physical_space_size / 1024;
+  const m = process.memoryUsage();
+  parts.external = m.external / 1024;
+  parts.outside_v8 = m.rss / 1024 - Object.values(parts).reduce((a, b) => a + b, 0);
+  return parts;
+}
+
 /** RSS and used heap before any charger: after start-up garbage (module compilation) is collected. */
 let heapBaselineKb = 0;
+let partsBaseline: Record<string, number> = {};
 async function baselineKb(): Promise<number> {
   await sleep(3000);
   const rss = rssKb();
   heapBaselineKb = process.memoryUsage().heapUsed / 1024;
+  partsBaseline = memoryParts();
   return rss;
 }
 
@@ -59,6 +72,9 @@ async function measure(job: ServerJob, connected: () => number, ids: () => strin
   await sleep(5000); // boots, statuses and first transactions settle
   const perConnectionKb = (rssKb() - baselineKb) / connected();
   const heapPerConnectionKb = (process.memoryUsage().heapUsed / 1024 - heapBaselineKb) / connected();
+  const parts = memoryParts();
+  if (process.env.BENCH_OCPP_SNAPSHOT_DIR) v8.writeHeapSnapshot(join(process.env.BENCH_OCPP_SNAPSHOT_DIR, `${process.argv[2]}.heapsnapshot`));
+  const rssPartsPerConnectionKb = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, Math.round(((v - (partsBaseline[k] ?? 0)) / connected()) * 10) / 10]));
   const latencies: number[] = [];
   let failed = 0;
   const targets = ids();
@@ -71,7 +87,7 @@ async function measure(job: ServerJob, connected: () => number, ids: () => strin
   }
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  emit({ event: 'result', connected: connected(), ramp_per_s: connected() / rampS, rss_per_connection_kb: perConnectionKb, heap_per_connection_kb: heapPerConnectionKb, rss_mb: process.memoryUsage().rss / 2 ** 20, p50_ms: q(0.5), p99_ms: q(0.99), failed });
+  emit({ event: 'result', connected: connected(), ramp_per_s: connected() / rampS, rss_per_connection_kb: perConnectionKb, heap_per_connection_kb: heapPerConnectionKb, rss_parts_per_connection_kb: rssPartsPerConnectionKb, rss_mb: process.memoryUsage().rss / 2 ** 20, p50_ms: q(0.5), p99_ms: q(0.99), failed });
 }
 
 async function ours(job: ServerJob) {

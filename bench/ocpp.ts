@@ -22,6 +22,8 @@ export interface OcppBenchSide {
   rss_per_connection_kb: number;
   /** Used JS heap per connection, KB (the part of RSS that is objects, not allocator slack). */
   heap_per_connection_kb: number;
+  /** The growth of each V8 heap space, external memory and the rest of RSS, per connection, KB. */
+  rss_parts_per_connection_kb: Record<string, number>;
   rss_mb: number;
   p50_ms: number;
   p99_ms: number;
@@ -97,4 +99,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   console.log(row('fleetpulse (plugin + bus)', r.ours));
   console.log(row('bare ocpp-rpc (reference)', r.bare));
   console.log(`goals: ≤ ${r.goals.rss_per_connection_kb} KB per connection, command p99 ≤ ${r.goals.p99_ms} ms`);
+  const parts = (s: OcppBenchSide) => Object.entries(s.rss_parts_per_connection_kb).filter(([, kb]) => Math.abs(kb) >= 0.1).map(([k, kb]) => `${k} ${kb}`).join(', ');
+  console.log(`RSS growth per connection by part, KB: ours: ${parts(r.ours)}`);
+  console.log(`                                       bare: ${parts(r.bare)}`);
 }
