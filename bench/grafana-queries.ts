@@ -2,10 +2,14 @@
  * Every panel query of the NOC overview and the TC-200 dashboard over 20,000 devices with 24 h of
  * data in a local influxd (device_status every 5 min per device, terminal_status every 5 min per
  * terminal, hourly availability, the runtime's fleet_status rollup per customer/site/kind/model,
- * collector self-metrics), run as Grafana would send them (All selected, range now-24h). Prints
- * each query's time, slowest first, beside the seed's bar of 3 s per screen and references
- * measured in the same run: a bare full-range COUNT over device_status, and the per-device
- * device_status counts the NOC panels used before fleet_status.
+ * collector self-metrics), run as Grafana would send them (All selected, range now-24h). The
+ * hourly rollups (`terminal_status_hourly`, `device_availability_hourly`) are then derived by the
+ * runtime's real downsampler from the raw points, timed: the backfill `serve` does at start, and
+ * one pass over the current and previous hour, which it repeats every `downsampler.interval_s`.
+ * Prints each query's time, slowest first, beside the seed's bar of 3 s per screen and references
+ * measured in the same run: a bare full-range COUNT over device_status, the per-device
+ * device_status counts the NOC panels used before fleet_status, and the raw-point queries the
+ * rollup panels used before.
  *
  *   npx tsx bench/grafana-queries.ts [--devices 20000] [--hours 24]
  */
@@ -13,15 +17,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+import { Downsampler, type HourOutcome } from '../collector/runtime/downsampler.ts';
+import { HOUR_MS, hourOf } from '../collector/runtime/rollups.ts';
 import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
 import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { fleetStatusGroups } from '../collector/runtime/liveness.ts';
-import { deviceAvailability, deviceStatus, fleetStatus } from '../collector/runtime/measurements.ts';
+import { deviceAvailability, deviceStatus, fleetStatus, runtimeMeasurements } from '../collector/runtime/measurements.ts';
 import type { DeviceState } from '../collector/sdk/index.ts';
 import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
 import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
+import { uptime } from '../dashboards/availability.ts';
 import { fleetOverview } from '../dashboards/fleet-overview.ts';
+import { counterIncrease } from '../dashboards/fleet-sums.ts';
 import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
 import { DEVICE_VARIABLES, Query } from '../dashboards/influxql.ts';
 import { latestStatus } from '../dashboards/status-queries.ts';
@@ -36,7 +45,8 @@ const LINES_PER_POST = 50_000;
 const QUERY_TIMEOUT_MS = 60_000;
 
 export interface QueryFigure { dashboard: string; panel: string; refId: string; ms: number; series: number; error?: string }
-export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[] }
+export interface RollupFigure { measurement: string; hours: number; points: number; ms: number; failed: number }
+export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[]; rawReference: QueryFigure[]; rollups: { backfill: RollupFigure[]; pass: RollupFigure[] } }
 
 function kindOf(i: number): string {
   if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
@@ -94,25 +104,30 @@ async function* lines(devices: number, hours: number, now: number): AsyncGenerat
       yield `${terminalFirmware.name},${tags} state="${i % 50 === 0 ? 'update_failed' : 'updated'}",progress_pct=100,from_version="1.3.0",to_version="1.4.0",error="" ${now - 7200}`;
     }
   }
-  // Last, and ending at the time it is written: the panels look back only 2 min, and writing the
-  // rest takes minutes at 20,000 devices.
-  yield* fleetLines(devices, hours, Math.floor(Date.now() / 1000));
   for (let t = start; t <= now; t += 60) {
     for (const state of ['online', 'offline', 'error', 'maintenance']) yield `${selfMetric.devices},host=collector-1,state=${state} value=${state === 'online' ? devices : 10} ${t}`;
   }
 }
 
-/** Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`; returns the number of points. */
-export function writeBenchFleet(url: string, db: string, devices: number, hours: number, now: number): Promise<number> {
-  return writeAll(url, db, lines(devices, hours, now));
+/**
+ * Written last (after the rollup backfill), ending at the time it is written: the panels look
+ * back only 2 min, and writing the rest takes minutes at 20,000 devices.
+ */
+async function* fleetTail(devices: number, hours: number): AsyncGenerator<string> {
+  yield* fleetLines(devices, hours, Math.floor(Date.now() / 1000));
 }
 
-async function writeAll(url: string, db: string, gen: AsyncGenerator<string>): Promise<number> {
+/** Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`, without rollups; returns the number of points. */
+export async function writeBenchFleet(url: string, db: string, devices: number, hours: number, now: number): Promise<number> {
+  return (await writeAll(url, db, lines(devices, hours, now))) + (await writeAll(url, db, fleetTail(devices, hours)));
+}
+
+async function writeAll(url: string, db: string, gen: AsyncGenerator<string>, precision: 's' | 'ms' = 's'): Promise<number> {
   let batch: string[] = [];
   let count = 0;
   const inFlight = new Set<Promise<void>>();
   const post = (body: string) => {
-    const p = fetch(`${url}/write?db=${db}&precision=s`, { method: 'POST', body }).then(async (res) => {
+    const p = fetch(`${url}/write?db=${db}&precision=${precision}`, { method: 'POST', body }).then(async (res) => {
       if (res.status !== 204) throw new Error(`write ${res.status}: ${await res.text()}`);
     });
     const tracked = p.finally(() => inFlight.delete(tracked));
@@ -147,6 +162,8 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
     const t0 = performance.now();
     const points = await writeAll(url, db, lines(devices, hours, now));
     const writeS = (performance.now() - t0) / 1000;
+    const rollups = await rollUp(url, db, client, now * 1000, hours);
+    const fleetPoints = await writeAll(url, db, fleetTail(devices, hours));
     const range = { from: (now - hours * 3600) * 1000, to: now * 1000 };
     const allSelected = (): Record<string, VariableState> =>
       Object.fromEntries(['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]));
@@ -173,11 +190,53 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
       const q = Query.fromSubquery(latestStatus({ filterBy: DEVICE_VARIABLES, keep: by, fields: ['online'] })).select('count', 'online', 'devices').select('sum', 'online', 'online').byTags(...by).within({ kind: 'none' });
       perDevice.push({ dashboard: 'per-device device_status', panel, refId: 'A', ...(await timed(q.toString())) });
     }
-    return { devices, hours, points, writeS, referenceMs: reference.ms, queries, perDevice };
+    // The raw-point queries the rollup panels replaced, as they were (TC-200 errors at 5 min).
+    const rawReference: QueryFigure[] = [];
+    const T = `FROM "${terminalStatus.name}" WHERE $timeFilter AND ${DEVICE_VARIABLES.map((v) => `"${v}" =~ /^$${v}$/`).join(' AND ')} GROUP BY time($__interval)`;
+    for (const [panel, q, minMs] of [
+      ['Uptime per hour (per-device device_availability)', uptime(DEVICE_VARIABLES).byTime('1h', 'none').toString(), MIN_INTERVAL_MS],
+      ['Fleet uptime (per-device device_availability)', uptime(DEVICE_VARIABLES).toString(), MIN_INTERVAL_MS],
+      ['CPU / memory / disk (raw terminal_status)', `SELECT mean("cpu_pct") AS "cpu_pct", mean("mem_pct") AS "mem_pct", mean("disk_pct") AS "disk_pct" ${T} fill(null)`, HOUR_MS],
+      ['Transactions (raw terminal_status)', counterIncrease(terminalStatus, 'transactions', 'transactions').toString(), HOUR_MS],
+      ['Failures (raw terminal_status)', counterIncrease(terminalStatus, 'failed_transactions', 'failed').toString(), HOUR_MS],
+      ['Error reports (raw terminal_status, 5 min)', `SELECT count("error_code") AS "error_reports" ${T.replace('$timeFilter', '$timeFilter AND "error_code" > 0')} fill(0)`, 300_000],
+    ] as const) {
+      rawReference.push({ dashboard: 'raw reference', panel, refId: 'A', ...(await timed(q, minMs)) });
+    }
+    return { devices, hours, points: points + fleetPoints, writeS, referenceMs: reference.ms, queries, perDevice, rawReference, rollups };
   } finally {
     await influxd.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The runtime's downsampler over every hour of the seeded range (the current, partial one
+ * included), as `serve` backfills at start; its points written like the seed. Timed per rollup.
+ */
+async function rollUp(url: string, db: string, client: InfluxQuery, nowMs: number, hours: number): Promise<{ backfill: RollupFigure[]; pass: RollupFigure[] }> {
+  const out: string[] = [];
+  const ds = new Downsampler({
+    query: client,
+    write: (p) => out.push(encodeLine(p)),
+    measurements: [...runtimeMeasurements, terminalStatus],
+    log: pino({ level: 'silent' }),
+  });
+  const span: number[] = [];
+  for (let h = hourOf(nowMs - hours * HOUR_MS); h <= nowMs; h += HOUR_MS) span.push(h);
+  const backfill = figures(await ds.computeHours(span));
+  await writeAll(url, db, (async function* () { yield* out; })(), 'ms');
+  // What serve pays every `downsampler.interval_s` (default 5 min): the current and previous hour.
+  const pass = figures(await ds.computeHours(ds.lastHours(2)));
+  return { backfill, pass };
+}
+
+function figures(outcomes: HourOutcome[]): RollupFigure[] {
+  const by = new Map<string, HourOutcome[]>();
+  for (const o of outcomes) by.set(o.measurement, [...(by.get(o.measurement) ?? []), o]);
+  return [...by].map(([measurement, list]) => ({
+    measurement, hours: list.reduce((a, o) => a + o.hours, 0), points: list.reduce((a, o) => a + o.points, 0), ms: list.reduce((a, o) => a + o.ms, 0), failed: list.filter((o) => o.error).length,
+  }));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -189,6 +248,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   console.log(`${r.devices} devices × ${r.hours} h: ${r.points.toLocaleString('en')} points written in ${r.writeS.toFixed(1)} s`);
   console.log(`reference: bare COUNT over device_status, ${r.hours} h: ${r.referenceMs.toFixed(0)} ms; seed's bar per screen: ${SEED_BAR_MS} ms`);
   for (const q of r.perDevice) console.log(`reference, before fleet_status: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);
+  for (const f of r.rollups.backfill) console.log(`rollup backfill: ${f.measurement}: ${f.hours} h in ${(f.ms / 1000).toFixed(1)} s = ${(f.ms / f.hours).toFixed(0)} ms per hour of data, ${f.points} points${f.failed ? `, ${f.failed} runs FAILED` : ''}`);
+  const all = r.rollups.backfill.reduce((a, f) => a + f.ms, 0);
+  const span = r.rollups.backfill[0]?.hours || 1;
+  console.log(`rollup backfill, all rollups: ${(all / 1000).toFixed(1)} s for ${span} h = ${(all / span).toFixed(0)} ms per hour of data`);
+  for (const f of r.rollups.pass) console.log(`rollup pass (current + previous hour, every interval_s): ${f.measurement}: ${(f.ms / 1000).toFixed(1)} s${f.failed ? `, ${f.failed} runs FAILED` : ''}`);
+  for (const q of r.rawReference) console.log(`reference, raw points: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);
   for (const q of r.queries) console.log(`${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel} / ${q.refId}${q.error ? `  FAILED: ${q.error}` : q.ms > 1000 ? '  (over 1 s)' : ''}`);
   const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
   console.log(`sum per screen: NOC ${total('fp-fleet-overview').toFixed(0)} ms, TC-200 ${total('fp-terminals').toFixed(0)} ms (Grafana runs panels in parallel; the bar is ${SEED_BAR_MS} ms)`);

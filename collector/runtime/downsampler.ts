@@ -110,8 +110,9 @@ export class Downsampler {
   /** Computes the given hours (epoch ms, any time inside the hour) of every rollup, oldest first; never throws. */
   async computeHours(hours: Iterable<number>): Promise<HourOutcome[]> {
     const out: HourOutcome[] = [];
+    const adjacent = runs(hours);
     for (const spec of this.rollups) {
-      for (const run of runs(hours)) {
+      for (const run of adjacent) {
         if (this.stopped) return out;
         out.push(await this.computeRun(spec, run.from, run.hours));
       }
