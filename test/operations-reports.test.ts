@@ -110,5 +110,11 @@ describe('uptime report', () => {
     expect(html.out).toContain('Acme Retail');
     expect((await run('--month', 'October')).code).toBe(1);
     expect((await run()).code).toBe(2);
+    // No influx.url and no embedded influxd running on data_dir: says what to do.
+    const bare = path.join(inv.dir, 'no-influx.yaml');
+    writeFileSync(bare, `data_dir: ${inv.dir}\ninventory:\n  path: ${inv.file}\n`);
+    const err: string[] = [];
+    expect(await report(['uptime', '--config', bare, '--month', '2026-10'], { out: () => {}, err: (t) => err.push(t) })).toBe(2);
+    expect(err.join('\n')).toMatch(/no InfluxDB URL: set influx\.url .* or pass --influx-url \(or run it while serve runs the embedded influxd\)/);
   });
 });

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { openInventory } from '../../collector/inventory/index.ts';
 import { reportCsv, reportHtml } from '../../collector/operations/report-format.ts';
 import { ReportError, uptimeReport, type UptimeReport } from '../../collector/operations/uptime-report.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
+import { embeddedInfluxdUrl } from '../../collector/pipeline/local-influxd.ts';
 import { parseFlags, usageExit, stdio, type Io } from '../args.ts';
 import { ConfigError, inventoryPath, loadConfig } from '../config.ts';
 
@@ -19,8 +21,8 @@ Options:
   --timezone <zone>      zone the month is cut in (default UTC)
   --format <f>           text (default), json, csv or html
   --worst <n>            how many worst devices to list (default 10)
-  --influx-url <url>     InfluxDB to read (default influx.url of the configuration; needed when
-                         serve runs the embedded influxd, whose URL serve logs at start)
+  --influx-url <url>     InfluxDB to read (default influx.url of the configuration, else the
+                         embedded influxd that serve runs on the same data_dir)
   --config <file>        the configuration of serve (env FLEETPULSE_CONFIG): inventory and InfluxDB`;
 
 export default async function report(argv: string[], io: Io = stdio): Promise<number> {
@@ -53,9 +55,9 @@ export default async function report(argv: string[], io: Io = stdio): Promise<nu
     io.err(`fleetpulse report: invalid configuration: ${err.message}`);
     return 2;
   }
-  const url = v['influx-url'] ?? config.influx.url;
+  const url = v['influx-url'] || config.influx.url || (await embeddedInfluxdUrl(join(config.data_dir, 'influxdb')));
   if (!url) {
-    io.err('fleetpulse report: no InfluxDB URL: set influx.url in the configuration or pass --influx-url (serve logs the embedded influxd URL at start)');
+    io.err('fleetpulse report: no InfluxDB URL: set influx.url in the configuration or pass --influx-url (or run it while serve runs the embedded influxd)');
     return 2;
   }
   const dbPath = inventoryPath(config);

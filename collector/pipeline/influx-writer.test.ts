@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useInfluxd } from '../../test/helpers/influxd.ts';
 import { rows } from './influx-query.ts';
 import { InfluxV1Writer, InfluxV2Writer, parseRetryAfter } from './influx-writer.ts';
-import { INFLUXD_INSTALL_HINT, PortInUseError, startInfluxd } from './local-influxd.ts';
+import { embeddedInfluxdUrl, INFLUXD_INSTALL_HINT, PortInUseError, startInfluxd } from './local-influxd.ts';
 
 const influx = useInfluxd();
 
@@ -329,6 +329,19 @@ describe('startInfluxd (what the embedded default and this helper stand on)', ()
     try {
       const err = await startInfluxd({ dataDir: dir, port: influx.port }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PortInUseError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells the URL of the influxd running on a data directory, and nothing once it stopped', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fleetpulse-influxd-'));
+    try {
+      expect(await embeddedInfluxdUrl(dir)).toBeUndefined();
+      const local = await startInfluxd({ dataDir: dir });
+      expect(await embeddedInfluxdUrl(dir)).toBe(local.url);
+      await local.stop();
+      expect(await embeddedInfluxdUrl(dir)).toBeUndefined(); // the pid file stays behind
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -67,25 +67,42 @@ export interface LocalInfluxd {
 const RING_LINES = 50;
 const PID_FILE = 'influxd.pid';
 
+/** The pid of the influxd running on `dataDir`'s configuration, if one runs. */
+async function runningOn(dataDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number(await readFile(path.join(dataDir, PID_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  let cmdline = '';
+  try {
+    cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined; // not running (or no /proc)
+  }
+  return cmdline.includes(path.join(dataDir, 'influxdb.conf')) ? pid : undefined;
+}
+
+/**
+ * The URL of the influxd a `serve` started on `dataDir` (`<data_dir>/influxdb`), while it runs:
+ * so that `fleetpulse report` finds the embedded database without being told its port.
+ */
+export async function embeddedInfluxdUrl(dataDir: string): Promise<string | undefined> {
+  if ((await runningOn(dataDir)) === undefined) return undefined;
+  const conf = await readFile(path.join(dataDir, 'influxdb.conf'), 'utf8').catch(() => '');
+  const http = /^\[http\][^[]*?bind-address = "([^"]+)"/m.exec(conf);
+  return http ? `http://${http[1]}` : undefined;
+}
+
 /**
  * An owner killed with SIGKILL leaves its influxd running (it is in its own process group), and
  * that one holds the data directory: stop it before starting a new one.
  */
 async function stopLeftover(dataDir: string, log?: InfluxdLog): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(await readFile(path.join(dataDir, PID_FILE), 'utf8'));
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  let cmdline = '';
-  try {
-    cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return; // not running (or no /proc): nothing to stop
-  }
-  if (!cmdline.includes(path.join(dataDir, 'influxdb.conf'))) return;
+  const pid = await runningOn(dataDir);
+  if (pid === undefined) return;
   log?.warn(`influxd: stopping a leftover influxd (pid ${pid}) that holds ${dataDir}`);
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
