@@ -196,7 +196,7 @@ export class Collector {
       forward: this.emitter.forwarder(instance),
       committed: () => this.emitter.committed(),
       seen: (deviceId: string, attrs: SeenAttributes = {}) => {
-        this.liveness.seen(deviceId, attrs.state ?? 'online', this.clock.now());
+        this.liveness.seen(deviceId, attrs.state ?? 'online', this.clock.now(), attrs.reason);
         this.discover(deviceId, plugin, attrs, log);
       },
       offline: (deviceId: string) => this.liveness.offline(deviceId, this.clock.now()),
@@ -231,7 +231,7 @@ export class Collector {
       (attrs.firmware !== undefined && attrs.firmware !== known.firmware) ||
       (attrs.gateway !== undefined && attrs.gateway !== known.gateway);
     if (!changed) return;
-    const { state: _state, ...reported } = attrs;
+    const { state: _state, reason: _reason, ...reported } = attrs;
     this.o.directory
       .discover(deviceId, { ...reported, kind: known?.kind ?? attrs.kind ?? plugin.kinds[0]! })
       .catch((err) => log.error({ device: deviceId, err }, 'could not record the device in the inventory'));

@@ -50,6 +50,7 @@ function setUp(extra: Partial<LivenessOptions> = {}, file?: string) {
 
 const statuses = (w: Written[]) => w.filter((x) => x.measurement === 'device_status');
 const rollups = (w: Written[]) => w.filter((x) => x.measurement === 'device_availability');
+const attention = (w: Written[]) => w.filter((x) => x.measurement === 'device_attention');
 
 describe('Liveness', () => {
   it('writes every transition, and offline only after two missed reporting intervals', () => {
@@ -166,7 +167,7 @@ describe('Liveness', () => {
     liveness.seen('term-1', 'online', T0 + s(50));
     liveness.seen('term-2', 'error', T0 + s(50));
     liveness.tick(T0 + s(65)); // term-3 silent for 64 s: offline
-    const last = groups.filter((g) => g.time === T0 + s(65));
+    const last = groups.filter((g) => g.time === T0 + s(65) && g.measurement === 'fleet_status');
     const counts = (total: number, online: number, offline: number, error: number) => ({ total: int(total), online: int(online), offline: int(offline), error: int(error), maintenance: int(0) });
     expect(last.map((g) => g.measurement)).toEqual(['fleet_status', 'fleet_status', 'fleet_status']);
     expect(Object.fromEntries(last.map((g) => [g.tags.site ?? '(none)', { tags: g.tags, fields: g.fields }]))).toEqual({
@@ -176,7 +177,7 @@ describe('Liveness', () => {
       '(none)': { tags: { kind: 'sensor' }, fields: counts(1, 0, 1, 0) },
     });
     // Between status intervals nothing is written; the previous interval had term-3 online.
-    expect(groups.filter((g) => g.time !== T0 + s(65)).map((g) => g.time)).toEqual([T0 + s(5), T0 + s(5), T0 + s(5)]);
+    expect(groups.filter((g) => g.time !== T0 + s(65) && g.measurement === 'fleet_status').map((g) => g.time)).toEqual([T0 + s(5), T0 + s(5), T0 + s(5)]);
     expect(groups.find((g) => g.time === T0 + s(5) && g.tags.site === 'acme-s2')!.fields).toEqual(counts(1, 1, 0, 0));
     db.close();
   });
@@ -187,5 +188,119 @@ describe('Liveness', () => {
     const emitter = new Emitter({ append: (l) => lines.push(l), committed: async () => {} }, directory, new SelfMetrics('test'), pino({ level: 'silent' }), { now: () => T0 });
     emitter.system({ measurement: 'fleet_status', fields: { total: int(1), online: int(1), offline: int(0), error: int(0), maintenance: int(0) }, tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal' }, time: T0 });
     expect(lines).toEqual([`fleet_status,customer=acme,kind=terminal,site=acme-s1 total=1i,online=1i,offline=0i,error=0i,maintenance=0i ${T0}`]);
+  });
+
+  it('device_attention: only devices offline or in error, every interval and transition, one closing point on recovery', () => {
+    const { liveness, written, directory, db } = setUp();
+    directory.add({ id: 'sensor-2', kind: 'sensor' });
+    liveness.load(T0); // never seen yet: both offline, listed
+    for (const id of ['sensor-1', 'sensor-2']) liveness.seen(id, 'online', T0);
+    liveness.tick(T0);
+    expect(attention(written).map((w) => [w.device, w.fields.state])).toEqual([['sensor-1', 'offline'], ['sensor-2', 'offline'], ['sensor-1', 'online'], ['sensor-2', 'online']]);
+    written.length = 0;
+    for (let t = 10; t <= 120; t += 10) {
+      liveness.seen('sensor-2', 'online', T0 + s(t));
+      liveness.tick(T0 + s(t));
+    } // sensor-1 silent: offline at 21 s, listed then and at the status interval
+    expect(attention(written).map((w) => [w.device, w.fields, w.time])).toEqual([
+      ['sensor-1', { state: 'offline', since_s: 0, reason: '', last_seen_s: 30 }, T0 + s(30)],
+      ['sensor-1', { state: 'offline', since_s: 30, reason: '', last_seen_s: 60 }, T0 + s(60)],
+      ['sensor-1', { state: 'offline', since_s: 90, reason: '', last_seen_s: 120 }, T0 + s(120)],
+    ]);
+    written.length = 0;
+    liveness.seen('sensor-1', 'online', T0 + s(125)); // recovered: one closing point, then nothing
+    for (const t of [175, 235]) {
+      for (const id of ['sensor-1', 'sensor-2']) liveness.seen(id, 'online', T0 + s(t));
+      liveness.tick(T0 + s(t + 5)); // full status intervals at 180 and 240 s
+    }
+    expect(attention(written).map((w) => [w.device, w.fields.state, w.time])).toEqual([['sensor-1', 'online', T0 + s(125)]]);
+    db.close();
+  });
+
+  it('device_attention: the reason of an error is kept, a new one written at once, dropped when the error ends; a flap ends listed', () => {
+    const { liveness, written, db } = setUp();
+    liveness.load(T0);
+    liveness.seen('sensor-1', 'error', T0 + s(1), 'E42');
+    liveness.seen('sensor-1', 'error', T0 + s(2), 'E42'); // same reason, same state: nothing new
+    liveness.seen('sensor-1', 'error', T0 + s(3), 'E7'.padEnd(100, 'x')); // a new reason, cut to 64 characters
+    liveness.seen('sensor-1', 'online', T0 + s(4));
+    liveness.seen('sensor-1', 'error', T0 + s(5)); // no reason given
+    liveness.offline('sensor-1', T0 + s(6)); // connection closed
+    liveness.seen('sensor-1', 'error', T0 + s(7), 'bad\nline'); // a control character would make the point unwritable
+    expect(attention(written).map((w) => [w.fields.state, w.fields.reason, w.time])).toEqual([
+      ['offline', '', T0], // never seen yet at load: offline
+      ['error', 'E42', T0 + s(1)],
+      ['error', 'E7'.padEnd(64, 'x'), T0 + s(3)],
+      ['online', '', T0 + s(4)],
+      ['error', '', T0 + s(5)],
+      ['offline', '', T0 + s(6)],
+      ['error', 'bad line', T0 + s(7)],
+    ]);
+    db.close();
+  });
+
+  it('device_attention: entering maintenance closes the entry; a device offline in maintenance writes nothing', () => {
+    let inWindow = false;
+    const { liveness, written, db } = setUp({ maintenance: { inMaintenance: () => inWindow } });
+    liveness.load(T0);
+    liveness.seen('sensor-1', 'error', T0 + s(1), 'E1');
+    inWindow = true;
+    liveness.tick(T0 + s(2));
+    for (let t = 60; t <= 300; t += 60) liveness.tick(T0 + s(t)); // silent, but in maintenance
+    expect(attention(written).map((w) => [w.fields.state, w.time])).toEqual([['offline', T0], ['error', T0 + s(1)], ['maintenance', T0 + s(2)]]);
+    inWindow = false;
+    liveness.tick(T0 + s(301)); // window over: offline, listed again
+    expect(attention(written).at(-1)!.fields).toMatchObject({ state: 'offline', since_s: 0 });
+    db.close();
+  });
+
+  it('device_attention across a restart: an open entry is closed when the device came back; a closed one stays silent', () => {
+    const a = setUp();
+    a.directory.add({ id: 'sensor-2', kind: 'sensor' });
+    a.liveness.load(T0);
+    a.liveness.seen('sensor-2', 'online', T0);
+    a.liveness.tick(T0); // sensor-1 never seen: listed offline
+    a.liveness.stop(T0 + s(5));
+    a.db.close();
+    const b = setUp({}, a.file);
+    b.directory.add({ id: 'sensor-2', kind: 'sensor' });
+    b.liveness.load(T0 + s(10));
+    b.liveness.seen('sensor-1', 'online', T0 + s(11));
+    b.liveness.seen('sensor-2', 'online', T0 + s(11));
+    b.liveness.tick(T0 + s(20)); // a full status interval (the first tick), both online
+    expect(attention(b.written).map((w) => [w.device, w.fields.state])).toEqual([['sensor-1', 'online']]);
+    b.db.close();
+  });
+
+  it('opens a liveness table saved before device_attention (no state, since, attention columns)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-liveness-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'old.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE liveness (device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
+      online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
+    old.prepare('INSERT INTO liveness VALUES (?, ?, ?, ?, 0, 0, 0, 0)').run('sensor-1', 'online', T0 - s(5), T0 - (T0 % HOUR));
+    old.close();
+    const { liveness, written, db } = setUp({}, file);
+    liveness.load(T0);
+    expect(liveness.state('sensor-1')?.state).toBe('online');
+    liveness.tick(T0 + s(30)); // 35 s silent: offline, listed
+    expect(attention(written).map((w) => w.fields.state)).toEqual(['offline']);
+    liveness.stop(T0 + s(31));
+    expect(db.prepare('SELECT state, attention FROM liveness').get()).toEqual({ state: 'offline', attention: 1 });
+    db.close();
+  });
+
+  it('writes fleet_firmware with fleet_status: devices per (customer, site, kind, model, firmware)', () => {
+    const groups: Array<{ measurement: string; fields: Fields; tags: Tags }> = [];
+    const { liveness, directory, db } = setUp({ writeGroup: (measurement, fields, tags) => groups.push({ measurement, fields, tags }) });
+    directory.add({ id: 't1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 's1', firmware: '1.5.0' });
+    directory.add({ id: 't2', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 's1', firmware: '1.5.0' });
+    directory.add({ id: 't3', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 's1', firmware: '1.4.2' });
+    liveness.load(T0);
+    liveness.tick(T0);
+    const firmware = groups.filter((g) => g.measurement === 'fleet_firmware').map((g) => [g.tags.firmware ?? '(unknown)', g.tags.kind, g.fields.devices]);
+    expect(firmware).toEqual([['(unknown)', 'sensor', int(1)], ['1.5.0', 'terminal', int(2)], ['1.4.2', 'terminal', int(1)]]);
+    db.close();
   });
 });

@@ -1,7 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { int, type DeviceDirectory, type DeviceRecord, type DeviceState, type Fields, type Tags } from '../sdk/index.ts';
-import { deviceAvailability, deviceStatus, fleetStatus } from './measurements.ts';
+import type { DeviceDirectory, DeviceRecord, DeviceState, Fields, Tags } from '../sdk/index.ts';
+import { fleetFirmwareGroups, fleetStatusGroups } from './fleet-groups.ts';
+import { deviceAttention, deviceAvailability, deviceStatus, fleetFirmware, fleetStatus } from './measurements.ts';
+
+export { FIRMWARE_GROUP_TAGS, FLEET_GROUP_TAGS, fleetFirmwareGroups, fleetStatusGroups } from './fleet-groups.ts';
 
 /** Decides whether a device is inside a maintenance window now (the operations layer implements it). */
 export interface MaintenanceCalendar {
@@ -14,7 +17,7 @@ export interface LivenessOptions {
   /** Writes a device point (the runtime enriches it with inventory tags). */
   write(measurement: string, fields: Fields, deviceId: string, time: number): void;
   /**
-   * Writes a point of no device (`fleet_status`) with exactly these tags; the runtime passes the
+   * Writes a point of no device (`fleet_status`, `fleet_firmware`) with exactly these tags; the runtime passes the
    * Emitter's `system()`, which adds no inventory tags to a tag set without `device`. Without it
    * no fleet counts are written.
    */
@@ -33,12 +36,22 @@ export interface LivenessOptions {
 type Reported = 'online' | 'error' | 'offline';
 const HOUR = 3_600_000;
 const DEFAULT_INTERVAL_S = 60;
+/** States written to `device_attention`; leaving them writes one last point with the new state. */
+const ATTENTION: ReadonlySet<DeviceState> = new Set(['offline', 'error']);
+/** A plugin's reason is a short label (an error code), not a log line. */
+const MAX_REASON = 64;
 
 interface Entry {
   id: string;
   reported: Reported;
   lastSeen: number | undefined;
   state: DeviceState;
+  /** When `state` began (or when this process started watching the device in it). */
+  since: number;
+  /** What the plugin said with its last `error` report. */
+  reason: string;
+  /** The device's last `device_attention` point says offline or error (the list shows it). */
+  attention: boolean;
   hourStart: number;
   /** Milliseconds spent in each state during the current hour, counted up to `countedTo`. */
   spent: Record<DeviceState, number>;
@@ -65,6 +78,13 @@ export class Liveness {
     this.o.db.exec(`CREATE TABLE IF NOT EXISTS liveness (
       device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
       online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
+    // Added with device_attention: whether a device's list entry is still open must survive a
+    // restart, or a device that recovered while we were down would stay listed (or every device
+    // would get a closing point, one series each).
+    const columns = new Set((this.o.db.prepare('PRAGMA table_info(liveness)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const [name, type] of [['state', 'TEXT'], ['since', 'INTEGER'], ['attention', 'INTEGER NOT NULL DEFAULT 0']]) {
+      if (!columns.has(name!)) this.o.db.exec(`ALTER TABLE liveness ADD COLUMN ${name} ${type}`);
+    }
   }
 
   /** Loads the saved state and every device of the directory; call once before `start`. */
@@ -72,6 +92,7 @@ export class Liveness {
     const rows = this.o.db.prepare('SELECT * FROM liveness').all() as Array<{
       device: string; reported: Reported; last_seen: number | null; hour_start: number;
       online_ms: number; error_ms: number; offline_ms: number; maintenance_ms: number;
+      state: DeviceState | null; since: number | null; attention: number;
     }>;
     for (const r of rows) {
       const entry = this.entry(r.device, now);
@@ -81,6 +102,8 @@ export class Liveness {
         entry.spent = { online: r.online_ms, error: r.error_ms, offline: r.offline_ms, maintenance: r.maintenance_ms };
       }
       entry.state = this.stateOf(entry, now);
+      if (r.state === entry.state && r.since !== null) entry.since = r.since;
+      entry.attention = r.attention === 1;
     }
     this.syncDirectory(now);
   }
@@ -102,12 +125,18 @@ export class Liveness {
     this.save(now);
   }
 
-  seen(deviceId: string, reported: 'online' | 'error', now: number): void {
+  /** `reason`: what the plugin says about an error (kept on the device's attention point, ≤ 64 characters). */
+  seen(deviceId: string, reported: 'online' | 'error', now: number, reason?: string): void {
     if (this.stopped) return;
     const e = this.entry(deviceId, now);
     e.lastSeen = now;
     e.reported = reported;
-    this.update(e, now);
+    // eslint-disable-next-line no-control-regex -- a control character would make the whole point unwritable
+    const said = reported === 'error' ? (reason ?? '').replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, MAX_REASON) : '';
+    const newReason = said !== e.reason;
+    e.reason = said;
+    // A new error code on a device already in error is news for the list: written at once.
+    if (!this.update(e, now) && newReason && e.state === 'error') this.writeAttention(e, now);
   }
 
   offline(deviceId: string, now: number): void {
@@ -142,7 +171,7 @@ export class Liveness {
     let e = this.entries.get(id);
     if (!e) {
       e = {
-        id, reported: 'offline', lastSeen: undefined, state: 'offline',
+        id, reported: 'offline', lastSeen: undefined, state: 'offline', since: now, reason: '', attention: false,
         hourStart: now - (now % HOUR), spent: { online: 0, error: 0, offline: 0, maintenance: 0 }, countedTo: now,
       };
       this.entries.set(id, e);
@@ -167,6 +196,7 @@ export class Liveness {
     if (now >= e.hourStart + HOUR) this.rollHour(e, now);
     this.count(e, now);
     e.state = state;
+    e.since = now;
     this.writeStatus(e, now);
     this.o.directory.reportStatus(e.id, state, e.lastSeen ?? 0);
     return true;
@@ -199,6 +229,21 @@ export class Liveness {
     const fields: Fields = { online: e.state === 'online' || e.state === 'error' ? 1 : 0, state: e.state };
     if (e.lastSeen !== undefined) fields.last_seen_s = Math.max(0, Math.floor((now - e.lastSeen) / 1000));
     this.o.write(deviceStatus.name, fields, e.id, now);
+    this.writeAttention(e, now);
+  }
+
+  /**
+   * `device_attention`: a point for a device offline or in error (with each status), and one
+   * closing point with the new state when it leaves them. Healthy devices write nothing, so the
+   * lists read only the series of the devices they show.
+   */
+  private writeAttention(e: Entry, now: number): void {
+    const needs = ATTENTION.has(e.state);
+    if (!needs && !e.attention) return;
+    const fields: Fields = { state: e.state, since_s: Math.max(0, Math.floor((now - e.since) / 1000)), reason: e.state === 'error' ? e.reason : '' };
+    if (e.lastSeen !== undefined) fields.last_seen_s = Math.max(0, Math.floor((now - e.lastSeen) / 1000));
+    this.o.write(deviceAttention.name, fields, e.id, now);
+    e.attention = needs;
   }
 
   private writeAvailability(e: Entry): void {
@@ -216,19 +261,22 @@ export class Liveness {
   }
 
   private save(now: number): void {
-    const upsert = this.o.db.prepare(`INSERT INTO liveness VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    const upsert = this.o.db.prepare(`INSERT INTO liveness
+      (device, reported, last_seen, hour_start, online_ms, error_ms, offline_ms, maintenance_ms, state, since, attention)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(device) DO UPDATE SET reported = excluded.reported, last_seen = excluded.last_seen,
       hour_start = excluded.hour_start, online_ms = excluded.online_ms, error_ms = excluded.error_ms,
-      offline_ms = excluded.offline_ms, maintenance_ms = excluded.maintenance_ms`);
+      offline_ms = excluded.offline_ms, maintenance_ms = excluded.maintenance_ms,
+      state = excluded.state, since = excluded.since, attention = excluded.attention`);
     this.o.db.transaction(() => {
       for (const e of this.entries.values()) {
         this.count(e, now);
-        upsert.run(e.id, e.reported, e.lastSeen ?? null, e.hourStart, e.spent.online, e.spent.error, e.spent.offline, e.spent.maintenance);
+        upsert.run(e.id, e.reported, e.lastSeen ?? null, e.hourStart, e.spent.online, e.spent.error, e.spent.offline, e.spent.maintenance, e.state, e.since, e.attention ? 1 : 0);
       }
     })();
   }
 
-  /** Counts per state for the self-metric, and one `fleet_status` point per inventory group. */
+  /** Counts per state for the self-metric, and one `fleet_status` and `fleet_firmware` point per inventory group. */
   private reportCounts(now: number): void {
     const counts: Record<DeviceState, number> = { online: 0, offline: 0, error: 0, maintenance: 0 };
     for (const e of this.entries.values()) counts[e.state]++;
@@ -237,37 +285,7 @@ export class Liveness {
     const devices = [...this.entries.values()].map((e) => ({ device: this.o.directory.lookup(e.id), state: e.state }));
     // One timestamp for every group of an interval, so a reader can take each group's last point.
     for (const g of fleetStatusGroups(devices)) this.o.writeGroup(fleetStatus.name, g.fields, g.tags, now);
+    for (const g of fleetFirmwareGroups(devices.map((d) => d.device))) this.o.writeGroup(fleetFirmware.name, g.fields, g.tags, now);
   }
 }
 
-/** The inventory labels `fleet_status` groups by. */
-export const FLEET_GROUP_TAGS = ['customer', 'site', 'kind', 'model'] as const;
-type GroupLabels = Partial<Pick<DeviceRecord, (typeof FLEET_GROUP_TAGS)[number]>>;
-
-/**
- * Device counts by state per (customer, site, kind, model): the rows of one `fleet_status`
- * interval. A label the device lacks (or a device the inventory does not know) is left out of the
- * tags, so such devices are still counted, in a group without that tag. Shared with the Grafana
- * fixture and benchmark so they write what the runtime would.
- */
-export function fleetStatusGroups(devices: Iterable<{ device: GroupLabels | undefined; state: DeviceState }>): Array<{ tags: Tags; fields: Fields }> {
-  const groups = new Map<string, { tags: Tags; counts: Record<DeviceState, number> }>();
-  for (const { device, state } of devices) {
-    const key = FLEET_GROUP_TAGS.map((t) => device?.[t] ?? '').join('\u0000');
-    let g = groups.get(key);
-    if (!g) {
-      const tags: Tags = {};
-      for (const t of FLEET_GROUP_TAGS) if (device?.[t]) tags[t] = device[t];
-      g = { tags, counts: { online: 0, offline: 0, error: 0, maintenance: 0 } };
-      groups.set(key, g);
-    }
-    g.counts[state]++;
-  }
-  return [...groups.values()].map(({ tags, counts: c }) => ({
-    tags,
-    fields: {
-      total: int(c.online + c.offline + c.error + c.maintenance),
-      online: int(c.online), offline: int(c.offline), error: int(c.error), maintenance: int(c.maintenance),
-    },
-  }));
-}

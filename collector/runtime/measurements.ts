@@ -56,4 +56,33 @@ export const fleetStatus = defineMeasurement({
   },
 });
 
-export const runtimeMeasurements = [deviceStatus, deviceAvailability, fleetStatus];
+export const deviceAttention = defineMeasurement({
+  name: 'device_attention',
+  description:
+    'The devices that need attention now (offline or error), written by the liveness tracker for those devices only: on every transition and every status interval, plus one last point with the new state (online or maintenance) when a device leaves attention. A "now" list takes each series\' last point within two status intervals and keeps state offline or error, so it reads the series of the devices it lists, not one per device of the fleet.',
+  tags: {},
+  fields: {
+    state: { type: 'string', description: 'offline | error while the device needs attention; online | maintenance on the one point written when it stops needing it' },
+    last_seen_s: { type: 'int', unit: 's', description: 'Seconds since the device last reported (absent if never seen)' },
+    since_s: { type: 'int', unit: 's', description: 'Seconds the device has been in this state (since the transition, or since the runtime started watching it)' },
+    reason: { type: 'string', description: 'What the plugin said about the error (`seen(id, { state: "error", reason })`, e.g. an error code); empty when it said nothing or the device is not in error' },
+  },
+});
+
+export const fleetFirmware = defineMeasurement({
+  name: 'fleet_firmware',
+  description:
+    'Watched devices per (customer, site, kind, model, firmware) group, firmware as the inventory records it (what each device last said about itself), written by the liveness tracker every status interval with fleet_status\'s timestamp. "Firmware versions in the fleet" sums groups instead of reading every device\'s own report. No `device` tag; a tag the inventory lacks is left out.',
+  tags: {
+    customer: 'Customer of the devices in the group (absent if the inventory has none)',
+    site: 'Site of the devices in the group (absent if none)',
+    kind: 'Device kind (absent for devices not in the inventory)',
+    model: 'Device model (absent if none)',
+    firmware: 'Firmware version the inventory records (absent if unknown)',
+  },
+  fields: {
+    devices: { type: 'int', description: 'Devices watched in the group, whatever their state' },
+  },
+});
+
+export const runtimeMeasurements = [deviceStatus, deviceAvailability, fleetStatus, deviceAttention, fleetFirmware];

@@ -75,6 +75,11 @@ export interface PluginHttp {
 export interface SeenAttributes extends Partial<DiscoveredAttributes> {
   /** `error` when the device reports a fault while still reachable. Default `online`. */
   state?: 'online' | 'error';
+  /**
+   * With `state: 'error'`: a short label saying why (an error code such as `E42`, at most 64
+   * characters), shown on the NOC's attention lists (`device_attention.reason`). Ignored otherwise.
+   */
+  reason?: string;
 }
 
 export interface PluginContext<Config = unknown> {

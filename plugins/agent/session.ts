@@ -14,8 +14,13 @@ type Result = Extract<AgentMessage, { t: 'result' }>;
 /** Commands sent down to agents and waiting for their result, by command id. */
 export type Waiting = Map<string, { ws: WebSocket; settle: (r: Result) => void; fail: (e: Error) => void }>;
 
-/** Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice. */
-const LIVENESS = new Set(['device_status', 'device_availability']);
+/**
+ * Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice (the
+ * edge's per-group counts would count its devices a second time in the fleet's sums).
+ */
+const LIVENESS = new Set(['device_status', 'device_availability', 'device_attention', 'fleet_status', 'fleet_firmware']);
+/** A string field of a line's field set, unescaped (`\"` and `\\` in line protocol). */
+const stringField = (rest: string, name: string) => new RegExp(`(?:^|,)${name}="((?:[^"\\\\]|\\\\.)*)"`).exec(rest)?.[1]?.replace(/\\(.)/g, '$1');
 
 /** One connected agent: its batches, the devices it announced, and its commands in flight. */
 export class AgentSession {
@@ -76,7 +81,7 @@ export class AgentSession {
   private async batch(id: number, lines: string[]): Promise<void> {
     const ctx = this.ctx;
     let refused = 0;
-    const reported = new Map<string, { kind?: string; state?: string }>();
+    const reported = new Map<string, { kind?: string; state?: string; reason?: string }>();
     for (const line of lines) {
       let head;
       try {
@@ -97,6 +102,12 @@ export class AgentSession {
       reported.set(device, seen);
       if (LIVENESS.has(head.measurement)) {
         if (head.measurement === 'device_status') seen.state = /(?:^|,)state="(\w+)"/.exec(head.rest)?.[1];
+        // The edge plugin's reason for an error travels on the edge's attention point.
+        // (A reason change comes on an attention point alone: its state stands for the status.)
+        if (head.measurement === 'device_attention') {
+          seen.reason = stringField(head.rest, 'reason');
+          seen.state ??= stringField(head.rest, 'state');
+        }
         continue;
       }
       ctx.forward(head);
@@ -106,7 +117,7 @@ export class AgentSession {
       if (r.state === 'offline') ctx.offline(device);
       else {
         const known = ctx.devices.lookup(device);
-        ctx.seen(device, known ? (r.state === 'error' ? { state: 'error' } : {}) : { kind: r.kind, gateway: this.agentId });
+        ctx.seen(device, known ? (r.state === 'error' ? { state: 'error', reason: r.reason } : {}) : { kind: r.kind, gateway: this.agentId });
       }
     }
     ctx.seen(this.agentId);
