@@ -22,8 +22,8 @@ export const commandOutcome = defineMeasurement({
 
 export const rolloutProgress = defineMeasurement({
   name: 'rollout_progress',
-  description: 'Progress of a firmware rollout, written whenever a device of it changes state.',
-  tags: { rollout: 'Rollout id', version: 'Target firmware version', model: 'Device model the firmware is for' },
+  description: 'Progress of a firmware rollout, written whenever a device of it changes state: one series per rollout, so a dashboard shows rollouts without reading every device\'s firmware reports.',
+  tags: { rollout: 'Rollout id', version: 'Target firmware version', model: 'Device model the firmware is for', kind: "Kind of the rollout's devices (from the inventory; absent if its devices are gone)" },
   fields: {
     done: { type: 'int', description: 'Devices confirmed on the target version' },
     failed: { type: 'int', description: 'Devices whose update failed' },
@@ -33,4 +33,15 @@ export const rolloutProgress = defineMeasurement({
   },
 });
 
-export const operationsMeasurements = [commandOutcome, rolloutProgress];
+export const rolloutFailure = defineMeasurement({
+  name: 'rollout_failure',
+  description:
+    'One point per device whose update failed in a rollout, written by the rollout scheduler when it marks the device failed (the runtime adds the inventory tags). A "failed updates" list reads the series of the devices that failed, not every device\'s firmware reports.',
+  tags: { rollout: 'Rollout id', version: 'Target firmware version' },
+  fields: {
+    error: { type: 'string', description: 'Why: the command\'s failure, no confirmation in time, or offline at too many turns' },
+    wave: { type: 'int', description: 'The wave the device was in (0 = canary)' },
+  },
+});
+
+export const operationsMeasurements = [commandOutcome, rolloutProgress, rolloutFailure];

@@ -89,6 +89,11 @@ export class RolloutStore {
       : this.db.prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? AND wave = ? ORDER BY device').all(id, wave)) as RolloutDevice[];
   }
 
+  /** One device of the rollout (they are all of the firmware's model), or undefined. */
+  anyDevice(id: string): string | undefined {
+    return (this.db.prepare('SELECT device FROM rollout_devices WHERE rollout_id = ? LIMIT 1').get(id) as { device: string } | undefined)?.device;
+  }
+
   setDevice(id: string, device: string, set: Partial<RolloutDevice>, now: number): void {
     const keys = Object.keys(set);
     this.db

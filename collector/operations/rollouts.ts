@@ -6,7 +6,7 @@ import { CommandQueueError, type CommandQueue } from '../commands/command-queue.
 import type { Inventory } from '../inventory/index.ts';
 import { int, type Point } from '../sdk/index.ts';
 import { FirmwareError, firmwareParams, type Firmware, type FirmwareCatalogue } from './firmware-catalogue.ts';
-import { rolloutProgress } from './measurements.ts';
+import { rolloutFailure, rolloutProgress } from './measurements.ts';
 import { RolloutError, RolloutStore, type Rollout, type RolloutDevice, type RolloutInput, type RolloutProgress, type RolloutStatus } from './rollout-store.ts';
 
 export { RolloutError, type RolloutInput, type RolloutProgress };
@@ -40,6 +40,8 @@ export class Rollouts {
   readonly store: RolloutStore;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** Device kind per rollout id, for the `kind` tag of rollout_progress (one model, one kind). */
+  private readonly kinds = new Map<string, string | undefined>();
 
   constructor(private readonly o: RolloutsOptions) {
     this.store = new RolloutStore(o.inventory.db);
@@ -238,7 +240,7 @@ export class Rollouts {
     if (!this.o.bus.isAttached(d.device)) {
       const attempts = d.attempts + 1;
       if (attempts >= (this.o.maxOfflineTurns ?? 12)) {
-        this.store.setDevice(r.id, d.device, { state: 'failed', attempts, next_try_at: null, error: `offline at ${attempts} turns` }, now);
+        this.failed(r, fw, d, { attempts, next_try_at: null, error: `offline at ${attempts} turns` }, now);
       } else {
         this.store.setDevice(r.id, d.device, { attempts, next_try_at: now + r.retry_offline_s * 1000, error: 'offline at its turn; will retry' }, now);
       }
@@ -255,7 +257,7 @@ export class Rollouts {
         this.store.setDevice(r.id, d.device, { state: 'sent', command_id: command!.id, sent_at: now, next_try_at: null, error: null }, now);
       } catch (err) {
         if (!(err instanceof CommandQueueError)) throw err;
-        this.store.setDevice(r.id, d.device, { state: 'failed', next_try_at: null, error: err.message }, now);
+        this.failed(r, fw, d, { next_try_at: null, error: err.message }, now);
       }
     })();
     return true;
@@ -279,11 +281,11 @@ export class Rollouts {
         this.store.setDevice(r.id, d.device, { state: 'pending', attempts: d.attempts + 1, next_try_at: now + r.retry_offline_s * 1000, error: 'went offline before the update was sent; will retry' }, now);
         return true;
       }
-      this.store.setDevice(r.id, d.device, { state: 'failed', error: `${FIRMWARE_COMMAND} ${command.status}: ${command.error ?? ''}`.trim() }, now);
+      this.failed(r, fw, d, { error: `${FIRMWARE_COMMAND} ${command.status}: ${command.error ?? ''}`.trim() }, now);
       return true;
     }
     if (now - (d.sent_at ?? now) > r.confirm_timeout_s * 1000) {
-      this.store.setDevice(r.id, d.device, { state: 'failed', error: `did not report version ${fw.version} within ${r.confirm_timeout_s} s` }, now);
+      this.failed(r, fw, d, { error: `did not report version ${fw.version} within ${r.confirm_timeout_s} s` }, now);
       return true;
     }
     return false;
@@ -299,12 +301,26 @@ export class Rollouts {
     return updated;
   }
 
+  /** Marks the device failed and writes its `rollout_failure` point. */
+  private failed(r: Rollout, fw: Firmware, d: RolloutDevice, set: Partial<RolloutDevice> & { error: string }, now: number): void {
+    this.store.setDevice(r.id, d.device, { ...set, state: 'failed' }, now);
+    this.o.emit({ measurement: rolloutFailure.name, tags: { device: d.device, rollout: r.id, version: fw.version }, fields: { error: set.error, wave: int(d.wave) }, time: now });
+  }
+
+  private kindOf(id: string): string | undefined {
+    if (!this.kinds.has(id)) {
+      const device = this.store.anyDevice(id);
+      this.kinds.set(id, device === undefined ? undefined : this.o.inventory.devices.get(device)?.kind);
+    }
+    return this.kinds.get(id);
+  }
+
   private report(r: Rollout): void {
     const fw = this.o.firmware.get(r.firmware_id);
     const p = this.progress(r.id);
     this.o.emit({
       measurement: rolloutProgress.name,
-      tags: { rollout: r.id, version: fw?.version, model: fw?.model },
+      tags: { rollout: r.id, version: fw?.version, model: fw?.model, kind: this.kindOf(r.id) },
       fields: { done: int(p.done), failed: int(p.failed), pending: int(p.pending), percent: p.percent, status: r.status },
       time: this.now(),
     });
