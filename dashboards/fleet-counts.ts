@@ -9,8 +9,8 @@
  * would count some groups twice; `last()` per group is right whatever the timestamps (measured in
  * bench/grafana-queries.ts).
  */
-import { FLEET_GROUP_TAGS } from '../collector/runtime/liveness.ts';
-import { fleetStatus } from '../collector/runtime/measurements.ts';
+import { FIRMWARE_GROUP_TAGS, FLEET_GROUP_TAGS } from '../collector/runtime/fleet-groups.ts';
+import { fleetFirmware, fleetStatus } from '../collector/runtime/measurements.ts';
 import { Query, type DeviceVariable } from './influxql.ts';
 
 /**
@@ -83,4 +83,17 @@ function latestGroups(filterBy: readonly DeviceVariable[], fields: readonly Coun
   const inner = Query.from(fleetStatus).lookback(FLEET_STATUS_WINDOW);
   for (const f of fields) inner.select('last', f);
   return inner.filterBy(filterBy.filter((v) => v !== 'device')).byTags(...FLEET_GROUP_TAGS);
+}
+
+/**
+ * Devices per firmware version now, from `fleet_firmware` (the runtime's count per customer, site,
+ * kind, model and firmware, every status interval): each group's last count within
+ * FLEET_STATUS_WINDOW, summed per `firmware` (one column, so one inner pass). Firmware is what the
+ * inventory records, i.e. what each device last said about itself. No `device` tag: the device
+ * variable does not narrow it.
+ */
+export function firmwareCounts(filterBy: readonly DeviceVariable[], kinds: readonly string[], alias = 'devices'): Query {
+  const inner = Query.from(fleetFirmware).lookback(FLEET_STATUS_WINDOW).select('last', 'devices').whereTagIn('kind', kinds);
+  inner.filterBy(filterBy.filter((v) => v !== 'device')).byTags(...FIRMWARE_GROUP_TAGS);
+  return Query.fromSubquery(inner).select('sum', 'devices', alias).byTags('firmware').within({ kind: 'none' });
 }

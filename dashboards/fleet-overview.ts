@@ -6,7 +6,7 @@ import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { link, UID } from './links.ts';
 import { selfMetric } from './self-metric-names.ts';
 import { fleetCount, fleetGroups, FLEET_STATUS_WINDOW, sumBy, type CountColumn } from './fleet-counts.ts';
-import { CURRENT_WINDOW, latestStatus } from './status-queries.ts';
+import { ATTENTION_WINDOW, attentionList } from './attention.ts';
 
 const F = DEVICE_VARIABLES;
 
@@ -14,7 +14,7 @@ export function fleetOverview(): Board {
   const board = new Board({
     uid: UID.fleet,
     title: 'Fleetpulse / NOC fleet overview',
-    description: `Device counts now (the runtime's fleet_status rollup, last ${FLEET_STATUS_WINDOW}), the offline and erroring devices (each one's last status within ${CURRENT_WINDOW}), and uptime over the range.`,
+    description: `Device counts now (the runtime's fleet_status rollup, last ${FLEET_STATUS_WINDOW}), the offline and erroring devices (the runtime's device_attention, last ${ATTENTION_WINDOW}), and uptime over the range.`,
     links: [link.apiReports],
   });
   // One count per stat, aliased `devices` as the per-device counts were.
@@ -32,8 +32,8 @@ export function fleetOverview(): Board {
     .row('Who is affected')
     .table(
       'Offline and erroring devices',
-      [{ q: Query.fromSubquery(latestStatus({ filterBy: F, fields: ['state', 'last_seen_s'] })).field('state').field('last_seen_s', 'silent_for').whereAnyOf('state', ['offline', 'error']).byTags('device', 'kind', 'model', 'customer', 'site').within({ kind: 'none' }) }],
-      { w: 16, h: 10, description: '`silent_for`: seconds since the device last reported.', links: { device: link.deviceDetail, site: link.site } },
+      [{ q: attentionList({ filterBy: F, states: ['offline', 'error'], columns: [['last_seen_s', 'silent_for'], ['since_s', 'in_state_for'], ['reason', 'reason']] }) }],
+      { w: 16, h: 10, description: ATTENTION_NOTE, links: { device: link.deviceDetail, site: link.site } },
     )
     .alertList('Active alerts', { w: 8, h: 10 });
   perGroup('Per customer', ['customer'], { customer: link.customer });
@@ -50,6 +50,7 @@ export function fleetOverview(): Board {
   return board;
 }
 
+const ATTENTION_NOTE = `Every device offline or in error now, from the runtime's device_attention (each device's last point within ${ATTENTION_WINDOW}; written only for such devices). \`silent_for\`: seconds since the device last reported; \`in_state_for\`: seconds in this state; \`reason\`: what the device's plugin said about the error, if anything (details on the device page).`;
 const UPTIME_NOTE = `Online ÷ (online + error + offline) time, maintenance excluded. ${ROLLUP_NOTE}`;
 const COUNTS_NOTE = `From the fleet_status rollup (each group's last count within ${FLEET_STATUS_WINDOW}); the device variable does not narrow it.`;
 const TABLE_COUNTS: CountColumn[] = ['devices', 'online', 'offline', 'error', 'maintenance'];

@@ -1,8 +1,11 @@
 /** Payment terminals (TC-200): heartbeat, load, errors, transactions, firmware and rollouts. */
+import { rolloutFailure, rolloutProgress } from '../collector/operations/measurements.ts';
 import { rollupMeasurement } from '../collector/runtime/rollups.ts';
-import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
+import { terminalStatus } from '../plugins/tc200/metrics.ts';
+import { ATTENTION_WINDOW, attentionList } from './attention.ts';
 import { Board } from './board.ts';
-import { countBy, latestPerDevice, ROLLUP_INTERVAL, ROLLUP_NOTE, rollupMean, rollupSum, rollupTrend } from './fleet-sums.ts';
+import { firmwareCounts, FLEET_STATUS_WINDOW } from './fleet-counts.ts';
+import { ROLLUP_INTERVAL, ROLLUP_NOTE, rollupMean, rollupSum, rollupTrend } from './fleet-sums.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { KIND } from './kinds.ts';
 import { link, UID } from './links.ts';
@@ -21,13 +24,17 @@ export function terminalsDashboard(): Board {
   const board = new Board({ uid: UID.terminals, title: 'Fleetpulse / Payment terminals (TC-200)', description: 'Heartbeat age, CPU/memory/disk, error codes, transactions and failures, firmware versions and rollout progress.' });
   // Only the fields and tags each panel shows: every extra one is read for each of the fleet's terminals.
   const heartbeats = (keep: string[], fields: ('state' | 'last_seen_s')[] = ['last_seen_s']) => latestStatus({ filterBy: F, kinds: [KIND.terminal], keep, fields });
+  const attention = (states: ('offline' | 'error')[], columns: Parameters<typeof attentionList>[0]['columns']) => attentionList({ filterBy: F, kinds: [KIND.terminal], states, columns, keep: ['customer', 'site'] });
   board
     .row('Heartbeat')
     .stat('Oldest heartbeat', [{ q: Query.fromSubquery(heartbeats([])).select('max', 'last_seen_s', 'heartbeat_age_s').within({ kind: 'none' }) }], { unit: 's', thresholds: [['green', null], ['orange', 120], ['red', 300]] })
     .table(
-      'Terminals silent over 2 min',
-      [{ q: Query.fromSubquery(heartbeats(['customer', 'site'], ['state', 'last_seen_s'])).field('last_seen_s', 'heartbeat_age_s').field('state').whereField('last_seen_s', '>', 120).byTags('device', 'customer', 'site').within({ kind: 'none' }) }],
-      { w: 20, unit: 's', links: { device: link.deviceDetail, site: link.site } },
+      'Terminals offline (no report for 2 intervals)',
+      [{ q: attention(['offline'], [['last_seen_s', 'heartbeat_age_s'], ['since_s', 'offline_for']]) }],
+      {
+        w: 20, unit: 's', links: { device: link.deviceDetail, site: link.site },
+        description: `Terminals the runtime marks offline (no report for \`liveness.missed_intervals\` heartbeat intervals, default 2, or their uplink closed), from device_attention (last ${ATTENTION_WINDOW}); terminals in maintenance are not listed. \`heartbeat_age_s\`: seconds since the last report (empty if never seen).`,
+      },
     )
     .row('Load')
     .timeseries('CPU / memory / disk (fleet mean)', [{ q: rollupTrend(hourly, [[rollupMean(hourly, 'cpu_pct'), 'cpu_pct'], [rollupMean(hourly, 'mem_pct'), 'mem_pct'], [rollupMean(hourly, 'disk_pct'), 'disk_pct']]) }], {
@@ -41,8 +48,11 @@ export function terminalsDashboard(): Board {
     .row('Errors and transactions')
     .table(
       'Terminals in error now',
-      [{ q: Query.fromSubquery(latestPerDevice(terminalStatus, ['state', 'error_code'], F, ['customer', 'site']).lookback(CURRENT_WINDOW)).field('error_code').field('state').whereField('state', '=', 'error').byTags('device', 'customer', 'site').within({ kind: 'none' }) }],
-      { w: 12, links: { device: link.deviceDetail } },
+      [{ q: attention(['error'], [['reason', 'reason'], ['since_s', 'in_error_for']]) }],
+      {
+        w: 12, links: { device: link.deviceDetail },
+        description: `Terminals that report but say they cannot work, from the runtime's device_attention (last ${ATTENTION_WINDOW}). \`reason\`: what the plugin gave with the error (empty if nothing); the error code and the error reports are on the device page.`,
+      },
     )
     .timeseries('Error reports per interval', [{ q: rollupTrend(hourly, [[rollupSum(hourly, 'error_code_positive'), 'error_reports']], 0) }], {
       w: 12,
@@ -55,12 +65,26 @@ export function terminalsDashboard(): Board {
       description: `Every terminal's counter increase, summed, per bucket of at least ${ROLLUP_INTERVAL} (a counter reset counts from zero). ${ROLLUP_NOTE}`,
     })
     .row('Firmware')
-    .table('Firmware versions in the fleet', [{ q: latestPerDevice(terminalInfo, ['firmware'], F) }], { w: 8, transformations: [countBy('firmware')] })
-    .table('Rollout progress (latest step per terminal)', [{ q: latestPerDevice(terminalFirmware, ['state', 'to_version'], F) }], { w: 8, transformations: [countBy('state')] })
-    .table(
-      'Failed updates',
-      [{ q: Query.fromSubquery(latestPerDevice(terminalFirmware, ['state', 'to_version', 'error'], F, ['customer', 'site'])).field('to_version').field('error').field('state').whereField('state', '=', 'update_failed').byTags('device', 'customer', 'site').within({ kind: 'none' }) }],
-      { w: 8, links: { device: link.deviceDetail } },
-    );
+    .table('Firmware versions in the fleet', [{ q: firmwareCounts(F, [KIND.terminal], 'terminals') }], {
+      w: 8,
+      description: `Terminals per firmware version, as the inventory records it (what each terminal last said about itself), from the runtime's fleet_firmware counts (each group's last within ${FLEET_STATUS_WINDOW}). The device variable does not narrow it.`,
+    })
+    .table('Rollout progress', [{ q: rollouts() }], {
+      w: 8,
+      description: 'Each terminal firmware rollout with activity in the range (rollout_progress, written by the rollout scheduler on every device change): devices done, failed and pending, percent done, status. Customer, site and device do not narrow it (a rollout spans them); the rollout page in the API has the per-device detail.',
+    })
+    .table('Failed updates in rollouts (in the range)', [{ q: Query.from(rolloutFailure).select('last', 'error').whereTagIn('kind', [KIND.terminal]).filterBy(F).byTags('device', 'customer', 'site', 'rollout', 'version') }], {
+      w: 8,
+      links: { device: link.deviceDetail },
+      description:
+        'Terminals whose update failed in a rollout within the range (rollout_failure, one point per failed device, written by the rollout scheduler), with the rollout, the target version and why. A terminal updated since by a later rollout still shows here; the firmware-failed alert follows each terminal\'s own last update step, updates outside rollouts included.',
+    });
   return board;
+}
+
+/** Each rollout's last progress point in the range, terminal rollouts only (one series per rollout). */
+function rollouts(): Query {
+  const q = Query.from(rolloutProgress);
+  for (const f of ['done', 'failed', 'pending', 'percent', 'status'] as const) q.select('last', f);
+  return q.whereTagIn('kind', [KIND.terminal]).filterBy(['kind', 'model']).byTags('rollout', 'version');
 }

@@ -17,7 +17,7 @@ import { boards } from '../dashboards/index.ts';
 import { DEVICE_VARIABLES } from '../dashboards/influxql.ts';
 import { terminalStatus } from '../plugins/tc200/metrics.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
-import { FLEET, writeFleet } from './helpers/fleet-fixture.ts';
+import { FLEET, firmwareOf, ROLLOUTS, writeFleet } from './helpers/fleet-fixture.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 
 const influx = useInfluxd();
@@ -166,6 +166,31 @@ describe('generated dashboards', () => {
     expect(q.columns).toEqual(['time', 'devices', 'online', 'offline', 'error', 'maintenance']);
     // 30 minutes of rollups are stored; only the last interval of each group counts (offline devices were online earlier).
     expect(got).toEqual(want);
+  });
+
+  it('"now" lists from the runtime\'s device_attention and fleet_firmware show exactly the fleet\'s devices', async () => {
+    const noc = all.find((b) => b.spec.uid === 'fp-fleet-overview')!;
+    const terminals = all.find((b) => b.spec.uid === 'fp-terminals')!;
+    const vars = await resolveVariables(await loadDashboard(noc.spec.uid));
+    const rows = async (board: typeof noc, title: string) => {
+      const q = board.queries.find((x) => x.panel === title)!;
+      const series = await run(q.query, vars);
+      return series.flatMap((x) => x.values.map((v) => ({ ...x.tags, ...Object.fromEntries(x.columns.map((c, i) => [c, v[i]])) }))) as Record<string, unknown>[];
+    };
+    const listed = await rows(noc, 'Offline and erroring devices');
+    expect(listed.map((r) => `${r.device} ${r.state}`).sort()).toEqual(FLEET.filter((d) => d.state === 'offline' || d.state === 'error').map((d) => `${d.device} ${d.state}`).sort());
+    expect(listed.find((r) => r.device === 'term-err')).toMatchObject({ reason: 'E42', customer: 'acme', site: 'acme-s1', kind: 'terminal', model: 'TC-200' });
+    // Offline devices went silent half-way through the 90 minutes: ≈ 45 min, less the 2 allowed intervals.
+    expect(listed.find((r) => r.device === 'term-off')!.silent_for as number).toBeGreaterThan(40 * 60);
+    expect((await rows(terminals, 'Terminals offline (no report for 2 intervals)')).map((r) => r.device)).toEqual(['term-off']);
+    expect((await rows(terminals, 'Terminals in error now')).map((r) => [r.device, r.reason])).toEqual([['term-err', 'E42']]);
+    const firmware = Object.fromEntries((await rows(terminals, 'Firmware versions in the fleet')).map((r) => [r.firmware, r.terminals]));
+    const want: Record<string, number> = {};
+    for (const d of FLEET.filter((x) => x.kind === 'terminal')) want[firmwareOf(d)!] = (want[firmwareOf(d)!] ?? 0) + 1;
+    expect(firmware).toEqual(want);
+    expect((await rows(terminals, 'Failed updates in rollouts (in the range)')).map((r) => [r.device, r.rollout, r.error])).toEqual([['term-fw-fail', 'ro-term', 'update_firmware failed: signature mismatch']]);
+    const rollouts = await rows(terminals, 'Rollout progress');
+    expect(rollouts.map((r) => [r.rollout, r.done, r.failed, r.status])).toEqual(ROLLOUTS.filter((r) => r.tags.kind === 'terminal').map((r) => [r.tags.rollout, 4, 1, 'completed']));
   });
 
   it('rollup panels (written by the real downsampler) show the figures the raw-point queries they replace give', async () => {

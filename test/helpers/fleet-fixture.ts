@@ -9,13 +9,15 @@ import pino from 'pino';
 import type { MeasurementSpec } from '../../collector/sdk/index.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
+import { rolloutFailure, rolloutProgress } from '../../collector/operations/measurements.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
-import { deviceAvailability, deviceStatus, fleetStatus, runtimeMeasurements } from '../../collector/runtime/measurements.ts';
+import { deviceAttention, deviceAvailability, deviceStatus, fleetFirmware, fleetStatus, runtimeMeasurements } from '../../collector/runtime/measurements.ts';
 import { HOUR_MS, hourOf } from '../../collector/runtime/rollups.ts';
 import { int, type Fields, type Point } from '../../collector/sdk/point.ts';
 import { pluginMeasurements } from '../../dashboards/plugin-measurements.ts';
 import { selfMetric } from '../../dashboards/self-metric-names.ts';
+import { LivenessReplay } from './liveness-replay.ts';
 
 export interface FixtureDevice {
   device: string;
@@ -30,14 +32,18 @@ export interface FixtureDevice {
   tags?: Record<string, Record<string, string>>;
   /** Extra points per measurement (e.g. several failed payments). */
   repeat?: Record<string, number>;
+  /** Firmware the inventory records. */
+  firmware?: string;
+  /** What the plugin says with its error reports (`seen(id, { state: 'error', reason })`). */
+  reason?: string;
 }
 
 export const FLEET: FixtureDevice[] = [
   { device: 'term-ok-1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'online' },
   { device: 'term-ok-2', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online' },
-  { device: 'term-err', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'error', faults: { terminal_status: { state: 'error', error_code: int(42) } } },
+  { device: 'term-err', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'error', reason: 'E42', faults: { terminal_status: { state: 'error', error_code: int(42) } } },
   { device: 'term-off', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2', state: 'offline' },
-  { device: 'term-fw-fail', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online', faults: { terminal_firmware: { state: 'update_failed', error: 'signature mismatch', progress_pct: 100 } } },
+  { device: 'term-fw-fail', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online', firmware: '1.4.2', faults: { terminal_firmware: { state: 'update_failed', error: 'signature mismatch', progress_pct: 100 } } },
   { device: 'term-hot', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2', state: 'online', faults: { terminal_status: { cpu_pct: 97, mem_pct: 95, disk_pct: 96 } } },
   { device: 'pc-ok', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s1', state: 'online' },
   { device: 'pc-hot', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s1', state: 'online', faults: { host_cpu: { usage_pct: 98 }, host_memory: { used_pct: 96 }, host_disk: { used_pct: 97 } } },
@@ -45,7 +51,7 @@ export const FLEET: FixtureDevice[] = [
   { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'online', faults: { host_session: { event: 'enforce_failed', error: 'lock refused' } } },
   { device: 'pc-off', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'offline' },
   { device: 'chg-ok', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s1', state: 'online' },
-  { device: 'chg-fault', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s2', state: 'error', faults: { ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' }, ocpp_error: { code: 'GroundFailure' } } },
+  { device: 'chg-fault', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s2', state: 'error', reason: 'GroundFailure', faults: { ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' }, ocpp_error: { code: 'GroundFailure' } } },
   { device: 'chg-off', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'offline' },
   { device: 'chg-fw-fail', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'online', faults: { ocpp_firmware: { status: 'InstallationFailed' } } },
   { device: 'pos-ok', kind: 'pos', model: 'P400', customer: 'acme', site: 'acme-s1', state: 'online' },
@@ -121,7 +127,7 @@ export interface FleetWriteOptions {
 
 /** Writes the fleet and its hourly rollups; returns the number of raw points. */
 export async function writeFleet(opts: FleetWriteOptions): Promise<number> {
-  const written = await writeRawFleet(opts);
+  const written = (await writeRawFleet(opts)) + (await writeLivenessSeries(opts));
   await rollUp(opts.url, opts.db, opts.now ?? Date.now(), (opts.minutes ?? 30) + 3 * 60);
   return written;
 }
@@ -145,6 +151,35 @@ export async function rollUp(url: string, db: string, now: number, minutes: numb
   if (lines.length === 0) return;
   const res = await fetch(`${url}/write?db=${encodeURIComponent(db)}&precision=ms`, { method: 'POST', body: lines.join('\n') });
   if (res.status !== 204) throw new Error(`fleet fixture rollup write: ${res.status} ${await res.text()}`);
+}
+
+/** Terminals run 1.5.0 unless the fleet says otherwise; other kinds' firmware is unknown. */
+export const firmwareOf = (d: FixtureDevice) => d.firmware ?? (d.kind === 'terminal' ? '1.5.0' : undefined);
+
+/**
+ * `device_attention` and `fleet_firmware` as the runtime writes them: the fleet's reports replayed
+ * through the real Collector's liveness (one report a minute, offline devices silent from half-way,
+ * the device in maintenance inside a window all along), at the minutes of the raw points.
+ */
+async function writeLivenessSeries(opts: FleetWriteOptions): Promise<number> {
+  const now = opts.now ?? Date.now();
+  const minutes = opts.minutes ?? 30;
+  const byId = new Map(FLEET.map((d) => [d.device, d]));
+  const start = now - (minutes - 1) * 60_000 - 1_000;
+  const replay = new LivenessReplay({
+    devices: FLEET.map((d) => ({ id: d.device, kind: d.kind, model: d.model, customer: d.customer, site: d.site, firmware: firmwareOf(d) })),
+    report: (id, t) => {
+      const d = byId.get(id)!;
+      if (d.state === 'offline') return t - start < (minutes / 2) * 60_000 ? { state: 'online' } : 'silent';
+      return d.state === 'error' ? { state: 'error', reason: d.reason } : { state: 'online' };
+    },
+    maintenance: (id) => byId.get(id)!.state === 'maintenance',
+  });
+  const lines = replay.run(start, now - 1_000).take(deviceAttention.name, fleetFirmware.name);
+  replay.close();
+  const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 204) throw new Error(`fleet fixture liveness write: ${res.status} ${await res.text()}`);
+  return lines.length;
 }
 
 async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
@@ -192,11 +227,32 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       points.push({ measurement: deviceAvailability.name, tags: base, fields: { online_s: int(Math.max(0, 3600 - off - maint - err)), error_s: int(err), offline_s: int(off), maintenance_s: int(maint) }, time: hour });
     }
   }
-  points.push(...collectorPoints(now, minutes));
+  points.push(...collectorPoints(now, minutes), ...rolloutPoints(now));
   const body = points.map(encodeLine).join('\n');
   const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, { method: 'POST', body });
   if (res.status !== 204) throw new Error(`fleet fixture write: ${res.status} ${await res.text()}`);
   return points.length;
+}
+
+/**
+ * The rollout scheduler's progress and failures (test/grafana-rollouts.test.ts runs the real
+ * scheduler): a terminal rollout that finished with one failure (term-fw-fail), and a charger
+ * rollout still running with one failure (chg-fw-fail) that the TC-200 board must not show.
+ */
+export const ROLLOUTS = [
+  { tags: { rollout: 'ro-term', version: '1.5.0', model: 'TC-200', kind: 'terminal' }, fields: { done: int(4), failed: int(1), pending: int(0), percent: 80, status: 'completed' } },
+  { tags: { rollout: 'ro-chg', version: '2.0.0', model: 'DC50', kind: 'charger' }, fields: { done: int(1), failed: int(0), pending: int(1), percent: 50, status: 'running' } },
+];
+
+function rolloutPoints(now: number): Point[] {
+  const failure = (d: string, rollout: string, version: string, error: string): Point => {
+    const f = FLEET.find((x) => x.device === d)!;
+    return { measurement: rolloutFailure.name, tags: { device: d, kind: f.kind, model: f.model, customer: f.customer, site: f.site, rollout, version }, fields: { error, wave: int(1) }, time: now - 10 * 60_000 };
+  };
+  return [failure('term-fw-fail', 'ro-term', '1.5.0', 'update_firmware failed: signature mismatch'), failure('chg-fw-fail', 'ro-chg', '2.0.0', 'update_firmware failed: InstallationFailed')].concat(ROLLOUTS.flatMap((r) => [
+    { measurement: rolloutProgress.name, tags: r.tags, fields: { ...r.fields, done: int(0), percent: 0, status: 'running' }, time: now - 20 * 60_000 },
+    { measurement: rolloutProgress.name, tags: r.tags, fields: r.fields, time: now - 5 * 60_000 },
+  ]));
 }
 
 /** Two collectors: `collector-ok` healthy, `collector-bad` dropping points, failing writes, spool full. */
