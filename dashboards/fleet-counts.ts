@@ -20,18 +20,9 @@ import { Query, type DeviceVariable } from './influxql.ts';
  */
 export const FLEET_STATUS_WINDOW = '2m';
 
-type CountField = keyof (typeof fleetStatus)['fields'];
-
 /** Counts a panel can show; `online` is reachable devices (online or error), as device_status's `online` is. */
 export type CountColumn = 'devices' | 'online' | 'offline' | 'error' | 'maintenance';
 
-const SUM: Record<CountColumn, string> = {
-  devices: 'sum("total")',
-  online: 'sum("online") + sum("error")',
-  offline: 'sum("offline")',
-  error: 'sum("error")',
-  maintenance: 'sum("maintenance")',
-};
 const LAST: Record<CountColumn, string> = {
   devices: 'last("total")',
   online: 'last("online") + last("error")',
@@ -39,19 +30,20 @@ const LAST: Record<CountColumn, string> = {
   error: 'last("error")',
   maintenance: 'last("maintenance")',
 };
-const NEEDS: Record<CountColumn, CountField[]> = {
-  devices: ['total'], online: ['online', 'error'], offline: ['offline'], error: ['error'], maintenance: ['maintenance'],
-};
 
 /**
  * One fleet-wide count now (stats): the sum over groups of each group's last point. `fleet_status`
  * has no `device` tag, so the device variable does not narrow these counts; customer, site, kind
  * and model do. A subquery with a single column is cheap (one inner pass over the group series);
  * do not add columns: InfluxDB 1.6 re-runs the inner query for every outer aggregate, and five
- * columns grouped per site took 4.5 s at 2,000 groups against 0.2 s for one.
+ * columns grouped per site took 4.5 s at 2,000 groups against 0.2 s for one. `online` (online +
+ * error) is therefore added per group inside, not as two sums outside (0.31 s against ≈ 0.07 s
+ * for the other stats at 20,000 devices).
  */
 export function fleetCount(filterBy: readonly DeviceVariable[], column: CountColumn, alias: string = column): Query {
-  return Query.fromSubquery(latestGroups(filterBy, NEEDS[column])).within({ kind: 'none' }).expression(SUM[column], alias);
+  const inner = Query.from(fleetStatus).lookback(FLEET_STATUS_WINDOW).expression(LAST[column], column);
+  inner.filterBy(filterBy.filter((v) => v !== 'device')).byTags(...FLEET_GROUP_TAGS);
+  return Query.fromSubquery(inner).within({ kind: 'none' }).select('sum', column, alias);
 }
 
 /**
@@ -77,12 +69,6 @@ export function sumBy(by: readonly string[], columns: readonly CountColumn[]) {
     { id: 'groupBy', options: { fields } },
     { id: 'organize', options: { renameByName: Object.fromEntries(columns.map((c) => [`${c} (sum)`, c])) } },
   ];
-}
-
-function latestGroups(filterBy: readonly DeviceVariable[], fields: readonly CountField[]): Query {
-  const inner = Query.from(fleetStatus).lookback(FLEET_STATUS_WINDOW);
-  for (const f of fields) inner.select('last', f);
-  return inner.filterBy(filterBy.filter((v) => v !== 'device')).byTags(...FLEET_GROUP_TAGS);
 }
 
 /**
