@@ -9,7 +9,10 @@
  * Prints each query's time, slowest first, beside the seed's bar of 3 s per screen and references
  * measured in the same run: a bare full-range COUNT over device_status, the per-device
  * device_status counts the NOC panels used before fleet_status, and the raw-point queries the
- * rollup panels used before.
+ * rollup panels used before. The "now" lists' `device_attention` and the firmware counts'
+ * `fleet_firmware` are written by the runtime's real liveness (a Collector's Liveness through the
+ * Emitter) replaying the last 20 minutes of the same fleet, right before the queries; its status
+ * interval (a full tick over every device) is timed, since serve pays it every 60 s.
  *
  *   npx tsx bench/grafana-queries.ts [--devices 20000] [--hours 24]
  */
@@ -26,7 +29,10 @@ import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { fleetStatusGroups } from '../collector/runtime/liveness.ts';
 import { deviceAvailability, deviceStatus, fleetStatus, runtimeMeasurements } from '../collector/runtime/measurements.ts';
 import type { DeviceState } from '../collector/sdk/index.ts';
+import { rolloutFailure, rolloutProgress } from '../collector/operations/measurements.ts';
+import { deviceAttention, fleetFirmware } from '../collector/runtime/measurements.ts';
 import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
+import { LivenessReplay } from '../test/helpers/liveness-replay.ts';
 import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
 import { uptime } from '../dashboards/availability.ts';
 import { fleetOverview } from '../dashboards/fleet-overview.ts';
@@ -46,7 +52,8 @@ const QUERY_TIMEOUT_MS = 60_000;
 
 export interface QueryFigure { dashboard: string; panel: string; refId: string; ms: number; series: number; error?: string }
 export interface RollupFigure { measurement: string; hours: number; points: number; ms: number; failed: number }
-export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[]; rawReference: QueryFigure[]; rollups: { backfill: RollupFigure[]; pass: RollupFigure[] } }
+export interface LivenessFigure { devices: number; listed: number; ticks: number; meanTickMs: number; maxTickMs: number; lines: number }
+export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[]; rawReference: QueryFigure[]; rollups: { backfill: RollupFigure[]; pass: RollupFigure[] }; liveness: LivenessFigure }
 
 function kindOf(i: number): string {
   if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
@@ -57,6 +64,9 @@ function labelsOf(i: number) {
   const kind = kindOf(i);
   return { kind, model: kind === 'terminal' ? 'TC-200' : `${kind}-m${i % 3}`, customer: `cust-${i % 200}`, site: `site-${i % 2000}` };
 }
+
+/** Firmware the inventory records (terminal_info says the same): terminals only. */
+const firmwareOf = (i: number) => (kindOf(i) === 'terminal' ? `1.${i % 4}.0` : undefined);
 
 /** Device i's state at t: offline devices went silent in the last hour. */
 function stateOf(i: number, t: number, now: number): DeviceState {
@@ -100,8 +110,22 @@ async function* lines(devices: number, hours: number, now: number): AsyncGenerat
       yield `${deviceAvailability.name},${tags} online_s=${offline && h === 1 ? 1800 : 3600}i,error_s=0i,offline_s=${offline && h === 1 ? 1800 : 0}i,maintenance_s=0i ${hour}`;
     }
     if (kind === 'terminal') {
-      yield `${terminalInfo.name},${tags},port=/dev/ttyUSB0 firmware="1.${i % 4}.0",model="TC-200",uptime_s=86400i ${now - 3600}`;
+      yield `${terminalInfo.name},${tags},port=/dev/ttyUSB0 firmware="${firmwareOf(i)}",model="TC-200",uptime_s=86400i ${now - 3600}`;
       yield `${terminalFirmware.name},${tags} state="${i % 50 === 0 ? 'update_failed' : 'updated'}",progress_pct=100,from_version="1.3.0",to_version="1.4.0",error="" ${now - 7200}`;
+      // The scheduler's point for each device it marks failed (the emitter adds the inventory tags).
+      if (i % 50 === 0) yield `${rolloutFailure.name},${tags},rollout=ro-0,version=1.4.0 error="update_firmware failed: signature mismatch",wave=${1 + (i % 7)}i ${now - 7200}`;
+    }
+  }
+  // Rollouts as the scheduler writes them (rollout_progress on each device change): 12 TC-200
+  // rollouts of 1,000 terminals over the day, each running 1 h, plus 12 of other kinds.
+  for (let r = 0; r < 24; r++) {
+    const kind = r % 2 === 0 ? 'terminal' : 'charger';
+    const from = start + r * 3600;
+    for (let t = from; t <= Math.min(now, from + 3600); t += 60) {
+      const done = Math.floor(((t - from) / 3600) * 980);
+      const failed = Math.floor(((t - from) / 3600) * 20);
+      const status = t === from + 3600 ? 'completed' : 'running';
+      yield `${rolloutProgress.name},kind=${kind},model=${kind === 'terminal' ? 'TC-200' : 'charger-m0'},rollout=ro-${r},version=1.${r}.0 done=${done}i,failed=${failed}i,pending=${1000 - done - failed}i,percent=${done / 10},status="${status}" ${t}`;
     }
   }
   for (let t = start; t <= now; t += 60) {
@@ -119,7 +143,43 @@ async function* fleetTail(devices: number, hours: number): AsyncGenerator<string
 
 /** Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`, without rollups; returns the number of points. */
 export async function writeBenchFleet(url: string, db: string, devices: number, hours: number, now: number): Promise<number> {
-  return (await writeAll(url, db, lines(devices, hours, now))) + (await writeAll(url, db, fleetTail(devices, hours)));
+  return (await writeAll(url, db, lines(devices, hours, now))) + (await writeAll(url, db, fleetTail(devices, hours))) + (await writeLiveness(url, db, devices)).lines;
+}
+
+/**
+ * `device_attention` and `fleet_firmware` from the runtime's liveness, replaying the last 20
+ * minutes (one report a minute per device, in the states `stateOf` gives; offline devices are
+ * silent; those in maintenance inside a window), ending now: the panels look back 2 min. The first
+ * minute's lines are dropped: they are the first sight of every device by a fresh tracker (all
+ * offline until their first report), which a running serve, restarted from its saved state, does
+ * not write. Each status interval (a full tick) is timed.
+ */
+async function writeLiveness(url: string, db: string, devices: number): Promise<LivenessFigure> {
+  const endMs = Date.now();
+  const end = Math.floor(endMs / 1000);
+  const fromMs = endMs - 20 * 60_000;
+  const replay = new LivenessReplay({
+    devices: Array.from({ length: devices }, (_, i) => ({ id: `dev-${i}`, ...labelsOf(i), firmware: firmwareOf(i) })),
+    report: (id, t) => {
+      const i = Number(id.slice(4));
+      const state = stateOf(i, Math.floor(t / 1000), end);
+      return state === 'offline' ? 'silent' : state === 'error' ? { state: 'error', reason: 'E42' } : { state: 'online' };
+    },
+    maintenance: (id, t) => stateOf(Number(id.slice(4)), Math.floor(t / 1000), end) === 'maintenance',
+  });
+  replay.step(fromMs);
+  replay.take();
+  const ticks: number[] = [];
+  for (let t = fromMs + 60_000; t <= endMs; t += 60_000) {
+    const s = performance.now();
+    replay.step(t);
+    ticks.push(performance.now() - s);
+  }
+  const kept = replay.take(deviceAttention.name, fleetFirmware.name);
+  const listed = new Set(kept.filter((l) => l.startsWith(`${deviceAttention.name},`)).map((l) => /device=([^,]+)/.exec(l)?.[1])).size;
+  replay.close();
+  const written = await writeAll(url, db, (async function* () { yield* kept; })(), 'ms');
+  return { devices, listed, ticks: ticks.length, meanTickMs: ticks.reduce((a, b) => a + b, 0) / ticks.length, maxTickMs: Math.max(...ticks), lines: written };
 }
 
 async function writeAll(url: string, db: string, gen: AsyncGenerator<string>, precision: 's' | 'ms' = 's'): Promise<number> {
@@ -164,6 +224,7 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
     const writeS = (performance.now() - t0) / 1000;
     const rollups = await rollUp(url, db, client, now * 1000, hours);
     const fleetPoints = await writeAll(url, db, fleetTail(devices, hours));
+    const liveness = await writeLiveness(url, db, devices);
     const range = { from: (now - hours * 3600) * 1000, to: now * 1000 };
     const allSelected = (): Record<string, VariableState> =>
       Object.fromEntries(['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]));
@@ -203,7 +264,20 @@ export async function run(opts: { devices?: number; hours?: number } = {}): Prom
     ] as const) {
       rawReference.push({ dashboard: 'raw reference', panel, refId: 'A', ...(await timed(q, minMs)) });
     }
-    return { devices, hours, points: points + fleetPoints, writeS, referenceMs: reference.ms, queries, perDevice, rawReference, rollups };
+    // The per-device "now" lists as they were before device_attention, fleet_firmware and rollout_progress.
+    const V = DEVICE_VARIABLES.map((v) => `"${v}" =~ /^$${v}$/`).join(' AND ');
+    const KEEP = `"device", "customer", "site"`;
+    for (const [panel, q] of [
+      ['Offline and erroring devices (per-device device_status)', `SELECT "state" AS "state", "last_seen_s" AS "silent_for" FROM (SELECT last("state") AS "state", last("last_seen_s") AS "last_seen_s" FROM "${deviceStatus.name}" WHERE time > now() - 15m AND ${V} GROUP BY "device", "kind", "model", "customer", "site") WHERE ("state" = 'offline' OR "state" = 'error') GROUP BY "device", "kind", "model", "customer", "site"`],
+      ['Terminals silent over 2 min (per-device device_status)', `SELECT "last_seen_s" AS "heartbeat_age_s", "state" AS "state" FROM (SELECT last("state") AS "state", last("last_seen_s") AS "last_seen_s" FROM "${deviceStatus.name}" WHERE time > now() - 15m AND "kind" = 'terminal' AND ${V} GROUP BY ${KEEP}) WHERE "last_seen_s" > 120 GROUP BY ${KEEP}`],
+      ['Terminals in error now (per-terminal terminal_status)', `SELECT "error_code" AS "error_code", "state" AS "state" FROM (SELECT last("state") AS "state", last("error_code") AS "error_code" FROM "${terminalStatus.name}" WHERE time > now() - 15m AND ${V} GROUP BY ${KEEP}) WHERE "state" = 'error' GROUP BY ${KEEP}`],
+      ['Firmware versions (per-terminal terminal_info)', `SELECT last("firmware") AS "firmware" FROM "${terminalInfo.name}" WHERE $timeFilter AND ${V} GROUP BY "device"`],
+      ['Rollout progress (per-terminal terminal_firmware)', `SELECT last("state") AS "state", last("to_version") AS "to_version" FROM "${terminalFirmware.name}" WHERE $timeFilter AND ${V} GROUP BY "device"`],
+      ['Failed updates (per-terminal terminal_firmware)', `SELECT "to_version" AS "to_version", "error" AS "error", "state" AS "state" FROM (SELECT last("state") AS "state", last("to_version") AS "to_version", last("error") AS "error" FROM "${terminalFirmware.name}" WHERE $timeFilter AND ${V} GROUP BY ${KEEP}) WHERE "state" = 'update_failed' GROUP BY ${KEEP}`],
+    ] as const) {
+      rawReference.push({ dashboard: 'raw reference', panel, refId: 'A', ...(await timed(q)) });
+    }
+    return { devices, hours, points: points + fleetPoints + liveness.lines, writeS, referenceMs: reference.ms, queries, perDevice, rawReference, rollups, liveness };
   } finally {
     await influxd.stop();
     await rm(dir, { recursive: true, force: true });
@@ -253,6 +327,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const span = r.rollups.backfill[0]?.hours || 1;
   console.log(`rollup backfill, all rollups: ${(all / 1000).toFixed(1)} s for ${span} h = ${(all / span).toFixed(0)} ms per hour of data`);
   for (const f of r.rollups.pass) console.log(`rollup pass (current + previous hour, every interval_s): ${f.measurement}: ${(f.ms / 1000).toFixed(1)} s${f.failed ? `, ${f.failed} runs FAILED` : ''}`);
+  const l = r.liveness;
+  console.log(`liveness (runtime, replayed): ${l.devices} devices, ${l.listed} in device_attention, ${l.lines} lines over ${l.ticks} status intervals; one status interval (reports + full tick) ${l.meanTickMs.toFixed(0)} ms mean, ${l.maxTickMs.toFixed(0)} ms max`);
   for (const q of r.rawReference) console.log(`reference, raw points: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);
   for (const q of r.queries) console.log(`${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel} / ${q.refId}${q.error ? `  FAILED: ${q.error}` : q.ms > 1000 ? '  (over 1 s)' : ''}`);
   const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
