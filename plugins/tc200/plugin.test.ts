@@ -34,7 +34,7 @@ describe('tc200 plugin on a socat pty pair', () => {
     expect(status.fields.error_code).toMatchObject({ value: 0x105 });
     expect(status.fields.cpu_pct as number).toBeGreaterThanOrEqual(90); // the CPU/memory spike fault
     expect(status.fields.mem_pct as number).toBeGreaterThanOrEqual(90);
-    expect(acc.seen).toContainEqual({ device: SERIAL, state: 'error' });
+    expect(acc.seen).toContainEqual({ device: SERIAL, state: 'error', reason: '0x0105' });
     expect(acc.connections.has(SERIAL)).toBe(true);
     // The agent's intervals were pushed to the terminal at connect.
     await until('intervals pushed', () => rig!.terminal!.parameters.status_interval_s === 1);

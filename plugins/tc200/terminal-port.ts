@@ -220,7 +220,9 @@ export class TerminalPort {
           frames: d.frames, bad_crc: d.bad_crc, framing_errors: d.framing_errors, discarded_bytes: d.discarded_bytes,
           retransmissions: l.retransmissions, timeouts: l.timeouts, duplicates: l.duplicates, naks: l.naks_sent,
         }, { device, port: this.path }, now);
-        this.ctx.seen(device, { state: state === 'error' || error_code !== 0 ? 'error' : 'online' });
+        // The NOC's list of terminals in error shows the code as the protocol writes it (0x01f4).
+        const reason = error_code !== 0 ? `0x${error_code.toString(16).padStart(4, '0')}` : undefined;
+        this.ctx.seen(device, state === 'error' || error_code !== 0 ? { state: 'error', reason } : { state: 'online' });
         return 0;
       }
       case 'result': {
