@@ -51,7 +51,7 @@ export function terminalsDashboard(): Board {
       [{ q: attention(['error'], [['reason', 'reason'], ['since_s', 'in_error_for']]) }],
       {
         w: 12, links: { device: link.deviceDetail },
-        description: `Terminals that report but say they cannot work, from the runtime's device_attention (last ${ATTENTION_WINDOW}). \`reason\`: what the plugin gave with the error (empty if nothing); the error code and the error reports are on the device page.`,
+        description: `Terminals that report but say they cannot work, from the runtime's device_attention (last ${ATTENTION_WINDOW}). \`reason\`: the terminal's error code (0x01f4 as in the TC-200 protocol; empty when it reports state error with code 0); its error history is on the device page.`,
       },
     )
     .timeseries('Error reports per interval', [{ q: rollupTrend(hourly, [[rollupSum(hourly, 'error_code_positive'), 'error_reports']], 0) }], {
