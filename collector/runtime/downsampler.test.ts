@@ -11,9 +11,8 @@ import { encodeLine } from '../pipeline/line-protocol.ts';
 import { openStateDb, Spool } from '../pipeline/spool.ts';
 import { defineMeasurement, int, type Point } from '../sdk/index.ts';
 import { Downsampler, MAX_HOURS_PER_QUERY, runs } from './downsampler.ts';
-import { FLEET_GROUP_TAGS } from './liveness.ts';
 import { deviceAvailability, deviceAvailabilityHourly } from './measurements.ts';
-import { COUNTER_LOOKBACK_HOURS, counterIncrease, HOUR_MS, hourOf, ROLLUP_GROUP_TAGS, rollupMeasurement } from './rollups.ts';
+import { COUNTER_LOOKBACK_HOURS, counterIncrease, HOUR_MS, hourOf, rollupMeasurement } from './rollups.ts';
 import { SelfMetrics } from './self-metrics.ts';
 
 const meter = defineMeasurement({
@@ -69,7 +68,6 @@ describe('rollup declarations', () => {
       load_pct_sum: 'float', load_pct_count: 'int', pulses_increase: 'int', error_code_positive: 'int',
     });
     expect(Object.keys(deviceAvailabilityHourly.fields)).toEqual(['online_s_sum', 'error_s_sum', 'offline_s_sum', 'maintenance_s_sum']);
-    expect([...ROLLUP_GROUP_TAGS]).toEqual([...FLEET_GROUP_TAGS]);
   });
 
   it('refuses a rollup of a string or undeclared field, naming it', () => {

@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
+import { sleep } from '../pipeline/backoff.ts';
 import type { InfluxQuery, Series } from '../pipeline/influx-query.ts';
 import { conformFields, type MeasurementSpec, type Point } from '../sdk/index.ts';
 import { foldHours, HOUR_MS, hourOf, hourQueries, rollupMeasurement, type RollupSpec } from './rollups.ts';
@@ -206,20 +207,6 @@ export function runs(hours: Iterable<number>): { from: number; hours: number }[]
 
 function sum(list: HourOutcome[], key: 'points' | 'ms'): number {
   return list.reduce((a, h) => a + h[key], 0);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -7,6 +7,7 @@
  */
 import { quoteIdent } from '../pipeline/influx-query.ts';
 import type { Series } from '../pipeline/influx-query.ts';
+import { FLEET_GROUP_TAGS } from './fleet-groups.ts';
 import { int, type Fields, type FieldSpec, type MeasurementSpec, type Point, type RollupKind, type Tags } from '../sdk/index.ts';
 
 export const HOUR_MS = 3_600_000;
@@ -16,8 +17,8 @@ export const HOUR_MS = 3_600_000;
  */
 export const COUNTER_LOOKBACK_HOURS = 2;
 export const ROLLUP_SUFFIX = '_hourly';
-/** The tags a rollup groups by: the same groups as `fleet_status` (liveness.ts `FLEET_GROUP_TAGS`; a test keeps them equal). */
-export const ROLLUP_GROUP_TAGS = ['customer', 'site', 'kind', 'model'] as const;
+/** The tags a rollup groups by: the groups of `fleet_status`, so that counts and trends filter alike. */
+export const ROLLUP_GROUP_TAGS = FLEET_GROUP_TAGS;
 type GroupTag = (typeof ROLLUP_GROUP_TAGS)[number];
 
 type Written<K extends string, R> = R extends 'mean' ? `${K}_sum` | `${K}_count`
