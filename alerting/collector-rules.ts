@@ -41,6 +41,14 @@ export function collectorRules(): RuleSpec[] {
       description: 'retry: InfluxDB unreachable or overloaded; too_large: batches split; rejected: lines dead-lettered.', runbook: 'write-errors',
     },
     {
+      // Each pass (every downsampler.interval_s, 5 min) retries the failed hours: one failure is
+      // not news, failures in three passes in a row are.
+      uid: 'fp-rollups-failing', title: 'Hourly rollups not written', severity: 'warning', ...collector,
+      query: increase(selfMetric.rollupErrors, ['host', 'measurement']), lookbackS: WINDOW_S, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '15m',
+      summary: 'Collector {{ $labels.host }}: the {{ $labels.measurement }} rollup failed {{ $values.B }} times in 10 min',
+      description: 'The fleet trend and uptime panels that read *_hourly show gaps or stale hours; the raw data is intact and the failed hours are computed again once the queries succeed.', runbook: 'rollups-failing',
+    },
+    {
       uid: 'fp-fleet-data-stale', title: 'No device data arriving (InfluxDB or collectors down)', severity: 'critical',
       noDataState: 'Alerting', execErrState: 'Alerting',
       query: Query.from(deviceStatus).select('count', 'online', 'status_points'), lookbackS: 300, reducer: 'last', evaluator: { type: 'lt', params: [1] }, for: '2m',

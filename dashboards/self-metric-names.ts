@@ -29,6 +29,7 @@ export const selfMetric = {
   devices: nameOf(m.devices),
   commands: nameOf(m.commands),
   commandLatency: nameOf(m.commandLatency),
+  rollupErrors: nameOf(m.rollupErrors),
 } as const;
 
 /** Fields of a self-metric point. */

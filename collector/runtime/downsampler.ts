@@ -14,7 +14,7 @@
  * tried again on the next pass; the loop never throws.
  */
 import type { Logger } from 'pino';
-import { Counter, Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import { sleep } from '../pipeline/backoff.ts';
 import type { InfluxQuery, Series } from '../pipeline/influx-query.ts';
 import { conformFields, type MeasurementSpec, type Point } from '../sdk/index.ts';
@@ -77,13 +77,9 @@ export class Downsampler {
       seen.add(m.name);
       this.rollups.push(rollupMeasurement(m));
     }
-    const registry = options.metrics?.registry;
-    if (registry) {
-      const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
-      this.errors = reuse('fleetpulse_downsampler_errors_total', () => new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [registry] }));
-      this.written = reuse('fleetpulse_downsampler_points_total', () => new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [registry] }));
-      this.duration = reuse('fleetpulse_downsampler_run_seconds', () => new Histogram({ name: 'fleetpulse_downsampler_run_seconds', help: 'Time to compute a run of adjacent hours of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }));
-    }
+    this.errors = options.metrics?.rollupErrors;
+    this.written = options.metrics?.rollupPoints;
+    this.duration = options.metrics?.rollupSeconds;
   }
 
   /** Backfills, then passes every `intervalS` until `stop()`. Returns at once. */

@@ -25,6 +25,9 @@ export class SelfMetrics {
   readonly pluginGauge = new Gauge({ name: 'fleetpulse_plugin_gauge', help: 'Gauges a plugin sets (connections, ...)', labelNames: ['plugin', 'name'], registers: [this.registry] });
   readonly devices = new Gauge({ name: 'fleetpulse_devices', help: 'Watched devices by liveness state', labelNames: ['state'], registers: [this.registry] });
   readonly commands = new Counter({ name: 'fleetpulse_commands_total', help: 'Commands ended, by plugin, command and outcome', labelNames: ['plugin', 'command', 'outcome'], registers: [this.registry] });
+  readonly rollupErrors = new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [this.registry] });
+  readonly rollupPoints = new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [this.registry] });
+  readonly rollupSeconds = new Histogram({ name: 'fleetpulse_downsampler_run_seconds', help: 'Time to compute a run of adjacent hours of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   readonly commandLatency = new Histogram({ name: 'fleetpulse_command_latency_seconds', help: 'Time from dispatch to outcome', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers: [this.registry] });
 
   constructor(private readonly host = hostname()) {}

@@ -78,6 +78,7 @@ export const FAULTS: Record<string, string[]> = {
   'fp-points-dropped': ['collector-bad'],
   'fp-spool-backlog': ['collector-bad'],
   'fp-write-errors': ['collector-bad'],
+  'fp-rollups-failing': ['collector-bad'],
   'fp-fleet-data-stale': [],
 };
 
@@ -255,7 +256,7 @@ function rolloutPoints(now: number): Point[] {
   ]));
 }
 
-/** Two collectors: `collector-ok` healthy, `collector-bad` dropping points, failing writes, spool full. */
+/** Two collectors: `collector-ok` healthy, `collector-bad` dropping points, failing writes and rollups, spool full. */
 function collectorPoints(now: number, minutes: number): Point[] {
   const out: Point[] = [];
   for (let i = 0; i < minutes; i++) {
@@ -268,6 +269,7 @@ function collectorPoints(now: number, minutes: number): Point[] {
       v(selfMetric.pointsDropped, bad ? 50 * i : 0, { reason: 'spool_full' });
       v(selfMetric.pointsInvalid, 0, { plugin: 'tc200', measurement: 'terminal_status' });
       v(selfMetric.writeErrors, bad ? 3 * i : 0, { kind: 'retry' });
+      v(selfMetric.rollupErrors, bad ? i : 0, { measurement: 'terminal_status' });
       v(selfMetric.spoolPoints, bad ? 50_000 + 100 * i : 10);
       v(selfMetric.spoolBytes, bad ? 5_000_000 : 1000);
       v(selfMetric.pluginUp, 1, { plugin: 'tc200' });
