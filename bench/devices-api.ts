@@ -18,6 +18,7 @@ import Fastify from 'fastify';
 import { build } from '../api/index.ts';
 import { openInventory, type DeviceInput, type Inventory } from '../collector/inventory/index.ts';
 import type { LoadOptions, LoadResult } from './devices-api-load.ts';
+import { prng } from './prng.ts';
 
 export interface Scenario {
   name: string;
@@ -39,18 +40,6 @@ export interface DevicesApiBench {
 const KINDS = ['terminal', 'pc', 'charger', 'pos', 'plug'];
 const CITIES = ['Berlin', 'Hamburg', 'Munich', 'Cologne', 'Frankfurt', 'Stuttgart', 'Leipzig', 'Dresden', 'Bremen', 'Hanover', 'Lyon', 'Paris', 'Vienna', 'Zurich', 'Milan', 'Madrid', 'Porto', 'Oslo', 'Gdansk', 'Brno'];
 const STATES = ['online', 'online', 'online', 'offline', 'error', 'maintenance'] as const;
-
-/** A small deterministic PRNG (mulberry32): every run loads the same fleet. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 200 customers, 2,000 sites, `count` devices (60 % terminals), most of them with a live state. */
 export function loadFleet(inventory: Inventory, count: number): void {

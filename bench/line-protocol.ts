@@ -18,6 +18,7 @@ import vm from 'node:vm';
 import { Point as ReferencePoint } from '@influxdata/influxdb-client';
 import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { Int, type Fields, type Point, type Tags } from '../collector/sdk/point.ts';
+import { prng } from './prng.ts';
 
 export interface BenchResult {
   name: string;
@@ -39,18 +40,6 @@ export interface LineProtocolResult extends BenchResult {
 const POINTS = 200_000;
 const ROUNDS = 15;
 const GOAL = 3.5;
-
-/** A small deterministic PRNG (mulberry32), so every run encodes the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Field =
   | { type: 'float'; value: number }

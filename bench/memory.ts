@@ -21,7 +21,7 @@ import { freePort } from '../collector/pipeline/local-influxd.ts';
 import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
 import { Emitter } from '../collector/runtime/emitter.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
-import { defineMeasurement, MemoryDirectory } from '../collector/sdk/index.ts';
+import { encodedReading, reading, sensorDirectory, sensorReading } from './sensor-fleet.ts';
 
 const POINTS = Number(process.env.BENCH_MEMORY_POINTS ?? 200_000);
 const GOAL_BYTES = 400;
@@ -40,17 +40,6 @@ export interface MemoryResult {
   note: string;
 }
 
-const reading = defineMeasurement({
-  name: 'bench_reading',
-  description: 'benchmark',
-  tags: {},
-  fields: {
-    temperature_c: { type: 'float', description: 't' },
-    humidity_pct: { type: 'float', description: 'h' },
-    uptime_s: { type: 'int', description: 'u' },
-  },
-});
-
 const gc = () => {
   for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc!();
 };
@@ -61,8 +50,7 @@ const used = () => {
 
 async function measure(): Promise<MemoryResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-bench-memory-'));
-  const directory = new MemoryDirectory();
-  for (let i = 0; i < 1000; i++) directory.add({ id: `sensor-${i}`, kind: 'sensor', model: 'TH-1', customer: `c-${i % 20}`, site: `s-${i % 200}` });
+  const directory = sensorDirectory();
   const t0 = Date.now() - 3_600_000;
   const log = pino({ level: 'silent' });
   try {
@@ -75,13 +63,17 @@ async function measure(): Promise<MemoryResult> {
     const emit = new Emitter(spool, directory, metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
     drain.start();
     // Warm up the code paths (and the tag-set caches) before the baseline.
-    for (let i = 0; i < 2000; i++) emit('bench_reading', { temperature_c: 20, humidity_pct: 40, uptime_s: i }, { device: `sensor-${i % 1000}` }, t0 - 10_000 + i);
+    for (let i = 0; i < 2000; i++) {
+      const p = sensorReading(i, t0 - 10_000);
+      emit(reading.name, p.fields, { device: p.device }, p.time);
+    }
     spool.commit();
     await new Promise((r) => setTimeout(r, 300));
     gc();
     const before = used();
     for (let i = 0; i < POINTS; i++) {
-      emit('bench_reading', { temperature_c: 20 + (i % 97) / 10, humidity_pct: 40 + (i % 13), uptime_s: i }, { device: `sensor-${i % 1000}` }, t0 + Math.floor(i / 1000));
+      const p = sensorReading(i, t0);
+      emit(reading.name, p.fields, { device: p.device }, p.time);
       if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
     }
     spool.commit();
@@ -101,17 +93,7 @@ async function measure(): Promise<MemoryResult> {
     const lines: string[] = [];
     gc();
     const refBefore = used();
-    const { encodeLine } = await import('../collector/pipeline/line-protocol.ts');
-    const { conformFields } = await import('../collector/sdk/index.ts');
-    for (let i = 0; i < POINTS; i++) {
-      const d = directory.lookup(`sensor-${i % 1000}`)!;
-      lines.push(encodeLine({
-        measurement: 'bench_reading',
-        fields: conformFields(reading, { temperature_c: 20 + (i % 97) / 10, humidity_pct: 40 + (i % 13), uptime_s: i }),
-        tags: { device: d.id, kind: d.kind, model: d.model, customer: d.customer, site: d.site },
-        time: t0 + Math.floor(i / 1000),
-      }));
-    }
+    for (let i = 0; i < POINTS; i++) lines.push(encodedReading(directory, i, t0));
     gc();
     const refBytes = (used().heap - refBefore.heap) / POINTS;
     if (lines.length !== POINTS) throw new Error('reference lost lines');

@@ -19,13 +19,12 @@ import pino from 'pino';
 import { Drain } from '../collector/pipeline/drain.ts';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import { InfluxV1Writer } from '../collector/pipeline/influx-writer.ts';
-import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
 import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
 import { Emitter } from '../collector/runtime/emitter.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
-import { conformFields, defineMeasurement, MemoryDirectory, type Fields } from '../collector/sdk/index.ts';
 import type { BenchResult } from './line-protocol.ts';
+import { encodedReading, reading, sensorDirectory, sensorReading } from './sensor-fleet.ts';
 
 const POINTS = Number(process.env.BENCH_PIPELINE_POINTS ?? 1_000_000);
 /**
@@ -33,41 +32,12 @@ const POINTS = Number(process.env.BENCH_PIPELINE_POINTS ?? 1_000_000);
  * next one runs); the median ratio is reported. Single runs on 2 shared cores scatter ±0.15.
  */
 const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 3);
-const DEVICES = 1000;
 const BATCH = 5000;
 const CONCURRENCY = 2;
 /** The drain's writes in flight (serve's `pipeline.concurrency`). */
 const OURS_CONCURRENCY = Number(process.env.BENCH_DRAIN_CONCURRENCY ?? CONCURRENCY);
 const GOAL_RATIO = 0.8;
 export const GOAL_POINTS_PER_S = 100_000;
-
-const reading = defineMeasurement({
-  name: 'bench_reading',
-  description: 'benchmark',
-  tags: {},
-  fields: {
-    temperature_c: { type: 'float', description: 't' },
-    humidity_pct: { type: 'float', description: 'h' },
-    uptime_s: { type: 'int', description: 'u' },
-  },
-});
-
-function directory(): MemoryDirectory {
-  const d = new MemoryDirectory();
-  for (let i = 0; i < DEVICES; i++) {
-    d.add({ id: `sensor-${i}`, kind: 'sensor', model: 'TH-1', customer: `customer-${i % 20}`, site: `site-${i % 200}` });
-  }
-  return d;
-}
-
-/** Point i: device i % DEVICES, one point per device per millisecond of a recent hour. */
-function point(i: number, t0: number): { device: string; fields: Fields; time: number } {
-  return {
-    device: `sensor-${i % DEVICES}`,
-    fields: { temperature_c: 20 + (i % 97) / 10, humidity_pct: 40 + (i % 13), uptime_s: i },
-    time: t0 + Math.floor(i / DEVICES),
-  };
-}
 
 const until = async (done: () => boolean) => {
   while (!done()) await new Promise((r) => setTimeout(r, 5));
@@ -91,13 +61,13 @@ async function ours(url: string, database: string, dir: string, t0: number): Pro
   const log = pino({ level: 'silent' });
   const writer = new InfluxV1Writer({ url, database });
   const drain = new Drain({ spool, writer, log, batchSize: BATCH, concurrency: OURS_CONCURRENCY, metrics: metrics.drainMetrics() });
-  const emit = new Emitter(spool, directory(), metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
+  const emit = new Emitter(spool, sensorDirectory(), metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
   drain.start();
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < POINTS; i++) {
-    const p = point(i, t0);
-    emit('bench_reading', p.fields, { device: p.device }, p.time);
+    const p = sensorReading(i, t0);
+    emit(reading.name, p.fields, { device: p.device }, p.time);
     // A plugin emits from its event handlers: give the spool's timers and the drain their turns.
     if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
   }
@@ -113,13 +83,9 @@ async function ours(url: string, database: string, dir: string, t0: number): Pro
 }
 
 async function bare(url: string, database: string, t0: number): Promise<Side> {
-  const dir = directory();
+  const directory = sensorDirectory();
   const lines: string[] = [];
-  for (let i = 0; i < POINTS; i++) {
-    const p = point(i, t0);
-    const d = dir.lookup(p.device)!;
-    lines.push(encodeLine({ measurement: 'bench_reading', fields: conformFields(reading, p.fields), tags: { device: p.device, kind: d.kind, model: d.model, customer: d.customer, site: d.site }, time: p.time }));
-  }
+  for (let i = 0; i < POINTS; i++) lines.push(encodedReading(directory, i, t0));
   const batches: string[][] = [];
   for (let i = 0; i < lines.length; i += BATCH) batches.push(lines.slice(i, i + BATCH));
   const writer = new InfluxV1Writer({ url, database });
@@ -148,7 +114,7 @@ function median(xs: number[]): number {
 }
 
 async function stored(query: InfluxQuery, database: string): Promise<number> {
-  const [s] = await query.query(`SELECT COUNT(uptime_s) FROM ${database}..bench_reading`);
+  const [s] = await query.query(`SELECT COUNT(uptime_s) FROM ${database}..${reading.name}`);
   return (s?.values[0]?.[1] as number) ?? 0;
 }
 
