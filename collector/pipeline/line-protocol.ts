@@ -337,15 +337,15 @@ function escapeName(
       return escapeNameFrom(s, i, table, measurement, key, what);
     }
   }
-  if (s.charCodeAt(n - 1) === BACKSLASH) {
-    throw nameError(
-      measurement,
-      key,
-      what,
-      `ends with a backslash, which would escape the separator after it (${q(s)})`,
-    );
-  }
+  refuseTrailingBackslash(s, measurement, key, what);
   return s;
+}
+
+/** A name ending in `\` would escape the separator after it: nothing can write that. */
+function refuseTrailingBackslash(s: string, measurement: string, key: string | undefined, what: string): void {
+  if (s.charCodeAt(s.length - 1) === BACKSLASH) {
+    throw nameError(measurement, key, what, `ends with a backslash, which would escape the separator after it (${q(s)})`);
+  }
 }
 
 /**
@@ -403,14 +403,7 @@ function escapeNameFromScan(
       }
     }
   }
-  if (s.charCodeAt(n - 1) === BACKSLASH) {
-    throw nameError(
-      measurement,
-      key,
-      what,
-      `ends with a backslash, which would escape the separator after it (${q(s)})`,
-    );
-  }
+  refuseTrailingBackslash(s, measurement, key, what);
   return out + s.slice(start);
 }
 
