@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InventoryError } from '../collector/inventory/index.ts';
+import { Refusal } from '../collector/inventory/index.ts';
 import { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 import { describe, type Problem } from './validation.ts';
 
@@ -18,8 +18,10 @@ export function installErrorHandling(app: FastifyInstance): void {
 
 export function toApiError(err: FastifyError, request: FastifyRequest, reply?: FastifyReply): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof InventoryError) {
-    const code: ErrorCode = err.reason === 'not_found' ? 'FP_NOT_FOUND' : err.reason === 'conflict' ? 'FP_CONFLICT' : 'FP_VALIDATION';
+  if (err instanceof Refusal) {
+    // Something a body field names that does not exist (a command's device) is a bad field, not
+    // a missing resource at the URL.
+    const code: ErrorCode = err.code === 'not_found' ? (err.field ? 'FP_VALIDATION' : 'FP_NOT_FOUND') : err.code === 'conflict' ? 'FP_CONFLICT' : 'FP_VALIDATION';
     return new ApiError(code, err.message, err.field, err.details);
   }
   if (err.validation) {

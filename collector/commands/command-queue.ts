@@ -8,6 +8,7 @@ import { DeviceUnreachable, int, type DeviceRecord, type Point } from '../sdk/in
 import { InvalidCommand, type CommandBus, type CommandOutcome } from './command-bus.ts';
 import type { CommandCatalogue } from './command-catalogue.ts';
 import { CommandStore, TERMINAL, type CommandFilter, type CommandRecord, type CommandSource, type DurableStatus } from './command-store.ts';
+import { Refusal } from '../inventory/errors.ts';
 
 export interface CommandQueueOptions {
   /** The inventory's SQLite database (table `commands`, migration 4). */
@@ -47,18 +48,8 @@ export interface NewCommand {
   actor?: string | null;
 }
 
-export type CommandErrorCode = 'not_found' | 'invalid' | 'conflict';
-
-export class CommandQueueError extends Error {
+export class CommandQueueError extends Refusal {
   override name = 'CommandQueueError';
-  constructor(
-    readonly code: CommandErrorCode,
-    message: string,
-    readonly field?: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
 }
 
 const INTERRUPTED =

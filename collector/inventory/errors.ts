@@ -1,19 +1,32 @@
 /**
- * Errors the inventory throws for things a caller did wrong. The API maps `reason` to its error
- * catalogue (not_found → 404, conflict → 409, invalid → 400); anything else is a bug.
+ * A request refused for something the caller did wrong, by any store behind the API (inventory,
+ * commands, firmware, rollouts, incidents, maintenance windows). The API maps `code` to its
+ * error catalogue in one place (api/errors-handler.ts); anything else thrown is a bug.
  */
-export type InventoryErrorReason = 'not_found' | 'conflict' | 'invalid';
+export type RefusalCode = 'not_found' | 'conflict' | 'invalid';
 
-export class InventoryError extends Error {
-  override name = 'InventoryError';
+export class Refusal extends Error {
   constructor(
-    readonly reason: InventoryErrorReason,
+    readonly code: RefusalCode,
     message: string,
     /** The input field the error is about, e.g. `site` or `labels.zone`. */
     readonly field?: string,
     readonly details?: Record<string, unknown>,
   ) {
     super(message);
+  }
+}
+
+export type InventoryErrorReason = RefusalCode;
+
+export class InventoryError extends Refusal {
+  override name = 'InventoryError';
+  /** The inventory's name for `code`. */
+  readonly reason: InventoryErrorReason;
+
+  constructor(reason: InventoryErrorReason, message: string, field?: string, details?: Record<string, unknown>) {
+    super(reason, message, field, details);
+    this.reason = reason;
   }
 }
 

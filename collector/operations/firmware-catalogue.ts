@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { unsafeDeviceUrl } from '../sdk/index.ts';
+import { Refusal } from '../inventory/errors.ts';
 
 export interface Firmware {
   id: string;
@@ -16,15 +17,8 @@ export interface Firmware {
   created_at: number;
 }
 
-export class FirmwareError extends Error {
+export class FirmwareError extends Refusal {
   override name = 'FirmwareError';
-  constructor(
-    readonly code: 'invalid' | 'not_found' | 'conflict',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The firmware catalogue (`firmware`, inventory migration 5). */

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { DeviceRecord } from '../sdk/index.ts';
+import { Refusal } from '../inventory/errors.ts';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
@@ -53,14 +54,8 @@ export interface AlertInstance {
   fingerprint?: string;
 }
 
-export class IncidentError extends Error {
+export class IncidentError extends Refusal {
   override name = 'IncidentError';
-  constructor(
-    readonly code: 'not_found' | 'conflict' | 'invalid',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 type Row = Omit<Incident, 'labels'> & { labels: string };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { isTimezone } from '../inventory/sites.ts';
+import { Refusal } from '../inventory/errors.ts';
 
 export const SCOPES = ['device', 'site', 'customer'] as const;
 export const RECURRENCES = ['once', 'daily', 'weekly', 'monthly'] as const;
@@ -42,15 +43,8 @@ export interface MaintenanceWindow {
 export type WindowInput = Omit<MaintenanceWindow, 'id' | 'created_at' | 'created_by' | 'starts_at' | 'ends_at' | 'start_time' | 'duration_min' | 'weekdays' | 'week_of_month' | 'timezone' | 'valid_from' | 'valid_until' | 'reason'> &
   Partial<Pick<MaintenanceWindow, 'starts_at' | 'ends_at' | 'start_time' | 'duration_min' | 'weekdays' | 'week_of_month' | 'timezone' | 'valid_from' | 'valid_until' | 'reason' | 'created_by'>>;
 
-export class WindowError extends Error {
+export class WindowError extends Refusal {
   override name = 'WindowError';
-  constructor(
-    readonly code: 'invalid' | 'not_found',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 type Row = Omit<MaintenanceWindow, 'weekdays'> & { weekdays: string | null };

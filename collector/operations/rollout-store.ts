@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { DeviceFilter } from '../inventory/index.ts';
+import { Refusal } from '../inventory/errors.ts';
 
 export type RolloutStatus = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
 /** pending: not sent (or deferred: `next_try_at` set, the device was offline at its turn). */
@@ -147,13 +148,6 @@ export interface RolloutProgress {
   estimated_end: string | null;
 }
 
-export class RolloutError extends Error {
+export class RolloutError extends Refusal {
   override name = 'RolloutError';
-  constructor(
-    readonly code: 'invalid' | 'not_found' | 'conflict',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }

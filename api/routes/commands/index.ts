@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { CommandQueueError } from '../../../collector/commands/command-queue.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
 import { decodeCursor, encodeCursor } from '../../cursor.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
+import { apiErrors } from '../../errors.ts';
 import { IdParams } from '../../schemas.ts';
 import { CommandCreate, CommandCreated, CommandJson, commandJson, CommandListQuery, CommandPage } from './schemas.ts';
 
@@ -38,7 +37,7 @@ const commands: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
       }
       const actor = request.principal?.name ?? null;
       const inputs = targets.map((d) => ({ device: d, name, params: params ?? {}, expires_in_s, timeout_s, actor, source: 'api' as const }));
-      const created = guard(() => (dry_run ? (inputs.forEach((i) => queue.check(i)), []) : queue.create(inputs)));
+      const created = dry_run ? (inputs.forEach((i) => queue.check(i)), []) : queue.create(inputs);
       if (dry_run) return reply.status(200).send({ dry_run: true, count: targets.length, ids: [], devices: targets });
       auditNote(request, { target: device ?? null, details: { name, devices: targets.length, ...(selector ? { selector } : {}) } });
       return reply.status(201).send({ dry_run: false, count: created.length, ids: created.map((c) => c.id), devices: targets });
@@ -73,7 +72,7 @@ const commands: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
       schema: { tags, summary: 'Cancel a queued command, or abort one in flight', params: IdParams, response: { 200: CommandJson } },
       config: { minRole: 'operator', action: 'commands.cancel' },
     },
-    async (request) => commandJson(guard(() => queue.cancel(request.params.id, request.principal?.name ?? null))),
+    async (request) => commandJson(queue.cancel(request.params.id, request.principal?.name ?? null)),
   );
 };
 
@@ -81,15 +80,4 @@ const isKey = (k: unknown): k is { created_at: number; id: string } =>
   typeof k === 'object' && k !== null && typeof (k as { created_at?: unknown }).created_at === 'number' && typeof (k as { id?: unknown }).id === 'string';
 
 /** The queue's refusals as catalogue errors. */
-export function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof CommandQueueError)) throw err;
-    if (err.code === 'not_found') throw err.field === 'device' ? apiErrors.validation('device', err.message) : apiErrors.notFound(err.message);
-    if (err.code === 'conflict') throw apiErrors.conflict(err.message, err.field, err.details);
-    throw new ApiError('FP_VALIDATION', err.message, err.field, err.details);
-  }
-}
-
 export default commands;

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { FirmwareError, type Firmware } from '../../../collector/operations/firmware-catalogue.ts';
+import type { Firmware } from '../../../collector/operations/firmware-catalogue.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
+import { apiErrors } from '../../errors.ts';
 import { IdParams, ms, Nullable, Timestamp } from '../../schemas.ts';
 
 const tags = ['firmware'];
@@ -39,7 +39,7 @@ const firmware: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
     '/firmware',
     { schema: { tags, summary: 'Add a firmware image to the catalogue', body: FirmwareCreate, response: { 201: FirmwareJson } }, config: { minRole: 'admin', action: 'firmware.create' } },
     async (request, reply) => {
-      const fw = guard(() => catalogue.add(request.body));
+      const fw = catalogue.add(request.body);
       auditNote(request, { target: fw.id, details: { model: fw.model, version: fw.version } });
       return reply.status(201).send(firmwareJson(fw));
     },
@@ -57,28 +57,17 @@ const firmware: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
   app.get(
     '/firmware/:id',
     { schema: { tags, summary: 'One firmware image', params: IdParams, response: { 200: FirmwareJson } }, config: { minRole: 'viewer' } },
-    async (request) => firmwareJson(guard(() => catalogue.require(request.params.id))),
+    async (request) => firmwareJson(catalogue.require(request.params.id)),
   );
 
   app.delete(
     '/firmware/:id',
     { schema: { tags, summary: 'Remove an image no rollout uses', params: IdParams }, config: { minRole: 'admin', action: 'firmware.delete' } },
     async (request, reply) => {
-      guard(() => catalogue.delete(request.params.id));
+      catalogue.delete(request.params.id);
       return reply.status(204).send();
     },
   );
 };
-
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof FirmwareError)) throw err;
-    if (err.code === 'not_found') throw apiErrors.notFound(err.message);
-    if (err.code === 'conflict') throw apiErrors.conflict(err.message, err.field);
-    throw new ApiError('FP_VALIDATION', err.message, err.field);
-  }
-}
 
 export default firmware;

@@ -91,7 +91,7 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
     '/incidents/:id',
     { schema: { tags, summary: 'One incident with its timeline', params: IncidentParams, response: { 200: IncidentDetail } }, config: { minRole: 'viewer' } },
     async (request) => {
-      const i = guard(() => store.require(request.params.id));
+      const i = store.require(request.params.id);
       return { ...incidentJson(i), events: store.events(i.id).map(eventJson) };
     },
   );
@@ -101,7 +101,7 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
   app.post(
     '/incidents/:id/ack',
     { schema: { tags, summary: 'Acknowledge (stops escalation)', params: IncidentParams, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.ack' } },
-    async (request) => incidentJson(guard(() => store.acknowledge(request.params.id, actor(request)))),
+    async (request) => incidentJson(store.acknowledge(request.params.id, actor(request))),
   );
 
   app.post(
@@ -109,14 +109,14 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
     { schema: { tags, summary: 'Assign to someone', params: IncidentParams, body: AssignBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.assign' } },
     async (request) => {
       auditNote(request, { details: { assignee: request.body.assignee } });
-      return incidentJson(guard(() => store.assign(request.params.id, actor(request), request.body.assignee)));
+      return incidentJson(store.assign(request.params.id, actor(request), request.body.assignee));
     },
   );
 
   app.post(
     '/incidents/:id/comments',
     { schema: { tags, summary: 'Add a comment to the timeline', params: IncidentParams, body: CommentBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.comment' } },
-    async (request) => incidentJson(guard(() => store.comment(request.params.id, actor(request), request.body.text))),
+    async (request) => incidentJson(store.comment(request.params.id, actor(request), request.body.text)),
   );
 
   app.post(
@@ -129,23 +129,12 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
         request.body ??= {};
       },
     },
-    async (request) => incidentJson(guard(() => store.resolve(request.params.id, actor(request), request.body?.note ?? null))),
+    async (request) => incidentJson(store.resolve(request.params.id, actor(request), request.body?.note ?? null)),
   );
 };
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
-}
-
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof IncidentError)) throw err;
-    if (err.code === 'not_found') throw apiErrors.notFound(err.message);
-    if (err.code === 'conflict') throw apiErrors.conflict(err.message);
-    throw new ApiError('FP_VALIDATION', err.message);
-  }
 }
 
 export default incidents;

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { WindowError } from '../../../collector/operations/maintenance-windows.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
 import { ApiError, apiErrors } from '../../errors.ts';
@@ -33,29 +32,24 @@ const maintenance: FastifyPluginAsyncTypebox<{ operations: Operations }> = async
         duration = (minutes(b.end_time) - minutes(b.start_time) + 1440) % 1440 || 1440;
       }
       const instant = (v: string | undefined) => (v === undefined ? null : Date.parse(v));
-      try {
-        const w = windows.create({
-          scope: b.scope,
-          target: b.target,
-          recurrence: b.recurrence,
-          starts_at: instant(b.starts_at),
-          ends_at: instant(b.ends_at),
-          start_time: b.start_time ?? null,
-          duration_min: duration ?? null,
-          weekdays: b.weekdays ?? null,
-          week_of_month: b.week_of_month ?? null,
-          timezone: b.timezone ?? null,
-          valid_from: instant(b.valid_from),
-          valid_until: instant(b.valid_until),
-          reason: b.reason ?? null,
-          created_by: request.principal?.name ?? null,
-        });
-        auditNote(request, { target: w.id, details: { scope: w.scope, target: w.target, recurrence: w.recurrence } });
-        return reply.status(201).header('location', `${request.url}/${w.id}`).send(windowJson(w));
-      } catch (err) {
-        if (err instanceof WindowError) throw new ApiError('FP_VALIDATION', err.message, err.field);
-        throw err;
-      }
+      const w = windows.create({
+        scope: b.scope,
+        target: b.target,
+        recurrence: b.recurrence,
+        starts_at: instant(b.starts_at),
+        ends_at: instant(b.ends_at),
+        start_time: b.start_time ?? null,
+        duration_min: duration ?? null,
+        weekdays: b.weekdays ?? null,
+        week_of_month: b.week_of_month ?? null,
+        timezone: b.timezone ?? null,
+        valid_from: instant(b.valid_from),
+        valid_until: instant(b.valid_until),
+        reason: b.reason ?? null,
+        created_by: request.principal?.name ?? null,
+      });
+      auditNote(request, { target: w.id, details: { scope: w.scope, target: w.target, recurrence: w.recurrence } });
+      return reply.status(201).header('location', `${request.url}/${w.id}`).send(windowJson(w));
     },
   );
 
@@ -79,12 +73,7 @@ const maintenance: FastifyPluginAsyncTypebox<{ operations: Operations }> = async
     '/maintenance/:id',
     { schema: { tags, summary: 'Delete a maintenance window', params: IdParams }, config: { minRole: 'operator', action: 'maintenance.delete' } },
     async (request, reply) => {
-      try {
-        windows.delete(request.params.id);
-      } catch (err) {
-        if (err instanceof WindowError) throw apiErrors.notFound(err.message);
-        throw err;
-      }
+      windows.delete(request.params.id);
       return reply.status(204).send();
     },
   );

@@ -2,9 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import type { Rollout, RolloutDevice } from '../../../collector/operations/rollout-store.ts';
-import { RolloutError } from '../../../collector/operations/rollouts.ts';
 import { auditNote } from '../../audit.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
+import { apiErrors } from '../../errors.ts';
 import { IdParams, ms, Nullable, NullableTimestamp, Timestamp } from '../../schemas.ts';
 import { Selector } from '../commands/schemas.ts';
 
@@ -86,7 +85,7 @@ const rollouts: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
     '/rollouts',
     { schema: { tags, summary: 'Start a firmware rollout in waves', body: RolloutCreate, response: { 201: RolloutJson } }, config: { minRole: 'admin', action: 'rollouts.create' } },
     async (request, reply) => {
-      const r = guard(() => engine.create({ ...request.body, created_by: request.principal?.name ?? null }));
+      const r = engine.create({ ...request.body, created_by: request.principal?.name ?? null });
       auditNote(request, { target: r.id, details: { firmware: r.firmware_id, devices: engine.progress(r.id).total } });
       return reply.status(201).send(json(r));
     },
@@ -101,33 +100,22 @@ const rollouts: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
   app.get(
     '/rollouts/:id',
     { schema: { tags, summary: 'One rollout with its progress', params: IdParams, response: { 200: RolloutJson } }, config: { minRole: 'viewer' } },
-    async (request) => json(guard(() => engine.require(request.params.id))),
+    async (request) => json(engine.require(request.params.id)),
   );
 
   app.get(
     '/rollouts/:id/devices',
     { schema: { tags, summary: 'Per-device state', params: IdParams, response: { 200: Type.Object({ items: Type.Array(DeviceJson) }) } }, config: { minRole: 'viewer' } },
-    async (request) => ({ items: guard(() => engine.devices(request.params.id)).map(deviceJson) }),
+    async (request) => ({ items: engine.devices(request.params.id).map(deviceJson) }),
   );
 
   for (const action of ['pause', 'resume', 'abort'] as const) {
     app.post(
       `/rollouts/:id/${action}`,
       { schema: { tags, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a rollout`, params: IdParams, response: { 200: RolloutJson } }, config: { minRole: 'operator', action: `rollouts.${action}` } },
-      async (request) => json(guard(() => engine[action](request.params.id))),
+      async (request) => json(engine[action](request.params.id)),
     );
   }
 };
-
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof RolloutError)) throw err;
-    if (err.code === 'not_found') throw apiErrors.notFound(err.message);
-    if (err.code === 'conflict') throw apiErrors.conflict(err.message, err.field);
-    throw new ApiError('FP_VALIDATION', err.message, err.field);
-  }
-}
 
 export default rollouts;
