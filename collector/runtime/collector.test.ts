@@ -181,6 +181,18 @@ describe('Collector emit path', () => {
     expect(text).toMatch(/fleetpulse_points_emitted_total\{plugin="p"\} 1/);
   });
 
+  it('writes the per-group fleet counts in serve only (an agent\'s would count its devices twice)', async () => {
+    for (const place of ['serve', 'agent'] as const) {
+      const { collector, sink, directory } = collectorWith([], { place });
+      directory.add({ id: 'dev-1', kind: 'sensor', model: 'TH-1', customer: 'acme', site: 'store-12' });
+      await collector.start();
+      collector.liveness.tick(Date.now() + 120_000);
+      expect(sink.lines.some((l) => l.startsWith('device_status,')), place).toBe(true);
+      const groups = sink.lines.filter((l) => l.startsWith('fleet_status,') || l.startsWith('fleet_firmware,'));
+      expect(groups.length > 0, place).toBe(place === 'serve');
+    }
+  });
+
   it('writes its self-metrics as fleetpulse_* points every interval, the same values as /metrics', async () => {
     let ctx!: PluginContext<{ port: number }>;
     const { collector, sink, metrics } = collectorWith([testPlugin({ name: 'p', onStart: (c) => (ctx = c) })], { selfMetricsIntervalS: 0.05 });

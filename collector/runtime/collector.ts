@@ -90,7 +90,10 @@ export class Collector {
       // Conformed like a plugin's points: `online` and the seconds are declared int, and a
       // field's type must never change in InfluxDB.
       write: (measurement, fields, device, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags: { device }, time }),
-      writeGroup: (measurement, fields, tags, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags, time }),
+      // Per-group counts only where the whole fleet is seen: an agent's would count its devices a
+      // second time in the fleet's sums.
+      writeGroup:
+        options.place === 'serve' ? (measurement, fields, tags, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags, time }) : undefined,
       statusIntervalS: options.liveness?.status_interval_s,
       missedIntervals: options.liveness?.missed_intervals,
       maintenance: options.liveness?.maintenance,

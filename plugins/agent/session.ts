@@ -14,11 +14,8 @@ type Result = Extract<AgentMessage, { t: 'result' }>;
 /** Commands sent down to agents and waiting for their result, by command id. */
 export type Waiting = Map<string, { ws: WebSocket; settle: (r: Result) => void; fail: (e: Error) => void }>;
 
-/**
- * Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice (the
- * edge's per-group counts would count its devices a second time in the fleet's sums).
- */
-const LIVENESS = new Set(['device_status', 'device_availability', 'device_attention', 'fleet_status', 'fleet_firmware']);
+/** Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice. */
+const LIVENESS = new Set(['device_status', 'device_availability', 'device_attention']);
 /** A string field of a line's field set, unescaped (`\"` and `\\` in line protocol). */
 const stringField = (rest: string, name: string) => new RegExp(`(?:^|,)${name}="((?:[^"\\\\]|\\\\.)*)"`).exec(rest)?.[1]?.replace(/\\(.)/g, '$1');
 
