@@ -10,7 +10,7 @@ import { defineMeasurement, MemoryDirectory } from '../sdk/index.ts';
 import { Drain, type DrainOptions } from './drain.ts';
 import { InfluxV1Writer } from './influx-writer.ts';
 import { openStateDb, Spool } from './spool.ts';
-import type { PointWriter, WriteOutcome } from './writer.ts';
+import { linesOf, type LineBatch, type PointWriter, type WriteOutcome } from './writer.ts';
 
 const log = pino({ level: 'silent' });
 const cleanups: Array<() => unknown> = [];
@@ -26,7 +26,8 @@ class ScriptedWriter implements PointWriter {
   readonly stored: string[] = [];
   readonly calls: Array<{ at: number; size: number; outcome: WriteOutcome['kind'] }> = [];
   constructor(private readonly decide: (lines: readonly string[], call: number) => WriteOutcome) {}
-  async write(lines: readonly string[]): Promise<WriteOutcome> {
+  async write(batch: LineBatch): Promise<WriteOutcome> {
+    const lines = linesOf(batch);
     const outcome = this.decide(lines, this.calls.length);
     this.calls.push({ at: performance.now(), size: lines.length, outcome: outcome.kind });
     if (outcome.kind === 'written') this.stored.push(...lines);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
 import type { DeadLetter, Spool, SpoolBatch } from './spool.ts';
-import type { PointWriter } from './writer.ts';
+import { countOf, linesOf, type LineBatch, type PointWriter } from './writer.ts';
 
 export interface DrainOptions {
   spool: Spool;
@@ -116,9 +116,9 @@ export class Drain {
       // A worker owns its batch until the writer has dealt with it: retry the same batch.
       for (;;) {
         try {
-          const dead = await this.send(batch.lines);
+          const dead = await this.send(batch);
           this.spool.ack(batch, dead);
-          this.inFlight -= batch.lines.length;
+          this.inFlight -= batch.count;
           if (dead.length > 0) this.metrics?.deadLettered(dead.length);
           if (this.failing) this.log.info({ writer: this.writer.describe() }, 'writes succeed again');
           this.failing = false;
@@ -140,7 +140,7 @@ export class Drain {
     const batch = this.spool.read(this.claimed, this.batchSize);
     if (batch) {
       this.claimed = batch.lastId;
-      this.inFlight += batch.lines.length;
+      this.inFlight += batch.count;
     }
     return batch;
   }
@@ -156,13 +156,13 @@ export class Drain {
     this.spool.commit();
   }
 
-  /** Writes lines; returns those refused one by one. Throws RetryLater when nothing can be said. */
-  private async send(lines: readonly string[]): Promise<DeadLetter[]> {
+  /** Writes a batch; returns the lines refused one by one. Throws RetryLater when nothing can be said. */
+  private async send(batch: LineBatch): Promise<DeadLetter[]> {
     const started = performance.now();
-    const outcome = await this.writer.write(lines);
+    const outcome = await this.writer.write(batch);
     switch (outcome.kind) {
       case 'written':
-        this.metrics?.written(lines.length, (performance.now() - started) / 1000);
+        this.metrics?.written(countOf(batch), (performance.now() - started) / 1000);
         return [];
       case 'retry':
         this.metrics?.writeError('retry');
@@ -170,6 +170,7 @@ export class Drain {
       case 'too_large':
       case 'rejected': {
         this.metrics?.writeError(outcome.kind);
+        const lines = linesOf(batch);
         if (lines.length === 1) return [{ line: lines[0]!, error: outcome.error }];
         const half = lines.length >> 1;
         return [...(await this.send(lines.slice(0, half))), ...(await this.send(lines.slice(half)))];

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useInfluxd } from '../../test/helpers/influxd.ts';
 import { rows } from './influx-query.ts';
 import { InfluxV1Writer, InfluxV2Writer, parseRetryAfter } from './influx-writer.ts';
+import { openStateDb, Spool } from './spool.ts';
 import { embeddedInfluxdUrl, INFLUXD_INSTALL_HINT, PortInUseError, startInfluxd } from './local-influxd.ts';
 
 const influx = useInfluxd();
@@ -43,6 +44,31 @@ describe('InfluxV1Writer against a real influxd 1.6', () => {
       { time: t, device: 'a', used: 1 },
       { time: t, device: 'b', used: 2 },
     ]);
+  });
+
+  it('posts what the spool packed as it is: rows compressed one by one, read by influxd as one stream', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fleetpulse-packed-'));
+    const db = openStateDb(path.join(dir, 'spool.db'));
+    try {
+      const spool = new Spool({ db, linesPerRow: 100 });
+      const t = ts();
+      clock += 350;
+      // A string field holding a newline, in the middle of a row, and rows cut mid-batch.
+      for (let i = 0; i < 350; i++) spool.append(`packed,device=p${i % 7} n=${i}i,note="${i === 150 ? 'two\nlines' : 'x'}" ${t + i}`);
+      spool.commit();
+      const batch = spool.read(0, 1000)!;
+      expect(batch.count).toBe(350);
+      for (const gzip of [true, false]) {
+        const target = await influx.freshDatabase();
+        expect(await writer({ database: target, gzip }).write(batch)).toEqual({ kind: 'written' });
+        expect(await influx.count('packed', target), `gzip: ${gzip}`).toBe(350);
+        const [row] = rows(await influx.query(`SELECT n, note FROM packed WHERE time = ${t + 150}ms`, { db: target }));
+        expect(row).toEqual({ time: t + 150, n: 150, note: 'two\nlines' });
+      }
+    } finally {
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes into a named retention policy', async () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
@@ -24,7 +25,7 @@ function openSpool(file: string, options: Omit<SpoolOptions, 'db'> = {}) {
 
 /** Every line of the spool, oldest first. */
 function everything(spool: Spool): string[] {
-  return spool.read(0, 1_000_000)?.lines ?? [];
+  return spool.read(0, 1_000_000)?.lines() ?? [];
 }
 
 const line = (i: number) => `m,device=d${i % 7} v=${i}i ${1_700_000_000_000 + i}`;
@@ -48,7 +49,7 @@ describe('Spool', () => {
     for (let i = 0; i < 6; i++) spool.append(line(i));
     spool.commit();
     const first = spool.read(0, 4)!;
-    expect(first.lines).toHaveLength(4);
+    expect(first.lines()).toHaveLength(4);
     spool.ack(first);
     expect(everything(spool)).toEqual([line(4), line(5)]);
     expect(spool.size().points).toBe(2);
@@ -66,7 +67,7 @@ describe('Spool', () => {
     expect(spool.size().points).toBe(0);
     spool.append(line(99));
     spool.commit();
-    expect(spool.read(batch.lastId, 100)?.lines).toEqual([line(99)]);
+    expect(spool.read(batch.lastId, 100)?.lines()).toEqual([line(99)]);
     db.close();
   });
 
@@ -161,25 +162,48 @@ describe('Spool', () => {
     const { db, spool } = openSpool(tempDbPath(), { linesPerRow: 3 });
     for (let i = 0; i < 7; i++) spool.append(line(i));
     spool.commit(); // rows of 3, 3, 1
-    expect(spool.read(0, 5)!.lines).toEqual([line(0), line(1), line(2)]);
-    expect(spool.read(0, 6)!.lines).toHaveLength(6);
-    expect(spool.read(0, 2)!.lines).toHaveLength(3);
+    expect(spool.read(0, 5)!.lines()).toEqual([line(0), line(1), line(2)]);
+    expect(spool.read(0, 6)!.lines()).toHaveLength(6);
+    expect(spool.read(0, 2)!.lines()).toHaveLength(3);
     db.close();
   });
 
-  it('reads a spool written one line per row by an earlier version, and appends to it', () => {
+  it('reads a spool written by earlier versions (text rows of one line, then of several), and appends to it', () => {
     const file = tempDbPath();
     const old = new Database(file);
     old.exec('CREATE TABLE spool (id INTEGER PRIMARY KEY, line TEXT NOT NULL)');
     old.prepare('INSERT INTO spool (id, line) VALUES (?, ?), (?, ?)').run(1, line(0), 2, line(1));
+    // The next version: several lines a row, joined by newlines, with their lengths.
+    old.exec('ALTER TABLE spool ADD COLUMN lengths BLOB');
+    const several = ['m note="a\nb" 2', line(3)];
+    const lengths = Buffer.alloc(8);
+    several.forEach((l, i) => lengths.writeUInt32LE(l.length, i * 4));
+    old.prepare('INSERT INTO spool (id, line, lengths) VALUES (?, ?, ?)').run(3, several.join('\n'), lengths);
     old.close();
     const { db, spool } = openSpool(file);
-    expect(spool.size()).toEqual({ points: 2, bytes: line(0).length + line(1).length });
-    for (let i = 2; i < 5; i++) spool.append(line(i));
+    const before = [line(0), line(1), ...several];
+    expect(spool.size()).toEqual({ points: 4, bytes: before.join('').length });
+    for (let i = 4; i < 7; i++) spool.append(line(i));
     spool.commit();
-    expect(everything(spool)).toEqual([0, 1, 2, 3, 4].map(line));
+    expect(everything(spool)).toEqual([...before, line(4), line(5), line(6)]);
     spool.ack(spool.read(0, 4)!); // rows [0] [1] [2, 3]
-    expect(spool.size()).toEqual({ points: 1, bytes: line(4).length });
+    expect(spool.size()).toEqual({ points: 3, bytes: line(4).length + line(5).length + line(6).length });
+    db.close();
+  });
+
+  it('stores rows compressed, once: a batch is read as the gzip body a writer posts', () => {
+    const { db, spool } = openSpool(tempDbPath(), { linesPerRow: 500 });
+    const lines = Array.from({ length: 1000 }, (_, i) => `reading,customer=acme,device=sensor-${i % 50},site=lyon-3 temperature_c=${20 + (i % 9) / 10},uptime_s=${i}i ${1_700_000_000_000 + i}`);
+    for (const l of lines) spool.append(l);
+    spool.commit();
+    const stored = db.prepare("SELECT COUNT(*) AS rows, SUM(LENGTH(line)) AS bytes, MIN(typeof(line)) AS type FROM spool").get() as { rows: number; bytes: number; type: string };
+    expect(stored.rows).toBe(2);
+    expect(stored.type).toBe('blob');
+    // Line protocol compresses about tenfold; a quarter leaves room for other lines.
+    expect(stored.bytes).toBeLessThan(lines.join('\n').length / 4);
+    const batch = spool.read(0, 1000)!;
+    expect(gunzipSync(batch.gzip).toString()).toBe(lines.join('\n') + '\n');
+    expect(spool.size().bytes).toBe(lines.join('').length);
     db.close();
   });
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import type { PointWriter, WriteOutcome } from './writer.ts';
+import { linesOf, type LineBatch, type PointWriter, type WriteOutcome } from './writer.ts';
 
 export interface UplinkWriterOptions {
   /** The server's agent endpoint, e.g. `ws://noc.example:8080/agent/`; the agent id is appended. */
@@ -76,7 +76,7 @@ export class UplinkWriter implements PointWriter {
     return true;
   }
 
-  async write(lines: readonly string[]): Promise<WriteOutcome> {
+  async write(batch: LineBatch): Promise<WriteOutcome> {
     if (!this.open && !(await this.waitOpen(this.o.connectWaitMs ?? 5000))) {
       return { kind: 'retry', error: `no connection to ${this.endpoint}` };
     }
@@ -85,7 +85,7 @@ export class UplinkWriter implements PointWriter {
       const timeoutMs = this.o.ackTimeoutMs ?? 15_000;
       const timer = setTimeout(() => this.settle(id, { kind: 'retry', error: `no ack within ${timeoutMs} ms` }), timeoutMs);
       this.inFlight.set(id, { resolve, timer });
-      this.ws!.send(JSON.stringify({ t: 'batch', id, lines }), (err) => {
+      this.ws!.send(JSON.stringify({ t: 'batch', id, lines: linesOf(batch) }), (err) => {
         if (err) this.settle(id, { kind: 'retry', error: `send failed: ${err.message}` });
       });
     });

@@ -41,7 +41,7 @@ async function connect(id: string, token: string) {
   const committedAtAck = new Map<number, string[]>();
   ws.on('message', (d) => {
     const msg = JSON.parse(d.toString()) as Record<string, unknown>;
-    if (msg.t === 'ack') committedAtAck.set(msg.id as number, rt.spool.read(0, 10_000)?.lines ?? []);
+    if (msg.t === 'ack') committedAtAck.set(msg.id as number, rt.spool.read(0, 10_000)?.lines() ?? []);
     inbox.push(msg);
   });
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));

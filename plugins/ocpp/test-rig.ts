@@ -80,7 +80,7 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
     db,
     // Committed lines only: what is durable now.
     lines: (measurement) => {
-      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines ?? [];
+      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines() ?? [];
       return measurement ? all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `)) : all;
     },
     events: async (event) => {

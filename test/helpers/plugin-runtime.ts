@@ -51,7 +51,7 @@ export async function startPluginRuntime(options: {
     spool,
     lines(measurement) {
       spool.commit();
-      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines ?? [];
+      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines() ?? [];
       return measurement === undefined ? all : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
     },
     async events(plugin, event) {

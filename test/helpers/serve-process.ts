@@ -173,5 +173,5 @@ export async function pumpReadings(
 
 /** Every line in a spool file, oldest first, through the spool's own reader (a row holds several lines). */
 export function spooledLines(db: Database.Database): string[] {
-  return new Spool({ db }).read(0, Number.MAX_SAFE_INTEGER)?.lines ?? [];
+  return new Spool({ db }).read(0, Number.MAX_SAFE_INTEGER)?.lines() ?? [];
 }
