@@ -1,3 +1,4 @@
+import { compareUtf8 } from '../pipeline/utf8-order.ts';
 import type { Page } from './customers.ts';
 import type { Device, DeviceFilter, DeviceKey, DeviceListOptions, DeviceSortField } from './device-types.ts';
 
@@ -27,14 +28,14 @@ export function keyFitsField(field: DeviceSortField, key: DeviceKey | undefined)
 export function pageOf(candidates: Iterable<Device>, opts: DeviceListOptions): Page<Device> {
   const field = opts.sort?.field ?? 'id';
   const sign = opts.sort?.desc ? -1 : 1;
-  const order = (a: Device, b: Device) => sign * (field === 'id' ? compareText(a.id, b.id) : compareRows(a[field], a.id, b[field], b.id));
+  const order = (a: Device, b: Device) => sign * (field === 'id' ? compareUtf8(a.id, b.id) : compareRows(a[field], a.id, b[field], b.id));
   const after = opts.after;
   const keep = opts.limit + 1;
   // The first `keep` devices in page order, kept sorted; most candidates lose to the last one.
   const best: Device[] = [];
   for (const device of candidates) {
     if (!passes(device, opts)) continue;
-    if (after && sign * (field === 'id' ? compareText(device.id, after.id) : compareRows(device[field], device.id, after.value, after.id)) <= 0) continue;
+    if (after && sign * (field === 'id' ? compareUtf8(device.id, after.id) : compareRows(device[field], device.id, after.value, after.id)) <= 0) continue;
     if (best.length === keep && order(device, best[keep - 1]!) >= 0) continue;
     let lo = 0;
     let hi = best.length;
@@ -71,7 +72,7 @@ type Value = string | number | null;
 
 /** (value, id) pairs in SQLite's ascending order: NULL, then numbers, then text; ties by id. */
 function compareRows(a: Value, aId: string, b: Value, bId: string): number {
-  return compareValues(a, b) || compareText(aId, bId);
+  return compareValues(a, b) || compareUtf8(aId, bId);
 }
 
 function compareValues(a: Value, b: Value): number {
@@ -80,23 +81,6 @@ function compareValues(a: Value, b: Value): number {
   if (b === null) return 1;
   if (typeof a === 'number') return typeof b === 'number' ? (a < b ? -1 : 1) : -1;
   if (typeof b === 'number') return 1;
-  return compareText(a, b);
+  return compareUtf8(a, b);
 }
 
-/**
- * SQLite's BINARY collation: UTF-8 bytes, which is code point order. JavaScript's `<` compares
- * UTF-16 units, which puts U+10000 and up (surrogate pairs) before U+E000–U+FFFF; so at the first
- * differing unit, surrogates are ranked above the units they would otherwise precede.
- */
-export function compareText(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  if (i === n) return a.length < b.length ? -1 : 1;
-  return codePointRank(a.charCodeAt(i)) < codePointRank(b.charCodeAt(i)) ? -1 : 1;
-}
-
-function codePointRank(unit: number): number {
-  return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
-}

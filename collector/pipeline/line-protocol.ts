@@ -32,6 +32,7 @@
  * the scratch arrays and caches below need no locking and are never seen half-written.
  */
 import { Int, Uint, type Fields, type Point, type Tags } from '../sdk/point.ts';
+import { compareUtf8 } from './utf8-order.ts';
 
 export class LineProtocolError extends Error {
   override name = 'LineProtocolError';
@@ -251,7 +252,7 @@ function tagShapeOf(entry: MeasurementEntry, n: number, measurement: string): Ta
   const order: number[] = [];
   for (let i = 0; i < n; i++) {
     let j = i;
-    while (j > 0 && before(keys[i]!, keys[order[j - 1]!]!)) j--;
+    while (j > 0 && compareUtf8(keys[i]!, keys[order[j - 1]!]!) < 0) j--;
     order.splice(j, 0, i);
   }
   const prefixes = order.map((i) => tryKeyPrefix(keys[i]!, measurement, false));
@@ -295,26 +296,6 @@ function tryKeyPrefix(key: string, measurement: string, first: boolean): string 
   } catch {
     return undefined;
   }
-}
-
-/**
- * Whether `a` sorts before `b` in UTF-8 byte order, which is InfluxDB's. JavaScript's `<`
- * compares UTF-16 code units, which differs only between a surrogate (a character above U+FFFF)
- * and a code unit in U+E000..U+FFFF.
- */
-function before(a: string, b: string): boolean {
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return x >= 0xd800 && y >= 0xd800 ? utf8Rank(x) < utf8Rank(y) : x < y;
-  }
-  return a.length < b.length;
-}
-
-function utf8Rank(unit: number): number {
-  // Surrogates (D800..DFFF) stand for characters above U+FFFF: move them above E000..FFFF.
-  return unit < 0xe000 ? unit + 0x2800 : unit;
 }
 
 /**
