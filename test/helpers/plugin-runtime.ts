@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
+import { apiPlugin } from '../../api/index.ts';
+import { openInventory, ROLES, type Inventory, type Role } from '../../collector/inventory/index.ts';
 import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
@@ -15,8 +18,14 @@ export interface PluginRuntime {
   collector: Collector;
   metrics: SelfMetrics;
   spool: Spool;
-  /** Committed spool lines, optionally only those of one measurement. */
+  /** The database plugins keep their own tables in (the inventory's when the API is mounted, as in serve). */
+  pluginDb: Database.Database;
+  /** The `Authorization` header of an API key with that role (with `api` only). */
+  token(role: Role): string;
+  /** Spool lines after committing what waits, optionally only those of one measurement. */
   lines(measurement?: string): string[];
+  /** Only the lines committed so far: what is durable now (see `spoolCommitMs`). */
+  committedLines(measurement?: string): string[];
   /** The value of `fleetpulse_plugin_events_total{plugin, event}` (0 when never counted). */
   events(plugin: string, event: string): Promise<number>;
   stop(): Promise<void>;
@@ -31,29 +40,58 @@ export async function startPluginRuntime(options: {
   plugins: readonly Plugin[];
   pluginConfig: Record<string, unknown>;
   directory: DeviceDirectory;
+  /**
+   * How long emitted lines wait in memory before the spool commits them, ms. Default 5: a test
+   * reading the spool right after `committed()` sees the lines. A long wait makes "answered only
+   * after the point is durable" observable in `committedLines()`.
+   */
+  spoolCommitMs?: number;
+  /**
+   * Mounts the real API (a temporary inventory with one API key per role) with the plugins' API
+   * routes inside it, exactly as `serve` does.
+   */
+  api?: { kinds: string[] };
 }): Promise<PluginRuntime> {
+  const { spoolCommitMs = 5, api, ...plugins } = options;
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
-  // Commit at once so that a test reading the spool table right after `committed()` sees the lines.
-  const spool = new Spool({ db, commitIntervalMs: 5 });
+  const spool = new Spool({ db, commitIntervalMs: spoolCommitMs });
   const metrics = new SelfMetrics('test');
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const server = new SharedServer(app);
-  const collector = new Collector({ place: 'serve', ...options, sink: spool, db, pluginDb: db, metrics, log, server });
+  let inventory: Inventory | undefined;
+  const keys = new Map<Role, string>();
+  if (api) {
+    inventory = openInventory({ path: join(dir, 'inventory.db'), secretKey: Buffer.alloc(32, 7) });
+    for (const role of ROLES) keys.set(role, inventory.apiKeys.create({ name: `test-${role}`, role }).key);
+    void app.register(apiPlugin, { prefix: '/api/v1', inventory, kinds: api.kinds, extend: (scope) => server.mountApiRoutes(scope) });
+  }
+  const pluginDb = inventory?.db ?? db;
+  const collector = new Collector({ place: 'serve', ...plugins, sink: spool, db, pluginDb, metrics, log, server });
   await collector.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
+  const committedLines = (measurement?: string) => {
+    const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines() ?? [];
+    return measurement === undefined ? all : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     collector,
     metrics,
     spool,
+    pluginDb,
+    token(role) {
+      const key = keys.get(role);
+      if (!key) throw new Error('startPluginRuntime: API keys exist only with the `api` option');
+      return `Bearer ${key}`;
+    },
     lines(measurement) {
       spool.commit();
-      const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines() ?? [];
-      return measurement === undefined ? all : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
+      return committedLines(measurement);
     },
+    committedLines,
     async events(plugin, event) {
       const sample = (await metrics.pluginEvents.get()).values.find((v) => v.labels.plugin === plugin && v.labels.event === event);
       return sample?.value ?? 0;
@@ -66,6 +104,7 @@ export async function startPluginRuntime(options: {
       await new Promise((resolve) => setTimeout(resolve, 100));
       spool.close();
       db.close();
+      inventory?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
