@@ -19,6 +19,7 @@ import { build } from '../api/index.ts';
 import { openInventory, type DeviceInput, type Inventory } from '../collector/inventory/index.ts';
 import type { LoadOptions, LoadResult } from './devices-api-load.ts';
 import { prng } from './prng.ts';
+import type { Result } from './result.ts';
 
 export interface Scenario {
   name: string;
@@ -94,7 +95,7 @@ function runLoad(opts: LoadOptions): Promise<LoadResult> {
   });
 }
 
-export async function run(opts: { devices?: number; concurrency?: number; seconds?: number } = {}): Promise<DevicesApiBench> {
+export async function measure(opts: { devices?: number; concurrency?: number; seconds?: number } = {}): Promise<DevicesApiBench> {
   const devices = opts.devices ?? 20_000;
   const concurrency = opts.concurrency ?? Number(process.env.DEVICES_API_CONCURRENCY ?? 8);
   const seconds = opts.seconds ?? Number(process.env.DEVICES_API_SECONDS ?? 5);
@@ -157,6 +158,22 @@ export function print(bench: DevicesApiBench): void {
   console.log(`  API p99 worst ${worst.toFixed(2)} ms (goal <= ${bench.goalP99Ms} ms: ${worst <= bench.goalP99Ms ? 'met' : 'NOT met'})`);
 }
 
+/** For `npm run bench`: each API route's p99 beside bare Fastify answering the same JSON. */
+export async function run(): Promise<Result[]> {
+  const bench = await measure();
+  const [bare, ...api] = bench.scenarios;
+  return api.map((s) => ({
+    name: `${s.name} (${bench.devices.toLocaleString('en-US')} devices, ${bench.concurrency} loops)`,
+    ours: Number(s.result.p99.toFixed(2)),
+    reference: Number(bare!.result.p99.toFixed(2)),
+    ratio: s.result.p99 / bare!.result.p99,
+    goal: bench.goalP99Ms,
+    lowerIsBetter: true,
+    unit: 'ms p99',
+    note: `${s.result.rps.toFixed(0)} vs ${bare!.result.rps.toFixed(0)} req/s; load ${bench.loadavg[0].toFixed(1)}`,
+  }));
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  print(await run());
+  print(await measure());
 }

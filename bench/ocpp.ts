@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Result } from './result.ts';
 
 export interface OcppBenchSide {
   connected: number;
@@ -79,7 +80,7 @@ async function side(role: 'ours' | 'bare', chargers: number, commands: number, r
   }
 }
 
-export async function run(options: { chargers?: number; commands?: number; ramp?: number } = {}): Promise<OcppBench> {
+export async function measure(options: { chargers?: number; commands?: number; ramp?: number } = {}): Promise<OcppBench> {
   const chargers = options.chargers ?? 2000;
   const commands = options.commands ?? 500;
   const ramp = options.ramp ?? 1000;
@@ -88,10 +89,20 @@ export async function run(options: { chargers?: number; commands?: number; ramp?
   return { chargers, ours, bare, goals: { rss_per_connection_kb: 20, p99_ms: 50 } };
 }
 
+/** For `npm run bench` (2,000 chargers; `npx tsx bench/ocpp.ts --full` for 10,000). */
+export async function run(): Promise<Result[]> {
+  const r = await measure();
+  const name = (what: string) => `OCPP ${what} (${r.chargers.toLocaleString('en-US')} chargers, plugin + bus vs bare ocpp-rpc)`;
+  return [
+    { name: name('memory per connection'), ours: r.ours.rss_per_connection_kb, reference: r.bare.rss_per_connection_kb, ratio: r.ours.rss_per_connection_kb / r.bare.rss_per_connection_kb, goal: r.goals.rss_per_connection_kb, lowerIsBetter: true, unit: 'KB' },
+    { name: name('command p99'), ours: r.ours.p99_ms, reference: r.bare.p99_ms, ratio: r.ours.p99_ms / r.bare.p99_ms, goal: r.goals.p99_ms, lowerIsBetter: true, unit: 'ms' },
+  ];
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   const { values } = parseArgs({ options: { chargers: { type: 'string' }, full: { type: 'boolean' }, commands: { type: 'string' }, ramp: { type: 'string' } } });
   const chargers = values.full ? 10_000 : Number(values.chargers ?? 2000);
-  const r = await run({ chargers, commands: Number(values.commands ?? 500), ramp: Number(values.ramp ?? 1000) });
+  const r = await measure({ chargers, commands: Number(values.commands ?? 500), ramp: Number(values.ramp ?? 1000) });
   const row = (name: string, s: OcppBenchSide) =>
     `${name.padEnd(28)} ${String(s.connected).padStart(6)} ${s.ramp_per_s.toFixed(0).padStart(8)} ${s.rss_per_connection_kb.toFixed(1).padStart(10)} ${s.heap_per_connection_kb.toFixed(1).padStart(9)} ${s.rss_mb.toFixed(0).padStart(7)} ${s.p50_ms.toFixed(2).padStart(8)} ${s.p99_ms.toFixed(2).padStart(8)} ${String(s.failed).padStart(6)}`;
   console.log(`OCPP: ${r.chargers} chargers (half 1.6, half 2.0.1), heartbeats + meter values every 30 s per connector`);

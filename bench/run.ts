@@ -1,24 +1,16 @@
 /**
  * `npm run bench`: runs every bench/*.ts that exports `run()` (or only those named on the command
  * line: `npm run bench -- pipeline memory`), one after the other so they do not compete for the
- * CPU, and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`;
- * `lowerIsBetter: true` means `goal` is a ceiling on `ours` (e.g. bytes), otherwise a floor on
- * `ratio`; `unit` and `note` are printed when given.
+ * CPU, and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`, or a
+ * list of them for a bench with several figures; `lowerIsBetter: true` means `goal` is a ceiling
+ * on `ours` (e.g. bytes), otherwise a floor on `ratio`; a figure without a goal is printed for
+ * the record; `unit` and `note` are printed when given.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Result } from './result.ts';
 
-interface Result {
-  name: string;
-  ours: number;
-  reference: number;
-  ratio: number;
-  goal: number;
-  lowerIsBetter?: boolean;
-  unit?: string;
-  note?: string;
-}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
@@ -37,11 +29,12 @@ if (wanted.length > 0 && files.length !== wanted.length) {
 
 const rows: Array<{ file: string; result?: Result; error?: string }> = [];
 for (const file of files) {
-  const mod = (await import(pathToFileURL(path.join(here, file)).href)) as { run?: () => Result | Promise<Result> };
+  const mod = (await import(pathToFileURL(path.join(here, file)).href)) as { run?: () => Promise<Result | Result[]> | Result | Result[] };
   if (typeof mod.run !== 'function') continue;
   process.stderr.write(`running ${file} ...\n`);
   try {
-    rows.push({ file, result: await mod.run() });
+    const results = await mod.run();
+    for (const result of Array.isArray(results) ? results : [results]) rows.push({ file, result });
   } catch (err) {
     rows.push({ file, error: err instanceof Error ? err.message : String(err) });
   }
@@ -55,6 +48,11 @@ for (const { file, result: r, error } of rows) {
     continue;
   }
   const unit = r.unit ?? 'points/s';
+  const note = r.note ? ` (${r.note})` : '';
+  if (r.goal === undefined) {
+    table.push([r.name, `${fmt(r.ours)} ${unit}`, `${fmt(r.reference)} ${unit}`, `${r.ratio.toFixed(2)}x`, '-', `no goal${note}`]);
+    continue;
+  }
   const meets = r.lowerIsBetter ? r.ours <= r.goal : r.ratio >= r.goal;
   table.push([
     r.name,
@@ -62,7 +60,7 @@ for (const { file, result: r, error } of rows) {
     `${fmt(r.reference)} ${unit}`,
     `${r.ratio.toFixed(2)}x`,
     r.lowerIsBetter ? `<= ${fmt(r.goal)} ${unit}` : `>= ${r.goal}x`,
-    (meets ? 'meets' : 'MISSES') + (r.note ? ` (${r.note})` : ''),
+    (meets ? 'meets' : 'MISSES') + note,
   ]);
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
