@@ -16,8 +16,10 @@ export function unsafeDeviceUrl(location: string, protocols: readonly string[] =
   }
   if (u.protocol === 'file:') return 'file: URLs are refused';
   if (!protocols.includes(u.protocol)) return `only ${protocols.join(' ').replaceAll(':', '')} URLs are accepted, not ${u.protocol}`;
-  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is a loopback name`;
+  // A DNS name may end in dots (`localhost.` is the fully qualified localhost; URL turns
+  // `localhost%2e` and `localhost。` into it too): the name without them is the one to judge.
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return `${u.hostname} is a loopback name`;
   const kind = classify(host);
   if (kind) return `${host} is a ${kind} address`;
   return undefined;
