@@ -23,10 +23,18 @@ export type PollOutcome = 'ok' | 'timeout' | 'unreachable' | 'http_error' | 'bad
  * Polls Shelly plugs with bounded concurrency. Each request has its own timeout, so a dead plug
  * costs one queue slot for `timeout_ms` and never delays the others beyond that; a plug still in
  * flight from the previous round is skipped rather than queued twice.
+ *
+ * Stopping aborts every request in flight. The poller listens to the plugin's stop signal once and
+ * keeps its requests' controllers itself: a listener per request on that shared signal would pile
+ * up `concurrency` listeners (50 by default) and Node warns of a leak past 10.
  */
 export class ShellyPoller {
   private readonly queue: PQueue;
   private readonly inFlight = new Set<string>();
+  /** Controllers of the HTTP requests under way (polls and commands). */
+  private readonly requests = new Set<AbortController>();
+  private stopped = false;
+  private readonly onStop = () => this.abortAll(this.ctx.signal.reason);
 
   constructor(
     private readonly ctx: PluginContext,
@@ -35,6 +43,7 @@ export class ShellyPoller {
     private readonly onOutcome: (target: ShellyTarget, outcome: PollOutcome) => void,
   ) {
     this.queue = new PQueue({ concurrency: options.concurrency });
+    ctx.signal.addEventListener('abort', this.onStop, { once: true });
   }
 
   /** Queues one poll of every target; resolves when this round (and any left over) is done. */
@@ -53,11 +62,13 @@ export class ShellyPoller {
 
   private async poll(target: ShellyTarget): Promise<void> {
     const outcome = await this.fetchStatus(target);
+    // A poll cut short by stop says nothing about the plug: neither counted nor reported.
+    if (outcome === 'stopped') return;
     this.ctx.count(`shelly_${outcome}`);
     this.onOutcome(target, outcome);
   }
 
-  private async fetchStatus(target: ShellyTarget): Promise<PollOutcome> {
+  private async fetchStatus(target: ShellyTarget): Promise<PollOutcome | 'stopped'> {
     let text: string;
     const deadline = this.deadline();
     try {
@@ -68,7 +79,7 @@ export class ShellyPoller {
         return 'http_error';
       }
     } catch (err) {
-      if (this.ctx.signal.aborted) return 'unreachable';
+      if (this.stopped) return 'stopped';
       const timeout = (err as Error).name === 'TimeoutError';
       this.ctx.log.debug({ device: target.id, address: target.address, err: (err as Error).message }, 'Shelly poll failed');
       return timeout ? 'timeout' : 'unreachable';
@@ -114,29 +125,38 @@ export class ShellyPoller {
   }
 
   /**
-   * Aborts after `timeout_ms`, on stop, or with `also`. A plain timer rather than
-   * AbortSignal.timeout inside AbortSignal.any: on Node 20 the combined signal holds its sources
-   * weakly, and under load a collected timeout signal never fires (seen with 1,000 plugs).
+   * Aborts after `timeout_ms`, on stop, or with `also` (a command's own signal). A plain timer
+   * rather than AbortSignal.timeout inside AbortSignal.any: on Node 20 the combined signal holds
+   * its sources weakly, and under load a collected timeout signal never fires (seen with 1,000
+   * plugs). Stop reaches the request through `requests`, not through a listener of its own.
    */
   private deadline(also?: AbortSignal): { signal: AbortSignal; clear(): void } {
     const controller = new AbortController();
     const abort = (reason: unknown) => controller.abort(reason);
+    if (this.stopped) abort(new DOMException('the plug plugin is stopping', 'AbortError'));
     const timer = setTimeout(() => abort(new DOMException(`no answer within ${this.options.timeout_ms} ms`, 'TimeoutError')), this.options.timeout_ms);
-    const onStop = () => abort(this.ctx.signal.reason);
     const onAlso = () => abort(also!.reason);
-    this.ctx.signal.addEventListener('abort', onStop, { once: true });
+    this.requests.add(controller);
     also?.addEventListener('abort', onAlso, { once: true });
     return {
       signal: controller.signal,
       clear: () => {
         clearTimeout(timer);
-        this.ctx.signal.removeEventListener('abort', onStop);
+        this.requests.delete(controller);
         also?.removeEventListener('abort', onAlso);
       },
     };
   }
 
+  private abortAll(reason: unknown): void {
+    this.stopped = true;
+    for (const controller of this.requests) controller.abort(reason);
+  }
+
+  /** Drops the polls not started yet and aborts those in flight; later requests fail at once. */
   stop(): void {
     this.queue.clear();
+    this.abortAll(new DOMException('the plug plugin is stopping', 'AbortError'));
+    this.ctx.signal.removeEventListener('abort', this.onStop);
   }
 }
