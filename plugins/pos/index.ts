@@ -77,16 +77,20 @@ export default definePlugin({
         }
         const invalid = [...batch.invalid];
         const valid: PosEvent[] = [];
+        let notOwned = 0;
         for (const { index, event } of batch.events) {
-          const owner = ctx.devices.lookup(event.device)?.gateway;
-          if (owner !== undefined && owner !== who.sender && event.device !== who.sender) {
-            invalid.push({ index, field: `events[${index}].device`, error: `events[${index}].device: belongs to another back office` });
-          } else valid.push(event);
+          const refusal = ownership(ctx, who.sender, event.device);
+          if (refusal === undefined) valid.push(event);
+          else {
+            notOwned++;
+            invalid.push({ index, field: `events[${index}].device`, error: `events[${index}].device: ${refusal}` });
+          }
         }
         invalid.sort((a, b) => a.index - b.index);
         const { accepted, duplicates } = await ingest(ctx, guard, who.sender, valid);
         ctx.count('events_accepted', accepted);
         if (duplicates) ctx.count('events_duplicate', duplicates);
+        if (notOwned) ctx.count('events_not_owned', notOwned);
         if (invalid.length === 0) return reply.code(200).send({ accepted, duplicates });
         ctx.count('events_invalid', invalid.length);
         const first = invalid[0]!;
@@ -107,6 +111,22 @@ export default definePlugin({
 });
 
 type Refusal = 'no_sender' | 'no_signature' | 'stale_timestamp' | 'bad_signature' | 'unknown_device' | 'pending' | 'retired' | 'no_credential';
+
+/**
+ * Why `sender` may not report for `device`, or undefined when it may. A back office reports only
+ * for its own POS devices, those whose inventory `gateway` is the back office (docs/inventory.md).
+ * A device the inventory does not know is taken and registered as pending behind the sender.
+ * Refused: a device behind another gateway, and a known device without a gateway (another back
+ * office, a device of another plugin, the sender itself), which would otherwise be marked seen.
+ */
+function ownership(ctx: Ctx, sender: string, device: string): string | undefined {
+  const known = ctx.devices.lookup(device);
+  if (known === undefined) return undefined;
+  if (known.gateway === sender) return known.kind === 'pos' ? undefined : 'is not a POS device';
+  if (known.gateway !== undefined) return 'belongs to another back office';
+  if (device === sender) return 'is the back office itself; report the events of its POS devices';
+  return 'is not a POS device of this back office (it has no gateway in the inventory)';
+}
 
 /** The back office that signed the request, or why it is refused. */
 async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<{ sender: string } | Refusal> {

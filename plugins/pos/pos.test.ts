@@ -18,6 +18,7 @@ beforeAll(async () => {
     .add({ id: 'bo-2', kind: 'pos' }, { type: 'pos_hmac', value: 'bo-2-secret' })
     .add({ id: 'pos-1', kind: 'pos', gateway: 'bo-1', customer: 'acme' })
     .add({ id: 'pos-other', kind: 'pos', gateway: 'bo-2' })
+    .add({ id: 'plug-9', kind: 'plug', gateway: 'bo-1' })
     .add({ id: 'store-0001-bo', kind: 'pos' }, { type: 'pos_hmac', value: 'sim-secret' });
   rt = await startPluginRuntime({ plugins: [pos], pluginConfig: { pos: { body_limit_bytes: 64 * 1024 } }, directory });
 });
@@ -134,6 +135,36 @@ describe('pos webhook', () => {
     ]);
     expect(rt.lines('pos_order').length).toBe(before + 2);
     expect(await rt.events('pos', 'events_invalid')).toBe(3);
+  });
+
+  it('takes events only for its own POS devices: others are refused by index, counted, and not marked seen', async () => {
+    const before = { orders: rt.lines('pos_order').length, invalid: await rt.events('pos', 'events_invalid'), notOwned: await rt.events('pos', 'events_not_owned') };
+    const heartbeat = { type: 'heartbeat', store: 'store-9', time: Date.now(), app_version: '4.2.1', printer: 'ok', network: 'wifi' };
+    const res = await post(events(
+      order(), // 0: pos-1, behind bo-1
+      order({ device: 'bo-2' }), // 1: another back office (no gateway)
+      { ...heartbeat, id: `hb-${++seq}`, device: 'bo-2' }, // 2: would mark bo-2 seen
+      order({ device: 'pos-other' }), // 3: behind bo-2
+      order({ device: 'bo-1' }), // 4: the sender itself
+      order({ device: 'plug-9' }), // 5: behind bo-1, but not a POS device
+      order({ device: 'pos-unlisted' }), // 6: unknown: taken, pending behind bo-1
+    ));
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'invalid_events', index: 1, field: 'events[1].device', accepted: 2 });
+    expect(res.body.rejected).toEqual([
+      { index: 1, field: 'events[1].device', error: 'events[1].device: is not a POS device of this back office (it has no gateway in the inventory)' },
+      { index: 2, field: 'events[2].device', error: 'events[2].device: is not a POS device of this back office (it has no gateway in the inventory)' },
+      { index: 3, field: 'events[3].device', error: 'events[3].device: belongs to another back office' },
+      { index: 4, field: 'events[4].device', error: 'events[4].device: is the back office itself; report the events of its POS devices' },
+      { index: 5, field: 'events[5].device', error: 'events[5].device: is not a POS device' },
+    ]);
+    const orders = rt.lines('pos_order').slice(before.orders);
+    expect(orders.map((l) => /device=([^,]+)/.exec(l)![1])).toEqual(['pos-1', 'pos-unlisted']);
+    expect(rt.collector.liveness.state('bo-2')?.lastSeen).toBeUndefined();
+    expect(rt.lines('pos_health').some((l) => l.includes('device=bo-2,'))).toBe(false);
+    expect(await rt.events('pos', 'events_not_owned')).toBe(before.notOwned + 5);
+    expect(await rt.events('pos', 'events_invalid')).toBe(before.invalid + 5);
+    await expect.poll(() => directory.lookup('pos-unlisted')).toMatchObject({ lifecycle: 'pending', gateway: 'bo-1' });
   });
 
   it('registers an unknown POS device as pending behind the back office that reported it', async () => {
