@@ -67,34 +67,9 @@ const UINT64_MAX_BIG = 2n ** 64n - 1n;
 /** Encodes `point` to one line of line protocol, without a trailing newline. */
 export function encodeLine(point: Point): string {
   const measurement = point.measurement;
-  let entry: MeasurementEntry;
-  if (measurement === lastMeasurement) {
-    entry = lastEntry!;
-  } else {
-    entry = measurements.get(measurement) ?? addMeasurement(measurement);
-    lastMeasurement = measurement;
-    lastEntry = entry;
-  }
-  let line = entry.text;
-
+  const entry = entryOf(measurement);
   const tags = point.tags;
-  if (tags !== undefined) {
-    // Keys are compared with the measurement's last tag shape as they come.
-    const last = entry.tagShapes[0];
-    const lastKeys = last !== undefined ? last.keys : NO_KEYS;
-    let matched = true;
-    let n = 0;
-    for (const key in tags) {
-      scratchKeys[n] = key;
-      scratchValues[n] = tags[key];
-      if (matched && lastKeys[n] !== key) matched = false;
-      n++;
-    }
-    if (n > 0) {
-      const shape = matched && n === lastKeys.length ? last! : tagShapeOf(entry, n, measurement);
-      line = appendTags(line, shape, n, measurement);
-    }
-  }
+  let line = tags === undefined ? entry.text : appendTagSet(entry, tags, measurement);
 
   // Fields are written as they are read, so that a float is never stored (and boxed) on the way.
   // Their `,key=` texts come from the measurement's last field shape while the keys match it.
@@ -135,6 +110,42 @@ export function encodeLine(point: Point): string {
   const time = point.time;
   if (time !== undefined) line += formatTime(time, measurement);
   return line;
+}
+
+/**
+ * `measurement,tag=value,...`: the head of a line exactly as `encodeLine` writes it (tags sorted
+ * and escaped, empty values left out), for a line whose fields and timestamp were encoded
+ * elsewhere (lines forwarded by edge agents).
+ */
+export function encodeHead(measurement: string, tags: Tags | undefined): string {
+  const entry = entryOf(measurement);
+  return tags === undefined ? entry.text : appendTagSet(entry, tags, measurement);
+}
+
+function entryOf(measurement: string): MeasurementEntry {
+  if (measurement === lastMeasurement) return lastEntry!;
+  const entry = measurements.get(measurement) ?? addMeasurement(measurement);
+  lastMeasurement = measurement;
+  lastEntry = entry;
+  return entry;
+}
+
+/** The measurement's text and its tags. */
+function appendTagSet(entry: MeasurementEntry, tags: Tags, measurement: string): string {
+  // Keys are compared with the measurement's last tag shape as they come.
+  const last = entry.tagShapes[0];
+  const lastKeys = last !== undefined ? last.keys : NO_KEYS;
+  let matched = true;
+  let n = 0;
+  for (const key in tags) {
+    scratchKeys[n] = key;
+    scratchValues[n] = tags[key];
+    if (matched && lastKeys[n] !== key) matched = false;
+    n++;
+  }
+  if (n === 0) return entry.text;
+  const shape = matched && n === lastKeys.length ? last! : tagShapeOf(entry, n, measurement);
+  return appendTags(entry.text, shape, n, measurement);
 }
 
 /*

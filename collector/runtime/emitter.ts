@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { encodeLine, LineProtocolError } from '../pipeline/line-protocol.ts';
+import { encodeHead, encodeLine, LineProtocolError } from '../pipeline/line-protocol.ts';
 import {
   conformFields,
   UndeclaredMeasurement,
@@ -124,7 +124,6 @@ export class Emitter {
     return cached;
   }
 
-
   private refused(instance: string, measurement: string, err: unknown): void {
     if (!(err instanceof UndeclaredMeasurement || err instanceof LineProtocolError)) throw err;
     this.metrics.pointsInvalid.labels(instance, measurement).inc();
@@ -135,21 +134,4 @@ export class Emitter {
       this.log.warn({ plugin: instance, measurement, err: err.message }, 'point refused (further ones for a minute are only counted)');
     }
   }
-}
-
-/** `measurement,tag=value,...` with tags sorted and escaped like `encodeLine` does. */
-function encodeHead(measurement: string, tags: Tags): string {
-  let out = escapeName(measurement, /[, ]/g, measurement);
-  for (const key of Object.keys(tags).sort()) {
-    const value = tags[key];
-    if (value === undefined || value === '') continue;
-    out += `,${escapeName(key, /[,= ]/g, measurement)}=${escapeName(value, /[,= ]/g, measurement)}`;
-  }
-  return out;
-}
-
-function escapeName(text: string, special: RegExp, measurement: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(text)) throw new LineProtocolError(`control character in "${text}"`, measurement);
-  return text.replace(special, (c) => `\\${c}`);
 }
