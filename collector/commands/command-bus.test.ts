@@ -111,4 +111,20 @@ describe('CommandBus', () => {
     expect(b.isAttached('d1')).toBe(false);
     await expect(b.dispatch('d1', { name: 'ping' })).rejects.toBeInstanceOf(DeviceUnreachable);
   });
+
+  it('tells attach listeners about every attach, already dispatchable; a throwing listener harms nobody', async () => {
+    const { bus: b } = bus();
+    const seen: Array<[string, unknown]> = [];
+    b.onAttach(() => {
+      throw new Error('listener bug');
+    });
+    const off = b.onAttach((id) => seen.push([id, b.commandsFor(id) && Object.keys(b.commandsFor(id)!)]));
+    b.attach('d1', target('example', async () => 'ok'));
+    b.attach('d1', { ...target('example', async () => 'ok'), commands: {} });
+    expect(seen).toEqual([['d1', ['ping', 'set_interval']], ['d1', []]]);
+    off();
+    b.attach('d2', target('example', async () => 'ok'));
+    expect(seen).toHaveLength(2);
+    expect(b.isAttached('d2')).toBe(true);
+  });
 });

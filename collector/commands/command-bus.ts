@@ -61,15 +61,33 @@ const DEFAULT_TIMEOUT_S = 30;
 export class CommandBus {
   private readonly attached = new Map<string, { target: CommandTarget; token: object }>();
   private readonly validators = new WeakMap<CommandSpec, ReturnType<typeof Compile>>();
+  private readonly attachListeners = new Set<(deviceId: string) => void>();
 
   constructor(private readonly onOutcome: (outcome: CommandOutcome, target: string) => void = () => {}) {}
 
   attach(deviceId: string, target: CommandTarget): () => void {
     const token = {};
     this.attached.set(deviceId, { target, token });
+    for (const listener of this.attachListeners) {
+      try {
+        listener(deviceId);
+      } catch {
+        // A listener's failure is its own: the device is attached all the same.
+      }
+    }
     return () => {
       if (this.attached.get(deviceId)?.token === token) this.attached.delete(deviceId);
     };
+  }
+
+  /**
+   * Calls `listener(deviceId)` after every attach: a device that (re)connected, or one whose
+   * connection announced a new command list. For state that must reach a device once it is back
+   * (e.g. a station's session end time). Returns the unsubscribe.
+   */
+  onAttach(listener: (deviceId: string) => void): () => void {
+    this.attachListeners.add(listener);
+    return () => this.attachListeners.delete(listener);
   }
 
   isAttached(deviceId: string): boolean {
