@@ -206,7 +206,8 @@ function register(ctx: Ctx, sender: string, e: PosEvent, now: number): void {
   const known = ctx.devices.lookup(e.device);
   const gateway = known ? undefined : sender;
   if (e.type === 'heartbeat' && now - e.time <= 2 * ctx.config.heartbeat_interval_s * 1000) {
-    ctx.seen(e.device, { kind: 'pos', gateway, firmware: e.app_version, state: printerWorks(e.printer) ? 'online' : 'error' });
+    const works = printerWorks(e.printer);
+    ctx.seen(e.device, { kind: 'pos', gateway, firmware: e.app_version, state: works ? 'online' : 'error', reason: works ? undefined : `printer_${e.printer}` });
   } else if (!known) {
     ctx.devices.discover(e.device, { kind: 'pos', gateway }).catch((err) => ctx.log.error({ device: e.device, err }, 'could not register POS device'));
   }
