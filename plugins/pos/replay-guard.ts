@@ -29,7 +29,7 @@ export class ReplayGuard {
     });
   }
 
-  /** Whether this sender delivered the event id before (within the retention). */
+  /** Whether this sender delivered the event id before and it is not forgotten yet (see `forgetOld`). */
   seen(sender: string, id: string): boolean {
     return this.has.get(sender, id) !== undefined;
   }
@@ -38,7 +38,7 @@ export class ReplayGuard {
     if (ids.length > 0) this.rememberAll(sender, ids, now);
   }
 
-  /** Forgets ids older than the retention; returns how many. */
+  /** Forgets ids first delivered more than the retention before `now` (a replay does not renew them); returns how many. */
   forgetOld(now: number): number {
     return this.prune.run(now - this.retentionMs).changes;
   }
