@@ -2,10 +2,11 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandCatalogue } from '../collector/commands/command-catalogue.ts';
 import { CommandQueue, CommandQueueError, type CommandQueueOptions } from '../collector/commands/command-queue.ts';
+import type { CommandRecord } from '../collector/commands/command-store.ts';
 import type { Inventory } from '../collector/inventory/index.ts';
 import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
 import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
-import type { Command } from '../collector/sdk/index.ts';
+import { CommandRejected, type Command } from '../collector/sdk/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -27,12 +28,12 @@ function queueFor(inventory: Inventory, fleet: Fleet, extra: Partial<CommandQueu
   return queue;
 }
 
-async function setup(devices: string[], opts: { gateway?: string } = {}) {
+async function setup(devices: string[], opts: { gateway?: string; queue?: Partial<CommandQueueOptions> } = {}) {
   const fixture = tempInventory();
   seedOwners(fixture.inventory);
   for (const id of devices) fixture.inventory.devices.create({ id, kind: 'widget', site: 'acme-berlin', gateway: opts.gateway ?? null });
   const fleet = await startFleet(fixture.inventory);
-  const queue = queueFor(fixture.inventory, fleet);
+  const queue = queueFor(fixture.inventory, fleet, opts.queue);
   queue.start();
   cleanups.push(() => fixture.cleanup(), () => fleet.stop(), () => queue.stop(100));
   return { inventory: fixture.inventory, fixture, fleet, queue };
@@ -103,6 +104,101 @@ describe('durable commands', { timeout: 30_000 }, () => {
     ]);
     await until(() => queue.get(a!.id)!.status === 'failed' && queue.get(b!.id)!.status === 'timed_out', 'failed and timed_out');
     expect(queue.get(a!.id)!.error).toBe('flash busy');
+  });
+
+  it('ends a command the device rejects as rejected, with its audit entry and command_outcome point', async () => {
+    const { queue, fleet, inventory } = await setup(['w1']);
+    fleet.answer = async () => Promise.reject(new CommandRejected('busy: a payment is in progress', { code: 'Rejected' }));
+    fleet.connect('w1');
+    const [cmd] = queue.create([{ device: 'w1', name: 'reboot', actor: 'ops-key' }]);
+    await until(() => queue.get(cmd!.id)!.status === 'rejected', 'the command to be rejected');
+    const ended = queue.get(cmd!.id)!;
+    expect(ended).toMatchObject({ error: 'busy: a payment is in progress', result: { code: 'Rejected' } });
+    expect(ended.ended_at).toBeGreaterThanOrEqual(ended.sent_at!);
+    const audit = inventory.audit.list({ target: 'w1', limit: 10 }).items.reverse();
+    expect(audit.map((e) => e.action)).toEqual(['command.queued', 'command.sent', 'command.rejected']);
+    expect(audit[2]).toMatchObject({ result: 'failed', details: { command: cmd!.id, name: 'reboot', error: 'busy: a payment is in progress' } });
+    const lines = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,'));
+    expect(lines.map((l) => /status=(\w+)/.exec(l)![1])).toEqual(['queued', 'sent', 'rejected']);
+    expect(lines[2]).toMatch(/command=reboot,.*source=api.*status=rejected.* count=1i,latency_ms=[\d.]+,wait_ms=/);
+    expect(fleet.received.get('w1')).toHaveLength(1); // rejected is terminal: never sent again
+  });
+
+  it('re-queues, audits and reports a command whose device went offline as it was sent, and sends it once it is back', async () => {
+    const { queue, fleet, inventory } = await setup(['w1']);
+    fleet.connect('w1');
+    // The device goes away between the `sent` commit and the bus (here: as the sent change is reported).
+    let dropped = false;
+    queue.onChange((r) => {
+      if (r.status === 'sent' && !dropped) {
+        dropped = true;
+        fleet.disconnect('w1');
+      }
+    });
+    const [cmd] = queue.create([{ device: 'w1', name: 'set_volume', params: { level: 4 } }]);
+    await until(() => inventory.audit.list({ target: 'w1', limit: 10 }).items.some((e) => e.action === 'command.requeued'), 'the re-queue to be audited');
+    expect(queue.get(cmd!.id)).toMatchObject({ status: 'queued', sent_at: null, error: null });
+    expect(fleet.received.get('w1')).toBeUndefined(); // nothing reached the device
+    const requeued = inventory.audit.list({ target: 'w1', limit: 10 }).items[0]!;
+    expect(requeued).toMatchObject({ action: 'command.requeued', result: 'ok', details: { command: cmd!.id, error: expect.stringMatching(/^not sent: the device went offline/) } });
+
+    fleet.connect('w1');
+    await until(() => queue.get(cmd!.id)!.status === 'succeeded', 'the command to succeed once the device is back');
+    const actions = inventory.audit.list({ target: 'w1', limit: 10 }).items.map((e) => e.action).reverse();
+    expect(actions).toEqual(['command.queued', 'command.sent', 'command.requeued', 'command.sent', 'command.succeeded']);
+    const statuses = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,')).map((l) => /status=(\w+)/.exec(l)![1]);
+    expect(statuses).toEqual(['queued', 'sent', 'queued', 'sent', 'succeeded']);
+    expect(fleet.received.get('w1')!.map((c) => c.id)).toEqual([cmd!.id]); // sent exactly once
+  });
+
+  it('sends the commands of one device one at a time in creation order, also those created in the same millisecond', async () => {
+    const clock = { ms: Date.parse('2026-10-01T08:00:00Z') };
+    const { queue, fleet } = await setup(['w1'], { queue: { now: () => clock.ms } });
+    const order: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    fleet.answer = async (_device, command) => {
+      most = Math.max(most, ++inFlight);
+      order.push((command.params as { level: number }).level);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return 'ok';
+    };
+    // Eleven commands with one created_at: their random ids would order them 1 in 11! times.
+    const created: CommandRecord[] = [];
+    for (let level = 0; level <= 10; level++) created.push(...queue.create([{ device: 'w1', name: 'set_volume', params: { level } }]));
+    expect(new Set(created.map((c) => c.created_at)).size).toBe(1);
+    fleet.connect('w1');
+    await until(() => created.every((c) => queue.get(c.id)!.status === 'succeeded'), 'every command to succeed');
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(most).toBe(1);
+  });
+
+  it('bounds commands in flight overall, across gateways', async () => {
+    // Twelve devices without a gateway: each is its own, so only the overall bound (2 here) holds them back.
+    const ids = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    const { queue, fleet } = await setup(ids, { queue: { concurrency: 2 } });
+    let now = 0;
+    let most = 0;
+    const release: Array<() => void> = [];
+    fleet.answer = () =>
+      new Promise((resolve) => {
+        most = Math.max(most, ++now);
+        release.push(() => {
+          now--;
+          resolve('ok');
+        });
+      });
+    for (const id of ids) fleet.connect(id);
+    const created = queue.create(ids.map((device) => ({ device, name: 'reboot' })));
+    await until(() => release.length === 2, 'two commands in flight');
+    expect(created.filter((c) => queue.get(c.id)!.status === 'queued')).toHaveLength(10); // the rest wait, still queued
+    while (created.some((c) => queue.get(c.id)!.status !== 'succeeded')) {
+      await until(() => release.length > 0 || created.every((c) => queue.get(c.id)!.status === 'succeeded'), 'a command in flight');
+      release.shift()?.();
+    }
+    expect(most).toBe(2);
+    for (const id of ids) expect(fleet.received.get(id)).toHaveLength(1);
   });
 
   it('bounds commands in flight per gateway', async () => {

@@ -52,6 +52,8 @@ export class CommandQueueError extends Refusal {
   override name = 'CommandQueueError';
 }
 
+const REQUEUED = 'not sent: the device went offline as the command was being sent; queued again until it is back';
+
 const INTERRUPTED =
   'outcome unknown: fleetpulse stopped after sending this command and before the device answered; it was not sent again (it may have run)';
 
@@ -243,8 +245,12 @@ export class CommandQueue {
       });
     } catch (err) {
       if (err instanceof DeviceUnreachable) {
-        // Thrown before anything was sent: the device detached between our check and the bus.
-        this.o.db.prepare("UPDATE commands SET status = 'queued', sent_at = NULL WHERE id = ? AND status = 'sent'").run(id);
+        // Thrown before anything was sent: the device detached between our check and the bus
+        // (e.g. a listener of the `sent` change took it off). The `sent` already audited did not
+        // happen: say so, and wait for the device again.
+        if (this.o.db.open && this.store.requeue(id)) {
+          this.changed({ ...record, status: 'queued', sent_at: null }, null, { action: 'command.requeued', at: this.o.now(), error: REQUEUED });
+        }
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
@@ -267,22 +273,26 @@ export class CommandQueue {
     return true;
   }
 
-  private changed(record: CommandRecord, actor: string | null = null): void {
-    const at = record.ended_at ?? record.sent_at ?? record.created_at;
+  /**
+   * Audits a state change and writes its `command_outcome` point. `requeue` marks sent → queued:
+   * its own audit action, time (the record's timestamps are those of its creation) and reason.
+   */
+  private changed(record: CommandRecord, actor: string | null = null, requeue?: { action: string; at: number; error: string }): void {
+    const at = requeue?.at ?? record.ended_at ?? record.sent_at ?? record.created_at;
     try {
       this.o.audit({
         at,
         actor: null,
         actor_name: actor ?? 'fleetpulse',
         role: null,
-        action: `command.${record.status}`,
+        action: requeue?.action ?? `command.${record.status}`,
         target: record.device,
         method: null,
         path: null,
         status: null,
         result: ['failed', 'rejected', 'expired', 'timed_out'].includes(record.status) ? 'failed' : 'ok',
         source: record.source,
-        details: { command: record.id, name: record.name, ...(record.error ? { error: record.error } : {}) },
+        details: { command: record.id, name: record.name, ...((requeue?.error ?? record.error) ? { error: requeue?.error ?? record.error } : {}) },
       });
     } catch (err) {
       this.o.log.error({ err, command: record.id }, 'could not audit a command state change');

@@ -45,6 +45,7 @@ export class CommandStore {
   private readonly byId: Statement<[string], Row>;
   private readonly markSent: Statement;
   private readonly finishRow: Statement;
+  private readonly requeueRow: Statement<[string]>;
 
   constructor(private readonly db: Database) {
     this.insertRow = db.prepare(
@@ -53,6 +54,7 @@ export class CommandStore {
     );
     this.byId = db.prepare('SELECT * FROM commands WHERE id = ?');
     this.markSent = db.prepare("UPDATE commands SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'queued'");
+    this.requeueRow = db.prepare("UPDATE commands SET status = 'queued', sent_at = NULL WHERE id = ? AND status = 'sent'");
     this.finishRow = db.prepare(
       `UPDATE commands SET status = ?, ended_at = ?, result = ?, error = ? WHERE id = ? AND status IN ('queued', 'sent')`,
     );
@@ -74,15 +76,25 @@ export class CommandStore {
     return this.markSent.run(at, id).changes === 1;
   }
 
+  /** sent → queued, when the device turned out not to be attached before anything reached it. */
+  requeue(id: string): boolean {
+    return this.requeueRow.run(id).changes === 1;
+  }
+
   /** → a terminal state; false when it already had one (exactly one terminal state per command). */
   finish(id: string, status: DurableStatus, at: number, result: unknown, error: string | null): boolean {
     return this.finishRow.run(status, at, result === undefined ? null : JSON.stringify(result), error, id).changes === 1;
   }
 
-  /** Queued commands, oldest first, for the dispatcher. */
+  /**
+   * Queued commands in the order they were created, for the dispatcher. The order is the rowid:
+   * SQLite gives each insert one above the largest (rows are never deleted, and `create` inserts
+   * in the caller's order in one transaction), where `created_at, id` would order two commands of
+   * the same millisecond by their random ids. (VACUUM may renumber rowids; nothing here runs it.)
+   */
   queued(limit: number): Array<Pick<CommandRecord, 'id' | 'device' | 'expires_at'>> {
     return this.db
-      .prepare("SELECT id, device, expires_at FROM commands WHERE status = 'queued' ORDER BY created_at, id LIMIT ?")
+      .prepare("SELECT id, device, expires_at FROM commands WHERE status = 'queued' ORDER BY rowid LIMIT ?")
       .all(limit) as Array<Pick<CommandRecord, 'id' | 'device' | 'expires_at'>>;
   }
 
