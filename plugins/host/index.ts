@@ -57,6 +57,11 @@ export default definePlugin({
       timeout_s: 10,
     },
     session_clear: { description: 'Forgets the local session (it was stopped)', params: none, timeout_s: 10 },
+    session_status: {
+      description: "The station's record of its last session end: active, or enforced here (when, or the last error)",
+      params: none,
+      timeout_s: 10,
+    },
   },
   reporting_interval_s: (c) => Math.max(c.interval_s, c.cpu_interval_s),
 
@@ -105,10 +110,11 @@ export default definePlugin({
           case 'warn':
             return mustSucceed(c.warn_command, 'warn_command', [String(p.message)], command.signal);
           case 'session_set':
-            session.set(p.ends_at_ms as number, p.action as ExpiryAction);
-            return { ends_at_ms: p.ends_at_ms };
+            return session.set(p.ends_at_ms as number, p.action as ExpiryAction);
           case 'session_clear':
             return { cleared: session.clear() };
+          case 'session_status':
+            return session.status();
           default:
             throw new CommandRejected(`unknown command ${command.name}`);
         }

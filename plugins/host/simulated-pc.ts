@@ -10,7 +10,7 @@ export class SimulatedPc {
   private readonly uplink: SimulatedUplink;
   private bootedAt: number;
   private rebooting: NodeJS.Timeout | undefined;
-  private session: { ends_at_ms: number; action: string } | undefined;
+  private session: { ends_at_ms: number; action: string; state: 'active' } | undefined;
   private stopped = false;
 
   constructor(
@@ -63,8 +63,10 @@ export class SimulatedPc {
       case 'warn':
         return { exit_code: 0 };
       case 'session_set':
-        this.session = { ends_at_ms: p.ends_at_ms as number, action: p.action as string };
-        return { ends_at_ms: p.ends_at_ms };
+        this.session = { ends_at_ms: p.ends_at_ms as number, action: p.action as string, state: 'active' };
+        return this.sessionStatus();
+      case 'session_status':
+        return this.sessionStatus();
       case 'session_clear': {
         const had = this.session !== undefined;
         this.session = undefined;
@@ -73,6 +75,11 @@ export class SimulatedPc {
       default:
         throw new Error(`unknown command ${c.name}`);
     }
+  }
+
+  /** The host plugin's `session_status` answer (a simulated PC never ends a session by itself). */
+  private sessionStatus(): unknown {
+    return this.session ? { ...this.session, enforced_at_ms: null, error: null } : { state: 'none' };
   }
 
   private reboot(): void {
