@@ -38,6 +38,31 @@ const Pipeline = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/**
+ * Operations: escalation of unacknowledged incidents (collector/operations/escalation.ts). The
+ * webhook's shared secret is not here: it comes from FLEETPULSE_INCIDENT_WEBHOOK_SECRET.
+ */
+export const OperationsConfig = Type.Object(
+  {
+    escalation: Type.Object(
+      {
+        contacts: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Paged in order, one per delay: http(s) webhook URLs (JSON POST) or mailto:<address>[,<address>] (needs smtp_url); empty = no escalation',
+        }),
+        delay_s: Type.Number({ default: 900, exclusiveMinimum: 0, description: 'An unacknowledged incident goes to the next contact after this long, s' }),
+        severities: Type.Array(Type.String({ minLength: 1 }), { default: ['critical'], minItems: 1, description: 'Severities that escalate' }),
+        smtp_url: Type.String({ default: '', description: 'SMTP server for mailto: contacts: smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://host:465' }),
+        from: Type.String({ default: '', description: 'Sender address of escalation emails (required with mailto: contacts)' }),
+        public_url: Type.String({ default: '', description: "This server's URL as on-call people reach it; notices link to <public_url>/api/v1/incidents/<id>" }),
+        timeout_ms: Type.Integer({ default: 10_000, minimum: 100, description: 'A contact (webhook or SMTP server) must answer within this long, ms' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ default: './data', description: 'SQLite files, the spool and the embedded influxd live here' }),
@@ -68,6 +93,7 @@ export const ConfigSchema = Type.Object(
         interval_s: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'The recent hours are computed again this often, s' }),
         recent_hours: Type.Integer({ default: 2, minimum: 1, maximum: 48, description: 'Hours computed at every pass, the current one included (late points heal)' }),
         backfill_hours: Type.Integer({ default: 24, minimum: 0, maximum: 744, description: 'Hours computed once at start, the current one included' }),
+        late_hours: Type.Integer({ default: 168, minimum: 1, maximum: 744, description: 'How far back the hour of a point that arrives late (an agent back after an outage) is computed again, hours' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -78,6 +104,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    operations: OperationsConfig,
     plugin_start_failure: Type.Union([Type.Literal('exit'), Type.Literal('retry')], {
       default: 'retry',
       description: 'A plugin whose start fails: retry with backoff (others keep running), or stop the process',

@@ -116,7 +116,7 @@ export default async function serve(argv: string[]): Promise<number> {
   let operations;
   try {
     // Durable commands waiting from the last run resume here; they wait for their devices.
-    operations = startOperations({ inventory, collector, plugins, influx: influx.query, maintenance, log });
+    operations = startOperations({ inventory, collector, plugins, influx: influx.query, maintenance, log, config: config.operations });
   } catch (err) {
     await influx.stop();
     closeLocal();
@@ -177,8 +177,12 @@ export default async function serve(argv: string[]): Promise<number> {
     intervalS: config.downsampler.interval_s,
     recentHours: config.downsampler.recent_hours,
     backfillHours: config.downsampler.backfill_hours,
+    lateHours: config.downsampler.late_hours,
   });
-  if (config.downsampler.enabled) downsampler.start();
+  if (config.downsampler.enabled) {
+    collector.emitter.late = downsampler;
+    downsampler.start();
+  }
   log.info({ address: app.server.address(), plugins: collector.planned }, 'fleetpulse serve is running');
 
   return untilShutdown(log, async (signal) => {

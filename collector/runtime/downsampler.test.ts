@@ -9,8 +9,9 @@ import { rows } from '../pipeline/influx-query.ts';
 import { InfluxV1Writer } from '../pipeline/influx-writer.ts';
 import { encodeLine } from '../pipeline/line-protocol.ts';
 import { openStateDb, Spool } from '../pipeline/spool.ts';
-import { defineMeasurement, int, type Point } from '../sdk/index.ts';
+import { defineMeasurement, int, MemoryDirectory, parseLineHead, type Point } from '../sdk/index.ts';
 import { Downsampler, MAX_HOURS_PER_QUERY, runs } from './downsampler.ts';
+import { Emitter } from './emitter.ts';
 import { deviceAvailability, deviceAvailabilityHourly } from './measurements.ts';
 import { COUNTER_LOOKBACK_HOURS, counterIncrease, HOUR_MS, hourOf, rollupMeasurement } from './rollups.ts';
 import { SelfMetrics } from './self-metrics.ts';
@@ -162,6 +163,48 @@ describe('the loop, through the spool and drain as in serve', () => {
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a late point (an agent back after hours offline) gets its hour computed again, up to lateHours back', async () => {
+    const name = await influx.freshDatabase({ prefix: 'late' });
+    const now = hourOf(Date.now());
+    const late = now - 3 * HOUR_MS;
+    const tooOld = now - 6 * HOUR_MS;
+    // Already in InfluxDB, never rolled up (older than the backfill).
+    await writeRaw(name, [reading(A, late + 10 * MIN, { load_pct: 10, pulses: int(1), error_code: int(0) })]);
+    const stateDb = openStateDb(path.join(dir, `late-${name}.db`));
+    const spool = new Spool({ db: stateDb, commitIntervalMs: 5 });
+    const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influx.url, database: name }), log, flushIntervalMs: 20 });
+    const ds = new Downsampler({
+      query: influx.client(name), write: (p) => spool.append(encodeLine(p)), measurements: [meter], log,
+      intervalS: 0.1, recentHours: 1, backfillHours: 1, lateHours: 4,
+    });
+    const directory = new MemoryDirectory();
+    directory.add({ id: A.device, kind: A.kind, model: A.model, customer: A.customer, site: A.site });
+    const emitter = new Emitter(spool, directory, new SelfMetrics('test'), log, { now: () => Date.now() });
+    emitter.late = ds;
+    const forward = emitter.forwarder('agent');
+    const hourlyAt = async (hour: number) => rows(await influx.query(`SELECT * FROM "${hourly.name}" WHERE time = ${hour}ms`, { db: name }));
+    try {
+      drain.start();
+      ds.start();
+      forward(parseLineHead(`${meter.name},device=${A.device} load_pct=30,pulses=2i,error_code=5i ${late + 20 * MIN}`));
+      forward(parseLineHead(`${meter.name},device=${A.device} load_pct=70,pulses=3i,error_code=0i ${tooOld + 5 * MIN}`));
+      let found: Record<string, unknown>[] = [];
+      for (let i = 0; i < 200 && !(found[0]?.load_pct_count === 2); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        found = await hourlyAt(late);
+      }
+      expect(found).toEqual([expect.objectContaining({ load_pct_sum: 40, load_pct_count: 2, error_code_positive: 1, customer: 'c1', site: 's1' })]);
+      // The raw point older than lateHours is stored, but its hour is not computed again.
+      expect(await influx.count(meter.name, name)).toBe(3);
+      expect(await hourlyAt(tooOld)).toEqual([]);
+    } finally {
+      await ds.stop();
+      await drain.stop(2000);
+      spool.close();
+      stateDb.close();
+    }
   });
 
   it('a query error is counted and logged, later passes still run, stop() ends the loop', async () => {

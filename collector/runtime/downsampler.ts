@@ -12,6 +12,10 @@
  * hours are read by one query per rollup (up to `MAX_HOURS_PER_QUERY`): InfluxDB 1.x pays per
  * series and field read far more than per point. Hours whose query fails are counted, logged and
  * tried again on the next pass; the loop never throws.
+ *
+ * Points older than the recent hours (an agent's outbox after a day offline, a charger's
+ * buffered meter values) are reported to it as they are spooled (`LateWatch`, see the emitter):
+ * their hours are computed again on the next pass, up to `lateHours` back.
  */
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
@@ -19,6 +23,7 @@ import { sleep } from '../pipeline/backoff.ts';
 import type { InfluxQuery, Series } from '../pipeline/influx-query.ts';
 import { conformFields, type MeasurementSpec, type Point } from '../sdk/index.ts';
 import { foldHours, HOUR_MS, hourOf, hourQueries, rollupMeasurement, type RollupSpec } from './rollups.ts';
+import type { LateWatch } from './emitter.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
 export interface DownsamplerOptions {
@@ -37,6 +42,8 @@ export interface DownsamplerOptions {
   recentHours?: number;
   /** Hours computed once at start, the current one included. Default 24. */
   backfillHours?: number;
+  /** How far back a late point's hour is computed again, hours. Default 168 (a week). */
+  lateHours?: number;
   clock?: { now(): number };
 }
 
@@ -55,28 +62,36 @@ export interface HourOutcome {
   error?: string;
 }
 
-export class Downsampler {
+export class Downsampler implements LateWatch {
   /** The rollups this process computes, by source measurement name. */
   readonly rollups: RollupSpec<MeasurementSpec>[];
   private readonly o: Required<Omit<DownsamplerOptions, 'metrics'>> & Pick<DownsamplerOptions, 'metrics'>;
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
-  /** Hours of the backfill not computed yet (their query failed): retried with the next pass. */
-  private readonly pending = new Map<string, Set<number>>();
+  /**
+   * Hours to compute on the next pass besides the recent ones, by source measurement: the
+   * backfill's, those whose query failed, and those late points arrived in. The value is when
+   * the hour may leave after a successful pass: a late point is noted when it is spooled, and
+   * the drain may write it to InfluxDB only later (a backlog), so a late hour is computed on
+   * every pass until no point of it has been noted for two intervals.
+   */
+  private readonly pending = new Map<string, Map<number, number>>();
+  /** Points older than this (epoch ms) are late: the next pass's recent hours do not hold them. */
+  before: number;
   private readonly errors: Counter<'measurement'> | undefined;
   private readonly written: Counter<'measurement'> | undefined;
   private readonly duration: Histogram<'measurement'> | undefined;
 
   /** Throws (naming measurement and field) when a declared rollup is invalid. */
   constructor(options: DownsamplerOptions) {
-    this.o = { intervalS: 300, recentHours: 2, backfillHours: 24, clock: { now: () => Date.now() }, ...stripUndefined(options) };
-    const seen = new Set<string>();
+    this.o = { intervalS: 300, recentHours: 2, backfillHours: 24, lateHours: 168, clock: { now: () => Date.now() }, ...stripUndefined(options) };
     this.rollups = [];
     for (const m of options.measurements) {
-      if (!m.rollup || seen.has(m.name)) continue;
-      seen.add(m.name);
+      if (!m.rollup || this.pending.has(m.name)) continue;
+      this.pending.set(m.name, new Map());
       this.rollups.push(rollupMeasurement(m));
     }
+    this.before = this.nextPassFrom();
     this.errors = options.metrics?.rollupErrors;
     this.written = options.metrics?.rollupPoints;
     this.duration = options.metrics?.rollupSeconds;
@@ -117,6 +132,12 @@ export class Downsampler {
     return out;
   }
 
+  /** A point of `measurement` older than `before` was spooled: its hour is computed on the next pass. */
+  note(measurement: string, time: number): void {
+    const pending = this.pending.get(measurement);
+    if (pending && time >= this.oldestKept()) pending.set(hourOf(time), this.o.clock.now() + 2 * this.o.intervalS * 1000);
+  }
+
   /** The last `n` hours up to now, the current one included, oldest first. */
   lastHours(n: number): number[] {
     const current = hourOf(this.o.clock.now());
@@ -124,7 +145,7 @@ export class Downsampler {
   }
 
   private async run(): Promise<void> {
-    for (const spec of this.rollups) this.pending.set(spec.name, new Set(this.lastHours(this.o.backfillHours)));
+    for (const spec of this.rollups) for (const hour of this.lastHours(this.o.backfillHours)) this.pending.get(spec.source.name)!.set(hour, 0);
     const started = performance.now();
     const first = await this.pass([]);
     if (first.length > 0) {
@@ -137,26 +158,40 @@ export class Downsampler {
     }
   }
 
-  /** One pass: the hours still pending from the backfill and the `recent` ones, per rollup. */
+  /** One pass: the pending hours and the `recent` ones, per rollup. */
   private async pass(recent: number[]): Promise<HourOutcome[]> {
     const out: HourOutcome[] = [];
-    // A failed hour is kept for the next pass, but not beyond the backfill window (bounded).
-    const oldest = this.lastHours(Math.max(this.o.backfillHours, this.o.recentHours))[0]!;
+    this.before = this.nextPassFrom();
+    // Pending hours are kept for the next pass, but not beyond the late window (bounded).
+    const oldest = this.oldestKept();
     for (const spec of this.rollups) {
-      const pending = this.pending.get(spec.name)!;
-      for (const hour of pending) if (hour < oldest) pending.delete(hour);
-      for (const run of runs([...pending, ...recent])) {
+      const pending = this.pending.get(spec.source.name)!;
+      for (const hour of pending.keys()) if (hour < oldest) pending.delete(hour);
+      const started = this.o.clock.now();
+      for (const run of runs([...pending.keys(), ...recent])) {
         if (this.stopped) return out;
         const outcome = await this.computeRun(spec, run.from, run.hours);
         for (let i = 0; i < run.hours; i++) {
           const hour = run.from + i * HOUR_MS;
-          if (outcome.error) pending.add(hour);
-          else pending.delete(hour);
+          if (outcome.error) pending.set(hour, pending.get(hour) ?? 0);
+          else if ((pending.get(hour) ?? 0) <= started) pending.delete(hour);
         }
         out.push(outcome);
       }
     }
     return out;
+  }
+
+  /**
+   * The start of the recent hours of the pass after next: a point older than this is not in any
+   * recent window before then (twice the interval, since a pass may start late).
+   */
+  private nextPassFrom(): number {
+    return hourOf(this.o.clock.now() + 2 * this.o.intervalS * 1000) - (this.o.recentHours - 1) * HOUR_MS;
+  }
+
+  private oldestKept(): number {
+    return hourOf(this.o.clock.now()) - (Math.max(this.o.backfillHours, this.o.recentHours, this.o.lateHours) - 1) * HOUR_MS;
   }
 
   private async computeRun(spec: RollupSpec<MeasurementSpec>, from: number, hours: number): Promise<HourOutcome> {

@@ -19,6 +19,16 @@ export interface LineSink {
   committed(): Promise<void>;
 }
 
+/**
+ * Told of plugin points older than `before` (epoch ms) as they are spooled: the downsampler,
+ * which then computes their hours' rollups again. Points the runtime writes itself are not
+ * reported (rollup points are stamped at their hour's start and would report themselves).
+ */
+export interface LateWatch {
+  readonly before: number;
+  note(measurement: string, time: number): void;
+}
+
 export type EmitFn = (measurement: string, fields: Fields, tags?: Tags, time?: number) => void;
 
 /**
@@ -31,6 +41,8 @@ export class Emitter {
   private readonly lastWarned = new Map<string, number>();
   /** Inventory tags per device id (see `enrich`). */
   private readonly tagSets = new WeakMap<DeviceRecord, Tags>();
+  /** Set by serve when rollups are computed. */
+  late: LateWatch | undefined;
 
   constructor(
     private readonly sink: LineSink,
@@ -50,6 +62,7 @@ export class Emitter {
         if (!spec) throw new UndeclaredMeasurement(`measurement "${measurement}" is not declared by ${instance}`);
         this.write({ measurement, fields: conformFields(spec, fields), tags: this.enrich(tags), time });
         emitted.inc();
+        if (this.late !== undefined && typeof time === 'number' && time < this.late.before) this.late.note(measurement, time);
       } catch (err) {
         this.refused(instance, measurement, err);
       }
@@ -70,6 +83,8 @@ export class Emitter {
       try {
         this.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
         emitted.inc();
+        // Forwarded lines carry millisecond timestamps (the edge writes them so).
+        if (this.late !== undefined && Number(head.time) < this.late.before) this.late.note(head.measurement, Number(head.time));
       } catch (err) {
         this.refused(instance, head.measurement, err);
       }
