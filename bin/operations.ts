@@ -1,9 +1,13 @@
 import type { Logger } from 'pino';
+import type { Static } from 'typebox';
+import Value from 'typebox/value';
 import type { Inventory } from '../collector/inventory/index.ts';
+import { checkAddress, checkSmtpUrl, ContactError, parseContact } from '../collector/operations/escalation-contacts.ts';
 import { maintenanceCalendar, Operations, type OperationsOptions } from '../collector/operations/operations.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import type { Collector } from '../collector/runtime/collector.ts';
 import type { Plugin } from '../collector/sdk/index.ts';
+import { OperationsConfig } from './config.ts';
 
 export { maintenanceCalendar };
 
@@ -20,7 +24,9 @@ export interface StartOperationsDeps {
   log: Logger;
   /** Read for the settings below. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /** Overrides, e.g. from a future `operations:` configuration section. */
+  /** The `operations:` section of serve's configuration. Default: its defaults (no escalation). */
+  config?: Static<typeof OperationsConfig>;
+  /** Overrides of what the configuration sets (tests, embedding). */
   options?: OperationsOptions;
 }
 
@@ -28,24 +34,21 @@ export interface StartOperationsDeps {
  * Starts durable commands, rollouts, escalation and auto-recovery over serve's inventory and
  * collector; returns the `Operations` to hand to the API (`apiPlugin` option `operations`) and
  * to stop on shutdown (`await operations.stop(deadlineMs)`, before the inventory closes).
+ * Settings that do not fit together throw an Error naming the key (serve exits with code 2).
  *
- * Environment:
+ * Configuration: `operations.escalation.*` (bin/config.ts, docs/configuration.md). Environment:
  *   FLEETPULSE_INCIDENT_WEBHOOK_SECRET  shared secret of Grafana's webhook (unset: webhook refuses all)
- *   FLEETPULSE_ESCALATION_CONTACTS      comma-separated webhook URLs, paged in order (unset: no escalation)
- *   FLEETPULSE_ESCALATION_DELAY_S       unacknowledged critical incidents escalate after this long, s (default 900)
  */
 export function startOperations(deps: StartOperationsDeps): Operations {
   const env = deps.env ?? process.env;
-  const contacts = (env.FLEETPULSE_ESCALATION_CONTACTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const c of contacts) {
-    let ok = false;
-    try {
-      ok = ['http:', 'https:'].includes(new URL(c).protocol);
-    } catch {}
-    if (!ok) throw new Error(`FLEETPULSE_ESCALATION_CONTACTS: '${c}' is not an http(s) URL`);
+  // Escalation settings moved into the configuration; a variable left over would silently page nobody.
+  for (const [old, key] of [
+    ['FLEETPULSE_ESCALATION_CONTACTS', 'contacts'],
+    ['FLEETPULSE_ESCALATION_DELAY_S', 'delay_s'],
+  ] as const) {
+    if (env[old] !== undefined) throw new Error(`${old} is no longer read: set operations.escalation.${key} (or FLEETPULSE_OPERATIONS__ESCALATION__${key.toUpperCase()})`);
   }
-  const delay = env.FLEETPULSE_ESCALATION_DELAY_S;
-  if (delay !== undefined && !(Number(delay) > 0)) throw new Error(`FLEETPULSE_ESCALATION_DELAY_S must be a number of seconds > 0, got '${delay}'`);
+  const escalation = escalationOptions(deps.config?.escalation ?? (Value.Default(OperationsConfig, {}) as Static<typeof OperationsConfig>).escalation);
   const secret = env.FLEETPULSE_INCIDENT_WEBHOOK_SECRET;
   if (secret === undefined || secret === '') deps.log.warn('FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set: the incident webhook refuses every notification');
   else if (secret.length < 16) throw new Error('FLEETPULSE_INCIDENT_WEBHOOK_SECRET must be at least 16 characters');
@@ -60,10 +63,47 @@ export function startOperations(deps: StartOperationsDeps): Operations {
     state: (id) => deps.collector.liveness.state(id)?.state,
     options: {
       ...(secret ? { webhookSecret: secret } : {}),
-      escalation: { contacts, ...(delay !== undefined ? { delayS: Number(delay) } : {}) },
+      escalation,
       ...deps.options,
     },
   });
   operations.start();
   return operations;
+}
+
+type EscalationConfig = Static<typeof OperationsConfig>['escalation'];
+
+/** The escalator's options from `operations.escalation`, checked together; errors name the key. */
+export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOptions['escalation']> {
+  const key = (k: keyof EscalationConfig) => `operations.escalation.${k}`;
+  const contacts = c.contacts.map((contact, i) => {
+    try {
+      return parseContact(contact);
+    } catch (err) {
+      if (!(err instanceof ContactError)) throw err;
+      throw new Error(`${key('contacts')}[${i}]: ${err.message}`);
+    }
+  });
+  const email = contacts.some((contact) => contact.kind === 'email');
+  if (email && !c.smtp_url) throw new Error(`${key('contacts')}: mailto: contacts need an SMTP server: set ${key('smtp_url')} (FLEETPULSE_OPERATIONS__ESCALATION__SMTP_URL)`);
+  if (email && !c.from) throw new Error(`${key('contacts')}: mailto: contacts need a sender: set ${key('from')} (FLEETPULSE_OPERATIONS__ESCALATION__FROM)`);
+  const check = (k: keyof EscalationConfig, f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      if (!(err instanceof ContactError)) throw err;
+      throw new Error(`${key(k)}: ${err.message}`);
+    }
+  };
+  if (c.smtp_url) check('smtp_url', () => checkSmtpUrl(c.smtp_url));
+  if (c.from) check('from', () => checkAddress(c.from));
+  if (c.public_url && !/^https?:\/\/[^/]/.test(c.public_url)) throw new Error(`${key('public_url')}: '${c.public_url}' is not an http(s) URL`);
+  return {
+    contacts: c.contacts,
+    delayS: c.delay_s,
+    severities: c.severities,
+    timeoutMs: c.timeout_ms,
+    ...(c.smtp_url ? { smtp: { url: c.smtp_url, from: c.from } } : {}),
+    ...(c.public_url ? { publicUrl: c.public_url } : {}),
+  };
 }

@@ -1,19 +1,28 @@
 import type { Logger } from 'pino';
 import type { Incident, Incidents } from './incidents.ts';
 import type { Database } from 'better-sqlite3';
+import { ContactDelivery, parseContact, type Contact } from './escalation-contacts.ts';
 
 export interface EscalationOptions {
   db: Database;
   incidents: Incidents;
   /**
-   * Webhook URLs of the contacts, in order: the first escalation goes to the first, the next
-   * (still unacknowledged after another delay) to the second, and so on. Default none (off).
+   * The contacts, in order: the first escalation goes to the first, the next (still
+   * unacknowledged after another delay) to the second, and so on. Each is a webhook URL
+   * (`https://…`, JSON POST) or `mailto:oncall@example.com` (needs `smtp`). Default none (off).
    */
   contacts: readonly string[];
   /** An unacknowledged incident is escalated after this long, s (and again after as long). Default 900. */
   delayS?: number;
   /** Severities that escalate. Default `['critical']`. */
   severities?: readonly string[];
+  /** The SMTP server and sender for `mailto:` contacts: `{ url: 'smtp://user:pass@host:587', from: 'fleetpulse@example.com' }`. */
+  smtp?: { url: string; from: string };
+  /**
+   * This server's URL as on-call people reach it (`https://fleetpulse.example.com`): notices link
+   * to `<publicUrl>/api/v1/incidents/<id>`. Default none: the link is that path alone.
+   */
+  publicUrl?: string;
   /** How often incidents are checked, ms. Default 30,000. */
   checkEveryMs?: number;
   /** Each contact must answer within this long, ms. Default 10,000. */
@@ -24,23 +33,32 @@ export interface EscalationOptions {
 
 /**
  * Grafana notifies but has no acknowledge: an open incident of an escalating severity that nobody
- * acknowledged within `delayS` is posted (JSON) to the next contact's webhook. A contact that
+ * acknowledged within `delayS` goes to the next contact, by webhook or email. A contact that
  * fails is tried again at the next check; the escalation counts only once delivered.
  */
 export class Escalator {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly contacts: Contact[];
+  private readonly delivery: ContactDelivery;
 
-  constructor(private readonly o: EscalationOptions) {}
+  /** Throws `ContactError` for a contact that is neither a webhook nor an email, or email without `smtp`. */
+  constructor(private readonly o: EscalationOptions) {
+    this.contacts = o.contacts.map(parseContact);
+    this.delivery = new ContactDelivery({ ...(o.smtp ? { smtp: o.smtp } : {}), timeoutMs: o.timeoutMs ?? 10_000 });
+    if (!o.smtp && this.contacts.some((c) => c.kind === 'email')) throw new Error('mailto: contacts need an SMTP server (smtp)');
+    if (o.severities !== undefined && o.severities.length === 0) throw new Error('severities must name at least one severity');
+  }
 
   start(): void {
-    if (this.o.contacts.length === 0) return;
+    if (this.contacts.length === 0) return;
     this.timer = setInterval(() => void this.check(), this.o.checkEveryMs ?? 30_000);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.delivery.close();
   }
 
   /** Escalates every incident that is due; returns how many were delivered. */
@@ -56,7 +74,7 @@ export class Escalator {
              AND coalesce(escalated_at, created_at) <= ?`,
         )
         .pluck()
-        .all(this.o.contacts.length, ...severities, now - delayMs) as number[];
+        .all(this.contacts.length, ...severities, now - delayMs) as number[];
       let delivered = 0;
       for (const id of due) if (await this.escalate(this.o.incidents.require(id), now)) delivered++;
       return delivered;
@@ -65,31 +83,24 @@ export class Escalator {
     }
   }
 
+  /** Where a notice about an incident points. */
+  link(id: number): string {
+    return `${(this.o.publicUrl ?? '').replace(/\/+$/, '')}/api/v1/incidents/${id}`;
+  }
+
   private async escalate(incident: Incident, now: number): Promise<boolean> {
-    const contact = this.o.contacts[incident.escalations]!;
-    const body = {
-      event: 'incident_escalated',
-      level: incident.escalations + 1,
-      incident: { ...incident, starts_at: new Date(incident.starts_at).toISOString() },
-      message: `Unacknowledged ${incident.severity} incident #${incident.id}: ${incident.summary ?? incident.rule}${incident.device ? ` on ${incident.device}` : ''}`,
-    };
-    const where = new URL(contact).host;
+    const level = incident.escalations + 1;
+    const contact = this.contacts[incident.escalations]!;
+    const where = ContactDelivery.describe(contact);
     try {
-      const res = await fetch(contact, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
-      });
-      await res.body?.cancel();
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      await this.delivery.deliver(contact, { incident, level, levels: this.contacts.length, link: this.link(incident.id), now });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.o.log.warn({ incident: incident.id, contact: where, err: message }, 'escalation failed; will retry');
       return false;
     }
     this.o.db.prepare('UPDATE incidents SET escalations = escalations + 1, escalated_at = ?, updated_at = ? WHERE id = ?').run(now, now, incident.id);
-    this.o.incidents.note(incident.id, 'fleetpulse', 'escalated', `escalated to contact ${incident.escalations + 1} (${where})`, { level: incident.escalations + 1 });
+    this.o.incidents.note(incident.id, 'fleetpulse', 'escalated', `escalated to contact ${level} (${where})`, { level });
     return true;
   }
 }

@@ -15,7 +15,7 @@ import { Rollouts, type RolloutsOptions } from './rollouts.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
-  escalation?: Pick<EscalationOptions, 'contacts' | 'delayS' | 'severities' | 'checkEveryMs' | 'timeoutMs'>;
+  escalation?: Pick<EscalationOptions, 'contacts' | 'delayS' | 'severities' | 'smtp' | 'publicUrl' | 'checkEveryMs' | 'timeoutMs'>;
   /** Shared secret Grafana sends as `Authorization: Bearer <secret>`. Without it the webhook refuses everything. */
   webhookSecret?: string;
   /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
