@@ -129,6 +129,9 @@ export default async function serve(argv: string[]): Promise<number> {
     emit: (measurement, fields, tags = {}, time) => emit({ measurement, fields, tags, time }),
     lookup: (id) => inventory.directory.lookup(id),
     log: log.child({ component: 'sessions' }),
+    // A station that is back gets the session changes it missed at once.
+    onAttach: (listener) => collector.bus.onAttach(listener),
+    maintenance: maintenance.calendar,
   });
 
   const bootstrap = await bootstrapAdminKey(inventory);

@@ -21,15 +21,25 @@ export const stationSessionsActive = defineMeasurement({
   fields: { active: { type: 'int', description: 'Active sessions' } },
 });
 
-export const sessionEnforcementFailure = defineMeasurement({
-  name: 'session_enforcement_failure',
-  description: 'A session end the server could not enforce (an alert rule watches it; the agent may still have enforced it locally).',
+/**
+ * Every session end that had to be enforced, and how that went: the one place an enforcement
+ * failure lands, whatever the arm (the server's command, the station's agent, the plug). The
+ * alert rule `fp-session-enforcement-failed` sums `failed`.
+ */
+export const sessionEnforcement = defineMeasurement({
+  name: 'session_enforcement',
+  description:
+    'How the end of a session was enforced: `pending` (the station was unreachable at the end but holds the end time; its report is awaited), then `enforced` or `failed`.',
   tags: { action: 'lock, log_off, power_off' },
   fields: {
+    state: { type: 'string', description: '`enforced`, `pending` or `failed`' },
+    failed: { type: 'int', description: '1 when the end could not be enforced (or not confirmed in time), else 0; the alert rule sums it' },
+    by: { type: 'string', description: 'Who ended it or was asked to: `server` (a command to the station), `station` (its agent, locally), `plug` (power_off)' },
+    maintenance: { type: 'int', description: '1 when the station was in a maintenance window (the alert rule leaves these out)' },
     session_id: { type: 'string', description: 'The session' },
-    target: { type: 'string', description: 'The device the action was sent to (the station, or its plug)' },
-    error: { type: 'string', description: 'Why it failed' },
+    target: { type: 'string', description: 'The device the action was for (the station, or its plug)' },
+    error: { type: 'string', description: 'Why it failed or is pending (empty when enforced)' },
   },
 });
 
-export const sessionMeasurements = [stationSession, stationSessionsActive, sessionEnforcementFailure];
+export const sessionMeasurements = [stationSession, stationSessionsActive, sessionEnforcement];

@@ -3,10 +3,15 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { conformFields, type DeviceRecord, type Fields, type Tags } from '../sdk/index.ts';
 import type { CommandOutcome, CommandRequest } from './command-bus.ts';
-import { sessionEnforcementFailure, stationSession, stationSessionsActive } from './session-measurements.ts';
+import { sessionEnforcement, stationSession, stationSessionsActive } from './session-measurements.ts';
+import { StationCopies, type Sent } from './session-stations.ts';
 
 export type ExpiryAction = 'lock' | 'log_off' | 'power_off';
 export type SessionState = 'active' | 'ended' | 'stopped';
+/** `ok` once enforced, `pending` while the station's own report is awaited, `failed`. */
+export type Enforcement = 'ok' | 'pending' | 'failed';
+/** Who enforced the end (or was to): the server's command, the station's agent, the plug. */
+export type EnforcedBy = 'server' | 'station' | 'plug';
 
 export interface StationSession {
   id: string;
@@ -20,9 +25,16 @@ export interface StationSession {
   minutes_sold: number;
   state: SessionState;
   ended_at: number | null;
-  /** `ok` or `failed` once the end was (not) enforced; null while active or when stopped. */
-  enforcement: 'ok' | 'failed' | null;
+  /** Null while active or when stopped. */
+  enforcement: Enforcement | null;
+  enforced_by: EnforcedBy | null;
+  /** Why the end failed, or why it is pending. */
   error: string | null;
+  /**
+   * The station's agent holds what the server wants it to now (this end while active, nothing once
+   * stopped); false while a change waits for the station to be back. Null for power_off sessions.
+   */
+  station_synced: boolean | null;
 }
 
 export interface SessionSchedulerOptions {
@@ -42,6 +54,18 @@ export interface SessionSchedulerOptions {
   powerOffCommand?: { name: string; params?: unknown };
   /** Check interval, ms. Default 1,000. */
   tickMs?: number;
+  /**
+   * Subscribes to devices being attached (`collector.bus.onAttach`): a station that is back gets
+   * what it missed at once. Without it, it gets it on the next tick.
+   */
+  onAttach?: (listener: (deviceId: string) => void) => () => void;
+  /**
+   * A station unreachable at its end that holds the end time ends the session itself; its report
+   * is awaited this long after the end before the end counts as failed, ms. Default 900,000 (15 min).
+   */
+  enforcementGraceMs?: number;
+  /** The maintenance calendar: failures of stations in a window are marked (no alert). */
+  maintenance?: { inMaintenance(device: DeviceRecord, now: number): boolean };
 }
 
 /** The request cannot be done as asked (unknown session, one already running, ...). */
@@ -56,19 +80,32 @@ export class SessionError extends Error {
 }
 
 const MINUTE = 60_000;
+const COLUMNS = `s.id, s.station, s.site, s.action, s.plug, s.started_at, s.ends_at, s.minutes_sold, s.state, s.ended_at, s.enforcement, s.enforced_by, s.error,
+  CASE WHEN s.action = 'power_off' OR s.state = 'ended' THEN NULL
+       WHEN s.state = 'active' THEN (c.held_ends_at IS s.ends_at AND c.held_action IS s.action)
+       ELSE (c.held_ends_at IS NULL) END AS station_synced`;
+const FROM = `sessions s LEFT JOIN session_stations c ON c.station = s.station`;
+type Row = Omit<StationSession, 'station_synced'> & { station_synced: number | null };
+const fromRow = (r: Row): StationSession => ({ ...r, station_synced: r.station_synced === null ? null : r.station_synced === 1 });
 
 /**
  * Timed sessions on stations. The end time kept here is the authoritative one (SQLite, so a
  * restart loses none, and an end that passed while the server was down is enforced at start).
- * Warnings and the end action go through the command bus; the station's agent also gets the end
- * time (`session_set`) so that it ends the session itself when its uplink is cut. An end that
- * could not be enforced is recorded and written as `session_enforcement_failure`.
+ * Warnings and the end action go through the command bus; the station's agent also holds the end
+ * time (`session_set`, see StationCopies) so that it ends the session itself when its uplink is
+ * cut, and is brought up to date when it is back. Every end to enforce is written as
+ * `session_enforcement` (enforced, pending, failed): an unreachable station that holds the end
+ * is `pending` until it reports that it ended the session itself (`session_status`), or until
+ * `enforcementGraceMs` has passed.
  */
 export class SessionScheduler {
   private readonly o: SessionSchedulerOptions;
   private readonly clock: { now(): number };
   private readonly warnings: number[];
+  private readonly graceMs: number;
+  private readonly copies: StationCopies;
   private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private readonly busy = new Set<string>();
   private lastActiveWrite = 0;
 
@@ -76,6 +113,7 @@ export class SessionScheduler {
     this.o = options;
     this.clock = options.clock ?? { now: () => Date.now() };
     this.warnings = [...(options.warningMinutes ?? [5, 1])].sort((a, b) => b - a);
+    this.graceMs = options.enforcementGraceMs ?? 15 * MINUTE;
     options.db.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         id TEXT PRIMARY KEY, station TEXT NOT NULL, site TEXT, action TEXT NOT NULL, plug TEXT,
@@ -84,16 +122,23 @@ export class SessionScheduler {
         warned TEXT NOT NULL DEFAULT '[]');
       CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active ON sessions (station) WHERE state = 'active';
     `);
+    // Added after the first release.
+    const columns = new Set((options.db.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('enforced_by')) options.db.exec('ALTER TABLE sessions ADD COLUMN enforced_by TEXT');
+    options.db.exec(`CREATE INDEX IF NOT EXISTS sessions_pending ON sessions (station) WHERE enforcement = 'pending'`);
+    this.copies = new StationCopies(options.db, (station, request) => this.send(station, request));
   }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.o.tickMs ?? 1000);
     this.timer.unref();
+    this.unsubscribe = this.o.onAttach?.((device) => this.attached(device));
     void this.tick();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.unsubscribe?.();
   }
 
   /** Starts a session of `minutes` on `station`. */
@@ -104,9 +149,8 @@ export class SessionScheduler {
     const plug = options.plug ?? device?.labels?.plug ?? null;
     if (action === 'power_off' && !plug) throw new SessionError('no_plug', `station ${station} has no plug: give one, or label the station plug=<device id>`);
     const now = this.clock.now();
-    const s: StationSession = {
-      id: randomUUID(), station, site: device?.site ?? null, action, plug, started_at: now, ends_at: now + minutes * MINUTE,
-      minutes_sold: minutes, state: 'active', ended_at: null, enforcement: null, error: null,
+    const s = {
+      id: randomUUID(), station, site: device?.site ?? null, action, plug, started_at: now, ends_at: now + minutes * MINUTE, minutes_sold: minutes, state: 'active' as const,
     };
     try {
       this.o.db
@@ -117,10 +161,11 @@ export class SessionScheduler {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new SessionError('conflict', `station ${station} already has an active session`);
       throw err;
     }
-    this.record(s, 'started', { minutes_sold: minutes }, now);
+    const created = this.get(s.id)!;
+    this.record(created, 'started', { minutes_sold: minutes }, now);
     this.writeActive(now);
-    await this.tellStation(s);
-    return s;
+    await this.tellStation(created, created.ends_at);
+    return this.get(s.id)!;
   }
 
   async extend(id: string, minutes: number): Promise<StationSession> {
@@ -131,33 +176,38 @@ export class SessionScheduler {
     this.o.db.prepare(`UPDATE sessions SET ends_at = ?, minutes_sold = minutes_sold + ?, warned = '[]' WHERE id = ?`).run(endsAt, minutes, id);
     const updated = this.get(id)!;
     this.record(updated, 'extended', { minutes_sold: minutes }, now);
-    await this.tellStation(updated);
-    return updated;
+    await this.tellStation(updated, endsAt);
+    return this.get(id)!;
   }
 
-  /** Ends a session early (the customer leaves); nothing is enforced. */
+  /** Ends a session early (the customer leaves); nothing is enforced, and the station forgets it. */
   async end(id: string): Promise<StationSession> {
     const s = this.active(id);
     const now = this.clock.now();
     this.o.db.prepare(`UPDATE sessions SET state = 'stopped', ended_at = ? WHERE id = ?`).run(now, id);
     this.record(s, 'stopped', { duration_min: (now - s.started_at) / MINUTE }, now);
     this.writeActive(now);
-    if (s.action !== 'power_off') await this.send(s.station, { name: 'session_clear' }).catch(() => undefined);
+    await this.tellStation(s, null);
     return this.get(id)!;
   }
 
   get(id: string): StationSession | undefined {
-    return this.o.db.prepare(`SELECT id, station, site, action, plug, started_at, ends_at, minutes_sold, state, ended_at, enforcement, error FROM sessions WHERE id = ?`).get(id) as StationSession | undefined;
+    const row = this.o.db.prepare(`SELECT ${COLUMNS} FROM ${FROM} WHERE s.id = ?`).get(id) as Row | undefined;
+    return row && fromRow(row);
   }
 
   list(filter: { state?: SessionState; station?: string; limit?: number } = {}): StationSession[] {
-    return this.o.db
-      .prepare(`SELECT id, station, site, action, plug, started_at, ends_at, minutes_sold, state, ended_at, enforcement, error FROM sessions
-        WHERE (@state IS NULL OR state = @state) AND (@station IS NULL OR station = @station) ORDER BY started_at DESC LIMIT @limit`)
-      .all({ state: filter.state ?? null, station: filter.station ?? null, limit: filter.limit ?? 100 }) as StationSession[];
+    return (
+      this.o.db
+        .prepare(`SELECT ${COLUMNS} FROM ${FROM} WHERE (@state IS NULL OR s.state = @state) AND (@station IS NULL OR s.station = @station) ORDER BY s.started_at DESC LIMIT @limit`)
+        .all({ state: filter.state ?? null, station: filter.station ?? null, limit: filter.limit ?? 100 }) as Row[]
+    ).map(fromRow);
   }
 
-  /** Sends due warnings and enforces due ends. Public so tests can drive a moved clock. */
+  /**
+   * Sends due warnings, enforces due ends, brings stations that are back up to date and settles
+   * pending enforcements. Public so tests can drive a moved clock.
+   */
   async tick(): Promise<void> {
     const now = this.clock.now();
     const rows = this.o.db.prepare(`SELECT id, ends_at, warned FROM sessions WHERE state = 'active'`).all() as Array<{ id: string; ends_at: number; warned: string }>;
@@ -172,8 +222,25 @@ export class SessionScheduler {
       const due = this.warnings.find((m) => now >= r.ends_at - m * MINUTE && !warned.includes(m));
       if (due !== undefined) work.push(this.guarded(r.id, () => this.warn(r.id, due, warned, now)));
     }
+    const stations = new Set([...this.copies.dirty(), ...this.pendingStations()]);
+    for (const station of stations) work.push(this.converge(station));
     if (now - this.lastActiveWrite >= MINUTE) this.writeActive(now);
     await Promise.all(work);
+  }
+
+  /** A device was attached: if it is a station that missed something, catch it up now. */
+  private attached(device: string): void {
+    if (this.copies.inSync(device) && !this.pendingStations(device).length) return;
+    // After the attach has returned: the connection is fully set up by then.
+    setImmediate(() => void this.converge(device));
+  }
+
+  /** Settles the station's pending ends from its own report, then sends it what it missed. */
+  private async converge(station: string): Promise<void> {
+    for (const id of this.pendingIds(station)) {
+      if (!this.busy.has(id)) await this.guarded(id, () => this.settlePending(id));
+    }
+    await this.copies.push(station).catch((err: Error) => this.o.log.error({ station, err }, 'could not bring the station up to date'));
   }
 
   private async guarded(id: string, fn: () => Promise<void>): Promise<void> {
@@ -193,38 +260,98 @@ export class SessionScheduler {
     this.o.db.prepare(`UPDATE sessions SET warned = ? WHERE id = ?`).run(JSON.stringify(sent), id);
     const s = this.get(id)!;
     const message = `Your session ends in ${minutes} minute${minutes === 1 ? '' : 's'}`;
-    const outcome = await this.send(s.station, { name: 'warn', params: { message } }).catch((err: Error) => ({ status: 'failed', error: err.message }));
+    const outcome = await this.send(s.station, { name: 'warn', params: { message } });
     if (outcome.status !== 'succeeded') this.o.log.warn({ session: id, station: s.station, error: outcome.error }, 'warning not delivered');
     this.record(s, 'warned', {}, now);
   }
 
   private async expire(id: string, now: number): Promise<void> {
     const s = this.get(id)!;
-    const target = s.action === 'power_off' ? s.plug! : s.station;
-    const request = s.action === 'power_off' ? { name: this.o.powerOffCommand?.name ?? 'power_off', params: this.o.powerOffCommand?.params ?? {} } : { name: s.action };
-    const outcome = await this.send(target, request).catch((err: Error) => ({ status: 'failed' as const, error: err.message }));
-    const ok = outcome.status === 'succeeded';
-    const error = ok ? null : `${outcome.status}: ${outcome.error ?? 'no detail'}`;
-    this.o.db.prepare(`UPDATE sessions SET state = 'ended', ended_at = ?, enforcement = ?, error = ? WHERE id = ?`).run(now, ok ? 'ok' : 'failed', error, id);
+    const byPlug = s.action === 'power_off';
+    const target = byPlug ? s.plug! : s.station;
+    const request = byPlug ? { name: this.o.powerOffCommand?.name ?? 'power_off', params: this.o.powerOffCommand?.params ?? {} } : { name: s.action };
+    const outcome = await this.send(target, request);
+    this.o.db.prepare(`UPDATE sessions SET state = 'ended', ended_at = ? WHERE id = ?`).run(now, id);
     this.record(s, 'ended', { duration_min: (s.ends_at - s.started_at) / MINUTE }, now);
-    if (!ok) {
-      this.o.log.error({ session: id, station: s.station, target, error }, 'session end could not be enforced');
-      this.o.emit(sessionEnforcementFailure.name, conformFields(sessionEnforcementFailure, { session_id: id, target, error }), { device: s.station, action: s.action }, now);
+    const ended = this.get(id)!;
+    if (outcome.status === 'succeeded') {
+      this.settle(ended, 'ok', byPlug ? 'plug' : 'server', null, now);
+    } else {
+      const error = `${request.name} ${outcome.status}: ${outcome.error ?? 'no detail'}`;
+      const held = byPlug ? null : this.copies.held(s.station).ends_at;
+      if (this.holdsEnd(s, held)) {
+        // The station holds this end and ends the session itself (also when the server's command
+        // failed on it, it retries); what it did is asked from the next tick on, or when it is back.
+        this.settle(ended, 'pending', 'station', `${error}; waiting for the station's own report`, now);
+      } else {
+        this.settle(ended, 'failed', byPlug ? 'plug' : 'server', byPlug ? error : `${error}; the station did not hold this end time, so it could not end the session itself`, now);
+      }
     }
     this.writeActive(now);
   }
 
-  /** Gives the station its end time so its agent can end the session without the server. */
-  private async tellStation(s: StationSession): Promise<void> {
+  /** Asks the station whether it ended a pending session itself; fails it once the grace is over. */
+  private async settlePending(id: string): Promise<void> {
+    const s = this.get(id);
+    if (!s || s.enforcement !== 'pending') return;
+    const now = this.clock.now();
+    if (now >= (s.ended_at ?? s.ends_at) + this.graceMs) {
+      this.settle(s, 'failed', 'station', `no report from the station within ${Math.round(this.graceMs / 1000)} s of the end (${s.error})`, now);
+      return;
+    }
+    const outcome = await this.send(s.station, { name: 'session_status' });
+    // Not back yet, or back without its command list yet: asked again on the next tick.
+    if (outcome.status !== 'succeeded') return;
+    const r = (outcome.result ?? {}) as { state?: string; ends_at_ms?: number; error?: string | null };
+    const ours = this.holdsEnd(s, r.ends_at_ms ?? null);
+    if (r.state === 'enforced' && ours) this.settle(s, 'ok', 'station', null, now);
+    else if (r.state === 'active' && ours && r.error) this.settle(s, 'failed', 'station', `the station could not end it: ${r.error}`, now);
+    else if (r.state === 'active' && ours) return; // its own check is due; asked again next tick
+    else this.settle(s, 'failed', 'station', `the station holds no record of this end (it reports ${r.state ?? 'nothing'}${r.ends_at_ms ? ` ending ${new Date(r.ends_at_ms).toISOString()}` : ''})`, now);
+  }
+
+  /** An end the station holds belongs to this session (an older session's end does not count). */
+  private holdsEnd(s: StationSession, endsAt: number | null): boolean {
+    return endsAt !== null && endsAt > s.started_at && endsAt <= s.ends_at;
+  }
+
+  private settle(s: StationSession, enforcement: Enforcement, by: EnforcedBy, error: string | null, now: number): void {
+    this.o.db.prepare(`UPDATE sessions SET enforcement = ?, enforced_by = ?, error = ? WHERE id = ?`).run(enforcement, by, error, s.id);
+    const target = s.action === 'power_off' ? s.plug! : s.station;
+    const device = this.o.lookup(s.station);
+    const maintenance = device && this.o.maintenance?.inMaintenance(device, now) ? 1 : 0;
+    const state = enforcement === 'ok' ? 'enforced' : enforcement;
+    if (enforcement === 'failed') this.o.log.error({ session: s.id, station: s.station, target, by, error }, 'session end could not be enforced');
+    else this.o.log.info({ session: s.id, station: s.station, by, state }, 'session end');
+    this.o.emit(
+      sessionEnforcement.name,
+      conformFields(sessionEnforcement, { state, failed: enforcement === 'failed' ? 1 : 0, by, maintenance, session_id: s.id, target, error: error ?? '' }),
+      { device: s.station, action: s.action },
+      now,
+    );
+  }
+
+  /** Records what the station should hold now and sends it; a station that is away gets it when back. */
+  private async tellStation(s: StationSession, endsAt: number | null): Promise<void> {
     if (s.action === 'power_off') return; // a console has no agent: the plug is the enforcement
-    const outcome = await this.send(s.station, { name: 'session_set', params: { ends_at_ms: s.ends_at, action: s.action } }).catch((err: Error) => ({ status: 'failed', error: err.message }));
-    if (outcome.status !== 'succeeded') {
-      this.o.log.warn({ session: s.id, station: s.station, error: outcome.error }, 'the station did not get its end time; only the server will enforce it');
+    this.copies.want(s.station, endsAt, endsAt === null ? null : s.action);
+    const outcome = await this.copies.push(s.station);
+    if (outcome && outcome.status !== 'succeeded') {
+      this.o.log.warn({ session: s.id, station: s.station, error: outcome.error }, 'the station could not be told now; it is told when it is back');
     }
   }
 
-  private send(device: string, request: CommandRequest): Promise<CommandOutcome> {
-    return this.o.dispatch(device, request);
+  private async send(device: string, request: CommandRequest): Promise<Sent> {
+    return this.o.dispatch(device, request).catch((err: Error) => ({ status: 'failed', error: err.message }));
+  }
+
+  private pendingIds(station: string): string[] {
+    return (this.o.db.prepare(`SELECT id FROM sessions WHERE station = ? AND enforcement = 'pending'`).all(station) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  private pendingStations(station?: string): string[] {
+    if (station !== undefined) return this.pendingIds(station);
+    return (this.o.db.prepare(`SELECT DISTINCT station FROM sessions WHERE enforcement = 'pending'`).all() as Array<{ station: string }>).map((r) => r.station);
   }
 
   private active(id: string): StationSession {

@@ -37,8 +37,16 @@ export const SessionJson = Type.Object({
   minutes_sold: Type.Number(),
   remaining_s: Type.Integer({ description: 'Seconds left now (0 once over)' }),
   ended_at: NullableTimestamp,
-  enforcement: Nullable(StringEnum(['ok', 'failed'] as const)),
-  error: Nullable(Type.String({ description: 'Why the end could not be enforced' })),
+  enforcement: Nullable(
+    StringEnum(['ok', 'pending', 'failed'] as const, {
+      description: 'Once ended: ok, failed, or pending (the station was unreachable at the end but holds the end time; its own report is awaited)',
+    }),
+  ),
+  enforced_by: Nullable(StringEnum(['server', 'station', 'plug'] as const, { description: "Who ended it (or was to): the server's command, the station's agent, the plug" })),
+  error: Nullable(Type.String({ description: 'Why the end could not be enforced, or why it is pending' })),
+  station_synced: Nullable(
+    Type.Boolean({ description: "The station's agent holds the server's end time (or, once stopped, none); false while a change waits for the station to be back. Null for power_off" }),
+  ),
 });
 
 export const SessionList = Type.Object({ items: Type.Array(SessionJson) });

@@ -63,7 +63,7 @@ describe('/api/v1/sessions', () => {
     const started = await call('operator', 'POST', '/sessions', { station: 'pc-7', minutes: 30 });
     expect(started.statusCode, started.body).toBe(201);
     const s = started.json();
-    expect(s).toMatchObject({ station: 'pc-7', site: 'acme-berlin', action: 'lock', state: 'active', minutes_sold: 30, enforcement: null });
+    expect(s).toMatchObject({ station: 'pc-7', site: 'acme-berlin', action: 'lock', state: 'active', minutes_sold: 30, enforcement: null, enforced_by: null, station_synced: true });
     expect(s.remaining_s).toBeGreaterThan(29 * 60);
     expect(received).toEqual(['session_set']);
 
@@ -75,7 +75,8 @@ describe('/api/v1/sessions', () => {
     expect((await call('viewer', 'GET', `/sessions/${s.id}`)).json().id).toBe(s.id);
 
     const stopped = await call('operator', 'POST', `/sessions/${s.id}/stop`);
-    expect(stopped.json()).toMatchObject({ state: 'stopped', remaining_s: 0 });
+    // The station acknowledged the clear: it will not lock later.
+    expect(stopped.json()).toMatchObject({ state: 'stopped', remaining_s: 0, station_synced: true });
     expect(received.at(-1)).toBe('session_clear');
     const audit = inventory.db.prepare(`SELECT action FROM audit WHERE action LIKE 'sessions.%' AND result = 'ok' ORDER BY id`).pluck().all();
     expect(audit).toEqual(['sessions.start', 'sessions.extend', 'sessions.stop']);
