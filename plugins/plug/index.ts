@@ -80,7 +80,7 @@ export default definePlugin({
       timeout_s: 330,
     },
   },
-  // Liveness is per kind: the slower of the two report rates decides when a plug is offline.
+  // One interval for every plug: the slower of the report rates in use (Tasmota's only with a broker).
   reporting_interval_s: (c) => Math.max(c.shelly.poll_interval_s, c.tasmota.broker_url ? c.tasmota.tele_period_s : 0),
 
   async start(ctx) {

@@ -12,7 +12,7 @@ import { defineSimulator, type SimulatorProgress } from '../../collector/sdk/ind
  * `shelly_host` (where the Shelly servers listen, default `127.0.0.1`), `shelly_address` (the
  * host serve reaches them at, default `shelly_host`, `127.0.0.1` when that is `0.0.0.0`),
  * `broker` (`mqtt://127.0.0.1:1883`), `prefix` (device id / Tasmota topic prefix, `plug-sim-`),
- * `tele_s` (Tasmota TelePeriod, 10), `load_w` (console draw when on, 150).
+ * `tele_s` (Tasmota TelePeriod, s, default 10), `load_w` (console draw when on, W, default 150).
  *
  * With `simulate --api-key` the plugs are registered: Shelly plugs with the labels
  * `protocol: shelly` and `address: <shelly_address>:<port>`, which serve polls by default

@@ -18,8 +18,9 @@ interface Waiter {
 
 /**
  * Tasmota plugs over one MQTT connection. The device id is the Tasmota topic (`tasmota_3A1F2C`
- * by default, unique per device). The client reconnects by itself; while the broker is away,
- * devices fall silent and the runtime marks them offline after two missed tele periods.
+ * by default, unique per device). The client reconnects by itself and subscribes again (a broker
+ * that restarted has forgotten the session); while the broker is away, devices fall silent and
+ * the runtime marks them offline after two missed reporting intervals (see the README).
  */
 export class TasmotaLink {
   private readonly client: MqttClient;
