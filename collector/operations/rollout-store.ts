@@ -144,7 +144,10 @@ export interface RolloutProgress {
   percent: number;
   waves: number;
   current_wave: number;
-  /** ISO; null when nothing is left or no wave finished yet to estimate from. */
+  /**
+   * ISO; null when nothing is left, no wave finished yet to estimate from, or the rollout is not
+   * running (paused, halted, aborted: its end depends on a person).
+   */
   estimated_end: string | null;
 }
 

@@ -113,8 +113,17 @@ export class Rollouts {
     return r;
   }
 
+  /**
+   * Starts no device until resumed. Updates still queued (waiting for a gateway slot) are
+   * cancelled and their devices go back to pending, so nothing more is sent while paused; resume
+   * queues them again. Updates already sent run their course and are still confirmed.
+   */
   pause(id: string): Rollout {
-    return this.transition(id, ['running'], 'paused');
+    return this.o.inventory.db.transaction(() => {
+      const r = this.transition(id, ['running'], 'paused');
+      this.withdrawQueued(r, 'paused', 'not sent: the rollout was paused; it is sent on resume');
+      return r;
+    })();
   }
 
   /** Continues a paused rollout, or a halted one with its next wave (someone looked at the failures). */
@@ -129,19 +138,33 @@ export class Rollouts {
     return this.transition(id, ['paused'], 'running');
   }
 
-  /** Stops for good; commands already sent run their course, queued ones are cancelled. */
+  /** Stops for good; commands already sent run their course, queued ones are cancelled (their devices stay pending). */
   abort(id: string): Rollout {
-    const r = this.transition(id, ['running', 'paused', 'halted'], 'aborted');
-    for (const d of this.store.devices(id)) {
-      if (d.state === 'sent' && d.command_id) {
-        try {
-          if (this.o.queue.get(d.command_id)?.status === 'queued') this.o.queue.cancel(d.command_id, 'rollout aborted');
-        } catch (err) {
-          if (!(err instanceof CommandQueueError)) throw err;
-        }
+    return this.o.inventory.db.transaction(() => {
+      const r = this.transition(id, ['running', 'paused', 'halted'], 'aborted');
+      this.withdrawQueued(r, 'aborted', 'not sent: the rollout was aborted');
+      return r;
+    })();
+  }
+
+  /**
+   * Cancels the rollout's updates that are still queued and puts their devices back to pending.
+   * Callers run it in the transaction that changes the rollout's status: a restart in between
+   * would otherwise send a paused rollout's updates, or find a `sent` device whose command was
+   * cancelled and fail it.
+   */
+  private withdrawQueued(r: Rollout, why: 'paused' | 'aborted', error: string): void {
+    const now = this.now();
+    for (const d of this.store.devices(r.id)) {
+      if (d.state !== 'sent' || !d.command_id || this.o.queue.get(d.command_id)?.status !== 'queued') continue;
+      try {
+        this.o.queue.cancel(d.command_id, `rollout ${r.id} ${why}`);
+      } catch (err) {
+        if (!(err instanceof CommandQueueError)) throw err;
+        continue;
       }
+      this.store.setDevice(r.id, d.device, { state: 'pending', next_try_at: null, sent_at: null, error }, now);
     }
-    return r;
   }
 
   devices(id: string): RolloutDevice[] {
@@ -157,7 +180,8 @@ export class Rollouts {
     const pending = c.pending + c.sent + c.confirming;
     let eta: string | null = null;
     const finishedWaves = r.current_wave; // waves before the current one are finished
-    if (pending > 0 && finishedWaves > 0 && r.status !== 'aborted') {
+    // Only a running rollout has an end to estimate: paused, halted and aborted ones wait for a person.
+    if (pending > 0 && finishedWaves > 0 && r.status === 'running') {
       const perWave = Math.max((this.now() - r.created_at) / finishedWaves, r.wave_interval_s * 1000);
       eta = new Date(this.now() + perWave * (waves - r.current_wave)).toISOString();
     }
