@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { CommandQueueError, type CommandQueue } from '../commands/command-queue.ts';
+import type { AuditInput } from '../inventory/audit.ts';
 import type { DeviceRecord, DeviceState } from '../sdk/index.ts';
 import type { Incidents } from './incidents.ts';
 
@@ -20,7 +21,11 @@ export interface RecoveryRule {
    * (an agent silent for 15 minutes: the smart plug in its `plug` label is power-cycled).
    */
   via_label?: string;
-  /** Attempts per device in any 24 hours. Default 3. */
+  /**
+   * The rule runs only while the device has had fewer attempts than this in the past 24 hours,
+   * counting the attempts of every rule (the cap is per device and day, as a device that two
+   * rules keep resetting is no better off). Default 3.
+   */
   max_per_day?: number;
 }
 
@@ -35,6 +40,8 @@ export interface AutoRecoveryOptions {
   db: Database;
   queue: CommandQueue;
   incidents: Incidents;
+  /** `inventory.audit.record`: every attempt, sent or not, lands there (`recovery.attempt`). */
+  audit(entry: AuditInput): void;
   /** Every device to watch (the directory's active devices). */
   devices(): Iterable<DeviceRecord>;
   /** A device's liveness state now (`collector.liveness.state(id)?.state`). */
@@ -51,8 +58,9 @@ const DAY = 86_400_000;
 /**
  * Runs a command when a device condition holds for a while, capped per device and day. How long
  * a state has held is observed by this process (after a restart the clock starts again: a
- * recovery never fires early). Each attempt is a durable command (source `recovery`, audited by
- * the queue), a row in `recovery_attempts`, and a note on the device's open incident.
+ * recovery never fires early). Each attempt is a row in `recovery_attempts`, an audit entry
+ * (`recovery.attempt`, failed when nothing could be sent), a note on the device's open incident,
+ * and when it could be sent a durable command (source `recovery`, audited by the queue too).
  */
 export class AutoRecovery {
   private readonly since = new Map<string, { state: DeviceState; at: number }>();
@@ -92,10 +100,7 @@ export class AutoRecovery {
   }
 
   private attempt(rule: RecoveryRule, device: DeviceRecord, now: number): string | undefined {
-    const done = this.o.db
-      .prepare('SELECT count(*) FROM recovery_attempts WHERE device = ? AND rule = ? AND at > ?')
-      .pluck()
-      .get(device.id, rule.name, now - DAY) as number;
+    const done = this.o.db.prepare('SELECT count(*) FROM recovery_attempts WHERE device = ? AND at > ?').pluck().get(device.id, now - DAY) as number;
     if (done >= (rule.max_per_day ?? 3)) return undefined;
     // The condition must hold for another full period before the next attempt.
     this.since.set(device.id, { state: rule.state, at: now });
@@ -119,6 +124,24 @@ export class AutoRecovery {
     this.o.db.prepare('INSERT INTO recovery_attempts (rule, device, at, command_id) VALUES (?, ?, ?, ?)').run(rule.name, device.id, now, commandId);
     const text = error ? `auto-recovery ${rule.name} could not run: ${error}` : `auto-recovery ${rule.name}: ${rule.command} sent to ${target} (command ${commandId})`;
     if (incident) this.o.incidents.note(incident.id, 'fleetpulse', 'recovery', text, { rule: rule.name, command: commandId, target: target ?? null });
+    try {
+      this.o.audit({
+        at: now,
+        actor: null,
+        actor_name: `recovery ${rule.name}`,
+        role: null,
+        action: 'recovery.attempt',
+        target: device.id,
+        method: null,
+        path: null,
+        status: null,
+        result: error ? 'failed' : 'ok',
+        source: 'recovery',
+        details: { rule: rule.name, command: rule.command, sent_to: target ?? null, command_id: commandId, ...(error ? { error } : {}), ...(incident ? { incident: incident.id } : {}) },
+      });
+    } catch (err) {
+      this.o.log.error({ err, device: device.id, rule: rule.name }, 'could not audit a recovery attempt');
+    }
     if (error) this.o.log.warn({ device: device.id, rule: rule.name, err: error }, 'auto-recovery could not run');
     return commandId ?? undefined;
   }

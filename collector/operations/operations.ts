@@ -114,6 +114,7 @@ export class Operations {
       db: deps.inventory.db,
       queue: self.commands,
       incidents: self.incidents,
+      audit: (entry) => deps.inventory.audit.record(entry),
       devices: () => deps.inventory.directory.all(),
       state: deps.state,
       rules,
