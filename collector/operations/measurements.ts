@@ -7,7 +7,7 @@ import { defineMeasurement } from '../sdk/index.ts';
 export const commandOutcome = defineMeasurement({
   name: 'command_outcome',
   description:
-    'One point per state change of a durable command (queued, sent, and its one terminal state). Sum `count` by `command` and `status` for counts; `latency_ms` is set on terminal states.',
+    'One point per state change of a durable command (queued, sent, and its one terminal state; `queued` again when its device dropped off as it was sent). Sum `count` by `command` and `status` for counts of state changes (terminal states count commands); `latency_ms` is set on terminal states.',
   tags: {
     command: 'Command name, e.g. reboot, update_firmware',
     status: 'queued | sent | succeeded | failed | rejected | expired | timed_out | cancelled',
