@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { CommandFailed, CommandRejected, Type, unsafeDeviceUrl, type PluginContext, type Static } from '../../collector/sdk/index.ts';
-import type { Tc200Config } from './config.ts';
+import { CommandFailed, CommandRejected, Type, unsafeDeviceUrl, type Static } from '../../collector/sdk/index.ts';
+import type { CommandContext, TerminalLine } from './commands.ts';
 import { terminalFirmware } from './metrics.ts';
 import type { Hello, Result } from './protocol.ts';
-import type { TerminalPort } from './terminal-port.ts';
 
 export const UpdateFirmwareParams = Type.Object(
   {
@@ -17,7 +16,7 @@ export const UpdateFirmwareParams = Type.Object(
 export type UpdateFirmwareParams = Static<typeof UpdateFirmwareParams>;
 
 export interface FirmwareDeps {
-  ctx: PluginContext<Tc200Config>;
+  ctx: CommandContext;
   /** Resolves with the terminal's first hello from a boot other than `bootCount`, wherever it reconnects. */
   nextBoot(serial: string, bootCount: number, timeoutMs: number, signal: AbortSignal): Promise<Hello>;
 }
@@ -29,7 +28,7 @@ export interface FirmwareDeps {
  * link, a power cut, a checksum mismatch) leaves it on the old version; it ends with an
  * `update_failed` point and CommandFailed.
  */
-export async function updateFirmware(deps: FirmwareDeps, terminal: TerminalPort, params: UpdateFirmwareParams, signal: AbortSignal) {
+export async function updateFirmware(deps: FirmwareDeps, terminal: TerminalLine, params: UpdateFirmwareParams, signal: AbortSignal) {
   const { ctx } = deps;
   const { chunk_bytes, confirm_timeout_s, max_image_bytes } = ctx.config.firmware;
   const serial = terminal.serial!;

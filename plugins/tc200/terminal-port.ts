@@ -1,9 +1,10 @@
 import { SerialPort } from 'serialport';
 import { DeviceUnreachable, type Attachment, type PluginContext } from '../../collector/sdk/index.ts';
+import { ResultTimeout, TerminalRestarted, type HostCommand, type TerminalLine } from './commands.ts';
 import type { Tc200Config } from './config.ts';
 import { Link, LinkClosed } from './link.ts';
 import { watchPresence } from './port-presence.ts';
-import { terminalInfo, terminalLink, terminalStatus } from './metrics.ts';
+import { helloReport, statusLiveness, statusReports, type Report } from './reports.ts';
 import {
   decodeMessage,
   encodeMessage,
@@ -17,18 +18,7 @@ import {
 } from './protocol.ts';
 
 type Ctx = PluginContext<Tc200Config>;
-/** A command as the host sends it, before it gets its request id. */
-export type HostCommand = HostMessage extends infer M ? (M extends { req: number } ? Omit<M, 'req'> : never) : never;
-
-/** No RESULT arrived for an acknowledged command in time. */
-export class ResultTimeout extends Error {
-  override name = 'ResultTimeout';
-}
-
-/** The terminal said hello again (it rebooted or lost power) while a command waited for its result. */
-export class TerminalRestarted extends Error {
-  override name = 'TerminalRestarted';
-}
+export { ResultTimeout, TerminalRestarted, type HostCommand } from './commands.ts';
 
 /**
  * One configured serial port and the terminal on it: opens the port, keeps it open (reopening
@@ -36,7 +26,7 @@ export class TerminalRestarted extends Error {
  * terminal's reports into points, and carries commands to it. The port object is what the plugin
  * attaches for the terminal's serial number.
  */
-export class TerminalPort {
+export class TerminalPort implements TerminalLine {
   /** The terminal's last hello on the current connection; undefined until it identifies. */
   hello?: Hello;
   private port?: SerialPort;
@@ -209,20 +199,13 @@ export class TerminalPort {
           return 0;
         }
         const device = this.hello.serial;
-        const { state, error_code, transactions, failed_transactions, paper, temperature_c, cpu_pct, mem_pct, disk_pct } = msg;
-        this.ctx.emit(terminalStatus.name, {
-          state, error_code, transactions, failed_transactions, paper, temperature_c,
-          free_storage_bytes: msg.free_storage_kb * 1024, cpu_pct, mem_pct, disk_pct,
-        }, { device }, now);
         const d = this.link!.decoder.stats;
         const l = this.link!.stats;
-        this.ctx.emit(terminalLink.name, {
+        this.write(statusReports(msg, device, this.path, {
           frames: d.frames, bad_crc: d.bad_crc, framing_errors: d.framing_errors, discarded_bytes: d.discarded_bytes,
           retransmissions: l.retransmissions, timeouts: l.timeouts, duplicates: l.duplicates, naks: l.naks_sent,
-        }, { device, port: this.path }, now);
-        // The NOC's list of terminals in error shows the code as the protocol writes it (0x01f4).
-        const reason = error_code !== 0 ? `0x${error_code.toString(16).padStart(4, '0')}` : undefined;
-        this.ctx.seen(device, state === 'error' || error_code !== 0 ? { state: 'error', reason } : { state: 'online' });
+        }), now);
+        this.ctx.seen(device, statusLiveness(msg));
         return 0;
       }
       case 'result': {
@@ -259,8 +242,11 @@ export class TerminalPort {
     this.backoffMs = this.ctx.config.reconnect_initial_ms;
     this.attachment = this.ctx.attach(hello.serial, this);
     this.ctx.seen(hello.serial, { kind: 'terminal', model: hello.model, firmware: hello.firmware, state: 'online' });
-    const fields = { firmware: hello.firmware, model: hello.model, uptime_s: hello.uptime_s, boot_count: hello.boot_count };
-    this.ctx.emit(terminalInfo.name, fields, { device: hello.serial, port: this.path }, now);
+    this.write([helloReport(hello, this.path)], now);
     this.onHello(hello, this);
+  }
+
+  private write(reports: Report[], now: number): void {
+    for (const r of reports) this.ctx.emit(r.measurement.name, r.fields, r.tags, now);
   }
 }
