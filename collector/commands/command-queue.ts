@@ -291,8 +291,9 @@ export class CommandQueue {
         path: null,
         status: null,
         result: ['failed', 'rejected', 'expired', 'timed_out'].includes(record.status) ? 'failed' : 'ok',
-        source: record.source,
-        details: { command: record.id, name: record.name, ...((requeue?.error ?? record.error) ? { error: requeue?.error ?? record.error } : {}) },
+        // `source` is the caller's address in the audit log; who created the command goes in details.
+        source: null,
+        details: { command: record.id, name: record.name, source: record.source, ...((requeue?.error ?? record.error) ? { error: requeue?.error ?? record.error } : {}) },
       });
     } catch (err) {
       this.o.log.error({ err, command: record.id }, 'could not audit a command state change');
