@@ -117,7 +117,8 @@ describe('durable commands', { timeout: 30_000 }, () => {
     expect(ended.ended_at).toBeGreaterThanOrEqual(ended.sent_at!);
     const audit = inventory.audit.list({ target: 'w1', limit: 10 }).items.reverse();
     expect(audit.map((e) => e.action)).toEqual(['command.queued', 'command.sent', 'command.rejected']);
-    expect(audit[2]).toMatchObject({ result: 'failed', source: null, actor_name: 'ops-key', details: { command: cmd!.id, name: 'reboot', source: 'api', error: 'busy: a payment is in progress' } });
+    expect(audit[0]).toMatchObject({ actor_name: 'ops-key', source: null, details: { source: 'api' } });
+    expect(audit[2]).toMatchObject({ result: 'failed', source: null, actor_name: 'fleetpulse', details: { command: cmd!.id, name: 'reboot', source: 'api', error: 'busy: a payment is in progress' } });
     const lines = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,'));
     expect(lines.map((l) => /status=(\w+)/.exec(l)![1])).toEqual(['queued', 'sent', 'rejected']);
     expect(lines[2]).toMatch(/command=reboot,.*source=api.*status=rejected.* count=1i,latency_ms=[\d.]+,wait_ms=/);
