@@ -58,6 +58,7 @@ beforeAll(async () => {
     emit: (measurement, fields, tags = {}, time) => emit({ measurement, fields, tags, time }),
     lookup: (id) => directory.lookup(id),
     log: pino({ level: 'silent' }),
+    onAttach: (listener) => rt.collector.bus.onAttach(listener),
     clock,
   });
   sims.push(runTasmota(tasmotaPlug, 'tasmota_D1', broker.url, 1, simStop.signal, { count: () => {} }));
@@ -84,13 +85,8 @@ async function sessionThatRanOut(station: string) {
   return sessions.get(s.id)!;
 }
 const attached = (plug: string) => expect.poll(() => rt.collector.bus.isAttached(plug), { timeout: 10_000 }).toBe(true);
-/**
- * The scheduler's enforcement points of one session. Matched by prefix: the measurement is
- * `session_enforcement_failure` (failures only) and is becoming `session_enforcement` (every end,
- * with `failed=0i|1i`); both carry `session_id`, `target` and the `action` tag.
- */
-const enforcementLines = (sessionId: string) => rt.lines().filter((l) => l.startsWith('session_enforcement') && l.includes(`session_id="${sessionId}"`));
-const reportsFailure = (line: string) => line.startsWith('session_enforcement_failure,') || / failed=1i|,failed=1i/.test(line);
+/** The scheduler's `session_enforcement` points of one session. */
+const enforcementLines = (sessionId: string) => rt.lines('session_enforcement').filter((l) => l.includes(`session_id="${sessionId}"`));
 const linesOf = (measurement: string, device: string) => rt.lines(measurement).filter((l) => l.includes(`device=${device},`));
 
 describe('gaming session power_off through the plug plugin', () => {
@@ -98,12 +94,15 @@ describe('gaming session power_off through the plug plugin', () => {
     await attached('tasmota_D1');
     expect(tasmotaPlug.on).toBe(true);
     const s = await sessionThatRanOut('ps5-3');
-    expect(s).toMatchObject({ state: 'ended', action: 'power_off', plug: 'tasmota_D1', enforcement: 'ok', error: null });
+    expect(s).toMatchObject({ state: 'ended', action: 'power_off', plug: 'tasmota_D1', enforcement: 'ok', enforced_by: 'plug', error: null });
     expect(tasmotaPlug.on).toBe(false);
     // The plug reported the open relay (stat/…/RESULT) and the plugin wrote it.
     expect(linesOf('plug_state', 'tasmota_D1').some((l) => / on=0i /.test(l))).toBe(true);
     expect(linesOf('station_session', 'ps5-3').some((l) => l.includes(`event="ended"`) && l.includes(`session_id="${s.id}"`))).toBe(true);
-    expect(enforcementLines(s.id).filter(reportsFailure)).toEqual([]);
+    const enforced = enforcementLines(s.id);
+    expect(enforced).toHaveLength(1);
+    expect(enforced[0]).toMatch(/^session_enforcement,action=power_off,device=ps5-3,.* state="enforced",failed=0i,by="plug",/);
+    expect(enforced[0]).toContain('target="tasmota_D1"');
   });
 
   it('a plug that has gone offline: the end is recorded as not enforced, with the reason', async () => {
@@ -112,11 +111,11 @@ describe('gaming session power_off through the plug plugin', () => {
     await sims[1];
     await expect.poll(() => rt.collector.bus.isAttached('tasmota_E1')).toBe(false);
     const s = await sessionThatRanOut('xbox-4');
-    expect(s).toMatchObject({ state: 'ended', enforcement: 'failed', plug: 'tasmota_E1' });
-    expect(s.error).toMatch(/tasmota_E1/);
-    const failure = enforcementLines(s.id).filter(reportsFailure);
+    expect(s).toMatchObject({ state: 'ended', enforcement: 'failed', enforced_by: 'plug', plug: 'tasmota_E1' });
+    expect(s.error).toMatch(/^power_off failed: .*tasmota_E1/);
+    const failure = enforcementLines(s.id);
     expect(failure).toHaveLength(1);
-    expect(failure[0]).toMatch(/,action=power_off,device=xbox-4,/);
+    expect(failure[0]).toMatch(/^session_enforcement,action=power_off,device=xbox-4,.* state="failed",failed=1i,by="plug",/);
     expect(failure[0]).toContain('target="tasmota_E1"');
   });
 
@@ -126,12 +125,12 @@ describe('gaming session power_off through the plug plugin', () => {
     await new Promise((resolve) => shelly.close(resolve)); // the plug's last good poll keeps it attached
     expect(rt.collector.bus.isAttached('shelly-5')).toBe(true);
     const s = await sessionThatRanOut('switch-5');
-    expect(s).toMatchObject({ state: 'ended', enforcement: 'failed', plug: 'shelly-5' });
-    expect(s.error).toMatch(/^failed: Shelly 127\.0\.0\.1:\d+ did not answer/);
+    expect(s).toMatchObject({ state: 'ended', enforcement: 'failed', enforced_by: 'plug', plug: 'shelly-5' });
+    expect(s.error).toMatch(/^power_off failed: Shelly 127\.0\.0\.1:\d+ did not answer/);
     expect(shellyPlug.on).toBe(true);
-    const failure = enforcementLines(s.id).filter(reportsFailure);
+    const failure = enforcementLines(s.id);
     expect(failure).toHaveLength(1);
-    expect(failure[0]).toContain('target="shelly-5"');
+    expect(failure[0]).toMatch(/ state="failed",failed=1i,by="plug",.*target="shelly-5"/);
     // The other sessions' outcomes stand.
     expect(sessions.list({ state: 'ended' }).map((x) => [x.station, x.enforcement]).sort()).toEqual([['ps5-3', 'ok'], ['switch-5', 'failed'], ['xbox-4', 'failed']]);
   });
