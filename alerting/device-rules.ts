@@ -7,7 +7,8 @@
  */
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
 import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/metrics.ts';
-import { hostCpu, hostDisk, hostMemory, hostSession } from '../plugins/host/metrics.ts';
+import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
+import { hostCpu, hostDisk, hostMemory } from '../plugins/host/metrics.ts';
 import { posPayment } from '../plugins/pos/metrics.ts';
 import { terminalFirmware, terminalStatus } from '../plugins/tc200/metrics.ts';
 import { DEVICE_LABELS, Query, type Aggregate } from '../dashboards/influxql.ts';
@@ -93,9 +94,19 @@ export function deviceRules(): RuleSpec[] {
     metric('fp-pc-high-cpu', 'High CPU (PC)', hostCpu, 'usage_pct', 'mean', 90, [KIND.pc], { unit: '%' }),
     metric('fp-pc-high-memory', 'High memory (PC)', hostMemory, 'used_pct', 'mean', 90, [KIND.pc], { unit: '%' }),
     metric('fp-pc-disk-full', 'Disk nearly full (PC)', hostDisk, 'used_pct', 'max', 90, [KIND.pc], { unit: '%' }),
-    metric('fp-session-enforcement-failed', 'Session expiry not enforced', hostSession, 'event', 'count', 0, [KIND.pc], {
-      severity: 'critical', for: '0s', where: (q) => q.whereField('event', '=', 'enforce_failed'),
-    }),
+    {
+      // Every enforcement outcome (server command, the station's agent, the plug) lands in
+      // session_enforcement. Maintenance is filtered in the query, not by the watched join: a
+      // console behind a plug has no liveness series of its own, and its failures must alert too.
+      uid: 'fp-session-enforcement-failed', title: 'Session expiry not enforced', severity: 'critical', ...device,
+      query: Query.from(sessionEnforcement).select('sum', 'failed').whereField('maintenance', '=', 0).byTags(...L),
+      lookbackS: 900, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
+      summary: `Session expiry not enforced ${WHO}`,
+      description:
+        '{{ $values.B }} timed session(s) on this station ended in the last 15 min without being locked, logged off or powered off (session_enforcement.failed = 1; an end the station enforced itself while unreachable does not count): ' +
+        'the customer may still be playing. Why: GET /api/v1/sessions?station={{ $labels.device }} (error, enforced_by) and the Gaming venues board; the station\'s own record is host_session.',
+      runbook: 'session-enforcement-failed',
+    },
     metric('fp-pos-payment-failures', 'POS payment failures spiking', posPayment, 'amount', 'count', 4, [KIND.pos], {
       for: '0s', where: (q) => q.whereTag('result', '=', 'failure'),
     }),

@@ -1,7 +1,9 @@
 /**
- * Gaming venues: stations in session, sessions set, expiry enforcement failures, PC health, plug
- * power. Minutes sold are the API's (sessions live in its store, not in InfluxDB): linked, not charted.
+ * Gaming venues: stations in session, sessions set, session ends not enforced (session_enforcement,
+ * what the alert rule reads), PC health, plug power. Minutes sold are the API's (sessions live in
+ * its store, not in InfluxDB): linked, not charted.
  */
+import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
 import { hostCpu, hostDisk, hostMemory, hostSession } from '../plugins/host/metrics.ts';
 import { plugPower, plugState } from '../plugins/plug/metrics.ts';
 import { Board } from './board.ts';
@@ -17,9 +19,9 @@ export function gamingDashboard(): Board {
   board
     .row('Sessions')
     .stat('Stations in session', [{ q: Query.fromSubquery(lastEvent()).select('count', 'event', 'stations').whereField('event', '=', 'set').within({ kind: 'none' }) }], { thresholds: [['blue', null]] })
-    .stat('Enforcement failures', [{ q: Query.from(hostSession).select('count', 'event', 'failures').whereField('event', '=', 'enforce_failed').filterBy(F) }], { thresholds: [['green', null], ['red', 1]] })
+    .stat('Session ends not enforced', [{ q: Query.from(sessionEnforcement).select('sum', 'failed', 'failures').filterBy(F) }], { thresholds: [['green', null], ['red', 1]] })
     .timeseries('Session events per interval', [{ q: Query.from(hostSession).select('count', 'event', 'sets').whereField('event', '=', 'set').filterBy(F).byTime('$__interval', 0) }, { q: Query.from(hostSession).select('count', 'event', 'enforced').whereField('event', '=', 'enforced').filterBy(F).byTime('$__interval', 0), mayBeEmpty: true }], { w: 16 })
-    .table('Stations that failed to enforce expiry', [{ q: Query.from(hostSession).field('action').field('error').whereField('event', '=', 'enforce_failed').filterBy(F).byTags('device', 'customer', 'site') }], { w: 24, links: { device: link.deviceDetail } })
+    .table('Session ends not enforced (server, station or plug)', [{ q: Query.from(sessionEnforcement).field('by').field('target').field('error').field('session_id').whereField('failed', '=', 1).filterBy(F).byTags('device', 'action', 'customer', 'site') }], { w: 24, links: { device: link.deviceDetail } })
     .row('PC health')
     .timeseries('CPU / memory (fleet mean)', [{ q: Query.from(hostCpu).select('mean', 'usage_pct', 'cpu_pct').filterBy(F).byTime('$__interval', 'null') }, { q: Query.from(hostMemory).select('mean', 'used_pct', 'mem_pct').filterBy(F).byTime('$__interval', 'null') }], { w: 12, unit: 'percent' })
     .table('Fullest disks', [{ q: Query.from(hostDisk).top('used_pct', 'device', 10).filterBy(F).lookback('15m') }], { w: 12, unit: 'percent', links: { device: link.deviceDetail } })

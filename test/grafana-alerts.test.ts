@@ -7,7 +7,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+import { encodeLine } from '../collector/pipeline/line-protocol.ts';
+import { int } from '../collector/sdk/point.ts';
 import { evaluateRule, type ProvisionedRule } from '../alerting/evaluate.ts';
 import { REPO_ROOT } from '../dashboards/build.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
@@ -51,6 +54,28 @@ describe('alert rules on the simulated fleet', () => {
     const unguarded: ProvisionedRule = { ...cpu, data: cpu.data.filter((s) => ['A', 'B'].includes(s.refId)).concat({ ...cpu.data.find((s) => s.refId === 'C')!, model: { ...cpu.data.find((s) => s.refId === 'C')!.model, expression: 'B' } }) };
     const fired = (await evaluateRule(unguarded, influx.client(db), now)).firing.map((l) => l.device).sort();
     expect(fired).toEqual(['pc-hot', 'pc-maint']);
+  });
+
+  it('fp-session-enforcement-failed: fires for a failed session end, not for one the station enforced itself while unreachable, not in maintenance', async () => {
+    const rule = rules.find((r) => r.uid === 'fp-session-enforcement-failed')! as ProvisionedRule & { annotations: Record<string, string> };
+    const result = await evaluateRule(rule, influx.client(db), now);
+    expect(result.firing).toEqual([{ device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1' }]);
+    // pc-ok's end was pending (unreachable), then enforced by its agent: seen, and not firing.
+    expect(result.instances).toBe(2);
+    // Which device, customer, site; what is wrong; where to look.
+    for (const label of ['device', 'customer', 'site']) expect(rule.annotations.summary).toContain(`{{ $labels.${label} }}`);
+    expect(rule.annotations.description).toContain('/api/v1/sessions?station={{ $labels.device }}');
+    expect(rule.annotations.runbook_url).toMatch(/#runbook-session-enforcement-failed$/);
+
+    // A console behind a plug has no liveness series of its own: its plug's failure fires all the same.
+    const consoles = await influx.freshDatabase({ prefix: 'consoles' });
+    const tags = { device: 'ps5-1', kind: 'console', model: 'PS5', customer: 'acme', site: 'acme-s1', action: 'power_off' };
+    const line = (state: string, minutesAgo: number) =>
+      encodeLine({ measurement: sessionEnforcement.name, tags, fields: { state, failed: int(state === 'failed' ? 1 : 0), by: 'plug', maintenance: int(0), session_id: 's-1', target: 'plug-1', error: '' }, time: now - minutesAgo * 60_000 });
+    await fetch(`${influx.url}/write?db=${consoles}&precision=ms`, { method: 'POST', body: line('failed', 3) });
+    expect((await evaluateRule(rule, influx.client(consoles), now)).firing.map((l) => l.device)).toEqual(['ps5-1']);
+    // Fifteen minutes on, it has passed.
+    expect((await evaluateRule(rule, influx.client(consoles), now + 15 * 60_000)).firing).toEqual([]);
   });
 
   it('an empty or unreachable datasource raises one stale-data alert, and no per-device alert', async () => {

@@ -9,6 +9,7 @@ import pino from 'pino';
 import type { MeasurementSpec } from '../../collector/sdk/index.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
+import { sessionEnforcement } from '../../collector/commands/session-measurements.ts';
 import { rolloutFailure, rolloutProgress } from '../../collector/operations/measurements.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
@@ -228,7 +229,7 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       points.push({ measurement: deviceAvailability.name, tags: base, fields: { online_s: int(Math.max(0, 3600 - off - maint - err)), error_s: int(err), offline_s: int(off), maintenance_s: int(maint) }, time: hour });
     }
   }
-  points.push(...collectorPoints(now, minutes), ...rolloutPoints(now));
+  points.push(...collectorPoints(now, minutes), ...rolloutPoints(now), ...sessionPoints(now));
   const body = points.map(encodeLine).join('\n');
   const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, { method: 'POST', body });
   if (res.status !== 204) throw new Error(`fleet fixture write: ${res.status} ${await res.text()}`);
@@ -254,6 +255,30 @@ function rolloutPoints(now: number): Point[] {
     { measurement: rolloutProgress.name, tags: r.tags, fields: { ...r.fields, done: int(0), percent: 0, status: 'running' }, time: now - 20 * 60_000 },
     { measurement: rolloutProgress.name, tags: r.tags, fields: r.fields, time: now - 5 * 60_000 },
   ]));
+}
+
+/**
+ * Session ends as the session scheduler writes them (collector/commands/session-scheduler.test.ts
+ * and test/agent-sessions-e2e.test.ts run the real one): pc-ok's station was unreachable at the
+ * end and enforced it itself (pending, then enforced: no alert); pc-enforce's lock failed; pc-maint
+ * failed inside its maintenance window (no alert).
+ */
+function sessionPoints(now: number): Point[] {
+  const point = (d: string, minutesAgo: number, state: string, by: string, error = ''): Point => {
+    const f = FLEET.find((x) => x.device === d)!;
+    return {
+      measurement: sessionEnforcement.name,
+      tags: { device: d, kind: f.kind, model: f.model, customer: f.customer, site: f.site, action: 'lock' },
+      fields: { state, failed: int(state === 'failed' ? 1 : 0), by, maintenance: int(f.state === 'maintenance' ? 1 : 0), session_id: `s-${d}`, target: d, error },
+      time: now - minutesAgo * 60_000,
+    };
+  };
+  return [
+    point('pc-ok', 12, 'pending', 'station', "lock failed: device pc-ok is not connected; waiting for the station's own report"),
+    point('pc-ok', 11, 'enforced', 'station'),
+    point('pc-enforce', 5, 'failed', 'station', 'the station could not end it: lock refused'),
+    point('pc-maint', 5, 'failed', 'station', 'the station could not end it: lock refused'),
+  ];
 }
 
 /** Two collectors: `collector-ok` healthy, `collector-bad` dropping points, failing writes and rollups, spool full. */
