@@ -1,9 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../api/app.ts';
+import { parseCsv } from '../api/csv.ts';
 import report from '../bin/commands/report.ts';
+import { CommandBus } from '../collector/commands/command-bus.ts';
 import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
 import { Incidents } from '../collector/operations/incidents.ts';
+import { Operations } from '../collector/operations/operations.ts';
 import { uptimeReport } from '../collector/operations/uptime-report.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 
@@ -105,6 +110,13 @@ describe('uptime report', () => {
     const csv = await run('--month', '2026-10', '--format', 'csv');
     expect(csv.out.split('\n')[0]).toBe('customer,site,devices,uptime_pct,sla_target_pct,sla_met,online_s,error_s,offline_s,maintenance_s');
     expect(csv.out).toMatch(/^volt,,1,99\.9328,99\.5,true,/m);
+    const json = await run('--month', '2026-10', '--customer', 'acme', '--format', 'json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual(await uptimeReport({ influx: influx.client(db), db: inv.inventory.db, month: '2026-10', customer: 'acme' }));
+    expect(JSON.parse(json.out)).toMatchObject({ month: '2026-10', customers: [expect.objectContaining({ customer: 'acme', uptime_pct: 99.73 })], worst_devices: [{ device: 'a1' }, { device: 'h1' }] });
+    const zone = await run('--month', '2026-10', '--timezone', 'Mars/Olympus_Mons');
+    expect(zone.code).toBe(1);
+    expect(zone.err).toBe("fleetpulse report: 'Mars/Olympus_Mons' is not an IANA time zone");
     const html = await run('--month', '2026-10', '--format', 'html');
     expect(html.out).toContain('<h1>Uptime report 2026-10</h1>');
     expect(html.out).toContain('Acme Retail');
@@ -116,5 +128,95 @@ describe('uptime report', () => {
     const err: string[] = [];
     expect(await report(['uptime', '--config', bare, '--month', '2026-10'], { out: () => {}, err: (t) => err.push(t) })).toBe(2);
     expect(err.join('\n')).toMatch(/no InfluxDB URL: set influx\.url .* or pass --influx-url \(or run it while serve runs the embedded influxd\)/);
+  });
+
+  describe('GET /api/v1/reports/uptime', () => {
+    let app: ReturnType<typeof build>;
+    let key: string;
+    const operations = (query?: ReturnType<typeof influx.client>) =>
+      new Operations({ inventory: inv.inventory, bus: new CommandBus(), plugins: [], emit: () => {}, log: pino({ level: 'silent' }), ...(query ? { influx: query } : {}) });
+    const get = (url: string, target = app) => target.inject({ method: 'GET', url: `/api/v1${url}`, headers: { authorization: `Bearer ${key}` } });
+    beforeAll(async () => {
+      key = inv.inventory.apiKeys.create({ name: 'report-reader', role: 'viewer' }).key;
+      app = build({ inventory: inv.inventory, kinds: [], operations: operations(influx.client(db)) });
+      await app.ready();
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    it('answers JSON equal to the report, for viewers', async () => {
+      const res = await get('/reports/uptime?month=2026-10');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual(await uptimeReport({ influx: influx.client(db), db: inv.inventory.db, month: '2026-10' }));
+      expect(res.json().customers.map((c: { customer: string; uptime_pct: number }) => [c.customer, c.uptime_pct])).toEqual([['acme', 99.73], ['volt', 99.9328]]);
+      expect((await app.inject({ method: 'GET', url: '/api/v1/reports/uptime?month=2026-10' })).statusCode).toBe(401);
+    });
+
+    it('answers CSV with the uptime, the worst devices and the incidents, each table with its header', async () => {
+      const res = await get('/reports/uptime?month=2026-10&customer=acme&format=csv');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(res.headers['content-disposition']).toBe('attachment; filename="uptime-2026-10-acme.csv"');
+      const tables = res.body.trimEnd().split('\n\n').map((t) => parseCsv(t));
+      expect(tables.map((t) => t.problems)).toEqual([[], [], []]);
+      const [uptime, worst, incidents] = tables as [ReturnType<typeof parseCsv>, ReturnType<typeof parseCsv>, ReturnType<typeof parseCsv>];
+      expect(uptime.records.map((r) => r.fields.slice(0, 6))).toEqual([
+        ['acme', '', '3', '99.73', '99.9', 'false'],
+        ['acme', 'acme-berlin', '2', expect.stringMatching(/^99\.6/), '99.9', ''],
+        ['acme', 'acme-hamburg', '1', expect.stringMatching(/^99\.86/), '99.9', ''],
+      ]);
+      expect(worst.header).toEqual(['device', 'customer', 'site', 'uptime_pct', 'down_s', 'online_s', 'error_s', 'offline_s', 'maintenance_s']);
+      expect(worst.records.map((r) => r.fields.slice(0, 3).concat(r.fields[4]!))).toEqual([
+        ['a1', 'acme', 'acme-berlin', '18000'],
+        ['h1', 'acme', 'acme-hamburg', '3600'],
+      ]);
+      expect(incidents.header).toEqual(['customer', 'severity', 'count', 'acknowledged', 'resolved', 'mtta_s', 'mttr_s']);
+      expect(incidents.records.map((r) => r.fields)).toEqual([['acme', 'critical', '2', '2', '2', '900', '5400']]);
+      // A month without data keeps every header; an odd customer id stays out of the header's quoting.
+      const empty = await get(`/reports/uptime?month=2025-01&customer=${encodeURIComponent('a"b')}&format=csv`);
+      expect(empty.headers['content-disposition']).toBe('attachment; filename="uptime-2025-01-a_b.csv"');
+      expect(empty.body.split('\n\n').map((t) => t.split('\n')[0]!.split(',')[0])).toEqual(['customer', 'device', 'customer']);
+    });
+
+    it('answers a printable HTML page with the same figures', async () => {
+      const res = await get('/reports/uptime?month=2026-10&format=html');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.body).toContain('<h1>Uptime report 2026-10</h1>');
+      expect(res.body).toContain('Acme Retail <small>acme · premium</small>');
+      expect(res.body).toContain('Uptime <strong>99.73 %</strong> · SLA 99.90 % · missed · 3 devices');
+      expect(res.body).toContain('<tr><td>a1</td><td>acme</td><td>acme-berlin</td>');
+      expect(res.body).toContain('<tr><td>acme</td><td>critical</td><td>2</td><td>15 min</td><td>1.5 h</td></tr>');
+      expect(res.body).not.toMatch(/<script|<link|src=/);
+    });
+
+    it('cuts the month in a time zone, and refuses an unknown zone or month naming the field', async () => {
+      const berlin = await get('/reports/uptime?month=2026-10&timezone=Europe/Berlin');
+      expect(berlin.json()).toMatchObject({ timezone: 'Europe/Berlin', from: '2026-09-30T22:00:00.000Z', to: '2026-10-31T23:00:00.000Z' });
+      const zone = await get('/reports/uptime?month=2026-10&timezone=Mars/Olympus_Mons');
+      expect(zone.statusCode).toBe(400);
+      expect(zone.json().error).toEqual({ code: 'FP_VALIDATION', field: 'timezone', message: "'Mars/Olympus_Mons' is not an IANA time zone" });
+      const month = await get('/reports/uptime?month=2026-13');
+      expect(month.statusCode).toBe(400);
+      expect(month.json().error).toMatchObject({ code: 'FP_VALIDATION' });
+      expect((await get('/reports/uptime?month=2026-10&format=pdf')).statusCode).toBe(400);
+    });
+
+    it('answers 502 when the server has no InfluxDB, or InfluxDB refuses the query', async () => {
+      for (const [ops, message] of [
+        [operations(), 'reports need InfluxDB, and this server has no query connection to it'],
+        [operations(influx.client('no_such_database')), expect.stringMatching(/^InfluxDB: .*database not found/)],
+      ] as const) {
+        const other = build({ inventory: inv.inventory, kinds: [], operations: ops });
+        try {
+          const res = await get('/reports/uptime?month=2026-10', other);
+          expect(res.statusCode).toBe(502);
+          expect(res.json().error).toMatchObject({ code: 'FP_UPSTREAM', message });
+        } finally {
+          await other.close();
+        }
+      }
+    });
   });
 });

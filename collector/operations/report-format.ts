@@ -1,6 +1,8 @@
 import type { UptimeReport } from './uptime-report.ts';
 
 const CSV_COLUMNS = ['customer', 'site', 'devices', 'uptime_pct', 'sla_target_pct', 'sla_met', 'online_s', 'error_s', 'offline_s', 'maintenance_s'] as const;
+const WORST_COLUMNS = ['device', 'customer', 'site', 'uptime_pct', 'down_s', 'online_s', 'error_s', 'offline_s', 'maintenance_s'] as const;
+const INCIDENT_COLUMNS = ['customer', 'severity', 'count', 'acknowledged', 'resolved', 'mtta_s', 'mttr_s'] as const;
 
 function csvCell(value: unknown): string {
   const s = value === null || value === undefined ? '' : String(value);
@@ -9,17 +11,25 @@ function csvCell(value: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-/** One row per customer (site empty) and one per site of it. */
+function csvRow(columns: readonly string[], row: Record<string, unknown>): string {
+  return columns.map((k) => csvCell(row[k])).join(',');
+}
+
+/**
+ * Three tables, each with its own header row, separated by an empty line (what the JSON and
+ * HTML show): uptime, one row per customer (site empty) and one per site of it; the worst
+ * devices; incident counts with MTTA and MTTR (s) per customer and severity. A table with no
+ * rows keeps its header.
+ */
 export function reportCsv(report: UptimeReport): string {
-  const lines = [CSV_COLUMNS.join(',')];
+  const uptime = [CSV_COLUMNS.join(',')];
   for (const c of report.customers) {
-    lines.push(CSV_COLUMNS.map((k) => csvCell(k === 'site' ? '' : c[k as keyof typeof c])).join(','));
-    for (const s of c.sites) {
-      const row: Record<string, unknown> = { ...s, customer: c.customer, sla_target_pct: c.sla_target_pct, sla_met: '' };
-      lines.push(CSV_COLUMNS.map((k) => csvCell(row[k])).join(','));
-    }
+    uptime.push(csvRow(CSV_COLUMNS, { ...c, site: '' }));
+    for (const s of c.sites) uptime.push(csvRow(CSV_COLUMNS, { ...s, customer: c.customer, sla_target_pct: c.sla_target_pct, sla_met: '' }));
   }
-  return lines.join('\n') + '\n';
+  const worst = [WORST_COLUMNS.join(','), ...report.worst_devices.map((d) => csvRow(WORST_COLUMNS, { ...d }))];
+  const incidents = [INCIDENT_COLUMNS.join(','), ...report.incidents.map((i) => csvRow(INCIDENT_COLUMNS, { ...i }))];
+  return [uptime, worst, incidents].map((table) => table.join('\n') + '\n').join('\n');
 }
 
 function esc(value: unknown): string {

@@ -84,10 +84,11 @@ export class ReportError extends Error {
   }
 }
 
-/** The month's [from, to) in a zone, epoch ms. */
+/** The month's [from, to) in a zone, epoch ms. Throws `ReportError` for a bad month or zone. */
 export function monthRange(month: string, timezone = 'UTC'): { from: number; to: number } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
   if (!m) throw new ReportError(`month must be YYYY-MM, got '${month}'`, 'month');
+  if (!isZone(timezone)) throw new ReportError(`'${timezone}' is not an IANA time zone`, 'timezone');
   const year = Number(m[1]);
   const mon = Number(m[2]);
   const next = mon === 12 ? { year: year + 1, month: 1 } : { year, month: mon + 1 };
@@ -154,6 +155,15 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
     worst_devices: worst,
     incidents: incidentStats(o.db, { from, to, ...(o.customer ? { customer: o.customer } : {}) }),
   };
+}
+
+function isZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function availability(list: ReadonlyArray<Partial<Record<keyof Availability, unknown>>>): Availability {
