@@ -191,7 +191,7 @@ describe('operations API', { timeout: 30_000 }, () => {
       const [incident] = ops.incidents.list({ limit: 1 }).items;
       expect(await ops.escalator.check(incident!.created_at + 1000)).toBe(0); // not yet due
       expect(await ops.escalator.check(incident!.created_at + 601_000)).toBe(1);
-      expect(escalations).toEqual([expect.objectContaining({ event: 'incident_escalated', level: 1, incident: expect.objectContaining({ id: incident!.id }) })]);
+      expect(escalations).toEqual([expect.objectContaining({ event: 'incident_escalated', level: 1, url: `/api/v1/incidents/${incident!.id}`, incident: expect.objectContaining({ id: incident!.id }) })]);
       expect(await ops.escalator.check(incident!.created_at + 700_000)).toBe(0); // the only contact was paged
     });
 
