@@ -10,7 +10,7 @@ import {
 } from '../../collector/sdk/index.ts';
 import { measurements } from './metrics.ts';
 import { encode, parseAgentMessage, UplinkProtocolError } from './protocol.ts';
-import { AgentSession, type Waiting } from './session.ts';
+import { AgentSession, type EdgeErrors, type Waiting } from './session.ts';
 
 /**
  * The server end of the edge agents' uplink: one WebSocket per agent at `<path><agent id>`,
@@ -50,6 +50,7 @@ export default definePlugin({
     const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.max_frame_bytes });
     const sessions = new Map<string, AgentSession>();
     const waiting: Waiting = new Map();
+    const edgeErrors: EdgeErrors = new Map();
     ctx.http.upgrade(ctx.config.path, (request, socket, head) => {
       const agentId = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]!);
       const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
@@ -63,7 +64,7 @@ export default definePlugin({
         wss.handleUpgrade(request, socket, head, (ws) => {
           // One agent, one live connection: the newer one wins (the older is probably half-dead).
           sessions.get(agentId)?.replace();
-          const session = new AgentSession(ctx, agentId, ws, waiting);
+          const session = new AgentSession(ctx, agentId, ws, waiting, edgeErrors);
           sessions.set(agentId, session);
           ctx.gauge('agents_connected', sessions.size);
           ws.on('close', () => {

@@ -14,6 +14,14 @@ type Result = Extract<AgentMessage, { t: 'result' }>;
 /** Commands sent down to agents and waiting for their result, by command id. */
 export type Waiting = Map<string, { ws: WebSocket; settle: (r: Result) => void; fail: (e: Error) => void }>;
 
+/**
+ * The devices whose edge last said they are in error, with the reason (one map per plugin
+ * instance, kept across reconnects). The edge writes liveness only on a change and every status
+ * interval, so most batches carry a device's data without its state: the data says it is alive,
+ * this says it is still in error.
+ */
+export type EdgeErrors = Map<string, string | undefined>;
+
 /** Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice. */
 const LIVENESS = new Set(['device_status', 'device_availability', 'device_attention']);
 /** A string field of a line's field set, unescaped (`\"` and `\\` in line protocol). */
@@ -30,6 +38,7 @@ export class AgentSession {
     readonly agentId: string,
     private readonly ws: WebSocket,
     private readonly waiting: Waiting,
+    private readonly edgeErrors: EdgeErrors,
   ) {
     this.attach({ id: agentId, kind: 'pc', commands: {} }, false);
     ctx.seen(agentId);
@@ -111,10 +120,13 @@ export class AgentSession {
     }
     if (refused > 0) ctx.log.warn({ agent: this.agentId, batch: id, refused }, 'lines refused from agent');
     for (const [device, r] of reported) {
+      if (r.state === 'error') this.edgeErrors.set(device, r.reason);
+      else if (r.state !== undefined) this.edgeErrors.delete(device);
       if (r.state === 'offline') ctx.offline(device);
       else {
         const known = ctx.devices.lookup(device);
-        ctx.seen(device, known ? (r.state === 'error' ? { state: 'error', reason: r.reason } : {}) : { kind: r.kind, gateway: this.agentId });
+        const error = this.edgeErrors.has(device) ? { state: 'error' as const, reason: this.edgeErrors.get(device) } : {};
+        ctx.seen(device, known ? error : { kind: r.kind, gateway: this.agentId });
       }
     }
     ctx.seen(this.agentId);
