@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MemoryDirectory } from '../../collector/sdk/index.ts';
+import { createHash } from 'node:crypto';
+import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
+import { MemoryDirectory, type MeasurementSpec } from '../../collector/sdk/index.ts';
+import { measurements as tc200Measurements } from '../tc200/metrics.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import agent from './index.ts';
 import simulator from './simulator.ts';
@@ -15,7 +18,10 @@ beforeAll(async () => {
   const directory = new MemoryDirectory()
     .add({ id: 'pc-1', kind: 'pc', model: 'store-pc', customer: 'acme', site: 'acme-1' }, { type: 'agent_token', value: 'token-1' })
     .add({ id: 'pc-2', kind: 'pc', customer: 'acme', site: 'acme-2' }, { type: 'agent_token', value: 'token-2' })
-    .add({ id: 'sim-agent-1', kind: 'pc', customer: 'sim', site: 'sim-1' }, { type: 'agent_token', value: 'sim-token' });
+    .add({ id: 'pc-3', kind: 'pc', customer: 'acme', site: 'acme-3' }, { type: 'agent_token', value: 'token-3' })
+    .add({ id: 'pc-3-t1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-3', gateway: 'pc-3' })
+    .add({ id: 'sim-agent-1', kind: 'pc', customer: 'sim', site: 'sim-1' }, { type: 'agent_token', value: 'sim-token' })
+    .add({ id: 'sim-agent-1-t1', kind: 'terminal', model: 'TC-200', customer: 'sim', site: 'sim-1', gateway: 'sim-agent-1' });
   rt = await startPluginRuntime({ plugins: [agent], pluginConfig: { agent: { max_batch_lines: 100 } }, directory });
 });
 afterAll(async () => {
@@ -103,17 +109,122 @@ describe('agent uplink', () => {
     await expect(rt.collector.bus.dispatch('pc-1', { name: 'lock' })).resolves.toMatchObject({ status: 'succeeded', result: { exit_code: 0 } });
   });
 
-  it('its simulator holds agents with terminals behind them over the real protocol', async () => {
+  it('a second connection of the same agent replaces the first: closed with 4000, its commands fail at once, its devices stay online', async () => {
+    const first = await connect('pc-3', 'token-3');
+    first.ws.send(JSON.stringify({ t: 'devices', devices: [{ id: 'pc-3-t1', kind: 'terminal', commands: { reboot: { description: 'Reboots', params: { type: 'object' } } } }] }));
+    first.ws.send(JSON.stringify({ t: 'batch', id: 1, lines: [`terminal_status,device=pc-3-t1 state="idle" ${T}`] }));
+    await expect.poll(() => first.inbox.find((m) => m.t === 'ack')).toBeDefined();
+    await expect.poll(() => rt.collector.bus.commandsFor('pc-3-t1')?.reboot).toBeDefined();
+    // A command the first connection never answers (a half-dead link) is in flight when the second arrives.
+    await new Promise<void>((resolve) => {
+      first.ws.once('message', () => resolve());
+      inFlight = rt.collector.bus.dispatch('pc-3-t1', { name: 'reboot' });
+    });
+    const closed = new Promise<[number, string]>((resolve) => first.ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+    const replaced = (await rt.events('agent', 'connection_replaced'));
+    const second = await connect('pc-3', 'token-3');
+    expect(await closed).toEqual([4000, 'replaced by a newer connection']);
+    expect(await rt.events('agent', 'connection_replaced')).toBe(replaced + 1);
+    await expect(inFlight).resolves.toMatchObject({ status: 'failed', error: expect.stringMatching(/pc-3 \(uplink closed\)/) });
+    // A replacement is not a lost uplink: neither the agent nor the terminal behind it went offline.
+    expect(rt.collector.liveness.state('pc-3')?.state).toBe('online');
+    expect(rt.collector.liveness.state('pc-3-t1')?.state).toBe('online');
+    // The newer connection is the live one: it announces, and commands reach it.
+    second.ws.send(JSON.stringify({ t: 'devices', devices: [{ id: 'pc-3-t1', kind: 'terminal', commands: { reboot: { description: 'Reboots', params: { type: 'object' } } } }] }));
+    second.ws.on('message', (d) => {
+      const msg = JSON.parse(d.toString()) as Record<string, unknown>;
+      if (msg.t === 'command') second.ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'succeeded', result: { via: 'second' } }));
+    });
+    await expect.poll(() => rt.collector.bus.commandsFor('pc-3-t1')?.reboot).toBeDefined();
+    await expect(rt.collector.bus.dispatch('pc-3-t1', { name: 'reboot' })).resolves.toMatchObject({ status: 'succeeded', result: { via: 'second' } });
+  });
+
+  it('a device the edge reported in error stays in error through batches that carry only its data', async () => {
+    const { ws, inbox } = await connect('pc-3', 'token-3');
+    const t = Date.now();
+    ws.send(JSON.stringify({ t: 'batch', id: 1, lines: [
+      `terminal_status,device=pc-3-t1 state="error",error_code=261i ${t}`,
+      `device_status,device=pc-3-t1 online=1i,state="error" ${t}`,
+      `device_attention,device=pc-3-t1 state="error",since_s=0i,reason="0x0105" ${t}`,
+    ] }));
+    await expect.poll(() => inbox.filter((m) => m.t === 'ack').length).toBe(1);
+    expect(rt.collector.liveness.state('pc-3-t1')?.state).toBe('error');
+    // The edge writes liveness on changes (and once a minute): the next reports are data only.
+    ws.send(JSON.stringify({ t: 'batch', id: 2, lines: [`terminal_status,device=pc-3-t1 state="error",error_code=261i ${t + 1000}`] }));
+    await expect.poll(() => inbox.filter((m) => m.t === 'ack').length).toBe(2);
+    expect(rt.collector.liveness.state('pc-3-t1')?.state).toBe('error');
+    ws.send(JSON.stringify({ t: 'batch', id: 3, lines: [
+      `terminal_status,device=pc-3-t1 state="idle",error_code=0i ${t + 2000}`,
+      `device_status,device=pc-3-t1 online=1i,state="online" ${t + 2000}`,
+    ] }));
+    await expect.poll(() => inbox.filter((m) => m.t === 'ack').length).toBe(3);
+    expect(rt.collector.liveness.state('pc-3-t1')?.state).toBe('online');
+    ws.send(JSON.stringify({ t: 'batch', id: 4, lines: [`terminal_status,device=pc-3-t1 state="idle",error_code=0i ${t + 3000}`] }));
+    await expect.poll(() => inbox.filter((m) => m.t === 'ack').length).toBe(4);
+    expect(rt.collector.liveness.state('pc-3-t1')?.state).toBe('online');
+  });
+
+  it('its simulator plays agents whose TC-200s write what the tc200 plugin writes and take its commands', async () => {
     const stop = new AbortController();
     const counts = new Map<string, number>();
+    // Half the terminals in error: terminal 2 of agent 1 (sim-agent-1-t2).
     const run = simulator.run({
-      server: rt.url, count: 1, options: { terminals_per_agent: '2', interval_s: '1' }, signal: stop.signal,
+      server: rt.url, count: 1, options: { terminals_per_agent: '2', interval_s: '1', error_pct: '50' }, signal: stop.signal, encode: encodeLine,
       progress: { update: () => {}, count: (e, by = 1) => void counts.set(e, (counts.get(e) ?? 0) + by) },
     });
-    await expect.poll(() => counts.get('points_acked') ?? 0).toBeGreaterThanOrEqual(4);
-    stop.abort();
-    await run;
-    expect(rt.lines('terminal_status').some((l) => l.includes('device=sim-agent-1-t2') && l.includes('gateway=sim-agent-1'))).toBe(true);
+    try {
+      await expect.poll(() => rt.lines('terminal_status').filter((l) => l.includes('device=sim-agent-1-t2')).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      for (const spec of tc200Measurements.filter((m) => m.name !== 'terminal_firmware')) {
+        const lines = rt.lines(spec.name).filter((l) => l.includes('device=sim-agent-1-t1'));
+        expect(lines.length, spec.name).toBeGreaterThan(0);
+        for (const line of lines) expect(shape(line), line).toEqual(declaredShape(spec));
+      }
+      const link = rt.lines('terminal_link').find((l) => l.includes('device=sim-agent-1-t1'))!;
+      expect(link).toMatch(/^terminal_link,customer=sim,device=sim-agent-1-t1,gateway=sim-agent-1,kind=terminal,model=TC-200,port=\/dev\/ttyUSB0,site=sim-1 /);
+      const status = rt.lines('terminal_status').find((l) => l.includes('device=sim-agent-1-t1'))!;
+      expect(status).toMatch(/ state="idle",error_code=0i,transactions=\d+i,failed_transactions=\d+i,paper="ok",temperature_c=[\d.]+,free_storage_bytes=49152000i,/);
+      // The terminal in error is in error on the server (with its code on the attention list), batch after batch.
+      expect(rt.lines('terminal_status').filter((l) => l.includes('device=sim-agent-1-t2')).every((l) => / state="error",error_code=(261|513|770)i/.test(l))).toBe(true);
+      expect(rt.collector.liveness.state('sim-agent-1-t2')?.state).toBe('error');
+      expect(rt.lines('device_attention').some((l) => l.includes('device=sim-agent-1-t2') && /reason="0x0(105|201|302)"/.test(l))).toBe(true);
+      expect(rt.collector.liveness.state('sim-agent-1-t1')?.state).toBe('online');
+
+      // The tc200 plugin's commands, validated on the server against the schema the agent announced.
+      const bus = rt.collector.bus;
+      await expect(bus.dispatch('sim-agent-1-t1', { name: 'get_diagnostics' })).resolves.toMatchObject({ status: 'succeeded', result: { firmware: '2.4.1', card_reader: 'ok' } });
+      await expect(bus.dispatch('sim-agent-1-t1', { name: 'set_parameters', params: { beep_volume: 11 } })).rejects.toThrow(/beep_volume/);
+      await expect(bus.dispatch('sim-agent-1-t1', { name: 'set_parameters', params: { beep_volume: 3 } })).resolves.toMatchObject({ status: 'succeeded', result: { beep_volume: '3' } });
+      const image = Buffer.from('simulated firmware image 2.5.0');
+      const sha256 = createHash('sha256').update(image).digest('hex');
+      const update = await bus.dispatch('sim-agent-1-t1', { name: 'update_firmware', params: { version: '2.5.0', sha256, image_base64: image.toString('base64') } });
+      expect(update).toMatchObject({ status: 'succeeded', result: { firmware: '2.5.0', previous: '2.4.1', bytes: image.length } });
+      await expect.poll(() => rt.lines('terminal_info').some((l) => l.includes('device=sim-agent-1-t1') && l.includes('firmware="2.5.0"') && l.includes('boot_count=2i')), { timeout: 10_000 }).toBe(true);
+      const steps = () => rt.lines('terminal_firmware').filter((l) => l.includes('device=sim-agent-1-t1')).map((l) => /state="(\w+)"/.exec(l)![1]);
+      await expect.poll(steps, { timeout: 10_000 }).toEqual(['transferring', 'transferring', 'verifying', 'applying', 'updated']);
+      const bad = await bus.dispatch('sim-agent-1-t1', { name: 'update_firmware', params: { version: '2.6.0', sha256: '0'.repeat(64), image_base64: image.toString('base64') } });
+      expect(bad).toMatchObject({ status: 'failed', error: expect.stringMatching(/does not match its sha256/) });
+      expect(counts.get('points_acked')).toBeGreaterThan(0);
+    } finally {
+      stop.abort();
+      await run;
+    }
     expect(rt.lines('fleetpulse_spool_points').some((l) => l.includes('device=sim-agent-1'))).toBe(true);
   });
 });
+
+let inFlight: Promise<unknown> | undefined;
+
+/** A line's tag keys and each field with its type: i (integer), s (string), f (float). */
+function shape(line: string): { tags: string[]; fields: Record<string, string> } {
+  const [head, fieldText] = line.split(' ');
+  const tags = head!.split(',').slice(1).map((t) => t.split('=')[0]!).filter((k) => !['customer', 'site', 'kind', 'model', 'gateway'].includes(k));
+  const fields: Record<string, string> = {};
+  for (const m of fieldText!.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|[^,]+)/g)) fields[m[1]!] = m[2]!.startsWith('"') ? 's' : m[2]!.endsWith('i') ? 'i' : 'f';
+  return { tags, fields };
+}
+
+/** What the declaration says a point looks like (the plugin's own tags: device, and those it declares). */
+function declaredShape(spec: MeasurementSpec): { tags: string[]; fields: Record<string, string> } {
+  const fields = Object.fromEntries(Object.entries(spec.fields).map(([k, f]) => [k, f.type === 'int' ? 'i' : f.type === 'string' ? 's' : 'f']));
+  return { tags: ['device', ...Object.keys(spec.tags)].sort(), fields };
+}
