@@ -1,59 +1,45 @@
 import { setMaxListeners } from 'node:events';
+import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
 import { simulators } from '../../plugins/index.ts';
 import type { Simulator, SimulatorProgress } from '../../collector/sdk/index.ts';
-import { parseFlags, usageExit } from '../args.ts';
 import { DEMO_CUSTOMER, DEMO_SITES, provision } from '../provision.ts';
+import { declaredBy, namedSimulators, parseSimulateArgs, usageText, UsageError, type SimulateArgs } from './simulate-options.ts';
 
-const usage = () => `usage: fleetpulse simulate [--server URL] [--api-key KEY] [--duration SECONDS] [--opt key=value ...] --<type> N ...
+const DEMO = { company: DEMO_CUSTOMER.company, sites: DEMO_SITES.map((s) => s.name).join(', ') };
 
-Runs simulated devices speaking the real protocols to a running server until Ctrl-C or the end of
---duration. Device types (each plugin ships its own simulator):
-${Object.keys(simulators).map((f) => `  --${f} N`).join('\n')}
-
-  --server URL      default http://127.0.0.1:8080
-  --api-key KEY     an admin API key (default: env FLEETPULSE_API_KEY). With it, simulate first
-                    registers the devices through the API: customer "${DEMO_CUSTOMER.company}", sites
-                    ${DEMO_SITES.map((s) => s.name).join(', ')}, the devices, and a fresh credential each
-                    (reusing what exists). Without it, devices must already be known to the server.
-  --opt key=value   passed to the simulators (e.g. --opt interval_s=5)`;
+/** Loads simulators by flag (each plugin's simulator loads on demand). */
+async function load(flags: readonly string[]): Promise<Map<string, Simulator>> {
+  return new Map(await Promise.all(flags.map(async (f) => [f, await simulators[f]!()] as const)));
+}
 
 export default async function simulate(argv: string[]): Promise<number> {
-  const flagOptions = Object.fromEntries(Object.keys(simulators).map((f) => [f, { type: 'string' as const }]));
-  const flags = parseFlags(argv, usage(), {
-    ...flagOptions,
-    server: { type: 'string', default: 'http://127.0.0.1:8080' },
-    'api-key': { type: 'string' },
-    duration: { type: 'string' },
-    opt: { type: 'string', multiple: true, default: [] },
-  });
-  if (!flags) return usageExit(argv);
-  const values = flags.values as unknown as Record<string, string | string[] | undefined>;
-  const chosen = Object.keys(simulators).filter((f) => values[f] !== undefined);
-  if (chosen.length === 0) {
-    console.error(`fleetpulse simulate: name at least one device type\n\n${usage()}`);
+  const all = Object.keys(simulators);
+  const asksHelp = argv.includes('--help') || argv.includes('-h');
+  // The simulators named on the command line are loaded first: the options they declare are flags.
+  const fleet = await load(asksHelp ? all : namedSimulators(argv, all));
+  let args: SimulateArgs;
+  try {
+    args = parseSimulateArgs(argv, all, fleet);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    let message = err.message;
+    if (err.unknown) {
+      const owners = declaredBy(err.unknown, await load(all));
+      if (owners.length > 0) message = `${err.unknown} is an option of ${owners.map((o) => `--${o}`).join(', ')}, which this command does not run; ${message}`;
+    }
+    // The usage of every simulator is long: the message names what is wrong and what is valid.
+    console.error(`fleetpulse simulate: ${message}${err.unknown ? '' : ' (fleetpulse simulate --help lists every option)'}`);
     return 2;
   }
-  const options: Record<string, string> = {};
-  for (const pair of values.opt as string[]) {
-    const [key, ...rest] = pair.split('=');
-    if (!key || rest.length === 0) {
-      console.error(`fleetpulse simulate: --opt ${pair}: expected key=value`);
-      return 2;
-    }
-    options[key] = rest.join('=');
+  if (args.help) {
+    console.log(usageText(all, fleet, DEMO));
+    return 0;
   }
-  const counts = new Map<string, number>();
-  for (const flag of chosen) {
-    const count = Number(values[flag]);
-    if (!Number.isInteger(count) || count < 1) {
-      console.error(`fleetpulse simulate: --${flag} needs a positive whole number, got ${values[flag]}`);
-      return 2;
-    }
-    counts.set(flag, count);
-  }
+  const { counts, options } = args;
+  for (const flag of fleet.keys()) if (!counts.has(flag)) fleet.delete(flag);
   // An empty value (FLEETPULSE_API_KEY= in a compose file) means no key.
-  const apiKey = (values['api-key'] as string | undefined) || process.env.FLEETPULSE_API_KEY || undefined;
-  const server = String(values.server);
+  const apiKey = args.apiKey || process.env.FLEETPULSE_API_KEY || undefined;
+  const server = args.server;
   const stop = new AbortController();
   // Every simulated device of every simulator waits on this one signal (a few listeners each).
   setMaxListeners(100 + 4 * [...counts.values()].reduce((a, b) => a + b, 0), stop.signal);
@@ -69,8 +55,6 @@ export default async function simulate(argv: string[]): Promise<number> {
   const timer = setInterval(() => line.print(), process.stderr.isTTY ? 500 : 5000);
   let runs: Array<Promise<void>> = [];
   try {
-    const fleet = new Map<string, Simulator>();
-    for (const flag of chosen) fleet.set(flag, await simulators[flag]!());
     let credentials: ReadonlyMap<string, string> | undefined;
     if (apiKey !== undefined) {
       const provisioning = line.for('');
@@ -83,9 +67,9 @@ export default async function simulate(argv: string[]): Promise<number> {
       line.note(`registered ${done.created + done.reused} devices for ${DEMO_CUSTOMER.company} (${done.created} new, ${done.reused} reused), ${done.credentials.size} credentials issued`);
     }
     // The run's length counts from here: provisioning a large fleet takes a while of its own.
-    if (values.duration) setTimeout(() => stop.abort(), Number(values.duration) * 1000).unref();
+    if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
     runs = [...fleet].map(([flag, simulator]) =>
-      simulator.run({ server, count: counts.get(flag)!, options, credentials, progress: line.for(flag, simulator.plugin ?? flag), signal: stop.signal }),
+      simulator.run({ server, count: counts.get(flag)!, options, credentials, progress: line.for(flag, simulator.plugin ?? flag), signal: stop.signal, encode: encodeLine }),
     );
     await Promise.all(runs);
     return 0;

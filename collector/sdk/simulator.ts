@@ -1,3 +1,5 @@
+import type { Point } from './point.ts';
+
 /**
  * The contract between `fleetpulse simulate` and each plugin's simulator: a fleet of fake devices
  * speaking the real protocol to a real server.
@@ -42,7 +44,11 @@ export interface SimulatorRun {
   server: string;
   /** How many devices to simulate. */
   count: number;
-  /** Credentials/options the CLI passes through (`--opt key=value`). */
+  /**
+   * Options from the command line, by their snake_case name: `--opt key=value`, and each option
+   * a chosen simulator declares (`Simulator.options`) also as `--kebab-case value`. Values are
+   * text as typed; a declared option not given is absent (the simulator applies its default).
+   */
   options: Record<string, string>;
   progress: SimulatorProgress;
   /** Aborted on Ctrl-C or at the end of `--duration`. */
@@ -53,6 +59,28 @@ export interface SimulatorRun {
    * `--opt` credentials.
    */
   credentials?: ReadonlyMap<string, string>;
+  /**
+   * The runtime's line-protocol encoder (what `ctx.emit` writes with), for simulators that send
+   * points as a plugin emits them instead of hand-written lines. `fleetpulse simulate` passes it;
+   * a simulator that needs it says so when it is absent.
+   */
+  encode?: (point: Point) => string;
+}
+
+/**
+ * An option a simulator reads from `SimulatorRun.options`, declared so that the CLI lists it and
+ * accepts it as a flag: `terminals_per_agent` is `--terminals-per-agent N` besides
+ * `--opt terminals_per_agent=N`.
+ */
+export interface SimulatorOption {
+  description: string;
+  /** What the simulator uses when the option is not given, as text (shown in the usage). */
+  default?: string;
+  /**
+   * `number`: the CLI refuses a value that is not a finite number. `boolean`: the flag takes no
+   * value (`--split` means `split=true`). Default `string`.
+   */
+  type?: 'string' | 'number' | 'boolean';
 }
 
 export interface Simulator {
@@ -61,6 +89,12 @@ export interface Simulator {
   description: string;
   /** Its plugin's folder, when not named like the flag: hints point to `plugins/<plugin>/README.md`. */
   plugin?: string;
+  /**
+   * The options it reads, by snake_case name (optional: a simulator without it still gets every
+   * `--opt key=value`). Simulators chosen together share one option set, so `--prefix` reaches
+   * each of them.
+   */
+  options?: Record<string, SimulatorOption>;
   /**
    * The devices `run` will play for this `count` and these options (the same ids), so that
    * `simulate --api-key` can register them and issue their credentials first. Optional: a
