@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { CommandFailed, CommandRejected } from './errors.ts';
 
 /** A device a simulated agent says it reaches, with the commands it takes (params: JSON Schema). */
 export interface UplinkDevice {
@@ -27,7 +28,8 @@ export interface SimulatedUplinkOptions {
   /** Called for every acknowledged batch with its line count. */
   onAck?: (lines: number) => void;
   /**
-   * Answers a command: resolve with the result, throw to report `failed` with the message.
+   * Answers a command: resolve with the result; throw CommandRejected to report `rejected`,
+   * anything else to report `failed`, with the message (and the error's `result`, if any).
    * Default: every command succeeds at once with `{ simulated: true }`.
    */
   onCommand?: (command: UplinkCommand) => unknown;
@@ -108,7 +110,11 @@ export class SimulatedUplink {
       const answer = this.o.onCommand ?? (() => ({ simulated: true }));
       void (async () => answer({ id: msg.id as string, device: msg.device, name: msg.name, params: msg.params }))().then(
         (result) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'succeeded', result })),
-        (err: Error) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'failed', error: err.message })),
+        (err: Error) => {
+          const status = err instanceof CommandRejected ? 'rejected' : 'failed';
+          const result = err instanceof CommandRejected || err instanceof CommandFailed ? err.result : undefined;
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ t: 'result', id: msg.id, status, error: err.message, result }));
+        },
       );
     }
   }

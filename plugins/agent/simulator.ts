@@ -1,64 +1,80 @@
-import { defineSimulator, SimulatedUplink } from '../../collector/sdk/index.ts';
+import { defineSimulator, type SimulatorOption } from '../../collector/sdk/index.ts';
+import { SIMULATED_ERROR_CODES, type TerminalFaults } from '../tc200/terminal-model.ts';
+import { SimulatedAgent } from './simulated-agent.ts';
 
 /**
- * `fleetpulse simulate --agents N`: N edge agents holding the uplink to `serve` over the real
- * agent protocol, each announcing the terminals behind it and sending, per batch, the agent
- * runtime's own self-metrics (lines without a `device` tag: the server tags them with the
- * agent's id) and one `terminal_status` line per terminal. Store PCs reporting host metrics are
- * the host plugin's simulator (`--pcs`). Options (`--opt key=value`):
- *   token            without --api-key, the agent token every simulated agent presents
- *                    (provision `sim-agent-<n>` devices with it); default `sim-token`. With
- *                    `simulate --api-key` each agent is registered (a `pc`, with its terminals
- *                    behind it) and gets a token of its own
- *   prefix           agent ids are <prefix><n>; default `sim-agent-`
- *   interval_s       seconds between batches per agent; default 10
- *   terminals_per_agent  simulated TC-200s behind each agent (`<agent>-t<k>`): announced, and a
- *                    `terminal_status` line each per batch (for TC-200s on real serial ptys, run
- *                    `fleetpulse simulate --tc200 N` beside a real `fleetpulse agent`); default 0
+ * The options of `fleetpulse simulate --agents N`, each also a flag (`--terminals-per-agent 5`)
+ * or `--opt key=value`. The fault options have the names and meaning of the TC-200 simulator's.
+ */
+const OPTIONS = {
+  token: {
+    description: 'without --api-key, the agent token every simulated agent presents (with --api-key each gets its own)',
+    default: 'sim-token',
+  },
+  prefix: { description: 'agent ids are <prefix><n>', default: 'sim-agent-' },
+  interval_s: { description: 'seconds between batches of an agent; each terminal reports a status per batch', default: '10', type: 'number' },
+  terminals_per_agent: { description: 'simulated TC-200s behind each agent (<agent>-t<k>)', default: '0', type: 'number' },
+  error_pct: { description: 'share of the terminals in an error state (card reader fault, paper out, no network), %', default: '2', type: 'number' },
+  firmware: { description: 'firmware the terminals run', default: '2.4.1' },
+  spikes: { description: 'chance per status of a terminal CPU/memory spike (0-1)', default: '0.02', type: 'number' },
+  noise: { description: 'chance per frame of noise on a terminal line (0-1), counted in terminal_link', default: '0', type: 'number' },
+  corrupt: { description: 'chance per frame of a bad CRC on a terminal line (0-1)', default: '0', type: 'number' },
+  drop_bytes: { description: 'chance per byte lost on a terminal line (0-1)', default: '0', type: 'number' },
+} satisfies Record<string, SimulatorOption>;
+
+type Options = Record<string, string>;
+const option = (options: Options, name: keyof typeof OPTIONS): string => options[name] ?? OPTIONS[name].default;
+
+/**
+ * `fleetpulse simulate --agents N`: N light edge agents holding the uplink to `serve` over the
+ * real agent protocol, each with `terminals_per_agent` simulated TC-200s behind it (in memory, no
+ * pty: see SimulatedAgent). The terminals report what real ones report through a real agent
+ * (the tc200 plugin's terminal_info, terminal_status, terminal_link and, on updates,
+ * terminal_firmware; their liveness with the error code) and take the tc200 plugin's commands.
+ * Store PCs reporting host metrics are the host plugin's simulator (`--pcs`); TC-200s on real
+ * serial ptys for a real `fleetpulse agent` are `--tc200`.
  */
 export default defineSimulator({
   flag: 'agents',
-  description: 'edge agents holding the uplink, with terminals behind them',
+  description: 'edge agents holding the uplink, with simulated TC-200s behind them',
   plugin: 'agent',
+  options: OPTIONS,
   devices(count, options) {
-    const prefix = options.prefix ?? 'sim-agent-';
-    const terminals = Number(options.terminals_per_agent ?? 0);
-    return Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`).flatMap((id) => [
+    return agentIds(count, options).flatMap((id) => [
       { id, kind: 'pc', model: 'store-pc', credential: 'agent_token' },
-      ...Array.from({ length: terminals }, (_, k) => ({ id: `${id}-t${k + 1}`, kind: 'terminal', model: 'TC-200', gateway: id })),
+      ...terminalIds(id, options).map((t) => ({ id: t, kind: 'terminal', model: 'TC-200', firmware: option(options, 'firmware'), gateway: id })),
     ]);
   },
-  async run({ server, count, options, progress, signal, credentials }) {
+  async run({ server, count, options, progress, signal, credentials, encode }) {
     const url = server.replace(/^http/, 'ws').replace(/\/$/, '') + '/agent/';
-    const prefix = options.prefix ?? 'sim-agent-';
-    const intervalMs = Number(options.interval_s ?? 10) * 1000;
-    const terminals = Number(options.terminals_per_agent ?? 0);
-    const agents: SimulatedUplink[] = [];
-    for (let i = 1; i <= count && !signal.aborted; i++) {
-      const id = `${prefix}${i}`;
-      const token = credentials?.get(id) ?? options.token ?? 'sim-token';
-      const a = new SimulatedUplink({ url, id, token, onAck: (n) => progress.count('points_acked', n) });
+    const intervalMs = Number(option(options, 'interval_s')) * 1000;
+    const terminals = Number(option(options, 'terminals_per_agent'));
+    if (!Number.isInteger(terminals) || terminals < 0) throw new Error(`terminals_per_agent must be a whole number ≥ 0, got ${terminals}`);
+    if (terminals > 0 && !encode) throw new Error('simulated terminals need SimulatorRun.encode (fleetpulse simulate passes it)');
+    const ids = agentIds(count, options);
+    const agents: SimulatedAgent[] = [];
+    for (let i = 0; i < count && !signal.aborted; i++) {
+      const id = ids[i]!;
+      const agent = new SimulatedAgent({
+        url, id, signal, encode: encode ?? (() => ''),
+        token: credentials?.get(id) ?? option(options, 'token'),
+        terminals: Array.from({ length: terminals }, (_, k) => terminalModel(options, i, k)),
+        onAck: (n) => progress.count('points_acked', n),
+        onCommand: (name, outcome) => progress.count(`${name}_${outcome}`),
+      });
       try {
-        await a.connect();
-        a.announce(Array.from({ length: terminals }, (_, k) => ({ id: `${id}-t${k + 1}`, kind: 'terminal', model: 'TC-200' })));
-        agents.push(a);
+        await agent.connect();
+        agents.push(agent);
       } catch (err) {
         progress.count('refused');
         progress.refused?.(id, (err as Error).message);
-        if (i === 1) throw err;
+        if (i === 0) throw err;
       }
       progress.update('connected', agents.length, count);
     }
-    const sent = agents.map(() => 0);
     while (!signal.aborted) {
       const t = Date.now();
-      await Promise.all(agents.map((a, i) => {
-        const id = `${prefix}${i + 1}`;
-        const lines = agentLines(id, t, sent[i]!);
-        for (let k = 1; k <= terminals; k++) lines.push(terminalStatusLine(`${id}-t${k}`, t, i + k));
-        sent[i] = sent[i]! + terminals;
-        return a.send(lines);
-      }));
+      await Promise.all(agents.map((a) => a.report(t)));
       progress.count('batches', agents.length);
       await new Promise<void>((r) => {
         const done = () => (clearTimeout(timer), r());
@@ -70,22 +86,32 @@ export default defineSimulator({
   },
 });
 
-/**
- * The agent runtime's own self-metrics at time `t` (ms), as `fleetpulse agent` writes them:
- * `emitted` terminal points so far, an empty outbox.
- */
-export function agentLines(agent: string, t: number, emitted: number): string[] {
-  return [
-    `fleetpulse_spool_points,host=${agent} value=0 ${t}`,
-    `fleetpulse_points_emitted_total,host=${agent},plugin=tc200 value=${emitted} ${t}`,
-  ];
+function agentIds(count: number, options: Options): string[] {
+  const prefix = option(options, 'prefix');
+  return Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
 }
 
+function terminalIds(agent: string, options: Options): string[] {
+  return Array.from({ length: Number(option(options, 'terminals_per_agent')) }, (_, k) => `${agent}-t${k + 1}`);
+}
+
+const ERROR_CODES = Object.keys(SIMULATED_ERROR_CODES).map(Number);
+
 /**
- * A status line of a terminal behind a simulated agent, in the shape of the tc200 plugin's
- * `terminal_status` (the light agents have no serial port; a real agent reads real TC-200s).
+ * Terminal k of agent i: in service for a while (its transaction counter), and in error for
+ * `error_pct` % of the fleet, spread evenly (every (100 / error_pct)-th terminal).
  */
-export function terminalStatusLine(device: string, t: number, seed: number): string {
-  const tx = Math.floor(t / 60_000) + seed;
-  return `terminal_status,device=${device} state="idle",error_code=0i,transactions=${tx}i,failed_transactions=${Math.floor(tx / 50)}i,paper="ok",temperature_c=41.5,free_storage_bytes=104857600i,cpu_pct=${(seed % 30) + 5},mem_pct=40,disk_pct=60 ${t}`;
+function terminalModel(options: Options, i: number, k: number): { faults: TerminalFaults; transactions: number; firmware: string } {
+  const n = i * Number(option(options, 'terminals_per_agent')) + k;
+  const errorPct = Number(option(options, 'error_pct'));
+  const inError = errorPct > 0 && Math.floor((n + 1) * errorPct / 100) > Math.floor(n * errorPct / 100);
+  const num = (name: keyof typeof OPTIONS) => Number(option(options, name));
+  return {
+    firmware: option(options, 'firmware'),
+    transactions: 1000 + ((n * 7919) % 20_000),
+    faults: {
+      spikes: num('spikes'), noise: num('noise'), corrupt: num('corrupt'), drop_bytes: num('drop_bytes'),
+      error_code: inError ? ERROR_CODES[n % ERROR_CODES.length] : undefined,
+    },
+  };
 }

@@ -1,23 +1,35 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineSimulator } from '../../collector/sdk/index.ts';
+import { defineSimulator, type SimulatorOption } from '../../collector/sdk/index.ts';
 import { startPtyPair, type PtyPair } from './pty.ts';
 import { startTerminal, type SimulatedTerminal, type TerminalFaults } from './terminal-sim.ts';
 
 export { startTerminal, type SimulatedTerminal, type TerminalFaults, type TerminalOptions } from './terminal-sim.ts';
 export { startPtyPair, type PtyPair } from './pty.ts';
+export { MemoryTerminal } from './memory-terminal.ts';
+export { TerminalModel, SIMULATED_ERROR_CODES } from './terminal-model.ts';
 
-/**
- * Simulated TC-200s, each on its own socat pty pair. Prints the host ends as the `plugins.tc200`
- * section for an agent. Options (`--opt key=value`): `dir` (where the pty links go, default a new
- * temp dir), `prefix` (serial number prefix, default `TC2-SIM-`), `firmware` (default `2.4.1`),
- * and the faults of TerminalFaults as numbers (`noise=0.01`, `drop_bytes=0.001`, `corrupt=0.01`,
- * `spikes=0.1`, `error_code=261`), `split=true`, `firmware_fault=verify|apply|interrupt`.
- */
+/** Its options, each a flag (`--noise 0.01`) or `--opt key=value`; the faults are those of TerminalFaults. */
+const OPTIONS = {
+  dir: { description: 'where the pty links go', default: 'a new temp dir' },
+  prefix: { description: 'serial numbers are <prefix><n, five digits>', default: 'TC2-SIM-' },
+  firmware: { description: 'firmware the terminals boot with', default: '2.4.1' },
+  noise: { description: 'chance per write of 1-16 noise bytes before it (0-1)', default: '0', type: 'number' },
+  drop_bytes: { description: 'chance per byte of losing it, both directions (0-1)', default: '0', type: 'number' },
+  corrupt: { description: 'chance per write of one flipped bit (0-1)', default: '0', type: 'number' },
+  spikes: { description: 'chance per status of a CPU/memory spike (0-1)', default: '0', type: 'number' },
+  error_code: { description: 'report state error with this code (261 = 0x0105 card reader fault)', type: 'number' },
+  split: { description: 'write frames in 1-5 byte pieces', type: 'boolean' },
+  firmware_fault: { description: 'verify | apply | interrupt: how a firmware update fails' },
+  interrupt_at_pct: { description: 'where firmware_fault=interrupt strikes, % of the image', default: '50', type: 'number' },
+} satisfies Record<string, SimulatorOption>;
+
+/** Simulated TC-200s, each on its own socat pty pair. Prints the host ends as the `plugins.tc200` section for an agent. */
 export default defineSimulator({
   flag: 'tc200',
   description: 'TC-200 payment terminals on socat pty pairs (give the printed ports to an agent)',
+  options: OPTIONS,
   // Registered (with `simulate --api-key`) so that the agent reading them finds them in the
   // inventory; they hold no credential: the agent authenticates for them.
   devices: (count, options) =>
