@@ -3,7 +3,8 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { conformFields, type DeviceRecord, type Fields, type Tags } from '../sdk/index.ts';
 import type { CommandOutcome, CommandRequest } from './command-bus.ts';
-import { sessionEnforcement, stationSession, stationSessionsActive } from './session-measurements.ts';
+import { SessionEnforcer } from './session-enforcement.ts';
+import { stationSession, stationSessionsActive } from './session-measurements.ts';
 import { StationCopies, type Sent } from './session-stations.ts';
 
 export type ExpiryAction = 'lock' | 'log_off' | 'power_off';
@@ -102,8 +103,8 @@ export class SessionScheduler {
   private readonly o: SessionSchedulerOptions;
   private readonly clock: { now(): number };
   private readonly warnings: number[];
-  private readonly graceMs: number;
   private readonly copies: StationCopies;
+  private readonly enforcer: SessionEnforcer;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly busy = new Set<string>();
@@ -113,7 +114,6 @@ export class SessionScheduler {
     this.o = options;
     this.clock = options.clock ?? { now: () => Date.now() };
     this.warnings = [...(options.warningMinutes ?? [5, 1])].sort((a, b) => b - a);
-    this.graceMs = options.enforcementGraceMs ?? 15 * MINUTE;
     options.db.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         id TEXT PRIMARY KEY, station TEXT NOT NULL, site TEXT, action TEXT NOT NULL, plug TEXT,
@@ -127,6 +127,9 @@ export class SessionScheduler {
     if (!columns.has('enforced_by')) options.db.exec('ALTER TABLE sessions ADD COLUMN enforced_by TEXT');
     options.db.exec(`CREATE INDEX IF NOT EXISTS sessions_pending ON sessions (station) WHERE enforcement = 'pending'`);
     this.copies = new StationCopies(options.db, (station, request) => this.send(station, request));
+    this.enforcer = new SessionEnforcer({
+      ...options, copies: this.copies, graceMs: options.enforcementGraceMs ?? 15 * MINUTE, send: (device, request) => this.send(device, request),
+    });
   }
 
   start(): void {
@@ -238,7 +241,7 @@ export class SessionScheduler {
   /** Settles the station's pending ends from its own report, then sends it what it missed. */
   private async converge(station: string): Promise<void> {
     for (const id of this.pendingIds(station)) {
-      if (!this.busy.has(id)) await this.guarded(id, () => this.settlePending(id));
+      if (!this.busy.has(id)) await this.guarded(id, () => this.enforcer.settlePending(this.get(id)!, this.clock.now()));
     }
     await this.copies.push(station).catch((err: Error) => this.o.log.error({ station, err }, 'could not bring the station up to date'));
   }
@@ -267,68 +270,11 @@ export class SessionScheduler {
 
   private async expire(id: string, now: number): Promise<void> {
     const s = this.get(id)!;
-    const byPlug = s.action === 'power_off';
-    const target = byPlug ? s.plug! : s.station;
-    const request = byPlug ? { name: this.o.powerOffCommand?.name ?? 'power_off', params: this.o.powerOffCommand?.params ?? {} } : { name: s.action };
-    const outcome = await this.send(target, request);
+    const acted = await this.enforcer.act(s);
     this.o.db.prepare(`UPDATE sessions SET state = 'ended', ended_at = ? WHERE id = ?`).run(now, id);
     this.record(s, 'ended', { duration_min: (s.ends_at - s.started_at) / MINUTE }, now);
-    const ended = this.get(id)!;
-    if (outcome.status === 'succeeded') {
-      this.settle(ended, 'ok', byPlug ? 'plug' : 'server', null, now);
-    } else {
-      const error = `${request.name} ${outcome.status}: ${outcome.error ?? 'no detail'}`;
-      const held = byPlug ? null : this.copies.held(s.station).ends_at;
-      if (this.holdsEnd(s, held)) {
-        // The station holds this end and ends the session itself (also when the server's command
-        // failed on it, it retries); what it did is asked from the next tick on, or when it is back.
-        this.settle(ended, 'pending', 'station', `${error}; waiting for the station's own report`, now);
-      } else {
-        this.settle(ended, 'failed', byPlug ? 'plug' : 'server', byPlug ? error : `${error}; the station did not hold this end time, so it could not end the session itself`, now);
-      }
-    }
+    this.enforcer.judge(this.get(id)!, acted, now);
     this.writeActive(now);
-  }
-
-  /** Asks the station whether it ended a pending session itself; fails it once the grace is over. */
-  private async settlePending(id: string): Promise<void> {
-    const s = this.get(id);
-    if (!s || s.enforcement !== 'pending') return;
-    const now = this.clock.now();
-    if (now >= (s.ended_at ?? s.ends_at) + this.graceMs) {
-      this.settle(s, 'failed', 'station', `no report from the station within ${Math.round(this.graceMs / 1000)} s of the end (${s.error})`, now);
-      return;
-    }
-    const outcome = await this.send(s.station, { name: 'session_status' });
-    // Not back yet, or back without its command list yet: asked again on the next tick.
-    if (outcome.status !== 'succeeded') return;
-    const r = (outcome.result ?? {}) as { state?: string; ends_at_ms?: number; error?: string | null };
-    const ours = this.holdsEnd(s, r.ends_at_ms ?? null);
-    if (r.state === 'enforced' && ours) this.settle(s, 'ok', 'station', null, now);
-    else if (r.state === 'active' && ours && r.error) this.settle(s, 'failed', 'station', `the station could not end it: ${r.error}`, now);
-    else if (r.state === 'active' && ours) return; // its own check is due; asked again next tick
-    else this.settle(s, 'failed', 'station', `the station holds no record of this end (it reports ${r.state ?? 'nothing'}${r.ends_at_ms ? ` ending ${new Date(r.ends_at_ms).toISOString()}` : ''})`, now);
-  }
-
-  /** An end the station holds belongs to this session (an older session's end does not count). */
-  private holdsEnd(s: StationSession, endsAt: number | null): boolean {
-    return endsAt !== null && endsAt > s.started_at && endsAt <= s.ends_at;
-  }
-
-  private settle(s: StationSession, enforcement: Enforcement, by: EnforcedBy, error: string | null, now: number): void {
-    this.o.db.prepare(`UPDATE sessions SET enforcement = ?, enforced_by = ?, error = ? WHERE id = ?`).run(enforcement, by, error, s.id);
-    const target = s.action === 'power_off' ? s.plug! : s.station;
-    const device = this.o.lookup(s.station);
-    const maintenance = device && this.o.maintenance?.inMaintenance(device, now) ? 1 : 0;
-    const state = enforcement === 'ok' ? 'enforced' : enforcement;
-    if (enforcement === 'failed') this.o.log.error({ session: s.id, station: s.station, target, by, error }, 'session end could not be enforced');
-    else this.o.log.info({ session: s.id, station: s.station, by, state }, 'session end');
-    this.o.emit(
-      sessionEnforcement.name,
-      conformFields(sessionEnforcement, { state, failed: enforcement === 'failed' ? 1 : 0, by, maintenance, session_id: s.id, target, error: error ?? '' }),
-      { device: s.station, action: s.action },
-      now,
-    );
   }
 
   /** Records what the station should hold now and sends it; a station that is away gets it when back. */
