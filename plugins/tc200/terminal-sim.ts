@@ -41,6 +41,8 @@ export interface SimulatedTerminal {
   readonly parameters: Readonly<DeviceParameters>;
   /** Faults can be changed while it runs. */
   faults: TerminalFaults;
+  /** Status reports the host has acknowledged (each one it has turned into points). */
+  readonly statusReports: number;
   /** Sends a status report now; resolves when the host has acknowledged it (a burst of reports for tests). */
   sendStatus(): Promise<void>;
   /**
@@ -62,15 +64,17 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
   let timers: NodeJS.Timeout[] = [];
   let writeChain = Promise.resolve();
   let helloSent: Promise<void> = Promise.resolve();
+  let statusReports = 0;
 
   const terminal: SimulatedTerminal = {
     serial: options.serial,
     get firmware() { return model.firmware; },
     get boots() { return model.boots; },
     get parameters() { return model.parameters; },
+    get statusReports() { return statusReports; },
     get faults() { return model.faults; },
     set faults(f) { model.faults = f; },
-    sendStatus: () => transmit(model.status()),
+    sendStatus: () => report(),
     async powerCycle() {
       const boots = model.boots;
       reboot();
@@ -121,6 +125,11 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     return link ? link.send(type, payload) : Promise.reject(new Error(`terminal ${options.serial} is not powered`));
   }
 
+  /** Sends a status; resolves when the host acknowledged it. */
+  function report(): Promise<void> {
+    return transmit(model.status()).then(() => void statusReports++);
+  }
+
   /** Sends a message, and never mind if the host is gone: the next boot says hello again. */
   function send(msg: DeviceMessage): Promise<void> {
     return transmit(msg).catch(() => {});
@@ -133,7 +142,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     link = new Link({ write, deliver, ack_timeout_ms: options.ack_timeout_ms });
     helloSent = transmit(model.hello());
     helloSent.catch(() => {});
-    void send(model.status());
+    report().catch(() => {});
     startTimers();
   }
 
@@ -156,7 +165,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     const { heartbeat_interval_s, status_interval_s } = model.parameters;
     timers = [
       setInterval(() => void send(model.heartbeat()), heartbeat_interval_s * 1000),
-      setInterval(() => void send(model.status()), status_interval_s * 1000),
+      setInterval(() => void report().catch(() => {}), status_interval_s * 1000),
     ];
   }
 
