@@ -141,4 +141,29 @@ describe('simulate --api-key', () => {
     expect(hints, run.output).toHaveLength(1);
     expect(run.output).toMatch(/http_401 [2-9]/); // both stores, more than once: still one hint
   }, 30_000);
+
+  it('runs the issue’s command as written: --agents with --terminals-per-agent, the terminals reporting as TC-200s behind their agent', async () => {
+    const run = await simulate(['--api-key', KEY, '--agents', '1', '--terminals-per-agent', '2', '--interval-s', '1', '--prefix', 'cli-agent-', '--duration', '3']);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain('registered 3 devices for Demo Retail GmbH (3 new, 0 reused), 1 credentials issued');
+    const { items } = await api<{ items: Device[] }>('/devices?customer=demo-retail&limit=100');
+    const agent = items.find((d) => d.id === 'cli-agent-1')!;
+    expect(items.filter((d) => d.gateway === 'cli-agent-1').map((d) => [d.id, d.kind, d.site])).toEqual([
+      ['cli-agent-1-t1', 'terminal', agent.site],
+      ['cli-agent-1-t2', 'terminal', agent.site],
+    ]);
+    const expected = { customer: 'demo-retail', device: 'cli-agent-1-t1', gateway: 'cli-agent-1', kind: 'terminal', model: 'TC-200', site: agent.site };
+    for (const [m, tags] of [['terminal_info', { port: '/dev/ttyUSB0' }], ['terminal_status', {}], ['terminal_link', { port: '/dev/ttyUSB0' }]] as const) {
+      await until(async () => (await influx.query(`SELECT COUNT(*) FROM ${m} WHERE device = 'cli-agent-1-t1'`, { db })).length > 0, `${m} of cli-agent-1-t1`);
+      const series = await influx.query(`SELECT * FROM ${m} WHERE device = 'cli-agent-1-t1' GROUP BY * LIMIT 1`, { db });
+      expect(series.map((x) => x.tags), m).toEqual([{ ...expected, ...tags }]);
+    }
+  }, 30_000);
+
+  it('refuses an unknown flag naming the valid ones, before connecting to anything', async () => {
+    const run = await simulate(['--agents', '1', '--terminals-per-agnet', '5']);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('fleetpulse simulate: unknown option --terminals-per-agnet; valid options here:');
+    expect(run.output).toContain('--terminals-per-agent');
+  }, 30_000);
 });
