@@ -208,7 +208,12 @@ describe('timed sessions with a real agent', () => {
     return json;
   };
   const session = (id: string) => api('GET', `/sessions/${id}`);
-  const start = (minutes: number) => api('POST', '/sessions', { station: STATION, minutes });
+  // The tests share one station: each starts once the previous test's session has ended on the
+  // server too (on a loaded machine it may still be expiring when the next test begins).
+  const start = async (minutes: number) => {
+    await until('no active session on the station', async () => ((await api('GET', `/sessions?station=${STATION}&state=active`)).items as unknown[]).length === 0);
+    return api('POST', '/sessions', { station: STATION, minutes });
+  };
   const synced = (id: string) => until(`the station holds session ${id}'s state`, async () => (await session(id)).station_synced === true);
   const stationStatus = async () => (await collector.bus.dispatch(STATION, { name: 'session_status' })).result as Record<string, unknown>;
   const cut = async () => {
