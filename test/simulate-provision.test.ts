@@ -143,7 +143,7 @@ describe('simulate --api-key', () => {
   }, 30_000);
 
   it('runs the issue’s command as written: --agents with --terminals-per-agent, the terminals reporting as TC-200s behind their agent', async () => {
-    const run = await simulate(['--api-key', KEY, '--agents', '1', '--terminals-per-agent', '2', '--interval-s', '1', '--prefix', 'cli-agent-', '--duration', '3']);
+    const run = await simulate(['--api-key', KEY, '--agents', '1', '--terminals-per-agent', '2', '--interval-s', '1', '--prefix', 'cli-agent-', '--duration', '2']);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain('registered 3 devices for Demo Retail GmbH (3 new, 0 reused), 1 credentials issued');
     const { items } = await api<{ items: Device[] }>('/devices?customer=demo-retail&limit=100');
