@@ -39,6 +39,28 @@ async function setup(devices: string[], opts: { gateway?: string; queue?: Partia
   return { inventory: fixture.inventory, fixture, fleet, queue };
 }
 
+/** The devices' answers, held until released one at a time; `most` is the most in flight at once. */
+function holdAnswers(fleet: Fleet) {
+  const held = { now: 0, most: 0, release: [] as Array<() => void> };
+  fleet.answer = () =>
+    new Promise((resolve) => {
+      held.most = Math.max(held.most, ++held.now);
+      held.release.push(() => {
+        held.now--;
+        resolve('ok');
+      });
+    });
+  return held;
+}
+
+async function releaseOneByOne(queue: CommandQueue, created: CommandRecord[], held: ReturnType<typeof holdAnswers>) {
+  const done = () => created.every((c) => queue.get(c.id)!.status === 'succeeded');
+  while (!done()) {
+    await until(() => held.release.length > 0 || done(), 'a command in flight');
+    held.release.shift()?.();
+  }
+}
+
 describe('durable commands', { timeout: 30_000 }, () => {
   it('validates against the declared schema even for an offline device, and refuses unknown devices', async () => {
     const { queue } = await setup(['w1']);
@@ -179,50 +201,24 @@ describe('durable commands', { timeout: 30_000 }, () => {
     // Twelve devices without a gateway: each is its own, so only the overall bound (2 here) holds them back.
     const ids = Array.from({ length: 12 }, (_, i) => `c${i}`);
     const { queue, fleet } = await setup(ids, { queue: { concurrency: 2 } });
-    let now = 0;
-    let most = 0;
-    const release: Array<() => void> = [];
-    fleet.answer = () =>
-      new Promise((resolve) => {
-        most = Math.max(most, ++now);
-        release.push(() => {
-          now--;
-          resolve('ok');
-        });
-      });
+    const held = holdAnswers(fleet);
     for (const id of ids) fleet.connect(id);
     const created = queue.create(ids.map((device) => ({ device, name: 'reboot' })));
-    await until(() => release.length === 2, 'two commands in flight');
+    await until(() => held.release.length === 2, 'two commands in flight');
     expect(created.filter((c) => queue.get(c.id)!.status === 'queued')).toHaveLength(10); // the rest wait, still queued
-    while (created.some((c) => queue.get(c.id)!.status !== 'succeeded')) {
-      await until(() => release.length > 0 || created.every((c) => queue.get(c.id)!.status === 'succeeded'), 'a command in flight');
-      release.shift()?.();
-    }
-    expect(most).toBe(2);
+    await releaseOneByOne(queue, created, held);
+    expect(held.most).toBe(2);
     for (const id of ids) expect(fleet.received.get(id)).toHaveLength(1);
   });
 
   it('bounds commands in flight per gateway', async () => {
     const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
     const { queue, fleet } = await setup(ids, { gateway: 'agent-1' });
-    let now = 0;
-    let most = 0;
-    const release: Array<() => void> = [];
-    fleet.answer = () =>
-      new Promise((resolve) => {
-        most = Math.max(most, ++now);
-        release.push(() => {
-          now--;
-          resolve('ok');
-        });
-      });
+    const held = holdAnswers(fleet);
     for (const id of ids) fleet.connect(id);
     const created = queue.create(ids.map((device) => ({ device, name: 'reboot' })));
-    while (created.some((c) => queue.get(c.id)!.status !== 'succeeded')) {
-      await until(() => release.length > 0 || created.every((c) => queue.get(c.id)!.status === 'succeeded'), 'a command in flight');
-      release.shift()?.();
-    }
-    expect(most).toBe(4); // perGateway default
+    await releaseOneByOne(queue, created, held);
+    expect(held.most).toBe(4); // perGateway default
   });
 
   it('survives a restart mid-way: queued commands are kept, sent ones are never sent again', async () => {
