@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import type { Result } from './result.ts';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import { Downsampler, type HourOutcome } from '../collector/runtime/downsampler.ts';
 import { HOUR_MS, hourOf } from '../collector/runtime/rollups.ts';
@@ -53,7 +54,7 @@ const QUERY_TIMEOUT_MS = 60_000;
 export interface QueryFigure { dashboard: string; panel: string; refId: string; ms: number; series: number; error?: string }
 export interface RollupFigure { measurement: string; hours: number; points: number; ms: number; failed: number }
 export interface LivenessFigure { devices: number; listed: number; ticks: number; meanTickMs: number; maxTickMs: number; lines: number }
-export interface BenchResult { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[]; rawReference: QueryFigure[]; rollups: { backfill: RollupFigure[]; pass: RollupFigure[] }; liveness: LivenessFigure }
+export interface GrafanaBench { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[]; rawReference: QueryFigure[]; rollups: { backfill: RollupFigure[]; pass: RollupFigure[] }; liveness: LivenessFigure }
 
 function kindOf(i: number): string {
   if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
@@ -208,7 +209,7 @@ async function writeAll(url: string, db: string, gen: AsyncGenerator<string>, pr
   return count;
 }
 
-export async function run(opts: { devices?: number; hours?: number } = {}): Promise<BenchResult> {
+export async function measure(opts: { devices?: number; hours?: number } = {}): Promise<GrafanaBench> {
   const devices = opts.devices ?? 20_000;
   const hours = opts.hours ?? 24;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fleetpulse-bench-grafana-'));
@@ -313,12 +314,31 @@ function figures(outcomes: HourOutcome[]): RollupFigure[] {
   }));
 }
 
+/** For `npm run bench`: each board's panel queries summed, and the slowest panel, beside a bare COUNT. */
+export async function run(): Promise<Result[]> {
+  const r = await measure();
+  const scale = `${r.devices.toLocaleString('en-US')} devices × ${r.hours} h`;
+  const reference = Math.round(r.referenceMs);
+  const row = (name: string, ms: number, goal: number, note: string): Result => ({
+    name: `${name} (${scale})`, ours: Math.round(ms), reference, ratio: ms / r.referenceMs, goal, lowerIsBetter: true, unit: 'ms', note,
+  });
+  const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
+  const slowest = r.queries.reduce((a, q) => (q.ms > a.ms ? q : a));
+  const failed = r.queries.filter((q) => q.error).length;
+  const note = `reference: a bare COUNT over device_status${failed ? `; ${failed} queries FAILED` : ''}`;
+  return [
+    row('NOC board, its panel queries one after the other', total('fp-fleet-overview'), SEED_BAR_MS, note),
+    row('TC-200 board, its panel queries one after the other', total('fp-terminals'), SEED_BAR_MS, note),
+    row(`slowest panel query (${slowest.dashboard} / ${slowest.panel})`, slowest.ms, 1000, note),
+  ];
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  const r = await run({ devices: arg('devices'), hours: arg('hours') });
+  const r = await measure({ devices: arg('devices'), hours: arg('hours') });
   console.log(`${r.devices} devices × ${r.hours} h: ${r.points.toLocaleString('en')} points written in ${r.writeS.toFixed(1)} s`);
   console.log(`reference: bare COUNT over device_status, ${r.hours} h: ${r.referenceMs.toFixed(0)} ms; seed's bar per screen: ${SEED_BAR_MS} ms`);
   for (const q of r.perDevice) console.log(`reference, before fleet_status: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);

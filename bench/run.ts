@@ -34,7 +34,11 @@ for (const file of files) {
   process.stderr.write(`running ${file} ...\n`);
   try {
     const results = await mod.run();
-    for (const result of Array.isArray(results) ? results : [results]) rows.push({ file, result });
+    for (const result of Array.isArray(results) ? results : [results]) {
+      // A run() that returns something else is a bench's bug: say so in its row, keep the others.
+      const complete = typeof result?.name === 'string' && [result.ours, result.reference, result.ratio].every((n) => typeof n === 'number');
+      rows.push(complete ? { file, result } : { file, error: `run() returned no { name, ours, reference, ratio }: ${JSON.stringify(result).slice(0, 120)}` });
+    }
   } catch (err) {
     rows.push({ file, error: err instanceof Error ? err.message : String(err) });
   }
