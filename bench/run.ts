@@ -1,25 +1,26 @@
 /**
  * `npm run bench`: runs every bench/*.ts that exports `run()` (or only those named on the command
  * line: `npm run bench -- pipeline memory`), one after the other so they do not compete for the
- * CPU, and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`, or a
+ * CPU, each in a process of its own (bench/run-one.ts), and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`, or a
  * list of them for a bench with several figures; `lowerIsBetter: true` means `goal` is a ceiling
  * on `ours` (e.g. bytes), otherwise a floor on `ratio`; a figure without a goal is printed for
  * the record; `unit` and `note` are printed when given.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Result } from './result.ts';
-
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
-// Only files that export `run` are imported: bench/ also holds helper scripts (child processes
+// Only files that export `run` are benches: bench/ also holds helper scripts (child processes
 // of a bench) whose top level runs, and exits, when imported.
 const exportsRun = (file: string) =>
   /export\s+(async\s+)?function\s+run\b|export\s+(const|let)\s+run\b/.test(readFileSync(path.join(here, file), 'utf8'));
 const files = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && exportsRun(f))
+  .filter((f) => f.endsWith('.ts') && exportsRun(f))
   .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, '')))
   .sort();
 if (wanted.length > 0 && files.length !== wanted.length) {
@@ -28,21 +29,29 @@ if (wanted.length > 0 && files.length !== wanted.length) {
 }
 
 const rows: Array<{ file: string; result?: Result; error?: string }> = [];
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-bench-'));
 for (const file of files) {
-  const mod = (await import(pathToFileURL(path.join(here, file)).href)) as { run?: () => Promise<Result | Result[]> | Result | Result[] };
-  if (typeof mod.run !== 'function') continue;
   process.stderr.write(`running ${file} ...\n`);
+  const out = path.join(scratch, `${file}.json`);
+  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run-one.ts'), file, out], { stdio: 'inherit' });
+  let answer: { results?: Result | Result[]; error?: string };
   try {
-    const results = await mod.run();
-    for (const result of Array.isArray(results) ? results : [results]) {
-      // A run() that returns something else is a bench's bug: say so in its row, keep the others.
-      const complete = typeof result?.name === 'string' && [result.ours, result.reference, result.ratio].every((n) => typeof n === 'number');
-      rows.push(complete ? { file, result } : { file, error: `run() returned no { name, ours, reference, ratio }: ${JSON.stringify(result).slice(0, 120)}` });
-    }
-  } catch (err) {
-    rows.push({ file, error: err instanceof Error ? err.message : String(err) });
+    answer = JSON.parse(readFileSync(out, 'utf8')) as typeof answer;
+  } catch {
+    answer = { error: `the bench's process ended (${child.signal ?? `exit ${child.status}`}) without figures` };
+  }
+  if (answer.error !== undefined) {
+    rows.push({ file, error: answer.error });
+    continue;
+  }
+  const results = answer.results;
+  for (const result of Array.isArray(results) ? results : [results]) {
+    // A run() that returns something else is a bench's bug: say so in its row, keep the others.
+    const complete = typeof result?.name === 'string' && [result.ours, result.reference, result.ratio].every((n) => typeof n === 'number');
+    rows.push(complete ? { file, result } : { file, error: `run() returned no { name, ours, reference, ratio }: ${JSON.stringify(result).slice(0, 120)}` });
   }
 }
+rmSync(scratch, { recursive: true, force: true });
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const table = [['bench', 'ours', 'reference', 'ratio', 'goal', 'verdict']];
