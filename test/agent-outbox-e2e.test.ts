@@ -22,9 +22,9 @@ const MAX_BYTES = 16_384;
 /** Status reports sent while offline: each is a terminal_status and a terminal_link line, ~450 bytes, so about three outboxes. */
 const BURST = 120;
 /**
- * Lines per batch. The agent's drain holds the batches it has read (2 at a time) while it waits
- * for the uplink, and sends them when it is back, whatever happened to their rows in the outbox:
- * the first points of an outage are sent anyway. Reports before the first marker fill those.
+ * Lines per batch. The agent's drain holds the batches it has claimed (2 at a time) while it waits
+ * for the uplink, and sends them when it is back; their rows are never dropped, so the first
+ * points of an outage are sent under either policy. Reports before the first marker fill those.
  */
 const BATCH = 5;
 const PREFILL = 2 * BATCH;

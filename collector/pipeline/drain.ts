@@ -137,7 +137,7 @@ export class Drain {
   }
 
   private claim(): SpoolBatch | undefined {
-    const batch = this.spool.read(this.claimed, this.batchSize);
+    const batch = this.spool.claim(this.claimed, this.batchSize);
     if (batch) {
       this.claimed = batch.lastId;
       this.inFlight += batch.count;

@@ -120,17 +120,38 @@ describe('Spool', () => {
     db.close();
   });
 
-  it('keeps its size right when part of a batch in flight was dropped as oldest before the ack', () => {
+  it('when full, never drops rows claimed by the drain: the oldest rows after them go', () => {
     let dropped = 0;
     const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
     for (let i = 0; i < 20; i++) spool.append(line(i));
     spool.commit();
-    const inFlight = spool.read(0, 10)!;
+    const inFlight = spool.claim(0, 10)!;
+    for (let i = 20; i < 40; i++) spool.append(line(i));
+    spool.commit();
+    expect(dropped).toBeGreaterThan(0);
+    // The claimed lines are all still there, and the drops came right after them.
+    const held = everything(spool);
+    expect(held.slice(0, 10)).toEqual(inFlight.lines());
+    expect(held[10]).toBe(line(10 + dropped));
+    expect(held.at(-1)).toBe(line(39));
+    expect(held.length + dropped).toBe(40);
+    spool.ack(inFlight);
+    const rest = everything(spool);
+    expect(spool.size()).toEqual({ points: rest.length, bytes: rest.join('').length });
+    db.close();
+  });
+
+  it('keeps its size right when rows of a batch read without claiming were dropped before the ack', () => {
+    let dropped = 0;
+    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    for (let i = 0; i < 20; i++) spool.append(line(i));
+    spool.commit();
+    const read = spool.read(0, 10)!;
     for (let i = 20; i < 40; i++) spool.append(line(i)); // pushes out some of the batch's lines
     spool.commit();
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(10);
-    spool.ack(inFlight);
+    spool.ack(read);
     const rest = everything(spool);
     expect(rest[0]).toBe(line(10));
     expect(spool.size()).toEqual({ points: rest.length, bytes: rest.join('').length });

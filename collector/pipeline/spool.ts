@@ -88,6 +88,12 @@ export class Spool {
   private readonly commitPending: () => void;
   private readonly ackTx: (batch: SpoolBatch, dead: DeadLetter[]) => void;
   private closed = false;
+  /**
+   * The highest row id handed to the drain (`claim`). Those rows are never dropped when full: the
+   * writer holds them and delivers them when it can, so dropping them would count as lost points
+   * that arrive after all.
+   */
+  private claimedThrough = 0;
 
   constructor(options: SpoolOptions) {
     this.db = options.db;
@@ -113,7 +119,7 @@ export class Spool {
     const insert = this.db.prepare('INSERT INTO spool (id, line, lengths, chars) VALUES (?, ?, ?, ?)');
     this.selectAfter = this.db.prepare('SELECT id, line, lengths FROM spool WHERE id > ? ORDER BY id').raw();
     this.deleteRange = this.db.prepare('DELETE FROM spool WHERE id BETWEEN ? AND ?');
-    this.oldest = this.db.prepare(`SELECT id, ${POINTS}, ${BYTES} FROM spool ORDER BY id LIMIT ?`).raw();
+    this.oldest = this.db.prepare(`SELECT id, ${POINTS}, ${BYTES} FROM spool WHERE id > ? ORDER BY id LIMIT ?`).raw();
     this.insertDead = this.db.prepare('INSERT INTO dead_letters (at, line, error) VALUES (?, ?, ?)');
     this.commitPending = this.db.transaction(() => {
       const lines = this.pending;
@@ -124,8 +130,7 @@ export class Spool {
       }
     });
     this.ackTx = this.db.transaction((batch: SpoolBatch, dead: DeadLetter[]) => {
-      // Rows of the batch may be gone already (dropped as oldest while in flight; they were
-      // counted then): count what is still there.
+      // Count what is still there: a batch read without `claim` may have lost rows to drops.
       const left = this.sizeOfRange.get(batch.firstId, batch.lastId) as { points: number; bytes: number };
       this.deleteRange.run(batch.firstId, batch.lastId);
       this.points -= left.points;
@@ -203,6 +208,13 @@ export class Spool {
     return firstId < 0 ? undefined : new SpoolBatch(firstId, lastId, count, members, lengths);
   }
 
+  /** `read`, for the drain: the rows returned are its own until acknowledged, and never dropped when full. */
+  claim(afterId: number, limit: number): SpoolBatch | undefined {
+    const batch = this.read(afterId, limit);
+    if (batch) this.claimedThrough = Math.max(this.claimedThrough, batch.lastId);
+    return batch;
+  }
+
   /** Removes a batch the writer has dealt with, recording the lines it refused. */
   ack(batch: SpoolBatch, deadLetters: DeadLetter[] = []): void {
     this.ackTx(batch, deadLetters);
@@ -227,12 +239,12 @@ export class Spool {
     if (this.whenFull === 'drop_newest' || size > this.maxBytes) return false;
     this.commit();
     let need = this.bytes + size - this.maxBytes;
-    // Oldest rows in windows (not one row at a time), until the new line fits.
+    // Oldest rows not claimed by the drain, in windows (not one row at a time), until the new line fits.
     while (need > 0 && this.points > 0) {
       let dropped = 0;
       let firstId = -1;
       let lastId = -1;
-      for (const [id, points, bytes] of this.oldest.all(Math.max(16, (this.points / this.linesPerRow) >> 6)) as Array<[number, number, number]>) {
+      for (const [id, points, bytes] of this.oldest.all(this.claimedThrough, Math.max(16, (this.points / this.linesPerRow) >> 6)) as Array<[number, number, number]>) {
         if (need <= 0) break;
         if (firstId < 0) firstId = id;
         lastId = id;
