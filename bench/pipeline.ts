@@ -30,9 +30,10 @@ import { encodedReading, reading, sensorDirectory, sensorReading } from './senso
 const POINTS = Number(process.env.BENCH_PIPELINE_POINTS ?? 1_000_000);
 /**
  * Paired rounds, the order alternating (influxd compacts what the previous side wrote while the
- * next one runs); the median ratio is reported. Single runs on 2 shared cores scatter ±0.15.
+ * next one runs, so going first is an advantage); an even number, so that each side goes first
+ * equally often. The median ratio is reported. Single runs on 2 shared cores scatter ±0.15.
  */
-const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 4);
 const BATCH = 5000;
 const CONCURRENCY = 2;
 /** The drain's writes in flight (serve's `pipeline.concurrency`). */
