@@ -13,7 +13,8 @@ function setUp() {
   const emitter = new Emitter({ append: (l) => lines.push(l), committed: async () => {} }, directory, metrics, pino({ level: 'silent' }), { now: () => 0 });
   const invalid = async (measurement: string) =>
     (await metrics.pointsInvalid.get()).values.find((v) => v.labels.plugin === 'agent' && v.labels.measurement === measurement)?.value ?? 0;
-  return { lines, forward: emitter.forwarder('agent'), invalid };
+  const emitted = async () => (await metrics.pointsEmitted.get()).values.find((v) => v.labels.plugin === 'agent')?.value ?? 0;
+  return { lines, forward: emitter.forwarder('agent'), invalid, emitted };
 }
 
 describe('Emitter.forwarder (lines encoded at the edge, enriched here)', () => {
@@ -32,12 +33,17 @@ describe('Emitter.forwarder (lines encoded at the edge, enriched here)', () => {
   });
 
   it('refuses and counts a line without a timestamp or with a tag it cannot write, and keeps forwarding', async () => {
-    const { lines, forward, invalid } = setUp();
+    const { lines, forward, invalid, emitted } = setUp();
     forward(parseLineHead('no_time,device=pc\\ 1 v=1'));
     forward({ measurement: 'bad_tag', tags: { device: 'pc 1', path: 'ends\\' }, rest: 'v=1 5', time: '5' });
     forward(parseLineHead('fine,device=other v=1 6'));
     expect(lines).toEqual(['fine,device=other v=1 6']);
     expect(await invalid('no_time')).toBe(1);
     expect(await invalid('bad_tag')).toBe(1);
+    // Accepted points are counted once, however often the metrics are collected.
+    expect(await emitted()).toBe(1);
+    forward(parseLineHead('fine,device=other v=2 7'));
+    expect(await emitted()).toBe(2);
+    expect(await emitted()).toBe(2);
   });
 });

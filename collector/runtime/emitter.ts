@@ -55,13 +55,13 @@ export class Emitter {
   /** The `emit` of one plugin instance, bound to its declared measurements. */
   forPlugin(instance: string, measurements: readonly MeasurementSpec[]): EmitFn {
     const declared = new Map(measurements.map((m) => [m.name, m]));
-    const emitted = this.metrics.pointsEmitted.labels(instance);
+    const emitted = this.metrics.emittedBy(instance);
     return (measurement, fields, tags = {}, time = this.clock.now()) => {
       try {
         const spec = declared.get(measurement);
         if (!spec) throw new UndeclaredMeasurement(`measurement "${measurement}" is not declared by ${instance}`);
         this.write({ measurement, fields: conformFields(spec, fields), tags: this.enrich(tags), time });
-        emitted.inc();
+        emitted.count++;
         if (this.late !== undefined && typeof time === 'number' && time < this.late.before) this.late.note(measurement, time);
       } catch (err) {
         this.refused(instance, measurement, err);
@@ -74,7 +74,7 @@ export class Emitter {
    * (measurement and tags) is written anew; fields and timestamp are appended as received.
    */
   forwarder(instance: string): (head: LineHead) => void {
-    const emitted = this.metrics.pointsEmitted.labels(instance);
+    const emitted = this.metrics.emittedBy(instance);
     return (head) => {
       if (head.time === undefined) {
         this.refused(instance, head.measurement, new LineProtocolError('a forwarded line needs a timestamp', head.measurement));
@@ -82,7 +82,7 @@ export class Emitter {
       }
       try {
         this.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
-        emitted.inc();
+        emitted.count++;
         // Forwarded lines carry millisecond timestamps (the edge writes them so).
         if (this.late !== undefined && Number(head.time) < this.late.before) this.late.note(head.measurement, Number(head.time));
       } catch (err) {

@@ -10,7 +10,9 @@ import type { Point } from '../sdk/index.ts';
  */
 export class SelfMetrics {
   readonly registry = new Registry();
-  readonly pointsEmitted = new Counter({ name: 'fleetpulse_points_emitted_total', help: 'Points accepted into the spool, by plugin', labelNames: ['plugin'], registers: [this.registry] });
+  readonly pointsEmitted = new Counter({ name: 'fleetpulse_points_emitted_total', help: 'Points accepted into the spool, by plugin', labelNames: ['plugin'], registers: [this.registry], collect: () => this.collectEmitted() });
+  /** Emitted points not yet added to `pointsEmitted`, by plugin (see `emittedBy`). */
+  private readonly emitted = new Map<string, { count: number }>();
   readonly pointsInvalid = new Counter({ name: 'fleetpulse_points_invalid_total', help: 'Points refused at emit (undeclared, NaN, ...), by plugin and measurement', labelNames: ['plugin', 'measurement'], registers: [this.registry] });
   readonly pointsWritten = new Counter({ name: 'fleetpulse_points_written_total', help: 'Points stored by the writer', registers: [this.registry] });
   readonly pointsDropped = new Counter({ name: 'fleetpulse_points_dropped_total', help: 'Points lost on purpose, by reason (spool_full, dead_letter)', labelNames: ['reason'], registers: [this.registry] });
@@ -42,6 +44,28 @@ export class SelfMetrics {
       writeError: (kind) => this.writeErrors.labels(kind).inc(),
       deadLettered: (n) => this.pointsDropped.labels('dead_letter').inc(n),
     };
+  }
+
+  /**
+   * The emitter's count of a plugin's accepted points: a plain number it increments, added to
+   * `pointsEmitted` whenever metrics are collected. prom-client's `inc()` for every point cost 6%
+   * of the pipeline's CPU (a label lookup and a map update each time).
+   */
+  emittedBy(plugin: string): { count: number } {
+    let counter = this.emitted.get(plugin);
+    if (!counter) {
+      counter = { count: 0 };
+      this.emitted.set(plugin, counter);
+    }
+    return counter;
+  }
+
+  private collectEmitted(): void {
+    for (const [plugin, counter] of this.emitted) {
+      if (counter.count === 0) continue;
+      this.pointsEmitted.labels(plugin).inc(counter.count);
+      counter.count = 0;
+    }
   }
 
   private collectSpool(): void {
