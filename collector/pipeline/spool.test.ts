@@ -141,6 +141,22 @@ describe('Spool', () => {
     db.close();
   });
 
+  it('when the drain has claimed over half the spool, drop_oldest drops those rows too and keeps the newest', () => {
+    let dropped = 0;
+    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 10 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    for (let i = 0; i < 10; i++) spool.append(line(i));
+    spool.commit();
+    const inFlight = spool.claim(0, 100)!;
+    expect(inFlight.count).toBe(10);
+    for (let i = 10; i < 20; i++) spool.append(line(i));
+    spool.commit();
+    expect(dropped).toBe(10);
+    expect(everything(spool)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map(line));
+    spool.ack(inFlight);
+    expect(spool.size().points).toBe(10);
+    db.close();
+  });
+
   it('keeps its size right when rows of a batch read without claiming were dropped before the ack', () => {
     let dropped = 0;
     const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });

@@ -94,6 +94,8 @@ export class Spool {
    * that arrive after all.
    */
   private claimedThrough = 0;
+  /** Line bytes of the claimed batches not yet acknowledged, by first row id, as claimed. */
+  private readonly claimedBytes = new Map<number, number>();
 
   constructor(options: SpoolOptions) {
     this.db = options.db;
@@ -211,13 +213,17 @@ export class Spool {
   /** `read`, for the drain: the rows returned are its own until acknowledged, and never dropped when full. */
   claim(afterId: number, limit: number): SpoolBatch | undefined {
     const batch = this.read(afterId, limit);
-    if (batch) this.claimedThrough = Math.max(this.claimedThrough, batch.lastId);
+    if (batch) {
+      this.claimedThrough = Math.max(this.claimedThrough, batch.lastId);
+      this.claimedBytes.set(batch.firstId, (this.sizeOfRange.get(batch.firstId, batch.lastId) as { bytes: number }).bytes);
+    }
     return batch;
   }
 
   /** Removes a batch the writer has dealt with, recording the lines it refused. */
   ack(batch: SpoolBatch, deadLetters: DeadLetter[] = []): void {
     this.ackTx(batch, deadLetters);
+    this.claimedBytes.delete(batch.firstId);
   }
 
   /** Points and bytes held (committed and waiting). */
@@ -239,12 +245,18 @@ export class Spool {
     if (this.whenFull === 'drop_newest' || size > this.maxBytes) return false;
     this.commit();
     let need = this.bytes + size - this.maxBytes;
-    // Oldest rows not claimed by the drain, in windows (not one row at a time), until the new line fits.
+    // Oldest rows not claimed by the drain, in windows (not one row at a time), until the new line
+    // fits. Only when the batches in flight, as claimed, fill over half the spool (a spool too
+    // small for them) do their rows go too, oldest first: otherwise drop_oldest would be left
+    // dropping the newest rows. They may yet be delivered.
+    let inFlight = 0;
+    for (const bytes of this.claimedBytes.values()) inFlight += bytes;
+    const after = inFlight * 2 > this.maxBytes ? 0 : this.claimedThrough;
     while (need > 0 && this.points > 0) {
       let dropped = 0;
       let firstId = -1;
       let lastId = -1;
-      for (const [id, points, bytes] of this.oldest.all(this.claimedThrough, Math.max(16, (this.points / this.linesPerRow) >> 6)) as Array<[number, number, number]>) {
+      for (const [id, points, bytes] of this.oldest.all(after, Math.max(16, (this.points / this.linesPerRow) >> 6)) as Array<[number, number, number]>) {
         if (need <= 0) break;
         if (firstId < 0) firstId = id;
         lastId = id;
