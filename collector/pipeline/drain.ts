@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
-import type { DeadLetter, Spool, SpoolBatch } from './spool.ts';
+import type { DeadLetter, Spool } from './spool.ts';
 import { countOf, linesOf, type LineBatch, type PointWriter } from './writer.ts';
 
 export interface DrainOptions {
@@ -46,10 +46,6 @@ export class Drain {
   private readonly concurrency: number;
   private readonly backoffOptions: BackoffOptions;
   private readonly metrics: DrainMetrics | undefined;
-  /** Highest spool id handed to a worker; rows above it are not yet claimed. */
-  private claimed = 0;
-  /** Points handed to workers and not yet acknowledged. */
-  private inFlight = 0;
   private readonly stopper = new AbortController();
   private workers: Promise<void>[] = [];
   /** Idle workers, each woken by calling its function. */
@@ -74,7 +70,7 @@ export class Drain {
     // A full batch is written as soon as it is committed; only a partial one waits for the
     // flush interval.
     this.spool.onCommit = () => {
-      if (this.spool.size().points - this.inFlight >= this.batchSize) this.nudge();
+      if (this.spool.size().points - this.spool.claimedPoints() >= this.batchSize) this.nudge();
     };
     for (let i = 0; i < this.concurrency; i++) this.workers.push(this.work());
   }
@@ -102,13 +98,15 @@ export class Drain {
     this.nudge();
     await Promise.all(this.workers);
     this.spool.onCommit = undefined;
+    // Batches a worker gave up on stay in the spool; a later drain reads them again.
+    this.spool.release();
   }
 
   private async work(): Promise<void> {
     const signal = this.stopper.signal;
     const backoff = new Backoff(this.backoffOptions);
     while (!signal.aborted) {
-      const batch = this.claim();
+      const batch = this.spool.claim(this.batchSize);
       if (!batch) {
         await this.idle(signal);
         continue;
@@ -118,7 +116,6 @@ export class Drain {
         try {
           const dead = await this.send(batch);
           this.spool.ack(batch, dead);
-          this.inFlight -= batch.count;
           if (dead.length > 0) this.metrics?.deadLettered(dead.length);
           if (this.failing) this.log.info({ writer: this.writer.describe() }, 'writes succeed again');
           this.failing = false;
@@ -134,15 +131,6 @@ export class Drain {
         }
       }
     }
-  }
-
-  private claim(): SpoolBatch | undefined {
-    const batch = this.spool.claim(this.claimed, this.batchSize);
-    if (batch) {
-      this.claimed = batch.lastId;
-      this.inFlight += batch.count;
-    }
-    return batch;
   }
 
   private async idle(signal: AbortSignal): Promise<void> {

@@ -125,7 +125,7 @@ describe('Spool', () => {
     const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
     for (let i = 0; i < 20; i++) spool.append(line(i));
     spool.commit();
-    const inFlight = spool.claim(0, 10)!;
+    const inFlight = spool.claim(10)!;
     for (let i = 20; i < 40; i++) spool.append(line(i));
     spool.commit();
     expect(dropped).toBeGreaterThan(0);
@@ -146,7 +146,7 @@ describe('Spool', () => {
     const { db, spool } = openSpool(tempDbPath(), { maxBytes: 10 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
     for (let i = 0; i < 10; i++) spool.append(line(i));
     spool.commit();
-    const inFlight = spool.claim(0, 100)!;
+    const inFlight = spool.claim(100)!;
     expect(inFlight.count).toBe(10);
     for (let i = 10; i < 20; i++) spool.append(line(i));
     spool.commit();

@@ -89,13 +89,13 @@ export class Spool {
   private readonly ackTx: (batch: SpoolBatch, dead: DeadLetter[]) => void;
   private closed = false;
   /**
-   * The highest row id handed to the drain (`claim`). Those rows are never dropped when full: the
-   * writer holds them and delivers them when it can, so dropping them would count as lost points
-   * that arrive after all.
+   * Batches handed to the drain (`claim`) and not yet acknowledged, by first row id. Their rows
+   * are not dropped when full: the writer holds them and delivers them when it can, so dropping
+   * them would count as lost points that arrive after all.
    */
+  private readonly claims = new Map<number, { lastId: number; points: number; bytes: number }>();
+  /** The highest row id ever claimed: the next claim reads above it. */
   private claimedThrough = 0;
-  /** Line bytes of the claimed batches not yet acknowledged, by first row id, as claimed. */
-  private readonly claimedBytes = new Map<number, number>();
 
   constructor(options: SpoolOptions) {
     this.db = options.db;
@@ -210,20 +210,37 @@ export class Spool {
     return firstId < 0 ? undefined : new SpoolBatch(firstId, lastId, count, members, lengths);
   }
 
-  /** `read`, for the drain: the rows returned are its own until acknowledged, and never dropped when full. */
-  claim(afterId: number, limit: number): SpoolBatch | undefined {
-    const batch = this.read(afterId, limit);
+  /**
+   * The oldest rows no batch has claimed yet, for the drain: they are its own until acknowledged
+   * (or released), and are not dropped when full.
+   */
+  claim(limit: number): SpoolBatch | undefined {
+    const batch = this.read(this.claimedThrough, limit);
     if (batch) {
-      this.claimedThrough = Math.max(this.claimedThrough, batch.lastId);
-      this.claimedBytes.set(batch.firstId, (this.sizeOfRange.get(batch.firstId, batch.lastId) as { bytes: number }).bytes);
+      this.claimedThrough = batch.lastId;
+      const { bytes } = this.sizeOfRange.get(batch.firstId, batch.lastId) as { bytes: number };
+      this.claims.set(batch.firstId, { lastId: batch.lastId, points: batch.count, bytes });
     }
     return batch;
+  }
+
+  /** Points in claimed batches not yet acknowledged. */
+  claimedPoints(): number {
+    let points = 0;
+    for (const claim of this.claims.values()) points += claim.points;
+    return points;
+  }
+
+  /** Forgets the claims (the drain stopped): the next claim starts from the oldest row again. */
+  release(): void {
+    this.claims.clear();
+    this.claimedThrough = 0;
   }
 
   /** Removes a batch the writer has dealt with, recording the lines it refused. */
   ack(batch: SpoolBatch, deadLetters: DeadLetter[] = []): void {
     this.ackTx(batch, deadLetters);
-    this.claimedBytes.delete(batch.firstId);
+    this.claims.delete(batch.firstId);
   }
 
   /** Points and bytes held (committed and waiting). */
@@ -250,8 +267,12 @@ export class Spool {
     // small for them) do their rows go too, oldest first: otherwise drop_oldest would be left
     // dropping the newest rows. They may yet be delivered.
     let inFlight = 0;
-    for (const bytes of this.claimedBytes.values()) inFlight += bytes;
-    const after = inFlight * 2 > this.maxBytes ? 0 : this.claimedThrough;
+    let claimedThrough = 0;
+    for (const claim of this.claims.values()) {
+      inFlight += claim.bytes;
+      claimedThrough = Math.max(claimedThrough, claim.lastId);
+    }
+    const after = inFlight * 2 > this.maxBytes ? 0 : claimedThrough;
     while (need > 0 && this.points > 0) {
       let dropped = 0;
       let firstId = -1;

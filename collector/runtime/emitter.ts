@@ -62,7 +62,7 @@ export class Emitter {
         if (!spec) throw new UndeclaredMeasurement(`measurement "${measurement}" is not declared by ${instance}`);
         this.write({ measurement, fields: conformFields(spec, fields), tags: this.enrich(tags), time });
         emitted.count++;
-        if (this.late !== undefined && typeof time === 'number' && time < this.late.before) this.late.note(measurement, time);
+        if (this.late !== undefined && time < this.late.before) this.late.note(measurement, time);
       } catch (err) {
         this.refused(instance, measurement, err);
       }
@@ -83,8 +83,11 @@ export class Emitter {
       try {
         this.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
         emitted.count++;
-        // Forwarded lines carry millisecond timestamps (the edge writes them so).
-        if (this.late !== undefined && Number(head.time) < this.late.before) this.late.note(head.measurement, Number(head.time));
+        if (this.late !== undefined) {
+          // Forwarded lines carry millisecond timestamps (the edge writes them so).
+          const time = Number(head.time);
+          if (time < this.late.before) this.late.note(head.measurement, time);
+        }
       } catch (err) {
         this.refused(instance, head.measurement, err);
       }
