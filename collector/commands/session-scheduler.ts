@@ -233,7 +233,7 @@ export class SessionScheduler {
 
   /** A device was attached: if it is a station that missed something, catch it up now. */
   private attached(device: string): void {
-    if (this.copies.inSync(device) && !this.pendingStations(device).length) return;
+    if (this.copies.inSync(device) && this.pendingIds(device).length === 0) return;
     // After the attach has returned: the connection is fully set up by then.
     setImmediate(() => void this.converge(device));
   }
@@ -295,8 +295,7 @@ export class SessionScheduler {
     return (this.o.db.prepare(`SELECT id FROM sessions WHERE station = ? AND enforcement = 'pending'`).all(station) as Array<{ id: string }>).map((r) => r.id);
   }
 
-  private pendingStations(station?: string): string[] {
-    if (station !== undefined) return this.pendingIds(station);
+  private pendingStations(): string[] {
     return (this.o.db.prepare(`SELECT DISTINCT station FROM sessions WHERE enforcement = 'pending'`).all() as Array<{ station: string }>).map((r) => r.station);
   }
 
