@@ -8,13 +8,12 @@
  * The server's clock can be moved forward (warnings at 5 and 1 minutes without waiting minutes);
  * the agent keeps real time, so sessions it must end itself are a few seconds long.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { dump, load } from 'js-yaml';
+import { load } from 'js-yaml';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiPlugin } from '../api/index.ts';
@@ -31,6 +30,7 @@ import { SharedServer } from '../collector/runtime/shared-server.ts';
 import { REPO_ROOT } from '../dashboards/build.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
 import agentPlugin from '../plugins/agent/index.ts';
+import { AgentProcess, NetLink, until } from './helpers/agent-rig.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 
 const influx = useInfluxd();
@@ -38,55 +38,6 @@ const STATION = 'venue-1-pc-07';
 const MIN = 60_000;
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A TCP relay between the agent and the server: `cut()` drops the link and refuses new ones until `restore()`. */
-class Relay {
-  private readonly server: net.Server;
-  private readonly links = new Set<net.Socket>();
-  private down = false;
-  port = 0;
-
-  constructor(private readonly target: () => number) {
-    this.server = net.createServer((client) => {
-      if (this.down) return void client.destroy();
-      const upstream = net.connect(this.target(), '127.0.0.1');
-      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
-        this.links.add(a);
-        a.on('error', () => b.destroy());
-        a.on('close', () => (this.links.delete(a), b.destroy()));
-        a.pipe(b);
-      }
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  cut(): void {
-    this.down = true;
-    for (const s of this.links) s.destroy();
-  }
-
-  restore(): void {
-    this.down = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 describe('timed sessions with a real agent', () => {
   let dir: string;
@@ -98,9 +49,9 @@ describe('timed sessions with a real agent', () => {
   let app: FastifyInstance;
   let collector: Collector;
   let scheduler: SessionScheduler;
-  let relay: Relay;
-  let agent: ChildProcess;
-  let agentOutput = '';
+  /** The uplink's TCP relay: `cut()` drops the link and refuses new ones until `restore()`. */
+  let relay: NetLink;
+  let agent: AgentProcess;
   let apiKey: string;
   let rule: ProvisionedRule;
   /** The server's clock runs this far ahead of real time. */
@@ -155,8 +106,7 @@ describe('timed sessions with a real agent', () => {
     await collector.start();
     await app.listen({ host: '127.0.0.1', port: 0 });
     scheduler.start();
-    relay = new Relay(() => (app.server.address() as net.AddressInfo).port);
-    await relay.listen();
+    relay = await new NetLink(() => (app.server.address() as net.AddressInfo).port).start();
 
     const config = {
       agent: { id: STATION, server: `ws://127.0.0.1:${relay.port}/agent/`, token },
@@ -172,24 +122,18 @@ describe('timed sessions with a real agent', () => {
         },
       },
     };
-    writeFileSync(join(dir, 'agent.yaml'), dump(config));
-    agent = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'agent', '--config', join(dir, 'agent.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    agent.stdout!.on('data', (d) => (agentOutput += d));
-    agent.stderr!.on('data', (d) => (agentOutput += d));
+    agent = new AgentProcess(dir, config);
     const doc = load(readFileSync(join(REPO_ROOT, PROVISIONING_DIR, 'alerting/rules.yaml'), 'utf8')) as { groups: { rules: ProvisionedRule[] }[] };
     rule = doc.groups.flatMap((g) => g.rules).find((r) => r.uid === 'fp-session-enforcement-failed')!;
     await until('the agent announced its session commands', () => collector.bus.commandsFor(STATION)?.session_status, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${agentOutput}`);
+      throw new Error(`${err.message}\n${agent.output}`);
     });
   }, 60_000);
 
   afterAll(async () => {
     scheduler?.stop();
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGKILL');
-      await new Promise((r) => agent.once('exit', r));
-    }
-    await relay?.close();
+    await agent?.kill();
+    await relay?.stop();
     await collector?.stop(2000);
     await app?.close();
     await drain?.stop(5000);
@@ -217,6 +161,7 @@ describe('timed sessions with a real agent', () => {
   const synced = (id: string) => until(`the station holds session ${id}'s state`, async () => (await session(id)).station_synced === true);
   const stationStatus = async () => (await collector.bus.dispatch(STATION, { name: 'session_status' })).result as Record<string, unknown>;
   const cut = async () => {
+    relay.mode = 'down';
     relay.cut();
     await until('the server saw the uplink go', () => !collector.bus.isAttached(STATION));
   };
@@ -251,7 +196,7 @@ describe('timed sessions with a real agent', () => {
     const extended = await api('POST', `/sessions/${s.id}/extend`, { minutes: 0.04 });
     const newEnd = Date.parse(extended.ends_at as string);
     expect(extended.station_synced).toBe(false);
-    relay.restore();
+    relay.mode = 'up';
     await synced(s.id as string);
     expect(await stationStatus()).toMatchObject({ state: 'active', ends_at_ms: newEnd });
     const before = locks().length;
@@ -267,7 +212,7 @@ describe('timed sessions with a real agent', () => {
     const before = locks().length;
     await cut();
     expect(await api('POST', `/sessions/${s.id}/stop`)).toMatchObject({ state: 'stopped', station_synced: false });
-    relay.restore();
+    relay.mode = 'up';
     await synced(s.id as string);
     expect(await stationStatus()).toEqual({ state: 'none' });
     // Past the old end and the agent's next check (1 s): no lock.
@@ -284,7 +229,7 @@ describe('timed sessions with a real agent', () => {
     await until('the local lock', () => locks().length > before);
     expect(locks()[before]).toBeGreaterThanOrEqual(endsAt);
     await until('the server at the end: pending', async () => (await session(s.id as string)).enforcement === 'pending');
-    relay.restore();
+    relay.mode = 'up';
     await until('the station reported', async () => (await session(s.id as string)).enforcement === 'ok');
     expect(await session(s.id as string)).toMatchObject({ state: 'ended', enforcement: 'ok', enforced_by: 'station', error: null });
     expect(await enforcementPoints(s.id as string)).toEqual([['pending', 0, 'station'], ['enforced', 0, 'station']]);
@@ -303,7 +248,7 @@ describe('timed sessions with a real agent', () => {
     const result = await evaluateRule(rule, influx.client(database), Date.now());
     expect(result.firing).toEqual([{ device: STATION, kind: 'pc', model: 'GAMER-X', customer: 'playhouse', site: 'playhouse-lyon' }]);
     const before = locks().length;
-    relay.restore();
+    relay.mode = 'up';
     await until('the late lock once back', () => locks().length > before);
     expect(await stationStatus()).toMatchObject({ state: 'enforced', ends_at_ms: Date.parse(s.ends_at as string) });
   });
