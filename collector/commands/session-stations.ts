@@ -33,9 +33,13 @@ interface Row {
  */
 export class StationCopies {
   private readonly busy = new Set<string>();
+  private readonly upsertWanted: Database.Statement;
+  private readonly setHeld: Database.Statement;
+  private readonly selectDirty: Database.Statement;
+  private readonly selectRow: Database.Statement;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly send: (station: string, request: CommandRequest) => Promise<Sent>,
   ) {
     db.exec(`
@@ -44,17 +48,23 @@ export class StationCopies {
         held_ends_at INTEGER, held_action TEXT, dirty INTEGER NOT NULL DEFAULT 0);
       CREATE INDEX IF NOT EXISTS session_stations_dirty ON session_stations (station) WHERE dirty = 1;
     `);
+    // Prepared once: the scheduler asks every tick.
+    this.upsertWanted = db.prepare(
+      `INSERT INTO session_stations (station, wanted_ends_at, wanted_action, dirty) VALUES (@station, @endsAt, @action, @endsAt IS NOT NULL)
+       ON CONFLICT(station) DO UPDATE SET wanted_ends_at = @endsAt, wanted_action = @action,
+         dirty = (@endsAt IS NOT held_ends_at OR @action IS NOT held_action)`,
+    );
+    this.setHeld = db.prepare(
+      `UPDATE session_stations SET held_ends_at = @endsAt, held_action = @action,
+         dirty = (wanted_ends_at IS NOT @endsAt OR wanted_action IS NOT @action) WHERE station = @station`,
+    );
+    this.selectDirty = db.prepare('SELECT station FROM session_stations WHERE dirty = 1').pluck();
+    this.selectRow = db.prepare('SELECT wanted_ends_at, wanted_action, held_ends_at, held_action, dirty FROM session_stations WHERE station = ?');
   }
 
   /** From now on the station should hold this end (null: nothing, the session was stopped). */
   want(station: string, endsAt: number | null, action: string | null): void {
-    this.db
-      .prepare(
-        `INSERT INTO session_stations (station, wanted_ends_at, wanted_action, dirty) VALUES (@station, @endsAt, @action, @endsAt IS NOT NULL)
-         ON CONFLICT(station) DO UPDATE SET wanted_ends_at = @endsAt, wanted_action = @action,
-           dirty = (@endsAt IS NOT held_ends_at OR @action IS NOT held_action)`,
-      )
-      .run({ station, endsAt, action });
+    this.upsertWanted.run({ station, endsAt, action });
   }
 
   /** What the station acknowledged last (a station never told anything holds nothing). */
@@ -70,7 +80,7 @@ export class StationCopies {
 
   /** Stations that still have to be told something. */
   dirty(): string[] {
-    return (this.db.prepare('SELECT station FROM session_stations WHERE dirty = 1').all() as Array<{ station: string }>).map((r) => r.station);
+    return this.selectDirty.all() as string[];
   }
 
   /**
@@ -90,12 +100,7 @@ export class StationCopies {
       const outcome = await this.send(station, request);
       if (outcome.status === 'succeeded') {
         // The wanted end may have moved while this was on its way: then it stays dirty.
-        this.db
-          .prepare(
-            `UPDATE session_stations SET held_ends_at = @endsAt, held_action = @action,
-               dirty = (wanted_ends_at IS NOT @endsAt OR wanted_action IS NOT @action) WHERE station = @station`,
-          )
-          .run({ station, endsAt, action });
+        this.setHeld.run({ station, endsAt, action });
       }
       return outcome;
     } finally {
@@ -104,6 +109,6 @@ export class StationCopies {
   }
 
   private row(station: string): Row | undefined {
-    return this.db.prepare('SELECT wanted_ends_at, wanted_action, held_ends_at, held_action, dirty FROM session_stations WHERE station = ?').get(station) as Row | undefined;
+    return this.selectRow.get(station) as Row | undefined;
   }
 }
