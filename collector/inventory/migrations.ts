@@ -320,6 +320,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX recovery_attempts_device ON recovery_attempts (device, rule, at);
     `,
   },
+  {
+    version: 6,
+    name: 'history pruning indexes',
+    sql: `
+      -- inventory.history_days deletes ended history oldest first, 500 rows at a time: each batch
+      -- must find its rows from an index, not scan the table while holding the write lock.
+      CREATE INDEX commands_ended ON commands (ended_at) WHERE ended_at IS NOT NULL;
+      CREATE INDEX incidents_resolved ON incidents (resolved_at) WHERE status = 'resolved';
+      CREATE INDEX rollouts_ended ON rollouts (ended_at) WHERE ended_at IS NOT NULL;
+      CREATE INDEX recovery_attempts_at ON recovery_attempts (at);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */
