@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Inventory } from '../collector/inventory/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
+import type { BackupRoutesOptions } from './routes/backups/index.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 
 export interface ApiLimits {
@@ -33,6 +34,8 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
   operations?: Operations;
+  /** The node's backups: `GET/POST /backups` are mounted when given. */
+  backups?: BackupRoutesOptions;
   /**
    * Registers more routes inside the API's scope, after its own, so that they get its key
    * check, roles, audit, validation, errors and limits:

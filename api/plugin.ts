@@ -18,6 +18,7 @@ import incidentRoutes from './routes/incidents/index.ts';
 import reportRoutes from './routes/reports/index.ts';
 import firmwareRoutes from './routes/firmware/index.ts';
 import rolloutRoutes from './routes/rollouts/index.ts';
+import backupRoutes from './routes/backups/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -82,6 +83,7 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   if (opts.operations) await app.register(reportRoutes, { operations: opts.operations });
   if (opts.operations) await app.register(firmwareRoutes, { operations: opts.operations });
   if (opts.operations) await app.register(rolloutRoutes, { operations: opts.operations });
+  if (opts.backups) await app.register(backupRoutes, opts.backups);
   await opts.extend?.(app);
 };
 

@@ -101,10 +101,22 @@ export const ConfigSchema = Type.Object(
       {
         path: Type.String({ default: '', description: 'SQLite inventory; default <data_dir>/fleetpulse.db' }),
         auto_accept: Type.Array(Type.String(), { default: [], description: 'Device kinds accepted without approval when they first connect' }),
+        history_days: Type.Integer({ default: 365, minimum: 1, description: 'Ended history (audit, commands, resolved incidents, rollouts, timed sessions, dead letters) older than this is deleted, days' }),
       },
       { additionalProperties: false, default: {} },
     ),
     operations: OperationsConfig,
+    backup: Type.Object(
+      {
+        schedule: Type.Union([Type.Literal('daily'), Type.Literal('off')], { default: 'daily', description: 'daily: a backup of the inventory and InfluxDB every day at `at`; off: none (POST /api/v1/backups still takes one)' }),
+        at: Type.String({ default: '03:30', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local time of the daily backup, HH:MM' }),
+        timezone: Type.String({ default: '', description: 'IANA zone of `at`; empty = the machine\'s' }),
+        dir: Type.String({ default: '', description: 'Where backups go, one folder each; default <data_dir>/backups (put it on another disk)' }),
+        keep: Type.Integer({ default: 7, minimum: 1, description: 'Backups kept; older ones are deleted' }),
+        influx_rpc: Type.String({ default: '', description: 'host:port of a configured InfluxDB 1.x RPC bind-address for `influxd backup`; default: the embedded one, or <influx.url host>:8088' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     plugin_start_failure: Type.Union([Type.Literal('exit'), Type.Literal('retry')], {
       default: 'retry',
       description: 'A plugin whose start fails: retry with backoff (others keep running), or stop the process',

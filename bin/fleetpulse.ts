@@ -9,6 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
   simulate: { summary: 'run simulated devices against a running server', load: () => import('./commands/simulate.ts') },
   keys: { summary: 'create, list and revoke API keys', load: () => import('./commands/keys.ts') },
   backup: { summary: 'copy the inventory consistently while serve runs', load: () => import('./commands/backup.ts') },
+  restore: { summary: "restore a backup of serve's (inventory and InfluxDB) into an empty data dir", load: () => import('./commands/restore.ts') },
   report: { summary: 'print the monthly uptime report (per customer and site, SLA, incidents)', load: () => import('./commands/report.ts') },
 };
 

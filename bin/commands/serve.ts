@@ -5,7 +5,10 @@ import pino from 'pino';
 import { apiPlugin, bootstrapAdminKey } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
 import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
-import { openInventory } from '../../collector/inventory/index.ts';
+import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
+import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
+import { Backups } from '../../collector/operations/backups.ts';
+import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
@@ -17,6 +20,7 @@ import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import { PluginConfigError } from '../../collector/sdk/index.ts';
 import { plugins } from '../../plugins/index.ts';
 import { parseFlags, usageExit } from '../args.ts';
+import { influxBackupSource } from '../backup-source.ts';
 import { ConfigError, inventoryPath, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
 import { maintenanceCalendar, startOperations } from '../operations.ts';
@@ -45,6 +49,7 @@ export default async function serve(argv: string[]): Promise<number> {
     if (!(err instanceof ConfigError)) throw err;
     return refuse(`invalid configuration: ${err.message}`, 2);
   }
+  if (config.backup.timezone && !isTimezone(config.backup.timezone)) return refuse(`invalid configuration: backup.timezone: unknown time zone '${config.backup.timezone}'`, 2);
   const log = pino({ level: config.log.level });
   mkdirSync(config.data_dir, { recursive: true });
 
@@ -134,6 +139,22 @@ export default async function serve(argv: string[]): Promise<number> {
     maintenance: maintenance.calendar,
   });
 
+  const backups = new Backups({
+    dir: config.backup.dir || join(config.data_dir, 'backups'),
+    keep: config.backup.keep,
+    inventory: inventory.db,
+    influx: influxBackupSource(config),
+    log: log.child({ component: 'backup' }),
+    onResult: (result) => {
+      metrics.backups.labels(result).inc();
+      if (result === 'ok') metrics.lastBackup.set(Date.now() / 1000);
+    },
+  });
+  const backupSchedule =
+    config.backup.schedule === 'daily'
+      ? new BackupSchedule({ at: config.backup.at, timezone: config.backup.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone, run: () => backups.take(), log })
+      : undefined;
+
   const bootstrap = await bootstrapAdminKey(inventory);
   if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
   if (bootstrap.created && bootstrap.warning) log.warn(bootstrap.warning);
@@ -148,6 +169,7 @@ export default async function serve(argv: string[]): Promise<number> {
     kinds: collector.kinds,
     influx: influx.query,
     operations,
+    backups: { backups, nextBackupAt: () => backupSchedule?.next },
     limits: { bodyLimit: config.http.body_limit_bytes },
     extend: async (api) => {
       await api.register(sessionRoutes, { scheduler: sessions });
@@ -169,6 +191,19 @@ export default async function serve(argv: string[]): Promise<number> {
   }
   drain.start();
   sessions.start();
+  backupSchedule?.start();
+  const retention = startHistoryRetention({
+    stores: [
+      { db: inventory.db, tables: INVENTORY_HISTORY },
+      { db, tables: SPOOL_HISTORY },
+    ],
+    days: config.inventory.history_days,
+    onPruned: (table, rows) => {
+      metrics.historyPruned.labels(table).inc(rows);
+      log.info({ table, rows }, 'history pruned (inventory.history_days)');
+    },
+    onError: (err) => log.error({ err: err.message }, 'history pruning failed'),
+  });
   // Rollups are derived from what InfluxDB holds (forwarded edge points included) and written
   // back through the spool like any runtime point.
   const downsampler = new Downsampler({
@@ -191,6 +226,8 @@ export default async function serve(argv: string[]): Promise<number> {
   return untilShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
     sessions.stop();
+    backupSchedule?.stop();
+    retention.stop();
     await downsampler.stop();
     await operations.stop();
     await collector.stop();

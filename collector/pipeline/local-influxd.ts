@@ -86,14 +86,21 @@ async function runningOn(dataDir: string): Promise<number | undefined> {
 }
 
 /**
- * The URL of the influxd a `serve` started on `dataDir` (`<data_dir>/influxdb`), while it runs:
- * so that `fleetpulse report` finds the embedded database without being told its port.
+ * The HTTP URL and RPC (backup/restore) address of the influxd a `serve` started on `dataDir`
+ * (`<data_dir>/influxdb`), while it runs: so that `fleetpulse report` and the backups find the
+ * embedded database without being told its ports.
  */
-export async function embeddedInfluxdUrl(dataDir: string): Promise<string | undefined> {
+export async function embeddedInfluxdAddresses(dataDir: string): Promise<{ url: string; rpc: string } | undefined> {
   if ((await runningOn(dataDir)) === undefined) return undefined;
   const conf = await readFile(path.join(dataDir, 'influxdb.conf'), 'utf8').catch(() => '');
+  // The first bind-address is the top-level (RPC) one; [http] has its own.
+  const rpc = /^bind-address = "([^"]+)"/m.exec(conf);
   const http = /^\[http\][^[]*?bind-address = "([^"]+)"/m.exec(conf);
-  return http ? `http://${http[1]}` : undefined;
+  return http && rpc ? { url: `http://${http[1]}`, rpc: rpc[1]! } : undefined;
+}
+
+export async function embeddedInfluxdUrl(dataDir: string): Promise<string | undefined> {
+  return (await embeddedInfluxdAddresses(dataDir))?.url;
 }
 
 /**

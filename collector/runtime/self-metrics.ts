@@ -30,6 +30,9 @@ export class SelfMetrics {
   readonly rollupErrors = new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [this.registry] });
   readonly rollupPoints = new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [this.registry] });
   readonly rollupSeconds = new Histogram({ name: 'fleetpulse_downsampler_run_seconds', help: 'Time to compute a run of adjacent hours of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly backups = new Counter({ name: 'fleetpulse_backups_total', help: 'Backups of the inventory and InfluxDB, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
+  readonly lastBackup = new Gauge({ name: 'fleetpulse_backup_last_success_seconds', help: 'Unix time of the last complete backup (0: none since start)', registers: [this.registry] });
+  readonly historyPruned = new Counter({ name: 'fleetpulse_history_pruned_total', help: 'History rows deleted after inventory.history_days, by table', labelNames: ['table'], registers: [this.registry] });
   readonly commandLatency = new Histogram({ name: 'fleetpulse_command_latency_seconds', help: 'Time from dispatch to outcome', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers: [this.registry] });
 
   constructor(private readonly host = hostname()) {}
