@@ -30,6 +30,8 @@ export class SelfMetrics {
   readonly rollupErrors = new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [this.registry] });
   readonly rollupPoints = new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [this.registry] });
   readonly rollupSeconds = new Histogram({ name: 'fleetpulse_downsampler_run_seconds', help: 'Time to compute a run of adjacent hours of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly httpRefused = new Counter({ name: 'fleetpulse_http_refused_total', help: 'HTTP requests refused before routing, by reason (network_not_allowed)', labelNames: ['reason'], registers: [this.registry] });
+  readonly tlsReloads = new Counter({ name: 'fleetpulse_tls_reloads_total', help: 'TLS certificate reloads on SIGHUP, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
   readonly commandLatency = new Histogram({ name: 'fleetpulse_command_latency_seconds', help: 'Time from dispatch to outcome', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers: [this.registry] });
 
   constructor(private readonly host = hostname()) {}
