@@ -12,6 +12,7 @@ export const ERRORS = {
   FP_BAD_JSON: { status: 400, title: 'The body is not valid JSON' },
   FP_UNAUTHENTICATED: { status: 401, title: 'A valid API key is required' },
   FP_FORBIDDEN: { status: 403, title: "The API key's role does not allow this" },
+  FP_NETWORK_NOT_ALLOWED: { status: 403, title: 'Requests from this network may not use the API' },
   FP_NOT_FOUND: { status: 404, title: 'No such resource' },
   FP_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   FP_CONFLICT: { status: 409, title: 'The request conflicts with the current state' },

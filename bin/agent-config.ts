@@ -11,7 +11,7 @@ export const AgentConfigSchema = Type.Object(
     agent: Type.Object(
       {
         id: Type.String({ minLength: 1, description: "This agent's device id in the inventory (its PC)" }),
-        server: Type.String({ minLength: 1, pattern: '^wss?://', description: "The server's agent endpoint, e.g. ws://noc.example:8080/agent/" }),
+        server: Type.String({ minLength: 1, pattern: '^wss?://', description: "The server's agent endpoint, e.g. wss://noc.example:8443/agent/ (ws:// only on a trusted network)" }),
         token: Type.String({ default: '', description: 'Agent token; empty = env FLEETPULSE_AGENT_TOKEN, else token_file' }),
         token_file: Type.String({ default: '', description: 'File holding the agent token (first line)' }),
       },
@@ -39,6 +39,7 @@ export const AgentConfigSchema = Type.Object(
         reconnect_initial_ms: Type.Integer({ default: 1000, minimum: 10, description: 'First reconnect delay ceiling (full jitter, doubling), ms' }),
         reconnect_max_ms: Type.Integer({ default: 30_000, minimum: 100, description: 'Largest reconnect delay, ms' }),
         announce_interval_s: Type.Integer({ default: 5, minimum: 1, description: 'The device list is sent again when it changed, checked this often, s' }),
+        ca: Type.String({ default: '', description: "PEM file of the CA(s) that signed the server's certificate (wss://); empty = Node's bundled CAs" }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -71,6 +71,21 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
         body_limit_bytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
+        tls: Type.Object(
+          {
+            cert: Type.String({ default: '', description: 'PEM certificate chain file; with key, serve speaks HTTPS/WSS only on http.port; re-read on SIGHUP' }),
+            key: Type.String({ default: '', description: 'PEM private key file of cert; re-read on SIGHUP' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        trust_proxy: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Reverse proxies (CIDRs or addresses) whose X-Forwarded-For is believed; empty = the peer is the client',
+        }),
+        allow: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Client networks (CIDRs) that may use the API, its docs and /metrics; empty = everyone. Device endpoints and /healthz stay open',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

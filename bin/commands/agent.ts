@@ -32,9 +32,11 @@ export default async function agent(argv: string[]): Promise<number> {
   }
   let config: AgentConfig;
   let token: string;
+  let ca: Buffer | undefined;
   try {
     config = loadAgentConfig(file);
     token = agentToken(config);
+    ca = uplinkCa(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`fleetpulse agent: invalid configuration: ${err.message}`);
@@ -85,6 +87,7 @@ export default async function agent(argv: string[]): Promise<number> {
     url: config.agent.server,
     agentId: config.agent.id,
     token,
+    ca,
     log: log.child({ component: 'uplink' }),
     ackTimeoutMs: config.uplink.ack_timeout_s * 1000,
     connectWaitMs: config.uplink.connect_wait_s * 1000,
@@ -144,6 +147,15 @@ function agentToken(config: AgentConfig): string {
     throw new ConfigError(`agent.token_file: ${a.token_file} is empty`);
   }
   throw new ConfigError('agent.token: no token (set agent.token, env FLEETPULSE_AGENT_TOKEN, or agent.token_file)');
+}
+
+function uplinkCa(config: AgentConfig): Buffer | undefined {
+  if (!config.uplink.ca) return undefined;
+  try {
+    return readFileSync(config.uplink.ca);
+  } catch (err) {
+    throw new ConfigError(`uplink.ca: cannot read ${config.uplink.ca}: ${(err as Error).message}`);
+  }
 }
 
 /** The host plugin's device is this agent's PC unless configured otherwise. */

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { apiPlugin, bootstrapAdminKey } from '../../api/index.ts';
+import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
 import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
@@ -25,6 +26,7 @@ import { ConfigError, inventoryPath, loadConfig, type Config } from '../config.t
 import { openInfluxTarget } from '../influx-target.ts';
 import { maintenanceCalendar, startOperations } from '../operations.ts';
 import { untilShutdown } from '../shutdown.ts';
+import { reloadOnSighup, transportOf } from '../transport.ts';
 
 const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml]
 
@@ -50,6 +52,13 @@ export default async function serve(argv: string[]): Promise<number> {
     return refuse(`invalid configuration: ${err.message}`, 2);
   }
   if (config.backup.timezone && !isTimezone(config.backup.timezone)) return refuse(`invalid configuration: backup.timezone: unknown time zone '${config.backup.timezone}'`, 2);
+  let transport;
+  try {
+    transport = transportOf(config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return refuse(`invalid configuration: ${err.message}`, 2);
+  }
   const log = pino({ level: config.log.level });
   mkdirSync(config.data_dir, { recursive: true });
 
@@ -74,8 +83,19 @@ export default async function serve(argv: string[]): Promise<number> {
     db.close();
     inventory.close();
   };
-  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.body_limit_bytes });
-  const server = new SharedServer(app);
+  // One port: with http.tls it speaks only HTTPS and WSS. The https server is typed as http's
+  // (Fastify's type follows the option), which is all SharedServer and the plugins use.
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: config.http.body_limit_bytes,
+    trustProxy: transport.proxies.trust,
+    ...(transport.tls && { https: transport.tls }),
+  }) as unknown as FastifyInstance;
+  const server = new SharedServer(app, transport.proxies.clientAddress);
+  installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
+  const stopReloading = transport.tls
+    ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) => metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc())
+    : () => {};
   const maintenance = maintenanceCalendar(inventory);
 
   let collector: Collector;
@@ -225,6 +245,7 @@ export default async function serve(argv: string[]): Promise<number> {
 
   return untilShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
+    stopReloading();
     sessions.stop();
     backupSchedule?.stop();
     retention.stop();

@@ -9,6 +9,8 @@ export interface UplinkWriterOptions {
   agentId: string;
   /** The agent's token, sent as `Authorization: Bearer`. */
   token: string;
+  /** For `wss://`: the CA certificates (PEM) to trust instead of Node's bundled ones. */
+  ca?: Buffer;
   log: Logger;
   /** How long a write waits for the connection before it says `retry`, ms. Default 5,000. */
   connectWaitMs?: number;
@@ -111,7 +113,11 @@ export class UplinkWriter implements PointWriter {
 
   private connect(): void {
     if (this.closing) return;
-    const ws = new WebSocket(this.endpoint, { headers: { authorization: `Bearer ${this.o.token}` }, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(this.endpoint, {
+      headers: { authorization: `Bearer ${this.o.token}` },
+      handshakeTimeout: 10_000,
+      ...(this.o.ca && { ca: this.o.ca }),
+    });
     this.ws = ws;
     ws.on('open', () => {
       this.open = true;
@@ -127,7 +133,11 @@ export class UplinkWriter implements PointWriter {
       ws.terminate();
     });
     ws.on('message', (data) => this.message(data.toString()));
-    ws.on('error', (err) => this.o.log.debug({ err: err.message }, 'uplink error'));
+    // A certificate the agent does not trust needs an operator, not a retry: say so loudly.
+    ws.on('error', (err: Error & { code?: string }) => {
+      const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code ?? '');
+      this.o.log[tls ? 'error' : 'debug']({ err: err.message, code: err.code }, tls ? "uplink: the server's TLS certificate is not trusted (see uplink.ca)" : 'uplink error');
+    });
     ws.on('close', (code, reason) => {
       const wasOpen = this.open;
       this.open = false;

@@ -205,7 +205,7 @@ export class Collector {
       offline: (deviceId: string) => this.liveness.offline(deviceId, this.clock.now()),
       devices: o.directory,
       db: o.pluginDb,
-      http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable },
+      http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
       attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);
         const detachBus = this.bus.attach(deviceId, options.commands ? { ...target, commands: options.commands } : target);

@@ -33,6 +33,8 @@ export class SelfMetrics {
   readonly backups = new Counter({ name: 'fleetpulse_backups_total', help: 'Backups of the inventory and InfluxDB, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
   readonly lastBackup = new Gauge({ name: 'fleetpulse_backup_last_success_seconds', help: 'Unix time of the last complete backup (0: none since start)', registers: [this.registry] });
   readonly historyPruned = new Counter({ name: 'fleetpulse_history_pruned_total', help: 'History rows deleted after inventory.history_days, by table', labelNames: ['table'], registers: [this.registry] });
+  readonly httpRefused = new Counter({ name: 'fleetpulse_http_refused_total', help: 'HTTP requests refused before routing, by reason (network_not_allowed)', labelNames: ['reason'], registers: [this.registry] });
+  readonly tlsReloads = new Counter({ name: 'fleetpulse_tls_reloads_total', help: 'TLS certificate reloads on SIGHUP, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
   readonly commandLatency = new Histogram({ name: 'fleetpulse_command_latency_seconds', help: 'Time from dispatch to outcome', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers: [this.registry] });
 
   constructor(private readonly host = hostname()) {}

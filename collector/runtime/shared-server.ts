@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
+import { peerAddress } from './client-address.ts';
 
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -23,7 +24,11 @@ export class SharedServer {
   private readonly apiRoutes: Array<{ owner: string; route: RouteOptions }> = [];
   private apiMounted = false;
 
-  constructor(readonly app: FastifyInstance) {
+  constructor(
+    readonly app: FastifyInstance,
+    /** The client address of a request (trust_proxy applied); plugins see it as `ctx.http.clientAddress`. */
+    private readonly clientAddress: (request: IncomingMessage) => string = peerAddress,
+  ) {
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
       if (orphan && !this.apiMounted) {
@@ -46,6 +51,7 @@ export class SharedServer {
   /** The `ctx.http` of one plugin instance. */
   forPlugin(owner: string): PluginHttp {
     return {
+      clientAddress: this.clientAddress,
       route: ({ role, ...options }: PluginRouteOptions) => {
         const methods = ([] as string[]).concat(options.method);
         const key = `${methods.join(',')} ${options.url}`;

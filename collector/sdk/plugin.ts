@@ -65,6 +65,11 @@ export interface PluginHttp {
    * JSON bodies keep their raw bytes on `request.rawBody` (a Buffer) for signature checks.
    */
   route(options: PluginRouteOptions): void;
+  /**
+   * The address of the client behind a request (an upgrade's too): the peer, or what
+   * X-Forwarded-For says when the peer is a proxy the server trusts (`http.trust_proxy`).
+   */
+  clientAddress(request: IncomingMessage): string;
   /** Takes WebSocket upgrade requests whose path starts with `pathPrefix`. */
   upgrade(
     pathPrefix: string,

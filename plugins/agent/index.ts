@@ -57,7 +57,7 @@ export default definePlugin({
       void refusal(ctx, agentId, token).then((reason) => {
         if (reason) {
           ctx.count(`refused_${reason}`);
-          ctx.log.warn({ agent: agentId, reason }, 'agent connection refused');
+          ctx.log.warn({ agent: agentId, reason, remote: ctx.http.clientAddress(request) }, 'agent connection refused');
           socket.end(`HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
           return;
         }

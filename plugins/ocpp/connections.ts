@@ -107,7 +107,7 @@ export class ChargerEndpoint {
         (result) => {
           if ('status' in result) {
             station.ctx.count(`handshake_refused_${result.reason}`);
-            station.ctx.log.info({ device: handshake.identity, remote: handshake.remoteAddress, reason: result.reason }, 'OCPP handshake refused');
+            station.ctx.log.info({ device: handshake.identity, remote: station.ctx.http.clientAddress(handshake.request), reason: result.reason }, 'OCPP handshake refused');
             return reject(result.status, result.message);
           }
           accept({}, result.protocol);

@@ -165,7 +165,7 @@ export class AgentProcess {
   constructor(dir: string, config: Record<string, unknown>, name = 'agent') {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, dump(config));
-    this.child = spawn('node_modules/.bin/tsx', ['bin/fleetpulse.ts', 'agent', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'agent', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
