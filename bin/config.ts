@@ -71,6 +71,7 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
         body_limit_bytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
+        auth_failures_per_min: Type.Integer({ default: 30, minimum: 1, description: 'Failed API authentications per source address per minute; beyond, 429 without checking the key' }),
       },
       { additionalProperties: false, default: {} },
     ),

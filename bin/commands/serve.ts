@@ -136,7 +136,7 @@ export default async function serve(argv: string[]): Promise<number> {
 
   const bootstrap = await bootstrapAdminKey(inventory);
   if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
-  if (bootstrap.created && bootstrap.warning) log.warn(bootstrap.warning);
+  if (bootstrap.warning) log.warn(bootstrap.warning);
 
   app.get('/healthz', async () => ({ status: 'ok', spool: spool.size(), plugins: collector.running }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -148,7 +148,8 @@ export default async function serve(argv: string[]): Promise<number> {
     kinds: collector.kinds,
     influx: influx.query,
     operations,
-    limits: { bodyLimit: config.http.body_limit_bytes },
+    limits: { bodyLimit: config.http.body_limit_bytes, authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 } },
+    onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
     extend: async (api) => {
       await api.register(sessionRoutes, { scheduler: sessions });
       server.mountApiRoutes(api);
