@@ -320,6 +320,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX recovery_attempts_device ON recovery_attempts (device, rule, at);
     `,
   },
+  {
+    version: 6,
+    name: 'devices: what a device reported about itself (boot data for the approver)',
+    sql: `
+      CREATE TABLE device_reports (
+        device      TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        reported    TEXT NOT NULL,
+        reported_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */
