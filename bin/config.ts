@@ -102,6 +102,8 @@ export const ConfigSchema = Type.Object(
       {
         path: Type.String({ default: '', description: 'SQLite inventory; default <data_dir>/fleetpulse.db' }),
         auto_accept: Type.Array(Type.String(), { default: [], description: 'Device kinds accepted without approval when they first connect' }),
+        max_pending: Type.Integer({ default: 1000, minimum: 0, description: 'Most devices pending approval; beyond, new unknown devices are refused' }),
+        pending_per_source_per_min: Type.Integer({ default: 10, minimum: 0, description: 'Most new pending devices per source address per minute' }),
       },
       { additionalProperties: false, default: {} },
     ),

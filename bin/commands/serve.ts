@@ -50,7 +50,11 @@ export default async function serve(argv: string[]): Promise<number> {
 
   let inventory;
   try {
-    inventory = openInventory({ path: inventoryPath(config), autoAccept: config.inventory.auto_accept });
+    inventory = openInventory({
+      path: inventoryPath(config),
+      autoAccept: config.inventory.auto_accept,
+      pending: { max: config.inventory.max_pending, perSourcePerMin: config.inventory.pending_per_source_per_min },
+    });
   } catch (err) {
     return refuse(`cannot open the inventory: ${(err as Error).message}`, 2);
   }
