@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditResult, Inventory } from '../collector/inventory/index.ts';
-import { AUTH } from './auth.ts';
+import { AUTH, failedAuthentication } from './auth.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,12 +20,15 @@ export function auditNote(request: FastifyRequest, note: { target?: string | nul
 
 /**
  * One audit row for every call of a route that declares `config.action`, whatever became of
- * it: carried out, refused (no key, wrong role, rate limit), invalid, or failed.
+ * it: carried out, refused (no key, wrong role, rate limit), invalid, or failed; and one
+ * `auth.refused` row for a wrong or malformed key on any other route.
  */
 export function installAudit(app: FastifyInstance, inventory: Inventory): void {
   app.decorateRequest(AUDIT, null);
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    const action = request.routeOptions.config.action;
+    // A failed key lands here on every route, not only mutating ones: at most the failure
+    // limit's worth per address and window, since an address over it is not checked.
+    const action = request.routeOptions.config.action ?? (failedAuthentication(request) ? 'auth.refused' : undefined);
     if (!action) return;
     const status = reply.statusCode;
     const note = request[AUDIT];

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { roleRank, ROLES, type ApiKeyInfo, type Inventory, type Role } from '../collector/inventory/index.ts';
-import { apiErrors } from './errors.ts';
+import { AuthFailureLimiter } from './auth-failures.ts';
+import { ApiError, apiErrors } from './errors.ts';
 
 /**
  * Access control every route goes through. A route declares who may call it in its config:
@@ -32,12 +33,28 @@ type AuthState =
   | { kind: 'none' }
   | { kind: 'key'; key: ApiKeyInfo }
   | { kind: 'invalid'; message: string }
-  /** An operator-chosen key: only scrypt can tell, after the rate limiter. */
-  | { kind: 'slow'; token: string };
+  /** Too many failed authentications from this address: no key is checked. */
+  | { kind: 'blocked'; retryAfterS: number };
+
+/** Why an authentication failed, as counted in `fleetpulse_auth_failures_total`. */
+export type AuthFailureReason = 'missing_key' | 'malformed_header' | 'invalid_key' | 'blocked';
+
+export interface AuthOptions {
+  /** Failed authentications allowed per source address per window. */
+  failures: { max: number; timeWindowMs: number };
+  onFailure?: (reason: AuthFailureReason) => void;
+}
+
+/** The address a request comes from, as the limiter and the audit see it. */
+export function sourceAddress(request: FastifyRequest): string {
+  return request.ip;
+}
 
 export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function installAuth(app: FastifyInstance, inventory: Inventory, publicPrefixes: readonly string[]): void {
+export function installAuth(app: FastifyInstance, inventory: Inventory, publicPrefixes: readonly string[], options: AuthOptions): void {
+  const limiter = new AuthFailureLimiter(options.failures.max, options.failures.timeWindowMs);
+  const failed = (reason: AuthFailureReason) => options.onFailure?.(reason);
   app.decorateRequest('principal', null);
   app.decorateRequest(AUTH, null);
 
@@ -60,36 +77,61 @@ export function installAuth(app: FastifyInstance, inventory: Inventory, publicPr
     }
   });
 
-  // 1. Who is calling: cheap checks only, so that the rate limiter (next) can key on the key.
+  // 1. Who is calling: cheap checks only (no password hash), so that the rate limiter (next) can
+  // key on the key. An address over its failure limit gets no check at all.
   app.addHook('onRequest', async (request) => {
     // Public routes authenticate their callers themselves (the incident webhook's Bearer is
     // Grafana's shared secret, not an API key): do not spend a key check on them.
-    request[AUTH] = request.routeOptions.config?.minRole === 'public' ? { kind: 'none' } : identify(request, inventory);
+    const header = request.routeOptions.config?.minRole === 'public' ? undefined : request.headers.authorization;
+    if (header === undefined) {
+      request[AUTH] = { kind: 'none' };
+      return;
+    }
+    const source = sourceAddress(request);
+    const retryAfterS = limiter.blockedFor(source);
+    if (retryAfterS > 0) {
+      failed('blocked');
+      request[AUTH] = { kind: 'blocked', retryAfterS };
+      return;
+    }
+    const state = identify(header, inventory);
+    if (state.kind === 'invalid') {
+      limiter.failed(source);
+      failed(state.message === MALFORMED ? 'malformed_header' : 'invalid_key');
+    }
+    request[AUTH] = state;
   });
 
   // 3. (after the rate limiter) May they: before the body is even read.
-  app.addHook('preParsing', async (request) => {
-    let state = request[AUTH] ?? { kind: 'none' };
-    if (state.kind === 'slow') {
-      const key = await inventory.apiKeys.verifySlow(state.token);
-      state = key ? { kind: 'key', key } : { kind: 'invalid', message: 'the API key is not valid or has been revoked' };
-      request[AUTH] = state;
-    }
+  app.addHook('preParsing', async (request, reply) => {
+    const state = request[AUTH] ?? { kind: 'none' };
     if (state.kind === 'key') request.principal = state.key;
     // An unknown path is a 404 for everyone: no route, nothing to protect.
     if (request.is404) return;
-    authorize(request.routeOptions.config.minRole ?? 'admin', state);
+    const minRole = request.routeOptions.config.minRole ?? 'admin';
+    if (state.kind === 'blocked' && minRole !== 'public') {
+      void reply.header('retry-after', String(state.retryAfterS));
+      throw new ApiError('FP_RATE_LIMITED', `too many failed authentications from this address; retry in ${state.retryAfterS} s`, undefined, {
+        retry_after_s: state.retryAfterS,
+      });
+    }
+    if (state.kind === 'none' && minRole !== 'public') failed('missing_key');
+    authorize(minRole, state);
   });
 }
 
-function identify(request: FastifyRequest, inventory: Inventory): AuthState {
-  const header = request.headers.authorization;
-  if (header === undefined) return { kind: 'none' };
+const MALFORMED = 'the Authorization header must be "Bearer <API key>"';
+
+function identify(header: string, inventory: Inventory): AuthState {
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (!m) return { kind: 'invalid', message: 'the Authorization header must be "Bearer <API key>"' };
-  const key = inventory.apiKeys.verifyFast(m[1]!);
-  if (key === undefined) return { kind: 'slow', token: m[1]! };
+  if (!m) return { kind: 'invalid', message: MALFORMED };
+  const key = inventory.apiKeys.verify(m[1]!);
   return key ? { kind: 'key', key } : { kind: 'invalid', message: 'the API key is not valid or has been revoked' };
+}
+
+/** Whether the request presented a key that failed (the audit records these on every route). */
+export function failedAuthentication(request: FastifyRequest): boolean {
+  return request[AUTH]?.kind === 'invalid';
 }
 
 function authorize(minRole: Access, state: AuthState): void {
@@ -107,5 +149,5 @@ function authorize(minRole: Access, state: AuthState): void {
 /** The rate limiter's bucket: the API key when it is known and valid, else the address. */
 export function rateLimitKey(request: FastifyRequest): string {
   const state = request[AUTH];
-  return state?.kind === 'key' ? `key:${state.key.id}` : `ip:${request.ip}`;
+  return state?.kind === 'key' ? `key:${state.key.id}` : `ip:${sourceAddress(request)}`;
 }

@@ -3,6 +3,7 @@ import type { Inventory } from '../collector/inventory/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
 import type { BackupRoutesOptions } from './routes/backups/index.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
+import type { AuthFailureReason } from './auth.ts';
 
 export interface ApiLimits {
   /** Largest request body, bytes. Default 1 MiB. */
@@ -13,6 +14,8 @@ export interface ApiLimits {
   importMaxRows: number;
   /** Requests per API key (or per address, without a valid key) per window. Default 1,200 per 60 s. */
   rateLimit: { max: number; timeWindowMs: number };
+  /** Failed authentications per source address per window; beyond, 429 without a key check. Default 30 per 60 s. */
+  authFailures: { max: number; timeWindowMs: number };
   /** How long a device's detail waits for its latest readings, ms. Default 2,000. */
   readingsTimeoutMs: number;
 }
@@ -22,6 +25,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   importBodyLimit: 16 * 1024 * 1024,
   importMaxRows: 10_000,
   rateLimit: { max: 1200, timeWindowMs: 60_000 },
+  authFailures: { max: 30, timeWindowMs: 60_000 },
   readingsTimeoutMs: 2_000,
 };
 
@@ -32,6 +36,8 @@ export interface ApiOptions {
   /** Where device details read their latest readings from. Without it, `readings` is null. */
   influx?: Pick<InfluxQuery, 'query'>;
   limits?: Partial<ApiLimits>;
+  /** Called for every failed authentication, with its reason (serve counts them in `/metrics`). */
+  onAuthFailure?: (reason: AuthFailureReason) => void;
   /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
   operations?: Operations;
   /** The node's backups: `GET/POST /backups` are mounted when given. */

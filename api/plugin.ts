@@ -47,7 +47,7 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
     route.bodyLimit ??= ctx.limits.bodyLimit;
     addErrorResponses(route);
   });
-  installAuth(app, ctx.inventory, [`${app.prefix}/docs`]);
+  installAuth(app, ctx.inventory, [`${app.prefix}/docs`], { failures: ctx.limits.authFailures, onFailure: opts.onAuthFailure });
   await app.register(rateLimit, {
     max: ctx.limits.rateLimit.max,
     timeWindow: ctx.limits.rateLimit.timeWindowMs,

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { DEVICE_ID_PATTERN } from '../collector/sdk/index.ts';
 
 /** `T | null` as `type: [T, 'null']`: one type check for fast-json-stringify, not an anyOf. */
 export function Nullable<T extends TSchema>(schema: T) {
@@ -43,7 +44,7 @@ export const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', descrip
 
 /** Device ids: serial numbers and OCPP identities. */
 export const DeviceId = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._:@+|=*-]{0,63}$',
+  pattern: DEVICE_ID_PATTERN,
   description: 'Serial number or OCPP identity: letters, digits and ._:@+|=*-, up to 64',
 });
 

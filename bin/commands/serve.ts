@@ -64,7 +64,11 @@ export default async function serve(argv: string[]): Promise<number> {
 
   let inventory;
   try {
-    inventory = openInventory({ path: inventoryPath(config), autoAccept: config.inventory.auto_accept });
+    inventory = openInventory({
+      path: inventoryPath(config),
+      autoAccept: config.inventory.auto_accept,
+      pending: { max: config.inventory.max_pending, perSourcePerMin: config.inventory.pending_per_source_per_min },
+    });
   } catch (err) {
     return refuse(`cannot open the inventory: ${(err as Error).message}`, 2);
   }
@@ -177,7 +181,7 @@ export default async function serve(argv: string[]): Promise<number> {
 
   const bootstrap = await bootstrapAdminKey(inventory);
   if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
-  if (bootstrap.created && bootstrap.warning) log.warn(bootstrap.warning);
+  if (bootstrap.warning) log.warn(bootstrap.warning);
 
   app.get('/healthz', async () => ({ status: 'ok', spool: spool.size(), plugins: collector.running }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -190,7 +194,8 @@ export default async function serve(argv: string[]): Promise<number> {
     influx: influx.query,
     operations,
     backups: { backups, nextBackupAt: () => backupSchedule?.next },
-    limits: { bodyLimit: config.http.body_limit_bytes },
+    limits: { bodyLimit: config.http.body_limit_bytes, authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 } },
+    onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
     extend: async (api) => {
       await api.register(sessionRoutes, { scheduler: sessions });
       server.mountApiRoutes(api);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiKeys } from './api-keys.ts';
 import { tempInventory } from './test-helpers.ts';
 
 let t: ReturnType<typeof tempInventory>;
@@ -14,9 +15,9 @@ describe('api keys', () => {
     const row = t.inventory.db.prepare('SELECT * FROM api_keys').get() as Record<string, unknown>;
     expect(JSON.stringify(row)).not.toContain(created.key.slice(13));
     expect(t.inventory.apiKeys.list()[0]).not.toHaveProperty('key');
-    expect(t.inventory.apiKeys.verifyFast(created.key)).toMatchObject({ id: created.id, role: 'operator' });
-    expect(t.inventory.apiKeys.verifyFast(created.key.slice(0, -1) + (created.key.endsWith('A') ? 'B' : 'A'))).toBeNull();
-    expect(t.inventory.apiKeys.verifyFast('not-a-key')).toBeNull();
+    expect(t.inventory.apiKeys.verify(created.key)).toMatchObject({ id: created.id, role: 'operator' });
+    expect(t.inventory.apiKeys.verify(created.key.slice(0, -1) + (created.key.endsWith('A') ? 'B' : 'A'))).toBeNull();
+    expect(t.inventory.apiKeys.verify('not-a-key')).toBeNull();
   });
 
   it('revokes at once', async () => {
@@ -26,20 +27,29 @@ describe('api keys', () => {
     expect(() => t.inventory.apiKeys.revoke(created.id)).toThrow(/already revoked/);
   });
 
-  it('keeps an operator-chosen key with scrypt, checked off the event loop', async () => {
+  it('keeps an operator-chosen key with scrypt, and checks requests against the value admitted at start', async () => {
     const keys = t.inventory.apiKeys;
     const info = await keys.createWithValue({ name: 'bootstrap', role: 'admin', value: 'correct horse battery staple', createdBy: 'env' });
     const row = t.inventory.db.prepare('SELECT scheme, salt FROM api_keys WHERE id = ?').get(info.id) as { scheme: string; salt: Buffer };
     expect(row.scheme).toBe('scrypt');
     expect(row.salt).toHaveLength(16);
-    expect(keys.verifyFast('correct horse battery staple')).toBeUndefined();
-    expect(await keys.verify('correct horse battery staple')).toMatchObject({ id: info.id, role: 'admin' });
-    // checked once per process, then answered from memory
-    expect(keys.verifyFast('correct horse battery staple')).toMatchObject({ id: info.id });
-    expect(await keys.verify('wrong horse')).toBeNull();
+    expect(keys.verify('correct horse battery staple')).toMatchObject({ id: info.id, role: 'admin' });
+    expect(keys.verify('wrong horse')).toBeNull();
+
+    // another process over the same file: refused until the value is admitted (one scrypt)
+    const restarted = new ApiKeys(t.inventory.db, Date.now);
+    expect(restarted.verify('correct horse battery staple')).toBeNull();
+    expect(restarted.unadmittedChosen()).toBe(1);
+    expect(await restarted.admitChosen('wrong horse')).toBeNull();
+    expect(await restarted.admitChosen('correct horse battery staple')).toMatchObject({ id: info.id });
+    expect(restarted.verify('correct horse battery staple')).toMatchObject({ id: info.id });
+    expect(restarted.unadmittedChosen()).toBe(0);
+
     keys.revoke(info.id);
-    expect(await keys.verify('correct horse battery staple')).toBeNull();
-    expect(keys.verifyFast('anything else')).toBeNull();
+    expect(keys.verify('correct horse battery staple')).toBeNull();
+    expect(restarted.verify('correct horse battery staple')).toBeNull();
+    expect(await restarted.admitChosen('correct horse battery staple')).toBeNull();
+    expect(keys.verify('anything else')).toBeNull();
   });
 
   it('refuses unknown roles and empty names', () => {

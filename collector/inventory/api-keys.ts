@@ -37,14 +37,14 @@ interface KeyRow extends ApiKeyInfo {
 /** `fpk_<id>_<secret>`: the id finds the row without a scan; the secret is 256 random bits. */
 const KEY_FORMAT = /^fpk_([a-z2-7]{8})_([A-Za-z0-9_-]{43})$/;
 const INFO = 'id, name, role, created_at, created_by, last_used_at, revoked_at';
-// 16 MiB of memory, ~50 ms: only for operator-chosen keys, and only once per process (cached).
+// 16 MiB of memory, ~50 ms: only for operator-chosen keys, once per key at start, never per request.
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class ApiKeys {
   private readonly byId: Statement<[string], KeyRow>;
-  /** sha256(token) → key id, for operator-chosen keys already checked with scrypt. */
-  private readonly slowVerified = new Map<string, string>();
+  /** SHA-256 of operator-chosen keys admitted at start (checked once with scrypt), by key id. */
+  private readonly chosen: Array<{ digest: Buffer; id: string }> = [];
 
   constructor(
     private readonly db: Database,
@@ -81,6 +81,7 @@ export class ApiKeys {
          VALUES (?, ?, ?, 'scrypt', ?, ?, ?, ?)`,
       )
       .run(id, opts.name, opts.role, hash, salt, this.now(), opts.createdBy ?? null);
+    this.remember(opts.value, id);
     return this.require(id);
   }
 
@@ -116,15 +117,15 @@ export class ApiKeys {
     const key = this.require(id);
     if (key.revoked_at !== null) throw conflict(`key '${id}' is already revoked`, { key: id });
     this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(this.now(), id);
-    for (const [hash, keyId] of this.slowVerified) if (keyId === id) this.slowVerified.delete(hash);
     return this.require(id);
   }
 
   /**
-   * Checks a presented key without waiting: our own keys (`fpk_...`) are settled here, as is
-   * anything when no operator-chosen keys exist. `undefined` means: only `verifySlow` can tell.
+   * Checks a presented key without a password hash, so that a wrong key costs a lookup and a
+   * SHA-256, never scrypt: our own keys (`fpk_<id>_...`) by their id's row; any other text only
+   * against the operator-chosen keys this process was given at start (`admitChosen`).
    */
-  verifyFast(token: string): ApiKeyInfo | null | undefined {
+  verify(token: string): ApiKeyInfo | null {
     const m = KEY_FORMAT.exec(token);
     if (m) {
       const row = this.byId.get(m[1]!);
@@ -132,38 +133,40 @@ export class ApiKeys {
       if (!timingSafeEqual(sha256(token), row.hash)) return null;
       return this.touch(row);
     }
-    const cached = this.slowVerified.get(sha256(token).toString('hex'));
-    if (cached !== undefined) {
-      const row = this.byId.get(cached);
-      return row && row.revoked_at === null ? this.touch(row) : null;
-    }
-    const hasChosenKeys = this.db
-      .prepare(`SELECT 1 FROM api_keys WHERE scheme = 'scrypt' AND revoked_at IS NULL LIMIT 1`)
-      .get();
-    return hasChosenKeys ? undefined : null;
+    const digest = sha256(token);
+    let id: string | undefined;
+    // Every entry compared, each in constant time: a few entries at most.
+    for (const chosen of this.chosen) if (timingSafeEqual(digest, chosen.digest)) id ??= chosen.id;
+    if (id === undefined) return null;
+    const row = this.byId.get(id);
+    return row && row.revoked_at === null ? this.touch(row) : null;
   }
 
-  /** Checks a presented key against the operator-chosen keys (scrypt, off the event loop). */
-  async verifySlow(token: string): Promise<ApiKeyInfo | null> {
-    const fast = this.verifyFast(token);
-    if (fast !== undefined) return fast;
+  /**
+   * Makes an operator-chosen key usable in this process: one scrypt per active chosen key, at
+   * start (`FLEETPULSE_ADMIN_KEY`), then requests compare SHA-256 digests in memory. The key it
+   * matches, or null (wrong value, or revoked).
+   */
+  async admitChosen(value: string): Promise<ApiKeyInfo | null> {
     const rows = this.db
       .prepare(`SELECT ${INFO}, scheme, hash, salt FROM api_keys WHERE scheme = 'scrypt' AND revoked_at IS NULL`)
       .all() as KeyRow[];
     for (const row of rows) {
-      const hash = await scryptHash(token, row.salt!);
-      if (timingSafeEqual(hash, row.hash)) {
-        if (this.slowVerified.size >= 64) this.slowVerified.clear();
-        this.slowVerified.set(sha256(token).toString('hex'), row.id);
-        const current = this.byId.get(row.id);
-        return current && current.revoked_at === null ? this.touch(current) : null;
-      }
+      if (!timingSafeEqual(await scryptHash(value, row.salt!), row.hash)) continue;
+      this.remember(value, row.id);
+      return info(row);
     }
     return null;
   }
 
-  async verify(token: string): Promise<ApiKeyInfo | null> {
-    return this.verifyFast(token) ?? (await this.verifySlow(token));
+  /** Active operator-chosen keys this process cannot check (not given at start). */
+  unadmittedChosen(): number {
+    const ids = this.db.prepare(`SELECT id FROM api_keys WHERE scheme = 'scrypt' AND revoked_at IS NULL`).pluck().all() as string[];
+    return ids.filter((id) => !this.chosen.some((c) => c.id === id)).length;
+  }
+
+  private remember(value: string, id: string): void {
+    if (!this.chosen.some((c) => c.id === id)) this.chosen.push({ digest: sha256(value), id });
   }
 
   /** Records use, at most once a minute per key: a write per request would cost more than the read. */

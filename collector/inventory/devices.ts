@@ -49,6 +49,9 @@ export class Devices {
   private readonly writeSearch: Statement<[number, string, string | null, string | null]>;
   private readonly ftsMatches: Statement<[string, number]>;
   private readonly likeMatches: Statement<[{ like: string; bound: number }]>;
+  private readonly pending: Statement<[], number>;
+  private readonly writeReport: Statement<[string, string, number]>;
+  private readonly readReport: Statement<[string], { reported: string; reported_at: number }>;
   /** List statements by SQL text: the filter combinations are few, parsing each time is not free. */
   private readonly statements = new Map<string, Statement>();
 
@@ -66,6 +69,12 @@ export class Devices {
          @lifecycle, @first_seen, @last_seen, @now, @now)`,
     );
     this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?');
+    this.pending = db.prepare("SELECT count(*) FROM devices WHERE lifecycle = 'pending'").pluck() as unknown as Statement<[], number>;
+    this.writeReport = db.prepare(
+      `INSERT INTO device_reports (device, reported, reported_at) VALUES (?, ?, ?)
+       ON CONFLICT(device) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at`,
+    );
+    this.readReport = db.prepare('SELECT reported, reported_at FROM device_reports WHERE device = ?');
     this.deleteLabels = db.prepare('DELETE FROM device_labels WHERE device_seq = ?');
     this.insertLabel = db.prepare('INSERT INTO device_labels (device_seq, key, value) VALUES (?, ?, ?)');
     this.ftsMatches = db.prepare('SELECT rowid FROM device_search WHERE device_search MATCH ? LIMIT ?').pluck();
@@ -126,6 +135,17 @@ export class Devices {
     this.status.flush();
     const { sql, values } = allStatement(filter, 'd.id');
     return (this.statement(sql).all(...values) as string[]).map((id) => this.cached(id));
+  }
+
+  /** Devices waiting for approval (the pending gate's bound). */
+  pendingCount(): number {
+    return this.pending.get()!;
+  }
+
+  /** What the device last reported about itself (boot data), for whoever approves it. */
+  reported(id: string): { reported: Record<string, string>; at: number } | undefined {
+    const row = this.readReport.get(id);
+    return row && { reported: JSON.parse(row.reported) as Record<string, string>, at: row.reported_at };
   }
 
   count(): number {
@@ -251,6 +271,7 @@ export class Devices {
       if (Object.keys(patch).length > 0) this.applyPatch(toDevice(existing), patch);
       if (existing.first_seen === null) this.db.prepare('UPDATE devices SET first_seen = ? WHERE id = ?').run(now, id);
     }
+    if (attrs.reported) this.writeReport.run(id, JSON.stringify(attrs.reported), now);
     this.records.refresh(id);
     return this.require(id);
   }

@@ -10,6 +10,7 @@ import type { Credentials } from './credentials.ts';
 import type { DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
 import type { Devices } from './devices.ts';
+import type { PendingGate } from './pending-gate.ts';
 
 /**
  * The inventory as the runtime and plugins see it. `lookup` and `all` read the in-memory
@@ -23,6 +24,7 @@ export class InventoryDirectory implements DeviceDirectory {
     private readonly credentials: Credentials,
     private readonly status: DeviceStatusWriter,
     private readonly autoAccept: ReadonlySet<string>,
+    private readonly gate: PendingGate,
   ) {}
 
   lookup(id: string): DeviceRecord | undefined {
@@ -38,8 +40,11 @@ export class InventoryDirectory implements DeviceDirectory {
     return check === 'match' ? { ok: true, device } : { ok: false, reason: 'bad_secret' };
   }
 
-  async discover(id: string, attrs: DiscoveredAttributes): Promise<DeviceRecord> {
-    this.devices.discover(id, attrs, this.autoAccept.has(attrs.kind));
+  async discover(id: string, attrs: DiscoveredAttributes, source?: string): Promise<DeviceRecord> {
+    const accept = this.autoAccept.has(attrs.kind);
+    // Checked and recorded in one synchronous step: concurrent strangers cannot all pass.
+    if (!accept && !this.records.get(id)) this.gate.admit(id, source);
+    this.devices.discover(id, attrs, accept);
     return this.records.get(id)!;
   }
 

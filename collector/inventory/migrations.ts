@@ -332,6 +332,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX recovery_attempts_at ON recovery_attempts (at);
     `,
   },
+  {
+    version: 7,
+    name: 'devices: what a device reported about itself (boot data for the approver)',
+    sql: `
+      CREATE TABLE device_reports (
+        device      TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        reported    TEXT NOT NULL,
+        reported_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */

@@ -50,7 +50,7 @@ describe('openInventory', () => {
     const seen: string[] = [];
     await back.directory.authenticate('TC-0001', { type: 'pos_hmac', verify: (s) => (seen.push(s.toString()), true) });
     expect(seen).toEqual([hmac.secret]);
-    expect(back.apiKeys.verifyFast(key.key)?.name).toBe('ops');
+    expect(back.apiKeys.verify(key.key)?.name).toBe('ops');
     expect(back.audit.list({ limit: 10 }).items[0]).toMatchObject({ action: 'devices.create', target: 'TC-0001' });
   });
 

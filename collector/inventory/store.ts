@@ -10,6 +10,7 @@ import { DeviceCache } from './device-records.ts';
 import { DeviceStatusWriter } from './device-status.ts';
 import { Devices } from './devices.ts';
 import { InventoryDirectory } from './directory.ts';
+import { DEFAULT_PENDING_LIMITS, PendingGate, type PendingLimits } from './pending-gate.ts';
 import { currentVersion, migrate } from './migrations.ts';
 import { resolveSecretKey, SecretBox, type SecretKeySource } from './secret-box.ts';
 import { Sites } from './sites.ts';
@@ -19,6 +20,8 @@ export interface InventoryOptions {
   path: string;
   /** Device kinds accepted as `active` when they first connect. Default: none (all pending). */
   autoAccept?: readonly string[];
+  /** Bounds on devices pending approval (total, and new ones per source address per minute). */
+  pending?: Partial<PendingLimits>;
   /**
    * 32-byte key sealing HMAC secrets. Default: `FLEETPULSE_SECRET_KEY`, else `<path>.key`
    * (created with mode 0600 on first need).
@@ -63,7 +66,8 @@ export class Inventory {
     this.credentials = new Credentials(db, () => this.secretBox(), now, opts.credentialSchemes);
     this.apiKeys = new ApiKeys(db, now);
     this.audit = new AuditLog(db, now);
-    this.directory = new InventoryDirectory(this.devices, records, this.credentials, this.status, new Set(opts.autoAccept ?? []));
+    const gate = new PendingGate({ ...DEFAULT_PENDING_LIMITS, ...opts.pending }, () => this.devices.pendingCount(), now);
+    this.directory = new InventoryDirectory(this.devices, records, this.credentials, this.status, new Set(opts.autoAccept ?? []), gate);
   }
 
   get schemaVersion(): number {

@@ -5,6 +5,8 @@ import { CommandBus, type CommandOutcome } from '../commands/command-bus.ts';
 import {
   conformFields,
   DeviceUnreachable,
+  DiscoveryRefused,
+  type DeviceRecord,
   type Fields,
   type AttachOptions,
   type Attachment,
@@ -199,8 +201,15 @@ export class Collector {
       forward: this.emitter.forwarder(instance),
       committed: () => this.emitter.committed(),
       seen: (deviceId: string, attrs: SeenAttributes = {}) => {
-        this.liveness.seen(deviceId, attrs.state ?? 'online', this.clock.now(), attrs.reason);
-        this.discover(deviceId, plugin, attrs, log);
+        const now = this.clock.now();
+        const watched = o.directory.lookup(deviceId)?.lifecycle === 'active';
+        // Only accepted devices are watched: a pending or unknown one writes no device_status
+        // or device_attention (50 stray identities must not become 50 series; docs/inventory.md).
+        if (watched) this.liveness.seen(deviceId, attrs.state ?? 'online', now, attrs.reason);
+        void this.discover(deviceId, plugin, instance, attrs, log).then((record) => {
+          // Accepted on discovery (its kind is auto-accepted): watched from this report on.
+          if (!watched && record?.lifecycle === 'active') this.liveness.seen(deviceId, attrs.state ?? 'online', now, attrs.reason);
+        });
       },
       offline: (deviceId: string) => this.liveness.offline(deviceId, this.clock.now()),
       devices: o.directory,
@@ -225,19 +234,27 @@ export class Collector {
     };
   }
 
-  /** Registers unknown devices as pending and records what known ones say about themselves. */
-  private discover(deviceId: string, plugin: Plugin, attrs: SeenAttributes, log: Logger): void {
+  /**
+   * Registers unknown devices as pending and records what known ones say about themselves.
+   * Resolves with the record when the directory was asked, else undefined.
+   */
+  private async discover(deviceId: string, plugin: Plugin, instance: string, attrs: SeenAttributes, log: Logger): Promise<DeviceRecord | undefined> {
     const known = this.o.directory.lookup(deviceId);
     const changed =
       !known ||
       (attrs.model !== undefined && attrs.model !== known.model) ||
       (attrs.firmware !== undefined && attrs.firmware !== known.firmware) ||
       (attrs.gateway !== undefined && attrs.gateway !== known.gateway);
-    if (!changed) return;
+    if (!changed) return undefined;
     const { state: _state, reason: _reason, ...reported } = attrs;
-    this.o.directory
-      .discover(deviceId, { ...reported, kind: known?.kind ?? attrs.kind ?? plugin.kinds[0]! })
-      .catch((err) => log.error({ device: deviceId, err }, 'could not record the device in the inventory'));
+    try {
+      return await this.o.directory.discover(deviceId, { ...reported, kind: known?.kind ?? attrs.kind ?? plugin.kinds[0]! });
+    } catch (err) {
+      // Over the inventory's bounds on pending devices: the door that admitted it counts that.
+      if (err instanceof DiscoveryRefused) this.o.metrics.pluginEvents.labels(instance, `discovery_refused_${err.reason}`).inc();
+      else log.error({ device: deviceId, err }, 'could not record the device in the inventory');
+      return undefined;
+    }
   }
 
   private recordOutcome(outcome: CommandOutcome, instance: string): void {

@@ -26,6 +26,7 @@ export class SelfMetrics {
   readonly pluginEvents = new Counter({ name: 'fleetpulse_plugin_events_total', help: 'Events a plugin counts (malformed frames, refused handshakes, ...)', labelNames: ['plugin', 'event'], registers: [this.registry] });
   readonly pluginGauge = new Gauge({ name: 'fleetpulse_plugin_gauge', help: 'Gauges a plugin sets (connections, ...)', labelNames: ['plugin', 'name'], registers: [this.registry] });
   readonly devices = new Gauge({ name: 'fleetpulse_devices', help: 'Watched devices by liveness state', labelNames: ['state'], registers: [this.registry] });
+  readonly authFailures = new Counter({ name: 'fleetpulse_auth_failures_total', help: 'Failed API authentications, by reason (missing_key, malformed_header, invalid_key, blocked)', labelNames: ['reason'], registers: [this.registry] });
   readonly commands = new Counter({ name: 'fleetpulse_commands_total', help: 'Commands ended, by plugin, command and outcome', labelNames: ['plugin', 'command', 'outcome'], registers: [this.registry] });
   readonly rollupErrors = new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [this.registry] });
   readonly rollupPoints = new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [this.registry] });

@@ -42,6 +42,11 @@ export interface DiscoveredAttributes {
   model?: string;
   firmware?: string;
   gateway?: string;
+  /**
+   * What else the device said about itself (OCPP BootNotification: vendor, model, serial,
+   * firmware), kept in the inventory for whoever approves it, not written as points.
+   */
+  reported?: Record<string, string>;
 }
 
 export interface DeviceDirectory {
@@ -54,8 +59,10 @@ export interface DeviceDirectory {
   /**
    * Records a device that connected but is not in the inventory, or updates what a known device
    * says about itself. Unknown devices become `pending` unless their kind is auto-accepted.
+   * `source`: the sender's address, for the inventory's bound on new pending devices per
+   * address; an unknown device over the bounds is refused with `DiscoveryRefused`.
    */
-  discover(id: string, attrs: DiscoveredAttributes): Promise<DeviceRecord>;
+  discover(id: string, attrs: DiscoveredAttributes, source?: string): Promise<DeviceRecord>;
   /** Every device the liveness tracker should watch (active ones). */
   all(): Iterable<DeviceRecord>;
   /** The runtime reports each liveness transition here so the inventory shows live state. */

@@ -47,3 +47,18 @@ export class DeviceUnreachable extends Error {
 export class UndeclaredMeasurement extends Error {
   override name = 'UndeclaredMeasurement';
 }
+
+/**
+ * The inventory will not take another unknown device now: too many are pending approval
+ * (`pending_full`), or too many new ones came from this source address this minute
+ * (`pending_rate`). The door refuses the connection or the line and counts the reason.
+ */
+export class DiscoveryRefused extends Error {
+  override name = 'DiscoveryRefused';
+  constructor(
+    readonly deviceId: string,
+    readonly reason: 'pending_full' | 'pending_rate',
+  ) {
+    super(reason === 'pending_full' ? `device ${deviceId} refused: too many devices are pending approval` : `device ${deviceId} refused: too many new devices from this address this minute`);
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
-import { CommandFailed, CommandRejected, DeviceUnreachable, type Command } from '../../collector/sdk/index.ts';
+import { CommandFailed, CommandRejected, DeviceUnreachable, DiscoveryRefused, type Command } from '../../collector/sdk/index.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
@@ -77,7 +77,7 @@ function connectionListeners(station: Station): Array<[string, (this: Tagged, ev
 }
 
 interface Refusal {
-  status: 400 | 401 | 404;
+  status: 400 | 401 | 404 | 429 | 503;
   reason: string;
   message: string;
 }
@@ -103,11 +103,12 @@ export class ChargerEndpoint {
       wssOptions: { maxPayload: 256 * 1024 },
     });
     this.rpc.auth((accept, reject, handshake) => {
-      void this.admit(handshake.identity, handshake.endpoint, handshake.protocols, handshake.password).then(
+      const source = station.ctx.http.clientAddress(handshake.request);
+      void this.admit(handshake.identity, handshake.endpoint, handshake.protocols, handshake.password, source).then(
         (result) => {
           if ('status' in result) {
             station.ctx.count(`handshake_refused_${result.reason}`);
-            station.ctx.log.info({ device: handshake.identity, remote: station.ctx.http.clientAddress(handshake.request), reason: result.reason }, 'OCPP handshake refused');
+            station.ctx.log.info({ device: handshake.identity, remote: source, reason: result.reason }, 'OCPP handshake refused');
             return reject(result.status, result.message);
           }
           accept({}, result.protocol);
@@ -123,7 +124,7 @@ export class ChargerEndpoint {
   }
 
   /** Decides a handshake before the upgrade: the subprotocol to use, or why not. */
-  private async admit(identity: string, endpoint: string, offered: Set<string>, password: Buffer | undefined): Promise<Refusal | { protocol: OcppVersion }> {
+  private async admit(identity: string, endpoint: string, offered: Set<string>, password: Buffer | undefined, source: string): Promise<Refusal | { protocol: OcppVersion }> {
     const { ctx } = this.station;
     if (endpoint !== ctx.config.path.replace(/\/$/, '')) return { status: 404, reason: 'bad_path', message: `connect to ${ctx.config.path}<identity>` };
     // ocpp-rpc alone would accept a client offering no subprotocol with an empty one.
@@ -137,8 +138,9 @@ export class ChargerEndpoint {
     switch (auth.reason) {
       case 'unknown_device':
       case 'pending':
-        if (ctx.config.unknown_chargers === 'pending') return { protocol };
-        return { status: 401, reason: auth.reason, message: 'unknown charger' };
+        if (ctx.config.unknown_chargers !== 'pending') return { status: 401, reason: auth.reason, message: 'unknown charger' };
+        if (auth.reason === 'unknown_device') return this.discover(identity, protocol, source);
+        return { protocol };
       case 'no_credential':
         if (!ctx.config.password_required) return { protocol };
         return { status: 401, reason: 'no_credential', message: 'no password on file for this charger' };
@@ -146,6 +148,22 @@ export class ChargerEndpoint {
         return { status: 401, reason: password === undefined ? 'no_password' : 'bad_password', message: 'wrong or missing password' };
       default:
         return { status: 401, reason: auth.reason, message: `charger is ${auth.reason}` };
+    }
+  }
+
+  /**
+   * An unknown charger becomes pending at its handshake, so that the inventory's bounds on
+   * pending devices refuse it before the upgrade (not after a connection is held open).
+   */
+  private async discover(identity: string, protocol: OcppVersion, source: string): Promise<Refusal | { protocol: OcppVersion }> {
+    try {
+      await this.station.ctx.devices.discover(identity, { kind: 'charger' }, source);
+      return { protocol };
+    } catch (err) {
+      if (!(err instanceof DiscoveryRefused)) throw err;
+      return err.reason === 'pending_full'
+        ? { status: 503, reason: err.reason, message: 'too many chargers are waiting for approval; try later' }
+        : { status: 429, reason: err.reason, message: 'too many new chargers from this address; try later' };
     }
   }
 

@@ -50,10 +50,14 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     const model: string = v16 ? p.chargePointModel : cs.model;
     const fw: string | undefined = v16 ? p.firmwareVersion : cs.firmwareVersion;
     const serial: string | undefined = v16 ? (p.chargePointSerialNumber ?? p.chargeBoxSerialNumber) : cs.serialNumber;
-    const record = await ctx.devices.discover(charger.identity, { kind: 'charger', model: `${vendor} ${model}`, firmware: fw });
+    const reported = definedValues({ vendor, model, serial, firmware: fw });
+    const record = await ctx.devices.discover(charger.identity, { kind: 'charger', model: `${vendor} ${model}`, firmware: fw, reported });
     const status = record.lifecycle === 'active' ? 'Accepted' : record.lifecycle === 'pending' ? 'Pending' : 'Rejected';
     report(station, charger);
-    ctx.emit(boot.name, { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status }, { device: charger.identity });
+    // A charger not accepted writes no points: what it said waits in the inventory for the approver.
+    if (status === 'Accepted') {
+      ctx.emit(boot.name, { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status }, { device: charger.identity });
+    }
     const interval = status === 'Accepted' ? ctx.config.heartbeat_interval_s : ctx.config.boot_retry_interval_s;
     return { status, currentTime: now(), interval };
   });
@@ -137,3 +141,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
 }
 
 export type On = (action: string, handler: Handler) => void;
+
+function definedValues(o: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}

@@ -68,12 +68,15 @@ describe('handshake rules', () => {
     expect(chooseProtocol(new Set())).toBeUndefined();
   });
 
-  it('refuses empty, long, colon and non-printable identities', () => {
+  it('refuses empty, long, colon, and identities no device id may be (what line protocol cannot carry)', () => {
     expect(identityProblem('CP-001')).toBeUndefined();
     expect(identityProblem('')).toMatch(/no charger identity/);
     expect(identityProblem('x'.repeat(49))).toMatch(/48/);
     expect(identityProblem('a:b')).toMatch(/":"/);
-    expect(identityProblem('a b')).toMatch(/printable/);
+    expect(identityProblem('a b')).toMatch(/only letters, digits/);
+    expect(identityProblem('CP-1\\')).toMatch(/ends with a backslash/);
+    expect(identityProblem('CP-1\n2')).toMatch(/control character/);
+    expect(identityProblem('CP-\u00e9')).toMatch(/only letters, digits/);
   });
 
   it('maps ocpp-rpc\'s 2.0.1 frame errors to 1.6 codes', () => {

@@ -3,6 +3,7 @@
  * which identities are acceptable, and which CALLERROR code a bad frame earns in each version.
  * Framing, schema validation and message ids are ocpp-rpc's (strict mode).
  */
+import { deviceIdProblem } from '../../collector/sdk/index.ts';
 import { PROTOCOLS, type OcppVersion } from './config.ts';
 
 /** Server preference: the newest version both sides speak. */
@@ -19,14 +20,14 @@ export function isVersion(p: string | undefined): p is OcppVersion {
 
 /**
  * Why an identity is refused, or undefined when it is fine. OCPP identities are at most 48
- * printable ASCII characters; a colon would break the Basic Auth username (RFC 7617).
+ * characters; a colon would break the Basic Auth username (RFC 7617); and every identity is a
+ * device id (the SDK's one rule: what line protocol can carry).
  */
 export function identityProblem(identity: string): string | undefined {
   if (identity.length === 0) return 'no charger identity in the URL';
   if (identity.length > 48) return 'identity longer than 48 characters';
-  if (!/^[\x21-\x7e]+$/.test(identity)) return 'identity must be printable ASCII without spaces';
   if (identity.includes(':')) return 'identity must not contain ":"';
-  return undefined;
+  return deviceIdProblem(identity);
 }
 
 /**

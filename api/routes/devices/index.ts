@@ -5,7 +5,7 @@ import { auditNote } from '../../audit.ts';
 import { decodeCursor, encodeCursor } from '../../cursor.ts';
 import { ApiError } from '../../errors.ts';
 import type { RouteContext } from '../../options.ts';
-import { IdParams, StringEnum } from '../../schemas.ts';
+import { IdParams, ms, StringEnum } from '../../schemas.ts';
 import { validatorCompiler } from '../../validation.ts';
 import { devicesCsv } from './export.ts';
 import { prepareImport } from './import.ts';
@@ -175,7 +175,13 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
           request.log.warn({ err, device: device.id }, 'latest readings unavailable');
         }
       }
-      return { ...deviceJson(device), readings, ...(readingsError ? { readings_error: readingsError } : {}) };
+      const reported = inventory.devices.reported(device.id);
+      return {
+        ...deviceJson(device),
+        readings,
+        ...(readingsError ? { readings_error: readingsError } : {}),
+        reported: reported ? { at: ms(reported.at)!, values: reported.reported } : null,
+      };
     },
   );
 

@@ -43,6 +43,12 @@ export const DeviceDetail = Type.Object({
   ...DeviceJson.properties,
   readings: Nullable(Type.Array(Reading, { description: 'Latest point of each series of the device; null without InfluxDB' })),
   readings_error: Type.Optional(Type.String({ description: 'Why readings is null although InfluxDB is configured' })),
+  reported: Nullable(
+    Type.Object(
+      { at: Timestamp, values: Type.Record(Type.String(), Type.String()) },
+      { description: 'What the device last said about itself when it connected (OCPP BootNotification: vendor, model, serial, firmware), for whoever approves it; null when it said nothing' },
+    ),
+  ),
 });
 
 export const DevicePage = PageOf(DeviceJson);
