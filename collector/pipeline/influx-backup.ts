@@ -31,7 +31,7 @@ export async function backupInflux(target: InfluxBackupTarget, dir: string): Pro
 /**
  * Restores the database of a portable backup in `dir`; the server must not have it yet.
  * `influxd restore` returns while the server is still importing the shards (queries touching them
- * fail with "shard is disabled" for a few seconds), and a server stopped then loses the shards
+ * fail with "shard is disabled" or, while a shard opens, "engine is closed" for a few seconds), and a server stopped then loses the shards
  * not yet imported: this resolves only once every shard answers through `query` (on the database).
  */
 export async function restoreInflux(target: InfluxBackupTarget, dir: string, query: Pick<InfluxQuery, 'query'>, timeoutMs = 120_000): Promise<void> {
@@ -43,7 +43,7 @@ export async function restoreInflux(target: InfluxBackupTarget, dir: string, que
       await query.query('SELECT * FROM /.*/ LIMIT 1');
       return;
     } catch (err) {
-      if (!/shard is disabled/.test((err as Error).message)) throw err;
+      if (!/shard is disabled|engine is closed/.test((err as Error).message)) throw err;
       if (Date.now() > deadline) throw new InfluxBackupError(`the restored shards were not imported within ${timeoutMs / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
