@@ -19,6 +19,9 @@ import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import type { MemoryDirectory } from '../../collector/sdk/index.ts';
 import agentPlugin from '../../plugins/agent/index.ts';
+import { plugins } from '../../plugins/index.ts';
+
+export const edgePlugins = plugins.filter((p) => p.runs_in.includes('agent'));
 
 export const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -56,7 +59,8 @@ export class AgentServer {
     const server = new SharedServer(this.app);
     this.collector = new Collector({
       place: 'serve',
-      plugins: [agentPlugin],
+      // The edge plugins too: what an agent may forward is what they declare.
+      plugins: [agentPlugin, ...edgePlugins],
       pluginConfig: { agent: { report_interval_s: 30 } },
       sink: this.spool,
       db: this.db,
