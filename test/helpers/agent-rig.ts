@@ -13,7 +13,7 @@ import { dump } from 'js-yaml';
 import pino from 'pino';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxV1Writer } from '../../collector/pipeline/influx-writer.ts';
-import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { openStateDb, Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
@@ -38,9 +38,11 @@ export class AgentServer {
     readonly directory: MemoryDirectory,
     dir: string,
     readonly port: number,
+    /** The server spool's size and policy when full (default 1 GiB, drop_oldest). */
+    spool: Pick<SpoolOptions, 'maxBytes' | 'whenFull'> = {},
   ) {
     this.db = openStateDb(join(dir, 'server.db'));
-    this.spool = new Spool({ db: this.db, commitIntervalMs: 10 });
+    this.spool = new Spool({ db: this.db, commitIntervalMs: 10, ...spool, onDrop: (n) => this.metrics.pointsDropped.labels('spool_full').inc(n) });
   }
 
   startDrain(influxUrl: string, database: string): void {
