@@ -92,10 +92,12 @@ export function fieldSetMismatch(spec: MeasurementSpec, rest: string): string | 
     } else {
       const valueStart = i;
       while (i < end && rest.charCodeAt(i) !== COMMA && rest.charCodeAt(i) !== SPACE) i++;
+      const first = rest.charCodeAt(valueStart) | 0x20; // lower case
       const last = rest.charCodeAt(i - 1);
       if (last === 0x69 /* i */) type = 'int';
       else if (last === 0x75 /* u */) type = 'uint';
-      else if (BOOLEANS.has(rest.slice(valueStart, i))) type = 'bool';
+      // Only a value starting with t or f can be a boolean: numbers need no slice.
+      else if ((first === 0x74 || first === 0x66) && BOOLEANS.has(rest.slice(valueStart, i))) type = 'bool';
       else type = 'float';
     }
     // `Object.hasOwn`: a field named `constructor` or `__proto__` is not declared by inheritance.
