@@ -28,6 +28,7 @@ import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../collector/runtime/shared-server.ts';
 import { MemoryDirectory, SimulatedUplink } from '../collector/sdk/index.ts';
 import agentPlugin from '../plugins/agent/index.ts';
+import hostPlugin from '../plugins/host/index.ts';
 import { hostLines } from '../plugins/host/simulated-pc.ts';
 
 export interface AgentUplinkBench {
@@ -112,7 +113,7 @@ async function startServer(dir: string, directory: MemoryDirectory, influxUrl: s
   const spool = new Spool({ db });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const collector = new Collector({
-    place: 'serve', plugins: [agentPlugin], pluginConfig: {}, sink: spool, db, pluginDb: db, directory,
+    place: 'serve', plugins: [agentPlugin, hostPlugin], pluginConfig: {}, sink: spool, db, pluginDb: db, directory,
     metrics: new SelfMetrics('bench'), log, server: new SharedServer(app),
   });
   await collector.start();

@@ -136,20 +136,60 @@ describe('fleetpulse agent ↔ serve', () => {
       `host_system,device=other-pc uptime_s=5i ${t}`,
       `host_system,device=${AGENT} uptime_s=666i ${t}`, // not behind other-pc: refused
       'no fields here',
-      `tc_status,device=globex-t1 state="idle" ${t}`,
+      `terminal_status,device=globex-t1 state="idle" ${t}`,
+      // Forged identity: another customer's tags, and a device nobody knows dressed as a victim's charger.
+      `host_system,device=other-pc,customer=acme,site=acme-store-1 uptime_s=6i ${t}`,
+      `rel_spoof,device=NEWDEV,customer=acme,site=acme-store-1,kind=charger,gateway=other-pc v=1 ${t}`,
+      `host_system,device=NEWDEV,customer=acme,site=acme-store-1,kind=charger uptime_s=7i ${t}`,
+      // The runtime's own measurements and one no edge plugin declares.
+      `fleet_status,customer=acme online=500i ${t}`,
+      `device_availability,device=other-pc online_s=3600i ${t}`,
+      `pos_order,device=other-pc total=99999 ${t}`,
+      // A field of another type than declared: would turn it into a string for the whole shard.
+      `host_memory,device=other-pc total_bytes="poison",available_bytes=4i,used_pct=50,swap_used_bytes=0i ${t}`,
+      `host_memory,device=other-pc total_bytes=8i,available_bytes=4i,used_pct=50,swap_used_bytes=0i`,
     ] }));
     await until('the ack', () => messages.find((m) => m.t === 'ack'));
     expect(messages[0]).toEqual({ t: 'error', error: 'frame is not JSON' });
-    expect(messages.find((m) => m.t === 'ack')).toEqual({ t: 'ack', id: 1, accepted: 2, refused: 2 });
+    expect(messages.find((m) => m.t === 'ack')).toEqual({
+      // Accepted: the two good lines, and the edge's liveness line (consumed as liveness, not stored).
+      t: 'ack', id: 1, accepted: 3, refused: 9,
+      reasons: { foreign_device: 1, malformed: 1, identity: 2, measurement: 3, field_type: 1, no_timestamp: 1 },
+    });
     expect(await server.events('malformed_frame')).toBe(1);
     expect(await server.events('malformed_line')).toBe(1);
     expect(await server.events('foreign_device')).toBe(1);
+    const refusedTotal = async (reason: string) => (await server.metrics.pointsRefused.get()).values.find((v) => v.labels.reason === reason)?.value;
+    expect(await refusedTotal('identity')).toBe(2);
+    expect(await refusedTotal('measurement')).toBe(3);
+    expect(await refusedTotal('field_type')).toBe(1);
+    // The unknown device met the discovery policy: pending, under no customer.
+    expect(server.directory.lookup('NEWDEV')).toMatchObject({ lifecycle: 'pending', gateway: 'other-pc' });
+    expect(server.directory.lookup('NEWDEV')?.customer).toBeUndefined();
+
+    // A correct line of the measurement the poison aimed at is stored after it: no type conflict.
+    const later = t + 1;
+    ws.send(JSON.stringify({ t: 'batch', id: 2, lines: [`host_memory,device=other-pc total_bytes=8i,available_bytes=4i,used_pct=50,swap_used_bytes=0i ${later}`] }));
+    await until('the second ack', () => messages.find((m) => m.t === 'ack' && m.id === 2));
+    expect(messages.find((m) => m.t === 'ack' && m.id === 2)).toEqual({ t: 'ack', id: 2, accepted: 1, refused: 0 });
     ws.close();
-    await until('the accepted terminal line', async () => (await count('tc_status')) === 1);
-    const series = await influx.query(`SELECT * FROM tc_status GROUP BY *`, { db: database });
+    await until('the accepted terminal line', async () => (await count('terminal_status')) >= 1);
+    const series = await influx.query(`SELECT * FROM terminal_status WHERE device = 'globex-t1' GROUP BY *`, { db: database });
     expect(series[0]!.tags).toMatchObject({ device: 'globex-t1', gateway: 'other-pc', customer: 'globex', site: 'globex-1', kind: 'terminal' });
-    const foreign = await influx.query(`SELECT uptime_s FROM host_system WHERE device = '${AGENT}' AND uptime_s = 666`, { db: database });
-    expect(foreign).toEqual([]);
+    await until('the later host_memory line', async () => (await influx.query(`SELECT total_bytes FROM host_memory WHERE device = 'other-pc'`, { db: database })).length > 0);
+    const memory = await influx.query(`SELECT total_bytes FROM host_memory WHERE device = 'other-pc'`, { db: database });
+    expect(memory[0]!.values).toEqual([[later, 8]]);
+    const fieldTypes = await influx.query(`SHOW FIELD KEYS FROM host_memory`, { db: database });
+    expect(fieldTypes[0]!.values).toContainEqual(['total_bytes', 'integer']);
+    // Nothing refused reached InfluxDB.
+    const none = async (q: string) => expect(await influx.query(q, { db: database }), q).toEqual([]);
+    await none(`SELECT uptime_s FROM host_system WHERE device = '${AGENT}' AND uptime_s = 666`);
+    await none(`SELECT * FROM host_system WHERE device = 'NEWDEV' OR uptime_s = 6`);
+    await none(`SELECT * FROM rel_spoof`);
+    await none(`SELECT * FROM pos_order`);
+    await none(`SELECT * FROM fleet_status WHERE online = 500`);
+    await none(`SELECT * FROM device_availability WHERE device = 'other-pc'`);
+    expect((await influx.query(`SELECT uptime_s FROM host_system WHERE device = 'other-pc'`, { db: database }))[0]!.values).toEqual([[t, 5]]);
   });
 
   it('a session that expires while the uplink is cut is still ended by the agent', async () => {

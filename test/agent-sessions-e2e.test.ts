@@ -30,7 +30,7 @@ import { SharedServer } from '../collector/runtime/shared-server.ts';
 import { REPO_ROOT } from '../dashboards/build.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
 import agentPlugin from '../plugins/agent/index.ts';
-import { AgentProcess, NetLink, until } from './helpers/agent-rig.ts';
+import { AgentProcess, edgePlugins, NetLink, until } from './helpers/agent-rig.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 
 const influx = useInfluxd();
@@ -80,7 +80,7 @@ describe('timed sessions with a real agent', () => {
     app = Fastify({ loggerInstance: log as FastifyBaseLogger });
     const server = new SharedServer(app);
     collector = new Collector({
-      place: 'serve', plugins: [agentPlugin], pluginConfig: { agent: { ping_interval_s: 1 } },
+      place: 'serve', plugins: [agentPlugin, ...edgePlugins], pluginConfig: { agent: { ping_interval_s: 1 } },
       sink: spool, db: stateDb, pluginDb: inventory.db, directory: inventory.directory, metrics, log, server,
     });
     // As bin/commands/serve.ts wires it, with a movable clock and a fast tick.

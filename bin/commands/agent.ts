@@ -94,6 +94,8 @@ export default async function agent(argv: string[]): Promise<number> {
     backoff: { initialMs: config.uplink.reconnect_initial_ms, maxMs: config.uplink.reconnect_max_ms },
     onConnect: () => announcer.announce(uplink, true),
     onMessage: (msg) => void relayCommand(collector, uplink, msg, log),
+    // Refused by the server, so lost: counted like the outbox's own drops.
+    onRefused: (reason, n) => metrics.pointsDropped.labels(`refused_${reason}`).inc(n),
   });
   const drain = new Drain({
     spool: outbox,

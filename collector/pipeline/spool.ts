@@ -4,6 +4,9 @@ import { gzipLines, type PackedLines } from './writer.ts';
 
 export type WhenFull = 'drop_oldest' | 'drop_newest';
 
+/** Why a sink did not take a line (it counted the loss itself). One union, so a new reason is one line. */
+export type SinkRefusal = 'spool_full';
+
 /** Lines stored together in one row unless the spool is told otherwise. */
 export const DEFAULT_LINES_PER_ROW = 500;
 
@@ -141,18 +144,23 @@ export class Spool {
     });
   }
 
-  /** Queues one encoded line; it is durable after the next commit (see `committed`). */
-  append(line: string): void {
+  /**
+   * Queues one encoded line; it is durable after the next commit (see `committed`). Answers
+   * `spool_full` when the line did not fit (drop_newest, or a line larger than the spool): it is
+   * then dropped and counted, and whoever sent it must not be told it was stored.
+   */
+  append(line: string): SinkRefusal | undefined {
     if (this.closed) throw new Error('spool is closed');
     const size = line.length;
     if (this.bytes + this.pendingBytes + size > this.maxBytes && !this.makeRoom(size)) {
       this.onDrop(1);
-      return;
+      return 'spool_full';
     }
     this.pending.push(line);
     this.pendingBytes += size;
     if (this.pending.length >= this.commitLines) this.commit();
     else this.timer ??= setTimeout(() => this.commit(), this.commitIntervalMs);
+    return undefined;
   }
 
   /** Called after each commit that added lines (the drain wakes up when a full batch waits). */

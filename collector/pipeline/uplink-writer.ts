@@ -24,6 +24,11 @@ export interface UplinkWriterOptions {
   onConnect?: () => void;
   /** Called when the connection goes away. */
   onDisconnect?: () => void;
+  /**
+   * Lines of an acknowledged batch the server refused, by its reason (`unknown` from a server
+   * that gives none): they are lost, and the agent counts them.
+   */
+  onRefused?: (reason: string, lines: number) => void;
 }
 
 interface InFlight {
@@ -160,9 +165,31 @@ export class UplinkWriter implements PointWriter {
       this.o.log.warn('uplink: frame from the server is not JSON; ignored');
       return;
     }
-    if (msg.t === 'ack' && typeof msg.id === 'number') return this.settle(msg.id, { kind: 'written' });
+    if (msg.t === 'ack' && typeof msg.id === 'number') return this.acked(msg.id, msg);
     if (msg.t === 'error') return void this.o.log.warn({ error: msg.error }, 'the server refused a frame');
     this.o.onMessage?.(msg);
+  }
+
+  /**
+   * A batch the server answered. Lines its spool had no room for (`spool_full`) are not stored:
+   * the whole batch stays in the outbox and is sent again (the stored lines then overwrite
+   * themselves). Lines refused for what they are would be refused again: counted lost.
+   */
+  private acked(id: number, ack: Record<string, unknown>): void {
+    if (!this.inFlight.has(id)) return;
+    const reasons = (typeof ack.reasons === 'object' && ack.reasons !== null ? ack.reasons : {}) as Record<string, unknown>;
+    const full = Number(reasons.spool_full) || 0;
+    if (full > 0) return this.settle(id, { kind: 'retry', error: `the server's spool refused ${full} lines (full)` });
+    let explained = 0;
+    for (const [reason, n] of Object.entries(reasons)) {
+      if (typeof n !== 'number' || !(n > 0)) continue;
+      explained += n;
+      // A label per reason the server names, so only names that look like one.
+      this.o.onRefused?.(/^[a-z_]{1,32}$/.test(reason) ? reason : 'unknown', n);
+    }
+    const refused = typeof ack.refused === 'number' ? ack.refused : 0;
+    if (refused > explained) this.o.onRefused?.('unknown', refused - explained);
+    this.settle(id, { kind: 'written' });
   }
 
   private settle(id: number, outcome: WriteOutcome): void {

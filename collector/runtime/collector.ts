@@ -8,6 +8,7 @@ import {
   DiscoveryRefused,
   type DeviceRecord,
   type Fields,
+  type MeasurementSpec,
   type AttachOptions,
   type Attachment,
   type DeviceDirectory,
@@ -23,13 +24,31 @@ import { resolvePlugins, type PluginInstance, type StartFailurePolicy } from './
 import type { SelfMetrics } from './self-metrics.ts';
 import type { SharedServer } from './shared-server.ts';
 import { runtimeMeasurements } from './measurements.ts';
+import { ROLLUP_SUFFIX } from './rollups.ts';
 
 const RUNTIME_SPECS = new Map(runtimeMeasurements.map((m) => [m.name, m]));
 const conformRuntime = (measurement: string, fields: Fields): Fields => conformFields(RUNTIME_SPECS.get(measurement)!, fields);
 
+/**
+ * The measurements an edge may forward: those of the plugins that run at the edge, and the edge
+ * runtime's own self-metrics. Never one the runtime here writes itself (liveness, fleet counts,
+ * rollups), even if a plugin declared the same name.
+ */
+function forwardable(plugins: readonly Plugin[], metrics: SelfMetrics): ReadonlyMap<string, MeasurementSpec> {
+  const allowed = new Map<string, MeasurementSpec>();
+  for (const m of metrics.specs()) allowed.set(m.name, m);
+  for (const p of plugins) if (p.runs_in.includes('agent')) for (const m of p.measurements) allowed.set(m.name, m);
+  for (const m of runtimeMeasurements) allowed.delete(m.name);
+  for (const name of allowed.keys()) if (name.endsWith(ROLLUP_SUFFIX)) allowed.delete(name);
+  return allowed;
+}
+
 export interface CollectorOptions {
   place: PluginPlace;
-  /** The plugin list (`plugins/index.ts`), in start order. */
+  /**
+   * The plugin list (`plugins/index.ts`), in start order. Those that run at the edge also say
+   * what an agent may forward (their measurements).
+   */
   plugins: readonly Plugin[];
   /** The `plugins:` section of the configuration. */
   pluginConfig: Record<string, unknown>;
@@ -71,6 +90,8 @@ export class Collector {
   private readonly slots: Slot[] = [];
   private readonly stopping = new AbortController();
   private selfMetricsTimer: NodeJS.Timeout | undefined;
+  /** What an edge may send through `ctx.forward`. */
+  private readonly forwardable: ReadonlyMap<string, MeasurementSpec>;
 
   /** Throws PluginConfigError (naming plugin and key) before anything is opened. */
   constructor(options: CollectorOptions) {
@@ -78,6 +99,8 @@ export class Collector {
     this.clock = options.clock ?? { now: () => Date.now() };
     this.instances = resolvePlugins(options.plugins, options.pluginConfig, options.place, options.onStartFailure ?? 'exit');
     this.emitter = new Emitter(options.sink, options.directory, options.metrics, options.log, this.clock);
+    this.emitter.enriching = options.place === 'serve';
+    this.forwardable = forwardable(options.plugins, options.metrics);
     this.bus = new CommandBus((outcome, instance) => this.recordOutcome(outcome, instance));
     const intervals = new Map<string, number>();
     for (const { plugin, config } of this.instances) {
@@ -198,7 +221,7 @@ export class Collector {
       config,
       instance,
       emit,
-      forward: this.emitter.forwarder(instance),
+      forward: this.emitter.forwarder(instance, this.forwardable),
       committed: () => this.emitter.committed(),
       seen: (deviceId: string, attrs: SeenAttributes = {}) => {
         const now = this.clock.now();

@@ -183,7 +183,7 @@ describe('the loop, through the spool and drain as in serve', () => {
     directory.add({ id: A.device, kind: A.kind, model: A.model, customer: A.customer, site: A.site });
     const emitter = new Emitter(spool, directory, new SelfMetrics('test'), log, { now: () => Date.now() });
     emitter.late = ds;
-    const forward = emitter.forwarder('agent');
+    const forward = emitter.forwarder('agent', new Map([[meter.name, meter]]));
     const hourlyAt = async (hour: number) => rows(await influx.query(`SELECT * FROM "${hourly.name}" WHERE time = ${hour}ms`, { db: name }));
     try {
       drain.start();

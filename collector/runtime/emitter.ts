@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import { encodeHead, encodeLine, LineProtocolError } from '../pipeline/line-protocol.ts';
+import type { SinkRefusal } from '../pipeline/spool.ts';
 import {
   conformFields,
+  fieldSetMismatch,
   UndeclaredMeasurement,
   type DeviceDirectory,
   type DeviceRecord,
+  type ForwardRefusal,
   type Fields,
   type LineHead,
   type MeasurementSpec,
@@ -13,11 +16,22 @@ import {
 } from '../sdk/index.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
+export type { SinkRefusal };
+
 /** Where encoded lines go: the durable spool (serve) or the agent's outbox. */
 export interface LineSink {
-  append(line: string): void;
+  /** Queues a line; says why when it did not (the line is then lost, and counted by the sink). */
+  append(line: string): SinkRefusal | undefined;
   committed(): Promise<void>;
 }
+
+
+/**
+ * The tags the runtime sets from the inventory on every device point (the device record's
+ * fields of the same names, and `device` itself): a forwarded line may not say otherwise.
+ */
+export const IDENTITY_TAGS = ['device', 'kind', 'model', 'customer', 'site', 'gateway'] as const;
+const IDENTITY: ReadonlySet<string> = new Set(IDENTITY_TAGS);
 
 /**
  * Told of plugin points older than `before` (epoch ms) as they are spooled: the downsampler,
@@ -43,6 +57,11 @@ export class Emitter {
   private readonly tagSets = new WeakMap<DeviceRecord, Tags>();
   /** Set by serve when rollups are computed. */
   late: LateWatch | undefined;
+  /**
+   * Whether points get the inventory's tags. Off at the edge: identity is the server's to set,
+   * and an edge's opinion of a device's kind or model would only be refused there.
+   */
+  enriching = true;
 
   constructor(
     private readonly sink: LineSink,
@@ -70,27 +89,51 @@ export class Emitter {
   }
 
   /**
-   * The `forward` of one plugin instance: a line encoded elsewhere, enriched here. Only the head
-   * (measurement and tags) is written anew; fields and timestamp are appended as received.
+   * The `forward` of one plugin instance: a line encoded elsewhere (at an edge), checked here and
+   * enriched. `allowed` are the measurements an edge may send: nothing else is written, and
+   * above all none of the runtime's own. Only the head (measurement and tags) is written anew;
+   * fields and timestamp are appended as received, after their types are checked against the
+   * declaration (a sender must not change a field's type in InfluxDB for everyone). Answers why
+   * a line was refused (counted in `fleetpulse_points_refused_total`), or undefined when spooled.
    */
-  forwarder(instance: string): (head: LineHead) => void {
+  forwarder(instance: string, allowed: ReadonlyMap<string, MeasurementSpec>): (head: LineHead) => ForwardRefusal | undefined {
     const emitted = this.metrics.emittedBy(instance);
+    const refuse = (reason: ForwardRefusal, head: LineHead, why: string): ForwardRefusal => {
+      this.metrics.pointsRefused.labels(instance, reason).inc();
+      this.warn(instance, head.measurement, why);
+      return reason;
+    };
     return (head) => {
-      if (head.time === undefined) {
-        this.refused(instance, head.measurement, new LineProtocolError('a forwarded line needs a timestamp', head.measurement));
-        return;
+      if (head.time === undefined) return refuse('no_timestamp', head, 'a forwarded line needs a timestamp');
+      const spec = allowed.get(head.measurement);
+      if (!spec) return refuse('measurement', head, `measurement "${head.measurement}" may not be forwarded`);
+      // A device the inventory does not know has no identity but its id: it is written under no
+      // customer, whatever the line says.
+      const identity = this.identityOf(head.tags.device) ?? { device: head.tags.device };
+      let own = false;
+      for (const key in head.tags) {
+        if (!IDENTITY.has(key)) own = true;
+        else if (head.tags[key] !== identity[key]) return refuse('identity', head, `tag ${key}="${head.tags[key]}" is not the inventory's`);
       }
+      const tags = own ? { ...head.tags, ...identity } : identity;
+      const mismatch = fieldSetMismatch(spec, head.rest);
+      if (mismatch !== undefined) return refuse('field_type', head, mismatch);
+      let line;
       try {
-        this.append(`${encodeHead(head.measurement, this.enrich(head.tags))} ${head.rest}`);
-        emitted.count++;
-        if (this.late !== undefined) {
-          // Forwarded lines carry millisecond timestamps (the edge writes them so).
-          const time = Number(head.time);
-          if (time < this.late.before) this.late.note(head.measurement, time);
-        }
+        line = `${encodeHead(head.measurement, tags)} ${head.rest}`;
       } catch (err) {
-        this.refused(instance, head.measurement, err);
+        if (!(err instanceof LineProtocolError)) throw err;
+        return refuse('malformed', head, err.message);
       }
+      const refusal = this.append(line);
+      if (refusal !== undefined) return refusal;
+      emitted.count++;
+      if (this.late !== undefined) {
+        // Forwarded lines carry millisecond timestamps (the edge writes them so).
+        const time = Number(head.time);
+        if (time < this.late.before) this.late.note(head.measurement, time);
+      }
+      return undefined;
     };
   }
 
@@ -119,37 +162,51 @@ export class Emitter {
     this.append(encodeLine(point));
   }
 
-  private append(line: string): void {
+  // ForwardRefusal (the SDK's, which imports nothing in-repo) must include every SinkRefusal:
+  // this return fails to compile if a sink reason is missing there.
+  private append(line: string): ForwardRefusal | undefined {
     if (this.closed) {
       this.metrics.pointsDropped.labels('after_stop').inc();
-      return;
+      return 'stopped';
     }
-    this.sink.append(line);
+    return this.sink.append(line);
   }
 
   private enrich(tags: Tags): Tags {
-    const id = tags.device;
-    const device = id === undefined ? undefined : this.directory.lookup(id);
-    if (!device) return tags;
+    const cached = this.identityOf(tags.device);
+    if (!cached) return tags;
+    for (const key in tags) if (key !== 'device') return { ...tags, ...cached };
+    return cached;
+  }
+
+  /** The inventory's tags of a device, or undefined when it has none (or this is the edge). */
+  private identityOf(id: string | undefined): Tags | undefined {
+    const device = id === undefined || !this.enriching ? undefined : this.directory.lookup(id);
+    if (!device) return undefined;
     // Most points carry only `device`: their tag set is built once per device record. Directories
     // hand out a new record when a device changes, so the record itself is the cache key.
     let cached = this.tagSets.get(device);
     if (!cached) {
-      cached = { device: id, kind: device.kind, model: device.model, customer: device.customer, site: device.site, gateway: device.gateway };
+      cached = { device: id };
+      for (const key of IDENTITY_TAGS) if (key !== 'device') cached[key] = device[key];
       this.tagSets.set(device, cached);
     }
-    for (const key in tags) if (key !== 'device') return { ...tags, ...cached };
     return cached;
   }
 
   private refused(instance: string, measurement: string, err: unknown): void {
     if (!(err instanceof UndeclaredMeasurement || err instanceof LineProtocolError)) throw err;
     this.metrics.pointsInvalid.labels(instance, measurement).inc();
+    this.warn(instance, measurement, err.message);
+  }
+
+  /** Logs a refusal, at most once a minute per plugin and measurement (the rest are only counted). */
+  private warn(instance: string, measurement: string, why: string): void {
     const key = `${instance}/${measurement}`;
     const now = Date.now();
     if ((this.lastWarned.get(key) ?? 0) + 60_000 < now) {
       this.lastWarned.set(key, now);
-      this.log.warn({ plugin: instance, measurement, err: err.message }, 'point refused (further ones for a minute are only counted)');
+      this.log.warn({ plugin: instance, measurement, err: why }, 'point refused (further ones for a minute are only counted)');
     }
   }
 }

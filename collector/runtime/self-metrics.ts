@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Point } from '../sdk/index.ts';
+import type { FieldSpec, MeasurementSpec, Point } from '../sdk/index.ts';
 
 /**
  * The collector's own metrics: one prom-client registry per process, served on `/metrics` and
@@ -14,8 +14,9 @@ export class SelfMetrics {
   /** Emitted points not yet added to `pointsEmitted`, by plugin (see `emittedBy`). */
   private readonly emitted = new Map<string, { count: number }>();
   readonly pointsInvalid = new Counter({ name: 'fleetpulse_points_invalid_total', help: 'Points refused at emit (undeclared, NaN, ...), by plugin and measurement', labelNames: ['plugin', 'measurement'], registers: [this.registry] });
+  readonly pointsRefused = new Counter({ name: 'fleetpulse_points_refused_total', help: 'Forwarded lines (from edges) refused, by plugin and reason (identity, measurement, field_type, no_timestamp, malformed, spool_full, ...)', labelNames: ['plugin', 'reason'], registers: [this.registry] });
   readonly pointsWritten = new Counter({ name: 'fleetpulse_points_written_total', help: 'Points stored by the writer', registers: [this.registry] });
-  readonly pointsDropped = new Counter({ name: 'fleetpulse_points_dropped_total', help: 'Points lost on purpose, by reason (spool_full, dead_letter)', labelNames: ['reason'], registers: [this.registry] });
+  readonly pointsDropped = new Counter({ name: 'fleetpulse_points_dropped_total', help: 'Points lost on purpose, by reason (spool_full, dead_letter; at an agent also refused_<reason> for lines the server refused)', labelNames: ['reason'], registers: [this.registry] });
   readonly writeErrors = new Counter({ name: 'fleetpulse_write_errors_total', help: 'Failed writes, by kind (retry, too_large, rejected)', labelNames: ['kind'], registers: [this.registry] });
   readonly writeLatency = new Histogram({ name: 'fleetpulse_write_latency_seconds', help: 'Time to write one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
   /** Set by the process that owns the spool; read whenever metrics are collected. */
@@ -79,6 +80,20 @@ export class SelfMetrics {
     if (!size) return;
     this.spoolPoints.set(size.points);
     this.spoolBytes.set(size.bytes);
+  }
+
+  /**
+   * The measurements `points` writes, as declarations: an edge forwards its own self-metrics, and
+   * the server checks them like any other forwarded line (every field a float).
+   */
+  specs(): MeasurementSpec[] {
+    const value: FieldSpec = { type: 'float', description: 'The metric\'s value' };
+    return this.registry.getMetricsAsArray().map((m): MeasurementSpec => ({
+      name: m.name,
+      description: m.help,
+      tags: {},
+      fields: String(m.type) === 'histogram' ? { sum: value, count: value } : { value },
+    }));
   }
 
   /** The current values as points, stamped `time` (ms). */

@@ -48,3 +48,63 @@ function conformValue(measurement: string, key: string, type: string, value: unk
     `${measurement}: field "${key}" is declared ${type} but got ${typeof value} ${String(value)}`,
   );
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const SPACE = 0x20;
+const BOOLEANS = new Set(['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE']);
+
+/**
+ * Why the field set of a line encoded elsewhere (`rest` of a `LineHead`) does not match its
+ * declaration, or undefined when every field is declared with the type its text has in line
+ * protocol (`5i` int, `5u` uint, `"…"` string, `t`/`false`… bool, anything else float). One pass
+ * over the characters, no regular expression: this runs for every forwarded line.
+ */
+export function fieldSetMismatch(spec: MeasurementSpec, rest: string): string | undefined {
+  const end = rest.length;
+  let i = 0;
+  for (;;) {
+    // Key: up to an unescaped `=`.
+    const keyStart = i;
+    let escaped = false;
+    for (; i < end; i++) {
+      const c = rest.charCodeAt(i);
+      if (c === BACKSLASH) {
+        escaped = true;
+        i++;
+      } else if (c === EQUALS) break;
+    }
+    if (i >= end) return 'a field without a value';
+    const rawKey = rest.slice(keyStart, i);
+    const key = escaped ? rawKey.replace(/\\(.)/g, '$1') : rawKey;
+    i++;
+    let type: string;
+    if (rest.charCodeAt(i) === QUOTE) {
+      for (i++; i < end; i++) {
+        const c = rest.charCodeAt(i);
+        if (c === BACKSLASH) i++;
+        else if (c === QUOTE) break;
+      }
+      i++;
+      type = 'string';
+    } else {
+      const valueStart = i;
+      while (i < end && rest.charCodeAt(i) !== COMMA && rest.charCodeAt(i) !== SPACE) i++;
+      const first = rest.charCodeAt(valueStart) | 0x20; // lower case
+      const last = rest.charCodeAt(i - 1);
+      if (last === 0x69 /* i */) type = 'int';
+      else if (last === 0x75 /* u */) type = 'uint';
+      // Only a value starting with t or f can be a boolean: numbers need no slice.
+      else if ((first === 0x74 || first === 0x66) && BOOLEANS.has(rest.slice(valueStart, i))) type = 'bool';
+      else type = 'float';
+    }
+    // `Object.hasOwn`: a field named `constructor` or `__proto__` is not declared by inheritance.
+    const field = Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
+    if (!field) return `field "${key}" is not declared`;
+    if (field.type !== type) return `field "${key}" is declared ${field.type} but the line has ${type}`;
+    if (i >= end || rest.charCodeAt(i) === SPACE) return undefined;
+    i++; // the comma before the next field
+  }
+}

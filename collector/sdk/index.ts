@@ -8,7 +8,7 @@ export * from './simulator.ts';
 export * from './simulated-uplink.ts';
 export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';
-export { conformFields } from './conform.ts';
+export { conformFields, fieldSetMismatch } from './conform.ts';
 export { unsafeDeviceUrl } from './device-url.ts';
 export { deviceIdProblem, DEVICE_ID_PATTERN, MAX_DEVICE_ID_LENGTH } from './device-id.ts';
 export { TestAccumulator } from './test-accumulator.ts';

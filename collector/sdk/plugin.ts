@@ -9,6 +9,9 @@ import type { LineHead } from './line-head.ts';
 import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
 
+/** Why `forward` did not spool a line (see `PluginContext.forward`). */
+export type ForwardRefusal = 'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'spool_full' | 'stopped';
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The bytes of a JSON body as received, for signature checks. */
@@ -101,12 +104,20 @@ export interface PluginContext<Config = unknown> {
   /**
    * For gateway plugins (the edge agent's uplink): spools a point that was already encoded as line
    * protocol elsewhere, parsed with `parseLineHead`. The fields and timestamp are kept as received
-   * (no re-encoding); the inventory tags (`kind`, `model`, `customer`, `site`, `gateway`) of
-   * `head.tags.device` replace whatever the line carried. A line without a timestamp is refused
-   * and counted (a replayed point must overwrite itself). Fields are not checked against any
-   * declaration: a line InfluxDB refuses is dead-lettered by the drain, alone.
+   * (no re-encoding); the inventory tags (`device`, `kind`, `model`, `customer`, `site`,
+   * `gateway`) of `head.tags.device` are added. Answers why the line was refused, or undefined
+   * when it was spooled; every refusal is counted (`fleetpulse_points_refused_total{plugin,reason}`):
+   * - `identity`: the line carries one of those tags with a value other than the inventory's
+   *   (a device the inventory does not know has none but `device`): never rewritten silently;
+   * - `measurement`: not declared by a plugin that runs at the edge (nor an edge self-metric);
+   *   the runtime's own measurements (liveness, fleet counts, rollups) are never forwarded;
+   * - `field_type`: a field not declared, or not of its declared type (`5i` int, `5u` uint,
+   *   `"…"` string, `true` bool, else float), so no sender can change a field's type in InfluxDB;
+   * - `no_timestamp`: a replayed point must overwrite itself; `malformed`: a tag the encoder
+   *   cannot write; `spool_full`: the spool refused it (`when_full: drop_newest`); `stopped`.
+   * Whether the sender may report for `head.tags.device` at all is the plugin's to check first.
    */
-  forward(head: LineHead): void;
+  forward(head: LineHead): ForwardRefusal | undefined;
   /** Resolves once every point emitted so far is in the durable spool (ack devices after it). */
   committed(): Promise<void>;
   /** The device reported: it is alive. Unknown devices are registered as pending. */

@@ -5,6 +5,8 @@ import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
 import { MemoryDirectory, type MeasurementSpec } from '../../collector/sdk/index.ts';
 import { measurements as tc200Measurements } from '../tc200/metrics.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
+import host from '../host/index.ts';
+import tc200 from '../tc200/index.ts';
 import agent from './index.ts';
 import simulator from './simulator.ts';
 
@@ -22,7 +24,7 @@ beforeAll(async () => {
     .add({ id: 'pc-3-t1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-3', gateway: 'pc-3' })
     .add({ id: 'sim-agent-1', kind: 'pc', customer: 'sim', site: 'sim-1' }, { type: 'agent_token', value: 'sim-token' })
     .add({ id: 'sim-agent-1-t1', kind: 'terminal', model: 'TC-200', customer: 'sim', site: 'sim-1', gateway: 'sim-agent-1' });
-  rt = await startPluginRuntime({ plugins: [agent], pluginConfig: { agent: { max_batch_lines: 100 } }, directory });
+  rt = await startPluginRuntime({ plugins: [agent, host, tc200], pluginConfig: { agent: { max_batch_lines: 100 } }, directory });
 });
 afterAll(async () => {
   for (const ws of open) ws.terminate();
@@ -68,14 +70,17 @@ describe('agent uplink', () => {
     const { ws, inbox, committedAtAck } = await connect('pc-1', 'token-1');
     ws.send(JSON.stringify({ t: 'batch', id: 1, lines: [
       `host_system,device=pc-1 uptime_s=5i ${T}`,
-      `host_memory,device=pc-1,kind=terminal total_bytes=8i,available_bytes=4i,used_pct=50,swap_used_bytes=0i ${T}`,
+      `host_memory,device=pc-1,kind=pc total_bytes=8i,available_bytes=4i,used_pct=50,swap_used_bytes=0i ${T}`,
+      // Another kind than the inventory's: refused, not rewritten.
+      `host_memory,device=pc-1,kind=terminal total_bytes=9i,available_bytes=4i,used_pct=50,swap_used_bytes=0i ${T + 1}`,
     ] }));
-    await expect.poll(() => inbox.find((m) => m.t === 'ack')).toEqual({ t: 'ack', id: 1, accepted: 2, refused: 0 });
+    await expect.poll(() => inbox.find((m) => m.t === 'ack')).toEqual({ t: 'ack', id: 1, accepted: 2, refused: 1, reasons: { identity: 1 } });
     const expected = [
       `host_system,customer=acme,device=pc-1,kind=pc,model=store-pc,site=acme-1 uptime_s=5i ${T}`,
       `host_memory,customer=acme,device=pc-1,kind=pc,model=store-pc,site=acme-1 total_bytes=8i,available_bytes=4i,used_pct=50,swap_used_bytes=0i ${T}`,
     ];
     expect(committedAtAck.get(1)).toEqual(expect.arrayContaining(expected));
+    expect(committedAtAck.get(1)!.filter((l) => l.includes('total_bytes=9i'))).toEqual([]);
     expect(rt.collector.liveness.state('pc-1')?.state).toBe('online');
   });
 
@@ -85,7 +90,7 @@ describe('agent uplink', () => {
     ws.send(JSON.stringify({ t: 'batch', id: 'one', lines: [] }));
     ws.send(JSON.stringify({ t: 'batch', id: 2, lines: Array.from({ length: 101 }, () => 'x') }));
     ws.send(JSON.stringify({ t: 'batch', id: 3, lines: [`host_system,device=pc-2 uptime_s=9i ${T}`, 'not line protocol', `host_system,device=pc-1 uptime_s=666i ${T}`] }));
-    await expect.poll(() => inbox.find((m) => m.t === 'ack')).toEqual({ t: 'ack', id: 3, accepted: 1, refused: 2 });
+    await expect.poll(() => inbox.find((m) => m.t === 'ack')).toEqual({ t: 'ack', id: 3, accepted: 1, refused: 2, reasons: { malformed: 1, foreign_device: 1 } });
     expect(inbox.filter((m) => m.t === 'error')).toEqual([
       { t: 'error', error: 'frame is not JSON' },
       { t: 'error', error: 'batch: "id" must be an integer' },
@@ -209,6 +214,79 @@ describe('agent uplink', () => {
       await run;
     }
     expect(rt.lines('fleetpulse_spool_points').some((l) => l.includes('device=sim-agent-1'))).toBe(true);
+  });
+});
+
+describe('agent uplink acks say what was stored', () => {
+  const inventory = () => new MemoryDirectory().add({ id: 'pc-9', kind: 'pc', customer: 'acme', site: 'acme-9' }, { type: 'agent_token', value: 'token-9' });
+
+  async function agentOn(url: string) {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/agent/pc-9`, { headers: { authorization: 'Bearer token-9' } });
+    const inbox: Array<Record<string, unknown>> = [];
+    ws.on('message', (d) => inbox.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    return { ws, inbox };
+  }
+
+  it('does not ack a batch before the spool has committed it', async () => {
+    // The real spool, committing only when the test says so (its timer is ten minutes).
+    const held = await startPluginRuntime({ plugins: [agent, host], pluginConfig: {}, directory: inventory(), spoolCommitMs: 600_000 });
+    const { ws, inbox } = await agentOn(held.url);
+    try {
+      ws.send(JSON.stringify({ t: 'batch', id: 1, lines: [`host_system,device=pc-9 uptime_s=5i ${T}`] }));
+      // Frames are handled in order and a malformed one is answered at once: once its answer is
+      // in, the batch has been handled as far as it goes without the commit.
+      ws.send('{not json');
+      await expect.poll(() => inbox.some((m) => m.t === 'error')).toBe(true);
+      // Appended (with the liveness points the batch caused), none committed, so none acked.
+      expect(held.spool.size().points).toBeGreaterThan(1);
+      expect(held.committedLines()).toEqual([]);
+      expect(inbox.filter((m) => m.t === 'ack')).toEqual([]);
+      held.spool.commit();
+      await expect.poll(() => inbox.find((m) => m.t === 'ack')).toEqual({ t: 'ack', id: 1, accepted: 1, refused: 0 });
+      expect(held.committedLines('host_system')).toHaveLength(1);
+    } finally {
+      ws.terminate();
+      await held.stop();
+    }
+  });
+
+  it('with when_full: drop_newest, lines the spool refused are acked as refused (spool_full), never accepted', async () => {
+    const small = await startPluginRuntime({ plugins: [agent, host], pluginConfig: {}, directory: inventory(), spool: { maxBytes: 2000, whenFull: 'drop_newest' } });
+    const { ws, inbox } = await agentOn(small.url);
+    try {
+      const lines = Array.from({ length: 40 }, (_, i) => `host_system,device=pc-9 uptime_s=${i}i ${T + i}`);
+      ws.send(JSON.stringify({ t: 'batch', id: 1, lines }));
+      await expect.poll(() => inbox.find((m) => m.t === 'ack')).toBeDefined();
+      const ack = inbox.find((m) => m.t === 'ack') as { accepted: number; refused: number; reasons: Record<string, number> };
+      const stored = small.committedLines('host_system').length;
+      expect(ack.accepted).toBe(stored);
+      expect(ack.refused).toBe(40 - stored);
+      expect(ack.reasons).toEqual({ spool_full: 40 - stored });
+      expect(ack.refused).toBeGreaterThan(0);
+    } finally {
+      ws.terminate();
+      await small.stop();
+    }
+  });
+
+  it('counts lines refused for what they are by reason, and stores the rest', async () => {
+    const { ws, inbox } = await connect('pc-1', 'token-1');
+    ws.send(JSON.stringify({ t: 'batch', id: 7, lines: [
+      `host_system,device=pc-1,customer=victim uptime_s=1i ${T + 7}`,
+      `fleet_status,device=pc-1 online=500i ${T + 7}`,
+      `rel_spoof,device=pc-1 v=1 ${T + 7}`,
+      `host_system,device=pc-1 uptime_s="poison" ${T + 7}`,
+      `host_system,device=pc-1 uptime_s=7i`,
+      `host_system,device=pc-1 uptime_s=77i ${T + 7}`,
+    ] }));
+    await expect.poll(() => inbox.find((m) => m.t === 'ack')).toEqual({
+      t: 'ack', id: 7, accepted: 1, refused: 5, reasons: { identity: 1, measurement: 2, field_type: 1, no_timestamp: 1 },
+    });
+    expect(rt.lines('host_system').filter((l) => l.endsWith(` ${T + 7}`))).toEqual([`host_system,customer=acme,device=pc-1,kind=pc,model=store-pc,site=acme-1 uptime_s=77i ${T + 7}`]);
+    // fleet_status is the runtime's: only its own points, never the agent's 500 online.
+    expect(rt.lines('fleet_status').filter((l) => l.includes('online=500i'))).toEqual([]);
+    expect(rt.lines('rel_spoof')).toEqual([]);
   });
 });
 

@@ -29,6 +29,11 @@ const config = Type.Object(
     }),
     max_batch_lines: Type.Integer({ default: 10_000, minimum: 1, description: 'Largest batch an agent may send, lines' }),
     max_frame_bytes: Type.Integer({ default: 16 * 1024 * 1024, minimum: 1024, description: 'Largest WebSocket frame, bytes' }),
+    unknown_devices: Type.Union([Type.Literal('pending'), Type.Literal('refuse')], {
+      default: 'pending',
+      description:
+        'A device the inventory does not know, reported behind an agent: pending registers it (active at once if its kind is in inventory auto_accept; its points carry no customer or site until approved), refuse drops its lines (ack reason foreign_device)',
+    }),
     ping_interval_s: Type.Integer({ default: 30, minimum: 1, description: 'Idle connections are pinged this often; no pong by the next ping closes them, s' }),
   },
   { additionalProperties: false },
@@ -64,7 +69,7 @@ export default definePlugin({
         wss.handleUpgrade(request, socket, head, (ws) => {
           // One agent, one live connection: the newer one wins (the older is probably half-dead).
           sessions.get(agentId)?.replace();
-          const session = new AgentSession(ctx, agentId, ws, waiting, edgeErrors);
+          const session = new AgentSession(ctx, agentId, ws, waiting, edgeErrors, ctx.config.unknown_devices);
           sessions.set(agentId, session);
           ctx.gauge('agents_connected', sessions.size);
           ws.on('close', () => {

@@ -10,13 +10,18 @@
  *       points, already line protocol with millisecond timestamps set at the edge
  *   {"t":"result","id":"<command id>","status":"succeeded"|"failed"|"rejected"|"timed_out",...}
  * server → agent
- *   {"t":"ack","id":7,"accepted":n,"refused":n}  only after the accepted lines are committed to
- *       the server's spool; the agent deletes the batch from its outbox then
+ *   {"t":"ack","id":7,"accepted":n,"refused":n,"reasons":{"identity":n,...}}  only after the
+ *       accepted lines are committed to the server's spool; `reasons` counts the refused lines by
+ *       reason (only non-zero ones; absent when none was refused). The agent deletes the batch
+ *       from its outbox then, unless some were refused `spool_full` (it sends the batch again)
  *   {"t":"command","id":"<command id>","device":"pc-1","name":"lock","params":{}}
  *
  * A batch that is acked twice (resent after a lost ack) is harmless: every line carries its own
  * timestamp, so InfluxDB stores the point once.
  */
+/** Why the server refused a line of a batch (the ack's `reasons`). */
+export type AckReason = 'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'foreign_device' | 'spool_full' | 'stopped';
+
 export type CommandStatus = 'succeeded' | 'failed' | 'rejected' | 'timed_out' | 'cancelled' | 'expired';
 
 export interface AnnouncedCommand {
@@ -39,7 +44,7 @@ export type AgentMessage =
   | { t: 'result'; id: string; status: CommandStatus; result?: unknown; error?: string };
 
 export type ServerMessage =
-  | { t: 'ack'; id: number; accepted: number; refused: number }
+  | { t: 'ack'; id: number; accepted: number; refused: number; reasons?: Partial<Record<AckReason, number>> }
   | { t: 'command'; id: string; device: string; name: string; params: unknown };
 
 export class UplinkProtocolError extends Error {

@@ -7,7 +7,7 @@ import {
   type CommandSpec,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { encode, type AgentMessage, type AnnouncedDevice } from './protocol.ts';
+import { encode, type AckReason, type AgentMessage, type AnnouncedDevice } from './protocol.ts';
 
 type Result = Extract<AgentMessage, { t: 'result' }>;
 
@@ -39,6 +39,7 @@ export class AgentSession {
     private readonly ws: WebSocket,
     private readonly waiting: Waiting,
     private readonly edgeErrors: EdgeErrors,
+    private readonly unknownDevices: 'pending' | 'refuse' = 'pending',
   ) {
     this.attach({ id: agentId, kind: 'pc', commands: {} }, false);
     ctx.seen(agentId);
@@ -81,12 +82,18 @@ export class AgentSession {
   }
 
   /**
-   * Spools the lines of one batch and acknowledges it once they are committed. Lines without a
-   * device are the agent runtime's own (`fleetpulse_*`) and are tagged with the agent's id.
+   * Spools the lines of one batch and acknowledges it once they are committed, saying how many
+   * were refused and why. Lines without a device are the agent runtime's own (`fleetpulse_*`)
+   * and are tagged with the agent's id.
    */
   private async batch(id: number, lines: string[]): Promise<void> {
     const ctx = this.ctx;
     let refused = 0;
+    const reasons: Partial<Record<AckReason, number>> = {};
+    const refuse = (reason: AckReason) => {
+      refused++;
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    };
     const reported = new Map<string, { kind?: string; state?: string; reason?: string }>();
     for (const line of lines) {
       let head;
@@ -94,18 +101,27 @@ export class AgentSession {
         head = parseLineHead(line);
       } catch (err) {
         if (!(err instanceof MalformedLine)) throw err;
-        refused++;
+        refuse('malformed');
         ctx.count('malformed_line');
         continue;
       }
       const device = (head.tags.device ??= this.agentId);
       if (!this.mayReport(device)) {
-        refused++;
+        refuse('foreign_device');
         ctx.count('foreign_device');
         continue;
       }
-      const seen = reported.get(device) ?? { kind: head.tags.kind };
-      reported.set(device, seen);
+      let seen = reported.get(device);
+      if (!seen) {
+        seen = { kind: head.tags.kind };
+        // A device the inventory does not know meets its discovery policy before its first point
+        // is written: registered (pending, or active if its kind is auto-accepted) or refused.
+        if (!this.discovered(device, seen.kind)) {
+          refuse('foreign_device');
+          continue;
+        }
+        reported.set(device, seen);
+      }
       if (LIVENESS.has(head.measurement)) {
         if (head.measurement === 'device_status') seen.state = /(?:^|,)state="(\w+)"/.exec(head.rest)?.[1];
         // The edge plugin's reason for an error travels on the edge's attention point.
@@ -116,9 +132,10 @@ export class AgentSession {
         }
         continue;
       }
-      ctx.forward(head);
+      const refusal = ctx.forward(head);
+      if (refusal !== undefined) refuse(refusal);
     }
-    if (refused > 0) ctx.log.warn({ agent: this.agentId, batch: id, refused }, 'lines refused from agent');
+    if (refused > 0) ctx.log.warn({ agent: this.agentId, batch: id, refused, reasons }, 'lines refused from agent');
     for (const [device, r] of reported) {
       if (r.state === 'error') this.edgeErrors.set(device, r.reason);
       else if (r.state !== undefined) this.edgeErrors.delete(device);
@@ -131,14 +148,30 @@ export class AgentSession {
     }
     ctx.seen(this.agentId);
     await ctx.committed();
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encode({ t: 'ack', id, accepted: lines.length - refused, refused }));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const accepted = lines.length - refused;
+    this.ws.send(encode(refused === 0 ? { t: 'ack', id, accepted, refused } : { t: 'ack', id, accepted, refused, reasons }));
   }
 
-  /** The agent itself, devices behind it, and devices nobody knows yet (they become pending). */
+  /** The agent itself, devices behind it, and devices nobody knows yet (see `discovered`). */
   private mayReport(device: string): boolean {
     if (device === this.agentId) return true;
     const known = this.ctx.devices.lookup(device);
     return !known || known.gateway === this.agentId;
+  }
+
+  /**
+   * Whether the inventory now knows `device`: an unknown one is registered behind this agent
+   * (pending, unless its kind is auto-accepted) or, with `unknown_devices: refuse`, refused.
+   */
+  private discovered(device: string, kind: string | undefined): boolean {
+    if (this.ctx.devices.lookup(device)) return true;
+    if (this.unknownDevices === 'refuse') {
+      this.ctx.count('unknown_device');
+      return false;
+    }
+    this.ctx.seen(device, { kind, gateway: this.agentId });
+    return this.ctx.devices.lookup(device) !== undefined;
   }
 
   private attach(d: AnnouncedDevice, announced: boolean): void {

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import Value from 'typebox/value';
-import { conformFields, int, SimulatedUplink, type Fields, type Point, type SeenAttributes, type Tags, type UplinkCommand } from '../../collector/sdk/index.ts';
+import { conformFields, int, SimulatedUplink, type Fields, type Point, type SeenAttributes, type UplinkCommand } from '../../collector/sdk/index.ts';
 import tc200 from '../tc200/index.ts';
 import { BootWatch, runCommand, type CommandContext } from '../tc200/commands.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';
@@ -30,8 +30,8 @@ export interface SimulatedAgentOptions {
  * A light `fleetpulse agent` with TC-200s behind it, for `simulate --agents`: one SimulatedUplink
  * instead of the agent process, and the terminals in memory instead of on serial ports. What it
  * sends is what the agent sends for real terminals: the tc200 plugin's own points (reports.ts,
- * through the declarations and the runtime's encoder, tagged by the agent runtime with `kind`
- * and `model`), the terminals' liveness as the edge runtime writes it (`device_status`,
+ * through the declarations and the runtime's encoder, with only the plugin's tags: the edge adds
+ * no inventory tags, the server does), the terminals' liveness as the edge runtime writes it (`device_status`,
  * `device_attention` with the error code), and the agent runtime's self-metrics. Commands for a
  * terminal run through the plugin's own command runner on the terminal's device model.
  */
@@ -105,8 +105,7 @@ export class SimulatedAgent {
 
   /** A point of the tc200 plugin, as the agent runtime encodes it. */
   private point(r: Report, time: number): void {
-    const tags: Tags = { ...r.tags, kind: 'terminal', model: 'TC-200' };
-    this.pending.push(this.o.encode({ measurement: r.measurement.name, fields: conformFields(r.measurement, r.fields), tags, time }));
+    this.pending.push(this.o.encode({ measurement: r.measurement.name, fields: conformFields(r.measurement, r.fields), tags: r.tags, time }));
     this.emitted++;
   }
 
@@ -124,7 +123,7 @@ export class SimulatedAgent {
   private writeLiveness(device: string, now: number): void {
     const l = this.liveness.get(device)!;
     l.written = now;
-    const tags = { device, kind: 'terminal', model: 'TC-200' };
+    const tags = { device };
     this.pending.push(this.o.encode({ measurement: 'device_status', fields: { online: int(1), state: l.state, last_seen_s: int(0) }, tags, time: now }));
     if (l.state === 'error') {
       const fields: Fields = { state: 'error', since_s: int(Math.floor((now - l.since) / 1000)), reason: l.reason ?? '', last_seen_s: int(0) };

@@ -13,12 +13,15 @@ import { dump } from 'js-yaml';
 import pino from 'pino';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxV1Writer } from '../../collector/pipeline/influx-writer.ts';
-import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { openStateDb, Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import type { MemoryDirectory } from '../../collector/sdk/index.ts';
 import agentPlugin from '../../plugins/agent/index.ts';
+import { plugins } from '../../plugins/index.ts';
+
+export const edgePlugins = plugins.filter((p) => p.runs_in.includes('agent'));
 
 export const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -35,9 +38,11 @@ export class AgentServer {
     readonly directory: MemoryDirectory,
     dir: string,
     readonly port: number,
+    /** The server spool's size and policy when full (default 1 GiB, drop_oldest). */
+    spool: Pick<SpoolOptions, 'maxBytes' | 'whenFull'> = {},
   ) {
     this.db = openStateDb(join(dir, 'server.db'));
-    this.spool = new Spool({ db: this.db, commitIntervalMs: 10 });
+    this.spool = new Spool({ db: this.db, commitIntervalMs: 10, ...spool, onDrop: (n) => this.metrics.pointsDropped.labels('spool_full').inc(n) });
   }
 
   startDrain(influxUrl: string, database: string): void {
@@ -56,7 +61,8 @@ export class AgentServer {
     const server = new SharedServer(this.app);
     this.collector = new Collector({
       place: 'serve',
-      plugins: [agentPlugin],
+      // The edge plugins too: what an agent may forward is what they declare.
+      plugins: [agentPlugin, ...edgePlugins],
       pluginConfig: { agent: { report_interval_s: 30 } },
       sink: this.spool,
       db: this.db,

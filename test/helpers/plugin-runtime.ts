@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { apiPlugin } from '../../api/index.ts';
 import { openInventory, ROLES, type Inventory, type Role } from '../../collector/inventory/index.ts';
-import { openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { openStateDb, Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
@@ -51,12 +51,14 @@ export async function startPluginRuntime(options: {
    * routes inside it, exactly as `serve` does.
    */
   api?: { kinds: string[] };
+  /** The spool's size and policy when full (default: 1 GiB, drop_oldest). */
+  spool?: Pick<SpoolOptions, 'maxBytes' | 'whenFull'>;
 }): Promise<PluginRuntime> {
-  const { spoolCommitMs = 5, api, ...plugins } = options;
+  const { spoolCommitMs = 5, api, spool: spoolOptions, ...plugins } = options;
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
-  const spool = new Spool({ db, commitIntervalMs: spoolCommitMs });
   const metrics = new SelfMetrics('test');
+  const spool = new Spool({ db, commitIntervalMs: spoolCommitMs, ...spoolOptions, onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n) });
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const server = new SharedServer(app);
