@@ -29,6 +29,14 @@ describe('device directory', () => {
     expect([...dir.all()].map((d) => d.id)).toContain('CP-NEW');
   });
 
+  it('refuses an unknown id that breaks the device id rule at every door, auto-accepted kinds too', async () => {
+    for (const id of ['', 'has space', 'tab\there', 'trailing\\', '-dash', 'x'.repeat(65)]) {
+      await expect(t.inventory.directory.discover(id, { kind: 'plug' }), JSON.stringify(id)).rejects.toMatchObject({ name: 'DiscoveryRefused', reason: 'bad_id' });
+    }
+    expect(t.inventory.devices.list({ limit: 10 }).items).toEqual([]);
+    expect(await t.inventory.directory.discover('OK.id:1', { kind: 'plug' })).toMatchObject({ lifecycle: 'active' });
+  });
+
   it('takes what a known device reports about itself, and keeps its kind', async () => {
     t.inventory.devices.create({ id: 'CP-1', kind: 'charger', firmware: '1.0', site: 'volt-lyon' });
     const rec = await t.inventory.directory.discover('CP-1', { kind: 'pc', firmware: '1.1', gateway: 'AG-9' });

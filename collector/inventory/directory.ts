@@ -11,6 +11,8 @@ import type { DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
 import type { Devices } from './devices.ts';
 import type { PendingGate } from './pending-gate.ts';
+import { deviceIdProblem } from '../sdk/device-id.ts';
+import { DiscoveryRefused } from '../sdk/errors.ts';
 
 /**
  * The inventory as the runtime and plugins see it. `lookup` and `all` read the in-memory
@@ -42,8 +44,13 @@ export class InventoryDirectory implements DeviceDirectory {
 
   async discover(id: string, attrs: DiscoveredAttributes, source?: string): Promise<DeviceRecord> {
     const accept = this.autoAccept.has(attrs.kind);
-    // Checked and recorded in one synchronous step: concurrent strangers cannot all pass.
-    if (!accept && !this.records.get(id)) this.gate.admit(id, source);
+    if (!this.records.get(id)) {
+      // Every door's unknown ids meet the one id rule here, before a point carries them.
+      const problem = deviceIdProblem(id);
+      if (problem) throw new DiscoveryRefused(id, 'bad_id', problem);
+      // Checked and recorded in one synchronous step: concurrent strangers cannot all pass.
+      if (!accept) this.gate.admit(id, source);
+    }
     this.devices.discover(id, attrs, accept);
     return this.records.get(id)!;
   }

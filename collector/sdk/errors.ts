@@ -57,8 +57,15 @@ export class DiscoveryRefused extends Error {
   override name = 'DiscoveryRefused';
   constructor(
     readonly deviceId: string,
-    readonly reason: 'pending_full' | 'pending_rate',
+    readonly reason: 'bad_id' | 'pending_full' | 'pending_rate',
+    detail?: string,
   ) {
-    super(reason === 'pending_full' ? `device ${deviceId} refused: too many devices are pending approval` : `device ${deviceId} refused: too many new devices from this address this minute`);
+    super(`device ${JSON.stringify(deviceId).slice(0, 80)} refused: ${detail ?? DISCOVERY_REFUSALS[reason]}`);
   }
 }
+
+const DISCOVERY_REFUSALS = {
+  bad_id: 'not a valid device id',
+  pending_full: 'too many devices are pending approval',
+  pending_rate: 'too many new devices from this address this minute',
+} as const;

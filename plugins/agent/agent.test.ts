@@ -23,7 +23,9 @@ beforeAll(async () => {
     .add({ id: 'pc-3', kind: 'pc', customer: 'acme', site: 'acme-3' }, { type: 'agent_token', value: 'token-3' })
     .add({ id: 'pc-3-t1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-3', gateway: 'pc-3' })
     .add({ id: 'sim-agent-1', kind: 'pc', customer: 'sim', site: 'sim-1' }, { type: 'agent_token', value: 'sim-token' })
-    .add({ id: 'sim-agent-1-t1', kind: 'terminal', model: 'TC-200', customer: 'sim', site: 'sim-1', gateway: 'sim-agent-1' });
+    .add({ id: 'sim-agent-1-t1', kind: 'terminal', model: 'TC-200', customer: 'sim', site: 'sim-1', gateway: 'sim-agent-1' })
+    // Approved, so liveness watches it (a pending device writes no status; docs/inventory.md).
+    .add({ id: 'sim-agent-1-t2', kind: 'terminal', model: 'TC-200', customer: 'sim', site: 'sim-1', gateway: 'sim-agent-1' });
   rt = await startPluginRuntime({ plugins: [agent, host, tc200], pluginConfig: { agent: { max_batch_lines: 100 } }, directory });
 });
 afterAll(async () => {

@@ -20,7 +20,17 @@
  * timestamp, so InfluxDB stores the point once.
  */
 /** Why the server refused a line of a batch (the ack's `reasons`). */
-export type AckReason = 'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'foreign_device' | 'spool_full' | 'stopped';
+export type AckReason =
+  | 'identity'
+  | 'measurement'
+  | 'field_type'
+  | 'no_timestamp'
+  | 'malformed'
+  | 'foreign_device'
+  | 'device_id'
+  | 'not_admitted'
+  | 'spool_full'
+  | 'stopped';
 
 export type CommandStatus = 'succeeded' | 'failed' | 'rejected' | 'timed_out' | 'cancelled' | 'expired';
 

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import {
   DeviceUnreachable,
+  deviceIdProblem,
   MalformedLine,
   parseLineHead,
   type Attachment,
@@ -116,8 +117,9 @@ export class AgentSession {
         seen = { kind: head.tags.kind };
         // A device the inventory does not know meets its discovery policy before its first point
         // is written: registered (pending, or active if its kind is auto-accepted) or refused.
-        if (!this.discovered(device, seen.kind)) {
-          refuse('foreign_device');
+        const undiscovered = this.discovered(device, seen.kind);
+        if (undiscovered) {
+          refuse(undiscovered);
           continue;
         }
         reported.set(device, seen);
@@ -161,17 +163,23 @@ export class AgentSession {
   }
 
   /**
-   * Whether the inventory now knows `device`: an unknown one is registered behind this agent
-   * (pending, unless its kind is auto-accepted) or, with `unknown_devices: refuse`, refused.
+   * Why the inventory does not know `device` now, or undefined when it does: an unknown one is
+   * registered behind this agent (pending, unless its kind is auto-accepted) or refused, with
+   * `unknown_devices: refuse`, for an id no device may have, or over the inventory's bounds on
+   * pending devices (counted by the runtime as `discovery_refused_*`).
    */
-  private discovered(device: string, kind: string | undefined): boolean {
-    if (this.ctx.devices.lookup(device)) return true;
+  private discovered(device: string, kind: string | undefined): AckReason | undefined {
+    if (this.ctx.devices.lookup(device)) return undefined;
     if (this.unknownDevices === 'refuse') {
       this.ctx.count('unknown_device');
-      return false;
+      return 'foreign_device';
+    }
+    if (deviceIdProblem(device)) {
+      this.ctx.count('bad_device_id');
+      return 'device_id';
     }
     this.ctx.seen(device, { kind, gateway: this.agentId });
-    return this.ctx.devices.lookup(device) !== undefined;
+    return this.ctx.devices.lookup(device) ? undefined : 'not_admitted';
   }
 
   private attach(d: AnnouncedDevice, announced: boolean): void {

@@ -161,6 +161,7 @@ export class ChargerEndpoint {
       return { protocol };
     } catch (err) {
       if (!(err instanceof DiscoveryRefused)) throw err;
+      if (err.reason === 'bad_id') return { status: 400, reason: err.reason, message: err.message };
       return err.reason === 'pending_full'
         ? { status: 503, reason: err.reason, message: 'too many chargers are waiting for approval; try later' }
         : { status: 429, reason: err.reason, message: 'too many new chargers from this address; try later' };

@@ -37,6 +37,12 @@ describe('pos protocol: events', () => {
     }
   });
 
+  it('holds the event device to the device id rule every door applies', () => {
+    // 65 characters pass the event-id pattern (up to 128); '@' and '+' pass only the device rule.
+    expect(() => parseEvent({ ...heartbeat, device: 'p'.repeat(65) })).toThrow(/event\.device.*longer than 64/);
+    expect(parseEvent({ ...heartbeat, device: 'POS@7+a' }).device).toBe('POS@7+a');
+  });
+
   it('splits a batch into valid events and invalid ones by index', () => {
     const batch = parseBatch({ events: [heartbeat, { ...heartbeat, network: '5g' }, 'x', heartbeat] }, 10);
     expect(batch.events.map((e) => e.index)).toEqual([0, 3]);

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { deviceIdProblem } from '../../collector/sdk/index.ts';
 
 /**
  * The POS back-office webhook: signed JSON batches of events. Pure (hashing is computation, not
@@ -118,7 +119,7 @@ export function parseEvent(raw: unknown, at = 'event'): PosEvent {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ProtocolError(at, 'must be an object');
   const r = new Reader(raw as Record<string, unknown>, at);
   const type = r.oneOf('type', EVENT_TYPES);
-  const base: Base = { id: r.id('id'), device: r.id('device'), store: r.id('store'), time: r.time('time') };
+  const base: Base = { id: r.id('id'), device: r.device('device'), store: r.id('store'), time: r.time('time') };
   switch (type) {
     case 'heartbeat':
       return {
@@ -160,6 +161,14 @@ class Reader {
   id(key: string): string {
     const v = this.o[key];
     if (typeof v !== 'string' || !ID.test(v)) this.fail(key, 'must be an id of 1-128 letters, digits, ".", "_", ":" or "-"');
+    return v;
+  }
+  /** A device id, by the rule every door applies (it becomes the `device` tag). */
+  device(key: string): string {
+    const v = this.o[key];
+    if (typeof v !== 'string') this.fail(key, 'must be a device id');
+    const problem = deviceIdProblem(v);
+    if (problem) this.fail(key, problem);
     return v;
   }
   optionalId(key: string): string | undefined {
