@@ -30,6 +30,10 @@ const Pipeline = Type.Object(
   {
     spool_max_bytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'Largest spool, bytes of line protocol' }),
     when_full: Type.Union([Type.Literal('drop_oldest'), Type.Literal('drop_newest')], { default: 'drop_oldest' }),
+    commit_interval_ms: Type.Integer({
+      default: 50, minimum: 1, maximum: 10_000,
+      description: 'Emitted points wait in memory at most this long, then are committed to the spool in one transaction; acknowledgements to devices wait for it, ms',
+    }),
     batch_size: Type.Integer({ default: 5000, minimum: 1, maximum: 100_000, description: 'Lines per write' }),
     flush_interval_ms: Type.Integer({ default: 1000, minimum: 10, description: 'A partial batch is written after this long' }),
     concurrency: Type.Integer({ default: 2, minimum: 1, maximum: 16, description: 'Writes in flight at once' }),

@@ -81,11 +81,13 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     return {};
   });
 
-  on('MeterValues', (p, charger) => {
+  on('MeterValues', async (p, charger) => {
     const connector: number = v16 ? p.connectorId : p.evseId;
     const transactionId = v16 && p.transactionId !== undefined ? String(p.transactionId) : undefined;
     emitMeterValues(station, charger, connector, p.meterValue, transactionId);
     if (transactionId !== undefined) updateSessionMeter(station, charger, transactionId, p.meterValue);
+    // The answer tells the charger it may delete its copy: only once the points are durable.
+    await ctx.committed();
     return {};
   });
 

@@ -25,6 +25,8 @@ export interface Rig {
   db: Database.Database;
   /** Lines committed to the spool table (durable), optionally of one measurement. */
   lines(measurement?: string): string[];
+  /** Every spooled line, also those still waiting for the next commit (commits them first). */
+  allLines(measurement?: string): string[];
   events(event: string): Promise<number>;
   charger(identity: string, version: 'ocpp1.6' | 'ocpp2.0.1', options?: { password?: string; protocols?: string[] }): Promise<RPCClient>;
   stop(): Promise<void>;
@@ -47,6 +49,7 @@ export async function startRig(directory: MemoryDirectory, config: Record<string
     directory,
     db: rt.pluginDb,
     lines: (measurement) => rt.committedLines(measurement),
+    allLines: (measurement) => rt.lines(measurement),
     events: (event) => rt.events('ocpp', event),
     charger: async (identity, version, options = {}) => {
       const client = new RPCClient({

@@ -3,8 +3,8 @@
  * charging sessions. Each message is applied once, keyed by what identifies it (1.6 start: connector,
  * time, tag and meter; stop: transaction id; 2.0.1: transaction id and seqNo), and its answer is
  * stored with the change: a resend after a lost reply gets the same answer and changes nothing.
- * A session's end is answered only once the row is committed and its summary point is in the
- * durable spool.
+ * A StopTransaction or TransactionEvent is answered only once the row is committed and its
+ * points (meter values, the summary at a session's end) are in the durable spool.
  */
 import { idTagInfo } from './id-tags.ts';
 import { energyRegister, type MeterValue } from './meter.ts';
@@ -89,10 +89,9 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     if (result.replayed) ctx.count('resend_answered');
     emitMeterValues(station, charger, p.evse?.id, values, txId);
     const row = result.session ?? sessions.get(id, txId);
-    if (row?.state === 'ended') {
-      emitSummary(station, row);
-      await ctx.committed();
-    }
+    if (row?.state === 'ended') emitSummary(station, row);
+    // Every event may carry meter values the charger deletes once answered.
+    await ctx.committed();
     return result.reply;
   });
 }
