@@ -50,7 +50,7 @@ export default async function agent(argv: string[]): Promise<number> {
     maxBytes: config.outbox.max_bytes,
     whenFull: config.outbox.when_full,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.outbox.batch_size),
-    onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
+    onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
   });
   metrics.spoolSize = () => outbox.size();
   const edgePlugins = plugins.filter((p) => p.runs_in.includes('agent'));

@@ -61,7 +61,7 @@ export default async function serve(argv: string[]): Promise<number> {
     maxBytes: config.pipeline.spool_max_bytes,
     whenFull: config.pipeline.when_full,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.pipeline.batch_size),
-    onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
+    onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
   });
   metrics.spoolSize = () => spool.size();
   const closeLocal = () => {

@@ -26,8 +26,9 @@ export type Answer = (device: string, command: Command) => Promise<unknown>;
 
 class LinesSink implements LineSink {
   readonly lines: string[] = [];
-  append(line: string): void {
+  append(line: string): undefined {
     this.lines.push(line);
+    return undefined;
   }
   async committed(): Promise<void> {}
 }

@@ -11,8 +11,9 @@ const log = pino({ level: 'silent' });
 /** Our own LineSink (the seam between emit and the spool): keeps the encoded lines. */
 class LinesSink implements LineSink {
   readonly lines: string[] = [];
-  append(line: string): void {
+  append(line: string): undefined {
     this.lines.push(line);
+    return undefined;
   }
   async committed(): Promise<void> {}
 }

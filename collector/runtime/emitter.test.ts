@@ -10,7 +10,7 @@ function setUp() {
   const directory = new MemoryDirectory();
   directory.add({ id: 'pc 1', kind: 'pc', model: 'NUC, 12', customer: 'acme', site: 'lyon=3', gateway: 'agent-1' });
   const metrics = new SelfMetrics('test');
-  const emitter = new Emitter({ append: (l) => lines.push(l), committed: async () => {} }, directory, metrics, pino({ level: 'silent' }), { now: () => 0 });
+  const emitter = new Emitter({ append: (l) => void lines.push(l), committed: async () => {} }, directory, metrics, pino({ level: 'silent' }), { now: () => 0 });
   const invalid = async (measurement: string) =>
     (await metrics.pointsInvalid.get()).values.find((v) => v.labels.plugin === 'agent' && v.labels.measurement === measurement)?.value ?? 0;
   const emitted = async () => (await metrics.pointsEmitted.get()).values.find((v) => v.labels.plugin === 'agent')?.value ?? 0;

@@ -13,9 +13,16 @@ import {
 } from '../sdk/index.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
+/**
+ * Why a sink did not take a line (it counts the line itself): `spool_full` by the spool's own
+ * bound and policy, `disk_full` while the disk under it is full.
+ */
+export type SinkRefusal = 'spool_full' | 'disk_full';
+
 /** Where encoded lines go: the durable spool (serve) or the agent's outbox. */
 export interface LineSink {
-  append(line: string): void;
+  append(line: string): SinkRefusal | undefined;
+  /** Resolves once every line appended so far is stored; rejects with `PointsRefused` if they were not. */
   committed(): Promise<void>;
 }
 

@@ -185,7 +185,7 @@ describe('Liveness', () => {
   it('fleet_status through the Emitter: a tag set without device gets no inventory tags', () => {
     const lines: string[] = [];
     const directory = new MemoryDirectory().add({ id: 'acme', kind: 'terminal', model: 'X', customer: 'other', site: 'other-s1' });
-    const emitter = new Emitter({ append: (l) => lines.push(l), committed: async () => {} }, directory, new SelfMetrics('test'), pino({ level: 'silent' }), { now: () => T0 });
+    const emitter = new Emitter({ append: (l) => void lines.push(l), committed: async () => {} }, directory, new SelfMetrics('test'), pino({ level: 'silent' }), { now: () => T0 });
     emitter.system({ measurement: 'fleet_status', fields: { total: int(1), online: int(1), offline: int(0), error: int(0), maintenance: int(0) }, tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal' }, time: T0 });
     expect(lines).toEqual([`fleet_status,customer=acme,kind=terminal,site=acme-s1 total=1i,online=1i,offline=0i,error=0i,maintenance=0i ${T0}`]);
   });

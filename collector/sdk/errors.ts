@@ -47,3 +47,15 @@ export class DeviceUnreachable extends Error {
 export class UndeclaredMeasurement extends Error {
   override name = 'UndeclaredMeasurement';
 }
+
+/**
+ * Points that were not stored, so must not be acknowledged: `committed()` rejects with it.
+ * `disk_full`: the runtime's disk is full; it takes points again by itself once a write succeeds,
+ * so the sender should keep them and send them again later.
+ */
+export class PointsRefused extends Error {
+  override name = 'PointsRefused';
+  constructor(readonly reason: 'disk_full') {
+    super(`points not stored: ${reason.replace('_', ' ')}`);
+  }
+}

@@ -38,7 +38,7 @@ export class LivenessReplay {
       place: 'serve',
       plugins: [],
       pluginConfig: {},
-      sink: { append: (line) => this.lines.push(line), committed: async () => {} },
+      sink: { append: (line) => void this.lines.push(line), committed: async () => {} },
       db: this.db,
       pluginDb: this.db,
       directory: this.directory,

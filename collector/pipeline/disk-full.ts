@@ -1,0 +1,41 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Whether a SQLite error means "cannot write to the disk now": SQLITE_FULL (SQLite reports a
+ * write that failed with ENOSPC so) and the SQLITE_IOERR family, which is how a full disk shows
+ * through the WAL index (`SQLITE_IOERR_SHMSIZE`) and on some file systems. Both are treated as the
+ * same state: nothing can be stored until a write succeeds again. Anything else is a bug and
+ * is thrown.
+ */
+export function isDiskFull(err: unknown): err is Error & { code: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+}
+
+/** Bytes a probe writes: about what one commit of a few thousand compressed lines needs. */
+const PROBE_BYTES = 256 * 1024;
+
+/**
+ * Asks the disk whether a commit would fit again: writes a blob of a commit's size in its own
+ * transaction and deletes it in another. A rolled-back write proves nothing (SQLite writes pages
+ * at commit); the deleted blob's pages stay in the file's free list, ready for the next commit.
+ */
+export class DiskProbe {
+  constructor(private readonly db: Database.Database) {}
+
+  /** True when the write succeeded; throws errors that are not a full disk. */
+  fits(): boolean {
+    try {
+      // Created here, not at start: a spool opened on a full disk must open.
+      this.db.exec('CREATE TABLE IF NOT EXISTS spool_probe (blob BLOB NOT NULL)');
+      // A probe that failed half way may have left its blob: remove it first.
+      this.db.exec('DELETE FROM spool_probe');
+      this.db.prepare('INSERT INTO spool_probe (blob) VALUES (zeroblob(?))').run(PROBE_BYTES);
+      this.db.exec('DELETE FROM spool_probe');
+      return true;
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      return false;
+    }
+  }
+}
