@@ -8,6 +8,7 @@ import { SessionScheduler } from '../../collector/commands/session-scheduler.ts'
 import { openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
+import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
@@ -62,6 +63,7 @@ export default async function serve(argv: string[]): Promise<number> {
     whenFull: config.pipeline.when_full,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.pipeline.batch_size),
     onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
+    onDiskFull: (full, err) => diskFullLog(log, full, err),
   });
   metrics.spoolSize = () => spool.size();
   const closeLocal = () => {
@@ -111,6 +113,7 @@ export default async function serve(argv: string[]): Promise<number> {
     flushIntervalMs: config.pipeline.flush_interval_ms,
     concurrency: config.pipeline.concurrency,
     metrics: metrics.drainMetrics(),
+    prepare: () => influx.prepare(),
   });
 
   let operations;
@@ -190,6 +193,7 @@ export default async function serve(argv: string[]): Promise<number> {
 
   return untilShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
+    influx.cancelQueries();
     sessions.stop();
     await downsampler.stop();
     await operations.stop();
