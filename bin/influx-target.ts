@@ -10,6 +10,14 @@ import type { Config } from './config.ts';
 export interface InfluxTarget {
   writer: PointWriter & { close(): void };
   query: InfluxQuery;
+  /**
+   * Makes sure the database and its retention policy exist (v1; nothing for v2); rejects when
+   * InfluxDB cannot be asked. The drain calls it, with backoff, before its first write: start-up
+   * does not wait for it, so a hung InfluxDB delays nothing else.
+   */
+  prepare(): Promise<void>;
+  /** Aborts the queries under way and to come (shutdown: a hung InfluxDB must not hold it up). */
+  cancelQueries(): void;
   /** Stops the embedded influxd, if this process started one. */
   stop(): Promise<void>;
 }
@@ -29,8 +37,10 @@ export async function openInfluxTarget(config: Config, log: Logger): Promise<Inf
     url = local.url;
     log.info({ url, dataDir }, 'started the embedded influxd (set influx.url to use your own InfluxDB)');
   }
+  const stopping = new AbortController();
   const query = new InfluxQuery({
     url,
+    signal: stopping.signal,
     database: c.database,
     username: c.username || undefined,
     password: c.password || undefined,
@@ -47,38 +57,19 @@ export async function openInfluxTarget(config: Config, log: Logger): Promise<Inf
           password: c.password || undefined,
           gzip: c.gzip,
         });
-  if (c.api === 'v1') await ensureDatabaseInBackground(query, config, log);
   return {
     writer,
     query,
+    async prepare() {
+      if (c.api !== 'v1') return;
+      const result = await query.ensureDatabase({ database: c.database, retentionDays: c.retention_days, rpName: c.retention_policy });
+      log.info(result, 'InfluxDB database ready');
+    },
+    cancelQueries: () => stopping.abort(),
     async stop() {
+      stopping.abort();
       writer.close();
       await local?.stop();
     },
   };
-}
-
-/**
- * Creates the database and its retention policy. An InfluxDB that is down at start is no
- * reason to refuse to start (points wait in the spool): keep trying in the background.
- */
-async function ensureDatabaseInBackground(query: InfluxQuery, config: Config, log: Logger): Promise<void> {
-  const attempt = () =>
-    query.ensureDatabase({ database: config.influx.database, retentionDays: config.influx.retention_days, rpName: config.influx.retention_policy });
-  try {
-    const result = await attempt();
-    log.info(result, 'InfluxDB database ready');
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'cannot prepare the InfluxDB database yet; retrying every 10 s');
-    const timer = setInterval(() => {
-      attempt().then(
-        (result) => {
-          clearInterval(timer);
-          log.info(result, 'InfluxDB database ready');
-        },
-        () => {},
-      );
-    }, 10_000);
-    timer.unref();
-  }
 }

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { InvalidCommand } from '../../collector/commands/command-bus.ts';
+import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { UplinkWriter } from '../../collector/pipeline/uplink-writer.ts';
@@ -52,7 +53,8 @@ export default async function agent(argv: string[]): Promise<number> {
     maxBytes: config.outbox.max_bytes,
     whenFull: config.outbox.when_full,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.outbox.batch_size),
-    onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
+    onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
+    onDiskFull: (full, err) => diskFullLog(log, full, err),
   });
   metrics.spoolSize = () => outbox.size();
   const edgePlugins = plugins.filter((p) => p.runs_in.includes('agent'));

@@ -12,6 +12,7 @@ import { Backups } from '../../collector/operations/backups.ts';
 import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
+import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
@@ -80,7 +81,8 @@ export default async function serve(argv: string[]): Promise<number> {
     whenFull: config.pipeline.when_full,
     commitIntervalMs: config.pipeline.commit_interval_ms,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.pipeline.batch_size),
-    onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n),
+    onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
+    onDiskFull: (full, err) => diskFullLog(log, full, err),
   });
   metrics.spoolSize = () => spool.size();
   const closeLocal = () => {
@@ -141,6 +143,7 @@ export default async function serve(argv: string[]): Promise<number> {
     flushIntervalMs: config.pipeline.flush_interval_ms,
     concurrency: config.pipeline.concurrency,
     metrics: metrics.drainMetrics(),
+    prepare: () => influx.prepare(),
   });
 
   let operations;
@@ -252,6 +255,7 @@ export default async function serve(argv: string[]): Promise<number> {
   return untilShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
     stopReloading();
+    influx.cancelQueries();
     sessions.stop();
     backupSchedule?.stop();
     retention.stop();

@@ -15,6 +15,11 @@ export interface DrainOptions {
   concurrency?: number;
   backoff?: BackoffOptions;
   metrics?: DrainMetrics;
+  /**
+   * Run before the first write, retried with the same backoff until it resolves (the target's
+   * database is created). Default: nothing to prepare.
+   */
+  prepare?: () => Promise<void>;
 }
 
 export interface DrainMetrics {
@@ -50,7 +55,16 @@ export class Drain {
   private workers: Promise<void>[] = [];
   /** Idle workers, each woken by calling its function. */
   private readonly idlers = new Set<() => void>();
+  /** Workers waiting out a backoff delay, each made to retry now by calling its function. */
+  private readonly retriers = new Set<() => void>();
   private failing = false;
+  private readonly prepare: (() => Promise<void>) | undefined;
+  /** The one `prepare` under way, shared by the workers. */
+  private preparing: Promise<void> | undefined;
+  private prepared = false;
+  /** Set by `stop`: a write that fails from then on ends the flush (the target is still down). */
+  private stopping = false;
+  private failedWhileStopping = false;
 
   constructor(options: DrainOptions) {
     this.spool = options.spool;
@@ -61,6 +75,8 @@ export class Drain {
     this.concurrency = options.concurrency ?? 2;
     this.backoffOptions = options.backoff ?? {};
     this.metrics = options.metrics;
+    this.prepare = options.prepare;
+    this.prepared = this.prepare === undefined;
     if (this.spool.linesPerRow > this.batchSize) {
       throw new Error(`the spool stores ${this.spool.linesPerRow} lines per row, more than a batch of ${this.batchSize}: set its linesPerRow to at most the batch size`);
     }
@@ -86,11 +102,15 @@ export class Drain {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.spool.commit();
+    // Whether the target answers now is found out by trying: workers waiting out a backoff after
+    // an outage retry at once, and only a write that fails from here on ends the flush early.
+    this.stopping = true;
+    for (const retry of this.retriers) retry();
     // Both waits end together, so that no timer outlives stop() and holds the process open.
     const done = new AbortController();
     const deadline = sleep(deadlineMs, done.signal);
     const drained = (async () => {
-      while (this.spool.size().points > 0 && !this.failing && !done.signal.aborted) await sleep(20, done.signal);
+      while (this.spool.size().points > 0 && !this.failedWhileStopping && !done.signal.aborted) await sleep(20, done.signal);
     })();
     await Promise.race([drained, deadline]);
     done.abort();
@@ -106,6 +126,7 @@ export class Drain {
     const signal = this.stopper.signal;
     const backoff = new Backoff(this.backoffOptions);
     while (!signal.aborted) {
+      if (!this.prepared && !(await this.tryPrepare(backoff, signal))) continue;
       const batch = this.spool.claim(this.batchSize);
       if (!batch) {
         await this.idle(signal);
@@ -126,11 +147,47 @@ export class Drain {
           const delay = backoff.next(retry.retryAfterMs);
           if (!this.failing) this.log.warn({ err: retry.message, delayMs: delay }, 'write failed; points stay in the spool');
           this.failing = true;
-          await sleep(delay, signal);
+          if (this.stopping) this.failedWhileStopping = true;
+          await this.backOff(delay, signal);
           if (signal.aborted) return;
         }
       }
     }
+  }
+
+  /** One attempt at `prepare` (shared by the workers); after a failure, waits out the backoff. */
+  private async tryPrepare(backoff: Backoff, signal: AbortSignal): Promise<boolean> {
+    let onAbort = () => {};
+    const stopped = new Promise<'stopped'>((resolve) => (onAbort = () => resolve('stopped')));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      this.preparing ??= this.prepare!();
+      // A hung target must not hold up stop().
+      const outcome = await Promise.race([this.preparing, stopped]).finally(() => signal.removeEventListener('abort', onAbort));
+      if (outcome === 'stopped') return false;
+      this.prepared = true;
+      backoff.reset();
+      return true;
+    } catch (err) {
+      this.preparing = undefined;
+      const delay = backoff.next();
+      if (!this.failing) this.log.warn({ err: (err as Error).message, delayMs: delay }, 'cannot prepare the target yet; points stay in the spool');
+      this.failing = true;
+      if (this.stopping) this.failedWhileStopping = true;
+      await this.backOff(delay, signal);
+      return false;
+    }
+  }
+
+  /** Waits `delayMs` after a failed write, or less when `stop` asks for one more try. */
+  private async backOff(delayMs: number, signal: AbortSignal): Promise<void> {
+    const now = new AbortController();
+    const retry = () => now.abort();
+    signal.addEventListener('abort', retry, { once: true });
+    this.retriers.add(retry);
+    await sleep(delayMs, now.signal);
+    this.retriers.delete(retry);
+    signal.removeEventListener('abort', retry);
   }
 
   private async idle(signal: AbortSignal): Promise<void> {

@@ -39,6 +39,8 @@ export interface InfluxQueryOptions {
   token?: string;
   /** Default 30 s. */
   timeoutMs?: number;
+  /** Aborts every request under way and to come (the process is stopping). */
+  signal?: AbortSignal;
 }
 
 export class InfluxQueryError extends Error {
@@ -258,7 +260,8 @@ export class InfluxQuery {
     let status: number;
     let text: string;
     try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const res = await fetch(url, { ...init, signal: this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout });
       status = res.status;
       text = await res.text();
     } catch (err) {

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PointsRefused } from '../sdk/errors.ts';
 import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
 
 const dirs: string[] = [];
@@ -254,5 +256,43 @@ describe('Spool', () => {
     const b = openSpool(file);
     expect(b.spool.size().points).toBe(1);
     b.db.close();
+  });
+
+  it('a full disk is a state: a failed commit refuses its lines, acks go on, and a probe ends it', async () => {
+    const drops: Array<[number, string]> = [];
+    const states: boolean[] = [];
+    const { db, spool } = openSpool(tempDbPath(), {
+      linesPerRow: 100,
+      diskProbeMs: 10,
+      onDrop: (n, reason) => drops.push([n, reason]),
+      onDiskFull: (full) => states.push(full),
+    });
+    // Random text: it does not compress away, so rows take real pages.
+    const big = (i: number) => `m,device=d v="${randomBytes(400).toString('hex')}" ${1_700_000_000_000 + i}`;
+    for (let i = 0; i < 1000; i++) spool.append(big(i));
+    spool.commit();
+    // SQLite's own limit on the file: the next page it needs fails with SQLITE_FULL, as on a full disk.
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+
+    for (let i = 0; i < 200; i++) expect(spool.append(big(1000 + i))).toBeUndefined();
+    // The commit runs in the spool's timer: it must not throw there, and the waiter learns.
+    await expect(spool.committed()).rejects.toBeInstanceOf(PointsRefused);
+    expect(spool.diskFull).toBe(true);
+    expect(spool.append(big(2000))).toBe('disk_full');
+    await expect(spool.committed()).rejects.toThrow(/disk full/);
+    expect(drops).toEqual([[200, 'disk_full'], [1, 'disk_full']]);
+    expect(spool.size().points).toBe(1000);
+    expect(states).toEqual([true]);
+
+    // The drain keeps acknowledging: the deleted rows' pages are reused, and the probe ends the state.
+    spool.ack(spool.claim(1000)!);
+    expect(spool.size().points).toBe(0);
+    for (let i = 0; i < 500 && spool.diskFull; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(states).toEqual([true, false]);
+    for (let i = 0; i < 200; i++) expect(spool.append(big(3000 + i))).toBeUndefined();
+    await spool.committed();
+    expect(everything(spool)).toHaveLength(200);
+    spool.close();
+    db.close();
   });
 });

@@ -1,11 +1,13 @@
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
+import { PointsRefused } from '../sdk/errors.ts';
+import { DiskProbe, isDiskFull } from './disk-full.ts';
 import { gzipLines, type PackedLines } from './writer.ts';
 
 export type WhenFull = 'drop_oldest' | 'drop_newest';
 
 /** Why a sink did not take a line (it counted the loss itself). One union, so a new reason is one line. */
-export type SinkRefusal = 'spool_full';
+export type SinkRefusal = 'spool_full' | 'disk_full';
 
 /** Lines stored together in one row unless the spool is told otherwise. */
 export const DEFAULT_LINES_PER_ROW = 500;
@@ -36,8 +38,12 @@ export interface SpoolOptions {
    * machine needs for the writes.
    */
   linesPerRow?: number;
-  /** Called with the number of points dropped because the spool was full. */
-  onDrop?: (count: number) => void;
+  /** Called with the number of points dropped or refused, and why (`spool_full`, `disk_full`). */
+  onDrop?: (count: number, reason: SinkRefusal) => void;
+  /** Called when the disk-full state begins (with SQLite's error) and when it ends. */
+  onDiskFull?: (full: boolean, err?: Error) => void;
+  /** How often a full disk is probed for room again, ms. Default 1,000. */
+  diskProbeMs?: number;
 }
 
 /**
@@ -71,10 +77,15 @@ export class Spool {
   private readonly commitLines: number;
   private pending: string[] = [];
   private pendingBytes = 0;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<{ resolve: () => void; reject: (err: PointsRefused) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly commitIntervalMs: number;
-  private readonly onDrop: (count: number) => void;
+  private readonly onDrop: (count: number, reason: SinkRefusal) => void;
+  private readonly onDiskFull: (full: boolean, err?: Error) => void;
+  private readonly diskProbeMs: number;
+  private readonly probe: DiskProbe;
+  /** Set while the disk is full (see `diskFull`); probes for room until a write succeeds. */
+  private probeTimer: NodeJS.Timeout | undefined;
   private points: number;
   private bytes: number;
   /**
@@ -108,6 +119,9 @@ export class Spool {
     this.commitLines = options.commitLines ?? 5000;
     this.linesPerRow = options.linesPerRow ?? DEFAULT_LINES_PER_ROW;
     this.onDrop = options.onDrop ?? (() => {});
+    this.onDiskFull = options.onDiskFull ?? (() => {});
+    this.diskProbeMs = options.diskProbeMs ?? 1000;
+    this.probe = new DiskProbe(this.db);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY, line NOT NULL, lengths BLOB, chars INTEGER);
       CREATE TABLE IF NOT EXISTS dead_letters (
@@ -146,47 +160,93 @@ export class Spool {
 
   /**
    * Queues one encoded line; it is durable after the next commit (see `committed`). Answers
-   * `spool_full` when the line did not fit (drop_newest, or a line larger than the spool): it is
-   * then dropped and counted, and whoever sent it must not be told it was stored.
+   * `spool_full` when the line did not fit (drop_newest, or a line larger than the spool) and
+   * `disk_full` while the disk is full: it is then dropped and counted, and whoever sent it must
+   * not be told it was stored.
    */
   append(line: string): SinkRefusal | undefined {
     if (this.closed) throw new Error('spool is closed');
+    if (this.diskFull) {
+      this.onDrop(1, 'disk_full');
+      return 'disk_full';
+    }
     const size = line.length;
     if (this.bytes + this.pendingBytes + size > this.maxBytes && !this.makeRoom(size)) {
-      this.onDrop(1);
-      return 'spool_full';
+      const reason = this.diskFull ? 'disk_full' : 'spool_full';
+      this.onDrop(1, reason);
+      return reason;
     }
     this.pending.push(line);
     this.pendingBytes += size;
-    if (this.pending.length >= this.commitLines) this.commit();
-    else this.timer ??= setTimeout(() => this.commit(), this.commitIntervalMs);
+    if (this.pending.length < this.commitLines) this.timer ??= setTimeout(() => this.commit(), this.commitIntervalMs);
+    else {
+      this.commit();
+      // A failed commit refused (and counted) this line with the others.
+      if (this.diskFull) return 'disk_full';
+    }
     return undefined;
+  }
+
+  /**
+   * The disk is full: commits failed, new lines are refused (`disk_full`) until a probe write
+   * succeeds. Reading and acknowledging go on, so the drain frees room meanwhile.
+   */
+  get diskFull(): boolean {
+    return this.probeTimer !== undefined;
   }
 
   /** Called after each commit that added lines (the drain wakes up when a full batch waits). */
   onCommit: (() => void) | undefined;
 
-  /** Resolves once every line appended so far is committed. */
+  /**
+   * Resolves once every line appended so far is committed; rejects with `PointsRefused` when
+   * they were not stored (the disk is full, or became full at their commit). Callers ask in the
+   * same synchronous run as their appends, so a probe cannot end the state in between.
+   */
   committed(): Promise<void> {
+    if (this.diskFull) return Promise.reject(new PointsRefused('disk_full'));
     if (this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Writes the waiting lines in one transaction. */
+  /** Writes the waiting lines in one transaction. Never throws for a full disk (see `diskFull`). */
   commit(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const waiters = this.waiters;
+    this.waiters = [];
     if (this.pending.length > 0) {
-      this.commitPending();
+      try {
+        this.commitPending();
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        this.refusePending(err);
+        for (const w of waiters) w.reject(new PointsRefused('disk_full'));
+        return;
+      }
       this.points += this.pending.length;
       this.bytes += this.pendingBytes;
       this.pending = [];
       this.pendingBytes = 0;
       this.onCommit?.();
     }
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w.resolve();
+  }
+
+  /** A commit failed for a full disk: its lines are refused, and so are new ones until a probe fits. */
+  private refusePending(err: Error): void {
+    this.onDrop(this.pending.length, 'disk_full');
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.diskFull) return;
+    this.onDiskFull(true, err);
+    this.probeTimer = setInterval(() => {
+      if (this.closed || !this.probe.fits()) return;
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+      this.onDiskFull(false);
+    }, this.diskProbeMs);
+    this.probeTimer.unref();
   }
 
   /**
@@ -263,12 +323,14 @@ export class Spool {
   close(): void {
     if (this.closed) return;
     this.commit();
+    clearInterval(this.probeTimer);
     this.closed = true;
   }
 
   private makeRoom(size: number): boolean {
     if (this.whenFull === 'drop_newest' || size > this.maxBytes) return false;
     this.commit();
+    if (this.diskFull) return false;
     let need = this.bytes + size - this.maxBytes;
     // Oldest rows not claimed by the drain, in windows (not one row at a time), until the new line
     // fits. Only when the batches in flight, as claimed, fill over half the spool (a spool too
@@ -296,7 +358,7 @@ export class Spool {
       }
       if (dropped === 0) break;
       this.deleteRange.run(firstId, lastId);
-      this.onDrop(dropped);
+      this.onDrop(dropped, 'spool_full');
     }
     return need <= 0;
   }

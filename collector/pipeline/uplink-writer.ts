@@ -171,15 +171,17 @@ export class UplinkWriter implements PointWriter {
   }
 
   /**
-   * A batch the server answered. Lines its spool had no room for (`spool_full`) are not stored:
-   * the whole batch stays in the outbox and is sent again (the stored lines then overwrite
-   * themselves). Lines refused for what they are would be refused again: counted lost.
+   * A batch the server answered. Lines its spool had no room for (`spool_full`), or its disk
+   * (`disk_full`), are not stored: the whole batch stays in the outbox and is sent again (the
+   * stored lines then overwrite themselves). Lines refused for what they are would be refused again: counted lost.
    */
   private acked(id: number, ack: Record<string, unknown>): void {
     if (!this.inFlight.has(id)) return;
     const reasons = (typeof ack.reasons === 'object' && ack.reasons !== null ? ack.reasons : {}) as Record<string, unknown>;
     const full = Number(reasons.spool_full) || 0;
     if (full > 0) return this.settle(id, { kind: 'retry', error: `the server's spool refused ${full} lines (full)` });
+    const disk = Number(reasons.disk_full) || 0;
+    if (disk > 0) return this.settle(id, { kind: 'retry', error: `the server refused ${disk} lines: its disk is full` });
     let explained = 0;
     for (const [reason, n] of Object.entries(reasons)) {
       if (typeof n !== 'number' || !(n > 0)) continue;

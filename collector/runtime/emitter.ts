@@ -22,6 +22,7 @@ export type { SinkRefusal };
 export interface LineSink {
   /** Queues a line; says why when it did not (the line is then lost, and counted by the sink). */
   append(line: string): SinkRefusal | undefined;
+  /** Resolves once every line appended so far is stored; rejects with `PointsRefused` if they were not. */
   committed(): Promise<void>;
 }
 

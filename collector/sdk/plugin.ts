@@ -10,7 +10,7 @@ import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
 
 /** Why `forward` did not spool a line (see `PluginContext.forward`). */
-export type ForwardRefusal = 'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'spool_full' | 'stopped';
+export type ForwardRefusal = 'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'spool_full' | 'disk_full' | 'stopped';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -114,11 +114,16 @@ export interface PluginContext<Config = unknown> {
    * - `field_type`: a field not declared, or not of its declared type (`5i` int, `5u` uint,
    *   `"…"` string, `true` bool, else float), so no sender can change a field's type in InfluxDB;
    * - `no_timestamp`: a replayed point must overwrite itself; `malformed`: a tag the encoder
-   *   cannot write; `spool_full`: the spool refused it (`when_full: drop_newest`); `stopped`.
+   *   cannot write; `spool_full`: the spool refused it (`when_full: drop_newest`); `disk_full`:
+   *   the disk under the spool is full (send it again later); `stopped`.
    * Whether the sender may report for `head.tags.device` at all is the plugin's to check first.
    */
   forward(head: LineHead): ForwardRefusal | undefined;
-  /** Resolves once every point emitted so far is in the durable spool (ack devices after it). */
+  /**
+   * Resolves once every point emitted so far is in the durable spool (ack devices after it);
+   * rejects with `PointsRefused` when they were not stored (the disk is full): acknowledge
+   * nothing then, so that the sender keeps them and sends them again.
+   */
   committed(): Promise<void>;
   /** The device reported: it is alive. Unknown devices are registered as pending. */
   seen(deviceId: string, attrs?: SeenAttributes): void;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
 import { MemoryDirectory, type MeasurementSpec } from '../../collector/sdk/index.ts';
 import { measurements as tc200Measurements } from '../tc200/metrics.ts';
+import { fillDisk } from '../../test/helpers/full-disk.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import host from '../host/index.ts';
 import tc200 from '../tc200/index.ts';
@@ -269,6 +270,27 @@ describe('agent uplink acks say what was stored', () => {
     } finally {
       ws.terminate();
       await small.stop();
+    }
+  });
+
+  it('with the server disk full, the batch is acked disk_full (nothing accepted); resent after, it is stored', async () => {
+    const rt2 = await startPluginRuntime({ plugins: [agent, host], pluginConfig: {}, directory: inventory() });
+    const { ws, inbox } = await agentOn(rt2.url);
+    try {
+      const free = fillDisk(rt2.spool, rt2.pluginDb);
+      const lines = Array.from({ length: 300 }, (_, i) => `host_system,device=pc-9 uptime_s=${i}i ${T + i}`);
+      ws.send(JSON.stringify({ t: 'batch', id: 1, lines }));
+      await expect.poll(() => inbox.find((m) => m.t === 'ack' && m.id === 1)).toEqual({ t: 'ack', id: 1, accepted: 0, refused: 300, reasons: { disk_full: 300 } });
+      expect(rt2.spool.diskFull).toBe(true);
+      expect(rt2.committedLines('host_system')).toEqual([]);
+      free();
+      await expect.poll(() => rt2.spool.diskFull, { timeout: 10_000 }).toBe(false);
+      ws.send(JSON.stringify({ t: 'batch', id: 2, lines }));
+      await expect.poll(() => inbox.find((m) => m.t === 'ack' && m.id === 2)).toEqual({ t: 'ack', id: 2, accepted: 300, refused: 0 });
+      expect(rt2.committedLines('host_system')).toHaveLength(300);
+    } finally {
+      ws.terminate();
+      await rt2.stop();
     }
   });
 

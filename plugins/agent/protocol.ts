@@ -13,7 +13,8 @@
  *   {"t":"ack","id":7,"accepted":n,"refused":n,"reasons":{"identity":n,...}}  only after the
  *       accepted lines are committed to the server's spool; `reasons` counts the refused lines by
  *       reason (only non-zero ones; absent when none was refused). The agent deletes the batch
- *       from its outbox then, unless some were refused `spool_full` (it sends the batch again)
+ *       from its outbox then, unless some were refused `spool_full` or `disk_full` (nothing of the
+ *       batch is stored then: the server's disk is full); it sends the batch again later
  *   {"t":"command","id":"<command id>","device":"pc-1","name":"lock","params":{}}
  *
  * A batch that is acked twice (resent after a lost ack) is harmless: every line carries its own
@@ -30,6 +31,7 @@ export type AckReason =
   | 'device_id'
   | 'not_admitted'
   | 'spool_full'
+  | 'disk_full'
   | 'stopped';
 
 export type CommandStatus = 'succeeded' | 'failed' | 'rejected' | 'timed_out' | 'cancelled' | 'expired';

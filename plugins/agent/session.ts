@@ -3,6 +3,7 @@ import {
   DeviceUnreachable,
   deviceIdProblem,
   MalformedLine,
+  PointsRefused,
   parseLineHead,
   type Attachment,
   type CommandSpec,
@@ -149,7 +150,15 @@ export class AgentSession {
       }
     }
     ctx.seen(this.agentId);
-    await ctx.committed();
+    try {
+      await ctx.committed();
+    } catch (err) {
+      if (!(err instanceof PointsRefused)) throw err;
+      // Nothing appended was stored (the server's disk is full): the agent keeps the batch.
+      const lost = lines.length - refused;
+      reasons[err.reason] = (reasons[err.reason] ?? 0) + lost;
+      refused += lost;
+    }
     if (this.ws.readyState !== this.ws.OPEN) return;
     const accepted = lines.length - refused;
     this.ws.send(encode(refused === 0 ? { t: 'ack', id, accepted, refused } : { t: 'ack', id, accepted, refused, reasons }));

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { definePlugin, Type, type PluginContext, type Static } from '../../collector/sdk/index.ts';
+import { definePlugin, isDiskFull, PointsRefused, Type, type PluginContext, type Static } from '../../collector/sdk/index.ts';
 import { measurements, posError, posHealth, posOrder, posPayment, posRefund } from './metrics.ts';
 import { parseBatch, parseSignatureHeader, ProtocolError, verifySignature, type PosEvent } from './protocol.ts';
 import { ReplayGuard } from './replay-guard.ts';
@@ -87,7 +87,18 @@ export default definePlugin({
           }
         }
         invalid.sort((a, b) => a.index - b.index);
-        const { accepted, duplicates } = await ingest(ctx, guard, who.sender, valid);
+        let ingested;
+        try {
+          ingested = await ingest(ctx, guard, who.sender, valid);
+        } catch (err) {
+          // Not stored, or stored but not remembered as delivered (the replay table is on the same
+          // full disk): either way the back office keeps the events and sends them again, and
+          // stored points overwrite themselves.
+          if (!(err instanceof PointsRefused) && !isDiskFull(err)) throw err;
+          reply.header('retry-after', '30');
+          return refuse(ctx, reply, 503, 'disk_full', 'the server cannot store events now (its disk is full); send them again later');
+        }
+        const { accepted, duplicates } = ingested;
         ctx.count('events_accepted', accepted);
         if (duplicates) ctx.count('events_duplicate', duplicates);
         if (notOwned) ctx.count('events_not_owned', notOwned);

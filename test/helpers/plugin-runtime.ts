@@ -58,7 +58,7 @@ export async function startPluginRuntime(options: {
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
   const metrics = new SelfMetrics('test');
-  const spool = new Spool({ db, commitIntervalMs: spoolCommitMs, ...spoolOptions, onDrop: (n) => metrics.pointsDropped.labels('spool_full').inc(n) });
+  const spool = new Spool({ db, commitIntervalMs: spoolCommitMs, ...spoolOptions, onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n) });
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const server = new SharedServer(app);
