@@ -328,6 +328,8 @@ async function startOnce(opts: {
   startTimeoutMs?: number;
 }): Promise<LocalInfluxd> {
   const { dataDir, port, bindPort } = opts;
+  // First the leftover: on a fixed port it is what holds the port.
+  await stopLeftover(dataDir, opts.log);
   // Another process on a caller-given port would answer our /ping: refuse up front.
   if (!(await portIsFree(port))) {
     throw new PortInUseError(port);
@@ -335,8 +337,6 @@ async function startOnce(opts: {
   const configPath = path.join(dataDir, 'influxdb.conf');
   await writeFile(configPath, influxdConfig({ dataDir, port, bindPort }));
   const url = `http://127.0.0.1:${port}`;
-
-  await stopLeftover(dataDir, opts.log);
   const ring = new LineRing(RING_LINES);
   // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and influxd
   // must outlive the owner's shutdown until the spool has been flushed into it.
