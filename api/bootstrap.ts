@@ -26,7 +26,9 @@ export async function bootstrapAdminKey(inventory: Inventory, env: NodeJS.Proces
     const admitted = await keys.admitChosen(value);
     return admitted
       ? { created: false, reason: 'keys_exist', admitted }
-      : { created: false, reason: 'keys_exist', admitted: null, warning: 'FLEETPULSE_ADMIN_KEY matches no active API key (keys exist already, so it creates none): it is refused' };
+      : { created: false, reason: 'keys_exist', admitted: null, warning:
+            'FLEETPULSE_ADMIN_KEY matches no active API key and is refused: it only creates the first key of an empty inventory. ' +
+            'Create an admin key with `fleetpulse keys create --role admin --name <name>` (with the same --config), then unset FLEETPULSE_ADMIN_KEY' };
   }
   const key = await keys.createWithValue({ name: 'bootstrap', role: 'admin', value, createdBy: 'env' });
   const warning =

@@ -83,8 +83,11 @@ describe('bootstrapAdminKey', () => {
 
     // revoked and restarted: the variable does not bring it back
     if (first.created) inv.apiKeys.revoke(first.key.id);
-    expect(await bootstrapAdminKey(inv, env)).toMatchObject({ created: false, reason: 'keys_exist', admitted: null, warning: expect.stringMatching(/matches no active API key/) });
+    expect(await bootstrapAdminKey(inv, env)).toMatchObject({ created: false, reason: 'keys_exist', admitted: null, warning: expect.stringMatching(/matches no active API key.*fleetpulse keys create/) });
     expect(inv.apiKeys.verify(env.FLEETPULSE_ADMIN_KEY)).toBeNull();
+    // a value that is one of the keys: nothing to say
+    const other = inv.apiKeys.create({ name: 'ops', role: 'admin' });
+    expect((await bootstrapAdminKey(inv, { FLEETPULSE_ADMIN_KEY: other.key })).warning).toBeUndefined();
   });
 
   it('warns about a short value, and the key works over HTTP', async () => {

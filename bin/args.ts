@@ -14,9 +14,21 @@ export function parseFlags<const O extends NonNullable<ParseArgsConfig['options'
     }
     return parsed;
   } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`);
+    console.error(`${flagError(err as Error)}\n\n${usage}`);
     return undefined;
   }
+}
+
+/**
+ * Node's parser explains at length how to pass a positional that starts with '-'; a user who
+ * typed a wrong flag needs its name: "unknown option --prot".
+ */
+function flagError(err: Error): string {
+  const code = (err as { code?: string }).code;
+  const flag = /'(-[^' ]+)/.exec(err.message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) return `unknown option ${flag}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag && err.message.includes('argument missing')) return `option ${flag} needs a value`;
+  return err.message.split(/(?<=\.) /)[0]!;
 }
 
 /** Where a sub-command writes; tests pass their own to read what it printed. */

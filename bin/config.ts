@@ -12,6 +12,12 @@ import Value from 'typebox/value';
 const Influx = Type.Object(
   {
     url: Type.String({ default: '', description: 'InfluxDB base URL; empty = start a local influxd from PATH under <data_dir>/influxdb' }),
+    embedded_port: Type.Integer({
+      default: 18086,
+      minimum: 0,
+      maximum: 65535,
+      description: 'Loopback HTTP port of the embedded influxd (influx.url empty): http://127.0.0.1:<port>; 0 = any free port. Not 8086, which a system InfluxDB holds',
+    }),
     api: Type.Union([Type.Literal('v1'), Type.Literal('v2')], { default: 'v1', description: 'v1: /write (1.x, and 2.x/3.x compatibility); v2: /api/v2/write' }),
     database: Type.String({ default: 'fleetpulse', minLength: 1, description: 'v1 database (also the InfluxQL database for queries)' }),
     retention_policy: Type.String({ default: 'fleetpulse', description: 'v1 retention policy created with the database and made its default' }),
@@ -100,6 +106,12 @@ export const ConfigSchema = Type.Object(
     ),
     influx: Influx,
     pipeline: Pipeline,
+    health: Type.Object(
+      {
+        max_write_lag_s: Type.Integer({ default: 120, minimum: 1, description: '/healthz answers 503 degraded when writes have failed, or the oldest waiting point has waited, longer than this, s' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     liveness: Type.Object(
       {
         status_interval_s: Type.Integer({ default: 60, minimum: 1, description: "Every device's status is written this often" }),
@@ -155,16 +167,21 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads the file (if any), applies `FLEETPULSE_<SECTION>__<KEY>` environment overrides (double
- * underscore between levels, values parsed as YAML scalars: `FLEETPULSE_HTTP__PORT=9090`,
- * `FLEETPULSE_INFLUX__URL=http://influx:8086`), fills defaults and validates. Errors name the key.
+ * Reads the file (if any), applies `FLEETPULSE_<KEY>` / `FLEETPULSE_<SECTION>__<KEY>` environment
+ * overrides (double underscore between levels, values parsed as YAML scalars:
+ * `FLEETPULSE_DATA_DIR=/srv/fleetpulse`, `FLEETPULSE_HTTP__PORT=9090`), then `flags` (command-line
+ * values by key path, named by their flag), fills defaults and validates. An error names the key,
+ * and the variable or flag when the value came from one.
  */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
-  return loadConfigWith(ConfigSchema, file, env);
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Config {
+  return loadConfigWith(ConfigSchema, file, env, flags);
 }
 
+/** Values given on the command line: key path (`http.port`) → the flag (`--port`) and its text. */
+export type ConfigFlags = Record<string, { flag: string; value: string }>;
+
 /** `loadConfig` for another schema (the agent's): same file reading, overrides and errors. */
-export function loadConfigWith<S extends TSchema>(schema: S, file: string | undefined, env: NodeJS.ProcessEnv = process.env): Static<S> {
+export function loadConfigWith<S extends TSchema>(schema: S, file: string | undefined, env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Static<S> {
   let raw: unknown = {};
   if (file) {
     try {
@@ -172,20 +189,43 @@ export function loadConfigWith<S extends TSchema>(schema: S, file: string | unde
     } catch (err) {
       throw new ConfigError(`cannot read configuration ${file}: ${(err as Error).message}`);
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the top level must be a mapping`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: the top level must be a mapping`);
   }
   const config = raw as Record<string, unknown>;
-  for (const [name, value] of Object.entries(env)) {
-    const m = /^FLEETPULSE_(.+__.+)$/.exec(name);
-    if (!m || value === undefined) continue;
-    const path = m[1]!.toLowerCase().split('__');
+  /** Where a key's value came from, when not from the file: key path → variable or flag. */
+  const sources = new Map<string, string>();
+  const set = (path: string[], value: unknown, source: string) => {
     let node = config;
     for (const key of path.slice(0, -1)) {
       if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path.at(-1)!] = value === '' ? '' : load(value);
+    node[path.at(-1)!] = value;
+    sources.set(path.join('.'), source);
+  };
+  const parse = (value: string, source: string): unknown => {
+    if (value === '') return '';
+    try {
+      return load(value);
+    } catch (err) {
+      throw new ConfigError(`${source}: not a YAML value: ${(err as Error).message.split('\n')[0]}`);
+    }
+  };
+  // A top-level key has no `__`; only the schema's own keys count, so that FLEETPULSE_CONFIG,
+  // FLEETPULSE_ADMIN_KEY and other variables read elsewhere are not options.
+  const topLevel = new Set(Object.keys((schema as { properties?: object }).properties ?? {}));
+  for (const [name, value] of Object.entries(env)) {
+    const m = /^FLEETPULSE_(.+)$/.exec(name);
+    if (!m || value === undefined) continue;
+    const path = m[1]!.toLowerCase().split('__');
+    if (path.length === 1 && !topLevel.has(path[0]!)) continue;
+    set(path, parse(value, name), name);
   }
+  for (const [key, { flag, value }] of Object.entries(flags)) set(key.split('.'), parse(value, flag), flag);
+  const named = (key: string) => {
+    const source = sourceIn(sources, key);
+    return source ? `${source} (${key})` : key;
+  };
   const withDefaults = Value.Default(schema, config);
   const errors = [...Value.Errors(schema, withDefaults)];
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
@@ -193,11 +233,33 @@ export function loadConfigWith<S extends TSchema>(schema: S, file: string | unde
     const key = [extra.instancePath.replace(/^\//, '').replaceAll('/', '.'), (extra.params as { additionalProperties: string[] }).additionalProperties[0]]
       .filter(Boolean)
       .join('.');
-    throw new ConfigError(`${key}: unknown option`);
+    throw new ConfigError(`${named(key)}: unknown option`);
   }
   const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
-  if (first) throw new ConfigError(`${first.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'}: ${first.message}`);
+  if (first) throw new ConfigError(`${named(first.instancePath.replace(/^\//, '').replaceAll('/', '.')) || '(top level)'}: ${first.message}`);
+  configSources.set(withDefaults as object, sources);
   return withDefaults as Static<S>;
+}
+
+const configSources = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The variable or flag a key's value came from (`FLEETPULSE_HTTP__PORT`), for errors found
+ * after loading (a port taken, a plugin option); undefined when it came from the file.
+ */
+export function sourceOf(config: object, key: string): string | undefined {
+  const sources = configSources.get(config);
+  return sources && sourceIn(sources, key);
+}
+
+/** The source of `key`, of a section above it, or (an unknown section) of a key below it. */
+function sourceIn(sources: Map<string, string>, key: string): string | undefined {
+  for (let path = key; path; path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '') {
+    const source = sources.get(path);
+    if (source) return source;
+  }
+  for (const [path, source] of sources) if (path.startsWith(key + '.')) return source;
+  return undefined;
 }
 
 /** Where serve keeps the inventory: `inventory.path`, else `<data_dir>/fleetpulse.db`. */

@@ -3,11 +3,16 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import { InfluxV1Writer, InfluxV2Writer } from '../collector/pipeline/influx-writer.ts';
+import { Backoff, sleep } from '../collector/pipeline/backoff.ts';
 import { startInfluxd, type LocalInfluxd } from '../collector/pipeline/local-influxd.ts';
 import type { PointWriter } from '../collector/pipeline/writer.ts';
 import type { Config } from './config.ts';
 
 export interface InfluxTarget {
+  /** The base URL written to (the embedded influxd's `http://127.0.0.1:<port>`, or influx.url). */
+  url: string;
+  /** Whether InfluxDB answers `GET /ping` within 2 s now. */
+  ping(): Promise<boolean>;
   writer: PointWriter & { close(): void };
   query: InfluxQuery;
   /**
@@ -24,20 +29,46 @@ export interface InfluxTarget {
 
 /**
  * The InfluxDB that `serve` writes to: the configured one, or (no URL configured) a private
- * influxd from PATH under `<data_dir>/influxdb`, stopped with the process.
+ * influxd from PATH under `<data_dir>/influxdb` on 127.0.0.1:`embeddedPort` (serve has checked
+ * that the port is free), stopped with the process. An embedded influxd that dies under a
+ * running serve is started again on the same port, with backoff, and the log says so.
  */
-export async function openInfluxTarget(config: Config, log: Logger): Promise<InfluxTarget> {
+export async function openInfluxTarget(config: Config, log: Logger, embeddedPort = config.influx.embedded_port): Promise<InfluxTarget> {
   const c = config.influx;
   let local: LocalInfluxd | undefined;
   let url = c.url;
+  const stopping = new AbortController();
   if (!url) {
     const dataDir = join(config.data_dir, 'influxdb');
     mkdirSync(dataDir, { recursive: true });
-    local = await startInfluxd({ dataDir, log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } });
+    const influxdLog = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
+    const start = () => startInfluxd({ dataDir, port: embeddedPort, log: influxdLog });
+    const supervise = (running: LocalInfluxd) => {
+      void running.exited.then(async () => {
+        if (stopping.signal.aborted) return;
+        log.warn({ influxdPid: running.pid, url: running.url, output: running.outputTail().slice(-5) }, 'the embedded influxd exited; starting it again');
+        const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+        for (let attempt = 1; !stopping.signal.aborted; attempt++) {
+          await sleep(backoff.next(), stopping.signal);
+          if (stopping.signal.aborted) return;
+          try {
+            local = await start();
+          } catch (err) {
+            log.warn({ attempt, err: (err as Error).message }, 'cannot start the embedded influxd again yet; retrying');
+            continue;
+          }
+          if (stopping.signal.aborted) return void (await local.stop());
+          log.info({ influxdPid: local.pid, url: local.url, attempt }, 'the embedded influxd is running again');
+          supervise(local);
+          return;
+        }
+      });
+    };
+    local = await start();
+    supervise(local);
     url = local.url;
-    log.info({ url, dataDir }, 'started the embedded influxd (set influx.url to use your own InfluxDB)');
+    log.info({ url, database: c.database, dataDir }, 'started the embedded influxd (set influx.url to use your own InfluxDB)');
   }
-  const stopping = new AbortController();
   const query = new InfluxQuery({
     url,
     signal: stopping.signal,
@@ -57,7 +88,18 @@ export async function openInfluxTarget(config: Config, log: Logger): Promise<Inf
           password: c.password || undefined,
           gzip: c.gzip,
         });
+  const target = url;
   return {
+    url,
+    async ping() {
+      try {
+        const res = await fetch(`${target}/ping`, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        return res.ok;
+      } catch {
+        return false;
+      }
+    },
     writer,
     query,
     async prepare() {

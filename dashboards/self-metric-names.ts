@@ -30,6 +30,10 @@ export const selfMetric = {
   commands: nameOf(m.commands),
   commandLatency: nameOf(m.commandLatency),
   rollupErrors: nameOf(m.rollupErrors),
+  influxReachable: nameOf(m.influxReachable),
+  lastWrite: nameOf(m.lastWrite),
+  spoolOldestAge: nameOf(m.spoolOldestAge),
+  diskFree: nameOf(m.diskFree),
 } as const;
 
 /** Fields of a self-metric point. */

@@ -7,6 +7,7 @@ import { Drain } from '../../collector/pipeline/drain.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { UplinkWriter } from '../../collector/pipeline/uplink-writer.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
+import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { DeviceUnreachable, MemoryDirectory, PluginConfigError } from '../../collector/sdk/index.ts';
 import { plugins } from '../../plugins/index.ts';
@@ -45,6 +46,15 @@ export default async function agent(argv: string[]): Promise<number> {
   }
   const log = pino({ level: config.log.level }).child({ agent: config.agent.id });
   mkdirSync(config.data_dir, { recursive: true });
+  let lock;
+  try {
+    // Two agents on one outbox would send every point twice and fight over its rows.
+    lock = lockDataDir(config.data_dir);
+  } catch (err) {
+    if (!(err instanceof DataDirLocked)) throw err;
+    console.error(`fleetpulse agent: ${err.message}`);
+    return 2;
+  }
 
   const metrics = new SelfMetrics();
   const db = openStateDb(join(config.data_dir, 'agent.db'));
@@ -81,6 +91,7 @@ export default async function agent(argv: string[]): Promise<number> {
     console.error(`fleetpulse agent: invalid configuration: ${err.message}`);
     outbox.close();
     db.close();
+    lock.release();
     return 2;
   }
 
@@ -117,6 +128,7 @@ export default async function agent(argv: string[]): Promise<number> {
     await collector.stop(1000);
     outbox.close();
     db.close();
+    lock.release();
     return 1;
   }
   uplink.start();
@@ -133,6 +145,7 @@ export default async function agent(argv: string[]): Promise<number> {
     const left = outbox.size();
     outbox.close();
     db.close();
+    lock.release();
     log.info({ leftInOutbox: left.points }, 'stopped');
   });
 }

@@ -11,10 +11,12 @@ import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
 import { Backups } from '../../collector/operations/backups.ts';
 import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
-import { InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
+import { PipelineHealth } from '../../collector/pipeline/health.ts';
+import { embeddedInfluxdUrl, freePort, InfluxdNotFoundError, portIsFree } from '../../collector/pipeline/local-influxd.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
+import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { runtimeMeasurements } from '../../collector/runtime/measurements.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
@@ -23,31 +25,45 @@ import { PluginConfigError } from '../../collector/sdk/index.ts';
 import { plugins } from '../../plugins/index.ts';
 import { parseFlags, usageExit } from '../args.ts';
 import { influxBackupSource } from '../backup-source.ts';
-import { ConfigError, inventoryPath, loadConfig, type Config } from '../config.ts';
+import { ConfigError, inventoryPath, loadConfig, sourceOf, type Config, type ConfigFlags } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
-import { maintenanceCalendar, startOperations } from '../operations.ts';
+import { escalationOptions, maintenanceCalendar, startOperations } from '../operations.ts';
 import { untilShutdown } from '../shutdown.ts';
 import { reloadOnSighup, transportOf } from '../transport.ts';
 
-const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml]
+const USAGE = `usage: fleetpulse serve [--config fleetpulse.yaml] [--port 8080] [--data-dir ./data]
 
 Runs the HTTP server (API, /healthz, /metrics, device connections), the collector and the
 server-side plugins. Without a configuration it uses the embedded defaults: port 8080, data in
-./data, and a local influxd from PATH when influx.url is not set. Environment overrides:
-FLEETPULSE_<SECTION>__<KEY>, e.g. FLEETPULSE_HTTP__PORT=9090. See docs/configuration.md.
+./data, and a local influxd from PATH on 127.0.0.1:18086 when influx.url is not set.
+
+  -c, --config <file>   the configuration (env FLEETPULSE_CONFIG)
+  --port <port>         http.port; overrides the file and the environment
+  --data-dir <dir>      data_dir; overrides the file and the environment
+
+Environment overrides: FLEETPULSE_<KEY> and FLEETPULSE_<SECTION>__<KEY>, e.g.
+FLEETPULSE_DATA_DIR=/srv/fleetpulse, FLEETPULSE_HTTP__PORT=9090. See docs/configuration.md.
 FLEETPULSE_ADMIN_KEY creates the first admin API key on first start.`;
 
 /**
- * The composition root of the server: configuration, then everything that opens only local
- * files (inventory, spool, plugin configs: refused with exit 2 before anything else starts),
- * then InfluxDB, the plugins, the API and the listener. Shutdown runs the other way round.
+ * The composition root of the server: configuration, the data dir's lock (one owner), the ports,
+ * then everything that opens only local files (inventory, spool, plugin configs), all refused
+ * with exit 2 before anything starts; then InfluxDB, the plugins, the API and the listener.
+ * Shutdown runs the other way round.
  */
 export default async function serve(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, USAGE, { config: { type: 'string', short: 'c' } });
+  const flags = parseFlags(argv, USAGE, {
+    config: { type: 'string', short: 'c' },
+    port: { type: 'string' },
+    'data-dir': { type: 'string' },
+  });
   if (!flags) return usageExit(argv);
+  const overrides: ConfigFlags = {};
+  if (flags.values.port !== undefined) overrides['http.port'] = { flag: '--port', value: flags.values.port };
+  if (flags.values['data-dir'] !== undefined) overrides.data_dir = { flag: '--data-dir', value: flags.values['data-dir'] };
   let config: Config;
   try {
-    config = loadConfig(flags.values.config ?? process.env.FLEETPULSE_CONFIG);
+    config = loadConfig(flags.values.config ?? process.env.FLEETPULSE_CONFIG, process.env, overrides);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return refuse(`invalid configuration: ${err.message}`, 2);
@@ -60,8 +76,34 @@ export default async function serve(argv: string[]): Promise<number> {
     if (!(err instanceof ConfigError)) throw err;
     return refuse(`invalid configuration: ${err.message}`, 2);
   }
+  try {
+    escalationOptions(config.operations.escalation); // checked again when operations start
+  } catch (err) {
+    return refuse(`invalid configuration: ${(err as Error).message}`, 2);
+  }
   const log = pino({ level: config.log.level });
   mkdirSync(config.data_dir, { recursive: true });
+  let lock;
+  try {
+    lock = lockDataDir(config.data_dir);
+  } catch (err) {
+    if (!(err instanceof DataDirLocked)) throw err;
+    return refuse(err.message, 2);
+  }
+  // Both ports are checked before anything starts; what takes one in between fails at listen.
+  const embeddedPort = config.influx.url ? undefined : config.influx.embedded_port || (await freePort());
+  for (const [key, host, port] of [
+    ['http.port', config.http.host, config.http.port],
+    ['influx.embedded_port', '127.0.0.1', embeddedPort],
+  ] as const) {
+    if (port && !(await portIsFree(port, host))) {
+      // A leftover influxd of a crashed owner of this data dir holds it: it is stopped at start.
+      if (key === 'influx.embedded_port' && (await embeddedInfluxdUrl(join(config.data_dir, 'influxdb'))) === `http://127.0.0.1:${port}`) continue;
+      lock.release();
+      const source = sourceOf(config, key);
+      return refuse(`${source ? `${source} (${key})` : key}: ${host}:${port} is already in use; choose another port`, 2);
+    }
+  }
 
   let inventory;
   try {
@@ -71,6 +113,7 @@ export default async function serve(argv: string[]): Promise<number> {
       pending: { max: config.inventory.max_pending, perSourcePerMin: config.inventory.pending_per_source_per_min },
     });
   } catch (err) {
+    lock.release();
     return refuse(`cannot open the inventory: ${(err as Error).message}`, 2);
   }
   const metrics = new SelfMetrics();
@@ -89,6 +132,7 @@ export default async function serve(argv: string[]): Promise<number> {
     spool.close();
     db.close();
     inventory.close();
+    lock.release();
   };
   // One port: with http.tls it speaks only HTTPS and WSS. The https server is typed as http's
   // (Fastify's type follows the option), which is all SharedServer and the plugins use.
@@ -129,12 +173,15 @@ export default async function serve(argv: string[]): Promise<number> {
 
   let influx;
   try {
-    influx = await openInfluxTarget(config, log);
+    influx = await openInfluxTarget(config, log, embeddedPort);
   } catch (err) {
     if (!(err instanceof InfluxdNotFoundError)) throw err;
     closeLocal();
     return refuse(err.message, 1);
   }
+  const health = new PipelineHealth({ spool, dataDir: config.data_dir, ping: () => influx.ping(), maxWriteLagS: config.health.max_write_lag_s });
+  metrics.health = () => health.snapshot();
+  const drainMetrics = metrics.drainMetrics();
   const drain = new Drain({
     spool,
     writer: influx.writer,
@@ -142,9 +189,13 @@ export default async function serve(argv: string[]): Promise<number> {
     batchSize: config.pipeline.batch_size,
     flushIntervalMs: config.pipeline.flush_interval_ms,
     concurrency: config.pipeline.concurrency,
-    metrics: metrics.drainMetrics(),
     prepare: () => influx.prepare(),
+    metrics: { ...drainMetrics, written: (n, s) => (health.written(), drainMetrics.written(n, s)), writeError: (kind) => (kind === 'retry' && health.writeFailed(), drainMetrics.writeError(kind)) },
   });
+  if (embeddedPort) {
+    // For people: where a local Grafana or an ad-hoc query finds the data (docs/grafana.md).
+    console.error(`fleetpulse serve: embedded InfluxDB ${influx.url}, database ${config.influx.database}`);
+  }
 
   let operations;
   try {
@@ -187,7 +238,10 @@ export default async function serve(argv: string[]): Promise<number> {
   if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
   if (bootstrap.warning) log.warn(bootstrap.warning);
 
-  app.get('/healthz', async () => ({ status: 'ok', spool: spool.size(), plugins: collector.running }));
+  app.get('/healthz', async (_request, reply) => {
+    const report = await health.report();
+    return reply.code(report.status === 'ok' ? 200 : 503).send({ ...report, plugins: collector.running });
+  });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
@@ -219,6 +273,7 @@ export default async function serve(argv: string[]): Promise<number> {
     return 1;
   }
   drain.start();
+  health.start();
   sessions.start();
   backupSchedule?.start();
   const retention = startHistoryRetention({
@@ -259,14 +314,15 @@ export default async function serve(argv: string[]): Promise<number> {
     sessions.stop();
     backupSchedule?.stop();
     retention.stop();
+    health.stop();
     await downsampler.stop();
     await operations.stop();
     await collector.stop();
     await app.close();
     await drain.stop(config.pipeline.shutdown_flush_s * 1000);
     const left = spool.size();
-    closeLocal();
     await influx.stop();
+    closeLocal();
     log.info({ leftInSpool: left.points }, 'stopped');
   });
 }

@@ -60,6 +60,8 @@ export interface LocalInfluxd {
   readonly dataDir: string;
   /** SIGTERM, then SIGKILL after 5 s. Resolves when the process has exited. Idempotent. */
   stop(): Promise<void>;
+  /** Resolves when the process has exited, whether stopped or died (its owner restarts it). */
+  readonly exited: Promise<void>;
   /** The last lines the child wrote (stdout and stderr, at most 50). */
   outputTail(): string[];
 }
@@ -105,12 +107,14 @@ export async function embeddedInfluxdUrl(dataDir: string): Promise<string | unde
 
 /**
  * An owner killed with SIGKILL leaves its influxd running (it is in its own process group), and
- * that one holds the data directory: stop it before starting a new one.
+ * that one holds the data directory: stop it before starting a new one. Only the owner of the
+ * data dir gets here (serve takes `<data_dir>/.lock` first, collector/runtime/data-dir-lock.ts),
+ * so an influxd that runs on this dir's configuration is one whose owner is gone: a leftover.
  */
 async function stopLeftover(dataDir: string, log?: InfluxdLog): Promise<void> {
   const pid = await runningOn(dataDir);
   if (pid === undefined) return;
-  log?.warn(`influxd: stopping a leftover influxd (pid ${pid}) that holds ${dataDir}`);
+  log?.warn(`influxd: stopping a leftover influxd (pid ${pid}) on ${dataDir}, left by an owner that is gone`);
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -157,7 +161,8 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** Whether `host:port` can be listened on now (a probe: listen, close). */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
@@ -330,6 +335,8 @@ async function startOnce(opts: {
   startTimeoutMs?: number;
 }): Promise<LocalInfluxd> {
   const { dataDir, port, bindPort } = opts;
+  // First the leftover: on a fixed port it is what holds the port.
+  await stopLeftover(dataDir, opts.log);
   // Another process on a caller-given port would answer our /ping: refuse up front.
   if (!(await portIsFree(port))) {
     throw new PortInUseError(port);
@@ -337,8 +344,6 @@ async function startOnce(opts: {
   const configPath = path.join(dataDir, 'influxdb.conf');
   await writeFile(configPath, influxdConfig({ dataDir, port, bindPort }));
   const url = `http://127.0.0.1:${port}`;
-
-  await stopLeftover(dataDir, opts.log);
   const ring = new LineRing(RING_LINES);
   // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and influxd
   // must outlive the owner's shutdown until the spool has been flushed into it.
@@ -423,6 +428,7 @@ async function startOnce(opts: {
     pid: child.pid!,
     dataDir,
     stop,
+    exited,
     outputTail: () => ring.tail(),
   };
 }

@@ -23,6 +23,13 @@ export class SelfMetrics {
   spoolSize: (() => { points: number; bytes: number }) | undefined;
   readonly spoolPoints = new Gauge({ name: 'fleetpulse_spool_points', help: 'Points waiting in the spool', registers: [this.registry], collect: () => this.collectSpool() });
   readonly spoolBytes = new Gauge({ name: 'fleetpulse_spool_bytes', help: 'Line bytes waiting in the spool', registers: [this.registry], collect: () => this.collectSpool() });
+  /** Set by `serve` (collector/pipeline/health.ts); read whenever metrics are collected. */
+  health: (() => { reachable: boolean; lastWriteAt: number | undefined; oldestAgeS: number | undefined; diskFreeBytes: number | undefined }) | undefined;
+  // One snapshot sets all four (the first one's collect): the oldest age reads a spool row.
+  readonly influxReachable = new Gauge({ name: 'fleetpulse_influx_reachable', help: '1 when InfluxDB answered the last ping (every 10 s)', registers: [this.registry], collect: () => this.collectHealth() });
+  readonly lastWrite = new Gauge({ name: 'fleetpulse_last_write_timestamp_seconds', help: 'Unix time of the last successful write to InfluxDB, s (0: none since start)', registers: [this.registry] });
+  readonly spoolOldestAge = new Gauge({ name: 'fleetpulse_spool_oldest_age_seconds', help: 'Age of the oldest point waiting in the spool, by its timestamp, s (0: empty)', registers: [this.registry] });
+  readonly diskFree = new Gauge({ name: 'fleetpulse_data_disk_free_bytes', help: 'Free disk space in data_dir, bytes', registers: [this.registry] });
   readonly pluginUp = new Gauge({ name: 'fleetpulse_plugin_up', help: '1 when the plugin instance is running', labelNames: ['plugin'], registers: [this.registry] });
   readonly pluginEvents = new Counter({ name: 'fleetpulse_plugin_events_total', help: 'Events a plugin counts (malformed frames, refused handshakes, ...)', labelNames: ['plugin', 'event'], registers: [this.registry] });
   readonly pluginGauge = new Gauge({ name: 'fleetpulse_plugin_gauge', help: 'Gauges a plugin sets (connections, ...)', labelNames: ['plugin', 'name'], registers: [this.registry] });
@@ -96,10 +103,22 @@ export class SelfMetrics {
     }));
   }
 
+  private collectHealth(): void {
+    const health = this.health?.();
+    if (!health) return;
+    this.influxReachable.set(health.reachable ? 1 : 0);
+    this.lastWrite.set((health.lastWriteAt ?? 0) / 1000);
+    this.spoolOldestAge.set(health.oldestAgeS ?? 0);
+    if (health.diskFreeBytes !== undefined) this.diskFree.set(health.diskFreeBytes);
+  }
+
   /** The current values as points, stamped `time` (ms). */
   async points(time: number): Promise<Point[]> {
     const points: Point[] = [];
+    const healthNames = new Set([this.influxReachable, this.lastWrite, this.spoolOldestAge, this.diskFree].map((g) => (g as unknown as { name: string }).name));
     for (const metric of await this.registry.getMetricsAsJSON()) {
+      // A process that writes to no InfluxDB (the agent) has no data-path health to report.
+      if (!this.health && healthNames.has(metric.name)) continue;
       for (const sample of metric.values) {
         let field = 'value';
         if (String(metric.type) === 'histogram') {
