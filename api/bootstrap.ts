@@ -24,7 +24,8 @@ export async function bootstrapAdminKey(inventory: Inventory, env: NodeJS.Proces
   }
   if (keys.count() > 0) {
     const admitted = await keys.admitChosen(value);
-    return admitted
+    // A generated key (fpk_…) set as the variable is checked as any request's key is.
+    return admitted || keys.verify(value)
       ? { created: false, reason: 'keys_exist', admitted }
       : { created: false, reason: 'keys_exist', admitted: null, warning:
             'FLEETPULSE_ADMIN_KEY matches no active API key and is refused: it only creates the first key of an empty inventory. ' +

@@ -24,10 +24,10 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{ FLEETPULSE_HTTP__PORT: 'abc' }, 'http.port: must be integer'],
-    [{ FLEETPULSE_INFLUX__URLX: 'x' }, 'influx.urlx: unknown option'],
-    [{ FLEETPULSE_PIPELINE__BATCH_SIZE: '0' }, 'pipeline.batch_size:'],
-    [{ FLEETPULSE_NOPE__X: '1' }, 'nope: unknown option'],
+    [{ FLEETPULSE_HTTP__PORT: 'abc' }, 'FLEETPULSE_HTTP__PORT (http.port): must be integer'],
+    [{ FLEETPULSE_INFLUX__URLX: 'x' }, 'FLEETPULSE_INFLUX__URLX (influx.urlx): unknown option'],
+    [{ FLEETPULSE_PIPELINE__BATCH_SIZE: '0' }, 'FLEETPULSE_PIPELINE__BATCH_SIZE (pipeline.batch_size):'],
+    [{ FLEETPULSE_NOPE__X: '1' }, 'FLEETPULSE_NOPE__X (nope): unknown option'],
   ])('refuses %o naming the key', (env, message) => {
     expect(() => loadConfig(undefined, env)).toThrow(ConfigError);
     expect(() => loadConfig(undefined, env)).toThrow(message);

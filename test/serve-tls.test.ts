@@ -263,7 +263,8 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
     copyFileSync(second.cert, SERVED.cert);
     copyFileSync(second.key, SERVED.key);
     // The same data dir: the devices and credentials of the first server are in the inventory.
-    serve = await startServe({ dir, config: serveConfig({ allow: ['10.0.0.0/8'], trust_proxy: ['127.0.0.1/32'] }) });
+    // The bootstrap key is operator-chosen: a serve admits it only when given it again (docs/api.md).
+    serve = await startServe({ dir, env: { FLEETPULSE_ADMIN_KEY: KEY }, config: serveConfig({ allow: ['10.0.0.0/8'], trust_proxy: ['127.0.0.1/32'] }) });
   }, 60_000);
 
   afterAll(async () => {
