@@ -19,6 +19,7 @@ import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import type { MemoryDirectory } from '../../collector/sdk/index.ts';
 import agentPlugin from '../../plugins/agent/index.ts';
+import { REPO_ROOT } from './serve-process.ts';
 
 export const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -165,7 +166,12 @@ export class AgentProcess {
   constructor(dir: string, config: Record<string, unknown>, name = 'agent') {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, dump(config));
-    this.child = spawn('node_modules/.bin/tsx', ['bin/fleetpulse.ts', 'agent', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `node --import tsx`, not the tsx wrapper: the wrapper SIGKILLs its child 30 ms after relaying
+    // a signal (exit 143), so the agent's SIGTERM flush would never be seen (serve-process.ts too).
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'agent', '--config', file], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
