@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import pino from 'pino';
 import { apiPlugin, bootstrapAdminKey } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
+import { logRequests } from '../../api/request-log.ts';
 import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
 import { openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
@@ -19,6 +19,7 @@ import { plugins } from '../../plugins/index.ts';
 import { parseFlags, usageExit } from '../args.ts';
 import { ConfigError, inventoryPath, loadConfig, type Config } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
+import { createLogger } from '../logger.ts';
 import { maintenanceCalendar, startOperations } from '../operations.ts';
 import { untilShutdown } from '../shutdown.ts';
 
@@ -45,7 +46,7 @@ export default async function serve(argv: string[]): Promise<number> {
     if (!(err instanceof ConfigError)) throw err;
     return refuse(`invalid configuration: ${err.message}`, 2);
   }
-  const log = pino({ level: config.log.level });
+  const log = createLogger(config.log);
   mkdirSync(config.data_dir, { recursive: true });
 
   let inventory;
@@ -69,7 +70,8 @@ export default async function serve(argv: string[]): Promise<number> {
     db.close();
     inventory.close();
   };
-  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: config.http.body_limit_bytes });
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: config.http.body_limit_bytes });
+  logRequests(app);
   const server = new SharedServer(app);
   const maintenance = maintenanceCalendar(inventory);
 
@@ -138,8 +140,8 @@ export default async function serve(argv: string[]): Promise<number> {
   if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
   if (bootstrap.created && bootstrap.warning) log.warn(bootstrap.warning);
 
-  app.get('/healthz', async () => ({ status: 'ok', spool: spool.size(), plugins: collector.running }));
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/healthz', { config: { quietLog: true } }, async () => ({ status: 'ok', spool: spool.size(), plugins: collector.running }));
+  app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
   void app.register(apiPlugin, {
