@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_LIMITS, type ApiOptions } from './options.ts';
 import { apiPlugin } from './plugin.ts';
+import { logRequests } from './request-log.ts';
 
 export interface BuildOptions extends ApiOptions {
   /** A pino logger for requests. Default: none (quiet, for tests and embedding). */
@@ -16,12 +17,13 @@ export interface BuildOptions extends ApiOptions {
  */
 export function build(opts: BuildOptions): FastifyInstance {
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger, disableRequestLogging: true } : { logger: false }),
     bodyLimit: opts.limits?.bodyLimit ?? DEFAULT_LIMITS.bodyLimit,
     trustProxy: opts.trustProxy ?? false,
     // The API scope sets its own validator; these keep any route outside it just as strict.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   });
+  if (opts.logger) logRequests(app);
   const { logger: _logger, trustProxy: _trustProxy, ...apiOptions } = opts;
   void app.register(apiPlugin, { prefix: '/api/v1', ...apiOptions });
   return app;

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { loadConfigWith } from './config.ts';
+import { LogOptions } from './logger.ts';
 
 /**
  * The configuration of `fleetpulse agent` (agent.yaml): who the agent is, where the server is,
@@ -18,10 +19,7 @@ export const AgentConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     data_dir: Type.String({ default: './agent-data', description: 'The outbox (SQLite) and plugin state live here' }),
-    log: Type.Object(
-      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) },
-      { additionalProperties: false, default: {} },
-    ),
+    log: LogOptions,
     outbox: Type.Object(
       {
         max_bytes: Type.Integer({ default: 512 * 1024 ** 2, minimum: 1024, description: 'Largest outbox, bytes of line protocol (a day offline is ~50 MB for a PC and 5 terminals)' }),

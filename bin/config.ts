@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { Type, type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { LogOptions } from './logger.ts';
 
 /**
  * The configuration of `serve` and `agent`: a YAML file (`--config`, or env FLEETPULSE_CONFIG)
@@ -100,10 +101,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    log: Type.Object(
-      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }) },
-      { additionalProperties: false, default: {} },
-    ),
+    log: LogOptions,
     influx: Influx,
     pipeline: Pipeline,
     health: Type.Object(

@@ -5,8 +5,9 @@
  *   the spool) is in InfluxDB, with no gap in any sensor's sequence;
  * - SIGTERM: plugins stop (sensors get close 1001), the spool is flushed, exit code 0;
  * - a restart with an empty spool resends nothing.
+ * Three independent tests (each its own data dir and database), so each has its own time limit.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -53,26 +54,50 @@ function spooledReadings(dataDir: string): Array<{ device: string; seq: number }
   }
 }
 
-describe('serve: crash, restart and shutdown', () => {
-  it('after SIGKILL mid-flush, every accepted point arrives; SIGTERM flushes and exits 0; an empty spool resends nothing', async () => {
-    const db = await influx.freshDatabase();
-    const dataDir = path.join(dir, 'data');
-    const config = {
-      data_dir: dataDir,
+const t0 = Date.now() - 3_600_000;
+
+/** serve's configuration for `name`'s own data dir and database. */
+function serveConfig(name: string, db: string, pipeline: Record<string, number>) {
+  const home = path.join(dir, name);
+  mkdirSync(home, { recursive: true });
+  return {
+    home,
+    dataDir: path.join(home, 'data'),
+    config: {
+      data_dir: path.join(home, 'data'),
       http: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
       influx: { url: influx.url, database: db },
-      // Tiny batches, one at a time (at most a few thousand lines/s against the sensors' 12,000):
-      // the drain lags behind, so that when serve is killed there are always committed lines not
-      // yet written, and a write in flight.
-      pipeline: { batch_size: 5, flush_interval_ms: 50, concurrency: 1 },
+      pipeline: { flush_interval_ms: 50, ...pipeline },
       plugins: { example: { accept_unknown: true } },
-    };
-    const t0 = Date.now() - 3_600_000;
+    },
+  };
+}
+
+async function start(config: Record<string, unknown>, home: string): Promise<ServeProcess> {
+  const serve = await startServe({ config, dir: home });
+  running.push(serve);
+  return serve;
+}
+
+/** A sensor sends 500 readings, all stored; then SIGTERM: the sensor is closed (1001), exit 0. */
+async function storeAndStop(serve: ServeProcess, db: string, device: string): Promise<void> {
+  const sensor = pumpReadings(serve.url, device, { t0, signal: new AbortController().signal, limit: 500 });
+  await until(async () => (await storedSequences(db)).get(device)?.length === 500, `${device}'s readings`);
+  expect(await serve.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  expect((await sensor).closeCode).toBe(1001);
+}
+
+describe('serve: crash, restart and shutdown', () => {
+  it('after SIGKILL mid-flush, every accepted point arrives after a restart', { timeout: 120_000 }, async () => {
+    const db = await influx.freshDatabase();
+    // Tiny batches, one at a time (at most a few thousand lines/s against the sensors' 12,000):
+    // the drain lags behind, so that when serve is killed there are always committed lines not
+    // yet written, and a write in flight.
+    const { home, dataDir, config } = serveConfig('kill', db, { batch_size: 5, concurrency: 1 });
 
     // 1. Readings stream in; SIGKILL while batches are being written.
-    const first = await startServe({ config, dir });
-    running.push(first);
+    const first = await start(config, home);
     const stopPumps = new AbortController();
     const pumps = Array.from({ length: SENSORS }, (_, i) => pumpReadings(first.url, `sensor-${i}`, { t0, signal: stopPumps.signal, perSecond: 3000 }));
     // Over 1,000 waiting: more than one commit interval's worth (≈ 600), so some are committed.
@@ -90,9 +115,7 @@ describe('serve: crash, restart and shutdown', () => {
     // 2. Restart: the spool drains; nothing accepted is missing. Full-size batches now: the
     // backlog of the first run (tens of thousands of lines) drains in seconds, not a minute of
     // 5-line writes on a loaded machine; rows spooled 5 lines at a time are read the same.
-    const drained = { ...config, pipeline: { ...config.pipeline, batch_size: 5000, concurrency: 2 } };
-    const second = await startServe({ config: drained, dir });
-    running.push(second);
+    const second = await start({ ...config, pipeline: { ...config.pipeline, batch_size: 5000, concurrency: 2 } }, home);
     await until(async () => (await healthz(second.url)).spool.points === 0, 'the spool to drain after the restart');
     const stored = await storedSequences(db);
     for (const { device, seq } of spooled) expect(stored.get(device), `${device} seq ${seq}`).toContain(seq);
@@ -105,25 +128,31 @@ describe('serve: crash, restart and shutdown', () => {
     // Lines written but not yet acknowledged at the kill are in both; resending them is harmless.
     expect(total).toBeGreaterThanOrEqual(storedBeforeRestart);
     expect(total).toBeLessThanOrEqual(sent);
+    expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
 
-    // 3. SIGTERM with a sensor connected: the plugin closes it, the spool is flushed, exit 0.
-    const sensor = pumpReadings(second.url, 'sensor-late', { t0, signal: new AbortController().signal, limit: 500 });
-    await until(async () => (await storedSequences(db)).get('sensor-late')?.length === 500, 'the late sensor\'s readings');
-    const stopped = await second.stop('SIGTERM');
-    expect(stopped).toEqual({ code: 0, signal: null });
-    expect((await sensor).closeCode).toBe(1001);
+  it('SIGTERM with a sensor connected closes it, flushes the spool and exits 0', async () => {
+    const db = await influx.freshDatabase();
+    const { home, dataDir, config } = serveConfig('term', db, { batch_size: 5000, concurrency: 2 });
+    await storeAndStop(await start(config, home), db, 'sensor-late');
     expect(spooledReadings(dataDir)).toEqual([]);
+  });
+
+  it('a restart with an empty spool resends nothing', async () => {
+    const db = await influx.freshDatabase();
+    const { home, dataDir, config } = serveConfig('resend', db, { batch_size: 5000, concurrency: 2 });
+    await storeAndStop(await start(config, home), db, 'sensor-once');
     const storedAfterStop = await influx.count('sensor_reading', db);
 
-    // 4. A restart with an empty spool resends nothing. It writes into a fresh database, so that
-    // a resent reading would show there (the runtime's own status and self-metric points may).
+    // The restart writes into a fresh database, so that a resent reading would show there.
     const db2 = await influx.freshDatabase();
-    const third = await startServe({ config: { ...drained, influx: { url: influx.url, database: db2 } }, dir });
-    running.push(third);
+    const third = await start({ ...config, influx: { url: influx.url, database: db2 } }, home);
     // The spool may hold the runtime's own points (device_status for the inventory's sensors at
     // start), but no reading: what the previous run stored is not sent again.
     expect(spooledReadings(dataDir)).toEqual([]);
-    await new Promise((r) => setTimeout(r, 1000)); // twenty flush intervals
+    // The spool drains oldest first: once the status points serve emitted at start are stored,
+    // anything the spool held from before would have been written too.
+    await until(async () => (await influx.count('device_status', db2)) > 0, 'the restart\'s status points');
     expect(await influx.count('sensor_reading', db2)).toBe(0);
     expect(await influx.count('sensor_reading', db)).toBe(storedAfterStop);
     expect(await third.stop('SIGTERM')).toEqual({ code: 0, signal: null });

@@ -21,14 +21,24 @@ afterAll(async () => {
 const MAX_BYTES = 16 * 1024;
 const READINGS = 1000;
 
-function spooledSequences(dataDir: string): number[] {
+/** Every line committed to serve's spool file. */
+function committedLines(dataDir: string): string[] {
   const db = new Database(path.join(dataDir, 'spool.db'));
   try {
-    const lines = spooledLines(db).filter((l) => l.startsWith('sensor_reading,'));
-    return lines.map((l) => Number(/uptime_s=(\d+)i/.exec(l)![1]));
+    return spooledLines(db);
   } finally {
     db.close();
   }
+}
+
+function spooledSequences(dataDir: string): number[] {
+  const lines = committedLines(dataDir).filter((l) => l.startsWith('sensor_reading,'));
+  return lines.map((l) => Number(/uptime_s=(\d+)i/.exec(l)![1]));
+}
+
+interface Health {
+  status: string;
+  spool: { points: number; bytes: number };
 }
 
 describe.concurrent('serve with a full spool', () => {
@@ -58,10 +68,18 @@ describe.concurrent('serve with a full spool', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      await new Promise((r) => setTimeout(r, 200)); // let the last commit happen
+      // The last readings may still wait for their commit: wait until the file holds every point
+      // serve counts as held (none waiting in memory).
+      let health: Health;
+      const settled = Date.now() + 30_000;
+      for (;;) {
+        health = (await (await fetch(`${serve.url}/healthz`)).json()) as Health;
+        if (committedLines(dataDir).length === health.spool.points) break;
+        if (Date.now() > settled) throw new Error(`the spool file never caught up with ${health.spool.points} points held`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
 
       const dropped = await metricValue(serve.url, 'fleetpulse_points_dropped_total{reason="spool_full"}');
-      const health = (await (await fetch(`${serve.url}/healthz`)).json()) as { status: string; spool: { points: number; bytes: number } };
       expect(health.status).toBe('ok');
       expect(health.spool.bytes).toBeLessThanOrEqual(MAX_BYTES);
       expect(dropped).toBeGreaterThan(READINGS / 2);

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { InvalidCommand } from '../../collector/commands/command-bus.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
@@ -14,6 +14,7 @@ import { plugins } from '../../plugins/index.ts';
 import { ConfigError } from '../config.ts';
 import { loadAgentConfig, type AgentConfig } from '../agent-config.ts';
 import { parseFlags, usageExit } from '../args.ts';
+import { createLogger } from '../logger.ts';
 import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage: fleetpulse agent --config agent.yaml
@@ -44,7 +45,7 @@ export default async function agent(argv: string[]): Promise<number> {
     console.error(`fleetpulse agent: invalid configuration: ${err.message}`);
     return 2;
   }
-  const log = pino({ level: config.log.level }).child({ agent: config.agent.id });
+  const log = createLogger(config.log).child({ agent: config.agent.id });
   mkdirSync(config.data_dir, { recursive: true });
   let lock;
   try {

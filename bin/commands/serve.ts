@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
+import { logRequests } from '../../api/request-log.ts';
 import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
 import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
@@ -27,6 +27,7 @@ import { parseFlags, usageExit } from '../args.ts';
 import { influxBackupSource } from '../backup-source.ts';
 import { ConfigError, inventoryPath, loadConfig, sourceOf, type Config, type ConfigFlags } from '../config.ts';
 import { openInfluxTarget } from '../influx-target.ts';
+import { createLogger } from '../logger.ts';
 import { escalationOptions, maintenanceCalendar, startOperations } from '../operations.ts';
 import { untilShutdown } from '../shutdown.ts';
 import { reloadOnSighup, transportOf } from '../transport.ts';
@@ -81,7 +82,7 @@ export default async function serve(argv: string[]): Promise<number> {
   } catch (err) {
     return refuse(`invalid configuration: ${(err as Error).message}`, 2);
   }
-  const log = pino({ level: config.log.level });
+  const log = createLogger(config.log);
   mkdirSync(config.data_dir, { recursive: true });
   let lock;
   try {
@@ -138,10 +139,12 @@ export default async function serve(argv: string[]): Promise<number> {
   // (Fastify's type follows the option), which is all SharedServer and the plugins use.
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
     bodyLimit: config.http.body_limit_bytes,
     trustProxy: transport.proxies.trust,
     ...(transport.tls && { https: transport.tls }),
   }) as unknown as FastifyInstance;
+  logRequests(app);
   const server = new SharedServer(app, transport.proxies.clientAddress);
   installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
   const stopReloading = transport.tls
@@ -238,11 +241,11 @@ export default async function serve(argv: string[]): Promise<number> {
   if (bootstrap.created) log.info({ key: bootstrap.key.id }, 'created the admin API key from FLEETPULSE_ADMIN_KEY');
   if (bootstrap.warning) log.warn(bootstrap.warning);
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { config: { quietLog: true } }, async (_request, reply) => {
     const report = await health.report();
     return reply.code(report.status === 'ok' ? 200 : 503).send({ ...report, plugins: collector.running });
   });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
   void app.register(apiPlugin, {

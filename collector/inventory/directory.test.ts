@@ -129,9 +129,9 @@ describe('device directory', () => {
     expect(inv.directory.lookup('TC-1')?.site).toBeUndefined();
     inv.devices.update('TC-1', { site: 'acme-berlin', model: 'TC-200' });
     expect(inv.directory.lookup('TC-1')).toEqual({ id: 'TC-1', kind: 'terminal', lifecycle: 'active', customer: 'acme', site: 'acme-berlin', model: 'TC-200' });
-    const started = performance.now();
-    for (let i = 0; i < 100_000; i++) inv.directory.lookup('TC-1');
-    expect(performance.now() - started).toBeLessThan(200);
+    // From memory: a change behind the store's back (raw SQL) is not seen by a lookup.
+    inv.db.prepare("UPDATE devices SET model = 'raw' WHERE id = 'TC-1'").run();
+    expect(inv.directory.lookup('TC-1')?.model).toBe('TC-200');
     inv.devices.delete('TC-1');
     expect(inv.directory.lookup('TC-1')).toBeUndefined();
   });

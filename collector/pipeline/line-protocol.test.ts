@@ -5,10 +5,11 @@ import { Int, Uint, type Fields, type FieldValue, type Point, type Tags } from '
 import { encodeLine, formatFloatValue, LineProtocolError } from './line-protocol.ts';
 
 // ---------------------------------------------------------------------------------------------
-// The conformance corpus (github.com/influxdata/line-protocol-corpus), `encode` section.
+// The conformance corpus (github.com/influxdata/line-protocol-corpus), `encode` section;
+// a copy with its licence in test/fixtures/line-protocol-corpus (SOURCE.md says where from).
 // ---------------------------------------------------------------------------------------------
 
-const CORPUS = new URL('../../../shared/testdata/line-protocol-corpus/corpus.json', import.meta.url);
+const CORPUS = new URL('../../test/fixtures/line-protocol-corpus/corpus.json', import.meta.url);
 
 type CorpusValue = { float: number } | { int: bigint } | { uint: bigint } | { string: string } | { bool: boolean };
 interface CorpusPoint {

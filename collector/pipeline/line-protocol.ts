@@ -2,7 +2,7 @@
  * Encodes one `Point` to one line of InfluxDB line protocol.
  *
  * The rules are those of the reference Go implementation (github.com/influxdata/line-protocol/v2),
- * which produced the conformance corpus in `../shared/testdata/line-protocol-corpus`:
+ * which produced the conformance corpus in `test/fixtures/line-protocol-corpus`:
  * - the measurement escapes comma and space; tag keys, tag values and field keys escape comma,
  *   equals and space; a backslash there is written as is (InfluxDB reads `\` as an escape only
  *   before one of those characters), so a name that *ends* in a backslash cannot be written;

@@ -106,7 +106,7 @@ export function hostLines(device: string, t: number, seed: number, bootedAt = t 
     `host_cpu,device=${device} usage_pct=${cpu},user_pct=${(Number(cpu) * 0.7).toFixed(1)},system_pct=${(Number(cpu) * 0.3).toFixed(1)},load_1m=0.5 ${t}`,
     `host_memory,device=${device} total_bytes=8589934592i,available_bytes=${4294967296 + seed * 4096}i,used_pct=50,swap_used_bytes=0i ${t}`,
     `host_disk,device=${device},fs=/dev/sda1,mount=/ size_bytes=256000000000i,used_bytes=${100000000000 + seed}i,used_pct=39.1 ${t}`,
-    `host_net,device=${device},interface=eth0 rx_bytes=${t % 1e9}i,tx_bytes=${(t / 2) % 1e9}i,rx_errors=0i,tx_errors=0i ${t}`,
+    `host_net,device=${device},interface=eth0 rx_bytes=${Math.floor(t) % 1e9}i,tx_bytes=${Math.floor(t / 2) % 1e9}i,rx_errors=0i,tx_errors=0i ${t}`,
     `host_system,device=${device} uptime_s=${Math.max(0, Math.floor((t - bootedAt) / 1000))}i,temperature_c=${45 + (seed % 10)} ${t}`,
   ];
 }

@@ -49,6 +49,8 @@ export default definePlugin({
       method: 'POST',
       url: ctx.config.path,
       bodyLimit: ctx.config.body_limit_bytes,
+      // Every sale is a request: successes are logged at debug (refusals stay at info).
+      config: { quietLog: true },
       // Refusals raised before the handler runs (body too large, not JSON) are answered here.
       errorHandler: async (error, request, reply) => {
         const code = (error as { code?: string }).code;

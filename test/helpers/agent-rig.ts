@@ -22,6 +22,7 @@ import agentPlugin from '../../plugins/agent/index.ts';
 import { plugins } from '../../plugins/index.ts';
 
 export const edgePlugins = plugins.filter((p) => p.runs_in.includes('agent'));
+import { REPO_ROOT } from './serve-process.ts';
 
 export const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
@@ -171,7 +172,12 @@ export class AgentProcess {
   constructor(dir: string, config: Record<string, unknown>, name = 'agent') {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, dump(config));
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'agent', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `node --import tsx`, not the tsx wrapper: the wrapper SIGKILLs its child 30 ms after relaying
+    // a signal (exit 143), so the agent's SIGTERM flush would never be seen (serve-process.ts too).
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'agent', '--config', file], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
