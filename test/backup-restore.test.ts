@@ -27,7 +27,7 @@ const CONFIG = {
 let serve: ServeProcess | undefined;
 
 afterAll(async () => {
-  await serve?.stop('SIGKILL');
+  await serve?.stop(); // SIGTERM: serve stops its embedded influxd before the dir goes
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,10 +8,11 @@
  * test's temp dir; `http.port: 0` lets the OS choose, and the port is read from serve's start log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
+import { afterAll } from 'vitest';
 import type Database from 'better-sqlite3';
 import { Spool } from '../../collector/pipeline/spool.ts';
 
@@ -49,12 +50,45 @@ export interface SpawnServeOptions {
   args?: string[];
 }
 
-/** Writes the YAML config and returns its path. */
+/**
+ * Writes the YAML config and returns its path. A serve with the embedded influxd gets
+ * `influx.embedded_port: 0` unless the test sets one: the default port (18086) is the one a
+ * developer's own `fleetpulse serve` holds, and two test serves must not meet on it.
+ */
 export function writeConfig(dir: string, config: Record<string, unknown> | string): string {
   const file = path.join(dir, 'fleetpulse.yaml');
+  if (typeof config !== 'string') config = withEmbeddedDefaults(config);
   writeFileSync(file, typeof config === 'string' ? config : dump(config));
   return file;
 }
+
+function withEmbeddedDefaults(config: Record<string, unknown>): Record<string, unknown> {
+  const influx = (config.influx ?? {}) as Record<string, unknown>;
+  if (influx.url) return config;
+  const dataDir = path.resolve(REPO_ROOT, typeof config.data_dir === 'string' ? config.data_dir : './data');
+  embeddedPidFiles.add(path.join(dataDir, 'influxdb', 'influxd.pid'));
+  return { ...config, influx: { embedded_port: 0, ...influx } };
+}
+
+/**
+ * A serve killed with SIGKILL leaves its embedded influxd running, as it would in production (the
+ * next serve on the data dir stops it). Tests that end there must not leave it behind: the
+ * influxds of this file's serves are killed after its tests (registered here, at import, on the
+ * importing test file).
+ */
+const embeddedPidFiles = new Set<string>();
+function reapEmbeddedInfluxds(): void {
+  for (const file of embeddedPidFiles) {
+    try {
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (pid > 1 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.dirname(file))) process.kill(pid, 'SIGKILL');
+    } catch {
+      // No pid file, or that influxd is gone: nothing left behind.
+    }
+  }
+  embeddedPidFiles.clear();
+}
+afterAll(reapEmbeddedInfluxds);
 
 function spawnServe(configFile: string, env: NodeJS.ProcessEnv | undefined, args: string[] = []) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', configFile, ...args], {
