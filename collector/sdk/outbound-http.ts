@@ -36,7 +36,9 @@ export async function outboundRequest(policy: OutboundPolicy, url: string, r: Ou
   return new Promise((resolve, reject) => {
     const req = client.request(
       u,
-      { method: r.method ?? 'GET', headers: r.headers, signal: r.signal, lookup: policy.lookup },
+      // No shared keep-alive agent: a pooled socket skips the lookup, so one opened under another
+      // policy (or before a label changed) would be reused unchecked. A fresh connection each time.
+      { method: r.method ?? 'GET', headers: r.headers, signal: r.signal, lookup: policy.lookup, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
