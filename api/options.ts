@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Inventory } from '../collector/inventory/index.ts';
+import type { DeviceDraft, DeviceProblem } from '../collector/sdk/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 
@@ -31,6 +32,11 @@ export interface ApiOptions {
   /** Where device details read their latest readings from. Without it, `readings` is null. */
   influx?: Pick<InfluxQuery, 'query'>;
   limits?: Partial<ApiLimits>;
+  /**
+   * Checks a device before it is created, its labels changed or imported (the plugins' own
+   * rules, e.g. a plug's address): a problem is a 400 naming its field. Default: none.
+   */
+  checkDevice?: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
   /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
   operations?: Operations;
   /**
@@ -48,4 +54,5 @@ export interface RouteContext {
   kinds: readonly string[];
   influx?: Pick<InfluxQuery, 'query'>;
   limits: ApiLimits;
+  checkDevice: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
 }
