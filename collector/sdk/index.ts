@@ -9,7 +9,6 @@ export * from './simulated-uplink.ts';
 export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';
 export { conformFields } from './conform.ts';
-export { unsafeDeviceUrl } from './device-url.ts';
 export { OutboundPolicy, OutboundRefused, parseHostPort, type OutboundPolicyOptions, type Resolve } from './outbound-policy.ts';
 export { outboundRequest, type OutboundRequest, type OutboundResponse } from './outbound-http.ts';
 export { classify, normalizeHost, type AddressClass } from './outbound-address.ts';

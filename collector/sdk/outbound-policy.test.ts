@@ -144,6 +144,20 @@ describe('the outbound policy', () => {
     expect(closed.urlRefusal('ftp://fw.example.com/a', ['ftp:'])).toBeUndefined();
   });
 
+  it('for a URL a device fetches: refuses a name resolving to a forbidden address, lets an unresolvable one through', async () => {
+    const protocols = ['http:', 'https:', 'ftp:'];
+    await expect(closed.deviceUrlRefusal('https://localtest.me/fw.bin')).resolves.toMatch(/localtest\.me resolves to 127\.0\.0\.1 is a loopback address/);
+    await expect(closed.deviceUrlRefusal('https://rebind.example/fw.bin')).resolves.toMatch(/127\.0\.0\.1 is a loopback/);
+    await expect(closed.deviceUrlRefusal('ftp://meta.example/in/', protocols)).resolves.toMatch(/cloud metadata/);
+    await expect(closed.deviceUrlRefusal('https://lan.example/fw.bin')).resolves.toMatch(/private address outside/);
+    await expect(lan.deviceUrlRefusal('https://lan.example/fw.bin')).resolves.toBeUndefined();
+    await expect(closed.deviceUrlRefusal('https://fw.example.com/fw.bin')).resolves.toBeUndefined();
+    // The device resolves it on its own network: not knowing is no reason to refuse.
+    await expect(closed.deviceUrlRefusal('https://nowhere.example/fw.bin')).resolves.toBeUndefined();
+    await expect(closed.deviceUrlRefusal('http://0x7f.1/fw.bin')).resolves.toMatch(/loopback/);
+    await expect(closed.deviceUrlRefusal('file:///etc/passwd')).resolves.toMatch(/not file:/);
+  });
+
   it('refuses localhost through the real resolver path too', async () => {
     const real = new OutboundPolicy({ setting: 'x' });
     await expect(real.check('localhost')).rejects.toThrow(/loopback name/);

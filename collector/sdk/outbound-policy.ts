@@ -141,6 +141,31 @@ export class OutboundPolicy {
   }
 
   /**
+   * Why a URL a device fetches itself (a firmware image, a diagnostics upload) is refused, or
+   * undefined. `urlRefusal`, then the name resolved here too: refused when any address is
+   * forbidden (`localtest.me` → 127.0.0.1). A name that does not resolve here is accepted: the
+   * device resolves it on its own network, and we refuse only what we know leads somewhere
+   * forbidden.
+   */
+  async deviceUrlRefusal(location: string, protocols: readonly string[] = ['http:', 'https:']): Promise<string | undefined> {
+    const bad = this.urlRefusal(location, protocols);
+    if (bad) return bad;
+    const host = normalizeHost(new URL(location).hostname)!;
+    if ('ip' in host) return undefined;
+    let addresses: string[];
+    try {
+      addresses = await this.resolveName(host.name);
+    } catch {
+      return undefined;
+    }
+    for (const a of addresses) {
+      const why = this.addressRefusal(a);
+      if (why) return `${host.name} resolves to ${why}`;
+    }
+    return undefined;
+  }
+
+  /**
    * A `lookup` for `http.request` / `net.connect`: resolves, refuses the connection unless every
    * address passes, and connects to the addresses it checked. Literal addresses never reach a
    * lookup: check them with `literalRefusal` first (`outboundRequest` does both).
