@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Inventory } from '../collector/inventory/index.ts';
+import type { DeviceDraft, DeviceProblem } from '../collector/sdk/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
 import type { BackupRoutesOptions } from './routes/backups/index.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
@@ -38,6 +39,11 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** Called for every failed authentication, with its reason (serve counts them in `/metrics`). */
   onAuthFailure?: (reason: AuthFailureReason) => void;
+  /**
+   * Checks a device before it is created, its labels changed or imported (the plugins' own
+   * rules, e.g. a plug's address): a problem is a 400 naming its field. Default: none.
+   */
+  checkDevice?: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
   /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
   operations?: Operations;
   /** The node's backups: `GET/POST /backups` are mounted when given. */
@@ -57,4 +63,5 @@ export interface RouteContext {
   kinds: readonly string[];
   influx?: Pick<InfluxQuery, 'query'>;
   limits: ApiLimits;
+  checkDevice: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
 }

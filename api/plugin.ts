@@ -36,6 +36,7 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
     kinds: [...opts.kinds],
     influx: opts.influx,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    checkDevice: opts.checkDevice ?? (async () => undefined),
   };
 
   app.setValidatorCompiler(validatorCompiler);

@@ -67,6 +67,19 @@ export const OperationsConfig = Type.Object(
         from: Type.String({ default: '', description: 'Sender address of escalation emails (required with mailto: contacts)' }),
         public_url: Type.String({ default: '', description: "This server's URL as on-call people reach it; notices link to <public_url>/api/v1/incidents/<id>" }),
         timeout_ms: Type.Integer({ default: 10_000, minimum: 100, description: 'A contact (webhook or SMTP server) must answer within this long, ms' }),
+        allowed_networks: Type.Array(Type.String({ description: 'A CIDR, e.g. 10.0.0.0/8' }), {
+          default: [],
+          description: 'Private networks webhook contacts and smtp_url may be in; default none (public only). Loopback only by an entry inside 127.0.0.0/8; metadata never',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    firmware: Type.Object(
+      {
+        allowed_networks: Type.Array(Type.String({ description: 'A CIDR, e.g. 10.0.0.0/8' }), {
+          default: [],
+          description: 'Private networks firmware catalogue URLs may point into; default none (public only). Loopback, link-local, metadata never',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

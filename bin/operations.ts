@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import Value from 'typebox/value';
 import type { Inventory } from '../collector/inventory/index.ts';
-import { checkAddress, checkSmtpUrl, ContactError, parseContact } from '../collector/operations/escalation-contacts.ts';
+import { checkAddress, checkSmtpUrl, ContactError, escalationPolicy, parseContact } from '../collector/operations/escalation-contacts.ts';
 import { maintenanceCalendar, Operations, type OperationsOptions } from '../collector/operations/operations.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import type { Collector } from '../collector/runtime/collector.ts';
@@ -48,7 +48,8 @@ export function startOperations(deps: StartOperationsDeps): Operations {
   ] as const) {
     if (env[old] !== undefined) throw new Error(`${old} is no longer read: set operations.escalation.${key} (or FLEETPULSE_OPERATIONS__ESCALATION__${key.toUpperCase()})`);
   }
-  const escalation = escalationOptions(deps.config?.escalation ?? (Value.Default(OperationsConfig, {}) as Static<typeof OperationsConfig>).escalation);
+  const config = deps.config ?? (Value.Default(OperationsConfig, {}) as Static<typeof OperationsConfig>);
+  const escalation = escalationOptions(config.escalation);
   const secret = env.FLEETPULSE_INCIDENT_WEBHOOK_SECRET;
   if (secret === undefined || secret === '') deps.log.warn('FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set: the incident webhook refuses every notification');
   else if (secret.length < 16) throw new Error('FLEETPULSE_INCIDENT_WEBHOOK_SECRET must be at least 16 characters');
@@ -64,6 +65,7 @@ export function startOperations(deps: StartOperationsDeps): Operations {
     options: {
       ...(secret ? { webhookSecret: secret } : {}),
       escalation,
+      firmware: { allowedNetworks: config.firmware.allowed_networks },
       ...deps.options,
     },
   });
@@ -95,7 +97,16 @@ export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOp
       throw new Error(`${key(k)}: ${err.message}`);
     }
   };
+  // Throws naming operations.escalation.allowed_networks.<i> for an entry that is not a CIDR.
+  const policy = escalationPolicy(c.allowed_networks);
+  // Literal hosts and refused names now; a name's addresses at each send, as it connects.
+  for (const [i, contact] of contacts.entries()) {
+    const bad = contact.kind === 'webhook' ? policy.urlRefusal(contact.url) : undefined;
+    if (bad) throw new Error(`${key('contacts')}[${i}]: ${bad}`);
+  }
   if (c.smtp_url) check('smtp_url', () => checkSmtpUrl(c.smtp_url));
+  const smtpBad = c.smtp_url ? policy.literalRefusal(new URL(c.smtp_url).hostname) : undefined;
+  if (smtpBad) throw new Error(`${key('smtp_url')}: ${smtpBad}`);
   if (c.from) check('from', () => checkAddress(c.from));
   if (c.public_url && !/^https?:\/\/[^/]/.test(c.public_url)) throw new Error(`${key('public_url')}: '${c.public_url}' is not an http(s) URL`);
   return {
@@ -103,6 +114,7 @@ export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOp
     delayS: c.delay_s,
     severities: c.severities,
     timeoutMs: c.timeout_ms,
+    allowedNetworks: c.allowed_networks,
     ...(c.smtp_url ? { smtp: { url: c.smtp_url, from: c.from } } : {}),
     ...(c.public_url ? { publicUrl: c.public_url } : {}),
   };

@@ -47,7 +47,7 @@ describe('operations API', { timeout: 30_000 }, () => {
       options: {
         webhookSecret: SECRET,
         commands: { pollMs: 20 },
-        escalation: { contacts: [`http://127.0.0.1:${(contact.address() as AddressInfo).port}/page`], delayS: 600 },
+        escalation: { contacts: [`http://127.0.0.1:${(contact.address() as AddressInfo).port}/page`], delayS: 600, allowedNetworks: ['127.0.0.0/8'] },
       },
     });
     ops.start();
@@ -127,7 +127,7 @@ describe('operations API', { timeout: 30_000 }, () => {
       const sha256 = 'b'.repeat(64);
       const bad = await call('admin', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'http://169.254.169.254/fw', sha256 } });
       expect(bad.statusCode).toBe(400);
-      expect(bad.json().error).toMatchObject({ code: 'FP_VALIDATION', field: 'url', message: expect.stringContaining('link-local') });
+      expect(bad.json().error).toMatchObject({ code: 'FP_VALIDATION', field: 'url', message: expect.stringContaining('cloud metadata') });
       expect((await call('operator', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'https://fw.example.com/2', sha256 } })).statusCode).toBe(403);
       const fw = await call('admin', { method: 'POST', url: '/firmware', payload: { model: 'TC-9', version: '2', url: 'https://fw.example.com/2', sha256, notes: 'n' } });
       expect(fw.statusCode).toBe(201);

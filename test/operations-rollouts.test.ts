@@ -87,7 +87,7 @@ describe('firmware rollouts over 100 devices', { timeout: 45_000 }, () => {
       return answer(device, command);
     };
     const fw = ops.firmware.add({ model: 'TC-200', version: '2.0.0', url: 'https://fw.example.com/tc200-2.0.0.bin', sha256: SHA, notes: 'fixes the printer timeout' });
-    // The URL rule's cases are in collector/sdk/device-url.test.ts; the catalogue applies it.
+    // The URL rule's cases are in collector/sdk/outbound-policy.test.ts; the catalogue applies it.
     for (const url of ['http://127.0.0.1/fw', 'http://localhost./fw', 'file:///fw.bin']) {
       expect(() => ops.firmware.add({ model: 'TC-200', version: '2.0.1', url, sha256: SHA }), url).toThrow(expect.objectContaining({ field: 'url' }));
     }

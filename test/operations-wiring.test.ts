@@ -108,12 +108,38 @@ describe('startOperations', () => {
     expect(start({}, { FLEETPULSE_INCIDENT_WEBHOOK_SECRET: 'short' })).toThrow(/at least 16/);
   });
 
+  it('refuses private, loopback and metadata contacts unless operations.escalation.allowed_networks opens them', () => {
+    const start = (env: Record<string, string>) => () => startOperations({ ...deps(), config: loadConfig(undefined, env).operations, env: {} });
+    const CONTACTS = 'FLEETPULSE_OPERATIONS__ESCALATION__CONTACTS';
+    const NETWORKS = 'FLEETPULSE_OPERATIONS__ESCALATION__ALLOWED_NETWORKS';
+    const mail = { [CONTACTS]: '[mailto:oncall@example.com]', FLEETPULSE_OPERATIONS__ESCALATION__FROM: 'fleetpulse@example.com' };
+    expect(start({ [CONTACTS]: '[https://pager.example.com/a, http://10.0.0.5/hook]' })).toThrow(
+      /^operations\.escalation\.contacts\[1\]: 10\.0\.0\.5 is a private address outside operations\.escalation\.allowed_networks/,
+    );
+    expect(start({ [CONTACTS]: '[http://0x7f.1:9/hook]' })).toThrow(/^operations\.escalation\.contacts\[0\]: 127\.0\.0\.1 is a loopback address/);
+    expect(start({ [CONTACTS]: '[http://169.254.169.254/latest/]', [NETWORKS]: '[0.0.0.0/0]' })).toThrow(/cloud metadata/);
+    expect(start({ ...mail, FLEETPULSE_OPERATIONS__ESCALATION__SMTP_URL: 'smtp://192.168.1.25:587' })).toThrow(/^operations\.escalation\.smtp_url: 192\.168\.1\.25 is a private address/);
+    expect(start({ ...mail, FLEETPULSE_OPERATIONS__ESCALATION__SMTP_URL: 'smtp://localhost:25' })).toThrow(/^operations\.escalation\.smtp_url: localhost is a loopback name/);
+    expect(start({ [CONTACTS]: '[http://10.0.0.5/hook]', [NETWORKS]: '[10.0.0.0/8, 300.0.0.0/8]' })).toThrow(/^operations\.escalation\.allowed_networks\.1: '300\.0\.0\.0\/8' is not a CIDR/);
+    // Configured: the same private webhook and SMTP server are accepted.
+    for (const env of [
+      { [CONTACTS]: '[http://10.0.0.5/hook]', [NETWORKS]: '[10.0.0.0/8]' },
+      { ...mail, FLEETPULSE_OPERATIONS__ESCALATION__SMTP_URL: 'smtp://192.168.1.25:587', [NETWORKS]: '[192.168.1.0/24]' },
+    ]) {
+      const ops = start(env)();
+      void ops.stop(100);
+    }
+  });
+
   it('wires the webhook secret, the calendar and the API', async () => {
     const maintenance = maintenanceCalendar(inventory);
     const ops = startOperations({
       ...deps(),
       maintenance,
-      config: loadConfig(undefined, { FLEETPULSE_OPERATIONS__ESCALATION__CONTACTS: '[http://127.0.0.1:9/a, https://pager.example.com/b]' }).operations,
+      config: loadConfig(undefined, {
+        FLEETPULSE_OPERATIONS__ESCALATION__CONTACTS: '[http://127.0.0.1:9/a, https://pager.example.com/b]',
+        FLEETPULSE_OPERATIONS__ESCALATION__ALLOWED_NETWORKS: '[127.0.0.0/8]',
+      }).operations,
       env: { FLEETPULSE_INCIDENT_WEBHOOK_SECRET: 'a-long-enough-secret' },
     });
     const app = build({ inventory, kinds: ['widget'], operations: ops });
@@ -137,6 +163,7 @@ describe('startOperations', () => {
       FLEETPULSE_OPERATIONS__ESCALATION__PUBLIC_URL: 'https://fleetpulse.example.com/',
       FLEETPULSE_OPERATIONS__ESCALATION__SEVERITIES: '[critical, high]',
       FLEETPULSE_OPERATIONS__ESCALATION__DELAY_S: '600',
+      FLEETPULSE_OPERATIONS__ESCALATION__ALLOWED_NETWORKS: '[127.0.0.0/8]', // the test's SMTP server
     });
     const ops = startOperations({ ...deps(), config: config.operations, env: {} });
     try {

@@ -252,6 +252,7 @@ export default async function serve(argv: string[]): Promise<number> {
     prefix: '/api/v1',
     inventory,
     kinds: collector.kinds,
+    checkDevice: (device) => collector.checkDevice(device),
     influx: influx.query,
     operations,
     backups: { backups, nextBackupAt: () => backupSchedule?.next },

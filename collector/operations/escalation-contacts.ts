@@ -1,5 +1,15 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer from 'nodemailer';
+import { isIP } from 'node:net';
+import { OutboundPolicy, OutboundRefused, outboundRequest } from '../sdk/index.ts';
 import type { Incident } from './incidents.ts';
+
+/** The config key of the escalation's outbound policy, named in its refusals. */
+export const ESCALATION_NETWORKS = 'operations.escalation.allowed_networks';
+
+/** Where webhooks and the SMTP server may be: public addresses, plus `allowedNetworks`. Throws for a bad CIDR. */
+export function escalationPolicy(allowedNetworks: readonly string[] = []): OutboundPolicy {
+  return new OutboundPolicy({ setting: ESCALATION_NETWORKS, allowedNetworks });
+}
 
 /** Where an escalation goes: a webhook (JSON POST) or an email to one or more addresses. */
 export type Contact = { kind: 'webhook'; url: string } | { kind: 'email'; to: string[] };
@@ -101,13 +111,16 @@ export interface DeliveryOptions {
   smtp?: { url: string; from: string };
   /** A contact must answer within this long, ms. */
   timeoutMs: number;
+  /** Every webhook and the SMTP server pass it, when configured and again at each send. Default: public only. */
+  policy?: OutboundPolicy;
 }
 
 /** Sends notices to contacts; a failure throws (the escalator retries at its next check). */
 export class ContactDelivery {
-  private transport: Transporter | undefined;
+  private readonly policy: OutboundPolicy;
 
   constructor(private readonly o: DeliveryOptions) {
+    this.policy = o.policy ?? escalationPolicy();
     if (o.smtp) {
       checkSmtpUrl(o.smtp.url);
       checkAddress(o.smtp.from);
@@ -124,11 +137,8 @@ export class ContactDelivery {
     return this.mail(contact.to, notice);
   }
 
-  /** Closes the SMTP connection, if one was opened. */
-  close(): void {
-    this.transport?.close();
-    this.transport = undefined;
-  }
+  /** Nothing stays open: each notice has its own connection, to an address checked for it. */
+  close(): void {}
 
   private async post(url: string, n: EscalationNotice): Promise<void> {
     const body = {
@@ -138,32 +148,47 @@ export class ContactDelivery {
       url: n.link,
       message: `Unacknowledged ${n.incident.severity} incident #${n.incident.id}: ${n.incident.summary ?? n.incident.rule}${n.incident.device ? ` on ${n.incident.device}` : ''}`,
     };
-    const res = await fetch(url, {
+    // Through the policy: the host (every address it resolves to) checked as the socket connects;
+    // a redirect is not followed (a 3xx fails the delivery).
+    const res = await outboundRequest(this.policy, url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(this.o.timeoutMs),
+      maxBytes: 64 * 1024,
     });
-    await res.body?.cancel();
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
   }
 
   private async mail(to: string[], n: EscalationNotice): Promise<void> {
     const smtp = this.o.smtp;
     if (!smtp) throw new ContactError('email contacts need an SMTP server (operations.escalation.smtp_url)');
-    this.transport ??= nodemailer.createTransport({
-      url: smtp.url,
+    // nodemailer resolves names itself: resolve and check here, and connect to the checked address
+    // (the name stays the TLS server name), so no second answer can lead elsewhere.
+    const u = new URL(smtp.url);
+    const [address] = await this.policy.check(u.hostname).catch((err: OutboundRefused) => {
+      throw new ContactError(`SMTP server ${err.message}`);
+    });
+    const pinned = new URL(smtp.url);
+    pinned.hostname = isIP(address!) === 6 ? `[${address}]` : address!;
+    const transport = nodemailer.createTransport({
+      url: pinned.toString(),
+      ...(isIP(u.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: u.hostname }),
       // nodemailer waits minutes by default; a contact that hangs must not hold up the others.
       connectionTimeout: this.o.timeoutMs,
       greetingTimeout: this.o.timeoutMs,
       socketTimeout: this.o.timeoutMs,
     });
-    await this.transport.sendMail({
-      from: smtp.from,
-      to,
-      subject: noticeSubject(n),
-      text: noticeText(n),
-      headers: { 'X-Fleetpulse-Incident': String(n.incident.id), 'X-Fleetpulse-Escalation-Level': String(n.level) },
-    });
+    try {
+      await transport.sendMail({
+        from: smtp.from,
+        to,
+        subject: noticeSubject(n),
+        text: noticeText(n),
+        headers: { 'X-Fleetpulse-Incident': String(n.incident.id), 'X-Fleetpulse-Escalation-Level': String(n.level) },
+      });
+    } finally {
+      transport.close();
+    }
   }
 }

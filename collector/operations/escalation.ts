@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Incident, Incidents } from './incidents.ts';
 import type { Database } from 'better-sqlite3';
-import { ContactDelivery, parseContact, type Contact } from './escalation-contacts.ts';
+import { ContactDelivery, escalationPolicy, parseContact, type Contact } from './escalation-contacts.ts';
 
 export interface EscalationOptions {
   db: Database;
@@ -27,6 +27,11 @@ export interface EscalationOptions {
   checkEveryMs?: number;
   /** Each contact must answer within this long, ms. Default 10,000. */
   timeoutMs?: number;
+  /**
+   * Private networks (CIDRs) webhooks and the SMTP server may be in (`operations.escalation.allowed_networks`).
+   * Default none: public addresses only; loopback only by an entry inside 127.0.0.0/8.
+   */
+  allowedNetworks?: readonly string[];
   log: Logger;
   now?: () => number;
 }
@@ -45,7 +50,11 @@ export class Escalator {
   /** Throws `ContactError` for a contact that is neither a webhook nor an email, or email without `smtp`. */
   constructor(private readonly o: EscalationOptions) {
     this.contacts = o.contacts.map(parseContact);
-    this.delivery = new ContactDelivery({ ...(o.smtp ? { smtp: o.smtp } : {}), timeoutMs: o.timeoutMs ?? 10_000 });
+    this.delivery = new ContactDelivery({
+      ...(o.smtp ? { smtp: o.smtp } : {}),
+      timeoutMs: o.timeoutMs ?? 10_000,
+      policy: escalationPolicy(o.allowedNetworks),
+    });
     if (!o.smtp && this.contacts.some((c) => c.kind === 'email')) throw new Error('mailto: contacts need an SMTP server (smtp)');
     if (o.severities !== undefined && o.severities.length === 0) throw new Error('severities must name at least one severity');
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { unsafeDeviceUrl } from '../sdk/index.ts';
+import { OutboundPolicy } from '../sdk/index.ts';
 import { Refusal } from '../inventory/errors.ts';
 
 export interface Firmware {
@@ -9,7 +9,7 @@ export interface Firmware {
   model: string;
   /** The version devices report once it is installed. */
   version: string;
-  /** Where devices download the image (http/https; no loopback, link-local or file:). */
+  /** Where devices download the image (http/https, passing the outbound policy; no credentials). */
   url: string;
   /** SHA-256 of the image, lowercase hex. */
   sha256: string;
@@ -26,10 +26,23 @@ export class FirmwareCatalogue {
   constructor(
     private readonly db: Database,
     private readonly now: () => number = Date.now,
+    /** Where image URLs may point: default public addresses only (`operations.firmware.allowed_networks`). */
+    private readonly policy = new OutboundPolicy({ setting: 'operations.firmware.allowed_networks' }),
   ) {}
 
+  /**
+   * `add`, after the URL's host is resolved here too: refused when any address it resolves to is
+   * forbidden (devices resolve it themselves; a name we cannot resolve is let through). The API uses this.
+   */
+  async submit(input: Parameters<FirmwareCatalogue['add']>[0]): Promise<Firmware> {
+    const bad = await this.policy.deviceUrlRefusal(input.url);
+    if (bad) throw new FirmwareError('invalid', `url: ${bad}`, 'url');
+    return this.add(input);
+  }
+
+  /** Adds an image; the URL is checked without DNS (literal hosts, refused names). */
   add(input: Omit<Firmware, 'id' | 'created_at' | 'notes'> & { notes?: string | null }): Firmware {
-    const bad = unsafeImageUrl(input.url);
+    const bad = this.unsafeImageUrl(input.url);
     if (bad) throw new FirmwareError('invalid', `url: ${bad}`, 'url');
     if (!/^[0-9a-fA-F]{64}$/.test(input.sha256)) throw new FirmwareError('invalid', 'sha256 must be 64 hex digits', 'sha256');
     const fw: Firmware = { id: randomUUID(), ...input, sha256: input.sha256.toLowerCase(), notes: input.notes ?? null, created_at: this.now() };
@@ -44,6 +57,14 @@ export class FirmwareCatalogue {
       throw err;
     }
     return fw;
+  }
+
+  /** A catalogue URL is stored and shown: credentials in it would leak, on top of the policy. */
+  private unsafeImageUrl(location: string): string | undefined {
+    const bad = this.policy.urlRefusal(location);
+    if (bad) return bad;
+    const u = new URL(location);
+    return u.username || u.password ? 'credentials in the URL are refused (they would be stored and sent in clear)' : undefined;
   }
 
   get(id: string): Firmware | undefined {
@@ -86,10 +107,4 @@ export function firmwareParams(schema: { properties?: Record<string, unknown> } 
   return params;
 }
 
-/** A catalogue URL is stored and shown: credentials in it would leak, on top of the device rule. */
-function unsafeImageUrl(location: string): string | undefined {
-  const bad = unsafeDeviceUrl(location);
-  if (bad) return bad;
-  const u = new URL(location);
-  return u.username || u.password ? 'credentials in the URL are refused (they would be stored and sent in clear)' : undefined;
-}
+

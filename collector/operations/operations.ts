@@ -4,7 +4,7 @@ import { CommandCatalogue } from '../commands/command-catalogue.ts';
 import { CommandQueue, type CommandQueueOptions } from '../commands/command-queue.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { InfluxQuery } from '../pipeline/influx-query.ts';
-import type { DeviceState, Plugin, Point } from '../sdk/index.ts';
+import { OutboundPolicy, type DeviceState, type Plugin, type Point } from '../sdk/index.ts';
 import { AutoRecovery, DEFAULT_RECOVERY_RULES, type RecoveryRule } from './auto-recovery.ts';
 import { Escalator, type EscalationOptions } from './escalation.ts';
 import { FirmwareCatalogue } from './firmware-catalogue.ts';
@@ -15,12 +15,14 @@ import { Rollouts, type RolloutsOptions } from './rollouts.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
-  escalation?: Pick<EscalationOptions, 'contacts' | 'delayS' | 'severities' | 'smtp' | 'publicUrl' | 'checkEveryMs' | 'timeoutMs'>;
+  escalation?: Pick<EscalationOptions, 'contacts' | 'delayS' | 'severities' | 'smtp' | 'publicUrl' | 'checkEveryMs' | 'timeoutMs' | 'allowedNetworks'>;
   /** Shared secret Grafana sends as `Authorization: Bearer <secret>`. Without it the webhook refuses everything. */
   webhookSecret?: string;
   /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
   slaTargets?: Record<string, number>;
   rollouts?: Pick<RolloutsOptions, 'tickMs' | 'maxOfflineTurns'>;
+  /** Private networks firmware image URLs may point into (CIDRs). Default none. */
+  firmware?: { allowedNetworks?: readonly string[] };
   /** Auto-recovery rules (default DEFAULT_RECOVERY_RULES; [] turns it off) and check interval, ms (default 30,000). */
   recovery?: { rules?: readonly RecoveryRule[]; checkEveryMs?: number };
 }
@@ -82,7 +84,11 @@ export class Operations {
     const maintenance = deps.maintenance ?? maintenanceCalendar(inventory);
     this.windows = maintenance.windows;
     this.calendar = maintenance.calendar;
-    this.firmware = new FirmwareCatalogue(inventory.db, now);
+    this.firmware = new FirmwareCatalogue(
+      inventory.db,
+      now,
+      new OutboundPolicy({ setting: 'operations.firmware.allowed_networks', allowedNetworks: deps.options?.firmware?.allowedNetworks ?? [] }),
+    );
     this.rollouts = new Rollouts({
       inventory,
       queue: this.commands,

@@ -12,6 +12,8 @@ import {
   type AttachOptions,
   type Attachment,
   type DeviceDirectory,
+  type DeviceDraft,
+  type DeviceProblem,
   type Plugin,
   type PluginContext,
   type PluginPlace,
@@ -141,6 +143,19 @@ export class Collector {
   /** Kinds the configured plugins serve (the inventory validates device kinds against them). */
   get kinds(): string[] {
     return [...new Set(this.o.plugins.flatMap((p) => p.kinds))];
+  }
+
+  /**
+   * Asks every configured plugin serving `device.kind` to check the device before it is stored;
+   * the first problem, or undefined.
+   */
+  async checkDevice(device: DeviceDraft): Promise<DeviceProblem | undefined> {
+    for (const { plugin, config } of this.instances) {
+      if (!plugin.kinds.includes(device.kind) || !plugin.checkDevice) continue;
+      const problem = await plugin.checkDevice(device, config as never);
+      if (problem) return problem;
+    }
+    return undefined;
   }
 
   async start(): Promise<void> {

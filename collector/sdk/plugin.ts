@@ -160,6 +160,19 @@ export interface RunningPlugin {
   execute?(deviceId: string, command: Command): Promise<unknown>;
 }
 
+/** A device as the API is about to store it, for `PluginDefinition.checkDevice`. */
+export interface DeviceDraft {
+  id: string;
+  kind: string;
+  labels: Record<string, string>;
+}
+
+/** Why a device may not be stored: the offending input (`labels.address`) and a sentence. */
+export interface DeviceProblem {
+  field: string;
+  message: string;
+}
+
 /** Where a plugin runs: in `fleetpulse serve`, at the edge in `fleetpulse agent`, or both. */
 export type PluginPlace = 'serve' | 'agent';
 
@@ -181,6 +194,12 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
    */
   reporting_interval_s: number | ((config: Static<C>) => number);
   start(ctx: PluginContext<Static<C>>): Promise<RunningPlugin>;
+  /**
+   * Checks a device of one of this plugin's kinds before the inventory stores it (API create,
+   * update and import; a problem is a 400 naming `field`). It may resolve names, never contact
+   * the device. Optional: without it any labels are stored.
+   */
+  checkDevice?(device: DeviceDraft, config: Static<C>): Promise<DeviceProblem | undefined>;
 }
 
 export type Plugin = PluginDefinition<TSchema>;

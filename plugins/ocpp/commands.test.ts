@@ -110,11 +110,16 @@ describe('command outcomes', () => {
     expect(await run('clear_cache')).toMatchObject({ status: 'rejected', error: expect.stringContaining('NotImplemented') });
   });
 
-  it('refuses firmware and diagnostics URLs on loopback or link-local hosts without sending them', async () => {
+  it('refuses firmware and diagnostics locations the outbound policy forbids, without sending them', async () => {
     const { calls } = await recordingCharger('CMD16', 'ocpp1.6', 'p16', () => ({}));
     const run = (name: string, location: string) => rig.collector.bus.dispatch('CMD16', { name, params: { location }, timeout_s: 5 });
     expect(await run('update_firmware', 'http://127.0.0.1/fw.bin')).toMatchObject({ status: 'rejected', error: expect.stringContaining('loopback') });
-    expect(await run('get_diagnostics', 'http://169.254.169.254/latest/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('link-local') });
+    expect(await run('update_firmware', 'http://2130706433/fw.bin')).toMatchObject({ status: 'rejected', error: expect.stringContaining('loopback') });
+    expect(await run('update_firmware', 'https://localhost./fw.bin')).toMatchObject({ status: 'rejected', error: expect.stringContaining('loopback name') });
+    expect(await run('get_diagnostics', 'http://169.254.169.254/latest/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('cloud metadata') });
+    expect(await run('get_diagnostics', 'ftp://[::ffff:a9fe:a9fe]/in/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('cloud metadata') });
+    // Private ranges only with plugins.ocpp.allowed_networks (the rig sets none).
+    expect(await run('get_diagnostics', 'ftp://10.20.0.5/in/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('plugins.ocpp.allowed_networks') });
     await expect(rig.collector.bus.dispatch('CMD16', { name: 'update_firmware', params: { location: 'file:///etc/passwd' } })).rejects.toThrow(/location/);
     expect(calls).toEqual([]);
   });

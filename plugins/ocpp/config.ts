@@ -38,6 +38,12 @@ export const config = Type.Object(
       minimum: 1,
       description: 'Consecutive malformed frames after which a connection is closed (each one is answered and counted)',
     }),
+    allowed_networks: Type.Array(Type.String({ description: 'A CIDR, e.g. 10.20.0.0/16' }), {
+      default: [],
+      description:
+        'Private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) a firmware or diagnostics location may point into. ' +
+        'Default none: chargers are sent only to public addresses. Loopback, link-local and cloud metadata never',
+    }),
     tariff: Type.Object(
       {
         currency: Type.String({ default: 'EUR', minLength: 3, maxLength: 3, description: 'ISO 4217 code of every price below' }),

@@ -4,12 +4,12 @@
  */
 import { createRequire } from 'node:module';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
-import { CommandFailed, CommandRejected, DeviceUnreachable, DiscoveryRefused, type Command } from '../../collector/sdk/index.ts';
+import { CommandFailed, CommandRejected, DeviceUnreachable, DiscoveryRefused, OutboundPolicy, PluginConfigError, type Command } from '../../collector/sdk/index.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
 import { report, type Charger, type OcppConnection, type Station } from './station.ts';
-import { toCall, type CommandName } from './vocabulary.ts';
+import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
 /** Close code for a connection replaced by a newer one of the same charger (private range). */
@@ -87,9 +87,16 @@ export class ChargerEndpoint {
   private readonly handlers: Record<OcppVersion, Handlers>;
   private readonly listeners: Array<[string, (this: Tagged, event: any) => void]>;
   private connections = 0;
+  /** Where a charger may be told to fetch firmware or upload diagnostics (SSRF by proxy). */
+  private readonly locations: OutboundPolicy;
 
   constructor(private readonly station: Station) {
     const { config } = station.ctx;
+    try {
+      this.locations = new OutboundPolicy({ setting: 'plugins.ocpp.allowed_networks', allowedNetworks: config.allowed_networks });
+    } catch (err) {
+      throw new PluginConfigError('ocpp', 'allowed_networks', (err as Error).message);
+    }
     this.handlers = { 'ocpp1.6': buildHandlers(station, 'ocpp1.6'), 'ocpp2.0.1': buildHandlers(station, 'ocpp2.0.1') };
     this.listeners = connectionListeners(station);
     this.rpc = new RPCServer({
@@ -213,6 +220,13 @@ export class ChargerEndpoint {
     // Timed out or cancelled while waiting behind an earlier command: never send it late.
     command.signal.throwIfAborted();
     if (charger.connection.state !== OPEN) throw new DeviceUnreachable(charger.identity);
+    // update_firmware and get_diagnostics: the charger fetches or uploads there itself; the name
+    // is resolved here too, and refused when any address it has is forbidden.
+    const location = (command.params as { location?: unknown } | undefined)?.location;
+    if (typeof location === 'string') {
+      const bad = await this.locations.deviceUrlRefusal(location, CHARGER_URL_PROTOCOLS);
+      if (bad) throw new CommandRejected(`not sent: location ${bad}`);
+    }
     const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
     if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
     let answer: unknown;

@@ -2,7 +2,7 @@
  * One command vocabulary for operators, mapped to each OCPP version's action and payload, and
  * each answer mapped back to success, rejection or failure. Pure: no I/O.
  */
-import { Type, unsafeDeviceUrl, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
+import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 
 const connector = Type.Integer({ minimum: 0, description: 'Connector id (0 = the whole charger); in 2.0.1 the EVSE id' });
@@ -183,8 +183,6 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'update_firmware': {
       const p = params as Params<'update_firmware'>;
-      const bad = unsafeUrl(p.location);
-      if (bad) return refuse(bad);
       const retrieve = p.retrieve_at ?? new Date().toISOString();
       const retry = { ...(p.retries !== undefined ? { retries: p.retries } : {}), ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}) };
       // 1.6 UpdateFirmware.conf is empty: being answered at all is the acceptance.
@@ -197,8 +195,6 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'get_diagnostics': {
       const p = params as Params<'get_diagnostics'>;
-      const bad = unsafeUrl(p.location);
-      if (bad) return refuse(bad);
       if (v16) {
         const payload = { location: p.location, ...(p.start_time ? { startTime: p.start_time } : {}), ...(p.stop_time ? { stopTime: p.stop_time } : {}) };
         return { action: 'GetDiagnostics', payload, interpret: (a) => ({ outcome: 'ok', result: a }) };
@@ -217,7 +213,4 @@ function refuse(reason: string): OcppCall {
 }
 
 /** Chargers also fetch and upload over FTP (diagnostics, logs, firmware in OCPP 1.6). */
-const CHARGER_URL_PROTOCOLS = ['http:', 'https:', 'ftp:', 'ftps:'];
-
-/** Why a URL handed to a charger is refused (SSRF by proxy), or undefined when it is fine. */
-export const unsafeUrl = (location: string): string | undefined => unsafeDeviceUrl(location, CHARGER_URL_PROTOCOLS);
+export const CHARGER_URL_PROTOCOLS = ['http:', 'https:', 'ftp:', 'ftps:'];

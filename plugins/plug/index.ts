@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import {
   DeviceUnreachable,
   definePlugin,
+  PluginConfigError,
+  type OutboundPolicy,
   Type,
   type Attachment,
   type Command,
   type PluginContext,
   type Static,
 } from '../../collector/sdk/index.ts';
+import { DEFAULT_PLUG_NETWORKS, plugAddressLiteralRefusal, plugAddressRefusal, plugPolicy } from './address.ts';
 import { measurements } from './metrics.ts';
 import { ShellyPoller, type ShellyTarget } from './shelly.ts';
 import { TasmotaLink } from './tasmota.ts';
@@ -18,6 +21,13 @@ import { TasmotaLink } from './tasmota.ts';
  */
 const config = Type.Object(
   {
+    allowed_networks: Type.Array(Type.String({ description: 'A CIDR, e.g. 192.168.20.0/24' }), {
+      default: DEFAULT_PLUG_NETWORKS,
+      description:
+        'Networks plug addresses may be in besides public ones (the venue LANs). Default the private ranges ' +
+        '10/8, 172.16/12, 192.168/16, fc00::/7. Loopback only by an entry inside 127.0.0.0/8 (tests, the demo); ' +
+        'link-local, metadata, multicast never',
+    }),
     power_cycle_off_s: Type.Integer({ default: 5, minimum: 1, maximum: 300, description: 'How long power_cycle keeps the plug off unless the command says, s' }),
     shelly: Type.Object(
       {
@@ -32,7 +42,7 @@ const config = Type.Object(
           Type.Object(
             {
               id: Type.String({ minLength: 1, description: 'Device id' }),
-              address: Type.String({ minLength: 1, description: 'host or host:port of the plug' }),
+              address: Type.String({ minLength: 1, description: 'host or host:port of the plug (nothing else: no path, scheme or user)' }),
               switch_id: Type.Integer({ default: 0, minimum: 0, description: 'Switch channel' }),
             },
             { additionalProperties: false },
@@ -83,7 +93,20 @@ export default definePlugin({
   // One interval for every plug: the slower of the report rates in use (Tasmota's only with a broker).
   reporting_interval_s: (c) => Math.max(c.shelly.poll_interval_s, c.tasmota.broker_url ? c.tasmota.tele_period_s : 0),
 
+  // A plug's labels.address is refused at registration (400 naming it), not only when polled.
+  async checkDevice(device, config) {
+    const address = device.labels.address;
+    if (address === undefined) return undefined;
+    const bad = await plugAddressRefusal(plugPolicy(config.allowed_networks), address);
+    return bad ? { field: 'labels.address', message: bad } : undefined;
+  },
+
   async start(ctx) {
+    const policy = plugPolicy(ctx.config.allowed_networks);
+    for (const [i, d] of ctx.config.shelly.devices.entries()) {
+      const bad = plugAddressLiteralRefusal(policy, d.address);
+      if (bad) throw new PluginConfigError('plug', `shelly.devices.${i}.address`, bad);
+    }
     const attached = new Map<string, Attachment>();
     const attach = (id: string, link: PlugLink) => {
       if (!attached.has(id)) attached.set(id, ctx.attach(id, link));
@@ -93,11 +116,11 @@ export default definePlugin({
       attached.delete(id);
     };
 
-    const shelly = new ShellyPoller(ctx, ctx.config.shelly, (target, outcome) => {
+    const shelly = new ShellyPoller(ctx, { ...ctx.config.shelly, policy }, (target, outcome) => {
       if (outcome === 'ok') attach(target.id, { protocol: 'shelly', target });
       else detach(target.id);
     });
-    const pollAll = () => void shelly.round(shellyTargets(ctx)).catch((err) => ctx.log.error({ err }, 'Shelly round failed'));
+    const pollAll = () => void shelly.round(shellyTargets(ctx, policy)).catch((err) => ctx.log.error({ err }, 'Shelly round failed'));
     pollAll();
     const poller = setInterval(pollAll, ctx.config.shelly.poll_interval_s * 1000);
 
@@ -142,13 +165,20 @@ export default definePlugin({
 });
 
 /** The static list, then inventory plugs labelled `protocol: shelly` with an `address` label. */
-function shellyTargets(ctx: PluginContext<Config>): ShellyTarget[] {
+function shellyTargets(ctx: PluginContext<Config>, policy: OutboundPolicy): ShellyTarget[] {
   const targets = new Map<string, ShellyTarget>();
   for (const d of ctx.config.shelly.devices) targets.set(d.id, d);
   if (ctx.config.shelly.from_inventory) {
     for (const d of ctx.devices.all()) {
       const labels = d.labels ?? {};
       if (d.kind !== 'plug' || labels.protocol !== 'shelly' || !labels.address || targets.has(d.id)) continue;
+      // Stored before this check existed, or written around the API: never polled.
+      const bad = plugAddressLiteralRefusal(policy, labels.address);
+      if (bad) {
+        ctx.count('shelly_refused_address');
+        ctx.log.warn({ device: d.id, reason: bad }, 'plug address refused by the outbound policy: not polled');
+        continue;
+      }
       targets.set(d.id, { id: d.id, address: labels.address, switch_id: Number(labels.switch_id ?? 0) || 0 });
     }
   }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const shellyAddress = `127.0.0.1:${(shelly.address() as AddressInfo).port}`;
   rt = await startPluginRuntime({
     plugins: [plugPlugin],
-    pluginConfig: { plug: { shelly: { poll_interval_s: 3600, devices: [{ id: 'shelly-sim', address: shellyAddress }] }, tasmota: { broker_url: brokerUrl, tele_period_s: 10 } } },
+    pluginConfig: { plug: { allowed_networks: ['127.0.0.0/8'], shelly: { poll_interval_s: 3600, devices: [{ id: 'shelly-sim', address: shellyAddress }] }, tasmota: { broker_url: brokerUrl, tele_period_s: 10 } } },
     directory: new MemoryDirectory(new Set(['plug'])),
   });
   sim = runTasmota(tasmotaPlug, 'tasmota_A1', brokerUrl, 1, simStop.signal, { count: (e) => void received.push(e) });

@@ -43,6 +43,7 @@ beforeAll(async () => {
     plugins: [plugPlugin],
     pluginConfig: {
       plug: {
+        allowed_networks: ['127.0.0.0/8'], // the simulated plug listens on loopback
         shelly: { poll_interval_s: 3600, devices: [{ id: 'shelly-5', address: `127.0.0.1:${(shelly.address() as AddressInfo).port}` }] },
         tasmota: { broker_url: broker.url, tele_period_s: 10 },
       },

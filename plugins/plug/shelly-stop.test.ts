@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
 import { TestAccumulator } from '../../collector/sdk/index.ts';
 import plug from './index.ts';
+import { plugPolicy } from './address.ts';
 import { ShellyPoller, type ShellyTarget } from './shelly.ts';
 
 // Many plugs in flight at once against the plugin's one stop signal: no listener per request
@@ -54,7 +55,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
     const started = hangingPlugs();
     const acc = new TestAccumulator(plug, {});
     const outcomes: string[] = [];
-    const poller = new ShellyPoller(acc.context, { timeout_ms: FOREVER_MS, concurrency: 50 }, (_t, o) => void outcomes.push(o));
+    const poller = new ShellyPoller(acc.context, { timeout_ms: FOREVER_MS, concurrency: 50, policy: plugPolicy([]) }, (_t, o) => void outcomes.push(o));
     expect(getEventListeners(acc.context.signal, 'abort')).toHaveLength(1);
     const round = poller.round(targets);
     await expect.poll(() => started.n).toBe(50);
@@ -69,7 +70,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
   it('the plugin\'s stop signal alone also ends the round, and a command after stop fails at once', async () => {
     const started = hangingPlugs();
     const acc = new TestAccumulator(plug, {});
-    const poller = new ShellyPoller(acc.context, { timeout_ms: FOREVER_MS, concurrency: 10 }, () => {});
+    const poller = new ShellyPoller(acc.context, { timeout_ms: FOREVER_MS, concurrency: 10, policy: plugPolicy([]) }, () => {});
     const round = poller.round(targets.slice(0, 30));
     await expect.poll(() => started.n).toBe(10);
     acc.stop();

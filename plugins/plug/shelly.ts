@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { CommandFailed, type PluginContext } from '../../collector/sdk/index.ts';
+import { CommandFailed, outboundRequest, OutboundRefused, type OutboundPolicy, type PluginContext } from '../../collector/sdk/index.ts';
 import { plugPower, plugState } from './metrics.ts';
 import { parseShellySet, parseShellyStatus, ProtocolError, shellySetUrl, shellyStatusUrl } from './protocol.ts';
 
@@ -14,10 +14,12 @@ export interface ShellyTarget {
 export interface ShellyOptions {
   timeout_ms: number;
   concurrency: number;
+  /** Every request goes through it: a name is resolved and checked as the socket connects. */
+  policy: OutboundPolicy;
 }
 
 /** How a poll ended, counted as `shelly_<outcome>` in the plugin's events. */
-export type PollOutcome = 'ok' | 'timeout' | 'unreachable' | 'http_error' | 'bad_response';
+export type PollOutcome = 'ok' | 'timeout' | 'unreachable' | 'refused' | 'http_error' | 'bad_response';
 
 /**
  * Polls Shelly plugs with bounded concurrency. Each request has its own timeout, so a dead plug
@@ -72,15 +74,20 @@ export class ShellyPoller {
     let text: string;
     const deadline = this.deadline();
     try {
-      const res = await fetch(shellyStatusUrl(target.address, target.switch_id), { signal: deadline.signal });
-      text = await res.text();
+      const res = await outboundRequest(this.options.policy, shellyStatusUrl(target.address, target.switch_id), { signal: deadline.signal });
+      text = res.text;
       if (!res.ok) {
         this.ctx.log.warn({ device: target.id, status: res.status }, 'Shelly answered with an HTTP error');
         return 'http_error';
       }
     } catch (err) {
       if (this.stopped) return 'stopped';
-      const timeout = (err as Error).name === 'TimeoutError';
+      if (err instanceof OutboundRefused) {
+        this.ctx.log.warn({ device: target.id, reason: err.reason }, 'plug address refused by the outbound policy');
+        return 'refused';
+      }
+      // http.request rejects with an AbortError whatever the reason: the deadline's says which.
+      const timeout = deadline.signal.aborted && (deadline.signal.reason as Error | undefined)?.name === 'TimeoutError';
       this.ctx.log.debug({ device: target.id, address: target.address, err: (err as Error).message }, 'Shelly poll failed');
       return timeout ? 'timeout' : 'unreachable';
     } finally {
@@ -103,20 +110,20 @@ export class ShellyPoller {
 
   /** Switches the relay; resolves with the state before. Throws CommandFailed with the reason. */
   async set(target: ShellyTarget, on: boolean, signal: AbortSignal): Promise<{ was_on: boolean }> {
-    let res: Response;
-    let text: string;
+    let res: { ok: boolean; status: number; text: string };
     const deadline = this.deadline(signal);
     try {
-      res = await fetch(shellySetUrl(target.address, target.switch_id, on), { signal: deadline.signal });
-      text = await res.text();
+      res = await outboundRequest(this.options.policy, shellySetUrl(target.address, target.switch_id, on), { signal: deadline.signal });
     } catch (err) {
-      throw new CommandFailed(`Shelly ${target.address} did not answer: ${(err as Error).message}`);
+      if (err instanceof OutboundRefused) throw new CommandFailed(`Shelly ${err.message}`);
+      const why = deadline.signal.aborted ? String((deadline.signal.reason as Error | undefined)?.message ?? deadline.signal.reason) : (err as Error).message;
+      throw new CommandFailed(`Shelly ${target.address} did not answer: ${why}`);
     } finally {
       deadline.clear();
     }
-    if (!res.ok) throw new CommandFailed(`Shelly ${target.address} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+    if (!res.ok) throw new CommandFailed(`Shelly ${target.address} answered HTTP ${res.status}: ${res.text.slice(0, 200)}`);
     try {
-      const result = parseShellySet(text);
+      const result = parseShellySet(res.text);
       this.ctx.emit(plugState.name, { on: on ? 1 : 0 }, { device: target.id, protocol: 'shelly' }, this.ctx.clock.now());
       return result;
     } catch (err) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CommandFailed, CommandRejected, Type, unsafeDeviceUrl, type Static } from '../../collector/sdk/index.ts';
+import { CommandFailed, CommandRejected, OutboundPolicy, Type, type Static } from '../../collector/sdk/index.ts';
 import type { CommandContext, TerminalLine } from './commands.ts';
 import { terminalFirmware } from './metrics.ts';
 import type { Hello, Result } from './protocol.ts';
@@ -91,8 +91,9 @@ async function loadImage(params: UpdateFirmwareParams, max: number, signal: Abor
     if (image.length === 0 || image.length > max) throw new CommandRejected(`image of ${image.length} bytes: must be 1..${max}`);
     return image;
   }
-  const url = checkFirmwareUrl(params.url!);
-  const response = await fetch(url, { signal }).catch((err: Error) => {
+  const url = await checkFirmwareUrl(params.url!);
+  // A redirect would be a second, unchecked destination: refused, not followed.
+  const response = await fetch(url, { signal, redirect: 'error' }).catch((err: Error) => {
     throw new Error(`cannot download ${url}: ${err.message}`);
   });
   if (!response.ok) throw new Error(`downloading ${url}: HTTP ${response.status}`);
@@ -103,9 +104,15 @@ async function loadImage(params: UpdateFirmwareParams, max: number, signal: Abor
   return image;
 }
 
-/** Refuses URLs that would make the agent fetch from itself or its LAN's link-local services. */
-export function checkFirmwareUrl(raw: string): URL {
-  const bad = unsafeDeviceUrl(raw);
+/** Public addresses only: the agent sits on a store LAN, whose private hosts a command must not reach. */
+const firmwarePolicy = new OutboundPolicy({ setting: 'plugins.tc200 (no private networks)' });
+
+/**
+ * Refuses URLs that would make the agent fetch from itself, its LAN or cloud metadata: the
+ * outbound policy, the name resolved and every address checked.
+ */
+export async function checkFirmwareUrl(raw: string): Promise<URL> {
+  const bad = await firmwarePolicy.deviceUrlRefusal(raw);
   if (bad) throw new CommandRejected(`firmware url refused: ${bad}`);
   return new URL(raw);
 }

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { type DeviceKey, type DeviceSortField } from '../../../collector/inventory/index.ts';
 import { auditNote } from '../../audit.ts';
 import { decodeCursor, encodeCursor } from '../../cursor.ts';
-import { ApiError } from '../../errors.ts';
+import { ApiError, apiErrors } from '../../errors.ts';
+import type { DeviceDraft } from '../../../collector/sdk/index.ts';
 import type { RouteContext } from '../../options.ts';
 import { IdParams, ms, StringEnum } from '../../schemas.ts';
 import { validatorCompiler } from '../../validation.ts';
@@ -20,7 +21,7 @@ const ImportReport = Type.Object({
   updated: Type.Integer(),
 });
 
-const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory, kinds, influx, limits }) => {
+const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory, kinds, influx, limits, checkDevice }) => {
   const s = deviceSchemas(kinds);
 
   // `label=a:b` once arrives as a string, repeated as an array: make it always an array.
@@ -115,6 +116,11 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
       const mode = request.query.mode ?? 'create';
       const prepared = prepareImport(request.body, s.ImportRow, limits.importMaxRows);
       let problems = prepared.problems;
+      for (const { row, device } of prepared.rows) {
+        if (!device.labels) continue;
+        const problem = await checkDevice({ id: device.id, kind: device.kind, labels: device.labels });
+        if (problem) problems = [...problems, { row, ...problem }];
+      }
       let written = { created: 0, updated: 0 };
       if (problems.length === 0) {
         const result = inventory.devices.importDevices(prepared.rows, mode);
@@ -146,6 +152,8 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
       config: { minRole: 'admin', action: 'devices.create' },
     },
     async (request, reply) => {
+      const { id, kind, labels } = request.body;
+      await refuseProblem(checkDevice, { id, kind, labels: labels ?? {} });
       const device = inventory.devices.create(request.body);
       auditNote(request, { target: device.id });
       return reply.status(201).header('location', `${request.url}/${encodeURIComponent(device.id)}`).send(deviceJson(device));
@@ -193,6 +201,10 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
     },
     async (request) => {
       auditNote(request, { details: { fields: Object.keys(request.body) } });
+      if (request.body.labels) {
+        const { id, kind } = inventory.devices.require(request.params.id);
+        await refuseProblem(checkDevice, { id, kind, labels: request.body.labels });
+      }
       return deviceJson(inventory.devices.update(request.params.id, request.body));
     },
   );
@@ -224,6 +236,12 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
     async (request) => deviceJson(inventory.devices.approve(request.params.id)),
   );
 };
+
+/** A plugin's problem with a device, as the 400 that names its field. */
+async function refuseProblem(check: RouteContext['checkDevice'], device: DeviceDraft): Promise<void> {
+  const problem = await check(device);
+  if (problem) throw apiErrors.validation(problem.field, problem.message);
+}
 
 function isDeviceKey(k: unknown): k is DeviceKey {
   if (typeof k !== 'object' || k === null) return false;

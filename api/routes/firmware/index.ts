@@ -39,7 +39,7 @@ const firmware: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
     '/firmware',
     { schema: { tags, summary: 'Add a firmware image to the catalogue', body: FirmwareCreate, response: { 201: FirmwareJson } }, config: { minRole: 'admin', action: 'firmware.create' } },
     async (request, reply) => {
-      const fw = catalogue.add(request.body);
+      const fw = await catalogue.submit(request.body);
       auditNote(request, { target: fw.id, details: { model: fw.model, version: fw.version } });
       return reply.status(201).send(firmwareJson(fw));
     },
