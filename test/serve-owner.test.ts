@@ -59,9 +59,16 @@ async function pings(url: string): Promise<boolean> {
   }
 }
 
+/** Readings of `device` in the embedded influxd; 0 until the drain has created the database. */
 async function stored(influxUrl: string, device: string): Promise<number> {
-  const series = await new InfluxQuery({ url: influxUrl, database: 'fleetpulse' }).query(`SELECT COUNT(uptime_s) FROM sensor_reading WHERE device = '${device}'`);
-  return (series[0]?.values[0]?.[1] as number | undefined) ?? 0;
+  try {
+    const series = await new InfluxQuery({ url: influxUrl, database: 'fleetpulse' }).query(`SELECT COUNT(uptime_s) FROM sensor_reading WHERE device = '${device}'`);
+    return (series[0]?.values[0]?.[1] as number | undefined) ?? 0;
+  } catch (err) {
+    // Killed right after start, the first influxd may not have been asked for the database yet.
+    if (/database not found/.test((err as Error).message)) return 0;
+    throw err;
+  }
 }
 
 async function ownerConfig(dataDir: string) {
