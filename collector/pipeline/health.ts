@@ -15,11 +15,6 @@ export interface PipelineHealthOptions {
   /** Whether InfluxDB answers now (`GET /ping`); never throws. */
   ping: () => Promise<boolean>;
   maxWriteLagS: number;
-  /**
-   * The spool's disk-full state. The spool decides it (a failed commit); until it says so this
-   * reads `diskFull` from it when it has one, else false.
-   */
-  diskFull?: () => boolean;
   /** InfluxDB is pinged this often, s, for the reachability gauge. Default 10. */
   probeIntervalS?: number;
   now?: () => number;
@@ -93,7 +88,8 @@ export class PipelineHealth {
   async report(): Promise<HealthReport> {
     const reachable = await this.probe();
     const now = this.now();
-    const diskFull = this.diskFull();
+    // The spool decides it (a failed commit) and ends it (a probe write that fits).
+    const diskFull = this.o.spool.diskFull;
     const reasons: string[] = [];
     if (this.failingSince !== undefined && now - this.failingSince > this.o.maxWriteLagS * 1000) reasons.push('writes_failing');
     if (diskFull) reasons.push('disk_full');
@@ -106,11 +102,6 @@ export class PipelineHealth {
       spool: { points: size.points, bytes: size.bytes, oldest_age_s: this.oldestAgeS() ?? null, disk_full: diskFull },
       disk: { free_bytes: this.diskFreeBytes() ?? null },
     };
-  }
-
-  private diskFull(): boolean {
-    if (this.o.diskFull) return this.o.diskFull();
-    return (this.o.spool as { diskFull?: boolean }).diskFull ?? false;
   }
 
   private diskFreeBytes(): number | undefined {
