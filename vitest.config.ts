@@ -5,7 +5,13 @@ import { defineConfig } from 'vitest/config';
  * and may start its own influxd). Two of them at once on the 2-core CI machine, beside unit files,
  * pushed single tests past their limits; they run one at a time, after the unit files.
  */
-const E2E = ['test/agent-*.test.ts', 'test/serve-*.test.ts', 'test/simulate-*.test.ts', 'test/backup-*.test.ts', 'bin/commands/backup.test.ts'];
+const E2E = [
+  'test/agent-*.test.ts',
+  'test/serve-*.test.ts',
+  'test/simulate-*.test.ts',
+  'test/backup-*.test.ts',
+  'bin/commands/backup.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -17,7 +23,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'data/**', ...E2E], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: ['node_modules/**', 'data/**', ...E2E],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,

@@ -17,37 +17,74 @@ import { latestStatus } from '../dashboards/status-queries.ts';
 import type { RuleSpec, Severity } from './rule.ts';
 
 const L = DEVICE_LABELS;
-const WHO = 'on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}';
+const WHO =
+  'on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}';
 const device = { noDataState: 'OK', execErrState: 'KeepLast' } as const;
 
 /** 1 per device whose last status is not `maintenance`: multiplied into metric rules. */
 export function watchedDevices(kinds?: readonly KindName[]): Query {
-  return Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds })).select('count', 'state', 'watched').whereField('state', '<>', 'maintenance').byTags(...L).within({ kind: 'none' });
+  return Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds }))
+    .select('count', 'state', 'watched')
+    .whereField('state', '<>', 'maintenance')
+    .byTags(...L)
+    .within({ kind: 'none' });
 }
 
-function offline(uid: string, title: string, kinds: { only?: KindName[]; except?: KindName[] }, severity: Severity): RuleSpec {
+function offline(
+  uid: string,
+  title: string,
+  kinds: { only?: KindName[]; except?: KindName[] },
+  severity: Severity,
+): RuleSpec {
   const inner = latestStatus({ window: { kind: 'range' }, fields: ['online', 'state'], kinds: kinds.only });
   if (kinds.except) for (const k of kinds.except) inner.whereTag('kind', '<>', k);
   return {
-    uid, title, severity, ...device,
-    query: Query.fromSubquery(inner).select('last', 'online').whereField('state', '<>', 'maintenance').byTags(...L).within({ kind: 'none' }),
-    lookbackS: 600, reducer: 'last', evaluator: { type: 'lt', params: [1] }, for: '0s',
+    uid,
+    title,
+    severity,
+    ...device,
+    query: Query.fromSubquery(inner)
+      .select('last', 'online')
+      .whereField('state', '<>', 'maintenance')
+      .byTags(...L)
+      .within({ kind: 'none' }),
+    lookbackS: 600,
+    reducer: 'last',
+    evaluator: { type: 'lt', params: [1] },
+    for: '0s',
     summary: `${title} ${WHO}`,
-    description: 'The runtime marked it offline after two missed reporting intervals (device_status.online = 0), outside any maintenance window.',
+    description:
+      'The runtime marked it offline after two missed reporting intervals (device_status.online = 0), outside any maintenance window.',
     runbook: uid.replace(/^fp-/, ''),
   };
 }
 
 /** A per-device metric (`fn(field)` over the look-back) against a threshold, maintenance excluded. */
 function metric<M extends MeasurementSpec<string, string>>(
-  uid: string, title: string, m: M, field: keyof M['fields'] & string, fn: Aggregate, above: number, kinds: KindName[], opts: { lookbackS?: number; severity?: Severity; unit?: string; for?: string; where?: (q: Query) => Query } = {},
+  uid: string,
+  title: string,
+  m: M,
+  field: keyof M['fields'] & string,
+  fn: Aggregate,
+  above: number,
+  kinds: KindName[],
+  opts: { lookbackS?: number; severity?: Severity; unit?: string; for?: string; where?: (q: Query) => Query } = {},
 ): RuleSpec {
-  let q = Query.fromName<string>(m.name).select(fn, field).byTags(...L);
+  let q = Query.fromName<string>(m.name)
+    .select(fn, field)
+    .byTags(...L);
   if (opts.where) q = opts.where(q);
   return {
-    uid, title, ...device, severity: opts.severity ?? 'warning',
-    query: q, watched: watchedDevices(kinds), lookbackS: opts.lookbackS ?? 900, reducer: 'last',
-    evaluator: { type: 'gt', params: [above] }, for: opts.for ?? '5m',
+    uid,
+    title,
+    ...device,
+    severity: opts.severity ?? 'warning',
+    query: q,
+    watched: watchedDevices(kinds),
+    lookbackS: opts.lookbackS ?? 900,
+    reducer: 'last',
+    evaluator: { type: 'gt', params: [above] },
+    for: opts.for ?? '5m',
     summary: `${title} ${WHO}`,
     description: `${m.name}.${field} (${fn} over ${(opts.lookbackS ?? 900) / 60} min) is {{ $values.B }}${opts.unit ?? ''}, above ${above}${opts.unit ?? ''}.`,
     runbook: uid.replace(/^fp-/, ''),
@@ -56,8 +93,14 @@ function metric<M extends MeasurementSpec<string, string>>(
 
 /** Devices whose latest value of a string field is one of `values` (one series each, value = 1). */
 function latestIs(m: MeasurementSpec, field: string, values: string[], keep: string[] = []): Query {
-  const inner = Query.fromName<string>(m.name).select('last', field).byTags(...L, ...keep);
-  return Query.fromSubquery(inner).select('count', field, 'matches').whereAnyOf(field, values).byTags(...L).within({ kind: 'none' });
+  const inner = Query.fromName<string>(m.name)
+    .select('last', field)
+    .byTags(...L, ...keep);
+  return Query.fromSubquery(inner)
+    .select('count', field, 'matches')
+    .whereAnyOf(field, values)
+    .byTags(...L)
+    .within({ kind: 'none' });
 }
 
 export function deviceRules(): RuleSpec[] {
@@ -65,32 +108,97 @@ export function deviceRules(): RuleSpec[] {
     offline('fp-device-offline', 'Device offline', { except: [KIND.charger] }, 'critical'),
     offline('fp-charger-offline', 'Charger offline', { only: [KIND.charger] }, 'critical'),
     {
-      uid: 'fp-terminal-error', title: 'Terminal in error state', severity: 'critical', ...device,
-      query: Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] })).select('count', 'state', 'in_error').whereField('state', '=', 'error').byTags(...L).within({ kind: 'none' }),
-      lookbackS: 600, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '2m',
-      summary: `Terminal in error state ${WHO}`, description: 'The terminal reports but says it cannot work (device_status.state = error); see its error code on the device page.', runbook: 'terminal-error',
+      uid: 'fp-terminal-error',
+      title: 'Terminal in error state',
+      severity: 'critical',
+      ...device,
+      query: Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }))
+        .select('count', 'state', 'in_error')
+        .whereField('state', '=', 'error')
+        .byTags(...L)
+        .within({ kind: 'none' }),
+      lookbackS: 600,
+      reducer: 'last',
+      evaluator: { type: 'gt', params: [0] },
+      for: '2m',
+      summary: `Terminal in error state ${WHO}`,
+      description:
+        'The terminal reports but says it cannot work (device_status.state = error); see its error code on the device page.',
+      runbook: 'terminal-error',
     },
     {
-      uid: 'fp-charger-faulted', title: 'Charger faulted', severity: 'critical', ...device,
-      query: latestIs(connectorStatus, 'status', ['Faulted'], ['connector']), watched: watchedDevices([KIND.charger]),
-      lookbackS: 86400, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
-      summary: `Charger faulted ${WHO}`, description: '{{ $values.B }} connector(s) report Faulted in their last StatusNotification.', runbook: 'charger-faulted',
+      uid: 'fp-charger-faulted',
+      title: 'Charger faulted',
+      severity: 'critical',
+      ...device,
+      query: latestIs(connectorStatus, 'status', ['Faulted'], ['connector']),
+      watched: watchedDevices([KIND.charger]),
+      lookbackS: 86400,
+      reducer: 'last',
+      evaluator: { type: 'gt', params: [0] },
+      for: '0s',
+      summary: `Charger faulted ${WHO}`,
+      description: '{{ $values.B }} connector(s) report Faulted in their last StatusNotification.',
+      runbook: 'charger-faulted',
     },
     {
-      uid: 'fp-terminal-firmware-failed', title: 'Terminal firmware update failed', severity: 'warning', ...device,
-      query: latestIs(terminalFirmware, 'state', ['update_failed']), watched: watchedDevices([KIND.terminal]),
-      lookbackS: 86400, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
-      summary: `Firmware update failed ${WHO}`, description: 'The last firmware step reported is update_failed; the terminal runs its old firmware.', runbook: 'firmware-failed',
+      uid: 'fp-terminal-firmware-failed',
+      title: 'Terminal firmware update failed',
+      severity: 'warning',
+      ...device,
+      query: latestIs(terminalFirmware, 'state', ['update_failed']),
+      watched: watchedDevices([KIND.terminal]),
+      lookbackS: 86400,
+      reducer: 'last',
+      evaluator: { type: 'gt', params: [0] },
+      for: '0s',
+      summary: `Firmware update failed ${WHO}`,
+      description: 'The last firmware step reported is update_failed; the terminal runs its old firmware.',
+      runbook: 'firmware-failed',
     },
     {
-      uid: 'fp-charger-firmware-failed', title: 'Charger firmware update failed', severity: 'warning', ...device,
-      query: latestIs(chargerFirmware, 'status', ['InstallationFailed', 'DownloadFailed', 'InstallVerificationFailed', 'InvalidSignature']), watched: watchedDevices([KIND.charger]),
-      lookbackS: 86400, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
-      summary: `Firmware update failed ${WHO}`, description: 'The last FirmwareStatusNotification is a failure.', runbook: 'firmware-failed',
+      uid: 'fp-charger-firmware-failed',
+      title: 'Charger firmware update failed',
+      severity: 'warning',
+      ...device,
+      query: latestIs(chargerFirmware, 'status', [
+        'InstallationFailed',
+        'DownloadFailed',
+        'InstallVerificationFailed',
+        'InvalidSignature',
+      ]),
+      watched: watchedDevices([KIND.charger]),
+      lookbackS: 86400,
+      reducer: 'last',
+      evaluator: { type: 'gt', params: [0] },
+      for: '0s',
+      summary: `Firmware update failed ${WHO}`,
+      description: 'The last FirmwareStatusNotification is a failure.',
+      runbook: 'firmware-failed',
     },
-    metric('fp-terminal-high-cpu', 'High CPU (terminal)', terminalStatus, 'cpu_pct', 'mean', 90, [KIND.terminal], { unit: '%' }),
-    metric('fp-terminal-high-memory', 'High memory (terminal)', terminalStatus, 'mem_pct', 'mean', 90, [KIND.terminal], { unit: '%' }),
-    metric('fp-terminal-disk-full', 'Disk nearly full (terminal)', terminalStatus, 'disk_pct', 'max', 90, [KIND.terminal], { unit: '%' }),
+    metric('fp-terminal-high-cpu', 'High CPU (terminal)', terminalStatus, 'cpu_pct', 'mean', 90, [KIND.terminal], {
+      unit: '%',
+    }),
+    metric(
+      'fp-terminal-high-memory',
+      'High memory (terminal)',
+      terminalStatus,
+      'mem_pct',
+      'mean',
+      90,
+      [KIND.terminal],
+      { unit: '%' },
+    ),
+    metric(
+      'fp-terminal-disk-full',
+      'Disk nearly full (terminal)',
+      terminalStatus,
+      'disk_pct',
+      'max',
+      90,
+      [KIND.terminal],
+      { unit: '%' },
+    ),
     metric('fp-pc-high-cpu', 'High CPU (PC)', hostCpu, 'usage_pct', 'mean', 90, [KIND.pc], { unit: '%' }),
     metric('fp-pc-high-memory', 'High memory (PC)', hostMemory, 'used_pct', 'mean', 90, [KIND.pc], { unit: '%' }),
     metric('fp-pc-disk-full', 'Disk nearly full (PC)', hostDisk, 'used_pct', 'max', 90, [KIND.pc], { unit: '%' }),
@@ -98,17 +206,27 @@ export function deviceRules(): RuleSpec[] {
       // Every enforcement outcome (server command, the station's agent, the plug) lands in
       // session_enforcement. Maintenance is filtered in the query, not by the watched join: a
       // console behind a plug has no liveness series of its own, and its failures must alert too.
-      uid: 'fp-session-enforcement-failed', title: 'Session expiry not enforced', severity: 'critical', ...device,
-      query: Query.from(sessionEnforcement).select('sum', 'failed').whereField('maintenance', '=', 0).byTags(...L),
-      lookbackS: 900, reducer: 'last', evaluator: { type: 'gt', params: [0] }, for: '0s',
+      uid: 'fp-session-enforcement-failed',
+      title: 'Session expiry not enforced',
+      severity: 'critical',
+      ...device,
+      query: Query.from(sessionEnforcement)
+        .select('sum', 'failed')
+        .whereField('maintenance', '=', 0)
+        .byTags(...L),
+      lookbackS: 900,
+      reducer: 'last',
+      evaluator: { type: 'gt', params: [0] },
+      for: '0s',
       summary: `Session expiry not enforced ${WHO}`,
       description:
         '{{ $values.B }} timed session(s) on this station ended in the last 15 min without being locked, logged off or powered off (session_enforcement.failed = 1; an end the station enforced itself while unreachable does not count): ' +
-        'the customer may still be playing. Why: GET /api/v1/sessions?station={{ $labels.device }} (error, enforced_by) and the Gaming venues board; the station\'s own record is host_session.',
+        "the customer may still be playing. Why: GET /api/v1/sessions?station={{ $labels.device }} (error, enforced_by) and the Gaming venues board; the station's own record is host_session.",
       runbook: 'session-enforcement-failed',
     },
     metric('fp-pos-payment-failures', 'POS payment failures spiking', posPayment, 'amount', 'count', 4, [KIND.pos], {
-      for: '0s', where: (q) => q.whereTag('result', '=', 'failure'),
+      for: '0s',
+      where: (q) => q.whereTag('result', '=', 'failure'),
     }),
   ];
 }

@@ -9,7 +9,10 @@ import type { InfluxQuery, Series } from '../collector/pipeline/influx-query.ts'
 import { expandQuery } from '../dashboards/grafana-macros.ts';
 
 type Labels = Record<string, string>;
-interface Instance { labels: Labels; value: number | null }
+interface Instance {
+  labels: Labels;
+  value: number | null;
+}
 
 export interface RuleStep {
   refId: string;
@@ -40,13 +43,20 @@ function reduce(values: (number | null)[], reducer: string): number | null {
   const v = values.filter((x): x is number => typeof x === 'number' && !Number.isNaN(x)); // mode dropNN
   if (v.length === 0) return null;
   switch (reducer) {
-    case 'last': return v[v.length - 1]!;
-    case 'mean': return v.reduce((a, b) => a + b, 0) / v.length;
-    case 'max': return Math.max(...v);
-    case 'min': return Math.min(...v);
-    case 'sum': return v.reduce((a, b) => a + b, 0);
-    case 'count': return v.length;
-    default: throw new Error(`reducer ${reducer} not supported`);
+    case 'last':
+      return v[v.length - 1]!;
+    case 'mean':
+      return v.reduce((a, b) => a + b, 0) / v.length;
+    case 'max':
+      return Math.max(...v);
+    case 'min':
+      return Math.min(...v);
+    case 'sum':
+      return v.reduce((a, b) => a + b, 0);
+    case 'count':
+      return v.length;
+    default:
+      throw new Error(`reducer ${reducer} not supported`);
   }
 }
 
@@ -54,11 +64,16 @@ function holds(value: number | null, ev: { type: string; params: number[] }): bo
   if (value === null) return false;
   const [a = 0, b = 0] = ev.params;
   switch (ev.type) {
-    case 'gt': return value > a;
-    case 'lt': return value < a;
-    case 'within_range': return value > a && value < b;
-    case 'outside_range': return value < a || value > b;
-    default: throw new Error(`evaluator ${ev.type} not supported`);
+    case 'gt':
+      return value > a;
+    case 'lt':
+      return value < a;
+    case 'within_range':
+      return value > a && value < b;
+    case 'outside_range':
+      return value < a || value > b;
+    default:
+      throw new Error(`evaluator ${ev.type} not supported`);
   }
 }
 
@@ -66,9 +81,13 @@ function holds(value: number | null, ev: { type: string; params: number[] }): bo
 function seriesToInstances(series: Series[], refId: string): { labels: Labels; values: (number | null)[] }[] {
   return series.map((s) => {
     const valueColumns = s.columns.filter((c) => c !== 'time');
-    if (valueColumns.length !== 1) throw new Error(`${refId}: alert queries must return one value column, got ${valueColumns.join(', ')}`);
+    if (valueColumns.length !== 1)
+      throw new Error(`${refId}: alert queries must return one value column, got ${valueColumns.join(', ')}`);
     const i = s.columns.indexOf(valueColumns[0]!);
-    return { labels: { ...s.tags }, values: s.values.map((row) => (typeof row[i] === 'number' ? (row[i] as number) : null)) };
+    return {
+      labels: { ...s.tags },
+      values: s.values.map((row) => (typeof row[i] === 'number' ? (row[i] as number) : null)),
+    };
   });
 }
 
@@ -78,15 +97,26 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
   for (const step of rule.data) {
     const m = step.model;
     if (step.datasourceUid !== '__expr__') {
-      const range = { from: now - (step.relativeTimeRange?.from ?? 600) * 1000, to: now - (step.relativeTimeRange?.to ?? 0) * 1000 };
-      const query = expandQuery(String(m.query), { range, maxDataPoints: Number(m.maxDataPoints ?? 43200), minIntervalMs: Number(m.intervalMs ?? 1000) });
+      const range = {
+        from: now - (step.relativeTimeRange?.from ?? 600) * 1000,
+        to: now - (step.relativeTimeRange?.to ?? 0) * 1000,
+      };
+      const query = expandQuery(String(m.query), {
+        range,
+        maxDataPoints: Number(m.maxDataPoints ?? 43200),
+        minIntervalMs: Number(m.intervalMs ?? 1000),
+      });
       raw.set(step.refId, seriesToInstances(await influx.query(query), step.refId));
       continue;
     }
     if (m.type === 'reduce') {
       const input = raw.get(String(m.expression));
-      if (!input) throw new Error(`${step.refId}: reduce of ${String(m.expression)}, which is not a query step before it`);
-      results.set(step.refId, input.map((s) => ({ labels: s.labels, value: reduce(s.values, String(m.reducer)) })));
+      if (!input)
+        throw new Error(`${step.refId}: reduce of ${String(m.expression)}, which is not a query step before it`);
+      results.set(
+        step.refId,
+        input.map((s) => ({ labels: s.labels, value: reduce(s.values, String(m.reducer)) })),
+      );
     } else if (m.type === 'math') {
       const match = /^\$(\w+) \* \$(\w+)$/.exec(String(m.expression));
       if (!match) throw new Error(`${step.refId}: only "$X * $Y" math is supported, got ${String(m.expression)}`);
@@ -100,14 +130,22 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
       results.set(step.refId, out);
     } else if (m.type === 'threshold') {
       const input = results.get(String(m.expression));
-      if (!input) throw new Error(`${step.refId}: threshold on ${String(m.expression)}, which is not an expression before it`);
+      if (!input)
+        throw new Error(`${step.refId}: threshold on ${String(m.expression)}, which is not an expression before it`);
       const conditions = m.conditions as { evaluator: { type: string; params: number[] } }[];
-      results.set(step.refId, input.map((i) => ({ labels: i.labels, value: holds(i.value, conditions[0]!.evaluator) ? 1 : 0 })));
+      results.set(
+        step.refId,
+        input.map((i) => ({ labels: i.labels, value: holds(i.value, conditions[0]!.evaluator) ? 1 : 0 })),
+      );
     } else {
       throw new Error(`${step.refId}: expression type ${String(m.type)} not supported`);
     }
   }
   const condition = results.get(rule.condition);
   if (!condition) throw new Error(`rule ${rule.uid}: condition ${rule.condition} is not a step`);
-  return { firing: condition.filter((i) => i.value === 1).map((i) => i.labels), instances: condition.length, noData: condition.length === 0 };
+  return {
+    firing: condition.filter((i) => i.value === 1).map((i) => i.labels),
+    instances: condition.length,
+    noData: condition.length === 0,
+  };
 }

@@ -18,7 +18,13 @@ export function ruleGroups(): { name: string; rules: RuleSpec[] }[] {
 export function alertRuleProvisioning(): Record<string, unknown> {
   return {
     apiVersion: 1,
-    groups: ruleGroups().map((g) => ({ orgId: 1, name: g.name, folder: ALERT_FOLDER, interval: EVALUATION_INTERVAL, rules: g.rules.map(provisionedRule) })),
+    groups: ruleGroups().map((g) => ({
+      orgId: 1,
+      name: g.name,
+      folder: ALERT_FOLDER,
+      interval: EVALUATION_INTERVAL,
+      rules: g.rules.map(provisionedRule),
+    })),
   };
 }
 

@@ -8,26 +8,60 @@
  * - FLEETPULSE_PREMIUM_CUSTOMERS: a regex of premium customers' ids (the contract lives in the
  *   inventory, not on the points), e.g. `acme|globex`.
  */
-export const CONTACT = { incidents: 'fleetpulse-incidents', oncall: 'fleetpulse-oncall', noc: 'fleetpulse-noc' } as const;
+export const CONTACT = {
+  incidents: 'fleetpulse-incidents',
+  oncall: 'fleetpulse-oncall',
+  noc: 'fleetpulse-noc',
+} as const;
 
 export function contactPoints(): Record<string, unknown> {
   return {
     apiVersion: 1,
     contactPoints: [
       {
-        orgId: 1, name: CONTACT.incidents,
-        receivers: [{ uid: 'fp-incidents-webhook', type: 'webhook', disableResolveMessage: false, settings: { url: '${FLEETPULSE_API_URL}/api/v1/incidents/webhook', httpMethod: 'POST', authorization_scheme: 'Bearer', authorization_credentials: '${FLEETPULSE_INCIDENT_WEBHOOK_SECRET}', maxAlerts: 0 } }],
-      },
-      {
-        orgId: 1, name: CONTACT.oncall,
+        orgId: 1,
+        name: CONTACT.incidents,
         receivers: [
-          { uid: 'fp-oncall-email', type: 'email', settings: { addresses: '${FLEETPULSE_ONCALL_EMAIL}', singleEmail: false } },
-          { uid: 'fp-oncall-slack', type: 'slack', settings: { url: '${FLEETPULSE_SLACK_WEBHOOK_URL}', title: '{{ template "default.title" . }}', text: '{{ template "default.message" . }}' } },
+          {
+            uid: 'fp-incidents-webhook',
+            type: 'webhook',
+            disableResolveMessage: false,
+            settings: {
+              url: '${FLEETPULSE_API_URL}/api/v1/incidents/webhook',
+              httpMethod: 'POST',
+              authorization_scheme: 'Bearer',
+              authorization_credentials: '${FLEETPULSE_INCIDENT_WEBHOOK_SECRET}',
+              maxAlerts: 0,
+            },
+          },
         ],
       },
       {
-        orgId: 1, name: CONTACT.noc,
-        receivers: [{ uid: 'fp-noc-email', type: 'email', settings: { addresses: '${FLEETPULSE_NOC_EMAIL}', singleEmail: true } }],
+        orgId: 1,
+        name: CONTACT.oncall,
+        receivers: [
+          {
+            uid: 'fp-oncall-email',
+            type: 'email',
+            settings: { addresses: '${FLEETPULSE_ONCALL_EMAIL}', singleEmail: false },
+          },
+          {
+            uid: 'fp-oncall-slack',
+            type: 'slack',
+            settings: {
+              url: '${FLEETPULSE_SLACK_WEBHOOK_URL}',
+              title: '{{ template "default.title" . }}',
+              text: '{{ template "default.message" . }}',
+            },
+          },
+        ],
+      },
+      {
+        orgId: 1,
+        name: CONTACT.noc,
+        receivers: [
+          { uid: 'fp-noc-email', type: 'email', settings: { addresses: '${FLEETPULSE_NOC_EMAIL}', singleEmail: true } },
+        ],
       },
     ],
   };
@@ -44,16 +78,47 @@ export function notificationPolicies(): Record<string, unknown> {
         orgId: 1,
         receiver: CONTACT.noc,
         group_by: DEVICE_GROUPING,
-        group_wait: '30s', group_interval: '5m', repeat_interval: '4h',
+        group_wait: '30s',
+        group_interval: '5m',
+        repeat_interval: '4h',
         routes: [
           // Every alert reaches the API's incident store first, and the tree goes on.
-          { receiver: CONTACT.incidents, object_matchers: [['product', '=', 'fleetpulse']], group_by: ['...'], group_wait: '0s', group_interval: '1m', repeat_interval: '1h', continue: true },
+          {
+            receiver: CONTACT.incidents,
+            object_matchers: [['product', '=', 'fleetpulse']],
+            group_by: ['...'],
+            group_wait: '0s',
+            group_interval: '1m',
+            repeat_interval: '1h',
+            continue: true,
+          },
           // Premium contracts: any critical alert pages at once.
-          { ...page, object_matchers: [['severity', '=', 'critical'], ['customer', '=~', '${FLEETPULSE_PREMIUM_CUSTOMERS}']], group_by: DEVICE_GROUPING },
+          {
+            ...page,
+            object_matchers: [
+              ['severity', '=', 'critical'],
+              ['customer', '=~', '${FLEETPULSE_PREMIUM_CUSTOMERS}'],
+            ],
+            group_by: DEVICE_GROUPING,
+          },
           // Alerts without a customer (collector, data path) page on critical.
-          { ...page, object_matchers: [['severity', '=', 'critical'], ['customer', '=', '']], group_by: ['alertname', 'host'] },
+          {
+            ...page,
+            object_matchers: [
+              ['severity', '=', 'critical'],
+              ['customer', '=', ''],
+            ],
+            group_by: ['alertname', 'host'],
+          },
           // Other customers: critical pages after 5 min grouping, warnings go to the NOC.
-          { receiver: CONTACT.oncall, object_matchers: [['severity', '=', 'critical']], group_by: DEVICE_GROUPING, group_wait: '5m', group_interval: '5m', repeat_interval: '4h' },
+          {
+            receiver: CONTACT.oncall,
+            object_matchers: [['severity', '=', 'critical']],
+            group_by: DEVICE_GROUPING,
+            group_wait: '5m',
+            group_interval: '5m',
+            repeat_interval: '4h',
+          },
           { receiver: CONTACT.noc, object_matchers: [['severity', '=~', 'warning|info']], group_by: DEVICE_GROUPING },
         ],
       },

@@ -11,7 +11,8 @@ import type { Query } from '../dashboards/influxql.ts';
 export const EXPR_UID = '__expr__';
 export type Severity = 'critical' | 'warning' | 'info';
 export type Reducer = 'last' | 'mean' | 'max' | 'min' | 'sum' | 'count';
-export type Evaluator = { type: 'gt' | 'lt'; params: [number] } | { type: 'within_range' | 'outside_range'; params: [number, number] };
+export type Evaluator =
+  { type: 'gt' | 'lt'; params: [number] } | { type: 'within_range' | 'outside_range'; params: [number, number] };
 /** Grafana's states for "no data" and "error": `KeepLast` needs Grafana 10.4+ (compose pins 11). */
 export type NoDataState = 'OK' | 'NoData' | 'Alerting' | 'KeepLast';
 export type ExecErrState = 'OK' | 'Error' | 'Alerting' | 'KeepLast';
@@ -43,7 +44,15 @@ const queryStep = (refId: string, query: Query, lookbackS: number) => ({
   refId,
   relativeTimeRange: { from: lookbackS, to: 0 },
   datasourceUid: DATASOURCE_UID,
-  model: { refId, datasource: { type: 'influxdb', uid: DATASOURCE_UID }, query: query.toString(), rawQuery: true, resultFormat: 'time_series', intervalMs: 1000, maxDataPoints: 43200 },
+  model: {
+    refId,
+    datasource: { type: 'influxdb', uid: DATASOURCE_UID },
+    query: query.toString(),
+    rawQuery: true,
+    resultFormat: 'time_series',
+    intervalMs: 1000,
+    maxDataPoints: 43200,
+  },
 });
 const exprStep = (refId: string, model: Record<string, unknown>) => ({
   refId,

@@ -17,7 +17,9 @@ export interface BuildOptions extends ApiOptions {
  */
 export function build(opts: BuildOptions): FastifyInstance {
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger, disableRequestLogging: true } : { logger: false }),
+    ...(opts.logger
+      ? { loggerInstance: opts.logger as FastifyBaseLogger, disableRequestLogging: true }
+      : { logger: false }),
     bodyLimit: opts.limits?.bodyLimit ?? DEFAULT_LIMITS.bodyLimit,
     trustProxy: opts.trustProxy ?? false,
     // The API scope sets its own validator; these keep any route outside it just as strict.

@@ -14,7 +14,10 @@ const AUDIT = Symbol('fleetpulse.audit');
  * What a mutating handler adds to its audit row: the target when it is not the `:id` in the
  * path (a created resource's new id), and details worth keeping (changed fields, counts).
  */
-export function auditNote(request: FastifyRequest, note: { target?: string | null; details?: Record<string, unknown> }): void {
+export function auditNote(
+  request: FastifyRequest,
+  note: { target?: string | null; details?: Record<string, unknown> },
+): void {
   request[AUDIT] = { ...request[AUDIT], ...note };
 }
 

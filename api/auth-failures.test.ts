@@ -18,7 +18,9 @@ const ADMIN_KEY = 'an-operator-chosen-admin-key-of-some-length';
 async function serveLike(limits: { max: number } = { max: 30 }): Promise<FastifyInstance> {
   const metrics = new SelfMetrics('test');
   const app = Fastify();
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   await app.register(apiPlugin, {
     prefix: '/api/v1',
     inventory: fixture.inventory,
@@ -44,7 +46,11 @@ describe('failed authentications', () => {
     fixture = tempInventory();
     const { key } = fixture.inventory.apiKeys.create({ name: 'ops', role: 'admin' });
     server = await serveLike();
-    const wrong = [`fpk_${'a'.repeat(8)}_${'x'.repeat(43)}`, key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'), 'free-text-guess'];
+    const wrong = [
+      `fpk_${'a'.repeat(8)}_${'x'.repeat(43)}`,
+      key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'),
+      'free-text-guess',
+    ];
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) statuses.push((await get(server, wrong[i % wrong.length]!)).statusCode);
     expect(statuses.slice(0, 30)).toEqual(Array(30).fill(401));
@@ -54,7 +60,10 @@ describe('failed authentications', () => {
     const blocked = await get(server, key);
     expect(blocked.statusCode).toBe(429);
     expect(blocked.headers['retry-after']).toMatch(/^\d+$/);
-    expect(blocked.json().error).toMatchObject({ code: 'FP_RATE_LIMITED', message: expect.stringMatching(/failed authentications/) });
+    expect(blocked.json().error).toMatchObject({
+      code: 'FP_RATE_LIMITED',
+      message: expect.stringMatching(/failed authentications/),
+    });
     // ... while another address, and a wrong key from it, are treated as usual.
     expect((await get(server, key, '198.51.100.8')).statusCode).toBe(200);
     expect((await get(server, 'free-text-guess', '198.51.100.8')).statusCode).toBe(401);
@@ -62,7 +71,13 @@ describe('failed authentications', () => {
     const rows = fixture.inventory.audit.list({ limit: 100, action: 'auth.refused' }).items;
     expect(rows).toHaveLength(31);
     expect(rows.filter((r) => r.source === '198.51.100.7')).toHaveLength(30);
-    expect(rows[0]).toMatchObject({ status: 401, result: 'denied', method: 'GET', path: '/api/v1/customers', actor: null });
+    expect(rows[0]).toMatchObject({
+      status: 401,
+      result: 'denied',
+      method: 'GET',
+      path: '/api/v1/customers',
+      actor: null,
+    });
 
     const text = (await server.inject({ url: '/metrics' })).body;
     expect(counted(text, 'invalid_key')).toBe(31);
@@ -73,7 +88,9 @@ describe('failed authentications', () => {
     fixture = tempInventory();
     server = await serveLike();
     expect((await server.inject({ url: '/api/v1/customers' })).statusCode).toBe(401);
-    expect((await server.inject({ url: '/api/v1/customers', headers: { authorization: 'Basic eDp5' } })).statusCode).toBe(401);
+    expect(
+      (await server.inject({ url: '/api/v1/customers', headers: { authorization: 'Basic eDp5' } })).statusCode,
+    ).toBe(401);
     const text = (await server.inject({ url: '/metrics' })).body;
     expect(counted(text, 'missing_key')).toBe(1);
     expect(counted(text, 'malformed_header')).toBe(1);
@@ -91,7 +108,11 @@ describe('the bootstrap key', () => {
     // request computes it, so the key is refused (and serve says why at start).
     fixture.reopen();
     const startWithout = await bootstrapAdminKey(fixture.inventory, {});
-    expect(startWithout).toMatchObject({ created: false, reason: 'no_env', warning: expect.stringMatching(/1 operator-chosen API key/) });
+    expect(startWithout).toMatchObject({
+      created: false,
+      reason: 'no_env',
+      warning: expect.stringMatching(/1 operator-chosen API key/),
+    });
     server = await serveLike();
     expect((await get(server, ADMIN_KEY)).statusCode).toBe(401);
     expect((await get(server, other.key)).statusCode).toBe(200);
@@ -99,7 +120,11 @@ describe('the bootstrap key', () => {
 
     // A restart with it: admitted at start, then accepted by every request.
     fixture.reopen();
-    expect(await bootstrapAdminKey(fixture.inventory, env)).toMatchObject({ created: false, reason: 'keys_exist', admitted: { name: 'bootstrap' } });
+    expect(await bootstrapAdminKey(fixture.inventory, env)).toMatchObject({
+      created: false,
+      reason: 'keys_exist',
+      admitted: { name: 'bootstrap' },
+    });
     server = await serveLike();
     expect((await get(server, ADMIN_KEY)).statusCode).toBe(200);
     expect((await get(server, ADMIN_KEY.slice(0, -1))).statusCode).toBe(401);

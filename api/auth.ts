@@ -52,7 +52,12 @@ export function sourceAddress(request: FastifyRequest): string {
 
 export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function installAuth(app: FastifyInstance, inventory: Inventory, publicPrefixes: readonly string[], options: AuthOptions): void {
+export function installAuth(
+  app: FastifyInstance,
+  inventory: Inventory,
+  publicPrefixes: readonly string[],
+  options: AuthOptions,
+): void {
   const limiter = new AuthFailureLimiter(options.failures.max, options.failures.timeWindowMs);
   const failed = (reason: AuthFailureReason) => options.onFailure?.(reason);
   app.decorateRequest('principal', null);
@@ -68,7 +73,8 @@ export function installAuth(app: FastifyInstance, inventory: Inventory, publicPr
     if (config.minRole !== 'public' && !(ROLES as readonly string[]).includes(config.minRole)) {
       throw new Error(`route ${where}: unknown minRole '${config.minRole}'`);
     }
-    if (methods.some((m) => MUTATING.has(m)) && !config.action) throw new Error(`mutating route ${where} does not declare config.action`);
+    if (methods.some((m) => MUTATING.has(m)) && !config.action)
+      throw new Error(`mutating route ${where} does not declare config.action`);
     if (config.minRole !== 'public' && route.schema && !(route.schema as { hide?: boolean }).hide) {
       const schema = route.schema as Record<string, unknown>;
       schema.security = [{ bearer: [] }];
@@ -111,9 +117,14 @@ export function installAuth(app: FastifyInstance, inventory: Inventory, publicPr
     const minRole = request.routeOptions.config.minRole ?? 'admin';
     if (state.kind === 'blocked' && minRole !== 'public') {
       void reply.header('retry-after', String(state.retryAfterS));
-      throw new ApiError('FP_RATE_LIMITED', `too many failed authentications from this address; retry in ${state.retryAfterS} s`, undefined, {
-        retry_after_s: state.retryAfterS,
-      });
+      throw new ApiError(
+        'FP_RATE_LIMITED',
+        `too many failed authentications from this address; retry in ${state.retryAfterS} s`,
+        undefined,
+        {
+          retry_after_s: state.retryAfterS,
+        },
+      );
     }
     if (state.kind === 'none' && minRole !== 'public') failed('missing_key');
     authorize(minRole, state);
@@ -136,13 +147,18 @@ export function failedAuthentication(request: FastifyRequest): boolean {
 
 function authorize(minRole: Access, state: AuthState): void {
   if (minRole === 'public') return;
-  if (state.kind === 'none') throw apiErrors.unauthenticated('this route needs an API key: send "Authorization: Bearer <key>"');
-  if (state.kind !== 'key') throw apiErrors.unauthenticated(state.kind === 'invalid' ? state.message : 'not authenticated');
+  if (state.kind === 'none')
+    throw apiErrors.unauthenticated('this route needs an API key: send "Authorization: Bearer <key>"');
+  if (state.kind !== 'key')
+    throw apiErrors.unauthenticated(state.kind === 'invalid' ? state.message : 'not authenticated');
   if (roleRank(state.key.role) < roleRank(minRole)) {
-    throw apiErrors.forbidden(`this route needs role '${minRole}' or higher; key '${state.key.name}' has role '${state.key.role}'`, {
-      required: minRole,
-      role: state.key.role,
-    });
+    throw apiErrors.forbidden(
+      `this route needs role '${minRole}' or higher; key '${state.key.name}' has role '${state.key.role}'`,
+      {
+        required: minRole,
+        role: state.key.role,
+      },
+    );
   }
 }
 

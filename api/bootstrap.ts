@@ -13,13 +13,20 @@ export type BootstrapResult =
  * when it matches an active one, requests with it are compared in memory (SHA-256, constant
  * time), so that no request ever costs a password hash. It cannot re-create a revoked key.
  */
-export async function bootstrapAdminKey(inventory: Inventory, env: NodeJS.ProcessEnv = process.env): Promise<BootstrapResult> {
+export async function bootstrapAdminKey(
+  inventory: Inventory,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BootstrapResult> {
   const keys = inventory.apiKeys;
   const value = env.FLEETPULSE_ADMIN_KEY;
   if (!value) {
     const unusable = keys.unadmittedChosen();
     return unusable > 0
-      ? { created: false, reason: 'no_env', warning: `${unusable} operator-chosen API key(s) are refused: FLEETPULSE_ADMIN_KEY is not set (set it to the key, or create one with \`fleetpulse keys create\`)` }
+      ? {
+          created: false,
+          reason: 'no_env',
+          warning: `${unusable} operator-chosen API key(s) are refused: FLEETPULSE_ADMIN_KEY is not set (set it to the key, or create one with \`fleetpulse keys create\`)`,
+        }
       : { created: false, reason: 'no_env' };
   }
   if (keys.count() > 0) {
@@ -27,9 +34,14 @@ export async function bootstrapAdminKey(inventory: Inventory, env: NodeJS.Proces
     // A generated key (fpk_…) set as the variable is checked as any request's key is.
     return admitted || keys.verify(value)
       ? { created: false, reason: 'keys_exist', admitted }
-      : { created: false, reason: 'keys_exist', admitted: null, warning:
+      : {
+          created: false,
+          reason: 'keys_exist',
+          admitted: null,
+          warning:
             'FLEETPULSE_ADMIN_KEY matches no active API key and is refused: it only creates the first key of an empty inventory. ' +
-            'Create an admin key with `fleetpulse keys create --role admin --name <name>` (with the same --config), then unset FLEETPULSE_ADMIN_KEY' };
+            'Create an admin key with `fleetpulse keys create --role admin --name <name>` (with the same --config), then unset FLEETPULSE_ADMIN_KEY',
+        };
   }
   const key = await keys.createWithValue({ name: 'bootstrap', role: 'admin', value, createdBy: 'env' });
   const warning =

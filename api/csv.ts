@@ -95,7 +95,12 @@ export function parseCsv(text: string): ParsedCsv {
   data.forEach((r, index) => {
     const row = index + 1;
     if (r.unterminated) problems.push({ row, line: r.line, message: 'a quoted field is not closed' });
-    else if (r.strayQuote) problems.push({ row, line: r.line, message: 'a quote inside an unquoted field (quote the whole field and double the quote)' });
+    else if (r.strayQuote)
+      problems.push({
+        row,
+        line: r.line,
+        message: 'a quote inside an unquoted field (quote the whole field and double the quote)',
+      });
     else if (r.fields.length !== header.length) {
       problems.push({ row, line: r.line, message: `has ${r.fields.length} fields, the header has ${header.length}` });
     }

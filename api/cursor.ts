@@ -16,7 +16,10 @@ export function decodeCursor<K>(cursor: string, sort: string, isKey: (k: unknown
     throw apiErrors.validation('cursor', 'is not a cursor this API issued');
   }
   if (parsed?.s !== sort) {
-    throw apiErrors.validation('cursor', `belongs to another sort order ('${String(parsed?.s)}'); start again without a cursor`);
+    throw apiErrors.validation(
+      'cursor',
+      `belongs to another sort order ('${String(parsed?.s)}'); start again without a cursor`,
+    );
   }
   if (!isKey(parsed.k)) throw apiErrors.validation('cursor', 'is not a cursor this API issued');
   return parsed.k;

@@ -21,7 +21,14 @@ export function toApiError(err: FastifyError, request: FastifyRequest, reply?: F
   if (err instanceof Refusal) {
     // Something a body field names that does not exist (a command's device) is a bad field, not
     // a missing resource at the URL.
-    const code: ErrorCode = err.code === 'not_found' ? (err.field ? 'FP_VALIDATION' : 'FP_NOT_FOUND') : err.code === 'conflict' ? 'FP_CONFLICT' : 'FP_VALIDATION';
+    const code: ErrorCode =
+      err.code === 'not_found'
+        ? err.field
+          ? 'FP_VALIDATION'
+          : 'FP_NOT_FOUND'
+        : err.code === 'conflict'
+          ? 'FP_CONFLICT'
+          : 'FP_VALIDATION';
     return new ApiError(code, err.message, err.field, err.details);
   }
   if (err.validation) {
@@ -39,7 +46,11 @@ export function toApiError(err: FastifyError, request: FastifyRequest, reply?: F
         { limit_bytes: request.routeOptions.bodyLimit },
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('FP_UNSUPPORTED_MEDIA_TYPE', `content type '${request.headers['content-type'] ?? ''}' is not accepted here`, 'content-type');
+      return new ApiError(
+        'FP_UNSUPPORTED_MEDIA_TYPE',
+        `content type '${request.headers['content-type'] ?? ''}' is not accepted here`,
+        'content-type',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError('FP_BAD_JSON', 'the body is empty but the content type says JSON', 'body');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -47,7 +58,9 @@ export function toApiError(err: FastifyError, request: FastifyRequest, reply?: F
   }
   if (err.statusCode === 429) {
     const retryAfter = Number(reply?.getHeader('retry-after') ?? 0);
-    return new ApiError('FP_RATE_LIMITED', `too many requests; retry in ${retryAfter} s`, undefined, { retry_after_s: retryAfter });
+    return new ApiError('FP_RATE_LIMITED', `too many requests; retry in ${retryAfter} s`, undefined, {
+      retry_after_s: retryAfter,
+    });
   }
   if (err instanceof SyntaxError && err.statusCode === 400) {
     return new ApiError('FP_BAD_JSON', `the body is not valid JSON: ${err.message}`, 'body');
@@ -56,6 +69,7 @@ export function toApiError(err: FastifyError, request: FastifyRequest, reply?: F
   if (err.statusCode === 415) return new ApiError('FP_UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
   if (err.statusCode === 405) return new ApiError('FP_METHOD_NOT_ALLOWED', err.message);
   if (err.statusCode === 404) return new ApiError('FP_NOT_FOUND', err.message);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError('FP_VALIDATION', err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    return new ApiError('FP_VALIDATION', err.message);
   return new ApiError('FP_INTERNAL', ERRORS.FP_INTERNAL.title);
 }

@@ -61,7 +61,10 @@ export const apiErrors = {
   validation: (field: string | undefined, message: string, details?: Record<string, unknown>) =>
     new ApiError('FP_VALIDATION', message, field, details),
   unauthenticated: (message: string) => new ApiError('FP_UNAUTHENTICATED', message),
-  forbidden: (message: string, details?: Record<string, unknown>) => new ApiError('FP_FORBIDDEN', message, undefined, details),
-  notFound: (message: string, details?: Record<string, unknown>) => new ApiError('FP_NOT_FOUND', message, undefined, details),
-  conflict: (message: string, field?: string, details?: Record<string, unknown>) => new ApiError('FP_CONFLICT', message, field, details),
+  forbidden: (message: string, details?: Record<string, unknown>) =>
+    new ApiError('FP_FORBIDDEN', message, undefined, details),
+  notFound: (message: string, details?: Record<string, unknown>) =>
+    new ApiError('FP_NOT_FOUND', message, undefined, details),
+  conflict: (message: string, field?: string, details?: Record<string, unknown>) =>
+    new ApiError('FP_CONFLICT', message, field, details),
 };

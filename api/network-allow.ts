@@ -14,7 +14,11 @@ export const OPERATOR_PATHS = ['/api/', '/metrics', '/ui/'];
  * trusted proxy it is the forwarded address. Both the matched route and the raw path are checked,
  * so a percent-encoded or differently cased path cannot reach an operator route around the list.
  */
-export function installNetworkAllowList(app: FastifyInstance, allowed: (address: string) => boolean, onRefused: () => void): void {
+export function installNetworkAllowList(
+  app: FastifyInstance,
+  allowed: (address: string) => boolean,
+  onRefused: () => void,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     const raw = request.url.split('?')[0]!.toLowerCase();
     const route = request.routeOptions.url ?? '';
@@ -22,7 +26,10 @@ export function installNetworkAllowList(app: FastifyInstance, allowed: (address:
     if (!prefix || allowed(request.ip)) return;
     onRefused();
     request.log.warn({ client: request.ip, path: raw }, 'request from a network outside http.allow refused');
-    const error = new ApiError('FP_NETWORK_NOT_ALLOWED', `requests from ${request.ip} may not use ${prefix}; see http.allow`);
+    const error = new ApiError(
+      'FP_NETWORK_NOT_ALLOWED',
+      `requests from ${request.ip} may not use ${prefix}; see http.allow`,
+    );
     return reply.status(error.statusCode).send(error.toBody());
   });
 }

@@ -13,19 +13,36 @@ describe('apiPlugin on a shared server', () => {
     const { key } = fixture.inventory.apiKeys.create({ name: 'ops', role: 'admin' });
     // A host server with Fastify's defaults: coercing, stripping AJV, 2 MiB bodies.
     const server = Fastify({ bodyLimit: 2 * 1024 * 1024 });
-    server.post('/ingest', { schema: { body: { type: 'object', properties: { n: { type: 'integer' } } } } }, async (request) => request.body);
+    server.post(
+      '/ingest',
+      { schema: { body: { type: 'object', properties: { n: { type: 'integer' } } } } },
+      async (request) => request.body,
+    );
     server.get('/healthz', async () => ({ status: 'ok' }));
     await server.register(apiPlugin, { prefix: '/api/v1', inventory: fixture.inventory, kinds: ['charger'] });
     await server.ready();
     const auth = { authorization: `Bearer ${key}` };
 
     expect((await server.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await server.inject({ method: 'POST', url: '/ingest', payload: { n: '5', extra: 1 } })).json()).toEqual({ n: 5, extra: 1 });
+    expect((await server.inject({ method: 'POST', url: '/ingest', payload: { n: '5', extra: 1 } })).json()).toEqual({
+      n: 5,
+      extra: 1,
+    });
     expect((await server.inject({ url: '/nothing' })).json().error).not.toHaveProperty('code', 'FP_NOT_FOUND');
 
-    const strict = await server.inject({ method: 'POST', url: '/api/v1/sites', headers: auth, payload: { customer: 'acme', name: 'S', latitude: '1' } });
+    const strict = await server.inject({
+      method: 'POST',
+      url: '/api/v1/sites',
+      headers: auth,
+      payload: { customer: 'acme', name: 'S', latitude: '1' },
+    });
     expect(strict.json().error).toMatchObject({ code: 'FP_VALIDATION', field: 'latitude' });
-    const big = await server.inject({ method: 'POST', url: '/api/v1/customers', headers: auth, payload: { company: 'x'.repeat(1_100_000) } });
+    const big = await server.inject({
+      method: 'POST',
+      url: '/api/v1/customers',
+      headers: auth,
+      payload: { company: 'x'.repeat(1_100_000) },
+    });
     expect(big.statusCode).toBe(413);
     expect((await server.inject({ url: '/api/v1/nope' })).json().error.code).toBe('FP_NOT_FOUND');
     expect((await server.inject({ url: '/api/v1/devices' })).statusCode).toBe(401);
@@ -49,10 +66,20 @@ describe('extend', () => {
       },
     });
     expect((await server.inject({ url: '/api/v1/widgets' })).statusCode).toBe(401);
-    expect((await server.inject({ url: '/api/v1/widgets', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
-    const denied = await server.inject({ method: 'POST', url: '/api/v1/widgets', headers: { authorization: `Bearer ${key}` } });
+    expect(
+      (await server.inject({ url: '/api/v1/widgets', headers: { authorization: `Bearer ${key}` } })).statusCode,
+    ).toBe(200);
+    const denied = await server.inject({
+      method: 'POST',
+      url: '/api/v1/widgets',
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(denied.json().error.code).toBe('FP_FORBIDDEN');
-    expect(fixture.inventory.audit.list({ limit: 1 }).items[0]).toMatchObject({ action: 'widgets.create', result: 'denied', status: 403 });
+    expect(fixture.inventory.audit.list({ limit: 1 }).items[0]).toMatchObject({
+      action: 'widgets.create',
+      result: 'denied',
+      status: 403,
+    });
     await server.close();
 
     const careless = Fastify();
@@ -83,7 +110,12 @@ describe('bootstrapAdminKey', () => {
 
     // revoked and restarted: the variable does not bring it back
     if (first.created) inv.apiKeys.revoke(first.key.id);
-    expect(await bootstrapAdminKey(inv, env)).toMatchObject({ created: false, reason: 'keys_exist', admitted: null, warning: expect.stringMatching(/matches no active API key.*fleetpulse keys create/) });
+    expect(await bootstrapAdminKey(inv, env)).toMatchObject({
+      created: false,
+      reason: 'keys_exist',
+      admitted: null,
+      warning: expect.stringMatching(/matches no active API key.*fleetpulse keys create/),
+    });
     expect(inv.apiKeys.verify(env.FLEETPULSE_ADMIN_KEY)).toBeNull();
     // a value that is one of the keys: nothing to say
     const other = inv.apiKeys.create({ name: 'ops', role: 'admin' });
@@ -98,7 +130,9 @@ describe('bootstrapAdminKey', () => {
     await server.register(apiPlugin, { prefix: '/api/v1', inventory: fixture.inventory, kinds: ['pc'] });
     const res = await server.inject({ url: '/api/v1/keys', headers: { authorization: 'Bearer changeme' } });
     expect(res.statusCode).toBe(200);
-    expect((await server.inject({ url: '/api/v1/keys', headers: { authorization: 'Bearer changemf' } })).statusCode).toBe(401);
+    expect(
+      (await server.inject({ url: '/api/v1/keys', headers: { authorization: 'Bearer changemf' } })).statusCode,
+    ).toBe(401);
     await server.close();
   });
 });

@@ -41,14 +41,19 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
 
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body),
+  );
   app.addSchema(ErrorBody);
 
   app.addHook('onRoute', (route: RouteOptions) => {
     route.bodyLimit ??= ctx.limits.bodyLimit;
     addErrorResponses(route);
   });
-  installAuth(app, ctx.inventory, [`${app.prefix}/docs`], { failures: ctx.limits.authFailures, onFailure: opts.onAuthFailure });
+  installAuth(app, ctx.inventory, [`${app.prefix}/docs`], {
+    failures: ctx.limits.authFailures,
+    onFailure: opts.onAuthFailure,
+  });
   await app.register(rateLimit, {
     max: ctx.limits.rateLimit.max,
     timeWindow: ctx.limits.rateLimit.timeWindowMs,
@@ -64,7 +69,9 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
         version: '1',
         description: 'Inventory, credentials, API keys and audit of a Fleetpulse deployment. See docs/api.md.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `fpk_...`' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `fpk_...`' } },
+      },
     },
   });
   // indexPrefix: the page's asset links must carry the prefix the API is mounted under.

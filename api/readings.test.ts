@@ -34,14 +34,34 @@ describe('device detail readings (real influxd)', () => {
     expect(detail.statusCode).toBe(200);
     expect(queries).toEqual([latestReadingsQuery('CP-1')]);
     expect(detail.json().readings).toEqual([
-      { measurement: 'connector_status', tags: { connector: '1' }, time: new Date(t0 + 10_000).toISOString(), fields: { status: 'Charging' } },
-      { measurement: 'device_status', tags: {}, time: new Date(t0 + 90_000).toISOString(), fields: { online: 1, state: 'online', last_seen_s: 0 } },
-      { measurement: 'meter_values', tags: { connector: '1' }, time: new Date(t0 + 60_000).toISOString(), fields: { energy_wh: 1500, power_w: 6500 } },
-      { measurement: 'meter_values', tags: { connector: '2' }, time: new Date(t0 + 30_000).toISOString(), fields: { energy_wh: 300, power_w: 0 } },
+      {
+        measurement: 'connector_status',
+        tags: { connector: '1' },
+        time: new Date(t0 + 10_000).toISOString(),
+        fields: { status: 'Charging' },
+      },
+      {
+        measurement: 'device_status',
+        tags: {},
+        time: new Date(t0 + 90_000).toISOString(),
+        fields: { online: 1, state: 'online', last_seen_s: 0 },
+      },
+      {
+        measurement: 'meter_values',
+        tags: { connector: '1' },
+        time: new Date(t0 + 60_000).toISOString(),
+        fields: { energy_wh: 1500, power_w: 6500 },
+      },
+      {
+        measurement: 'meter_values',
+        tags: { connector: '2' },
+        time: new Date(t0 + 30_000).toISOString(),
+        fields: { energy_wh: 300, power_w: 0 },
+      },
     ]);
   });
 
-  it("quotes the device id, and gives [] for a device without data", async () => {
+  it('quotes the device id, and gives [] for a device without data', async () => {
     const db = await influx.freshDatabase();
     api = await testApi({ influx: influx.client(db) });
     api.inventory.devices.create({ id: "O'Brien-1", kind: 'pc' });

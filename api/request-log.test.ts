@@ -15,7 +15,9 @@ function appWithLog(level: string) {
   });
   const app = Fastify({ loggerInstance: pino({ level }, out) as FastifyBaseLogger, disableRequestLogging: true });
   logRequests(app);
-  app.get('/healthz', { config: { quietLog: true } }, async (request, reply) => (request.query as { down?: string }).down ? reply.code(503).send({ status: 'degraded' }) : { status: 'ok' });
+  app.get('/healthz', { config: { quietLog: true } }, async (request, reply) =>
+    (request.query as { down?: string }).down ? reply.code(503).send({ status: 'degraded' }) : { status: 'ok' },
+  );
   app.get('/api/v1/devices', async () => ({ items: [] }));
   return { app, lines };
 }
@@ -30,7 +32,13 @@ describe('request log', () => {
     expect((await app.inject({ url: '/api/v1/devices' })).statusCode).toBe(200);
     expect((await app.inject({ url: '/nowhere' })).statusCode).toBe(404);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ level: 30, method: 'GET', url: '/api/v1/devices', statusCode: 200, msg: expect.stringMatching(/^GET \/api\/v1\/devices 200 [\d.]+ ms$/) });
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      method: 'GET',
+      url: '/api/v1/devices',
+      statusCode: 200,
+      msg: expect.stringMatching(/^GET \/api\/v1\/devices 200 [\d.]+ ms$/),
+    });
     expect(lines[0]!.responseTimeMs).toBeTypeOf('number');
     expect(lines[1]).toMatchObject({ level: 30, url: '/nowhere', statusCode: 404 });
   });

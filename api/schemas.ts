@@ -8,7 +8,10 @@ export function Nullable<T extends TSchema>(schema: T) {
 }
 
 /** A string from a fixed list, as a JSON Schema `enum` (one readable error, one OpenAPI enum). */
-export function StringEnum<const V extends readonly string[]>(values: V, options: { description?: string; default?: V[number] } = {}) {
+export function StringEnum<const V extends readonly string[]>(
+  values: V,
+  options: { description?: string; default?: V[number] } = {},
+) {
   return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...options });
 }
 
@@ -17,7 +20,9 @@ export const ErrorBody = Type.Object(
     error: Type.Object({
       code: Type.String({ description: 'Stable error code, e.g. FP_VALIDATION (see docs/api.md)' }),
       message: Type.String(),
-      field: Type.Optional(Type.String({ description: 'The input the error is about: `kind`, `labels.zone`, `[3].id`' })),
+      field: Type.Optional(
+        Type.String({ description: 'The input the error is about: `kind`, `labels.zone`, `[3].id`' }),
+      ),
       details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     }),
   },
@@ -28,7 +33,12 @@ export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 86
 export const NullableTimestamp = Nullable(Timestamp);
 
 export const Limit = (max = 500, fallback = 50) =>
-  Type.Integer({ minimum: 1, maximum: max, default: fallback, description: `Page size, 1–${max} (default ${fallback})` });
+  Type.Integer({
+    minimum: 1,
+    maximum: max,
+    default: fallback,
+    description: `Page size, 1–${max} (default ${fallback})`,
+  });
 
 export const Cursor = Type.String({ maxLength: 512, description: 'next_cursor of the previous page (opaque)' });
 
@@ -40,7 +50,10 @@ export function PageOf<T extends TSchema>(item: T) {
 }
 
 /** Ids of customers and sites: readable slugs, also InfluxDB tag values. */
-export const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'lowercase letters, digits, - and _; up to 64' });
+export const Slug = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+  description: 'lowercase letters, digits, - and _; up to 64',
+});
 
 /** Device ids: serial numbers and OCPP identities. */
 export const DeviceId = Type.String({
@@ -49,7 +62,10 @@ export const DeviceId = Type.String({
 });
 
 /** `:id` in a path: any id-like text, so that an unknown one is a 404, not a 400. */
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+export const IdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
 
 /**
  * Epoch ms → ISO 8601 UTC, as `Date#toISOString` writes it. A device list writes four per

@@ -23,10 +23,9 @@ export async function testApi(opts: Partial<BuildOptions> = {}): Promise<TestApi
   const fixture = tempInventory();
   const inventory = fixture.inventory;
   seedOwners(inventory);
-  const keys = Object.fromEntries(ROLES.map((role) => [role, inventory.apiKeys.create({ name: `${role}-key`, role }).key])) as Record<
-    Role | 'revoked',
-    string
-  >;
+  const keys = Object.fromEntries(
+    ROLES.map((role) => [role, inventory.apiKeys.create({ name: `${role}-key`, role }).key]),
+  ) as Record<Role | 'revoked', string>;
   const revoked = inventory.apiKeys.create({ name: 'revoked-key', role: 'admin' });
   inventory.apiKeys.revoke(revoked.id);
   keys.revoked = revoked.key;

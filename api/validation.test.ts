@@ -11,12 +11,27 @@ const admin = (opts: Parameters<TestApi['call']>[1]) => api.call('admin', opts);
 
 describe('bad input', () => {
   it('rejects unknown fields instead of dropping them, naming the field', async () => {
-    const res = await admin({ method: 'POST', url: '/api/v1/customers', payload: { company: 'X', contract: 'basic', colour: 'red' } });
+    const res = await admin({
+      method: 'POST',
+      url: '/api/v1/customers',
+      payload: { company: 'X', contract: 'basic', colour: 'red' },
+    });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: 'FP_VALIDATION', message: "colour: unknown field 'colour'", field: 'colour', details: { in: 'body' } } });
+    expect(res.json()).toEqual({
+      error: {
+        code: 'FP_VALIDATION',
+        message: "colour: unknown field 'colour'",
+        field: 'colour',
+        details: { in: 'body' },
+      },
+    });
     expect(api.inventory.customers.list({ q: 'X', limit: 10 }).items).toHaveLength(0);
 
-    const nested = await admin({ method: 'PATCH', url: '/api/v1/devices/none', payload: { labels: { 'bad key': 'x' } } });
+    const nested = await admin({
+      method: 'PATCH',
+      url: '/api/v1/devices/none',
+      payload: { labels: { 'bad key': 'x' } },
+    });
     expect(nested.json().error).toMatchObject({ code: 'FP_VALIDATION', field: 'labels' });
     expect(nested.json().error.message).toMatch(/invalid key 'bad key'/);
   });
@@ -39,9 +54,10 @@ describe('bad input', () => {
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.json().error, JSON.stringify(payload)).toMatchObject({ code: 'FP_VALIDATION', field });
     }
-    expect((await admin({ method: 'POST', url: '/api/v1/devices', payload: { id: 'D-1', kind: 'toaster' } })).json().error.message).toBe(
-      'kind: must be one of "terminal", "pc", "charger", "pos", "plug"',
-    );
+    expect(
+      (await admin({ method: 'POST', url: '/api/v1/devices', payload: { id: 'D-1', kind: 'toaster' } })).json().error
+        .message,
+    ).toBe('kind: must be one of "terminal", "pc", "charger", "pos", "plug"');
     expect(api.inventory.devices.get('D-1')).toBeUndefined();
   });
 
@@ -79,15 +95,35 @@ describe('bad input', () => {
   });
 
   it('answers malformed JSON, an empty body and a foreign content type clearly', async () => {
-    const bad = await admin({ method: 'POST', url: '/api/v1/customers', payload: '{"company":', headers: { 'content-type': 'application/json' } });
+    const bad = await admin({
+      method: 'POST',
+      url: '/api/v1/customers',
+      payload: '{"company":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('FP_BAD_JSON');
-    const empty = await admin({ method: 'POST', url: '/api/v1/customers', payload: '', headers: { 'content-type': 'application/json' } });
+    const empty = await admin({
+      method: 'POST',
+      url: '/api/v1/customers',
+      payload: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(empty.json().error.code).toBe('FP_BAD_JSON');
-    const xml = await admin({ method: 'POST', url: '/api/v1/customers', payload: '<customer/>', headers: { 'content-type': 'application/xml' } });
+    const xml = await admin({
+      method: 'POST',
+      url: '/api/v1/customers',
+      payload: '<customer/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     expect(xml.statusCode).toBe(415);
     expect(xml.json().error.code).toBe('FP_UNSUPPORTED_MEDIA_TYPE');
-    const csvElsewhere = await admin({ method: 'POST', url: '/api/v1/customers', payload: 'company\nX', headers: { 'content-type': 'text/csv' } });
+    const csvElsewhere = await admin({
+      method: 'POST',
+      url: '/api/v1/customers',
+      payload: 'company\nX',
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(csvElsewhere.statusCode).toBe(400);
   });
 
@@ -105,7 +141,9 @@ describe('bad input', () => {
   });
 
   it('refuses a duplicate device id with 409', async () => {
-    expect((await admin({ method: 'POST', url: '/api/v1/devices', payload: { id: 'DUP-1', kind: 'pc' } })).statusCode).toBe(201);
+    expect(
+      (await admin({ method: 'POST', url: '/api/v1/devices', payload: { id: 'DUP-1', kind: 'pc' } })).statusCode,
+    ).toBe(201);
     const res = await admin({ method: 'POST', url: '/api/v1/devices', payload: { id: 'DUP-1', kind: 'pc' } });
     expect(res.statusCode).toBe(409);
     expect(res.json().error).toMatchObject({ code: 'FP_CONFLICT', field: 'id' });
@@ -118,7 +156,9 @@ describe('bad input', () => {
       expect(res.json().error.code).toBe('FP_NOT_FOUND');
     }
     const res = await api.call('viewer', { url: '/api/v1/devices/NOPE' });
-    expect(res.json()).toEqual({ error: { code: 'FP_NOT_FOUND', message: "device 'NOPE' does not exist", details: { device: 'NOPE' } } });
+    expect(res.json()).toEqual({
+      error: { code: 'FP_NOT_FOUND', message: "device 'NOPE' does not exist", details: { device: 'NOPE' } },
+    });
   });
 
   it('refuses a malformed Authorization header', async () => {
@@ -148,7 +188,12 @@ describe('bulk import', () => {
       'IMP-7,pc,volt-lyon,a"b',
       'IMP-8,plug,,"quoted, fine"',
     ].join('\r\n');
-    const res = await admin({ method: 'POST', url: '/api/v1/devices/import', payload: broken, headers: { 'content-type': 'text/csv' } });
+    const res = await admin({
+      method: 'POST',
+      url: '/api/v1/devices/import',
+      payload: broken,
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(res.statusCode).toBe(422);
     const error = res.json().error;
     expect(error.code).toBe('FP_IMPORT_INVALID');
@@ -164,8 +209,18 @@ describe('bulk import', () => {
     expect(api.inventory.devices.get('IMP-1')).toBeUndefined();
     expect(api.inventory.devices.get('IMP-8')).toBeUndefined();
 
-    const unterminated = await admin({ method: 'POST', url: '/api/v1/devices/import', payload: csv, headers: { 'content-type': 'text/csv' } });
-    expect(unterminated.json().error.details.errors.at(-1)).toEqual({ row: 3, line: 4, field: 'row', message: 'a quoted field is not closed' });
+    const unterminated = await admin({
+      method: 'POST',
+      url: '/api/v1/devices/import',
+      payload: csv,
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(unterminated.json().error.details.errors.at(-1)).toEqual({
+      row: 3,
+      line: 4,
+      field: 'row',
+      message: 'a quoted field is not closed',
+    });
   });
 
   it('refuses a CSV whose header it cannot read', async () => {
@@ -175,7 +230,12 @@ describe('bulk import', () => {
       ['kind\npc\n', /needs a 'id' column/],
       ['', /no header/],
     ] as const) {
-      const res = await admin({ method: 'POST', url: '/api/v1/devices/import', payload, headers: { 'content-type': 'text/csv' } });
+      const res = await admin({
+        method: 'POST',
+        url: '/api/v1/devices/import',
+        payload,
+        headers: { 'content-type': 'text/csv' },
+      });
       expect(res.statusCode, payload).toBe(400);
       expect(res.json().error.field).toBe('header');
       expect(res.json().error.message).toMatch(message);
@@ -187,7 +247,13 @@ describe('bulk import', () => {
     const res = await admin({
       method: 'POST',
       url: '/api/v1/devices/import',
-      payload: [{ id: 'EXISTS-1', kind: 'pc' }, { id: 'J-1', kind: 'pc' }, { id: 'J-1', kind: 'pc' }, { id: 'J-2', kind: 'pc', extra: true }, 'not an object'],
+      payload: [
+        { id: 'EXISTS-1', kind: 'pc' },
+        { id: 'J-1', kind: 'pc' },
+        { id: 'J-1', kind: 'pc' },
+        { id: 'J-2', kind: 'pc', extra: true },
+        'not an object',
+      ],
     });
     expect(res.statusCode).toBe(422);
     expect(res.json().error.details.errors).toEqual([
@@ -215,13 +281,37 @@ describe('bulk import', () => {
     expect(json.json()).toEqual({ rows: 10_000, created: 10_000, updated: 0 });
 
     const header = 'id,kind,model,site,firmware,installed_on,label.batch,label.region';
-    const csv = [header, ...rows.map((r) => [r.id.replace('BULK', 'CSV'), r.kind, r.model, r.site, r.firmware, r.installed_on, r.labels.batch, r.labels.region].join(','))].join('\n');
-    const res = await admin({ method: 'POST', url: '/api/v1/devices/import', payload: csv, headers: { 'content-type': 'text/csv' } });
+    const csv = [
+      header,
+      ...rows.map((r) =>
+        [
+          r.id.replace('BULK', 'CSV'),
+          r.kind,
+          r.model,
+          r.site,
+          r.firmware,
+          r.installed_on,
+          r.labels.batch,
+          r.labels.region,
+        ].join(','),
+      ),
+    ].join('\n');
+    const res = await admin({
+      method: 'POST',
+      url: '/api/v1/devices/import',
+      payload: csv,
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
     expect(res.json().created).toBe(10_000);
 
     const tooMany = [header, ...Array.from({ length: 10_001 }, (_, i) => `X-${i},pc,,,,,,`)].join('\n');
-    const refused = await admin({ method: 'POST', url: '/api/v1/devices/import', payload: tooMany, headers: { 'content-type': 'text/csv' } });
+    const refused = await admin({
+      method: 'POST',
+      url: '/api/v1/devices/import',
+      payload: tooMany,
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().error.message).toMatch(/at most 10000 rows/);
   });

@@ -74,7 +74,11 @@ export function describe(errors: readonly FastifySchemaValidationError[]): Fasti
     const allowed = list
       .filter((e) => e.instancePath === first.instancePath && e.keyword === 'const')
       .map((e) => JSON.stringify(e.params.allowedValue));
-    return result(anyOf, field, allowed.length ? `must be one of ${allowed.join(', ')}` : (anyOf.message ?? 'is not valid'));
+    return result(
+      anyOf,
+      field,
+      allowed.length ? `must be one of ${allowed.join(', ')}` : (anyOf.message ?? 'is not valid'),
+    );
   }
   if (first.keyword === 'enum') {
     const allowed = (first.params.allowedValues as unknown[] | undefined) ?? [];
@@ -111,7 +115,8 @@ export function problems(check: ReturnType<typeof Compile>, value: unknown): Pro
     if (e.keyword === 'additionalProperties') continue;
     let subject = e.instancePath;
     if (e.keyword === 'required') subject = `${e.instancePath}/${(e.params.requiredProperties as string[])[0] ?? ''}`;
-    if (e.keyword === 'pattern' && e.schemaPath?.endsWith('/propertyNames')) subject = e.instancePath.split('/').slice(0, -1).join('/');
+    if (e.keyword === 'pattern' && e.schemaPath?.endsWith('/propertyNames'))
+      subject = e.instancePath.split('/').slice(0, -1).join('/');
     bySubject.set(subject, [...(bySubject.get(subject) ?? []), e]);
   }
   return [...bySubject.values()].map((group) => {

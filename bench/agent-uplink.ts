@@ -45,7 +45,9 @@ export interface AgentUplinkBench {
 
 const log = pino({ level: 'silent' });
 
-export async function measure(opts: { agents?: number; batches?: number; linesPerBatch?: number } = {}): Promise<AgentUplinkBench> {
+export async function measure(
+  opts: { agents?: number; batches?: number; linesPerBatch?: number } = {},
+): Promise<AgentUplinkBench> {
   const agents = opts.agents ?? Number(process.env.AGENTS ?? 200);
   const batches = opts.batches ?? Number(process.env.BATCHES ?? 5);
   const perBatch = Math.max(5, opts.linesPerBatch ?? Number(process.env.LINES_PER_BATCH ?? 500));
@@ -61,7 +63,8 @@ export async function measure(opts: { agents?: number; batches?: number; linesPe
     const plan = Array.from({ length: agents }, (_, a) =>
       Array.from({ length: batches }, (_, b) => {
         const lines: string[] = [];
-        for (let k = 0; lines.length < perBatch; k++) lines.push(...hostLines(`bench-pc-${a}`, t0 + (b * perBatch + k) * 1000, a));
+        for (let k = 0; lines.length < perBatch; k++)
+          lines.push(...hostLines(`bench-pc-${a}`, t0 + (b * perBatch + k) * 1000, a));
         return lines.slice(0, perBatch);
       }),
     );
@@ -69,16 +72,24 @@ export async function measure(opts: { agents?: number; batches?: number; linesPe
 
     // Uplink.
     const directory = new MemoryDirectory();
-    for (let a = 0; a < agents; a++) directory.add({ id: `bench-pc-${a}`, kind: 'pc', customer: 'bench', site: `site-${a % 20}` }, { type: 'agent_token', value: `tok-${a}` });
+    for (let a = 0; a < agents; a++)
+      directory.add(
+        { id: `bench-pc-${a}`, kind: 'pc', customer: 'bench', site: `site-${a % 20}` },
+        { type: 'agent_token', value: `tok-${a}` },
+      );
     const server = await startServer(dir, directory, influxd.url);
     const rssBefore = process.memoryUsage().rss;
-    const clients = plan.map((_, a) => new SimulatedUplink({ url: `${server.url}/agent/`, id: `bench-pc-${a}`, token: `tok-${a}` }));
+    const clients = plan.map(
+      (_, a) => new SimulatedUplink({ url: `${server.url}/agent/`, id: `bench-pc-${a}`, token: `tok-${a}` }),
+    );
     for (const c of clients) await c.connect();
     const rssPerAgentKb = (process.memoryUsage().rss - rssBefore) / 1024 / agents;
     let started = performance.now();
-    await Promise.all(clients.map(async (c, a) => {
-      for (const lines of plan[a]!) await c.send(lines);
-    }));
+    await Promise.all(
+      clients.map(async (c, a) => {
+        for (const lines of plan[a]!) await c.send(lines);
+      }),
+    );
     await waitFor(influxd.url, 'uplink', points);
     const uplinkS = (performance.now() - started) / 1000;
     for (const c of clients) c.close();
@@ -87,7 +98,12 @@ export async function measure(opts: { agents?: number; batches?: number; linesPe
     // Direct: the same lines into a server spool, drained into influxd.
     const db = openStateDb(join(dir, 'direct.db'));
     const spool = new Spool({ db });
-    const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influxd.url, database: 'direct' }), log, flushIntervalMs: 100 });
+    const drain = new Drain({
+      spool,
+      writer: new InfluxV1Writer({ url: influxd.url, database: 'direct' }),
+      log,
+      flushIntervalMs: 100,
+    });
     started = performance.now();
     drain.start();
     for (const perAgent of plan) for (const lines of perAgent) for (const l of lines) spool.append(l);
@@ -113,11 +129,24 @@ async function startServer(dir: string, directory: MemoryDirectory, influxUrl: s
   const spool = new Spool({ db });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const collector = new Collector({
-    place: 'serve', plugins: [agentPlugin, hostPlugin], pluginConfig: {}, sink: spool, db, pluginDb: db, directory,
-    metrics: new SelfMetrics('bench'), log, server: new SharedServer(app),
+    place: 'serve',
+    plugins: [agentPlugin, hostPlugin],
+    pluginConfig: {},
+    sink: spool,
+    db,
+    pluginDb: db,
+    directory,
+    metrics: new SelfMetrics('bench'),
+    log,
+    server: new SharedServer(app),
   });
   await collector.start();
-  const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influxUrl, database: 'uplink' }), log, flushIntervalMs: 100 });
+  const drain = new Drain({
+    spool,
+    writer: new InfluxV1Writer({ url: influxUrl, database: 'uplink' }),
+    log,
+    flushIntervalMs: 100,
+  });
   drain.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
@@ -134,7 +163,13 @@ async function startServer(dir: string, directory: MemoryDirectory, influxUrl: s
 }
 
 /** One field every point of each measurement has. */
-const ALWAYS = { host_cpu: 'usage_pct', host_memory: 'total_bytes', host_disk: 'size_bytes', host_net: 'rx_bytes', host_system: 'uptime_s' };
+const ALWAYS = {
+  host_cpu: 'usage_pct',
+  host_memory: 'total_bytes',
+  host_disk: 'size_bytes',
+  host_net: 'rx_bytes',
+  host_system: 'uptime_s',
+};
 
 async function waitFor(url: string, database: string, points: number): Promise<void> {
   const query = new InfluxQuery({ url, database });
@@ -168,5 +203,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   console.log(`agent uplink: ${r.agents} agents on one server, ${r.points.toLocaleString()} points`);
   console.log(`  through the uplink into influxd   ${Math.round(r.uplink).toLocaleString().padStart(10)} points/s`);
   console.log(`  server pipeline directly (ref.)   ${Math.round(r.direct).toLocaleString().padStart(10)} points/s`);
-  console.log(`  ratio ${r.ratio.toFixed(2)}   server RSS per connected agent ≈ ${r.rssPerAgentKb.toFixed(1)} KB (same process as the clients)`);
+  console.log(
+    `  ratio ${r.ratio.toFixed(2)}   server RSS per connected agent ≈ ${r.rssPerAgentKb.toFixed(1)} KB (same process as the clients)`,
+  );
 }

@@ -39,7 +39,28 @@ export interface DevicesApiBench {
 }
 
 const KINDS = ['terminal', 'pc', 'charger', 'pos', 'plug'];
-const CITIES = ['Berlin', 'Hamburg', 'Munich', 'Cologne', 'Frankfurt', 'Stuttgart', 'Leipzig', 'Dresden', 'Bremen', 'Hanover', 'Lyon', 'Paris', 'Vienna', 'Zurich', 'Milan', 'Madrid', 'Porto', 'Oslo', 'Gdansk', 'Brno'];
+const CITIES = [
+  'Berlin',
+  'Hamburg',
+  'Munich',
+  'Cologne',
+  'Frankfurt',
+  'Stuttgart',
+  'Leipzig',
+  'Dresden',
+  'Bremen',
+  'Hanover',
+  'Lyon',
+  'Paris',
+  'Vienna',
+  'Zurich',
+  'Milan',
+  'Madrid',
+  'Porto',
+  'Oslo',
+  'Gdansk',
+  'Brno',
+];
 const STATES = ['online', 'online', 'online', 'offline', 'error', 'maintenance'] as const;
 
 /** 200 customers, 2,000 sites, `count` devices (60 % terminals), most of them with a live state. */
@@ -47,10 +68,19 @@ export function loadFleet(inventory: Inventory, count: number): void {
   const random = prng(42);
   inventory.db.transaction(() => {
     for (let c = 0; c < 200; c++) {
-      inventory.customers.create({ id: `cust-${c}`, company: `${['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli'][c % 5]} Retail ${c}`, contract: 'standard' });
+      inventory.customers.create({
+        id: `cust-${c}`,
+        company: `${['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli'][c % 5]} Retail ${c}`,
+        contract: 'standard',
+      });
     }
     for (let s = 0; s < 2000; s++) {
-      inventory.sites.create({ id: `site-${s}`, customer: `cust-${s % 200}`, name: `${CITIES[s % CITIES.length]} Store ${s}`, timezone: 'Europe/Berlin' });
+      inventory.sites.create({
+        id: `site-${s}`,
+        customer: `cust-${s % 200}`,
+        name: `${CITIES[s % CITIES.length]} Store ${s}`,
+        timezone: 'Europe/Berlin',
+      });
     }
   })();
   const rows = Array.from({ length: count }, (_, i) => {
@@ -71,7 +101,12 @@ export function loadFleet(inventory: Inventory, count: number): void {
   if (!result.ok) throw new Error(`loading the fleet failed: ${JSON.stringify(result.errors.slice(0, 3))}`);
   const now = Date.now();
   for (const { device } of rows) {
-    if (random() < 0.9) inventory.directory.reportStatus(device.id, STATES[Math.floor(random() * STATES.length)]!, now - Math.floor(random() * 86_400_000));
+    if (random() < 0.9)
+      inventory.directory.reportStatus(
+        device.id,
+        STATES[Math.floor(random() * STATES.length)]!,
+        now - Math.floor(random() * 86_400_000),
+      );
   }
   inventory.devices.count();
   inventory.devices.list({ limit: 1 }); // flushes the reported states
@@ -80,7 +115,9 @@ export function loadFleet(inventory: Inventory, count: number): void {
 function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./devices-api-load.ts', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(opts)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
@@ -95,7 +132,9 @@ function runLoad(opts: LoadOptions): Promise<LoadResult> {
   });
 }
 
-export async function measure(opts: { devices?: number; concurrency?: number; seconds?: number } = {}): Promise<DevicesApiBench> {
+export async function measure(
+  opts: { devices?: number; concurrency?: number; seconds?: number } = {},
+): Promise<DevicesApiBench> {
   const devices = opts.devices ?? 20_000;
   const concurrency = opts.concurrency ?? Number(process.env.DEVICES_API_CONCURRENCY ?? 8);
   const seconds = opts.seconds ?? Number(process.env.DEVICES_API_SECONDS ?? 5);
@@ -144,9 +183,15 @@ export async function measure(opts: { devices?: number; concurrency?: number; se
 }
 
 export function print(bench: DevicesApiBench): void {
-  console.log(`device list over ${bench.devices.toLocaleString('en')} devices: ${bench.concurrency} concurrent keep-alive loops from a separate process, ${bench.seconds} s each`);
-  console.log(`  (${os.cpus().length} CPUs, load average ${bench.loadavg[0].toFixed(1)} before, ${bench.loadavg[1].toFixed(1)} after)`);
-  console.log(`  ${'route'.padEnd(36)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'body B'.padStart(9)}`);
+  console.log(
+    `device list over ${bench.devices.toLocaleString('en')} devices: ${bench.concurrency} concurrent keep-alive loops from a separate process, ${bench.seconds} s each`,
+  );
+  console.log(
+    `  (${os.cpus().length} CPUs, load average ${bench.loadavg[0].toFixed(1)} before, ${bench.loadavg[1].toFixed(1)} after)`,
+  );
+  console.log(
+    `  ${'route'.padEnd(36)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'body B'.padStart(9)}`,
+  );
   for (const s of bench.scenarios) {
     const r = s.result;
     console.log(
@@ -155,7 +200,9 @@ export function print(bench: DevicesApiBench): void {
   }
   const api = bench.scenarios.filter((s) => s.path.startsWith('/api/'));
   const worst = Math.max(...api.map((s) => s.result.p99));
-  console.log(`  API p99 worst ${worst.toFixed(2)} ms (goal <= ${bench.goalP99Ms} ms: ${worst <= bench.goalP99Ms ? 'met' : 'NOT met'})`);
+  console.log(
+    `  API p99 worst ${worst.toFixed(2)} ms (goal <= ${bench.goalP99Ms} ms: ${worst <= bench.goalP99Ms ? 'met' : 'NOT met'})`,
+  );
 }
 
 /** For `npm run bench`: each API route's p99 beside bare Fastify answering the same JSON. */

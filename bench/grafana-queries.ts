@@ -28,7 +28,12 @@ import { HOUR_MS, hourOf } from '../collector/runtime/rollups.ts';
 import { startInfluxd } from '../collector/pipeline/local-influxd.ts';
 import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { fleetStatusGroups } from '../collector/runtime/liveness.ts';
-import { deviceAvailability, deviceStatus, fleetStatus, runtimeMeasurements } from '../collector/runtime/measurements.ts';
+import {
+  deviceAvailability,
+  deviceStatus,
+  fleetStatus,
+  runtimeMeasurements,
+} from '../collector/runtime/measurements.ts';
 import type { DeviceState } from '../collector/sdk/index.ts';
 import { rolloutFailure, rolloutProgress } from '../collector/operations/measurements.ts';
 import { deviceAttention, fleetFirmware } from '../collector/runtime/measurements.ts';
@@ -51,10 +56,41 @@ const LINES_PER_POST = 50_000;
 /** A query still running after this long is reported as timed out, ms. */
 const QUERY_TIMEOUT_MS = 60_000;
 
-export interface QueryFigure { dashboard: string; panel: string; refId: string; ms: number; series: number; error?: string }
-export interface RollupFigure { measurement: string; hours: number; points: number; ms: number; failed: number }
-export interface LivenessFigure { devices: number; listed: number; ticks: number; meanTickMs: number; maxTickMs: number; lines: number }
-export interface GrafanaBench { devices: number; hours: number; points: number; writeS: number; referenceMs: number; queries: QueryFigure[]; perDevice: QueryFigure[]; rawReference: QueryFigure[]; rollups: { backfill: RollupFigure[]; pass: RollupFigure[] }; liveness: LivenessFigure }
+export interface QueryFigure {
+  dashboard: string;
+  panel: string;
+  refId: string;
+  ms: number;
+  series: number;
+  error?: string;
+}
+export interface RollupFigure {
+  measurement: string;
+  hours: number;
+  points: number;
+  ms: number;
+  failed: number;
+}
+export interface LivenessFigure {
+  devices: number;
+  listed: number;
+  ticks: number;
+  meanTickMs: number;
+  maxTickMs: number;
+  lines: number;
+}
+export interface GrafanaBench {
+  devices: number;
+  hours: number;
+  points: number;
+  writeS: number;
+  referenceMs: number;
+  queries: QueryFigure[];
+  perDevice: QueryFigure[];
+  rawReference: QueryFigure[];
+  rollups: { backfill: RollupFigure[]; pass: RollupFigure[] };
+  liveness: LivenessFigure;
+}
 
 function kindOf(i: number): string {
   if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
@@ -63,7 +99,12 @@ function kindOf(i: number): string {
 
 function labelsOf(i: number) {
   const kind = kindOf(i);
-  return { kind, model: kind === 'terminal' ? 'TC-200' : `${kind}-m${i % 3}`, customer: `cust-${i % 200}`, site: `site-${i % 2000}` };
+  return {
+    kind,
+    model: kind === 'terminal' ? 'TC-200' : `${kind}-m${i % 3}`,
+    customer: `cust-${i % 200}`,
+    site: `site-${i % 2000}`,
+  };
 }
 
 /** Firmware the inventory records (terminal_info says the same): terminals only. */
@@ -81,12 +122,14 @@ function stateOf(i: number, t: number, now: number): DeviceState {
  * short; the panels read only the last 2 min.
  */
 function* fleetLines(devices: number, hours: number, now: number): Generator<string> {
-  const groupsAt = (t: number) => fleetStatusGroups(Array.from({ length: devices }, (_, i) => ({ device: labelsOf(i), state: stateOf(i, t, now) })));
+  const groupsAt = (t: number) =>
+    fleetStatusGroups(Array.from({ length: devices }, (_, i) => ({ device: labelsOf(i), state: stateOf(i, t, now) })));
   const before = groupsAt(now - 7200);
   const after = groupsAt(now);
   const start = now - hours * 3600;
   for (let t = start; t <= now; t += t >= now - 900 ? 60 : STEP_S) {
-    for (const g of t > now - 3600 ? after : before) yield encodeLine({ measurement: fleetStatus.name, tags: g.tags, fields: g.fields, time: t });
+    for (const g of t > now - 3600 ? after : before)
+      yield encodeLine({ measurement: fleetStatus.name, tags: g.tags, fields: g.fields, time: t });
   }
 }
 
@@ -114,7 +157,8 @@ async function* lines(devices: number, hours: number, now: number): AsyncGenerat
       yield `${terminalInfo.name},${tags},port=/dev/ttyUSB0 firmware="${firmwareOf(i)}",model="TC-200",uptime_s=86400i ${now - 3600}`;
       yield `${terminalFirmware.name},${tags} state="${i % 50 === 0 ? 'update_failed' : 'updated'}",progress_pct=100,from_version="1.3.0",to_version="1.4.0",error="" ${now - 7200}`;
       // The scheduler's point for each device it marks failed (the emitter adds the inventory tags).
-      if (i % 50 === 0) yield `${rolloutFailure.name},${tags},rollout=ro-0,version=1.4.0 error="update_firmware failed: signature mismatch",wave=${1 + (i % 7)}i ${now - 7200}`;
+      if (i % 50 === 0)
+        yield `${rolloutFailure.name},${tags},rollout=ro-0,version=1.4.0 error="update_firmware failed: signature mismatch",wave=${1 + (i % 7)}i ${now - 7200}`;
     }
   }
   // Rollouts as the scheduler writes them (rollout_progress on each device change): 12 TC-200
@@ -130,7 +174,8 @@ async function* lines(devices: number, hours: number, now: number): AsyncGenerat
     }
   }
   for (let t = start; t <= now; t += 60) {
-    for (const state of ['online', 'offline', 'error', 'maintenance']) yield `${selfMetric.devices},host=collector-1,state=${state} value=${state === 'online' ? devices : 10} ${t}`;
+    for (const state of ['online', 'offline', 'error', 'maintenance'])
+      yield `${selfMetric.devices},host=collector-1,state=${state} value=${state === 'online' ? devices : 10} ${t}`;
   }
 }
 
@@ -143,8 +188,18 @@ async function* fleetTail(devices: number, hours: number): AsyncGenerator<string
 }
 
 /** Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`, without rollups; returns the number of points. */
-export async function writeBenchFleet(url: string, db: string, devices: number, hours: number, now: number): Promise<number> {
-  return (await writeAll(url, db, lines(devices, hours, now))) + (await writeAll(url, db, fleetTail(devices, hours))) + (await writeLiveness(url, db, devices)).lines;
+export async function writeBenchFleet(
+  url: string,
+  db: string,
+  devices: number,
+  hours: number,
+  now: number,
+): Promise<number> {
+  return (
+    (await writeAll(url, db, lines(devices, hours, now))) +
+    (await writeAll(url, db, fleetTail(devices, hours))) +
+    (await writeLiveness(url, db, devices)).lines
+  );
 }
 
 /**
@@ -164,7 +219,11 @@ async function writeLiveness(url: string, db: string, devices: number): Promise<
     report: (id, t) => {
       const i = Number(id.slice(4));
       const state = stateOf(i, Math.floor(t / 1000), end);
-      return state === 'offline' ? 'silent' : state === 'error' ? { state: 'error', reason: 'E42' } : { state: 'online' };
+      return state === 'offline'
+        ? 'silent'
+        : state === 'error'
+          ? { state: 'error', reason: 'E42' }
+          : { state: 'online' };
     },
     maintenance: (id, t) => stateOf(Number(id.slice(4)), Math.floor(t / 1000), end) === 'maintenance',
   });
@@ -177,13 +236,34 @@ async function writeLiveness(url: string, db: string, devices: number): Promise<
     ticks.push(performance.now() - s);
   }
   const kept = replay.take(deviceAttention.name, fleetFirmware.name);
-  const listed = new Set(kept.filter((l) => l.startsWith(`${deviceAttention.name},`)).map((l) => /device=([^,]+)/.exec(l)?.[1])).size;
+  const listed = new Set(
+    kept.filter((l) => l.startsWith(`${deviceAttention.name},`)).map((l) => /device=([^,]+)/.exec(l)?.[1]),
+  ).size;
   replay.close();
-  const written = await writeAll(url, db, (async function* () { yield* kept; })(), 'ms');
-  return { devices, listed, ticks: ticks.length, meanTickMs: ticks.reduce((a, b) => a + b, 0) / ticks.length, maxTickMs: Math.max(...ticks), lines: written };
+  const written = await writeAll(
+    url,
+    db,
+    (async function* () {
+      yield* kept;
+    })(),
+    'ms',
+  );
+  return {
+    devices,
+    listed,
+    ticks: ticks.length,
+    meanTickMs: ticks.reduce((a, b) => a + b, 0) / ticks.length,
+    maxTickMs: Math.max(...ticks),
+    lines: written,
+  };
 }
 
-async function writeAll(url: string, db: string, gen: AsyncGenerator<string>, precision: 's' | 'ms' = 's'): Promise<number> {
+async function writeAll(
+  url: string,
+  db: string,
+  gen: AsyncGenerator<string>,
+  precision: 's' | 'ms' = 's',
+): Promise<number> {
   let batch: string[] = [];
   let count = 0;
   const inFlight = new Set<Promise<void>>();
@@ -228,8 +308,16 @@ export async function measure(opts: { devices?: number; hours?: number } = {}): 
     const liveness = await writeLiveness(url, db, devices);
     const range = { from: (now - hours * 3600) * 1000, to: now * 1000 };
     const allSelected = (): Record<string, VariableState> =>
-      Object.fromEntries(['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]));
-    const timed = async (q: string, minIntervalMs = MIN_INTERVAL_MS): Promise<{ ms: number; series: number; error?: string }> => {
+      Object.fromEntries(
+        ['customer', 'site', 'kind', 'model', 'device'].map((v) => [
+          v,
+          { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE },
+        ]),
+      );
+    const timed = async (
+      q: string,
+      minIntervalMs = MIN_INTERVAL_MS,
+    ): Promise<{ ms: number; series: number; error?: string }> => {
       const expanded = expandQuery(q, { range, minIntervalMs, variables: allSelected() });
       const s = performance.now();
       try {
@@ -243,25 +331,60 @@ export async function measure(opts: { devices?: number; hours?: number } = {}): 
     const reference = await timed(`SELECT count("online") FROM "${deviceStatus.name}" WHERE $timeFilter`);
     const queries: QueryFigure[] = [];
     for (const board of [fleetOverview(), terminalsDashboard()]) {
-      for (const q of board.queries) queries.push({ dashboard: board.spec.uid, panel: q.panel, refId: q.refId, ...(await timed(q.query, q.minIntervalMs)) });
+      for (const q of board.queries)
+        queries.push({
+          dashboard: board.spec.uid,
+          panel: q.panel,
+          refId: q.refId,
+          ...(await timed(q.query, q.minIntervalMs)),
+        });
     }
     queries.sort((a, b) => b.ms - a.ms);
     // The NOC counts as they were before fleet_status: each device's last status, counted.
     const perDevice: QueryFigure[] = [];
-    for (const [panel, by] of [['Devices', []], ['Per customer', ['customer']], ['Per site', ['customer', 'site']], ['By kind and model', ['kind', 'model']]] as const) {
-      const q = Query.fromSubquery(latestStatus({ filterBy: DEVICE_VARIABLES, keep: by, fields: ['online'] })).select('count', 'online', 'devices').select('sum', 'online', 'online').byTags(...by).within({ kind: 'none' });
+    for (const [panel, by] of [
+      ['Devices', []],
+      ['Per customer', ['customer']],
+      ['Per site', ['customer', 'site']],
+      ['By kind and model', ['kind', 'model']],
+    ] as const) {
+      const q = Query.fromSubquery(latestStatus({ filterBy: DEVICE_VARIABLES, keep: by, fields: ['online'] }))
+        .select('count', 'online', 'devices')
+        .select('sum', 'online', 'online')
+        .byTags(...by)
+        .within({ kind: 'none' });
       perDevice.push({ dashboard: 'per-device device_status', panel, refId: 'A', ...(await timed(q.toString())) });
     }
     // The raw-point queries the rollup panels replaced, as they were (TC-200 errors at 5 min).
     const rawReference: QueryFigure[] = [];
     const T = `FROM "${terminalStatus.name}" WHERE $timeFilter AND ${DEVICE_VARIABLES.map((v) => `"${v}" =~ /^$${v}$/`).join(' AND ')} GROUP BY time($__interval)`;
     for (const [panel, q, minMs] of [
-      ['Uptime per hour (per-device device_availability)', uptime(DEVICE_VARIABLES).byTime('1h', 'none').toString(), MIN_INTERVAL_MS],
+      [
+        'Uptime per hour (per-device device_availability)',
+        uptime(DEVICE_VARIABLES).byTime('1h', 'none').toString(),
+        MIN_INTERVAL_MS,
+      ],
       ['Fleet uptime (per-device device_availability)', uptime(DEVICE_VARIABLES).toString(), MIN_INTERVAL_MS],
-      ['CPU / memory / disk (raw terminal_status)', `SELECT mean("cpu_pct") AS "cpu_pct", mean("mem_pct") AS "mem_pct", mean("disk_pct") AS "disk_pct" ${T} fill(null)`, HOUR_MS],
-      ['Transactions (raw terminal_status)', counterIncrease(terminalStatus, 'transactions', 'transactions').toString(), HOUR_MS],
-      ['Failures (raw terminal_status)', counterIncrease(terminalStatus, 'failed_transactions', 'failed').toString(), HOUR_MS],
-      ['Error reports (raw terminal_status, 5 min)', `SELECT count("error_code") AS "error_reports" ${T.replace('$timeFilter', '$timeFilter AND "error_code" > 0')} fill(0)`, 300_000],
+      [
+        'CPU / memory / disk (raw terminal_status)',
+        `SELECT mean("cpu_pct") AS "cpu_pct", mean("mem_pct") AS "mem_pct", mean("disk_pct") AS "disk_pct" ${T} fill(null)`,
+        HOUR_MS,
+      ],
+      [
+        'Transactions (raw terminal_status)',
+        counterIncrease(terminalStatus, 'transactions', 'transactions').toString(),
+        HOUR_MS,
+      ],
+      [
+        'Failures (raw terminal_status)',
+        counterIncrease(terminalStatus, 'failed_transactions', 'failed').toString(),
+        HOUR_MS,
+      ],
+      [
+        'Error reports (raw terminal_status, 5 min)',
+        `SELECT count("error_code") AS "error_reports" ${T.replace('$timeFilter', '$timeFilter AND "error_code" > 0')} fill(0)`,
+        300_000,
+      ],
     ] as const) {
       rawReference.push({ dashboard: 'raw reference', panel, refId: 'A', ...(await timed(q, minMs)) });
     }
@@ -269,16 +392,45 @@ export async function measure(opts: { devices?: number; hours?: number } = {}): 
     const V = DEVICE_VARIABLES.map((v) => `"${v}" =~ /^$${v}$/`).join(' AND ');
     const KEEP = `"device", "customer", "site"`;
     for (const [panel, q] of [
-      ['Offline and erroring devices (per-device device_status)', `SELECT "state" AS "state", "last_seen_s" AS "silent_for" FROM (SELECT last("state") AS "state", last("last_seen_s") AS "last_seen_s" FROM "${deviceStatus.name}" WHERE time > now() - 15m AND ${V} GROUP BY "device", "kind", "model", "customer", "site") WHERE ("state" = 'offline' OR "state" = 'error') GROUP BY "device", "kind", "model", "customer", "site"`],
-      ['Terminals silent over 2 min (per-device device_status)', `SELECT "last_seen_s" AS "heartbeat_age_s", "state" AS "state" FROM (SELECT last("state") AS "state", last("last_seen_s") AS "last_seen_s" FROM "${deviceStatus.name}" WHERE time > now() - 15m AND "kind" = 'terminal' AND ${V} GROUP BY ${KEEP}) WHERE "last_seen_s" > 120 GROUP BY ${KEEP}`],
-      ['Terminals in error now (per-terminal terminal_status)', `SELECT "error_code" AS "error_code", "state" AS "state" FROM (SELECT last("state") AS "state", last("error_code") AS "error_code" FROM "${terminalStatus.name}" WHERE time > now() - 15m AND ${V} GROUP BY ${KEEP}) WHERE "state" = 'error' GROUP BY ${KEEP}`],
-      ['Firmware versions (per-terminal terminal_info)', `SELECT last("firmware") AS "firmware" FROM "${terminalInfo.name}" WHERE $timeFilter AND ${V} GROUP BY "device"`],
-      ['Rollout progress (per-terminal terminal_firmware)', `SELECT last("state") AS "state", last("to_version") AS "to_version" FROM "${terminalFirmware.name}" WHERE $timeFilter AND ${V} GROUP BY "device"`],
-      ['Failed updates (per-terminal terminal_firmware)', `SELECT "to_version" AS "to_version", "error" AS "error", "state" AS "state" FROM (SELECT last("state") AS "state", last("to_version") AS "to_version", last("error") AS "error" FROM "${terminalFirmware.name}" WHERE $timeFilter AND ${V} GROUP BY ${KEEP}) WHERE "state" = 'update_failed' GROUP BY ${KEEP}`],
+      [
+        'Offline and erroring devices (per-device device_status)',
+        `SELECT "state" AS "state", "last_seen_s" AS "silent_for" FROM (SELECT last("state") AS "state", last("last_seen_s") AS "last_seen_s" FROM "${deviceStatus.name}" WHERE time > now() - 15m AND ${V} GROUP BY "device", "kind", "model", "customer", "site") WHERE ("state" = 'offline' OR "state" = 'error') GROUP BY "device", "kind", "model", "customer", "site"`,
+      ],
+      [
+        'Terminals silent over 2 min (per-device device_status)',
+        `SELECT "last_seen_s" AS "heartbeat_age_s", "state" AS "state" FROM (SELECT last("state") AS "state", last("last_seen_s") AS "last_seen_s" FROM "${deviceStatus.name}" WHERE time > now() - 15m AND "kind" = 'terminal' AND ${V} GROUP BY ${KEEP}) WHERE "last_seen_s" > 120 GROUP BY ${KEEP}`,
+      ],
+      [
+        'Terminals in error now (per-terminal terminal_status)',
+        `SELECT "error_code" AS "error_code", "state" AS "state" FROM (SELECT last("state") AS "state", last("error_code") AS "error_code" FROM "${terminalStatus.name}" WHERE time > now() - 15m AND ${V} GROUP BY ${KEEP}) WHERE "state" = 'error' GROUP BY ${KEEP}`,
+      ],
+      [
+        'Firmware versions (per-terminal terminal_info)',
+        `SELECT last("firmware") AS "firmware" FROM "${terminalInfo.name}" WHERE $timeFilter AND ${V} GROUP BY "device"`,
+      ],
+      [
+        'Rollout progress (per-terminal terminal_firmware)',
+        `SELECT last("state") AS "state", last("to_version") AS "to_version" FROM "${terminalFirmware.name}" WHERE $timeFilter AND ${V} GROUP BY "device"`,
+      ],
+      [
+        'Failed updates (per-terminal terminal_firmware)',
+        `SELECT "to_version" AS "to_version", "error" AS "error", "state" AS "state" FROM (SELECT last("state") AS "state", last("to_version") AS "to_version", last("error") AS "error" FROM "${terminalFirmware.name}" WHERE $timeFilter AND ${V} GROUP BY ${KEEP}) WHERE "state" = 'update_failed' GROUP BY ${KEEP}`,
+      ],
     ] as const) {
       rawReference.push({ dashboard: 'raw reference', panel, refId: 'A', ...(await timed(q)) });
     }
-    return { devices, hours, points: points + fleetPoints + liveness.lines, writeS, referenceMs: reference.ms, queries, perDevice, rawReference, rollups, liveness };
+    return {
+      devices,
+      hours,
+      points: points + fleetPoints + liveness.lines,
+      writeS,
+      referenceMs: reference.ms,
+      queries,
+      perDevice,
+      rawReference,
+      rollups,
+      liveness,
+    };
   } finally {
     await influxd.stop();
     await rm(dir, { recursive: true, force: true });
@@ -289,7 +441,13 @@ export async function measure(opts: { devices?: number; hours?: number } = {}): 
  * The runtime's downsampler over every hour of the seeded range (the current, partial one
  * included), as `serve` backfills at start; its points written like the seed. Timed per rollup.
  */
-async function rollUp(url: string, db: string, client: InfluxQuery, nowMs: number, hours: number): Promise<{ backfill: RollupFigure[]; pass: RollupFigure[] }> {
+async function rollUp(
+  url: string,
+  db: string,
+  client: InfluxQuery,
+  nowMs: number,
+  hours: number,
+): Promise<{ backfill: RollupFigure[]; pass: RollupFigure[] }> {
   const out: string[] = [];
   const ds = new Downsampler({
     query: client,
@@ -300,7 +458,14 @@ async function rollUp(url: string, db: string, client: InfluxQuery, nowMs: numbe
   const span: number[] = [];
   for (let h = hourOf(nowMs - hours * HOUR_MS); h <= nowMs; h += HOUR_MS) span.push(h);
   const backfill = figures(await ds.computeHours(span));
-  await writeAll(url, db, (async function* () { yield* out; })(), 'ms');
+  await writeAll(
+    url,
+    db,
+    (async function* () {
+      yield* out;
+    })(),
+    'ms',
+  );
   // What serve pays every `downsampler.interval_s` (default 5 min): the current and previous hour.
   const pass = figures(await ds.computeHours(ds.lastHours(2)));
   return { backfill, pass };
@@ -310,7 +475,11 @@ function figures(outcomes: HourOutcome[]): RollupFigure[] {
   const by = new Map<string, HourOutcome[]>();
   for (const o of outcomes) by.set(o.measurement, [...(by.get(o.measurement) ?? []), o]);
   return [...by].map(([measurement, list]) => ({
-    measurement, hours: list.reduce((a, o) => a + o.hours, 0), points: list.reduce((a, o) => a + o.points, 0), ms: list.reduce((a, o) => a + o.ms, 0), failed: list.filter((o) => o.error).length,
+    measurement,
+    hours: list.reduce((a, o) => a + o.hours, 0),
+    points: list.reduce((a, o) => a + o.points, 0),
+    ms: list.reduce((a, o) => a + o.ms, 0),
+    failed: list.filter((o) => o.error).length,
   }));
 }
 
@@ -320,7 +489,14 @@ export async function run(): Promise<Result[]> {
   const scale = `${r.devices.toLocaleString('en-US')} devices × ${r.hours} h`;
   const reference = Math.round(r.referenceMs);
   const row = (name: string, ms: number, goal: number, note: string): Result => ({
-    name: `${name} (${scale})`, ours: Math.round(ms), reference, ratio: ms / r.referenceMs, goal, lowerIsBetter: true, unit: 'ms', note,
+    name: `${name} (${scale})`,
+    ours: Math.round(ms),
+    reference,
+    ratio: ms / r.referenceMs,
+    goal,
+    lowerIsBetter: true,
+    unit: 'ms',
+    note,
   });
   const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
   const slowest = r.queries.reduce((a, q) => (q.ms > a.ms ? q : a));
@@ -339,18 +515,43 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
   const r = await measure({ devices: arg('devices'), hours: arg('hours') });
-  console.log(`${r.devices} devices × ${r.hours} h: ${r.points.toLocaleString('en')} points written in ${r.writeS.toFixed(1)} s`);
-  console.log(`reference: bare COUNT over device_status, ${r.hours} h: ${r.referenceMs.toFixed(0)} ms; seed's bar per screen: ${SEED_BAR_MS} ms`);
-  for (const q of r.perDevice) console.log(`reference, before fleet_status: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);
-  for (const f of r.rollups.backfill) console.log(`rollup backfill: ${f.measurement}: ${f.hours} h in ${(f.ms / 1000).toFixed(1)} s = ${(f.ms / f.hours).toFixed(0)} ms per hour of data, ${f.points} points${f.failed ? `, ${f.failed} runs FAILED` : ''}`);
+  console.log(
+    `${r.devices} devices × ${r.hours} h: ${r.points.toLocaleString('en')} points written in ${r.writeS.toFixed(1)} s`,
+  );
+  console.log(
+    `reference: bare COUNT over device_status, ${r.hours} h: ${r.referenceMs.toFixed(0)} ms; seed's bar per screen: ${SEED_BAR_MS} ms`,
+  );
+  for (const q of r.perDevice)
+    console.log(
+      `reference, before fleet_status: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`,
+    );
+  for (const f of r.rollups.backfill)
+    console.log(
+      `rollup backfill: ${f.measurement}: ${f.hours} h in ${(f.ms / 1000).toFixed(1)} s = ${(f.ms / f.hours).toFixed(0)} ms per hour of data, ${f.points} points${f.failed ? `, ${f.failed} runs FAILED` : ''}`,
+    );
   const all = r.rollups.backfill.reduce((a, f) => a + f.ms, 0);
   const span = r.rollups.backfill[0]?.hours || 1;
-  console.log(`rollup backfill, all rollups: ${(all / 1000).toFixed(1)} s for ${span} h = ${(all / span).toFixed(0)} ms per hour of data`);
-  for (const f of r.rollups.pass) console.log(`rollup pass (current + previous hour, every interval_s): ${f.measurement}: ${(f.ms / 1000).toFixed(1)} s${f.failed ? `, ${f.failed} runs FAILED` : ''}`);
+  console.log(
+    `rollup backfill, all rollups: ${(all / 1000).toFixed(1)} s for ${span} h = ${(all / span).toFixed(0)} ms per hour of data`,
+  );
+  for (const f of r.rollups.pass)
+    console.log(
+      `rollup pass (current + previous hour, every interval_s): ${f.measurement}: ${(f.ms / 1000).toFixed(1)} s${f.failed ? `, ${f.failed} runs FAILED` : ''}`,
+    );
   const l = r.liveness;
-  console.log(`liveness (runtime, replayed): ${l.devices} devices, ${l.listed} in device_attention, ${l.lines} lines over ${l.ticks} status intervals; one status interval (reports + full tick) ${l.meanTickMs.toFixed(0)} ms mean, ${l.maxTickMs.toFixed(0)} ms max`);
-  for (const q of r.rawReference) console.log(`reference, raw points: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`);
-  for (const q of r.queries) console.log(`${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel} / ${q.refId}${q.error ? `  FAILED: ${q.error}` : q.ms > 1000 ? '  (over 1 s)' : ''}`);
+  console.log(
+    `liveness (runtime, replayed): ${l.devices} devices, ${l.listed} in device_attention, ${l.lines} lines over ${l.ticks} status intervals; one status interval (reports + full tick) ${l.meanTickMs.toFixed(0)} ms mean, ${l.maxTickMs.toFixed(0)} ms max`,
+  );
+  for (const q of r.rawReference)
+    console.log(
+      `reference, raw points: ${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.panel}${q.error ? `  FAILED: ${q.error}` : ''}`,
+    );
+  for (const q of r.queries)
+    console.log(
+      `${q.ms.toFixed(0).padStart(7)} ms  ${q.series.toString().padStart(5)} series  ${q.dashboard} / ${q.panel} / ${q.refId}${q.error ? `  FAILED: ${q.error}` : q.ms > 1000 ? '  (over 1 s)' : ''}`,
+    );
   const total = (uid: string) => r.queries.filter((q) => q.dashboard === uid).reduce((a, q) => a + q.ms, 0);
-  console.log(`sum per screen: NOC ${total('fp-fleet-overview').toFixed(0)} ms, TC-200 ${total('fp-terminals').toFixed(0)} ms (Grafana runs panels in parallel; the bar is ${SEED_BAR_MS} ms)`);
+  console.log(
+    `sum per screen: NOC ${total('fp-fleet-overview').toFixed(0)} ms, TC-200 ${total('fp-terminals').toFixed(0)} ms (Grafana runs panels in parallel; the bar is ${SEED_BAR_MS} ms)`,
+  );
 }

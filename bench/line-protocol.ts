@@ -282,7 +282,9 @@ function print(result: LineProtocolResult): void {
   console.log(`  ${'ours: encodeLine'.padEnd(44)}${fmt(result.ours)}`);
   console.log(`  ${'reference: influxdb-client toLineProtocol()'.padEnd(44)}${fmt(result.reference)}`);
   const verdict = result.ratio >= result.goal ? 'meets' : 'MISSES';
-  console.log(`  ratio ${result.ratio.toFixed(2)}x (goal >= ${result.goal}x: ${verdict}); median of paired rounds ${result.medianRatio.toFixed(2)}x`);
+  console.log(
+    `  ratio ${result.ratio.toFixed(2)}x (goal >= ${result.goal}x: ${verdict}); median of paired rounds ${result.medianRatio.toFixed(2)}x`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

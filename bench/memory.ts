@@ -58,7 +58,11 @@ async function measure(): Promise<MemoryResult> {
     const db = openStateDb(path.join(dir, 'spool.db'));
     const spool = new Spool({ db });
     const metrics = new SelfMetrics('bench');
-    const writer = new InfluxV1Writer({ url: `http://127.0.0.1:${await freePort()}`, database: 'nowhere', timeoutMs: 1000 });
+    const writer = new InfluxV1Writer({
+      url: `http://127.0.0.1:${await freePort()}`,
+      database: 'nowhere',
+      timeoutMs: 1000,
+    });
     const drain = new Drain({ spool, writer, log, backoff: { initialMs: 200, maxMs: 500 } });
     const emit = new Emitter(spool, directory, metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
     drain.start();
@@ -115,11 +119,15 @@ async function measure(): Promise<MemoryResult> {
 /** Runs the measurement in a child with --expose-gc unless this process has gc already. */
 export async function run(): Promise<MemoryResult> {
   if ((globalThis as { gc?: unknown }).gc) return measure();
-  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--json'], {
-    cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),
-    encoding: 'utf8',
-    env: process.env,
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--json'],
+    {
+      cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),
+      encoding: 'utf8',
+      env: process.env,
+    },
+  );
   return JSON.parse(out.trim().split('\n').at(-1)!) as MemoryResult;
 }
 

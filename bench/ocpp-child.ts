@@ -65,7 +65,14 @@ async function baselineKb(): Promise<number> {
 }
 
 /** Counts connections, times the ramp, then measures RSS and command round trips. */
-async function measure(job: ServerJob, connected: () => number, ids: () => string[], command: (id: string) => Promise<boolean>, baselineKb: number, firstAt: () => number) {
+async function measure(
+  job: ServerJob,
+  connected: () => number,
+  ids: () => string[],
+  command: (id: string) => Promise<boolean>,
+  baselineKb: number,
+  firstAt: () => number,
+) {
   const deadline = Date.now() + 15 * 60_000;
   while (connected() < job.chargers && Date.now() < deadline) await sleep(50);
   const rampS = (Date.now() - firstAt()) / 1000;
@@ -73,8 +80,11 @@ async function measure(job: ServerJob, connected: () => number, ids: () => strin
   const perConnectionKb = (rssKb() - baselineKb) / connected();
   const heapPerConnectionKb = (process.memoryUsage().heapUsed / 1024 - heapBaselineKb) / connected();
   const parts = memoryParts();
-  if (process.env.BENCH_OCPP_SNAPSHOT_DIR) v8.writeHeapSnapshot(join(process.env.BENCH_OCPP_SNAPSHOT_DIR, `${process.argv[2]}.heapsnapshot`));
-  const rssPartsPerConnectionKb = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, Math.round(((v - (partsBaseline[k] ?? 0)) / connected()) * 10) / 10]));
+  if (process.env.BENCH_OCPP_SNAPSHOT_DIR)
+    v8.writeHeapSnapshot(join(process.env.BENCH_OCPP_SNAPSHOT_DIR, `${process.argv[2]}.heapsnapshot`));
+  const rssPartsPerConnectionKb = Object.fromEntries(
+    Object.entries(parts).map(([k, v]) => [k, Math.round(((v - (partsBaseline[k] ?? 0)) / connected()) * 10) / 10]),
+  );
   const latencies: number[] = [];
   let failed = 0;
   const targets = ids();
@@ -87,7 +97,18 @@ async function measure(job: ServerJob, connected: () => number, ids: () => strin
   }
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  emit({ event: 'result', connected: connected(), ramp_per_s: connected() / rampS, rss_per_connection_kb: perConnectionKb, heap_per_connection_kb: heapPerConnectionKb, rss_parts_per_connection_kb: rssPartsPerConnectionKb, rss_mb: process.memoryUsage().rss / 2 ** 20, p50_ms: q(0.5), p99_ms: q(0.99), failed });
+  emit({
+    event: 'result',
+    connected: connected(),
+    ramp_per_s: connected() / rampS,
+    rss_per_connection_kb: perConnectionKb,
+    heap_per_connection_kb: heapPerConnectionKb,
+    rss_parts_per_connection_kb: rssPartsPerConnectionKb,
+    rss_mb: process.memoryUsage().rss / 2 ** 20,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    failed,
+  });
 }
 
 async function ours(job: ServerJob) {
@@ -102,7 +123,9 @@ async function ours(job: ServerJob) {
   const collector = new Collector({
     place: 'serve',
     plugins: [ocpp],
-    pluginConfig: { ocpp: { heartbeat_interval_s: job.heartbeat_s, unknown_chargers: 'pending', password_required: false } },
+    pluginConfig: {
+      ocpp: { heartbeat_interval_s: job.heartbeat_s, unknown_chargers: 'pending', password_required: false },
+    },
     sink: spool,
     db,
     pluginDb: db,
@@ -123,7 +146,14 @@ async function ours(job: ServerJob) {
   };
   emit({ event: 'ready', port: (app.server.address() as { port: number }).port });
   const allIds = Array.from({ length: job.chargers }, (_, i) => id(i + 1));
-  await measure(job, attached, () => allIds.filter((d) => collector.bus.isAttached(d)), async (d) => (await collector.bus.dispatch(d, { name: 'clear_cache', timeout_s: 10 })).status === 'succeeded', baseline, () => first);
+  await measure(
+    job,
+    attached,
+    () => allIds.filter((d) => collector.bus.isAttached(d)),
+    async (d) => (await collector.bus.dispatch(d, { name: 'clear_cache', timeout_s: 10 })).status === 'succeeded',
+    baseline,
+    () => first,
+  );
   await collector.stop(2000);
   await app.close();
   spool.close();
@@ -145,7 +175,9 @@ async function bare(job: ServerJob) {
     client.handle('BootNotification', () => ({ status: 'Accepted', currentTime: now(), interval: job.heartbeat_s }));
     client.handle('Heartbeat', () => ({ currentTime: now() }));
     for (const a of ['StatusNotification', 'MeterValues']) client.handle(a, () => ({}));
-    client.handle('Authorize', () => (v16 ? { idTagInfo: { status: 'Accepted' } } : { idTokenInfo: { status: 'Accepted' } }));
+    client.handle('Authorize', () =>
+      v16 ? { idTagInfo: { status: 'Accepted' } } : { idTokenInfo: { status: 'Accepted' } },
+    );
     client.handle('StartTransaction', () => ({ transactionId: ++tx, idTagInfo: { status: 'Accepted' } }));
     client.handle('StopTransaction', () => ({}));
     client.handle('TransactionEvent', () => ({}));
@@ -155,7 +187,14 @@ async function bare(job: ServerJob) {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const baseline = await baselineKb();
   emit({ event: 'ready', port: (http.address() as { port: number }).port });
-  await measure(job, () => clients.size, () => [...clients.keys()], async (d) => ((await clients.get(d)?.call('ClearCache', {})) as { status?: string })?.status === 'Accepted', baseline, () => first);
+  await measure(
+    job,
+    () => clients.size,
+    () => [...clients.keys()],
+    async (d) => ((await clients.get(d)?.call('ClearCache', {})) as { status?: string })?.status === 'Accepted',
+    baseline,
+    () => first,
+  );
   await rpc.close({ force: true });
   http.close();
 }
@@ -168,7 +207,13 @@ async function chargers(job: ChargersJob) {
   await simulator.run({
     server: job.server,
     count: job.chargers,
-    options: { prefix: 'BENCH-', ramp_per_s: String(job.ramp_per_s), meter_interval_s: String(job.meter_interval_s), plug_in_chance: '0.2', connectors: '2' },
+    options: {
+      prefix: 'BENCH-',
+      ramp_per_s: String(job.ramp_per_s),
+      meter_interval_s: String(job.meter_interval_s),
+      plug_in_chance: '0.2',
+      connectors: '2',
+    },
     progress: { update: () => {}, count: () => {} },
     signal: stop.signal,
   });
@@ -179,7 +224,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const [role, json] = process.argv.slice(2);
 const job = JSON.parse(json ?? '{}');
-const run = role === 'ours' ? ours(job) : role === 'bare' ? bare(job) : role === 'chargers' ? chargers(job) : Promise.reject(new Error(`unknown role ${role}`));
+const run =
+  role === 'ours'
+    ? ours(job)
+    : role === 'bare'
+      ? bare(job)
+      : role === 'chargers'
+        ? chargers(job)
+        : Promise.reject(new Error(`unknown role ${role}`));
 run.then(
   () => process.exit(0),
   (err) => {

@@ -40,7 +40,11 @@ export interface OcppBench {
 const CHILD = new URL('./ocpp-child.ts', import.meta.url).pathname;
 
 function child(role: string, job: object, gc = false): ChildProcess {
-  return spawn(process.execPath, [...(gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, role, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return spawn(
+    process.execPath,
+    [...(gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, role, JSON.stringify(job)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
 }
 
 /** Resolves with each JSON line event as it comes. */
@@ -69,7 +73,12 @@ async function side(role: 'ours' | 'bare', chargers: number, commands: number, r
   const server = child(role, { chargers, commands, heartbeat_s: 60 }, true);
   const on = events(server);
   const { port } = await on('ready');
-  const fleet = child('chargers', { server: `http://127.0.0.1:${port}`, chargers, ramp_per_s: ramp, meter_interval_s: 30 });
+  const fleet = child('chargers', {
+    server: `http://127.0.0.1:${port}`,
+    chargers,
+    ramp_per_s: ramp,
+    meter_interval_s: 30,
+  });
   try {
     const { event: _e, ...result } = await on('result');
     return result as OcppBenchSide;
@@ -80,7 +89,9 @@ async function side(role: 'ours' | 'bare', chargers: number, commands: number, r
   }
 }
 
-export async function measure(options: { chargers?: number; commands?: number; ramp?: number } = {}): Promise<OcppBench> {
+export async function measure(
+  options: { chargers?: number; commands?: number; ramp?: number } = {},
+): Promise<OcppBench> {
   const chargers = options.chargers ?? 2000;
   const commands = options.commands ?? 500;
   const ramp = options.ramp ?? 1000;
@@ -92,25 +103,57 @@ export async function measure(options: { chargers?: number; commands?: number; r
 /** For `npm run bench` (2,000 chargers; `npx tsx bench/ocpp.ts --full` for 10,000). */
 export async function run(): Promise<Result[]> {
   const r = await measure();
-  const name = (what: string) => `OCPP ${what} (${r.chargers.toLocaleString('en-US')} chargers, plugin + bus vs bare ocpp-rpc)`;
+  const name = (what: string) =>
+    `OCPP ${what} (${r.chargers.toLocaleString('en-US')} chargers, plugin + bus vs bare ocpp-rpc)`;
   return [
-    { name: name('memory per connection'), ours: r.ours.rss_per_connection_kb, reference: r.bare.rss_per_connection_kb, ratio: r.ours.rss_per_connection_kb / r.bare.rss_per_connection_kb, goal: r.goals.rss_per_connection_kb, lowerIsBetter: true, unit: 'KB' },
-    { name: name('command p99'), ours: r.ours.p99_ms, reference: r.bare.p99_ms, ratio: r.ours.p99_ms / r.bare.p99_ms, goal: r.goals.p99_ms, lowerIsBetter: true, unit: 'ms' },
+    {
+      name: name('memory per connection'),
+      ours: r.ours.rss_per_connection_kb,
+      reference: r.bare.rss_per_connection_kb,
+      ratio: r.ours.rss_per_connection_kb / r.bare.rss_per_connection_kb,
+      goal: r.goals.rss_per_connection_kb,
+      lowerIsBetter: true,
+      unit: 'KB',
+    },
+    {
+      name: name('command p99'),
+      ours: r.ours.p99_ms,
+      reference: r.bare.p99_ms,
+      ratio: r.ours.p99_ms / r.bare.p99_ms,
+      goal: r.goals.p99_ms,
+      lowerIsBetter: true,
+      unit: 'ms',
+    },
   ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  const { values } = parseArgs({ options: { chargers: { type: 'string' }, full: { type: 'boolean' }, commands: { type: 'string' }, ramp: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      chargers: { type: 'string' },
+      full: { type: 'boolean' },
+      commands: { type: 'string' },
+      ramp: { type: 'string' },
+    },
+  });
   const chargers = values.full ? 10_000 : Number(values.chargers ?? 2000);
   const r = await measure({ chargers, commands: Number(values.commands ?? 500), ramp: Number(values.ramp ?? 1000) });
   const row = (name: string, s: OcppBenchSide) =>
     `${name.padEnd(28)} ${String(s.connected).padStart(6)} ${s.ramp_per_s.toFixed(0).padStart(8)} ${s.rss_per_connection_kb.toFixed(1).padStart(10)} ${s.heap_per_connection_kb.toFixed(1).padStart(9)} ${s.rss_mb.toFixed(0).padStart(7)} ${s.p50_ms.toFixed(2).padStart(8)} ${s.p99_ms.toFixed(2).padStart(8)} ${String(s.failed).padStart(6)}`;
-  console.log(`OCPP: ${r.chargers} chargers (half 1.6, half 2.0.1), heartbeats + meter values every 30 s per connector`);
-  console.log(`${''.padEnd(28)} ${'conn'.padStart(6)} ${'conn/s'.padStart(8)} ${'KB/conn'.padStart(10)} ${'heap KB'.padStart(9)} ${'RSS MB'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'failed'.padStart(6)}`);
+  console.log(
+    `OCPP: ${r.chargers} chargers (half 1.6, half 2.0.1), heartbeats + meter values every 30 s per connector`,
+  );
+  console.log(
+    `${''.padEnd(28)} ${'conn'.padStart(6)} ${'conn/s'.padStart(8)} ${'KB/conn'.padStart(10)} ${'heap KB'.padStart(9)} ${'RSS MB'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'failed'.padStart(6)}`,
+  );
   console.log(row('fleetpulse (plugin + bus)', r.ours));
   console.log(row('bare ocpp-rpc (reference)', r.bare));
   console.log(`goals: ≤ ${r.goals.rss_per_connection_kb} KB per connection, command p99 ≤ ${r.goals.p99_ms} ms`);
-  const parts = (s: OcppBenchSide) => Object.entries(s.rss_parts_per_connection_kb).filter(([, kb]) => Math.abs(kb) >= 0.1).map(([k, kb]) => `${k} ${kb}`).join(', ');
+  const parts = (s: OcppBenchSide) =>
+    Object.entries(s.rss_parts_per_connection_kb)
+      .filter(([, kb]) => Math.abs(kb) >= 0.1)
+      .map(([k, kb]) => `${k} ${kb}`)
+      .join(', ');
   console.log(`RSS growth per connection by part, KB: ours: ${parts(r.ours)}`);
   console.log(`                                       bare: ${parts(r.bare)}`);
 }

@@ -58,12 +58,24 @@ function cpuPerPoint(since: NodeJS.CpuUsage): number {
 
 async function ours(url: string, database: string, dir: string, t0: number): Promise<Side> {
   const db = openStateDb(path.join(dir, 'spool.db'));
-  const spool = new Spool({ db, ...(process.env.BENCH_COMMIT_LINES ? { commitLines: Number(process.env.BENCH_COMMIT_LINES) } : {}) });
+  const spool = new Spool({
+    db,
+    ...(process.env.BENCH_COMMIT_LINES ? { commitLines: Number(process.env.BENCH_COMMIT_LINES) } : {}),
+  });
   const metrics = new SelfMetrics('bench');
   const log = pino({ level: 'silent' });
   const writer = new InfluxV1Writer({ url, database });
-  const drain = new Drain({ spool, writer, log, batchSize: BATCH, concurrency: OURS_CONCURRENCY, metrics: metrics.drainMetrics() });
-  const emit = new Emitter(spool, sensorDirectory(), metrics, log, { now: () => Date.now() }).forPlugin('bench', [reading]);
+  const drain = new Drain({
+    spool,
+    writer,
+    log,
+    batchSize: BATCH,
+    concurrency: OURS_CONCURRENCY,
+    metrics: metrics.drainMetrics(),
+  });
+  const emit = new Emitter(spool, sensorDirectory(), metrics, log, { now: () => Date.now() }).forPlugin('bench', [
+    reading,
+  ]);
   drain.start();
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -170,5 +182,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   console.log(r.name);
   console.log(`  ours (emit → spool → drain → writer) ${r.ours.toLocaleString('en-US')} points/s`);
   console.log(`  bare writer, pre-built batches      ${r.reference.toLocaleString('en-US')} points/s`);
-  console.log(`  ratio ${r.ratio.toFixed(2)}x (goal >= ${r.goal}x: ${r.ratio >= r.goal ? 'meets' : 'MISSES'}); ${r.note}`);
+  console.log(
+    `  ratio ${r.ratio.toFixed(2)}x (goal >= ${r.goal}x: ${r.ratio >= r.goal ? 'meets' : 'MISSES'}); ${r.note}`,
+  );
 }

@@ -33,7 +33,9 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-bench-'));
 for (const file of files) {
   process.stderr.write(`running ${file} ...\n`);
   const out = path.join(scratch, `${file}.json`);
-  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run-one.ts'), file, out], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run-one.ts'), file, out], {
+    stdio: 'inherit',
+  });
   let answer: { results?: Result | Result[]; error?: string };
   try {
     answer = JSON.parse(readFileSync(out, 'utf8')) as typeof answer;
@@ -47,8 +49,17 @@ for (const file of files) {
   const results = answer.results;
   for (const result of Array.isArray(results) ? results : [results]) {
     // A run() that returns something else is a bench's bug: say so in its row, keep the others.
-    const complete = typeof result?.name === 'string' && [result.ours, result.reference, result.ratio].every((n) => typeof n === 'number');
-    rows.push(complete ? { file, result } : { file, error: `run() returned no { name, ours, reference, ratio }: ${JSON.stringify(result).slice(0, 120)}` });
+    const complete =
+      typeof result?.name === 'string' &&
+      [result.ours, result.reference, result.ratio].every((n) => typeof n === 'number');
+    rows.push(
+      complete
+        ? { file, result }
+        : {
+            file,
+            error: `run() returned no { name, ours, reference, ratio }: ${JSON.stringify(result).slice(0, 120)}`,
+          },
+    );
   }
 }
 rmSync(scratch, { recursive: true, force: true });
@@ -63,7 +74,14 @@ for (const { file, result: r, error } of rows) {
   const unit = r.unit ?? 'points/s';
   const note = r.note ? ` (${r.note})` : '';
   if (r.goal === undefined) {
-    table.push([r.name, `${fmt(r.ours)} ${unit}`, `${fmt(r.reference)} ${unit}`, `${r.ratio.toFixed(2)}x`, '-', `no goal${note}`]);
+    table.push([
+      r.name,
+      `${fmt(r.ours)} ${unit}`,
+      `${fmt(r.reference)} ${unit}`,
+      `${r.ratio.toFixed(2)}x`,
+      '-',
+      `no goal${note}`,
+    ]);
     continue;
   }
   const meets = r.lowerIsBetter ? r.ours <= r.goal : r.ratio >= r.goal;
@@ -78,7 +96,12 @@ for (const { file, result: r, error } of rows) {
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
 for (const [i, row] of table.entries()) {
-  console.log(row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+  console.log(
+    row
+      .map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
 process.exitCode = rows.some((r) => r.error) ? 1 : 0;

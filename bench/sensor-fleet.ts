@@ -21,7 +21,13 @@ export const reading = defineMeasurement({
 export function sensorDirectory(): MemoryDirectory {
   const d = new MemoryDirectory();
   for (let i = 0; i < SENSORS; i++) {
-    d.add({ id: `sensor-${i}`, kind: 'sensor', model: 'TH-1', customer: `customer-${i % 20}`, site: `site-${i % 200}` });
+    d.add({
+      id: `sensor-${i}`,
+      kind: 'sensor',
+      model: 'TH-1',
+      customer: `customer-${i % 20}`,
+      site: `site-${i % 200}`,
+    });
   }
   return d;
 }

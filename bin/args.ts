@@ -7,7 +7,12 @@ export function parseFlags<const O extends NonNullable<ParseArgsConfig['options'
   options: O,
 ) {
   try {
-    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if ((parsed.values as { help?: boolean }).help) {
       console.log(usage);
       return undefined;
@@ -27,7 +32,8 @@ function flagError(err: Error): string {
   const code = (err as { code?: string }).code;
   const flag = /'(-[^' ]+)/.exec(err.message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) return `unknown option ${flag}`;
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag && err.message.includes('argument missing')) return `option ${flag} needs a value`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag && err.message.includes('argument missing'))
+    return `option ${flag} needs a value`;
   return err.message.split(/(?<=\.) /)[0]!;
 }
 

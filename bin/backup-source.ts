@@ -3,7 +3,8 @@ import type { InfluxBackupTarget } from '../collector/pipeline/influx-backup.ts'
 import { embeddedInfluxdAddresses } from '../collector/pipeline/local-influxd.ts';
 import type { Config } from './config.ts';
 
-export const V2_NOT_COVERED = 'InfluxDB 2.x/3.x (influx.api v2) is backed up with its own tools: `influx backup` (2.x), the service\'s snapshots (3.x, Cloud); see docs/operations.md';
+export const V2_NOT_COVERED =
+  "InfluxDB 2.x/3.x (influx.api v2) is backed up with its own tools: `influx backup` (2.x), the service's snapshots (3.x, Cloud); see docs/operations.md";
 
 /**
  * Where `influxd backup` reads from, asked at each backup: the embedded influxd (its RPC port is

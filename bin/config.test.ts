@@ -13,12 +13,17 @@ describe('configuration', () => {
     for (const [section, schema] of Object.entries(ConfigSchema.properties)) {
       expect(raw, `sample lacks ${section}`).toHaveProperty(section);
       const props = (schema as { properties?: Record<string, unknown> }).properties;
-      for (const key of Object.keys(props ?? {})) expect(raw[section], `sample lacks ${section}.${key}`).toHaveProperty(key);
+      for (const key of Object.keys(props ?? {}))
+        expect(raw[section], `sample lacks ${section}.${key}`).toHaveProperty(key);
     }
   });
 
   it('environment overrides use double underscores and YAML scalars', () => {
-    const c = loadConfig(undefined, { FLEETPULSE_HTTP__PORT: '9090', FLEETPULSE_INFLUX__GZIP: 'false', FLEETPULSE_ADMIN_KEY: 'not-config' });
+    const c = loadConfig(undefined, {
+      FLEETPULSE_HTTP__PORT: '9090',
+      FLEETPULSE_INFLUX__GZIP: 'false',
+      FLEETPULSE_ADMIN_KEY: 'not-config',
+    });
     expect(c.http.port).toBe(9090);
     expect(c.influx.gzip).toBe(false);
   });

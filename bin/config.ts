@@ -12,22 +12,43 @@ import { LogOptions } from './logger.ts';
  */
 const Influx = Type.Object(
   {
-    url: Type.String({ default: '', description: 'InfluxDB base URL; empty = start a local influxd from PATH under <data_dir>/influxdb' }),
+    url: Type.String({
+      default: '',
+      description: 'InfluxDB base URL; empty = start a local influxd from PATH under <data_dir>/influxdb',
+    }),
     embedded_port: Type.Integer({
       default: 18086,
       minimum: 0,
       maximum: 65535,
-      description: 'Loopback HTTP port of the embedded influxd (influx.url empty): http://127.0.0.1:<port>; 0 = any free port. Not 8086, which a system InfluxDB holds',
+      description:
+        'Loopback HTTP port of the embedded influxd (influx.url empty): http://127.0.0.1:<port>; 0 = any free port. Not 8086, which a system InfluxDB holds',
     }),
-    api: Type.Union([Type.Literal('v1'), Type.Literal('v2')], { default: 'v1', description: 'v1: /write (1.x, and 2.x/3.x compatibility); v2: /api/v2/write' }),
-    database: Type.String({ default: 'fleetpulse', minLength: 1, description: 'v1 database (also the InfluxQL database for queries)' }),
-    retention_policy: Type.String({ default: 'fleetpulse', description: 'v1 retention policy created with the database and made its default' }),
-    retention_days: Type.Integer({ default: 365, minimum: 0, description: 'Retention of the database, days (0 = forever)' }),
+    api: Type.Union([Type.Literal('v1'), Type.Literal('v2')], {
+      default: 'v1',
+      description: 'v1: /write (1.x, and 2.x/3.x compatibility); v2: /api/v2/write',
+    }),
+    database: Type.String({
+      default: 'fleetpulse',
+      minLength: 1,
+      description: 'v1 database (also the InfluxQL database for queries)',
+    }),
+    retention_policy: Type.String({
+      default: 'fleetpulse',
+      description: 'v1 retention policy created with the database and made its default',
+    }),
+    retention_days: Type.Integer({
+      default: 365,
+      minimum: 0,
+      description: 'Retention of the database, days (0 = forever)',
+    }),
     username: Type.String({ default: '' }),
     password: Type.String({ default: '' }),
     org: Type.String({ default: '', description: 'v2 organisation' }),
     bucket: Type.String({ default: '', description: 'v2 bucket' }),
-    token: Type.String({ default: '', description: 'v2 token (also used for InfluxQL through the v1 compatibility API)' }),
+    token: Type.String({
+      default: '',
+      description: 'v2 token (also used for InfluxQL through the v1 compatibility API)',
+    }),
     gzip: Type.Boolean({ default: true }),
   },
   { additionalProperties: false, default: {} },
@@ -35,16 +56,31 @@ const Influx = Type.Object(
 
 const Pipeline = Type.Object(
   {
-    spool_max_bytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'Largest spool, bytes of line protocol' }),
+    spool_max_bytes: Type.Integer({
+      default: 1024 ** 3,
+      minimum: 1024,
+      description: 'Largest spool, bytes of line protocol',
+    }),
     when_full: Type.Union([Type.Literal('drop_oldest'), Type.Literal('drop_newest')], { default: 'drop_oldest' }),
     commit_interval_ms: Type.Integer({
-      default: 50, minimum: 1, maximum: 10_000,
-      description: 'Emitted points wait in memory at most this long, then are committed to the spool in one transaction; acknowledgements to devices wait for it, ms',
+      default: 50,
+      minimum: 1,
+      maximum: 10_000,
+      description:
+        'Emitted points wait in memory at most this long, then are committed to the spool in one transaction; acknowledgements to devices wait for it, ms',
     }),
     batch_size: Type.Integer({ default: 5000, minimum: 1, maximum: 100_000, description: 'Lines per write' }),
-    flush_interval_ms: Type.Integer({ default: 1000, minimum: 10, description: 'A partial batch is written after this long' }),
+    flush_interval_ms: Type.Integer({
+      default: 1000,
+      minimum: 10,
+      description: 'A partial batch is written after this long',
+    }),
     concurrency: Type.Integer({ default: 2, minimum: 1, maximum: 16, description: 'Writes in flight at once' }),
-    shutdown_flush_s: Type.Integer({ default: 10, minimum: 0, description: 'On SIGTERM, keep writing this long; the rest stays in the spool' }),
+    shutdown_flush_s: Type.Integer({
+      default: 10,
+      minimum: 0,
+      description: 'On SIGTERM, keep writing this long; the rest stays in the spool',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -59,17 +95,42 @@ export const OperationsConfig = Type.Object(
       {
         contacts: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
-          description: 'Paged in order, one per delay: http(s) webhook URLs (JSON POST) or mailto:<address>[,<address>] (needs smtp_url); empty = no escalation',
+          description:
+            'Paged in order, one per delay: http(s) webhook URLs (JSON POST) or mailto:<address>[,<address>] (needs smtp_url); empty = no escalation',
         }),
-        delay_s: Type.Number({ default: 900, exclusiveMinimum: 0, description: 'An unacknowledged incident goes to the next contact after this long, s' }),
-        severities: Type.Array(Type.String({ minLength: 1 }), { default: ['critical'], minItems: 1, description: 'Severities that escalate' }),
-        smtp_url: Type.String({ default: '', description: 'SMTP server for mailto: contacts: smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://host:465' }),
-        from: Type.String({ default: '', description: 'Sender address of escalation emails (required with mailto: contacts)' }),
-        public_url: Type.String({ default: '', description: "This server's URL as on-call people reach it; notices link to <public_url>/api/v1/incidents/<id>" }),
-        timeout_ms: Type.Integer({ default: 10_000, minimum: 100, description: 'A contact (webhook or SMTP server) must answer within this long, ms' }),
+        delay_s: Type.Number({
+          default: 900,
+          exclusiveMinimum: 0,
+          description: 'An unacknowledged incident goes to the next contact after this long, s',
+        }),
+        severities: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['critical'],
+          minItems: 1,
+          description: 'Severities that escalate',
+        }),
+        smtp_url: Type.String({
+          default: '',
+          description:
+            'SMTP server for mailto: contacts: smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://host:465',
+        }),
+        from: Type.String({
+          default: '',
+          description: 'Sender address of escalation emails (required with mailto: contacts)',
+        }),
+        public_url: Type.String({
+          default: '',
+          description:
+            "This server's URL as on-call people reach it; notices link to <public_url>/api/v1/incidents/<id>",
+        }),
+        timeout_ms: Type.Integer({
+          default: 10_000,
+          minimum: 100,
+          description: 'A contact (webhook or SMTP server) must answer within this long, ms',
+        }),
         allowed_networks: Type.Array(Type.String({ description: 'A CIDR, e.g. 10.0.0.0/8' }), {
           default: [],
-          description: 'Private networks webhook contacts and smtp_url may be in; default none (public only). Loopback only by an entry inside 127.0.0.0/8; metadata never',
+          description:
+            'Private networks webhook contacts and smtp_url may be in; default none (public only). Loopback only by an entry inside 127.0.0.0/8; metadata never',
         }),
       },
       { additionalProperties: false, default: {} },
@@ -78,7 +139,8 @@ export const OperationsConfig = Type.Object(
       {
         allowed_networks: Type.Array(Type.String({ description: 'A CIDR, e.g. 10.0.0.0/8' }), {
           default: [],
-          description: 'Private networks firmware catalogue URLs may point into; default none (public only). Loopback, link-local, metadata never',
+          description:
+            'Private networks firmware catalogue URLs may point into; default none (public only). Loopback, link-local, metadata never',
         }),
       },
       { additionalProperties: false, default: {} },
@@ -89,7 +151,10 @@ export const OperationsConfig = Type.Object(
 
 export const ConfigSchema = Type.Object(
   {
-    data_dir: Type.String({ default: './data', description: 'SQLite files, the spool and the embedded influxd live here' }),
+    data_dir: Type.String({
+      default: './data',
+      description: 'SQLite files, the spool and the embedded influxd live here',
+    }),
     http: Type.Object(
       {
         host: Type.String({ default: '0.0.0.0' }),
@@ -97,20 +162,30 @@ export const ConfigSchema = Type.Object(
         body_limit_bytes: Type.Integer({ default: 1024 * 1024, minimum: 1024 }),
         tls: Type.Object(
           {
-            cert: Type.String({ default: '', description: 'PEM certificate chain file; with key, serve speaks HTTPS/WSS only on http.port; re-read on SIGHUP' }),
+            cert: Type.String({
+              default: '',
+              description:
+                'PEM certificate chain file; with key, serve speaks HTTPS/WSS only on http.port; re-read on SIGHUP',
+            }),
             key: Type.String({ default: '', description: 'PEM private key file of cert; re-read on SIGHUP' }),
           },
           { additionalProperties: false, default: {} },
         ),
         trust_proxy: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
-          description: 'Reverse proxies (CIDRs or addresses) whose X-Forwarded-For is believed; empty = the peer is the client',
+          description:
+            'Reverse proxies (CIDRs or addresses) whose X-Forwarded-For is believed; empty = the peer is the client',
         }),
         allow: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
-          description: 'Client networks (CIDRs) that may use the API, its docs and /metrics; empty = everyone. Device endpoints and /healthz stay open',
+          description:
+            'Client networks (CIDRs) that may use the API, its docs and /metrics; empty = everyone. Device endpoints and /healthz stay open',
         }),
-        auth_failures_per_min: Type.Integer({ default: 30, minimum: 1, description: 'Failed API authentications per source address per minute; beyond, 429 without checking the key' }),
+        auth_failures_per_min: Type.Integer({
+          default: 30,
+          minimum: 1,
+          description: 'Failed API authentications per source address per minute; beyond, 429 without checking the key',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -119,46 +194,114 @@ export const ConfigSchema = Type.Object(
     pipeline: Pipeline,
     health: Type.Object(
       {
-        max_write_lag_s: Type.Integer({ default: 120, minimum: 1, description: '/healthz answers 503 degraded when writes have failed, or the oldest waiting point has waited, longer than this, s' }),
+        max_write_lag_s: Type.Integer({
+          default: 120,
+          minimum: 1,
+          description:
+            '/healthz answers 503 degraded when writes have failed, or the oldest waiting point has waited, longer than this, s',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     liveness: Type.Object(
       {
-        status_interval_s: Type.Integer({ default: 60, minimum: 1, description: "Every device's status is written this often" }),
-        missed_intervals: Type.Number({ default: 2, minimum: 1, description: 'Offline after this many reporting intervals of silence' }),
+        status_interval_s: Type.Integer({
+          default: 60,
+          minimum: 1,
+          description: "Every device's status is written this often",
+        }),
+        missed_intervals: Type.Number({
+          default: 2,
+          minimum: 1,
+          description: 'Offline after this many reporting intervals of silence',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     downsampler: Type.Object(
       {
-        enabled: Type.Boolean({ default: true, description: 'Derive the hourly per-group rollups (`<measurement>_hourly`) the fleet-wide panels read' }),
-        interval_s: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'The recent hours are computed again this often, s' }),
-        recent_hours: Type.Integer({ default: 2, minimum: 1, maximum: 48, description: 'Hours computed at every pass, the current one included (late points heal)' }),
-        backfill_hours: Type.Integer({ default: 24, minimum: 0, maximum: 744, description: 'Hours computed once at start, the current one included' }),
-        late_hours: Type.Integer({ default: 168, minimum: 1, maximum: 744, description: 'How far back the hour of a point that arrives late (an agent back after an outage) is computed again, hours' }),
+        enabled: Type.Boolean({
+          default: true,
+          description: 'Derive the hourly per-group rollups (`<measurement>_hourly`) the fleet-wide panels read',
+        }),
+        interval_s: Type.Integer({
+          default: 300,
+          minimum: 10,
+          maximum: 3600,
+          description: 'The recent hours are computed again this often, s',
+        }),
+        recent_hours: Type.Integer({
+          default: 2,
+          minimum: 1,
+          maximum: 48,
+          description: 'Hours computed at every pass, the current one included (late points heal)',
+        }),
+        backfill_hours: Type.Integer({
+          default: 24,
+          minimum: 0,
+          maximum: 744,
+          description: 'Hours computed once at start, the current one included',
+        }),
+        late_hours: Type.Integer({
+          default: 168,
+          minimum: 1,
+          maximum: 744,
+          description:
+            'How far back the hour of a point that arrives late (an agent back after an outage) is computed again, hours',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     inventory: Type.Object(
       {
         path: Type.String({ default: '', description: 'SQLite inventory; default <data_dir>/fleetpulse.db' }),
-        auto_accept: Type.Array(Type.String(), { default: [], description: 'Device kinds accepted without approval when they first connect' }),
-        history_days: Type.Integer({ default: 365, minimum: 1, description: 'Ended history (audit, commands, resolved incidents, rollouts, timed sessions, dead letters) older than this is deleted, days' }),
-        max_pending: Type.Integer({ default: 1000, minimum: 0, description: 'Most devices pending approval; beyond, new unknown devices are refused' }),
-        pending_per_source_per_min: Type.Integer({ default: 10, minimum: 0, description: 'Most new pending devices per source address per minute' }),
+        auto_accept: Type.Array(Type.String(), {
+          default: [],
+          description: 'Device kinds accepted without approval when they first connect',
+        }),
+        history_days: Type.Integer({
+          default: 365,
+          minimum: 1,
+          description:
+            'Ended history (audit, commands, resolved incidents, rollouts, timed sessions, dead letters) older than this is deleted, days',
+        }),
+        max_pending: Type.Integer({
+          default: 1000,
+          minimum: 0,
+          description: 'Most devices pending approval; beyond, new unknown devices are refused',
+        }),
+        pending_per_source_per_min: Type.Integer({
+          default: 10,
+          minimum: 0,
+          description: 'Most new pending devices per source address per minute',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     operations: OperationsConfig,
     backup: Type.Object(
       {
-        schedule: Type.Union([Type.Literal('daily'), Type.Literal('off')], { default: 'daily', description: 'daily: a backup of the inventory and InfluxDB every day at `at`; off: none (POST /api/v1/backups still takes one)' }),
-        at: Type.String({ default: '03:30', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local time of the daily backup, HH:MM' }),
-        timezone: Type.String({ default: '', description: 'IANA zone of `at`; empty = the machine\'s' }),
-        dir: Type.String({ default: '', description: 'Where backups go, one folder each; default <data_dir>/backups (put it on another disk)' }),
+        schedule: Type.Union([Type.Literal('daily'), Type.Literal('off')], {
+          default: 'daily',
+          description:
+            'daily: a backup of the inventory and InfluxDB every day at `at`; off: none (POST /api/v1/backups still takes one)',
+        }),
+        at: Type.String({
+          default: '03:30',
+          pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+          description: 'Local time of the daily backup, HH:MM',
+        }),
+        timezone: Type.String({ default: '', description: "IANA zone of `at`; empty = the machine's" }),
+        dir: Type.String({
+          default: '',
+          description: 'Where backups go, one folder each; default <data_dir>/backups (put it on another disk)',
+        }),
         keep: Type.Integer({ default: 7, minimum: 1, description: 'Backups kept; older ones are deleted' }),
-        influx_rpc: Type.String({ default: '', description: 'host:port of a configured InfluxDB 1.x RPC bind-address for `influxd backup`; default: the embedded one, or <influx.url host>:8088' }),
+        influx_rpc: Type.String({
+          default: '',
+          description:
+            'host:port of a configured InfluxDB 1.x RPC bind-address for `influxd backup`; default: the embedded one, or <influx.url host>:8088',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -166,7 +309,10 @@ export const ConfigSchema = Type.Object(
       default: 'retry',
       description: 'A plugin whose start fails: retry with backoff (others keep running), or stop the process',
     }),
-    plugins: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Per plugin: its options, a list for several instances, or false' }),
+    plugins: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: 'Per plugin: its options, a list for several instances, or false',
+    }),
   },
   { additionalProperties: false },
 );
@@ -184,7 +330,11 @@ export class ConfigError extends Error {
  * values by key path, named by their flag), fills defaults and validates. An error names the key,
  * and the variable or flag when the value came from one.
  */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Config {
+export function loadConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  flags: ConfigFlags = {},
+): Config {
   return loadConfigWith(ConfigSchema, file, env, flags);
 }
 
@@ -192,7 +342,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
 export type ConfigFlags = Record<string, { flag: string; value: string }>;
 
 /** `loadConfig` for another schema (the agent's): same file reading, overrides and errors. */
-export function loadConfigWith<S extends TSchema>(schema: S, file: string | undefined, env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Static<S> {
+export function loadConfigWith<S extends TSchema>(
+  schema: S,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  flags: ConfigFlags = {},
+): Static<S> {
   let raw: unknown = {};
   if (file) {
     try {
@@ -200,7 +355,8 @@ export function loadConfigWith<S extends TSchema>(schema: S, file: string | unde
     } catch (err) {
       throw new ConfigError(`cannot read configuration ${file}: ${(err as Error).message}`);
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: the top level must be a mapping`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new ConfigError(`${file}: the top level must be a mapping`);
   }
   const config = raw as Record<string, unknown>;
   /** Where a key's value came from, when not from the file: key path → variable or flag. */
@@ -241,13 +397,19 @@ export function loadConfigWith<S extends TSchema>(schema: S, file: string | unde
   const errors = [...Value.Errors(schema, withDefaults)];
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
   if (extra) {
-    const key = [extra.instancePath.replace(/^\//, '').replaceAll('/', '.'), (extra.params as { additionalProperties: string[] }).additionalProperties[0]]
+    const key = [
+      extra.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+      (extra.params as { additionalProperties: string[] }).additionalProperties[0],
+    ]
       .filter(Boolean)
       .join('.');
     throw new ConfigError(`${named(key)}: unknown option`);
   }
   const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
-  if (first) throw new ConfigError(`${named(first.instancePath.replace(/^\//, '').replaceAll('/', '.')) || '(top level)'}: ${first.message}`);
+  if (first)
+    throw new ConfigError(
+      `${named(first.instancePath.replace(/^\//, '').replaceAll('/', '.')) || '(top level)'}: ${first.message}`,
+    );
   configSources.set(withDefaults as object, sources);
   return withDefaults as Static<S>;
 }

@@ -33,7 +33,11 @@ export interface InfluxTarget {
  * that the port is free), stopped with the process. An embedded influxd that dies under a
  * running serve is started again on the same port, with backoff, and the log says so.
  */
-export async function openInfluxTarget(config: Config, log: Logger, embeddedPort = config.influx.embedded_port): Promise<InfluxTarget> {
+export async function openInfluxTarget(
+  config: Config,
+  log: Logger,
+  embeddedPort = config.influx.embedded_port,
+): Promise<InfluxTarget> {
   const c = config.influx;
   let local: LocalInfluxd | undefined;
   let url = c.url;
@@ -46,7 +50,10 @@ export async function openInfluxTarget(config: Config, log: Logger, embeddedPort
     const supervise = (running: LocalInfluxd) => {
       void running.exited.then(async () => {
         if (stopping.signal.aborted) return;
-        log.warn({ influxdPid: running.pid, url: running.url, output: running.outputTail().slice(-5) }, 'the embedded influxd exited; starting it again');
+        log.warn(
+          { influxdPid: running.pid, url: running.url, output: running.outputTail().slice(-5) },
+          'the embedded influxd exited; starting it again',
+        );
         const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
         for (let attempt = 1; !stopping.signal.aborted; attempt++) {
           await sleep(backoff.next(), stopping.signal);
@@ -67,7 +74,10 @@ export async function openInfluxTarget(config: Config, log: Logger, embeddedPort
     local = await start();
     supervise(local);
     url = local.url;
-    log.info({ url, database: c.database, dataDir }, 'started the embedded influxd (set influx.url to use your own InfluxDB)');
+    log.info(
+      { url, database: c.database, dataDir },
+      'started the embedded influxd (set influx.url to use your own InfluxDB)',
+    );
   }
   const query = new InfluxQuery({
     url,
@@ -104,7 +114,11 @@ export async function openInfluxTarget(config: Config, log: Logger, embeddedPort
     query,
     async prepare() {
       if (c.api !== 'v1') return;
-      const result = await query.ensureDatabase({ database: c.database, retentionDays: c.retention_days, rpName: c.retention_policy });
+      const result = await query.ensureDatabase({
+        database: c.database,
+        retentionDays: c.retention_days,
+        rpName: c.retention_policy,
+      });
       log.info(result, 'InfluxDB database ready');
     },
     cancelQueries: () => stopping.abort(),

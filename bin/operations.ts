@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import Value from 'typebox/value';
 import type { Inventory } from '../collector/inventory/index.ts';
-import { checkAddress, checkSmtpUrl, ContactError, escalationPolicy, parseContact } from '../collector/operations/escalation-contacts.ts';
+import {
+  checkAddress,
+  checkSmtpUrl,
+  ContactError,
+  escalationPolicy,
+  parseContact,
+} from '../collector/operations/escalation-contacts.ts';
 import { maintenanceCalendar, Operations, type OperationsOptions } from '../collector/operations/operations.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import type { Collector } from '../collector/runtime/collector.ts';
@@ -46,12 +52,16 @@ export function startOperations(deps: StartOperationsDeps): Operations {
     ['FLEETPULSE_ESCALATION_CONTACTS', 'contacts'],
     ['FLEETPULSE_ESCALATION_DELAY_S', 'delay_s'],
   ] as const) {
-    if (env[old] !== undefined) throw new Error(`${old} is no longer read: set operations.escalation.${key} (or FLEETPULSE_OPERATIONS__ESCALATION__${key.toUpperCase()})`);
+    if (env[old] !== undefined)
+      throw new Error(
+        `${old} is no longer read: set operations.escalation.${key} (or FLEETPULSE_OPERATIONS__ESCALATION__${key.toUpperCase()})`,
+      );
   }
   const config = deps.config ?? (Value.Default(OperationsConfig, {}) as Static<typeof OperationsConfig>);
   const escalation = escalationOptions(config.escalation);
   const secret = env.FLEETPULSE_INCIDENT_WEBHOOK_SECRET;
-  if (secret === undefined || secret === '') deps.log.warn('FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set: the incident webhook refuses every notification');
+  if (secret === undefined || secret === '')
+    deps.log.warn('FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set: the incident webhook refuses every notification');
   else if (secret.length < 16) throw new Error('FLEETPULSE_INCIDENT_WEBHOOK_SECRET must be at least 16 characters');
   const operations = new Operations({
     inventory: deps.inventory,
@@ -87,8 +97,14 @@ export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOp
     }
   });
   const email = contacts.some((contact) => contact.kind === 'email');
-  if (email && !c.smtp_url) throw new Error(`${key('contacts')}: mailto: contacts need an SMTP server: set ${key('smtp_url')} (FLEETPULSE_OPERATIONS__ESCALATION__SMTP_URL)`);
-  if (email && !c.from) throw new Error(`${key('contacts')}: mailto: contacts need a sender: set ${key('from')} (FLEETPULSE_OPERATIONS__ESCALATION__FROM)`);
+  if (email && !c.smtp_url)
+    throw new Error(
+      `${key('contacts')}: mailto: contacts need an SMTP server: set ${key('smtp_url')} (FLEETPULSE_OPERATIONS__ESCALATION__SMTP_URL)`,
+    );
+  if (email && !c.from)
+    throw new Error(
+      `${key('contacts')}: mailto: contacts need a sender: set ${key('from')} (FLEETPULSE_OPERATIONS__ESCALATION__FROM)`,
+    );
   const check = (k: keyof EscalationConfig, f: () => void) => {
     try {
       f();
@@ -108,7 +124,8 @@ export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOp
   const smtpBad = c.smtp_url ? policy.literalRefusal(new URL(c.smtp_url).hostname) : undefined;
   if (smtpBad) throw new Error(`${key('smtp_url')}: ${smtpBad}`);
   if (c.from) check('from', () => checkAddress(c.from));
-  if (c.public_url && !/^https?:\/\/[^/]/.test(c.public_url)) throw new Error(`${key('public_url')}: '${c.public_url}' is not an http(s) URL`);
+  if (c.public_url && !/^https?:\/\/[^/]/.test(c.public_url))
+    throw new Error(`${key('public_url')}: '${c.public_url}' is not an http(s) URL`);
   return {
     contacts: c.contacts,
     delayS: c.delay_s,

@@ -17,9 +17,30 @@ export const DEMO_CUSTOMER = {
 
 /** Its sites; devices are spread over them in turn, each simulator's fleet on its own. */
 export const DEMO_SITES = [
-  { id: 'demo-retail-berlin', name: 'Berlin Mitte', address: 'Alexanderplatz 1, 10178 Berlin', timezone: 'Europe/Berlin', latitude: 52.5219, longitude: 13.4132 },
-  { id: 'demo-retail-hamburg', name: 'Hamburg Altona', address: 'Ottenser Hauptstraße 10, 22765 Hamburg', timezone: 'Europe/Berlin', latitude: 53.5503, longitude: 9.9334 },
-  { id: 'demo-retail-munich', name: 'Munich Schwabing', address: 'Leopoldstraße 50, 80802 München', timezone: 'Europe/Berlin', latitude: 48.1599, longitude: 11.5857 },
+  {
+    id: 'demo-retail-berlin',
+    name: 'Berlin Mitte',
+    address: 'Alexanderplatz 1, 10178 Berlin',
+    timezone: 'Europe/Berlin',
+    latitude: 52.5219,
+    longitude: 13.4132,
+  },
+  {
+    id: 'demo-retail-hamburg',
+    name: 'Hamburg Altona',
+    address: 'Ottenser Hauptstraße 10, 22765 Hamburg',
+    timezone: 'Europe/Berlin',
+    latitude: 53.5503,
+    longitude: 9.9334,
+  },
+  {
+    id: 'demo-retail-munich',
+    name: 'Munich Schwabing',
+    address: 'Leopoldstraße 50, 80802 München',
+    timezone: 'Europe/Berlin',
+    latitude: 48.1599,
+    longitude: 11.5857,
+  },
 ] as const;
 
 /** Rows per import request (the API takes up to 10,000). */
@@ -53,10 +74,13 @@ export class ProvisionError extends Error {}
 export async function provision(o: ProvisionOptions): Promise<Provisioned> {
   const api = new AdminApi(o.server, o.apiKey, o.signal);
   await ensure(api, `/customers/${DEMO_CUSTOMER.id}`, '/customers', DEMO_CUSTOMER);
-  for (const site of DEMO_SITES) await ensure(api, `/sites/${site.id}`, '/sites', { ...site, customer: DEMO_CUSTOMER.id });
+  for (const site of DEMO_SITES)
+    await ensure(api, `/sites/${site.id}`, '/sites', { ...site, customer: DEMO_CUSTOMER.id });
 
   const rows = placeOnSites(o.fleets);
-  const existing = (await api.call('GET', `/devices/export?customer=${DEMO_CUSTOMER.id}&format=json`)) as Array<{ id: string }>;
+  const existing = (await api.call('GET', `/devices/export?customer=${DEMO_CUSTOMER.id}&format=json`)) as Array<{
+    id: string;
+  }>;
   const known = new Set(existing.map((d) => d.id));
   for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
     await api.call('POST', '/devices/import?mode=upsert', rows.slice(i, i + IMPORT_CHUNK));
@@ -92,7 +116,8 @@ export function placeOnSites(fleets: SimulatedDevice[][]): Array<Record<string, 
   for (const fleet of fleets) {
     let turn = 0;
     for (const d of fleet) {
-      if (d.gateway === undefined || !siteOf.has(d.gateway)) siteOf.set(d.id, DEMO_SITES[turn++ % DEMO_SITES.length]!.id);
+      if (d.gateway === undefined || !siteOf.has(d.gateway))
+        siteOf.set(d.id, DEMO_SITES[turn++ % DEMO_SITES.length]!.id);
       else siteOf.set(d.id, siteOf.get(d.gateway)!);
       rows.set(d.id, {
         id: d.id,
@@ -132,7 +157,11 @@ const NOT_FOUND = Symbol('not found');
 class AdminApi {
   private readonly base: string;
 
-  constructor(server: string, private readonly key: string, private readonly signal?: AbortSignal) {
+  constructor(
+    server: string,
+    private readonly key: string,
+    private readonly signal?: AbortSignal,
+  ) {
     this.base = server.replace(/\/$/, '') + '/api/v1';
   }
 
@@ -145,13 +174,18 @@ class AdminApi {
         res = await fetch(this.base + path, {
           method,
           signal: this.signal,
-          headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${this.key}`,
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (err) {
         if (this.signal?.aborted) throw new ProvisionError('provisioning stopped');
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new ProvisionError(`cannot reach ${this.base} (${cause?.code ?? cause?.message ?? (err as Error).message}): is fleetpulse serve running there?`);
+        throw new ProvisionError(
+          `cannot reach ${this.base} (${cause?.code ?? cause?.message ?? (err as Error).message}): is fleetpulse serve running there?`,
+        );
       }
       const text = await res.text();
       if (res.status === 429 && attempt < 10) {
@@ -166,7 +200,11 @@ class AdminApi {
 }
 
 function explain(method: string, path: string, status: number, text: string): string {
-  let error: { code?: string; message?: string; details?: { errors?: Array<{ row: number; field: string; message: string }> } } = {};
+  let error: {
+    code?: string;
+    message?: string;
+    details?: { errors?: Array<{ row: number; field: string; message: string }> };
+  } = {};
   try {
     error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
   } catch {

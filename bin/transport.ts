@@ -29,12 +29,15 @@ export function transportOf(config: Config) {
  */
 export function tlsOptions(tls: Config['http']['tls']): HttpsOptions | undefined {
   if (!tls.cert && !tls.key) return undefined;
-  if (!tls.cert || !tls.key) throw new ConfigError(`http.tls: cert and key go together (${tls.cert ? 'key' : 'cert'} is missing)`);
+  if (!tls.cert || !tls.key)
+    throw new ConfigError(`http.tls: cert and key go together (${tls.cert ? 'key' : 'cert'} is missing)`);
   const options = { cert: readPem('http.tls.cert', tls.cert), key: readPem('http.tls.key', tls.key) };
   try {
     createSecureContext(options);
   } catch (err) {
-    throw new ConfigError(`http.tls: ${tls.cert} and ${tls.key} are not a certificate and its key (${(err as Error).message})`);
+    throw new ConfigError(
+      `http.tls: ${tls.cert} and ${tls.key} are not a certificate and its key (${(err as Error).message})`,
+    );
   }
   return options;
 }
@@ -52,14 +55,22 @@ function readPem(key: string, file: string): Buffer {
  * theirs. A pair that cannot be read or does not match is refused with an error log, and the
  * server keeps the previous one. Returns the function that removes the handler.
  */
-export function reloadOnSighup(server: HttpsServer, tls: Config['http']['tls'], log: Logger, onReload: (ok: boolean) => void): () => void {
+export function reloadOnSighup(
+  server: HttpsServer,
+  tls: Config['http']['tls'],
+  log: Logger,
+  onReload: (ok: boolean) => void,
+): () => void {
   const reload = () => {
     try {
       server.setSecureContext(tlsOptions(tls)!);
       log.info({ cert: tls.cert }, 'TLS certificate reloaded');
       onReload(true);
     } catch (err) {
-      log.error({ cert: tls.cert, err: (err as Error).message }, 'TLS certificate reload failed; keeping the previous one');
+      log.error(
+        { cert: tls.cert, err: (err as Error).message },
+        'TLS certificate reload failed; keeping the previous one',
+      );
       onReload(false);
     }
   };

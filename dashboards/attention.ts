@@ -41,5 +41,8 @@ export function attentionList(o: AttentionListOptions): Query {
   inner.filterBy(o.filterBy).byTags(...tags);
   const outer = Query.fromSubquery(inner).field('state');
   for (const [field, alias] of o.columns) outer.field(field, alias);
-  return outer.whereAnyOf('state', o.states).byTags(...tags).within({ kind: 'none' });
+  return outer
+    .whereAnyOf('state', o.states)
+    .byTags(...tags)
+    .within({ kind: 'none' });
 }

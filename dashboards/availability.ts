@@ -22,13 +22,22 @@ export const FLEET_UPTIME_EXPR = `100 * ${rolled('online_s_sum')} / (${rolled('o
  * downsampler's `device_availability_hourly` (one series per group, not per device): the same
  * sums as `uptime`, so the same figure. Has no device tag: the device variable does not narrow it.
  */
-export function fleetUptime(filterBy: readonly DeviceVariable[], by: readonly ('customer' | 'site' | 'kind' | 'model')[] = []): Query {
-  return Query.from(deviceAvailabilityHourly).expression(FLEET_UPTIME_EXPR, 'uptime_pct').filterBy(filterBy.filter((v) => GROUP_VARIABLES.includes(v))).byTags(...by);
+export function fleetUptime(
+  filterBy: readonly DeviceVariable[],
+  by: readonly ('customer' | 'site' | 'kind' | 'model')[] = [],
+): Query {
+  return Query.from(deviceAvailabilityHourly)
+    .expression(FLEET_UPTIME_EXPR, 'uptime_pct')
+    .filterBy(filterBy.filter((v) => GROUP_VARIABLES.includes(v)))
+    .byTags(...by);
 }
 
 /** Uptime % over the dashboard range, per `by` tags, from each device's hourly points (reports per device). */
 export function uptime(filterBy: readonly DeviceVariable[], by: readonly string[] = []): Query {
-  return Query.from(deviceAvailability).expression(UPTIME_EXPR, 'uptime_pct').filterBy(filterBy).byTags(...by);
+  return Query.from(deviceAvailability)
+    .expression(UPTIME_EXPR, 'uptime_pct')
+    .filterBy(filterBy)
+    .byTags(...by);
 }
 
 /** Device-hours with any downtime, and downtime in seconds, per `by` tags. */

@@ -111,7 +111,9 @@ export class Board {
       .timezone('browser')
       .tooltip(dashboard.DashboardCursorSync.Crosshair);
     for (const v of deviceVariables(spec.variables ?? 'fleet')) this.builder.withVariable(v);
-    this.builder.withVariable(new dashboard.ConstantVariableBuilder(API_URL_VARIABLE).label('Fleetpulse API').value(DEFAULT_API_URL));
+    this.builder.withVariable(
+      new dashboard.ConstantVariableBuilder(API_URL_VARIABLE).label('Fleetpulse API').value(DEFAULT_API_URL),
+    );
     this.builder.link(
       new dashboard.DashboardLinkBuilder('Fleetpulse dashboards')
         .type(dashboard.DashboardLinkType.Dashboards)
@@ -121,7 +123,12 @@ export class Board {
         .keepTime(true),
     );
     for (const link of spec.links ?? []) {
-      this.builder.link(new dashboard.DashboardLinkBuilder(link.title).type(dashboard.DashboardLinkType.Link).url(link.url).targetBlank(true));
+      this.builder.link(
+        new dashboard.DashboardLinkBuilder(link.title)
+          .type(dashboard.DashboardLinkType.Link)
+          .url(link.url)
+          .targetBlank(true),
+      );
     }
   }
 
@@ -156,7 +163,15 @@ export class Board {
       .type('alertlist')
       .title(title)
       .gridPos({ x: 0, y: 0, w: opts.w ?? 8, h: opts.h ?? 8 })
-      .options({ viewMode: 'list', groupMode: 'default', maxItems: 50, sortOrder: 1, stateFilter: { firing: true, pending: true, noData: false, normal: false, error: true }, folder: { title: 'Fleetpulse' }, alertInstanceLabelFilter: '' });
+      .options({
+        viewMode: 'list',
+        groupMode: 'default',
+        maxItems: 50,
+        sortOrder: 1,
+        stateFilter: { firing: true, pending: true, noData: false, normal: false, error: true },
+        folder: { title: 'Fleetpulse' },
+        alertInstanceLabelFilter: '',
+      });
     if (opts.description) panel.description(opts.description);
     this.builder.withPanel(panel);
     return this;
@@ -175,7 +190,10 @@ export class Board {
     format: ResultFormat,
     opts: PanelOptions,
   ): this {
-    panel.title(title).datasource({ ...datasourceRef }).gridPos({ x: 0, y: 0, w: opts.w ?? 12, h: opts.h ?? 8 });
+    panel
+      .title(title)
+      .datasource({ ...datasourceRef })
+      .gridPos({ x: 0, y: 0, w: opts.w ?? 12, h: opts.h ?? 8 });
     if (opts.description) panel.description(opts.description);
     if (opts.unit) panel.unit(opts.unit);
     if (opts.minInterval) panel.interval(opts.minInterval);

@@ -67,7 +67,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const drift = await checkProvisioning();
     for (const d of drift) console.error(`${d.problem}: ${d.file}`);
     if (drift.length > 0) {
-      console.error(`grafana:check: ${drift.length} file(s) differ from the TypeScript; run \`npm run grafana:build\` and commit.`);
+      console.error(
+        `grafana:check: ${drift.length} file(s) differ from the TypeScript; run \`npm run grafana:build\` and commit.`,
+      );
       process.exit(1);
     }
     console.log('grafana:check: provisioning is up to date');

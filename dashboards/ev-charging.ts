@@ -14,20 +14,140 @@ const POWER = METER_FIELDS['Power.Active.Import']!.field;
 const ACTIVE = ['Charging', 'SuspendedEV', 'SuspendedEVSE', 'Occupied'];
 
 export function evChargingDashboard(): Board {
-  const board = new Board({ uid: UID.charging, title: 'Fleetpulse / EV charging', description: 'Connectors by status, power and energy, sessions, energy and revenue per site, faults by code, chargers offline.' });
-  const connectors = () => latestPerDevice(connectorStatus, ['status'], F, ['connector', 'customer', 'site']).lookback('24h');
+  const board = new Board({
+    uid: UID.charging,
+    title: 'Fleetpulse / EV charging',
+    description:
+      'Connectors by status, power and energy, sessions, energy and revenue per site, faults by code, chargers offline.',
+  });
+  const connectors = () =>
+    latestPerDevice(connectorStatus, ['status'], F, ['connector', 'customer', 'site']).lookback('24h');
   board
     .row('Now')
-    .stat('Chargers offline', [{ q: Query.fromSubquery(latestStatus({ filterBy: F, kinds: [KIND.charger], keep: [] })).select('count', 'state', 'devices').whereField('state', '=', 'offline').within({ kind: 'none' }) }], { thresholds: [['green', null], ['red', 1]] })
-    .stat('Active sessions', [{ q: Query.fromSubquery(connectors()).select('count', 'status', 'connectors').whereAnyOf('status', ACTIVE).within({ kind: 'none' }) }], { thresholds: [['blue', null]] })
-    .stat('Faulted connectors', [{ q: Query.fromSubquery(connectors()).select('count', 'status', 'connectors').whereField('status', '=', 'Faulted').within({ kind: 'none' }) }], { thresholds: [['green', null], ['red', 1]] })
-    .table('Connectors by status', [{ q: connectors() }], { w: 6, transformations: [countBy('status')], description: 'Each connector\'s last StatusNotification within 24 h.' })
-    .table('Chargers offline or faulted', [{ q: Query.fromSubquery(latestStatus({ filterBy: F, kinds: [KIND.charger] })).field('state').field('last_seen_s', 'silent_for').whereAnyOf('state', ['offline', 'error']).byTags('device', 'customer', 'site').within({ kind: 'none' }) }], { w: 6, links: { device: link.deviceDetail } })
+    .stat(
+      'Chargers offline',
+      [
+        {
+          q: Query.fromSubquery(latestStatus({ filterBy: F, kinds: [KIND.charger], keep: [] }))
+            .select('count', 'state', 'devices')
+            .whereField('state', '=', 'offline')
+            .within({ kind: 'none' }),
+        },
+      ],
+      {
+        thresholds: [
+          ['green', null],
+          ['red', 1],
+        ],
+      },
+    )
+    .stat(
+      'Active sessions',
+      [
+        {
+          q: Query.fromSubquery(connectors())
+            .select('count', 'status', 'connectors')
+            .whereAnyOf('status', ACTIVE)
+            .within({ kind: 'none' }),
+        },
+      ],
+      { thresholds: [['blue', null]] },
+    )
+    .stat(
+      'Faulted connectors',
+      [
+        {
+          q: Query.fromSubquery(connectors())
+            .select('count', 'status', 'connectors')
+            .whereField('status', '=', 'Faulted')
+            .within({ kind: 'none' }),
+        },
+      ],
+      {
+        thresholds: [
+          ['green', null],
+          ['red', 1],
+        ],
+      },
+    )
+    .table('Connectors by status', [{ q: connectors() }], {
+      w: 6,
+      transformations: [countBy('status')],
+      description: "Each connector's last StatusNotification within 24 h.",
+    })
+    .table(
+      'Chargers offline or faulted',
+      [
+        {
+          q: Query.fromSubquery(latestStatus({ filterBy: F, kinds: [KIND.charger] }))
+            .field('state')
+            .field('last_seen_s', 'silent_for')
+            .whereAnyOf('state', ['offline', 'error'])
+            .byTags('device', 'customer', 'site')
+            .within({ kind: 'none' }),
+        },
+      ],
+      { w: 6, links: { device: link.deviceDetail } },
+    )
     .row('Power and energy')
-    .timeseries('Power drawn (all chargers)', [{ q: Query.fromSubquery(Query.fromName<string>(meter.name).select('mean', POWER, 'power_w').filterBy(F).byTime('$__interval').byTags('device', 'connector')).select('sum', 'power_w', 'power_w').byTime('$__interval', 'none') }], { w: 12, unit: 'watt' })
-    .timeseries('Energy delivered per interval (completed sessions)', [{ q: Query.from(session).select('sum', 'energy_wh').select('count', 'energy_wh', 'sessions').filterBy(F).byTime('$__interval', 0) }], { w: 12, unit: 'watth' })
-    .table('Energy and revenue per site', [{ q: Query.from(session).select('sum', 'energy_wh').select('sum', 'cost', 'revenue').select('count', 'energy_wh', 'sessions').filterBy(F).byTags('customer', 'site') }], { w: 12, links: { site: link.site }, description: 'Revenue adds session totals as charged, in each tariff\'s currency (one currency per site is the norm).' })
-    .table('Faults by error code', [{ q: Query.from(chargerError).field('code').filterBy(F).byTags('device'), mayBeEmpty: false }], { w: 12, transformations: [countBy('code')] })
-    .timeseries(`Faults per interval`, [{ q: Query.from(chargerError).select('count', 'code', 'faults').filterBy(F).byTime('$__interval', 0) }], { w: 24, description: `Faults reported; the current state is in the stats above (last ${CURRENT_WINDOW}).` });
+    .timeseries(
+      'Power drawn (all chargers)',
+      [
+        {
+          q: Query.fromSubquery(
+            Query.fromName<string>(meter.name)
+              .select('mean', POWER, 'power_w')
+              .filterBy(F)
+              .byTime('$__interval')
+              .byTags('device', 'connector'),
+          )
+            .select('sum', 'power_w', 'power_w')
+            .byTime('$__interval', 'none'),
+        },
+      ],
+      { w: 12, unit: 'watt' },
+    )
+    .timeseries(
+      'Energy delivered per interval (completed sessions)',
+      [
+        {
+          q: Query.from(session)
+            .select('sum', 'energy_wh')
+            .select('count', 'energy_wh', 'sessions')
+            .filterBy(F)
+            .byTime('$__interval', 0),
+        },
+      ],
+      { w: 12, unit: 'watth' },
+    )
+    .table(
+      'Energy and revenue per site',
+      [
+        {
+          q: Query.from(session)
+            .select('sum', 'energy_wh')
+            .select('sum', 'cost', 'revenue')
+            .select('count', 'energy_wh', 'sessions')
+            .filterBy(F)
+            .byTags('customer', 'site'),
+        },
+      ],
+      {
+        w: 12,
+        links: { site: link.site },
+        description:
+          "Revenue adds session totals as charged, in each tariff's currency (one currency per site is the norm).",
+      },
+    )
+    .table(
+      'Faults by error code',
+      [{ q: Query.from(chargerError).field('code').filterBy(F).byTags('device'), mayBeEmpty: false }],
+      { w: 12, transformations: [countBy('code')] },
+    )
+    .timeseries(
+      `Faults per interval`,
+      [{ q: Query.from(chargerError).select('count', 'code', 'faults').filterBy(F).byTime('$__interval', 0) }],
+      { w: 24, description: `Faults reported; the current state is in the stats above (last ${CURRENT_WINDOW}).` },
+    );
   return board;
 }

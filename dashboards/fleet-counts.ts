@@ -78,8 +78,15 @@ export function sumBy(by: readonly string[], columns: readonly CountColumn[]) {
  * inventory records, i.e. what each device last said about itself. No `device` tag: the device
  * variable does not narrow it.
  */
-export function firmwareCounts(filterBy: readonly DeviceVariable[], kinds: readonly string[], alias = 'devices'): Query {
-  const inner = Query.from(fleetFirmware).lookback(FLEET_STATUS_WINDOW).select('last', 'devices').whereTagIn('kind', kinds);
+export function firmwareCounts(
+  filterBy: readonly DeviceVariable[],
+  kinds: readonly string[],
+  alias = 'devices',
+): Query {
+  const inner = Query.from(fleetFirmware)
+    .lookback(FLEET_STATUS_WINDOW)
+    .select('last', 'devices')
+    .whereTagIn('kind', kinds);
   inner.filterBy(filterBy.filter((v) => v !== 'device')).byTags(...FIRMWARE_GROUP_TAGS);
   return Query.fromSubquery(inner).select('sum', 'devices', alias).byTags('firmware').within({ kind: 'none' });
 }

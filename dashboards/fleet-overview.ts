@@ -20,19 +20,60 @@ export function fleetOverview(): Board {
   // One count per stat, aliased `devices` as the per-device counts were.
   const count = (c: CountColumn) => fleetCount(F, c, c === 'online' ? 'online' : 'devices');
   const perGroup = (title: string, by: string[], links: PanelOptions['links'] = {}) =>
-    board.table(title, [{ q: fleetGroups(F, TABLE_COUNTS) }], { w: 8, links, description: TABLE_NOTE, transformations: sumBy(by, TABLE_COUNTS) });
+    board.table(title, [{ q: fleetGroups(F, TABLE_COUNTS) }], {
+      w: 8,
+      links,
+      description: TABLE_NOTE,
+      transformations: sumBy(by, TABLE_COUNTS),
+    });
   board
     .row('Now')
     .stat('Devices', [{ q: count('devices') }], { thresholds: [['blue', null]], description: COUNTS_NOTE })
-    .stat('Online', [{ q: count('online') }], { thresholds: [['green', null]], description: `Reachable devices (online or reporting an error). ${COUNTS_NOTE}` })
-    .stat('Offline', [{ q: count('offline') }], { thresholds: [['green', null], ['red', 1]], description: COUNTS_NOTE })
-    .stat('Error', [{ q: count('error') }], { thresholds: [['green', null], ['orange', 1]], description: COUNTS_NOTE })
+    .stat('Online', [{ q: count('online') }], {
+      thresholds: [['green', null]],
+      description: `Reachable devices (online or reporting an error). ${COUNTS_NOTE}`,
+    })
+    .stat('Offline', [{ q: count('offline') }], {
+      thresholds: [
+        ['green', null],
+        ['red', 1],
+      ],
+      description: COUNTS_NOTE,
+    })
+    .stat('Error', [{ q: count('error') }], {
+      thresholds: [
+        ['green', null],
+        ['orange', 1],
+      ],
+      description: COUNTS_NOTE,
+    })
     .stat('In maintenance', [{ q: count('maintenance') }], { thresholds: [['blue', null]], description: COUNTS_NOTE })
-    .stat('Fleet uptime', [{ q: fleetUptime(F) }], { unit: 'percent', thresholds: [['red', null], ['orange', 99], ['green', 99.5]], noValue: 'n/a', description: UPTIME_NOTE })
+    .stat('Fleet uptime', [{ q: fleetUptime(F) }], {
+      unit: 'percent',
+      thresholds: [
+        ['red', null],
+        ['orange', 99],
+        ['green', 99.5],
+      ],
+      noValue: 'n/a',
+      description: UPTIME_NOTE,
+    })
     .row('Who is affected')
     .table(
       'Offline and erroring devices',
-      [{ q: attentionList({ filterBy: F, states: ['offline', 'error'], columns: [['last_seen_s', 'silent_for'], ['since_s', 'in_state_for'], ['reason', 'reason']] }) }],
+      [
+        {
+          q: attentionList({
+            filterBy: F,
+            states: ['offline', 'error'],
+            columns: [
+              ['last_seen_s', 'silent_for'],
+              ['since_s', 'in_state_for'],
+              ['reason', 'reason'],
+            ],
+          }),
+        },
+      ],
       { w: 16, h: 10, description: ATTENTION_NOTE, links: { device: link.deviceDetail, site: link.site } },
     )
     .alertList('Active alerts', { w: 8, h: 10 });
@@ -41,11 +82,25 @@ export function fleetOverview(): Board {
   perGroup('By kind and model', ['kind', 'model']);
   board
     .row('Over the range')
-    .timeseries('Uptime per hour', [{ q: fleetUptime(F).byTime('1h', 'none') }], { unit: 'percent', description: UPTIME_NOTE })
+    .timeseries('Uptime per hour', [{ q: fleetUptime(F).byTime('1h', 'none') }], {
+      unit: 'percent',
+      description: UPTIME_NOTE,
+    })
     .timeseries(
       'Devices by state (all collectors)',
-      [{ q: Query.fromName(selfMetric.devices).select('last', 'value', 'devices').byTime('$__interval', 'previous').byTags('state', 'host'), legend: '$tag_state ($tag_host)' }],
-      { description: 'The collectors\' own count (fleetpulse_devices): cheap over long ranges, not filtered by the variables.' },
+      [
+        {
+          q: Query.fromName(selfMetric.devices)
+            .select('last', 'value', 'devices')
+            .byTime('$__interval', 'previous')
+            .byTags('state', 'host'),
+          legend: '$tag_state ($tag_host)',
+        },
+      ],
+      {
+        description:
+          "The collectors' own count (fleetpulse_devices): cheap over long ranges, not filtered by the variables.",
+      },
     );
   return board;
 }

@@ -17,12 +17,17 @@ type FieldOf<M> = M extends MeasurementSpec<string, infer F> ? F : never;
 export const GROUP_VARIABLES: readonly DeviceVariable[] = DEVICE_VARIABLES.filter((v) => v !== 'device');
 /** Rollups are hourly: a smaller bucket would show hours as isolated points. */
 export const ROLLUP_INTERVAL = '1h';
-export const ROLLUP_NOTE = 'From the hourly per-group rollup the runtime writes (one series per customer, site, kind and model); the device variable does not narrow it.';
+export const ROLLUP_NOTE =
+  'From the hourly per-group rollup the runtime writes (one series per customer, site, kind and model); the device variable does not narrow it.';
 
-type Declared<M, Suffix extends string> = RollupFieldOf<M> extends infer R ? (R extends `${infer F}${Suffix}` ? F : never) : never;
+type Declared<M, Suffix extends string> =
+  RollupFieldOf<M> extends infer R ? (R extends `${infer F}${Suffix}` ? F : never) : never;
 
 /** `sum("<f>_sum") / sum("<f>_count")`: the exact mean of a `mean` field over groups and hours. */
-export function rollupMean<M extends MeasurementSpec<string, string>>(_hourly: RollupSpec<M>, field: Declared<M, '_count'>): string {
+export function rollupMean<M extends MeasurementSpec<string, string>>(
+  _hourly: RollupSpec<M>,
+  field: Declared<M, '_count'>,
+): string {
   return `sum(${quoteIdent(`${field}_sum`)}) / sum(${quoteIdent(`${field}_count`)})`;
 }
 
@@ -30,14 +35,21 @@ export function rollupMean<M extends MeasurementSpec<string, string>>(_hourly: R
  * A fleet trend over a rollup: one column per `[expression, alias]` (use `rollupMean` or `sum(...)`
  * of rollup fields), per `$__interval` of at least `ROLLUP_INTERVAL`, narrowed by the group variables.
  */
-export function rollupTrend<M extends MeasurementSpec<string, string>>(hourly: RollupSpec<M>, columns: [expr: string, alias: string][], fill: 'null' | 'none' | number = 'null'): Query<RollupFieldOf<M>> {
+export function rollupTrend<M extends MeasurementSpec<string, string>>(
+  hourly: RollupSpec<M>,
+  columns: [expr: string, alias: string][],
+  fill: 'null' | 'none' | number = 'null',
+): Query<RollupFieldOf<M>> {
   const q = Query.from(hourly);
   for (const [expr, alias] of columns) q.expression(expr, alias);
   return q.filterBy(GROUP_VARIABLES).byTime('$__interval', fill);
 }
 
 /** `sum("field")` of a rollup field, name checked against its declaration. */
-export function rollupSum<M extends MeasurementSpec<string, string>>(_hourly: RollupSpec<M>, field: RollupFieldOf<M>): string {
+export function rollupSum<M extends MeasurementSpec<string, string>>(
+  _hourly: RollupSpec<M>,
+  field: RollupFieldOf<M>,
+): string {
   return `sum(${quoteIdent(field)})`;
 }
 
@@ -46,13 +58,31 @@ export function rollupSum<M extends MeasurementSpec<string, string>>(_hourly: Ro
  * reset drops that device's bucket). Costs devices × buckets: dashboards read the rollup's
  * `<field>_increase` instead; the benchmark times this as the reference.
  */
-export function counterIncrease<M extends MeasurementSpec<string, string>>(m: M, field: FieldOf<M>, alias: string, filterBy: readonly DeviceVariable[] = DEVICE_VARIABLES, by: string[] = []): Query {
-  const inner = Query.from(m).increase(field, alias).filterBy(filterBy).byTime('$__interval').byTags('device', ...by);
-  return Query.fromSubquery(inner).select('sum', alias, alias).byTime('$__interval', 'none').byTags(...by);
+export function counterIncrease<M extends MeasurementSpec<string, string>>(
+  m: M,
+  field: FieldOf<M>,
+  alias: string,
+  filterBy: readonly DeviceVariable[] = DEVICE_VARIABLES,
+  by: string[] = [],
+): Query {
+  const inner = Query.from(m)
+    .increase(field, alias)
+    .filterBy(filterBy)
+    .byTime('$__interval')
+    .byTags('device', ...by);
+  return Query.fromSubquery(inner)
+    .select('sum', alias, alias)
+    .byTime('$__interval', 'none')
+    .byTags(...by);
 }
 
 /** Each device's latest values of `fields` (one row per device) for tables and Grafana-side grouping. */
-export function latestPerDevice<M extends MeasurementSpec<string, string>>(m: M, fields: FieldOf<M>[], filterBy: readonly DeviceVariable[] = DEVICE_VARIABLES, keep: string[] = ['device']): Query<FieldOf<M>> {
+export function latestPerDevice<M extends MeasurementSpec<string, string>>(
+  m: M,
+  fields: FieldOf<M>[],
+  filterBy: readonly DeviceVariable[] = DEVICE_VARIABLES,
+  keep: string[] = ['device'],
+): Query<FieldOf<M>> {
   const q = Query.from(m).filterBy(filterBy);
   for (const f of fields) q.select('last', f);
   return q.byTags(...new Set(['device', ...keep]));
@@ -62,6 +92,11 @@ export function latestPerDevice<M extends MeasurementSpec<string, string>>(m: M,
 export function countBy(column: string, counted = 'device') {
   return {
     id: 'groupBy',
-    options: { fields: { [column]: { operation: 'groupby', aggregations: [] }, [counted]: { operation: 'aggregate', aggregations: ['count'] } } },
+    options: {
+      fields: {
+        [column]: { operation: 'groupby', aggregations: [] },
+        [counted]: { operation: 'aggregate', aggregations: ['count'] },
+      },
+    },
   };
 }

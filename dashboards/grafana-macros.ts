@@ -41,12 +41,35 @@ export const ALL = '$__all';
 /** Grafana's interval rounding (public/app/core/utils/rangeutil `roundInterval`). */
 export function roundInterval(ms: number): number {
   const steps: [number, number][] = [
-    [15, 10], [35, 20], [75, 50], [150, 100], [350, 200], [750, 500], [1500, 1000], [3500, 2000],
-    [7500, 5000], [12500, 10000], [17500, 15000], [25000, 20000], [45000, 30000], [90000, 60000],
-    [210000, 120000], [450000, 300000], [750000, 600000], [1050000, 900000], [1500000, 1200000],
-    [2700000, 1800000], [5400000, 3600000], [9000000, 7200000], [16200000, 10800000],
-    [24300000, 21600000], [32400000, 28800000], [86400000, 43200000], [604800000, 86400000],
-    [1814400000, 604800000], [3628800000, 2592000000],
+    [15, 10],
+    [35, 20],
+    [75, 50],
+    [150, 100],
+    [350, 200],
+    [750, 500],
+    [1500, 1000],
+    [3500, 2000],
+    [7500, 5000],
+    [12500, 10000],
+    [17500, 15000],
+    [25000, 20000],
+    [45000, 30000],
+    [90000, 60000],
+    [210000, 120000],
+    [450000, 300000],
+    [750000, 600000],
+    [1050000, 900000],
+    [1500000, 1200000],
+    [2700000, 1800000],
+    [5400000, 3600000],
+    [9000000, 7200000],
+    [16200000, 10800000],
+    [24300000, 21600000],
+    [32400000, 28800000],
+    [86400000, 43200000],
+    [604800000, 86400000],
+    [1814400000, 604800000],
+    [3628800000, 2592000000],
   ];
   for (const [below, to] of steps) if (ms < below) return to;
   return 31536000000;
@@ -54,7 +77,14 @@ export function roundInterval(ms: number): number {
 
 /** `60000` → `1m`, `90000` → `90s`, as Grafana writes intervals into queries. */
 export function formatInterval(ms: number): string {
-  const units: [string, number][] = [['y', 31536000000], ['w', 604800000], ['d', 86400000], ['h', 3600000], ['m', 60000], ['s', 1000]];
+  const units: [string, number][] = [
+    ['y', 31536000000],
+    ['w', 604800000],
+    ['d', 86400000],
+    ['h', 3600000],
+    ['m', 60000],
+    ['s', 1000],
+  ];
   for (const [unit, size] of units) if (ms % size === 0 && ms >= size) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }
@@ -113,7 +143,8 @@ export function referencedVariables(query: string): string[] {
   const names = new Set<string>();
   for (const m of query.matchAll(/\$(\w+)|\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]/g)) {
     const name = m[1] ?? m[2] ?? m[3];
-    if (name && !['timeFilter', '__interval', 'interval', '__interval_ms', '__from', '__to'].includes(name)) names.add(name);
+    if (name && !['timeFilter', '__interval', 'interval', '__interval_ms', '__from', '__to'].includes(name))
+      names.add(name);
   }
   return [...names];
 }

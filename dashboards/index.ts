@@ -10,5 +10,14 @@ import { posDashboard } from './pos.ts';
 import { terminalsDashboard } from './terminals.ts';
 
 export function boards(): Board[] {
-  return [fleetOverview(), terminalsDashboard(), evChargingDashboard(), gamingDashboard(), posDashboard(), deviceDetail(), collectorSelfMonitoring(), monthlyReports()];
+  return [
+    fleetOverview(),
+    terminalsDashboard(),
+    evChargingDashboard(),
+    gamingDashboard(),
+    posDashboard(),
+    deviceDetail(),
+    collectorSelfMonitoring(),
+    monthlyReports(),
+  ];
 }

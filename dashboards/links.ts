@@ -21,9 +21,18 @@ export const DEFAULT_API_URL = 'http://localhost:8080';
 const field = (name: string) => `\${__data.fields.${name}}`;
 
 export const link = {
-  deviceDetail: { title: 'Device detail', url: `/d/${UID.device}/device-detail?var-device=${field('device')}&\${__url_time_range}` },
-  site: { title: 'Site view', url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&var-site=${field('site')}&\${__url_time_range}` },
-  customer: { title: 'Customer view', url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&\${__url_time_range}` },
+  deviceDetail: {
+    title: 'Device detail',
+    url: `/d/${UID.device}/device-detail?var-device=${field('device')}&\${__url_time_range}`,
+  },
+  site: {
+    title: 'Site view',
+    url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&var-site=${field('site')}&\${__url_time_range}`,
+  },
+  customer: {
+    title: 'Customer view',
+    url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&\${__url_time_range}`,
+  },
   apiDevice: { title: 'Device in Fleetpulse', url: `\${${API_URL_VARIABLE}}/api/v1/devices/\${device}` },
   apiReports: { title: 'Reports (API)', url: `\${${API_URL_VARIABLE}}/api/v1/reports` },
 };

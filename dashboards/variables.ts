@@ -14,7 +14,13 @@ export type VariableSet = 'fleet' | 'device' | 'collector';
 
 export const ALL_VALUE = '.*';
 
-const LABELS: Record<DeviceVariable, string> = { customer: 'Customer', site: 'Site', kind: 'Kind', model: 'Model', device: 'Device' };
+const LABELS: Record<DeviceVariable, string> = {
+  customer: 'Customer',
+  site: 'Site',
+  kind: 'Kind',
+  model: 'Model',
+  device: 'Device',
+};
 
 function tagVariable(name: string, label: string, query: string, single: boolean): dashboard.QueryVariableBuilder {
   const v = new dashboard.QueryVariableBuilder(name)
@@ -35,6 +41,11 @@ export function deviceVariables(set: VariableSet): dashboard.QueryVariableBuilde
   }
   return DEVICE_VARIABLES.map((name, i) => {
     const narrowBy = DEVICE_VARIABLES.slice(0, i) as DeviceVariable[];
-    return tagVariable(name, LABELS[name], tagValuesQuery(deviceStatus.name, name, narrowBy), set === 'device' && name === 'device');
+    return tagVariable(
+      name,
+      LABELS[name],
+      tagValuesQuery(deviceStatus.name, name, narrowBy),
+      set === 'device' && name === 'device',
+    );
   });
 }

@@ -44,8 +44,18 @@ beforeAll(async () => {
   database = await influx.freshDatabase();
   const directory = new MemoryDirectory();
   for (const p of POLICIES) {
-    directory.add({ id: agentOf(p), kind: 'pc', customer: 'acme', site: 'acme-7' }, { type: 'agent_token', value: `token-${p}` });
-    directory.add({ id: terminalOf(p), kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-7', gateway: agentOf(p) });
+    directory.add(
+      { id: agentOf(p), kind: 'pc', customer: 'acme', site: 'acme-7' },
+      { type: 'agent_token', value: `token-${p}` },
+    );
+    directory.add({
+      id: terminalOf(p),
+      kind: 'terminal',
+      model: 'TC-200',
+      customer: 'acme',
+      site: 'acme-7',
+      gateway: agentOf(p),
+    });
   }
   server = new AgentServer(directory, dir, await freePort());
   await server.open();
@@ -56,15 +66,28 @@ beforeAll(async () => {
       network.mode = 'down'; // the store's uplink is out from the start
       const pty = await startPtyPair(dir, p);
       const terminal = startTerminal({ path: pty.device, serial: terminalOf(p), reboot_ms: 100 });
-      const agent = new AgentProcess(dir, {
-        agent: { id: agentOf(p), server: `ws://127.0.0.1:${network.port}/agent/`, token: `token-${p}` },
-        data_dir: join(dir, p),
-        log: { level: 'info' },
-        outbox: { max_bytes: MAX_BYTES, when_full: p, batch_size: BATCH, flush_interval_ms: 100, shutdown_flush_s: 10 },
-        uplink: { reconnect_initial_ms: 100, reconnect_max_ms: 300, connect_wait_s: 1 },
-        // Only the terminal reports (its statuses when the test says): the outbox fills when the test wants.
-        plugins: { host: false, tc200: { ports: [{ path: pty.host }], heartbeat_interval_s: 1, status_interval_s: 3600 } },
-      }, p);
+      const agent = new AgentProcess(
+        dir,
+        {
+          agent: { id: agentOf(p), server: `ws://127.0.0.1:${network.port}/agent/`, token: `token-${p}` },
+          data_dir: join(dir, p),
+          log: { level: 'info' },
+          outbox: {
+            max_bytes: MAX_BYTES,
+            when_full: p,
+            batch_size: BATCH,
+            flush_interval_ms: 100,
+            shutdown_flush_s: 10,
+          },
+          uplink: { reconnect_initial_ms: 100, reconnect_max_ms: 300, connect_wait_s: 1 },
+          // Only the terminal reports (its statuses when the test says): the outbox fills when the test wants.
+          plugins: {
+            host: false,
+            tc200: { ports: [{ path: pty.host }], heartbeat_interval_s: 1, status_interval_s: 3600 },
+          },
+        },
+        p,
+      );
       rigs.set(p, { network, pty, terminal, agent });
     }),
   );
@@ -117,15 +140,20 @@ async function offlineThenBack(p: Policy) {
   });
   expect(await agent.stop(), agent.output).toBe(0);
   const dropped = await until(`${p}: the agent's final count of dropped points`, async () => {
-    const s = await query(`SELECT LAST(value) FROM fleetpulse_points_dropped_total WHERE device = '${agentOf(p)}' AND reason = 'spool_full'`);
+    const s = await query(
+      `SELECT LAST(value) FROM fleetpulse_points_dropped_total WHERE device = '${agentOf(p)}' AND reason = 'spool_full'`,
+    );
     return s[0]?.values[0]?.[1] as number | undefined;
   });
   const emitted = await until(`${p}: the agent's final count of TC-200 points`, async () => {
-    const s = await query(`SELECT LAST(value) FROM fleetpulse_points_emitted_total WHERE device = '${agentOf(p)}' AND plugin = 'tc200'`);
+    const s = await query(
+      `SELECT LAST(value) FROM fleetpulse_points_emitted_total WHERE device = '${agentOf(p)}' AND plugin = 'tc200'`,
+    );
     return s[0]?.values[0]?.[1] as number | undefined;
   });
   let stored = 0;
-  for (const m of ['terminal_status', 'terminal_link', 'terminal_info']) stored += await storedPoints(query, m, `device = '${device}'`);
+  for (const m of ['terminal_status', 'terminal_link', 'terminal_info'])
+    stored += await storedPoints(query, m, `device = '${device}'`);
   return { dropped, emitted, stored, boots: await bootsStored(device) };
 }
 
@@ -139,11 +167,14 @@ describe('the agent outbox bound while the server is unreachable', () => {
     expect(boots).toContain(3); // the newest made it
   });
 
-  it.concurrent('drop_newest: what is in the outbox stays, new points go while it is full, every drop is counted', async () => {
-    const { dropped, emitted, stored, boots } = await offlineThenBack('drop_newest');
-    expect(stored).toBeLessThan(emitted);
-    expect(dropped).toBeGreaterThanOrEqual(emitted - stored);
-    expect(boots).toContain(2); // the first marker was kept
-    expect(boots).not.toContain(3); // the outbox was full when the second came
-  });
+  it.concurrent(
+    'drop_newest: what is in the outbox stays, new points go while it is full, every drop is counted',
+    async () => {
+      const { dropped, emitted, stored, boots } = await offlineThenBack('drop_newest');
+      expect(stored).toBeLessThan(emitted);
+      expect(dropped).toBeGreaterThanOrEqual(emitted - stored);
+      expect(boots).toContain(2); // the first marker was kept
+      expect(boots).not.toContain(3); // the outbox was full when the second came
+    },
+  );
 });

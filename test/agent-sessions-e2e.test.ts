@@ -38,7 +38,6 @@ const STATION = 'venue-1-pc-07';
 const MIN = 60_000;
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
-
 describe('timed sessions with a real agent', () => {
   let dir: string;
   let database: string;
@@ -75,13 +74,27 @@ describe('timed sessions with a real agent', () => {
     stateDb = openStateDb(join(dir, 'state.db'));
     spool = new Spool({ db: stateDb, commitIntervalMs: 10 });
     const metrics = new SelfMetrics('test');
-    drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influx.url, database }), log, flushIntervalMs: 100, metrics: metrics.drainMetrics() });
+    drain = new Drain({
+      spool,
+      writer: new InfluxV1Writer({ url: influx.url, database }),
+      log,
+      flushIntervalMs: 100,
+      metrics: metrics.drainMetrics(),
+    });
     drain.start();
     app = Fastify({ loggerInstance: log as FastifyBaseLogger });
     const server = new SharedServer(app);
     collector = new Collector({
-      place: 'serve', plugins: [agentPlugin, ...edgePlugins], pluginConfig: { agent: { ping_interval_s: 1 } },
-      sink: spool, db: stateDb, pluginDb: inventory.db, directory: inventory.directory, metrics, log, server,
+      place: 'serve',
+      plugins: [agentPlugin, ...edgePlugins],
+      pluginConfig: { agent: { ping_interval_s: 1 } },
+      sink: spool,
+      db: stateDb,
+      pluginDb: inventory.db,
+      directory: inventory.directory,
+      metrics,
+      log,
+      server,
     });
     // As bin/commands/serve.ts wires it, with a movable clock and a fast tick.
     const emit = collector.emitter.system.bind(collector.emitter);
@@ -97,7 +110,9 @@ describe('timed sessions with a real agent', () => {
       enforcementGraceMs: 60_000,
     });
     void app.register(apiPlugin, {
-      prefix: '/api/v1', inventory, kinds: ['pc'],
+      prefix: '/api/v1',
+      inventory,
+      kinds: ['pc'],
       extend: async (api) => {
         await api.register(sessionRoutes, { scheduler });
         server.mountApiRoutes(api);
@@ -113,19 +128,32 @@ describe('timed sessions with a real agent', () => {
       data_dir: join(dir, 'agent'),
       log: { level: 'info' },
       outbox: { flush_interval_ms: 100 },
-      uplink: { reconnect_initial_ms: 100, reconnect_max_ms: 300, announce_interval_s: 1, ack_timeout_s: 5, connect_wait_s: 1 },
+      uplink: {
+        reconnect_initial_ms: 100,
+        reconnect_max_ms: 300,
+        announce_interval_s: 1,
+        ack_timeout_s: 5,
+        connect_wait_s: 1,
+      },
       plugins: {
         host: {
-          interval_s: 5, cpu_interval_s: 5,
+          interval_s: 5,
+          cpu_interval_s: 5,
           lock_command: ['sh', '-c', `date +%s%3N >> ${lockFile()}`],
           warn_command: ['sh', '-c', `printf '%s\\n' "$0" >> ${warnFile()}`],
         },
       },
     };
     agent = new AgentProcess(dir, config);
-    const doc = load(readFileSync(join(REPO_ROOT, PROVISIONING_DIR, 'alerting/rules.yaml'), 'utf8')) as { groups: { rules: ProvisionedRule[] }[] };
+    const doc = load(readFileSync(join(REPO_ROOT, PROVISIONING_DIR, 'alerting/rules.yaml'), 'utf8')) as {
+      groups: { rules: ProvisionedRule[] }[];
+    };
     rule = doc.groups.flatMap((g) => g.rules).find((r) => r.uid === 'fp-session-enforcement-failed')!;
-    await until('the agent announced its session commands', () => collector.bus.commandsFor(STATION)?.session_status, 30_000).catch((err: Error) => {
+    await until(
+      'the agent announced its session commands',
+      () => collector.bus.commandsFor(STATION)?.session_status,
+      30_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${agent.output}`);
     });
   }, 60_000);
@@ -145,7 +173,9 @@ describe('timed sessions with a real agent', () => {
 
   const api = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
     const res = await fetch(`http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}/api/v1${url}`, {
-      method, headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     const json = (await res.json()) as Record<string, unknown>;
     if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
@@ -155,11 +185,16 @@ describe('timed sessions with a real agent', () => {
   // The tests share one station: each starts once the previous test's session has ended on the
   // server too (on a loaded machine it may still be expiring when the next test begins).
   const start = async (minutes: number) => {
-    await until('no active session on the station', async () => ((await api('GET', `/sessions?station=${STATION}&state=active`)).items as unknown[]).length === 0);
+    await until(
+      'no active session on the station',
+      async () => ((await api('GET', `/sessions?station=${STATION}&state=active`)).items as unknown[]).length === 0,
+    );
     return api('POST', '/sessions', { station: STATION, minutes });
   };
-  const synced = (id: string) => until(`the station holds session ${id}'s state`, async () => (await session(id)).station_synced === true);
-  const stationStatus = async () => (await collector.bus.dispatch(STATION, { name: 'session_status' })).result as Record<string, unknown>;
+  const synced = (id: string) =>
+    until(`the station holds session ${id}'s state`, async () => (await session(id)).station_synced === true);
+  const stationStatus = async () =>
+    (await collector.bus.dispatch(STATION, { name: 'session_status' })).result as Record<string, unknown>;
   const cut = async () => {
     relay.mode = 'down';
     relay.cut();
@@ -167,7 +202,10 @@ describe('timed sessions with a real agent', () => {
   };
   const enforcementPoints = (id: string) =>
     until(`session_enforcement of ${id} in InfluxDB`, async () => {
-      const s = await influx.query(`SELECT "state", "failed", "by" FROM "session_enforcement" WHERE "session_id" = '${id}'`, { db: database });
+      const s = await influx.query(
+        `SELECT "state", "failed", "by" FROM "session_enforcement" WHERE "session_id" = '${id}'`,
+        { db: database },
+      );
       return s[0]?.values.some((v) => v[1] !== 'pending') && s[0].values.map((v) => v.slice(1));
     });
 
@@ -182,7 +220,12 @@ describe('timed sessions with a real agent', () => {
     const before = locks().length;
     skewMs = endsAt + 1000 - Date.now();
     await until('the lock on the station', () => locks().length > before);
-    expect(await until('the end recorded', async () => (await session(s.id as string)).enforcement && session(s.id as string))).toMatchObject({ state: 'ended', enforcement: 'ok', enforced_by: 'server' });
+    expect(
+      await until(
+        'the end recorded',
+        async () => (await session(s.id as string)).enforcement && session(s.id as string),
+      ),
+    ).toMatchObject({ state: 'ended', enforcement: 'ok', enforced_by: 'server' });
     expect(warnings()).toEqual(['Your session ends in 5 minutes', 'Your session ends in 1 minute']);
     skewMs = 0;
     expect(await enforcementPoints(s.id as string)).toEqual([['enforced', 0, 'server']]);
@@ -202,7 +245,12 @@ describe('timed sessions with a real agent', () => {
     const before = locks().length;
     await until('the lock at the new end', () => locks().length > before);
     // Every lock came at or after the new end (the agent's own and the server's command); none at the old one.
-    expect(locks().slice(before).every((t) => t >= newEnd), `old end ${oldEnd}, new end ${newEnd}, locks ${locks().slice(before)}`).toBe(true);
+    expect(
+      locks()
+        .slice(before)
+        .every((t) => t >= newEnd),
+      `old end ${oldEnd}, new end ${newEnd}, locks ${locks().slice(before)}`,
+    ).toBe(true);
   });
 
   it('a session stopped while the uplink is down does not lock the station later', async () => {
@@ -228,11 +276,22 @@ describe('timed sessions with a real agent', () => {
     await cut();
     await until('the local lock', () => locks().length > before);
     expect(locks()[before]).toBeGreaterThanOrEqual(endsAt);
-    await until('the server at the end: pending', async () => (await session(s.id as string)).enforcement === 'pending');
+    await until(
+      'the server at the end: pending',
+      async () => (await session(s.id as string)).enforcement === 'pending',
+    );
     relay.mode = 'up';
     await until('the station reported', async () => (await session(s.id as string)).enforcement === 'ok');
-    expect(await session(s.id as string)).toMatchObject({ state: 'ended', enforcement: 'ok', enforced_by: 'station', error: null });
-    expect(await enforcementPoints(s.id as string)).toEqual([['pending', 0, 'station'], ['enforced', 0, 'station']]);
+    expect(await session(s.id as string)).toMatchObject({
+      state: 'ended',
+      enforcement: 'ok',
+      enforced_by: 'station',
+      error: null,
+    });
+    expect(await enforcementPoints(s.id as string)).toEqual([
+      ['pending', 0, 'station'],
+      ['enforced', 0, 'station'],
+    ]);
     // The alert rule, read from the provisioning file, sees the station and does not fire.
     const result = await evaluateRule(rule, influx.client(database), Date.now());
     expect(result).toMatchObject({ firing: [], instances: 1 });
@@ -246,7 +305,9 @@ describe('timed sessions with a real agent', () => {
     expect((await session(s.id as string)).error).toContain('the station did not hold this end time');
     expect(await enforcementPoints(s.id as string)).toEqual([['failed', 1, 'server']]);
     const result = await evaluateRule(rule, influx.client(database), Date.now());
-    expect(result.firing).toEqual([{ device: STATION, kind: 'pc', model: 'GAMER-X', customer: 'playhouse', site: 'playhouse-lyon' }]);
+    expect(result.firing).toEqual([
+      { device: STATION, kind: 'pc', model: 'GAMER-X', customer: 'playhouse', site: 'playhouse-lyon' },
+    ]);
     const before = locks().length;
     relay.mode = 'up';
     await until('the late lock once back', () => locks().length > before);

@@ -29,12 +29,19 @@ describe('agent uplink: refused lines are kept or counted, never taken for store
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fleetpulse-uplink-refusals-'));
     database = await influx.freshDatabase();
-    const directory = new MemoryDirectory().add({ id: AGENT, kind: 'pc', customer: 'acme', site: 'acme-9' }, { type: 'agent_token', value: TOKEN });
+    const directory = new MemoryDirectory().add(
+      { id: AGENT, kind: 'pc', customer: 'acme', site: 'acme-9' },
+      { type: 'agent_token', value: TOKEN },
+    );
     // Room for about 70 lines (of 85 characters, enriched), and the drain not started yet: the spool fills at once.
     server = new AgentServer(directory, dir, await freePort(), { maxBytes: 6000, whenFull: 'drop_newest' });
     await server.open();
     uplink = new UplinkWriter({
-      url: `ws://127.0.0.1:${server.port}/agent/`, agentId: AGENT, token: TOKEN, log, ackTimeoutMs: 5000,
+      url: `ws://127.0.0.1:${server.port}/agent/`,
+      agentId: AGENT,
+      token: TOKEN,
+      log,
+      ackTimeoutMs: 5000,
       onRefused: (reason, n) => lost.set(reason, (lost.get(reason) ?? 0) + n),
     });
     uplink.start();
@@ -50,16 +57,25 @@ describe('agent uplink: refused lines are kept or counted, never taken for store
     const t0 = Date.now() - 60_000;
     const batch = Array.from({ length: 40 }, (_, i) => `host_system,device=${AGENT} uptime_s=${i}i ${t0 + i}`);
     // Another agent's worth of data already fills most of the spool.
-    const filler = Array.from({ length: 40 }, (_, i) => `host_system,device=${AGENT} uptime_s=${1000 + i}i ${t0 - 1000 + i}`);
+    const filler = Array.from(
+      { length: 40 },
+      (_, i) => `host_system,device=${AGENT} uptime_s=${1000 + i}i ${t0 - 1000 + i}`,
+    );
     expect(await uplink.write(filler)).toEqual({ kind: 'written' });
     const first = await uplink.write(batch);
     expect(first).toMatchObject({ kind: 'retry', error: expect.stringMatching(/spool refused \d+ lines \(full\)/) });
-    expect((await server.metrics.pointsDropped.get()).values.find((v) => v.labels.reason === 'spool_full')?.value).toBeGreaterThan(0);
+    expect(
+      (await server.metrics.pointsDropped.get()).values.find((v) => v.labels.reason === 'spool_full')?.value,
+    ).toBeGreaterThan(0);
     expect(lost.size).toBe(0);
     // The server's spool drains; the agent sends the batch again (as its drain does) until it is acked whole.
     server.startDrain(influx.url, database);
     await until('the batch acked whole', async () => (await uplink.write(batch)).kind === 'written');
-    await until('all 80 points in InfluxDB', async () => (await storedPoints((q) => influx.query(q, { db: database }), 'host_system', `device = '${AGENT}'`)) === 80);
+    await until(
+      'all 80 points in InfluxDB',
+      async () =>
+        (await storedPoints((q) => influx.query(q, { db: database }), 'host_system', `device = '${AGENT}'`)) === 80,
+    );
   });
 
   it('lines refused for what they are are counted lost by reason, and the batch is done', async () => {

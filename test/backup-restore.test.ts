@@ -41,7 +41,10 @@ async function api(method: string, route: string, body?: unknown): Promise<{ sta
 }
 
 function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -73,7 +76,10 @@ describe('backup and restore', () => {
     // A day of minutely points, written straight into the embedded influxd.
     const url = await embeddedInfluxdUrl(path.join(dataDir, 'influxdb'));
     const now = Date.now();
-    const lines = Array.from({ length: MINUTES }, (_, i) => `pos_probe,device=pos-1 uptime_pct=${i % 100} ${now - (i + 1) * 60_000}`);
+    const lines = Array.from(
+      { length: MINUTES },
+      (_, i) => `pos_probe,device=pos-1 uptime_pct=${i % 100} ${now - (i + 1) * 60_000}`,
+    );
     const write = await fetch(`${url}/write?db=fleetpulse&precision=ms`, { method: 'POST', body: lines.join('\n') });
     expect(write.status).toBe(204);
     expect(await influxCount()).toBe(MINUTES);
@@ -92,7 +98,14 @@ describe('backup and restore', () => {
     rmSync(dataDir, { recursive: true, force: true });
 
     const configFile = writeConfig(dir, CONFIG);
-    const restored = await cli(['restore', path.join(backupDir, taken.json.name), '--config', configFile, '--key-file', keptKey]);
+    const restored = await cli([
+      'restore',
+      path.join(backupDir, taken.json.name),
+      '--config',
+      configFile,
+      '--key-file',
+      keptKey,
+    ]);
     expect(restored.output).toContain('restored InfluxDB database fleetpulse');
     expect(restored.code).toBe(0);
 
@@ -100,10 +113,23 @@ describe('backup and restore', () => {
     const devices = await api('GET', '/devices?limit=10');
     expect(devices.json.items.map((d: { id: string }) => d.id).sort()).toEqual(['CP-1', 'bo-1', 'pos-1']);
     const commands = await api('GET', '/commands?device=CP-1');
-    expect(commands.json.items.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([[command.json.ids[0], 'queued']]);
+    expect(commands.json.items.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
+      [command.json.ids[0], 'queued'],
+    ]);
     expect(await influxCount()).toBe(MINUTES);
     // The restored secret still verifies signatures: the key file came back with it.
-    const posted = await postEvents(serve.url, 'bo-1', secret, [{ type: 'heartbeat', id: 'hb-1', device: 'pos-1', store: 'store-1', time: Date.now(), app_version: '1.0', printer: 'ok', network: 'wifi' }]);
+    const posted = await postEvents(serve.url, 'bo-1', secret, [
+      {
+        type: 'heartbeat',
+        id: 'hb-1',
+        device: 'pos-1',
+        store: 'store-1',
+        time: Date.now(),
+        app_version: '1.0',
+        printer: 'ok',
+        network: 'wifi',
+      },
+    ]);
     expect(posted.body).toMatchObject({ accepted: 1 });
   }, 180_000);
 
@@ -116,7 +142,10 @@ describe('backup and restore', () => {
     expect(backups).toContain('is not a Fleetpulse backup (no manifest.json)');
     const gen = path.join(dir, 'fleetpulse-20260101T000000Z');
     mkdirSync(gen);
-    writeFileSync(path.join(gen, 'manifest.json'), JSON.stringify({ format: 1, at: 0, inventory: 'inventory.db', influx: { skipped: 'test' } }));
+    writeFileSync(
+      path.join(gen, 'manifest.json'),
+      JSON.stringify({ format: 1, at: 0, inventory: 'inventory.db', influx: { skipped: 'test' } }),
+    );
     const over = await cli(['restore', gen, '--config', configFile]);
     expect(over.code).toBe(1);
     expect(over.output).toContain(`${path.join(target, 'fleetpulse.db')} exists: restore only into an empty data dir`);

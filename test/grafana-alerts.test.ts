@@ -25,7 +25,9 @@ const now = Date.now();
 beforeAll(async () => {
   db = await influx.freshDatabase({ prefix: 'alerts' });
   await writeFleet({ url: influx.url, db, now });
-  const doc = load(await readFile(path.join(REPO_ROOT, PROVISIONING_DIR, 'alerting/rules.yaml'), 'utf8')) as { groups: { rules: ProvisionedRule[] }[] };
+  const doc = load(await readFile(path.join(REPO_ROOT, PROVISIONING_DIR, 'alerting/rules.yaml'), 'utf8')) as {
+    groups: { rules: ProvisionedRule[] }[];
+  };
   rules = doc.groups.flatMap((g) => g.rules);
 });
 
@@ -44,34 +46,69 @@ describe('alert rules on the simulated fleet', () => {
       for (const m of maintenance) expect(fired).not.toContain(m);
       // Summaries name device, customer and site from labels the query really returns.
       for (const labels of result.firing) {
-        if ('device' in labels) for (const l of ['device', 'kind', 'model', 'customer', 'site']) expect(labels[l], `${rule.uid} label ${l}`).toBeTruthy();
+        if ('device' in labels)
+          for (const l of ['device', 'kind', 'model', 'customer', 'site'])
+            expect(labels[l], `${rule.uid} label ${l}`).toBeTruthy();
       }
     }
   });
 
   it('the device in maintenance would fire without the maintenance guard (the guard is what stops it)', async () => {
     const cpu = rules.find((r) => r.uid === 'fp-pc-high-cpu')!;
-    const unguarded: ProvisionedRule = { ...cpu, data: cpu.data.filter((s) => ['A', 'B'].includes(s.refId)).concat({ ...cpu.data.find((s) => s.refId === 'C')!, model: { ...cpu.data.find((s) => s.refId === 'C')!.model, expression: 'B' } }) };
+    const unguarded: ProvisionedRule = {
+      ...cpu,
+      data: cpu.data
+        .filter((s) => ['A', 'B'].includes(s.refId))
+        .concat({
+          ...cpu.data.find((s) => s.refId === 'C')!,
+          model: { ...cpu.data.find((s) => s.refId === 'C')!.model, expression: 'B' },
+        }),
+    };
     const fired = (await evaluateRule(unguarded, influx.client(db), now)).firing.map((l) => l.device).sort();
     expect(fired).toEqual(['pc-hot', 'pc-maint']);
   });
 
   it('fp-session-enforcement-failed: fires for a failed session end, not for one the station enforced itself while unreachable, not in maintenance', async () => {
-    const rule = rules.find((r) => r.uid === 'fp-session-enforcement-failed')! as ProvisionedRule & { annotations: Record<string, string> };
+    const rule = rules.find((r) => r.uid === 'fp-session-enforcement-failed')! as ProvisionedRule & {
+      annotations: Record<string, string>;
+    };
     const result = await evaluateRule(rule, influx.client(db), now);
-    expect(result.firing).toEqual([{ device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1' }]);
+    expect(result.firing).toEqual([
+      { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1' },
+    ]);
     // pc-ok's end was pending (unreachable), then enforced by its agent: seen, and not firing.
     expect(result.instances).toBe(2);
     // Which device, customer, site; what is wrong; where to look.
-    for (const label of ['device', 'customer', 'site']) expect(rule.annotations.summary).toContain(`{{ $labels.${label} }}`);
+    for (const label of ['device', 'customer', 'site'])
+      expect(rule.annotations.summary).toContain(`{{ $labels.${label} }}`);
     expect(rule.annotations.description).toContain('/api/v1/sessions?station={{ $labels.device }}');
     expect(rule.annotations.runbook_url).toMatch(/#runbook-session-enforcement-failed$/);
 
     // A console behind a plug has no liveness series of its own: its plug's failure fires all the same.
     const consoles = await influx.freshDatabase({ prefix: 'consoles' });
-    const tags = { device: 'ps5-1', kind: 'console', model: 'PS5', customer: 'acme', site: 'acme-s1', action: 'power_off' };
+    const tags = {
+      device: 'ps5-1',
+      kind: 'console',
+      model: 'PS5',
+      customer: 'acme',
+      site: 'acme-s1',
+      action: 'power_off',
+    };
     const line = (state: string, minutesAgo: number) =>
-      encodeLine({ measurement: sessionEnforcement.name, tags, fields: { state, failed: int(state === 'failed' ? 1 : 0), by: 'plug', maintenance: int(0), session_id: 's-1', target: 'plug-1', error: '' }, time: now - minutesAgo * 60_000 });
+      encodeLine({
+        measurement: sessionEnforcement.name,
+        tags,
+        fields: {
+          state,
+          failed: int(state === 'failed' ? 1 : 0),
+          by: 'plug',
+          maintenance: int(0),
+          session_id: 's-1',
+          target: 'plug-1',
+          error: '',
+        },
+        time: now - minutesAgo * 60_000,
+      });
     await fetch(`${influx.url}/write?db=${consoles}&precision=ms`, { method: 'POST', body: line('failed', 3) });
     expect((await evaluateRule(rule, influx.client(consoles), now)).firing.map((l) => l.device)).toEqual(['ps5-1']);
     // Fifteen minutes on, it has passed.

@@ -25,13 +25,23 @@ const ago = (t: number) => now - t * MIN;
 const SCRIPT: Record<string, { kind: string; report(t: number): Report; maintenance?(t: number): boolean }> = {
   healthy: { kind: 'terminal', report: () => ({ state: 'online' }) },
   // Silent 10–6 min ago and again for the last 4 min: listed offline at the end.
-  flapping: { kind: 'terminal', report: (t) => (t > ago(10) && t <= ago(6)) || t > ago(4) ? 'silent' : { state: 'online' } },
+  flapping: {
+    kind: 'terminal',
+    report: (t) => ((t > ago(10) && t <= ago(6)) || t > ago(4) ? 'silent' : { state: 'online' }),
+  },
   // Silent 12–1.5 min ago, reporting again in the last minute: its closing point drops it.
   'back-now': { kind: 'terminal', report: (t) => (t > ago(12) && t <= ago(1.5) ? 'silent' : { state: 'online' }) },
   // In error until 20 min ago: nothing written since, not listed.
-  'back-long-ago': { kind: 'pc', report: (t) => (t <= ago(20) ? { state: 'error', reason: 'E1' } : { state: 'online' }) },
+  'back-long-ago': {
+    kind: 'pc',
+    report: (t) => (t <= ago(20) ? { state: 'error', reason: 'E1' } : { state: 'online' }),
+  },
   // Error, then a maintenance window from 5 min ago: closed with state maintenance.
-  'err-then-maint': { kind: 'terminal', report: () => ({ state: 'error', reason: 'E9' }), maintenance: (t) => t > ago(5) },
+  'err-then-maint': {
+    kind: 'terminal',
+    report: () => ({ state: 'error', reason: 'E9' }),
+    maintenance: (t) => t > ago(5),
+  },
   // Silent all along, but in maintenance all along: never listed.
   'silent-in-maint': { kind: 'terminal', report: () => 'silent', maintenance: () => true },
   // Its uplink closed 3 min ago.
@@ -43,7 +53,14 @@ const SCRIPT: Record<string, { kind: string; report(t: number): Report; maintena
 beforeAll(async () => {
   db = await influx.freshDatabase({ prefix: 'attention' });
   const replay = new LivenessReplay({
-    devices: Object.entries(SCRIPT).map(([id, d]) => ({ id, kind: d.kind, model: d.kind === 'terminal' ? 'TC-200' : 'NUC', customer: 'acme', site: 'acme-s1', firmware: '1.0' })),
+    devices: Object.entries(SCRIPT).map(([id, d]) => ({
+      id,
+      kind: d.kind,
+      model: d.kind === 'terminal' ? 'TC-200' : 'NUC',
+      customer: 'acme',
+      site: 'acme-s1',
+      firmware: '1.0',
+    })),
     report: (id, t) => SCRIPT[id]!.report(t),
     maintenance: (id, t) => SCRIPT[id]!.maintenance?.(t) ?? false,
   });
@@ -56,11 +73,19 @@ beforeAll(async () => {
 
 const all = boards();
 const allSelected = (): Record<string, VariableState> =>
-  Object.fromEntries(['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]));
-const panel = (uid: string, title: string): PanelQuery => all.find((b) => b.spec.uid === uid)!.queries.find((q) => q.panel === title)!;
+  Object.fromEntries(
+    ['customer', 'site', 'kind', 'model', 'device'].map((v) => [
+      v,
+      { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE },
+    ]),
+  );
+const panel = (uid: string, title: string): PanelQuery =>
+  all.find((b) => b.spec.uid === uid)!.queries.find((q) => q.panel === title)!;
 async function rows(q: PanelQuery, variables = allSelected()): Promise<Record<string, unknown>[]> {
   const series = await influx.query(expandQuery(q.query, { range: { from: start, to: now }, variables }), { db });
-  return series.flatMap((s) => s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })));
+  return series.flatMap((s) =>
+    s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })),
+  );
 }
 
 describe('device_attention lists', () => {
@@ -79,8 +104,12 @@ describe('device_attention lists', () => {
   });
 
   it('TC-200: offline terminals and terminals in error, other kinds left out', async () => {
-    expect((await rows(panel('fp-terminals', 'Terminals offline (no report for 2 intervals)'))).map((r) => r.device)).toEqual(['flapping']);
-    expect((await rows(panel('fp-terminals', 'Terminals in error now'))).map((r) => [r.device, r.reason])).toEqual([['err-changing', 'E7']]);
+    expect(
+      (await rows(panel('fp-terminals', 'Terminals offline (no report for 2 intervals)'))).map((r) => r.device),
+    ).toEqual(['flapping']);
+    expect((await rows(panel('fp-terminals', 'Terminals in error now'))).map((r) => [r.device, r.reason])).toEqual([
+      ['err-changing', 'E7'],
+    ]);
   });
 
   it('the variables narrow the list; a site with nobody in attention gives no row', async () => {
@@ -97,16 +126,40 @@ describe('device_attention lists', () => {
     const devices = series.flatMap((s) => s.values.map((v) => v[1])).sort();
     // Every device is offline until its first report (never seen before `start`): an entry opened
     // and closed at `start`. The one in maintenance never needed attention.
-    expect(devices).toEqual(Object.keys(SCRIPT).filter((d) => d !== 'silent-in-maint').sort());
-    const recent = await influx.query(`SELECT count("state") FROM "${deviceAttention.name}" WHERE time > now() - 15m GROUP BY "device"`, { db });
-    expect(recent.map((s) => s.tags.device).sort()).toEqual(['back-now', 'closed', 'err-changing', 'err-then-maint', 'flapping']);
+    expect(devices).toEqual(
+      Object.keys(SCRIPT)
+        .filter((d) => d !== 'silent-in-maint')
+        .sort(),
+    );
+    const recent = await influx.query(
+      `SELECT count("state") FROM "${deviceAttention.name}" WHERE time > now() - 15m GROUP BY "device"`,
+      { db },
+    );
+    expect(recent.map((s) => s.tags.device).sort()).toEqual([
+      'back-now',
+      'closed',
+      'err-changing',
+      'err-then-maint',
+      'flapping',
+    ]);
   });
 
   it('recovered and maintenance devices leave exactly one closing point with their new state', async () => {
-    const last = await influx.query(`SELECT last("state") AS "state" FROM "${deviceAttention.name}" WHERE time > now() - 35m GROUP BY "device"`, { db });
+    const last = await influx.query(
+      `SELECT last("state") AS "state" FROM "${deviceAttention.name}" WHERE time > now() - 35m GROUP BY "device"`,
+      { db },
+    );
     const state = Object.fromEntries(last.map((s) => [s.tags.device, s.values[0]![1]]));
-    expect(state).toMatchObject({ 'back-now': 'online', 'back-long-ago': 'online', 'err-then-maint': 'maintenance', healthy: 'online' });
-    const closing = await influx.query(`SELECT count("state") FROM "${deviceAttention.name}" WHERE "state" = 'maintenance' GROUP BY "device"`, { db });
+    expect(state).toMatchObject({
+      'back-now': 'online',
+      'back-long-ago': 'online',
+      'err-then-maint': 'maintenance',
+      healthy: 'online',
+    });
+    const closing = await influx.query(
+      `SELECT count("state") FROM "${deviceAttention.name}" WHERE "state" = 'maintenance' GROUP BY "device"`,
+      { db },
+    );
     expect(closing.map((s) => [s.tags.device, s.values[0]![1]])).toEqual([['err-then-maint', 1]]);
   });
 });

@@ -28,7 +28,8 @@ beforeAll(async () => {
   db = await influx.freshDatabase({ prefix: 'rollouts' });
   const fixture = tempInventory();
   seedOwners(fixture.inventory);
-  for (const id of ids) fixture.inventory.devices.create({ id, kind: 'widget', model: 'TC-200', firmware: '1.0.0', site: 'acme-berlin' });
+  for (const id of ids)
+    fixture.inventory.devices.create({ id, kind: 'widget', model: 'TC-200', firmware: '1.0.0', site: 'acme-berlin' });
   const fleet = await startFleet(fixture.inventory);
   for (const id of ids.slice(0, 7)) fleet.connect(id, { firmware: '1.0.0' }); // w-7 never connects
   const answer = fleet.answer;
@@ -45,11 +46,30 @@ beforeAll(async () => {
     options: { commands: { pollMs: 10 }, rollouts: { tickMs: 10, maxOfflineTurns: 2 } },
   });
   ops.start();
-  cleanups.push(() => fixture.cleanup(), () => fleet.stop(), () => ops.stop(100));
-  const fw = ops.firmware.add({ model: 'TC-200', version: '2.0.0', url: 'https://fw.example.com/2.bin', sha256: 'a'.repeat(64) });
-  rolloutId = ops.rollouts.create({ firmware_id: fw.id, selector: { site: 'acme-berlin' }, canary: { count: 1 }, wave_size: 10, failure_threshold: 0.5, retry_offline_s: 0.05, confirm_timeout_s: 5 }).id;
+  cleanups.push(
+    () => fixture.cleanup(),
+    () => fleet.stop(),
+    () => ops.stop(100),
+  );
+  const fw = ops.firmware.add({
+    model: 'TC-200',
+    version: '2.0.0',
+    url: 'https://fw.example.com/2.bin',
+    sha256: 'a'.repeat(64),
+  });
+  rolloutId = ops.rollouts.create({
+    firmware_id: fw.id,
+    selector: { site: 'acme-berlin' },
+    canary: { count: 1 },
+    wave_size: 10,
+    failure_threshold: 0.5,
+    retry_offline_s: 0.05,
+    confirm_timeout_s: 5,
+  }).id;
   await until(() => ops.rollouts.get(rolloutId)!.status === 'completed', 'the rollout to complete', 30_000);
-  const lines = fleet.sink.lines.filter((l) => l.startsWith(`${rolloutProgress.name},`) || l.startsWith(`${rolloutFailure.name},`));
+  const lines = fleet.sink.lines.filter(
+    (l) => l.startsWith(`${rolloutProgress.name},`) || l.startsWith(`${rolloutFailure.name},`),
+  );
   const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: lines.join('\n') });
   expect(res.status).toBe(204);
 }, 45_000);
@@ -59,20 +79,33 @@ afterAll(async () => {
 });
 
 const terminals = boards().find((b) => b.spec.uid === 'fp-terminals')!;
-async function panelRows(title: string, pick: Partial<Record<string, string[]>> = {}): Promise<Record<string, unknown>[]> {
+async function panelRows(
+  title: string,
+  pick: Partial<Record<string, string[]>> = {},
+): Promise<Record<string, unknown>[]> {
   const q = terminals.queries.find((x) => x.panel === title)!;
   const variables: Record<string, VariableState> = Object.fromEntries(
-    ['customer', 'site', 'kind', 'model', 'device'].map((v) => [v, { current: pick[v] ?? ALL, multi: true, includeAll: true, allValue: ALL_VALUE }]),
+    ['customer', 'site', 'kind', 'model', 'device'].map((v) => [
+      v,
+      { current: pick[v] ?? ALL, multi: true, includeAll: true, allValue: ALL_VALUE },
+    ]),
   );
-  const query = expandQuery(q.query, { range: { from: start - 60_000, to: Date.now() + 60_000 }, variables }).replaceAll(`"kind" = 'terminal'`, `"kind" = 'widget'`);
+  const query = expandQuery(q.query, {
+    range: { from: start - 60_000, to: Date.now() + 60_000 },
+    variables,
+  }).replaceAll(`"kind" = 'terminal'`, `"kind" = 'widget'`);
   const series = await influx.query(query, { db });
-  return series.flatMap((s) => s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })));
+  return series.flatMap((s) =>
+    s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })),
+  );
 }
 
 describe('rollout panels over the real scheduler', () => {
   it('Rollout progress: one row for the rollout, with its final counts and status', async () => {
     const rows = await panelRows('Rollout progress');
-    expect(rows.map((r) => [r.rollout, r.version, r.done, r.failed, r.pending, r.status])).toEqual([[rolloutId, '2.0.0', 6, 2, 0, 'completed']]);
+    expect(rows.map((r) => [r.rollout, r.version, r.done, r.failed, r.pending, r.status])).toEqual([
+      [rolloutId, '2.0.0', 6, 2, 0, 'completed'],
+    ]);
   });
 
   it('Failed updates: exactly the two failed devices, each with its reason and inventory tags', async () => {
@@ -86,7 +119,9 @@ describe('rollout panels over the real scheduler', () => {
   });
 
   it('the site variable narrows the failures; another site gives no row', async () => {
-    expect((await panelRows('Failed updates in rollouts (in the range)', { device: ['w-3'] })).map((r) => r.device)).toEqual(['w-3']);
+    expect(
+      (await panelRows('Failed updates in rollouts (in the range)', { device: ['w-3'] })).map((r) => r.device),
+    ).toEqual(['w-3']);
     expect(await panelRows('Failed updates in rollouts (in the range)', { site: ['volt-lyon'] })).toEqual([]);
   });
 });

@@ -35,11 +35,13 @@ describe('generated provisioning', () => {
       await mkdir(path.join(dir, 'grafana/provisioning/dashboards/fleetpulse'), { recursive: true });
       await writeFile(path.join(dir, 'grafana/provisioning/dashboards/fleetpulse/hand-made.json'), '{}');
       const drift = await checkProvisioning(dir);
-      expect(drift).toEqual(expect.arrayContaining([
-        { file: 'grafana/provisioning/alerting/policies.yaml', problem: 'changed' },
-        { file: 'grafana/provisioning/datasources/fleetpulse.yaml', problem: 'missing' },
-        { file: 'grafana/provisioning/dashboards/fleetpulse/hand-made.json', problem: 'not generated' },
-      ]));
+      expect(drift).toEqual(
+        expect.arrayContaining([
+          { file: 'grafana/provisioning/alerting/policies.yaml', problem: 'changed' },
+          { file: 'grafana/provisioning/datasources/fleetpulse.yaml', problem: 'missing' },
+          { file: 'grafana/provisioning/dashboards/fleetpulse/hand-made.json', problem: 'not generated' },
+        ]),
+      );
       expect(drift).toHaveLength(3);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -55,7 +57,13 @@ describe('generated provisioning', () => {
 
   it('the datasource: fixed uid, InfluxQL, everything site-specific from ${VAR}', () => {
     const ds = parsed('datasources/fleetpulse.yaml').datasources[0];
-    expect(ds).toMatchObject({ uid: DATASOURCE_UID, type: 'influxdb', url: '${INFLUX_URL}', jsonData: { version: 'InfluxQL', dbName: '${INFLUX_DATABASE}', httpHeaderName1: 'Authorization' }, secureJsonData: { httpHeaderValue1: 'Token ${INFLUX_TOKEN}' } });
+    expect(ds).toMatchObject({
+      uid: DATASOURCE_UID,
+      type: 'influxdb',
+      url: '${INFLUX_URL}',
+      jsonData: { version: 'InfluxQL', dbName: '${INFLUX_DATABASE}', httpHeaderName1: 'Authorization' },
+      secureJsonData: { httpHeaderValue1: 'Token ${INFLUX_TOKEN}' },
+    });
   });
 
   it('dashboards: unique fixed uids, generated tag, datasource refs resolve, unique panel titles, five template variables', () => {
@@ -73,7 +81,10 @@ describe('generated provisioning', () => {
         for (const t of p.targets ?? []) expect(t.datasource.uid).toBe(DATASOURCE_UID);
       }
       for (const v of d.templating.list) if (v.datasource) expect(v.datasource.uid).toBe(DATASOURCE_UID);
-      if (b.spec.variables !== 'collector') expect(d.templating.list.map((v: any) => v.name)).toEqual(expect.arrayContaining(['customer', 'site', 'kind', 'model', 'device']));
+      if (b.spec.variables !== 'collector')
+        expect(d.templating.list.map((v: any) => v.name)).toEqual(
+          expect.arrayContaining(['customer', 'site', 'kind', 'model', 'device']),
+        );
     }
   });
 
@@ -103,7 +114,9 @@ describe('generated provisioning', () => {
     for (const r of receivers) expect(names).toContain(r);
     const premium = tree.routes.find((r: any) => JSON.stringify(r.object_matchers).includes('PREMIUM'));
     expect(premium.group_wait).toBe('0s');
-    const webhook = parsed('alerting/contact-points.yaml').contactPoints.flatMap((c: any) => c.receivers).find((r: any) => r.type === 'webhook');
+    const webhook = parsed('alerting/contact-points.yaml')
+      .contactPoints.flatMap((c: any) => c.receivers)
+      .find((r: any) => r.type === 'webhook');
     expect(webhook.settings.url).toBe('${FLEETPULSE_API_URL}/api/v1/incidents/webhook');
     expect(webhook.settings.authorization_credentials).toBe('${FLEETPULSE_INCIDENT_WEBHOOK_SECRET}');
   });
@@ -138,7 +151,8 @@ describe('docker-compose.yml', () => {
     const provided = new Set(Object.keys(grafana.environment));
     const wanted = new Set<string>();
     // Grafana expands env vars in its YAML provisioning files (dashboard JSON keeps ${var} for itself).
-    for (const [file, content] of files) if (file.endsWith('.yaml')) for (const m of content.matchAll(/\$\{(\w+)\}/g)) wanted.add(m[1]!);
+    for (const [file, content] of files)
+      if (file.endsWith('.yaml')) for (const m of content.matchAll(/\$\{(\w+)\}/g)) wanted.add(m[1]!);
     for (const v of wanted) expect(provided, `Grafana needs ${v}`).toContain(v);
     expect(compose.services.influxdb.environment.DOCKER_INFLUXDB_INIT_MODE).toBe('setup');
     expect(compose.configs['influx-dbrp'].content).toContain('influx v1 dbrp create');
@@ -152,7 +166,9 @@ describe('docker-compose.yml', () => {
       ctx.skip('`docker compose` is not installed here: only the schema-level check above ran');
       return;
     }
-    out = execFileSync('docker', ['compose', '-f', path.join(REPO_ROOT, 'docker-compose.yml'), 'config', '-q'], { stdio: 'pipe' }).toString();
+    out = execFileSync('docker', ['compose', '-f', path.join(REPO_ROOT, 'docker-compose.yml'), 'config', '-q'], {
+      stdio: 'pipe',
+    }).toString();
     expect(out).toBe('');
   });
 });

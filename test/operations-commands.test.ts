@@ -31,11 +31,16 @@ function queueFor(inventory: Inventory, fleet: Fleet, extra: Partial<CommandQueu
 async function setup(devices: string[], opts: { gateway?: string; queue?: Partial<CommandQueueOptions> } = {}) {
   const fixture = tempInventory();
   seedOwners(fixture.inventory);
-  for (const id of devices) fixture.inventory.devices.create({ id, kind: 'widget', site: 'acme-berlin', gateway: opts.gateway ?? null });
+  for (const id of devices)
+    fixture.inventory.devices.create({ id, kind: 'widget', site: 'acme-berlin', gateway: opts.gateway ?? null });
   const fleet = await startFleet(fixture.inventory);
   const queue = queueFor(fixture.inventory, fleet, opts.queue);
   queue.start();
-  cleanups.push(() => fixture.cleanup(), () => fleet.stop(), () => queue.stop(100));
+  cleanups.push(
+    () => fixture.cleanup(),
+    () => fleet.stop(),
+    () => queue.stop(100),
+  );
   return { inventory: fixture.inventory, fixture, fleet, queue };
 }
 
@@ -67,8 +72,12 @@ describe('durable commands', { timeout: 30_000 }, () => {
     expect(() => queue.create([{ device: 'w1', name: 'set_volume', params: { level: 11 } }])).toThrow(
       expect.objectContaining({ code: 'invalid', field: 'params.level' }),
     );
-    expect(() => queue.create([{ device: 'w1', name: 'self_destruct' }])).toThrow(expect.objectContaining({ code: 'invalid', field: 'name' }));
-    expect(() => queue.create([{ device: 'ghost', name: 'reboot' }])).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(() => queue.create([{ device: 'w1', name: 'self_destruct' }])).toThrow(
+      expect.objectContaining({ code: 'invalid', field: 'name' }),
+    );
+    expect(() => queue.create([{ device: 'ghost', name: 'reboot' }])).toThrow(
+      expect.objectContaining({ code: 'not_found' }),
+    );
     expect(() => queue.create([{ device: 'w1', name: 'reboot', expires_in_s: -1 }])).toThrow(CommandQueueError);
     expect(queue.list({ limit: 10 }).items).toEqual([]); // nothing queued by a refused request
   });
@@ -84,7 +93,10 @@ describe('durable commands', { timeout: 30_000 }, () => {
     expect(done).toMatchObject({ result: 'ok', error: null, created_by: 'ops-key' });
     expect(done.sent_at).toBeGreaterThanOrEqual(done.created_at);
     expect(fleet.received.get('w1')!.map((c) => [c.id, c.params])).toEqual([[cmd!.id, { level: 3 }]]);
-    const audit = inventory.audit.list({ target: 'w1', limit: 10 }).items.map((e) => e.action).reverse();
+    const audit = inventory.audit
+      .list({ target: 'w1', limit: 10 })
+      .items.map((e) => e.action)
+      .reverse();
     expect(audit).toEqual(['command.queued', 'command.sent', 'command.succeeded']);
     const lines = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,'));
     expect(lines).toHaveLength(3);
@@ -124,13 +136,17 @@ describe('durable commands', { timeout: 30_000 }, () => {
       { device: 'w1', name: 'reboot' },
       { device: 'w2', name: 'reboot', timeout_s: 0.1 },
     ]);
-    await until(() => queue.get(a!.id)!.status === 'failed' && queue.get(b!.id)!.status === 'timed_out', 'failed and timed_out');
+    await until(
+      () => queue.get(a!.id)!.status === 'failed' && queue.get(b!.id)!.status === 'timed_out',
+      'failed and timed_out',
+    );
     expect(queue.get(a!.id)!.error).toBe('flash busy');
   });
 
   it('ends a command the device rejects as rejected, with its audit entry and command_outcome point', async () => {
     const { queue, fleet, inventory } = await setup(['w1']);
-    fleet.answer = async () => Promise.reject(new CommandRejected('busy: a payment is in progress', { code: 'Rejected' }));
+    fleet.answer = async () =>
+      Promise.reject(new CommandRejected('busy: a payment is in progress', { code: 'Rejected' }));
     fleet.connect('w1');
     const [cmd] = queue.create([{ device: 'w1', name: 'reboot', actor: 'ops-key' }]);
     await until(() => queue.get(cmd!.id)!.status === 'rejected', 'the command to be rejected');
@@ -140,7 +156,12 @@ describe('durable commands', { timeout: 30_000 }, () => {
     const audit = inventory.audit.list({ target: 'w1', limit: 10 }).items.reverse();
     expect(audit.map((e) => e.action)).toEqual(['command.queued', 'command.sent', 'command.rejected']);
     expect(audit[0]).toMatchObject({ actor_name: 'ops-key', source: null, details: { source: 'api' } });
-    expect(audit[2]).toMatchObject({ result: 'failed', source: null, actor_name: 'fleetpulse', details: { command: cmd!.id, name: 'reboot', source: 'api', error: 'busy: a payment is in progress' } });
+    expect(audit[2]).toMatchObject({
+      result: 'failed',
+      source: null,
+      actor_name: 'fleetpulse',
+      details: { command: cmd!.id, name: 'reboot', source: 'api', error: 'busy: a payment is in progress' },
+    });
     const lines = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,'));
     expect(lines.map((l) => /status=(\w+)/.exec(l)![1])).toEqual(['queued', 'sent', 'rejected']);
     expect(lines[2]).toMatch(/command=reboot,.*source=api.*status=rejected.* count=1i,latency_ms=[\d.]+,wait_ms=/);
@@ -159,17 +180,35 @@ describe('durable commands', { timeout: 30_000 }, () => {
       }
     });
     const [cmd] = queue.create([{ device: 'w1', name: 'set_volume', params: { level: 4 } }]);
-    await until(() => inventory.audit.list({ target: 'w1', limit: 10 }).items.some((e) => e.action === 'command.requeued'), 'the re-queue to be audited');
+    await until(
+      () => inventory.audit.list({ target: 'w1', limit: 10 }).items.some((e) => e.action === 'command.requeued'),
+      'the re-queue to be audited',
+    );
     expect(queue.get(cmd!.id)).toMatchObject({ status: 'queued', sent_at: null, error: null });
     expect(fleet.received.get('w1')).toBeUndefined(); // nothing reached the device
     const requeued = inventory.audit.list({ target: 'w1', limit: 10 }).items[0]!;
-    expect(requeued).toMatchObject({ action: 'command.requeued', result: 'ok', details: { command: cmd!.id, error: expect.stringMatching(/^not sent: the device went offline/) } });
+    expect(requeued).toMatchObject({
+      action: 'command.requeued',
+      result: 'ok',
+      details: { command: cmd!.id, error: expect.stringMatching(/^not sent: the device went offline/) },
+    });
 
     fleet.connect('w1');
     await until(() => queue.get(cmd!.id)!.status === 'succeeded', 'the command to succeed once the device is back');
-    const actions = inventory.audit.list({ target: 'w1', limit: 10 }).items.map((e) => e.action).reverse();
-    expect(actions).toEqual(['command.queued', 'command.sent', 'command.requeued', 'command.sent', 'command.succeeded']);
-    const statuses = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,')).map((l) => /status=(\w+)/.exec(l)![1]);
+    const actions = inventory.audit
+      .list({ target: 'w1', limit: 10 })
+      .items.map((e) => e.action)
+      .reverse();
+    expect(actions).toEqual([
+      'command.queued',
+      'command.sent',
+      'command.requeued',
+      'command.sent',
+      'command.succeeded',
+    ]);
+    const statuses = fleet.sink.lines
+      .filter((l) => l.startsWith('command_outcome,'))
+      .map((l) => /status=(\w+)/.exec(l)![1]);
     expect(statuses).toEqual(['queued', 'sent', 'queued', 'sent', 'succeeded']);
     expect(fleet.received.get('w1')!.map((c) => c.id)).toEqual([cmd!.id]); // sent exactly once
   });
@@ -189,7 +228,8 @@ describe('durable commands', { timeout: 30_000 }, () => {
     };
     // Eleven commands with one created_at: their random ids would order them 1 in 11! times.
     const created: CommandRecord[] = [];
-    for (let level = 0; level <= 10; level++) created.push(...queue.create([{ device: 'w1', name: 'set_volume', params: { level } }]));
+    for (let level = 0; level <= 10; level++)
+      created.push(...queue.create([{ device: 'w1', name: 'set_volume', params: { level } }]));
     expect(new Set(created.map((c) => c.created_at)).size).toBe(1);
     fleet.connect('w1');
     await until(() => created.every((c) => queue.get(c.id)!.status === 'succeeded'), 'every command to succeed');
@@ -240,11 +280,16 @@ describe('durable commands', { timeout: 30_000 }, () => {
     const inventory = fixture.reopen();
     const second = await startFleet(inventory, { received });
     const q2 = queueFor(inventory, second);
-    cleanups.push(() => fixture.cleanup(), () => second.stop(), () => q2.stop(100));
+    cleanups.push(
+      () => fixture.cleanup(),
+      () => second.stop(),
+      () => q2.stop(100),
+    );
     q2.start();
     for (const id of ids) second.connect(id);
     await until(() => created.every((c) => !['queued', 'sent'].includes(q2.get(c.id)!.status)), 'every command ended');
-    for (const c of created.slice(0, 10)) expect(q2.get(c.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^outcome unknown/) });
+    for (const c of created.slice(0, 10))
+      expect(q2.get(c.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^outcome unknown/) });
     for (const c of created.slice(10)) expect(q2.get(c.id)!.status).toBe('succeeded');
     for (const id of ids) expect(received.get(id)!.length).toBe(1); // each device got its command exactly once
   });

@@ -9,10 +9,19 @@ import { startFleet, until, type Fleet } from '../collector/operations/test-help
 const DAY = 86_400_000;
 
 /** Each test gets its own inventory, fleet and operations: nothing carries over between tests. */
-async function setup(devices: Array<{ id: string; labels?: Record<string, string> }>, rules: RecoveryRule[]): Promise<{ fleet: Fleet; ops: Operations; inventory: Inventory; stop(): Promise<void> }> {
+async function setup(
+  devices: Array<{ id: string; labels?: Record<string, string> }>,
+  rules: RecoveryRule[],
+): Promise<{ fleet: Fleet; ops: Operations; inventory: Inventory; stop(): Promise<void> }> {
   const f = tempInventory();
   seedOwners(f.inventory);
-  for (const d of devices) f.inventory.devices.create({ id: d.id, kind: 'widget', site: 'acme-berlin', ...(d.labels ? { labels: d.labels } : {}) });
+  for (const d of devices)
+    f.inventory.devices.create({
+      id: d.id,
+      kind: 'widget',
+      site: 'acme-berlin',
+      ...(d.labels ? { labels: d.labels } : {}),
+    });
   const fleet = await startFleet(f.inventory);
   const ops = new Operations({
     inventory: f.inventory,
@@ -45,11 +54,28 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
   });
 
   it('reboots a device in error for the whole period, at most max_per_day times, noting and auditing each attempt', async () => {
-    const t = await setup([{ id: 'kiosk-1' }], [{ name: 'widget_error_reboot', kinds: ['widget'], state: 'error', for_s: 600, command: 'reboot', max_per_day: 2 }]);
+    const t = await setup(
+      [{ id: 'kiosk-1' }],
+      [
+        {
+          name: 'widget_error_reboot',
+          kinds: ['widget'],
+          state: 'error',
+          for_s: 600,
+          command: 'reboot',
+          max_per_day: 2,
+        },
+      ],
+    );
     stop = t.stop;
     const { ops, fleet } = t;
     fleet.connect('kiosk-1', { state: 'error' });
-    const { incident } = ops.incidents.record({ status: 'firing', labels: { alertname: 'DeviceError', severity: 'warning', device: 'kiosk-1' }, startsAt: new Date().toISOString(), fingerprint: 'k1' });
+    const { incident } = ops.incidents.record({
+      status: 'firing',
+      labels: { alertname: 'DeviceError', severity: 'warning', device: 'kiosk-1' },
+      startsAt: new Date().toISOString(),
+      fingerprint: 'k1',
+    });
     const t0 = Date.now();
     expect(ops.recovery!.check(t0)).toEqual([]);
     expect(ops.recovery!.check(t0 + 599_000)).toEqual([]); // not for long enough yet
@@ -73,20 +99,45 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
       actor_name: 'recovery widget_error_reboot',
       result: 'ok',
       source: 'recovery',
-      details: { rule: 'widget_error_reboot', command: 'reboot', sent_to: 'kiosk-1', command_id: first, incident: incident.id },
+      details: {
+        rule: 'widget_error_reboot',
+        command: 'reboot',
+        sent_to: 'kiosk-1',
+        command_id: first,
+        incident: incident.id,
+      },
     });
   });
 
   it('power-cycles through the device named in a label; attempts that cannot run are recorded, audited and noted', async () => {
     const t = await setup(
-      [{ id: 'pc-1', labels: { plug: 'plug-1' } }, { id: 'plug-1' }, { id: 'pc-2' }, { id: 'pc-3', labels: { plug: 'plug-gone' } }],
-      [{ name: 'widget_silent_plug', kinds: ['widget'], state: 'offline', for_s: 900, command: 'reboot', via_label: 'plug' }],
+      [
+        { id: 'pc-1', labels: { plug: 'plug-1' } },
+        { id: 'plug-1' },
+        { id: 'pc-2' },
+        { id: 'pc-3', labels: { plug: 'plug-gone' } },
+      ],
+      [
+        {
+          name: 'widget_silent_plug',
+          kinds: ['widget'],
+          state: 'offline',
+          for_s: 900,
+          command: 'reboot',
+          via_label: 'plug',
+        },
+      ],
     );
     stop = t.stop;
     const { ops, fleet } = t;
     fleet.connect('plug-1');
     // pc-1, pc-2 and pc-3 never report: offline from the first check on.
-    const onPc2 = ops.incidents.record({ status: 'firing', labels: { alertname: 'AgentSilent', severity: 'critical', device: 'pc-2' }, startsAt: new Date().toISOString(), fingerprint: 'p2' }).incident;
+    const onPc2 = ops.incidents.record({
+      status: 'firing',
+      labels: { alertname: 'AgentSilent', severity: 'critical', device: 'pc-2' },
+      startsAt: new Date().toISOString(),
+      fingerprint: 'p2',
+    }).incident;
     const t0 = Date.now();
     expect(ops.recovery!.check(t0)).toEqual([]);
     const created = ops.recovery!.check(t0 + 900_000);
@@ -100,26 +151,60 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
       { device: 'pc-2', command_id: null },
       { device: 'pc-3', command_id: null },
     ]);
-    const audit = new Map(t.inventory.audit.list({ action: 'recovery.attempt', limit: 10 }).items.map((e) => [e.target, e]));
+    const audit = new Map(
+      t.inventory.audit.list({ action: 'recovery.attempt', limit: 10 }).items.map((e) => [e.target, e]),
+    );
     expect(audit.get('pc-1')).toMatchObject({ result: 'ok', details: { sent_to: 'plug-1', command_id: created[0] } });
     expect(audit.get('pc-2')).toMatchObject({
       result: 'failed',
       actor_name: 'recovery widget_silent_plug',
-      details: { rule: 'widget_silent_plug', command: 'reboot', sent_to: null, command_id: null, error: "no label 'plug' names the device to send reboot to", incident: onPc2.id },
+      details: {
+        rule: 'widget_silent_plug',
+        command: 'reboot',
+        sent_to: null,
+        command_id: null,
+        error: "no label 'plug' names the device to send reboot to",
+        incident: onPc2.id,
+      },
     });
     // The queue refuses a command for a device that does not exist: audited with the queue's reason.
-    expect(audit.get('pc-3')).toMatchObject({ result: 'failed', details: { sent_to: 'plug-gone', command_id: null, error: expect.stringContaining("device 'plug-gone' does not exist") } });
-    expect(ops.incidents.events(onPc2.id).filter((e) => e.type === 'recovery').map((e) => e.text)).toEqual([
-      "auto-recovery widget_silent_plug could not run: no label 'plug' names the device to send reboot to",
-    ]);
+    expect(audit.get('pc-3')).toMatchObject({
+      result: 'failed',
+      details: {
+        sent_to: 'plug-gone',
+        command_id: null,
+        error: expect.stringContaining("device 'plug-gone' does not exist"),
+      },
+    });
+    expect(
+      ops.incidents
+        .events(onPc2.id)
+        .filter((e) => e.type === 'recovery')
+        .map((e) => e.text),
+    ).toEqual(["auto-recovery widget_silent_plug could not run: no label 'plug' names the device to send reboot to"]);
   });
 
   it('caps attempts per device and day across rules', async () => {
     const t = await setup(
       [{ id: 'kiosk-2' }],
       [
-        { name: 'widget_error_reboot', kinds: ['widget'], state: 'error', for_s: 600, command: 'reboot', max_per_day: 3 },
-        { name: 'widget_error_quiet', kinds: ['widget'], state: 'error', for_s: 600, command: 'set_volume', params: { level: 0 }, max_per_day: 3 },
+        {
+          name: 'widget_error_reboot',
+          kinds: ['widget'],
+          state: 'error',
+          for_s: 600,
+          command: 'reboot',
+          max_per_day: 3,
+        },
+        {
+          name: 'widget_error_quiet',
+          kinds: ['widget'],
+          state: 'error',
+          for_s: 600,
+          command: 'set_volume',
+          params: { level: 0 },
+          max_per_day: 3,
+        },
       ],
     );
     stop = t.stop;
@@ -131,7 +216,10 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
     expect(ops.recovery!.check(t0 + 1_200_000)).toHaveLength(1); // the third attempt of the day, whichever rule
     expect(ops.recovery!.check(t0 + 1_800_000)).toEqual([]);
     expect(ops.recovery!.check(t0 + 2_400_000)).toEqual([]);
-    const attempts = t.inventory.db.prepare('SELECT rule FROM recovery_attempts WHERE device = ? ORDER BY id').pluck().all('kiosk-2');
+    const attempts = t.inventory.db
+      .prepare('SELECT rule FROM recovery_attempts WHERE device = ? ORDER BY id')
+      .pluck()
+      .all('kiosk-2');
     expect(attempts).toEqual(['widget_error_reboot', 'widget_error_quiet', 'widget_error_reboot']);
     expect(t.inventory.audit.list({ action: 'recovery.attempt', target: 'kiosk-2', limit: 10 }).items).toHaveLength(3);
   });

@@ -74,23 +74,35 @@ describe('plug addresses through the outbound policy (real serve, real influxd)'
       const res = await api('POST', '/devices', plug(`evil-${i}`, address));
       const body = (await res.json()) as { error: { code: string; field: string; message: string } };
       expect(res.status, address).toBe(400);
-      expect(body.error, address).toMatchObject({ code: 'FP_VALIDATION', field: 'labels.address', message: expect.stringMatching(reason) });
+      expect(body.error, address).toMatchObject({
+        code: 'FP_VALIDATION',
+        field: 'labels.address',
+        message: expect.stringMatching(reason),
+      });
       expect((await api('GET', `/devices/evil-${i}`)).status, address).toBe(404);
     }
 
     // A change of labels is checked too, and so is every import row.
     expect((await api('POST', '/devices', plug('venue-plug', '192.168.20.31'))).status).toBe(201);
-    const patched = await api('PATCH', '/devices/venue-plug', { labels: { protocol: 'shelly', address: `127.0.0.1:${port}` } });
+    const patched = await api('PATCH', '/devices/venue-plug', {
+      labels: { protocol: 'shelly', address: `127.0.0.1:${port}` },
+    });
     expect(patched.status).toBe(400);
     expect(((await patched.json()) as { error: { field: string } }).error.field).toBe('labels.address');
-    const imported = await api('POST', '/devices/import', [plug('ok-plug', '10.0.0.7:8080'), plug('bad-plug', `127.0.0.1:${influx.port}`)]);
+    const imported = await api('POST', '/devices/import', [
+      plug('ok-plug', '10.0.0.7:8080'),
+      plug('bad-plug', `127.0.0.1:${influx.port}`),
+    ]);
     expect(imported.status).toBe(422);
     expect(((await imported.json()) as { error: { details: { errors: unknown[] } } }).error.details.errors).toEqual([
       { row: 2, field: 'labels.address', message: expect.stringMatching(/loopback address/) },
     ]);
 
     // The server keeps serving and polls (the venue plug: whatever answers there), and never asked the listener.
-    const events = async () => (await (await fetch(`${serve.url}/metrics`)).text()).match(/fleetpulse_plugin_events_total\{[^}]*event="shelly_[a-z_]+"[^}]*\} (\d+)/);
+    const events = async () =>
+      (await (await fetch(`${serve.url}/metrics`)).text()).match(
+        /fleetpulse_plugin_events_total\{[^}]*event="shelly_[a-z_]+"[^}]*\} (\d+)/,
+      );
     await expect.poll(events, { timeout: 20_000 }).toBeTruthy();
     expect(hits).toBe(0);
     expect((await influx.query('SHOW DATABASES')).flatMap((s) => s.values.map((v) => v[0]))).toContain(db);

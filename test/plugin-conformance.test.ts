@@ -11,7 +11,10 @@ import { plugins, simulators } from '../plugins/index.ts';
  * asks for. One test per rule and plugin, so that a failure names both.
  */
 const ROOT = join(import.meta.dirname, '..', 'plugins');
-const folders = readdirSync(ROOT, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+const folders = readdirSync(ROOT, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 const REQUIRED_FILES = ['index.ts', 'protocol.ts', 'metrics.ts', 'simulator.ts', 'README.md'];
 const README_SECTIONS = ['Configuration', 'Metrics', 'Tags', 'Commands', 'Example output'];
 
@@ -64,7 +67,10 @@ describe.each(folders)('plugins/%s', (folder) => {
   it('README embeds the sample config verbatim', () => {
     const sample = read(folder, sampleFile).trim();
     expect(sample).not.toBe('');
-    expect(read(folder, 'README.md').includes(sample), `README.md of ${folder} does not contain ${sampleFile} as it is`).toBe(true);
+    expect(
+      read(folder, 'README.md').includes(sample),
+      `README.md of ${folder} does not contain ${sampleFile} as it is`,
+    ).toBe(true);
   });
 
   it('README mentions every declared measurement', () => {
@@ -77,6 +83,9 @@ describe.each(folders)('plugins/%s', (folder) => {
     const own = (await import(`../plugins/${folder}/simulator.ts`)).default as Simulator;
     expect(typeof own?.run).toBe('function');
     const listed = await Promise.all(Object.values(simulators).map((loadSimulator) => loadSimulator()));
-    expect(listed.includes(own), `no entry of simulators in plugins/index.ts loads plugins/${folder}/simulator.ts`).toBe(true);
+    expect(
+      listed.includes(own),
+      `no entry of simulators in plugins/index.ts loads plugins/${folder}/simulator.ts`,
+    ).toBe(true);
   });
 });

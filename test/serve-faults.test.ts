@@ -99,9 +99,14 @@ describe('serve: crash, restart and shutdown', () => {
     // 1. Readings stream in; SIGKILL while batches are being written.
     const first = await start(config, home);
     const stopPumps = new AbortController();
-    const pumps = Array.from({ length: SENSORS }, (_, i) => pumpReadings(first.url, `sensor-${i}`, { t0, signal: stopPumps.signal, perSecond: 3000 }));
+    const pumps = Array.from({ length: SENSORS }, (_, i) =>
+      pumpReadings(first.url, `sensor-${i}`, { t0, signal: stopPumps.signal, perSecond: 3000 }),
+    );
     // Over 1,000 waiting: more than one commit interval's worth (≈ 600), so some are committed.
-    await until(async () => (await influx.count('sensor_reading', db)) >= 5000 && (await healthz(first.url)).spool.points > 1000, 'writes under way');
+    await until(
+      async () => (await influx.count('sensor_reading', db)) >= 5000 && (await healthz(first.url)).spool.points > 1000,
+      'writes under way',
+    );
     expect(await metricValue(first.url, 'fleetpulse_points_written_total')).toBeGreaterThan(0);
     const killed = await first.stop('SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
@@ -152,7 +157,10 @@ describe('serve: crash, restart and shutdown', () => {
     expect(spooledReadings(dataDir)).toEqual([]);
     // The spool drains oldest first: once any point serve emitted since the restart is stored,
     // anything the spool held from before would have been written too.
-    await until(async () => (await influx.query('SHOW MEASUREMENTS', { db: db2 })).length > 0, "the restart's own points");
+    await until(
+      async () => (await influx.query('SHOW MEASUREMENTS', { db: db2 })).length > 0,
+      "the restart's own points",
+    );
     expect(await influx.count('sensor_reading', db2)).toBe(0);
     expect(await influx.count('sensor_reading', db)).toBe(storedAfterStop);
     expect(await third.stop('SIGTERM')).toEqual({ code: 0, signal: null });

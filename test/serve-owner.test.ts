@@ -46,7 +46,9 @@ function influxdPid(dataDir: string): number {
   return pid;
 }
 
-async function healthz(url: string): Promise<{ status: number; body: { status: string; influx: { reachable: boolean } } }> {
+async function healthz(
+  url: string,
+): Promise<{ status: number; body: { status: string; influx: { reachable: boolean } } }> {
   const res = await fetch(`${url}/healthz`);
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -62,7 +64,9 @@ async function pings(url: string): Promise<boolean> {
 /** Readings of `device` in the embedded influxd; 0 until the drain has created the database. */
 async function stored(influxUrl: string, device: string): Promise<number> {
   try {
-    const series = await new InfluxQuery({ url: influxUrl, database: 'fleetpulse' }).query(`SELECT COUNT(uptime_s) FROM sensor_reading WHERE device = '${device}'`);
+    const series = await new InfluxQuery({ url: influxUrl, database: 'fleetpulse' }).query(
+      `SELECT COUNT(uptime_s) FROM sensor_reading WHERE device = '${device}'`,
+    );
     return (series[0]?.values[0]?.[1] as number | undefined) ?? 0;
   } catch (err) {
     // Killed right after start, the first influxd may not have been asked for the database yet.
@@ -100,7 +104,10 @@ describe('serve: one owner per data dir', () => {
     expect(await pings(influxUrl)).toBe(true);
     const stop = new AbortController();
     void pumpReadings(first.url, 'sensor-a', { t0: Date.now() - 60_000, signal: stop.signal, limit: 50 });
-    await until('the first serve stores readings after the refusal', async () => (await stored(influxUrl, 'sensor-a')) === 50);
+    await until(
+      'the first serve stores readings after the refusal',
+      async () => (await stored(influxUrl, 'sensor-a')) === 50,
+    );
     stop.abort();
     expect((await healthz(first.url)).status).toBe(200);
 
@@ -125,7 +132,11 @@ describe('serve: one owner per data dir', () => {
     running.push(serve);
     const dead = influxdPid(dataDir);
     process.kill(dead, 'SIGKILL');
-    await until('serve says it starts influxd again', () => serve.output().includes('the embedded influxd is running again'), 60_000);
+    await until(
+      'serve says it starts influxd again',
+      () => serve.output().includes('the embedded influxd is running again'),
+      60_000,
+    );
     expect(influxdPid(dataDir)).not.toBe(dead);
     expect(await pings(influxUrl)).toBe(true);
     const stop = new AbortController();
@@ -138,10 +149,15 @@ describe('serve: one owner per data dir', () => {
 
   it('refuses a taken influx.embedded_port with exit 2 naming the key, before it starts anything', async () => {
     const blocker: Server = createServer();
-    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
     try {
       const dataDir = path.join(caseDir(), 'data');
-      const exit = await runServeToExit({ ...(await ownerConfig(dataDir)), influx: { embedded_port: port } }, caseDir());
+      const exit = await runServeToExit(
+        { ...(await ownerConfig(dataDir)), influx: { embedded_port: port } },
+        caseDir(),
+      );
       expect(exit.output).toContain(`influx.embedded_port: 127.0.0.1:${port} is already in use`);
       expect(exit.code).toBe(2);
       expect(existsSync(path.join(dataDir, 'influxdb'))).toBe(false);

@@ -58,10 +58,25 @@ async function serve(): Promise<ServeProcess> {
 // Within the database's retention (365 d), whole seconds apart from the offsets below.
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 const order = (id: string, i: number, extra: Record<string, unknown> = {}) => ({
-  id, type: 'order', device: 'pos-acme', store: 'store-1', time: T0 + i, order_id: `o-${id}`, total: 10 + i, currency: 'EUR', items: 1, payment_method: 'card', status: 'completed', ...extra,
+  id,
+  type: 'order',
+  device: 'pos-acme',
+  store: 'store-1',
+  time: T0 + i,
+  order_id: `o-${id}`,
+  total: 10 + i,
+  currency: 'EUR',
+  items: 1,
+  payment_method: 'card',
+  status: 'completed',
+  ...extra,
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, limitMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  limitMs = 30_000,
+): Promise<T> {
   const end = Date.now() + limitMs;
   for (;;) {
     const value = await probe();
@@ -83,10 +98,13 @@ describe('serve: POS webhook', () => {
     // remembered before the commit.
     const replay = new Database(path.join(dataDir, 'fleetpulse.db'), { readonly: true, fileMustExist: true });
     try {
-      const remembered = () => tableExists(replay) && replay.prepare("SELECT COUNT(*) FROM pos_events_seen WHERE sender = 'bo-acme'").pluck().get() === 20;
+      const remembered = () =>
+        tableExists(replay) &&
+        replay.prepare("SELECT COUNT(*) FROM pos_events_seen WHERE sender = 'bo-acme'").pluck().get() === 20;
       const end = Date.now() + 30_000;
       while (!remembered()) {
-        if (Date.now() > end) throw new Error(`the delivery ids never reached the replay table:\n${first.output().slice(-2000)}`);
+        if (Date.now() > end)
+          throw new Error(`the delivery ids never reached the replay table:\n${first.output().slice(-2000)}`);
         await new Promise((r) => setImmediate(r));
       }
       first.child.kill('SIGKILL');
@@ -97,16 +115,22 @@ describe('serve: POS webhook', () => {
     await answer; // an answer or a reset connection: either way, unread by the back office
 
     const second = await serve();
-    expect(await postEvents(second.url, 'bo-acme', secret, delivery)).toEqual({ status: 200, body: { accepted: 0, duplicates: 20 } });
+    expect(await postEvents(second.url, 'bo-acme', secret, delivery)).toEqual({
+      status: 200,
+      body: { accepted: 0, duplicates: 20 },
+    });
     await until('the 20 orders in influxd', async () => (await influx.count('pos_order', db(), 'total')) >= 20);
     expect(await influx.count('pos_order', db(), 'total')).toBe(20);
-    const ids = await influx.query(`SELECT "order_id" FROM "pos_order" WHERE time >= ${T0}ms AND time < ${T0 + 20}ms`, { db: db() });
+    const ids = await influx.query(`SELECT "order_id" FROM "pos_order" WHERE time >= ${T0}ms AND time < ${T0 + 20}ms`, {
+      db: db(),
+    });
     expect(ids[0]!.values.map((v) => v[1]).sort()).toEqual(delivery.map((e) => e.order_id).sort());
   });
 
   it('stores the good events of a batch and refuses forged, unknown and mistyped ones, counted and absent from influxd', async () => {
     const s = running.find((r) => r.child.exitCode === null && r.child.signalCode === null) ?? (await serve());
-    const counter = (event: string) => metricValue(s.url, `fleetpulse_plugin_events_total{plugin="pos",event="${event}"}`);
+    const counter = (event: string) =>
+      metricValue(s.url, `fleetpulse_plugin_events_total{plugin="pos",event="${event}"}`);
     const before = { invalid: await counter('events_invalid'), notOwned: await counter('events_not_owned') };
     const at = T0 + 1000;
     const res = await postEvents(s.url, 'bo-acme', secret, [
@@ -120,7 +144,11 @@ describe('serve: POS webhook', () => {
     expect(res.body).toMatchObject({ error: 'invalid_events', accepted: 2, duplicates: 0 });
     expect(res.body.rejected).toEqual([
       { index: 1, field: 'events[1].device', error: 'events[1].device: belongs to another back office' },
-      { index: 2, field: 'events[2].type', error: 'events[2].type: must be one of heartbeat, order, payment, refund, error' },
+      {
+        index: 2,
+        field: 'events[2].type',
+        error: 'events[2].type: must be one of heartbeat, order, payment, refund, error',
+      },
       { index: 3, field: 'events[3].total', error: 'events[3].total: must be a number from 0 to 1000000000' },
     ]);
     expect(await counter('events_invalid')).toBe(before.invalid + 3);
@@ -130,7 +158,10 @@ describe('serve: POS webhook', () => {
       const rows = await influx.query(`SELECT "order_id" FROM "pos_order" WHERE time >= ${at}ms`, { db: db() });
       return rows[0]?.values.length === 2 ? rows : undefined;
     });
-    const rows = await influx.query(`SELECT "order_id", "customer", "device", "total" FROM "pos_order" WHERE time >= ${at}ms`, { db: db() });
+    const rows = await influx.query(
+      `SELECT "order_id", "customer", "device", "total" FROM "pos_order" WHERE time >= ${at}ms`,
+      { db: db() },
+    );
     expect(rows[0]!.values.map((v) => v.slice(1))).toEqual([
       ['o-mix-good', 'acme', 'pos-acme', 1010],
       ['o-mix-good-2', 'acme', 'pos-acme', 1014],

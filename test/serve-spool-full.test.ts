@@ -59,12 +59,17 @@ describe.concurrent('serve with a full spool', () => {
       });
       running.push(serve);
       const done = new AbortController();
-      const sensor = pumpReadings(serve.url, 'sensor-1', { t0: Date.now() - 60_000, signal: done.signal, limit: READINGS });
+      const sensor = pumpReadings(serve.url, 'sensor-1', {
+        t0: Date.now() - 60_000,
+        signal: done.signal,
+        limit: READINGS,
+      });
       const emitted = 'fleetpulse_points_emitted_total{plugin="example"}';
       await (async () => {
         const end = Date.now() + 30_000;
         while ((await metricValue(serve.url, emitted)) < READINGS) {
-          if (Date.now() > end) throw new Error(`serve did not take ${READINGS} readings:\n${serve.output().slice(-2000)}`);
+          if (Date.now() > end)
+            throw new Error(`serve did not take ${READINGS} readings:\n${serve.output().slice(-2000)}`);
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
@@ -75,7 +80,8 @@ describe.concurrent('serve with a full spool', () => {
       for (;;) {
         health = (await (await fetch(`${serve.url}/healthz`)).json()) as Health;
         if (committedLines(dataDir).length === health.spool.points) break;
-        if (Date.now() > settled) throw new Error(`the spool file never caught up with ${health.spool.points} points held`);
+        if (Date.now() > settled)
+          throw new Error(`the spool file never caught up with ${health.spool.points} points held`);
         await new Promise((r) => setTimeout(r, 50));
       }
 

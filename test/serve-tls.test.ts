@@ -40,7 +40,12 @@ interface Reply {
 }
 
 /** An HTTPS request to serve that trusts only the test CA. */
-function call(serve: ServeProcess, method: string, route: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+function call(
+  serve: ServeProcess,
+  method: string,
+  route: string,
+  opts: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -130,7 +135,10 @@ async function metric(serve: ServeProcess, sample: string, headers: Record<strin
 }
 
 /** The newest audit rows, as the API lists them. */
-async function auditRows(serve: ServeProcess, headers: Record<string, string> = {}): Promise<Array<{ action: string; target: string | null; source: string; status: number }>> {
+async function auditRows(
+  serve: ServeProcess,
+  headers: Record<string, string> = {},
+): Promise<Array<{ action: string; target: string | null; source: string; status: number }>> {
   const res = await call(serve, 'GET', '/api/v1/audit?limit=20', { headers });
   expect(res.status, res.text).toBe(200);
   return res.body.items;
@@ -153,8 +161,15 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
 
   beforeAll(async () => {
     db = await influx.freshDatabase();
-    serve = await startServe({ dir, env: { FLEETPULSE_ADMIN_KEY: KEY }, config: serveConfig({ allow: ['127.0.0.1/32'] }) });
-    for (const [id, kind, type] of [[PC, 'pc', 'agent_token'], [CHARGER, 'charger', 'ocpp_password']] as const) {
+    serve = await startServe({
+      dir,
+      env: { FLEETPULSE_ADMIN_KEY: KEY },
+      config: serveConfig({ allow: ['127.0.0.1/32'] }),
+    });
+    for (const [id, kind, type] of [
+      [PC, 'pc', 'agent_token'],
+      [CHARGER, 'charger', 'ocpp_password'],
+    ] as const) {
       const created = await call(serve, 'POST', '/api/v1/devices', { body: { id, kind } });
       expect(created.status, created.text).toBe(201);
       const credential = await call(serve, 'POST', `/api/v1/devices/${id}/credentials`, { body: { type } });
@@ -185,22 +200,34 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
       uplink: { ca: ca.cert, reconnect_initial_ms: 200, reconnect_max_ms: 500 },
       plugins: { host: { interval_s: 1, cpu_interval_s: 1 } },
     });
-    await until('host_memory of the agent in InfluxDB', async () => (await influx.count('host_memory', db)) > 0, 40_000);
+    await until(
+      'host_memory of the agent in InfluxDB',
+      async () => (await influx.count('host_memory', db)) > 0,
+      40_000,
+    );
     const series = await influx.query(`SELECT LAST(used_pct) FROM host_memory GROUP BY "device"`, { db });
     expect(series.map((s) => s.tags.device)).toEqual([PC]);
     expect(agent.output).toContain('uplink connected');
   }, 60_000);
 
   it('an agent that does not trust the CA is refused by its own TLS check, and says why', async () => {
-    const untrusting = new AgentProcess(dir, {
-      agent: { id: PC, server: `wss://127.0.0.1:${serve.port}/agent/`, token: secrets[PC] },
-      data_dir: path.join(dir, 'agent-untrusting'),
-      log: { level: 'info' },
-      uplink: { reconnect_initial_ms: 200, reconnect_max_ms: 500 },
-      plugins: { host: { interval_s: 1, cpu_interval_s: 1 } },
-    }, 'agent-untrusting');
+    const untrusting = new AgentProcess(
+      dir,
+      {
+        agent: { id: PC, server: `wss://127.0.0.1:${serve.port}/agent/`, token: secrets[PC] },
+        data_dir: path.join(dir, 'agent-untrusting'),
+        log: { level: 'info' },
+        uplink: { reconnect_initial_ms: 200, reconnect_max_ms: 500 },
+        plugins: { host: { interval_s: 1, cpu_interval_s: 1 } },
+      },
+      'agent-untrusting',
+    );
     try {
-      await until('the untrusted-certificate error', () => untrusting.output.includes("the server's TLS certificate is not trusted"), 30_000);
+      await until(
+        'the untrusted-certificate error',
+        () => untrusting.output.includes("the server's TLS certificate is not trusted"),
+        30_000,
+      );
       expect(untrusting.output).not.toContain('uplink connected');
     } finally {
       await untrusting.kill();
@@ -214,10 +241,15 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
     expect(boot).toMatchObject({ status: 'Accepted' });
     await good.client.close({ force: true });
 
-    const before = await metric(serve, 'fleetpulse_plugin_events_total{plugin="ocpp",event="handshake_refused_bad_password"}');
+    const before = await metric(
+      serve,
+      'fleetpulse_plugin_events_total{plugin="ocpp",event="handshake_refused_bad_password"}',
+    );
     const bad = await chargerHandshake(serve, 'not-the-password');
     expect(bad.status).toBe(401);
-    expect(await metric(serve, 'fleetpulse_plugin_events_total{plugin="ocpp",event="handshake_refused_bad_password"}')).toBe(before + 1);
+    expect(
+      await metric(serve, 'fleetpulse_plugin_events_total{plugin="ocpp",event="handshake_refused_bad_password"}'),
+    ).toBe(before + 1);
   });
 
   it('SIGHUP swaps the certificate for new connections and keeps the open ones; a broken pair is refused and counted', async () => {
@@ -229,7 +261,10 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
     copyFileSync(second.cert, SERVED.cert);
     copyFileSync(second.key, SERVED.key);
     serve.child.kill('SIGHUP');
-    await until('the new certificate on a new connection', async () => (await servedFingerprint(serve)) === second.fingerprint256);
+    await until(
+      'the new certificate on a new connection',
+      async () => (await servedFingerprint(serve)) === second.fingerprint256,
+    );
     // The charger connected before the reload is still there and still answered.
     expect(closed).toBe(false);
     expect(await open.client.call('Heartbeat', {})).toHaveProperty('currentTime');
@@ -238,7 +273,10 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
     // A key that is not the certificate's: refused, the previous pair stays in use.
     copyFileSync(first.key, SERVED.key);
     serve.child.kill('SIGHUP');
-    await until('the failed reload counted', async () => (await metric(serve, 'fleetpulse_tls_reloads_total{result="failed"}')) === 1);
+    await until(
+      'the failed reload counted',
+      async () => (await metric(serve, 'fleetpulse_tls_reloads_total{result="failed"}')) === 1,
+    );
     expect(await servedFingerprint(serve)).toBe(second.fingerprint256);
     expect(serve.output()).toContain('TLS certificate reload failed; keeping the previous one');
     expect(serve.child.exitCode).toBeNull();
@@ -247,7 +285,10 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
   });
 
   it('X-Forwarded-For from a peer that is not a trusted proxy is ignored: the audit log has the peer', async () => {
-    const res = await call(serve, 'PATCH', `/api/v1/devices/${PC}`, { body: { model: 'untrusted-hop' }, headers: { 'x-forwarded-for': '203.0.113.9' } });
+    const res = await call(serve, 'PATCH', `/api/v1/devices/${PC}`, {
+      body: { model: 'untrusted-hop' },
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
     expect(res.status, res.text).toBe(200);
     const row = (await auditRows(serve)).find((r) => r.action === 'devices.update' && r.target === PC);
     expect(row?.source).toBe('127.0.0.1');
@@ -264,7 +305,11 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
     copyFileSync(second.key, SERVED.key);
     // The same data dir: the devices and credentials of the first server are in the inventory.
     // The bootstrap key is operator-chosen: a serve admits it only when given it again (docs/api.md).
-    serve = await startServe({ dir, env: { FLEETPULSE_ADMIN_KEY: KEY }, config: serveConfig({ allow: ['10.0.0.0/8'], trust_proxy: ['127.0.0.1/32'] }) });
+    serve = await startServe({
+      dir,
+      env: { FLEETPULSE_ADMIN_KEY: KEY },
+      config: serveConfig({ allow: ['10.0.0.0/8'], trust_proxy: ['127.0.0.1/32'] }),
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -272,13 +317,22 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
   });
 
   it('refuses the API, its docs and /metrics to 127.0.0.1 with 403 FP_NETWORK_NOT_ALLOWED, and counts it', async () => {
-    for (const route of ['/api/v1/devices', '/api/v1/docs', '/api/v1/openapi.json', '/metrics', '/%61pi/v1/devices', '/API/v1/devices']) {
+    for (const route of [
+      '/api/v1/devices',
+      '/api/v1/docs',
+      '/api/v1/openapi.json',
+      '/metrics',
+      '/%61pi/v1/devices',
+      '/API/v1/devices',
+    ]) {
       const res = await call(serve, 'GET', route);
       expect(res.status, route).toBe(403);
       expect(res.body.error.code, route).toBe('FP_NETWORK_NOT_ALLOWED');
     }
     // A client cannot slip in by writing a NOC address to the left of its own: the proxy appends.
-    const spoofed = await call(serve, 'GET', '/api/v1/devices', { headers: { 'x-forwarded-for': '10.9.9.9, 198.51.100.7' } });
+    const spoofed = await call(serve, 'GET', '/api/v1/devices', {
+      headers: { 'x-forwarded-for': '10.9.9.9, 198.51.100.7' },
+    });
     expect(spoofed.status).toBe(403);
     expect(await metric(serve, 'fleetpulse_http_refused_total{reason="network_not_allowed"}', NOC)).toBe(7);
   });
@@ -288,7 +342,10 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
     const chargerNow = await chargerHandshake(serve, secrets[CHARGER]!);
     expect(chargerNow.status).toBe(101);
     await chargerNow.client.close({ force: true });
-    const ws = new WebSocket(`wss://127.0.0.1:${serve.port}/agent/${PC}`, { ca: caPem, headers: { authorization: `Bearer ${secrets[PC]}` } });
+    const ws = new WebSocket(`wss://127.0.0.1:${serve.port}/agent/${PC}`, {
+      ca: caPem,
+      headers: { authorization: `Bearer ${secrets[PC]}` },
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -306,14 +363,33 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
 
 describe('serve refuses a transport configuration it cannot use (exit 2)', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['a network that is not one', { allow: ['10.0.0/33'] }, /http\.allow: '10\.0\.0\/33' is not an IP address or CIDR network/],
-    ['a proxy that is not an address', { trust_proxy: ['proxy.example'] }, /http\.trust_proxy: 'proxy\.example' is not/],
-    ['a certificate without a key', { tls: { cert: SERVED.cert } }, /http\.tls: cert and key go together \(key is missing\)/],
-    ['a key that is not the certificate’s', { tls: { cert: path.join(dir, 'first.crt'), key: path.join(dir, 'second.key') } }, /http\.tls: .* are not a certificate and its key/],
+    [
+      'a network that is not one',
+      { allow: ['10.0.0/33'] },
+      /http\.allow: '10\.0\.0\/33' is not an IP address or CIDR network/,
+    ],
+    [
+      'a proxy that is not an address',
+      { trust_proxy: ['proxy.example'] },
+      /http\.trust_proxy: 'proxy\.example' is not/,
+    ],
+    [
+      'a certificate without a key',
+      { tls: { cert: SERVED.cert } },
+      /http\.tls: cert and key go together \(key is missing\)/,
+    ],
+    [
+      'a key that is not the certificate’s',
+      { tls: { cert: path.join(dir, 'first.crt'), key: path.join(dir, 'second.key') } },
+      /http\.tls: .* are not a certificate and its key/,
+    ],
   ];
   it.each(cases)('%s', async (_name, http, message) => {
     const caseDir = mkdtempSync(path.join(dir, 'refused-'));
-    const exit = await runServeToExit({ data_dir: path.join(caseDir, 'data'), http: { host: '127.0.0.1', port: 0, ...http } }, caseDir);
+    const exit = await runServeToExit(
+      { data_dir: path.join(caseDir, 'data'), http: { host: '127.0.0.1', port: 0, ...http } },
+      caseDir,
+    );
     expect(exit.code, exit.output).toBe(2);
     expect(exit.output).toMatch(message);
   });

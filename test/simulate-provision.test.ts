@@ -40,11 +40,15 @@ afterAll(async () => {
 
 /** Runs the real CLI to its end; killed after 30 s. */
 function simulate(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'simulate', '--server', serve.url, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, FLEETPULSE_API_KEY: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bin/fleetpulse.ts', 'simulate', '--server', serve.url, ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FLEETPULSE_API_KEY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -53,9 +57,34 @@ function simulate(args: string[]): Promise<{ code: number | null; output: string
 }
 
 // 2 PCs, one POS store (back office + 3 devices), 2 chargers; quick intervals so a few seconds show data.
-const FLEET = ['--pcs', '2', '--pos', '3', '--ocpp', '2', '--duration', '3',
-  '--opt', 'interval_s=1', '--opt', 'flush_s=1', '--opt', 'heartbeat_s=1', '--opt', 'meter_interval_s=1'];
-const IDS = ['SIM-00001', 'SIM-00002', 'sim-pc-1', 'sim-pc-2', 'store-0001-bo', 'store-0001-pos-1', 'store-0001-pos-2', 'store-0001-pos-3'];
+const FLEET = [
+  '--pcs',
+  '2',
+  '--pos',
+  '3',
+  '--ocpp',
+  '2',
+  '--duration',
+  '3',
+  '--opt',
+  'interval_s=1',
+  '--opt',
+  'flush_s=1',
+  '--opt',
+  'heartbeat_s=1',
+  '--opt',
+  'meter_interval_s=1',
+];
+const IDS = [
+  'SIM-00001',
+  'SIM-00002',
+  'sim-pc-1',
+  'sim-pc-2',
+  'store-0001-bo',
+  'store-0001-pos-1',
+  'store-0001-pos-2',
+  'store-0001-pos-3',
+];
 const SITES = ['demo-retail-berlin', 'demo-retail-hamburg', 'demo-retail-munich'];
 
 async function api<T>(route: string, key = KEY): Promise<T> {
@@ -64,7 +93,14 @@ async function api<T>(route: string, key = KEY): Promise<T> {
   return (await res.json()) as T;
 }
 
-interface Device { id: string; kind: string; customer: string | null; site: string | null; gateway: string | null; lifecycle: string }
+interface Device {
+  id: string;
+  kind: string;
+  customer: string | null;
+  site: string | null;
+  gateway: string | null;
+  lifecycle: string;
+}
 
 async function until(done: () => Promise<boolean>, what: string, limitMs = 15_000): Promise<void> {
   const end = Date.now() + limitMs;
@@ -89,7 +125,9 @@ describe('simulate --api-key', () => {
 
     const customer = await api<{ company: string }>('/customers/demo-retail');
     expect(customer.company).toBe('Demo Retail GmbH');
-    const sites = await api<{ items: Array<{ id: string; name: string; timezone: string }> }>('/sites?customer=demo-retail');
+    const sites = await api<{ items: Array<{ id: string; name: string; timezone: string }> }>(
+      '/sites?customer=demo-retail',
+    );
     expect(sites.items.map((s) => s.id).sort()).toEqual(SITES);
     expect(sites.items.every((s) => s.timezone === 'Europe/Berlin')).toBe(true);
 
@@ -104,12 +142,17 @@ describe('simulate --api-key', () => {
     // A PC (agent uplink), a POS device (signed webhook of its back office), a charger (OCPP).
     for (const device of ['sim-pc-1', 'store-0001-pos-1', 'SIM-00001']) {
       const site = items.find((d) => d.id === device)!.site;
-      await until(async () => (await tagsOf(device)).some((t) => t.customer === 'demo-retail' && t.site === site), `${device}'s points with customer and site`);
+      await until(
+        async () => (await tagsOf(device)).some((t) => t.customer === 'demo-retail' && t.site === site),
+        `${device}'s points with customer and site`,
+      );
     }
 
     const second = await simulate(['--api-key', KEY, ...FLEET]);
     expect(second.code, second.output).toBe(0);
-    expect(second.output).toContain('registered 8 devices for Demo Retail GmbH (0 new, 8 reused), 5 credentials issued');
+    expect(second.output).toContain(
+      'registered 8 devices for Demo Retail GmbH (0 new, 8 reused), 5 credentials issued',
+    );
     expect(second.output).not.toMatch(/refused|failed/);
     // The rotated secrets work: the PCs' batches were acknowledged again.
     expect(second.output).toMatch(/pcs connected 2\/2 · points_acked \d+/);
@@ -120,7 +163,9 @@ describe('simulate --api-key', () => {
     expect((await api<{ items: unknown[] }>('/sites')).items).toHaveLength(3);
     // Rotated, not issued again: one credential per device.
     for (const id of ['sim-pc-1', 'SIM-00002', 'store-0001-bo']) {
-      const { items: creds } = await api<{ items: Array<{ active: boolean; rotated_at: string | null }> }>(`/devices/${id}/credentials`);
+      const { items: creds } = await api<{ items: Array<{ active: boolean; rotated_at: string | null }> }>(
+        `/devices/${id}/credentials`,
+      );
       expect(creds, id).toHaveLength(1);
       expect(creds[0]!.active && creds[0]!.rotated_at !== null, id).toBe(true);
     }
@@ -128,22 +173,57 @@ describe('simulate --api-key', () => {
 
   it('a wrong API key: simulate exits 1 naming the refusal, and registers nothing', async () => {
     const before = (await api<{ items: unknown[] }>('/devices?limit=100')).items.length;
-    const run = await simulate(['--api-key', 'not-a-key', '--pcs', '1', '--opt', 'prefix=wrong-key-', '--duration', '1']);
+    const run = await simulate([
+      '--api-key',
+      'not-a-key',
+      '--pcs',
+      '1',
+      '--opt',
+      'prefix=wrong-key-',
+      '--duration',
+      '1',
+    ]);
     expect(run.code).toBe(1);
     expect(run.output).toContain('the server refused the API key (401 FP_UNAUTHENTICATED');
     expect((await api<{ items: unknown[] }>('/devices?limit=100')).items).toHaveLength(before);
   }, 30_000);
 
   it('without --api-key, unknown devices are refused and the hint is printed once', async () => {
-    const run = await simulate(['--pos', '8', '--opt', 'prefix=unknown-', '--opt', 'flush_s=1', '--opt', 'heartbeat_s=1', '--duration', '3']);
+    const run = await simulate([
+      '--pos',
+      '8',
+      '--opt',
+      'prefix=unknown-',
+      '--opt',
+      'flush_s=1',
+      '--opt',
+      'heartbeat_s=1',
+      '--duration',
+      '3',
+    ]);
     expect(run.code, run.output).toBe(0);
-    const hints = run.output.match(/devices are refused \(unknown-0001-bo: webhook answered HTTP 401\): pass --api-key \(an admin key\) so simulate can register them, or see plugins\/pos\/README\.md/g);
+    const hints = run.output.match(
+      /devices are refused \(unknown-0001-bo: webhook answered HTTP 401\): pass --api-key \(an admin key\) so simulate can register them, or see plugins\/pos\/README\.md/g,
+    );
     expect(hints, run.output).toHaveLength(1);
     expect(run.output).toMatch(/http_401 [2-9]/); // both stores, more than once: still one hint
   }, 30_000);
 
   it('runs the issue’s command as written: --agents with --terminals-per-agent, the terminals reporting as TC-200s behind their agent', async () => {
-    const run = await simulate(['--api-key', KEY, '--agents', '1', '--terminals-per-agent', '2', '--interval-s', '1', '--prefix', 'cli-agent-', '--duration', '2']);
+    const run = await simulate([
+      '--api-key',
+      KEY,
+      '--agents',
+      '1',
+      '--terminals-per-agent',
+      '2',
+      '--interval-s',
+      '1',
+      '--prefix',
+      'cli-agent-',
+      '--duration',
+      '2',
+    ]);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain('registered 3 devices for Demo Retail GmbH (3 new, 0 reused), 1 credentials issued');
     const { items } = await api<{ items: Device[] }>('/devices?customer=demo-retail&limit=100');
@@ -152,11 +232,31 @@ describe('simulate --api-key', () => {
       ['cli-agent-1-t1', 'terminal', agent.site],
       ['cli-agent-1-t2', 'terminal', agent.site],
     ]);
-    const expected = { customer: 'demo-retail', device: 'cli-agent-1-t1', gateway: 'cli-agent-1', kind: 'terminal', model: 'TC-200', site: agent.site };
-    for (const [m, tags] of [['terminal_info', { port: '/dev/ttyUSB0' }], ['terminal_status', {}], ['terminal_link', { port: '/dev/ttyUSB0' }]] as const) {
-      await until(async () => (await influx.query(`SELECT COUNT(*) FROM ${m} WHERE device = 'cli-agent-1-t1'`, { db })).length > 0, `${m} of cli-agent-1-t1`);
-      const series = await influx.query(`SELECT * FROM ${m} WHERE device = 'cli-agent-1-t1' GROUP BY * LIMIT 1`, { db });
-      expect(series.map((x) => x.tags), m).toEqual([{ ...expected, ...tags }]);
+    const expected = {
+      customer: 'demo-retail',
+      device: 'cli-agent-1-t1',
+      gateway: 'cli-agent-1',
+      kind: 'terminal',
+      model: 'TC-200',
+      site: agent.site,
+    };
+    for (const [m, tags] of [
+      ['terminal_info', { port: '/dev/ttyUSB0' }],
+      ['terminal_status', {}],
+      ['terminal_link', { port: '/dev/ttyUSB0' }],
+    ] as const) {
+      await until(
+        async () =>
+          (await influx.query(`SELECT COUNT(*) FROM ${m} WHERE device = 'cli-agent-1-t1'`, { db })).length > 0,
+        `${m} of cli-agent-1-t1`,
+      );
+      const series = await influx.query(`SELECT * FROM ${m} WHERE device = 'cli-agent-1-t1' GROUP BY * LIMIT 1`, {
+        db,
+      });
+      expect(
+        series.map((x) => x.tags),
+        m,
+      ).toEqual([{ ...expected, ...tags }]);
     }
   }, 30_000);
 

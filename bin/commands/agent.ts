@@ -135,7 +135,10 @@ export default async function agent(argv: string[]): Promise<number> {
   uplink.start();
   drain.start();
   const announceTimer = setInterval(() => announcer.announce(uplink, false), config.uplink.announce_interval_s * 1000);
-  log.info({ server: config.agent.server, plugins: collector.planned, outbox: outbox.size() }, 'fleetpulse agent is running');
+  log.info(
+    { server: config.agent.server, plugins: collector.planned, outbox: outbox.size() },
+    'fleetpulse agent is running',
+  );
 
   return untilShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping: flushing the outbox');
@@ -198,7 +201,13 @@ class DeviceAnnouncer {
   announce(uplink: UplinkWriter, always: boolean): void {
     const devices = [...this.directory.all()]
       .filter((d) => this.collector.bus.isAttached(d.id))
-      .map((d) => ({ id: d.id, kind: d.kind, model: d.model, firmware: d.firmware, commands: this.collector.bus.commandsFor(d.id) ?? {} }));
+      .map((d) => ({
+        id: d.id,
+        kind: d.kind,
+        model: d.model,
+        firmware: d.firmware,
+        commands: this.collector.bus.commandsFor(d.id) ?? {},
+      }));
     // TypeBox schemas are JSON Schema; the JSON round trip drops the TypeBox-only symbols.
     const text = JSON.stringify({ t: 'devices', devices });
     if (!always && text === this.last) return;
@@ -207,8 +216,18 @@ class DeviceAnnouncer {
 }
 
 /** A command from the server, for this PC or a device behind it: run it here, send the result up. */
-async function relayCommand(collector: Collector, uplink: UplinkWriter, msg: Record<string, unknown>, log: Logger): Promise<void> {
-  if (msg.t !== 'command' || typeof msg.id !== 'string' || typeof msg.device !== 'string' || typeof msg.name !== 'string') {
+async function relayCommand(
+  collector: Collector,
+  uplink: UplinkWriter,
+  msg: Record<string, unknown>,
+  log: Logger,
+): Promise<void> {
+  if (
+    msg.t !== 'command' ||
+    typeof msg.id !== 'string' ||
+    typeof msg.device !== 'string' ||
+    typeof msg.name !== 'string'
+  ) {
     log.warn({ type: msg.t }, 'unexpected message from the server; ignored');
     return;
   }
@@ -219,7 +238,8 @@ async function relayCommand(collector: Collector, uplink: UplinkWriter, msg: Rec
     reply = { t: 'result', id, status: outcome.status, result: outcome.result, error: outcome.error };
   } catch (err) {
     const status = err instanceof InvalidCommand ? 'rejected' : 'failed';
-    if (!(err instanceof InvalidCommand || err instanceof DeviceUnreachable)) log.error({ err, command: msg.name }, 'command failed at the edge');
+    if (!(err instanceof InvalidCommand || err instanceof DeviceUnreachable))
+      log.error({ err, command: msg.name }, 'command failed at the edge');
     reply = { t: 'result', id, status, error: (err as Error).message };
   }
   if (!uplink.send(reply)) log.warn({ command: msg.name, id }, 'uplink lost before the result could be sent');

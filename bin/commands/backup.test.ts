@@ -64,7 +64,10 @@ describe('fleetpulse backup', () => {
     inv.devices.create({ id: 'TC-1', kind: 'terminal' });
     inv.close();
 
-    const writer = spawn(process.execPath, ['--input-type=module', '-e', WRITER, db], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer = spawn(process.execPath, ['--input-type=module', '-e', WRITER, db], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     writer.stdout.on('data', (chunk) => (output += chunk));
     await new Promise<void>((resolve, reject) => {

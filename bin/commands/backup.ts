@@ -28,7 +28,9 @@ export default async function backup(argv: string[], io: Io = stdio): Promise<nu
   if (!flags) return usageExit(argv);
   const [target, ...rest] = flags.positionals;
   if (!target || rest.length) {
-    io.err(`fleetpulse backup: ${target ? `unexpected argument '${rest[0]}'` : 'the backup file is required'}\n\n${USAGE}`);
+    io.err(
+      `fleetpulse backup: ${target ? `unexpected argument '${rest[0]}'` : 'the backup file is required'}\n\n${USAGE}`,
+    );
     return 2;
   }
   let dbPath: string;
@@ -51,7 +53,9 @@ export default async function backup(argv: string[], io: Io = stdio): Promise<nu
   try {
     const { pages } = await backupDatabase(dbPath, target);
     const mib = (statSync(target).size / 1024 / 1024).toFixed(1);
-    io.out(`backed up ${dbPath} to ${target}: ${pages} pages, ${mib} MiB, ${Math.round(performance.now() - started)} ms`);
+    io.out(
+      `backed up ${dbPath} to ${target}: ${pages} pages, ${mib} MiB, ${Math.round(performance.now() - started)} ms`,
+    );
   } catch (err) {
     io.err(`fleetpulse backup: ${(err as Error).message}`);
     return 1;

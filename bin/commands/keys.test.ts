@@ -43,7 +43,9 @@ describe('fleetpulse keys', () => {
     expect(out[0]).not.toContain(key);
     out = [];
     expect(await keys(['list', '--json', '--db', db], io)).toBe(0);
-    expect(JSON.parse(out[0]!)).toEqual([expect.objectContaining({ id, name: 'grafana', role: 'viewer', revoked_at: null })]);
+    expect(JSON.parse(out[0]!)).toEqual([
+      expect.objectContaining({ id, name: 'grafana', role: 'viewer', revoked_at: null }),
+    ]);
 
     expect(await keys(['revoke', id, '--db', db], io)).toBe(0);
     expect(err.at(-1)).toBe(`revoked viewer key ${id} 'grafana'`);

@@ -44,7 +44,8 @@ export default async function keys(argv: string[], io: Io = stdio): Promise<numb
   switch (command) {
     case 'create': {
       const { role, name } = flags.values;
-      if (!role || !(ROLES as readonly string[]).includes(role)) return usage(`--role must be one of ${ROLES.join(', ')}`);
+      if (!role || !(ROLES as readonly string[]).includes(role))
+        return usage(`--role must be one of ${ROLES.join(', ')}`);
       if (!name?.trim()) return usage('--name is required: who or what will use the key');
       if (rest.length) return usage(`unexpected argument '${rest[0]}'`);
       const fresh = !existsSync(dbPath);
@@ -117,8 +118,22 @@ function table(list: ApiKeyInfo[]): string {
   const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 19) + 'Z');
   const rows = [
     ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'STATE'],
-    ...list.map((k) => [k.id, k.name, k.role, when(k.created_at), when(k.last_used_at), k.revoked_at === null ? 'active' : `revoked ${when(k.revoked_at)}`]),
+    ...list.map((k) => [
+      k.id,
+      k.name,
+      k.role,
+      when(k.created_at),
+      when(k.last_used_at),
+      k.revoked_at === null ? 'active' : `revoked ${when(k.revoked_at)}`,
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

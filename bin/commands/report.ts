@@ -57,7 +57,9 @@ export default async function report(argv: string[], io: Io = stdio): Promise<nu
   }
   const url = v['influx-url'] || config.influx.url || (await embeddedInfluxdUrl(join(config.data_dir, 'influxdb')));
   if (!url) {
-    io.err('fleetpulse report: no InfluxDB URL: set influx.url in the configuration or pass --influx-url (or run it while serve runs the embedded influxd)');
+    io.err(
+      'fleetpulse report: no InfluxDB URL: set influx.url in the configuration or pass --influx-url (or run it while serve runs the embedded influxd)',
+    );
     return 2;
   }
   const dbPath = inventoryPath(config);
@@ -83,7 +85,15 @@ export default async function report(argv: string[], io: Io = stdio): Promise<nu
       ...(v.timezone ? { timezone: v.timezone } : {}),
       ...(v.worst ? { worst: Number(v.worst) } : {}),
     });
-    io.out(format === 'json' ? JSON.stringify(r, null, 2) : format === 'csv' ? reportCsv(r).trimEnd() : format === 'html' ? reportHtml(r).trimEnd() : text(r));
+    io.out(
+      format === 'json'
+        ? JSON.stringify(r, null, 2)
+        : format === 'csv'
+          ? reportCsv(r).trimEnd()
+          : format === 'html'
+            ? reportHtml(r).trimEnd()
+            : text(r),
+    );
     return 0;
   } catch (err) {
     if (err instanceof ReportError || (err instanceof Error && err.name === 'InfluxQueryError')) {
@@ -103,16 +113,23 @@ function text(r: UptimeReport): string {
   const lines = [`Uptime ${r.month} (${r.from} to ${r.to}, ${r.timezone})`, r.definition, ''];
   for (const c of r.customers) {
     const verdict = c.sla_met === null ? '' : c.sla_met ? '  SLA met' : '  SLA MISSED';
-    lines.push(`${c.customer}${c.company ? ` (${c.company}, ${c.contract})` : ''}: ${pct(c.uptime_pct)} of SLA ${pct(c.sla_target_pct)}${verdict}, ${c.devices} devices`);
-    for (const s of c.sites) lines.push(`  ${(s.name ?? s.site).padEnd(30)} ${pct(s.uptime_pct).padStart(9)}  ${s.devices} devices`);
+    lines.push(
+      `${c.customer}${c.company ? ` (${c.company}, ${c.contract})` : ''}: ${pct(c.uptime_pct)} of SLA ${pct(c.sla_target_pct)}${verdict}, ${c.devices} devices`,
+    );
+    for (const s of c.sites)
+      lines.push(`  ${(s.name ?? s.site).padEnd(30)} ${pct(s.uptime_pct).padStart(9)}  ${s.devices} devices`);
   }
   if (r.worst_devices.length) {
     lines.push('', 'Worst devices:');
-    for (const d of r.worst_devices) lines.push(`  ${d.device.padEnd(24)} ${pct(d.uptime_pct).padStart(9)}  down ${Math.round(d.down_s / 60)} min`);
+    for (const d of r.worst_devices)
+      lines.push(`  ${d.device.padEnd(24)} ${pct(d.uptime_pct).padStart(9)}  down ${Math.round(d.down_s / 60)} min`);
   }
   if (r.incidents.length) {
     lines.push('', 'Incidents:');
-    for (const i of r.incidents) lines.push(`  ${(i.customer ?? '-').padEnd(16)} ${i.severity.padEnd(9)} ${String(i.count).padStart(4)}  MTTA ${i.mtta_s ?? '–'} s  MTTR ${i.mttr_s ?? '–'} s`);
+    for (const i of r.incidents)
+      lines.push(
+        `  ${(i.customer ?? '-').padEnd(16)} ${i.severity.padEnd(9)} ${String(i.count).padStart(4)}  MTTA ${i.mtta_s ?? '–'} s  MTTR ${i.mttr_s ?? '–'} s`,
+      );
   }
   if (r.customers.length === 0) lines.push('No availability data for this month.');
   return lines.join('\n');

@@ -32,7 +32,8 @@ export default async function restore(argv: string[], io: Io = stdio): Promise<n
   if (!flags) return usageExit(argv);
   const fail = (message: string, code = 1) => (io.err(`fleetpulse restore: ${message}`), code);
   const [from, ...rest] = flags.positionals;
-  if (!from || rest.length) return fail(`${from ? `unexpected argument '${rest[0]}'` : 'the backup folder is required'}\n\n${USAGE}`, 2);
+  if (!from || rest.length)
+    return fail(`${from ? `unexpected argument '${rest[0]}'` : 'the backup folder is required'}\n\n${USAGE}`, 2);
   let config: Config;
   try {
     config = loadConfig(flags.values.config ?? process.env.FLEETPULSE_CONFIG);
@@ -71,7 +72,9 @@ export default async function restore(argv: string[], io: Io = stdio): Promise<n
   }
   io.out(`restored the inventory to ${db}${keyFile ? ` with its key ${db}.key` : ''}`);
   if (!keyFile && !process.env.FLEETPULSE_SECRET_KEY) {
-    io.err('note: no --key-file: sealed credentials (POS HMAC secrets) need the old key (or FLEETPULSE_SECRET_KEY) to work again');
+    io.err(
+      'note: no --key-file: sealed credentials (POS HMAC secrets) need the old key (or FLEETPULSE_SECRET_KEY) to work again',
+    );
   }
 
   if ('skipped' in manifest.influx) {
@@ -85,13 +88,22 @@ export default async function restore(argv: string[], io: Io = stdio): Promise<n
       const bindPort = await freePort();
       const influxd = await startInfluxd({ dataDir: influxDir, bindPort });
       try {
-        await restoreInflux({ rpc: `127.0.0.1:${bindPort}`, database: target.database }, target.dir, new InfluxQuery({ url: influxd.url, database: target.database }));
+        await restoreInflux(
+          { rpc: `127.0.0.1:${bindPort}`, database: target.database },
+          target.dir,
+          new InfluxQuery({ url: influxd.url, database: target.database }),
+        );
       } finally {
         await influxd.stop();
       }
     } else {
       const { url, username, password } = config.influx;
-      const query = new InfluxQuery({ url, database: target.database, username: username || undefined, password: password || undefined });
+      const query = new InfluxQuery({
+        url,
+        database: target.database,
+        username: username || undefined,
+        password: password || undefined,
+      });
       await restoreInflux({ rpc: configuredInfluxRpc(config), database: target.database }, target.dir, query);
     }
   } catch (err) {

@@ -13,7 +13,12 @@ import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { PipelineHealth } from '../../collector/pipeline/health.ts';
-import { embeddedInfluxdUrl, freePort, InfluxdNotFoundError, portIsFree } from '../../collector/pipeline/local-influxd.ts';
+import {
+  embeddedInfluxdUrl,
+  freePort,
+  InfluxdNotFoundError,
+  portIsFree,
+} from '../../collector/pipeline/local-influxd.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
@@ -61,7 +66,8 @@ export default async function serve(argv: string[]): Promise<number> {
   if (!flags) return usageExit(argv);
   const overrides: ConfigFlags = {};
   if (flags.values.port !== undefined) overrides['http.port'] = { flag: '--port', value: flags.values.port };
-  if (flags.values['data-dir'] !== undefined) overrides.data_dir = { flag: '--data-dir', value: flags.values['data-dir'] };
+  if (flags.values['data-dir'] !== undefined)
+    overrides.data_dir = { flag: '--data-dir', value: flags.values['data-dir'] };
   let config: Config;
   try {
     config = loadConfig(flags.values.config ?? process.env.FLEETPULSE_CONFIG, process.env, overrides);
@@ -69,7 +75,8 @@ export default async function serve(argv: string[]): Promise<number> {
     if (!(err instanceof ConfigError)) throw err;
     return refuse(`invalid configuration: ${err.message}`, 2);
   }
-  if (config.backup.timezone && !isTimezone(config.backup.timezone)) return refuse(`invalid configuration: backup.timezone: unknown time zone '${config.backup.timezone}'`, 2);
+  if (config.backup.timezone && !isTimezone(config.backup.timezone))
+    return refuse(`invalid configuration: backup.timezone: unknown time zone '${config.backup.timezone}'`, 2);
   let transport;
   try {
     transport = transportOf(config);
@@ -99,10 +106,17 @@ export default async function serve(argv: string[]): Promise<number> {
   ] as const) {
     if (port && !(await portIsFree(port, host))) {
       // A leftover influxd of a crashed owner of this data dir holds it: it is stopped at start.
-      if (key === 'influx.embedded_port' && (await embeddedInfluxdUrl(join(config.data_dir, 'influxdb'))) === `http://127.0.0.1:${port}`) continue;
+      if (
+        key === 'influx.embedded_port' &&
+        (await embeddedInfluxdUrl(join(config.data_dir, 'influxdb'))) === `http://127.0.0.1:${port}`
+      )
+        continue;
       lock.release();
       const source = sourceOf(config, key);
-      return refuse(`${source ? `${source} (${key})` : key}: ${host}:${port} is already in use; choose another port`, 2);
+      return refuse(
+        `${source ? `${source} (${key})` : key}: ${host}:${port} is already in use; choose another port`,
+        2,
+      );
     }
   }
 
@@ -148,7 +162,9 @@ export default async function serve(argv: string[]): Promise<number> {
   const server = new SharedServer(app, transport.proxies.clientAddress);
   installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
   const stopReloading = transport.tls
-    ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) => metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc())
+    ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) =>
+        metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc(),
+      )
     : () => {};
   const maintenance = maintenanceCalendar(inventory);
 
@@ -182,7 +198,12 @@ export default async function serve(argv: string[]): Promise<number> {
     closeLocal();
     return refuse(err.message, 1);
   }
-  const health = new PipelineHealth({ spool, dataDir: config.data_dir, ping: () => influx.ping(), maxWriteLagS: config.health.max_write_lag_s });
+  const health = new PipelineHealth({
+    spool,
+    dataDir: config.data_dir,
+    ping: () => influx.ping(),
+    maxWriteLagS: config.health.max_write_lag_s,
+  });
   metrics.health = () => health.snapshot();
   const drainMetrics = metrics.drainMetrics();
   const drain = new Drain({
@@ -193,7 +214,11 @@ export default async function serve(argv: string[]): Promise<number> {
     flushIntervalMs: config.pipeline.flush_interval_ms,
     concurrency: config.pipeline.concurrency,
     prepare: () => influx.prepare(),
-    metrics: { ...drainMetrics, written: (n, s) => (health.written(), drainMetrics.written(n, s)), writeError: (kind) => (kind === 'retry' && health.writeFailed(), drainMetrics.writeError(kind)) },
+    metrics: {
+      ...drainMetrics,
+      written: (n, s) => (health.written(), drainMetrics.written(n, s)),
+      writeError: (kind) => (kind === 'retry' && health.writeFailed(), drainMetrics.writeError(kind)),
+    },
   });
   if (embeddedPort) {
     // For people: where a local Grafana or an ad-hoc query finds the data (docs/grafana.md).
@@ -203,7 +228,15 @@ export default async function serve(argv: string[]): Promise<number> {
   let operations;
   try {
     // Durable commands waiting from the last run resume here; they wait for their devices.
-    operations = startOperations({ inventory, collector, plugins, influx: influx.query, maintenance, log, config: config.operations });
+    operations = startOperations({
+      inventory,
+      collector,
+      plugins,
+      influx: influx.query,
+      maintenance,
+      log,
+      config: config.operations,
+    });
   } catch (err) {
     await influx.stop();
     closeLocal();
@@ -234,7 +267,12 @@ export default async function serve(argv: string[]): Promise<number> {
   });
   const backupSchedule =
     config.backup.schedule === 'daily'
-      ? new BackupSchedule({ at: config.backup.at, timezone: config.backup.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone, run: () => backups.take(), log })
+      ? new BackupSchedule({
+          at: config.backup.at,
+          timezone: config.backup.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone,
+          run: () => backups.take(),
+          log,
+        })
       : undefined;
 
   const bootstrap = await bootstrapAdminKey(inventory);
@@ -245,7 +283,9 @@ export default async function serve(argv: string[]): Promise<number> {
     const report = await health.report();
     return reply.code(report.status === 'ok' ? 200 : 503).send({ ...report, plugins: collector.running });
   });
-  app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
   void app.register(apiPlugin, {
@@ -256,7 +296,10 @@ export default async function serve(argv: string[]): Promise<number> {
     influx: influx.query,
     operations,
     backups: { backups, nextBackupAt: () => backupSchedule?.next },
-    limits: { bodyLimit: config.http.body_limit_bytes, authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 } },
+    limits: {
+      bodyLimit: config.http.body_limit_bytes,
+      authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 },
+    },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
     extend: async (api) => {
       await api.register(sessionRoutes, { scheduler: sessions });

@@ -54,7 +54,10 @@ interface Declared {
 }
 
 /** Declared options of `simulators` by flag name; a name that clashes with a CLI flag is a bug in the simulator. */
-export function declaredFlags(simulators: ReadonlyMap<string, Simulator>, allFlags: readonly string[]): Map<string, Declared> {
+export function declaredFlags(
+  simulators: ReadonlyMap<string, Simulator>,
+  allFlags: readonly string[],
+): Map<string, Declared> {
   const out = new Map<string, Declared>();
   for (const [flag, simulator] of simulators) {
     for (const [name, option] of Object.entries(simulator.options ?? {})) {
@@ -74,7 +77,11 @@ export function declaredFlags(simulators: ReadonlyMap<string, Simulator>, allFla
  * Parses `argv`. `loaded` holds every simulator whose options may be given: the named ones (or
  * all of them, for the usage). Throws UsageError.
  */
-export function parseSimulateArgs(argv: string[], allFlags: readonly string[], loaded: ReadonlyMap<string, Simulator>): SimulateArgs {
+export function parseSimulateArgs(
+  argv: string[],
+  allFlags: readonly string[],
+  loaded: ReadonlyMap<string, Simulator>,
+): SimulateArgs {
   const declared = declaredFlags(loaded, allFlags);
   const descriptors: Record<string, FlagConfig> = { ...OWN };
   for (const f of allFlags) descriptors[f] = { type: 'string' };
@@ -86,11 +93,13 @@ export function parseSimulateArgs(argv: string[], allFlags: readonly string[], l
   } catch (err) {
     const code = (err as { code?: string }).code;
     const unknown = /'(-[^']+)'/.exec((err as Error).message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) throw new UsageError(unknownFlag(unknown, allFlags, declared), unknown);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown)
+      throw new UsageError(unknownFlag(unknown, allFlags, declared), unknown);
     throw new UsageError((err as Error).message);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
-  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]} (every value follows its flag: --agents 5)`);
+  if (parsed.positionals.length > 0)
+    throw new UsageError(`unexpected argument ${parsed.positionals[0]} (every value follows its flag: --agents 5)`);
   const help = values.help === true;
 
   const options: Record<string, string> = {};
@@ -119,7 +128,8 @@ export function parseSimulateArgs(argv: string[], allFlags: readonly string[], l
   for (const flag of allFlags) {
     if (values[flag] === undefined) continue;
     const count = Number(values[flag]);
-    if (!Number.isInteger(count) || count < 1) throw new UsageError(`--${flag} needs a positive whole number, got ${values[flag]}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new UsageError(`--${flag} needs a positive whole number, got ${values[flag]}`);
     counts.set(flag, count);
   }
   if (counts.size === 0 && !help) throw new UsageError('name at least one device type');
@@ -135,7 +145,13 @@ export function parseSimulateArgs(argv: string[], allFlags: readonly string[], l
 
 /** What to say about a flag nobody here declares: the valid ones. */
 function unknownFlag(flag: string, allFlags: readonly string[], declared: ReadonlyMap<string, Declared>): string {
-  const valid = [...Object.keys(OWN).filter((k) => k !== 'help').map((k) => `--${k}`), ...allFlags.map((f) => `--${f}`), ...[...declared.keys()].map((k) => `--${k}`)];
+  const valid = [
+    ...Object.keys(OWN)
+      .filter((k) => k !== 'help')
+      .map((k) => `--${k}`),
+    ...allFlags.map((f) => `--${f}`),
+    ...[...declared.keys()].map((k) => `--${k}`),
+  ];
   return `unknown option ${flag}; valid options here: ${valid.join(', ')} (fleetpulse simulate --help lists each simulator's options)`;
 }
 
@@ -146,7 +162,11 @@ export function declaredBy(flag: string, all: ReadonlyMap<string, Simulator>): s
 }
 
 /** The usage text; with `simulators` loaded, each one's description and declared options. */
-export function usageText(flags: readonly string[], loaded: ReadonlyMap<string, Simulator>, demo: { company: string; sites: string }): string {
+export function usageText(
+  flags: readonly string[],
+  loaded: ReadonlyMap<string, Simulator>,
+  demo: { company: string; sites: string },
+): string {
   const types = flags.map((f) => {
     const s = loaded.get(f);
     const lines = [`  --${f} N`.padEnd(20) + (s?.description ?? '')];

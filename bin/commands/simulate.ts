@@ -3,7 +3,14 @@ import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
 import { simulators } from '../../plugins/index.ts';
 import type { Simulator, SimulatorProgress } from '../../collector/sdk/index.ts';
 import { DEMO_CUSTOMER, DEMO_SITES, provision } from '../provision.ts';
-import { declaredBy, namedSimulators, parseSimulateArgs, usageText, UsageError, type SimulateArgs } from './simulate-options.ts';
+import {
+  declaredBy,
+  namedSimulators,
+  parseSimulateArgs,
+  usageText,
+  UsageError,
+  type SimulateArgs,
+} from './simulate-options.ts';
 
 const DEMO = { company: DEMO_CUSTOMER.company, sites: DEMO_SITES.map((s) => s.name).join(', ') };
 
@@ -25,10 +32,13 @@ export default async function simulate(argv: string[]): Promise<number> {
     let message = err.message;
     if (err.unknown) {
       const owners = declaredBy(err.unknown, await load(all));
-      if (owners.length > 0) message = `${err.unknown} is an option of ${owners.map((o) => `--${o}`).join(', ')}, which this command does not run; ${message}`;
+      if (owners.length > 0)
+        message = `${err.unknown} is an option of ${owners.map((o) => `--${o}`).join(', ')}, which this command does not run; ${message}`;
     }
     // The usage of every simulator is long: the message names what is wrong and what is valid.
-    console.error(`fleetpulse simulate: ${message}${err.unknown ? '' : ' (fleetpulse simulate --help lists every option)'}`);
+    console.error(
+      `fleetpulse simulate: ${message}${err.unknown ? '' : ' (fleetpulse simulate --help lists every option)'}`,
+    );
     return 2;
   }
   if (args.help) {
@@ -60,16 +70,29 @@ export default async function simulate(argv: string[]): Promise<number> {
       const provisioning = line.for('');
       const fleets = [...fleet].map(([flag, s]) => s.devices?.(counts.get(flag)!, options) ?? []);
       const done = await provision({
-        server, apiKey, fleets, signal: stop.signal,
+        server,
+        apiKey,
+        fleets,
+        signal: stop.signal,
         progress: (n, total) => provisioning.update('provisioning', n, total),
       }).finally(() => line.remove(''));
       credentials = done.credentials;
-      line.note(`registered ${done.created + done.reused} devices for ${DEMO_CUSTOMER.company} (${done.created} new, ${done.reused} reused), ${done.credentials.size} credentials issued`);
+      line.note(
+        `registered ${done.created + done.reused} devices for ${DEMO_CUSTOMER.company} (${done.created} new, ${done.reused} reused), ${done.credentials.size} credentials issued`,
+      );
     }
     // The run's length counts from here: provisioning a large fleet takes a while of its own.
     if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
     runs = [...fleet].map(([flag, simulator]) =>
-      simulator.run({ server, count: counts.get(flag)!, options, credentials, progress: line.for(flag, simulator.plugin ?? flag), signal: stop.signal, encode: encodeLine }),
+      simulator.run({
+        server,
+        count: counts.get(flag)!,
+        options,
+        credentials,
+        progress: line.for(flag, simulator.plugin ?? flag),
+        signal: stop.signal,
+        encode: encodeLine,
+      }),
     );
     await Promise.all(runs);
     return 0;
@@ -141,7 +164,12 @@ class ProgressLine {
   print(): void {
     if (this.state.size === 0) return;
     const text = [...this.state]
-      .map(([name, s]) => [`${name ? `${name} ` : ''}${s.stage ?? 'starting'} ${s.done}/${s.total}`, ...[...s.counts].map(([k, v]) => `${k} ${v}`)].join(' · '))
+      .map(([name, s]) =>
+        [
+          `${name ? `${name} ` : ''}${s.stage ?? 'starting'} ${s.done}/${s.total}`,
+          ...[...s.counts].map(([k, v]) => `${k} ${v}`),
+        ].join(' · '),
+      )
       .join('  |  ');
     process.stderr.write(process.stderr.isTTY ? `\r\x1b[2K${text}` : `${text}\n`);
   }

@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
-import {
-  CommandFailed,
-  CommandRejected,
-  DeviceUnreachable,
-  type Command,
-  type CommandSpec,
-} from '../sdk/index.ts';
+import { CommandFailed, CommandRejected, DeviceUnreachable, type Command, type CommandSpec } from '../sdk/index.ts';
 
 /** How a command ended. `expired` and `cancelled` come from the durable layer above the bus. */
 export type CommandStatus = 'succeeded' | 'failed' | 'rejected' | 'expired' | 'timed_out' | 'cancelled';
@@ -103,7 +97,9 @@ export class CommandBus {
   validate(commands: Record<string, CommandSpec>, request: CommandRequest): void {
     const spec = Object.hasOwn(commands, request.name) ? commands[request.name] : undefined;
     if (!spec) {
-      throw new InvalidCommand(`unknown command "${request.name}"; this device accepts: ${Object.keys(commands).join(', ') || 'none'}`);
+      throw new InvalidCommand(
+        `unknown command "${request.name}"; this device accepts: ${Object.keys(commands).join(', ') || 'none'}`,
+      );
     }
     let check = this.validators.get(spec);
     if (!check) this.validators.set(spec, (check = Compile(spec.params)));
@@ -111,7 +107,10 @@ export class CommandBus {
     if (!check.Check(params)) {
       const first = [...check.Errors(params)][0];
       const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || undefined;
-      throw new InvalidCommand(`${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${first?.message ?? 'are invalid'}`, field);
+      throw new InvalidCommand(
+        `${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${first?.message ?? 'are invalid'}`,
+        field,
+      );
     }
   }
 
@@ -131,7 +130,14 @@ export class CommandBus {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const ended = (status: CommandStatus, extra: Partial<CommandOutcome> = {}): CommandOutcome => {
-      const outcome = { id, device: deviceId, command: request.name, status, latencyMs: performance.now() - started, ...extra };
+      const outcome = {
+        id,
+        device: deviceId,
+        command: request.name,
+        status,
+        latencyMs: performance.now() - started,
+        ...extra,
+      };
       this.onOutcome(outcome, target.instance);
       return outcome;
     };
@@ -144,12 +150,19 @@ export class CommandBus {
       request.signal?.addEventListener('abort', onCancel, { once: true });
     });
     try {
-      const run = target.execute(deviceId, { id, name: request.name, params: request.params ?? {}, signal: abort.signal });
+      const run = target.execute(deviceId, {
+        id,
+        name: request.name,
+        params: request.params ?? {},
+        signal: abort.signal,
+      });
       const winner = await Promise.race([run.then((result) => ({ result })), stopped]);
       if (typeof winner === 'string') {
         abort.abort();
         run.catch(() => {}); // the late answer no longer matters
-        return ended(winner, { error: winner === 'timed_out' ? `no answer within ${timeoutMs / 1000} s` : 'cancelled' });
+        return ended(winner, {
+          error: winner === 'timed_out' ? `no answer within ${timeoutMs / 1000} s` : 'cancelled',
+        });
       }
       return ended('succeeded', winner.result === undefined ? {} : { result: winner.result });
     } catch (err) {

@@ -12,7 +12,8 @@ export class CommandCatalogue {
     for (const plugin of plugins) {
       for (const kind of plugin.kinds) {
         const merged = this.byKind.get(kind) ?? {};
-        for (const [name, spec] of Object.entries(plugin.commands ?? {})) if (!Object.hasOwn(merged, name)) merged[name] = spec;
+        for (const [name, spec] of Object.entries(plugin.commands ?? {}))
+          if (!Object.hasOwn(merged, name)) merged[name] = spec;
         this.byKind.set(kind, merged);
       }
     }

@@ -7,7 +7,14 @@ import { commandOutcome } from '../operations/measurements.ts';
 import { DeviceUnreachable, int, type DeviceRecord, type Point } from '../sdk/index.ts';
 import { InvalidCommand, type CommandBus, type CommandOutcome } from './command-bus.ts';
 import type { CommandCatalogue } from './command-catalogue.ts';
-import { CommandStore, TERMINAL, type CommandFilter, type CommandRecord, type CommandSource, type DurableStatus } from './command-store.ts';
+import {
+  CommandStore,
+  TERMINAL,
+  type CommandFilter,
+  type CommandRecord,
+  type CommandSource,
+  type DurableStatus,
+} from './command-store.ts';
 import { Refusal } from '../inventory/errors.ts';
 
 export interface CommandQueueOptions {
@@ -138,7 +145,8 @@ export class CommandQueue {
   check(input: NewCommand, now = this.o.now()): CommandRecord {
     const device = this.o.lookup(input.device);
     if (!device) throw new CommandQueueError('not_found', `device '${input.device}' does not exist`, 'device');
-    if (device.lifecycle === 'retired') throw new CommandQueueError('conflict', `device '${input.device}' is retired`, 'device');
+    if (device.lifecycle === 'retired')
+      throw new CommandQueueError('conflict', `device '${input.device}' is retired`, 'device');
     const commands = this.o.bus.commandsFor(input.device) ?? this.o.catalogue.forKind(device.kind);
     try {
       this.o.bus.validate(commands, { name: input.name, params: input.params ?? {} });
@@ -149,7 +157,11 @@ export class CommandQueue {
     }
     const expiresIn = input.expires_in_s ?? this.o.defaultExpiryS;
     if (!(expiresIn > 0 && expiresIn <= this.o.maxExpiryS)) {
-      throw new CommandQueueError('invalid', `expires_in_s must be more than 0 and at most ${this.o.maxExpiryS}`, 'expires_in_s');
+      throw new CommandQueueError(
+        'invalid',
+        `expires_in_s must be more than 0 and at most ${this.o.maxExpiryS}`,
+        'expires_in_s',
+      );
     }
     return {
       id: randomUUID(),
@@ -183,9 +195,12 @@ export class CommandQueue {
     const record = this.store.get(id);
     if (!record) throw new CommandQueueError('not_found', `no command ${id}`);
     if (TERMINAL.includes(record.status)) {
-      throw new CommandQueueError('conflict', `command ${id} already ended (${record.status})`, undefined, { status: record.status });
+      throw new CommandQueueError('conflict', `command ${id} already ended (${record.status})`, undefined, {
+        status: record.status,
+      });
     }
-    if (record.status === 'queued' && this.end(record, 'cancelled', undefined, 'cancelled before it was sent', actor)) return this.store.get(id)!;
+    if (record.status === 'queued' && this.end(record, 'cancelled', undefined, 'cancelled before it was sent', actor))
+      return this.store.get(id)!;
     const abort = this.inFlight.get(id);
     if (!abort) throw new CommandQueueError('conflict', `command ${id} was sent and is no longer in flight here`);
     abort.abort();
@@ -216,7 +231,8 @@ export class CommandQueue {
         .catch((err) => this.o.log.error({ err, command: row.id }, 'command dispatch failed'))
         .finally(() => this.busy.delete(row.device));
     }
-    for (const [gateway, queue] of this.gateways) if (queue.size === 0 && queue.pending === 0) this.gateways.delete(gateway);
+    for (const [gateway, queue] of this.gateways)
+      if (queue.size === 0 && queue.pending === 0) this.gateways.delete(gateway);
   }
 
   private async send(id: string, device: string): Promise<void> {
@@ -249,7 +265,11 @@ export class CommandQueue {
         // (e.g. a listener of the `sent` change took it off). The `sent` already audited did not
         // happen: say so, and wait for the device again.
         if (this.o.db.open && this.store.requeue(id)) {
-          this.changed({ ...record, status: 'queued', sent_at: null }, null, { action: 'command.requeued', at: this.o.now(), error: REQUEUED });
+          this.changed({ ...record, status: 'queued', sent_at: null }, null, {
+            action: 'command.requeued',
+            at: this.o.now(),
+            error: REQUEUED,
+          });
         }
         return;
       }
@@ -263,7 +283,13 @@ export class CommandQueue {
   }
 
   /** → terminal state, audited and emitted; false when the command had already ended. */
-  private end(record: CommandRecord, status: DurableStatus, result: unknown, error: string | null, actor: string | null = null): boolean {
+  private end(
+    record: CommandRecord,
+    status: DurableStatus,
+    result: unknown,
+    error: string | null,
+    actor: string | null = null,
+  ): boolean {
     const at = this.o.now();
     // An answer arriving after stop() and after the database closed (shutdown) is lost with the
     // process: the row stays `sent` and the next start ends it as "outcome unknown".
@@ -277,7 +303,11 @@ export class CommandQueue {
    * Audits a state change and writes its `command_outcome` point. `requeue` marks sent → queued:
    * its own audit action, time (the record's timestamps are those of its creation) and reason.
    */
-  private changed(record: CommandRecord, actor: string | null = null, requeue?: { action: string; at: number; error: string }): void {
+  private changed(
+    record: CommandRecord,
+    actor: string | null = null,
+    requeue?: { action: string; at: number; error: string },
+  ): void {
     const at = requeue?.at ?? record.ended_at ?? record.sent_at ?? record.created_at;
     try {
       this.o.audit({
@@ -293,7 +323,12 @@ export class CommandQueue {
         result: ['failed', 'rejected', 'expired', 'timed_out'].includes(record.status) ? 'failed' : 'ok',
         // `source` is the caller's address in the audit log; who created the command goes in details.
         source: null,
-        details: { command: record.id, name: record.name, source: record.source, ...((requeue?.error ?? record.error) ? { error: requeue?.error ?? record.error } : {}) },
+        details: {
+          command: record.id,
+          name: record.name,
+          source: record.source,
+          ...((requeue?.error ?? record.error) ? { error: requeue?.error ?? record.error } : {}),
+        },
       });
     } catch (err) {
       this.o.log.error({ err, command: record.id }, 'could not audit a command state change');

@@ -3,7 +3,14 @@ import type { CommandStatus } from './command-bus.ts';
 
 /** A durable command's state: `queued` and `sent` are the only non-terminal ones. */
 export type DurableStatus = 'queued' | 'sent' | CommandStatus;
-export const TERMINAL: readonly DurableStatus[] = ['succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled'];
+export const TERMINAL: readonly DurableStatus[] = [
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+  'timed_out',
+  'cancelled',
+];
 /** Who created a command. */
 export type CommandSource = 'api' | 'rollout' | 'recovery';
 
@@ -54,7 +61,9 @@ export class CommandStore {
     );
     this.byId = db.prepare('SELECT * FROM commands WHERE id = ?');
     this.markSent = db.prepare("UPDATE commands SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'queued'");
-    this.requeueRow = db.prepare("UPDATE commands SET status = 'queued', sent_at = NULL WHERE id = ? AND status = 'sent'");
+    this.requeueRow = db.prepare(
+      "UPDATE commands SET status = 'queued', sent_at = NULL WHERE id = ? AND status = 'sent'",
+    );
     this.finishRow = db.prepare(
       `UPDATE commands SET status = ?, ended_at = ?, result = ?, error = ? WHERE id = ? AND status IN ('queued', 'sent')`,
     );
@@ -83,7 +92,9 @@ export class CommandStore {
 
   /** → a terminal state; false when it already had one (exactly one terminal state per command). */
   finish(id: string, status: DurableStatus, at: number, result: unknown, error: string | null): boolean {
-    return this.finishRow.run(status, at, result === undefined ? null : JSON.stringify(result), error, id).changes === 1;
+    return (
+      this.finishRow.run(status, at, result === undefined ? null : JSON.stringify(result), error, id).changes === 1
+    );
   }
 
   /**
@@ -100,7 +111,7 @@ export class CommandStore {
 
   /** Ids in a status, e.g. `sent` rows left by a process that stopped. */
   idsIn(status: DurableStatus): string[] {
-    return (this.db.prepare('SELECT id FROM commands WHERE status = ?').pluck().all(status) as string[]);
+    return this.db.prepare('SELECT id FROM commands WHERE status = ?').pluck().all(status) as string[];
   }
 
   list(filter: CommandFilter): { items: CommandRecord[]; more: boolean } {

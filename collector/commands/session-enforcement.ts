@@ -38,7 +38,9 @@ export class SessionEnforcer {
   /** Sends the end action: the plug's power_off, or lock/log_off to the station. */
   async act(s: StationSession): Promise<Acted> {
     const byPlug = s.action === 'power_off';
-    const request = byPlug ? { name: this.o.powerOffCommand?.name ?? 'power_off', params: this.o.powerOffCommand?.params ?? {} } : { name: s.action };
+    const request = byPlug
+      ? { name: this.o.powerOffCommand?.name ?? 'power_off', params: this.o.powerOffCommand?.params ?? {} }
+      : { name: s.action };
     return { name: request.name, outcome: await this.o.send(byPlug ? s.plug! : s.station, request) };
   }
 
@@ -53,14 +55,26 @@ export class SessionEnforcer {
       // tick on, or as soon as it is back.
       return this.settle(s, 'pending', 'station', `${error}; waiting for the station's own report`, now);
     }
-    this.settle(s, 'failed', 'server', `${error}; the station did not hold this end time, so it could not end the session itself`, now);
+    this.settle(
+      s,
+      'failed',
+      'server',
+      `${error}; the station did not hold this end time, so it could not end the session itself`,
+      now,
+    );
   }
 
   /** Asks the station whether it ended a pending session itself; fails it once the grace is over. */
   async settlePending(s: StationSession, now: number): Promise<void> {
     if (s.enforcement !== 'pending') return;
     if (now >= (s.ended_at ?? s.ends_at) + this.o.graceMs) {
-      return this.settle(s, 'failed', 'station', `no report from the station within ${Math.round(this.o.graceMs / 1000)} s of the end (${s.error})`, now);
+      return this.settle(
+        s,
+        'failed',
+        'station',
+        `no report from the station within ${Math.round(this.o.graceMs / 1000)} s of the end (${s.error})`,
+        now,
+      );
     }
     const outcome = await this.o.send(s.station, { name: 'session_status' });
     // Not back yet, or back without its command list yet: asked again on the next tick.
@@ -68,7 +82,8 @@ export class SessionEnforcer {
     const r = (outcome.result ?? {}) as { state?: string; ends_at_ms?: number; error?: string | null };
     const ours = this.holdsEnd(s, r.ends_at_ms ?? null);
     if (r.state === 'enforced' && ours) return this.settle(s, 'ok', 'station', null, now);
-    if (r.state === 'active' && ours && r.error) return this.settle(s, 'failed', 'station', `the station could not end it: ${r.error}`, now);
+    if (r.state === 'active' && ours && r.error)
+      return this.settle(s, 'failed', 'station', `the station could not end it: ${r.error}`, now);
     if (r.state === 'active' && ours) return; // its own check is due; asked again next tick
     const reported = `${r.state ?? 'nothing'}${r.ends_at_ms ? ` ending ${new Date(r.ends_at_ms).toISOString()}` : ''}`;
     this.settle(s, 'failed', 'station', `the station holds no record of this end (it reports ${reported})`, now);
@@ -80,16 +95,27 @@ export class SessionEnforcer {
   }
 
   private settle(s: StationSession, enforcement: Enforcement, by: EnforcedBy, error: string | null, now: number): void {
-    this.o.db.prepare(`UPDATE sessions SET enforcement = ?, enforced_by = ?, error = ? WHERE id = ?`).run(enforcement, by, error, s.id);
+    this.o.db
+      .prepare(`UPDATE sessions SET enforcement = ?, enforced_by = ?, error = ? WHERE id = ?`)
+      .run(enforcement, by, error, s.id);
     const target = s.action === 'power_off' ? s.plug! : s.station;
     const device = this.o.lookup(s.station);
     const maintenance = device && this.o.maintenance?.inMaintenance(device, now) ? 1 : 0;
     const state = enforcement === 'ok' ? 'enforced' : enforcement;
-    if (enforcement === 'failed') this.o.log.error({ session: s.id, station: s.station, target, by, error }, 'session end could not be enforced');
+    if (enforcement === 'failed')
+      this.o.log.error({ session: s.id, station: s.station, target, by, error }, 'session end could not be enforced');
     else this.o.log.info({ session: s.id, station: s.station, by, state }, 'session end');
     this.o.emit(
       sessionEnforcement.name,
-      conformFields(sessionEnforcement, { state, failed: enforcement === 'failed' ? 1 : 0, by, maintenance, session_id: s.id, target, error: error ?? '' }),
+      conformFields(sessionEnforcement, {
+        state,
+        failed: enforcement === 'failed' ? 1 : 0,
+        by,
+        maintenance,
+        session_id: s.id,
+        target,
+        error: error ?? '',
+      }),
       { device: s.station, action: s.action },
       now,
     );

@@ -6,9 +6,16 @@ export const stationSession = defineMeasurement({
   description: 'One event of a timed session on a station (a venue PC, or a console behind a smart plug).',
   tags: { action: 'What happens at the end: lock, log_off, power_off' },
   fields: {
-    event: { type: 'string', description: '`started`, `extended`, `warned`, `stopped` (ended early), `ended` (ran out)' },
+    event: {
+      type: 'string',
+      description: '`started`, `extended`, `warned`, `stopped` (ended early), `ended` (ran out)',
+    },
     session_id: { type: 'string', description: 'The session' },
-    minutes_sold: { type: 'float', unit: 'min', description: 'Minutes added by this event (started, extended); SUM gives minutes sold' },
+    minutes_sold: {
+      type: 'float',
+      unit: 'min',
+      description: 'Minutes added by this event (started, extended); SUM gives minutes sold',
+    },
     duration_min: { type: 'float', unit: 'min', description: 'How long the session ran (stopped, ended)' },
     ends_at_ms: { type: 'int', unit: 'ms', description: 'The end time after this event, epoch ms' },
   },
@@ -33,9 +40,19 @@ export const sessionEnforcement = defineMeasurement({
   tags: { action: 'lock, log_off, power_off' },
   fields: {
     state: { type: 'string', description: '`enforced`, `pending` or `failed`' },
-    failed: { type: 'int', description: '1 when the end could not be enforced (or not confirmed in time), else 0; the alert rule sums it' },
-    by: { type: 'string', description: 'Who ended it or was asked to: `server` (a command to the station), `station` (its agent, locally), `plug` (power_off)' },
-    maintenance: { type: 'int', description: '1 when the station was in a maintenance window (the alert rule leaves these out)' },
+    failed: {
+      type: 'int',
+      description: '1 when the end could not be enforced (or not confirmed in time), else 0; the alert rule sums it',
+    },
+    by: {
+      type: 'string',
+      description:
+        'Who ended it or was asked to: `server` (a command to the station), `station` (its agent, locally), `plug` (power_off)',
+    },
+    maintenance: {
+      type: 'int',
+      description: '1 when the station was in a maintenance window (the alert rule leaves these out)',
+    },
     session_id: { type: 'string', description: 'The session' },
     target: { type: 'string', description: 'The device the action was for (the station, or its plug)' },
     error: { type: 'string', description: 'Why it failed or is pending (empty when enforced)' },

@@ -11,8 +11,12 @@ import { SessionError, SessionScheduler } from './session-scheduler.ts';
 const MIN = 60_000;
 const any = Type.Object({}, { additionalProperties: true });
 const stationCommands = {
-  warn: { description: '', params: any }, lock: { description: '', params: any }, log_off: { description: '', params: any },
-  session_set: { description: '', params: any }, session_clear: { description: '', params: any }, session_status: { description: '', params: any },
+  warn: { description: '', params: any },
+  lock: { description: '', params: any },
+  log_off: { description: '', params: any },
+  session_set: { description: '', params: any },
+  session_clear: { description: '', params: any },
+  session_status: { description: '', params: any },
 };
 
 describe('SessionScheduler', () => {
@@ -32,7 +36,10 @@ describe('SessionScheduler', () => {
 
   const scheduler = () =>
     new SessionScheduler({
-      db, dispatch: (d, r) => bus.dispatch(d, r), lookup: (id) => directory.lookup(id), clock,
+      db,
+      dispatch: (d, r) => bus.dispatch(d, r),
+      lookup: (id) => directory.lookup(id),
+      clock,
       emit: (measurement, fields, tags) => void points.push({ measurement, fields, tags }),
       log: pino({ level: 'silent' }),
       onAttach: (listener) => bus.onAttach(listener),
@@ -41,7 +48,9 @@ describe('SessionScheduler', () => {
     });
   /** The session_enforcement points: [state, failed, by]. */
   const enforcement = () =>
-    points.filter((p) => p.measurement === 'session_enforcement').map((p) => [p.fields.state, (p.fields.failed as { value: number }).value, p.fields.by]);
+    points
+      .filter((p) => p.measurement === 'session_enforcement')
+      .map((p) => [p.fields.state, (p.fields.failed as { value: number }).value, p.fields.by]);
   /** Lets the attach listener's deferred catch-up run. */
   const settled = async () => {
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -49,7 +58,8 @@ describe('SessionScheduler', () => {
   /** A station that answers commands (a test device on the real bus). */
   const attach = (device: string, commands: Record<string, { description: string; params: typeof any }>) =>
     bus.attach(device, {
-      instance: 'test', commands,
+      instance: 'test',
+      commands,
       execute: async (id: string, c: Command) => {
         received.push({ device: id, name: c.name, params: c.params });
         if (c.name === 'lock' && failLock) throw new CommandFailed('screen locker crashed');
@@ -62,7 +72,12 @@ describe('SessionScheduler', () => {
     dir = mkdtempSync(join(tmpdir(), 'fleetpulse-sessions-'));
     db = new Database(join(dir, 'inventory.db'));
     bus = new CommandBus();
-    clock = { t: 1_700_000_000_000, now() { return this.t; } };
+    clock = {
+      t: 1_700_000_000_000,
+      now() {
+        return this.t;
+      },
+    };
     received = [];
     points = [];
     failLock = false;
@@ -78,7 +93,9 @@ describe('SessionScheduler', () => {
     attach('pc-7', stationCommands);
     const s = scheduler();
     const session = await s.begin('pc-7', 30);
-    expect(received).toEqual([{ device: 'pc-7', name: 'session_set', params: { ends_at_ms: clock.t + 30 * MIN, action: 'lock' } }]);
+    expect(received).toEqual([
+      { device: 'pc-7', name: 'session_set', params: { ends_at_ms: clock.t + 30 * MIN, action: 'lock' } },
+    ]);
     clock.t += 24 * MIN;
     await s.tick();
     expect(received).toHaveLength(1);
@@ -87,7 +104,10 @@ describe('SessionScheduler', () => {
     await s.tick();
     clock.t += 4 * MIN;
     await s.tick();
-    expect(received.slice(1).map((r) => r.params)).toEqual([{ message: 'Your session ends in 5 minutes' }, { message: 'Your session ends in 1 minute' }]);
+    expect(received.slice(1).map((r) => r.params)).toEqual([
+      { message: 'Your session ends in 5 minutes' },
+      { message: 'Your session ends in 1 minute' },
+    ]);
     clock.t += 1 * MIN;
     await s.tick();
     expect(received.at(-1)).toEqual({ device: 'pc-7', name: 'lock', params: {} });
@@ -97,7 +117,9 @@ describe('SessionScheduler', () => {
     expect(events).toEqual(['started', 'warned', 'warned', 'ended']);
     expect(points.find((p) => p.fields.event === 'ended')!.fields.duration_min).toBe(30);
     // Written on every change and once a minute: 1 while it ran, 0 after.
-    const active = points.filter((p) => p.measurement === 'station_sessions_active').map((p) => [p.tags?.site, (p.fields.active as { value: number }).value]);
+    const active = points
+      .filter((p) => p.measurement === 'station_sessions_active')
+      .map((p) => [p.tags?.site, (p.fields.active as { value: number }).value]);
     expect(active[0]).toEqual(['venue-1', 1]);
     expect(active.at(-1)).toEqual(['venue-1', 0]);
     expect(active.slice(0, -1).every(([, n]) => n === 1)).toBe(true);
@@ -112,7 +134,11 @@ describe('SessionScheduler', () => {
     // "Restart": a new scheduler on the same file, after the end time.
     clock.t += 16 * MIN;
     const second = scheduler();
-    expect(second.get(session.id)).toMatchObject({ state: 'active', ends_at: session.started_at + 15 * MIN, minutes_sold: 15 });
+    expect(second.get(session.id)).toMatchObject({
+      state: 'active',
+      ends_at: session.started_at + 15 * MIN,
+      minutes_sold: 15,
+    });
     await second.tick();
     expect(second.get(session.id)).toMatchObject({ state: 'ended', enforcement: 'ok' });
     expect(received.at(-1)!.name).toBe('lock');
@@ -128,11 +154,23 @@ describe('SessionScheduler', () => {
     clock.t += MIN;
     await s.tick();
     // The station holds the end and retries itself: its own record decides.
-    expect(s.get(session.id)).toMatchObject({ state: 'ended', enforcement: 'pending', enforced_by: 'station', error: expect.stringContaining('lock failed: screen locker crashed') });
+    expect(s.get(session.id)).toMatchObject({
+      state: 'ended',
+      enforcement: 'pending',
+      enforced_by: 'station',
+      error: expect.stringContaining('lock failed: screen locker crashed'),
+    });
     report = { state: 'active', ends_at_ms: session.ends_at, action: 'lock', error: 'no display' };
     await s.tick();
-    expect(s.get(session.id)).toMatchObject({ enforcement: 'failed', enforced_by: 'station', error: 'the station could not end it: no display' });
-    expect(enforcement()).toEqual([['pending', 0, 'station'], ['failed', 1, 'station']]);
+    expect(s.get(session.id)).toMatchObject({
+      enforcement: 'failed',
+      enforced_by: 'station',
+      error: 'the station could not end it: no display',
+    });
+    expect(enforcement()).toEqual([
+      ['pending', 0, 'station'],
+      ['failed', 1, 'station'],
+    ]);
     const failure = points.filter((p) => p.measurement === 'session_enforcement').at(-1)!;
     expect(failure.tags).toEqual({ device: 'pc-7', action: 'lock' });
     expect(failure.fields).toMatchObject({ session_id: session.id, target: 'pc-7', maintenance: { value: 0 } });
@@ -147,15 +185,27 @@ describe('SessionScheduler', () => {
       detach();
       clock.t += MIN;
       await s.tick();
-      expect(s.get(session.id)).toMatchObject({ enforcement: 'pending', error: expect.stringContaining('not connected') });
+      expect(s.get(session.id)).toMatchObject({
+        enforcement: 'pending',
+        error: expect.stringContaining('not connected'),
+      });
       await s.tick(); // still away: nothing changes
       expect(enforcement()).toEqual([['pending', 0, 'station']]);
       // Back, with its record: it locked at the end.
-      report = { state: 'enforced', ends_at_ms: session.ends_at, action: 'lock', enforced_at_ms: session.ends_at, error: null };
+      report = {
+        state: 'enforced',
+        ends_at_ms: session.ends_at,
+        action: 'lock',
+        enforced_at_ms: session.ends_at,
+        error: null,
+      };
       attach('pc-7', stationCommands);
       await settled();
       expect(s.get(session.id)).toMatchObject({ enforcement: 'ok', enforced_by: 'station', error: null });
-      expect(enforcement()).toEqual([['pending', 0, 'station'], ['enforced', 0, 'station']]);
+      expect(enforcement()).toEqual([
+        ['pending', 0, 'station'],
+        ['enforced', 0, 'station'],
+      ]);
     } finally {
       s.stop();
     }
@@ -170,7 +220,10 @@ describe('SessionScheduler', () => {
     await s.tick();
     clock.t += 10 * MIN;
     await s.tick();
-    expect(s.get(a.id)).toMatchObject({ enforcement: 'failed', error: expect.stringMatching(/^no report from the station within 600 s of the end/) });
+    expect(s.get(a.id)).toMatchObject({
+      enforcement: 'failed',
+      error: expect.stringMatching(/^no report from the station within 600 s of the end/),
+    });
     // Another station copy: the station says it holds nothing (e.g. its agent's data was wiped).
     const detach2 = attach('pc-7', stationCommands);
     const b = await s.begin('pc-7', 1);
@@ -179,8 +232,16 @@ describe('SessionScheduler', () => {
     await s.tick();
     attach('pc-7', stationCommands);
     await s.tick();
-    expect(s.get(b.id)).toMatchObject({ enforcement: 'failed', error: 'the station holds no record of this end (it reports none)' });
-    expect(enforcement().map(([state, failed]) => `${state}:${failed}`)).toEqual(['pending:0', 'failed:1', 'pending:0', 'failed:1']);
+    expect(s.get(b.id)).toMatchObject({
+      enforcement: 'failed',
+      error: 'the station holds no record of this end (it reports none)',
+    });
+    expect(enforcement().map(([state, failed]) => `${state}:${failed}`)).toEqual([
+      'pending:0',
+      'failed:1',
+      'pending:0',
+      'failed:1',
+    ]);
   });
 
   it('an unreachable station that never got the end time fails at once; power_off goes to the plug, and its failure lands in the same measurement', async () => {
@@ -193,7 +254,11 @@ describe('SessionScheduler', () => {
     expect(ps5.station_synced).toBeNull();
     clock.t += MIN;
     await s.tick();
-    expect(s.get(pc.id)).toMatchObject({ enforcement: 'failed', enforced_by: 'server', error: expect.stringContaining('not connected') });
+    expect(s.get(pc.id)).toMatchObject({
+      enforcement: 'failed',
+      enforced_by: 'server',
+      error: expect.stringContaining('not connected'),
+    });
     expect(s.get(pc.id)!.error).toContain('the station did not hold this end time');
     expect(s.get(ps5.id)).toMatchObject({ enforcement: 'ok', enforced_by: 'plug', plug: 'plug-2' });
     expect(received).toEqual([{ device: 'plug-2', name: 'power_off', params: {} }]);
@@ -202,10 +267,20 @@ describe('SessionScheduler', () => {
     const again = await s.begin('ps5-2', 1, { action: 'power_off' });
     clock.t += MIN;
     await s.tick();
-    expect(s.get(again.id)).toMatchObject({ enforcement: 'failed', enforced_by: 'plug', error: 'power_off failed: device plug-2 is not connected' });
+    expect(s.get(again.id)).toMatchObject({
+      enforcement: 'failed',
+      enforced_by: 'plug',
+      error: 'power_off failed: device plug-2 is not connected',
+    });
     const last = points.filter((p) => p.measurement === 'session_enforcement').at(-1)!;
     expect(last.tags).toEqual({ device: 'ps5-2', action: 'power_off' });
-    expect(last.fields).toMatchObject({ state: 'failed', failed: { value: 1 }, by: 'plug', target: 'plug-2', maintenance: { value: 1 } });
+    expect(last.fields).toMatchObject({
+      state: 'failed',
+      failed: { value: 1 },
+      by: 'plug',
+      target: 'plug-2',
+      maintenance: { value: 1 },
+    });
   });
 
   it('an extension or a stop made while the station is away reaches it when it is back; only the latest state is sent', async () => {
@@ -219,7 +294,11 @@ describe('SessionScheduler', () => {
       expect(extended.station_synced).toBe(false);
       const reattach = attach('pc-7', stationCommands);
       await settled();
-      expect(received.at(-1)).toEqual({ device: 'pc-7', name: 'session_set', params: { ends_at_ms: session.ends_at + 5 * MIN, action: 'lock' } });
+      expect(received.at(-1)).toEqual({
+        device: 'pc-7',
+        name: 'session_set',
+        params: { ends_at_ms: session.ends_at + 5 * MIN, action: 'lock' },
+      });
       expect(s.get(session.id)!.station_synced).toBe(true);
 
       reattach();
@@ -243,7 +322,9 @@ describe('SessionScheduler', () => {
       const third = await s.begin('pc-7', 30);
       attach('pc-7', stationCommands);
       await s.tick();
-      expect(received.slice(sent)).toEqual([{ device: 'pc-7', name: 'session_set', params: { ends_at_ms: third.ends_at, action: 'lock' } }]);
+      expect(received.slice(sent)).toEqual([
+        { device: 'pc-7', name: 'session_set', params: { ends_at_ms: third.ends_at, action: 'lock' } },
+      ]);
       await s.tick();
       expect(received).toHaveLength(sent + 1);
     } finally {

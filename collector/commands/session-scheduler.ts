@@ -87,7 +87,10 @@ const COLUMNS = `s.id, s.station, s.site, s.action, s.plug, s.started_at, s.ends
        ELSE (c.held_ends_at IS NULL) END AS station_synced`;
 const FROM = `sessions s LEFT JOIN session_stations c ON c.station = s.station`;
 type Row = Omit<StationSession, 'station_synced'> & { station_synced: number | null };
-const fromRow = (r: Row): StationSession => ({ ...r, station_synced: r.station_synced === null ? null : r.station_synced === 1 });
+const fromRow = (r: Row): StationSession => ({
+  ...r,
+  station_synced: r.station_synced === null ? null : r.station_synced === 1,
+});
 
 /**
  * Timed sessions on stations. The end time kept here is the authoritative one (SQLite, so a
@@ -123,12 +126,17 @@ export class SessionScheduler {
       CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active ON sessions (station) WHERE state = 'active';
     `);
     // Added after the first release.
-    const columns = new Set((options.db.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name));
+    const columns = new Set(
+      (options.db.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
     if (!columns.has('enforced_by')) options.db.exec('ALTER TABLE sessions ADD COLUMN enforced_by TEXT');
     options.db.exec(`CREATE INDEX IF NOT EXISTS sessions_pending ON sessions (station) WHERE enforcement = 'pending'`);
     this.copies = new StationCopies(options.db, (station, request) => this.send(station, request));
     this.enforcer = new SessionEnforcer({
-      ...options, copies: this.copies, graceMs: options.enforcementGraceMs ?? 15 * MINUTE, send: (device, request) => this.send(device, request),
+      ...options,
+      copies: this.copies,
+      graceMs: options.enforcementGraceMs ?? 15 * MINUTE,
+      send: (device, request) => this.send(device, request),
     });
   }
 
@@ -145,23 +153,42 @@ export class SessionScheduler {
   }
 
   /** Starts a session of `minutes` on `station`. */
-  async begin(station: string, minutes: number, options: { action?: ExpiryAction; plug?: string } = {}): Promise<StationSession> {
+  async begin(
+    station: string,
+    minutes: number,
+    options: { action?: ExpiryAction; plug?: string } = {},
+  ): Promise<StationSession> {
     const action = options.action ?? 'lock';
     const device = this.o.lookup(station);
     if (!device) throw new SessionError('not_found', `no device ${station} in the inventory`);
     const plug = options.plug ?? device?.labels?.plug ?? null;
-    if (action === 'power_off' && !plug) throw new SessionError('no_plug', `station ${station} has no plug: give one, or label the station plug=<device id>`);
+    if (action === 'power_off' && !plug)
+      throw new SessionError(
+        'no_plug',
+        `station ${station} has no plug: give one, or label the station plug=<device id>`,
+      );
     const now = this.clock.now();
     const s = {
-      id: randomUUID(), station, site: device?.site ?? null, action, plug, started_at: now, ends_at: now + minutes * MINUTE, minutes_sold: minutes, state: 'active' as const,
+      id: randomUUID(),
+      station,
+      site: device?.site ?? null,
+      action,
+      plug,
+      started_at: now,
+      ends_at: now + minutes * MINUTE,
+      minutes_sold: minutes,
+      state: 'active' as const,
     };
     try {
       this.o.db
-        .prepare(`INSERT INTO sessions (id, station, site, action, plug, started_at, ends_at, minutes_sold, state)
-          VALUES (@id, @station, @site, @action, @plug, @started_at, @ends_at, @minutes_sold, @state)`)
+        .prepare(
+          `INSERT INTO sessions (id, station, site, action, plug, started_at, ends_at, minutes_sold, state)
+          VALUES (@id, @station, @site, @action, @plug, @started_at, @ends_at, @minutes_sold, @state)`,
+        )
         .run(s);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new SessionError('conflict', `station ${station} already has an active session`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new SessionError('conflict', `station ${station} already has an active session`);
       throw err;
     }
     const created = this.get(s.id)!;
@@ -176,7 +203,9 @@ export class SessionScheduler {
     const now = this.clock.now();
     // Extending an overrun session counts from now: the customer buys time from here.
     const endsAt = Math.max(s.ends_at, now) + minutes * MINUTE;
-    this.o.db.prepare(`UPDATE sessions SET ends_at = ?, minutes_sold = minutes_sold + ?, warned = '[]' WHERE id = ?`).run(endsAt, minutes, id);
+    this.o.db
+      .prepare(`UPDATE sessions SET ends_at = ?, minutes_sold = minutes_sold + ?, warned = '[]' WHERE id = ?`)
+      .run(endsAt, minutes, id);
     const updated = this.get(id)!;
     this.record(updated, 'extended', { minutes_sold: minutes }, now);
     await this.tellStation(updated, endsAt);
@@ -202,7 +231,9 @@ export class SessionScheduler {
   list(filter: { state?: SessionState; station?: string; limit?: number } = {}): StationSession[] {
     return (
       this.o.db
-        .prepare(`SELECT ${COLUMNS} FROM ${FROM} WHERE (@state IS NULL OR s.state = @state) AND (@station IS NULL OR s.station = @station) ORDER BY s.started_at DESC LIMIT @limit`)
+        .prepare(
+          `SELECT ${COLUMNS} FROM ${FROM} WHERE (@state IS NULL OR s.state = @state) AND (@station IS NULL OR s.station = @station) ORDER BY s.started_at DESC LIMIT @limit`,
+        )
         .all({ state: filter.state ?? null, station: filter.station ?? null, limit: filter.limit ?? 100 }) as Row[]
     ).map(fromRow);
   }
@@ -213,7 +244,11 @@ export class SessionScheduler {
    */
   async tick(): Promise<void> {
     const now = this.clock.now();
-    const rows = this.o.db.prepare(`SELECT id, ends_at, warned FROM sessions WHERE state = 'active'`).all() as Array<{ id: string; ends_at: number; warned: string }>;
+    const rows = this.o.db.prepare(`SELECT id, ends_at, warned FROM sessions WHERE state = 'active'`).all() as Array<{
+      id: string;
+      ends_at: number;
+      warned: string;
+    }>;
     const work: Promise<void>[] = [];
     for (const r of rows) {
       if (this.busy.has(r.id)) continue;
@@ -241,9 +276,12 @@ export class SessionScheduler {
   /** Settles the station's pending ends from its own report, then sends it what it missed. */
   private async converge(station: string): Promise<void> {
     for (const id of this.pendingIds(station)) {
-      if (!this.busy.has(id)) await this.guarded(id, () => this.enforcer.settlePending(this.get(id)!, this.clock.now()));
+      if (!this.busy.has(id))
+        await this.guarded(id, () => this.enforcer.settlePending(this.get(id)!, this.clock.now()));
     }
-    await this.copies.push(station).catch((err: Error) => this.o.log.error({ station, err }, 'could not bring the station up to date'));
+    await this.copies
+      .push(station)
+      .catch((err: Error) => this.o.log.error({ station, err }, 'could not bring the station up to date'));
   }
 
   private async guarded(id: string, fn: () => Promise<void>): Promise<void> {
@@ -264,7 +302,8 @@ export class SessionScheduler {
     const s = this.get(id)!;
     const message = `Your session ends in ${minutes} minute${minutes === 1 ? '' : 's'}`;
     const outcome = await this.send(s.station, { name: 'warn', params: { message } });
-    if (outcome.status !== 'succeeded') this.o.log.warn({ session: id, station: s.station, error: outcome.error }, 'warning not delivered');
+    if (outcome.status !== 'succeeded')
+      this.o.log.warn({ session: id, station: s.station, error: outcome.error }, 'warning not delivered');
     this.record(s, 'warned', {}, now);
   }
 
@@ -283,7 +322,10 @@ export class SessionScheduler {
     this.copies.want(s.station, endsAt, endsAt === null ? null : s.action);
     const outcome = await this.copies.push(s.station);
     if (outcome && outcome.status !== 'succeeded') {
-      this.o.log.warn({ session: s.id, station: s.station, error: outcome.error }, 'the station could not be told now; it is told when it is back');
+      this.o.log.warn(
+        { session: s.id, station: s.station, error: outcome.error },
+        'the station could not be told now; it is told when it is back',
+      );
     }
   }
 
@@ -292,11 +334,19 @@ export class SessionScheduler {
   }
 
   private pendingIds(station: string): string[] {
-    return (this.o.db.prepare(`SELECT id FROM sessions WHERE station = ? AND enforcement = 'pending'`).all(station) as Array<{ id: string }>).map((r) => r.id);
+    return (
+      this.o.db.prepare(`SELECT id FROM sessions WHERE station = ? AND enforcement = 'pending'`).all(station) as Array<{
+        id: string;
+      }>
+    ).map((r) => r.id);
   }
 
   private pendingStations(): string[] {
-    return (this.o.db.prepare(`SELECT DISTINCT station FROM sessions WHERE enforcement = 'pending'`).all() as Array<{ station: string }>).map((r) => r.station);
+    return (
+      this.o.db.prepare(`SELECT DISTINCT station FROM sessions WHERE enforcement = 'pending'`).all() as Array<{
+        station: string;
+      }>
+    ).map((r) => r.station);
   }
 
   private active(id: string): StationSession {
@@ -308,17 +358,32 @@ export class SessionScheduler {
 
   private record(s: StationSession, event: string, extra: Fields, time: number): void {
     const ends = this.get(s.id)?.ends_at ?? s.ends_at;
-    this.o.emit(stationSession.name, conformFields(stationSession, { event, session_id: s.id, ends_at_ms: ends, ...extra }), { device: s.station, action: s.action }, time);
+    this.o.emit(
+      stationSession.name,
+      conformFields(stationSession, { event, session_id: s.id, ends_at_ms: ends, ...extra }),
+      { device: s.station, action: s.action },
+      time,
+    );
   }
 
   private writeActive(now: number): void {
     this.lastActiveWrite = now;
-    const rows = this.o.db.prepare(`SELECT COALESCE(site, '') AS site, COUNT(*) AS n FROM sessions WHERE state = 'active' GROUP BY site`).all() as Array<{ site: string; n: number }>;
+    const rows = this.o.db
+      .prepare(`SELECT COALESCE(site, '') AS site, COUNT(*) AS n FROM sessions WHERE state = 'active' GROUP BY site`)
+      .all() as Array<{ site: string; n: number }>;
     const sites = new Set(rows.map((r) => r.site));
     // Sites that just went to zero must be written as zero, not left at their last count.
-    for (const r of this.o.db.prepare(`SELECT DISTINCT COALESCE(site, '') AS site FROM sessions`).all() as Array<{ site: string }>) {
+    for (const r of this.o.db.prepare(`SELECT DISTINCT COALESCE(site, '') AS site FROM sessions`).all() as Array<{
+      site: string;
+    }>) {
       if (!sites.has(r.site)) rows.push({ site: r.site, n: 0 });
     }
-    for (const r of rows) this.o.emit(stationSessionsActive.name, conformFields(stationSessionsActive, { active: r.n }), { site: r.site || undefined }, now);
+    for (const r of rows)
+      this.o.emit(
+        stationSessionsActive.name,
+        conformFields(stationSessionsActive, { active: r.n }),
+        { site: r.site || undefined },
+        now,
+      );
   }
 }

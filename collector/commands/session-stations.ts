@@ -59,7 +59,9 @@ export class StationCopies {
          dirty = (wanted_ends_at IS NOT @endsAt OR wanted_action IS NOT @action) WHERE station = @station`,
     );
     this.selectDirty = db.prepare('SELECT station FROM session_stations WHERE dirty = 1').pluck();
-    this.selectRow = db.prepare('SELECT wanted_ends_at, wanted_action, held_ends_at, held_action, dirty FROM session_stations WHERE station = ?');
+    this.selectRow = db.prepare(
+      'SELECT wanted_ends_at, wanted_action, held_ends_at, held_action, dirty FROM session_stations WHERE station = ?',
+    );
   }
 
   /** From now on the station should hold this end (null: nothing, the session was stopped). */
@@ -96,7 +98,8 @@ export class StationCopies {
       if (!row?.dirty) return undefined;
       const endsAt = row.wanted_ends_at;
       const action = row.wanted_action;
-      const request: CommandRequest = endsAt === null ? { name: 'session_clear' } : { name: 'session_set', params: { ends_at_ms: endsAt, action } };
+      const request: CommandRequest =
+        endsAt === null ? { name: 'session_clear' } : { name: 'session_set', params: { ends_at_ms: endsAt, action } };
       const outcome = await this.send(station, request);
       if (outcome.status === 'succeeded') {
         // The wanted end may have moved while this was on its way: then it stays dirty.

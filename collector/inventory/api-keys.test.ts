@@ -29,8 +29,16 @@ describe('api keys', () => {
 
   it('keeps an operator-chosen key with scrypt, and checks requests against the value admitted at start', async () => {
     const keys = t.inventory.apiKeys;
-    const info = await keys.createWithValue({ name: 'bootstrap', role: 'admin', value: 'correct horse battery staple', createdBy: 'env' });
-    const row = t.inventory.db.prepare('SELECT scheme, salt FROM api_keys WHERE id = ?').get(info.id) as { scheme: string; salt: Buffer };
+    const info = await keys.createWithValue({
+      name: 'bootstrap',
+      role: 'admin',
+      value: 'correct horse battery staple',
+      createdBy: 'env',
+    });
+    const row = t.inventory.db.prepare('SELECT scheme, salt FROM api_keys WHERE id = ?').get(info.id) as {
+      scheme: string;
+      salt: Buffer;
+    };
     expect(row.scheme).toBe('scrypt');
     expect(row.salt).toHaveLength(16);
     expect(keys.verify('correct horse battery staple')).toMatchObject({ id: info.id, role: 'admin' });
@@ -54,7 +62,9 @@ describe('api keys', () => {
 
   it('refuses unknown roles and empty names', () => {
     expect(() => t.inventory.apiKeys.create({ name: ' ', role: 'admin' })).toThrow(/name/);
-    expect(() => t.inventory.apiKeys.create({ name: 'x', role: 'root' as never })).toThrow(/role must be one of viewer, support, operator, admin/);
+    expect(() => t.inventory.apiKeys.create({ name: 'x', role: 'root' as never })).toThrow(
+      /role must be one of viewer, support, operator, admin/,
+    );
   });
 });
 

@@ -161,7 +161,10 @@ export class ApiKeys {
 
   /** Active operator-chosen keys this process cannot check (not given at start). */
   unadmittedChosen(): number {
-    const ids = this.db.prepare(`SELECT id FROM api_keys WHERE scheme = 'scrypt' AND revoked_at IS NULL`).pluck().all() as string[];
+    const ids = this.db
+      .prepare(`SELECT id FROM api_keys WHERE scheme = 'scrypt' AND revoked_at IS NULL`)
+      .pluck()
+      .all() as string[];
     return ids.filter((id) => !this.chosen.some((c) => c.id === id)).length;
   }
 
@@ -187,7 +190,8 @@ function info(row: KeyRow): ApiKeyInfo {
 
 function checkNameAndRole(name: string, role: string): void {
   if (!name.trim()) throw invalid('name', 'name must not be empty');
-  if (!(ROLES as readonly string[]).includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}, got '${role}'`);
+  if (!(ROLES as readonly string[]).includes(role))
+    throw invalid('role', `role must be one of ${ROLES.join(', ')}, got '${role}'`);
 }
 
 function scryptHash(value: string, salt: Buffer): Promise<Buffer> {

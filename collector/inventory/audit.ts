@@ -25,7 +25,10 @@ export interface AuditEntry {
   details: Record<string, unknown> | null;
 }
 
-export type AuditInput = Omit<AuditEntry, 'id' | 'at' | 'details'> & { at?: number; details?: Record<string, unknown> | null };
+export type AuditInput = Omit<AuditEntry, 'id' | 'at' | 'details'> & {
+  at?: number;
+  details?: Record<string, unknown> | null;
+};
 
 export interface AuditQuery {
   /** Inclusive, epoch ms. */
@@ -96,7 +99,9 @@ export class AuditLog {
     const sql = `SELECT * FROM audit${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...values, query.limit + 1) as AuditRow[];
     return {
-      items: rows.slice(0, query.limit).map((r) => ({ ...r, details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null })),
+      items: rows
+        .slice(0, query.limit)
+        .map((r) => ({ ...r, details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null })),
       more: rows.length > query.limit,
     };
   }

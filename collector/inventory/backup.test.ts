@@ -28,7 +28,10 @@ describe('backup', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
-    const copies = await Promise.all([inv.backup(path.join(t.dir, 'a.db')), new Promise((r) => setTimeout(r, 20)).then(() => inv.backup(path.join(t.dir, 'b.db')))]);
+    const copies = await Promise.all([
+      inv.backup(path.join(t.dir, 'a.db')),
+      new Promise((r) => setTimeout(r, 20)).then(() => inv.backup(path.join(t.dir, 'b.db'))),
+    ]);
     writing = false;
     await writer;
     expect(copies).toHaveLength(2);
@@ -37,7 +40,9 @@ describe('backup', () => {
     for (const name of ['a.db', 'b.db']) {
       const copy = new BetterSqlite3(path.join(t.dir, name), { readonly: true });
       expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-      const { customers, sites } = copy.prepare('SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM sites) AS sites').get() as { customers: number; sites: number };
+      const { customers, sites } = copy
+        .prepare('SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM sites) AS sites')
+        .get() as { customers: number; sites: number };
       expect(customers).toBeGreaterThanOrEqual(3000);
       expect(sites).toBe(customers);
       copy.close();

@@ -38,4 +38,3 @@ export async function backupDatabase(source: Database | string, toFile: string):
     if (typeof source === 'string') db.close();
   }
 }
-

@@ -83,13 +83,14 @@ export class Credentials {
 
   list(deviceId: string): CredentialInfo[] {
     this.requireDevice(deviceId);
-    return this.db.prepare(`SELECT ${INFO} FROM credentials WHERE device_id = ? ORDER BY created_at, id`).all(deviceId) as CredentialInfo[];
+    return this.db
+      .prepare(`SELECT ${INFO} FROM credentials WHERE device_id = ? ORDER BY created_at, id`)
+      .all(deviceId) as CredentialInfo[];
   }
 
   get(deviceId: string, id: string): CredentialInfo {
     const row = this.db.prepare(`SELECT ${INFO} FROM credentials WHERE id = ? AND device_id = ?`).get(id, deviceId) as
-      | CredentialInfo
-      | undefined;
+      CredentialInfo | undefined;
     if (!row) {
       this.requireDevice(deviceId);
       throw notFound('credential', id);
@@ -107,9 +108,7 @@ export class Credentials {
     const scheme = this.schemeOf(type);
     const secret = generateSecret(type);
     this.db
-      .prepare(
-        `INSERT INTO credentials (id, device_id, type, scheme, material, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-      )
+      .prepare(`INSERT INTO credentials (id, device_id, type, scheme, material, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
       .run(id, deviceId, type, scheme, this.protect(scheme, secret, id, deviceId, type), this.now());
     return { ...this.get(deviceId, id), secret };
   }
@@ -117,7 +116,8 @@ export class Credentials {
   /** Replaces the secret; the old one stops working at once. */
   rotate(deviceId: string, id: string): IssuedCredential {
     const current = this.get(deviceId, id);
-    if (current.revoked_at !== null) throw conflict(`credential '${id}' is revoked; issue a new one`, { credential: id });
+    if (current.revoked_at !== null)
+      throw conflict(`credential '${id}' is revoked; issue a new one`, { credential: id });
     const secret = generateSecret(current.type);
     this.db
       .prepare('UPDATE credentials SET material = ?, rotated_at = ? WHERE id = ?')
@@ -148,7 +148,11 @@ export class Credentials {
         if ('secret' in credential && timingSafeEqual(sha256(credential.secret), row.material)) matched = true;
       } else {
         const secret = this.box().open(row.material, associated(row.id, deviceId, row.type));
-        if ('secret' in credential ? timingSafeEqual(sha256(credential.secret), sha256(secret)) : safeVerify(credential.verify, secret)) {
+        if (
+          'secret' in credential
+            ? timingSafeEqual(sha256(credential.secret), sha256(secret))
+            : safeVerify(credential.verify, secret)
+        ) {
           matched = true;
         }
       }
@@ -161,7 +165,9 @@ export class Credentials {
   }
 
   private protect(scheme: CredentialScheme, secret: string, id: string, deviceId: string, type: string): Buffer {
-    return scheme === 'sha256' ? sha256(secret) : this.box().seal(Buffer.from(secret, 'utf8'), associated(id, deviceId, type));
+    return scheme === 'sha256'
+      ? sha256(secret)
+      : this.box().seal(Buffer.from(secret, 'utf8'), associated(id, deviceId, type));
   }
 
   private requireDevice(deviceId: string): void {

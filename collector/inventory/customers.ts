@@ -82,7 +82,16 @@ export class Customers {
           `INSERT INTO customers (id, company, contact_name, email, phone, contract, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, input.company, input.contact_name ?? null, input.email ?? null, input.phone ?? null, input.contract ?? 'standard', now, now);
+        .run(
+          id,
+          input.company,
+          input.contact_name ?? null,
+          input.email ?? null,
+          input.phone ?? null,
+          input.contract ?? 'standard',
+          now,
+          now,
+        );
       return this.require(id);
     })();
   }
@@ -99,7 +108,9 @@ export class Customers {
         contract: 'contract',
       });
       if (set.sql) {
-        this.db.prepare(`UPDATE customers SET ${set.sql}, updated_at = ? WHERE id = ?`).run(...set.values, this.now(), id);
+        this.db
+          .prepare(`UPDATE customers SET ${set.sql}, updated_at = ? WHERE id = ?`)
+          .run(...set.values, this.now(), id);
       }
       return this.require(id);
     })();

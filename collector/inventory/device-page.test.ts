@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageOf } from './device-page.ts';
 import { listStatement } from './device-query.ts';
-import { DEVICE_SORT_FIELDS, type Device, type DeviceKey, type DeviceListOptions, type DeviceSortField } from './device-types.ts';
+import {
+  DEVICE_SORT_FIELDS,
+  type Device,
+  type DeviceKey,
+  type DeviceListOptions,
+  type DeviceSortField,
+} from './device-types.ts';
 import { seedOwners, tempInventory } from './test-helpers.ts';
 
 // Text that sorts differently in UTF-16 and UTF-8 (U+FF5E vs U+1F600), NULLs, equal values.
@@ -16,7 +22,7 @@ let bySeq: Map<number, Device>;
 beforeAll(() => {
   t = tempInventory();
   seedOwners(t.inventory);
-  const pick = <T,>(list: readonly T[], i: number, salt: number): T => list[(i * salt + (i >> 2)) % list.length]!;
+  const pick = <T>(list: readonly T[], i: number, salt: number): T => list[(i * salt + (i >> 2)) % list.length]!;
   for (let i = 0; i < 80; i++) {
     const id = `${pick(['D', 'd', 'é', '～', '😀'], i, 5)}-${String(i % 40).padStart(2, '0')}${i >= 40 ? 'x' : ''}`;
     t.inventory.devices.create({
@@ -30,7 +36,8 @@ beforeAll(() => {
       labels: i % 4 === 0 ? {} : { zone: pick(['n', 's'], i, 3), ...(i % 3 ? { tier: 'gold' } : {}) },
       lifecycle: pick(['active', 'pending', 'retired'] as const, i, 19),
     });
-    if (i % 3) t.inventory.directory.reportStatus(id, pick(['online', 'offline', 'error'] as const, i, 23), 1000 + (i % 6));
+    if (i % 3)
+      t.inventory.directory.reportStatus(id, pick(['online', 'offline', 'error'] as const, i, 23), 1000 + (i % 6));
   }
   t.inventory.devices.count();
   t.inventory.devices.list({ limit: 1 }); // flushes the states
@@ -43,7 +50,10 @@ afterAll(() => t.cleanup());
 /** The SQL path for the same candidates: the statement Devices.list ran before device-page.ts. */
 function sqlPage(opts: DeviceListOptions, rowids: number[]): { ids: string[]; more: boolean } {
   const { sql, values } = listStatement({ ...opts, q: 'x' }, { kind: 'rowids', rowids }, 'd.id');
-  const ids = t.inventory.db.prepare(sql).pluck().all(...values) as string[];
+  const ids = t.inventory.db
+    .prepare(sql)
+    .pluck()
+    .all(...values) as string[];
   return { ids: ids.slice(0, opts.limit), more: ids.length > opts.limit };
 }
 
@@ -55,8 +65,13 @@ describe('pageOf (in-memory pages of search matches)', () => {
       fc.constant({}),
       fc.record({ kind: fc.constantFrom('terminal', 'pc', 'charger') }),
       fc.record({ state: fc.constantFrom('online', 'offline', 'unknown' as const) }),
-      fc.record({ labels: fc.constantFrom<Record<string, string>>({ zone: 'n' }, { zone: 's', tier: 'gold' }, { nope: 'x' }) }),
-      fc.record({ site: fc.constantFrom('acme-berlin', 'volt-lyon'), lifecycle: fc.constantFrom('active', 'pending' as const) }),
+      fc.record({
+        labels: fc.constantFrom<Record<string, string>>({ zone: 'n' }, { zone: 's', tier: 'gold' }, { nope: 'x' }),
+      }),
+      fc.record({
+        site: fc.constantFrom('acme-berlin', 'volt-lyon'),
+        lifecycle: fc.constantFrom('active', 'pending' as const),
+      }),
       fc.record({ customer: fc.constantFrom('acme', 'volt'), model: fc.constantFrom(...TEXTS) }),
     );
     fc.assert(
@@ -86,13 +101,23 @@ describe('pageOf (in-memory pages of search matches)', () => {
 
   it('serves Devices.list with the same page SQL gives, also for a cursor of the wrong type (left to SQL)', () => {
     const q = 'acme'; // the customer's company: every device at an acme site
-    const rowids = t.inventory.db.prepare(`SELECT rowid FROM device_search WHERE device_search MATCH '"acme"'`).pluck().all() as number[];
+    const rowids = t.inventory.db
+      .prepare(`SELECT rowid FROM device_search WHERE device_search MATCH '"acme"'`)
+      .pluck()
+      .all() as number[];
     expect(rowids.length).toBeGreaterThan(10);
-    for (const after of [undefined, { value: 1005, id: 'D-10' }, { value: 'x', id: 'D-10' }, { value: null, id: '😀' }]) {
+    for (const after of [
+      undefined,
+      { value: 1005, id: 'D-10' },
+      { value: 'x', id: 'D-10' },
+      { value: null, id: '😀' },
+    ]) {
       for (const field of ['firmware', 'last_seen'] as const) {
         const opts: DeviceListOptions = { q, sort: { field, desc: false }, after, limit: 5 };
         const page = t.inventory.devices.list(opts);
-        expect({ ids: page.items.map((d) => d.id), more: page.more }, JSON.stringify(opts)).toEqual(sqlPage(opts, rowids));
+        expect({ ids: page.items.map((d) => d.id), more: page.more }, JSON.stringify(opts)).toEqual(
+          sqlPage(opts, rowids),
+        );
       }
     }
   });

@@ -28,14 +28,23 @@ export function keyFitsField(field: DeviceSortField, key: DeviceKey | undefined)
 export function pageOf(candidates: Iterable<Device>, opts: DeviceListOptions): Page<Device> {
   const field = opts.sort?.field ?? 'id';
   const sign = opts.sort?.desc ? -1 : 1;
-  const order = (a: Device, b: Device) => sign * (field === 'id' ? compareUtf8(a.id, b.id) : compareRows(a[field], a.id, b[field], b.id));
+  const order = (a: Device, b: Device) =>
+    sign * (field === 'id' ? compareUtf8(a.id, b.id) : compareRows(a[field], a.id, b[field], b.id));
   const after = opts.after;
   const keep = opts.limit + 1;
   // The first `keep` devices in page order, kept sorted; most candidates lose to the last one.
   const best: Device[] = [];
   for (const device of candidates) {
     if (!passes(device, opts)) continue;
-    if (after && sign * (field === 'id' ? compareUtf8(device.id, after.id) : compareRows(device[field], device.id, after.value, after.id)) <= 0) continue;
+    if (
+      after &&
+      sign *
+        (field === 'id'
+          ? compareUtf8(device.id, after.id)
+          : compareRows(device[field], device.id, after.value, after.id)) <=
+        0
+    )
+      continue;
     if (best.length === keep && order(device, best[keep - 1]!) >= 0) continue;
     let lo = 0;
     let hi = best.length;
@@ -83,4 +92,3 @@ function compareValues(a: Value, b: Value): number {
   if (typeof b === 'number') return 1;
   return compareUtf8(a, b);
 }
-

@@ -56,7 +56,8 @@ export function filterConditions(filter: DeviceFilter, text?: TextMatch): SqlPar
     });
   }
   if (filter.q) {
-    if (text?.kind === 'rowids') parts.push({ sql: 'd.seq IN (SELECT value FROM json_each(?))', values: [JSON.stringify(text.rowids)] });
+    if (text?.kind === 'rowids')
+      parts.push({ sql: 'd.seq IN (SELECT value FROM json_each(?))', values: [JSON.stringify(text.rowids)] });
     else if (text?.kind === 'scan' || !canIndex(filter.q)) parts.push(textScanned(filter.q));
     else parts.push(textIndexed(filter.q));
   }

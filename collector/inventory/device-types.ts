@@ -112,6 +112,4 @@ export interface RowError {
 /** `create`: every id must be new. `upsert`: existing devices take the fields the row gives. */
 export type ImportMode = 'create' | 'upsert';
 
-export type ImportResult =
-  | { ok: true; created: number; updated: number }
-  | { ok: false; errors: RowError[] };
+export type ImportResult = { ok: true; created: number; updated: number } | { ok: false; errors: RowError[] };

@@ -23,36 +23,83 @@ function catchError(fn: () => unknown): InventoryError {
 describe('devices', () => {
   it('takes the customer from the site, and refuses a site of another customer', () => {
     const d = t.inventory.devices.create({ id: 'TC-1', kind: 'terminal', site: 'acme-berlin' });
-    expect(d).toMatchObject({ customer: 'acme', site: 'acme-berlin', lifecycle: 'active', state: 'unknown', labels: {} });
-    const err = catchError(() => t.inventory.devices.create({ id: 'TC-2', kind: 'terminal', customer: 'volt', site: 'acme-berlin' }));
+    expect(d).toMatchObject({
+      customer: 'acme',
+      site: 'acme-berlin',
+      lifecycle: 'active',
+      state: 'unknown',
+      labels: {},
+    });
+    const err = catchError(() =>
+      t.inventory.devices.create({ id: 'TC-2', kind: 'terminal', customer: 'volt', site: 'acme-berlin' }),
+    );
     expect(err).toMatchObject({ reason: 'invalid', field: 'site' });
     expect(t.inventory.devices.get('TC-2')).toBeUndefined();
-    expect(catchError(() => t.inventory.devices.create({ id: 'TC-3', kind: 'terminal', customer: 'nope' }))).toMatchObject({ field: 'customer' });
+    expect(
+      catchError(() => t.inventory.devices.create({ id: 'TC-3', kind: 'terminal', customer: 'nope' })),
+    ).toMatchObject({ field: 'customer' });
   });
 
   it('refuses a duplicate id with a conflict', () => {
     t.inventory.devices.create({ id: 'TC-1', kind: 'terminal' });
-    expect(catchError(() => t.inventory.devices.create({ id: 'TC-1', kind: 'pc' }))).toMatchObject({ reason: 'conflict', field: 'id' });
+    expect(catchError(() => t.inventory.devices.create({ id: 'TC-1', kind: 'pc' }))).toMatchObject({
+      reason: 'conflict',
+      field: 'id',
+    });
     expect(t.inventory.devices.get('TC-1')?.kind).toBe('terminal');
   });
 
   it('moves devices between sites and keeps the customer when the site is cleared', () => {
     t.inventory.devices.create({ id: 'TC-1', kind: 'terminal', site: 'acme-berlin' });
-    expect(t.inventory.devices.update('TC-1', { site: 'volt-lyon' })).toMatchObject({ site: 'volt-lyon', customer: 'volt' });
+    expect(t.inventory.devices.update('TC-1', { site: 'volt-lyon' })).toMatchObject({
+      site: 'volt-lyon',
+      customer: 'volt',
+    });
     expect(t.inventory.devices.update('TC-1', { site: null })).toMatchObject({ site: null, customer: 'volt' });
-    expect(catchError(() => t.inventory.devices.update('TC-1', { customer: 'acme', site: 'volt-lyon' }))).toMatchObject({ field: 'site' });
-    expect(t.inventory.devices.update('TC-1', { labels: { zone: 'b' }, firmware: '2.1.0' })).toMatchObject({ labels: { zone: 'b' }, firmware: '2.1.0' });
-    expect(t.inventory.directory.lookup('TC-1')).toMatchObject({ customer: 'volt', firmware: '2.1.0', labels: { zone: 'b' } });
+    expect(catchError(() => t.inventory.devices.update('TC-1', { customer: 'acme', site: 'volt-lyon' }))).toMatchObject(
+      { field: 'site' },
+    );
+    expect(t.inventory.devices.update('TC-1', { labels: { zone: 'b' }, firmware: '2.1.0' })).toMatchObject({
+      labels: { zone: 'b' },
+      firmware: '2.1.0',
+    });
+    expect(t.inventory.directory.lookup('TC-1')).toMatchObject({
+      customer: 'volt',
+      firmware: '2.1.0',
+      labels: { zone: 'b' },
+    });
   });
 
   it('filters by every field, by labels, and searches id, site and customer names', () => {
     const inv = t.inventory;
-    inv.devices.create({ id: 'TC-100', kind: 'terminal', model: 'TC-200', site: 'acme-berlin', firmware: '1.0', labels: { zone: 'north', floor: '1' } });
-    inv.devices.create({ id: 'TC-101', kind: 'terminal', model: 'TC-200', site: 'acme-hamburg', firmware: '1.1', labels: { zone: 'south' } });
-    inv.devices.create({ id: 'CP-7', kind: 'charger', model: 'Wallbox', site: 'volt-lyon', gateway: 'AG-1', lifecycle: 'retired' });
+    inv.devices.create({
+      id: 'TC-100',
+      kind: 'terminal',
+      model: 'TC-200',
+      site: 'acme-berlin',
+      firmware: '1.0',
+      labels: { zone: 'north', floor: '1' },
+    });
+    inv.devices.create({
+      id: 'TC-101',
+      kind: 'terminal',
+      model: 'TC-200',
+      site: 'acme-hamburg',
+      firmware: '1.1',
+      labels: { zone: 'south' },
+    });
+    inv.devices.create({
+      id: 'CP-7',
+      kind: 'charger',
+      model: 'Wallbox',
+      site: 'volt-lyon',
+      gateway: 'AG-1',
+      lifecycle: 'retired',
+    });
     inv.devices.create({ id: 'PC-9', kind: 'pc', labels: { zone: 'north' } });
     inv.directory.reportStatus('TC-100', 'offline', 1000);
-    const ids = (opts: Omit<DeviceListOptions, 'limit'>) => inv.devices.list({ limit: 100, ...opts }).items.map((d) => d.id);
+    const ids = (opts: Omit<DeviceListOptions, 'limit'>) =>
+      inv.devices.list({ limit: 100, ...opts }).items.map((d) => d.id);
 
     expect(ids({ kind: 'terminal' })).toEqual(['TC-100', 'TC-101']);
     expect(ids({ kind: 'terminal', state: 'offline' })).toEqual(['TC-100']);
@@ -85,10 +132,17 @@ describe('devices', () => {
   it('finds the same devices for q whether it lists matches from the index or scans (over 1,000 matches)', () => {
     const inv = t.inventory;
     const sites = ['acme-berlin', 'acme-hamburg', 'volt-lyon', null];
-    const siteName: Record<string, string> = { 'acme-berlin': 'Berlin Mitte', 'acme-hamburg': 'Hamburg Hafen', 'volt-lyon': 'Lyon Part-Dieu' };
+    const siteName: Record<string, string> = {
+      'acme-berlin': 'Berlin Mitte',
+      'acme-hamburg': 'Hamburg Hafen',
+      'volt-lyon': 'Lyon Part-Dieu',
+    };
     const customerName: Record<string, string> = { acme: 'Acme Retail', volt: 'Voltaic Charging' };
     inv.devices.importDevices(
-      Array.from({ length: 1500 }, (_, i) => ({ row: i + 1, device: { id: `TC-${String(i).padStart(5, '0')}`, kind: 'terminal', site: sites[i % 4] } })),
+      Array.from({ length: 1500 }, (_, i) => ({
+        row: i + 1,
+        device: { id: `TC-${String(i).padStart(5, '0')}`, kind: 'terminal', site: sites[i % 4] },
+      })),
       'create',
     );
     const all = inv.devices.all();
@@ -96,7 +150,11 @@ describe('devices', () => {
       for (const desc of [false, true]) {
         const needle = q.toLowerCase();
         const expected = all
-          .filter((d) => [d.id, siteName[d.site ?? ''] ?? '', customerName[d.customer ?? ''] ?? ''].some((h) => h.toLowerCase().includes(needle)))
+          .filter((d) =>
+            [d.id, siteName[d.site ?? ''] ?? '', customerName[d.customer ?? ''] ?? ''].some((h) =>
+              h.toLowerCase().includes(needle),
+            ),
+          )
           .map((d) => d.id)
           .sort();
         if (desc) expected.reverse();
@@ -124,11 +182,37 @@ describe('devices', () => {
       inv.devices.create({ id, kind: 'terminal', site: sites[i % 4] });
       if (i % 3) inv.directory.reportStatus(id, 'online', 1000 + (i % 5));
     }
-    const haystacks = (d: Device) => [d.id, inv.sites.get(d.site ?? '')?.name ?? '', inv.customers.get(d.customer ?? '')?.company ?? ''];
+    const haystacks = (d: Device) => [
+      d.id,
+      inv.sites.get(d.site ?? '')?.name ?? '',
+      inv.customers.get(d.customer ?? '')?.company ?? '',
+    ];
     const all = inv.devices.all();
-    const queries = ['%', '_', 'x_', 'X_0', '%_', "'", '"', `o'b`, '"quoted"', '\\', '50%', '0%_o', '*', 'and near(x)', '^s', 'e s', 'zz', 'x-1'];
+    const queries = [
+      '%',
+      '_',
+      'x_',
+      'X_0',
+      '%_',
+      "'",
+      '"',
+      `o'b`,
+      '"quoted"',
+      '\\',
+      '50%',
+      '0%_o',
+      '*',
+      'and near(x)',
+      '^s',
+      'e s',
+      'zz',
+      'x-1',
+    ];
     for (const q of queries) {
-      for (const sort of [{ field: 'id', desc: false }, { field: 'last_seen', desc: true }] as const) {
+      for (const sort of [
+        { field: 'id', desc: false },
+        { field: 'last_seen', desc: true },
+      ] as const) {
         const expected = sortDevices(
           all.filter((d) => haystacks(d).some((h) => h.toLowerCase().includes(q.toLowerCase()))),
           sort.field,
@@ -161,7 +245,8 @@ describe('devices', () => {
         firmware: i % 7 === 0 ? null : `1.${i % 3}`,
         installed_on: i % 2 ? `2024-0${(i % 9) + 1}-01` : null,
       });
-      if (i % 3) inv.directory.reportStatus(`D-${String(i).padStart(3, '0')}`, i % 2 ? 'online' : 'offline', 1000 + (i % 10));
+      if (i % 3)
+        inv.directory.reportStatus(`D-${String(i).padStart(3, '0')}`, i % 2 ? 'online' : 'offline', 1000 + (i % 10));
     }
     for (const field of DEVICE_SORT_FIELDS) {
       for (const desc of [false, true]) {
@@ -182,11 +267,15 @@ describe('devices', () => {
 
   it('answers the list filters from indexes, not table scans', () => {
     const plan = (sql: string, ...values: unknown[]) =>
-      (t.inventory.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as { detail: string }[]).map((r) => r.detail).join('; ');
-    expect(plan(`SELECT * FROM devices d WHERE d.kind = ? AND d.state = ? ORDER BY d.id LIMIT 101`, 'terminal', 'offline')).toMatch(
-      /USING INDEX devices_kind_state/,
+      (t.inventory.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    expect(
+      plan(`SELECT * FROM devices d WHERE d.kind = ? AND d.state = ? ORDER BY d.id LIMIT 101`, 'terminal', 'offline'),
+    ).toMatch(/USING INDEX devices_kind_state/);
+    expect(plan(`SELECT * FROM devices d WHERE d.customer_id = ? ORDER BY d.id LIMIT 101`, 'acme')).toMatch(
+      /USING INDEX devices_customer/,
     );
-    expect(plan(`SELECT * FROM devices d WHERE d.customer_id = ? ORDER BY d.id LIMIT 101`, 'acme')).toMatch(/USING INDEX devices_customer/);
   });
 
   it('deletes a device with its credentials and labels', () => {
@@ -233,11 +322,18 @@ describe('bulk import', () => {
     const inv = t.inventory;
     const rows = Array.from({ length: 10_000 }, (_, i) => ({
       row: i + 1,
-      device: { id: `TC-${i}`, kind: 'terminal', site: i % 2 ? 'acme-berlin' : 'volt-lyon', labels: { batch: String(i % 10) } },
+      device: {
+        id: `TC-${i}`,
+        kind: 'terminal',
+        site: i % 2 ? 'acme-berlin' : 'volt-lyon',
+        labels: { batch: String(i % 10) },
+      },
     }));
     // One transaction: every row is written with autocommit off (its speed is bench/devices-api.ts's).
     const inserts = { inTransaction: 0, autocommitted: 0 };
-    inv.db.function('note_autocommit', () => (inv.db.inTransaction ? inserts.inTransaction++ : inserts.autocommitted++));
+    inv.db.function('note_autocommit', () =>
+      inv.db.inTransaction ? inserts.inTransaction++ : inserts.autocommitted++,
+    );
     inv.db.exec('CREATE TEMP TRIGGER note_insert AFTER INSERT ON devices BEGIN SELECT note_autocommit(); END');
     expect(inv.devices.importDevices(rows, 'create')).toEqual({ ok: true, created: 10_000, updated: 0 });
     inv.db.exec('DROP TRIGGER note_insert');
@@ -283,9 +379,17 @@ describe('customers and sites', () => {
     const inv = t.inventory;
     expect(inv.customers.create({ company: 'Café Nord #12' }).id).toBe('cafe-nord-12');
     expect(inv.customers.create({ company: 'Café Nord 12' }).id).toBe('cafe-nord-12-2');
-    expect(inv.sites.create({ customer: 'cafe-nord-12', name: 'Store 1' })).toMatchObject({ id: 'cafe-nord-12-store-1', timezone: 'UTC' });
-    expect(catchError(() => inv.sites.create({ customer: 'acme', name: 'X', timezone: 'Mars/Olympus' }))).toMatchObject({ field: 'timezone' });
-    expect(catchError(() => inv.customers.create({ id: 'acme', company: 'Again' }))).toMatchObject({ reason: 'conflict', field: 'id' });
+    expect(inv.sites.create({ customer: 'cafe-nord-12', name: 'Store 1' })).toMatchObject({
+      id: 'cafe-nord-12-store-1',
+      timezone: 'UTC',
+    });
+    expect(catchError(() => inv.sites.create({ customer: 'acme', name: 'X', timezone: 'Mars/Olympus' }))).toMatchObject(
+      { field: 'timezone' },
+    );
+    expect(catchError(() => inv.customers.create({ id: 'acme', company: 'Again' }))).toMatchObject({
+      reason: 'conflict',
+      field: 'id',
+    });
   });
 });
 
@@ -296,6 +400,8 @@ function sortDevices(devices: Device[], field: DeviceSortField, desc: boolean): 
     if (b === null) return 1;
     return (a as string | number) < (b as string | number) ? -1 : 1;
   };
-  const sorted = [...devices].sort((a, b) => cmp(a[field as keyof Device], b[field as keyof Device]) || cmp(a.id, b.id));
+  const sorted = [...devices].sort(
+    (a, b) => cmp(a[field as keyof Device], b[field as keyof Device]) || cmp(a.id, b.id),
+  );
   return desc ? sorted.reverse() : sorted;
 }

@@ -69,7 +69,9 @@ export class Devices {
          @lifecycle, @first_seen, @last_seen, @now, @now)`,
     );
     this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?');
-    this.pending = db.prepare("SELECT count(*) FROM devices WHERE lifecycle = 'pending'").pluck() as unknown as Statement<[], number>;
+    this.pending = db
+      .prepare("SELECT count(*) FROM devices WHERE lifecycle = 'pending'")
+      .pluck() as unknown as Statement<[], number>;
     this.writeReport = db.prepare(
       `INSERT INTO device_reports (device, reported, reported_at) VALUES (?, ?, ?)
        ON CONFLICT(device) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at`,
@@ -180,7 +182,11 @@ export class Devices {
   approve(id: string): Device {
     const device = this.require(id);
     if (device.lifecycle !== 'pending') {
-      throw conflict(`device '${id}' is ${device.lifecycle}, not pending`, { device: id, lifecycle: device.lifecycle }, 'lifecycle');
+      throw conflict(
+        `device '${id}' is ${device.lifecycle}, not pending`,
+        { device: id, lifecycle: device.lifecycle },
+        'lifecycle',
+      );
     }
     return this.update(id, { lifecycle: 'active' });
   }
@@ -200,7 +206,11 @@ export class Devices {
       if (existing && mode === 'create') {
         errors.push({ row, field: 'id', message: `device '${device.id}' already exists` });
       } else if (existing && existing.kind !== device.kind) {
-        errors.push({ row, field: 'kind', message: `device '${device.id}' exists with kind '${existing.kind}'; a kind never changes` });
+        errors.push({
+          row,
+          field: 'kind',
+          message: `device '${device.id}' exists with kind '${existing.kind}'; a kind never changes`,
+        });
       }
       try {
         if (existing) this.withOwner(toDevice(existing), device);
@@ -347,8 +357,12 @@ export class Devices {
       values.push(JSON.stringify(patch.labels));
     }
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE devices SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, this.now(), current.id);
-    const moved = (patch.site !== undefined && patch.site !== current.site) || (patch.customer !== undefined && patch.customer !== current.customer);
+    this.db
+      .prepare(`UPDATE devices SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`)
+      .run(...values, this.now(), current.id);
+    const moved =
+      (patch.site !== undefined && patch.site !== current.site) ||
+      (patch.customer !== undefined && patch.customer !== current.customer);
     if (patch.labels === undefined && !moved) return;
     const seq = this.seqOf.get(current.id)!.seq;
     if (patch.labels !== undefined) {
@@ -356,7 +370,12 @@ export class Devices {
       for (const [key, value] of Object.entries(patch.labels)) this.insertLabel.run(seq, key, value);
     }
     if (moved) {
-      this.writeSearch.run(seq, current.id, patch.site !== undefined ? patch.site : current.site, patch.customer !== undefined ? patch.customer : current.customer);
+      this.writeSearch.run(
+        seq,
+        current.id,
+        patch.site !== undefined ? patch.site : current.site,
+        patch.customer !== undefined ? patch.customer : current.customer,
+      );
     }
   }
 

@@ -19,7 +19,10 @@ describe('device directory', () => {
     expect(t.inventory.devices.list({ limit: 10, lifecycle: 'pending' }).items.map((d) => d.id)).toEqual(['CP-NEW']);
     expect(t.inventory.devices.get('CP-NEW')?.first_seen).toBeTypeOf('number');
     expect([...dir.all()].map((d) => d.id)).not.toContain('CP-NEW');
-    expect(await dir.authenticate('CP-NEW', { type: 'ocpp_password', secret: 'x' })).toEqual({ ok: false, reason: 'pending' });
+    expect(await dir.authenticate('CP-NEW', { type: 'ocpp_password', secret: 'x' })).toEqual({
+      ok: false,
+      reason: 'pending',
+    });
 
     expect(await dir.discover('PLUG-1', { kind: 'plug' })).toMatchObject({ lifecycle: 'active' });
     expect([...dir.all()].map((d) => d.id)).toContain('PLUG-1');
@@ -31,7 +34,10 @@ describe('device directory', () => {
 
   it('refuses an unknown id that breaks the device id rule at every door, auto-accepted kinds too', async () => {
     for (const id of ['', 'has space', 'tab\there', 'trailing\\', '-dash', 'x'.repeat(65)]) {
-      await expect(t.inventory.directory.discover(id, { kind: 'plug' }), JSON.stringify(id)).rejects.toMatchObject({ name: 'DiscoveryRefused', reason: 'bad_id' });
+      await expect(t.inventory.directory.discover(id, { kind: 'plug' }), JSON.stringify(id)).rejects.toMatchObject({
+        name: 'DiscoveryRefused',
+        reason: 'bad_id',
+      });
     }
     expect(t.inventory.devices.list({ limit: 10 }).items).toEqual([]);
     expect(await t.inventory.directory.discover('OK.id:1', { kind: 'plug' })).toMatchObject({ lifecycle: 'active' });
@@ -40,7 +46,13 @@ describe('device directory', () => {
   it('takes what a known device reports about itself, and keeps its kind', async () => {
     t.inventory.devices.create({ id: 'CP-1', kind: 'charger', firmware: '1.0', site: 'volt-lyon' });
     const rec = await t.inventory.directory.discover('CP-1', { kind: 'pc', firmware: '1.1', gateway: 'AG-9' });
-    expect(rec).toMatchObject({ kind: 'charger', firmware: '1.1', gateway: 'AG-9', customer: 'volt', site: 'volt-lyon' });
+    expect(rec).toMatchObject({
+      kind: 'charger',
+      firmware: '1.1',
+      gateway: 'AG-9',
+      customer: 'volt',
+      site: 'volt-lyon',
+    });
     const before = t.inventory.devices.get('CP-1')!.updated_at;
     await t.inventory.directory.discover('CP-1', { kind: 'charger', firmware: '1.1' });
     expect(t.inventory.devices.get('CP-1')!.updated_at).toBe(before);
@@ -58,7 +70,10 @@ describe('device directory', () => {
     expect(await auth(a.secret)).toMatchObject({ ok: true, device: { id: 'CP-1' } });
     expect(await auth(b.secret)).toMatchObject({ ok: true });
     expect(await auth(a.secret + 'x')).toEqual({ ok: false, reason: 'bad_secret' });
-    expect(await inv.directory.authenticate('CP-1', { type: 'agent_token', secret: a.secret })).toEqual({ ok: false, reason: 'no_credential' });
+    expect(await inv.directory.authenticate('CP-1', { type: 'agent_token', secret: a.secret })).toEqual({
+      ok: false,
+      reason: 'no_credential',
+    });
 
     inv.credentials.revoke('CP-1', a.id);
     expect(await auth(a.secret)).toEqual({ ok: false, reason: 'bad_secret' });
@@ -74,7 +89,10 @@ describe('device directory', () => {
 
     inv.devices.update('CP-1', { lifecycle: 'retired' });
     expect(await auth(rotated.secret)).toEqual({ ok: false, reason: 'retired' });
-    expect(await inv.directory.authenticate('NOPE', { type: 'ocpp_password', secret: 'x' })).toEqual({ ok: false, reason: 'unknown_device' });
+    expect(await inv.directory.authenticate('NOPE', { type: 'ocpp_password', secret: 'x' })).toEqual({
+      ok: false,
+      reason: 'unknown_device',
+    });
   });
 
   it('stores tokens as sha256 only, and seals HMAC keys so the POS plugin can verify signatures', async () => {
@@ -82,24 +100,38 @@ describe('device directory', () => {
     inv.devices.create({ id: 'POS-1', kind: 'pos' });
     const token = inv.credentials.issue('POS-1', 'agent_token');
     expect(token.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const stored = inv.db.prepare('SELECT scheme, material FROM credentials WHERE id = ?').get(token.id) as { scheme: string; material: Buffer };
+    const stored = inv.db.prepare('SELECT scheme, material FROM credentials WHERE id = ?').get(token.id) as {
+      scheme: string;
+      material: Buffer;
+    };
     expect(stored.scheme).toBe('sha256');
     expect(stored.material.equals(sha256(token.secret))).toBe(true);
 
     const hmac = inv.credentials.issue('POS-1', 'pos_hmac');
-    const sealed = inv.db.prepare('SELECT scheme, material FROM credentials WHERE id = ?').get(hmac.id) as { scheme: string; material: Buffer };
+    const sealed = inv.db.prepare('SELECT scheme, material FROM credentials WHERE id = ?').get(hmac.id) as {
+      scheme: string;
+      material: Buffer;
+    };
     expect(sealed.scheme).toBe('sealed');
     expect(sealed.material.includes(Buffer.from(hmac.secret))).toBe(false);
 
     const body = '{"event":"order.paid"}';
     const signature = createHmac('sha256', hmac.secret).update(body).digest('hex');
     const verify = (sig: string) => (key: Buffer) => createHmac('sha256', key).update(body).digest('hex') === sig;
-    expect(await inv.directory.authenticate('POS-1', { type: 'pos_hmac', verify: verify(signature) })).toMatchObject({ ok: true });
-    expect(await inv.directory.authenticate('POS-1', { type: 'pos_hmac', verify: verify('00') })).toEqual({ ok: false, reason: 'bad_secret' });
+    expect(await inv.directory.authenticate('POS-1', { type: 'pos_hmac', verify: verify(signature) })).toMatchObject({
+      ok: true,
+    });
+    expect(await inv.directory.authenticate('POS-1', { type: 'pos_hmac', verify: verify('00') })).toEqual({
+      ok: false,
+      reason: 'bad_secret',
+    });
     const throwing = () => {
       throw new Error('malformed header');
     };
-    expect(await inv.directory.authenticate('POS-1', { type: 'pos_hmac', verify: throwing })).toEqual({ ok: false, reason: 'bad_secret' });
+    expect(await inv.directory.authenticate('POS-1', { type: 'pos_hmac', verify: throwing })).toEqual({
+      ok: false,
+      reason: 'bad_secret',
+    });
     // a sealed row copied onto another credential does not open there
     const other = inv.credentials.issue('POS-1', 'pos_hmac');
     inv.db.prepare('UPDATE credentials SET material = ? WHERE id = ?').run(sealed.material, other.id);
@@ -114,7 +146,9 @@ describe('device directory', () => {
     inv.directory.reportStatus('TC-1', 'offline', 9_000);
     inv.directory.reportStatus('GHOST', 'online', 9_000);
     expect(inv.devices.get('TC-1')).toMatchObject({ state: 'offline', last_seen: 9_000, first_seen: 9_000 });
-    expect(inv.devices.list({ limit: 10, state: 'offline' }).items).toEqual([expect.objectContaining({ id: 'TC-1', state: 'offline', last_seen: 9_000 })]);
+    expect(inv.devices.list({ limit: 10, state: 'offline' }).items).toEqual([
+      expect.objectContaining({ id: 'TC-1', state: 'offline', last_seen: 9_000 }),
+    ]);
     inv.directory.reportStatus('TC-1', 'online', 7_000);
     await new Promise((resolve) => setImmediate(resolve));
     const raw = inv.db.prepare('SELECT state, last_seen FROM devices WHERE id = ?').get('TC-1');
@@ -128,7 +162,14 @@ describe('device directory', () => {
     inv.devices.create({ id: 'TC-1', kind: 'terminal' });
     expect(inv.directory.lookup('TC-1')?.site).toBeUndefined();
     inv.devices.update('TC-1', { site: 'acme-berlin', model: 'TC-200' });
-    expect(inv.directory.lookup('TC-1')).toEqual({ id: 'TC-1', kind: 'terminal', lifecycle: 'active', customer: 'acme', site: 'acme-berlin', model: 'TC-200' });
+    expect(inv.directory.lookup('TC-1')).toEqual({
+      id: 'TC-1',
+      kind: 'terminal',
+      lifecycle: 'active',
+      customer: 'acme',
+      site: 'acme-berlin',
+      model: 'TC-200',
+    });
     // From memory: a change behind the store's back (raw SQL) is not seen by a lookup.
     inv.db.prepare("UPDATE devices SET model = 'raw' WHERE id = 'TC-1'").run();
     expect(inv.directory.lookup('TC-1')?.model).toBe('TC-200');

@@ -50,7 +50,9 @@ describe('history retention', () => {
   it('finds each batch from an index, not by scanning the table', () => {
     for (const { table, at, ended } of INVENTORY_HISTORY.filter((h) => h.table !== 'sessions')) {
       const plan = t.inventory.db
-        .prepare(`EXPLAIN QUERY PLAN SELECT rowid FROM ${table} WHERE ${at} < ?${ended ? ` AND ${ended}` : ''} LIMIT 500`)
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT rowid FROM ${table} WHERE ${at} < ?${ended ? ` AND ${ended}` : ''} LIMIT 500`,
+        )
         .all(NOW)
         .map((r) => (r as { detail: string }).detail)
         .join('; ');

@@ -35,13 +35,19 @@ const BATCH = 500;
  * database never wait behind one long delete. Tables that do not exist (yet) are passed over.
  * Returns the rows deleted per table.
  */
-export async function pruneHistory(db: Database, tables: readonly HistoryTable[], before: number): Promise<Record<string, number>> {
+export async function pruneHistory(
+  db: Database,
+  tables: readonly HistoryTable[],
+  before: number,
+): Promise<Record<string, number>> {
   const deleted: Record<string, number> = {};
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
   for (const t of tables) {
     if (!exists.get(t.table)) continue;
     const where = `${t.at} < ?${t.ended ? ` AND ${t.ended}` : ''}`;
-    const del = db.prepare(`DELETE FROM ${t.table} WHERE rowid IN (SELECT rowid FROM ${t.table} WHERE ${where} LIMIT ${BATCH})`);
+    const del = db.prepare(
+      `DELETE FROM ${t.table} WHERE rowid IN (SELECT rowid FROM ${t.table} WHERE ${where} LIMIT ${BATCH})`,
+    );
     let n = 0;
     for (;;) {
       const { changes } = del.run(before);
@@ -76,7 +82,8 @@ export function startHistoryRetention(o: HistoryRetentionOptions): { stop(): voi
     try {
       const before = clock.now() - o.days * 86_400_000;
       for (const store of o.stores) {
-        for (const [table, rows] of Object.entries(await pruneHistory(store.db, store.tables, before))) if (rows) o.onPruned(table, rows);
+        for (const [table, rows] of Object.entries(await pruneHistory(store.db, store.tables, before)))
+          if (rows) o.onPruned(table, rows);
       }
     } catch (err) {
       o.onError(err as Error);

@@ -3,7 +3,15 @@ export { openInventory, Inventory, type InventoryOptions } from './store.ts';
 export { backupDatabase } from './backup.ts';
 export { migrations, migrate, currentVersion, type Migration } from './migrations.ts';
 export { InventoryError, Refusal, type InventoryErrorReason, type RefusalCode } from './errors.ts';
-export { CONTRACTS, type Contract, type Customer, type CustomerInput, type CustomerPatch, type Page, Customers } from './customers.ts';
+export {
+  CONTRACTS,
+  type Contract,
+  type Customer,
+  type CustomerInput,
+  type CustomerPatch,
+  type Page,
+  Customers,
+} from './customers.ts';
 export { type Site, type SiteInput, type SitePatch, Sites, isTimezone } from './sites.ts';
 export { Devices } from './devices.ts';
 export * from './device-types.ts';

@@ -80,8 +80,7 @@ export class Sites {
       }
       const timezone = input.timezone ?? 'UTC';
       checkTimezone(timezone);
-      const id =
-        input.id ?? uniqueSlug(`${input.customer} ${input.name}`, (s) => this.get(s) !== undefined, 'site');
+      const id = input.id ?? uniqueSlug(`${input.customer} ${input.name}`, (s) => this.get(s) !== undefined, 'site');
       if (this.get(id)) throw conflict(`site '${id}' already exists`, { site: id }, 'id');
       const now = this.now();
       this.db
@@ -89,7 +88,17 @@ export class Sites {
           `INSERT INTO sites (id, customer_id, name, address, timezone, latitude, longitude, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, input.customer, input.name, input.address ?? null, timezone, input.latitude ?? null, input.longitude ?? null, now, now);
+        .run(
+          id,
+          input.customer,
+          input.name,
+          input.address ?? null,
+          timezone,
+          input.latitude ?? null,
+          input.longitude ?? null,
+          now,
+          now,
+        );
       return this.require(id);
     })();
   }

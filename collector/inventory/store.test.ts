@@ -11,20 +11,26 @@ afterEach(() => t?.cleanup());
 describe('openInventory', () => {
   it('applies every numbered migration once, in WAL mode', () => {
     t = tempInventory();
-    const rows = t.inventory.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
+    const rows = t.inventory.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as {
+      version: number;
+    }[];
     expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
     expect(t.inventory.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(t.inventory.db.pragma('foreign_keys', { simple: true })).toBe(1);
     const again = t.reopen();
     expect(again.schemaVersion).toBe(migrations.at(-1)!.version);
-    expect((again.db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(migrations.length);
+    expect((again.db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(
+      migrations.length,
+    );
   });
 
   it('refuses a database written by a newer version, and leaves it alone', () => {
     t = tempInventory();
     t.inventory.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, ?, 0)').run('future');
     t.inventory.close();
-    expect(() => openInventory({ path: t.file, env: {} })).toThrow(/schema is version 99, newer than this fleetpulse knows/);
+    expect(() => openInventory({ path: t.file, env: {} })).toThrow(
+      /schema is version 99, newer than this fleetpulse knows/,
+    );
     const raw = new BetterSqlite3(t.file);
     expect((raw.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(99);
     raw.close();
@@ -38,15 +44,33 @@ describe('openInventory', () => {
     const token = inv.credentials.issue('TC-0001', 'agent_token');
     const hmac = inv.credentials.issue('TC-0001', 'pos_hmac');
     const key = inv.apiKeys.create({ name: 'ops', role: 'admin' });
-    inv.audit.record({ actor: key.id, actor_name: 'ops', role: 'admin', action: 'devices.create', target: 'TC-0001', method: 'POST', path: '/api/v1/devices', status: 201, result: 'ok', source: '127.0.0.1' });
+    inv.audit.record({
+      actor: key.id,
+      actor_name: 'ops',
+      role: 'admin',
+      action: 'devices.create',
+      target: 'TC-0001',
+      method: 'POST',
+      path: '/api/v1/devices',
+      status: 201,
+      result: 'ok',
+      source: '127.0.0.1',
+    });
     inv.directory.reportStatus('TC-0001', 'online', 1_700_000_000_000);
 
     const back = t.reopen();
     expect(back.customers.get('acme')?.company).toBe('Acme Retail');
     expect(back.sites.get('acme-berlin')?.timezone).toBe('Europe/Berlin');
-    expect(back.devices.get('TC-0001')).toMatchObject({ customer: 'acme', labels: { zone: 'a' }, state: 'online', last_seen: 1_700_000_000_000 });
+    expect(back.devices.get('TC-0001')).toMatchObject({
+      customer: 'acme',
+      labels: { zone: 'a' },
+      state: 'online',
+      last_seen: 1_700_000_000_000,
+    });
     expect(back.directory.lookup('TC-0001')).toMatchObject({ kind: 'terminal', customer: 'acme', site: 'acme-berlin' });
-    expect(await back.directory.authenticate('TC-0001', { type: 'agent_token', secret: token.secret })).toMatchObject({ ok: true });
+    expect(await back.directory.authenticate('TC-0001', { type: 'agent_token', secret: token.secret })).toMatchObject({
+      ok: true,
+    });
     const seen: string[] = [];
     await back.directory.authenticate('TC-0001', { type: 'pos_hmac', verify: (s) => (seen.push(s.toString()), true) });
     expect(seen).toEqual([hmac.secret]);
@@ -80,7 +104,9 @@ describe('openInventory', () => {
     t.inventory.credentials.issue(seedDevice(t), 'pos_hmac');
     expect(t.inventory.secretKeySource).toBe('env');
     t.inventory.close();
-    expect(() => openInventory({ path: t.file, env: { FLEETPULSE_SECRET_KEY: keyB } })).toThrow(/not the key that sealed/);
+    expect(() => openInventory({ path: t.file, env: { FLEETPULSE_SECRET_KEY: keyB } })).toThrow(
+      /not the key that sealed/,
+    );
     expect(() => openInventory({ path: t.file, env: { FLEETPULSE_SECRET_KEY: 'short' } })).toThrow(/must be 32 bytes/);
     t.reopen({ env: { FLEETPULSE_SECRET_KEY: keyA } });
   });

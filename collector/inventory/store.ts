@@ -66,8 +66,19 @@ export class Inventory {
     this.credentials = new Credentials(db, () => this.secretBox(), now, opts.credentialSchemes);
     this.apiKeys = new ApiKeys(db, now);
     this.audit = new AuditLog(db, now);
-    const gate = new PendingGate({ ...DEFAULT_PENDING_LIMITS, ...opts.pending }, () => this.devices.pendingCount(), now);
-    this.directory = new InventoryDirectory(this.devices, records, this.credentials, this.status, new Set(opts.autoAccept ?? []), gate);
+    const gate = new PendingGate(
+      { ...DEFAULT_PENDING_LIMITS, ...opts.pending },
+      () => this.devices.pendingCount(),
+      now,
+    );
+    this.directory = new InventoryDirectory(
+      this.devices,
+      records,
+      this.credentials,
+      this.status,
+      new Set(opts.autoAccept ?? []),
+      gate,
+    );
   }
 
   get schemaVersion(): number {
@@ -103,7 +114,8 @@ export class Inventory {
     if (this.box) return this.box;
     const resolved = resolveSecretKey({ dbPath: this.path, secretKey: this.opts.secretKey, env: this.opts.env });
     const box = new SecretBox(resolved.key);
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(KEY_CHECK) as { value: string } | undefined;
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(KEY_CHECK) as
+      { value: string } | undefined;
     if (row) {
       try {
         box.open(Buffer.from(row.value, 'base64'), KEY_CHECK);

@@ -32,8 +32,22 @@ export interface RecoveryRule {
 /** The rules the issue asks for; the commands are those the ocpp, tc200 and plug plugins declare. */
 export const DEFAULT_RECOVERY_RULES: readonly RecoveryRule[] = [
   { name: 'terminal_error_reboot', kinds: ['terminal'], state: 'error', for_s: 600, command: 'reboot' },
-  { name: 'charger_fault_soft_reset', kinds: ['charger'], state: 'error', for_s: 600, command: 'reset', params: { type: 'soft' } },
-  { name: 'agent_silent_power_cycle', kinds: ['pc'], state: 'offline', for_s: 900, command: 'power_cycle', via_label: 'plug' },
+  {
+    name: 'charger_fault_soft_reset',
+    kinds: ['charger'],
+    state: 'error',
+    for_s: 600,
+    command: 'reset',
+    params: { type: 'soft' },
+  },
+  {
+    name: 'agent_silent_power_cycle',
+    kinds: ['pc'],
+    state: 'offline',
+    for_s: 900,
+    command: 'power_cycle',
+    via_label: 'plug',
+  },
 ];
 
 export interface AutoRecoveryOptions {
@@ -89,7 +103,7 @@ export class AutoRecovery {
       if (state === undefined) continue;
       const seen = this.since.get(device.id);
       if (!seen || seen.state !== state) this.since.set(device.id, { state, at: now });
-      const held = now - (this.since.get(device.id)!.at);
+      const held = now - this.since.get(device.id)!.at;
       for (const rule of rules) {
         if (!rule.kinds.includes(device.kind) || rule.state !== state || held < rule.for_s * 1000) continue;
         const id = this.attempt(rule, device, now);
@@ -100,7 +114,10 @@ export class AutoRecovery {
   }
 
   private attempt(rule: RecoveryRule, device: DeviceRecord, now: number): string | undefined {
-    const done = this.o.db.prepare('SELECT count(*) FROM recovery_attempts WHERE device = ? AND at > ?').pluck().get(device.id, now - DAY) as number;
+    const done = this.o.db
+      .prepare('SELECT count(*) FROM recovery_attempts WHERE device = ? AND at > ?')
+      .pluck()
+      .get(device.id, now - DAY) as number;
     if (done >= (rule.max_per_day ?? 3)) return undefined;
     // The condition must hold for another full period before the next attempt.
     this.since.set(device.id, { state: rule.state, at: now });
@@ -113,7 +130,14 @@ export class AutoRecovery {
     } else {
       try {
         const [c] = this.o.queue.create([
-          { device: target, name: rule.command, params: rule.params ?? {}, source: 'recovery', actor: `recovery ${rule.name}`, expires_in_s: rule.for_s },
+          {
+            device: target,
+            name: rule.command,
+            params: rule.params ?? {},
+            source: 'recovery',
+            actor: `recovery ${rule.name}`,
+            expires_in_s: rule.for_s,
+          },
         ]);
         commandId = c!.id;
       } catch (err) {
@@ -121,9 +145,18 @@ export class AutoRecovery {
         error = err.message;
       }
     }
-    this.o.db.prepare('INSERT INTO recovery_attempts (rule, device, at, command_id) VALUES (?, ?, ?, ?)').run(rule.name, device.id, now, commandId);
-    const text = error ? `auto-recovery ${rule.name} could not run: ${error}` : `auto-recovery ${rule.name}: ${rule.command} sent to ${target} (command ${commandId})`;
-    if (incident) this.o.incidents.note(incident.id, 'fleetpulse', 'recovery', text, { rule: rule.name, command: commandId, target: target ?? null });
+    this.o.db
+      .prepare('INSERT INTO recovery_attempts (rule, device, at, command_id) VALUES (?, ?, ?, ?)')
+      .run(rule.name, device.id, now, commandId);
+    const text = error
+      ? `auto-recovery ${rule.name} could not run: ${error}`
+      : `auto-recovery ${rule.name}: ${rule.command} sent to ${target} (command ${commandId})`;
+    if (incident)
+      this.o.incidents.note(incident.id, 'fleetpulse', 'recovery', text, {
+        rule: rule.name,
+        command: commandId,
+        target: target ?? null,
+      });
     try {
       this.o.audit({
         at: now,
@@ -137,7 +170,14 @@ export class AutoRecovery {
         status: null,
         result: error ? 'failed' : 'ok',
         source: 'recovery',
-        details: { rule: rule.name, command: rule.command, sent_to: target ?? null, command_id: commandId, ...(error ? { error } : {}), ...(incident ? { incident: incident.id } : {}) },
+        details: {
+          rule: rule.name,
+          command: rule.command,
+          sent_to: target ?? null,
+          command_id: commandId,
+          ...(error ? { error } : {}),
+          ...(incident ? { incident: incident.id } : {}),
+        },
       });
     } catch (err) {
       this.o.log.error({ err, device: device.id, rule: rule.name }, 'could not audit a recovery attempt');

@@ -8,7 +8,9 @@ describe('daily backup time', () => {
     const after = Date.parse('2026-12-07T03:00:00Z');
     expect(new Date(nextDailyRun(after, '03:30', 'Europe/Berlin')).toISOString()).toBe('2026-12-08T02:30:00.000Z');
     // Exactly at the time: the run that is due now has been taken; the next is tomorrow.
-    expect(new Date(nextDailyRun(Date.parse('2026-12-07T02:30:00Z'), '03:30', 'Europe/Berlin')).toISOString()).toBe('2026-12-08T02:30:00.000Z');
+    expect(new Date(nextDailyRun(Date.parse('2026-12-07T02:30:00Z'), '03:30', 'Europe/Berlin')).toISOString()).toBe(
+      '2026-12-08T02:30:00.000Z',
+    );
   });
 
   it('follows daylight saving: a skipped local time runs after the gap, the same day', () => {

@@ -38,7 +38,10 @@ export class BackupSchedule {
     this.next = next;
     this.timer = setTimeout(() => {
       // The outcome is logged and counted by the backup itself.
-      this.o.run().catch(() => {}).finally(() => this.timer && this.start());
+      this.o
+        .run()
+        .catch(() => {})
+        .finally(() => this.timer && this.start());
     }, next - now);
     this.timer.unref();
   }

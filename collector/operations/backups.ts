@@ -77,7 +77,12 @@ export class Backups {
 
   private async run(): Promise<Generation> {
     const at = this.clock.now();
-    const name = PREFIX + new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const name =
+      PREFIX +
+      new Date(at)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
     const final = path.join(this.o.dir, name);
     const partial = `${final}.partial`;
     try {

@@ -39,7 +39,8 @@ export function parseContact(contact: string): Contact {
       .map((a) => a.trim())
       .filter(Boolean);
     const bad = to.find((a) => !ADDRESS.test(a));
-    if (to.length === 0 || bad !== undefined) throw new ContactError(`'${contact}': '${bad ?? ''}' is not an email address`);
+    if (to.length === 0 || bad !== undefined)
+      throw new ContactError(`'${contact}': '${bad ?? ''}' is not an email address`);
     return { kind: 'email', to };
   }
   throw new ContactError(`'${contact}' is neither an http(s) URL nor mailto:<address>`);
@@ -53,7 +54,8 @@ export function checkSmtpUrl(smtpUrl: string): void {
   } catch {
     throw new ContactError(`'${redact(smtpUrl)}' is not a URL (smtp://host:587 or smtps://host:465)`);
   }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ContactError(`'${redact(smtpUrl)}' must start with smtp:// or smtps://`);
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new ContactError(`'${redact(smtpUrl)}' must start with smtp:// or smtps://`);
   if (!url.hostname) throw new ContactError(`'${redact(smtpUrl)}' names no host`);
 }
 

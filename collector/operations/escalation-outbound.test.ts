@@ -45,9 +45,28 @@ afterAll(async () => {
 });
 
 const incident = {
-  id: 7, fingerprint: 'f', rule: 'TerminalError', severity: 'critical', summary: null, device: 'kiosk-7', customer: null, site: null,
-  labels: {}, status: 'open', starts_at: 0, ends_at: null, acked_at: null, acked_by: null, assignee: null, resolved_at: null,
-  resolved_by: null, escalations: 0, escalated_at: null, notifications: 1, created_at: 0, updated_at: 0,
+  id: 7,
+  fingerprint: 'f',
+  rule: 'TerminalError',
+  severity: 'critical',
+  summary: null,
+  device: 'kiosk-7',
+  customer: null,
+  site: null,
+  labels: {},
+  status: 'open',
+  starts_at: 0,
+  ends_at: null,
+  acked_at: null,
+  acked_by: null,
+  assignee: null,
+  resolved_at: null,
+  resolved_by: null,
+  escalations: 0,
+  escalated_at: null,
+  notifications: 1,
+  created_at: 0,
+  updated_at: 0,
 } as Incident;
 const notice: EscalationNotice = { incident, level: 1, levels: 1, link: '/api/v1/incidents/7', now: 0 };
 const delivery = (allowed: string[], withSmtp = false) =>
@@ -60,8 +79,12 @@ const delivery = (allowed: string[], withSmtp = false) =>
 describe('escalation contacts through the outbound policy (at send)', () => {
   it('refuses a webhook on a network not configured, and delivers once it is', async () => {
     const url = `http://127.0.0.1:${port(hook)}/page`;
-    await expect(delivery([]).deliver({ kind: 'webhook', url }, notice)).rejects.toThrow(/127\.0\.0\.1 is a loopback address/);
-    await expect(delivery(['10.0.0.0/8']).deliver({ kind: 'webhook', url }, notice)).rejects.toThrow(/outside operations\.escalation\.allowed_networks/);
+    await expect(delivery([]).deliver({ kind: 'webhook', url }, notice)).rejects.toThrow(
+      /127\.0\.0\.1 is a loopback address/,
+    );
+    await expect(delivery(['10.0.0.0/8']).deliver({ kind: 'webhook', url }, notice)).rejects.toThrow(
+      /outside operations\.escalation\.allowed_networks/,
+    );
     expect(hookHits).toBe(0);
     await delivery(['127.0.0.0/8']).deliver({ kind: 'webhook', url }, notice);
     expect(hookHits).toBe(1);
@@ -70,12 +93,16 @@ describe('escalation contacts through the outbound policy (at send)', () => {
   it('does not follow a webhook redirect: the delivery fails and the target is never asked', async () => {
     const before = hookHits;
     const d = delivery(['127.0.0.0/8']);
-    await expect(d.deliver({ kind: 'webhook', url: `http://127.0.0.1:${port(redirector)}/page` }, notice)).rejects.toThrow(/HTTP 307/);
+    await expect(
+      d.deliver({ kind: 'webhook', url: `http://127.0.0.1:${port(redirector)}/page` }, notice),
+    ).rejects.toThrow(/HTTP 307/);
     expect(hookHits).toBe(before);
   });
 
   it('refuses an SMTP server on a network not configured, and sends once it is', async () => {
-    await expect(delivery([], true).deliver({ kind: 'email', to: ['oncall@example.com'] }, notice)).rejects.toThrow(/SMTP server .*loopback address/);
+    await expect(delivery([], true).deliver({ kind: 'email', to: ['oncall@example.com'] }, notice)).rejects.toThrow(
+      /SMTP server .*loopback address/,
+    );
     expect(smtpConnections).toBe(0);
     await delivery(['127.0.0.0/8'], true).deliver({ kind: 'email', to: ['oncall@example.com'] }, notice);
     expect(smtpConnections).toBe(1);

@@ -55,8 +55,10 @@ export class Escalator {
       timeoutMs: o.timeoutMs ?? 10_000,
       policy: escalationPolicy(o.allowedNetworks),
     });
-    if (!o.smtp && this.contacts.some((c) => c.kind === 'email')) throw new Error('mailto: contacts need an SMTP server (smtp)');
-    if (o.severities !== undefined && o.severities.length === 0) throw new Error('severities must name at least one severity');
+    if (!o.smtp && this.contacts.some((c) => c.kind === 'email'))
+      throw new Error('mailto: contacts need an SMTP server (smtp)');
+    if (o.severities !== undefined && o.severities.length === 0)
+      throw new Error('severities must name at least one severity');
   }
 
   start(): void {
@@ -102,14 +104,24 @@ export class Escalator {
     const contact = this.contacts[incident.escalations]!;
     const where = ContactDelivery.describe(contact);
     try {
-      await this.delivery.deliver(contact, { incident, level, levels: this.contacts.length, link: this.link(incident.id), now });
+      await this.delivery.deliver(contact, {
+        incident,
+        level,
+        levels: this.contacts.length,
+        link: this.link(incident.id),
+        now,
+      });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.o.log.warn({ incident: incident.id, contact: where, err: message }, 'escalation failed; will retry');
       return false;
     }
-    this.o.db.prepare('UPDATE incidents SET escalations = escalations + 1, escalated_at = ?, updated_at = ? WHERE id = ?').run(now, now, incident.id);
-    this.o.incidents.note(incident.id, 'fleetpulse', 'escalated', `escalated to contact ${level} (${where})`, { level });
+    this.o.db
+      .prepare('UPDATE incidents SET escalations = escalations + 1, escalated_at = ?, updated_at = ? WHERE id = ?')
+      .run(now, now, incident.id);
+    this.o.incidents.note(incident.id, 'fleetpulse', 'escalated', `escalated to contact ${level} (${where})`, {
+      level,
+    });
     return true;
   }
 }

@@ -44,15 +44,28 @@ export class FirmwareCatalogue {
   add(input: Omit<Firmware, 'id' | 'created_at' | 'notes'> & { notes?: string | null }): Firmware {
     const bad = this.unsafeImageUrl(input.url);
     if (bad) throw new FirmwareError('invalid', `url: ${bad}`, 'url');
-    if (!/^[0-9a-fA-F]{64}$/.test(input.sha256)) throw new FirmwareError('invalid', 'sha256 must be 64 hex digits', 'sha256');
-    const fw: Firmware = { id: randomUUID(), ...input, sha256: input.sha256.toLowerCase(), notes: input.notes ?? null, created_at: this.now() };
+    if (!/^[0-9a-fA-F]{64}$/.test(input.sha256))
+      throw new FirmwareError('invalid', 'sha256 must be 64 hex digits', 'sha256');
+    const fw: Firmware = {
+      id: randomUUID(),
+      ...input,
+      sha256: input.sha256.toLowerCase(),
+      notes: input.notes ?? null,
+      created_at: this.now(),
+    };
     try {
       this.db
-        .prepare('INSERT INTO firmware (id, model, version, url, sha256, notes, created_at) VALUES (@id, @model, @version, @url, @sha256, @notes, @created_at)')
+        .prepare(
+          'INSERT INTO firmware (id, model, version, url, sha256, notes, created_at) VALUES (@id, @model, @version, @url, @sha256, @notes, @created_at)',
+        )
         .run(fw);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new FirmwareError('conflict', `firmware ${input.version} for model ${input.model} is already in the catalogue`, 'version');
+        throw new FirmwareError(
+          'conflict',
+          `firmware ${input.version} for model ${input.model} is already in the catalogue`,
+          'version',
+        );
       }
       throw err;
     }
@@ -64,7 +77,9 @@ export class FirmwareCatalogue {
     const bad = this.policy.urlRefusal(location);
     if (bad) return bad;
     const u = new URL(location);
-    return u.username || u.password ? 'credentials in the URL are refused (they would be stored and sent in clear)' : undefined;
+    return u.username || u.password
+      ? 'credentials in the URL are refused (they would be stored and sent in clear)'
+      : undefined;
   }
 
   get(id: string): Firmware | undefined {
@@ -78,9 +93,11 @@ export class FirmwareCatalogue {
   }
 
   list(model?: string): Firmware[] {
-    return (model === undefined
-      ? this.db.prepare('SELECT * FROM firmware ORDER BY model, created_at').all()
-      : this.db.prepare('SELECT * FROM firmware WHERE model = ? ORDER BY created_at').all(model)) as Firmware[];
+    return (
+      model === undefined
+        ? this.db.prepare('SELECT * FROM firmware ORDER BY model, created_at').all()
+        : this.db.prepare('SELECT * FROM firmware WHERE model = ? ORDER BY created_at').all(model)
+    ) as Firmware[];
   }
 
   /** Refused while a rollout refers to it (its history would lose its target). */
@@ -96,7 +113,10 @@ export class FirmwareCatalogue {
  * The parameters of a plugin's firmware command, by the names its schema declares: OCPP takes
  * `location`, the TC-200 `url`, `version` and `sha256`.
  */
-export function firmwareParams(schema: { properties?: Record<string, unknown> } | undefined, fw: Firmware): Record<string, unknown> {
+export function firmwareParams(
+  schema: { properties?: Record<string, unknown> } | undefined,
+  fw: Firmware,
+): Record<string, unknown> {
   const names = new Set(Object.keys(schema?.properties ?? {}));
   const params: Record<string, unknown> = {};
   if (names.has('location')) params.location = fw.url;
@@ -106,5 +126,3 @@ export function firmwareParams(schema: { properties?: Record<string, unknown> } 
   if (names.has('checksum')) params.checksum = fw.sha256;
   return params;
 }
-
-

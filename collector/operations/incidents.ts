@@ -85,7 +85,9 @@ export class Incidents {
     const fingerprint = alert.fingerprint || stableFingerprint(labels);
     const now = this.now();
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT id FROM incidents WHERE fingerprint = ? AND starts_at = ?').get(fingerprint, startsAt) as { id: number } | undefined;
+      const existing = this.db
+        .prepare('SELECT id FROM incidents WHERE fingerprint = ? AND starts_at = ?')
+        .get(fingerprint, startsAt) as { id: number } | undefined;
       let id: number;
       if (!existing) {
         const device = labels.device ? this.lookup(labels.device) : undefined;
@@ -111,16 +113,24 @@ export class Incidents {
         this.event(id, null, 'opened', alert.annotations?.summary ?? null);
       } else {
         id = existing.id;
-        this.db.prepare('UPDATE incidents SET notifications = notifications + 1, updated_at = ? WHERE id = ?').run(now, id);
+        this.db
+          .prepare('UPDATE incidents SET notifications = notifications + 1, updated_at = ? WHERE id = ?')
+          .run(now, id);
       }
       if (alert.status === 'resolved') {
         const endsAt = alert.endsAt ? Date.parse(alert.endsAt) : now;
         const ended = Number.isFinite(endsAt) && endsAt > 0 ? endsAt : now;
-        const changed = this.db.prepare('UPDATE incidents SET ends_at = ?, updated_at = ? WHERE id = ? AND ends_at IS NULL').run(ended, now, id).changes;
+        const changed = this.db
+          .prepare('UPDATE incidents SET ends_at = ?, updated_at = ? WHERE id = ? AND ends_at IS NULL')
+          .run(ended, now, id).changes;
         if (changed) {
           this.event(id, 'grafana', 'alert_resolved', null);
           // The alert cleared by itself: the incident is resolved unless someone already did.
-          this.db.prepare("UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = 'grafana' WHERE id = ? AND status != 'resolved'").run(ended, id);
+          this.db
+            .prepare(
+              "UPDATE incidents SET status = 'resolved', resolved_at = ?, resolved_by = 'grafana' WHERE id = ? AND status != 'resolved'",
+            )
+            .run(ended, id);
         }
       }
       const incident = this.require(id);
@@ -141,12 +151,21 @@ export class Incidents {
   }
 
   events(id: number): IncidentEvent[] {
-    return (this.db.prepare('SELECT id, at, actor, type, text, details FROM incident_events WHERE incident_id = ? ORDER BY id').all(id) as Array<Omit<IncidentEvent, 'details'> & { details: string | null }>).map(
-      (e) => ({ ...e, details: e.details ? (JSON.parse(e.details) as Record<string, unknown>) : null }),
-    );
+    return (
+      this.db
+        .prepare('SELECT id, at, actor, type, text, details FROM incident_events WHERE incident_id = ? ORDER BY id')
+        .all(id) as Array<Omit<IncidentEvent, 'details'> & { details: string | null }>
+    ).map((e) => ({ ...e, details: e.details ? (JSON.parse(e.details) as Record<string, unknown>) : null }));
   }
 
-  list(filter: { status?: IncidentStatus; customer?: string; device?: string; severity?: string; before?: number; limit: number }): { items: Incident[]; more: boolean } {
+  list(filter: {
+    status?: IncidentStatus;
+    customer?: string;
+    device?: string;
+    severity?: string;
+    before?: number;
+    limit: number;
+  }): { items: Incident[]; more: boolean } {
     const where: string[] = [];
     const values: unknown[] = [];
     for (const key of ['status', 'customer', 'device', 'severity'] as const) {
@@ -159,19 +178,24 @@ export class Incidents {
       where.push('id < ?');
       values.push(filter.before);
     }
-    const rows = this.db.prepare(`SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...values, filter.limit + 1) as Row[];
+    const rows = this.db
+      .prepare(`SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...values, filter.limit + 1) as Row[];
     return { items: rows.slice(0, filter.limit).map(toIncident), more: rows.length > filter.limit };
   }
 
   /** The open (not resolved) incident of a device, newest first: recovery attempts are noted on it. */
   openFor(device: string): Incident | undefined {
-    const row = this.db.prepare("SELECT * FROM incidents WHERE device = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1").get(device) as Row | undefined;
+    const row = this.db
+      .prepare("SELECT * FROM incidents WHERE device = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1")
+      .get(device) as Row | undefined;
     return row && toIncident(row);
   }
 
   acknowledge(id: number, actor: string): Incident {
     const incident = this.require(id);
-    if (incident.status !== 'open') throw new IncidentError('conflict', `incident ${id} is ${incident.status}, not open`);
+    if (incident.status !== 'open')
+      throw new IncidentError('conflict', `incident ${id} is ${incident.status}, not open`);
     return this.change(id, actor, 'acknowledged', null, "status = 'acknowledged', acked_at = @now, acked_by = @actor");
   }
 
@@ -207,7 +231,8 @@ export class Incidents {
   private change(id: number, actor: string, type: string, text: string | null, set: string): Incident {
     const now = this.now();
     this.db.transaction(() => {
-      if (set) this.db.prepare(`UPDATE incidents SET ${set}, updated_at = @now WHERE id = @id`).run({ now, actor, text, id });
+      if (set)
+        this.db.prepare(`UPDATE incidents SET ${set}, updated_at = @now WHERE id = @id`).run({ now, actor, text, id });
       this.event(id, actor, type, text);
     })();
     const incident = this.require(id);
@@ -215,7 +240,13 @@ export class Incidents {
     return incident;
   }
 
-  private event(id: number, actor: string | null, type: string, text: string | null, details?: Record<string, unknown>): void {
+  private event(
+    id: number,
+    actor: string | null,
+    type: string,
+    text: string | null,
+    details?: Record<string, unknown>,
+  ): void {
     this.db
       .prepare('INSERT INTO incident_events (incident_id, at, actor, type, text, details) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, this.now(), actor, type, text, details ? JSON.stringify(details) : null);

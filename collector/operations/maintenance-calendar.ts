@@ -53,7 +53,10 @@ export class WindowCalendar implements MaintenanceCalendar {
   }
 
   /** The windows that apply to a device, each with the interval that covers `now` or comes next. */
-  evaluate(device: Pick<DeviceRecord, 'id' | 'site' | 'customer'>, now: number): { inside: boolean; until: number; windows: string[] } {
+  evaluate(
+    device: Pick<DeviceRecord, 'id' | 'site' | 'customer'>,
+    now: number,
+  ): { inside: boolean; until: number; windows: string[] } {
     this.reload();
     const applicable = [
       ...(this.byTarget.get(`device:${device.id}`) ?? []),

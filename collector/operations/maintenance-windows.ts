@@ -40,8 +40,38 @@ export interface MaintenanceWindow {
   created_at: number;
 }
 
-export type WindowInput = Omit<MaintenanceWindow, 'id' | 'created_at' | 'created_by' | 'starts_at' | 'ends_at' | 'start_time' | 'duration_min' | 'weekdays' | 'week_of_month' | 'timezone' | 'valid_from' | 'valid_until' | 'reason'> &
-  Partial<Pick<MaintenanceWindow, 'starts_at' | 'ends_at' | 'start_time' | 'duration_min' | 'weekdays' | 'week_of_month' | 'timezone' | 'valid_from' | 'valid_until' | 'reason' | 'created_by'>>;
+export type WindowInput = Omit<
+  MaintenanceWindow,
+  | 'id'
+  | 'created_at'
+  | 'created_by'
+  | 'starts_at'
+  | 'ends_at'
+  | 'start_time'
+  | 'duration_min'
+  | 'weekdays'
+  | 'week_of_month'
+  | 'timezone'
+  | 'valid_from'
+  | 'valid_until'
+  | 'reason'
+> &
+  Partial<
+    Pick<
+      MaintenanceWindow,
+      | 'starts_at'
+      | 'ends_at'
+      | 'start_time'
+      | 'duration_min'
+      | 'weekdays'
+      | 'week_of_month'
+      | 'timezone'
+      | 'valid_from'
+      | 'valid_until'
+      | 'reason'
+      | 'created_by'
+    >
+  >;
 
 export class WindowError extends Refusal {
   override name = 'WindowError';
@@ -72,7 +102,11 @@ export class MaintenanceWindows {
   }
 
   list(filter: { scope?: WindowScope; target?: string } = {}): MaintenanceWindow[] {
-    return this.all().filter((w) => (filter.scope === undefined || w.scope === filter.scope) && (filter.target === undefined || w.target === filter.target));
+    return this.all().filter(
+      (w) =>
+        (filter.scope === undefined || w.scope === filter.scope) &&
+        (filter.target === undefined || w.target === filter.target),
+    );
   }
 
   get(id: string): MaintenanceWindow | undefined {
@@ -125,13 +159,16 @@ export class MaintenanceWindows {
 
 function check(w: MaintenanceWindow): void {
   const bad = (field: string, message: string) => new WindowError('invalid', message, field);
-  if (w.timezone !== null && !isTimezone(w.timezone)) throw bad('timezone', `'${w.timezone}' is not an IANA time zone (e.g. Europe/Berlin)`);
+  if (w.timezone !== null && !isTimezone(w.timezone))
+    throw bad('timezone', `'${w.timezone}' is not an IANA time zone (e.g. Europe/Berlin)`);
   if (w.recurrence === 'once') {
-    if (w.starts_at === null || w.ends_at === null) throw bad('starts_at', 'a one-off window needs starts_at and ends_at');
+    if (w.starts_at === null || w.ends_at === null)
+      throw bad('starts_at', 'a one-off window needs starts_at and ends_at');
     if (w.ends_at <= w.starts_at) throw bad('ends_at', 'ends_at must be after starts_at');
     return;
   }
-  if (w.start_time === null || !/^([01]\d|2[0-3]):[0-5]\d$/.test(w.start_time)) throw bad('start_time', 'start_time must be HH:MM (00:00-23:59)');
+  if (w.start_time === null || !/^([01]\d|2[0-3]):[0-5]\d$/.test(w.start_time))
+    throw bad('start_time', 'start_time must be HH:MM (00:00-23:59)');
   if (w.duration_min === null || !Number.isInteger(w.duration_min) || w.duration_min < 1 || w.duration_min > 1440) {
     throw bad('duration_min', 'a recurring window lasts 1 to 1,440 minutes');
   }
@@ -141,9 +178,11 @@ function check(w: MaintenanceWindow): void {
     }
   }
   if (w.recurrence === 'monthly') {
-    if (w.week_of_month === null || ![1, 2, 3, 4, 5, -1].includes(w.week_of_month)) throw bad('week_of_month', 'week_of_month is 1-5, or -1 for the last');
+    if (w.week_of_month === null || ![1, 2, 3, 4, 5, -1].includes(w.week_of_month))
+      throw bad('week_of_month', 'week_of_month is 1-5, or -1 for the last');
   }
-  if (w.valid_from !== null && w.valid_until !== null && w.valid_until <= w.valid_from) throw bad('valid_until', 'valid_until must be after valid_from');
+  if (w.valid_from !== null && w.valid_until !== null && w.valid_until <= w.valid_from)
+    throw bad('valid_until', 'valid_until must be after valid_from');
 }
 
 function toWindow(row: Row): MaintenanceWindow {

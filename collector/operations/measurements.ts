@@ -15,15 +15,29 @@ export const commandOutcome = defineMeasurement({
   },
   fields: {
     count: { type: 'int', description: 'Always 1: sum it' },
-    latency_ms: { type: 'float', unit: 'ms', description: 'From sent to the terminal state (absent unless the command was sent)' },
-    wait_ms: { type: 'float', unit: 'ms', description: 'From created to sent, or to the terminal state for commands never sent' },
+    latency_ms: {
+      type: 'float',
+      unit: 'ms',
+      description: 'From sent to the terminal state (absent unless the command was sent)',
+    },
+    wait_ms: {
+      type: 'float',
+      unit: 'ms',
+      description: 'From created to sent, or to the terminal state for commands never sent',
+    },
   },
 });
 
 export const rolloutProgress = defineMeasurement({
   name: 'rollout_progress',
-  description: 'Progress of a firmware rollout, written whenever a device of it changes state: one series per rollout, so a dashboard shows rollouts without reading every device\'s firmware reports.',
-  tags: { rollout: 'Rollout id', version: 'Target firmware version', model: 'Device model the firmware is for', kind: "Kind of the rollout's devices (from the inventory; absent if its devices are gone)" },
+  description:
+    "Progress of a firmware rollout, written whenever a device of it changes state: one series per rollout, so a dashboard shows rollouts without reading every device's firmware reports.",
+  tags: {
+    rollout: 'Rollout id',
+    version: 'Target firmware version',
+    model: 'Device model the firmware is for',
+    kind: "Kind of the rollout's devices (from the inventory; absent if its devices are gone)",
+  },
   fields: {
     done: { type: 'int', description: 'Devices confirmed on the target version' },
     failed: { type: 'int', description: 'Devices whose update failed' },
@@ -39,7 +53,10 @@ export const rolloutFailure = defineMeasurement({
     'One point per device whose update failed in a rollout, written by the rollout scheduler when it marks the device failed (the runtime adds the inventory tags). A "failed updates" list reads the series of the devices that failed, not every device\'s firmware reports.',
   tags: { rollout: 'Rollout id', version: 'Target firmware version' },
   fields: {
-    error: { type: 'string', description: 'Why: the command\'s failure, no confirmation in time, or offline at too many turns' },
+    error: {
+      type: 'string',
+      description: "Why: the command's failure, no confirmation in time, or offline at too many turns",
+    },
     wave: { type: 'int', description: 'The wave the device was in (0 = canary)' },
   },
 });

@@ -15,7 +15,10 @@ import { Rollouts, type RolloutsOptions } from './rollouts.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
-  escalation?: Pick<EscalationOptions, 'contacts' | 'delayS' | 'severities' | 'smtp' | 'publicUrl' | 'checkEveryMs' | 'timeoutMs' | 'allowedNetworks'>;
+  escalation?: Pick<
+    EscalationOptions,
+    'contacts' | 'delayS' | 'severities' | 'smtp' | 'publicUrl' | 'checkEveryMs' | 'timeoutMs' | 'allowedNetworks'
+  >;
   /** Shared secret Grafana sends as `Authorization: Bearer <secret>`. Without it the webhook refuses everything. */
   webhookSecret?: string;
   /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
@@ -87,7 +90,10 @@ export class Operations {
     this.firmware = new FirmwareCatalogue(
       inventory.db,
       now,
-      new OutboundPolicy({ setting: 'operations.firmware.allowed_networks', allowedNetworks: deps.options?.firmware?.allowedNetworks ?? [] }),
+      new OutboundPolicy({
+        setting: 'operations.firmware.allowed_networks',
+        allowedNetworks: deps.options?.firmware?.allowedNetworks ?? [],
+      }),
     );
     this.rollouts = new Rollouts({
       inventory,

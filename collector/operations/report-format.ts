@@ -1,7 +1,28 @@
 import type { UptimeReport } from './uptime-report.ts';
 
-const CSV_COLUMNS = ['customer', 'site', 'devices', 'uptime_pct', 'sla_target_pct', 'sla_met', 'online_s', 'error_s', 'offline_s', 'maintenance_s'] as const;
-const WORST_COLUMNS = ['device', 'customer', 'site', 'uptime_pct', 'down_s', 'online_s', 'error_s', 'offline_s', 'maintenance_s'] as const;
+const CSV_COLUMNS = [
+  'customer',
+  'site',
+  'devices',
+  'uptime_pct',
+  'sla_target_pct',
+  'sla_met',
+  'online_s',
+  'error_s',
+  'offline_s',
+  'maintenance_s',
+] as const;
+const WORST_COLUMNS = [
+  'device',
+  'customer',
+  'site',
+  'uptime_pct',
+  'down_s',
+  'online_s',
+  'error_s',
+  'offline_s',
+  'maintenance_s',
+] as const;
 const INCIDENT_COLUMNS = ['customer', 'severity', 'count', 'acknowledged', 'resolved', 'mtta_s', 'mttr_s'] as const;
 
 function csvCell(value: unknown): string {
@@ -25,7 +46,8 @@ export function reportCsv(report: UptimeReport): string {
   const uptime = [CSV_COLUMNS.join(',')];
   for (const c of report.customers) {
     uptime.push(csvRow(CSV_COLUMNS, { ...c, site: '' }));
-    for (const s of c.sites) uptime.push(csvRow(CSV_COLUMNS, { ...s, customer: c.customer, sla_target_pct: c.sla_target_pct, sla_met: '' }));
+    for (const s of c.sites)
+      uptime.push(csvRow(CSV_COLUMNS, { ...s, customer: c.customer, sla_target_pct: c.sla_target_pct, sla_met: '' }));
   }
   const worst = [WORST_COLUMNS.join(','), ...report.worst_devices.map((d) => csvRow(WORST_COLUMNS, { ...d }))];
   const incidents = [INCIDENT_COLUMNS.join(','), ...report.incidents.map((i) => csvRow(INCIDENT_COLUMNS, { ...i }))];
@@ -33,11 +55,15 @@ export function reportCsv(report: UptimeReport): string {
 }
 
 function esc(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
 }
 
 const pct = (v: number | null) => (v === null ? '–' : `${v.toFixed(2)} %`);
-const dur = (s: number | null) => (s === null ? '–' : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 60)} min`);
+const dur = (s: number | null) =>
+  s === null ? '–' : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 60)} min`;
 
 /** A self-contained printable page (no scripts, no external assets). */
 export function reportHtml(report: UptimeReport): string {
@@ -52,10 +78,16 @@ ${c.sites.map((s) => `    <tr><td>${esc(s.name ?? s.site)}</td><td>${s.devices}<
     )
     .join('\n');
   const worst = report.worst_devices
-    .map((d) => `    <tr><td>${esc(d.device)}</td><td>${esc(d.customer)}</td><td>${esc(d.site)}</td><td>${pct(d.uptime_pct)}</td><td>${dur(d.down_s)}</td></tr>`)
+    .map(
+      (d) =>
+        `    <tr><td>${esc(d.device)}</td><td>${esc(d.customer)}</td><td>${esc(d.site)}</td><td>${pct(d.uptime_pct)}</td><td>${dur(d.down_s)}</td></tr>`,
+    )
     .join('\n');
   const incidents = report.incidents
-    .map((i) => `    <tr><td>${esc(i.customer)}</td><td>${esc(i.severity)}</td><td>${i.count}</td><td>${dur(i.mtta_s)}</td><td>${dur(i.mttr_s)}</td></tr>`)
+    .map(
+      (i) =>
+        `    <tr><td>${esc(i.customer)}</td><td>${esc(i.severity)}</td><td>${i.count}</td><td>${dur(i.mtta_s)}</td><td>${dur(i.mttr_s)}</td></tr>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Uptime report ${esc(report.month)}</title>

@@ -60,7 +60,9 @@ export class RolloutStore {
              @retry_offline_s, @current_wave, @wave_started_at, @halt_reason, @created_by, @created_at, @updated_at, @ended_at)`,
         )
         .run({ ...r, selector: JSON.stringify(r.selector) });
-      const add = this.db.prepare('INSERT INTO rollout_devices (rollout_id, device, wave, state, updated_at) VALUES (?, ?, ?, ?, ?)');
+      const add = this.db.prepare(
+        'INSERT INTO rollout_devices (rollout_id, device, wave, state, updated_at) VALUES (?, ?, ?, ?, ?)',
+      );
       for (const d of devices) add.run(r.id, d.device, d.wave, d.state, r.created_at);
     })();
   }
@@ -71,7 +73,10 @@ export class RolloutStore {
   }
 
   list(): Rollout[] {
-    return (this.db.prepare('SELECT * FROM rollouts ORDER BY created_at DESC').all() as RolloutRow[]).map((row) => ({ ...row, selector: JSON.parse(row.selector) as DeviceFilter }));
+    return (this.db.prepare('SELECT * FROM rollouts ORDER BY created_at DESC').all() as RolloutRow[]).map((row) => ({
+      ...row,
+      selector: JSON.parse(row.selector) as DeviceFilter,
+    }));
   }
 
   /** Rollouts the engine works on: running ones, and paused or halted ones with devices in flight. */
@@ -81,37 +86,60 @@ export class RolloutStore {
 
   update(id: string, set: Partial<Rollout>, now: number): void {
     const keys = Object.keys(set);
-    this.db.prepare(`UPDATE rollouts SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @now WHERE id = @id`).run({ ...set, now, id });
+    this.db
+      .prepare(`UPDATE rollouts SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @now WHERE id = @id`)
+      .run({ ...set, now, id });
   }
 
   devices(id: string, wave?: number): RolloutDevice[] {
-    return (wave === undefined
-      ? this.db.prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device').all(id)
-      : this.db.prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? AND wave = ? ORDER BY device').all(id, wave)) as RolloutDevice[];
+    return (
+      wave === undefined
+        ? this.db.prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device').all(id)
+        : this.db
+            .prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? AND wave = ? ORDER BY device')
+            .all(id, wave)
+    ) as RolloutDevice[];
   }
 
   /** One device of the rollout (they are all of the firmware's model), or undefined. */
   anyDevice(id: string): string | undefined {
-    return (this.db.prepare('SELECT device FROM rollout_devices WHERE rollout_id = ? LIMIT 1').get(id) as { device: string } | undefined)?.device;
+    return (
+      this.db.prepare('SELECT device FROM rollout_devices WHERE rollout_id = ? LIMIT 1').get(id) as
+        { device: string } | undefined
+    )?.device;
   }
 
   setDevice(id: string, device: string, set: Partial<RolloutDevice>, now: number): void {
     const keys = Object.keys(set);
     this.db
-      .prepare(`UPDATE rollout_devices SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @now WHERE rollout_id = @id AND device = @device`)
+      .prepare(
+        `UPDATE rollout_devices SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @now WHERE rollout_id = @id AND device = @device`,
+      )
       .run({ ...set, now, id, device });
   }
 
   counts(id: string): Record<RolloutDeviceState, number> {
-    const out: Record<RolloutDeviceState, number> = { pending: 0, sent: 0, confirming: 0, done: 0, failed: 0, skipped: 0 };
-    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM rollout_devices WHERE rollout_id = ? GROUP BY state').all(id) as Array<{ state: RolloutDeviceState; n: number }>) {
+    const out: Record<RolloutDeviceState, number> = {
+      pending: 0,
+      sent: 0,
+      confirming: 0,
+      done: 0,
+      failed: 0,
+      skipped: 0,
+    };
+    for (const r of this.db
+      .prepare('SELECT state, count(*) AS n FROM rollout_devices WHERE rollout_id = ? GROUP BY state')
+      .all(id) as Array<{ state: RolloutDeviceState; n: number }>) {
       out[r.state] = r.n;
     }
     return out;
   }
 
   lastWave(id: string): number {
-    return (this.db.prepare('SELECT max(wave) FROM rollout_devices WHERE rollout_id = ?').pluck().get(id) as number | null) ?? 0;
+    return (
+      (this.db.prepare('SELECT max(wave) FROM rollout_devices WHERE rollout_id = ?').pluck().get(id) as
+        number | null) ?? 0
+    );
   }
 }
 

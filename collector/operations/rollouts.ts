@@ -7,7 +7,15 @@ import type { Inventory } from '../inventory/index.ts';
 import { int, type Point } from '../sdk/index.ts';
 import { FirmwareError, firmwareParams, type Firmware, type FirmwareCatalogue } from './firmware-catalogue.ts';
 import { rolloutFailure, rolloutProgress } from './measurements.ts';
-import { RolloutError, RolloutStore, type Rollout, type RolloutDevice, type RolloutInput, type RolloutProgress, type RolloutStatus } from './rollout-store.ts';
+import {
+  RolloutError,
+  RolloutStore,
+  type Rollout,
+  type RolloutDevice,
+  type RolloutInput,
+  type RolloutProgress,
+  type RolloutStatus,
+} from './rollout-store.ts';
 
 export { RolloutError, type RolloutInput, type RolloutProgress };
 
@@ -66,15 +74,28 @@ export class Rollouts {
       throw err;
     }
     const threshold = input.failure_threshold ?? 0.1;
-    if (!(threshold >= 0 && threshold <= 1)) throw new RolloutError('invalid', 'failure_threshold is a fraction from 0 to 1', 'failure_threshold');
+    if (!(threshold >= 0 && threshold <= 1))
+      throw new RolloutError('invalid', 'failure_threshold is a fraction from 0 to 1', 'failure_threshold');
     const waveSize = input.wave_size ?? 50;
-    if (!(Number.isInteger(waveSize) && waveSize >= 1)) throw new RolloutError('invalid', 'wave_size must be a whole number ≥ 1', 'wave_size');
+    if (!(Number.isInteger(waveSize) && waveSize >= 1))
+      throw new RolloutError('invalid', 'wave_size must be a whole number ≥ 1', 'wave_size');
     const devices = this.o.inventory.devices.all({ ...input.selector, model: fw.model, lifecycle: 'active' });
-    if (devices.length === 0) throw new RolloutError('invalid', `no active device of model ${fw.model} matches the selector`, 'selector');
-    const unable = devices.find((d) => !(this.o.bus.commandsFor(d.id) ?? this.o.catalogue.forKind(d.kind))[FIRMWARE_COMMAND]);
-    if (unable) throw new RolloutError('invalid', `device ${unable.id} (${unable.kind}) has no ${FIRMWARE_COMMAND} command`, 'selector');
+    if (devices.length === 0)
+      throw new RolloutError('invalid', `no active device of model ${fw.model} matches the selector`, 'selector');
+    const unable = devices.find(
+      (d) => !(this.o.bus.commandsFor(d.id) ?? this.o.catalogue.forKind(d.kind))[FIRMWARE_COMMAND],
+    );
+    if (unable)
+      throw new RolloutError(
+        'invalid',
+        `device ${unable.id} (${unable.kind}) has no ${FIRMWARE_COMMAND} command`,
+        'selector',
+      );
     const todo = devices.filter((d) => d.firmware !== fw.version);
-    const canary = Math.max(1, Math.min(todo.length, input.canary?.count ?? Math.ceil((todo.length * (input.canary?.percent ?? 0)) / 100)));
+    const canary = Math.max(
+      1,
+      Math.min(todo.length, input.canary?.count ?? Math.ceil((todo.length * (input.canary?.percent ?? 0)) / 100)),
+    );
     const now = this.now();
     const rollout: Rollout = {
       id: randomUUID(),
@@ -95,8 +116,14 @@ export class Rollouts {
       ended_at: todo.length === 0 ? now : null,
     };
     const plan = [
-      ...devices.filter((d) => d.firmware === fw.version).map((d) => ({ device: d.id, wave: 0, state: 'skipped' as const })),
-      ...todo.map((d, i) => ({ device: d.id, wave: i < canary ? 0 : 1 + Math.floor((i - canary) / waveSize), state: 'pending' as const })),
+      ...devices
+        .filter((d) => d.firmware === fw.version)
+        .map((d) => ({ device: d.id, wave: 0, state: 'skipped' as const })),
+      ...todo.map((d, i) => ({
+        device: d.id,
+        wave: i < canary ? 0 : 1 + Math.floor((i - canary) / waveSize),
+        state: 'pending' as const,
+      })),
     ];
     this.store.insert(rollout, plan);
     if (rollout.status === 'running') this.startWave(rollout, 0, now);
@@ -214,7 +241,12 @@ export class Rollouts {
     let changed = false;
     for (const d of this.store.devices(r.id)) {
       if (d.state === 'sent' || d.state === 'confirming') changed = this.follow(r, fw, d, now) || changed;
-      else if (d.state === 'pending' && r.status === 'running' && d.wave <= r.current_wave && (d.next_try_at === null || d.next_try_at <= now)) {
+      else if (
+        d.state === 'pending' &&
+        r.status === 'running' &&
+        d.wave <= r.current_wave &&
+        (d.next_try_at === null || d.next_try_at <= now)
+      ) {
         // A deferred device whose retry time came, or one whose wave start was cut short by a restart.
         changed = this.send(r, fw, d, now) || changed;
       }
@@ -222,7 +254,9 @@ export class Rollouts {
     if (changed) this.report(r);
     if (r.status !== 'running') return;
     const wave = this.store.devices(r.id, r.current_wave);
-    const open = wave.some((d) => d.state === 'sent' || d.state === 'confirming' || (d.state === 'pending' && d.next_try_at === null));
+    const open = wave.some(
+      (d) => d.state === 'sent' || d.state === 'confirming' || (d.state === 'pending' && d.next_try_at === null),
+    );
     if (open) return;
     const done = wave.filter((d) => d.state === 'done').length;
     // Devices that failed for being offline say nothing about the firmware.
@@ -266,19 +300,37 @@ export class Rollouts {
       if (attempts >= (this.o.maxOfflineTurns ?? 12)) {
         this.failed(r, fw, d, { attempts, next_try_at: null, error: `offline at ${attempts} turns` }, now);
       } else {
-        this.store.setDevice(r.id, d.device, { attempts, next_try_at: now + r.retry_offline_s * 1000, error: 'offline at its turn; will retry' }, now);
+        this.store.setDevice(
+          r.id,
+          d.device,
+          { attempts, next_try_at: now + r.retry_offline_s * 1000, error: 'offline at its turn; will retry' },
+          now,
+        );
       }
       return true;
     }
     const device = this.o.inventory.directory.lookup(d.device);
-    const spec = device && (this.o.bus.commandsFor(d.device) ?? this.o.catalogue.forKind(device.kind))[FIRMWARE_COMMAND];
+    const spec =
+      device && (this.o.bus.commandsFor(d.device) ?? this.o.catalogue.forKind(device.kind))[FIRMWARE_COMMAND];
     const params = firmwareParams(spec?.params as { properties?: Record<string, unknown> } | undefined, fw);
     this.o.inventory.db.transaction(() => {
       try {
         const [command] = this.o.queue.create([
-          { device: d.device, name: FIRMWARE_COMMAND, params, source: 'rollout', actor: `rollout ${r.id}`, expires_in_s: Math.max(60, r.retry_offline_s) },
+          {
+            device: d.device,
+            name: FIRMWARE_COMMAND,
+            params,
+            source: 'rollout',
+            actor: `rollout ${r.id}`,
+            expires_in_s: Math.max(60, r.retry_offline_s),
+          },
         ]);
-        this.store.setDevice(r.id, d.device, { state: 'sent', command_id: command!.id, sent_at: now, next_try_at: null, error: null }, now);
+        this.store.setDevice(
+          r.id,
+          d.device,
+          { state: 'sent', command_id: command!.id, sent_at: now, next_try_at: null, error: null },
+          now,
+        );
       } catch (err) {
         if (!(err instanceof CommandQueueError)) throw err;
         this.failed(r, fw, d, { next_try_at: null, error: err.message }, now);
@@ -302,7 +354,17 @@ export class Rollouts {
         return true;
       }
       if (command.status === 'expired') {
-        this.store.setDevice(r.id, d.device, { state: 'pending', attempts: d.attempts + 1, next_try_at: now + r.retry_offline_s * 1000, error: 'went offline before the update was sent; will retry' }, now);
+        this.store.setDevice(
+          r.id,
+          d.device,
+          {
+            state: 'pending',
+            attempts: d.attempts + 1,
+            next_try_at: now + r.retry_offline_s * 1000,
+            error: 'went offline before the update was sent; will retry',
+          },
+          now,
+        );
         return true;
       }
       this.failed(r, fw, d, { error: `${FIRMWARE_COMMAND} ${command.status}: ${command.error ?? ''}`.trim() }, now);
@@ -317,7 +379,8 @@ export class Rollouts {
 
   private transition(id: string, from: RolloutStatus[], to: RolloutStatus): Rollout {
     const r = this.require(id);
-    if (!from.includes(r.status)) throw new RolloutError('conflict', `rollout ${id} is ${r.status}; cannot become ${to}`);
+    if (!from.includes(r.status))
+      throw new RolloutError('conflict', `rollout ${id} is ${r.status}; cannot become ${to}`);
     const now = this.now();
     this.store.update(id, { status: to, ...(to === 'aborted' ? { ended_at: now } : {}) }, now);
     const updated = this.require(id);
@@ -326,9 +389,20 @@ export class Rollouts {
   }
 
   /** Marks the device failed and writes its `rollout_failure` point. */
-  private failed(r: Rollout, fw: Firmware, d: RolloutDevice, set: Partial<RolloutDevice> & { error: string }, now: number): void {
+  private failed(
+    r: Rollout,
+    fw: Firmware,
+    d: RolloutDevice,
+    set: Partial<RolloutDevice> & { error: string },
+    now: number,
+  ): void {
     this.store.setDevice(r.id, d.device, { ...set, state: 'failed' }, now);
-    this.o.emit({ measurement: rolloutFailure.name, tags: { device: d.device, rollout: r.id, version: fw.version }, fields: { error: set.error, wave: int(d.wave) }, time: now });
+    this.o.emit({
+      measurement: rolloutFailure.name,
+      tags: { device: d.device, rollout: r.id, version: fw.version },
+      fields: { error: set.error, wave: int(d.wave) },
+      time: now,
+    });
   }
 
   private kindOf(id: string): string | undefined {
@@ -345,7 +419,13 @@ export class Rollouts {
     this.o.emit({
       measurement: rolloutProgress.name,
       tags: { rollout: r.id, version: fw?.version, model: fw?.model, kind: this.kindOf(r.id) },
-      fields: { done: int(p.done), failed: int(p.failed), pending: int(p.pending), percent: p.percent, status: r.status },
+      fields: {
+        done: int(p.done),
+        failed: int(p.failed),
+        pending: int(p.pending),
+        percent: p.percent,
+        status: r.status,
+      },
       time: this.now(),
     });
   }

@@ -5,7 +5,15 @@ import { Collector } from '../runtime/collector.ts';
 import type { LineSink } from '../runtime/emitter.ts';
 import type { MaintenanceCalendar } from '../runtime/liveness.ts';
 import { SelfMetrics } from '../runtime/self-metrics.ts';
-import { definePlugin, Type, type Attachment, type Command, type CommandSpec, type Plugin, type PluginContext } from '../sdk/index.ts';
+import {
+  definePlugin,
+  Type,
+  type Attachment,
+  type Command,
+  type CommandSpec,
+  type Plugin,
+  type PluginContext,
+} from '../sdk/index.ts';
 
 /**
  * A fleet of in-test devices behind a real Collector: a small plugin (kind `widget`) registered
@@ -14,10 +22,16 @@ import { definePlugin, Type, type Attachment, type Command, type CommandSpec, ty
  */
 export const WIDGET_COMMANDS: Record<string, CommandSpec> = {
   reboot: { description: 'restart', params: Type.Object({}, { additionalProperties: false }) },
-  set_volume: { description: 'volume', params: Type.Object({ level: Type.Integer({ minimum: 0, maximum: 10 }) }, { additionalProperties: false }) },
+  set_volume: {
+    description: 'volume',
+    params: Type.Object({ level: Type.Integer({ minimum: 0, maximum: 10 }) }, { additionalProperties: false }),
+  },
   update_firmware: {
     description: 'install firmware',
-    params: Type.Object({ version: Type.String(), url: Type.String(), sha256: Type.String() }, { additionalProperties: false }),
+    params: Type.Object(
+      { version: Type.String(), url: Type.String(), sha256: Type.String() },
+      { additionalProperties: false },
+    ),
     timeout_s: 5,
   },
 };

@@ -12,7 +12,8 @@ export const DEFAULT_SLA_TARGETS: Record<string, number> = { basic: 99.0, standa
  * take payments) counts as down. Maintenance is excluded from both sides. Time when Fleetpulse
  * itself was not running is in no state (nobody could observe it) and is excluded too.
  */
-export const UP_DEFINITION = 'uptime = online_s / (online_s + error_s + offline_s); error counts as down; maintenance excluded';
+export const UP_DEFINITION =
+  'uptime = online_s / (online_s + error_s + offline_s); error counts as down; maintenance excluded';
 
 export interface Availability {
   online_s: number;
@@ -106,13 +107,21 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
   if (o.customer) where.push(`"customer" = ${quoteString(o.customer)}`);
   if (o.site) where.push(`"site" = ${quoteString(o.site)}`);
   const f = deviceAvailability.fields;
-  const sums = Object.keys(f).map((k) => `sum("${k}") AS "${k}"`).join(', ');
+  const sums = Object.keys(f)
+    .map((k) => `sum("${k}") AS "${k}"`)
+    .join(', ');
   const series = await o.influx.query(
     `SELECT ${sums} FROM "${deviceAvailability.name}" WHERE ${where.join(' AND ')} GROUP BY "customer", "site", "device"`,
   );
   const devices: DeviceUptime[] = rows(series).map((r) => {
     const a = availability([r]);
-    return { device: String(r.device), customer: (r.customer as string) || null, site: (r.site as string) || null, ...a, down_s: a.error_s + a.offline_s };
+    return {
+      device: String(r.device),
+      customer: (r.customer as string) || null,
+      site: (r.site as string) || null,
+      ...a,
+      down_s: a.error_s + a.offline_s,
+    };
   });
 
   const targets = { ...DEFAULT_SLA_TARGETS, ...o.slaTargets };
@@ -123,7 +132,9 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
   const customers: CustomerUptime[] = [...byCustomer.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([customer, list]) => {
-      const info = customer ? (customerOf.get(customer) as { company: string; contract: string } | undefined) : undefined;
+      const info = customer
+        ? (customerOf.get(customer) as { company: string; contract: string } | undefined)
+        : undefined;
       const total = availability(list);
       const target = info ? (targets[info.contract] ?? null) : null;
       const bySite = new Map<string, DeviceUptime[]>();
@@ -138,7 +149,12 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
         ...total,
         sites: [...bySite.entries()]
           .sort(([a], [b]) => a.localeCompare(b))
-          .map(([site, ds]) => ({ site: site || '(none)', name: site ? ((siteName.get(site) as string | undefined) ?? null) : null, devices: ds.length, ...availability(ds) })),
+          .map(([site, ds]) => ({
+            site: site || '(none)',
+            name: site ? ((siteName.get(site) as string | undefined) ?? null) : null,
+            devices: ds.length,
+            ...availability(ds),
+          })),
       };
     });
   const worst = devices

@@ -40,7 +40,14 @@ function format(tz: string): Intl.DateTimeFormat {
 export function localParts(ms: number, tz: string): LocalDateTime {
   const out: Record<string, number> = {};
   for (const part of format(tz).formatToParts(ms)) if (part.type !== 'literal') out[part.type] = Number(part.value);
-  return { year: out.year!, month: out.month!, day: out.day!, hour: out.hour! % 24, minute: out.minute!, second: out.second! };
+  return {
+    year: out.year!,
+    month: out.month!,
+    day: out.day!,
+    hour: out.hour! % 24,
+    minute: out.minute!,
+    second: out.second!,
+  };
 }
 
 /** Local time minus UTC at an instant, ms (Berlin in summer: +7,200,000). */

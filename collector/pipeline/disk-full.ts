@@ -32,7 +32,15 @@ export class DiskProbe {
 }
 
 /** The log lines of a spool's disk-full state (serve's spool, the agent's outbox). */
-export function diskFullLog(log: { error(o: object, m: string): void; info(m: string): void }, full: boolean, err?: Error): void {
-  if (full) log.error({ err: err?.message, code: (err as { code?: string } | undefined)?.code }, 'disk full: new points are refused (counted as disk_full) until a write succeeds; the spool keeps draining');
+export function diskFullLog(
+  log: { error(o: object, m: string): void; info(m: string): void },
+  full: boolean,
+  err?: Error,
+): void {
+  if (full)
+    log.error(
+      { err: err?.message, code: (err as { code?: string } | undefined)?.code },
+      'disk full: new points are refused (counted as disk_full) until a write succeeds; the spool keeps draining',
+    );
   else log.info('disk full no more: points are taken again');
 }

@@ -102,7 +102,9 @@ describe('Drain with our own PointWriter', () => {
 
   it('keeps retrying with backoff while the writer is down; nothing is lost or dead-lettered', async () => {
     let down = true;
-    const writer = new ScriptedWriter(() => (down ? { kind: 'retry', error: 'connect ECONNREFUSED' } : { kind: 'written' }));
+    const writer = new ScriptedWriter(() =>
+      down ? { kind: 'retry', error: 'connect ECONNREFUSED' } : { kind: 'written' },
+    );
     const { spool, counts } = setUp(writer, { batchSize: 3 });
     for (let i = 0; i < 10; i++) spool.append(line(i));
     await until(() => counts.retry >= 5, 'several failed attempts');
@@ -114,7 +116,9 @@ describe('Drain with our own PointWriter', () => {
   });
 
   it('splits a batch the server finds too large until the parts fit', async () => {
-    const writer = new ScriptedWriter((lines) => (lines.length > 3 ? { kind: 'too_large', error: '413' } : { kind: 'written' }));
+    const writer = new ScriptedWriter((lines) =>
+      lines.length > 3 ? { kind: 'too_large', error: '413' } : { kind: 'written' },
+    );
     const { spool, counts } = setUp(writer, { batchSize: 10, concurrency: 1 });
     for (let i = 0; i < 10; i++) spool.append(line(i));
     await until(() => spool.size().points === 0, 'the split batch');
@@ -132,7 +136,12 @@ describe('Drain with our own PointWriter', () => {
     for (let i = 0; i < 20; i++) spool.append(line(i));
     await until(() => spool.size().points === 0, 'the bisected batch');
     expect(writer.stored).toEqual(Array.from({ length: 20 }, (_, i) => line(i)).filter((l) => !bad.has(l)));
-    expect(spool.deadLetters().map((d) => d.line).sort()).toEqual([...bad].sort());
+    expect(
+      spool
+        .deadLetters()
+        .map((d) => d.line)
+        .sort(),
+    ).toEqual([...bad].sort());
     expect(spool.deadLetters()[0]!.error).toBe('unable to parse');
     expect(counts.deadLettered).toBe(2);
   });
@@ -153,7 +162,9 @@ describe('Drain configuration', () => {
     const db = openStateDb(path.join(dir, 'spool.db'));
     try {
       const spool = new Spool({ db, linesPerRow: 500 });
-      expect(() => new Drain({ spool, writer: new ScriptedWriter(() => ({ kind: 'written' })), log, batchSize: 100 })).toThrow(/500 lines per row, more than a batch of 100/);
+      expect(
+        () => new Drain({ spool, writer: new ScriptedWriter(() => ({ kind: 'written' })), log, batchSize: 100 }),
+      ).toThrow(/500 lines per row, more than a batch of 100/);
     } finally {
       db.close();
       rmSync(dir, { recursive: true, force: true });
@@ -174,7 +185,12 @@ describe('Drain into a real influxd', () => {
     const metrics = new SelfMetrics('test-host');
     const writer = new InfluxV1Writer({ url: influx.url, database: db, timeoutMs: 2000 });
     cleanups.push(() => writer.close());
-    const { spool, drain } = setUp(writer, { batchSize: 500, flushIntervalMs: 50, backoff: { initialMs: 20, maxMs: 200 }, metrics: metrics.drainMetrics() });
+    const { spool, drain } = setUp(writer, {
+      batchSize: 500,
+      flushIntervalMs: 50,
+      backoff: { initialMs: 20, maxMs: 200 },
+      metrics: metrics.drainMetrics(),
+    });
     const emitter = new Emitter(spool, new MemoryDirectory(), metrics, log, { now: () => Date.now() });
     return { spool, drain, metrics, emit: emitter.forPlugin('test', [reading]) };
   }

@@ -78,7 +78,9 @@ export class Drain {
     this.prepare = options.prepare;
     this.prepared = this.prepare === undefined;
     if (this.spool.linesPerRow > this.batchSize) {
-      throw new Error(`the spool stores ${this.spool.linesPerRow} lines per row, more than a batch of ${this.batchSize}: set its linesPerRow to at most the batch size`);
+      throw new Error(
+        `the spool stores ${this.spool.linesPerRow} lines per row, more than a batch of ${this.batchSize}: set its linesPerRow to at most the batch size`,
+      );
     }
   }
 
@@ -110,7 +112,8 @@ export class Drain {
     const done = new AbortController();
     const deadline = sleep(deadlineMs, done.signal);
     const drained = (async () => {
-      while (this.spool.size().points > 0 && !this.failedWhileStopping && !done.signal.aborted) await sleep(20, done.signal);
+      while (this.spool.size().points > 0 && !this.failedWhileStopping && !done.signal.aborted)
+        await sleep(20, done.signal);
     })();
     await Promise.race([drained, deadline]);
     done.abort();
@@ -145,7 +148,8 @@ export class Drain {
         } catch (err) {
           const retry = err instanceof RetryLater ? err : new RetryLater(String(err));
           const delay = backoff.next(retry.retryAfterMs);
-          if (!this.failing) this.log.warn({ err: retry.message, delayMs: delay }, 'write failed; points stay in the spool');
+          if (!this.failing)
+            this.log.warn({ err: retry.message, delayMs: delay }, 'write failed; points stay in the spool');
           this.failing = true;
           if (this.stopping) this.failedWhileStopping = true;
           await this.backOff(delay, signal);
@@ -163,7 +167,9 @@ export class Drain {
     try {
       this.preparing ??= this.prepare!();
       // A hung target must not hold up stop().
-      const outcome = await Promise.race([this.preparing, stopped]).finally(() => signal.removeEventListener('abort', onAbort));
+      const outcome = await Promise.race([this.preparing, stopped]).finally(() =>
+        signal.removeEventListener('abort', onAbort),
+      );
       if (outcome === 'stopped') return false;
       this.prepared = true;
       backoff.reset();
@@ -171,7 +177,11 @@ export class Drain {
     } catch (err) {
       this.preparing = undefined;
       const delay = backoff.next();
-      if (!this.failing) this.log.warn({ err: (err as Error).message, delayMs: delay }, 'cannot prepare the target yet; points stay in the spool');
+      if (!this.failing)
+        this.log.warn(
+          { err: (err as Error).message, delayMs: delay },
+          'cannot prepare the target yet; points stay in the spool',
+        );
       this.failing = true;
       if (this.stopping) this.failedWhileStopping = true;
       await this.backOff(delay, signal);

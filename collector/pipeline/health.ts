@@ -81,8 +81,18 @@ export class PipelineHealth {
   }
 
   /** The values of the self-metrics, as of the last probe. */
-  snapshot(): { reachable: boolean; lastWriteAt: number | undefined; oldestAgeS: number | undefined; diskFreeBytes: number | undefined } {
-    return { reachable: this.reachable, lastWriteAt: this.lastWriteAt, oldestAgeS: this.oldestAgeS(), diskFreeBytes: this.diskFreeBytes() };
+  snapshot(): {
+    reachable: boolean;
+    lastWriteAt: number | undefined;
+    oldestAgeS: number | undefined;
+    diskFreeBytes: number | undefined;
+  } {
+    return {
+      reachable: this.reachable,
+      lastWriteAt: this.lastWriteAt,
+      oldestAgeS: this.oldestAgeS(),
+      diskFreeBytes: this.diskFreeBytes(),
+    };
   }
 
   async report(): Promise<HealthReport> {
@@ -91,7 +101,8 @@ export class PipelineHealth {
     // The spool decides it (a failed commit) and ends it (a probe write that fits).
     const diskFull = this.o.spool.diskFull;
     const reasons: string[] = [];
-    if (this.failingSince !== undefined && now - this.failingSince > this.o.maxWriteLagS * 1000) reasons.push('writes_failing');
+    if (this.failingSince !== undefined && now - this.failingSince > this.o.maxWriteLagS * 1000)
+      reasons.push('writes_failing');
     if (diskFull) reasons.push('disk_full');
     const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
     const size = this.o.spool.size();

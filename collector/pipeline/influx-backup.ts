@@ -34,7 +34,12 @@ export async function backupInflux(target: InfluxBackupTarget, dir: string): Pro
  * fail with "shard is disabled" or, while a shard opens, "engine is closed" for a few seconds), and a server stopped then loses the shards
  * not yet imported: this resolves only once every shard answers through `query` (on the database).
  */
-export async function restoreInflux(target: InfluxBackupTarget, dir: string, query: Pick<InfluxQuery, 'query'>, timeoutMs = 120_000): Promise<void> {
+export async function restoreInflux(
+  target: InfluxBackupTarget,
+  dir: string,
+  query: Pick<InfluxQuery, 'query'>,
+  timeoutMs = 120_000,
+): Promise<void> {
   await reachable(target.rpc);
   await influxd(['restore', '-portable', '-host', target.rpc, '-db', target.database, dir]);
   const deadline = Date.now() + timeoutMs;
@@ -44,7 +49,8 @@ export async function restoreInflux(target: InfluxBackupTarget, dir: string, que
       return;
     } catch (err) {
       if (!/shard is disabled|engine is closed/.test((err as Error).message)) throw err;
-      if (Date.now() > deadline) throw new InfluxBackupError(`the restored shards were not imported within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw new InfluxBackupError(`the restored shards were not imported within ${timeoutMs / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
@@ -58,7 +64,11 @@ function reachable(rpc: string): Promise<void> {
     const socket = connect({ host, port: Number(rpc.slice(colon + 1)), timeout: 5_000 });
     const fail = (why: string) => {
       socket.destroy();
-      reject(new InfluxBackupError(`cannot reach InfluxDB's RPC bind-address ${rpc} (${why}); backups need it (backup.influx_rpc)`));
+      reject(
+        new InfluxBackupError(
+          `cannot reach InfluxDB's RPC bind-address ${rpc} (${why}); backups need it (backup.influx_rpc)`,
+        ),
+      );
     };
     socket.once('connect', () => (socket.end(), resolve()));
     socket.once('timeout', () => fail('no answer within 5 s'));
@@ -82,7 +92,11 @@ function influxd(args: string[]): Promise<void> {
       clearTimeout(limit);
       if (code === 0) return resolve();
       const last = output.trim().split('\n').slice(-3).join('; ');
-      reject(new InfluxBackupError(`influxd ${args[0]} -host ${args[3]} failed (${signal ?? `exit ${code}`}): ${last || 'no output'}`));
+      reject(
+        new InfluxBackupError(
+          `influxd ${args[0]} -host ${args[3]} failed (${signal ?? `exit ${code}`}): ${last || 'no output'}`,
+        ),
+      );
     });
   });
 }

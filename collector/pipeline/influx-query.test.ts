@@ -43,9 +43,17 @@ describe('InfluxQuery against a real influxd 1.6', () => {
   });
 
   it('returns the series of the first statement, with ms epochs', async () => {
-    const series = await q.query('SELECT usage, cores FROM cpu WHERE device = \'t1\'');
+    const series = await q.query("SELECT usage, cores FROM cpu WHERE device = 't1'");
     expect(series).toEqual([
-      { name: 'cpu', tags: {}, columns: ['time', 'usage', 'cores'], values: [[t0, 10, 4], [t0 + 1000, 20, 4]] },
+      {
+        name: 'cpu',
+        tags: {},
+        columns: ['time', 'usage', 'cores'],
+        values: [
+          [t0, 10, 4],
+          [t0 + 1000, 20, 4],
+        ],
+      },
     ]);
   });
 
@@ -61,12 +69,15 @@ describe('InfluxQuery against a real influxd 1.6', () => {
   });
 
   it('binds $params on the server', async () => {
-    const series = await q.query('SELECT usage FROM cpu WHERE device = $device AND usage > $min', { device: 't1', min: 15 });
+    const series = await q.query('SELECT usage FROM cpu WHERE device = $device AND usage > $min', {
+      device: 't1',
+      min: 15,
+    });
     expect(rows(series)).toEqual([{ time: t0 + 1000, usage: 20 }]);
   });
 
   it('an empty result is an empty list', async () => {
-    expect(await q.query('SELECT usage FROM cpu WHERE device = \'nobody\'')).toEqual([]);
+    expect(await q.query("SELECT usage FROM cpu WHERE device = 'nobody'")).toEqual([]);
     expect(await q.query('SELECT * FROM no_such_measurement')).toEqual([]);
   });
 
@@ -93,7 +104,17 @@ describe('InfluxQuery against a real influxd 1.6', () => {
       { statementId: 1, series: [] },
       {
         statementId: 2,
-        series: [{ name: 'cpu', tags: {}, columns: ['key', 'value'], values: [['site', 's1'], ['site', 's2']] }],
+        series: [
+          {
+            name: 'cpu',
+            tags: {},
+            columns: ['key', 'value'],
+            values: [
+              ['site', 's1'],
+              ['site', 's2'],
+            ],
+          },
+        ],
       },
     ]);
   });
@@ -116,7 +137,10 @@ describe('InfluxQuery against a real influxd 1.6', () => {
     // Over GET, influxd 1.6 still runs SELECT INTO but adds the message "deprecated use of
     // 'SELECT * INTO ...' in a read only context, please use a POST request instead".
     const [into] = await q.queryMulti('SELECT usage INTO cpu_copy FROM cpu GROUP BY *');
-    expect(into).toEqual({ statementId: 0, series: [{ name: 'result', tags: {}, columns: ['time', 'written'], values: [[0, 3]] }] });
+    expect(into).toEqual({
+      statementId: 0,
+      series: [{ name: 'result', tags: {}, columns: ['time', 'written'], values: [[0, 3]] }],
+    });
     expect(await influx.count('cpu_copy', db)).toBe(3);
     await q.query('DROP MEASUREMENT cpu_copy');
     expect(await influx.count('cpu_copy', db)).toBe(0);
@@ -147,16 +171,21 @@ describe('InfluxQuery against a real influxd 1.6', () => {
 });
 
 describe('ensureDatabase', () => {
-  const policy = async (db: string) =>
-    rows(await influx.query(`SHOW RETENTION POLICIES ON ${quoteIdent(db)}`));
+  const policy = async (db: string) => rows(await influx.query(`SHOW RETENTION POLICIES ON ${quoteIdent(db)}`));
 
   it('creates the database with a default 365d "fleetpulse" policy, and is idempotent', async () => {
     const db = `ensure_${Date.now()}`;
     const q = influx.client();
     expect(await q.ensureDatabase({ database: db })).toEqual({ action: 'created', database: db, rpName: 'fleetpulse' });
-    const expected = [{ name: 'fleetpulse', duration: '8760h0m0s', shardGroupDuration: '168h0m0s', replicaN: 1, default: true }];
+    const expected = [
+      { name: 'fleetpulse', duration: '8760h0m0s', shardGroupDuration: '168h0m0s', replicaN: 1, default: true },
+    ];
     expect(await policy(db)).toEqual(expected);
-    expect(await q.ensureDatabase({ database: db })).toEqual({ action: 'unchanged', database: db, rpName: 'fleetpulse' });
+    expect(await q.ensureDatabase({ database: db })).toEqual({
+      action: 'unchanged',
+      database: db,
+      rpName: 'fleetpulse',
+    });
     expect(await policy(db)).toEqual(expected);
   });
 
@@ -178,7 +207,9 @@ describe('ensureDatabase', () => {
     const db = `bare_${Date.now()}`;
     const q = influx.client();
     await q.query(`CREATE DATABASE ${quoteIdent(db)}`); // gets 1.x's "autogen" (infinite)
-    expect((await q.ensureDatabase({ database: db, rpName: 'keep 90 days', retentionDays: 90 })).action).toBe('rp_created');
+    expect((await q.ensureDatabase({ database: db, rpName: 'keep 90 days', retentionDays: 90 })).action).toBe(
+      'rp_created',
+    );
     expect(await policy(db)).toEqual([
       { name: 'autogen', duration: '0s', shardGroupDuration: '168h0m0s', replicaN: 1, default: false },
       { name: 'keep 90 days', duration: '2160h0m0s', shardGroupDuration: '24h0m0s', replicaN: 1, default: true },

@@ -261,7 +261,10 @@ export class InfluxQuery {
     let text: string;
     try {
       const timeout = AbortSignal.timeout(timeoutMs);
-      const res = await fetch(url, { ...init, signal: this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout });
+      const res = await fetch(url, {
+        ...init,
+        signal: this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout,
+      });
       status = res.status;
       text = await res.text();
     } catch (err) {
@@ -296,7 +299,8 @@ export class InfluxQuery {
     });
     const expected = splitStatements(influxql).length;
     if (results.some((r) => r.error !== undefined)) {
-      for (let id = results.length; id < expected; id++) results.push({ statementId: id, series: [], error: 'not executed' });
+      for (let id = results.length; id < expected; id++)
+        results.push({ statementId: id, series: [], error: 'not executed' });
     }
     return results;
   }

@@ -54,7 +54,8 @@ describe('InfluxV1Writer against a real influxd 1.6', () => {
       const t = ts();
       clock += 350;
       // A string field holding a newline, in the middle of a row, and rows cut mid-batch.
-      for (let i = 0; i < 350; i++) spool.append(`packed,device=p${i % 7} n=${i}i,note="${i === 150 ? 'two\nlines' : 'x'}" ${t + i}`);
+      for (let i = 0; i < 350; i++)
+        spool.append(`packed,device=p${i % 7} n=${i}i,note="${i === 150 ? 'two\nlines' : 'x'}" ${t + i}`);
       spool.commit();
       const batch = spool.read(0, 1000)!;
       expect(batch.count).toBe(350);
@@ -88,7 +89,9 @@ describe('InfluxV1Writer against a real influxd 1.6', () => {
     const w = writer({ database: db });
     const outcome = await w.write([`m,device=a v=1 ${ts()}`, `m,device=a v= ${ts()}`, `m,device=b v=3 ${ts()}`]);
     expect(outcome.kind).toBe('rejected');
-    expect(outcome.kind === 'rejected' && outcome.error).toMatch(/^partial write: unable to parse 'm,device=a v= \d+': missing field value/);
+    expect(outcome.kind === 'rejected' && outcome.error).toMatch(
+      /^partial write: unable to parse 'm,device=a v= \d+': missing field value/,
+    );
     // influxd 1.6 stores the valid lines of a partly unparsable batch and answers 400
     // "partial write: unable to parse ..." (for parse errors it even says `dropped=0`). So a
     // 400 does NOT mean "nothing was written": the drain may resend the good lines (harmless,
@@ -124,7 +127,9 @@ describe('InfluxV1Writer against a real influxd 1.6', () => {
     const db = await influx.freshDatabase();
     const outcome = await writer({ database: db, retentionPolicy: 'nope' }).write([`m v=1 ${ts()}`]);
     expect(outcome.kind).toBe('retry');
-    expect(outcome.kind === 'retry' && outcome.error).toMatch(/HTTP 500: retention policy not found: nope — the retention policy .* is missing/);
+    expect(outcome.kind === 'retry' && outcome.error).toMatch(
+      /HTTP 500: retention policy not found: nope — the retention policy .* is missing/,
+    );
   });
 
   it('influxd down: retry with the connection error; up again: the write lands', async () => {
@@ -139,7 +144,10 @@ describe('InfluxV1Writer against a real influxd 1.6', () => {
         /^POST http:\/\/127\.0\.0\.1:\d+\/write: (connect ECONNREFUSED 127\.0\.0\.1:\d+|socket hang up|read ECONNRESET)$/,
       );
       const again = await w.write([`up v=2 ${ts()}`]);
-      expect(again).toEqual({ kind: 'retry', error: `POST ${influx.url}/write: connect ECONNREFUSED 127.0.0.1:${influx.port}` });
+      expect(again).toEqual({
+        kind: 'retry',
+        error: `POST ${influx.url}/write: connect ECONNREFUSED 127.0.0.1:${influx.port}`,
+      });
     } finally {
       await influx.start();
     }
@@ -181,7 +189,13 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
       req.on('end', () => {
         const raw = Buffer.concat(chunks);
         const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString() : raw.toString();
-        requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, remotePort: req.socket.remotePort ?? 0 });
+        requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body,
+          remotePort: req.socket.remotePort ?? 0,
+        });
         const reply = replies.shift() ?? { status: 204 };
         if (reply.hang) return;
         res.writeHead(reply.status, {
@@ -230,12 +244,25 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
   });
 
   it('v1: /write with db, rp, precision and Basic auth (or u/p query params)', async () => {
-    const basic = new InfluxV1Writer({ url, database: 'fleet', retentionPolicy: 'raw', username: 'w', password: 'p:w' });
+    const basic = new InfluxV1Writer({
+      url,
+      database: 'fleet',
+      retentionPolicy: 'raw',
+      username: 'w',
+      password: 'p:w',
+    });
     expect(await basic.write(['a v=1 1'])).toEqual({ kind: 'written' });
     expect(requests[0]!.url).toBe('/write?db=fleet&rp=raw&precision=ms');
     expect(requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('w:p:w').toString('base64')}`);
 
-    const query = new InfluxV1Writer({ url: `${url}/influx`, database: 'fleet', username: 'w', password: 'p&w', auth: 'query', gzip: false });
+    const query = new InfluxV1Writer({
+      url: `${url}/influx`,
+      database: 'fleet',
+      username: 'w',
+      password: 'p&w',
+      auth: 'query',
+      gzip: false,
+    });
     expect(await query.write(['a v=1 1'])).toEqual({ kind: 'written' });
     expect(requests[1]!.url).toBe('/influx/write?db=fleet&precision=ms&u=w&p=p%26w');
     expect(requests[1]!.headers.authorization).toBeUndefined();
@@ -244,7 +271,10 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
   });
 
   it('413 -> too_large', async () => {
-    replies.push({ status: 413, body: JSON.stringify({ code: 'request too large', message: 'unable to read data: points batch is too large' }) });
+    replies.push({
+      status: 413,
+      body: JSON.stringify({ code: 'request too large', message: 'unable to read data: points batch is too large' }),
+    });
     const outcome = await v2().write(['a v=1 1']);
     expect(outcome).toEqual({
       kind: 'too_large',
@@ -253,7 +283,11 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
   });
 
   it('429 with Retry-After in seconds -> retry with retryAfterMs', async () => {
-    replies.push({ status: 429, headers: { 'Retry-After': '7' }, body: JSON.stringify({ code: 'too many requests', message: 'org over quota' }) });
+    replies.push({
+      status: 429,
+      headers: { 'Retry-After': '7' },
+      body: JSON.stringify({ code: 'too many requests', message: 'org over quota' }),
+    });
     expect(await v2().write(['a v=1 1'])).toEqual({
       kind: 'retry',
       error: `POST ${url}/api/v2/write: HTTP 429: org over quota`,
@@ -263,7 +297,11 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
 
   it('503 with Retry-After as an HTTP date -> retry with retryAfterMs', async () => {
     const at = new Date(Date.now() + 30_000).toUTCString();
-    replies.push({ status: 503, headers: { 'Retry-After': at }, body: JSON.stringify({ code: 'unavailable', message: 'server is starting' }) });
+    replies.push({
+      status: 503,
+      headers: { 'Retry-After': at },
+      body: JSON.stringify({ code: 'unavailable', message: 'server is starting' }),
+    });
     const outcome = await v2().write(['a v=1 1']);
     expect(outcome.kind).toBe('retry');
     if (outcome.kind !== 'retry') return;
@@ -275,15 +313,30 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
   it('503 without Retry-After and other 5xx -> retry without retryAfterMs', async () => {
     replies.push({ status: 503 }, { status: 500, body: JSON.stringify({ error: 'timeout' }) });
     expect(await v2().write(['a v=1 1'])).toEqual({ kind: 'retry', error: `POST ${url}/api/v2/write: HTTP 503` });
-    expect(await v2().write(['a v=1 1'])).toEqual({ kind: 'retry', error: `POST ${url}/api/v2/write: HTTP 500: timeout` });
+    expect(await v2().write(['a v=1 1'])).toEqual({
+      kind: 'retry',
+      error: `POST ${url}/api/v2/write: HTTP 500: timeout`,
+    });
   });
 
   it('400 and 422 -> rejected with the message of the JSON body', async () => {
     replies.push(
-      { status: 400, body: JSON.stringify({ code: 'invalid', message: 'unable to parse \'a v=\': missing field value' }) },
-      { status: 422, body: JSON.stringify({ code: 'unprocessable entity', message: 'failure writing points to database: partial write: points beyond retention policy dropped=1' }) },
+      {
+        status: 400,
+        body: JSON.stringify({ code: 'invalid', message: "unable to parse 'a v=': missing field value" }),
+      },
+      {
+        status: 422,
+        body: JSON.stringify({
+          code: 'unprocessable entity',
+          message: 'failure writing points to database: partial write: points beyond retention policy dropped=1',
+        }),
+      },
     );
-    expect(await v2().write(['a v='])).toEqual({ kind: 'rejected', error: "unable to parse 'a v=': missing field value" });
+    expect(await v2().write(['a v='])).toEqual({
+      kind: 'rejected',
+      error: "unable to parse 'a v=': missing field value",
+    });
     expect(await v2().write(['a v=1 1'])).toEqual({
       kind: 'rejected',
       error: 'failure writing points to database: partial write: points beyond retention policy dropped=1',
@@ -302,7 +355,9 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
       error: `POST ${url}/api/v2/write: HTTP 401: unauthorized access — wrong credentials: check influx.token (it needs write permission on the bucket)`,
     });
     const forbidden = await new InfluxV1Writer({ url, database: 'fleet' }).write(['a v=1 1']);
-    expect(forbidden.kind === 'retry' && forbidden.error).toMatch(/HTTP 403: user is not authorized .* — wrong credentials: check influx\.username and influx\.password/);
+    expect(forbidden.kind === 'retry' && forbidden.error).toMatch(
+      /HTTP 403: user is not authorized .* — wrong credentials: check influx\.username and influx\.password/,
+    );
     const missing = await v2().write(['a v=1 1']);
     expect(missing.kind === 'retry' && missing.error).toBe(
       `POST ${url}/api/v2/write: HTTP 404: bucket "fleet/metrics" not found — bucket "fleet/metrics" (org "acme & co") is missing: create the bucket or fix influx.org / influx.bucket / influx.url`,
@@ -312,7 +367,10 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
   it('no answer within timeoutMs -> retry, saying it timed out', async () => {
     replies.push({ hang: true, status: 0 });
     const w = v2({ timeoutMs: 200 });
-    expect(await w.write(['a v=1 1'])).toEqual({ kind: 'retry', error: `POST ${url}/api/v2/write: timed out after 200 ms` });
+    expect(await w.write(['a v=1 1'])).toEqual({
+      kind: 'retry',
+      error: `POST ${url}/api/v2/write: timed out after 200 ms`,
+    });
     w.close();
   });
 
@@ -344,7 +402,9 @@ describe('parseRetryAfter', () => {
 
 describe('startInfluxd (what the embedded default and this helper stand on)', () => {
   it('without influxd, says exactly how to install it', async () => {
-    await expect(startInfluxd({ dataDir: '/nonexistent-never-created', binary: 'no-such-influxd-binary' })).rejects.toThrow(
+    await expect(
+      startInfluxd({ dataDir: '/nonexistent-never-created', binary: 'no-such-influxd-binary' }),
+    ).rejects.toThrow(
       'influxd not found on PATH. Install InfluxDB: `sudo apt-get install -y influxdb` (Debian/Ubuntu), or run `docker compose up -d influxdb` and set influx.url',
     );
     expect(INFLUXD_INSTALL_HINT).toMatch(/^influxd not found on PATH/);

@@ -43,7 +43,13 @@ function readEncodeCases(): EncodeCase[] {
   return Object.values(corpus.encode).sort((a, b) => (a.input.key < b.input.key ? -1 : 1));
 }
 
-const PRECISION_NS: Record<string, bigint> = { '1ns': 1n, '1µs': 1000n, '1us': 1000n, '1ms': 1_000_000n, '1s': 1_000_000_000n };
+const PRECISION_NS: Record<string, bigint> = {
+  '1ns': 1n,
+  '1µs': 1000n,
+  '1us': 1000n,
+  '1ms': 1_000_000n,
+  '1s': 1_000_000_000n,
+};
 
 /**
  * The corpus point as our `Point`; `numbers`: integers and time as JavaScript numbers rather than
@@ -138,9 +144,12 @@ function runCase(c: EncodeCase, numbers = false): Outcome {
   }
   const expected = meaning !== undefined ? { result: meaning.expected } : c.output;
   if (expected.error !== undefined) {
-    return error !== undefined ? { kind } : { kind, problem: `expected error "${expected.error}", got ${JSON.stringify(line)}` };
+    return error !== undefined
+      ? { kind }
+      : { kind, problem: `expected error "${expected.error}", got ${JSON.stringify(line)}` };
   }
-  if (error !== undefined) return { kind, problem: `expected ${JSON.stringify(expected.result)}, threw ${String(error)}` };
+  if (error !== undefined)
+    return { kind, problem: `expected ${JSON.stringify(expected.result)}, threw ${String(error)}` };
   return line === expected.result
     ? { kind }
     : { kind, problem: `expected ${JSON.stringify(expected.result)}\n      got ${JSON.stringify(line)}` };
@@ -201,7 +210,9 @@ function errorOf(p: Point): LineProtocolError {
     if (e instanceof LineProtocolError) return e;
     throw e;
   }
-  throw new Error(`expected a LineProtocolError for ${JSON.stringify(p, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+  throw new Error(
+    `expected a LineProtocolError for ${JSON.stringify(p, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+  );
 }
 
 describe('encodeLine', () => {
@@ -264,7 +275,9 @@ describe('encodeLine', () => {
       tags: { 'tag key,=': 'va lue,=\\x' },
       fields: { 'f k,=': 'say "hi" \\ bye\nnext line' },
     });
-    expect(line).toBe('my\\ meas\\,x=y,tag\\ key\\,\\==va\\ lue\\,\\=\\x f\\ k\\,\\=="say \\"hi\\" \\\\ bye\nnext line"');
+    expect(line).toBe(
+      'my\\ meas\\,x=y,tag\\ key\\,\\==va\\ lue\\,\\=\\x f\\ k\\,\\=="say \\"hi\\" \\\\ bye\nnext line"',
+    );
   });
 
   it('sorts tags in UTF-8 byte order, as InfluxDB does, not UTF-16 order', () => {
@@ -288,7 +301,9 @@ describe('encodeLine', () => {
       expect(encodeLine(point({ tags: { b: 'x' } }))).toBe('cpu,b=x value=1');
       expect(encodeLine(point({ tags: { b: 'y', a: 'x' } }))).toBe('cpu,a=x,b=y value=1');
       expect(encodeLine(point({ tags: { a: 'x', b: 'y', c: 'z' } }))).toBe('cpu,a=x,b=y,c=z value=1');
-      expect(encodeLine(point({ tags: { c: 'z', b: 'y', a: 'x', d: 'w', e: 'v' } }))).toBe('cpu,a=x,b=y,c=z,d=w,e=v value=1');
+      expect(encodeLine(point({ tags: { c: 'z', b: 'y', a: 'x', d: 'w', e: 'v' } }))).toBe(
+        'cpu,a=x,b=y,c=z,d=w,e=v value=1',
+      );
       expect(encodeLine(point({ fields: { x: 1, y: 2 } }))).toBe('cpu x=1,y=2');
       expect(encodeLine(point({ fields: { y: 2, x: 1 } }))).toBe('cpu y=2,x=1');
       expect(encodeLine(point({ fields: { x: 1 } }))).toBe('cpu x=1');
@@ -407,12 +422,28 @@ describe('encodeLine', () => {
       ['newline in the measurement', point({ measurement: 'cp\nu' }), /measurement "cp\\nu" holds a newline/],
       ['carriage return', point({ tags: { site: 'a\rb' } }), /holds a carriage return/],
       ['control character', point({ tags: { site: 'a\tb' } }), /holds control character U\+0009/],
-      ['trailing backslash in a tag value', point({ tags: { site: 'c:\\' } }), /tag "site" of "cpu": the value ends with a backslash/],
-      ['trailing backslash in a field key', point({ fields: { 'k\\': 1 } }), /field key "k\\\\" of "cpu" ends with a backslash/],
-      ['trailing backslash in the measurement', point({ measurement: 'cpu\\' }), /measurement "cpu\\\\" ends with a backslash/],
+      [
+        'trailing backslash in a tag value',
+        point({ tags: { site: 'c:\\' } }),
+        /tag "site" of "cpu": the value ends with a backslash/,
+      ],
+      [
+        'trailing backslash in a field key',
+        point({ fields: { 'k\\': 1 } }),
+        /field key "k\\\\" of "cpu" ends with a backslash/,
+      ],
+      [
+        'trailing backslash in the measurement',
+        point({ measurement: 'cpu\\' }),
+        /measurement "cpu\\\\" ends with a backslash/,
+      ],
       ['measurement read as a comment', point({ measurement: '#cpu' }), /starts with "#"/],
       ['unpaired surrogate in a tag', point({ tags: { site: 'a\ud800' } }), /unpaired surrogate U\+D800/],
-      ['unpaired surrogate in a string', point({ fields: { s: '\udc00x' } }), /field "s" of "cpu" holds an unpaired surrogate/],
+      [
+        'unpaired surrogate in a string',
+        point({ fields: { s: '\udc00x' } }),
+        /field "s" of "cpu" holds an unpaired surrogate/,
+      ],
       ['non-string tag value', point({ tags: { n: 5 as unknown as string } }), /tag "n" of "cpu" is a number/],
       ['fractional Int', point({ fields: { n: new Int(1.5) } }), /field "n" of "cpu" is Int\(1.5\)/],
       ['Int beyond int64', point({ fields: { n: new Int(2 ** 63) } }), /field "n" of "cpu" is Int/],
@@ -420,7 +451,11 @@ describe('encodeLine', () => {
       ['negative Uint', point({ fields: { n: new Uint(-1) } }), /field "n" of "cpu" is Uint\(-1\)/],
       ['Uint beyond uint64', point({ fields: { n: new Uint(2n ** 64n) } }), /from 0 to 2\^64-1/],
       ['fractional Uint', point({ fields: { n: new Uint(0.5) } }), /is Uint\(0.5\)/],
-      ['unmarked bigint field', point({ fields: { n: 5n as unknown as FieldValue } }), /field "n" of "cpu" is bigint 5/],
+      [
+        'unmarked bigint field',
+        point({ fields: { n: 5n as unknown as FieldValue } }),
+        /field "n" of "cpu" is bigint 5/,
+      ],
       ['fractional time', point({ time: 1.5 }), /time of "cpu" is 1.5/],
       ['NaN time', point({ time: NaN }), /time of "cpu" is NaN/],
       ['time beyond int64', point({ time: 2n ** 63n }), /int64 range/],
@@ -530,7 +565,28 @@ function decodeLine(line: string): Decoded {
 }
 
 /** Characters that stress the escaping rules, plus multi-byte ones. */
-const TRICKY = [',', ' ', '=', '"', '\\', '#', 'é', 'ß', '日', '本', '😀', '\u00a0', '\uFFFD', 'a', 'b', 'Z', '_', '0', '9', 'i'];
+const TRICKY = [
+  ',',
+  ' ',
+  '=',
+  '"',
+  '\\',
+  '#',
+  'é',
+  'ß',
+  '日',
+  '本',
+  '😀',
+  '\u00a0',
+  '\uFFFD',
+  'a',
+  'b',
+  'Z',
+  '_',
+  '0',
+  '9',
+  'i',
+];
 const trickyChar = fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }));
 /** Names, keys, tag values: anything writable (no control characters, no trailing backslash). */
 const name = fc
@@ -553,7 +609,9 @@ const fieldValue: fc.Arbitrary<FieldValue> = fc.oneof(
 const randomPoint: fc.Arbitrary<Point> = fc.record(
   {
     measurement: measurementName,
-    tags: fc.uniqueArray(fc.tuple(name, name), { selector: ([k]) => k, maxLength: 6 }).map((e) => Object.fromEntries(e)),
+    tags: fc
+      .uniqueArray(fc.tuple(name, name), { selector: ([k]) => k, maxLength: 6 })
+      .map((e) => Object.fromEntries(e)),
     fields: fc
       .uniqueArray(fc.tuple(name, fieldValue), { selector: ([k]) => k, minLength: 1, maxLength: 6 })
       .map((e) => Object.fromEntries(e)),

@@ -197,7 +197,10 @@ const scratchValues: (string | undefined)[] = [];
 
 function addMeasurement(measurement: string): MeasurementEntry {
   if (typeof measurement !== 'string') {
-    throw new LineProtocolError(`a point's measurement must be a string, got ${typeof measurement}`, String(measurement));
+    throw new LineProtocolError(
+      `a point's measurement must be a string, got ${typeof measurement}`,
+      String(measurement),
+    );
   }
   const text = escapeName(measurement, MEASUREMENT_CLASS, measurement, undefined, 'measurement');
   if (measurement.charCodeAt(0) === 0x23) {
@@ -314,13 +317,7 @@ function tryKeyPrefix(key: string, measurement: string, first: boolean): string 
  * (KEY_CLASS), or throws if it cannot be written. The common case, nothing to escape, returns
  * `s` itself after one scan.
  */
-function escapeName(
-  s: string,
-  table: Uint8Array,
-  measurement: string,
-  key: string | undefined,
-  what: string,
-): string {
+function escapeName(s: string, table: Uint8Array, measurement: string, key: string | undefined, what: string): string {
   const n = s.length;
   if (n === 0) throw nameError(measurement, key, what, 'is empty');
   for (let i = 0; i < n; i++) {
@@ -336,7 +333,12 @@ function escapeName(
 /** A name ending in `\` would escape the separator after it: nothing can write that. */
 function refuseTrailingBackslash(s: string, measurement: string, key: string | undefined, what: string): void {
   if (s.charCodeAt(s.length - 1) === BACKSLASH) {
-    throw nameError(measurement, key, what, `ends with a backslash, which would escape the separator after it (${q(s)})`);
+    throw nameError(
+      measurement,
+      key,
+      what,
+      `ends with a backslash, which would escape the separator after it (${q(s)})`,
+    );
   }
 }
 
@@ -414,7 +416,8 @@ function appendQuoted(line: string, s: string, measurement: string, key: string)
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x22 || c === BACKSLASH || (c >= 0xd800 && c <= 0xdfff)) return line + quoteStringFrom(s, i, measurement, key);
+    if (c === 0x22 || c === BACKSLASH || (c >= 0xd800 && c <= 0xdfff))
+      return line + quoteStringFrom(s, i, measurement, key);
   }
   return line + '"' + s + '"';
 }

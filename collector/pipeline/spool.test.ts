@@ -86,7 +86,11 @@ describe('Spool', () => {
 
   it('when full with drop_oldest: drops the oldest lines, keeps the newest, counts every drop', () => {
     let dropped = 0;
-    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 1024 * 10, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    const { db, spool } = openSpool(tempDbPath(), {
+      maxBytes: 1024 * 10,
+      whenFull: 'drop_oldest',
+      onDrop: (n) => (dropped += n),
+    });
     const total = 1000;
     for (let i = 0; i < total; i++) spool.append(line(i));
     spool.commit();
@@ -106,7 +110,11 @@ describe('Spool', () => {
 
   it('when full with drop_newest: refuses new lines, keeps history, counts every drop', () => {
     let dropped = 0;
-    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 1024 * 10, whenFull: 'drop_newest', onDrop: (n) => (dropped += n) });
+    const { db, spool } = openSpool(tempDbPath(), {
+      maxBytes: 1024 * 10,
+      whenFull: 'drop_newest',
+      onDrop: (n) => (dropped += n),
+    });
     const total = 1000;
     for (let i = 0; i < total; i++) spool.append(line(i));
     spool.commit();
@@ -124,7 +132,11 @@ describe('Spool', () => {
 
   it('when full, never drops rows claimed by the drain: the oldest rows after them go', () => {
     let dropped = 0;
-    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    const { db, spool } = openSpool(tempDbPath(), {
+      maxBytes: 35 * line(10).length,
+      whenFull: 'drop_oldest',
+      onDrop: (n) => (dropped += n),
+    });
     for (let i = 0; i < 20; i++) spool.append(line(i));
     spool.commit();
     const inFlight = spool.claim(10)!;
@@ -145,7 +157,11 @@ describe('Spool', () => {
 
   it('when the drain has claimed over half the spool, drop_oldest drops those rows too and keeps the newest', () => {
     let dropped = 0;
-    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 10 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    const { db, spool } = openSpool(tempDbPath(), {
+      maxBytes: 10 * line(10).length,
+      whenFull: 'drop_oldest',
+      onDrop: (n) => (dropped += n),
+    });
     for (let i = 0; i < 10; i++) spool.append(line(i));
     spool.commit();
     const inFlight = spool.claim(100)!;
@@ -161,7 +177,11 @@ describe('Spool', () => {
 
   it('keeps its size right when rows of a batch read without claiming were dropped before the ack', () => {
     let dropped = 0;
-    const { db, spool } = openSpool(tempDbPath(), { maxBytes: 35 * line(10).length, whenFull: 'drop_oldest', onDrop: (n) => (dropped += n) });
+    const { db, spool } = openSpool(tempDbPath(), {
+      maxBytes: 35 * line(10).length,
+      whenFull: 'drop_oldest',
+      onDrop: (n) => (dropped += n),
+    });
     for (let i = 0; i < 20; i++) spool.append(line(i));
     spool.commit();
     const read = spool.read(0, 10)!;
@@ -232,10 +252,16 @@ describe('Spool', () => {
 
   it('stores rows compressed, once: a batch is read as the gzip body a writer posts', () => {
     const { db, spool } = openSpool(tempDbPath(), { linesPerRow: 500 });
-    const lines = Array.from({ length: 1000 }, (_, i) => `reading,customer=acme,device=sensor-${i % 50},site=lyon-3 temperature_c=${20 + (i % 9) / 10},uptime_s=${i}i ${1_700_000_000_000 + i}`);
+    const lines = Array.from(
+      { length: 1000 },
+      (_, i) =>
+        `reading,customer=acme,device=sensor-${i % 50},site=lyon-3 temperature_c=${20 + (i % 9) / 10},uptime_s=${i}i ${1_700_000_000_000 + i}`,
+    );
     for (const l of lines) spool.append(l);
     spool.commit();
-    const stored = db.prepare("SELECT COUNT(*) AS rows, SUM(LENGTH(line)) AS bytes, MIN(typeof(line)) AS type FROM spool").get() as { rows: number; bytes: number; type: string };
+    const stored = db
+      .prepare('SELECT COUNT(*) AS rows, SUM(LENGTH(line)) AS bytes, MIN(typeof(line)) AS type FROM spool')
+      .get() as { rows: number; bytes: number; type: string };
     expect(stored.rows).toBe(2);
     expect(stored.type).toBe('blob');
     // Line protocol compresses about tenfold; a quarter leaves room for other lines.
@@ -246,7 +272,7 @@ describe('Spool', () => {
     db.close();
   });
 
-  it('counts a reopened spool\'s size from the file and refuses appends after close', () => {
+  it("counts a reopened spool's size from the file and refuses appends after close", () => {
     const file = tempDbPath();
     const a = openSpool(file);
     a.spool.append(line(1));
@@ -280,7 +306,10 @@ describe('Spool', () => {
     expect(spool.diskFull).toBe(true);
     expect(spool.append(big(2000))).toBe('disk_full');
     await expect(spool.committed()).rejects.toThrow(/disk full/);
-    expect(drops).toEqual([[200, 'disk_full'], [1, 'disk_full']]);
+    expect(drops).toEqual([
+      [200, 'disk_full'],
+      [1, 'disk_full'],
+    ]);
     expect(spool.size().points).toBe(1000);
     expect(states).toEqual([true]);
 

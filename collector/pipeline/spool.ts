@@ -130,7 +130,9 @@ export class Spool {
     const columns = this.db.prepare("SELECT name FROM pragma_table_info('spool')").pluck().all() as string[];
     if (!columns.includes('lengths')) this.db.exec('ALTER TABLE spool ADD COLUMN lengths BLOB');
     if (!columns.includes('chars')) this.db.exec('ALTER TABLE spool ADD COLUMN chars INTEGER');
-    this.sizeOfRange = this.db.prepare(`SELECT COALESCE(SUM(${POINTS}), 0) AS points, COALESCE(SUM(${BYTES}), 0) AS bytes FROM spool WHERE id BETWEEN ? AND ?`);
+    this.sizeOfRange = this.db.prepare(
+      `SELECT COALESCE(SUM(${POINTS}), 0) AS points, COALESCE(SUM(${BYTES}), 0) AS bytes FROM spool WHERE id BETWEEN ? AND ?`,
+    );
     const totals = this.sizeOfRange.get(0, Number.MAX_SAFE_INTEGER) as { points: number; bytes: number };
     this.points = totals.points;
     this.bytes = totals.bytes;
@@ -259,7 +261,9 @@ export class Spool {
     let count = 0;
     let firstId = -1;
     let lastId = -1;
-    for (const [id, line, rowLengths] of this.selectAfter.iterate(afterId) as IterableIterator<[number, Buffer | string, Buffer | null]>) {
+    for (const [id, line, rowLengths] of this.selectAfter.iterate(afterId) as IterableIterator<
+      [number, Buffer | string, Buffer | null]
+    >) {
       const n = rowLengths === null ? 1 : rowLengths.length >> 2;
       if (count > 0 && count + n > limit) break;
       if (firstId < 0) firstId = id;
@@ -347,7 +351,10 @@ export class Spool {
       let dropped = 0;
       let firstId = -1;
       let lastId = -1;
-      for (const [id, points, bytes] of this.oldest.all(after, Math.max(16, (this.points / this.linesPerRow) >> 6)) as Array<[number, number, number]>) {
+      for (const [id, points, bytes] of this.oldest.all(
+        after,
+        Math.max(16, (this.points / this.linesPerRow) >> 6),
+      ) as Array<[number, number, number]>) {
         if (need <= 0) break;
         if (firstId < 0) firstId = id;
         lastId = id;

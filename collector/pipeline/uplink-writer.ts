@@ -90,7 +90,10 @@ export class UplinkWriter implements PointWriter {
     const id = this.nextId++;
     return new Promise<WriteOutcome>((resolve) => {
       const timeoutMs = this.o.ackTimeoutMs ?? 15_000;
-      const timer = setTimeout(() => this.settle(id, { kind: 'retry', error: `no ack within ${timeoutMs} ms` }), timeoutMs);
+      const timer = setTimeout(
+        () => this.settle(id, { kind: 'retry', error: `no ack within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
       this.inFlight.set(id, { resolve, timer });
       this.ws!.send(JSON.stringify({ t: 'batch', id, lines: linesOf(batch) }), (err) => {
         if (err) this.settle(id, { kind: 'retry', error: `send failed: ${err.message}` });
@@ -134,19 +137,26 @@ export class UplinkWriter implements PointWriter {
     });
     ws.on('unexpected-response', (_req, res) => {
       // 401: wrong or revoked token. Keep trying (slowly): an operator may fix it server-side.
-      this.o.log.error({ server: this.endpoint, status: res.statusCode }, `uplink refused with HTTP ${res.statusCode}${res.statusCode === 401 ? ' (agent id or token not accepted)' : ''}`);
+      this.o.log.error(
+        { server: this.endpoint, status: res.statusCode },
+        `uplink refused with HTTP ${res.statusCode}${res.statusCode === 401 ? ' (agent id or token not accepted)' : ''}`,
+      );
       ws.terminate();
     });
     ws.on('message', (data) => this.message(data.toString()));
     // A certificate the agent does not trust needs an operator, not a retry: say so loudly.
     ws.on('error', (err: Error & { code?: string }) => {
       const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code ?? '');
-      this.o.log[tls ? 'error' : 'debug']({ err: err.message, code: err.code }, tls ? "uplink: the server's TLS certificate is not trusted (see uplink.ca)" : 'uplink error');
+      this.o.log[tls ? 'error' : 'debug'](
+        { err: err.message, code: err.code },
+        tls ? "uplink: the server's TLS certificate is not trusted (see uplink.ca)" : 'uplink error',
+      );
     });
     ws.on('close', (code, reason) => {
       const wasOpen = this.open;
       this.open = false;
-      for (const id of [...this.inFlight.keys()]) this.settle(id, { kind: 'retry', error: 'connection closed before the ack' });
+      for (const id of [...this.inFlight.keys()])
+        this.settle(id, { kind: 'retry', error: 'connection closed before the ack' });
       if (wasOpen) {
         this.o.log.warn({ code, reason: reason.toString() }, 'uplink lost; points wait in the outbox');
         this.o.onDisconnect?.();
@@ -177,11 +187,15 @@ export class UplinkWriter implements PointWriter {
    */
   private acked(id: number, ack: Record<string, unknown>): void {
     if (!this.inFlight.has(id)) return;
-    const reasons = (typeof ack.reasons === 'object' && ack.reasons !== null ? ack.reasons : {}) as Record<string, unknown>;
+    const reasons = (typeof ack.reasons === 'object' && ack.reasons !== null ? ack.reasons : {}) as Record<
+      string,
+      unknown
+    >;
     const full = Number(reasons.spool_full) || 0;
     if (full > 0) return this.settle(id, { kind: 'retry', error: `the server's spool refused ${full} lines (full)` });
     const disk = Number(reasons.disk_full) || 0;
-    if (disk > 0) return this.settle(id, { kind: 'retry', error: `the server refused ${disk} lines: its disk is full` });
+    if (disk > 0)
+      return this.settle(id, { kind: 'retry', error: `the server refused ${disk} lines: its disk is full` });
     let explained = 0;
     for (const [reason, n] of Object.entries(reasons)) {
       if (typeof n !== 'number' || !(n > 0)) continue;

@@ -1,7 +1,15 @@
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { definePlugin, defineMeasurement, MemoryDirectory, PluginConfigError, Type, type Plugin, type PluginContext } from '../sdk/index.ts';
+import {
+  definePlugin,
+  defineMeasurement,
+  MemoryDirectory,
+  PluginConfigError,
+  Type,
+  type Plugin,
+  type PluginContext,
+} from '../sdk/index.ts';
 import { Collector, type CollectorOptions } from './collector.ts';
 import type { LineSink } from './emitter.ts';
 import { SelfMetrics } from './self-metrics.ts';
@@ -104,7 +112,8 @@ describe('Collector lifecycle', () => {
   });
 
   it('refuses bad plugin configuration before anything starts, naming plugin and key', () => {
-    const make = (pluginConfig: Record<string, unknown>) => () => collectorWith([testPlugin({ name: 'p' })], { pluginConfig });
+    const make = (pluginConfig: Record<string, unknown>) => () =>
+      collectorWith([testPlugin({ name: 'p' })], { pluginConfig });
     expect(make({ p: { port: 0 } })).toThrow(PluginConfigError);
     expect(make({ p: { port: 0 } })).toThrow(/^plugins\.p\.port: /);
     expect(make({ p: { port: 'x' } })).toThrow(/^plugins\.p\.port: /);
@@ -116,18 +125,26 @@ describe('Collector lifecycle', () => {
   it('stops the process start when a plugin fails and the policy is exit', async () => {
     const started: string[] = [];
     const { collector, metrics } = collectorWith(
-      [testPlugin({ name: 'first', started }), testPlugin({ name: 'broken', failures: 1 }), testPlugin({ name: 'last', started })],
+      [
+        testPlugin({ name: 'first', started }),
+        testPlugin({ name: 'broken', failures: 1 }),
+        testPlugin({ name: 'last', started }),
+      ],
       { onStartFailure: 'exit' },
     );
     await expect(collector.start()).rejects.toThrow('plugin broken failed to start: port 1000 is busy');
     expect(started).toEqual(['first']);
-    expect(await metrics.registry.metrics()).toMatch(/fleetpulse_plugin_events_total\{plugin="broken",event="start_failed"\} 1/);
+    expect(await metrics.registry.metrics()).toMatch(
+      /fleetpulse_plugin_events_total\{plugin="broken",event="start_failed"\} 1/,
+    );
   });
 
   it('retries a plugin whose start fails with backoff while the others run (policy retry)', async () => {
     const started: string[] = [];
     const broken = testPlugin({ name: 'broken', failures: 2, started });
-    const { collector, metrics } = collectorWith([broken, testPlugin({ name: 'other', started })], { onStartFailure: 'retry' });
+    const { collector, metrics } = collectorWith([broken, testPlugin({ name: 'other', started })], {
+      onStartFailure: 'retry',
+    });
     await collector.start();
     expect(started).toEqual(['other']);
     expect(collector.running).toEqual({ broken: false, other: true });
@@ -150,7 +167,14 @@ describe('Collector emit path', () => {
   it('enriches device points with kind, model, customer, site and gateway from the directory', async () => {
     let ctx!: PluginContext<{ port: number }>;
     const { collector, sink, directory } = collectorWith([testPlugin({ name: 'p', onStart: (c) => (ctx = c) })]);
-    directory.add({ id: 'dev-1', kind: 'sensor', model: 'TH-1', customer: 'acme', site: 'store-9', gateway: 'agent-3' });
+    directory.add({
+      id: 'dev-1',
+      kind: 'sensor',
+      model: 'TH-1',
+      customer: 'acme',
+      site: 'store-9',
+      gateway: 'agent-3',
+    });
     await collector.start();
     sink.lines.length = 0;
     ctx.emit('reading', { value: 1.5, count: 3 }, { device: 'dev-1', channel: 'a' }, 1_700_000_000_000);
@@ -162,7 +186,9 @@ describe('Collector emit path', () => {
     // A device moved to another site gets a new record; its next point carries the new site.
     directory.add({ id: 'dev-1', kind: 'sensor', model: 'TH-1', customer: 'acme', site: 'store-12' });
     ctx.emit('reading', { value: 3 }, { device: 'dev-1' }, 1_700_000_000_002);
-    expect(sink.lines.at(-1)).toBe('reading,customer=acme,device=dev-1,kind=sensor,model=TH-1,site=store-12 value=3 1700000000002');
+    expect(sink.lines.at(-1)).toBe(
+      'reading,customer=acme,device=dev-1,kind=sensor,model=TH-1,site=store-12 value=3 1700000000002',
+    );
   });
 
   it('refuses and counts an undeclared measurement, an undeclared field and a wrong type, without throwing', async () => {
@@ -182,13 +208,16 @@ describe('Collector emit path', () => {
     expect(text).toMatch(/fleetpulse_points_emitted_total\{plugin="p"\} 1/);
   });
 
-  it('writes the per-group fleet counts in serve only (an agent\'s would count its devices twice)', async () => {
+  it("writes the per-group fleet counts in serve only (an agent's would count its devices twice)", async () => {
     for (const place of ['serve', 'agent'] as const) {
       const { collector, sink, directory } = collectorWith([], { place });
       directory.add({ id: 'dev-1', kind: 'sensor', model: 'TH-1', customer: 'acme', site: 'store-12' });
       await collector.start();
       collector.liveness.tick(Date.now() + 120_000);
-      expect(sink.lines.some((l) => l.startsWith('device_status,')), place).toBe(true);
+      expect(
+        sink.lines.some((l) => l.startsWith('device_status,')),
+        place,
+      ).toBe(true);
       const groups = sink.lines.filter((l) => l.startsWith('fleet_status,') || l.startsWith('fleet_firmware,'));
       expect(groups.length > 0, place).toBe(place === 'serve');
     }
@@ -196,16 +225,26 @@ describe('Collector emit path', () => {
 
   it('writes its self-metrics as fleetpulse_* points every interval, the same values as /metrics', async () => {
     let ctx!: PluginContext<{ port: number }>;
-    const { collector, sink, metrics } = collectorWith([testPlugin({ name: 'p', onStart: (c) => (ctx = c) })], { selfMetricsIntervalS: 0.05 });
+    const { collector, sink, metrics } = collectorWith([testPlugin({ name: 'p', onStart: (c) => (ctx = c) })], {
+      selfMetricsIntervalS: 0.05,
+    });
     await collector.start();
     ctx.emit('reading', { value: 1 }, { device: 'd' });
     ctx.count('malformed_frame', 2);
     ctx.gauge('connections', 7);
     await until(() => sink.lines.some((l) => l.startsWith('fleetpulse_points_emitted_total,')), 'self-metric points');
     const points = sink.lines.filter((l) => l.startsWith('fleetpulse_'));
-    expect(points.some((l) => /^fleetpulse_points_emitted_total,host=test-host,plugin=p value=1 \d+$/.test(l))).toBe(true);
-    expect(points.some((l) => /^fleetpulse_plugin_events_total,event=malformed_frame,host=test-host,plugin=p value=2 \d+$/.test(l))).toBe(true);
-    expect(points.some((l) => /^fleetpulse_plugin_gauge,host=test-host,name=connections,plugin=p value=7 \d+$/.test(l))).toBe(true);
+    expect(points.some((l) => /^fleetpulse_points_emitted_total,host=test-host,plugin=p value=1 \d+$/.test(l))).toBe(
+      true,
+    );
+    expect(
+      points.some((l) =>
+        /^fleetpulse_plugin_events_total,event=malformed_frame,host=test-host,plugin=p value=2 \d+$/.test(l),
+      ),
+    ).toBe(true);
+    expect(
+      points.some((l) => /^fleetpulse_plugin_gauge,host=test-host,name=connections,plugin=p value=7 \d+$/.test(l)),
+    ).toBe(true);
     expect(points.some((l) => /^fleetpulse_plugin_up,host=test-host,plugin=p value=1 \d+$/.test(l))).toBe(true);
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/fleetpulse_plugin_events_total\{plugin="p",event="malformed_frame"\} 2/);

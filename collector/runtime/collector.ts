@@ -29,7 +29,8 @@ import { runtimeMeasurements } from './measurements.ts';
 import { ROLLUP_SUFFIX } from './rollups.ts';
 
 const RUNTIME_SPECS = new Map(runtimeMeasurements.map((m) => [m.name, m]));
-const conformRuntime = (measurement: string, fields: Fields): Fields => conformFields(RUNTIME_SPECS.get(measurement)!, fields);
+const conformRuntime = (measurement: string, fields: Fields): Fields =>
+  conformFields(RUNTIME_SPECS.get(measurement)!, fields);
 
 /**
  * The measurements an edge may forward: those of the plugins that run at the edge, and the edge
@@ -99,14 +100,22 @@ export class Collector {
   constructor(options: CollectorOptions) {
     this.o = options;
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.instances = resolvePlugins(options.plugins, options.pluginConfig, options.place, options.onStartFailure ?? 'exit');
+    this.instances = resolvePlugins(
+      options.plugins,
+      options.pluginConfig,
+      options.place,
+      options.onStartFailure ?? 'exit',
+    );
     this.emitter = new Emitter(options.sink, options.directory, options.metrics, options.log, this.clock);
     this.emitter.enriching = options.place === 'serve';
     this.forwardable = forwardable(options.plugins, options.metrics);
     this.bus = new CommandBus((outcome, instance) => this.recordOutcome(outcome, instance));
     const intervals = new Map<string, number>();
     for (const { plugin, config } of this.instances) {
-      const s = typeof plugin.reporting_interval_s === 'function' ? plugin.reporting_interval_s(config as never) : plugin.reporting_interval_s;
+      const s =
+        typeof plugin.reporting_interval_s === 'function'
+          ? plugin.reporting_interval_s(config as never)
+          : plugin.reporting_interval_s;
       for (const kind of plugin.kinds) intervals.set(kind, Math.max(s, intervals.get(kind) ?? 0));
     }
     this.liveness = new Liveness({
@@ -116,11 +125,15 @@ export class Collector {
       intervalFor: (kind) => intervals.get(kind),
       // Conformed like a plugin's points: `online` and the seconds are declared int, and a
       // field's type must never change in InfluxDB.
-      write: (measurement, fields, device, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags: { device }, time }),
+      write: (measurement, fields, device, time) =>
+        this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags: { device }, time }),
       // Per-group counts only where the whole fleet is seen: an agent's would count its devices a
       // second time in the fleet's sums.
       writeGroup:
-        options.place === 'serve' ? (measurement, fields, tags, time) => this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags, time }) : undefined,
+        options.place === 'serve'
+          ? (measurement, fields, tags, time) =>
+              this.emitter.system({ measurement, fields: conformRuntime(measurement, fields), tags, time })
+          : undefined,
       statusIntervalS: options.liveness?.status_interval_s,
       missedIntervals: options.liveness?.missed_intervals,
       maintenance: options.liveness?.maintenance,
@@ -137,7 +150,9 @@ export class Collector {
 
   /** Whether each planned instance is running now (false while its start is being retried). */
   get running(): Record<string, boolean> {
-    return Object.fromEntries(this.instances.map((i) => [i.instance, this.slots.some((s) => s.spec === i && s.running !== undefined)]));
+    return Object.fromEntries(
+      this.instances.map((i) => [i.instance, this.slots.some((s) => s.spec === i && s.running !== undefined)]),
+    );
   }
 
   /** Kinds the configured plugins serve (the inventory validates device kinds against them). */
@@ -179,7 +194,9 @@ export class Collector {
       slot.stopper.abort();
       this.o.server?.release(slot.spec.instance);
       if (!slot.running) continue;
-      const stopped = slot.running.stop().catch((err) => this.o.log.error({ plugin: slot.spec.instance, err }, 'plugin stop failed'));
+      const stopped = slot.running
+        .stop()
+        .catch((err) => this.o.log.error({ plugin: slot.spec.instance, err }, 'plugin stop failed'));
       // The deadline's timer is cancelled once the plugin stopped: a pending timer would keep the
       // process alive for the whole deadline after shutdown.
       const deadline = new AbortController();
@@ -246,7 +263,8 @@ export class Collector {
         if (watched) this.liveness.seen(deviceId, attrs.state ?? 'online', now, attrs.reason);
         void this.discover(deviceId, plugin, instance, attrs, log).then((record) => {
           // Accepted on discovery (its kind is auto-accepted): watched from this report on.
-          if (!watched && record?.lifecycle === 'active') this.liveness.seen(deviceId, attrs.state ?? 'online', now, attrs.reason);
+          if (!watched && record?.lifecycle === 'active')
+            this.liveness.seen(deviceId, attrs.state ?? 'online', now, attrs.reason);
         });
       },
       offline: (deviceId: string) => this.liveness.offline(deviceId, this.clock.now()),
@@ -255,7 +273,10 @@ export class Collector {
       http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
       attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);
-        const detachBus = this.bus.attach(deviceId, options.commands ? { ...target, commands: options.commands } : target);
+        const detachBus = this.bus.attach(
+          deviceId,
+          options.commands ? { ...target, commands: options.commands } : target,
+        );
         return {
           detach: () => {
             if (slot.connections.get(deviceId) === connection) slot.connections.delete(deviceId);
@@ -276,7 +297,13 @@ export class Collector {
    * Registers unknown devices as pending and records what known ones say about themselves.
    * Resolves with the record when the directory was asked, else undefined.
    */
-  private async discover(deviceId: string, plugin: Plugin, instance: string, attrs: SeenAttributes, log: Logger): Promise<DeviceRecord | undefined> {
+  private async discover(
+    deviceId: string,
+    plugin: Plugin,
+    instance: string,
+    attrs: SeenAttributes,
+    log: Logger,
+  ): Promise<DeviceRecord | undefined> {
     const known = this.o.directory.lookup(deviceId);
     const changed =
       !known ||
@@ -286,10 +313,14 @@ export class Collector {
     if (!changed) return undefined;
     const { state: _state, reason: _reason, ...reported } = attrs;
     try {
-      return await this.o.directory.discover(deviceId, { ...reported, kind: known?.kind ?? attrs.kind ?? plugin.kinds[0]! });
+      return await this.o.directory.discover(deviceId, {
+        ...reported,
+        kind: known?.kind ?? attrs.kind ?? plugin.kinds[0]!,
+      });
     } catch (err) {
       // Over the inventory's bounds on pending devices: the door that admitted it counts that.
-      if (err instanceof DiscoveryRefused) this.o.metrics.pluginEvents.labels(instance, `discovery_refused_${err.reason}`).inc();
+      if (err instanceof DiscoveryRefused)
+        this.o.metrics.pluginEvents.labels(instance, `discovery_refused_${err.reason}`).inc();
       else log.error({ device: deviceId, err }, 'could not record the device in the inventory');
       return undefined;
     }

@@ -16,7 +16,9 @@ export class DataDirLocked extends Error {
     readonly dataDir: string,
     readonly holderPid: number | undefined,
   ) {
-    super(`${dataDir} is in use by another fleetpulse process (pid ${holderPid ?? 'unknown'}); stop it first, or choose another data_dir`);
+    super(
+      `${dataDir} is in use by another fleetpulse process (pid ${holderPid ?? 'unknown'}); stop it first, or choose another data_dir`,
+    );
     this.name = 'DataDirLocked';
   }
 }
@@ -36,7 +38,9 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
   try {
     // Rollback journal: in WAL mode readers would not see who holds it, and no -shm is needed.
     db.pragma('journal_mode = DELETE');
-    db.exec('CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL)');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL)',
+    );
     // Write our pid, commit it so that others can read it, then hold the write lock. Between
     // the commit and the second BEGIN another process may slip in: then the pid read back under
     // the lock is not ours, and we give the lock to it and try again (it wins or we meet it
@@ -44,7 +48,9 @@ export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
     for (let round = 0; ; round++) {
       db.pragma('busy_timeout = 0');
       if (!tryBegin(db)) throw new DataDirLocked(dataDir, holder(db));
-      db.prepare('INSERT INTO owner (id, pid, since) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, since = excluded.since').run(pid, Date.now());
+      db.prepare(
+        'INSERT INTO owner (id, pid, since) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, since = excluded.since',
+      ).run(pid, Date.now());
       db.exec('COMMIT');
       if (!tryBegin(db)) throw new DataDirLocked(dataDir, holder(db));
       if (holder(db) === pid) break;

@@ -40,16 +40,30 @@ const B = { device: 'dev-b', customer: 'c1', site: 's1', kind: 'meter', model: '
 const C = { device: 'dev-c', customer: 'c2', site: 's2', kind: 'meter' }; // the inventory has no model
 
 async function writeRaw(db: string, points: Point[]): Promise<void> {
-  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: points.map(encodeLine).join('\n') });
+  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, {
+    method: 'POST',
+    body: points.map(encodeLine).join('\n'),
+  });
   expect(res.status).toBe(204);
 }
-const reading = (tags: Record<string, string>, at: number, fields: Point['fields']): Point => ({ measurement: meter.name, tags, fields, time: at });
+const reading = (tags: Record<string, string>, at: number, fields: Point['fields']): Point => ({
+  measurement: meter.name,
+  tags,
+  fields,
+  time: at,
+});
 
 /** A downsampler whose points go to InfluxDB through the pipeline's own writer. */
 function downsampler(db: string, extra: Partial<ConstructorParameters<typeof Downsampler>[0]> = {}) {
   const lines: string[] = [];
   const writer = new InfluxV1Writer({ url: influx.url, database: db, gzip: false });
-  const ds = new Downsampler({ query: influx.client(db), write: (p) => lines.push(encodeLine(p)), measurements: [meter, deviceAvailability], log, ...extra });
+  const ds = new Downsampler({
+    query: influx.client(db),
+    write: (p) => lines.push(encodeLine(p)),
+    measurements: [meter, deviceAvailability],
+    log,
+    ...extra,
+  });
   const flush = async () => {
     if (lines.length === 0) return;
     expect(await writer.write(lines.splice(0))).toEqual({ kind: 'written' });
@@ -63,12 +77,20 @@ async function hourlyRows(db: string, hour: number) {
 }
 
 describe('rollup declarations', () => {
-  it('names and types the fields of <name>_hourly from the declaration; group tags are fleet_status\'s', () => {
+  it("names and types the fields of <name>_hourly from the declaration; group tags are fleet_status's", () => {
     expect(hourly.name).toBe('meter_status_hourly');
     expect(Object.fromEntries(Object.entries(hourly.fields).map(([k, f]) => [k, f.type]))).toEqual({
-      load_pct_sum: 'float', load_pct_count: 'int', pulses_increase: 'int', error_code_positive: 'int',
+      load_pct_sum: 'float',
+      load_pct_count: 'int',
+      pulses_increase: 'int',
+      error_code_positive: 'int',
     });
-    expect(Object.keys(deviceAvailabilityHourly.fields)).toEqual(['online_s_sum', 'error_s_sum', 'offline_s_sum', 'maintenance_s_sum']);
+    expect(Object.keys(deviceAvailabilityHourly.fields)).toEqual([
+      'online_s_sum',
+      'error_s_sum',
+      'offline_s_sum',
+      'maintenance_s_sum',
+    ]);
   });
 
   it('refuses a rollup of a string or undeclared field, naming it', () => {
@@ -76,7 +98,9 @@ describe('rollup declarations', () => {
     expect(() => rollupMeasurement(bad)).toThrow('meter_status: rollup "mean" of string field "label"');
     const ghost = { ...meter, rollup: { fields: { nope: 'sum' } } } as never;
     expect(() => rollupMeasurement(ghost)).toThrow('rollup of undeclared field "nope"');
-    expect(() => new Downsampler({ query: influx.client('x'), write: () => {}, measurements: [bad], log })).toThrow(/string field "label"/);
+    expect(() => new Downsampler({ query: influx.client('x'), write: () => {}, measurements: [bad], log })).toThrow(
+      /string field "label"/,
+    );
   });
 
   it('a counter below its baseline was reset and counts from zero', () => {
@@ -85,7 +109,10 @@ describe('rollup declarations', () => {
   });
 
   it('adjacent hours are read as one run, at most MAX_HOURS_PER_QUERY long', () => {
-    expect(runs([H + 5 * MIN, H, H + HOUR_MS + 1, H + 5 * HOUR_MS])).toEqual([{ from: H, hours: 2 }, { from: H + 5 * HOUR_MS, hours: 1 }]);
+    expect(runs([H + 5 * MIN, H, H + HOUR_MS + 1, H + 5 * HOUR_MS])).toEqual([
+      { from: H, hours: 2 },
+      { from: H + 5 * HOUR_MS, hours: 1 },
+    ]);
     const day = Array.from({ length: MAX_HOURS_PER_QUERY + 2 }, (_, i) => H + i * HOUR_MS);
     expect(runs(day).map((r) => r.hours)).toEqual([MAX_HOURS_PER_QUERY, 2]);
   });
@@ -115,9 +142,24 @@ describe('downsampler against a real influxd', () => {
       // The hour after H must not leak into it.
       reading(A, H + HOUR_MS, { pulses: int(1000), load_pct: 77, error_code: int(9) }),
       reading(A, H + HOUR_MS + 30 * MIN, { pulses: int(1030), load_pct: 79, error_code: int(0) }),
-      { measurement: deviceAvailability.name, tags: A, fields: { online_s: int(3000), error_s: int(0), offline_s: int(600), maintenance_s: int(0) }, time: H },
-      { measurement: deviceAvailability.name, tags: B, fields: { online_s: int(3500), error_s: int(100), offline_s: int(0), maintenance_s: int(0) }, time: H },
-      { measurement: deviceAvailability.name, tags: C, fields: { online_s: int(0), error_s: int(0), offline_s: int(0), maintenance_s: int(3600) }, time: H },
+      {
+        measurement: deviceAvailability.name,
+        tags: A,
+        fields: { online_s: int(3000), error_s: int(0), offline_s: int(600), maintenance_s: int(0) },
+        time: H,
+      },
+      {
+        measurement: deviceAvailability.name,
+        tags: B,
+        fields: { online_s: int(3500), error_s: int(100), offline_s: int(0), maintenance_s: int(0) },
+        time: H,
+      },
+      {
+        measurement: deviceAvailability.name,
+        tags: C,
+        fields: { online_s: int(0), error_s: int(0), offline_s: int(0), maintenance_s: int(3600) },
+        time: H,
+      },
     ]);
   });
 
@@ -130,16 +172,37 @@ describe('downsampler against a real influxd', () => {
     ]);
     await flush();
     const got = await hourlyRows(db, H);
-    expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 30 + 7, error_code_positive: 2 });
+    expect(got['c1/s1/M1']).toMatchObject({
+      load_pct_sum: 100,
+      load_pct_count: 4,
+      pulses_increase: 30 + 7,
+      error_code_positive: 2,
+    });
     // The group without a model has no model tag; no positive report is a written 0.
-    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 12, load_pct_count: 2, pulses_increase: 20, error_code_positive: 0 });
+    expect(got['c2/s2/']).toMatchObject({
+      load_pct_sum: 12,
+      load_pct_count: 2,
+      pulses_increase: 20,
+      error_code_positive: 0,
+    });
     // The next hour, from the same query: A's baseline is its last value of H.
-    expect((await hourlyRows(db, H + HOUR_MS))['c1/s1/M1']).toMatchObject({ load_pct_sum: 156, load_pct_count: 2, pulses_increase: 900, error_code_positive: 1 });
-    const avail = rows(await influx.query(`SELECT * FROM "${deviceAvailabilityHourly.name}" WHERE time = ${H}ms GROUP BY "customer"`, { db }));
-    expect(avail.map((r) => [r.customer, r.online_s_sum, r.error_s_sum, r.offline_s_sum, r.maintenance_s_sum])).toEqual([
-      ['c1', 6500, 100, 600, 0],
-      ['c2', 0, 0, 0, 3600],
-    ]);
+    expect((await hourlyRows(db, H + HOUR_MS))['c1/s1/M1']).toMatchObject({
+      load_pct_sum: 156,
+      load_pct_count: 2,
+      pulses_increase: 900,
+      error_code_positive: 1,
+    });
+    const avail = rows(
+      await influx.query(`SELECT * FROM "${deviceAvailabilityHourly.name}" WHERE time = ${H}ms GROUP BY "customer"`, {
+        db,
+      }),
+    );
+    expect(avail.map((r) => [r.customer, r.online_s_sum, r.error_s_sum, r.offline_s_sum, r.maintenance_s_sum])).toEqual(
+      [
+        ['c1', 6500, 100, 600, 0],
+        ['c2', 0, 0, 0, 3600],
+      ],
+    );
   });
 
   it('a point that arrives after its hour was rolled up is counted when the hour is computed again', async () => {
@@ -149,7 +212,12 @@ describe('downsampler against a real influxd', () => {
     await ds.computeHours([H]);
     await flush();
     const got = await hourlyRows(db, H);
-    expect(got['c2/s2/']).toMatchObject({ load_pct_sum: 27, load_pct_count: 3, pulses_increase: 40, error_code_positive: 1 });
+    expect(got['c2/s2/']).toMatchObject({
+      load_pct_sum: 27,
+      load_pct_count: 3,
+      pulses_increase: 40,
+      error_code_positive: 1,
+    });
     // Rewritten, not added: the other group is unchanged and there is still one point per group.
     expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 37 });
     expect(Object.keys(got).sort()).toEqual(['c1/s1/M1', 'c2/s2/']);
@@ -174,28 +242,50 @@ describe('the loop, through the spool and drain as in serve', () => {
     await writeRaw(name, [reading(A, late + 10 * MIN, { load_pct: 10, pulses: int(1), error_code: int(0) })]);
     const stateDb = openStateDb(path.join(dir, `late-${name}.db`));
     const spool = new Spool({ db: stateDb, commitIntervalMs: 5 });
-    const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influx.url, database: name }), log, flushIntervalMs: 20 });
+    const drain = new Drain({
+      spool,
+      writer: new InfluxV1Writer({ url: influx.url, database: name }),
+      log,
+      flushIntervalMs: 20,
+    });
     const ds = new Downsampler({
-      query: influx.client(name), write: (p) => spool.append(encodeLine(p)), measurements: [meter], log,
-      intervalS: 0.1, recentHours: 1, backfillHours: 1, lateHours: 4,
+      query: influx.client(name),
+      write: (p) => spool.append(encodeLine(p)),
+      measurements: [meter],
+      log,
+      intervalS: 0.1,
+      recentHours: 1,
+      backfillHours: 1,
+      lateHours: 4,
     });
     const directory = new MemoryDirectory();
     directory.add({ id: A.device, kind: A.kind, model: A.model, customer: A.customer, site: A.site });
     const emitter = new Emitter(spool, directory, new SelfMetrics('test'), log, { now: () => Date.now() });
     emitter.late = ds;
     const forward = emitter.forwarder('agent', new Map([[meter.name, meter]]));
-    const hourlyAt = async (hour: number) => rows(await influx.query(`SELECT * FROM "${hourly.name}" WHERE time = ${hour}ms`, { db: name }));
+    const hourlyAt = async (hour: number) =>
+      rows(await influx.query(`SELECT * FROM "${hourly.name}" WHERE time = ${hour}ms`, { db: name }));
     try {
       drain.start();
       ds.start();
       forward(parseLineHead(`${meter.name},device=${A.device} load_pct=30,pulses=2i,error_code=5i ${late + 20 * MIN}`));
-      forward(parseLineHead(`${meter.name},device=${A.device} load_pct=70,pulses=3i,error_code=0i ${tooOld + 5 * MIN}`));
+      forward(
+        parseLineHead(`${meter.name},device=${A.device} load_pct=70,pulses=3i,error_code=0i ${tooOld + 5 * MIN}`),
+      );
       let found: Record<string, unknown>[] = [];
       for (let i = 0; i < 200 && !(found[0]?.load_pct_count === 2); i++) {
         await new Promise((r) => setTimeout(r, 50));
         found = await hourlyAt(late);
       }
-      expect(found).toEqual([expect.objectContaining({ load_pct_sum: 40, load_pct_count: 2, error_code_positive: 1, customer: 'c1', site: 's1' })]);
+      expect(found).toEqual([
+        expect.objectContaining({
+          load_pct_sum: 40,
+          load_pct_count: 2,
+          error_code_positive: 1,
+          customer: 'c1',
+          site: 's1',
+        }),
+      ]);
       // The raw point older than lateHours is stored, but its hour is not computed again.
       expect(await influx.count(meter.name, name)).toBe(3);
       expect(await hourlyAt(tooOld)).toEqual([]);
@@ -212,15 +302,29 @@ describe('the loop, through the spool and drain as in serve', () => {
     const name = `late_${Date.now()}`;
     const stateDb = openStateDb(path.join(dir, 'spool.db'));
     const spool = new Spool({ db: stateDb, commitIntervalMs: 5 });
-    const drain = new Drain({ spool, writer: new InfluxV1Writer({ url: influx.url, database: name, gzip: false }), log, flushIntervalMs: 20 });
+    const drain = new Drain({
+      spool,
+      writer: new InfluxV1Writer({ url: influx.url, database: name, gzip: false }),
+      log,
+      flushIntervalMs: 20,
+    });
     const metrics = new SelfMetrics('test');
     const warnings: string[] = [];
     const logged = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     const ds = new Downsampler({
-      query: influx.client(name), write: (p) => spool.append(encodeLine(p)), measurements: [meter], log: logged, metrics,
-      intervalS: 0.1, recentHours: 1, backfillHours: 3,
+      query: influx.client(name),
+      write: (p) => spool.append(encodeLine(p)),
+      measurements: [meter],
+      log: logged,
+      metrics,
+      intervalS: 0.1,
+      recentHours: 1,
+      backfillHours: 3,
     });
-    const errors = async () => (await metrics.registry.getSingleMetricAsString('fleetpulse_downsampler_errors_total')).match(/measurement="meter_status_hourly"} (\d+)/)?.[1];
+    const errors = async () =>
+      (await metrics.registry.getSingleMetricAsString('fleetpulse_downsampler_errors_total')).match(
+        /measurement="meter_status_hourly"} (\d+)/,
+      )?.[1];
     try {
       drain.start();
       ds.start();

@@ -84,7 +84,14 @@ export class Downsampler implements LateWatch {
 
   /** Throws (naming measurement and field) when a declared rollup is invalid. */
   constructor(options: DownsamplerOptions) {
-    this.o = { intervalS: 300, recentHours: 2, backfillHours: 24, lateHours: 168, clock: { now: () => Date.now() }, ...stripUndefined(options) };
+    this.o = {
+      intervalS: 300,
+      recentHours: 2,
+      backfillHours: 24,
+      lateHours: 168,
+      clock: { now: () => Date.now() },
+      ...stripUndefined(options),
+    };
     this.rollups = [];
     for (const m of options.measurements) {
       if (!m.rollup || this.pending.has(m.name)) continue;
@@ -135,7 +142,8 @@ export class Downsampler implements LateWatch {
   /** A point of `measurement` older than `before` was spooled: its hour is computed on the next pass. */
   note(measurement: string, time: number): void {
     const pending = this.pending.get(measurement);
-    if (pending && time >= this.oldestKept()) pending.set(hourOf(time), this.o.clock.now() + 2 * this.o.intervalS * 1000);
+    if (pending && time >= this.oldestKept())
+      pending.set(hourOf(time), this.o.clock.now() + 2 * this.o.intervalS * 1000);
   }
 
   /** The last `n` hours up to now, the current one included, oldest first. */
@@ -145,11 +153,21 @@ export class Downsampler implements LateWatch {
   }
 
   private async run(): Promise<void> {
-    for (const spec of this.rollups) for (const hour of this.lastHours(this.o.backfillHours)) this.pending.get(spec.source.name)!.set(hour, 0);
+    for (const spec of this.rollups)
+      for (const hour of this.lastHours(this.o.backfillHours)) this.pending.get(spec.source.name)!.set(hour, 0);
     const started = performance.now();
     const first = await this.pass([]);
     if (first.length > 0) {
-      this.o.log.info({ hours: this.o.backfillHours, rollups: this.rollups.map((r) => r.name), points: sum(first, 'points'), failed: first.filter((h) => h.error).length, s: Math.round(performance.now() - started) / 1000 }, 'rollups backfilled');
+      this.o.log.info(
+        {
+          hours: this.o.backfillHours,
+          rollups: this.rollups.map((r) => r.name),
+          points: sum(first, 'points'),
+          failed: first.filter((h) => h.error).length,
+          s: Math.round(performance.now() - started) / 1000,
+        },
+        'rollups backfilled',
+      );
     }
     while (!this.stopped) {
       await sleep(this.o.intervalS * 1000, this.stopper.signal);
@@ -191,7 +209,9 @@ export class Downsampler implements LateWatch {
   }
 
   private oldestKept(): number {
-    return hourOf(this.o.clock.now()) - (Math.max(this.o.backfillHours, this.o.recentHours, this.o.lateHours) - 1) * HOUR_MS;
+    return (
+      hourOf(this.o.clock.now()) - (Math.max(this.o.backfillHours, this.o.recentHours, this.o.lateHours) - 1) * HOUR_MS
+    );
   }
 
   private async computeRun(spec: RollupSpec<MeasurementSpec>, from: number, hours: number): Promise<HourOutcome> {
@@ -216,7 +236,10 @@ export class Downsampler implements LateWatch {
     } catch (err) {
       outcome.error = (err as Error).message;
       this.errors?.labels(spec.name).inc();
-      this.o.log.warn({ rollup: spec.name, from: new Date(from).toISOString(), hours, err: outcome.error }, 'rollup failed; tried again on the next pass');
+      this.o.log.warn(
+        { rollup: spec.name, from: new Date(from).toISOString(), hours, err: outcome.error },
+        'rollup failed; tried again on the next pass',
+      );
     }
     outcome.ms = performance.now() - started;
     this.duration?.labels(spec.name).observe(outcome.ms / 1000);

@@ -23,8 +23,14 @@ const meter = defineMeasurement({
     vendor: { type: 'string', description: '' },
   },
 });
-const v = defineMeasurement({ name: 'fine', description: 'test', tags: {}, fields: { v: { type: 'float', description: '' } } });
-const declared = (...names: string[]) => new Map([hostCpu, meter, v].filter((m) => names.length === 0 || names.includes(m.name)).map((m) => [m.name, m]));
+const v = defineMeasurement({
+  name: 'fine',
+  description: 'test',
+  tags: {},
+  fields: { v: { type: 'float', description: '' } },
+});
+const declared = (...names: string[]) =>
+  new Map([hostCpu, meter, v].filter((m) => names.length === 0 || names.includes(m.name)).map((m) => [m.name, m]));
 
 function setUp(opts: { full?: () => boolean } = {}) {
   const lines: string[] = [];
@@ -42,8 +48,10 @@ function setUp(opts: { full?: () => boolean } = {}) {
   };
   const emitter = new Emitter(sink, directory, metrics, pino({ level: 'silent' }), { now: () => 0 });
   const refusedFor = async (reason: string) =>
-    (await metrics.pointsRefused.get()).values.find((x) => x.labels.plugin === 'agent' && x.labels.reason === reason)?.value ?? 0;
-  const emitted = async () => (await metrics.pointsEmitted.get()).values.find((x) => x.labels.plugin === 'agent')?.value ?? 0;
+    (await metrics.pointsRefused.get()).values.find((x) => x.labels.plugin === 'agent' && x.labels.reason === reason)
+      ?.value ?? 0;
+  const emitted = async () =>
+    (await metrics.pointsEmitted.get()).values.find((x) => x.labels.plugin === 'agent')?.value ?? 0;
   return { lines, forward: emitter.forwarder('agent', declared()), refusedFor, emitted, metrics };
 }
 
@@ -55,7 +63,15 @@ describe('Emitter.forwarder (lines encoded at the edge, enriched here)', () => {
     forward(head);
     const expected = encodeLine({
       measurement: 'host cpu',
-      tags: { device: 'pc 1', mount: 'C:\\\\x', kind: 'pc', model: 'NUC, 12', customer: 'acme', site: 'lyon=3', gateway: 'agent-1' },
+      tags: {
+        device: 'pc 1',
+        mount: 'C:\\\\x',
+        kind: 'pc',
+        model: 'NUC, 12',
+        customer: 'acme',
+        site: 'lyon=3',
+        gateway: 'agent-1',
+      },
       fields: { usage_pct: 12.5, note: 'a b' },
       time: 1_700_000_000_000,
     });
@@ -65,7 +81,9 @@ describe('Emitter.forwarder (lines encoded at the edge, enriched here)', () => {
   it('refuses and counts a line without a timestamp or with a tag it cannot write, and keeps forwarding', async () => {
     const { lines, forward, refusedFor, emitted } = setUp();
     expect(forward(parseLineHead('fine,device=pc\\ 1 v=1'))).toBe('no_timestamp');
-    expect(forward({ measurement: 'fine', tags: { device: 'pc 1', path: 'ends\\' }, rest: 'v=1 5', time: '5' })).toBe('malformed');
+    expect(forward({ measurement: 'fine', tags: { device: 'pc 1', path: 'ends\\' }, rest: 'v=1 5', time: '5' })).toBe(
+      'malformed',
+    );
     expect(forward(parseLineHead('fine,device=other v=1 6'))).toBeUndefined();
     expect(lines).toEqual(['fine,device=other v=1 6']);
     expect(await refusedFor('no_timestamp')).toBe(1);
@@ -79,7 +97,7 @@ describe('Emitter.forwarder (lines encoded at the edge, enriched here)', () => {
 });
 
 describe('Emitter.forwarder refuses what an edge may not write', () => {
-  it('refuses a line whose identity tags are not the inventory\'s, and never rewrites them', async () => {
+  it("refuses a line whose identity tags are not the inventory's, and never rewrites them", async () => {
     const { lines, forward, refusedFor } = setUp();
     expect(forward(parseLineHead('fine,device=pc\\ 1,customer=victim v=1 1'))).toBe('identity');
     expect(forward(parseLineHead('fine,device=pc\\ 1,site=victim-hq v=1 2'))).toBe('identity');
@@ -101,7 +119,7 @@ describe('Emitter.forwarder refuses what an edge may not write', () => {
     ]);
   });
 
-  it('refuses measurements not declared for the edge, and the runtime\'s own, counted `measurement`', async () => {
+  it("refuses measurements not declared for the edge, and the runtime's own, counted `measurement`", async () => {
     const { lines, forward, refusedFor } = setUp();
     for (const name of ['rel_spoof', 'fleet_status', 'device_status', 'meter_hourly']) {
       expect(forward(parseLineHead(`${name},device=pc\\ 1 v=1 1`))).toBe('measurement');
@@ -138,13 +156,23 @@ describe('Emitter.forwarder refuses what an edge may not write', () => {
     expect(await emitted()).toBe(0);
   });
 
-  it('lets an edge forward its runtime\'s self-metrics, typed as the runtime writes them', () => {
+  it("lets an edge forward its runtime's self-metrics, typed as the runtime writes them", () => {
     const lines: string[] = [];
     const metrics = new SelfMetrics('test');
-    const emitter = new Emitter({ append: (l) => void lines.push(l), committed: async () => {} }, new MemoryDirectory(), metrics, pino({ level: 'silent' }), { now: () => 0 });
+    const emitter = new Emitter(
+      { append: (l) => void lines.push(l), committed: async () => {} },
+      new MemoryDirectory(),
+      metrics,
+      pino({ level: 'silent' }),
+      { now: () => 0 },
+    );
     const forward = emitter.forwarder('agent', new Map(metrics.specs().map((m) => [m.name, m])));
-    expect(forward(parseLineHead('fleetpulse_points_dropped_total,device=a1,host=h,reason=spool_full value=3 1'))).toBeUndefined();
-    expect(forward(parseLineHead('fleetpulse_write_latency_seconds,device=a1,host=h sum=0.5,count=3 1'))).toBeUndefined();
+    expect(
+      forward(parseLineHead('fleetpulse_points_dropped_total,device=a1,host=h,reason=spool_full value=3 1')),
+    ).toBeUndefined();
+    expect(
+      forward(parseLineHead('fleetpulse_write_latency_seconds,device=a1,host=h sum=0.5,count=3 1')),
+    ).toBeUndefined();
     expect(forward(parseLineHead('fleetpulse_points_dropped_total,device=a1 value="x" 1'))).toBe('field_type');
     expect(lines).toHaveLength(2);
   });

@@ -26,7 +26,6 @@ export interface LineSink {
   committed(): Promise<void>;
 }
 
-
 /**
  * The tags the runtime sets from the inventory on every device point (the device record's
  * fields of the same names, and `device` itself): a forwarded line may not say otherwise.
@@ -97,7 +96,10 @@ export class Emitter {
    * declaration (a sender must not change a field's type in InfluxDB for everyone). Answers why
    * a line was refused (counted in `fleetpulse_points_refused_total`), or undefined when spooled.
    */
-  forwarder(instance: string, allowed: ReadonlyMap<string, MeasurementSpec>): (head: LineHead) => ForwardRefusal | undefined {
+  forwarder(
+    instance: string,
+    allowed: ReadonlyMap<string, MeasurementSpec>,
+  ): (head: LineHead) => ForwardRefusal | undefined {
     const emitted = this.metrics.emittedBy(instance);
     const refuse = (reason: ForwardRefusal, head: LineHead, why: string): ForwardRefusal => {
       this.metrics.pointsRefused.labels(instance, reason).inc();
@@ -114,7 +116,8 @@ export class Emitter {
       let own = false;
       for (const key in head.tags) {
         if (!IDENTITY.has(key)) own = true;
-        else if (head.tags[key] !== identity[key]) return refuse('identity', head, `tag ${key}="${head.tags[key]}" is not the inventory's`);
+        else if (head.tags[key] !== identity[key])
+          return refuse('identity', head, `tag ${key}="${head.tags[key]}" is not the inventory's`);
       }
       const tags = own ? { ...head.tags, ...identity } : identity;
       const mismatch = fieldSetMismatch(spec, head.rest);
@@ -207,7 +210,10 @@ export class Emitter {
     const now = Date.now();
     if ((this.lastWarned.get(key) ?? 0) + 60_000 < now) {
       this.lastWarned.set(key, now);
-      this.log.warn({ plugin: instance, measurement, err: why }, 'point refused (further ones for a minute are only counted)');
+      this.log.warn(
+        { plugin: instance, measurement, err: why },
+        'point refused (further ones for a minute are only counted)',
+      );
     }
   }
 }

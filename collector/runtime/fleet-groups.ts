@@ -15,7 +15,9 @@ type GroupLabels = Partial<Pick<DeviceRecord, (typeof FLEET_GROUP_TAGS)[number] 
  * tags, so such devices are still counted, in a group without that tag. Shared with the Grafana
  * fixture and benchmark so they write what the runtime would.
  */
-export function fleetStatusGroups(devices: Iterable<{ device: GroupLabels | undefined; state: DeviceState }>): Array<{ tags: Tags; fields: Fields }> {
+export function fleetStatusGroups(
+  devices: Iterable<{ device: GroupLabels | undefined; state: DeviceState }>,
+): Array<{ tags: Tags; fields: Fields }> {
   const groups = new Map<string, { tags: Tags; counts: Record<DeviceState, number> }>();
   for (const { device, state } of devices) {
     const key = FLEET_GROUP_TAGS.map((t) => device?.[t] ?? '').join('\u0000');
@@ -32,7 +34,10 @@ export function fleetStatusGroups(devices: Iterable<{ device: GroupLabels | unde
     tags,
     fields: {
       total: int(c.online + c.offline + c.error + c.maintenance),
-      online: int(c.online), offline: int(c.offline), error: int(c.error), maintenance: int(c.maintenance),
+      online: int(c.online),
+      offline: int(c.offline),
+      error: int(c.error),
+      maintenance: int(c.maintenance),
     },
   }));
 }

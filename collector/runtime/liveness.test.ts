@@ -114,7 +114,12 @@ describe('Liveness', () => {
     const first = rollups(a.written);
     expect(first).toHaveLength(1);
     expect(first[0]!.time).toBe(T0 - 30 * 60_000); // stamped 10:00
-    expect(first[0]!.fields).toEqual({ online_s: 20 * 60 + 21, error_s: 0, offline_s: 30 * 60 - (20 * 60 + 21), maintenance_s: 0 });
+    expect(first[0]!.fields).toEqual({
+      online_s: 20 * 60 + 21,
+      error_s: 0,
+      offline_s: 30 * 60 - (20 * 60 + 21),
+      maintenance_s: 0,
+    });
 
     // Restart at 11:20: the partial hour is written and saved; the new Liveness goes on from it.
     const restartAt = T0 + s(50 * 60);
@@ -168,26 +173,61 @@ describe('Liveness', () => {
     liveness.seen('term-2', 'error', T0 + s(50));
     liveness.tick(T0 + s(65)); // term-3 silent for 64 s: offline
     const last = groups.filter((g) => g.time === T0 + s(65) && g.measurement === 'fleet_status');
-    const counts = (total: number, online: number, offline: number, error: number) => ({ total: int(total), online: int(online), offline: int(offline), error: int(error), maintenance: int(0) });
+    const counts = (total: number, online: number, offline: number, error: number) => ({
+      total: int(total),
+      online: int(online),
+      offline: int(offline),
+      error: int(error),
+      maintenance: int(0),
+    });
     expect(last.map((g) => g.measurement)).toEqual(['fleet_status', 'fleet_status', 'fleet_status']);
     expect(Object.fromEntries(last.map((g) => [g.tags.site ?? '(none)', { tags: g.tags, fields: g.fields }]))).toEqual({
-      'acme-s1': { tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal', model: 'TC-200' }, fields: counts(2, 1, 0, 1) },
-      'acme-s2': { tags: { customer: 'acme', site: 'acme-s2', kind: 'terminal', model: 'TC-200' }, fields: counts(1, 0, 1, 0) },
+      'acme-s1': {
+        tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal', model: 'TC-200' },
+        fields: counts(2, 1, 0, 1),
+      },
+      'acme-s2': {
+        tags: { customer: 'acme', site: 'acme-s2', kind: 'terminal', model: 'TC-200' },
+        fields: counts(1, 0, 1, 0),
+      },
       // sensor-1 has only a kind: counted in a group without the missing tags.
       '(none)': { tags: { kind: 'sensor' }, fields: counts(1, 0, 1, 0) },
     });
     // Between status intervals nothing is written; the previous interval had term-3 online.
-    expect(groups.filter((g) => g.time !== T0 + s(65) && g.measurement === 'fleet_status').map((g) => g.time)).toEqual([T0 + s(5), T0 + s(5), T0 + s(5)]);
+    expect(groups.filter((g) => g.time !== T0 + s(65) && g.measurement === 'fleet_status').map((g) => g.time)).toEqual([
+      T0 + s(5),
+      T0 + s(5),
+      T0 + s(5),
+    ]);
     expect(groups.find((g) => g.time === T0 + s(5) && g.tags.site === 'acme-s2')!.fields).toEqual(counts(1, 1, 0, 0));
     db.close();
   });
 
   it('fleet_status through the Emitter: a tag set without device gets no inventory tags', () => {
     const lines: string[] = [];
-    const directory = new MemoryDirectory().add({ id: 'acme', kind: 'terminal', model: 'X', customer: 'other', site: 'other-s1' });
-    const emitter = new Emitter({ append: (l) => void lines.push(l), committed: async () => {} }, directory, new SelfMetrics('test'), pino({ level: 'silent' }), { now: () => T0 });
-    emitter.system({ measurement: 'fleet_status', fields: { total: int(1), online: int(1), offline: int(0), error: int(0), maintenance: int(0) }, tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal' }, time: T0 });
-    expect(lines).toEqual([`fleet_status,customer=acme,kind=terminal,site=acme-s1 total=1i,online=1i,offline=0i,error=0i,maintenance=0i ${T0}`]);
+    const directory = new MemoryDirectory().add({
+      id: 'acme',
+      kind: 'terminal',
+      model: 'X',
+      customer: 'other',
+      site: 'other-s1',
+    });
+    const emitter = new Emitter(
+      { append: (l) => void lines.push(l), committed: async () => {} },
+      directory,
+      new SelfMetrics('test'),
+      pino({ level: 'silent' }),
+      { now: () => T0 },
+    );
+    emitter.system({
+      measurement: 'fleet_status',
+      fields: { total: int(1), online: int(1), offline: int(0), error: int(0), maintenance: int(0) },
+      tags: { customer: 'acme', site: 'acme-s1', kind: 'terminal' },
+      time: T0,
+    });
+    expect(lines).toEqual([
+      `fleet_status,customer=acme,kind=terminal,site=acme-s1 total=1i,online=1i,offline=0i,error=0i,maintenance=0i ${T0}`,
+    ]);
   });
 
   it('device_attention: only devices offline or in error, every interval and transition, one closing point on recovery', () => {
@@ -196,7 +236,12 @@ describe('Liveness', () => {
     liveness.load(T0); // never seen yet: both offline, listed
     for (const id of ['sensor-1', 'sensor-2']) liveness.seen(id, 'online', T0);
     liveness.tick(T0);
-    expect(attention(written).map((w) => [w.device, w.fields.state])).toEqual([['sensor-1', 'offline'], ['sensor-2', 'offline'], ['sensor-1', 'online'], ['sensor-2', 'online']]);
+    expect(attention(written).map((w) => [w.device, w.fields.state])).toEqual([
+      ['sensor-1', 'offline'],
+      ['sensor-2', 'offline'],
+      ['sensor-1', 'online'],
+      ['sensor-2', 'online'],
+    ]);
     written.length = 0;
     for (let t = 10; t <= 120; t += 10) {
       liveness.seen('sensor-2', 'online', T0 + s(t));
@@ -213,7 +258,9 @@ describe('Liveness', () => {
       for (const id of ['sensor-1', 'sensor-2']) liveness.seen(id, 'online', T0 + s(t));
       liveness.tick(T0 + s(t + 5)); // full status intervals at 180 and 240 s
     }
-    expect(attention(written).map((w) => [w.device, w.fields.state, w.time])).toEqual([['sensor-1', 'online', T0 + s(125)]]);
+    expect(attention(written).map((w) => [w.device, w.fields.state, w.time])).toEqual([
+      ['sensor-1', 'online', T0 + s(125)],
+    ]);
     db.close();
   });
 
@@ -247,7 +294,11 @@ describe('Liveness', () => {
     inWindow = true;
     liveness.tick(T0 + s(2));
     for (let t = 60; t <= 300; t += 60) liveness.tick(T0 + s(t)); // silent, but in maintenance
-    expect(attention(written).map((w) => [w.fields.state, w.time])).toEqual([['offline', T0], ['error', T0 + s(1)], ['maintenance', T0 + s(2)]]);
+    expect(attention(written).map((w) => [w.fields.state, w.time])).toEqual([
+      ['offline', T0],
+      ['error', T0 + s(1)],
+      ['maintenance', T0 + s(2)],
+    ]);
     inWindow = false;
     liveness.tick(T0 + s(301)); // window over: offline, listed again
     expect(attention(written).at(-1)!.fields).toMatchObject({ state: 'offline', since_s: 0 });
@@ -279,7 +330,9 @@ describe('Liveness', () => {
     const old = new Database(file);
     old.exec(`CREATE TABLE liveness (device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
       online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
-    old.prepare('INSERT INTO liveness VALUES (?, ?, ?, ?, 0, 0, 0, 0)').run('sensor-1', 'online', T0 - s(5), T0 - (T0 % HOUR));
+    old
+      .prepare('INSERT INTO liveness VALUES (?, ?, ?, ?, 0, 0, 0, 0)')
+      .run('sensor-1', 'online', T0 - s(5), T0 - (T0 % HOUR));
     old.close();
     const { liveness, written, db } = setUp({}, file);
     liveness.load(T0);
@@ -293,14 +346,22 @@ describe('Liveness', () => {
 
   it('writes fleet_firmware with fleet_status: devices per (customer, site, kind, model, firmware)', () => {
     const groups: Array<{ measurement: string; fields: Fields; tags: Tags }> = [];
-    const { liveness, directory, db } = setUp({ writeGroup: (measurement, fields, tags) => groups.push({ measurement, fields, tags }) });
+    const { liveness, directory, db } = setUp({
+      writeGroup: (measurement, fields, tags) => groups.push({ measurement, fields, tags }),
+    });
     directory.add({ id: 't1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 's1', firmware: '1.5.0' });
     directory.add({ id: 't2', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 's1', firmware: '1.5.0' });
     directory.add({ id: 't3', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 's1', firmware: '1.4.2' });
     liveness.load(T0);
     liveness.tick(T0);
-    const firmware = groups.filter((g) => g.measurement === 'fleet_firmware').map((g) => [g.tags.firmware ?? '(unknown)', g.tags.kind, g.fields.devices]);
-    expect(firmware).toEqual([['(unknown)', 'sensor', int(1)], ['1.5.0', 'terminal', int(2)], ['1.4.2', 'terminal', int(1)]]);
+    const firmware = groups
+      .filter((g) => g.measurement === 'fleet_firmware')
+      .map((g) => [g.tags.firmware ?? '(unknown)', g.tags.kind, g.fields.devices]);
+    expect(firmware).toEqual([
+      ['(unknown)', 'sensor', int(1)],
+      ['1.5.0', 'terminal', int(2)],
+      ['1.4.2', 'terminal', int(1)],
+    ]);
     db.close();
   });
 });

@@ -66,7 +66,8 @@ interface Entry {
  */
 export class Liveness {
   private readonly entries = new Map<string, Entry>();
-  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>> & Pick<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>;
+  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>> &
+    Pick<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>;
   private lastFullStatus = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -74,15 +75,25 @@ export class Liveness {
   constructor(options: LivenessOptions) {
     // `?? default` rather than spreading: a caller passing `missedIntervals: undefined` (the
     // Collector does when the config has no liveness section) must still get the default.
-    this.o = { ...options, statusIntervalS: options.statusIntervalS ?? 60, missedIntervals: options.missedIntervals ?? 2 };
+    this.o = {
+      ...options,
+      statusIntervalS: options.statusIntervalS ?? 60,
+      missedIntervals: options.missedIntervals ?? 2,
+    };
     this.o.db.exec(`CREATE TABLE IF NOT EXISTS liveness (
       device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
       online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
     // Added with device_attention: whether a device's list entry is still open must survive a
     // restart, or a device that recovered while we were down would stay listed (or every device
     // would get a closing point, one series each).
-    const columns = new Set((this.o.db.prepare('PRAGMA table_info(liveness)').all() as Array<{ name: string }>).map((c) => c.name));
-    for (const [name, type] of [['state', 'TEXT'], ['since', 'INTEGER'], ['attention', 'INTEGER NOT NULL DEFAULT 0']]) {
+    const columns = new Set(
+      (this.o.db.prepare('PRAGMA table_info(liveness)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    for (const [name, type] of [
+      ['state', 'TEXT'],
+      ['since', 'INTEGER'],
+      ['attention', 'INTEGER NOT NULL DEFAULT 0'],
+    ]) {
       if (!columns.has(name!)) this.o.db.exec(`ALTER TABLE liveness ADD COLUMN ${name} ${type}`);
     }
   }
@@ -90,9 +101,17 @@ export class Liveness {
   /** Loads the saved state and every device of the directory; call once before `start`. */
   load(now: number): void {
     const rows = this.o.db.prepare('SELECT * FROM liveness').all() as Array<{
-      device: string; reported: Reported; last_seen: number | null; hour_start: number;
-      online_ms: number; error_ms: number; offline_ms: number; maintenance_ms: number;
-      state: DeviceState | null; since: number | null; attention: number;
+      device: string;
+      reported: Reported;
+      last_seen: number | null;
+      hour_start: number;
+      online_ms: number;
+      error_ms: number;
+      offline_ms: number;
+      maintenance_ms: number;
+      state: DeviceState | null;
+      since: number | null;
+      attention: number;
     }>;
     for (const r of rows) {
       const entry = this.entry(r.device, now);
@@ -171,8 +190,16 @@ export class Liveness {
     let e = this.entries.get(id);
     if (!e) {
       e = {
-        id, reported: 'offline', lastSeen: undefined, state: 'offline', since: now, reason: '', attention: false,
-        hourStart: now - (now % HOUR), spent: { online: 0, error: 0, offline: 0, maintenance: 0 }, countedTo: now,
+        id,
+        reported: 'offline',
+        lastSeen: undefined,
+        state: 'offline',
+        since: now,
+        reason: '',
+        attention: false,
+        hourStart: now - (now % HOUR),
+        spent: { online: 0, error: 0, offline: 0, maintenance: 0 },
+        countedTo: now,
       };
       this.entries.set(id, e);
     }
@@ -240,7 +267,11 @@ export class Liveness {
   private writeAttention(e: Entry, now: number): void {
     const needs = ATTENTION.has(e.state);
     if (!needs && !e.attention) return;
-    const fields: Fields = { state: e.state, since_s: Math.max(0, Math.floor((now - e.since) / 1000)), reason: e.state === 'error' ? e.reason : '' };
+    const fields: Fields = {
+      state: e.state,
+      since_s: Math.max(0, Math.floor((now - e.since) / 1000)),
+      reason: e.state === 'error' ? e.reason : '',
+    };
     if (e.lastSeen !== undefined) fields.last_seen_s = Math.max(0, Math.floor((now - e.lastSeen) / 1000));
     this.o.write(deviceAttention.name, fields, e.id, now);
     e.attention = needs;
@@ -252,8 +283,10 @@ export class Liveness {
     this.o.write(
       deviceAvailability.name,
       {
-        online_s: Math.round(s.online / 1000), error_s: Math.round(s.error / 1000),
-        offline_s: Math.round(s.offline / 1000), maintenance_s: Math.round(s.maintenance / 1000),
+        online_s: Math.round(s.online / 1000),
+        error_s: Math.round(s.error / 1000),
+        offline_s: Math.round(s.offline / 1000),
+        maintenance_s: Math.round(s.maintenance / 1000),
       },
       e.id,
       e.hourStart,
@@ -271,7 +304,19 @@ export class Liveness {
     this.o.db.transaction(() => {
       for (const e of this.entries.values()) {
         this.count(e, now);
-        upsert.run(e.id, e.reported, e.lastSeen ?? null, e.hourStart, e.spent.online, e.spent.error, e.spent.offline, e.spent.maintenance, e.state, e.since, e.attention ? 1 : 0);
+        upsert.run(
+          e.id,
+          e.reported,
+          e.lastSeen ?? null,
+          e.hourStart,
+          e.spent.online,
+          e.spent.error,
+          e.spent.offline,
+          e.spent.maintenance,
+          e.state,
+          e.since,
+          e.attention ? 1 : 0,
+        );
       }
     })();
   }
@@ -285,7 +330,7 @@ export class Liveness {
     const devices = [...this.entries.values()].map((e) => ({ device: this.o.directory.lookup(e.id), state: e.state }));
     // One timestamp for every group of an interval, so a reader can take each group's last point.
     for (const g of fleetStatusGroups(devices)) this.o.writeGroup(fleetStatus.name, g.fields, g.tags, now);
-    for (const g of fleetFirmwareGroups(devices.map((d) => d.device))) this.o.writeGroup(fleetFirmware.name, g.fields, g.tags, now);
+    for (const g of fleetFirmwareGroups(devices.map((d) => d.device)))
+      this.o.writeGroup(fleetFirmware.name, g.fields, g.tags, now);
   }
 }
-

@@ -8,9 +8,16 @@ export const deviceStatus = defineMeasurement({
     'Liveness of every watched device, written on every transition and every status interval, so that offline is a value and not a missing series.',
   tags: {},
   fields: {
-    online: { type: 'int', description: '1 when the device reported within its allowed silence (online or error), else 0' },
+    online: {
+      type: 'int',
+      description: '1 when the device reported within its allowed silence (online or error), else 0',
+    },
     state: { type: 'string', description: 'online | offline | error | maintenance' },
-    last_seen_s: { type: 'int', unit: 's', description: 'Seconds since the device last reported (absent if never seen)' },
+    last_seen_s: {
+      type: 'int',
+      unit: 's',
+      description: 'Seconds since the device last reported (absent if never seen)',
+    },
   },
 });
 
@@ -23,7 +30,11 @@ export const deviceAvailability = defineMeasurement({
     online_s: { type: 'int', unit: 's', description: 'Seconds online in the hour' },
     error_s: { type: 'int', unit: 's', description: 'Seconds reachable but reporting an error' },
     offline_s: { type: 'int', unit: 's', description: 'Seconds offline' },
-    maintenance_s: { type: 'int', unit: 's', description: 'Seconds inside a maintenance window (excluded from uptime)' },
+    maintenance_s: {
+      type: 'int',
+      unit: 's',
+      description: 'Seconds inside a maintenance window (excluded from uptime)',
+    },
   },
   // Fleet-wide uptime reads ≈ groups × hours points instead of devices × hours; reports per
   // device keep reading this measurement.
@@ -49,7 +60,10 @@ export const fleetStatus = defineMeasurement({
   },
   fields: {
     total: { type: 'int', description: 'Devices watched in the group' },
-    online: { type: 'int', description: 'Devices in state online (reachable and not erroring; error is its own count)' },
+    online: {
+      type: 'int',
+      description: 'Devices in state online (reachable and not erroring; error is its own count)',
+    },
     offline: { type: 'int', description: 'Devices in state offline' },
     error: { type: 'int', description: 'Devices reachable but reporting an error' },
     maintenance: { type: 'int', description: 'Devices inside a maintenance window' },
@@ -62,10 +76,27 @@ export const deviceAttention = defineMeasurement({
     'The devices that need attention now (offline or error), written by the liveness tracker for those devices only: on every transition and every status interval, plus one last point with the new state (online or maintenance) when a device leaves attention. A "now" list takes each series\' last point within two status intervals and keeps state offline or error, so it reads the series of the devices it lists, not one per device of the fleet.',
   tags: {},
   fields: {
-    state: { type: 'string', description: 'offline | error while the device needs attention; online | maintenance on the one point written when it stops needing it' },
-    last_seen_s: { type: 'int', unit: 's', description: 'Seconds since the device last reported (absent if never seen)' },
-    since_s: { type: 'int', unit: 's', description: 'Seconds the device has been in this state (since the transition, or since the runtime started watching it)' },
-    reason: { type: 'string', description: 'What the plugin said about the error (`seen(id, { state: "error", reason })`, e.g. an error code); empty when it said nothing or the device is not in error' },
+    state: {
+      type: 'string',
+      description:
+        'offline | error while the device needs attention; online | maintenance on the one point written when it stops needing it',
+    },
+    last_seen_s: {
+      type: 'int',
+      unit: 's',
+      description: 'Seconds since the device last reported (absent if never seen)',
+    },
+    since_s: {
+      type: 'int',
+      unit: 's',
+      description:
+        'Seconds the device has been in this state (since the transition, or since the runtime started watching it)',
+    },
+    reason: {
+      type: 'string',
+      description:
+        'What the plugin said about the error (`seen(id, { state: "error", reason })`, e.g. an error code); empty when it said nothing or the device is not in error',
+    },
   },
 });
 

@@ -11,7 +11,6 @@ export interface PluginInstance {
   onStartFailure: StartFailurePolicy;
 }
 
-
 /**
  * Turns the `plugins:` section of the configuration into instances, in the order of the plugin
  * list. A section may be an object, a list of objects (several instances) or `false`. Nothing is
@@ -41,7 +40,8 @@ export function resolvePlugins(
       }
       const { enabled, on_start_failure, ...own } = raw as Record<string, unknown>;
       if (enabled === false) return;
-      if (enabled !== undefined && enabled !== true) throw new PluginConfigError(instance, 'enabled', 'must be true or false');
+      if (enabled !== undefined && enabled !== true)
+        throw new PluginConfigError(instance, 'enabled', 'must be true or false');
       if (on_start_failure !== undefined && on_start_failure !== 'exit' && on_start_failure !== 'retry') {
         throw new PluginConfigError(instance, 'on_start_failure', 'must be "exit" or "retry"');
       }
@@ -59,7 +59,9 @@ export function resolvePlugins(
 /** Applies the schema's defaults and validates; throws PluginConfigError naming the first bad key. */
 export function validatePluginConfig(plugin: Plugin, instance: string, raw: unknown): unknown {
   const config = Value.Default(plugin.config, structuredClone(raw ?? {}));
-  const first = [...Value.Errors(plugin.config, config)].find((e) => e.keyword !== 'boolean') ?? [...Value.Errors(plugin.config, config)][0];
+  const first =
+    [...Value.Errors(plugin.config, config)].find((e) => e.keyword !== 'boolean') ??
+    [...Value.Errors(plugin.config, config)][0];
   if (first) {
     const key = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const extra = (first.params as { additionalProperties?: string[] }).additionalProperties;

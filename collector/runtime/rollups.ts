@@ -8,7 +8,15 @@
 import { quoteIdent } from '../pipeline/influx-query.ts';
 import type { Series } from '../pipeline/influx-query.ts';
 import { FLEET_GROUP_TAGS } from './fleet-groups.ts';
-import { int, type Fields, type FieldSpec, type MeasurementSpec, type Point, type RollupKind, type Tags } from '../sdk/index.ts';
+import {
+  int,
+  type Fields,
+  type FieldSpec,
+  type MeasurementSpec,
+  type Point,
+  type RollupKind,
+  type Tags,
+} from '../sdk/index.ts';
 
 export const HOUR_MS = 3_600_000;
 /**
@@ -21,15 +29,24 @@ export const ROLLUP_SUFFIX = '_hourly';
 export const ROLLUP_GROUP_TAGS = FLEET_GROUP_TAGS;
 type GroupTag = (typeof ROLLUP_GROUP_TAGS)[number];
 
-type Written<K extends string, R> = R extends 'mean' ? `${K}_sum` | `${K}_count`
-  : R extends 'sum' ? `${K}_sum`
-  : R extends 'increase' ? `${K}_increase`
-  : R extends 'count_positive' ? `${K}_positive`
-  : never;
+type Written<K extends string, R> = R extends 'mean'
+  ? `${K}_sum` | `${K}_count`
+  : R extends 'sum'
+    ? `${K}_sum`
+    : R extends 'increase'
+      ? `${K}_increase`
+      : R extends 'count_positive'
+        ? `${K}_positive`
+        : never;
 /** The field names `<name>_hourly` has for a measurement's rollup declaration. */
-export type RollupFieldOf<M> = M extends MeasurementSpec<string, string, infer R> ? { [K in keyof R & string]: Written<K, R[K]> }[keyof R & string] : never;
+export type RollupFieldOf<M> =
+  M extends MeasurementSpec<string, string, infer R>
+    ? { [K in keyof R & string]: Written<K, R[K]> }[keyof R & string]
+    : never;
 
-export type RollupSpec<M extends MeasurementSpec<string, string>> = MeasurementSpec<GroupTag, RollupFieldOf<M>> & { source: M };
+export type RollupSpec<M extends MeasurementSpec<string, string>> = MeasurementSpec<GroupTag, RollupFieldOf<M>> & {
+  source: M;
+};
 
 const NUMERIC = new Set(['float', 'int', 'uint']);
 
@@ -45,20 +62,33 @@ export function rollupMeasurement<M extends MeasurementSpec<string, string>>(m: 
   for (const [name, kind] of Object.entries(declared) as [string, RollupKind][]) {
     const src = m.fields[name];
     if (!src) throw new Error(`${m.name}: rollup of undeclared field "${name}"`);
-    if (!NUMERIC.has(src.type)) throw new Error(`${m.name}: rollup "${kind}" of ${src.type} field "${name}" (numeric fields only)`);
+    if (!NUMERIC.has(src.type))
+      throw new Error(`${m.name}: rollup "${kind}" of ${src.type} field "${name}" (numeric fields only)`);
     // int stays int (seconds, counters), so a rolled-up field's type never changes in InfluxDB.
     const whole = src.type === 'float' ? 'float' : 'int';
     const unit = src.unit === undefined ? {} : { unit: src.unit };
     switch (kind) {
       case 'mean':
-        fields[`${name}_sum`] = { type: whole, ...unit, description: `Sum of ${name} over the group's reports in the hour (mean = sum(${name}_sum) / sum(${name}_count))` };
+        fields[`${name}_sum`] = {
+          type: whole,
+          ...unit,
+          description: `Sum of ${name} over the group's reports in the hour (mean = sum(${name}_sum) / sum(${name}_count))`,
+        };
         fields[`${name}_count`] = { type: 'int', description: `Reports of ${name} in the hour` };
         break;
       case 'sum':
-        fields[`${name}_sum`] = { type: whole, ...unit, description: `Sum of ${name} over the group's points in the hour` };
+        fields[`${name}_sum`] = {
+          type: whole,
+          ...unit,
+          description: `Sum of ${name} over the group's points in the hour`,
+        };
         break;
       case 'increase':
-        fields[`${name}_increase`] = { type: whole, ...unit, description: `Increase of the ${name} counter in the hour, summed over the group's devices (a reset counts from zero)` };
+        fields[`${name}_increase`] = {
+          type: whole,
+          ...unit,
+          description: `Increase of the ${name} counter in the hour, summed over the group's devices (a reset counts from zero)`,
+        };
         break;
       case 'count_positive':
         fields[`${name}_positive`] = { type: 'int', description: `Reports with ${name} > 0 in the hour` };
@@ -99,16 +129,25 @@ export function hourQueries(m: MeasurementSpec, from: number, to: number = from 
   const positives: HourQueries['positives'] = [];
   for (const [name, kind] of Object.entries(m.rollup?.fields ?? {}) as [string, RollupKind][]) {
     const f = quoteIdent(name);
-    if (kind === 'mean') sums.push(`sum(${f}) AS ${quoteIdent(`${name}_sum`)}`, `count(${f}) AS ${quoteIdent(`${name}_count`)}`);
+    if (kind === 'mean')
+      sums.push(`sum(${f}) AS ${quoteIdent(`${name}_sum`)}`, `count(${f}) AS ${quoteIdent(`${name}_count`)}`);
     else if (kind === 'sum') sums.push(`sum(${f}) AS ${quoteIdent(`${name}_sum`)}`);
     else if (kind === 'increase') counters.push(`last(${f}) AS ${quoteIdent(name)}`);
-    else positives.push({ field: name, query: `SELECT count(${f}) AS ${quoteIdent(`${name}_positive`)} FROM ${source} WHERE ${within(from)} AND ${f} > 0 GROUP BY time(1h), ${groups} fill(none)` });
+    else
+      positives.push({
+        field: name,
+        query: `SELECT count(${f}) AS ${quoteIdent(`${name}_positive`)} FROM ${source} WHERE ${within(from)} AND ${f} > 0 GROUP BY time(1h), ${groups} fill(none)`,
+      });
   }
   return {
-    sums: sums.length ? `SELECT ${sums.join(', ')} FROM ${source} WHERE ${within(from)} GROUP BY time(1h), ${groups} fill(none)` : undefined,
+    sums: sums.length
+      ? `SELECT ${sums.join(', ')} FROM ${source} WHERE ${within(from)} GROUP BY time(1h), ${groups} fill(none)`
+      : undefined,
     positives,
     // Each device's own series (GROUP BY device), so a counter is compared with itself only.
-    counters: counters.length ? `SELECT ${counters.join(', ')} FROM ${source} WHERE ${within(from - COUNTER_LOOKBACK_HOURS * HOUR_MS)} GROUP BY time(1h), "device", ${groups} fill(none)` : undefined,
+    counters: counters.length
+      ? `SELECT ${counters.join(', ')} FROM ${source} WHERE ${within(from - COUNTER_LOOKBACK_HOURS * HOUR_MS)} GROUP BY time(1h), "device", ${groups} fill(none)`
+      : undefined,
   };
 }
 
@@ -145,7 +184,9 @@ export function foldHours(spec: RollupSpec<MeasurementSpec>, from: number, to: n
       });
     }
   }
-  const increases = Object.entries(spec.source.rollup?.fields ?? {}).filter(([, k]) => k === 'increase').map(([f]) => f);
+  const increases = Object.entries(spec.source.rollup?.fields ?? {})
+    .filter(([, k]) => k === 'increase')
+    .map(([f]) => f);
   for (const s of answers.counters ?? []) {
     const columns = increases.map((f) => s.columns.indexOf(f));
     // The baseline of each hour is the counter's last value in the latest earlier hour with one.

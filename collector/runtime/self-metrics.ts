@@ -10,46 +10,195 @@ import type { FieldSpec, MeasurementSpec, Point } from '../sdk/index.ts';
  */
 export class SelfMetrics {
   readonly registry = new Registry();
-  readonly pointsEmitted = new Counter({ name: 'fleetpulse_points_emitted_total', help: 'Points accepted into the spool, by plugin', labelNames: ['plugin'], registers: [this.registry], collect: () => this.collectEmitted() });
+  readonly pointsEmitted = new Counter({
+    name: 'fleetpulse_points_emitted_total',
+    help: 'Points accepted into the spool, by plugin',
+    labelNames: ['plugin'],
+    registers: [this.registry],
+    collect: () => this.collectEmitted(),
+  });
   /** Emitted points not yet added to `pointsEmitted`, by plugin (see `emittedBy`). */
   private readonly emitted = new Map<string, { count: number }>();
-  readonly pointsInvalid = new Counter({ name: 'fleetpulse_points_invalid_total', help: 'Points refused at emit (undeclared, NaN, ...), by plugin and measurement', labelNames: ['plugin', 'measurement'], registers: [this.registry] });
-  readonly pointsRefused = new Counter({ name: 'fleetpulse_points_refused_total', help: 'Forwarded lines (from edges) refused, by plugin and reason (identity, measurement, field_type, no_timestamp, malformed, spool_full, ...)', labelNames: ['plugin', 'reason'], registers: [this.registry] });
-  readonly pointsWritten = new Counter({ name: 'fleetpulse_points_written_total', help: 'Points stored by the writer', registers: [this.registry] });
-  readonly pointsDropped = new Counter({ name: 'fleetpulse_points_dropped_total', help: 'Points lost on purpose, by reason (spool_full, dead_letter; at an agent also refused_<reason> for lines the server refused)', labelNames: ['reason'], registers: [this.registry] });
-  readonly writeErrors = new Counter({ name: 'fleetpulse_write_errors_total', help: 'Failed writes, by kind (retry, too_large, rejected)', labelNames: ['kind'], registers: [this.registry] });
-  readonly writeLatency = new Histogram({ name: 'fleetpulse_write_latency_seconds', help: 'Time to write one batch', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly pointsInvalid = new Counter({
+    name: 'fleetpulse_points_invalid_total',
+    help: 'Points refused at emit (undeclared, NaN, ...), by plugin and measurement',
+    labelNames: ['plugin', 'measurement'],
+    registers: [this.registry],
+  });
+  readonly pointsRefused = new Counter({
+    name: 'fleetpulse_points_refused_total',
+    help: 'Forwarded lines (from edges) refused, by plugin and reason (identity, measurement, field_type, no_timestamp, malformed, spool_full, ...)',
+    labelNames: ['plugin', 'reason'],
+    registers: [this.registry],
+  });
+  readonly pointsWritten = new Counter({
+    name: 'fleetpulse_points_written_total',
+    help: 'Points stored by the writer',
+    registers: [this.registry],
+  });
+  readonly pointsDropped = new Counter({
+    name: 'fleetpulse_points_dropped_total',
+    help: 'Points lost on purpose, by reason (spool_full, dead_letter; at an agent also refused_<reason> for lines the server refused)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly writeErrors = new Counter({
+    name: 'fleetpulse_write_errors_total',
+    help: 'Failed writes, by kind (retry, too_large, rejected)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly writeLatency = new Histogram({
+    name: 'fleetpulse_write_latency_seconds',
+    help: 'Time to write one batch',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   /** Set by the process that owns the spool; read whenever metrics are collected. */
   spoolSize: (() => { points: number; bytes: number }) | undefined;
-  readonly spoolPoints = new Gauge({ name: 'fleetpulse_spool_points', help: 'Points waiting in the spool', registers: [this.registry], collect: () => this.collectSpool() });
-  readonly spoolBytes = new Gauge({ name: 'fleetpulse_spool_bytes', help: 'Line bytes waiting in the spool', registers: [this.registry], collect: () => this.collectSpool() });
+  readonly spoolPoints = new Gauge({
+    name: 'fleetpulse_spool_points',
+    help: 'Points waiting in the spool',
+    registers: [this.registry],
+    collect: () => this.collectSpool(),
+  });
+  readonly spoolBytes = new Gauge({
+    name: 'fleetpulse_spool_bytes',
+    help: 'Line bytes waiting in the spool',
+    registers: [this.registry],
+    collect: () => this.collectSpool(),
+  });
   /** Set by `serve` (collector/pipeline/health.ts); read whenever metrics are collected. */
-  health: (() => { reachable: boolean; lastWriteAt: number | undefined; oldestAgeS: number | undefined; diskFreeBytes: number | undefined }) | undefined;
+  health:
+    | (() => {
+        reachable: boolean;
+        lastWriteAt: number | undefined;
+        oldestAgeS: number | undefined;
+        diskFreeBytes: number | undefined;
+      })
+    | undefined;
   // One snapshot sets all four (the first one's collect): the oldest age reads a spool row.
-  readonly influxReachable = new Gauge({ name: 'fleetpulse_influx_reachable', help: '1 when InfluxDB answered the last ping (every 10 s)', registers: [this.registry], collect: () => this.collectHealth() });
-  readonly lastWrite = new Gauge({ name: 'fleetpulse_last_write_timestamp_seconds', help: 'Unix time of the last successful write to InfluxDB, s (0: none since start)', registers: [this.registry] });
-  readonly spoolOldestAge = new Gauge({ name: 'fleetpulse_spool_oldest_age_seconds', help: 'Age of the oldest point waiting in the spool, by its timestamp, s (0: empty)', registers: [this.registry] });
-  readonly diskFree = new Gauge({ name: 'fleetpulse_data_disk_free_bytes', help: 'Free disk space in data_dir, bytes', registers: [this.registry] });
-  readonly pluginUp = new Gauge({ name: 'fleetpulse_plugin_up', help: '1 when the plugin instance is running', labelNames: ['plugin'], registers: [this.registry] });
-  readonly pluginEvents = new Counter({ name: 'fleetpulse_plugin_events_total', help: 'Events a plugin counts (malformed frames, refused handshakes, ...)', labelNames: ['plugin', 'event'], registers: [this.registry] });
-  readonly pluginGauge = new Gauge({ name: 'fleetpulse_plugin_gauge', help: 'Gauges a plugin sets (connections, ...)', labelNames: ['plugin', 'name'], registers: [this.registry] });
-  readonly devices = new Gauge({ name: 'fleetpulse_devices', help: 'Watched devices by liveness state', labelNames: ['state'], registers: [this.registry] });
-  readonly authFailures = new Counter({ name: 'fleetpulse_auth_failures_total', help: 'Failed API authentications, by reason (missing_key, malformed_header, invalid_key, blocked)', labelNames: ['reason'], registers: [this.registry] });
-  readonly commands = new Counter({ name: 'fleetpulse_commands_total', help: 'Commands ended, by plugin, command and outcome', labelNames: ['plugin', 'command', 'outcome'], registers: [this.registry] });
-  readonly rollupErrors = new Counter({ name: 'fleetpulse_downsampler_errors_total', help: 'Rollup queries that failed (their hours are retried on the next pass)', labelNames: ['measurement'], registers: [this.registry] });
-  readonly rollupPoints = new Counter({ name: 'fleetpulse_downsampler_points_total', help: 'Rollup points written (one per group and hour computed)', labelNames: ['measurement'], registers: [this.registry] });
-  readonly rollupSeconds = new Histogram({ name: 'fleetpulse_downsampler_run_seconds', help: 'Time to compute a run of adjacent hours of one rollup', labelNames: ['measurement'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
-  readonly backups = new Counter({ name: 'fleetpulse_backups_total', help: 'Backups of the inventory and InfluxDB, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
-  readonly lastBackup = new Gauge({ name: 'fleetpulse_backup_last_success_seconds', help: 'Unix time of the last complete backup (0: none since start)', registers: [this.registry] });
-  readonly historyPruned = new Counter({ name: 'fleetpulse_history_pruned_total', help: 'History rows deleted after inventory.history_days, by table', labelNames: ['table'], registers: [this.registry] });
-  readonly httpRefused = new Counter({ name: 'fleetpulse_http_refused_total', help: 'HTTP requests refused before routing, by reason (network_not_allowed)', labelNames: ['reason'], registers: [this.registry] });
-  readonly tlsReloads = new Counter({ name: 'fleetpulse_tls_reloads_total', help: 'TLS certificate reloads on SIGHUP, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
-  readonly commandLatency = new Histogram({ name: 'fleetpulse_command_latency_seconds', help: 'Time from dispatch to outcome', labelNames: ['command'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30], registers: [this.registry] });
+  readonly influxReachable = new Gauge({
+    name: 'fleetpulse_influx_reachable',
+    help: '1 when InfluxDB answered the last ping (every 10 s)',
+    registers: [this.registry],
+    collect: () => this.collectHealth(),
+  });
+  readonly lastWrite = new Gauge({
+    name: 'fleetpulse_last_write_timestamp_seconds',
+    help: 'Unix time of the last successful write to InfluxDB, s (0: none since start)',
+    registers: [this.registry],
+  });
+  readonly spoolOldestAge = new Gauge({
+    name: 'fleetpulse_spool_oldest_age_seconds',
+    help: 'Age of the oldest point waiting in the spool, by its timestamp, s (0: empty)',
+    registers: [this.registry],
+  });
+  readonly diskFree = new Gauge({
+    name: 'fleetpulse_data_disk_free_bytes',
+    help: 'Free disk space in data_dir, bytes',
+    registers: [this.registry],
+  });
+  readonly pluginUp = new Gauge({
+    name: 'fleetpulse_plugin_up',
+    help: '1 when the plugin instance is running',
+    labelNames: ['plugin'],
+    registers: [this.registry],
+  });
+  readonly pluginEvents = new Counter({
+    name: 'fleetpulse_plugin_events_total',
+    help: 'Events a plugin counts (malformed frames, refused handshakes, ...)',
+    labelNames: ['plugin', 'event'],
+    registers: [this.registry],
+  });
+  readonly pluginGauge = new Gauge({
+    name: 'fleetpulse_plugin_gauge',
+    help: 'Gauges a plugin sets (connections, ...)',
+    labelNames: ['plugin', 'name'],
+    registers: [this.registry],
+  });
+  readonly devices = new Gauge({
+    name: 'fleetpulse_devices',
+    help: 'Watched devices by liveness state',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'fleetpulse_auth_failures_total',
+    help: 'Failed API authentications, by reason (missing_key, malformed_header, invalid_key, blocked)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly commands = new Counter({
+    name: 'fleetpulse_commands_total',
+    help: 'Commands ended, by plugin, command and outcome',
+    labelNames: ['plugin', 'command', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly rollupErrors = new Counter({
+    name: 'fleetpulse_downsampler_errors_total',
+    help: 'Rollup queries that failed (their hours are retried on the next pass)',
+    labelNames: ['measurement'],
+    registers: [this.registry],
+  });
+  readonly rollupPoints = new Counter({
+    name: 'fleetpulse_downsampler_points_total',
+    help: 'Rollup points written (one per group and hour computed)',
+    labelNames: ['measurement'],
+    registers: [this.registry],
+  });
+  readonly rollupSeconds = new Histogram({
+    name: 'fleetpulse_downsampler_run_seconds',
+    help: 'Time to compute a run of adjacent hours of one rollup',
+    labelNames: ['measurement'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly backups = new Counter({
+    name: 'fleetpulse_backups_total',
+    help: 'Backups of the inventory and InfluxDB, by result (ok, failed)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly lastBackup = new Gauge({
+    name: 'fleetpulse_backup_last_success_seconds',
+    help: 'Unix time of the last complete backup (0: none since start)',
+    registers: [this.registry],
+  });
+  readonly historyPruned = new Counter({
+    name: 'fleetpulse_history_pruned_total',
+    help: 'History rows deleted after inventory.history_days, by table',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  readonly httpRefused = new Counter({
+    name: 'fleetpulse_http_refused_total',
+    help: 'HTTP requests refused before routing, by reason (network_not_allowed)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly tlsReloads = new Counter({
+    name: 'fleetpulse_tls_reloads_total',
+    help: 'TLS certificate reloads on SIGHUP, by result (ok, failed)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly commandLatency = new Histogram({
+    name: 'fleetpulse_command_latency_seconds',
+    help: 'Time from dispatch to outcome',
+    labelNames: ['command'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
 
   constructor(private readonly host = hostname()) {}
 
   /** The drain's counters, as `serve` wires them (dead-lettered points count as dropped). */
-  drainMetrics(): { written(points: number, seconds: number): void; writeError(kind: string): void; deadLettered(points: number): void } {
+  drainMetrics(): {
+    written(points: number, seconds: number): void;
+    writeError(kind: string): void;
+    deadLettered(points: number): void;
+  } {
     return {
       written: (n, s) => {
         this.pointsWritten.inc(n);
@@ -94,7 +243,7 @@ export class SelfMetrics {
    * the server checks them like any other forwarded line (every field a float).
    */
   specs(): MeasurementSpec[] {
-    const value: FieldSpec = { type: 'float', description: 'The metric\'s value' };
+    const value: FieldSpec = { type: 'float', description: "The metric's value" };
     return this.registry.getMetricsAsArray().map((m): MeasurementSpec => ({
       name: m.name,
       description: m.help,
@@ -115,7 +264,11 @@ export class SelfMetrics {
   /** The current values as points, stamped `time` (ms). */
   async points(time: number): Promise<Point[]> {
     const points: Point[] = [];
-    const healthNames = new Set([this.influxReachable, this.lastWrite, this.spoolOldestAge, this.diskFree].map((g) => (g as unknown as { name: string }).name));
+    const healthNames = new Set(
+      [this.influxReachable, this.lastWrite, this.spoolOldestAge, this.diskFree].map(
+        (g) => (g as unknown as { name: string }).name,
+      ),
+    );
     for (const metric of await this.registry.getMetricsAsJSON()) {
       // A process that writes to no InfluxDB (the agent) has no data-path health to report.
       if (!this.health && healthNames.has(metric.name)) continue;

@@ -83,7 +83,9 @@ export class SharedServer {
         if (this.apiMounted) throw new Error(`${owner}: API route ${key} must be added before the API is mounted`);
         const config = (options.config ?? {}) as Record<string, unknown>;
         // The audit log names every mutating call; a plugin may name its own action.
-        const action = (config.action as string | undefined) ?? `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
+        const action =
+          (config.action as string | undefined) ??
+          `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
         this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, minRole: role, action } } });
       },
       upgrade: (prefix, handler) => {
@@ -105,13 +107,15 @@ export class SharedServer {
   mountApiRoutes(api: FastifyInstance): void {
     this.apiMounted = true;
     for (const { owner, route } of this.apiRoutes) {
-      if (!route.url.startsWith(api.prefix + '/')) throw new Error(`${owner}: API route ${route.url} is not under ${api.prefix}`);
+      if (!route.url.startsWith(api.prefix + '/'))
+        throw new Error(`${owner}: API route ${route.url} is not under ${api.prefix}`);
       api.route({ ...route, url: route.url.slice(api.prefix.length) });
     }
   }
 
   /** Drops the upgrade handlers of a stopped plugin instance. */
   release(owner: string): void {
-    for (let i = this.upgrades.length - 1; i >= 0; i--) if (this.upgrades[i]!.owner === owner) this.upgrades.splice(i, 1);
+    for (let i = this.upgrades.length - 1; i >= 0; i--)
+      if (this.upgrades[i]!.owner === owner) this.upgrades.splice(i, 1);
   }
 }

@@ -34,7 +34,10 @@ function conformValue(measurement: string, key: string, type: string, value: unk
       break;
     case 'uint':
       if (value instanceof Uint) return value;
-      if ((typeof value === 'number' && Number.isInteger(value) && value >= 0) || (typeof value === 'bigint' && value >= 0n))
+      if (
+        (typeof value === 'number' && Number.isInteger(value) && value >= 0) ||
+        (typeof value === 'bigint' && value >= 0n)
+      )
         return new Uint(value);
       break;
     case 'string':

@@ -4,7 +4,15 @@ import { deviceIdProblem } from './device-id.ts';
 
 describe('deviceIdProblem', () => {
   it('accepts serial numbers and OCPP identities, each encodable as a device tag', () => {
-    for (const id of ['TC200-00042', 'CP_001', 'charger.lyon.7', 'pos@store-12', 'A', 'x'.repeat(64), 'EVB-P1234567=*|+']) {
+    for (const id of [
+      'TC200-00042',
+      'CP_001',
+      'charger.lyon.7',
+      'pos@store-12',
+      'A',
+      'x'.repeat(64),
+      'EVB-P1234567=*|+',
+    ]) {
       expect(deviceIdProblem(id), id).toBeUndefined();
       expect(() => encodeLine({ measurement: 'm', tags: { device: id }, fields: { v: 1 }, time: 1 })).not.toThrow();
     }

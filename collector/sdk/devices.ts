@@ -25,16 +25,9 @@ export type Credential =
   /** For HMAC-signed requests: the directory calls `verify` with each active secret. */
   | { type: string; verify: (secret: Buffer) => boolean };
 
-export type AuthFailure =
-  | 'unknown_device'
-  | 'pending'
-  | 'retired'
-  | 'no_credential'
-  | 'bad_secret';
+export type AuthFailure = 'unknown_device' | 'pending' | 'retired' | 'no_credential' | 'bad_secret';
 
-export type AuthResult =
-  | { ok: true; device: DeviceRecord }
-  | { ok: false; reason: AuthFailure };
+export type AuthResult = { ok: true; device: DeviceRecord } | { ok: false; reason: AuthFailure };
 
 /** Attributes a device reports about itself (boot notification, hello frame, ...). */
 export interface DiscoveredAttributes {

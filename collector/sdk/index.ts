@@ -10,7 +10,13 @@ export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';
 export { conformFields, fieldSetMismatch } from './conform.ts';
 export { deviceIdProblem, DEVICE_ID_PATTERN, MAX_DEVICE_ID_LENGTH } from './device-id.ts';
-export { OutboundPolicy, OutboundRefused, parseHostPort, type OutboundPolicyOptions, type Resolve } from './outbound-policy.ts';
+export {
+  OutboundPolicy,
+  OutboundRefused,
+  parseHostPort,
+  type OutboundPolicyOptions,
+  type Resolve,
+} from './outbound-policy.ts';
 export { outboundRequest, type OutboundRequest, type OutboundResponse } from './outbound-http.ts';
 export { classify, normalizeHost, type AddressClass } from './outbound-address.ts';
 export { TestAccumulator } from './test-accumulator.ts';

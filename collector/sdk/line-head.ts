@@ -53,7 +53,8 @@ export function parseLineHead(line: string): LineHead {
     const [value, afterValue] = readName(line, afterKey + 1, COMMA);
     if (!value) throw new MalformedLine(`tag "${key}" has no value`);
     // A tag key `__proto__` is legal line protocol; assignment would drop it silently.
-    if (key === '__proto__') Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true });
     else tags[key] = value;
     i = afterValue;
   }

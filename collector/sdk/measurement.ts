@@ -45,9 +45,11 @@ export interface MeasurementSpec<
 }
 
 /** Identity function that keeps the literal names of tags and fields for dashboards and alerts. */
-export function defineMeasurement<const Tag extends string, const Field extends string, const Rollup extends RollupFields<Field> = {}>(
-  spec: MeasurementSpec<Tag, Field, Rollup>,
-): MeasurementSpec<Tag, Field, Rollup> {
+export function defineMeasurement<
+  const Tag extends string,
+  const Field extends string,
+  const Rollup extends RollupFields<Field> = {},
+>(spec: MeasurementSpec<Tag, Field, Rollup>): MeasurementSpec<Tag, Field, Rollup> {
   return spec;
 }
 

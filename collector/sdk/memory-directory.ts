@@ -54,7 +54,12 @@ export class MemoryDirectory implements DeviceDirectory {
     const known = this.devices.get(id);
     const device: DeviceRecord = known
       ? { ...known, ...definedOnly(attrs), kind: known.kind }
-      : { id, ...definedOnly(attrs), kind: attrs.kind, lifecycle: this.autoAccept.has(attrs.kind) ? 'active' : 'pending' };
+      : {
+          id,
+          ...definedOnly(attrs),
+          kind: attrs.kind,
+          lifecycle: this.autoAccept.has(attrs.kind) ? 'active' : 'pending',
+        };
     this.devices.set(id, device);
     return device;
   }

@@ -40,9 +40,13 @@ describe('outboundRequest', () => {
   it('refuses a literal or a resolved forbidden address before anything is sent', async () => {
     const before = hits;
     await expect(outboundRequest(closed, url(target))).rejects.toThrow(OutboundRefused);
-    await expect(outboundRequest(closed, url(target, 'plug.venue'))).rejects.toThrow(/resolves to 127\.0\.0\.1 is a loopback address/);
+    await expect(outboundRequest(closed, url(target, 'plug.venue'))).rejects.toThrow(
+      /resolves to 127\.0\.0\.1 is a loopback address/,
+    );
     // One allowed and one metadata address: refused, although the first would connect.
-    await expect(outboundRequest(loopbackOk, url(target, 'split.venue'))).rejects.toThrow(/169\.254\.169\.254 is a cloud metadata address/);
+    await expect(outboundRequest(loopbackOk, url(target, 'split.venue'))).rejects.toThrow(
+      /169\.254\.169\.254 is a cloud metadata address/,
+    );
     await expect(outboundRequest(loopbackOk, url(target, 'localhost'))).rejects.toThrow(/loopback name/);
     expect(hits).toBe(before);
   });

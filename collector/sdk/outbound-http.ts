@@ -26,7 +26,11 @@ export interface OutboundResponse {
  * each hop would need our own redirect loop for no use.
  * Throws OutboundRefused when the policy refuses, other errors when the request fails.
  */
-export async function outboundRequest(policy: OutboundPolicy, url: string, r: OutboundRequest = {}): Promise<OutboundResponse> {
+export async function outboundRequest(
+  policy: OutboundPolicy,
+  url: string,
+  r: OutboundRequest = {},
+): Promise<OutboundResponse> {
   // Literal hosts and refused names here; a name's addresses in the lookup, at connection time.
   const bad = policy.urlRefusal(url);
   if (bad) throw new OutboundRefused(url, bad);

@@ -17,8 +17,16 @@ const resolve: Resolve = async (name) => {
 };
 
 const closed = new OutboundPolicy({ setting: 'operations.escalation.allowed_networks', resolve });
-const lan = new OutboundPolicy({ setting: 'plugins.plug.allowed_networks', allowedNetworks: ['192.168.0.0/16', '10.0.0.0/8', 'fc00::/7'], resolve });
-const test = new OutboundPolicy({ setting: 'plugins.plug.allowed_networks', allowedNetworks: ['127.0.0.0/8'], resolve });
+const lan = new OutboundPolicy({
+  setting: 'plugins.plug.allowed_networks',
+  allowedNetworks: ['192.168.0.0/16', '10.0.0.0/8', 'fc00::/7'],
+  resolve,
+});
+const test = new OutboundPolicy({
+  setting: 'plugins.plug.allowed_networks',
+  allowedNetworks: ['127.0.0.0/8'],
+  resolve,
+});
 const everything = new OutboundPolicy({ setting: 'x', allowedNetworks: ['0.0.0.0/0', '::/0'], resolve });
 
 /** [host as typed in a URL, expected refusal (a pattern) or null when allowed, by `closed`]. */
@@ -127,13 +135,19 @@ describe('the outbound policy', () => {
     expect(everything.addressRefusal('100.100.100.200')).toMatch(/metadata/);
     expect(everything.addressRefusal('fd00:ec2::254')).toMatch(/metadata/);
     // Metadata is never opened, even by an entry naming it.
-    expect(new OutboundPolicy({ setting: 'x', allowedNetworks: ['169.254.169.254/32'] }).addressRefusal('169.254.169.254')).toMatch(/metadata/);
+    expect(
+      new OutboundPolicy({ setting: 'x', allowedNetworks: ['169.254.169.254/32'] }).addressRefusal('169.254.169.254'),
+    ).toMatch(/metadata/);
   });
 
   it('names the key of a bad allowed network', () => {
-    expect(() => new OutboundPolicy({ setting: 'plugins.plug.allowed_networks', allowedNetworks: ['10.0.0.0/8', '300.1.1.1/8'] })).toThrow(
-      "plugins.plug.allowed_networks.1: '300.1.1.1/8' is not a CIDR (e.g. 192.168.0.0/16)",
-    );
+    expect(
+      () =>
+        new OutboundPolicy({
+          setting: 'plugins.plug.allowed_networks',
+          allowedNetworks: ['10.0.0.0/8', '300.1.1.1/8'],
+        }),
+    ).toThrow("plugins.plug.allowed_networks.1: '300.1.1.1/8' is not a CIDR (e.g. 192.168.0.0/16)");
     expect(() => new OutboundPolicy({ setting: 's', allowedNetworks: ['10.0.0.0/33'] })).toThrow(/is not a CIDR/);
   });
 
@@ -146,8 +160,12 @@ describe('the outbound policy', () => {
 
   it('for a URL a device fetches: refuses a name resolving to a forbidden address, lets an unresolvable one through', async () => {
     const protocols = ['http:', 'https:', 'ftp:'];
-    await expect(closed.deviceUrlRefusal('https://localtest.me/fw.bin')).resolves.toMatch(/localtest\.me resolves to 127\.0\.0\.1 is a loopback address/);
-    await expect(closed.deviceUrlRefusal('https://rebind.example/fw.bin')).resolves.toMatch(/127\.0\.0\.1 is a loopback/);
+    await expect(closed.deviceUrlRefusal('https://localtest.me/fw.bin')).resolves.toMatch(
+      /localtest\.me resolves to 127\.0\.0\.1 is a loopback address/,
+    );
+    await expect(closed.deviceUrlRefusal('https://rebind.example/fw.bin')).resolves.toMatch(
+      /127\.0\.0\.1 is a loopback/,
+    );
     await expect(closed.deviceUrlRefusal('ftp://meta.example/in/', protocols)).resolves.toMatch(/cloud metadata/);
     await expect(closed.deviceUrlRefusal('https://lan.example/fw.bin')).resolves.toMatch(/private address outside/);
     await expect(lan.deviceUrlRefusal('https://lan.example/fw.bin')).resolves.toBeUndefined();

@@ -6,7 +6,8 @@ import { classify, formatIp, inCidr, nameRefusal, normalizeHost, parseCidr, type
 /** Every address a DNS name resolves to, as the system resolver answers (all families). */
 export type Resolve = (name: string) => Promise<string[]>;
 
-const systemResolve: Resolve = async (name) => (await dnsLookup(name, { all: true, verbatim: true })).map((a) => a.address);
+const systemResolve: Resolve = async (name) =>
+  (await dnsLookup(name, { all: true, verbatim: true })).map((a) => a.address);
 
 export interface OutboundPolicyOptions {
   /**
@@ -70,7 +71,9 @@ export class OutboundPolicy {
       case 'public':
         return undefined;
       case 'private':
-        return this.allowed.some((n) => inCidr(c.effective, n)) ? undefined : `${what} is a private address outside ${this.o.setting}`;
+        return this.allowed.some((n) => inCidr(c.effective, n))
+          ? undefined
+          : `${what} is a private address outside ${this.o.setting}`;
       case 'loopback':
       case 'link-local':
         // Only an entry inside the special range itself opens it (a test's 127.0.0.0/8).
@@ -103,7 +106,10 @@ export class OutboundPolicy {
     try {
       addresses = await this.resolveName(host.name);
     } catch (err) {
-      throw new OutboundRefused(hostname, `cannot be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new OutboundRefused(
+        hostname,
+        `cannot be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     if (addresses.length === 0) throw new OutboundRefused(hostname, 'resolves to no address');
     for (const a of addresses) {
@@ -124,7 +130,8 @@ export class OutboundPolicy {
     } catch {
       return `'${location}' is not a URL`;
     }
-    if (!protocols.includes(u.protocol)) return `only ${protocols.join(' ').replaceAll(':', '')} URLs are accepted, not ${u.protocol}`;
+    if (!protocols.includes(u.protocol))
+      return `only ${protocols.join(' ').replaceAll(':', '')} URLs are accepted, not ${u.protocol}`;
     if (!u.hostname) return `'${location}' names no host`;
     return this.literalRefusal(u.hostname);
   }
@@ -147,7 +154,10 @@ export class OutboundPolicy {
    * device resolves it on its own network, and we refuse only what we know leads somewhere
    * forbidden.
    */
-  async deviceUrlRefusal(location: string, protocols: readonly string[] = ['http:', 'https:']): Promise<string | undefined> {
+  async deviceUrlRefusal(
+    location: string,
+    protocols: readonly string[] = ['http:', 'https:'],
+  ): Promise<string | undefined> {
     const bad = this.urlRefusal(location, protocols);
     if (bad) return bad;
     const host = normalizeHost(new URL(location).hostname)!;
@@ -180,7 +190,11 @@ export class OutboundPolicy {
         const wanted = addresses
           .map((address) => ({ address, family: isIP(address) }))
           .filter((a) => !options.family || options.family === a.family);
-        if (wanted.length === 0) return callback(Object.assign(new Error(`${hostname}: no address of family ${options.family}`), { code: 'ENOTFOUND' }), '');
+        if (wanted.length === 0)
+          return callback(
+            Object.assign(new Error(`${hostname}: no address of family ${options.family}`), { code: 'ENOTFOUND' }),
+            '',
+          );
         if (options.all) callback(null, wanted);
         else callback(null, wanted[0]!.address, wanted[0]!.family);
       },
@@ -205,7 +219,8 @@ export function parseHostPort(address: string): { host: string; port?: number } 
   } catch {
     return `'${address}' is not host or host:port`;
   }
-  if (u.pathname !== '/' || u.search || u.hash || u.username || u.password) return `'${address}' must be host or host:port`;
+  if (u.pathname !== '/' || u.search || u.hash || u.username || u.password)
+    return `'${address}' must be host or host:port`;
   const port = /:(\d+)$/.exec(address)?.[1];
   if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return `'${address}': port must be 1..65535`;
   return { host: u.hostname, ...(port !== undefined ? { port: Number(port) } : {}) };

@@ -10,7 +10,8 @@ import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
 
 /** Why `forward` did not spool a line (see `PluginContext.forward`). */
-export type ForwardRefusal = 'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'spool_full' | 'disk_full' | 'stopped';
+export type ForwardRefusal =
+  'identity' | 'measurement' | 'field_type' | 'no_timestamp' | 'malformed' | 'spool_full' | 'disk_full' | 'stopped';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -74,10 +75,7 @@ export interface PluginHttp {
    */
   clientAddress(request: IncomingMessage): string;
   /** Takes WebSocket upgrade requests whose path starts with `pathPrefix`. */
-  upgrade(
-    pathPrefix: string,
-    handler: (request: IncomingMessage, socket: Duplex, head: Buffer) => void,
-  ): void;
+  upgrade(pathPrefix: string, handler: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): void;
 }
 
 export interface SeenAttributes extends Partial<DiscoveredAttributes> {

@@ -108,12 +108,16 @@ export class SimulatedUplink {
       }
     } else if (msg.t === 'command') {
       const answer = this.o.onCommand ?? (() => ({ simulated: true }));
-      void (async () => answer({ id: msg.id as string, device: msg.device, name: msg.name, params: msg.params }))().then(
-        (result) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'succeeded', result })),
+      void (async () =>
+        answer({ id: msg.id as string, device: msg.device, name: msg.name, params: msg.params }))().then(
+        (result) =>
+          ws.readyState === WebSocket.OPEN &&
+          ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'succeeded', result })),
         (err: Error) => {
           const status = err instanceof CommandRejected ? 'rejected' : 'failed';
           const result = err instanceof CommandRejected || err instanceof CommandFailed ? err.result : undefined;
-          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ t: 'result', id: msg.id, status, error: err.message, result }));
+          if (ws.readyState === WebSocket.OPEN)
+            ws.send(JSON.stringify({ t: 'result', id: msg.id, status, error: err.message, result }));
         },
       );
     }

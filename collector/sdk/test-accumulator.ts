@@ -64,7 +64,9 @@ export class TestAccumulator<Config = unknown> {
 
   /** Points of one measurement, optionally of one device. */
   of(measurement: string, device?: string): Point[] {
-    return this.points.filter((p) => p.measurement === measurement && (device === undefined || p.tags.device === device));
+    return this.points.filter(
+      (p) => p.measurement === measurement && (device === undefined || p.tags.device === device),
+    );
   }
 
   stop(): void {

@@ -25,16 +25,29 @@ const config = Type.Object(
     report_interval_s: Type.Integer({
       default: 30,
       minimum: 1,
-      description: 'How often an agent sends at least one batch, s (its host metrics interval or less); offline after 2 missed',
+      description:
+        'How often an agent sends at least one batch, s (its host metrics interval or less); offline after 2 missed',
     }),
-    max_batch_lines: Type.Integer({ default: 10_000, minimum: 1, description: 'Largest batch an agent may send, lines' }),
-    max_frame_bytes: Type.Integer({ default: 16 * 1024 * 1024, minimum: 1024, description: 'Largest WebSocket frame, bytes' }),
+    max_batch_lines: Type.Integer({
+      default: 10_000,
+      minimum: 1,
+      description: 'Largest batch an agent may send, lines',
+    }),
+    max_frame_bytes: Type.Integer({
+      default: 16 * 1024 * 1024,
+      minimum: 1024,
+      description: 'Largest WebSocket frame, bytes',
+    }),
     unknown_devices: Type.Union([Type.Literal('pending'), Type.Literal('refuse')], {
       default: 'pending',
       description:
         'A device the inventory does not know, reported behind an agent: pending registers it (active at once if its kind is in inventory auto_accept; its points carry no customer or site until approved), refuse drops its lines (ack reason foreign_device)',
     }),
-    ping_interval_s: Type.Integer({ default: 30, minimum: 1, description: 'Idle connections are pinged this often; no pong by the next ping closes them, s' }),
+    ping_interval_s: Type.Integer({
+      default: 30,
+      minimum: 1,
+      description: 'Idle connections are pinged this often; no pong by the next ping closes them, s',
+    }),
   },
   { additionalProperties: false },
 );
@@ -111,7 +124,8 @@ export default definePlugin({
             ws,
             settle: (r) => {
               if (r.status === 'succeeded') resolve(r.result);
-              else if (r.status === 'rejected') reject(new CommandRejected(r.error ?? 'rejected at the edge', r.result));
+              else if (r.status === 'rejected')
+                reject(new CommandRejected(r.error ?? 'rejected at the edge', r.result));
               else reject(new CommandFailed(`${r.status} at the edge${r.error ? `: ${r.error}` : ''}`, r.result));
             },
             fail: reject,

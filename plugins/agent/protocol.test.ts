@@ -9,8 +9,10 @@ const RECORDED = {
   devices:
     '{"t":"devices","devices":[{"id":"store-1-pc","kind":"pc","commands":{"reboot":{"description":"Reboots the PC (runs reboot_command)","params":{"type":"object","properties":{},"additionalProperties":false},"timeout_s":30}}},' +
     '{"id":"TC2-0001","kind":"terminal","model":"TC-200","firmware":"2.4.1","commands":{}}]}',
-  batch: '{"t":"batch","id":7,"lines":["host_system,device=store-1-pc uptime_s=1127i 1700000000000","fleetpulse_spool_points,host=store-1-pc value=0 1700000000000"]}',
-  result: '{"t":"result","id":"c-42","status":"succeeded","result":{"exit_code":0,"output":"disk ok\\n","truncated":false}}',
+  batch:
+    '{"t":"batch","id":7,"lines":["host_system,device=store-1-pc uptime_s=1127i 1700000000000","fleetpulse_spool_points,host=store-1-pc value=0 1700000000000"]}',
+  result:
+    '{"t":"result","id":"c-42","status":"succeeded","result":{"exit_code":0,"output":"disk ok\\n","truncated":false}}',
   failed: '{"t":"result","id":"c-43","status":"failed","error":"reboot_command exited with 1"}',
 };
 
@@ -21,8 +23,17 @@ describe('recorded frames', () => {
       t: 'devices',
       devices: [
         {
-          id: 'store-1-pc', kind: 'pc', model: undefined, firmware: undefined,
-          commands: { reboot: { description: 'Reboots the PC (runs reboot_command)', params: { type: 'object', properties: {}, additionalProperties: false }, timeout_s: 30 } },
+          id: 'store-1-pc',
+          kind: 'pc',
+          model: undefined,
+          firmware: undefined,
+          commands: {
+            reboot: {
+              description: 'Reboots the PC (runs reboot_command)',
+              params: { type: 'object', properties: {}, additionalProperties: false },
+              timeout_s: 30,
+            },
+          },
         },
         { id: 'TC2-0001', kind: 'terminal', model: 'TC-200', firmware: '2.4.1', commands: {} },
       ],
@@ -30,7 +41,10 @@ describe('recorded frames', () => {
   });
 
   it('keeps a command named __proto__ as a command', () => {
-    const m = parseAgentMessage('{"t":"devices","devices":[{"id":"d","kind":"pc","commands":{"__proto__":{"params":{}}}}]}', MAX);
+    const m = parseAgentMessage(
+      '{"t":"devices","devices":[{"id":"d","kind":"pc","commands":{"__proto__":{"params":{}}}}]}',
+      MAX,
+    );
     const commands = (m as Extract<AgentMessage, { t: 'devices' }>).devices[0]!.commands;
     expect(Object.keys(commands)).toEqual(['__proto__']);
     expect(Object.getPrototypeOf(commands)).toBe(Object.prototype);
@@ -38,16 +52,29 @@ describe('recorded frames', () => {
 
   it('parses a batch, keeping every line byte for byte', () => {
     expect(parseAgentMessage(RECORDED.batch, MAX)).toEqual({
-      t: 'batch', id: 7,
-      lines: ['host_system,device=store-1-pc uptime_s=1127i 1700000000000', 'fleetpulse_spool_points,host=store-1-pc value=0 1700000000000'],
+      t: 'batch',
+      id: 7,
+      lines: [
+        'host_system,device=store-1-pc uptime_s=1127i 1700000000000',
+        'fleetpulse_spool_points,host=store-1-pc value=0 1700000000000',
+      ],
     });
   });
 
   it('parses command results, succeeded and failed', () => {
     expect(parseAgentMessage(RECORDED.result, MAX)).toEqual({
-      t: 'result', id: 'c-42', status: 'succeeded', result: { exit_code: 0, output: 'disk ok\n', truncated: false }, error: undefined,
+      t: 'result',
+      id: 'c-42',
+      status: 'succeeded',
+      result: { exit_code: 0, output: 'disk ok\n', truncated: false },
+      error: undefined,
     });
-    expect(parseAgentMessage(RECORDED.failed, MAX)).toMatchObject({ t: 'result', id: 'c-43', status: 'failed', error: 'reboot_command exited with 1' });
+    expect(parseAgentMessage(RECORDED.failed, MAX)).toMatchObject({
+      t: 'result',
+      id: 'c-43',
+      status: 'failed',
+      error: 'reboot_command exited with 1',
+    });
   });
 
   it('encodes the server’s frames as the agent reads them', () => {
@@ -80,14 +107,32 @@ describe('malformed frames: each gets its own message', () => {
     ['{"t":"devices","devices":{}}', 'devices: "devices" must be an array'],
     ['{"t":"devices","devices":[null]}', 'devices[0] must be an object'],
     ['{"t":"devices","devices":[{"id":"","kind":"pc","commands":{}}]}', 'devices[0].id must be a non-empty string'],
-    ['{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{}},{"id":"b","commands":{}}]}', 'devices[1].kind must be a non-empty string'],
+    [
+      '{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{}},{"id":"b","commands":{}}]}',
+      'devices[1].kind must be a non-empty string',
+    ],
     ['{"t":"devices","devices":[{"id":"a","kind":"pc","model":5,"commands":{}}]}', 'devices[0].model must be a string'],
-    ['{"t":"devices","devices":[{"id":"a","kind":"pc","firmware":false,"commands":{}}]}', 'devices[0].firmware must be a string'],
+    [
+      '{"t":"devices","devices":[{"id":"a","kind":"pc","firmware":false,"commands":{}}]}',
+      'devices[0].firmware must be a string',
+    ],
     ['{"t":"devices","devices":[{"id":"a","kind":"pc"}]}', 'devices[0].commands must be an object'],
-    ['{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":{"description":"x"}}}]}', 'devices[0].commands.lock.params must be a JSON Schema object'],
-    ['{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":null}}]}', 'devices[0].commands.lock.params must be a JSON Schema object'],
-    ['{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":{"params":{},"timeout_s":0}}}]}', 'devices[0].commands.lock.timeout_s must be a positive number'],
-    ['{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":{"params":{},"timeout_s":"30"}}}]}', 'devices[0].commands.lock.timeout_s must be a positive number'],
+    [
+      '{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":{"description":"x"}}}]}',
+      'devices[0].commands.lock.params must be a JSON Schema object',
+    ],
+    [
+      '{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":null}}]}',
+      'devices[0].commands.lock.params must be a JSON Schema object',
+    ],
+    [
+      '{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":{"params":{},"timeout_s":0}}}]}',
+      'devices[0].commands.lock.timeout_s must be a positive number',
+    ],
+    [
+      '{"t":"devices","devices":[{"id":"a","kind":"pc","commands":{"lock":{"params":{},"timeout_s":"30"}}}]}',
+      'devices[0].commands.lock.timeout_s must be a positive number',
+    ],
   ];
   it.each(cases)('%s → %s', (frame, message, maxLines = MAX) => {
     const err = (() => {
@@ -118,14 +163,21 @@ describe('properties', () => {
       firmware: text,
       commands: fc.dictionary(
         fc.string({ minLength: 1, maxLength: 12 }),
-        fc.record({ description: fc.string({ maxLength: 30 }), params: schema, timeout_s: fc.integer({ min: 1, max: 3600 }) }, { requiredKeys: ['description', 'params'] }),
+        fc.record(
+          { description: fc.string({ maxLength: 30 }), params: schema, timeout_s: fc.integer({ min: 1, max: 3600 }) },
+          { requiredKeys: ['description', 'params'] },
+        ),
         { maxKeys: 3 },
       ),
     },
     { requiredKeys: ['id', 'kind', 'commands'] },
   );
   const message: fc.Arbitrary<AgentMessage> = fc.oneof(
-    fc.record({ t: fc.constant('batch' as const), id: fc.maxSafeInteger(), lines: fc.array(fc.string({ maxLength: 60 }), { maxLength: 20 }) }),
+    fc.record({
+      t: fc.constant('batch' as const),
+      id: fc.maxSafeInteger(),
+      lines: fc.array(fc.string({ maxLength: 60 }), { maxLength: 20 }),
+    }),
     fc.record({ t: fc.constant('devices' as const), devices: fc.array(device, { maxLength: 4 }) }),
     fc.record(
       {
@@ -156,9 +208,29 @@ describe('properties', () => {
       fc.string(),
       fc.jsonValue().map((v) => JSON.stringify(v)),
       // Near misses: the right shapes with wrong values in them.
-      fc.record({ t: fc.constantFrom('batch', 'result', 'devices', 'ack'), id: fc.jsonValue(), lines: fc.jsonValue(), status: fc.jsonValue(), devices: fc.jsonValue(), error: fc.jsonValue() }, { requiredKeys: ['t'] })
+      fc
+        .record(
+          {
+            t: fc.constantFrom('batch', 'result', 'devices', 'ack'),
+            id: fc.jsonValue(),
+            lines: fc.jsonValue(),
+            status: fc.jsonValue(),
+            devices: fc.jsonValue(),
+            error: fc.jsonValue(),
+          },
+          { requiredKeys: ['t'] },
+        )
         .map((v) => JSON.stringify(v)),
-      fc.record({ t: fc.constant('devices'), devices: fc.array(fc.dictionary(fc.constantFrom('id', 'kind', 'model', 'firmware', 'commands'), fc.jsonValue({ maxDepth: 3 }))) })
+      fc
+        .record({
+          t: fc.constant('devices'),
+          devices: fc.array(
+            fc.dictionary(
+              fc.constantFrom('id', 'kind', 'model', 'firmware', 'commands'),
+              fc.jsonValue({ maxDepth: 3 }),
+            ),
+          ),
+        })
         .map((v) => JSON.stringify(v)),
     );
     fc.assert(

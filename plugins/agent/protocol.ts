@@ -73,20 +73,31 @@ export function parseAgentMessage(text: string, maxLines: number): AgentMessage 
   } catch {
     throw new UplinkProtocolError('frame is not JSON');
   }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new UplinkProtocolError('frame is not a JSON object');
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+    throw new UplinkProtocolError('frame is not a JSON object');
   const m = msg as Record<string, unknown>;
   switch (m.t) {
     case 'batch': {
       if (!Number.isSafeInteger(m.id)) throw new UplinkProtocolError('batch: "id" must be an integer');
-      if (!Array.isArray(m.lines) || !m.lines.every((l) => typeof l === 'string')) throw new UplinkProtocolError('batch: "lines" must be an array of strings');
-      if (m.lines.length > maxLines) throw new UplinkProtocolError(`batch: ${m.lines.length} lines, at most ${maxLines} allowed`);
+      if (!Array.isArray(m.lines) || !m.lines.every((l) => typeof l === 'string'))
+        throw new UplinkProtocolError('batch: "lines" must be an array of strings');
+      if (m.lines.length > maxLines)
+        throw new UplinkProtocolError(`batch: ${m.lines.length} lines, at most ${maxLines} allowed`);
       return { t: 'batch', id: m.id as number, lines: m.lines as string[] };
     }
     case 'result': {
       if (typeof m.id !== 'string') throw new UplinkProtocolError('result: "id" must be a string');
-      if (typeof m.status !== 'string' || !STATUSES.has(m.status)) throw new UplinkProtocolError(`result: unknown status ${JSON.stringify(m.status)}`);
-      if (m.error !== undefined && typeof m.error !== 'string') throw new UplinkProtocolError('result: "error" must be a string');
-      return { t: 'result', id: m.id, status: m.status as CommandStatus, result: m.result, error: m.error as string | undefined };
+      if (typeof m.status !== 'string' || !STATUSES.has(m.status))
+        throw new UplinkProtocolError(`result: unknown status ${JSON.stringify(m.status)}`);
+      if (m.error !== undefined && typeof m.error !== 'string')
+        throw new UplinkProtocolError('result: "error" must be a string');
+      return {
+        t: 'result',
+        id: m.id,
+        status: m.status as CommandStatus,
+        result: m.result,
+        error: m.error as string | undefined,
+      };
     }
     case 'devices': {
       if (!Array.isArray(m.devices)) throw new UplinkProtocolError('devices: "devices" must be an array');
@@ -108,7 +119,8 @@ function parseDevice(d: unknown, i: number): AnnouncedDevice {
   }
   // Entries, not assignments: a command an agent names `__proto__` stays a command name.
   const commands: [string, AnnouncedCommand][] = [];
-  if (typeof r.commands !== 'object' || r.commands === null) throw new UplinkProtocolError(`${at}.commands must be an object`);
+  if (typeof r.commands !== 'object' || r.commands === null)
+    throw new UplinkProtocolError(`${at}.commands must be an object`);
   for (const [name, c] of Object.entries(r.commands as Record<string, unknown>)) {
     const cr = c as Record<string, unknown> | null;
     if (typeof cr !== 'object' || cr === null || typeof cr.params !== 'object' || cr.params === null) {
@@ -117,9 +129,22 @@ function parseDevice(d: unknown, i: number): AnnouncedDevice {
     if (cr.timeout_s !== undefined && (typeof cr.timeout_s !== 'number' || !(cr.timeout_s > 0))) {
       throw new UplinkProtocolError(`${at}.commands.${name}.timeout_s must be a positive number`);
     }
-    commands.push([name, { description: String(cr.description ?? ''), params: cr.params as Record<string, unknown>, timeout_s: cr.timeout_s as number | undefined }]);
+    commands.push([
+      name,
+      {
+        description: String(cr.description ?? ''),
+        params: cr.params as Record<string, unknown>,
+        timeout_s: cr.timeout_s as number | undefined,
+      },
+    ]);
   }
-  return { id: r.id, kind: r.kind, model: r.model as string | undefined, firmware: r.firmware as string | undefined, commands: Object.fromEntries(commands) };
+  return {
+    id: r.id,
+    kind: r.kind,
+    model: r.model as string | undefined,
+    firmware: r.firmware as string | undefined,
+    commands: Object.fromEntries(commands),
+  };
 }
 
 export function encode(message: AgentMessage | ServerMessage): string {

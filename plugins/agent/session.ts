@@ -27,7 +27,8 @@ export type EdgeErrors = Map<string, string | undefined>;
 /** Liveness the runtime keeps itself; an edge's copy of it is translated, not stored twice. */
 const LIVENESS = new Set(['device_status', 'device_availability', 'device_attention']);
 /** A string field of a line's field set, unescaped (`\"` and `\\` in line protocol). */
-const stringField = (rest: string, name: string) => new RegExp(`(?:^|,)${name}="((?:[^"\\\\]|\\\\.)*)"`).exec(rest)?.[1]?.replace(/\\(.)/g, '$1');
+const stringField = (rest: string, name: string) =>
+  new RegExp(`(?:^|,)${name}="((?:[^"\\\\]|\\\\.)*)"`).exec(rest)?.[1]?.replace(/\\(.)/g, '$1');
 
 /** One connected agent: its batches, the devices it announced, and its commands in flight. */
 export class AgentSession {
@@ -145,7 +146,9 @@ export class AgentSession {
       if (r.state === 'offline') ctx.offline(device);
       else {
         const known = ctx.devices.lookup(device);
-        const error = this.edgeErrors.has(device) ? { state: 'error' as const, reason: this.edgeErrors.get(device) } : {};
+        const error = this.edgeErrors.has(device)
+          ? { state: 'error' as const, reason: this.edgeErrors.get(device) }
+          : {};
         ctx.seen(device, known ? error : { kind: r.kind, gateway: this.agentId });
       }
     }
@@ -161,7 +164,9 @@ export class AgentSession {
     }
     if (this.ws.readyState !== this.ws.OPEN) return;
     const accepted = lines.length - refused;
-    this.ws.send(encode(refused === 0 ? { t: 'ack', id, accepted, refused } : { t: 'ack', id, accepted, refused, reasons }));
+    this.ws.send(
+      encode(refused === 0 ? { t: 'ack', id, accepted, refused } : { t: 'ack', id, accepted, refused, reasons }),
+    );
   }
 
   /** The agent itself, devices behind it, and devices nobody knows yet (see `discovered`). */
@@ -196,7 +201,8 @@ export class AgentSession {
       this.ctx.count('foreign_device');
       return;
     }
-    if (announced && !this.ctx.devices.lookup(d.id)) this.ctx.seen(d.id, { kind: d.kind, model: d.model, firmware: d.firmware, gateway: this.agentId });
+    if (announced && !this.ctx.devices.lookup(d.id))
+      this.ctx.seen(d.id, { kind: d.kind, model: d.model, firmware: d.firmware, gateway: this.agentId });
     const commands = d.commands as unknown as Record<string, CommandSpec>;
     this.attachments.get(d.id)?.detach();
     this.attachments.set(d.id, this.ctx.attach(d.id, this.ws, { commands }));

@@ -1,6 +1,14 @@
 import pino from 'pino';
 import Value from 'typebox/value';
-import { conformFields, int, SimulatedUplink, type Fields, type Point, type SeenAttributes, type UplinkCommand } from '../../collector/sdk/index.ts';
+import {
+  conformFields,
+  int,
+  SimulatedUplink,
+  type Fields,
+  type Point,
+  type SeenAttributes,
+  type UplinkCommand,
+} from '../../collector/sdk/index.ts';
 import tc200 from '../tc200/index.ts';
 import { BootWatch, runCommand, type CommandContext } from '../tc200/commands.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';
@@ -72,16 +80,33 @@ export class SimulatedAgent {
           seen: (attrs) => this.seen(`${o.id}-t${k + 1}`, attrs),
         }),
     );
-    this.uplink = new SimulatedUplink({ url: o.url, id: o.id, token: o.token, onAck: o.onAck, onCommand: (c) => this.command(c) });
+    this.uplink = new SimulatedUplink({
+      url: o.url,
+      id: o.id,
+      token: o.token,
+      onAck: o.onAck,
+      onCommand: (c) => this.command(c),
+    });
   }
 
   /** Connects, announces the terminals with the tc200 plugin's commands, and boots them (their hellos). */
   async connect(): Promise<void> {
     await this.uplink.connect();
     const commands = Object.fromEntries(
-      Object.entries(tc200.commands ?? {}).map(([name, c]) => [name, { description: c.description, params: c.params, timeout_s: c.timeout_s }]),
+      Object.entries(tc200.commands ?? {}).map(([name, c]) => [
+        name,
+        { description: c.description, params: c.params, timeout_s: c.timeout_s },
+      ]),
     );
-    this.uplink.announce(this.terminals.map((t) => ({ id: t.serial, kind: 'terminal', model: t.model.model, firmware: t.model.firmware, commands })));
+    this.uplink.announce(
+      this.terminals.map((t) => ({
+        id: t.serial,
+        kind: 'terminal',
+        model: t.model.model,
+        firmware: t.model.firmware,
+        commands,
+      })),
+    );
     for (const t of this.terminals) t.start();
   }
 
@@ -105,7 +130,14 @@ export class SimulatedAgent {
 
   /** A point of the tc200 plugin, as the agent runtime encodes it. */
   private point(r: Report, time: number): void {
-    this.pending.push(this.o.encode({ measurement: r.measurement.name, fields: conformFields(r.measurement, r.fields), tags: r.tags, time }));
+    this.pending.push(
+      this.o.encode({
+        measurement: r.measurement.name,
+        fields: conformFields(r.measurement, r.fields),
+        tags: r.tags,
+        time,
+      }),
+    );
     this.emitted++;
   }
 
@@ -124,9 +156,21 @@ export class SimulatedAgent {
     const l = this.liveness.get(device)!;
     l.written = now;
     const tags = { device };
-    this.pending.push(this.o.encode({ measurement: 'device_status', fields: { online: int(1), state: l.state, last_seen_s: int(0) }, tags, time: now }));
+    this.pending.push(
+      this.o.encode({
+        measurement: 'device_status',
+        fields: { online: int(1), state: l.state, last_seen_s: int(0) },
+        tags,
+        time: now,
+      }),
+    );
     if (l.state === 'error') {
-      const fields: Fields = { state: 'error', since_s: int(Math.floor((now - l.since) / 1000)), reason: l.reason ?? '', last_seen_s: int(0) };
+      const fields: Fields = {
+        state: 'error',
+        since_s: int(Math.floor((now - l.since) / 1000)),
+        reason: l.reason ?? '',
+        last_seen_s: int(0),
+      };
       this.pending.push(this.o.encode({ measurement: 'device_attention', fields, tags, time: now }));
     }
   }
@@ -135,9 +179,17 @@ export class SimulatedAgent {
     const terminal = this.terminals.find((t) => t.serial === c.device);
     if (!terminal) throw new Error(`${c.device} is not behind ${this.o.id}`);
     try {
-      const result = await runCommand({ ctx: this.ctx, nextBoot: this.boots.next.bind(this.boots), updating: this.updating }, terminal, c.device, {
-        id: c.id, name: c.name, params: c.params, signal: this.o.signal,
-      });
+      const result = await runCommand(
+        { ctx: this.ctx, nextBoot: this.boots.next.bind(this.boots), updating: this.updating },
+        terminal,
+        c.device,
+        {
+          id: c.id,
+          name: c.name,
+          params: c.params,
+          signal: this.o.signal,
+        },
+      );
       this.o.onCommand?.(c.name, 'succeeded');
       return result;
     } catch (err) {

@@ -12,12 +12,28 @@ const OPTIONS = {
     default: 'sim-token',
   },
   prefix: { description: 'agent ids are <prefix><n>', default: 'sim-agent-' },
-  interval_s: { description: 'seconds between batches of an agent; each terminal reports a status per batch', default: '10', type: 'number' },
-  terminals_per_agent: { description: 'simulated TC-200s behind each agent (<agent>-t<k>)', default: '0', type: 'number' },
-  error_pct: { description: 'share of the terminals in an error state (card reader fault, paper out, no network), %', default: '2', type: 'number' },
+  interval_s: {
+    description: 'seconds between batches of an agent; each terminal reports a status per batch',
+    default: '10',
+    type: 'number',
+  },
+  terminals_per_agent: {
+    description: 'simulated TC-200s behind each agent (<agent>-t<k>)',
+    default: '0',
+    type: 'number',
+  },
+  error_pct: {
+    description: 'share of the terminals in an error state (card reader fault, paper out, no network), %',
+    default: '2',
+    type: 'number',
+  },
   firmware: { description: 'firmware the terminals run', default: '2.4.1' },
   spikes: { description: 'chance per status of a terminal CPU/memory spike (0-1)', default: '0.02', type: 'number' },
-  noise: { description: 'chance per frame of noise on a terminal line (0-1), counted in terminal_link', default: '0', type: 'number' },
+  noise: {
+    description: 'chance per frame of noise on a terminal line (0-1), counted in terminal_link',
+    default: '0',
+    type: 'number',
+  },
   corrupt: { description: 'chance per frame of a bad CRC on a terminal line (0-1)', default: '0', type: 'number' },
   drop_bytes: { description: 'chance per byte lost on a terminal line (0-1)', default: '0', type: 'number' },
 } satisfies Record<string, SimulatorOption>;
@@ -42,21 +58,32 @@ export default defineSimulator({
   devices(count, options) {
     return agentIds(count, options).flatMap((id) => [
       { id, kind: 'pc', model: 'store-pc', credential: 'agent_token' },
-      ...terminalIds(id, options).map((t) => ({ id: t, kind: 'terminal', model: 'TC-200', firmware: option(options, 'firmware'), gateway: id })),
+      ...terminalIds(id, options).map((t) => ({
+        id: t,
+        kind: 'terminal',
+        model: 'TC-200',
+        firmware: option(options, 'firmware'),
+        gateway: id,
+      })),
     ]);
   },
   async run({ server, count, options, progress, signal, credentials, encode }) {
     const url = server.replace(/^http/, 'ws').replace(/\/$/, '') + '/agent/';
     const intervalMs = Number(option(options, 'interval_s')) * 1000;
     const terminals = Number(option(options, 'terminals_per_agent'));
-    if (!Number.isInteger(terminals) || terminals < 0) throw new Error(`terminals_per_agent must be a whole number ≥ 0, got ${terminals}`);
-    if (terminals > 0 && !encode) throw new Error('simulated terminals need SimulatorRun.encode (fleetpulse simulate passes it)');
+    if (!Number.isInteger(terminals) || terminals < 0)
+      throw new Error(`terminals_per_agent must be a whole number ≥ 0, got ${terminals}`);
+    if (terminals > 0 && !encode)
+      throw new Error('simulated terminals need SimulatorRun.encode (fleetpulse simulate passes it)');
     const ids = agentIds(count, options);
     const agents: SimulatedAgent[] = [];
     for (let i = 0; i < count && !signal.aborted; i++) {
       const id = ids[i]!;
       const agent = new SimulatedAgent({
-        url, id, signal, encode: encode ?? (() => ''),
+        url,
+        id,
+        signal,
+        encode: encode ?? (() => ''),
         token: credentials?.get(id) ?? option(options, 'token'),
         terminals: Array.from({ length: terminals }, (_, k) => terminalModel(options, i, k)),
         onAck: (n) => progress.count('points_acked', n),
@@ -78,7 +105,10 @@ export default defineSimulator({
       progress.count('batches', agents.length);
       await new Promise<void>((r) => {
         const done = () => (clearTimeout(timer), r());
-        const timer = setTimeout(() => (signal.removeEventListener('abort', done), r()), Math.max(0, intervalMs - (Date.now() - t)));
+        const timer = setTimeout(
+          () => (signal.removeEventListener('abort', done), r()),
+          Math.max(0, intervalMs - (Date.now() - t)),
+        );
         signal.addEventListener('abort', done, { once: true });
       });
     }
@@ -101,16 +131,23 @@ const ERROR_CODES = Object.keys(SIMULATED_ERROR_CODES).map(Number);
  * Terminal k of agent i: in service for a while (its transaction counter), and in error for
  * `error_pct` % of the fleet, spread evenly (every (100 / error_pct)-th terminal).
  */
-function terminalModel(options: Options, i: number, k: number): { faults: TerminalFaults; transactions: number; firmware: string } {
+function terminalModel(
+  options: Options,
+  i: number,
+  k: number,
+): { faults: TerminalFaults; transactions: number; firmware: string } {
   const n = i * Number(option(options, 'terminals_per_agent')) + k;
   const errorPct = Number(option(options, 'error_pct'));
-  const inError = errorPct > 0 && Math.floor((n + 1) * errorPct / 100) > Math.floor(n * errorPct / 100);
+  const inError = errorPct > 0 && Math.floor(((n + 1) * errorPct) / 100) > Math.floor((n * errorPct) / 100);
   const num = (name: keyof typeof OPTIONS) => Number(option(options, name));
   return {
     firmware: option(options, 'firmware'),
     transactions: 1000 + ((n * 7919) % 20_000),
     faults: {
-      spikes: num('spikes'), noise: num('noise'), corrupt: num('corrupt'), drop_bytes: num('drop_bytes'),
+      spikes: num('spikes'),
+      noise: num('noise'),
+      corrupt: num('corrupt'),
+      drop_bytes: num('drop_bytes'),
       error_code: inError ? ERROR_CODES[n % ERROR_CODES.length] : undefined,
     },
   };

@@ -36,7 +36,13 @@ const ack = (id: number) => expect.poll(() => inbox.find((m) => m.t === 'ack' &&
 
 describe('unknown devices behind an agent', () => {
   it('an id no device may have is refused as device_id; nothing is registered or stored for it', async () => {
-    ws.send(JSON.stringify({ t: 'batch', id: 1, lines: [`host_system,device=-dash-first uptime_s=1i ${T}`, `host_system,device=pc-s uptime_s=2i ${T}`] }));
+    ws.send(
+      JSON.stringify({
+        t: 'batch',
+        id: 1,
+        lines: [`host_system,device=-dash-first uptime_s=1i ${T}`, `host_system,device=pc-s uptime_s=2i ${T}`],
+      }),
+    );
     await ack(1).toEqual({ t: 'ack', id: 1, accepted: 1, refused: 1, reasons: { device_id: 1 } });
     expect(fixture.inventory.devices.get('-dash-first')).toBeUndefined();
     expect(rt.lines('host_system').filter((l) => l.includes('dash-first'))).toEqual([]);

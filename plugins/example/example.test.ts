@@ -22,7 +22,9 @@ afterAll(async () => {
 
 /** A sensor that connects, collects what the server sends, and answers commands like the simulator. */
 async function sensor(id: string, token: string) {
-  const ws = new WebSocket(`${rt.url.replace('http', 'ws')}/example/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  const ws = new WebSocket(`${rt.url.replace('http', 'ws')}/example/${id}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   open.push(ws);
   ws.on('error', () => {}); // refused handshakes are asserted through 'unexpected-response'
   const inbox: Array<Record<string, unknown>> = [];
@@ -42,10 +44,14 @@ async function sensor(id: string, token: string) {
 describe('example plugin', () => {
   it('lands readings in the spool with the sensor time and inventory tags', async () => {
     const { ws } = await sensor('sensor-1', 'token-1');
-    ws.send(JSON.stringify({ type: 'reading', t: 1746100800000, temperature_c: 21.4, humidity_pct: 44, uptime_s: 120 }));
-    await expect.poll(() => rt.lines('sensor_reading')).toEqual([
-      'sensor_reading,device=sensor-1,kind=sensor,site=lab temperature_c=21.4,humidity_pct=44,uptime_s=120i 1746100800000',
-    ]);
+    ws.send(
+      JSON.stringify({ type: 'reading', t: 1746100800000, temperature_c: 21.4, humidity_pct: 44, uptime_s: 120 }),
+    );
+    await expect
+      .poll(() => rt.lines('sensor_reading'))
+      .toEqual([
+        'sensor_reading,device=sensor-1,kind=sensor,site=lab temperature_c=21.4,humidity_pct=44,uptime_s=120i 1746100800000',
+      ]);
     expect(rt.collector.liveness.state('sensor-1')?.state).toBe('online');
   });
 
@@ -53,12 +59,14 @@ describe('example plugin', () => {
     const { ws, inbox } = await sensor('sensor-2', 'token-2');
     ws.send('not json');
     ws.send(JSON.stringify({ type: 'reading', t: 'yesterday' }));
-    await expect.poll(() => inbox.filter((m) => m.type === 'error').map((m) => m.error)).toEqual([
-      'frame is not JSON', 'reading.t must be epoch milliseconds',
-    ]);
+    await expect
+      .poll(() => inbox.filter((m) => m.type === 'error').map((m) => m.error))
+      .toEqual(['frame is not JSON', 'reading.t must be epoch milliseconds']);
     expect(await rt.events('example', 'malformed_frame')).toBe(2);
     ws.send(JSON.stringify({ type: 'reading', t: 1746100860000, temperature_c: 19 }));
-    await expect.poll(() => rt.lines('sensor_reading').some((l) => l.includes('device=sensor-2') && l.endsWith(' 1746100860000'))).toBe(true);
+    await expect
+      .poll(() => rt.lines('sensor_reading').some((l) => l.includes('device=sensor-2') && l.endsWith(' 1746100860000')))
+      .toBe(true);
     expect(ws.readyState).toBe(WebSocket.OPEN);
   });
 
@@ -66,7 +74,9 @@ describe('example plugin', () => {
     await sensor('sensor-1', 'token-1'); // a newer connection replaces the first one
     const outcome = await rt.collector.bus.dispatch('sensor-1', { name: 'ping' });
     expect(outcome).toMatchObject({ status: 'succeeded', result: { pong: 42 } });
-    await expect(rt.collector.bus.dispatch('sensor-1', { name: 'set_interval', params: { interval_s: 0 } })).rejects.toThrow(/interval_s/);
+    await expect(
+      rt.collector.bus.dispatch('sensor-1', { name: 'set_interval', params: { interval_s: 0 } }),
+    ).rejects.toThrow(/interval_s/);
   });
 
   it('refuses a bad token and a missing one before the upgrade, and counts them', async () => {
@@ -75,7 +85,9 @@ describe('example plugin', () => {
     const anonymous = new WebSocket(`${rt.url.replace('http', 'ws')}/example/sensor-1`);
     open.push(anonymous);
     anonymous.on('error', () => {});
-    const status = await new Promise((resolve) => anonymous.once('unexpected-response', (_req, res) => resolve(res.statusCode)));
+    const status = await new Promise((resolve) =>
+      anonymous.once('unexpected-response', (_req, res) => resolve(res.statusCode)),
+    );
     expect(status).toBe(401);
     expect(await rt.events('example', 'refused_bad_secret')).toBe(1);
     expect(await rt.events('example', 'refused_unknown_device')).toBe(1);

@@ -36,7 +36,11 @@ export default definePlugin({
   config,
   measurements,
   commands: {
-    ping: { description: 'Asks the sensor to answer; proves the command path', params: Type.Object({}, { additionalProperties: false }), timeout_s: 5 },
+    ping: {
+      description: 'Asks the sensor to answer; proves the command path',
+      params: Type.Object({}, { additionalProperties: false }),
+      timeout_s: 5,
+    },
     set_interval: {
       description: 'Changes how often the sensor reports',
       params: Type.Object({ interval_s: Type.Integer({ minimum: 1, maximum: 3600 }) }, { additionalProperties: false }),

@@ -38,20 +38,24 @@ export function parseMessage(text: string): SensorMessage {
   } catch {
     throw new ProtocolError('frame is not JSON');
   }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new ProtocolError('frame is not a JSON object');
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+    throw new ProtocolError('frame is not a JSON object');
   const m = msg as Record<string, unknown>;
   if (m.type === 'reading') {
-    if (typeof m.t !== 'number' || !Number.isInteger(m.t) || m.t <= 0) throw new ProtocolError('reading.t must be epoch milliseconds');
+    if (typeof m.t !== 'number' || !Number.isInteger(m.t) || m.t <= 0)
+      throw new ProtocolError('reading.t must be epoch milliseconds');
     for (const key of NUMERIC) {
       if (m[key] !== undefined && (typeof m[key] !== 'number' || !Number.isFinite(m[key]))) {
         throw new ProtocolError(`reading.${key} must be a finite number`);
       }
     }
-    if (m.uptime_s !== undefined && !Number.isInteger(m.uptime_s)) throw new ProtocolError('reading.uptime_s must be an integer');
+    if (m.uptime_s !== undefined && !Number.isInteger(m.uptime_s))
+      throw new ProtocolError('reading.uptime_s must be an integer');
     return m as unknown as Reading;
   }
   if (m.type === 'result') {
-    if (typeof m.id !== 'string' || typeof m.ok !== 'boolean') throw new ProtocolError('result needs a string id and a boolean ok');
+    if (typeof m.id !== 'string' || typeof m.ok !== 'boolean')
+      throw new ProtocolError('result needs a string id and a boolean ok');
     return m as unknown as CommandResult;
   }
   throw new ProtocolError(`unknown message type ${JSON.stringify(m.type)}`);

@@ -10,8 +10,9 @@ import { defineSimulator } from '../../collector/sdk/index.ts';
  */
 export default defineSimulator({
   flag: 'example',
-  description: 'example WebSocket sensors (the plugin author\'s worked example)',
-  devices: (count, options) => sensorIds(count, options).map((id) => ({ id, kind: 'sensor', model: 'EX-1', credential: 'example_token' })),
+  description: "example WebSocket sensors (the plugin author's worked example)",
+  devices: (count, options) =>
+    sensorIds(count, options).map((id) => ({ id, kind: 'sensor', model: 'EX-1', credential: 'example_token' })),
   async run({ server, count, options, progress, signal, credentials }) {
     const base = server.replace(/^http/, 'ws') + (options.path ?? '/example/');
     let connected = 0;
@@ -50,12 +51,15 @@ async function runSensor(
       const send = () => {
         const t = Date.now();
         const hour = (t / 3_600_000) % 24;
-        ws.send(JSON.stringify({
-          type: 'reading', t,
-          temperature_c: Math.round((20 + 3 * Math.sin((hour / 24) * 2 * Math.PI) + Math.random()) * 10) / 10,
-          humidity_pct: Math.round(40 + 10 * Math.random()),
-          uptime_s: Math.floor((t - booted) / 1000),
-        }));
+        ws.send(
+          JSON.stringify({
+            type: 'reading',
+            t,
+            temperature_c: Math.round((20 + 3 * Math.sin((hour / 24) * 2 * Math.PI) + Math.random()) * 10) / 10,
+            humidity_pct: Math.round(40 + 10 * Math.random()),
+            uptime_s: Math.floor((t - booted) / 1000),
+          }),
+        );
         report.count('readings');
         timer = setTimeout(send, intervalS * 1000);
       };
@@ -67,11 +71,23 @@ async function runSensor(
         send();
       });
       ws.on('message', (data) => {
-        const msg = JSON.parse(data.toString()) as { type: string; id?: string; name?: string; params?: { interval_s?: number } };
+        const msg = JSON.parse(data.toString()) as {
+          type: string;
+          id?: string;
+          name?: string;
+          params?: { interval_s?: number };
+        };
         if (msg.type !== 'command') return;
         report.count(`command_${msg.name}`);
         if (msg.name === 'set_interval' && msg.params?.interval_s) intervalS = msg.params.interval_s;
-        ws.send(JSON.stringify({ type: 'result', id: msg.id, ok: true, result: msg.name === 'ping' ? { pong: Date.now() } : { interval_s: intervalS } }));
+        ws.send(
+          JSON.stringify({
+            type: 'result',
+            id: msg.id,
+            ok: true,
+            result: msg.name === 'ping' ? { pong: Date.now() } : { interval_s: intervalS },
+          }),
+        );
       });
       ws.on('unexpected-response', (_req, res) => {
         if (res.statusCode === 401 || res.statusCode === 403) report.refused(res.statusCode);

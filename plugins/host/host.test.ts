@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import si from 'systeminformation';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
-import { CommandFailed, CommandRejected, DeviceUnreachable, TestAccumulator, type Command, type Point } from '../../collector/sdk/index.ts';
+import {
+  CommandFailed,
+  CommandRejected,
+  DeviceUnreachable,
+  TestAccumulator,
+  type Command,
+  type Point,
+} from '../../collector/sdk/index.ts';
 import host from './index.ts';
 import { measurements } from './metrics.ts';
 
@@ -18,7 +25,12 @@ const DEVICE = 'store-7-pc';
 type HostConfig = Record<string, unknown>;
 
 async function startHost(own: HostConfig = {}) {
-  const config = validatePluginConfig(host, 'host', { device: DEVICE, interval_s: 1, cpu_interval_s: 1, ...own }) as never;
+  const config = validatePluginConfig(host, 'host', {
+    device: DEVICE,
+    interval_s: 1,
+    cpu_interval_s: 1,
+    ...own,
+  }) as never;
   const acc = new TestAccumulator(host, config);
   const running = await host.start(acc.context);
   return {
@@ -31,23 +43,37 @@ async function startHost(own: HostConfig = {}) {
   };
 }
 
-const command = (name: string, params: unknown = {}): Command => ({ id: `c-${name}`, name, params, signal: new AbortController().signal });
+const command = (name: string, params: unknown = {}): Command => ({
+  id: `c-${name}`,
+  name,
+  params,
+  signal: new AbortController().signal,
+});
 const fieldsOf = (name: string) => Object.keys(measurements.find((m) => m.name === name)!.fields);
 
 describe('host metrics', () => {
   it('emits host_* points with declared fields, stamped with the reading time', async () => {
     const h = await startHost();
     try {
-      await vi.waitFor(() => {
-        for (const m of ['host_memory', 'host_disk', 'host_net', 'host_system', 'host_cpu']) expect(h.acc.of(m, DEVICE).length, m).toBeGreaterThan(0);
-      }, { timeout: 15_000, interval: 50 });
+      await vi.waitFor(
+        () => {
+          for (const m of ['host_memory', 'host_disk', 'host_net', 'host_system', 'host_cpu'])
+            expect(h.acc.of(m, DEVICE).length, m).toBeGreaterThan(0);
+        },
+        { timeout: 15_000, interval: 50 },
+      );
       for (const p of h.acc.points.filter((p: Point) => p.measurement !== 'host_session')) {
         expect(p.tags.device).toBe(DEVICE);
         expect(p.time).toBe(h.acc.now);
         for (const f of Object.keys(p.fields)) expect(fieldsOf(p.measurement)).toContain(f);
       }
       const memory = h.acc.of('host_memory')[0]!;
-      expect(Object.keys(memory.fields).sort()).toEqual(['available_bytes', 'swap_used_bytes', 'total_bytes', 'used_pct']);
+      expect(Object.keys(memory.fields).sort()).toEqual([
+        'available_bytes',
+        'swap_used_bytes',
+        'total_bytes',
+        'used_pct',
+      ]);
       expect(h.acc.of('host_disk').every((p) => p.tags.mount && p.tags.fs)).toBe(true);
       expect(h.acc.of('host_net').map((p) => p.tags.interface)).toContain('lo');
       expect(h.acc.seen.some((s) => s.device === DEVICE)).toBe(true);
@@ -63,15 +89,23 @@ describe('host metrics', () => {
     const held = new Promise<void>((r) => (release = r));
     vi.spyOn(si, 'currentLoad').mockImplementation(async () => {
       await held;
-      return { currentLoad: 20, currentLoadUser: 15, currentLoadSystem: 5 } as Awaited<ReturnType<typeof si.currentLoad>>;
+      return { currentLoad: 20, currentLoadUser: 15, currentLoadSystem: 5 } as Awaited<
+        ReturnType<typeof si.currentLoad>
+      >;
     });
     const h = await startHost();
     try {
-      await vi.waitFor(() => expect(h.acc.of('host_memory').length).toBeGreaterThanOrEqual(2), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(() => expect(h.acc.of('host_memory').length).toBeGreaterThanOrEqual(2), {
+        timeout: 15_000,
+        interval: 50,
+      });
       expect(h.acc.of('host_system').length).toBeGreaterThanOrEqual(2);
       expect(h.acc.of('host_cpu')).toEqual([]);
       release();
-      await vi.waitFor(() => expect(h.acc.of('host_cpu').length).toBeGreaterThanOrEqual(1), { timeout: 5000, interval: 20 });
+      await vi.waitFor(() => expect(h.acc.of('host_cpu').length).toBeGreaterThanOrEqual(1), {
+        timeout: 5000,
+        interval: 20,
+      });
       expect(h.acc.of('host_cpu')[0]!.fields).toMatchObject({ usage_pct: 20, user_pct: 15, system_pct: 5 });
     } finally {
       release();
@@ -80,11 +114,19 @@ describe('host metrics', () => {
   });
 
   it('a NaN from systeminformation is refused and counted, the other readings go out', async () => {
-    vi.spyOn(si, 'mem').mockResolvedValue({ total: NaN, available: 1, swapused: 0 } as Awaited<ReturnType<typeof si.mem>>);
+    vi.spyOn(si, 'mem').mockResolvedValue({ total: NaN, available: 1, swapused: 0 } as Awaited<
+      ReturnType<typeof si.mem>
+    >);
     const h = await startHost();
     try {
-      await vi.waitFor(() => expect(h.acc.events.get('memory_invalid')).toBeGreaterThanOrEqual(1), { timeout: 15_000, interval: 50 });
-      await vi.waitFor(() => expect(h.acc.of('host_system').length).toBeGreaterThanOrEqual(1), { timeout: 5000, interval: 50 });
+      await vi.waitFor(() => expect(h.acc.events.get('memory_invalid')).toBeGreaterThanOrEqual(1), {
+        timeout: 15_000,
+        interval: 50,
+      });
+      await vi.waitFor(() => expect(h.acc.of('host_system').length).toBeGreaterThanOrEqual(1), {
+        timeout: 5000,
+        interval: 50,
+      });
       expect(h.acc.of('host_memory')).toEqual([]);
     } finally {
       await h.stop();
@@ -98,18 +140,36 @@ describe('host commands', () => {
   chmodSync(script, 0o755);
 
   it('diagnostics runs the configured script and returns its output; reboot runs its command', async () => {
-    const h = await startHost({ diagnostics_command: [script, '--short'], reboot_command: ['true'], warn_command: ['echo'], interval_s: 3600, cpu_interval_s: 3600 });
+    const h = await startHost({
+      diagnostics_command: [script, '--short'],
+      reboot_command: ['true'],
+      warn_command: ['echo'],
+      interval_s: 3600,
+      cpu_interval_s: 3600,
+    });
     try {
-      await expect(h.running.execute!(DEVICE, command('diagnostics'))).resolves.toEqual({ exit_code: 0, output: 'disk ok\nfan ok\nargs: --short\n', truncated: false });
+      await expect(h.running.execute!(DEVICE, command('diagnostics'))).resolves.toEqual({
+        exit_code: 0,
+        output: 'disk ok\nfan ok\nargs: --short\n',
+        truncated: false,
+      });
       await expect(h.running.execute!(DEVICE, command('reboot'))).resolves.toEqual({ exit_code: 0 });
-      await expect(h.running.execute!(DEVICE, command('warn', { message: 'five minutes left' }))).resolves.toEqual({ exit_code: 0 });
+      await expect(h.running.execute!(DEVICE, command('warn', { message: 'five minutes left' }))).resolves.toEqual({
+        exit_code: 0,
+      });
     } finally {
       await h.stop();
     }
   });
 
   it('a failing, missing or unconfigured program ends the command as documented', async () => {
-    const h = await startHost({ lock_command: ['false'], log_off_command: [join(dir, 'no-such-program')], interval_s: 3600, cpu_interval_s: 3600, output_max_bytes: 256 });
+    const h = await startHost({
+      lock_command: ['false'],
+      log_off_command: [join(dir, 'no-such-program')],
+      interval_s: 3600,
+      cpu_interval_s: 3600,
+      output_max_bytes: 256,
+    });
     try {
       const lock = h.running.execute!(DEVICE, command('lock'));
       await expect(lock).rejects.toBeInstanceOf(CommandFailed);
@@ -126,9 +186,18 @@ describe('host commands', () => {
     const long = join(dir, 'long-diag.sh');
     writeFileSync(long, '#!/bin/sh\nhead -c 1000 /dev/zero | tr "\\0" x\n');
     chmodSync(long, 0o755);
-    const h = await startHost({ diagnostics_command: [long], interval_s: 3600, cpu_interval_s: 3600, output_max_bytes: 256 });
+    const h = await startHost({
+      diagnostics_command: [long],
+      interval_s: 3600,
+      cpu_interval_s: 3600,
+      output_max_bytes: 256,
+    });
     try {
-      await expect(h.running.execute!(DEVICE, command('diagnostics'))).resolves.toEqual({ exit_code: 0, output: 'x'.repeat(256), truncated: true });
+      await expect(h.running.execute!(DEVICE, command('diagnostics'))).resolves.toEqual({
+        exit_code: 0,
+        output: 'x'.repeat(256),
+        truncated: true,
+      });
     } finally {
       await h.stop();
     }

@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { CommandFailed, CommandRejected, DeviceUnreachable, definePlugin, Type, type Command, type PluginContext } from '../../collector/sdk/index.ts';
+import {
+  CommandFailed,
+  CommandRejected,
+  DeviceUnreachable,
+  definePlugin,
+  Type,
+  type Command,
+  type PluginContext,
+} from '../../collector/sdk/index.ts';
 import { measurements } from './metrics.ts';
 import { readCpu, readFast } from './sampler.ts';
 import { runCommand } from './run-command.ts';
@@ -13,17 +21,45 @@ const Argv = (defaults: string[], description: string) => Type.Array(Type.String
 
 const config = Type.Object(
   {
-    device: Type.String({ default: '', description: "This PC's device id; empty = the agent's id (fleetpulse agent fills it in), else the host name" }),
-    interval_s: Type.Number({ default: 10, minimum: 1, description: 'Memory, disks, network, uptime and temperature are read this often, s' }),
-    cpu_interval_s: Type.Number({ default: 10, minimum: 1, description: 'CPU load (a slow reading, ~0.5 s) is read this often on its own schedule, s' }),
-    disks_skip_pseudo: Type.Boolean({ default: true, description: 'Leave out tmpfs, overlay, squashfs and other pseudo file systems' }),
+    device: Type.String({
+      default: '',
+      description: "This PC's device id; empty = the agent's id (fleetpulse agent fills it in), else the host name",
+    }),
+    interval_s: Type.Number({
+      default: 10,
+      minimum: 1,
+      description: 'Memory, disks, network, uptime and temperature are read this often, s',
+    }),
+    cpu_interval_s: Type.Number({
+      default: 10,
+      minimum: 1,
+      description: 'CPU load (a slow reading, ~0.5 s) is read this often on its own schedule, s',
+    }),
+    disks_skip_pseudo: Type.Boolean({
+      default: true,
+      description: 'Leave out tmpfs, overlay, squashfs and other pseudo file systems',
+    }),
     reboot_command: Argv(['systemctl', 'reboot'], 'Program and arguments run by the `reboot` command'),
     lock_command: Argv(['loginctl', 'lock-sessions'], 'Run by `lock` and at a session end with action lock'),
-    log_off_command: Argv(['loginctl', 'terminate-seat', 'seat0'], 'Run by `log_off` and at a session end with action log_off'),
-    warn_command: Argv(['notify-send', '--urgency=critical', 'Fleetpulse'], 'Run by `warn`, with the message appended as the last argument'),
+    log_off_command: Argv(
+      ['loginctl', 'terminate-seat', 'seat0'],
+      'Run by `log_off` and at a session end with action log_off',
+    ),
+    warn_command: Argv(
+      ['notify-send', '--urgency=critical', 'Fleetpulse'],
+      'Run by `warn`, with the message appended as the last argument',
+    ),
     diagnostics_command: Argv([], 'Run by `diagnostics`; its output is the result. Empty = the command is refused'),
-    command_timeout_s: Type.Integer({ default: 60, minimum: 1, description: 'A configured program is killed after this long, s' }),
-    output_max_bytes: Type.Integer({ default: 65_536, minimum: 256, description: 'Diagnostics output returned at most, bytes' }),
+    command_timeout_s: Type.Integer({
+      default: 60,
+      minimum: 1,
+      description: 'A configured program is killed after this long, s',
+    }),
+    output_max_bytes: Type.Integer({
+      default: 65_536,
+      minimum: 256,
+      description: 'Diagnostics output returned at most, bytes',
+    }),
   },
   { additionalProperties: false },
 );
@@ -32,7 +68,8 @@ const none = Type.Object({}, { additionalProperties: false });
 
 export default definePlugin({
   name: 'host',
-  description: 'The PC an edge agent runs on: CPU, memory, disks, network, uptime, temperature; reboot, diagnostics, lock, sessions',
+  description:
+    'The PC an edge agent runs on: CPU, memory, disks, network, uptime, temperature; reboot, diagnostics, lock, sessions',
   kinds: ['pc'],
   runs_in: ['agent'],
   config,
@@ -40,7 +77,11 @@ export default definePlugin({
   measurements,
   commands: {
     reboot: { description: 'Reboots the PC (runs reboot_command)', params: none, timeout_s: 30 },
-    diagnostics: { description: 'Runs the configured diagnostics script and returns its output', params: none, timeout_s: 120 },
+    diagnostics: {
+      description: 'Runs the configured diagnostics script and returns its output',
+      params: none,
+      timeout_s: 120,
+    },
     lock: { description: 'Locks the user session (runs lock_command)', params: none, timeout_s: 30 },
     log_off: { description: 'Logs the user off (runs log_off_command)', params: none, timeout_s: 30 },
     warn: {
@@ -51,7 +92,10 @@ export default definePlugin({
     session_set: {
       description: 'Tells the station when its session ends; the agent ends it locally even without an uplink',
       params: Type.Object(
-        { ends_at_ms: Type.Integer({ minimum: 0 }), action: Type.Union([Type.Literal('lock'), Type.Literal('log_off'), Type.Literal('none')]) },
+        {
+          ends_at_ms: Type.Integer({ minimum: 0 }),
+          action: Type.Union([Type.Literal('lock'), Type.Literal('log_off'), Type.Literal('none')]),
+        },
         { additionalProperties: false },
       ),
       timeout_s: 10,
@@ -70,14 +114,19 @@ export default definePlugin({
     const c = ctx.config;
     const run = async (argv: string[], what: string, extra: string[] = [], signal?: AbortSignal) => {
       if (argv.length === 0) throw new CommandRejected(`no ${what} configured`);
-      const r = await runCommand([...argv, ...extra], { timeoutMs: c.command_timeout_s * 1000, maxBytes: c.output_max_bytes, signal }).catch((err: Error) => {
+      const r = await runCommand([...argv, ...extra], {
+        timeoutMs: c.command_timeout_s * 1000,
+        maxBytes: c.output_max_bytes,
+        signal,
+      }).catch((err: Error) => {
         throw new CommandFailed(err.message);
       });
       return r;
     };
     const mustSucceed = async (argv: string[], what: string, extra: string[] = [], signal?: AbortSignal) => {
       const r = await run(argv, what, extra, signal);
-      if (r.exit_code !== 0) throw new CommandFailed(`${what} exited with ${r.exit_code}: ${r.output.trim().slice(0, 500)}`, r);
+      if (r.exit_code !== 0)
+        throw new CommandFailed(`${what} exited with ${r.exit_code}: ${r.output.trim().slice(0, 500)}`, r);
       return { exit_code: 0 };
     };
     const session = new StationSession(ctx, device, async (action) => {

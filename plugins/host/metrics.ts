@@ -2,7 +2,8 @@ import { defineMeasurement } from '../../collector/sdk/index.ts';
 
 export const hostCpu = defineMeasurement({
   name: 'host_cpu',
-  description: 'CPU load of the PC over the last sampling period (systeminformation currentLoad, read on its own schedule).',
+  description:
+    'CPU load of the PC over the last sampling period (systeminformation currentLoad, read on its own schedule).',
   tags: {},
   fields: {
     usage_pct: { type: 'float', unit: '%', description: 'Busy share of all cores' },
@@ -62,7 +63,10 @@ export const hostSession = defineMeasurement({
   description: 'Local enforcement of a timed session on this station: what the agent did, even with the uplink cut.',
   tags: {},
   fields: {
-    event: { type: 'string', description: '`set` (end time received), `cleared`, `enforced` (action done at expiry), `enforce_failed`' },
+    event: {
+      type: 'string',
+      description: '`set` (end time received), `cleared`, `enforced` (action done at expiry), `enforce_failed`',
+    },
     ends_at_ms: { type: 'int', unit: 'ms', description: 'End of the session, epoch ms' },
     action: { type: 'string', description: '`lock`, `log_off` or `none`' },
     error: { type: 'string', description: 'Why the action failed (enforce_failed only)' },

@@ -22,7 +22,10 @@ export interface Reading {
 
 export type MemoryData = Pick<Systeminformation.MemData, 'total' | 'available' | 'swapused'>;
 export type DiskData = Pick<Systeminformation.FsSizeData, 'fs' | 'type' | 'size' | 'used' | 'use' | 'mount'>;
-export type NetData = Pick<Systeminformation.NetworkStatsData, 'iface' | 'rx_bytes' | 'tx_bytes' | 'rx_errors' | 'tx_errors'>;
+export type NetData = Pick<
+  Systeminformation.NetworkStatsData,
+  'iface' | 'rx_bytes' | 'tx_bytes' | 'rx_errors' | 'tx_errors'
+>;
 export type LoadData = Pick<Systeminformation.CurrentLoadData, 'currentLoad' | 'currentLoadUser' | 'currentLoadSystem'>;
 /** `main` is null, -1 or 0 where the hardware has no sensor, depending on the platform. */
 export type TemperatureData = { main: number | null | undefined };
@@ -31,7 +34,8 @@ export type TemperatureData = { main: number | null | undefined };
 export const PSEUDO_FS = /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|nsfs|autofs|ramfs)$/;
 
 function finite(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new HostReadingError(`${what} is not a finite number: ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new HostReadingError(`${what} is not a finite number: ${String(v)}`);
   return v;
 }
 
@@ -49,7 +53,12 @@ export function memoryReading(m: MemoryData): Reading {
   if (available > total) throw new HostReadingError(`memory.available ${available} exceeds memory.total ${total}`);
   return {
     measurement: hostMemory.name,
-    fields: { total_bytes: total, available_bytes: available, used_pct: finite('memory used share', (100 * (total - available)) / total), swap_used_bytes: count('memory.swapused', m.swapused) },
+    fields: {
+      total_bytes: total,
+      available_bytes: available,
+      used_pct: finite('memory used share', (100 * (total - available)) / total),
+      swap_used_bytes: count('memory.swapused', m.swapused),
+    },
     tags: {},
   };
 }
@@ -65,8 +74,15 @@ export function diskReading(d: DiskData, skipPseudo: boolean): Reading | undefin
   if (typeof d.mount !== 'string' || d.mount === '') throw new HostReadingError(`disk ${d.fs}: no mount point`);
   const used = count(`disk ${d.mount}: used`, d.used);
   // `use` is missing or NaN on some mounts (network shares); the share is then worked out here.
-  const usedPct = typeof d.use === 'number' && Number.isFinite(d.use) ? d.use : finite(`disk ${d.mount}: used share`, (100 * used) / size);
-  return { measurement: hostDisk.name, fields: { size_bytes: size, used_bytes: used, used_pct: usedPct }, tags: { mount: d.mount, fs: d.fs || d.mount } };
+  const usedPct =
+    typeof d.use === 'number' && Number.isFinite(d.use)
+      ? d.use
+      : finite(`disk ${d.mount}: used share`, (100 * used) / size);
+  return {
+    measurement: hostDisk.name,
+    fields: { size_bytes: size, used_bytes: used, used_pct: usedPct },
+    tags: { mount: d.mount, fs: d.fs || d.mount },
+  };
 }
 
 export function netReading(n: NetData): Reading {
@@ -89,7 +105,10 @@ export function systemReading(uptimeS: number, temperature: TemperatureData | un
   const t = temperature?.main;
   return {
     measurement: hostSystem.name,
-    fields: { uptime_s: count('uptime', uptimeS), temperature_c: typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : undefined },
+    fields: {
+      uptime_s: count('uptime', uptimeS),
+      temperature_c: typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : undefined,
+    },
     tags: {},
   };
 }

@@ -11,7 +11,10 @@ export interface CommandRun {
  * Runs a configured program (argv, never a shell string) with a deadline. Resolves with its exit
  * code and output; rejects only when it cannot be started or is killed by the deadline.
  */
-export function runCommand(argv: readonly string[], options: { timeoutMs: number; maxBytes?: number; signal?: AbortSignal; env?: Record<string, string> }): Promise<CommandRun> {
+export function runCommand(
+  argv: readonly string[],
+  options: { timeoutMs: number; maxBytes?: number; signal?: AbortSignal; env?: Record<string, string> },
+): Promise<CommandRun> {
   const maxBytes = options.maxBytes ?? 64 * 1024;
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new Error('no command configured'));
@@ -19,7 +22,13 @@ export function runCommand(argv: readonly string[], options: { timeoutMs: number
     execFile(
       file,
       args,
-      { timeout: options.timeoutMs, maxBuffer: 16 * maxBytes, signal: options.signal, env: { ...process.env, ...options.env }, encoding: 'utf8' },
+      {
+        timeout: options.timeoutMs,
+        maxBuffer: 16 * maxBytes,
+        signal: options.signal,
+        env: { ...process.env, ...options.env },
+        encoding: 'utf8',
+      },
       (err, stdout, stderr) => {
         const text = `${stdout}${stderr}`;
         const truncated = text.length > maxBytes;

@@ -1,7 +1,15 @@
 import { loadavg } from 'node:os';
 import si from 'systeminformation';
 import type { PluginContext } from '../../collector/sdk/index.ts';
-import { cpuReading, diskReading, HostReadingError, memoryReading, netReading, systemReading, type Reading } from './protocol.ts';
+import {
+  cpuReading,
+  diskReading,
+  HostReadingError,
+  memoryReading,
+  netReading,
+  systemReading,
+  type Reading,
+} from './protocol.ts';
 
 type Ctx = PluginContext<{ disks_skip_pseudo: boolean }>;
 
@@ -45,7 +53,9 @@ export async function readFast(ctx: Ctx, device: string): Promise<void> {
       const t = at();
       for (const n of ifaces ?? []) emit(ctx, 'network', device, t, () => netReading(n));
     }),
-    guard('temperature', si.cpuTemperature()).then((temp) => emit(ctx, 'system', device, at(), () => systemReading(si.time().uptime, temp))),
+    guard('temperature', si.cpuTemperature()).then((temp) =>
+      emit(ctx, 'system', device, at(), () => systemReading(si.time().uptime, temp)),
+    ),
   ]);
 }
 

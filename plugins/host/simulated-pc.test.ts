@@ -5,7 +5,10 @@ import { hostLines } from './simulated-pc.ts';
 /** The fields of one line (no strings or escapes in host lines), as written. */
 function fieldsOf(line: string): { measurement: string; fields: Map<string, string> } {
   const [head, fields] = line.split(' ');
-  return { measurement: head!.split(',')[0]!, fields: new Map(fields!.split(',').map((f) => f.split('=') as [string, string])) };
+  return {
+    measurement: head!.split(',')[0]!,
+    fields: new Map(fields!.split(',').map((f) => f.split('=') as [string, string])),
+  };
 }
 
 describe('simulated PC lines', () => {

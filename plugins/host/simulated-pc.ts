@@ -15,10 +15,24 @@ export class SimulatedPc {
 
   constructor(
     readonly id: string,
-    private readonly o: { url: string; token: string; seed: number; rebootMs?: number; now?: () => number; onAck?: (lines: number) => void; onReboot?: () => void },
+    private readonly o: {
+      url: string;
+      token: string;
+      seed: number;
+      rebootMs?: number;
+      now?: () => number;
+      onAck?: (lines: number) => void;
+      onReboot?: () => void;
+    },
   ) {
     this.bootedAt = this.now() - (o.seed % 50) * 3600_000;
-    this.uplink = new SimulatedUplink({ url: o.url, id, token: o.token, onAck: o.onAck, onCommand: (c) => this.command(c) });
+    this.uplink = new SimulatedUplink({
+      url: o.url,
+      id,
+      token: o.token,
+      onAck: o.onAck,
+      onCommand: (c) => this.command(c),
+    });
   }
 
   /** Up and reporting (not rebooting, uplink open). */
@@ -29,7 +43,10 @@ export class SimulatedPc {
   async connect(): Promise<void> {
     await this.uplink.connect();
     const commands = Object.fromEntries(
-      Object.entries(host.commands ?? {}).map(([name, c]) => [name, { description: c.description, params: c.params, timeout_s: c.timeout_s }]),
+      Object.entries(host.commands ?? {}).map(([name, c]) => [
+        name,
+        { description: c.description, params: c.params, timeout_s: c.timeout_s },
+      ]),
     );
     this.uplink.announce([{ id: this.id, kind: 'pc', model: 'store-pc', commands }]);
   }
@@ -57,7 +74,11 @@ export class SimulatedPc {
         setTimeout(() => this.reboot(), 50);
         return { exit_code: 0 };
       case 'diagnostics':
-        return { exit_code: 0, output: `disk ok\nfan ok\nuptime ${Math.round((this.now() - this.bootedAt) / 1000)} s\n`, truncated: false };
+        return {
+          exit_code: 0,
+          output: `disk ok\nfan ok\nuptime ${Math.round((this.now() - this.bootedAt) / 1000)} s\n`,
+          truncated: false,
+        };
       case 'lock':
       case 'log_off':
       case 'warn':

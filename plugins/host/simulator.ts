@@ -16,7 +16,8 @@ export default defineSimulator({
   flag: 'pcs',
   description: 'store PCs reporting host metrics over the agent uplink',
   plugin: 'host',
-  devices: (count, options) => pcIds(count, options).map((id) => ({ id, kind: 'pc', model: 'store-pc', credential: 'agent_token' })),
+  devices: (count, options) =>
+    pcIds(count, options).map((id) => ({ id, kind: 'pc', model: 'store-pc', credential: 'agent_token' })),
   async run({ server, count, options, progress, signal, credentials }) {
     const url = server.replace(/^http/, 'ws').replace(/\/$/, '') + '/agent/';
     const ids = pcIds(count, options);
@@ -27,7 +28,10 @@ export default defineSimulator({
       const id = ids[i - 1]!;
       const token = credentials?.get(id) ?? options.token ?? 'sim-token';
       const pc = new SimulatedPc(id, {
-        url, token, seed: i, rebootMs,
+        url,
+        token,
+        seed: i,
+        rebootMs,
         onAck: (n) => progress.count('points_acked', n),
         onReboot: () => progress.count('reboots'),
       });
@@ -47,7 +51,10 @@ export default defineSimulator({
       progress.count('rounds');
       await new Promise<void>((r) => {
         const done = () => (clearTimeout(timer), r());
-        const timer = setTimeout(() => (signal.removeEventListener('abort', done), r()), Math.max(0, intervalMs - (Date.now() - t)));
+        const timer = setTimeout(
+          () => (signal.removeEventListener('abort', done), r()),
+          Math.max(0, intervalMs - (Date.now() - t)),
+        );
         signal.addEventListener('abort', done, { once: true });
       });
     }

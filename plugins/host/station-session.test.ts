@@ -22,13 +22,25 @@ describe('StationSession (the agent’s copy of a timed session)', () => {
   it('enforces at the end once, keeps the enforced end for session_status, and a re-sent end does not lock again', async () => {
     const { acc, session, done, events } = setUp();
     const endsAt = acc.now + 60_000;
-    expect(session.set(endsAt, 'lock')).toEqual({ state: 'active', ends_at_ms: endsAt, action: 'lock', enforced_at_ms: null, error: null });
+    expect(session.set(endsAt, 'lock')).toEqual({
+      state: 'active',
+      ends_at_ms: endsAt,
+      action: 'lock',
+      enforced_at_ms: null,
+      error: null,
+    });
     await session.check();
     expect(done).toEqual([]);
     acc.now = endsAt;
     await session.check();
     expect(done).toEqual(['lock']);
-    expect(session.status()).toEqual({ state: 'enforced', ends_at_ms: endsAt, action: 'lock', enforced_at_ms: endsAt, error: null });
+    expect(session.status()).toEqual({
+      state: 'enforced',
+      ends_at_ms: endsAt,
+      action: 'lock',
+      enforced_at_ms: endsAt,
+      error: null,
+    });
     expect(session.current()).toBeUndefined();
     // The server re-sends the same end after a reconnect: nothing happens twice.
     expect(session.set(endsAt, 'lock')).toMatchObject({ state: 'enforced' });
@@ -78,7 +90,13 @@ describe('StationSession (the agent’s copy of a timed session)', () => {
     db.exec('CREATE TABLE host_sessions (device TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, action TEXT NOT NULL)');
     db.prepare('INSERT INTO host_sessions VALUES (?, ?, ?)').run('pc-1', 1000, 'lock');
     const { acc, session, done } = setUp(db);
-    expect(session.status()).toEqual({ state: 'active', ends_at_ms: 1000, action: 'lock', enforced_at_ms: null, error: null });
+    expect(session.status()).toEqual({
+      state: 'active',
+      ends_at_ms: 1000,
+      action: 'lock',
+      enforced_at_ms: null,
+      error: null,
+    });
     acc.now = Math.max(acc.now, 1000);
     await session.check();
     expect(done).toEqual(['lock']);

@@ -17,7 +17,13 @@ interface Row {
 /** What `session_status` answers: the station's own record of its last session end. */
 export type LocalSessionStatus =
   | { state: 'none' }
-  | { state: 'active' | 'enforced'; ends_at_ms: number; action: ExpiryAction; enforced_at_ms: number | null; error: string | null };
+  | {
+      state: 'active' | 'enforced';
+      ends_at_ms: number;
+      action: ExpiryAction;
+      enforced_at_ms: number | null;
+      error: string | null;
+    };
 
 const RETRY_MS = 30_000;
 
@@ -40,9 +46,13 @@ export class StationSession {
     private readonly device: string,
     private readonly enforce: (action: Exclude<ExpiryAction, 'none'>) => Promise<void>,
   ) {
-    ctx.db.exec('CREATE TABLE IF NOT EXISTS host_sessions (device TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, action TEXT NOT NULL)');
+    ctx.db.exec(
+      'CREATE TABLE IF NOT EXISTS host_sessions (device TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, action TEXT NOT NULL)',
+    );
     // Added after the first release: an agent upgraded in place keeps its pending session.
-    const columns = new Set((ctx.db.prepare('PRAGMA table_info(host_sessions)').all() as Array<{ name: string }>).map((c) => c.name));
+    const columns = new Set(
+      (ctx.db.prepare('PRAGMA table_info(host_sessions)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
     if (!columns.has('state')) ctx.db.exec(`ALTER TABLE host_sessions ADD COLUMN state TEXT NOT NULL DEFAULT 'active'`);
     if (!columns.has('done_at')) ctx.db.exec('ALTER TABLE host_sessions ADD COLUMN done_at INTEGER');
     if (!columns.has('error')) ctx.db.exec('ALTER TABLE host_sessions ADD COLUMN error TEXT');
@@ -67,7 +77,13 @@ export class StationSession {
   status(): LocalSessionStatus {
     const row = this.row();
     if (!row) return { state: 'none' };
-    return { state: row.state, ends_at_ms: row.ends_at, action: row.action, enforced_at_ms: row.done_at, error: row.error };
+    return {
+      state: row.state,
+      ends_at_ms: row.ends_at,
+      action: row.action,
+      enforced_at_ms: row.done_at,
+      error: row.error,
+    };
   }
 
   /** Remembers the end; the same end again after it was enforced changes nothing (no second lock). */
@@ -107,14 +123,18 @@ export class StationSession {
     try {
       if (row.action !== 'none') await this.enforce(row.action);
       this.ctx.db
-        .prepare(`UPDATE host_sessions SET state = 'enforced', done_at = ?, error = NULL WHERE device = ? AND ends_at = ? AND state = 'active'`)
+        .prepare(
+          `UPDATE host_sessions SET state = 'enforced', done_at = ?, error = NULL WHERE device = ? AND ends_at = ? AND state = 'active'`,
+        )
         .run(now, this.device, row.ends_at);
       this.record('enforced', row.ends_at, row.action);
       this.ctx.log.info({ endsAt: row.ends_at, action: row.action }, 'session ended: enforced locally');
     } catch (err) {
       const message = (err as Error).message;
       this.nextTry = now + RETRY_MS;
-      this.ctx.db.prepare(`UPDATE host_sessions SET error = ? WHERE device = ? AND ends_at = ? AND state = 'active'`).run(message, this.device, row.ends_at);
+      this.ctx.db
+        .prepare(`UPDATE host_sessions SET error = ? WHERE device = ? AND ends_at = ? AND state = 'active'`)
+        .run(message, this.device, row.ends_at);
       this.ctx.count('enforce_failed');
       this.record('enforce_failed', row.ends_at, row.action, message);
       this.ctx.log.error({ err: message }, 'session end could not be enforced; retrying in 30 s');
@@ -124,7 +144,9 @@ export class StationSession {
   }
 
   private row(): Row | undefined {
-    return this.ctx.db.prepare('SELECT device, ends_at, action, state, done_at, error FROM host_sessions WHERE device = ?').get(this.device) as Row | undefined;
+    return this.ctx.db
+      .prepare('SELECT device, ends_at, action, state, done_at, error FROM host_sessions WHERE device = ?')
+      .get(this.device) as Row | undefined;
   }
 
   private record(event: string, endsAt: number, action: string, error?: string): void {

@@ -11,7 +11,10 @@ import { boot16, boot201, rawCall, startRig, type Rig } from './test-rig.ts';
 const COMMIT_MS = 2000;
 const directory = new MemoryDirectory()
   .add({ id: 'ACK16', kind: 'charger', customer: 'acme', site: 'acme-hq' }, { type: 'ocpp_password', value: 'pw-16' })
-  .add({ id: 'ACK201', kind: 'charger', customer: 'acme', site: 'acme-hq' }, { type: 'ocpp_password', value: 'pw-201' });
+  .add(
+    { id: 'ACK201', kind: 'charger', customer: 'acme', site: 'acme-hq' },
+    { type: 'ocpp_password', value: 'pw-201' },
+  );
 let rig: Rig;
 
 beforeAll(async () => {
@@ -20,7 +23,13 @@ beforeAll(async () => {
 afterAll(() => rig?.stop());
 
 /** Sends `action` and drops the connection before its answer can be read: the answer is lost. */
-async function sendAndDrop(identity: string, version: 'ocpp1.6' | 'ocpp2.0.1', password: string, action: string, params: unknown) {
+async function sendAndDrop(
+  identity: string,
+  version: 'ocpp1.6' | 'ocpp2.0.1',
+  password: string,
+  action: string,
+  params: unknown,
+) {
   const cp = await rig.charger(identity, version, { password });
   cp.sendRaw(JSON.stringify([2, `lost-${action}`, action, params]));
   await cp.close({ force: true });
@@ -52,7 +61,16 @@ describe('OCPP answers after a reconnect with a new message id', () => {
     const transactionId = (first[2] as { transactionId: number }).transactionId;
 
     const time = Date.parse('2024-07-01T08:05:00.000Z');
-    const values = { connectorId: 1, transactionId, meterValue: [{ timestamp: new Date(time).toISOString(), sampledValue: [{ value: '1234', measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }] };
+    const values = {
+      connectorId: 1,
+      transactionId,
+      meterValue: [
+        {
+          timestamp: new Date(time).toISOString(),
+          sampledValue: [{ value: '1234', measurand: 'Energy.Active.Import.Register', unit: 'Wh' }],
+        },
+      ],
+    };
     await sendAndDrop('ACK16', 'ocpp1.6', 'pw-16', 'MeterValues', values);
 
     const cp = await rig.charger('ACK16', 'ocpp1.6', { password: 'pw-16' });
@@ -60,7 +78,9 @@ describe('OCPP answers after a reconnect with a new message id', () => {
     expect(resentStart[2]).toEqual(first[2]); // the same transaction, not a second one
     const answer = await rawCall(cp, 'meter-b', 'MeterValues', values);
     expect(answer[0]).toBe(3);
-    expect(durableMeterLines(time)).toEqual([expect.stringMatching(/^ocpp_meter,.*device=ACK16,.*energy_active_import_wh=1234,transaction_id="\d+" \d+$/)]);
+    expect(durableMeterLines(time)).toEqual([
+      expect.stringMatching(/^ocpp_meter,.*device=ACK16,.*energy_active_import_wh=1234,transaction_id="\d+" \d+$/),
+    ]);
   });
 
   it('2.0.1 MeterValues and TransactionEvent Updated: the resend is answered only once its points are durable', async () => {
@@ -69,7 +89,15 @@ describe('OCPP answers after a reconnect with a new message id', () => {
     await boot.close({ force: true });
 
     const meterTime = Date.parse('2024-07-02T09:00:00.000Z');
-    const values = { evseId: 1, meterValue: [{ timestamp: new Date(meterTime).toISOString(), sampledValue: [{ value: 4321, measurand: 'Energy.Active.Import.Register' }] }] };
+    const values = {
+      evseId: 1,
+      meterValue: [
+        {
+          timestamp: new Date(meterTime).toISOString(),
+          sampledValue: [{ value: 4321, measurand: 'Energy.Active.Import.Register' }],
+        },
+      ],
+    };
     await sendAndDrop('ACK201', 'ocpp2.0.1', 'pw-201', 'MeterValues', values);
     const cp = await rig.charger('ACK201', 'ocpp2.0.1', { password: 'pw-201' });
     expect((await rawCall(cp, 'meter-b', 'MeterValues', values))[0]).toBe(3);
@@ -78,9 +106,18 @@ describe('OCPP answers after a reconnect with a new message id', () => {
     // An Updated event (not a session's end) carries meter values too.
     const eventTime = Date.parse('2024-07-02T09:10:00.000Z');
     const updated = {
-      eventType: 'Updated', timestamp: new Date(eventTime).toISOString(), triggerReason: 'MeterValuePeriodic', seqNo: 1,
-      transactionInfo: { transactionId: 'TX-ACK' }, evse: { id: 1, connectorId: 1 },
-      meterValue: [{ timestamp: new Date(eventTime).toISOString(), sampledValue: [{ value: 4400, measurand: 'Energy.Active.Import.Register' }] }],
+      eventType: 'Updated',
+      timestamp: new Date(eventTime).toISOString(),
+      triggerReason: 'MeterValuePeriodic',
+      seqNo: 1,
+      transactionInfo: { transactionId: 'TX-ACK' },
+      evse: { id: 1, connectorId: 1 },
+      meterValue: [
+        {
+          timestamp: new Date(eventTime).toISOString(),
+          sampledValue: [{ value: 4400, measurand: 'Energy.Active.Import.Register' }],
+        },
+      ],
     };
     await sendAndDrop('ACK201', 'ocpp2.0.1', 'pw-201', 'TransactionEvent', updated);
     const again = await rig.charger('ACK201', 'ocpp2.0.1', { password: 'pw-201' });

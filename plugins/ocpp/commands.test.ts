@@ -14,7 +14,12 @@ beforeAll(async () => {
 afterAll(() => rig?.stop());
 
 /** A charger that records every call it gets and answers with `answer(action, params)`. */
-async function recordingCharger(id: string, version: 'ocpp1.6' | 'ocpp2.0.1', password: string, answer: (action: string, params: any) => unknown) {
+async function recordingCharger(
+  id: string,
+  version: 'ocpp1.6' | 'ocpp2.0.1',
+  password: string,
+  answer: (action: string, params: any) => unknown,
+) {
   const cp = await rig.charger(id, version, { password });
   const calls: Array<{ action: string; params: any }> = [];
   cp.handle((async ({ method, params }: { method: string; params: any }) => {
@@ -27,24 +32,37 @@ async function recordingCharger(id: string, version: 'ocpp1.6' | 'ocpp2.0.1', pa
 describe('command vocabulary', () => {
   it('maps each operator command to the 1.6 action and reads its answer', async () => {
     const { calls } = await recordingCharger('CMD16', 'ocpp1.6', 'p16', (action) => {
-      if (action === 'GetConfiguration') return { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] };
+      if (action === 'GetConfiguration')
+        return { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] };
       if (action === 'UnlockConnector') return { status: 'Unlocked' };
       if (action === 'UpdateFirmware') return {};
       if (action === 'GetDiagnostics') return { fileName: 'diag.tgz' };
       return { status: 'Accepted' };
     });
-    const run = (name: string, params: object = {}) => rig.collector.bus.dispatch('CMD16', { name, params, timeout_s: 5 });
+    const run = (name: string, params: object = {}) =>
+      rig.collector.bus.dispatch('CMD16', { name, params, timeout_s: 5 });
     expect(await run('reset', { type: 'hard' })).toMatchObject({ status: 'succeeded' });
     expect(await run('remote_start', { id_tag: 'TAG1', connector: 2 })).toMatchObject({ status: 'succeeded' });
     expect(await run('remote_stop', { transaction_id: '42' })).toMatchObject({ status: 'succeeded' });
     expect(await run('unlock_connector', { connector: 1 })).toMatchObject({ status: 'succeeded' });
     expect(await run('change_availability', { connector: 0, available: false })).toMatchObject({ status: 'succeeded' });
     const config = await run('get_config', { keys: ['HeartbeatInterval'] });
-    expect(config).toMatchObject({ status: 'succeeded', result: { configurationKey: [{ key: 'HeartbeatInterval', value: '300' }] } });
+    expect(config).toMatchObject({
+      status: 'succeeded',
+      result: { configurationKey: [{ key: 'HeartbeatInterval', value: '300' }] },
+    });
     expect(await run('set_config', { key: 'HeartbeatInterval', value: '60' })).toMatchObject({ status: 'succeeded' });
     expect(await run('trigger_message', { message: 'LogStatusNotification' })).toMatchObject({ status: 'succeeded' });
-    expect(await run('update_firmware', { location: 'https://fw.example.com/sim-22.bin', retrieve_at: '2030-01-01T00:00:00Z' })).toMatchObject({ status: 'succeeded' });
-    expect(await run('get_diagnostics', { location: 'ftp://logs.example.com/in/' })).toMatchObject({ status: 'succeeded', result: { fileName: 'diag.tgz' } });
+    expect(
+      await run('update_firmware', {
+        location: 'https://fw.example.com/sim-22.bin',
+        retrieve_at: '2030-01-01T00:00:00Z',
+      }),
+    ).toMatchObject({ status: 'succeeded' });
+    expect(await run('get_diagnostics', { location: 'ftp://logs.example.com/in/' })).toMatchObject({
+      status: 'succeeded',
+      result: { fileName: 'diag.tgz' },
+    });
     expect(await run('clear_cache')).toMatchObject({ status: 'succeeded' });
     expect(calls).toEqual([
       { action: 'Reset', params: { type: 'Hard' } },
@@ -55,7 +73,10 @@ describe('command vocabulary', () => {
       { action: 'GetConfiguration', params: { key: ['HeartbeatInterval'] } },
       { action: 'ChangeConfiguration', params: { key: 'HeartbeatInterval', value: '60' } },
       { action: 'TriggerMessage', params: { requestedMessage: 'DiagnosticsStatusNotification' } },
-      { action: 'UpdateFirmware', params: { location: 'https://fw.example.com/sim-22.bin', retrieveDate: '2030-01-01T00:00:00Z' } },
+      {
+        action: 'UpdateFirmware',
+        params: { location: 'https://fw.example.com/sim-22.bin', retrieveDate: '2030-01-01T00:00:00Z' },
+      },
       { action: 'GetDiagnostics', params: { location: 'ftp://logs.example.com/in/' } },
       { action: 'ClearCache', params: {} },
     ]);
@@ -63,22 +84,58 @@ describe('command vocabulary', () => {
 
   it('maps the same commands to the 2.0.1 actions', async () => {
     const { calls } = await recordingCharger('CMD201', 'ocpp2.0.1', 'p201', (action) => {
-      if (action === 'GetVariables') return { getVariableResult: [{ attributeStatus: 'Accepted', component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' }, attributeValue: '300' }] };
-      if (action === 'SetVariables') return { setVariableResult: [{ attributeStatus: 'Rejected', component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }] };
+      if (action === 'GetVariables')
+        return {
+          getVariableResult: [
+            {
+              attributeStatus: 'Accepted',
+              component: { name: 'OCPPCommCtrlr' },
+              variable: { name: 'HeartbeatInterval' },
+              attributeValue: '300',
+            },
+          ],
+        };
+      if (action === 'SetVariables')
+        return {
+          setVariableResult: [
+            {
+              attributeStatus: 'Rejected',
+              component: { name: 'OCPPCommCtrlr' },
+              variable: { name: 'HeartbeatInterval' },
+            },
+          ],
+        };
       if (action === 'UnlockConnector') return { status: 'Unlocked' };
       return { status: 'Accepted' };
     });
-    const run = (name: string, params: object = {}) => rig.collector.bus.dispatch('CMD201', { name, params, timeout_s: 5 });
+    const run = (name: string, params: object = {}) =>
+      rig.collector.bus.dispatch('CMD201', { name, params, timeout_s: 5 });
     expect(await run('reset', { type: 'soft' })).toMatchObject({ status: 'succeeded' });
     expect(await run('remote_stop', { transaction_id: 'TX-9' })).toMatchObject({ status: 'succeeded' });
-    expect(await run('get_config', { keys: ['OCPPCommCtrlr.HeartbeatInterval'] })).toMatchObject({ status: 'succeeded' });
-    expect(await run('set_config', { key: 'OCPPCommCtrlr.HeartbeatInterval', value: '60' })).toMatchObject({ status: 'rejected', error: expect.stringContaining('Rejected') });
-    expect(await run('trigger_message', { message: 'DiagnosticsStatusNotification', connector: 1 })).toMatchObject({ status: 'succeeded' });
+    expect(await run('get_config', { keys: ['OCPPCommCtrlr.HeartbeatInterval'] })).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(await run('set_config', { key: 'OCPPCommCtrlr.HeartbeatInterval', value: '60' })).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('Rejected'),
+    });
+    expect(await run('trigger_message', { message: 'DiagnosticsStatusNotification', connector: 1 })).toMatchObject({
+      status: 'succeeded',
+    });
     expect(await run('get_config')).toMatchObject({ status: 'succeeded' });
-    expect(calls.map((c) => c.action)).toEqual(['Reset', 'RequestStopTransaction', 'GetVariables', 'SetVariables', 'TriggerMessage', 'GetBaseReport']);
+    expect(calls.map((c) => c.action)).toEqual([
+      'Reset',
+      'RequestStopTransaction',
+      'GetVariables',
+      'SetVariables',
+      'TriggerMessage',
+      'GetBaseReport',
+    ]);
     expect(calls[0]!.params).toEqual({ type: 'OnIdle' });
     expect(calls[1]!.params).toEqual({ transactionId: 'TX-9' });
-    expect(calls[2]!.params).toEqual({ getVariableData: [{ component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }] });
+    expect(calls[2]!.params).toEqual({
+      getVariableData: [{ component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }],
+    });
     expect(calls[4]!.params).toEqual({ requestedMessage: 'LogStatusNotification', evse: { id: 1 } });
     expect(calls[5]!.params).toMatchObject({ reportBase: 'FullInventory' });
   });
@@ -86,7 +143,9 @@ describe('command vocabulary', () => {
 
 describe('command outcomes', () => {
   it('a command to an offline charger is refused by the bus as unreachable, never a success', async () => {
-    await expect(rig.collector.bus.dispatch('GONE', { name: 'reset', params: { type: 'soft' } })).rejects.toBeInstanceOf(DeviceUnreachable);
+    await expect(
+      rig.collector.bus.dispatch('GONE', { name: 'reset', params: { type: 'soft' } }),
+    ).rejects.toBeInstanceOf(DeviceUnreachable);
   });
 
   it('no answer before the timeout ends as timed_out; the next command is not stuck behind it', async () => {
@@ -96,31 +155,61 @@ describe('command outcomes', () => {
     expect(outcome).toMatchObject({ status: 'timed_out' });
     hang = false;
     // ocpp-rpc has no timeout of its own here; the bus's abort must free the charger's call slot.
-    expect(await rig.collector.bus.dispatch('GONE', { name: 'clear_cache', timeout_s: 5 })).toMatchObject({ status: 'succeeded' });
+    expect(await rig.collector.bus.dispatch('GONE', { name: 'clear_cache', timeout_s: 5 })).toMatchObject({
+      status: 'succeeded',
+    });
   });
 
   it('Rejected ends as rejected, UnlockFailed as failed, a CALLERROR NotImplemented as rejected', async () => {
-    const answers: Record<string, unknown> = { Reset: { status: 'Rejected' }, UnlockConnector: { status: 'UnlockFailed' } };
+    const answers: Record<string, unknown> = {
+      Reset: { status: 'Rejected' },
+      UnlockConnector: { status: 'UnlockFailed' },
+    };
     const cp = await rig.charger('CMD16', 'ocpp1.6', { password: 'p16' });
     cp.handle('Reset', (async () => answers.Reset) as never);
     cp.handle('UnlockConnector', (async () => answers.UnlockConnector) as never);
-    const run = (name: string, params: object = {}) => rig.collector.bus.dispatch('CMD16', { name, params, timeout_s: 5 });
+    const run = (name: string, params: object = {}) =>
+      rig.collector.bus.dispatch('CMD16', { name, params, timeout_s: 5 });
     expect(await run('reset', { type: 'soft' })).toMatchObject({ status: 'rejected', error: 'Reset: Rejected' });
     expect(await run('unlock_connector', { connector: 1 })).toMatchObject({ status: 'failed' });
-    expect(await run('clear_cache')).toMatchObject({ status: 'rejected', error: expect.stringContaining('NotImplemented') });
+    expect(await run('clear_cache')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('NotImplemented'),
+    });
   });
 
   it('refuses firmware and diagnostics locations the outbound policy forbids, without sending them', async () => {
     const { calls } = await recordingCharger('CMD16', 'ocpp1.6', 'p16', () => ({}));
-    const run = (name: string, location: string) => rig.collector.bus.dispatch('CMD16', { name, params: { location }, timeout_s: 5 });
-    expect(await run('update_firmware', 'http://127.0.0.1/fw.bin')).toMatchObject({ status: 'rejected', error: expect.stringContaining('loopback') });
-    expect(await run('update_firmware', 'http://2130706433/fw.bin')).toMatchObject({ status: 'rejected', error: expect.stringContaining('loopback') });
-    expect(await run('update_firmware', 'https://localhost./fw.bin')).toMatchObject({ status: 'rejected', error: expect.stringContaining('loopback name') });
-    expect(await run('get_diagnostics', 'http://169.254.169.254/latest/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('cloud metadata') });
-    expect(await run('get_diagnostics', 'ftp://[::ffff:a9fe:a9fe]/in/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('cloud metadata') });
+    const run = (name: string, location: string) =>
+      rig.collector.bus.dispatch('CMD16', { name, params: { location }, timeout_s: 5 });
+    expect(await run('update_firmware', 'http://127.0.0.1/fw.bin')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('loopback'),
+    });
+    expect(await run('update_firmware', 'http://2130706433/fw.bin')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('loopback'),
+    });
+    expect(await run('update_firmware', 'https://localhost./fw.bin')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('loopback name'),
+    });
+    expect(await run('get_diagnostics', 'http://169.254.169.254/latest/')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('cloud metadata'),
+    });
+    expect(await run('get_diagnostics', 'ftp://[::ffff:a9fe:a9fe]/in/')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('cloud metadata'),
+    });
     // Private ranges only with plugins.ocpp.allowed_networks (the rig sets none).
-    expect(await run('get_diagnostics', 'ftp://10.20.0.5/in/')).toMatchObject({ status: 'rejected', error: expect.stringContaining('plugins.ocpp.allowed_networks') });
-    await expect(rig.collector.bus.dispatch('CMD16', { name: 'update_firmware', params: { location: 'file:///etc/passwd' } })).rejects.toThrow(/location/);
+    expect(await run('get_diagnostics', 'ftp://10.20.0.5/in/')).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('plugins.ocpp.allowed_networks'),
+    });
+    await expect(
+      rig.collector.bus.dispatch('CMD16', { name: 'update_firmware', params: { location: 'file:///etc/passwd' } }),
+    ).rejects.toThrow(/location/);
     expect(calls).toEqual([]);
   });
 });

@@ -23,15 +23,18 @@ export const config = Type.Object(
       default: 0.25,
       minimum: 0,
       maximum: 0.9,
-      description: 'Each connection pings every ping_interval_s × (1 ± ping_jitter), so that chargers connected at once do not ping in waves',
+      description:
+        'Each connection pings every ping_interval_s × (1 ± ping_jitter), so that chargers connected at once do not ping in waves',
     }),
     unknown_chargers: Type.Union([Type.Literal('pending'), Type.Literal('refuse')], {
       default: 'pending',
-      description: 'Identities not in the inventory: "pending" lets them connect and answers BootNotification Pending until approved; "refuse" answers the handshake 401',
+      description:
+        'Identities not in the inventory: "pending" lets them connect and answers BootNotification Pending until approved; "refuse" answers the handshake 401',
     }),
     password_required: Type.Boolean({
       default: true,
-      description: 'false admits active chargers that have no ocpp_password on file (security profile 0: labs and demos only). A charger with a password on file always needs it',
+      description:
+        'false admits active chargers that have no ocpp_password on file (security profile 0: labs and demos only). A charger with a password on file always needs it',
     }),
     max_bad_messages: Type.Integer({
       default: 10,
@@ -46,11 +49,25 @@ export const config = Type.Object(
     }),
     tariff: Type.Object(
       {
-        currency: Type.String({ default: 'EUR', minLength: 3, maxLength: 3, description: 'ISO 4217 code of every price below' }),
+        currency: Type.String({
+          default: 'EUR',
+          minLength: 3,
+          maxLength: 3,
+          description: 'ISO 4217 code of every price below',
+        }),
         energy_per_kwh: Type.Number({ default: 0, minimum: 0, description: 'Price per kWh delivered' }),
-        time_per_hour: Type.Number({ default: 0, minimum: 0, description: 'Price per hour plugged in (start to stop)' }),
+        time_per_hour: Type.Number({
+          default: 0,
+          minimum: 0,
+          description: 'Price per hour plugged in (start to stop)',
+        }),
         session_fee: Type.Number({ default: 0, minimum: 0, description: 'Flat price per session' }),
-        tax_pct: Type.Number({ default: 0, minimum: 0, maximum: 100, description: 'Tax added on top of the net price, %' }),
+        tax_pct: Type.Number({
+          default: 0,
+          minimum: 0,
+          maximum: 100,
+          description: 'Tax added on top of the net price, %',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

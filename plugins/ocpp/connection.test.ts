@@ -15,7 +15,12 @@ const directory = new MemoryDirectory()
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig(directory, { heartbeat_interval_s: 1, ping_interval_s: 0.4, ping_jitter: 0.1, max_bad_messages: 5 });
+  rig = await startRig(directory, {
+    heartbeat_interval_s: 1,
+    ping_interval_s: 0.4,
+    ping_jitter: 0.1,
+    max_bad_messages: 5,
+  });
 });
 afterAll(() => rig?.stop());
 
@@ -31,7 +36,9 @@ function handshake(path: string, protocols: string[], headers: Record<string, st
     ws.on('error', () => {});
   });
 }
-const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+const basic = (user: string, pw: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`,
+});
 
 describe('handshake', () => {
   it('refuses a client offering neither ocpp1.6 nor ocpp2.0.1 before the upgrade, and counts it', async () => {
@@ -65,7 +72,14 @@ describe('handshake', () => {
     const answer = (await cp.call('BootNotification', boot201)) as { status: string; interval: number };
     expect(answer).toMatchObject({ status: 'Pending', interval: 60 });
     expect(directory.lookup('CP-NEW')?.lifecycle).toBe('pending');
-    await expect(cp.call('StatusNotification', { timestamp: new Date().toISOString(), connectorStatus: 'Available', evseId: 1, connectorId: 1 })).rejects.toMatchObject({ rpcErrorCode: 'SecurityError' });
+    await expect(
+      cp.call('StatusNotification', {
+        timestamp: new Date().toISOString(),
+        connectorStatus: 'Available',
+        evseId: 1,
+        connectorId: 1,
+      }),
+    ).rejects.toMatchObject({ rpcErrorCode: 'SecurityError' });
     // An operator approves it: the next BootNotification is Accepted.
     directory.add({ id: 'CP-NEW', kind: 'charger' });
     expect(await cp.call('BootNotification', boot201)).toMatchObject({ status: 'Accepted', interval: 1 });
@@ -88,7 +102,7 @@ describe('handshake', () => {
 });
 
 describe('bad input', () => {
-  it('answers malformed frames with the code of the charger\'s version, counts them, and keeps serving', async () => {
+  it("answers malformed frames with the code of the charger's version, counts them, and keeps serving", async () => {
     const v16 = await rig.charger('CP-A', 'ocpp1.6', { password: 'secret-a' });
     const bad16 = await rawFrame(v16, '[2, "m1", "Heartbeat"', '-1');
     expect(bad16.slice(0, 3)).toEqual([4, '-1', 'FormationViolation']);
@@ -102,11 +116,15 @@ describe('bad input', () => {
     expect(await v201.call('Heartbeat', {})).toHaveProperty('currentTime');
   });
 
-  it('answers schema violations with the version\'s code and counts them; the connection keeps working', async () => {
+  it("answers schema violations with the version's code and counts them; the connection keeps working", async () => {
     const v16 = await rig.charger('CP-A', 'ocpp1.6', { password: 'secret-a' });
     const missing = await rawCall(v16, 's1', 'BootNotification', { chargePointVendor: 'X' });
     expect(missing[2]).toBe('OccurrenceConstraintViolation'); // 1.6 errata spelling
-    const wrongType = await rawCall(v16, 's2', 'StatusNotification', { connectorId: 'one', errorCode: 'NoError', status: 'Available' });
+    const wrongType = await rawCall(v16, 's2', 'StatusNotification', {
+      connectorId: 'one',
+      errorCode: 'NoError',
+      status: 'Available',
+    });
     expect(wrongType[2]).toBe('TypeConstraintViolation');
     const tooLong = await rawCall(v16, 's3', 'Authorize', { idTag: 'X'.repeat(21) });
     expect(tooLong[2]).toBe('FormationViolation');
@@ -128,7 +146,7 @@ describe('bad input', () => {
     expect(await v16.call('Heartbeat', {})).toHaveProperty('currentTime');
   });
 
-  it('closes a connection only after max_bad_messages in a row, never another charger\'s', async () => {
+  it("closes a connection only after max_bad_messages in a row, never another charger's", async () => {
     const noisy = await rig.charger('CP-A', 'ocpp1.6', { password: 'secret-a' });
     const quiet = await rig.charger('CP-B', 'ocpp2.0.1', { password: 'secret-b' });
     const closed = new Promise<{ code: number }>((resolve) => noisy.once('close', resolve));
@@ -142,9 +160,23 @@ describe('liveness', () => {
   it('a Faulted connector puts the charger in state error and records the fault; recovery clears it', async () => {
     const cp = await rig.charger('CP-A', 'ocpp1.6', { password: 'secret-a' });
     const at = '2024-07-01T12:00:00.000Z';
-    await cp.call('StatusNotification', { connectorId: 2, errorCode: 'GroundFailure', status: 'Faulted', vendorErrorCode: 'E17', timestamp: at });
+    await cp.call('StatusNotification', {
+      connectorId: 2,
+      errorCode: 'GroundFailure',
+      status: 'Faulted',
+      vendorErrorCode: 'E17',
+      timestamp: at,
+    });
     expect(await eventually(() => directory.statuses.get('CP-A')?.state === 'error')).toBe(true);
-    expect(await eventually(() => rig.lines('ocpp_error').some((l) => l.includes('code="GroundFailure"') && l.includes('connector=2') && l.endsWith(` ${Date.parse(at)}`)))).toBe(true);
+    expect(
+      await eventually(() =>
+        rig
+          .lines('ocpp_error')
+          .some(
+            (l) => l.includes('code="GroundFailure"') && l.includes('connector=2') && l.endsWith(` ${Date.parse(at)}`),
+          ),
+      ),
+    ).toBe(true);
     await cp.call('StatusNotification', { connectorId: 2, errorCode: 'NoError', status: 'Available', timestamp: at });
     expect(await eventually(() => directory.statuses.get('CP-A')?.state === 'online')).toBe(true);
   });

@@ -4,7 +4,15 @@
  */
 import { createRequire } from 'node:module';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
-import { CommandFailed, CommandRejected, DeviceUnreachable, DiscoveryRefused, OutboundPolicy, PluginConfigError, type Command } from '../../collector/sdk/index.ts';
+import {
+  CommandFailed,
+  CommandRejected,
+  DeviceUnreachable,
+  DiscoveryRefused,
+  OutboundPolicy,
+  PluginConfigError,
+  type Command,
+} from '../../collector/sdk/index.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
@@ -33,7 +41,10 @@ function validators(): SchemaValidator[] {
       try {
         return v.validate(schemaId, params);
       } catch (err) {
-        if ((err as { rpcErrorCode?: string }).rpcErrorCode === 'ProtocolError' && /is missing from subprotocol schema/.test((err as Error).message)) {
+        if (
+          (err as { rpcErrorCode?: string }).rpcErrorCode === 'ProtocolError' &&
+          /is missing from subprotocol schema/.test((err as Error).message)
+        ) {
           throw createRPCError('NotImplemented', `Unable to handle '${schemaId.replace(/^urn:|\.req$/g, '')}' calls`);
         }
         throw err;
@@ -53,26 +64,44 @@ type Tagged = OcppConnection & { [CHARGER]: Charger };
 function connectionListeners(station: Station): Array<[string, (this: Tagged, event: any) => void]> {
   const { ctx } = station;
   return [
-    ['message', function (this: Tagged, { outbound }: { outbound: boolean }) {
-      if (!outbound) report(station, this[CHARGER]);
-    }],
-    ['badMessage', function (this: Tagged, { response, error }: { response: unknown[] | null; error: Error }) {
-      ctx.count('malformed_frame');
-      ctx.log.debug({ device: this.identity, err: error.message }, 'malformed OCPP frame');
-      // ocpp-rpc sends this array right after the event: give it the code of the charger's version.
-      if (response) response[2] = frameErrorCode(this[CHARGER].version, String(response[2]));
-    }],
-    ['strictValidationFailure', function (this: Tagged, { outbound, isCall, method, error }: { outbound: boolean; isCall: boolean; method: string; error: Error }) {
-      if (!outbound && isCall) ctx.count('schema_violation');
-      else if (!outbound) ctx.count('answer_schema_violation');
-      else {
-        ctx.count('reply_schema_violation');
-        ctx.log.error({ device: this.identity, method, err: error.message }, 'our OCPP reply failed the schema (a plugin bug); sent InternalError');
-      }
-    }],
-    ['callError', function ({ outbound, error }: { outbound: boolean; error: { rpcErrorCode?: string } }) {
-      if (!outbound && error.rpcErrorCode === 'NotImplemented') ctx.count('unknown_action');
-    }],
+    [
+      'message',
+      function (this: Tagged, { outbound }: { outbound: boolean }) {
+        if (!outbound) report(station, this[CHARGER]);
+      },
+    ],
+    [
+      'badMessage',
+      function (this: Tagged, { response, error }: { response: unknown[] | null; error: Error }) {
+        ctx.count('malformed_frame');
+        ctx.log.debug({ device: this.identity, err: error.message }, 'malformed OCPP frame');
+        // ocpp-rpc sends this array right after the event: give it the code of the charger's version.
+        if (response) response[2] = frameErrorCode(this[CHARGER].version, String(response[2]));
+      },
+    ],
+    [
+      'strictValidationFailure',
+      function (
+        this: Tagged,
+        { outbound, isCall, method, error }: { outbound: boolean; isCall: boolean; method: string; error: Error },
+      ) {
+        if (!outbound && isCall) ctx.count('schema_violation');
+        else if (!outbound) ctx.count('answer_schema_violation');
+        else {
+          ctx.count('reply_schema_violation');
+          ctx.log.error(
+            { device: this.identity, method, err: error.message },
+            'our OCPP reply failed the schema (a plugin bug); sent InternalError',
+          );
+        }
+      },
+    ],
+    [
+      'callError',
+      function ({ outbound, error }: { outbound: boolean; error: { rpcErrorCode?: string } }) {
+        if (!outbound && error.rpcErrorCode === 'NotImplemented') ctx.count('unknown_action');
+      },
+    ],
   ];
 }
 
@@ -93,7 +122,10 @@ export class ChargerEndpoint {
   constructor(private readonly station: Station) {
     const { config } = station.ctx;
     try {
-      this.locations = new OutboundPolicy({ setting: 'plugins.ocpp.allowed_networks', allowedNetworks: config.allowed_networks });
+      this.locations = new OutboundPolicy({
+        setting: 'plugins.ocpp.allowed_networks',
+        allowedNetworks: config.allowed_networks,
+      });
     } catch (err) {
       throw new PluginConfigError('ocpp', 'allowed_networks', (err as Error).message);
     }
@@ -115,7 +147,10 @@ export class ChargerEndpoint {
         (result) => {
           if ('status' in result) {
             station.ctx.count(`handshake_refused_${result.reason}`);
-            station.ctx.log.info({ device: handshake.identity, remote: source, reason: result.reason }, 'OCPP handshake refused');
+            station.ctx.log.info(
+              { device: handshake.identity, remote: source, reason: result.reason },
+              'OCPP handshake refused',
+            );
             return reject(result.status, result.message);
           }
           accept({}, result.protocol);
@@ -127,13 +162,23 @@ export class ChargerEndpoint {
       );
     });
     this.rpc.on('client', (client: OcppConnection) => this.attach(client));
-    station.ctx.http.upgrade(config.path, (request, socket, head) => void this.rpc.handleUpgrade(request, socket as never, head));
+    station.ctx.http.upgrade(
+      config.path,
+      (request, socket, head) => void this.rpc.handleUpgrade(request, socket as never, head),
+    );
   }
 
   /** Decides a handshake before the upgrade: the subprotocol to use, or why not. */
-  private async admit(identity: string, endpoint: string, offered: Set<string>, password: Buffer | undefined, source: string): Promise<Refusal | { protocol: OcppVersion }> {
+  private async admit(
+    identity: string,
+    endpoint: string,
+    offered: Set<string>,
+    password: Buffer | undefined,
+    source: string,
+  ): Promise<Refusal | { protocol: OcppVersion }> {
     const { ctx } = this.station;
-    if (endpoint !== ctx.config.path.replace(/\/$/, '')) return { status: 404, reason: 'bad_path', message: `connect to ${ctx.config.path}<identity>` };
+    if (endpoint !== ctx.config.path.replace(/\/$/, ''))
+      return { status: 404, reason: 'bad_path', message: `connect to ${ctx.config.path}<identity>` };
     // ocpp-rpc alone would accept a client offering no subprotocol with an empty one.
     const protocol = chooseProtocol(offered);
     if (!protocol) return { status: 400, reason: 'no_subprotocol', message: 'offer subprotocol ocpp1.6 or ocpp2.0.1' };
@@ -145,14 +190,19 @@ export class ChargerEndpoint {
     switch (auth.reason) {
       case 'unknown_device':
       case 'pending':
-        if (ctx.config.unknown_chargers !== 'pending') return { status: 401, reason: auth.reason, message: 'unknown charger' };
+        if (ctx.config.unknown_chargers !== 'pending')
+          return { status: 401, reason: auth.reason, message: 'unknown charger' };
         if (auth.reason === 'unknown_device') return this.discover(identity, protocol, source);
         return { protocol };
       case 'no_credential':
         if (!ctx.config.password_required) return { protocol };
         return { status: 401, reason: 'no_credential', message: 'no password on file for this charger' };
       case 'bad_secret':
-        return { status: 401, reason: password === undefined ? 'no_password' : 'bad_password', message: 'wrong or missing password' };
+        return {
+          status: 401,
+          reason: password === undefined ? 'no_password' : 'bad_password',
+          message: 'wrong or missing password',
+        };
       default:
         return { status: 401, reason: auth.reason, message: `charger is ${auth.reason}` };
     }
@@ -162,7 +212,11 @@ export class ChargerEndpoint {
    * An unknown charger becomes pending at its handshake, so that the inventory's bounds on
    * pending devices refuse it before the upgrade (not after a connection is held open).
    */
-  private async discover(identity: string, protocol: OcppVersion, source: string): Promise<Refusal | { protocol: OcppVersion }> {
+  private async discover(
+    identity: string,
+    protocol: OcppVersion,
+    source: string,
+  ): Promise<Refusal | { protocol: OcppVersion }> {
     try {
       await this.station.ctx.devices.discover(identity, { kind: 'charger' }, source);
       return { protocol };
@@ -192,7 +246,9 @@ export class ChargerEndpoint {
       // In steps of 1% of the interval: Node keeps one timer list per distinct duration, and
       // jitter to the millisecond gave nearly every connection its own.
       const base = ctx.config.ping_interval_s * 1000;
-      client.reconfigure({ pingIntervalMs: Math.round(Math.round(jittered(100, ctx.config.ping_jitter)) * (base / 100)) });
+      client.reconfigure({
+        pingIntervalMs: Math.round(Math.round(jittered(100, ctx.config.ping_jitter)) * (base / 100)),
+      });
     }
     const handlers = this.handlers[version];
     client.handle(({ method, params }) => dispatch(this.station, handlers, charger, method, params));
@@ -237,7 +293,8 @@ export class ChargerEndpoint {
       if (command.signal.aborted) throw err;
       const code = (err as { rpcErrorCode?: string }).rpcErrorCode;
       const message = (err as Error).message;
-      if (code === 'NotImplemented' || code === 'NotSupported') throw new CommandRejected(`${call.action}: the charger answered ${code}`, { code });
+      if (code === 'NotImplemented' || code === 'NotSupported')
+        throw new CommandRejected(`${call.action}: the charger answered ${code}`, { code });
       if (code) throw new CommandFailed(`${call.action}: the charger answered ${code}: ${message}`, { code });
       if (charger.connection.state !== OPEN) throw new DeviceUnreachable(charger.identity);
       throw new CommandFailed(`${call.action}: ${message}`);

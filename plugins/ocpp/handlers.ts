@@ -21,7 +21,13 @@ export type Handlers = Map<string, Handler>;
  * connection: per-connection closures for 20 actions cost ~3.5 KB per charger, which is a fifth
  * of what a connection may cost at 10,000 chargers.
  */
-export async function dispatch(station: Station, handlers: Handlers, charger: Charger, action: string, params: unknown): Promise<unknown> {
+export async function dispatch(
+  station: Station,
+  handlers: Handlers,
+  charger: Charger,
+  action: string,
+  params: unknown,
+): Promise<unknown> {
   const handler = handlers.get(action);
   if (!handler) throw createRPCError('NotImplemented', `Unable to handle '${action}' calls`);
   requireAccepted(station, charger, action);
@@ -51,12 +57,21 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     const fw: string | undefined = v16 ? p.firmwareVersion : cs.firmwareVersion;
     const serial: string | undefined = v16 ? (p.chargePointSerialNumber ?? p.chargeBoxSerialNumber) : cs.serialNumber;
     const reported = definedValues({ vendor, model, serial, firmware: fw });
-    const record = await ctx.devices.discover(charger.identity, { kind: 'charger', model: `${vendor} ${model}`, firmware: fw, reported });
+    const record = await ctx.devices.discover(charger.identity, {
+      kind: 'charger',
+      model: `${vendor} ${model}`,
+      firmware: fw,
+      reported,
+    });
     const status = record.lifecycle === 'active' ? 'Accepted' : record.lifecycle === 'pending' ? 'Pending' : 'Rejected';
     report(station, charger);
     // A charger not accepted writes no points: what it said waits in the inventory for the approver.
     if (status === 'Accepted') {
-      ctx.emit(boot.name, { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status }, { device: charger.identity });
+      ctx.emit(
+        boot.name,
+        { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status },
+        { device: charger.identity },
+      );
     }
     const interval = status === 'Accepted' ? ctx.config.heartbeat_interval_s : ctx.config.boot_retry_interval_s;
     return { status, currentTime: now(), interval };
@@ -74,9 +89,19 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     report(station, charger);
     const time = epochMs(p.timestamp) ?? ctx.clock.now();
     const tags = { device: charger.identity, connector: tagOf(connector), evse: tagOf(evse) };
-    ctx.emit(connectorStatus.name, { status, error_code: p.errorCode, vendor_error_code: p.vendorErrorCode, info: p.info }, tags, time);
+    ctx.emit(
+      connectorStatus.name,
+      { status, error_code: p.errorCode, vendor_error_code: p.vendorErrorCode, info: p.info },
+      tags,
+      time,
+    );
     if (v16 && p.errorCode !== 'NoError') {
-      ctx.emit(chargerError.name, { code: p.errorCode, vendor_error_code: p.vendorErrorCode, info: p.info }, { device: charger.identity, connector: tagOf(connector), source: 'status_notification' }, time);
+      ctx.emit(
+        chargerError.name,
+        { code: p.errorCode, vendor_error_code: p.vendorErrorCode, info: p.info },
+        { device: charger.identity, connector: tagOf(connector), source: 'status_notification' },
+        time,
+      );
     }
     return {};
   });
@@ -93,9 +118,15 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
 
   on('Authorize', (p, charger) => {
     const customer = ctx.devices.lookup(charger.identity)?.customer;
-    if (v16) return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), version) };
+    if (v16)
+      return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), version) };
     if (p.idToken.type === 'NoAuthorization') return { idTokenInfo: { status: 'Accepted' } };
-    return { idTokenInfo: idTagInfo(station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'), version) };
+    return {
+      idTokenInfo: idTagInfo(
+        station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'),
+        version,
+      ),
+    };
   });
 
   on('FirmwareStatusNotification', (p, charger) => {
@@ -113,7 +144,10 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   on('DataTransfer', (p, charger) => {
     // No vendor extensions are implemented: say so, as both versions prescribe.
     ctx.count('data_transfer');
-    ctx.log.info({ device: charger.identity, vendorId: p.vendorId, messageId: p.messageId }, 'DataTransfer from a charger (no vendor extension known)');
+    ctx.log.info(
+      { device: charger.identity, vendorId: p.vendorId, messageId: p.messageId },
+      'DataTransfer from a charger (no vendor extension known)',
+    );
     return { status: 'UnknownVendorId' };
   });
 
@@ -128,12 +162,22 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
         if (!problem) continue;
         const code = `${e.component?.name}.${e.variable?.name}`;
         const tags = { device: charger.identity, connector: tagOf(e.component?.evse?.id), source: 'notify_event' };
-        ctx.emit(chargerError.name, { code, vendor_error_code: e.techCode, info: e.techInfo ?? e.actualValue }, tags, epochMs(e.timestamp));
+        ctx.emit(
+          chargerError.name,
+          { code, vendor_error_code: e.techCode, info: e.techInfo ?? e.actualValue },
+          tags,
+          epochMs(e.timestamp),
+        );
       }
       return {};
     });
     on('SecurityEventNotification', (p, charger) => {
-      ctx.emit(chargerError.name, { code: p.type, info: p.techInfo }, { device: charger.identity, source: 'security_event' }, epochMs(p.timestamp));
+      ctx.emit(
+        chargerError.name,
+        { code: p.type, info: p.techInfo },
+        { device: charger.identity, source: 'security_event' },
+        epochMs(p.timestamp),
+      );
       return {};
     });
   }

@@ -42,10 +42,18 @@ export class IdTags {
    * id tags case-insensitively in 2.0.1 and most 1.6 chargers send them upper-case hex: tags are
    * stored and looked up upper-case.
    */
-  authorize(idTag: string, chargerCustomer: string | undefined, now: number, unknownStatus: 'Invalid' | 'Unknown'): TagVerdict {
+  authorize(
+    idTag: string,
+    chargerCustomer: string | undefined,
+    now: number,
+    unknownStatus: 'Invalid' | 'Unknown',
+  ): TagVerdict {
     const row = this.get.get(idTag.toUpperCase()) as IdTagRow | undefined;
     if (!row) return { status: unknownStatus };
-    const extra = { ...(row.expires_at !== null ? { expiresAt: row.expires_at } : {}), ...(row.parent_id_tag ? { parentIdTag: row.parent_id_tag } : {}) };
+    const extra = {
+      ...(row.expires_at !== null ? { expiresAt: row.expires_at } : {}),
+      ...(row.parent_id_tag ? { parentIdTag: row.parent_id_tag } : {}),
+    };
     if (row.status === 'blocked') return { status: 'Blocked', ...extra };
     if (row.expires_at !== null && row.expires_at <= now) return { status: 'Expired', ...extra };
     if (row.customer !== null && row.customer !== chargerCustomer) return { status: 'Invalid' };
@@ -86,7 +94,11 @@ export class IdTags {
 export function idTagInfo(v: TagVerdict, version: 'ocpp1.6' | 'ocpp2.0.1'): Record<string, unknown> {
   const expiry = v.expiresAt !== undefined ? new Date(v.expiresAt).toISOString() : undefined;
   if (version === 'ocpp1.6') {
-    return { status: v.status === 'Unknown' ? 'Invalid' : v.status, ...(expiry ? { expiryDate: expiry } : {}), ...(v.parentIdTag ? { parentIdTag: v.parentIdTag } : {}) };
+    return {
+      status: v.status === 'Unknown' ? 'Invalid' : v.status,
+      ...(expiry ? { expiryDate: expiry } : {}),
+      ...(v.parentIdTag ? { parentIdTag: v.parentIdTag } : {}),
+    };
   }
   return {
     status: v.status,

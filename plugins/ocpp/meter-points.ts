@@ -6,7 +6,13 @@ import { tagOf, type Charger, type Station } from './station.ts';
  * Emits meter values as `ocpp_meter` points, each at its own timestamp: a backlog delivered late
  * lands where it belongs, and a resend overwrites itself instead of counting twice.
  */
-export function emitMeterValues(station: Station, charger: Charger, connector: number | undefined, values: MeterValue[], transactionId?: string): void {
+export function emitMeterValues(
+  station: Station,
+  charger: Charger,
+  connector: number | undefined,
+  values: MeterValue[],
+  transactionId?: string,
+): void {
   const { readings, skipped } = normaliseMeterValues(values);
   if (skipped.length > 0) {
     station.ctx.count('meter_value_skipped', skipped.length);

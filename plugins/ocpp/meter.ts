@@ -22,10 +22,26 @@ export const METER_FIELDS: Record<string, MeterField> = {
   'Energy.Active.Export.Register': m('energy_active_export_wh', 'Wh', 'Active energy exported (from the EV), register'),
   'Energy.Reactive.Import.Register': m('energy_reactive_import_varh', 'varh', 'Reactive energy imported, register'),
   'Energy.Reactive.Export.Register': m('energy_reactive_export_varh', 'varh', 'Reactive energy exported, register'),
-  'Energy.Active.Import.Interval': m('energy_active_import_interval_wh', 'Wh', 'Active energy imported during the last interval'),
-  'Energy.Active.Export.Interval': m('energy_active_export_interval_wh', 'Wh', 'Active energy exported during the last interval'),
-  'Energy.Reactive.Import.Interval': m('energy_reactive_import_interval_varh', 'varh', 'Reactive energy imported during the last interval'),
-  'Energy.Reactive.Export.Interval': m('energy_reactive_export_interval_varh', 'varh', 'Reactive energy exported during the last interval'),
+  'Energy.Active.Import.Interval': m(
+    'energy_active_import_interval_wh',
+    'Wh',
+    'Active energy imported during the last interval',
+  ),
+  'Energy.Active.Export.Interval': m(
+    'energy_active_export_interval_wh',
+    'Wh',
+    'Active energy exported during the last interval',
+  ),
+  'Energy.Reactive.Import.Interval': m(
+    'energy_reactive_import_interval_varh',
+    'varh',
+    'Reactive energy imported during the last interval',
+  ),
+  'Energy.Reactive.Export.Interval': m(
+    'energy_reactive_export_interval_varh',
+    'varh',
+    'Reactive energy exported during the last interval',
+  ),
   'Energy.Active.Net': m('energy_active_net_wh', 'Wh', 'Active energy, import − export (2.0.1)'),
   'Energy.Reactive.Net': m('energy_reactive_net_varh', 'varh', 'Reactive energy, import − export (2.0.1)'),
   'Energy.Apparent.Net': m('energy_apparent_net_vah', 'VAh', 'Apparent energy, net (2.0.1)'),
@@ -145,7 +161,10 @@ export function normaliseSample(measurand: string, sv: SampledValue): { field: s
   if (unitName === undefined) return { field: target.field, value: scaled };
   const unit = UNITS[unitName];
   // Power.Factor, RPM and custom units: keep the number when the unit is the field's own.
-  if (!unit) return unitName === target.unit ? { field: target.field, value: scaled } : `unit ${unitName} does not fit ${measurand}`;
+  if (!unit)
+    return unitName === target.unit
+      ? { field: target.field, value: scaled }
+      : `unit ${unitName} does not fit ${measurand}`;
   if (unit.base !== target.unit) return `unit ${unitName} does not fit ${measurand}`;
   const value = round(unit.convert(scaled));
   return Number.isFinite(value) ? { field: target.field, value } : `value ${raw} ${unitName} is out of range`;

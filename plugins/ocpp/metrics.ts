@@ -3,13 +3,18 @@ import { METER_FIELDS } from './meter.ts';
 
 export const connectorStatus = defineMeasurement({
   name: 'ocpp_connector_status',
-  description: 'Each StatusNotification: the state of one connector (connector 0 = the whole charger in 1.6), at the time the charger reports.',
+  description:
+    'Each StatusNotification: the state of one connector (connector 0 = the whole charger in 1.6), at the time the charger reports.',
   tags: {
     connector: 'Connector id (1.6: 0 = the charge point itself)',
     evse: 'EVSE id (2.0.1 only)',
   },
   fields: {
-    status: { type: 'string', description: '1.6: Available, Preparing, Charging, SuspendedEVSE, SuspendedEV, Finishing, Reserved, Unavailable, Faulted; 2.0.1: Available, Occupied, Reserved, Unavailable, Faulted' },
+    status: {
+      type: 'string',
+      description:
+        '1.6: Available, Preparing, Charging, SuspendedEVSE, SuspendedEV, Finishing, Reserved, Unavailable, Faulted; 2.0.1: Available, Occupied, Reserved, Unavailable, Faulted',
+    },
     error_code: { type: 'string', description: '1.6 errorCode (NoError when fine); absent in 2.0.1' },
     vendor_error_code: { type: 'string', description: 'Vendor-specific error code, if sent' },
     info: { type: 'string', description: 'Free text from the charger, if sent' },
@@ -17,12 +22,16 @@ export const connectorStatus = defineMeasurement({
 });
 
 const meterFields = Object.fromEntries(
-  Object.values(METER_FIELDS).map((f) => [f.field, { type: 'float', unit: f.unit, description: f.description } satisfies FieldSpec]),
+  Object.values(METER_FIELDS).map((f) => [
+    f.field,
+    { type: 'float', unit: f.unit, description: f.description } satisfies FieldSpec,
+  ]),
 ) as Record<string, FieldSpec>;
 
 export const meter = defineMeasurement({
   name: 'ocpp_meter',
-  description: 'Meter values (MeterValues, StopTransaction transactionData, TransactionEvent meterValue), one point per timestamp, connector, phase and location; every measurand as its own field, normalised to Wh, varh, VAh, W, var, VA, A, V, Hz, %, °C.',
+  description:
+    'Meter values (MeterValues, StopTransaction transactionData, TransactionEvent meterValue), one point per timestamp, connector, phase and location; every measurand as its own field, normalised to Wh, varh, VAh, W, var, VA, A, V, Hz, %, °C.',
   tags: {
     connector: 'Connector id (1.6) or EVSE id (2.0.1 MeterValues)',
     phase: 'L1, L2, L3, N, L1-N, L2-N, L3-N, L1-L2, L2-L3, L3-L1; absent for totals',
@@ -47,7 +56,10 @@ export const session = defineMeasurement({
     cost_net: { type: 'float', description: 'Price before tax, in `currency`' },
     currency: { type: 'string', description: 'ISO 4217 code of the tariff' },
     stop_reason: { type: 'string', description: 'Why it stopped (Local, Remote, EVDisconnected, ...)' },
-    complete: { type: 'bool', description: 'false when the start is missing or (2.0.1) a seqNo gap shows lost messages' },
+    complete: {
+      type: 'bool',
+      description: 'false when the start is missing or (2.0.1) a seqNo gap shows lost messages',
+    },
   },
 });
 
@@ -70,14 +82,18 @@ export const firmware = defineMeasurement({
   description: 'FirmwareStatusNotification: progress of a firmware update.',
   tags: {},
   fields: {
-    status: { type: 'string', description: 'Downloading, Downloaded, Installing, Installed, InstallationFailed, DownloadFailed, Idle, ...' },
+    status: {
+      type: 'string',
+      description: 'Downloading, Downloaded, Installing, Installed, InstallationFailed, DownloadFailed, Idle, ...',
+    },
     request_id: { type: 'int', description: '2.0.1 requestId of the UpdateFirmware it reports on' },
   },
 });
 
 export const diagnostics = defineMeasurement({
   name: 'ocpp_diagnostics',
-  description: 'DiagnosticsStatusNotification (1.6) and LogStatusNotification (2.0.1): progress of a diagnostics upload.',
+  description:
+    'DiagnosticsStatusNotification (1.6) and LogStatusNotification (2.0.1): progress of a diagnostics upload.',
   tags: {},
   fields: {
     status: { type: 'string', description: 'Idle, Uploading, Uploaded, UploadFailed, ...' },
@@ -87,13 +103,14 @@ export const diagnostics = defineMeasurement({
 
 export const chargerError = defineMeasurement({
   name: 'ocpp_error',
-  description: 'A fault the charger reports: a 1.6 StatusNotification errorCode other than NoError, a 2.0.1 NotifyEvent of trigger Alerting or Problem, or a SecurityEventNotification.',
+  description:
+    'A fault the charger reports: a 1.6 StatusNotification errorCode other than NoError, a 2.0.1 NotifyEvent of trigger Alerting or Problem, or a SecurityEventNotification.',
   tags: {
     connector: 'Connector / EVSE id, when the fault is on one',
     source: 'status_notification, notify_event or security_event',
   },
   fields: {
-    code: { type: 'string', description: 'errorCode, the event\'s component.variable, or the security event type' },
+    code: { type: 'string', description: "errorCode, the event's component.variable, or the security event type" },
     vendor_error_code: { type: 'string', description: 'Vendor-specific code, if sent' },
     info: { type: 'string', description: 'Free text, if sent' },
   },

@@ -7,8 +7,12 @@ import { sessionCost } from './tariff.ts';
 import { commandSpecs, toCall, type CommandName } from './vocabulary.ts';
 
 // ocpp-rpc's own schema validators: what strict mode checks every outbound call against.
-const validators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as Array<{ subprotocol: string; validate(id: string, v: unknown): boolean }>;
-const validate = (version: string, action: string, payload: unknown) => validators.find((v) => v.subprotocol === version)!.validate(`urn:${action}.req`, payload);
+const validators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as Array<{
+  subprotocol: string;
+  validate(id: string, v: unknown): boolean;
+}>;
+const validate = (version: string, action: string, payload: unknown) =>
+  validators.find((v) => v.subprotocol === version)!.validate(`urn:${action}.req`, payload);
 
 describe('meter values', () => {
   it('normalises a recorded 1.6 MeterValues (kWh, kW, per-phase A and V, Celsius, Percent)', () => {
@@ -29,7 +33,12 @@ describe('meter values', () => {
     ]);
     const t = Date.parse('2024-05-01T10:00:00Z');
     expect(readings).toEqual([
-      { time: t, phase: undefined, location: undefined, fields: { energy_active_import_wh: 12_345, power_active_import_w: 7400 } },
+      {
+        time: t,
+        phase: undefined,
+        location: undefined,
+        fields: { energy_active_import_wh: 12_345, power_active_import_w: 7400 },
+      },
       { time: t, phase: 'L1', location: undefined, fields: { current_import_a: 16.1 } },
       { time: t, phase: 'L1-N', location: undefined, fields: { voltage_v: 231 } },
       { time: t, phase: undefined, location: 'Body', fields: { temperature_c: 37 } },
@@ -39,23 +48,58 @@ describe('meter values', () => {
   });
 
   it('applies 2.0.1 unitOfMeasure multipliers and refuses units that do not fit the measurand', () => {
-    expect(normaliseSample('Energy.Active.Import.Register', { value: 12.5, unitOfMeasure: { unit: 'kWh', multiplier: 1 } })).toEqual({ field: 'energy_active_import_wh', value: 125_000 });
-    expect(normaliseSample('Power.Active.Import', { value: 3, unitOfMeasure: { unit: 'W', multiplier: 3 } })).toEqual({ field: 'power_active_import_w', value: 3000 });
-    expect(normaliseSample('Temperature', { value: '98.6', unit: 'Fahrenheit' })).toEqual({ field: 'temperature_c', value: 37 });
+    expect(
+      normaliseSample('Energy.Active.Import.Register', { value: 12.5, unitOfMeasure: { unit: 'kWh', multiplier: 1 } }),
+    ).toEqual({ field: 'energy_active_import_wh', value: 125_000 });
+    expect(normaliseSample('Power.Active.Import', { value: 3, unitOfMeasure: { unit: 'W', multiplier: 3 } })).toEqual({
+      field: 'power_active_import_w',
+      value: 3000,
+    });
+    expect(normaliseSample('Temperature', { value: '98.6', unit: 'Fahrenheit' })).toEqual({
+      field: 'temperature_c',
+      value: 37,
+    });
     expect(normaliseSample('Voltage', { value: '230', unit: 'kWh' })).toBe('unit kWh does not fit Voltage');
     expect(normaliseSample('Bogus.Measurand', { value: '1' })).toBe('unknown measurand Bogus.Measurand');
   });
 
   it('never throws on any schema-valid sampled value, and every field it yields is declared', () => {
     const measurand = fc.constantFrom(...Object.keys(METER_FIELDS), 'Unknown.Thing');
-    const unit = fc.constantFrom(undefined, 'Wh', 'kWh', 'W', 'kW', 'A', 'V', 'K', 'Celsius', 'Fahrenheit', 'Percent', 'varh', 'kvar', 'VA', 'Hz', 'furlongs');
+    const unit = fc.constantFrom(
+      undefined,
+      'Wh',
+      'kWh',
+      'W',
+      'kW',
+      'A',
+      'V',
+      'K',
+      'Celsius',
+      'Fahrenheit',
+      'Percent',
+      'varh',
+      'kvar',
+      'VA',
+      'Hz',
+      'furlongs',
+    );
     const value = fc.oneof(fc.double(), fc.string(), fc.integer().map(String));
     const declared = new Set(Object.values(METER_FIELDS).map((f) => f.field));
     fc.assert(
-      fc.property(fc.array(fc.record({ measurand, unit, value, phase: fc.constantFrom(undefined, 'L1', 'L2-N') }), { maxLength: 8 }), fc.string(), (svs, ts) => {
-        const out = normaliseMeterValues([{ timestamp: ts, sampledValue: svs }, { timestamp: '2024-01-01T00:00:00Z', sampledValue: svs }]);
-        for (const r of out.readings) for (const [k, v] of Object.entries(r.fields)) expect(declared.has(k) && Number.isFinite(v)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.record({ measurand, unit, value, phase: fc.constantFrom(undefined, 'L1', 'L2-N') }), {
+          maxLength: 8,
+        }),
+        fc.string(),
+        (svs, ts) => {
+          const out = normaliseMeterValues([
+            { timestamp: ts, sampledValue: svs },
+            { timestamp: '2024-01-01T00:00:00Z', sampledValue: svs },
+          ]);
+          for (const r of out.readings)
+            for (const [k, v] of Object.entries(r.fields)) expect(declared.has(k) && Number.isFinite(v)).toBe(true);
+        },
+      ),
     );
   });
 });
@@ -79,17 +123,19 @@ describe('handshake rules', () => {
     expect(identityProblem('CP-\u00e9')).toMatch(/only letters, digits/);
   });
 
-  it('maps ocpp-rpc\'s 2.0.1 frame errors to 1.6 codes', () => {
+  it("maps ocpp-rpc's 2.0.1 frame errors to 1.6 codes", () => {
     expect(frameErrorCode('ocpp1.6', 'RpcFrameworkError')).toBe('FormationViolation');
     expect(frameErrorCode('ocpp1.6', 'MessageTypeNotSupported')).toBe('FormationViolation');
     expect(frameErrorCode('ocpp2.0.1', 'RpcFrameworkError')).toBe('RpcFrameworkError');
   });
 
   it('jitters ping intervals within the bounds', () => {
-    fc.assert(fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
-      const v = jittered(60_000, 0.25, () => r);
-      expect(v >= 45_000 && v <= 75_000).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
+        const v = jittered(60_000, 0.25, () => r);
+        expect(v >= 45_000 && v <= 75_000).toBe(true);
+      }),
+    );
   });
 });
 
@@ -108,7 +154,7 @@ describe('commands', () => {
     clear_cache: {},
   };
 
-  it('every command maps to a payload that passes the version\'s own schema', () => {
+  it("every command maps to a payload that passes the version's own schema", () => {
     expect(Object.keys(samples).sort()).toEqual(Object.keys(commandSpecs).sort());
     for (const version of ['ocpp1.6', 'ocpp2.0.1'] as const) {
       for (const [name, params] of Object.entries(samples)) {

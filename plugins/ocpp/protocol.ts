@@ -37,7 +37,8 @@ export function identityProblem(identity: string): string | undefined {
  */
 export function frameErrorCode(version: OcppVersion, code: string): string {
   if (version !== 'ocpp1.6') return code;
-  if (code === 'RpcFrameworkError' || code === 'MessageTypeNotSupported' || code === 'FormatViolation') return 'FormationViolation';
+  if (code === 'RpcFrameworkError' || code === 'MessageTypeNotSupported' || code === 'FormatViolation')
+    return 'FormationViolation';
   if (code === 'OccurenceConstraintViolation') return 'OccurrenceConstraintViolation';
   return code;
 }

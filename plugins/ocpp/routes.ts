@@ -56,7 +56,8 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
     url: '/api/v1/charging-sessions',
     role: 'viewer',
     schema: {
-      description: 'Charging sessions, newest first. Site and customer are those of the charger when the session started.',
+      description:
+        'Charging sessions, newest first. Site and customer are those of the charger when the session started.',
       querystring: Type.Object(
         {
           charger: Type.Optional(Type.String()),
@@ -70,10 +71,21 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
         },
         { additionalProperties: false },
       ),
-      response: { 200: Type.Object({ sessions: Type.Array(SessionOut), next: Type.Union([Type.Integer(), Type.Null()]) }) },
+      response: {
+        200: Type.Object({ sessions: Type.Array(SessionOut), next: Type.Union([Type.Integer(), Type.Null()]) }),
+      },
     },
     handler: async (request) => {
-      const q = request.query as { charger?: string; site?: string; customer?: string; state?: 'active' | 'ended'; from?: string; to?: string; limit: number; before?: number };
+      const q = request.query as {
+        charger?: string;
+        site?: string;
+        customer?: string;
+        state?: 'active' | 'ended';
+        from?: string;
+        to?: string;
+        limit: number;
+        before?: number;
+      };
       const rows = sessions.list({
         ...q,
         from: q.from === undefined ? undefined : Date.parse(q.from),
@@ -123,9 +135,22 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
     },
     handler: async (request) => {
       const { id_tag } = request.params as { id_tag: string };
-      const b = request.body as { status: 'accepted' | 'blocked'; expires_at?: string | null; customer?: string | null; parent_id_tag?: string | null; note?: string | null };
+      const b = request.body as {
+        status: 'accepted' | 'blocked';
+        expires_at?: string | null;
+        customer?: string | null;
+        parent_id_tag?: string | null;
+        note?: string | null;
+      };
       const row = idTags.put(
-        { id_tag, status: b.status, expires_at: b.expires_at ? Date.parse(b.expires_at) : null, customer: b.customer ?? null, parent_id_tag: b.parent_id_tag ?? null, note: b.note ?? null },
+        {
+          id_tag,
+          status: b.status,
+          expires_at: b.expires_at ? Date.parse(b.expires_at) : null,
+          customer: b.customer ?? null,
+          parent_id_tag: b.parent_id_tag ?? null,
+          note: b.note ?? null,
+        },
         ctx.clock.now(),
       );
       return idTagOut(row);
@@ -136,7 +161,10 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
     method: 'DELETE',
     url: '/api/v1/id-tags/:id_tag',
     role: 'admin',
-    schema: { params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 36 }) }), response: { 404: ErrorOut } },
+    schema: {
+      params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 36 }) }),
+      response: { 404: ErrorOut },
+    },
     handler: async (request, reply) => {
       const { id_tag } = request.params as { id_tag: string };
       if (!idTags.remove(id_tag)) return reply.code(404).send(notFound(`no id tag ${id_tag}`));

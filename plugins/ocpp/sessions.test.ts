@@ -9,14 +9,31 @@ import { boot16, boot201, eventually, rawCall, startRig, token, type Rig } from 
  */
 const directory = new MemoryDirectory()
   .add({ id: 'CP16', kind: 'charger', customer: 'acme', site: 'acme-hq' }, { type: 'ocpp_password', value: 'pw-16' })
-  .add({ id: 'CP201', kind: 'charger', customer: 'acme', site: 'acme-depot' }, { type: 'ocpp_password', value: 'pw-201' })
-  .add({ id: 'CP-OTHER', kind: 'charger', customer: 'globex', site: 'globex-1' }, { type: 'ocpp_password', value: 'pw-o' });
+  .add(
+    { id: 'CP201', kind: 'charger', customer: 'acme', site: 'acme-depot' },
+    { type: 'ocpp_password', value: 'pw-201' },
+  )
+  .add(
+    { id: 'CP-OTHER', kind: 'charger', customer: 'globex', site: 'globex-1' },
+    { type: 'ocpp_password', value: 'pw-o' },
+  );
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig(directory, { heartbeat_interval_s: 120, tariff: { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 } }, 250);
+  rig = await startRig(
+    directory,
+    {
+      heartbeat_interval_s: 120,
+      tariff: { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 },
+    },
+    250,
+  );
   const put = (id: string, body: object) =>
-    fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'PUT', headers: { authorization: token('admin'), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${rig.url}/api/v1/id-tags/${id}`, {
+      method: 'PUT',
+      headers: { authorization: token('admin'), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   expect((await put('TAG-OK', { status: 'accepted', customer: 'acme' })).status).toBe(200);
   expect((await put('TAG-FLEET', { status: 'accepted' })).status).toBe(200);
   expect((await put('TAG-BLOCKED', { status: 'blocked' })).status).toBe(200);
@@ -26,7 +43,10 @@ afterAll(() => rig?.stop());
 
 const sessionsApi = async (query = '', role: 'viewer' | 'admin' = 'viewer') => {
   const res = await fetch(`${rig.url}/api/v1/charging-sessions${query}`, { headers: { authorization: token(role) } });
-  return { status: res.status, body: (await res.json()) as { sessions: Array<Record<string, any>>; next: number | null } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { sessions: Array<Record<string, any>>; next: number | null },
+  };
 };
 
 describe('OCPP 1.6 sessions', () => {
@@ -35,19 +55,26 @@ describe('OCPP 1.6 sessions', () => {
     const answer = (await cp.call('BootNotification', boot16)) as { status: string; interval: number };
     expect(answer).toMatchObject({ status: 'Accepted', interval: 120 });
     expect(directory.lookup('CP16')).toMatchObject({ model: 'Fleetpulse SIM-22', firmware: '1.2.3' });
-    expect(await eventually(() => rig.lines('ocpp_boot').some((l) => l.includes('registration="Accepted"') && l.includes('serial="SN-1"')))).toBe(true);
+    expect(
+      await eventually(() =>
+        rig.lines('ocpp_boot').some((l) => l.includes('registration="Accepted"') && l.includes('serial="SN-1"')),
+      ),
+    ).toBe(true);
   });
 
-  it('authorizes id tags: accepted, blocked, expired, unknown, and another customer\'s', async () => {
+  it("authorizes id tags: accepted, blocked, expired, unknown, and another customer's", async () => {
     const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
-    const status = async (idTag: string) => ((await cp.call('Authorize', { idTag })) as { idTagInfo: { status: string } }).idTagInfo.status;
+    const status = async (idTag: string) =>
+      ((await cp.call('Authorize', { idTag })) as { idTagInfo: { status: string } }).idTagInfo.status;
     expect(await status('TAG-OK')).toBe('Accepted');
     expect(await status('tag-fleet')).toBe('Accepted'); // case-insensitive
     expect(await status('TAG-BLOCKED')).toBe('Blocked');
     expect(await status('TAG-OLD')).toBe('Expired');
     expect(await status('NOPE')).toBe('Invalid');
     const other = await rig.charger('CP-OTHER', 'ocpp1.6', { password: 'pw-o' });
-    expect(((await other.call('Authorize', { idTag: 'TAG-OK' })) as { idTagInfo: { status: string } }).idTagInfo.status).toBe('Invalid');
+    expect(
+      ((await other.call('Authorize', { idTag: 'TAG-OK' })) as { idTagInfo: { status: string } }).idTagInfo.status,
+    ).toBe('Invalid');
   });
 
   it('a resent StartTransaction / StopTransaction gets the same answer and creates no second session', async () => {
@@ -63,13 +90,35 @@ describe('OCPP 1.6 sessions', () => {
     await cp.call('MeterValues', {
       connectorId: 1,
       transactionId,
-      meterValue: [{ timestamp: '2024-05-01T10:30:00.000Z', sampledValue: [{ value: '1005.5', unit: 'kWh' }, { value: '7.2', measurand: 'Power.Active.Import', unit: 'kW' }] }],
+      meterValue: [
+        {
+          timestamp: '2024-05-01T10:30:00.000Z',
+          sampledValue: [
+            { value: '1005.5', unit: 'kWh' },
+            { value: '7.2', measurand: 'Power.Active.Import', unit: 'kW' },
+          ],
+        },
+      ],
     });
-    const stop = { transactionId, meterStop: 1_012_000, timestamp: '2024-05-01T11:00:00.000Z', reason: 'EVDisconnected', idTag: 'TAG-OK' };
+    const stop = {
+      transactionId,
+      meterStop: 1_012_000,
+      timestamp: '2024-05-01T11:00:00.000Z',
+      reason: 'EVDisconnected',
+      idTag: 'TAG-OK',
+    };
     const stopped = await rawCall(cp, 'stop-1', 'StopTransaction', stop);
     // Answered only once durable: the row and the summary point are there when the answer is.
-    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE charger = ? AND transaction_id = ?').get('CP16', String(transactionId)) as Record<string, any>;
-    expect(row).toMatchObject({ state: 'ended', energy_wh: 12_000, duration_s: 3600, stop_reason: 'EVDisconnected', complete: 1 });
+    const row = rig.db
+      .prepare('SELECT * FROM ocpp_sessions WHERE charger = ? AND transaction_id = ?')
+      .get('CP16', String(transactionId)) as Record<string, any>;
+    expect(row).toMatchObject({
+      state: 'ended',
+      energy_wh: 12_000,
+      duration_s: 3600,
+      stop_reason: 'EVDisconnected',
+      complete: 1,
+    });
     // 12 kWh × 0.30 + 1 h × 1.20 + 0.50 = 5.30 net, + 20 % = 6.36
     expect(row).toMatchObject({ cost_net: 5.3, cost: 6.36, currency: 'EUR', site: 'acme-hq', customer: 'acme' });
     const summaries = rig.lines('ocpp_session').filter((l) => l.includes(`transaction_id="${transactionId}"`));
@@ -83,7 +132,9 @@ describe('OCPP 1.6 sessions', () => {
     expect(count).toBe(1);
     expect(await rig.events('resend_answered')).toBeGreaterThanOrEqual(2);
     // Meter values normalised to base units, at their own time.
-    const reading = rig.lines('ocpp_meter').find((l) => l.includes(`transaction_id="${transactionId}"`) && l.endsWith(' 1714559400000'))!;
+    const reading = rig
+      .lines('ocpp_meter')
+      .find((l) => l.includes(`transaction_id="${transactionId}"`) && l.endsWith(' 1714559400000'))!;
     expect(Number(/energy_active_import_wh=([^,]+)/.exec(reading)?.[1])).toBe(1_005_500);
     expect(Number(/power_active_import_w=([^,]+)/.exec(reading)?.[1])).toBe(7200);
   });
@@ -91,7 +142,10 @@ describe('OCPP 1.6 sessions', () => {
   it('a StopTransaction for a transaction never started is recorded as an incomplete session', async () => {
     const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
     await cp.call('StopTransaction', { transactionId: 999_999, meterStop: 5, timestamp: '2024-05-02T08:00:00Z' });
-    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get('999999') as Record<string, any>;
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get('999999') as Record<
+      string,
+      any
+    >;
     expect(row).toMatchObject({ state: 'ended', complete: 0, start_time: null, cost: null });
   });
 });
@@ -100,11 +154,20 @@ describe('OCPP 2.0.1 sessions', () => {
   const event = (eventType: string, seqNo: number, timestamp: string, wh: number, extra: object = {}) => ({
     eventType,
     timestamp,
-    triggerReason: eventType === 'Started' ? 'Authorized' : eventType === 'Ended' ? 'EVCommunicationLost' : 'MeterValuePeriodic',
+    triggerReason:
+      eventType === 'Started' ? 'Authorized' : eventType === 'Ended' ? 'EVCommunicationLost' : 'MeterValuePeriodic',
     seqNo,
-    transactionInfo: { transactionId: extra && 'tx' in extra ? (extra as { tx: string }).tx : 'TX-A', ...(eventType === 'Ended' ? { stoppedReason: 'EVDisconnected' } : {}) },
+    transactionInfo: {
+      transactionId: extra && 'tx' in extra ? (extra as { tx: string }).tx : 'TX-A',
+      ...(eventType === 'Ended' ? { stoppedReason: 'EVDisconnected' } : {}),
+    },
     evse: { id: 1, connectorId: 1 },
-    meterValue: [{ timestamp, sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }] }],
+    meterValue: [
+      {
+        timestamp,
+        sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register', unitOfMeasure: { unit: 'Wh' } }],
+      },
+    ],
     ...(eventType === 'Started' ? { idToken: { idToken: 'TAG-OK', type: 'ISO14443' } } : {}),
   });
   const strip = ({ tx: _tx, ...e }: Record<string, unknown>) => e;
@@ -121,10 +184,20 @@ describe('OCPP 2.0.1 sessions', () => {
     const { body } = await sessionsApi('?charger=CP201');
     expect(body.sessions).toHaveLength(1);
     expect(body.sessions[0]).toMatchObject({
-      transaction_id: 'TX-A', start_time: '2024-06-01T09:00:00.000Z', stop_time: '2024-06-01T09:30:00.000Z',
-      meter_start_wh: 20_000, meter_stop_wh: 30_000, energy_wh: 10_000, duration_s: 1800, complete: true, id_tag: 'TAG-OK',
+      transaction_id: 'TX-A',
+      start_time: '2024-06-01T09:00:00.000Z',
+      stop_time: '2024-06-01T09:30:00.000Z',
+      meter_start_wh: 20_000,
+      meter_stop_wh: 30_000,
+      energy_wh: 10_000,
+      duration_s: 1800,
+      complete: true,
+      id_tag: 'TAG-OK',
       // 10 kWh × 0.30 + 0.5 h × 1.20 + 0.50 = 4.10, + 20 % = 4.92
-      cost: 4.92, state: 'ended', site: 'acme-depot', customer: 'acme',
+      cost: 4.92,
+      state: 'ended',
+      site: 'acme-depot',
+      customer: 'acme',
     });
     // The summary was re-emitted as late events corrected it; the last one is the complete session.
     const summaries = rig.lines('ocpp_session').filter((l) => l.includes('transaction_id="TX-A"'));
@@ -139,10 +212,14 @@ describe('OCPP 2.0.1 sessions', () => {
     const first = await rawCall(cp, 'end-b', 'TransactionEvent', endB);
     const resent = await rawCall(cp, 'end-b', 'TransactionEvent', endB);
     expect(resent).toEqual(first);
-    const rows = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').all('TX-B') as Array<Record<string, any>>;
+    const rows = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').all('TX-B') as Array<
+      Record<string, any>
+    >;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ complete: 0, energy_wh: 5000, state: 'ended' });
-    expect(rig.lines('ocpp_session').some((l) => l.includes('transaction_id="TX-B"') && l.includes('complete=false'))).toBe(true);
+    expect(
+      rig.lines('ocpp_session').some((l) => l.includes('transaction_id="TX-B"') && l.includes('complete=false')),
+    ).toBe(true);
   });
 });
 
@@ -153,7 +230,10 @@ describe('the charging-sessions API', () => {
     expect(all.status).toBe(200);
     expect(all.body.sessions.length).toBeGreaterThanOrEqual(4);
     expect((await sessionsApi('?customer=acme')).body.sessions.every((s) => s.customer === 'acme')).toBe(true);
-    expect((await sessionsApi('?site=acme-depot')).body.sessions.map((s) => s.transaction_id).sort()).toEqual(['TX-A', 'TX-B']);
+    expect((await sessionsApi('?site=acme-depot')).body.sessions.map((s) => s.transaction_id).sort()).toEqual([
+      'TX-A',
+      'TX-B',
+    ]);
     expect((await sessionsApi('?customer=globex')).body.sessions).toEqual([]);
     const june = await sessionsApi('?from=2024-06-01T00:00:00Z&to=2024-06-02T00:00:00Z');
     expect(june.body.sessions.map((s) => s.transaction_id)).toEqual(['TX-A']);
@@ -167,14 +247,21 @@ describe('the charging-sessions API', () => {
 
   it('id tags are managed by admins only', async () => {
     const put = (role: 'viewer' | 'admin', body: object) =>
-      fetch(`${rig.url}/api/v1/id-tags/NEW-TAG`, { method: 'PUT', headers: { authorization: token(role), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${rig.url}/api/v1/id-tags/NEW-TAG`, {
+        method: 'PUT',
+        headers: { authorization: token(role), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     expect((await put('viewer', { status: 'accepted' })).status).toBe(403);
     expect((await put('admin', { status: 'sort of' })).status).toBe(400);
     expect((await put('admin', { status: 'accepted', bogus: 1 })).status).toBe(400);
     expect((await put('admin', { status: 'accepted' })).status).toBe(200);
     const list = await fetch(`${rig.url}/api/v1/id-tags?limit=100`, { headers: { authorization: token('support') } });
-    expect(((await list.json()) as { id_tags: Array<{ id_tag: string }> }).id_tags.map((t) => t.id_tag)).toContain('NEW-TAG');
-    const del = (id: string) => fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'DELETE', headers: { authorization: token('admin') } });
+    expect(((await list.json()) as { id_tags: Array<{ id_tag: string }> }).id_tags.map((t) => t.id_tag)).toContain(
+      'NEW-TAG',
+    );
+    const del = (id: string) =>
+      fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'DELETE', headers: { authorization: token('admin') } });
     expect((await del('NEW-TAG')).status).toBe(204);
     expect((await del('NEW-TAG')).status).toBe(404);
   });

@@ -97,7 +97,8 @@ export class SessionStore {
       reply: p('SELECT reply FROM ocpp_replies WHERE charger = ? AND key = ?').pluck(),
       saveReply: p('INSERT OR REPLACE INTO ocpp_replies (charger, key, reply, at) VALUES (?, ?, ?, ?)'),
       prune: p('DELETE FROM ocpp_replies WHERE at < ?'),
-      insert: p(`INSERT INTO ocpp_sessions (charger, transaction_id, protocol, connector, id_tag, id_tag_status, site, customer,
+      insert:
+        p(`INSERT INTO ocpp_sessions (charger, transaction_id, protocol, connector, id_tag, id_tag_status, site, customer,
                    start_time, meter_start_wh, meter_start_at, state, updated_at)
                  VALUES (@charger, @transaction_id, @protocol, @connector, @id_tag, @id_tag_status, @site, @customer,
                    @start_time, @meter_wh, @meter_at, 'active', @now)`),
@@ -109,8 +110,12 @@ export class SessionStore {
                    meter_stop_wh = @meter_stop_wh, meter_stop_at = @meter_stop_at, stop_reason = @stop_reason,
                    energy_wh = @energy_wh, duration_s = @duration_s, cost_net = @cost_net, cost = @cost, currency = @currency,
                    state = @state, complete = @complete, updated_at = @updated_at WHERE id = @id`),
-      event: p('INSERT OR IGNORE INTO ocpp_transaction_events (charger, transaction_id, seq_no, event_type, at) VALUES (?, ?, ?, ?, ?)'),
-      seqs: p('SELECT COUNT(*) AS n, MIN(seq_no) AS lo, MAX(seq_no) AS hi, SUM(event_type = \'Started\') AS started FROM ocpp_transaction_events WHERE charger = ? AND transaction_id = ?'),
+      event: p(
+        'INSERT OR IGNORE INTO ocpp_transaction_events (charger, transaction_id, seq_no, event_type, at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      seqs: p(
+        "SELECT COUNT(*) AS n, MIN(seq_no) AS lo, MAX(seq_no) AS hi, SUM(event_type = 'Started') AS started FROM ocpp_transaction_events WHERE charger = ? AND transaction_id = ?",
+      ),
     };
     this.prune();
   }
@@ -134,7 +139,11 @@ export class SessionStore {
    * Runs `change` and stores its answer under `key` in one transaction, unless an answer is there
    * already: then that answer is returned and nothing changes (`replayed`).
    */
-  once<T>(charger: string, key: string, change: () => { reply: T; session?: SessionRow }): { reply: T; session?: SessionRow; replayed: boolean } {
+  once<T>(
+    charger: string,
+    key: string,
+    change: () => { reply: T; session?: SessionRow },
+  ): { reply: T; session?: SessionRow; replayed: boolean } {
     return this.db.transaction(() => {
       const earlier = this.reply<T>(charger, key);
       if (earlier !== undefined) return { reply: earlier, replayed: true };
@@ -161,7 +170,9 @@ export class SessionStore {
 
   /** A stop for a transaction we never saw start: recorded as an incomplete session. */
   openUnknown(charger: string, transactionId: string, protocol: string, connector: number | null): SessionRow {
-    this.s.insert!.run(this.row(charger, transactionId, protocol, { connector, idTag: null, idTagStatus: null, time: NaN }));
+    this.s.insert!.run(
+      this.row(charger, transactionId, protocol, { connector, idTag: null, idTagStatus: null, time: NaN }),
+    );
     return this.get(charger, transactionId)!;
   }
 
@@ -170,14 +181,21 @@ export class SessionStore {
    * meter start, the latest its meter stop, whatever order they arrive in.
    */
   observeMeter(row: SessionRow, time: number, wh: number): void {
-    if (row.meter_start_at === null || time < row.meter_start_at) Object.assign(row, { meter_start_at: time, meter_start_wh: wh });
-    if (row.meter_stop_at === null || time >= row.meter_stop_at) Object.assign(row, { meter_stop_at: time, meter_stop_wh: wh });
+    if (row.meter_start_at === null || time < row.meter_start_at)
+      Object.assign(row, { meter_start_at: time, meter_start_wh: wh });
+    if (row.meter_stop_at === null || time >= row.meter_stop_at)
+      Object.assign(row, { meter_stop_at: time, meter_stop_wh: wh });
   }
 
   /** Records a 2.0.1 event's seqNo and whether the events seen so far have no gap. */
   recordEvent(row: SessionRow, seqNo: number, eventType: string, time: number): void {
     this.s.event!.run(row.charger, row.transaction_id, seqNo, eventType, time);
-    const { n, lo, hi, started } = this.s.seqs!.get(row.charger, row.transaction_id) as { n: number; lo: number; hi: number; started: number };
+    const { n, lo, hi, started } = this.s.seqs!.get(row.charger, row.transaction_id) as {
+      n: number;
+      lo: number;
+      hi: number;
+      started: number;
+    };
     // seqNo counts from the Started event; a missing Started or a hole means lost messages.
     row.complete = started > 0 && n === hi - lo + 1 ? 1 : 0;
   }
@@ -189,9 +207,16 @@ export class SessionStore {
 
   /** Writes the row back, deriving energy, duration and cost from what is known. */
   save(row: SessionRow): SessionRow {
-    const energy = row.meter_start_wh !== null && row.meter_stop_wh !== null ? Math.max(0, row.meter_stop_wh - row.meter_start_wh) : null;
-    const duration = row.start_time !== null && row.stop_time !== null ? Math.max(0, (row.stop_time - row.start_time) / 1000) : null;
-    const cost = row.state === 'ended' && energy !== null && duration !== null ? sessionCost(energy, duration, this.tariff) : undefined;
+    const energy =
+      row.meter_start_wh !== null && row.meter_stop_wh !== null
+        ? Math.max(0, row.meter_stop_wh - row.meter_start_wh)
+        : null;
+    const duration =
+      row.start_time !== null && row.stop_time !== null ? Math.max(0, (row.stop_time - row.start_time) / 1000) : null;
+    const cost =
+      row.state === 'ended' && energy !== null && duration !== null
+        ? sessionCost(energy, duration, this.tariff)
+        : undefined;
     if (row.start_time === null) row.complete = 0;
     Object.assign(row, {
       energy_wh: energy,

@@ -35,9 +35,20 @@ interface Connector {
 
 export async function runCharger(o: SimOptions): Promise<void> {
   const v16 = o.version === 'ocpp1.6';
-  const connectors: Connector[] = Array.from({ length: o.connectors }, (_, i) => ({ id: i + 1, wh: Math.floor(Math.random() * 1e6) }));
+  const connectors: Connector[] = Array.from({ length: o.connectors }, (_, i) => ({
+    id: i + 1,
+    wh: Math.floor(Math.random() * 1e6),
+  }));
   while (!o.signal.aborted) {
-    const client = new RPCClient({ endpoint: o.endpoint, identity: o.identity, password: o.password, protocols: [o.version], strictMode: true, reconnect: false, callTimeoutMs: 60_000 } as never);
+    const client = new RPCClient({
+      endpoint: o.endpoint,
+      identity: o.identity,
+      password: o.password,
+      protocols: [o.version],
+      strictMode: true,
+      reconnect: false,
+      callTimeoutMs: 60_000,
+    } as never);
     answerCommands(client, o, connectors);
     try {
       await client.connect();
@@ -53,9 +64,25 @@ export async function runCharger(o: SimOptions): Promise<void> {
     const onAbort = () => void client.close({ code: 1000 }).catch(() => {});
     o.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const boot = (await client.call('BootNotification', v16
-        ? { chargePointVendor: 'Fleetpulse', chargePointModel: SIM_MODEL, chargePointSerialNumber: o.identity, firmwareVersion: SIM_FIRMWARE }
-        : { reason: 'PowerUp', chargingStation: { vendorName: 'Fleetpulse', model: SIM_MODEL, serialNumber: o.identity, firmwareVersion: SIM_FIRMWARE } })) as { status: string; interval: number };
+      const boot = (await client.call(
+        'BootNotification',
+        v16
+          ? {
+              chargePointVendor: 'Fleetpulse',
+              chargePointModel: SIM_MODEL,
+              chargePointSerialNumber: o.identity,
+              firmwareVersion: SIM_FIRMWARE,
+            }
+          : {
+              reason: 'PowerUp',
+              chargingStation: {
+                vendorName: 'Fleetpulse',
+                model: SIM_MODEL,
+                serialNumber: o.identity,
+                firmwareVersion: SIM_FIRMWARE,
+              },
+            },
+      )) as { status: string; interval: number };
       o.count(`boot_${boot.status.toLowerCase()}`);
       if (boot.status !== 'Accepted') o.refused?.(`BootNotification answered ${boot.status}`);
       if (boot.status === 'Accepted') {
@@ -109,17 +136,36 @@ async function step(client: RPCClient, o: SimOptions, c: Connector): Promise<voi
   c.wh += Math.max(1, Math.round(7400 * (o.meterIntervalS / 3600))); // 7.4 kW (at least 1 Wh per interval)
   c.tx.left--;
   const sampled = v16
-    ? [{ value: String(c.wh), unit: 'Wh' }, { value: '7400', measurand: 'Power.Active.Import', unit: 'W' }, { value: '32', measurand: 'Current.Import', phase: 'L1', unit: 'A' }]
-    : [{ value: c.wh }, { value: 7400, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } }, { value: 32, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } }];
+    ? [
+        { value: String(c.wh), unit: 'Wh' },
+        { value: '7400', measurand: 'Power.Active.Import', unit: 'W' },
+        { value: '32', measurand: 'Current.Import', phase: 'L1', unit: 'A' },
+      ]
+    : [
+        { value: c.wh },
+        { value: 7400, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } },
+        { value: 32, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } },
+      ];
   const meterValue = [{ timestamp: now, sampledValue: sampled }];
   if (c.tx.left > 0) {
     if (v16) await client.call('MeterValues', { connectorId: c.id, transactionId: Number(c.tx.id), meterValue });
-    else await transactional(client, o, 'TransactionEvent', txEvent(c, 'Updated', 'MeterValuePeriodic', now, meterValue));
+    else
+      await transactional(client, o, 'TransactionEvent', txEvent(c, 'Updated', 'MeterValuePeriodic', now, meterValue));
     o.count('meter_values');
     return;
   }
-  if (v16) await transactional(client, o, 'StopTransaction', { transactionId: Number(c.tx.id), meterStop: c.wh, timestamp: now, reason: 'EVDisconnected' });
-  else await transactional(client, o, 'TransactionEvent', { ...txEvent(c, 'Ended', 'EVDeparted', now, meterValue), transactionInfo: { transactionId: c.tx.id, stoppedReason: 'EVDisconnected' } });
+  if (v16)
+    await transactional(client, o, 'StopTransaction', {
+      transactionId: Number(c.tx.id),
+      meterStop: c.wh,
+      timestamp: now,
+      reason: 'EVDisconnected',
+    });
+  else
+    await transactional(client, o, 'TransactionEvent', {
+      ...txEvent(c, 'Ended', 'EVDeparted', now, meterValue),
+      transactionInfo: { transactionId: c.tx.id, stoppedReason: 'EVDisconnected' },
+    });
   c.tx = undefined;
   await client.call('StatusNotification', status(o.version, c.id, 'Available'));
   o.count('sessions');
@@ -130,16 +176,32 @@ async function startTransaction(client: RPCClient, o: SimOptions, c: Connector, 
   const left = 3 + Math.floor(Math.random() * 10);
   await client.call('StatusNotification', status(o.version, c.id, o.version === 'ocpp1.6' ? 'Charging' : 'Occupied'));
   if (o.version === 'ocpp1.6') {
-    const answer = (await transactional(client, o, 'StartTransaction', { connectorId: c.id, idTag, meterStart: c.wh, timestamp: now })) as { transactionId: number };
+    const answer = (await transactional(client, o, 'StartTransaction', {
+      connectorId: c.id,
+      idTag,
+      meterStart: c.wh,
+      timestamp: now,
+    })) as { transactionId: number };
     c.tx = { id: String(answer.transactionId), seq: 0, left };
   } else {
     c.tx = { id: randomUUID(), seq: 0, left };
-    await transactional(client, o, 'TransactionEvent', { ...txEvent(c, 'Started', 'Authorized', now, [{ timestamp: now, sampledValue: [{ value: c.wh }] }]), idToken: { idToken: idTag, type: 'ISO14443' } });
+    await transactional(client, o, 'TransactionEvent', {
+      ...txEvent(c, 'Started', 'Authorized', now, [{ timestamp: now, sampledValue: [{ value: c.wh }] }]),
+      idToken: { idToken: idTag, type: 'ISO14443' },
+    });
   }
 }
 
 function txEvent(c: Connector, eventType: string, triggerReason: string, timestamp: string, meterValue: unknown[]) {
-  return { eventType, timestamp, triggerReason, seqNo: c.tx!.seq++, transactionInfo: { transactionId: c.tx!.id }, evse: { id: c.id, connectorId: 1 }, meterValue };
+  return {
+    eventType,
+    timestamp,
+    triggerReason,
+    seqNo: c.tx!.seq++,
+    transactionInfo: { transactionId: c.tx!.id },
+    evse: { id: c.id, connectorId: 1 },
+    meterValue,
+  };
 }
 
 /** A message the charger must resend until answered: with the resend fault, it is sent twice. */
@@ -154,31 +216,68 @@ async function transactional(client: RPCClient, o: SimOptions, action: string, p
 
 function status(version: string, connector: number, s: string) {
   const timestamp = new Date().toISOString();
-  return version === 'ocpp1.6' ? { connectorId: connector, errorCode: 'NoError', status: s, timestamp } : { timestamp, connectorStatus: s, evseId: connector, connectorId: 1 };
+  return version === 'ocpp1.6'
+    ? { connectorId: connector, errorCode: 'NoError', status: s, timestamp }
+    : { timestamp, connectorStatus: s, evseId: connector, connectorId: 1 };
 }
 
 /** Answers to every command the plugin sends, optionally slow. */
 function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[]): void {
   const slow = () => (o.faults.slowMs > 0 ? pause(o.faults.slowMs, o.signal) : Promise.resolve());
-  const ok = (extra: object = {}) => async () => (await slow(), { status: 'Accepted', ...extra });
-  const accept = ['Reset', 'ChangeAvailability', 'ChangeConfiguration', 'TriggerMessage', 'ClearCache', 'RemoteStopTransaction', 'RequestStopTransaction', 'GetBaseReport', 'GetLog'];
+  const ok =
+    (extra: object = {}) =>
+    async () => (await slow(), { status: 'Accepted', ...extra });
+  const accept = [
+    'Reset',
+    'ChangeAvailability',
+    'ChangeConfiguration',
+    'TriggerMessage',
+    'ClearCache',
+    'RemoteStopTransaction',
+    'RequestStopTransaction',
+    'GetBaseReport',
+    'GetLog',
+  ];
   for (const action of accept) client.handle(action, ok());
   client.handle('RemoteStartTransaction', async ({ params }) => {
     await slow();
-    const c = connectors.find((x) => x.id === (params as { connectorId?: number }).connectorId) ?? connectors.find((x) => !x.tx);
+    const c =
+      connectors.find((x) => x.id === (params as { connectorId?: number }).connectorId) ??
+      connectors.find((x) => !x.tx);
     if (!c || c.tx) return { status: 'Rejected' };
-    setImmediate(() => void startTransaction(client, o, c, (params as { idTag: string }).idTag).catch(() => o.count('errors')));
+    setImmediate(
+      () => void startTransaction(client, o, c, (params as { idTag: string }).idTag).catch(() => o.count('errors')),
+    );
     return { status: 'Accepted' };
   });
   client.handle('RequestStartTransaction', ok());
   client.handle('UnlockConnector', async () => (await slow(), { status: 'Unlocked' }));
-  client.handle('GetConfiguration', async () => (await slow(), { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] }));
-  client.handle('GetVariables', async ({ params }) => (await slow(), {
-    getVariableResult: (params as { getVariableData: Array<{ component: unknown; variable: unknown }> }).getVariableData.map((d) => ({ attributeStatus: 'Accepted', ...d, attributeValue: '300' })),
-  }));
-  client.handle('SetVariables', async ({ params }) => (await slow(), {
-    setVariableResult: (params as { setVariableData: Array<{ component: unknown; variable: unknown }> }).setVariableData.map((d) => ({ attributeStatus: 'Accepted', component: d.component, variable: d.variable })),
-  }));
+  client.handle(
+    'GetConfiguration',
+    async () => (await slow(), { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] }),
+  );
+  client.handle(
+    'GetVariables',
+    async ({ params }) => (
+      await slow(),
+      {
+        getVariableResult: (
+          params as { getVariableData: Array<{ component: unknown; variable: unknown }> }
+        ).getVariableData.map((d) => ({ attributeStatus: 'Accepted', ...d, attributeValue: '300' })),
+      }
+    ),
+  );
+  client.handle(
+    'SetVariables',
+    async ({ params }) => (
+      await slow(),
+      {
+        setVariableResult: (
+          params as { setVariableData: Array<{ component: unknown; variable: unknown }> }
+        ).setVariableData.map((d) => ({ attributeStatus: 'Accepted', component: d.component, variable: d.variable })),
+      }
+    ),
+  );
   client.handle('UpdateFirmware', async () => (await slow(), o.version === 'ocpp1.6' ? {} : { status: 'Accepted' }));
   client.handle('GetDiagnostics', async () => (await slow(), { fileName: `${o.identity}.tgz` }));
   client.on('call', () => o.count('commands'));

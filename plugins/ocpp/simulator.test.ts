@@ -21,11 +21,21 @@ it('runs chargers of both versions through sessions with resend and malformed-fr
   const run = simulator.run({
     server: rig.url,
     count: 6,
-    options: { meter_interval_s: '0.05', plug_in_chance: '1', fault_resend: '0.5', fault_malformed: '0.2', connectors: '2' },
+    options: {
+      meter_interval_s: '0.05',
+      plug_in_chance: '1',
+      fault_resend: '0.5',
+      fault_malformed: '0.2',
+      connectors: '2',
+    },
     progress: { update: () => {}, count: (e, by = 1) => void counts.set(e, (counts.get(e) ?? 0) + by) },
     signal: stop.signal,
   });
-  const ended = (protocol: string) => rig.db.prepare("SELECT COUNT(*) FROM ocpp_sessions WHERE state = 'ended' AND protocol = ?").pluck().get(protocol) as number;
+  const ended = (protocol: string) =>
+    rig.db
+      .prepare("SELECT COUNT(*) FROM ocpp_sessions WHERE state = 'ended' AND protocol = ?")
+      .pluck()
+      .get(protocol) as number;
   const enough = await eventually(() => ended('ocpp1.6') >= 3 && ended('ocpp2.0.1') >= 3, 300);
   stop.abort();
   await run;
@@ -37,12 +47,21 @@ it('runs chargers of both versions through sessions with resend and malformed-fr
   expect(await rig.events('resend_answered')).toBeGreaterThanOrEqual(counts.get('fault_resend')!);
   expect(await rig.events('malformed_frame')).toBeLessThanOrEqual(counts.get('fault_malformed') ?? 0);
   // Every ended session has its energy and a summary point; no transaction was recorded twice.
-  const rows = rig.db.prepare("SELECT * FROM ocpp_sessions WHERE state = 'ended'").all() as Array<{ charger: string; transaction_id: string; energy_wh: number; complete: number }>;
+  const rows = rig.db.prepare("SELECT * FROM ocpp_sessions WHERE state = 'ended'").all() as Array<{
+    charger: string;
+    transaction_id: string;
+    energy_wh: number;
+    complete: number;
+  }>;
   expect(rows.every((r) => r.energy_wh > 0 && r.complete === 1)).toBe(true);
   // A session the run's end cut off may be ended in SQLite with its summary still waiting for the
   // spool's next commit (its StopTransaction answer waits for it too): give that commit its turn.
   const summarized = () => {
-    const summaries = new Set(rig.lines('ocpp_session').map((l) => /device=([^, ]+)/.exec(l)![1] + '/' + /transaction_id="([^"]+)"/.exec(l)![1]));
+    const summaries = new Set(
+      rig
+        .lines('ocpp_session')
+        .map((l) => /device=([^, ]+)/.exec(l)![1] + '/' + /transaction_id="([^"]+)"/.exec(l)![1]),
+    );
     return rows.every((r) => summaries.has(`${r.charger}/${r.transaction_id}`));
   };
   expect(await eventually(summarized, 40)).toBe(true);

@@ -29,7 +29,13 @@ export default defineSimulator({
   flag: 'ocpp',
   description: 'OCPP-J 1.6 / 2.0.1 charge points (ocpp-rpc clients) with transactions, commands and faults',
   devices: (count, options) =>
-    Array.from({ length: count }, (_, i) => ({ id: identity(options, i), kind: 'charger', model: SIM_MODEL, firmware: SIM_FIRMWARE, credential: 'ocpp_password' })),
+    Array.from({ length: count }, (_, i) => ({
+      id: identity(options, i),
+      kind: 'charger',
+      model: SIM_MODEL,
+      firmware: SIM_FIRMWARE,
+      credential: 'ocpp_password',
+    })),
   async run({ server, count, options, progress, signal, credentials }) {
     const num = (key: string, fallback: number) => {
       const v = options[key] === undefined ? fallback : Number(options[key]);
@@ -38,14 +44,16 @@ export default defineSimulator({
     };
     const endpoint = server.replace(/^http/, 'ws') + (options.path ?? '/ocpp/').replace(/\/$/, '');
     const version = options.version ?? 'mixed';
-    if (!['1.6', '2.0.1', 'mixed'].includes(version)) throw new Error(`--opt version: 1.6, 2.0.1 or mixed, got ${version}`);
+    if (!['1.6', '2.0.1', 'mixed'].includes(version))
+      throw new Error(`--opt version: 1.6, 2.0.1 or mixed, got ${version}`);
     // Each charger listens for the end of the run on the one signal (raise the limit, never lower it).
     if (getMaxListeners(signal) < count * 2 + 10) setMaxListeners(count * 2 + 10, signal);
     const rampPerS = Math.max(1, num('ramp_per_s', 200));
     let connected = 0;
     const runs: Array<Promise<void>> = [];
     for (let i = 0; i < count && !signal.aborted; i++) {
-      const v = version === 'mixed' ? (i % 2 === 0 ? 'ocpp1.6' : 'ocpp2.0.1') : version === '1.6' ? 'ocpp1.6' : 'ocpp2.0.1';
+      const v =
+        version === 'mixed' ? (i % 2 === 0 ? 'ocpp1.6' : 'ocpp2.0.1') : version === '1.6' ? 'ocpp1.6' : 'ocpp2.0.1';
       const id = identity(options, i);
       runs.push(
         runCharger({
@@ -53,10 +61,17 @@ export default defineSimulator({
           identity: id,
           version: v,
           password: credentials?.get(id) ?? options.password,
-          connectors: options.connectors ? Math.min(4, Math.max(1, num('connectors', 1))) : 1 + Math.floor(Math.random() * 4),
+          connectors: options.connectors
+            ? Math.min(4, Math.max(1, num('connectors', 1)))
+            : 1 + Math.floor(Math.random() * 4),
           meterIntervalS: Math.max(0.1, num('meter_interval_s', 60)),
           plugInChance: num('plug_in_chance', 0.1),
-          faults: { drop: num('fault_drop', 0), resend: num('fault_resend', 0), slowMs: num('fault_slow_ms', 0), malformed: num('fault_malformed', 0) },
+          faults: {
+            drop: num('fault_drop', 0),
+            resend: num('fault_resend', 0),
+            slowMs: num('fault_slow_ms', 0),
+            malformed: num('fault_malformed', 0),
+          },
           signal,
           count: (e) => progress.count(e),
           refused: (reason) => progress.refused?.(id, reason),

@@ -69,7 +69,10 @@ export function requireAccepted(station: Station, charger: Charger, action: stri
   if (BEFORE_ACCEPTANCE.has(action)) return;
   if (station.ctx.devices.lookup(charger.identity)?.lifecycle === 'active') return;
   station.ctx.count('call_before_acceptance');
-  throw createRPCError('SecurityError', `${action} refused: charger ${charger.identity} is not accepted yet (BootNotification first, or approve it in the inventory)`);
+  throw createRPCError(
+    'SecurityError',
+    `${action} refused: charger ${charger.identity} is not accepted yet (BootNotification first, or approve it in the inventory)`,
+  );
 }
 
 /** `connector` tag value: undefined for absent ids. */

@@ -17,7 +17,12 @@ const clients: RPCClient[] = [];
 
 async function start(pending: { max: number; perSourcePerMin: number }): Promise<void> {
   fixture = tempInventory({ pending });
-  rt = await startPluginRuntime({ plugins: [ocpp], pluginConfig: { ocpp: { boot_retry_interval_s: 3600 } }, directory: fixture.inventory.directory, api: { kinds: ['charger'] } });
+  rt = await startPluginRuntime({
+    plugins: [ocpp],
+    pluginConfig: { ocpp: { boot_retry_interval_s: 3600 } },
+    directory: fixture.inventory.directory,
+    api: { kinds: ['charger'] },
+  });
 }
 
 afterEach(async () => {
@@ -29,7 +34,9 @@ afterEach(async () => {
 /** The HTTP status of a raw WebSocket handshake (101 when upgraded), from `localAddress`. */
 function handshake(identity: string, localAddress = '127.0.0.1'): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${rt.url.replace(/^http/, 'ws')}/ocpp/${encodeURIComponent(identity)}`, ['ocpp1.6'], { localAddress });
+    const ws = new WebSocket(`${rt.url.replace(/^http/, 'ws')}/ocpp/${encodeURIComponent(identity)}`, ['ocpp1.6'], {
+      localAddress,
+    });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (d) => (body += d));
@@ -44,7 +51,13 @@ function handshake(identity: string, localAddress = '127.0.0.1'): Promise<{ stat
 }
 
 async function charger(identity: string): Promise<RPCClient> {
-  const client = new RPCClient({ endpoint: `${rt.url.replace(/^http/, 'ws')}/ocpp`, identity, protocols: ['ocpp1.6'], strictMode: true, reconnect: false } as never);
+  const client = new RPCClient({
+    endpoint: `${rt.url.replace(/^http/, 'ws')}/ocpp`,
+    identity,
+    protocols: ['ocpp1.6'],
+    strictMode: true,
+    reconnect: false,
+  } as never);
   clients.push(client);
   await client.connect();
   return client;
@@ -65,7 +78,8 @@ describe('unknown chargers', () => {
     expect(await rt.events('ocpp', 'handshake_refused_pending_full')).toBe(40);
 
     // A charger already pending still gets in (it is not new), another new one does not.
-    const pendingId = fixture.inventory.devices.list({ limit: 1, filter: { lifecycle: 'pending' } } as never).items[0]!.id;
+    const pendingId = fixture.inventory.devices.list({ limit: 1, filter: { lifecycle: 'pending' } } as never).items[0]!
+      .id;
     expect((await handshake(pendingId)).status).toBe(101);
     expect((await handshake(randomIdentity(99))).status).toBe(503);
   });
@@ -80,16 +94,25 @@ describe('unknown chargers', () => {
     expect(fixture.inventory.devices.pendingCount()).toBe(4);
   });
 
-  it('keeps a pending charger\'s boot data in the inventory and writes no ocpp_boot, device_status or device_attention for it', async () => {
+  it("keeps a pending charger's boot data in the inventory and writes no ocpp_boot, device_status or device_attention for it", async () => {
     await start({ max: 10, perSourcePerMin: 10 });
     const cp = await charger('CP-PENDING');
-    const answer = (await cp.call('BootNotification', { ...boot16, chargePointVendor: 'EvilCorp\\', chargePointSerialNumber: 'SN-77' })) as { status: string };
+    const answer = (await cp.call('BootNotification', {
+      ...boot16,
+      chargePointVendor: 'EvilCorp\\',
+      chargePointSerialNumber: 'SN-77',
+    })) as { status: string };
     expect(answer.status).toBe('Pending');
     await cp.call('Heartbeat', {});
 
     const detail = fixture.inventory.devices.get('CP-PENDING');
     expect(detail).toMatchObject({ lifecycle: 'pending', kind: 'charger', firmware: '1.2.3' });
-    expect(fixture.inventory.devices.reported('CP-PENDING')?.reported).toEqual({ vendor: 'EvilCorp\\', model: 'SIM-22', serial: 'SN-77', firmware: '1.2.3' });
+    expect(fixture.inventory.devices.reported('CP-PENDING')?.reported).toEqual({
+      vendor: 'EvilCorp\\',
+      model: 'SIM-22',
+      serial: 'SN-77',
+      firmware: '1.2.3',
+    });
 
     // Nothing of it in the spool, also after a full liveness pass (every status, offline expiry).
     rt.collector.liveness.tick(Date.now() + 3_600_000);
@@ -100,7 +123,12 @@ describe('unknown chargers', () => {
     // Approved: its next boot is Accepted and written, with its liveness.
     fixture.inventory.devices.approve('CP-PENDING');
     expect(((await cp.call('BootNotification', boot16)) as { status: string }).status).toBe('Accepted');
-    expect(await eventually(() => rt.lines('ocpp_boot').length === 1 && rt.lines('device_status').some((l) => l.includes('device=CP-PENDING')))).toBe(true);
+    expect(
+      await eventually(
+        () =>
+          rt.lines('ocpp_boot').length === 1 && rt.lines('device_status').some((l) => l.includes('device=CP-PENDING')),
+      ),
+    ).toBe(true);
     expect(rt.lines('ocpp_boot')[0]).toMatch(/registration="Accepted"/);
   });
 

@@ -28,7 +28,11 @@ export interface Rig {
   /** Every spooled line, also those still waiting for the next commit (commits them first). */
   allLines(measurement?: string): string[];
   events(event: string): Promise<number>;
-  charger(identity: string, version: 'ocpp1.6' | 'ocpp2.0.1', options?: { password?: string; protocols?: string[] }): Promise<RPCClient>;
+  charger(
+    identity: string,
+    version: 'ocpp1.6' | 'ocpp2.0.1',
+    options?: { password?: string; protocols?: string[] },
+  ): Promise<RPCClient>;
   stop(): Promise<void>;
 }
 
@@ -37,8 +41,18 @@ export interface Rig {
  * wait makes "answered only after the point is durable" observable: a line read from the spool
  * table right after an answer is there only because the plugin waited for `ctx.committed()`.
  */
-export async function startRig(directory: MemoryDirectory, config: Record<string, unknown> = {}, spoolCommitMs = 5): Promise<Rig> {
-  const rt = await startPluginRuntime({ plugins: [ocpp], pluginConfig: { ocpp: config }, directory, spoolCommitMs, api: { kinds: ['charger'] } });
+export async function startRig(
+  directory: MemoryDirectory,
+  config: Record<string, unknown> = {},
+  spoolCommitMs = 5,
+): Promise<Rig> {
+  const rt = await startPluginRuntime({
+    plugins: [ocpp],
+    pluginConfig: { ocpp: config },
+    directory,
+    spoolCommitMs,
+    api: { kinds: ['charger'] },
+  });
   token = (role) => rt.token(role);
   const ws = `${rt.url.replace(/^http/, 'ws')}/ocpp`;
   const clients: RPCClient[] = [];
@@ -82,5 +96,13 @@ export async function eventually(check: () => boolean | Promise<boolean>, tries 
   return check();
 }
 
-export const boot16 = { chargePointVendor: 'Fleetpulse', chargePointModel: 'SIM-22', chargePointSerialNumber: 'SN-1', firmwareVersion: '1.2.3' };
-export const boot201 = { reason: 'PowerUp', chargingStation: { vendorName: 'Fleetpulse', model: 'SIM-22', serialNumber: 'SN-2', firmwareVersion: '2.0.0' } };
+export const boot16 = {
+  chargePointVendor: 'Fleetpulse',
+  chargePointModel: 'SIM-22',
+  chargePointSerialNumber: 'SN-1',
+  firmwareVersion: '1.2.3',
+};
+export const boot201 = {
+  reason: 'PowerUp',
+  chargingStation: { vendorName: 'Fleetpulse', model: 'SIM-22', serialNumber: 'SN-2', firmwareVersion: '2.0.0' },
+};

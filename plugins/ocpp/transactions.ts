@@ -23,7 +23,8 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     const device = ctx.devices.lookup(id);
     return { site: device?.site, customer: device?.customer };
   };
-  const authorize = (id: string, tag: string, unknown: 'Invalid' | 'Unknown') => idTags.authorize(tag, where(id).customer, ctx.clock.now(), unknown);
+  const authorize = (id: string, tag: string, unknown: 'Invalid' | 'Unknown') =>
+    idTags.authorize(tag, where(id).customer, ctx.clock.now(), unknown);
 
   if (version === 'ocpp1.6') {
     on('StartTransaction', (p, charger) => {
@@ -32,7 +33,14 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
       const key = `start:${p.connectorId}:${p.timestamp}:${p.idTag}:${p.meterStart}`;
       const { reply, replayed } = sessions.once(id, key, () => {
         const info = idTagInfo(authorize(id, p.idTag, 'Invalid'), 'ocpp1.6');
-        const row = sessions.open16(id, { connector: p.connectorId, idTag: p.idTag, idTagStatus: info.status as string, ...where(id), time, meterWh: p.meterStart });
+        const row = sessions.open16(id, {
+          connector: p.connectorId,
+          idTag: p.idTag,
+          idTagStatus: info.status as string,
+          ...where(id),
+          time,
+          meterWh: p.meterStart,
+        });
         return { reply: { transactionId: row.id, idTagInfo: info } };
       });
       if (replayed) ctx.count('resend_answered');
@@ -72,9 +80,16 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     const values: MeterValue[] = p.meterValue ?? [];
     const result = sessions.once(id, `tx:${txId}:${p.seqNo}`, () => {
       const verdict = p.idToken && p.idToken.type !== 'NoAuthorization' ? authorize(id, token!, 'Unknown') : undefined;
-      const row = sessions.openOrGet201(id, txId, { connector: p.evse?.id ?? null, idTag: token ?? null, idTagStatus: verdict?.status ?? null, ...where(id), time });
+      const row = sessions.openOrGet201(id, txId, {
+        connector: p.evse?.id ?? null,
+        idTag: token ?? null,
+        idTagStatus: verdict?.status ?? null,
+        ...where(id),
+        time,
+      });
       if (row.connector === null && p.evse?.id !== undefined) row.connector = p.evse.id;
-      if (row.id_tag === null && token !== undefined) Object.assign(row, { id_tag: token, id_tag_status: verdict?.status ?? null });
+      if (row.id_tag === null && token !== undefined)
+        Object.assign(row, { id_tag: token, id_tag_status: verdict?.status ?? null });
       // Events may arrive out of order (offline backlog): the earliest one is the start.
       if (row.start_time === null || time < row.start_time) row.start_time = time;
       for (const r of energyRegister(values)) sessions.observeMeter(row, r.time, r.wh);
@@ -97,7 +112,12 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
 }
 
 /** 1.6 MeterValues inside a transaction: the session's energy so far, placed by timestamp. */
-export function updateSessionMeter(station: Station, charger: Charger, transactionId: string, values: MeterValue[]): void {
+export function updateSessionMeter(
+  station: Station,
+  charger: Charger,
+  transactionId: string,
+  values: MeterValue[],
+): void {
   const { sessions, ctx } = station;
   const readings = energyRegister(values);
   if (readings.length === 0) return;

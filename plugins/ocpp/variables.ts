@@ -25,14 +25,23 @@ export class Variables {
   record(charger: string, data: ReportDatum[], now: number): void {
     this.db.transaction(() => {
       for (const d of data) {
-        const component = [d.component.name, d.component.instance, d.component.evse?.id, d.component.evse?.connectorId].filter((x) => x !== undefined).join('.');
+        const component = [d.component.name, d.component.instance, d.component.evse?.id, d.component.evse?.connectorId]
+          .filter((x) => x !== undefined)
+          .join('.');
         const variable = d.variable.instance ? `${d.variable.name}.${d.variable.instance}` : d.variable.name;
-        for (const a of d.variableAttribute) this.upsert.run(charger, component, variable, a.type ?? 'Actual', a.value ?? null, now);
+        for (const a of d.variableAttribute)
+          this.upsert.run(charger, component, variable, a.type ?? 'Actual', a.value ?? null, now);
       }
     })();
   }
 
-  of(charger: string): Array<{ component: string; variable: string; attribute: string; value: string | null; updated_at: number }> {
-    return this.db.prepare('SELECT component, variable, attribute, value, updated_at FROM ocpp_variables WHERE charger = ? ORDER BY component, variable, attribute').all(charger) as never;
+  of(
+    charger: string,
+  ): Array<{ component: string; variable: string; attribute: string; value: string | null; updated_at: number }> {
+    return this.db
+      .prepare(
+        'SELECT component, variable, attribute, value, updated_at FROM ocpp_variables WHERE charger = ? ORDER BY component, variable, attribute',
+      )
+      .all(charger) as never;
   }
 }

@@ -5,45 +5,76 @@
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 
-const connector = Type.Integer({ minimum: 0, description: 'Connector id (0 = the whole charger); in 2.0.1 the EVSE id' });
+const connector = Type.Integer({
+  minimum: 0,
+  description: 'Connector id (0 = the whole charger); in 2.0.1 the EVSE id',
+});
 const url = Type.String({ pattern: '^(https?|ftps?)://', maxLength: 512, description: 'http(s) or ftp(s) URL' });
 const closed = { additionalProperties: false } as const;
 
 export const commandSpecs = {
   reset: {
     description: 'Reboots the charger: soft (1.6 Soft / 2.0.1 OnIdle) or hard (1.6 Hard / 2.0.1 Immediate)',
-    params: Type.Object({ type: Type.Union([Type.Literal('soft'), Type.Literal('hard')], { default: 'soft' }) }, closed),
+    params: Type.Object(
+      { type: Type.Union([Type.Literal('soft'), Type.Literal('hard')], { default: 'soft' }) },
+      closed,
+    ),
   },
   remote_start: {
     description: 'Starts a transaction for an id tag (RemoteStartTransaction / RequestStartTransaction)',
-    params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 20 }), connector: Type.Optional(Type.Integer({ minimum: 1 })) }, closed),
+    params: Type.Object(
+      { id_tag: Type.String({ minLength: 1, maxLength: 20 }), connector: Type.Optional(Type.Integer({ minimum: 1 })) },
+      closed,
+    ),
   },
   remote_stop: {
     description: 'Stops a transaction (RemoteStopTransaction / RequestStopTransaction)',
     params: Type.Object({ transaction_id: Type.String({ minLength: 1, maxLength: 36 }) }, closed),
   },
   unlock_connector: {
-    description: 'Unlocks a connector\'s cable',
-    params: Type.Object({ connector: Type.Integer({ minimum: 1 }), evse: Type.Optional(Type.Integer({ minimum: 1, description: '2.0.1 EVSE id; default = connector' })) }, closed),
+    description: "Unlocks a connector's cable",
+    params: Type.Object(
+      {
+        connector: Type.Integer({ minimum: 1 }),
+        evse: Type.Optional(Type.Integer({ minimum: 1, description: '2.0.1 EVSE id; default = connector' })),
+      },
+      closed,
+    ),
   },
   change_availability: {
     description: 'Takes a connector (0 = whole charger) in or out of service',
     params: Type.Object({ connector, available: Type.Boolean() }, closed),
   },
   get_config: {
-    description: 'Reads configuration keys (GetConfiguration; 2.0.1 GetVariables with keys "Component.Variable", or GetBaseReport when no keys are given)',
-    params: Type.Object({ keys: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })) }, closed),
+    description:
+      'Reads configuration keys (GetConfiguration; 2.0.1 GetVariables with keys "Component.Variable", or GetBaseReport when no keys are given)',
+    params: Type.Object(
+      { keys: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })) },
+      closed,
+    ),
   },
   set_config: {
-    description: 'Changes one configuration key (ChangeConfiguration; 2.0.1 SetVariables with key "Component.Variable")',
-    params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 100 }), value: Type.String({ maxLength: 500 }) }, closed),
+    description:
+      'Changes one configuration key (ChangeConfiguration; 2.0.1 SetVariables with key "Component.Variable")',
+    params: Type.Object(
+      { key: Type.String({ minLength: 1, maxLength: 100 }), value: Type.String({ maxLength: 500 }) },
+      closed,
+    ),
   },
   trigger_message: {
     description: 'Asks the charger to send a message now',
     params: Type.Object(
       {
         message: Type.Union(
-          ['BootNotification', 'Heartbeat', 'StatusNotification', 'MeterValues', 'FirmwareStatusNotification', 'DiagnosticsStatusNotification', 'LogStatusNotification'].map((m) => Type.Literal(m)),
+          [
+            'BootNotification',
+            'Heartbeat',
+            'StatusNotification',
+            'MeterValues',
+            'FirmwareStatusNotification',
+            'DiagnosticsStatusNotification',
+            'LogStatusNotification',
+          ].map((m) => Type.Literal(m)),
         ),
         connector: Type.Optional(Type.Integer({ minimum: 1 })),
       },
@@ -66,12 +97,16 @@ export const commandSpecs = {
   get_diagnostics: {
     description: 'Has the charger upload its diagnostics / log to a URL (GetDiagnostics / GetLog)',
     params: Type.Object(
-      { location: url, start_time: Type.Optional(Type.String({ format: 'date-time' })), stop_time: Type.Optional(Type.String({ format: 'date-time' })) },
+      {
+        location: url,
+        start_time: Type.Optional(Type.String({ format: 'date-time' })),
+        stop_time: Type.Optional(Type.String({ format: 'date-time' })),
+      },
       closed,
     ),
     timeout_s: 60,
   },
-  clear_cache: { description: 'Clears the charger\'s authorization cache', params: Type.Object({}, closed) },
+  clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -82,7 +117,11 @@ export interface OcppCall {
   action: string;
   payload: Record<string, unknown>;
   /** Reads the answer: `ok` → result, `rejected` / `failed` → the command ends so. */
-  interpret(answer: Record<string, unknown>): { outcome: 'ok' | 'rejected' | 'failed'; result: unknown; reason?: string };
+  interpret(answer: Record<string, unknown>): {
+    outcome: 'ok' | 'rejected' | 'failed';
+    result: unknown;
+    reason?: string;
+  };
 }
 
 /** An id for requestId / remoteStartId fields (2.0.1 integers), stable for a command id. */
@@ -93,7 +132,10 @@ export function requestIdOf(commandId: string): number {
 }
 
 /** "Component.Variable" or "Component.Variable.Instance" → the 2.0.1 structures. */
-export function componentVariable(key: string): { component: { name: string }; variable: { name: string; instance?: string } } {
+export function componentVariable(key: string): {
+  component: { name: string };
+  variable: { name: string; instance?: string };
+} {
   const [component, variable, instance] = key.split('.');
   if (!variable) return { component: { name: key }, variable: { name: key } };
   return { component: { name: component! }, variable: instance ? { name: variable, instance } : { name: variable } };
@@ -123,10 +165,19 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'remote_start': {
       const p = params as Params<'remote_start'>;
-      if (v16) return { action: 'RemoteStartTransaction', payload: { idTag: p.id_tag, ...(p.connector ? { connectorId: p.connector } : {}) }, interpret: statusOf };
+      if (v16)
+        return {
+          action: 'RemoteStartTransaction',
+          payload: { idTag: p.id_tag, ...(p.connector ? { connectorId: p.connector } : {}) },
+          interpret: statusOf,
+        };
       return {
         action: 'RequestStartTransaction',
-        payload: { idToken: { idToken: p.id_tag, type: 'ISO14443' }, remoteStartId: requestIdOf(commandId), ...(p.connector ? { evseId: p.connector } : {}) },
+        payload: {
+          idToken: { idToken: p.id_tag, type: 'ISO14443' },
+          remoteStartId: requestIdOf(commandId),
+          ...(p.connector ? { evseId: p.connector } : {}),
+        },
         interpret: statusOf,
       };
     }
@@ -141,19 +192,40 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'unlock_connector': {
       const p = params as Params<'unlock_connector'>;
-      const payload = v16 ? { connectorId: p.connector } : { evseId: p.evse ?? p.connector, connectorId: p.evse ? p.connector : 1 };
+      const payload = v16
+        ? { connectorId: p.connector }
+        : { evseId: p.evse ?? p.connector, connectorId: p.evse ? p.connector : 1 };
       return { action: 'UnlockConnector', payload, interpret: statusOf };
     }
     case 'change_availability': {
       const p = params as Params<'change_availability'>;
-      if (v16) return { action: 'ChangeAvailability', payload: { connectorId: p.connector, type: p.available ? 'Operative' : 'Inoperative' }, interpret: statusOf };
+      if (v16)
+        return {
+          action: 'ChangeAvailability',
+          payload: { connectorId: p.connector, type: p.available ? 'Operative' : 'Inoperative' },
+          interpret: statusOf,
+        };
       const operationalStatus = p.available ? 'Operative' : 'Inoperative';
-      return { action: 'ChangeAvailability', payload: { operationalStatus, ...(p.connector > 0 ? { evse: { id: p.connector } } : {}) }, interpret: statusOf };
+      return {
+        action: 'ChangeAvailability',
+        payload: { operationalStatus, ...(p.connector > 0 ? { evse: { id: p.connector } } : {}) },
+        interpret: statusOf,
+      };
     }
     case 'get_config': {
       const p = params as Params<'get_config'>;
-      if (v16) return { action: 'GetConfiguration', payload: p.keys?.length ? { key: p.keys } : {}, interpret: (a) => ({ outcome: 'ok', result: a }) };
-      if (!p.keys?.length) return { action: 'GetBaseReport', payload: { requestId: requestIdOf(commandId), reportBase: 'FullInventory' }, interpret: statusOf };
+      if (v16)
+        return {
+          action: 'GetConfiguration',
+          payload: p.keys?.length ? { key: p.keys } : {},
+          interpret: (a) => ({ outcome: 'ok', result: a }),
+        };
+      if (!p.keys?.length)
+        return {
+          action: 'GetBaseReport',
+          payload: { requestId: requestIdOf(commandId), reportBase: 'FullInventory' },
+          interpret: statusOf,
+        };
       return {
         action: 'GetVariables',
         payload: { getVariableData: p.keys.map(componentVariable) },
@@ -178,29 +250,62 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       let requestedMessage: string = p.message;
       if (v16 && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
       if (!v16 && p.message === 'DiagnosticsStatusNotification') requestedMessage = 'LogStatusNotification';
-      if (v16) return { action: 'TriggerMessage', payload: { requestedMessage, ...(p.connector ? { connectorId: p.connector } : {}) }, interpret: statusOf };
-      return { action: 'TriggerMessage', payload: { requestedMessage, ...(p.connector ? { evse: { id: p.connector } } : {}) }, interpret: statusOf };
+      if (v16)
+        return {
+          action: 'TriggerMessage',
+          payload: { requestedMessage, ...(p.connector ? { connectorId: p.connector } : {}) },
+          interpret: statusOf,
+        };
+      return {
+        action: 'TriggerMessage',
+        payload: { requestedMessage, ...(p.connector ? { evse: { id: p.connector } } : {}) },
+        interpret: statusOf,
+      };
     }
     case 'update_firmware': {
       const p = params as Params<'update_firmware'>;
       const retrieve = p.retrieve_at ?? new Date().toISOString();
-      const retry = { ...(p.retries !== undefined ? { retries: p.retries } : {}), ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}) };
+      const retry = {
+        ...(p.retries !== undefined ? { retries: p.retries } : {}),
+        ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}),
+      };
       // 1.6 UpdateFirmware.conf is empty: being answered at all is the acceptance.
-      if (v16) return { action: 'UpdateFirmware', payload: { location: p.location, retrieveDate: retrieve, ...retry }, interpret: (a) => ({ outcome: 'ok', result: a }) };
+      if (v16)
+        return {
+          action: 'UpdateFirmware',
+          payload: { location: p.location, retrieveDate: retrieve, ...retry },
+          interpret: (a) => ({ outcome: 'ok', result: a }),
+        };
       return {
         action: 'UpdateFirmware',
-        payload: { requestId: requestIdOf(commandId), firmware: { location: p.location, retrieveDateTime: retrieve }, ...retry },
+        payload: {
+          requestId: requestIdOf(commandId),
+          firmware: { location: p.location, retrieveDateTime: retrieve },
+          ...retry,
+        },
         interpret: statusOf,
       };
     }
     case 'get_diagnostics': {
       const p = params as Params<'get_diagnostics'>;
       if (v16) {
-        const payload = { location: p.location, ...(p.start_time ? { startTime: p.start_time } : {}), ...(p.stop_time ? { stopTime: p.stop_time } : {}) };
+        const payload = {
+          location: p.location,
+          ...(p.start_time ? { startTime: p.start_time } : {}),
+          ...(p.stop_time ? { stopTime: p.stop_time } : {}),
+        };
         return { action: 'GetDiagnostics', payload, interpret: (a) => ({ outcome: 'ok', result: a }) };
       }
-      const log = { remoteLocation: p.location, ...(p.start_time ? { oldestTimestamp: p.start_time } : {}), ...(p.stop_time ? { latestTimestamp: p.stop_time } : {}) };
-      return { action: 'GetLog', payload: { logType: 'DiagnosticsLog', requestId: requestIdOf(commandId), log }, interpret: statusOf };
+      const log = {
+        remoteLocation: p.location,
+        ...(p.start_time ? { oldestTimestamp: p.start_time } : {}),
+        ...(p.stop_time ? { latestTimestamp: p.stop_time } : {}),
+      };
+      return {
+        action: 'GetLog',
+        payload: { logType: 'DiagnosticsLog', requestId: requestIdOf(commandId), log },
+        interpret: statusOf,
+      };
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };

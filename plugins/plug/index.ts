@@ -28,12 +28,30 @@ const config = Type.Object(
         '10/8, 172.16/12, 192.168/16, fc00::/7. Loopback only by an entry inside 127.0.0.0/8 (tests, the demo); ' +
         'link-local, metadata, multicast never',
     }),
-    power_cycle_off_s: Type.Integer({ default: 5, minimum: 1, maximum: 300, description: 'How long power_cycle keeps the plug off unless the command says, s' }),
+    power_cycle_off_s: Type.Integer({
+      default: 5,
+      minimum: 1,
+      maximum: 300,
+      description: 'How long power_cycle keeps the plug off unless the command says, s',
+    }),
     shelly: Type.Object(
       {
-        poll_interval_s: Type.Integer({ default: 10, minimum: 1, description: 'How often every Shelly plug is polled, s' }),
-        timeout_ms: Type.Integer({ default: 2000, minimum: 100, description: 'How long one plug may take to answer, ms' }),
-        concurrency: Type.Integer({ default: 50, minimum: 1, maximum: 1000, description: 'Plugs polled at the same time' }),
+        poll_interval_s: Type.Integer({
+          default: 10,
+          minimum: 1,
+          description: 'How often every Shelly plug is polled, s',
+        }),
+        timeout_ms: Type.Integer({
+          default: 2000,
+          minimum: 100,
+          description: 'How long one plug may take to answer, ms',
+        }),
+        concurrency: Type.Integer({
+          default: 50,
+          minimum: 1,
+          maximum: 1000,
+          description: 'Plugs polled at the same time',
+        }),
         from_inventory: Type.Boolean({
           default: true,
           description: 'Also poll inventory devices of kind plug labelled protocol=shelly with an address label',
@@ -42,7 +60,10 @@ const config = Type.Object(
           Type.Object(
             {
               id: Type.String({ minLength: 1, description: 'Device id' }),
-              address: Type.String({ minLength: 1, description: 'host or host:port of the plug (nothing else: no path, scheme or user)' }),
+              address: Type.String({
+                minLength: 1,
+                description: 'host or host:port of the plug (nothing else: no path, scheme or user)',
+              }),
               switch_id: Type.Integer({ default: 0, minimum: 0, description: 'Switch channel' }),
             },
             { additionalProperties: false },
@@ -54,10 +75,17 @@ const config = Type.Object(
     ),
     tasmota: Type.Object(
       {
-        broker_url: Type.String({ default: '', description: 'MQTT broker, e.g. mqtt://127.0.0.1:1883; empty: Tasmota off' }),
+        broker_url: Type.String({
+          default: '',
+          description: 'MQTT broker, e.g. mqtt://127.0.0.1:1883; empty: Tasmota off',
+        }),
         username: Type.String({ default: '', description: 'MQTT user name; empty: anonymous' }),
         password_env: Type.String({ default: '', description: 'Environment variable holding the MQTT password' }),
-        tele_period_s: Type.Integer({ default: 300, minimum: 10, description: 'The plugs\' TelePeriod (Tasmota default 300), s' }),
+        tele_period_s: Type.Integer({
+          default: 300,
+          minimum: 10,
+          description: "The plugs' TelePeriod (Tasmota default 300), s",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -120,7 +148,8 @@ export default definePlugin({
       if (outcome === 'ok') attach(target.id, { protocol: 'shelly', target });
       else detach(target.id);
     });
-    const pollAll = () => void shelly.round(shellyTargets(ctx, policy)).catch((err) => ctx.log.error({ err }, 'Shelly round failed'));
+    const pollAll = () =>
+      void shelly.round(shellyTargets(ctx, policy)).catch((err) => ctx.log.error({ err }, 'Shelly round failed'));
     pollAll();
     const poller = setInterval(pollAll, ctx.config.shelly.poll_interval_s * 1000);
 
@@ -129,7 +158,9 @@ export default definePlugin({
       ? new TasmotaLink(
           ctx,
           {
-            broker_url: t.broker_url, username: t.username, password: t.password_env ? process.env[t.password_env] : undefined,
+            broker_url: t.broker_url,
+            username: t.username,
+            password: t.password_env ? process.env[t.password_env] : undefined,
             client_id: `fleetpulse-${ctx.instance.replace(/\W/g, '_')}-${randomBytes(4).toString('hex')}`,
           },
           { up: (topic) => attach(topic, { protocol: 'tasmota', topic }), down: detach },

@@ -27,7 +27,13 @@ beforeAll(async () => {
   const shellyAddress = `127.0.0.1:${(shelly.address() as AddressInfo).port}`;
   rt = await startPluginRuntime({
     plugins: [plugPlugin],
-    pluginConfig: { plug: { allowed_networks: ['127.0.0.0/8'], shelly: { poll_interval_s: 3600, devices: [{ id: 'shelly-sim', address: shellyAddress }] }, tasmota: { broker_url: brokerUrl, tele_period_s: 10 } } },
+    pluginConfig: {
+      plug: {
+        allowed_networks: ['127.0.0.0/8'],
+        shelly: { poll_interval_s: 3600, devices: [{ id: 'shelly-sim', address: shellyAddress }] },
+        tasmota: { broker_url: brokerUrl, tele_period_s: 10 },
+      },
+    },
     directory: new MemoryDirectory(new Set(['plug'])),
   });
   sim = runTasmota(tasmotaPlug, 'tasmota_A1', brokerUrl, 1, simStop.signal, { count: (e) => void received.push(e) });
@@ -42,13 +48,18 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const linesOf = (measurement: string, device: string) => rt.lines(measurement).filter((l) => l.includes(`device=${device},`) || l.includes(`device=${device} `));
+const linesOf = (measurement: string, device: string) =>
+  rt.lines(measurement).filter((l) => l.includes(`device=${device},`) || l.includes(`device=${device} `));
 
 describe('plug plugin, live', () => {
   it('writes Tasmota telemetry from tele/STATE and tele/SENSOR', async () => {
     await expect.poll(() => linesOf('plug_power', 'tasmota_A1').length, { timeout: 10_000 }).toBeGreaterThan(0);
-    await expect.poll(() => linesOf('plug_state', 'tasmota_A1').some((l) => /rssi_dbm=-\d+/.test(l) && /uptime_s=\d+i/.test(l))).toBe(true);
-    expect(linesOf('plug_power', 'tasmota_A1')[0]).toMatch(/protocol=tasmota.* power_w=[\d.]+,energy_wh=[\d.]+,voltage_v=[\d.]+/);
+    await expect
+      .poll(() => linesOf('plug_state', 'tasmota_A1').some((l) => /rssi_dbm=-\d+/.test(l) && /uptime_s=\d+i/.test(l)))
+      .toBe(true);
+    expect(linesOf('plug_power', 'tasmota_A1')[0]).toMatch(
+      /protocol=tasmota.* power_w=[\d.]+,energy_wh=[\d.]+,voltage_v=[\d.]+/,
+    );
     expect(rt.collector.liveness.state('tasmota_A1')?.state).toBe('online');
   });
 
@@ -78,7 +89,9 @@ describe('plug plugin, live', () => {
 
   it('polls a simulated Shelly plug over real HTTP and switches it', async () => {
     await expect.poll(() => linesOf('plug_power', 'shelly-sim').length).toBeGreaterThan(0);
-    expect(linesOf('plug_power', 'shelly-sim')[0]).toMatch(/protocol=shelly.* power_w=[\d.]+,energy_wh=[\d.]+,voltage_v=[\d.]+,current_a=[\d.]+,power_factor=0\.93,temperature_c=38\.5/);
+    expect(linesOf('plug_power', 'shelly-sim')[0]).toMatch(
+      /protocol=shelly.* power_w=[\d.]+,energy_wh=[\d.]+,voltage_v=[\d.]+,current_a=[\d.]+,power_factor=0\.93,temperature_c=38\.5/,
+    );
     const off = await rt.collector.bus.dispatch('shelly-sim', { name: 'power_off' });
     expect(off).toMatchObject({ status: 'succeeded', result: { on: false, was_on: true } });
     expect(shellyPlug.on).toBe(false);

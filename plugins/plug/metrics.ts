@@ -10,7 +10,11 @@ export const plugPower = defineMeasurement({
   tags: { protocol: 'shelly | tasmota' },
   fields: {
     power_w: { type: 'float', unit: 'W', description: 'Active power drawn now' },
-    energy_wh: { type: 'float', unit: 'Wh', description: 'Energy counter since the plug was reset (use difference() for consumption)' },
+    energy_wh: {
+      type: 'float',
+      unit: 'Wh',
+      description: 'Energy counter since the plug was reset (use difference() for consumption)',
+    },
     voltage_v: { type: 'float', unit: 'V', description: 'Mains voltage' },
     current_a: { type: 'float', unit: 'A', description: 'Current drawn' },
     power_factor: { type: 'float', description: 'Power factor, 0-1' },
@@ -20,7 +24,8 @@ export const plugPower = defineMeasurement({
 
 export const plugState = defineMeasurement({
   name: 'plug_state',
-  description: 'Relay state and link quality of a smart plug (each Shelly poll, Tasmota tele/STATE and command results).',
+  description:
+    'Relay state and link quality of a smart plug (each Shelly poll, Tasmota tele/STATE and command results).',
   tags: { protocol: 'shelly | tasmota' },
   fields: {
     on: { type: 'int', description: '1 when the relay is closed (the console has power), else 0' },

@@ -83,24 +83,35 @@ export function parseTasmota(mqttTopic: string, payload: string): TasmotaMessage
   const [prefix, topic, kind, ...rest] = mqttTopic.split('/');
   if (!topic || !kind || rest.length > 0) throw new ProtocolError(`unexpected MQTT topic ${mqttTopic}`);
   if (prefix === 'tele' && kind === 'LWT') {
-    if (payload !== 'Online' && payload !== 'Offline') throw new ProtocolError(`${mqttTopic}: expected Online or Offline`);
+    if (payload !== 'Online' && payload !== 'Offline')
+      throw new ProtocolError(`${mqttTopic}: expected Online or Offline`);
     return { topic, type: 'lwt', online: payload === 'Online' };
   }
   if (prefix === 'tele' && kind === 'STATE') {
     const o = parseObject(payload, mqttTopic);
     const wifi = o.Wifi as { Signal?: unknown } | undefined;
     const uptime = num(o.UptimeSec);
-    return { topic, type: 'state', on: power(o.POWER ?? o.POWER1), rssi_dbm: num(wifi?.Signal), uptime_s: uptime === undefined ? undefined : Math.trunc(uptime) };
+    return {
+      topic,
+      type: 'state',
+      on: power(o.POWER ?? o.POWER1),
+      rssi_dbm: num(wifi?.Signal),
+      uptime_s: uptime === undefined ? undefined : Math.trunc(uptime),
+    };
   }
   if (prefix === 'tele' && kind === 'SENSOR') {
     const energy = parseObject(payload, mqttTopic).ENERGY as Record<string, unknown> | undefined;
     if (!energy || typeof energy !== 'object') return undefined; // a sensor without a power meter
     const total = num(energy.Total);
     return {
-      topic, type: 'sensor',
+      topic,
+      type: 'sensor',
       reading: {
-        power_w: num(energy.Power), energy_wh: total === undefined ? undefined : total * 1000, voltage_v: num(energy.Voltage),
-        current_a: num(energy.Current), power_factor: num(energy.Factor),
+        power_w: num(energy.Power),
+        energy_wh: total === undefined ? undefined : total * 1000,
+        voltage_v: num(energy.Voltage),
+        current_a: num(energy.Current),
+        power_factor: num(energy.Factor),
       },
     };
   }
@@ -127,7 +138,8 @@ function parseObject(text: string, what: string): Record<string, unknown> {
   } catch {
     throw new ProtocolError(`${what}: answer is not JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${what}: answer is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ProtocolError(`${what}: answer is not a JSON object`);
   return value as Record<string, unknown>;
 }
 

@@ -22,7 +22,12 @@ let rt: PluginRuntime;
 let dir: string;
 let db: Database.Database;
 let sessions: SessionScheduler;
-const clock = { t: 0, now() { return this.t; } };
+const clock = {
+  t: 0,
+  now() {
+    return this.t;
+  },
+};
 const simStop = new AbortController();
 const goneStop = new AbortController();
 const sims: Promise<void>[] = [];
@@ -44,7 +49,10 @@ beforeAll(async () => {
     pluginConfig: {
       plug: {
         allowed_networks: ['127.0.0.0/8'], // the simulated plug listens on loopback
-        shelly: { poll_interval_s: 3600, devices: [{ id: 'shelly-5', address: `127.0.0.1:${(shelly.address() as AddressInfo).port}` }] },
+        shelly: {
+          poll_interval_s: 3600,
+          devices: [{ id: 'shelly-5', address: `127.0.0.1:${(shelly.address() as AddressInfo).port}` }],
+        },
         tasmota: { broker_url: broker.url, tele_period_s: 10 },
       },
     },
@@ -87,22 +95,37 @@ async function sessionThatRanOut(station: string) {
 }
 const attached = (plug: string) => expect.poll(() => rt.collector.bus.isAttached(plug), { timeout: 10_000 }).toBe(true);
 /** The scheduler's `session_enforcement` points of one session. */
-const enforcementLines = (sessionId: string) => rt.lines('session_enforcement').filter((l) => l.includes(`session_id="${sessionId}"`));
-const linesOf = (measurement: string, device: string) => rt.lines(measurement).filter((l) => l.includes(`device=${device},`));
+const enforcementLines = (sessionId: string) =>
+  rt.lines('session_enforcement').filter((l) => l.includes(`session_id="${sessionId}"`));
+const linesOf = (measurement: string, device: string) =>
+  rt.lines(measurement).filter((l) => l.includes(`device=${device},`));
 
 describe('gaming session power_off through the plug plugin', () => {
-  it('switches off the console\'s Tasmota plug when the session runs out, and records it enforced', async () => {
+  it("switches off the console's Tasmota plug when the session runs out, and records it enforced", async () => {
     await attached('tasmota_D1');
     expect(tasmotaPlug.on).toBe(true);
     const s = await sessionThatRanOut('ps5-3');
-    expect(s).toMatchObject({ state: 'ended', action: 'power_off', plug: 'tasmota_D1', enforcement: 'ok', enforced_by: 'plug', error: null });
+    expect(s).toMatchObject({
+      state: 'ended',
+      action: 'power_off',
+      plug: 'tasmota_D1',
+      enforcement: 'ok',
+      enforced_by: 'plug',
+      error: null,
+    });
     expect(tasmotaPlug.on).toBe(false);
     // The plug reported the open relay (stat/…/RESULT) and the plugin wrote it.
     expect(linesOf('plug_state', 'tasmota_D1').some((l) => / on=0i /.test(l))).toBe(true);
-    expect(linesOf('station_session', 'ps5-3').some((l) => l.includes(`event="ended"`) && l.includes(`session_id="${s.id}"`))).toBe(true);
+    expect(
+      linesOf('station_session', 'ps5-3').some(
+        (l) => l.includes(`event="ended"`) && l.includes(`session_id="${s.id}"`),
+      ),
+    ).toBe(true);
     const enforced = enforcementLines(s.id);
     expect(enforced).toHaveLength(1);
-    expect(enforced[0]).toMatch(/^session_enforcement,action=power_off,device=ps5-3,.* state="enforced",failed=0i,by="plug",/);
+    expect(enforced[0]).toMatch(
+      /^session_enforcement,action=power_off,device=ps5-3,.* state="enforced",failed=0i,by="plug",/,
+    );
     expect(enforced[0]).toContain('target="tasmota_D1"');
   });
 
@@ -116,7 +139,9 @@ describe('gaming session power_off through the plug plugin', () => {
     expect(s.error).toMatch(/^power_off failed: .*tasmota_E1/);
     const failure = enforcementLines(s.id);
     expect(failure).toHaveLength(1);
-    expect(failure[0]).toMatch(/^session_enforcement,action=power_off,device=xbox-4,.* state="failed",failed=1i,by="plug",/);
+    expect(failure[0]).toMatch(
+      /^session_enforcement,action=power_off,device=xbox-4,.* state="failed",failed=1i,by="plug",/,
+    );
     expect(failure[0]).toContain('target="tasmota_E1"');
   });
 
@@ -133,6 +158,15 @@ describe('gaming session power_off through the plug plugin', () => {
     expect(failure).toHaveLength(1);
     expect(failure[0]).toMatch(/ state="failed",failed=1i,by="plug",.*target="shelly-5"/);
     // The other sessions' outcomes stand.
-    expect(sessions.list({ state: 'ended' }).map((x) => [x.station, x.enforcement]).sort()).toEqual([['ps5-3', 'ok'], ['switch-5', 'failed'], ['xbox-4', 'failed']]);
+    expect(
+      sessions
+        .list({ state: 'ended' })
+        .map((x) => [x.station, x.enforcement])
+        .sort(),
+    ).toEqual([
+      ['ps5-3', 'ok'],
+      ['switch-5', 'failed'],
+      ['xbox-4', 'failed'],
+    ]);
   });
 });

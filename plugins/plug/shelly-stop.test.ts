@@ -15,13 +15,21 @@ afterAll(() => nock.enableNetConnect());
 
 const STATUS = { id: 0, output: true, apower: 87.4 };
 const FOREVER_MS = 600_000; // neither the plug's answer nor the request timeout comes within the test
-const targets: ShellyTarget[] = Array.from({ length: 200 }, (_, i) => ({ id: `hang-${i}`, address: `hang-${i}.fleet.test`, switch_id: 0 }));
+const targets: ShellyTarget[] = Array.from({ length: 200 }, (_, i) => ({
+  id: `hang-${i}`,
+  address: `hang-${i}.fleet.test`,
+  switch_id: 0,
+}));
 
 /** Every plug hangs; resolves with a counter of the requests that reached a plug. */
 function hangingPlugs() {
   const started = { n: 0 };
   for (const t of targets) {
-    const scope = nock(`http://${t.address}`).get('/rpc/Switch.GetStatus').query({ id: '0' }).delay(FOREVER_MS).reply(200, STATUS);
+    const scope = nock(`http://${t.address}`)
+      .get('/rpc/Switch.GetStatus')
+      .query({ id: '0' })
+      .delay(FOREVER_MS)
+      .reply(200, STATUS);
     scope.on('request', () => void started.n++);
   }
   return started;
@@ -35,7 +43,9 @@ afterAll(() => void process.off('warning', onWarning));
 describe('Shelly poller: one stop listener, stop aborts what is in flight', () => {
   it('200 hanging plugs at the default concurrency add no listener per request to the stop signal', async () => {
     const started = hangingPlugs();
-    const config = validatePluginConfig(plug, 'plug', { shelly: { poll_interval_s: 3600, timeout_ms: FOREVER_MS, devices: targets } }) as { shelly: { concurrency: number } };
+    const config = validatePluginConfig(plug, 'plug', {
+      shelly: { poll_interval_s: 3600, timeout_ms: FOREVER_MS, devices: targets },
+    }) as { shelly: { concurrency: number } };
     expect(config.shelly.concurrency).toBe(50);
     const acc = new TestAccumulator(plug, config);
     const before = getEventListeners(acc.context.signal, 'abort').length;
@@ -48,14 +58,20 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
     await new Promise((resolve) => setImmediate(resolve)); // Node emits the leak warning on a later tick
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
     expect(started.n).toBe(50);
-    expect([...acc.events.keys()].filter((k) => /^shelly_(ok|timeout|unreachable|http_error|bad_response)$/.test(k))).toEqual([]);
+    expect(
+      [...acc.events.keys()].filter((k) => /^shelly_(ok|timeout|unreachable|http_error|bad_response)$/.test(k)),
+    ).toEqual([]);
   });
 
   it('stop() aborts the polls in flight, drops the queued ones, and the round resolves', async () => {
     const started = hangingPlugs();
     const acc = new TestAccumulator(plug, {});
     const outcomes: string[] = [];
-    const poller = new ShellyPoller(acc.context, { timeout_ms: FOREVER_MS, concurrency: 50, policy: plugPolicy([]) }, (_t, o) => void outcomes.push(o));
+    const poller = new ShellyPoller(
+      acc.context,
+      { timeout_ms: FOREVER_MS, concurrency: 50, policy: plugPolicy([]) },
+      (_t, o) => void outcomes.push(o),
+    );
     expect(getEventListeners(acc.context.signal, 'abort')).toHaveLength(1);
     const round = poller.round(targets);
     await expect.poll(() => started.n).toBe(50);
@@ -67,10 +83,14 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
     expect(getEventListeners(acc.context.signal, 'abort')).toHaveLength(0);
   });
 
-  it('the plugin\'s stop signal alone also ends the round, and a command after stop fails at once', async () => {
+  it("the plugin's stop signal alone also ends the round, and a command after stop fails at once", async () => {
     const started = hangingPlugs();
     const acc = new TestAccumulator(plug, {});
-    const poller = new ShellyPoller(acc.context, { timeout_ms: FOREVER_MS, concurrency: 10, policy: plugPolicy([]) }, () => {});
+    const poller = new ShellyPoller(
+      acc.context,
+      { timeout_ms: FOREVER_MS, concurrency: 10, policy: plugPolicy([]) },
+      () => {},
+    );
     const round = poller.round(targets.slice(0, 30));
     await expect.poll(() => started.n).toBe(10);
     acc.stop();

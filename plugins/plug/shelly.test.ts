@@ -1,7 +1,14 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
-import { CommandFailed, DeviceUnreachable, MemoryDirectory, TestAccumulator, type Command, type RunningPlugin } from '../../collector/sdk/index.ts';
+import {
+  CommandFailed,
+  DeviceUnreachable,
+  MemoryDirectory,
+  TestAccumulator,
+  type Command,
+  type RunningPlugin,
+} from '../../collector/sdk/index.ts';
 import plug from './index.ts';
 
 // Shelly plugs are third-party HTTP devices that cannot run here: nock answers for them.
@@ -9,7 +16,17 @@ beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 afterAll(() => nock.enableNetConnect());
 
-const STATUS = { id: 0, source: 'init', output: true, apower: 87.4, voltage: 229.8, current: 0.412, pf: 0.92, aenergy: { total: 15234.5, by_minute: [1, 2, 3], minute_ts: 1 }, temperature: { tC: 41.2, tF: 106.2 } };
+const STATUS = {
+  id: 0,
+  source: 'init',
+  output: true,
+  apower: 87.4,
+  voltage: 229.8,
+  current: 0.412,
+  pf: 0.92,
+  aenergy: { total: 15234.5, by_minute: [1, 2, 3], minute_ts: 1 },
+  temperature: { tC: 41.2, tF: 106.2 },
+};
 
 async function start(shelly: Record<string, unknown>, directory = new MemoryDirectory()) {
   const config = validatePluginConfig(plug, 'plug', { shelly: { poll_interval_s: 3600, ...shelly } });
@@ -19,16 +36,29 @@ async function start(shelly: Record<string, unknown>, directory = new MemoryDire
 }
 const status = (host: string) => nock(`http://${host}`).get('/rpc/Switch.GetStatus').query({ id: '0' });
 const outcomes = (acc: TestAccumulator) =>
-  ['ok', 'timeout', 'unreachable', 'http_error', 'bad_response'].reduce((n, o) => n + (acc.events.get(`shelly_${o}`) ?? 0), 0);
-const command = (name: string, params: unknown = {}): Command => ({ id: name, name, params, signal: new AbortController().signal });
+  ['ok', 'timeout', 'unreachable', 'http_error', 'bad_response'].reduce(
+    (n, o) => n + (acc.events.get(`shelly_${o}`) ?? 0),
+    0,
+  );
+const command = (name: string, params: unknown = {}): Command => ({
+  id: name,
+  name,
+  params,
+  signal: new AbortController().signal,
+});
 
 describe('plug plugin: Shelly', () => {
   it('fills nested defaults and names a bad key', () => {
-    const config = validatePluginConfig(plug, 'plug', {}) as { shelly: { timeout_ms: number; devices: unknown[] }; tasmota: { broker_url: string } };
+    const config = validatePluginConfig(plug, 'plug', {}) as {
+      shelly: { timeout_ms: number; devices: unknown[] };
+      tasmota: { broker_url: string };
+    };
     expect(config.shelly.timeout_ms).toBe(2000);
     expect(config.shelly.devices).toEqual([]);
     expect(config.tasmota.broker_url).toBe('');
-    expect(() => validatePluginConfig(plug, 'plug', { shelly: { devices: [{ id: 'p', address: 'x', colour: 'red' }] } })).toThrow(/plugins\.plug\.shelly\.devices\.0\.colour: unknown option/);
+    expect(() =>
+      validatePluginConfig(plug, 'plug', { shelly: { devices: [{ id: 'p', address: 'x', colour: 'red' }] } }),
+    ).toThrow(/plugins\.plug\.shelly\.devices\.0\.colour: unknown option/);
   });
 
   it('polls a plug and writes its state and electrical reading', async () => {
@@ -38,7 +68,14 @@ describe('plug plugin: Shelly', () => {
     expect(acc.of('plug_state', 'console-1')[0]!.fields).toEqual({ on: expect.objectContaining({ value: 1 }) });
     expect(acc.of('plug_power', 'console-1')[0]).toMatchObject({
       tags: { device: 'console-1', protocol: 'shelly' },
-      fields: { power_w: 87.4, energy_wh: 15234.5, voltage_v: 229.8, current_a: 0.412, power_factor: 0.92, temperature_c: 41.2 },
+      fields: {
+        power_w: 87.4,
+        energy_wh: 15234.5,
+        voltage_v: 229.8,
+        current_a: 0.412,
+        power_factor: 0.92,
+        temperature_c: 41.2,
+      },
     });
     expect(acc.seen).toEqual([{ device: 'console-1', kind: 'plug' }]);
     expect(acc.connections.has('console-1')).toBe(true);
@@ -52,10 +89,17 @@ describe('plug plugin: Shelly', () => {
     status('wrong.test').reply(200, { id: 0, output: 'yes' });
     status('good.test').reply(200, STATUS);
     const names = ['slow', 'broken', 'garbage', 'wrong', 'gone', 'good'];
-    const { acc, running } = await start({ timeout_ms: 1000, devices: names.map((n) => ({ id: n, address: `${n}.test` })) });
+    const { acc, running } = await start({
+      timeout_ms: 1000,
+      devices: names.map((n) => ({ id: n, address: `${n}.test` })),
+    });
     await expect.poll(() => outcomes(acc)).toBe(6);
     expect(Object.fromEntries([...acc.events].filter(([k]) => k.startsWith('shelly_')))).toEqual({
-      shelly_timeout: 1, shelly_http_error: 1, shelly_bad_response: 2, shelly_unreachable: 1, shelly_ok: 1,
+      shelly_timeout: 1,
+      shelly_http_error: 1,
+      shelly_bad_response: 2,
+      shelly_unreachable: 1,
+      shelly_ok: 1,
     });
     expect(acc.seen.map((s) => s.device)).toEqual(['good']);
     expect([...acc.connections.keys()]).toEqual(['good']);
@@ -98,7 +142,10 @@ describe('plug plugin: Shelly', () => {
     const exec = running.execute!.bind(running) as NonNullable<RunningPlugin['execute']>;
     await expect.poll(() => acc.connections.has('console-9')).toBe(true);
 
-    const set = (on: boolean) => nock('http://cmd.test').get('/rpc/Switch.Set').query({ id: '0', on: String(on) });
+    const set = (on: boolean) =>
+      nock('http://cmd.test')
+        .get('/rpc/Switch.Set')
+        .query({ id: '0', on: String(on) });
     set(false).reply(200, { was_on: true });
     await expect(exec('console-9', command('power_off'))).resolves.toEqual({ on: false, was_on: true });
     expect(acc.of('plug_state', 'console-9').at(-1)!.fields.on).toMatchObject({ value: 0 });

@@ -1,5 +1,11 @@
 import PQueue from 'p-queue';
-import { CommandFailed, outboundRequest, OutboundRefused, type OutboundPolicy, type PluginContext } from '../../collector/sdk/index.ts';
+import {
+  CommandFailed,
+  outboundRequest,
+  OutboundRefused,
+  type OutboundPolicy,
+  type PluginContext,
+} from '../../collector/sdk/index.ts';
 import { plugPower, plugState } from './metrics.ts';
 import { parseShellySet, parseShellyStatus, ProtocolError, shellySetUrl, shellyStatusUrl } from './protocol.ts';
 
@@ -74,7 +80,9 @@ export class ShellyPoller {
     let text: string;
     const deadline = this.deadline();
     try {
-      const res = await outboundRequest(this.options.policy, shellyStatusUrl(target.address, target.switch_id), { signal: deadline.signal });
+      const res = await outboundRequest(this.options.policy, shellyStatusUrl(target.address, target.switch_id), {
+        signal: deadline.signal,
+      });
       text = res.text;
       if (!res.ok) {
         this.ctx.log.warn({ device: target.id, status: res.status }, 'Shelly answered with an HTTP error');
@@ -88,7 +96,10 @@ export class ShellyPoller {
       }
       // http.request rejects with an AbortError whatever the reason: the deadline's says which.
       const timeout = deadline.signal.aborted && (deadline.signal.reason as Error | undefined)?.name === 'TimeoutError';
-      this.ctx.log.debug({ device: target.id, address: target.address, err: (err as Error).message }, 'Shelly poll failed');
+      this.ctx.log.debug(
+        { device: target.id, address: target.address, err: (err as Error).message },
+        'Shelly poll failed',
+      );
       return timeout ? 'timeout' : 'unreachable';
     } finally {
       deadline.clear();
@@ -98,7 +109,8 @@ export class ShellyPoller {
       const now = this.ctx.clock.now();
       const { on, ...reading } = status;
       this.ctx.emit(plugState.name, { on: on ? 1 : 0 }, { device: target.id, protocol: 'shelly' }, now);
-      if (Object.values(reading).some((v) => v !== undefined)) this.ctx.emit(plugPower.name, { ...reading }, { device: target.id, protocol: 'shelly' }, now);
+      if (Object.values(reading).some((v) => v !== undefined))
+        this.ctx.emit(plugPower.name, { ...reading }, { device: target.id, protocol: 'shelly' }, now);
       this.ctx.seen(target.id, { kind: 'plug' });
       return 'ok';
     } catch (err) {
@@ -113,18 +125,28 @@ export class ShellyPoller {
     let res: { ok: boolean; status: number; text: string };
     const deadline = this.deadline(signal);
     try {
-      res = await outboundRequest(this.options.policy, shellySetUrl(target.address, target.switch_id, on), { signal: deadline.signal });
+      res = await outboundRequest(this.options.policy, shellySetUrl(target.address, target.switch_id, on), {
+        signal: deadline.signal,
+      });
     } catch (err) {
       if (err instanceof OutboundRefused) throw new CommandFailed(`Shelly ${err.message}`);
-      const why = deadline.signal.aborted ? String((deadline.signal.reason as Error | undefined)?.message ?? deadline.signal.reason) : (err as Error).message;
+      const why = deadline.signal.aborted
+        ? String((deadline.signal.reason as Error | undefined)?.message ?? deadline.signal.reason)
+        : (err as Error).message;
       throw new CommandFailed(`Shelly ${target.address} did not answer: ${why}`);
     } finally {
       deadline.clear();
     }
-    if (!res.ok) throw new CommandFailed(`Shelly ${target.address} answered HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+    if (!res.ok)
+      throw new CommandFailed(`Shelly ${target.address} answered HTTP ${res.status}: ${res.text.slice(0, 200)}`);
     try {
       const result = parseShellySet(res.text);
-      this.ctx.emit(plugState.name, { on: on ? 1 : 0 }, { device: target.id, protocol: 'shelly' }, this.ctx.clock.now());
+      this.ctx.emit(
+        plugState.name,
+        { on: on ? 1 : 0 },
+        { device: target.id, protocol: 'shelly' },
+        this.ctx.clock.now(),
+      );
       return result;
     } catch (err) {
       throw new CommandFailed(err instanceof Error ? err.message : String(err));
@@ -141,7 +163,10 @@ export class ShellyPoller {
     const controller = new AbortController();
     const abort = (reason: unknown) => controller.abort(reason);
     if (this.stopped) abort(new DOMException('the plug plugin is stopping', 'AbortError'));
-    const timer = setTimeout(() => abort(new DOMException(`no answer within ${this.options.timeout_ms} ms`, 'TimeoutError')), this.options.timeout_ms);
+    const timer = setTimeout(
+      () => abort(new DOMException(`no answer within ${this.options.timeout_ms} ms`, 'TimeoutError')),
+      this.options.timeout_ms,
+    );
     const onAlso = () => abort(also!.reason);
     this.requests.add(controller);
     also?.addEventListener('abort', onAlso, { once: true });

@@ -23,7 +23,9 @@ export default defineSimulator({
   description: 'smart plugs: Shelly Gen2 HTTP servers on loopback and Tasmota MQTT clients',
   devices: (count, options) =>
     plugsOf(count, options).map((p) => ({
-      id: p.id, kind: 'plug', model: p.port === undefined ? 'Tasmota' : 'Shelly Plus Plug S',
+      id: p.id,
+      kind: 'plug',
+      model: p.port === undefined ? 'Tasmota' : 'Shelly Plus Plug S',
       ...(p.port !== undefined && { labels: { protocol: 'shelly', address: `${p.address}:${p.port}` } }),
     })),
   async run({ count, options, progress, signal }) {
@@ -35,7 +37,15 @@ export default defineSimulator({
         const plug = new ConsolePlug(loadW);
         return p.port !== undefined
           ? runShelly(plug, p.host, p.port, signal, progress, report)
-          : runTasmota(plug, p.id, options.broker ?? 'mqtt://127.0.0.1:1883', Number(options.tele_s ?? 10), signal, progress, report);
+          : runTasmota(
+              plug,
+              p.id,
+              options.broker ?? 'mqtt://127.0.0.1:1883',
+              Number(options.tele_s ?? 10),
+              signal,
+              progress,
+              report,
+            );
       }),
     );
   },
@@ -77,7 +87,12 @@ export class ConsolePlug {
     this.energyWh += (power * (now - this.since)) / 3_600_000;
     this.since = now;
     const voltage = Math.round((228 + 4 * Math.random()) * 10) / 10;
-    return { power, energyWh: Math.round(this.energyWh * 1000) / 1000, voltage, current: Math.round((power / voltage) * 1000) / 1000 };
+    return {
+      power,
+      energyWh: Math.round(this.energyWh * 1000) / 1000,
+      voltage,
+      current: Math.round((power / voltage) * 1000) / 1000,
+    };
   }
 
   set(on: boolean): boolean {
@@ -97,25 +112,43 @@ export function shellyServer(plug: ConsolePlug, onRequest: (method: string) => v
       res.end(JSON.stringify(body));
     };
     onRequest(url.pathname);
-    if (url.searchParams.get('id') !== '0') return reply(404, { code: -105, message: 'Argument \'id\', value not found!' });
+    if (url.searchParams.get('id') !== '0')
+      return reply(404, { code: -105, message: "Argument 'id', value not found!" });
     if (url.pathname === '/rpc/Switch.GetStatus') {
       const r = plug.read();
       return reply(200, {
-        id: 0, source: 'init', output: plug.on, apower: r.power, voltage: r.voltage, freq: 50, current: r.current, pf: plug.on ? 0.93 : 0.2,
-        aenergy: { total: r.energyWh, by_minute: [0, 0, 0], minute_ts: Math.floor(Date.now() / 1000) }, temperature: { tC: 38.5, tF: 101.3 },
+        id: 0,
+        source: 'init',
+        output: plug.on,
+        apower: r.power,
+        voltage: r.voltage,
+        freq: 50,
+        current: r.current,
+        pf: plug.on ? 0.93 : 0.2,
+        aenergy: { total: r.energyWh, by_minute: [0, 0, 0], minute_ts: Math.floor(Date.now() / 1000) },
+        temperature: { tC: 38.5, tF: 101.3 },
       });
     }
     if (url.pathname === '/rpc/Switch.Set') {
       const on = url.searchParams.get('on');
-      if (on !== 'true' && on !== 'false') return reply(400, { code: -103, message: 'Invalid argument \'on\'' });
+      if (on !== 'true' && on !== 'false') return reply(400, { code: -103, message: "Invalid argument 'on'" });
       return reply(200, { was_on: plug.set(on === 'true') });
     }
     reply(404, { code: 404, message: 'No handler for ' + url.pathname });
   });
 }
 
-async function runShelly(plug: ConsolePlug, host: string, port: number, signal: AbortSignal, progress: SimulatorProgress, up: () => void) {
-  const server = shellyServer(plug, (method) => progress.count(method === '/rpc/Switch.Set' ? 'shelly_commands' : 'shelly_polls'));
+async function runShelly(
+  plug: ConsolePlug,
+  host: string,
+  port: number,
+  signal: AbortSignal,
+  progress: SimulatorProgress,
+  up: () => void,
+) {
+  const server = shellyServer(plug, (method) =>
+    progress.count(method === '/rpc/Switch.Set' ? 'shelly_commands' : 'shelly_polls'),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -129,8 +162,13 @@ async function runShelly(plug: ConsolePlug, host: string, port: number, signal: 
 
 /** One Tasmota plug: LWT, tele STATE/SENSOR every TelePeriod, and POWER commands with their results. */
 export async function runTasmota(
-  plug: ConsolePlug, topic: string, broker: string, teleS: number, signal: AbortSignal,
-  progress: Pick<SimulatorProgress, 'count'>, up: () => void = () => {},
+  plug: ConsolePlug,
+  topic: string,
+  broker: string,
+  teleS: number,
+  signal: AbortSignal,
+  progress: Pick<SimulatorProgress, 'count'>,
+  up: () => void = () => {},
 ): Promise<void> {
   const client = mqtt.connect(broker, {
     clientId: `sim-${topic}`,
@@ -138,15 +176,32 @@ export async function runTasmota(
     reconnectPeriod: 1000,
   });
   const publishState = () => {
-    client.publish(`tele/${topic}/STATE`, JSON.stringify({
-      Time: new Date().toISOString().slice(0, 19), UptimeSec: Math.floor((Date.now() - plug.bootedAt) / 1000), Heap: 25,
-      POWER: plug.on ? 'ON' : 'OFF', Wifi: { AP: 1, SSId: 'venue', Channel: 6, RSSI: 80, Signal: -60 - Math.round(Math.random() * 15) },
-    }));
+    client.publish(
+      `tele/${topic}/STATE`,
+      JSON.stringify({
+        Time: new Date().toISOString().slice(0, 19),
+        UptimeSec: Math.floor((Date.now() - plug.bootedAt) / 1000),
+        Heap: 25,
+        POWER: plug.on ? 'ON' : 'OFF',
+        Wifi: { AP: 1, SSId: 'venue', Channel: 6, RSSI: 80, Signal: -60 - Math.round(Math.random() * 15) },
+      }),
+    );
     const r = plug.read();
-    client.publish(`tele/${topic}/SENSOR`, JSON.stringify({
-      Time: new Date().toISOString().slice(0, 19),
-      ENERGY: { Total: r.energyWh / 1000, Yesterday: 1.2, Today: 0.4, Power: r.power, Voltage: r.voltage, Current: r.current, Factor: plug.on ? 0.93 : 0.2 },
-    }));
+    client.publish(
+      `tele/${topic}/SENSOR`,
+      JSON.stringify({
+        Time: new Date().toISOString().slice(0, 19),
+        ENERGY: {
+          Total: r.energyWh / 1000,
+          Yesterday: 1.2,
+          Today: 0.4,
+          Power: r.power,
+          Voltage: r.voltage,
+          Current: r.current,
+          Factor: plug.on ? 0.93 : 0.2,
+        },
+      }),
+    );
     progress.count('tasmota_tele');
   };
   let timer: NodeJS.Timeout | undefined;
@@ -169,9 +224,12 @@ export async function runTasmota(
     progress.count('tasmota_commands');
   });
   client.on('error', () => progress.count('tasmota_errors'));
-  await new Promise((resolve) => (signal.aborted ? resolve(undefined) : signal.addEventListener('abort', resolve, { once: true })));
+  await new Promise((resolve) =>
+    signal.aborted ? resolve(undefined) : signal.addEventListener('abort', resolve, { once: true }),
+  );
   clearInterval(timer);
   // A plug switched off at the wall: its will (Offline) is what the broker would send; say it now.
-  if (client.connected) await client.publishAsync(`tele/${topic}/LWT`, 'Offline', { retain: true, qos: 1 }).catch(() => {});
+  if (client.connected)
+    await client.publishAsync(`tele/${topic}/LWT`, 'Offline', { retain: true, qos: 1 }).catch(() => {});
   await client.endAsync(true);
 }

@@ -51,7 +51,9 @@ beforeAll(async () => {
   rt = await startPluginRuntime({
     plugins: [plugPlugin],
     // Shelly polled hourly: liveness would wait two hours of silence, so offline here comes only from an LWT.
-    pluginConfig: { plug: { shelly: { poll_interval_s: 3600 }, tasmota: { broker_url: broker.url, tele_period_s: 10 } } },
+    pluginConfig: {
+      plug: { shelly: { poll_interval_s: 3600 }, tasmota: { broker_url: broker.url, tele_period_s: 10 } },
+    },
     directory: new MemoryDirectory(new Set(['plug'])),
   });
   line = new Line(broker.port);
@@ -67,8 +69,12 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-const linesOf = (measurement: string, device: string) => rt.lines(measurement).filter((l) => l.includes(`device=${device},`));
-const mqttConnected = async () => (await rt.metrics.pluginGauge.get()).values.find((v) => v.labels.plugin === 'plug' && v.labels.name === 'mqtt_connected')?.value;
+const linesOf = (measurement: string, device: string) =>
+  rt.lines(measurement).filter((l) => l.includes(`device=${device},`));
+const mqttConnected = async () =>
+  (await rt.metrics.pluginGauge.get()).values.find(
+    (v) => v.labels.plugin === 'plug' && v.labels.name === 'mqtt_connected',
+  )?.value;
 
 describe('plug plugin: Tasmota when the line or the broker goes away', () => {
   it('a plug whose connection drops without a word goes offline on the will the broker publishes', async () => {

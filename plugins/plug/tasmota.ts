@@ -76,7 +76,8 @@ export class TasmotaLink {
     }
     this.alive(device);
     if (msg.type === 'sensor') this.ctx.emit(plugPower.name, { ...msg.reading }, tags, now);
-    else if (msg.type === 'state') this.ctx.emit(plugState.name, { on: bit(msg.on), rssi_dbm: msg.rssi_dbm, uptime_s: msg.uptime_s }, tags, now);
+    else if (msg.type === 'state')
+      this.ctx.emit(plugState.name, { on: bit(msg.on), rssi_dbm: msg.rssi_dbm, uptime_s: msg.uptime_s }, tags, now);
     else {
       this.ctx.emit(plugState.name, { on: bit(msg.on) }, tags, now);
       const list = this.waiting.get(device) ?? [];

@@ -112,8 +112,14 @@ export class SimulatedBackOffice {
       const timer = setTimeout(() => deadline.abort(), POST_TIMEOUT_MS);
       try {
         const res = await fetch(this.o.url, {
-          method: 'POST', body, signal: deadline.signal,
-          headers: { 'content-type': 'application/json', 'x-fleetpulse-sender': this.id, 'x-fleetpulse-signature': signatureHeader([this.o.secret], t, body) },
+          method: 'POST',
+          body,
+          signal: deadline.signal,
+          headers: {
+            'content-type': 'application/json',
+            'x-fleetpulse-sender': this.id,
+            'x-fleetpulse-signature': signatureHeader([this.o.secret], t, body),
+          },
         });
         await res.arrayBuffer();
         if (res.status >= 500 || res.status === 401 || res.status === 429) {
@@ -145,8 +151,24 @@ export class SimulatedBackOffice {
   private heartbeat(device: string): void {
     const r = this.random;
     const printer = r() < 0.02 ? 'paper_out' : r() < 0.05 ? 'paper_low' : 'ok';
-    this.push({ type: 'heartbeat', device, app_version: APP_VERSION, printer, network: 'wifi', signal_dbm: -50 - Math.round(r() * 30), battery_pct: 40 + Math.round(r() * 60), charging: r() < 0.5 });
-    if (printer === 'paper_out') this.push({ type: 'error', device, code: 'PRN_PAPER_OUT', severity: 'warning', message: 'receipt printer out of paper' });
+    this.push({
+      type: 'heartbeat',
+      device,
+      app_version: APP_VERSION,
+      printer,
+      network: 'wifi',
+      signal_dbm: -50 - Math.round(r() * 30),
+      battery_pct: 40 + Math.round(r() * 60),
+      charging: r() < 0.5,
+    });
+    if (printer === 'paper_out')
+      this.push({
+        type: 'error',
+        device,
+        code: 'PRN_PAPER_OUT',
+        severity: 'warning',
+        message: 'receipt printer out of paper',
+      });
   }
 
   /** An order with its payment attempts: a failed card or mobile payment is retried in cash. */
@@ -160,12 +182,31 @@ export class SimulatedBackOffice {
     for (const attempt of [method, 'cash'] as const) {
       const failed = attempt !== 'cash' && r() * 100 < this.o.failurePct;
       const reason = failed ? FAILURE_REASONS[Math.floor(r() * FAILURE_REASONS.length)] : undefined;
-      this.push({ type: 'payment', device, order_id, amount: total, currency: 'EUR', method: attempt, result: failed ? 'failure' : 'success', reason });
+      this.push({
+        type: 'payment',
+        device,
+        order_id,
+        amount: total,
+        currency: 'EUR',
+        method: attempt,
+        result: failed ? 'failure' : 'success',
+        reason,
+      });
       paidWith = attempt;
       if (!failed) break;
     }
-    this.push({ type: 'order', device, order_id, total, currency: 'EUR', items, payment_method: paidWith, status: 'completed' });
-    if (r() < 0.01) this.push({ type: 'refund', device, order_id, amount: total, currency: 'EUR', reason: 'customer_return' });
+    this.push({
+      type: 'order',
+      device,
+      order_id,
+      total,
+      currency: 'EUR',
+      items,
+      payment_method: paidWith,
+      status: 'completed',
+    });
+    if (r() < 0.01)
+      this.push({ type: 'refund', device, order_id, amount: total, currency: 'EUR', reason: 'customer_return' });
     this.o.progress.count('orders');
   }
 }

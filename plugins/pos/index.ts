@@ -1,5 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { definePlugin, isDiskFull, PointsRefused, Type, type PluginContext, type Static } from '../../collector/sdk/index.ts';
+import {
+  definePlugin,
+  isDiskFull,
+  PointsRefused,
+  Type,
+  type PluginContext,
+  type Static,
+} from '../../collector/sdk/index.ts';
 import { measurements, posError, posHealth, posOrder, posPayment, posRefund } from './metrics.ts';
 import { parseBatch, parseSignatureHeader, ProtocolError, verifySignature, type PosEvent } from './protocol.ts';
 import { ReplayGuard } from './replay-guard.ts';
@@ -11,13 +18,35 @@ import { ReplayGuard } from './replay-guard.ts';
 const config = Type.Object(
   {
     path: Type.String({ default: '/ingest/pos', description: 'URL path of the webhook' }),
-    body_limit_bytes: Type.Integer({ default: 1_048_576, minimum: 1024, description: 'Largest request body accepted, bytes (larger: 413)' }),
+    body_limit_bytes: Type.Integer({
+      default: 1_048_576,
+      minimum: 1024,
+      description: 'Largest request body accepted, bytes (larger: 413)',
+    }),
     max_events: Type.Integer({ default: 500, minimum: 1, maximum: 10_000, description: 'Most events in one request' }),
-    tolerance_s: Type.Integer({ default: 300, minimum: 1, description: 'Signature timestamps further than this from our clock are refused, s' }),
-    replay_retention_h: Type.Number({ default: 24, minimum: 0.1, description: 'How long delivered event ids are remembered, h' }),
-    heartbeat_interval_s: Type.Integer({ default: 60, minimum: 1, description: 'How often POS devices send a heartbeat, s (offline after two missed)' }),
-    sender_header: Type.String({ default: 'x-fleetpulse-sender', description: 'Header naming the back office (its device id)' }),
-    signature_header: Type.String({ default: 'x-fleetpulse-signature', description: 'Header carrying t=<unix>,v1=<hex>' }),
+    tolerance_s: Type.Integer({
+      default: 300,
+      minimum: 1,
+      description: 'Signature timestamps further than this from our clock are refused, s',
+    }),
+    replay_retention_h: Type.Number({
+      default: 24,
+      minimum: 0.1,
+      description: 'How long delivered event ids are remembered, h',
+    }),
+    heartbeat_interval_s: Type.Integer({
+      default: 60,
+      minimum: 1,
+      description: 'How often POS devices send a heartbeat, s (offline after two missed)',
+    }),
+    sender_header: Type.String({
+      default: 'x-fleetpulse-sender',
+      description: 'Header naming the back office (its device id)',
+    }),
+    signature_header: Type.String({
+      default: 'x-fleetpulse-signature',
+      description: 'Header carrying t=<unix>,v1=<hex>',
+    }),
   },
   { additionalProperties: false },
 );
@@ -29,7 +58,8 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 
 export default definePlugin({
   name: 'pos',
-  description: 'POS devices and their back office: signed webhook batches of heartbeats, orders, payments, refunds, errors',
+  description:
+    'POS devices and their back office: signed webhook batches of heartbeats, orders, payments, refunds, errors',
   kinds: ['pos'],
   runs_in: ['serve'],
   config,
@@ -54,8 +84,10 @@ export default definePlugin({
       // Refusals raised before the handler runs (body too large, not JSON) are answered here.
       errorHandler: async (error, request, reply) => {
         const code = (error as { code?: string }).code;
-        if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return refuse(ctx, reply, 413, 'body_too_large', `body exceeds ${ctx.config.body_limit_bytes} bytes`);
-        if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return refuse(ctx, reply, 415, 'unsupported_media_type', 'send application/json');
+        if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+          return refuse(ctx, reply, 413, 'body_too_large', `body exceeds ${ctx.config.body_limit_bytes} bytes`);
+        if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+          return refuse(ctx, reply, 415, 'unsupported_media_type', 'send application/json');
         if ((error as { statusCode?: number }).statusCode === 400) {
           // Unsigned garbage is an authentication failure, not a client's formatting mistake.
           const who = await authenticate(ctx, request);
@@ -98,7 +130,13 @@ export default definePlugin({
           // stored points overwrite themselves.
           if (!(err instanceof PointsRefused) && !isDiskFull(err)) throw err;
           reply.header('retry-after', '30');
-          return refuse(ctx, reply, 503, 'disk_full', 'the server cannot store events now (its disk is full); send them again later');
+          return refuse(
+            ctx,
+            reply,
+            503,
+            'disk_full',
+            'the server cannot store events now (its disk is full); send them again later',
+          );
         }
         const { accepted, duplicates } = ingested;
         ctx.count('events_accepted', accepted);
@@ -109,8 +147,13 @@ export default definePlugin({
         const first = invalid[0]!;
         // The valid events are written: a retry of the corrected batch is harmless (replays).
         return reply.code(400).send({
-          error: 'invalid_events', message: first.error, index: first.index, field: first.field,
-          accepted, duplicates, rejected: invalid,
+          error: 'invalid_events',
+          message: first.error,
+          index: first.index,
+          field: first.field,
+          accepted,
+          duplicates,
+          rejected: invalid,
         });
       },
     });
@@ -123,7 +166,15 @@ export default definePlugin({
   },
 });
 
-type Refusal = 'no_sender' | 'no_signature' | 'stale_timestamp' | 'bad_signature' | 'unknown_device' | 'pending' | 'retired' | 'no_credential';
+type Refusal =
+  | 'no_sender'
+  | 'no_signature'
+  | 'stale_timestamp'
+  | 'bad_signature'
+  | 'unknown_device'
+  | 'pending'
+  | 'retired'
+  | 'no_credential';
 
 /**
  * Why `sender` may not report for `device`, or undefined when it may. A back office reports only
@@ -150,7 +201,10 @@ async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<{ sender
   if (!signature) return 'no_signature';
   if (Math.abs(ctx.clock.now() / 1000 - signature.t) > ctx.config.tolerance_s) return 'stale_timestamp';
   const raw = request.rawBody ?? Buffer.alloc(0);
-  const auth = await ctx.devices.authenticate(sender, { type: CREDENTIAL, verify: (secret) => verifySignature(secret, signature, raw) });
+  const auth = await ctx.devices.authenticate(sender, {
+    type: CREDENTIAL,
+    verify: (secret) => verifySignature(secret, signature, raw),
+  });
   if (auth.ok) return { sender };
   return auth.reason === 'bad_secret' ? 'bad_signature' : auth.reason;
 }
@@ -192,20 +246,47 @@ function emitEvent(ctx: Ctx, e: PosEvent): void {
   const tags = { device: e.device, store: e.store };
   switch (e.type) {
     case 'order':
-      return ctx.emit(posOrder.name, { total: e.total, items: e.items, order_id: e.order_id },
-        { ...tags, currency: e.currency, status: e.status, payment_method: e.payment_method }, e.time);
+      return ctx.emit(
+        posOrder.name,
+        { total: e.total, items: e.items, order_id: e.order_id },
+        { ...tags, currency: e.currency, status: e.status, payment_method: e.payment_method },
+        e.time,
+      );
     case 'payment':
-      return ctx.emit(posPayment.name, { amount: e.amount, order_id: e.order_id },
-        { ...tags, currency: e.currency, method: e.method, result: e.result, reason: e.reason }, e.time);
+      return ctx.emit(
+        posPayment.name,
+        { amount: e.amount, order_id: e.order_id },
+        { ...tags, currency: e.currency, method: e.method, result: e.result, reason: e.reason },
+        e.time,
+      );
     case 'refund':
-      return ctx.emit(posRefund.name, { amount: e.amount, order_id: e.order_id }, { ...tags, currency: e.currency, reason: e.reason }, e.time);
+      return ctx.emit(
+        posRefund.name,
+        { amount: e.amount, order_id: e.order_id },
+        { ...tags, currency: e.currency, reason: e.reason },
+        e.time,
+      );
     case 'error':
-      return ctx.emit(posError.name, { message: e.message ?? '' }, { ...tags, code: e.code, severity: e.severity }, e.time);
+      return ctx.emit(
+        posError.name,
+        { message: e.message ?? '' },
+        { ...tags, code: e.code, severity: e.severity },
+        e.time,
+      );
     case 'heartbeat':
-      return ctx.emit(posHealth.name, {
-        app_version: e.app_version, printer: e.printer, printer_ok: printerWorks(e.printer) ? 1 : 0,
-        signal_dbm: e.signal_dbm, battery_pct: e.battery_pct, charging: e.charging,
-      }, { ...tags, network: e.network }, e.time);
+      return ctx.emit(
+        posHealth.name,
+        {
+          app_version: e.app_version,
+          printer: e.printer,
+          printer_ok: printerWorks(e.printer) ? 1 : 0,
+          signal_dbm: e.signal_dbm,
+          battery_pct: e.battery_pct,
+          charging: e.charging,
+        },
+        { ...tags, network: e.network },
+        e.time,
+      );
   }
 }
 
@@ -220,8 +301,16 @@ function register(ctx: Ctx, sender: string, e: PosEvent, now: number): void {
   const gateway = known ? undefined : sender;
   if (e.type === 'heartbeat' && now - e.time <= 2 * ctx.config.heartbeat_interval_s * 1000) {
     const works = printerWorks(e.printer);
-    ctx.seen(e.device, { kind: 'pos', gateway, firmware: e.app_version, state: works ? 'online' : 'error', reason: works ? undefined : `printer_${e.printer}` });
+    ctx.seen(e.device, {
+      kind: 'pos',
+      gateway,
+      firmware: e.app_version,
+      state: works ? 'online' : 'error',
+      reason: works ? undefined : `printer_${e.printer}`,
+    });
   } else if (!known) {
-    ctx.devices.discover(e.device, { kind: 'pos', gateway }).catch((err) => ctx.log.error({ device: e.device, err }, 'could not register POS device'));
+    ctx.devices
+      .discover(e.device, { kind: 'pos', gateway })
+      .catch((err) => ctx.log.error({ device: e.device, err }, 'could not register POS device'));
   }
 }

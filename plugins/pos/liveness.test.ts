@@ -20,14 +20,25 @@ afterAll(() => rt?.stop());
 
 let seq = 0;
 const heartbeat = (device: string, extra: Record<string, unknown> = {}) => ({
-  id: `hb-${++seq}`, type: 'heartbeat', device, store: 'store-live', time: Date.now(),
-  app_version: '4.2.1', printer: 'ok', network: 'ethernet', ...extra,
+  id: `hb-${++seq}`,
+  type: 'heartbeat',
+  device,
+  store: 'store-live',
+  time: Date.now(),
+  app_version: '4.2.1',
+  printer: 'ok',
+  network: 'ethernet',
+  ...extra,
 });
 const send = async (...events: unknown[]) => {
   const res = await postEvents(rt.url, 'bo-live', SECRET, events);
   expect(res.status).toBe(200);
 };
-const lastLine = (measurement: string, device: string) => rt.lines(measurement).filter((l) => l.includes(`,device=${device},`)).at(-1);
+const lastLine = (measurement: string, device: string) =>
+  rt
+    .lines(measurement)
+    .filter((l) => l.includes(`,device=${device},`))
+    .at(-1);
 
 describe('pos liveness', () => {
   it('a heartbeat reporting a printer fault puts the device in error with the fault as reason; a working printer clears it', async () => {

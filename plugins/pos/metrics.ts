@@ -48,7 +48,11 @@ export const posRefund = defineMeasurement({
 export const posError = defineMeasurement({
   name: 'pos_error',
   description: 'An error a POS device reported. Error counts: count(message) grouped by code.',
-  tags: { store: 'Store id', code: 'Error code as the POS software names it', severity: 'info | warning | error | critical' },
+  tags: {
+    store: 'Store id',
+    code: 'Error code as the POS software names it',
+    severity: 'info | warning | error | critical',
+  },
   fields: {
     message: { type: 'string', description: 'Human-readable text ("" when the device sent none)' },
   },

@@ -27,12 +27,25 @@ afterAll(() => rt?.stop());
 const now = () => Math.floor(Date.now() / 1000);
 let seq = 0;
 const order = (extra: Record<string, unknown> = {}) => ({
-  id: `evt-${++seq}`, type: 'order', device: 'pos-1', store: 'store-9', time: new Date(Date.now() - seq).toISOString(),
-  order_id: `o-${seq}`, total: 12.5, currency: 'EUR', items: 3, payment_method: 'card', status: 'completed', ...extra,
+  id: `evt-${++seq}`,
+  type: 'order',
+  device: 'pos-1',
+  store: 'store-9',
+  time: new Date(Date.now() - seq).toISOString(),
+  order_id: `o-${seq}`,
+  total: 12.5,
+  currency: 'EUR',
+  items: 3,
+  payment_method: 'card',
+  status: 'completed',
+  ...extra,
 });
 
 async function post(body: string, opts: { secrets?: string[]; t?: number; sender?: string; signature?: string } = {}) {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-fleetpulse-sender': opts.sender ?? 'bo-1' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-fleetpulse-sender': opts.sender ?? 'bo-1',
+  };
   const signature = opts.signature ?? signatureHeader(opts.secrets ?? [SECRET], opts.t ?? now(), body);
   if (signature) headers['x-fleetpulse-signature'] = signature;
   const res = await fetch(`${rt.url}/ingest/pos`, { method: 'POST', body, headers });
@@ -43,13 +56,48 @@ const events = (...list: unknown[]) => JSON.stringify({ events: list });
 describe('pos webhook', () => {
   it('writes a signed batch of every event type into the spool, stamped with event time', async () => {
     const t = Date.parse('2025-05-01T12:30:00Z');
-    const res = await post(events(
-      { id: 'a1', type: 'heartbeat', device: 'pos-1', store: 'store-9', time: Date.now(), app_version: '4.2.1', printer: 'ok', network: 'wifi', signal_dbm: -61, battery_pct: 80, charging: false },
-      { ...order(), id: 'a2', time: t, total: 20.25, order_id: 'o-a2' },
-      { id: 'a3', type: 'payment', device: 'pos-1', store: 'store-9', time: t, order_id: 'o-a2', amount: 20.25, currency: 'EUR', method: 'card', result: 'failure', reason: 'card_declined' },
-      { id: 'a4', type: 'refund', device: 'pos-1', store: 'store-9', time: t, order_id: 'o-a2', amount: 5, currency: 'EUR' },
-      { id: 'a5', type: 'error', device: 'pos-1', store: 'store-9', time: t, code: 'PRN_JAM', severity: 'warning' },
-    ));
+    const res = await post(
+      events(
+        {
+          id: 'a1',
+          type: 'heartbeat',
+          device: 'pos-1',
+          store: 'store-9',
+          time: Date.now(),
+          app_version: '4.2.1',
+          printer: 'ok',
+          network: 'wifi',
+          signal_dbm: -61,
+          battery_pct: 80,
+          charging: false,
+        },
+        { ...order(), id: 'a2', time: t, total: 20.25, order_id: 'o-a2' },
+        {
+          id: 'a3',
+          type: 'payment',
+          device: 'pos-1',
+          store: 'store-9',
+          time: t,
+          order_id: 'o-a2',
+          amount: 20.25,
+          currency: 'EUR',
+          method: 'card',
+          result: 'failure',
+          reason: 'card_declined',
+        },
+        {
+          id: 'a4',
+          type: 'refund',
+          device: 'pos-1',
+          store: 'store-9',
+          time: t,
+          order_id: 'o-a2',
+          amount: 5,
+          currency: 'EUR',
+        },
+        { id: 'a5', type: 'error', device: 'pos-1', store: 'store-9', time: t, code: 'PRN_JAM', severity: 'warning' },
+      ),
+    );
     expect(res).toEqual({ status: 200, body: { accepted: 5, duplicates: 0 } });
     expect(rt.lines('pos_order')).toContain(
       `pos_order,currency=EUR,customer=acme,device=pos-1,gateway=bo-1,kind=pos,payment_method=card,status=completed,store=store-9 total=20.25,items=3i,order_id="o-a2" ${t}`,
@@ -59,7 +107,9 @@ describe('pos webhook', () => {
     expect(rt.lines('pos_error')[0]).toMatch(/code=PRN_JAM.* message=""/);
     expect(rt.lines('pos_health')[0]).toMatch(/network=wifi.*printer_ok=1i/);
     expect(rt.collector.liveness.state('pos-1')?.state).toBe('online');
-    expect(rt.lines('device_status').some((l) => l.includes(',device=pos-1,') && l.includes('state="online"'))).toBe(true);
+    expect(rt.lines('device_status').some((l) => l.includes(',device=pos-1,') && l.includes('state="online"'))).toBe(
+      true,
+    );
   });
 
   it('accepts a replayed event with 200 and counts it once', async () => {
@@ -68,7 +118,10 @@ describe('pos webhook', () => {
     expect((await post(body)).body).toEqual({ accepted: 1, duplicates: 0 });
     expect((await post(body)).body).toEqual({ accepted: 0, duplicates: 1 });
     // the same id twice in one batch counts once too
-    expect((await post(events(order({ id: 'twin' }), order({ id: 'twin' })))).body).toEqual({ accepted: 1, duplicates: 1 });
+    expect((await post(events(order({ id: 'twin' }), order({ id: 'twin' })))).body).toEqual({
+      accepted: 1,
+      duplicates: 1,
+    });
     expect(rt.lines('pos_order').length).toBe(before + 2);
     expect(await rt.events('pos', 'events_duplicate')).toBe(2);
   });
@@ -112,7 +165,11 @@ describe('pos webhook', () => {
     expect(await post(garbage)).toMatchObject({ status: 400, body: { error: 'malformed_body', field: 'body' } });
     expect((await post(garbage, { secrets: ['wrong'] })).status).toBe(401);
     expect(await rt.events('pos', 'malformed_body')).toBe(1);
-    const text = await fetch(`${rt.url}/ingest/pos`, { method: 'POST', body: 'hi', headers: { 'content-type': 'text/plain' } });
+    const text = await fetch(`${rt.url}/ingest/pos`, {
+      method: 'POST',
+      body: 'hi',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).toBe(415);
   });
 
@@ -127,35 +184,64 @@ describe('pos webhook', () => {
 
   it('writes the valid events of a partly invalid batch and reports the invalid ones by index', async () => {
     const before = rt.lines('pos_order').length;
-    const res = await post(events(order(), order({ total: 'x' }), order(), order({ currency: 'euro' }), order({ device: 'pos-other' })));
+    const res = await post(
+      events(order(), order({ total: 'x' }), order(), order({ currency: 'euro' }), order({ device: 'pos-other' })),
+    );
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'invalid_events', index: 1, field: 'events[1].total', accepted: 2 });
     expect(res.body.rejected.map((r: { index: number; field: string }) => `${r.index}:${r.field}`)).toEqual([
-      '1:events[1].total', '3:events[3].currency', '4:events[4].device',
+      '1:events[1].total',
+      '3:events[3].currency',
+      '4:events[4].device',
     ]);
     expect(rt.lines('pos_order').length).toBe(before + 2);
     expect(await rt.events('pos', 'events_invalid')).toBe(3);
   });
 
   it('takes events only for its own POS devices: others are refused by index, counted, and not marked seen', async () => {
-    const before = { orders: rt.lines('pos_order').length, invalid: await rt.events('pos', 'events_invalid'), notOwned: await rt.events('pos', 'events_not_owned') };
-    const heartbeat = { type: 'heartbeat', store: 'store-9', time: Date.now(), app_version: '4.2.1', printer: 'ok', network: 'wifi' };
-    const res = await post(events(
-      order(), // 0: pos-1, behind bo-1
-      order({ device: 'bo-2' }), // 1: another back office (no gateway)
-      { ...heartbeat, id: `hb-${++seq}`, device: 'bo-2' }, // 2: would mark bo-2 seen
-      order({ device: 'pos-other' }), // 3: behind bo-2
-      order({ device: 'bo-1' }), // 4: the sender itself
-      order({ device: 'plug-9' }), // 5: behind bo-1, but not a POS device
-      order({ device: 'pos-unlisted' }), // 6: unknown: taken, pending behind bo-1
-    ));
+    const before = {
+      orders: rt.lines('pos_order').length,
+      invalid: await rt.events('pos', 'events_invalid'),
+      notOwned: await rt.events('pos', 'events_not_owned'),
+    };
+    const heartbeat = {
+      type: 'heartbeat',
+      store: 'store-9',
+      time: Date.now(),
+      app_version: '4.2.1',
+      printer: 'ok',
+      network: 'wifi',
+    };
+    const res = await post(
+      events(
+        order(), // 0: pos-1, behind bo-1
+        order({ device: 'bo-2' }), // 1: another back office (no gateway)
+        { ...heartbeat, id: `hb-${++seq}`, device: 'bo-2' }, // 2: would mark bo-2 seen
+        order({ device: 'pos-other' }), // 3: behind bo-2
+        order({ device: 'bo-1' }), // 4: the sender itself
+        order({ device: 'plug-9' }), // 5: behind bo-1, but not a POS device
+        order({ device: 'pos-unlisted' }), // 6: unknown: taken, pending behind bo-1
+      ),
+    );
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'invalid_events', index: 1, field: 'events[1].device', accepted: 2 });
     expect(res.body.rejected).toEqual([
-      { index: 1, field: 'events[1].device', error: 'events[1].device: is not a POS device of this back office (it has no gateway in the inventory)' },
-      { index: 2, field: 'events[2].device', error: 'events[2].device: is not a POS device of this back office (it has no gateway in the inventory)' },
+      {
+        index: 1,
+        field: 'events[1].device',
+        error: 'events[1].device: is not a POS device of this back office (it has no gateway in the inventory)',
+      },
+      {
+        index: 2,
+        field: 'events[2].device',
+        error: 'events[2].device: is not a POS device of this back office (it has no gateway in the inventory)',
+      },
       { index: 3, field: 'events[3].device', error: 'events[3].device: belongs to another back office' },
-      { index: 4, field: 'events[4].device', error: 'events[4].device: is the back office itself; report the events of its POS devices' },
+      {
+        index: 4,
+        field: 'events[4].device',
+        error: 'events[4].device: is the back office itself; report the events of its POS devices',
+      },
       { index: 5, field: 'events[5].device', error: 'events[5].device: is not a POS device' },
     ]);
     const orders = rt.lines('pos_order').slice(before.orders);
@@ -168,21 +254,48 @@ describe('pos webhook', () => {
   });
 
   it('registers an unknown POS device as pending behind the back office that reported it', async () => {
-    await post(events(order({ device: 'pos-new' }), { id: `hb-${++seq}`, type: 'heartbeat', device: 'pos-new-2', store: 'store-9', time: Date.now(), app_version: '1.0', printer: 'paper_out', network: 'ethernet' }));
-    await expect.poll(() => directory.lookup('pos-new')).toMatchObject({ kind: 'pos', lifecycle: 'pending', gateway: 'bo-1' });
-    await expect.poll(() => directory.lookup('pos-new-2')).toMatchObject({ lifecycle: 'pending', gateway: 'bo-1', firmware: '1.0' });
+    await post(
+      events(order({ device: 'pos-new' }), {
+        id: `hb-${++seq}`,
+        type: 'heartbeat',
+        device: 'pos-new-2',
+        store: 'store-9',
+        time: Date.now(),
+        app_version: '1.0',
+        printer: 'paper_out',
+        network: 'ethernet',
+      }),
+    );
+    await expect
+      .poll(() => directory.lookup('pos-new'))
+      .toMatchObject({ kind: 'pos', lifecycle: 'pending', gateway: 'bo-1' });
+    await expect
+      .poll(() => directory.lookup('pos-new-2'))
+      .toMatchObject({ lifecycle: 'pending', gateway: 'bo-1', firmware: '1.0' });
   });
 
   it('the simulator signs like a back office: its stores land orders and heartbeats', async () => {
     const stop = new AbortController();
     const counts = new Map<string, number>();
     const run = simulator.run({
-      server: rt.url, count: 2, signal: stop.signal,
-      options: { secret: 'sim-secret', devices_per_store: '2', flush_s: '0.2', orders_per_hour: '36000', outage_pct: '0' },
+      server: rt.url,
+      count: 2,
+      signal: stop.signal,
+      options: {
+        secret: 'sim-secret',
+        devices_per_store: '2',
+        flush_s: '0.2',
+        orders_per_hour: '36000',
+        outage_pct: '0',
+      },
       progress: { update() {}, count: (e, by = 1) => void counts.set(e, (counts.get(e) ?? 0) + by) },
     });
-    await expect.poll(() => rt.lines('pos_health').filter((l) => l.includes('store-0001-pos-')).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-    await expect.poll(() => rt.lines('pos_order').filter((l) => l.includes('store=store-0001')).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => rt.lines('pos_health').filter((l) => l.includes('store-0001-pos-')).length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => rt.lines('pos_order').filter((l) => l.includes('store=store-0001')).length, { timeout: 10_000 })
+      .toBeGreaterThan(0);
     stop.abort();
     await run;
     expect(counts.get('http_401')).toBeUndefined();

@@ -1,8 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseBatch, parseEvent, parseSignatureHeader, ProtocolError, sign, signatureHeader, verifySignature } from './protocol.ts';
+import {
+  parseBatch,
+  parseEvent,
+  parseSignatureHeader,
+  ProtocolError,
+  sign,
+  signatureHeader,
+  verifySignature,
+} from './protocol.ts';
 
-const heartbeat = { id: 'e1', type: 'heartbeat', device: 'pos-1', store: 's1', time: '2025-05-01T12:00:00+02:00', app_version: '4.2', printer: 'ok', network: 'wifi' };
+const heartbeat = {
+  id: 'e1',
+  type: 'heartbeat',
+  device: 'pos-1',
+  store: 's1',
+  time: '2025-05-01T12:00:00+02:00',
+  app_version: '4.2',
+  printer: 'ok',
+  network: 'wifi',
+};
 
 describe('pos protocol: events', () => {
   it('reads ISO times with a zone and epoch milliseconds; refuses zoneless and absurd times', () => {
@@ -20,9 +37,36 @@ describe('pos protocol: events', () => {
       [{ ...heartbeat, device: 'pos 1' }, 'event.device'],
       [{ ...heartbeat, printer: 'jammed' }, 'event.printer'],
       [{ ...heartbeat, battery_pct: 101 }, 'event.battery_pct'],
-      [{ ...heartbeat, type: 'order', order_id: 'o', total: -1, currency: 'EUR', items: 1, payment_method: 'card', status: 'completed' }, 'event.total'],
-      [{ ...heartbeat, type: 'order', order_id: 'o', total: 1, currency: 'EUR', items: 1.5, payment_method: 'card', status: 'completed' }, 'event.items'],
-      [{ ...heartbeat, type: 'payment', order_id: 'o', amount: 1, currency: 'EUR', method: 'card', result: 'failure' }, 'event.reason'],
+      [
+        {
+          ...heartbeat,
+          type: 'order',
+          order_id: 'o',
+          total: -1,
+          currency: 'EUR',
+          items: 1,
+          payment_method: 'card',
+          status: 'completed',
+        },
+        'event.total',
+      ],
+      [
+        {
+          ...heartbeat,
+          type: 'order',
+          order_id: 'o',
+          total: 1,
+          currency: 'EUR',
+          items: 1.5,
+          payment_method: 'card',
+          status: 'completed',
+        },
+        'event.items',
+      ],
+      [
+        { ...heartbeat, type: 'payment', order_id: 'o', amount: 1, currency: 'EUR', method: 'card', result: 'failure' },
+        'event.reason',
+      ],
       [{ ...heartbeat, type: 'refund', order_id: 'o', amount: 1, currency: 'eur' }, 'event.currency'],
       [{ ...heartbeat, type: 'error', code: 'E1', severity: 'fatal' }, 'event.severity'],
     ];

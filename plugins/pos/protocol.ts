@@ -98,11 +98,13 @@ export interface ParsedBatch {
  * index and does not spoil the others.
  */
 export function parseBatch(body: unknown, maxEvents: number): ParsedBatch {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ProtocolError('body', 'must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ProtocolError('body', 'must be a JSON object');
   const events = (body as { events?: unknown }).events;
   if (!Array.isArray(events)) throw new ProtocolError('events', 'must be a list');
   if (events.length === 0) throw new ProtocolError('events', 'must hold at least one event');
-  if (events.length > maxEvents) throw new ProtocolError('events', `holds ${events.length} events; at most ${maxEvents} per request`);
+  if (events.length > maxEvents)
+    throw new ProtocolError('events', `holds ${events.length} events; at most ${maxEvents} per request`);
   const out: ParsedBatch = { events: [], invalid: [] };
   events.forEach((raw, index) => {
     try {
@@ -123,26 +125,58 @@ export function parseEvent(raw: unknown, at = 'event'): PosEvent {
   switch (type) {
     case 'heartbeat':
       return {
-        ...base, type, app_version: r.text('app_version', 64), printer: r.oneOf('printer', PRINTER_STATES), network: r.oneOf('network', NETWORKS),
-        signal_dbm: r.number('signal_dbm', -150, 0, true), battery_pct: r.number('battery_pct', 0, 100, true), charging: r.bool('charging', true),
+        ...base,
+        type,
+        app_version: r.text('app_version', 64),
+        printer: r.oneOf('printer', PRINTER_STATES),
+        network: r.oneOf('network', NETWORKS),
+        signal_dbm: r.number('signal_dbm', -150, 0, true),
+        battery_pct: r.number('battery_pct', 0, 100, true),
+        charging: r.bool('charging', true),
       };
     case 'order':
       return {
-        ...base, type, order_id: r.id('order_id'), total: r.number('total', 0, 1e9)!, currency: r.currency('currency'),
-        items: r.integer('items', 0, 100_000), payment_method: r.oneOf('payment_method', PAYMENT_METHODS), status: r.oneOf('status', ORDER_STATUSES),
+        ...base,
+        type,
+        order_id: r.id('order_id'),
+        total: r.number('total', 0, 1e9)!,
+        currency: r.currency('currency'),
+        items: r.integer('items', 0, 100_000),
+        payment_method: r.oneOf('payment_method', PAYMENT_METHODS),
+        status: r.oneOf('status', ORDER_STATUSES),
       };
     case 'payment': {
       const payment: Payment = {
-        ...base, type, order_id: r.id('order_id'), amount: r.number('amount', 0, 1e9)!, currency: r.currency('currency'),
-        method: r.oneOf('method', PAYMENT_METHODS), result: r.oneOf('result', ['success', 'failure'] as const), reason: r.optionalId('reason'),
+        ...base,
+        type,
+        order_id: r.id('order_id'),
+        amount: r.number('amount', 0, 1e9)!,
+        currency: r.currency('currency'),
+        method: r.oneOf('method', PAYMENT_METHODS),
+        result: r.oneOf('result', ['success', 'failure'] as const),
+        reason: r.optionalId('reason'),
       };
-      if (payment.result === 'failure' && !payment.reason) throw new ProtocolError(`${at}.reason`, 'is required when result is failure');
+      if (payment.result === 'failure' && !payment.reason)
+        throw new ProtocolError(`${at}.reason`, 'is required when result is failure');
       return payment;
     }
     case 'refund':
-      return { ...base, type, order_id: r.id('order_id'), amount: r.number('amount', 0, 1e9)!, currency: r.currency('currency'), reason: r.optionalId('reason') };
+      return {
+        ...base,
+        type,
+        order_id: r.id('order_id'),
+        amount: r.number('amount', 0, 1e9)!,
+        currency: r.currency('currency'),
+        reason: r.optionalId('reason'),
+      };
     case 'error':
-      return { ...base, type, code: r.id('code'), severity: r.oneOf('severity', SEVERITIES), message: r.optionalText('message', 500) };
+      return {
+        ...base,
+        type,
+        code: r.id('code'),
+        severity: r.oneOf('severity', SEVERITIES),
+        message: r.optionalText('message', 500),
+      };
   }
 }
 
@@ -160,7 +194,8 @@ class Reader {
   }
   id(key: string): string {
     const v = this.o[key];
-    if (typeof v !== 'string' || !ID.test(v)) this.fail(key, 'must be an id of 1-128 letters, digits, ".", "_", ":" or "-"');
+    if (typeof v !== 'string' || !ID.test(v))
+      this.fail(key, 'must be an id of 1-128 letters, digits, ".", "_", ":" or "-"');
     return v;
   }
   /** A device id, by the rule every door applies (it becomes the `device` tag). */
@@ -176,7 +211,8 @@ class Reader {
   }
   text(key: string, max: number): string {
     const v = this.o[key];
-    if (typeof v !== 'string' || v.length === 0 || v.length > max) this.fail(key, `must be a string of 1-${max} characters`);
+    if (typeof v !== 'string' || v.length === 0 || v.length > max)
+      this.fail(key, `must be a string of 1-${max} characters`);
     return v;
   }
   optionalText(key: string, max: number): string | undefined {
@@ -190,7 +226,8 @@ class Reader {
   number(key: string, min: number, max: number, optional = false): number | undefined {
     const v = this.o[key];
     if (v === undefined && optional) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) this.fail(key, `must be a number from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+      this.fail(key, `must be a number from ${min} to ${max}`);
     return v;
   }
   integer(key: string, min: number, max: number): number {

@@ -32,13 +32,18 @@ describe('pos replay guard', () => {
     expect(guard.forgetOld(T0 + 24 * HOUR)).toBe(0); // exactly the retention: still kept
     expect(guard.seen('bo-1', 'e1')).toBe(true);
     expect(guard.forgetOld(T0 + 24 * HOUR + 1)).toBe(2);
-    expect([guard.seen('bo-1', 'e1'), guard.seen('bo-1', 'e2'), guard.seen('bo-1', 'e3'), guard.seen('bo-2', 'e1')]).toEqual([false, false, true, true]);
+    expect([
+      guard.seen('bo-1', 'e1'),
+      guard.seen('bo-1', 'e2'),
+      guard.seen('bo-1', 'e3'),
+      guard.seen('bo-2', 'e1'),
+    ]).toEqual([false, false, true, true]);
     expect(guard.forgetOld(T0 + 26 * HOUR + 1)).toBe(2);
     expect(guard.seen('bo-2', 'e1')).toBe(false);
     db.close();
   });
 
-  it('a replay does not extend an id\'s retention: it counts from the first delivery', () => {
+  it("a replay does not extend an id's retention: it counts from the first delivery", () => {
     const db = openDb(tempDir());
     const guard = new ReplayGuard(db, HOUR);
     guard.remember('bo-1', ['e1'], T0);

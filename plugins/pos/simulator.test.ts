@@ -14,7 +14,10 @@ let directory: MemoryDirectory;
 /** The stores a prefix names, registered as `simulate --api-key` would (back office + its devices). */
 const register = (prefix: string, devices: number) => {
   for (const d of simulator.devices!(devices, { prefix, devices_per_store: String(devices) })) {
-    directory.add({ id: d.id, kind: d.kind, model: d.model, gateway: d.gateway }, d.credential ? { type: d.credential, value: SECRET } : undefined);
+    directory.add(
+      { id: d.id, kind: d.kind, model: d.model, gateway: d.gateway },
+      d.credential ? { type: d.credential, value: SECRET } : undefined,
+    );
   }
 };
 
@@ -42,9 +45,21 @@ function backOffice(store: string, start: number, options: Partial<BackOfficeOpt
   const counts = new Map<string, number>();
   const refused: string[] = [];
   const bo = new SimulatedBackOffice({
-    store, devices: [1, 2, 3, 4].map((n) => `${store}-pos-${n}`), url: `${rt.url}/ingest/pos`, secret: SECRET,
-    heartbeatMs: 60_000, ordersPerHour: 60, failurePct: 4, outagePct: 0, clock, random: seeded(store.length * 7919),
-    progress: { update() {}, count: (e, by = 1) => void counts.set(e, (counts.get(e) ?? 0) + by), refused: (d, why) => void refused.push(`${d}: ${why}`) },
+    store,
+    devices: [1, 2, 3, 4].map((n) => `${store}-pos-${n}`),
+    url: `${rt.url}/ingest/pos`,
+    secret: SECRET,
+    heartbeatMs: 60_000,
+    ordersPerHour: 60,
+    failurePct: 4,
+    outagePct: 0,
+    clock,
+    random: seeded(store.length * 7919),
+    progress: {
+      update() {},
+      count: (e, by = 1) => void counts.set(e, (counts.get(e) ?? 0) + by),
+      refused: (d, why) => void refused.push(`${d}: ${why}`),
+    },
     ...options,
   });
   /** Moves the clock by `seconds` one-second steps, the devices acting in each. */
@@ -56,8 +71,10 @@ function backOffice(store: string, start: number, options: Partial<BackOfficeOpt
   };
   return { bo, clock, counts, refused, run };
 }
-const storeLines = (measurement: string, store: string) => rt.lines(measurement).filter((l) => l.includes(`,store=${store} `));
-const delivered = (sender: string) => (rt.pluginDb.prepare('SELECT count(*) AS n FROM pos_events_seen WHERE sender = ?').get(sender) as { n: number }).n;
+const storeLines = (measurement: string, store: string) =>
+  rt.lines(measurement).filter((l) => l.includes(`,store=${store} `));
+const delivered = (sender: string) =>
+  (rt.pluginDb.prepare('SELECT count(*) AS n FROM pos_events_seen WHERE sender = ?').get(sender) as { n: number }).n;
 
 describe('pos simulator', () => {
   it('has a lunch peak: more orders at 12:30 than at 15:30, in the curve and at the server', async () => {
@@ -132,19 +149,25 @@ describe('pos simulator', () => {
     await store.bo.flush();
     expect(store.bo.held).toBe(0);
     const payments = storeLines('pos_payment', 'fail-0001').map((line) => ({
-      method: /,method=(\w+)/.exec(line)![1], result: /,result=(\w+)/.exec(line)![1],
-      reason: /,reason=(\w+)/.exec(line)?.[1], order: /order_id="([^"]+)"/.exec(line)![1],
+      method: /,method=(\w+)/.exec(line)![1],
+      result: /,result=(\w+)/.exec(line)![1],
+      reason: /,reason=(\w+)/.exec(line)?.[1],
+      order: /order_id="([^"]+)"/.exec(line)![1],
     }));
     const attempts = payments.filter((p) => p.method !== 'cash');
     const failures = payments.filter((p) => p.result === 'failure');
     expect(attempts.length).toBeGreaterThan(1000);
-    expect(failures.every((p) => p.method !== 'cash' && (FAILURE_REASONS as readonly string[]).includes(p.reason!))).toBe(true);
+    expect(
+      failures.every((p) => p.method !== 'cash' && (FAILURE_REASONS as readonly string[]).includes(p.reason!)),
+    ).toBe(true);
     expect(new Set(failures.map((p) => p.reason)).size).toBe(FAILURE_REASONS.length);
     expect(payments.filter((p) => p.result === 'success').every((p) => p.reason === undefined)).toBe(true);
     const rate = failures.length / attempts.length;
     expect(rate).toBeGreaterThan(0.06); // configured 10 %, a generous bound
     expect(rate).toBeLessThan(0.14);
-    const paidInCash = new Set(payments.filter((p) => p.method === 'cash' && p.result === 'success').map((p) => p.order));
+    const paidInCash = new Set(
+      payments.filter((p) => p.method === 'cash' && p.result === 'success').map((p) => p.order),
+    );
     expect(failures.every((p) => paidInCash.has(p.order))).toBe(true);
   });
 });

@@ -54,7 +54,10 @@ function storesOf(count: number, options: Record<string, string>): Array<{ store
   const perStore = Math.max(1, Number(options.devices_per_store ?? 4));
   return Array.from({ length: Math.ceil(count / perStore) }, (_, s) => {
     const store = `${options.prefix ?? 'store-'}${String(s + 1).padStart(4, '0')}`;
-    return { store, devices: Array.from({ length: Math.min(perStore, count - s * perStore) }, (_, d) => `${store}-pos-${d + 1}`) };
+    return {
+      store,
+      devices: Array.from({ length: Math.min(perStore, count - s * perStore) }, (_, d) => `${store}-pos-${d + 1}`),
+    };
   });
 }
 

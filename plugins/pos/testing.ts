@@ -11,7 +11,11 @@ export async function postEvents(
   const res = await fetch(`${url}/ingest/pos`, {
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json', 'x-fleetpulse-sender': sender, 'x-fleetpulse-signature': signatureHeader([secret], Math.floor(Date.now() / 1000), body) },
+    headers: {
+      'content-type': 'application/json',
+      'x-fleetpulse-sender': sender,
+      'x-fleetpulse-signature': signatureHeader([secret], Math.floor(Date.now() / 1000), body),
+    },
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }

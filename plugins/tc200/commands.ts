@@ -46,7 +46,12 @@ const checkParameters = Compile(TerminalParameters);
  * the terminal's answer (or silence) to the SDK's outcomes. `updating` holds the terminals with a
  * firmware transfer running (one at a time each).
  */
-export async function runCommand(deps: FirmwareDeps & { updating: Set<string> }, terminal: TerminalLine, device: string, command: Command): Promise<unknown> {
+export async function runCommand(
+  deps: FirmwareDeps & { updating: Set<string> },
+  terminal: TerminalLine,
+  device: string,
+  command: Command,
+): Promise<unknown> {
   const { ctx } = deps;
   switch (command.name) {
     case 'reboot':
@@ -56,7 +61,9 @@ export async function runCommand(deps: FirmwareDeps & { updating: Set<string> },
     case 'set_parameters': {
       if (!checkParameters.Check(command.params)) {
         const first = [...checkParameters.Errors(command.params)][0];
-        throw new CommandRejected(`set_parameters: ${first?.instancePath || 'parameters'} ${first?.message ?? 'invalid'}`);
+        throw new CommandRejected(
+          `set_parameters: ${first?.instancePath || 'parameters'} ${first?.message ?? 'invalid'}`,
+        );
       }
       const wire = parametersToWire(command.params as TerminalParameters);
       return (await ask(ctx, terminal, device, { type: 'set_params', params: wire }, command.signal)).values;
@@ -77,18 +84,27 @@ export async function runCommand(deps: FirmwareDeps & { updating: Set<string> },
 }
 
 /** One request/response command, with link and device outcomes mapped to the SDK's errors. */
-async function ask(ctx: CommandContext, terminal: TerminalLine, device: string, cmd: HostCommand, signal: AbortSignal): Promise<Result> {
+async function ask(
+  ctx: CommandContext,
+  terminal: TerminalLine,
+  device: string,
+  cmd: HostCommand,
+  signal: AbortSignal,
+): Promise<Result> {
   let result: Result;
   try {
     result = await terminal.request(cmd, signal);
   } catch (err) {
     if (err instanceof LinkClosed) throw new DeviceUnreachable(device);
     if (err instanceof LinkRefused) throw new CommandRejected(`terminal refused ${cmd.type}: ${err.message}`);
-    if (err instanceof LinkTimeout || err instanceof ResultTimeout || err instanceof TerminalRestarted) throw new CommandFailed(`${cmd.type}: ${err.message}`);
+    if (err instanceof LinkTimeout || err instanceof ResultTimeout || err instanceof TerminalRestarted)
+      throw new CommandFailed(`${cmd.type}: ${err.message}`);
     throw err;
   }
-  if (result.code === 'rejected') throw new CommandRejected(`terminal rejected ${cmd.type}: ${result.message}`, result.values);
-  if (result.code === 'failed') throw new CommandFailed(`terminal failed ${cmd.type}: ${result.message}`, result.values);
+  if (result.code === 'rejected')
+    throw new CommandRejected(`terminal rejected ${cmd.type}: ${result.message}`, result.values);
+  if (result.code === 'failed')
+    throw new CommandFailed(`terminal failed ${cmd.type}: ${result.message}`, result.values);
   ctx.log.info({ terminal: device, command: cmd.type }, 'terminal command done');
   return result;
 }
@@ -116,7 +132,10 @@ export class BootWatch {
       };
       const waiter = (hello: Hello) => hello.boot_count !== bootCount && (done(), resolve(hello));
       const cancel = () => (done(), reject(new Error('cancelled while waiting for the terminal to come back')));
-      const timer = setTimeout(() => (done(), reject(new Error(`terminal did not come back within ${timeoutMs / 1000} s`))), timeoutMs);
+      const timer = setTimeout(
+        () => (done(), reject(new Error(`terminal did not come back within ${timeoutMs / 1000} s`))),
+        timeoutMs,
+      );
       signal.addEventListener('abort', cancel, { once: true });
       waiters.add(waiter);
     });

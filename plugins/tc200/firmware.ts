@@ -6,9 +6,15 @@ import type { Hello, Result } from './protocol.ts';
 
 export const UpdateFirmwareParams = Type.Object(
   {
-    version: Type.String({ minLength: 1, maxLength: 64, description: 'Version the image installs; confirmed from the hello after reboot' }),
+    version: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Version the image installs; confirmed from the hello after reboot',
+    }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'SHA-256 of the image, hex' }),
-    url: Type.Optional(Type.String({ pattern: '^https?://', description: 'Where the agent downloads the image (http or https)' })),
+    url: Type.Optional(
+      Type.String({ pattern: '^https?://', description: 'Where the agent downloads the image (http or https)' }),
+    ),
     image_base64: Type.Optional(Type.String({ description: 'The image inline, base64 (small images and tests)' })),
   },
   { additionalProperties: false },
@@ -28,14 +34,24 @@ export interface FirmwareDeps {
  * link, a power cut, a checksum mismatch) leaves it on the old version; it ends with an
  * `update_failed` point and CommandFailed.
  */
-export async function updateFirmware(deps: FirmwareDeps, terminal: TerminalLine, params: UpdateFirmwareParams, signal: AbortSignal) {
+export async function updateFirmware(
+  deps: FirmwareDeps,
+  terminal: TerminalLine,
+  params: UpdateFirmwareParams,
+  signal: AbortSignal,
+) {
   const { ctx } = deps;
   const { chunk_bytes, confirm_timeout_s, max_image_bytes } = ctx.config.firmware;
   const serial = terminal.serial!;
   const from = terminal.hello!.firmware;
   const to = params.version;
   const report = (state: string, progress_pct: number, error?: string) =>
-    ctx.emit(terminalFirmware.name, { state, progress_pct, from_version: from, to_version: to, error }, { device: serial }, ctx.clock.now());
+    ctx.emit(
+      terminalFirmware.name,
+      { state, progress_pct, from_version: from, to_version: to, error },
+      { device: serial },
+      ctx.clock.now(),
+    );
 
   const sha256 = Buffer.from(params.sha256, 'hex');
   let progress = 0;
@@ -63,7 +79,8 @@ export async function updateFirmware(deps: FirmwareDeps, terminal: TerminalLine,
     back.catch(() => {});
     expectOk(await terminal.request({ type: 'fw_apply' }, signal), 'fw_apply');
     const hello = await back;
-    if (hello.firmware !== to) throw new Error(`terminal came back on ${hello.firmware}, not ${to} (the new image did not boot)`);
+    if (hello.firmware !== to)
+      throw new Error(`terminal came back on ${hello.firmware}, not ${to} (the new image did not boot)`);
     report('updated', 100);
     return { firmware: to, previous: from, bytes: image.length };
   } catch (err) {
@@ -73,7 +90,11 @@ export async function updateFirmware(deps: FirmwareDeps, terminal: TerminalLine,
     ctx.count('firmware_update_failed');
     // Best effort: tell a terminal that is still there to drop the staged image.
     if (terminal.serial === serial) terminal.request({ type: 'fw_abort' }, undefined, 1000).catch(() => {});
-    throw new CommandFailed(`firmware update of ${serial} to ${to} failed: ${reason}`, { state: 'update_failed', firmware: from, error: reason });
+    throw new CommandFailed(`firmware update of ${serial} to ${to} failed: ${reason}`, {
+      state: 'update_failed',
+      firmware: from,
+      error: reason,
+    });
   }
 }
 
@@ -88,7 +109,8 @@ async function loadImage(params: UpdateFirmwareParams, max: number, signal: Abor
   if (params.image_base64 !== undefined) {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(params.image_base64)) throw new CommandRejected('image_base64 is not base64');
     const image = Buffer.from(params.image_base64, 'base64');
-    if (image.length === 0 || image.length > max) throw new CommandRejected(`image of ${image.length} bytes: must be 1..${max}`);
+    if (image.length === 0 || image.length > max)
+      throw new CommandRejected(`image of ${image.length} bytes: must be 1..${max}`);
     return image;
   }
   const url = await checkFirmwareUrl(params.url!);
@@ -100,7 +122,8 @@ async function loadImage(params: UpdateFirmwareParams, max: number, signal: Abor
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > max) throw new CommandRejected(`image of ${declared} bytes is over the ${max}-byte limit`);
   const image = Buffer.from(await response.arrayBuffer());
-  if (image.length === 0 || image.length > max) throw new CommandRejected(`image of ${image.length} bytes: must be 1..${max}`);
+  if (image.length === 0 || image.length > max)
+    throw new CommandRejected(`image of ${image.length} bytes: must be 1..${max}`);
   return image;
 }
 

@@ -15,17 +15,27 @@ const NoParams = Type.Object({}, { additionalProperties: false });
  */
 export default definePlugin({
   name: 'tc200',
-  description: 'TC-200 payment terminals over USB serial: status, liveness, reboot, parameters, diagnostics, firmware update',
+  description:
+    'TC-200 payment terminals over USB serial: status, liveness, reboot, parameters, diagnostics, firmware update',
   kinds: ['terminal'],
   runs_in: ['agent'],
   config,
   measurements,
   commands: {
-    reboot: { description: 'Reboots the terminal; it says hello again when it is back', params: NoParams, timeout_s: 30 },
-    set_parameters: { description: 'Sets terminal parameters (only those given)', params: TerminalParameters, timeout_s: 30 },
-    get_diagnostics: { description: 'Returns the terminal\'s self-test and log tail', params: NoParams, timeout_s: 30 },
+    reboot: {
+      description: 'Reboots the terminal; it says hello again when it is back',
+      params: NoParams,
+      timeout_s: 30,
+    },
+    set_parameters: {
+      description: 'Sets terminal parameters (only those given)',
+      params: TerminalParameters,
+      timeout_s: 30,
+    },
+    get_diagnostics: { description: "Returns the terminal's self-test and log tail", params: NoParams, timeout_s: 30 },
     update_firmware: {
-      description: 'Transfers a firmware image in acknowledged chunks, verifies its SHA-256, applies it and confirms the new version after reboot',
+      description:
+        'Transfers a firmware image in acknowledged chunks, verifies its SHA-256, applies it and confirms the new version after reboot',
       params: UpdateFirmwareParams,
       timeout_s: 900,
     },
@@ -41,10 +51,12 @@ export default definePlugin({
       boots.heard(hello);
       // The agent's configuration decides how often terminals report, so liveness matches it.
       const { heartbeat_interval_s, status_interval_s } = ctx.config;
-      port.request({ type: 'set_params', params: parametersToWire({ heartbeat_interval_s, status_interval_s }) }).catch((err: Error) => {
-        ctx.count('set_intervals_failed');
-        ctx.log.warn({ terminal: hello.serial, err: err.message }, 'could not set report intervals on the terminal');
-      });
+      port
+        .request({ type: 'set_params', params: parametersToWire({ heartbeat_interval_s, status_interval_s }) })
+        .catch((err: Error) => {
+          ctx.count('set_intervals_failed');
+          ctx.log.warn({ terminal: hello.serial, err: err.message }, 'could not set report intervals on the terminal');
+        });
     };
 
     const ports = ctx.config.ports.map((p) => new TerminalPort(ctx, p.path, p.baud_rate, onHello));
@@ -63,4 +75,3 @@ export default definePlugin({
     };
   },
 });
-

@@ -6,7 +6,9 @@ import { FrameDecoder, MsgType, NakReason, type Frame } from './protocol.ts';
  * Two link ends joined in memory by a line the test controls: `cut(frame)` decides, per frame
  * (decoded for the test's eyes only), whether it is lost on the way.
  */
-function pair(options: { refuse?: (f: Frame) => number; cutAtoB?: (f: Frame) => boolean; cutBtoA?: (f: Frame) => boolean } = {}) {
+function pair(
+  options: { refuse?: (f: Frame) => number; cutAtoB?: (f: Frame) => boolean; cutBtoA?: (f: Frame) => boolean } = {},
+) {
   const delivered: Frame[] = [];
   const peek = (bytes: Buffer) => new FrameDecoder().push(bytes)[0]!;
   const a: Link = new Link({
@@ -28,7 +30,11 @@ describe('acknowledged link', () => {
   it('delivers in order with sequence 0 first, then 1, 2, ...', async () => {
     const { a, delivered } = pair();
     await Promise.all([1, 2, 3].map((n) => a.send(MsgType.HEARTBEAT, Buffer.from([n]))));
-    expect(delivered.map((f) => [f.seq, f.payload[0]])).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(delivered.map((f) => [f.seq, f.payload[0]])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
   });
 
   it('resends when an ACK is lost and delivers the resent frame only once', async () => {
@@ -89,8 +95,12 @@ describe('acknowledged link', () => {
   it('a peer that restarts (SEQ 0 again) is not mistaken for a duplicate', async () => {
     const delivered: Frame[] = [];
     let peer: Link | undefined;
-    const b = new Link({ write: (bytes) => setImmediate(() => peer?.receive(bytes)), deliver: (f) => (delivered.push(f), 0) });
-    const end = () => new Link({ write: (bytes) => setImmediate(() => b.receive(bytes)), deliver: () => 0, ack_timeout_ms: 15 });
+    const b = new Link({
+      write: (bytes) => setImmediate(() => peer?.receive(bytes)),
+      deliver: (f) => (delivered.push(f), 0),
+    });
+    const end = () =>
+      new Link({ write: (bytes) => setImmediate(() => b.receive(bytes)), deliver: () => 0, ack_timeout_ms: 15 });
     peer = end();
     await peer.send(MsgType.HELLO, Buffer.from([1])); // seq 0
     await peer.send(MsgType.HEARTBEAT, Buffer.from([2])); // seq 1
@@ -98,7 +108,12 @@ describe('acknowledged link', () => {
     peer = end(); // rebooted: its link starts again at seq 0
     await peer.send(MsgType.HELLO, Buffer.from([3]));
     await peer.send(MsgType.HEARTBEAT, Buffer.from([4]));
-    expect(delivered.map((f) => [f.seq, f.payload[0]])).toEqual([[0, 1], [1, 2], [0, 3], [1, 4]]);
+    expect(delivered.map((f) => [f.seq, f.payload[0]])).toEqual([
+      [0, 1],
+      [1, 2],
+      [0, 3],
+      [1, 4],
+    ]);
     expect(b.stats.duplicates).toBe(0);
   });
 });

@@ -58,7 +58,15 @@ interface Outgoing {
 
 export class Link {
   readonly decoder = new FrameDecoder();
-  readonly stats: LinkStats = { sent: 0, retransmissions: 0, timeouts: 0, duplicates: 0, naks_received: 0, naks_sent: 0, stray_acks: 0 };
+  readonly stats: LinkStats = {
+    sent: 0,
+    retransmissions: 0,
+    timeouts: 0,
+    duplicates: 0,
+    naks_received: 0,
+    naks_sent: 0,
+    stray_acks: 0,
+  };
   private readonly queue: Outgoing[] = [];
   private inFlight?: { out: Outgoing; seq: number; attempts: number; timer: NodeJS.Timeout };
   /** SEQ 0 marks the first frame after this side opened; then 1..255, wrapping. */
@@ -110,7 +118,11 @@ export class Link {
     // A resend of the frame we last answered (our ACK was lost): answer again, deliver once.
     // SEQ 0 starts every link, so a restarted peer reuses it: there the content must match too.
     const last = this.lastReceived;
-    if (last && last.seq === frame.seq && (frame.seq !== 0 || (last.type === frame.type && last.payload.equals(frame.payload)))) {
+    if (
+      last &&
+      last.seq === frame.seq &&
+      (frame.seq !== 0 || (last.type === frame.type && last.payload.equals(frame.payload)))
+    ) {
       this.stats.duplicates++;
       this.reply(frame.seq, last.reply);
       return;
@@ -123,7 +135,11 @@ export class Link {
   private reply(seq: number, reason: number): void {
     if (reason) this.stats.naks_sent++;
     this.write(
-      encodeFrame(reason ? { type: MsgType.NAK, seq, payload: Buffer.from([reason]) } : { type: MsgType.ACK, seq, payload: Buffer.alloc(0) }),
+      encodeFrame(
+        reason
+          ? { type: MsgType.NAK, seq, payload: Buffer.from([reason]) }
+          : { type: MsgType.ACK, seq, payload: Buffer.alloc(0) },
+      ),
     );
   }
 
@@ -139,7 +155,9 @@ export class Link {
     else {
       this.stats.naks_received++;
       const reason = frame.payload[0] ?? 0;
-      flight.out.reject(new LinkRefused(`peer refused frame type 0x${flight.out.type.toString(16)} (reason ${reason})`, reason));
+      flight.out.reject(
+        new LinkRefused(`peer refused frame type 0x${flight.out.type.toString(16)} (reason ${reason})`, reason),
+      );
     }
     this.pump();
   }
@@ -157,7 +175,11 @@ export class Link {
         if (flight.attempts > this.maxRetries) {
           this.stats.timeouts++;
           this.inFlight = undefined;
-          out.reject(new LinkTimeout(`no ACK for frame type 0x${out.type.toString(16)} seq ${seq} after ${flight.attempts} sends`));
+          out.reject(
+            new LinkTimeout(
+              `no ACK for frame type 0x${out.type.toString(16)} seq ${seq} after ${flight.attempts} sends`,
+            ),
+          );
           this.pump();
           return;
         }

@@ -33,7 +33,16 @@ const FRAME_BYTES = 40;
 export class MemoryTerminal implements TerminalLine {
   readonly model: TerminalModel;
   hello?: Hello;
-  private readonly link: LinkCounters = { frames: 0, bad_crc: 0, framing_errors: 0, discarded_bytes: 0, retransmissions: 0, timeouts: 0, duplicates: 0, naks: 0 };
+  private readonly link: LinkCounters = {
+    frames: 0,
+    bad_crc: 0,
+    framing_errors: 0,
+    discarded_bytes: 0,
+    retransmissions: 0,
+    timeouts: 0,
+    duplicates: 0,
+    naks: 0,
+  };
   private lastReport: number;
   private nextReq = 1;
   private restarting: NodeJS.Timeout | undefined;

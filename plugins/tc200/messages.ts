@@ -39,7 +39,10 @@ export interface Hello {
   /** Boots since manufacture, kept in flash: a new value means the terminal restarted. */
   boot_count: number;
 }
-export interface Heartbeat { type: 'heartbeat'; uptime_s: number }
+export interface Heartbeat {
+  type: 'heartbeat';
+  uptime_s: number;
+}
 export interface Status {
   type: 'status';
   state: TerminalState;
@@ -54,19 +57,58 @@ export interface Status {
   mem_pct: number;
   disk_pct: number;
 }
-export interface Identify { type: 'identify' }
-export interface Reboot { type: 'reboot'; req: number }
-export interface SetParams { type: 'set_params'; req: number; params: Record<string, string> }
-export interface GetDiagnostics { type: 'get_diagnostics'; req: number }
-export interface FwBegin { type: 'fw_begin'; req: number; version: string; size: number; sha256: Buffer }
-export interface FwChunk { type: 'fw_chunk'; req: number; offset: number; data: Buffer }
-export interface FwVerify { type: 'fw_verify'; req: number }
-export interface FwApply { type: 'fw_apply'; req: number }
-export interface FwAbort { type: 'fw_abort'; req: number }
-export interface Result { type: 'result'; req: number; code: ResultCode; message: string; values: Record<string, string> }
+export interface Identify {
+  type: 'identify';
+}
+export interface Reboot {
+  type: 'reboot';
+  req: number;
+}
+export interface SetParams {
+  type: 'set_params';
+  req: number;
+  params: Record<string, string>;
+}
+export interface GetDiagnostics {
+  type: 'get_diagnostics';
+  req: number;
+}
+export interface FwBegin {
+  type: 'fw_begin';
+  req: number;
+  version: string;
+  size: number;
+  sha256: Buffer;
+}
+export interface FwChunk {
+  type: 'fw_chunk';
+  req: number;
+  offset: number;
+  data: Buffer;
+}
+export interface FwVerify {
+  type: 'fw_verify';
+  req: number;
+}
+export interface FwApply {
+  type: 'fw_apply';
+  req: number;
+}
+export interface FwAbort {
+  type: 'fw_abort';
+  req: number;
+}
+export interface Result {
+  type: 'result';
+  req: number;
+  code: ResultCode;
+  message: string;
+  values: Record<string, string>;
+}
 
 export type DeviceMessage = Hello | Heartbeat | Status | Result;
-export type HostMessage = Identify | Reboot | SetParams | GetDiagnostics | FwBegin | FwChunk | FwVerify | FwApply | FwAbort;
+export type HostMessage =
+  Identify | Reboot | SetParams | GetDiagnostics | FwBegin | FwChunk | FwVerify | FwApply | FwAbort;
 export type Message = DeviceMessage | HostMessage;
 
 /** An intact frame whose payload does not decode: answered with NAK and counted. */
@@ -93,7 +135,9 @@ export function encodeMessage(msg: Message): { type: number; payload: Buffer } {
       return { type: MsgType.HEARTBEAT, payload: w.u32(msg.uptime_s).done() };
     case 'status':
       w.u8(TERMINAL_STATES.indexOf(msg.state)).u16(msg.error_code).u32(msg.transactions).u32(msg.failed_transactions);
-      w.u8(PAPER_STATES.indexOf(msg.paper)).i16(Math.round(msg.temperature_c * 10)).u32(msg.free_storage_kb);
+      w.u8(PAPER_STATES.indexOf(msg.paper))
+        .i16(Math.round(msg.temperature_c * 10))
+        .u32(msg.free_storage_kb);
       w.u8(msg.cpu_pct).u8(msg.mem_pct).u8(msg.disk_pct);
       return { type: MsgType.STATUS, payload: w.done() };
     case 'identify':
@@ -129,7 +173,14 @@ export function decodeMessage(type: number, payload: Buffer): Message {
   let msg: Message;
   switch (type) {
     case MsgType.HELLO:
-      msg = { type: 'hello', serial: r.str8(), model: r.str8(), firmware: r.str8(), uptime_s: r.u32(), boot_count: r.u32() };
+      msg = {
+        type: 'hello',
+        serial: r.str8(),
+        model: r.str8(),
+        firmware: r.str8(),
+        uptime_s: r.u32(),
+        boot_count: r.u32(),
+      };
       if (!msg.serial) throw new MessageError('hello.serial is empty');
       break;
     case MsgType.HEARTBEAT:
@@ -179,7 +230,13 @@ export function decodeMessage(type: number, payload: Buffer): Message {
       msg = { type: 'fw_abort', req: r.u16() };
       break;
     case MsgType.RESULT:
-      msg = { type: 'result', req: r.u16(), code: r.oneOf('result.code', RESULT_CODES), message: r.str8(), values: r.pairs() };
+      msg = {
+        type: 'result',
+        req: r.u16(),
+        code: r.oneOf('result.code', RESULT_CODES),
+        message: r.str8(),
+        values: r.pairs(),
+      };
       break;
     default:
       throw new MessageError(`unknown frame type 0x${type.toString(16).padStart(2, '0')}`, NakReason.UNKNOWN_TYPE);
@@ -244,7 +301,8 @@ class Reader {
   private at = 0;
   constructor(private readonly buf: Buffer) {}
   private need(n: number, what: string) {
-    if (this.at + n > this.buf.length) throw new MessageError(`payload ends inside ${what} (byte ${this.at} of ${this.buf.length})`);
+    if (this.at + n > this.buf.length)
+      throw new MessageError(`payload ends inside ${what} (byte ${this.at} of ${this.buf.length})`);
   }
   u8() {
     this.need(1, 'u8');
@@ -301,7 +359,8 @@ class Reader {
     return v;
   }
   end(what: string) {
-    if (this.at !== this.buf.length) throw new MessageError(`${what}: ${this.buf.length - this.at} unexpected bytes after the message`);
+    if (this.at !== this.buf.length)
+      throw new MessageError(`${what}: ${this.buf.length - this.at} unexpected bytes after the message`);
   }
   private utf8(n: number) {
     const b = this.bytes(n);

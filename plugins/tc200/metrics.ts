@@ -18,7 +18,16 @@ export const terminalStatus = defineMeasurement({
   },
   // terminal_status_hourly, per customer/site/kind/model and hour: the fleet trends of the TC-200
   // dashboard read it instead of every terminal's reports.
-  rollup: { fields: { cpu_pct: 'mean', mem_pct: 'mean', disk_pct: 'mean', transactions: 'increase', failed_transactions: 'increase', error_code: 'count_positive' } },
+  rollup: {
+    fields: {
+      cpu_pct: 'mean',
+      mem_pct: 'mean',
+      disk_pct: 'mean',
+      transactions: 'increase',
+      failed_transactions: 'increase',
+      error_code: 'count_positive',
+    },
+  },
 });
 
 export const terminalInfo = defineMeasurement({
@@ -40,7 +49,10 @@ export const terminalLink = defineMeasurement({
   fields: {
     frames: { type: 'int', description: 'Valid frames received' },
     bad_crc: { type: 'int', description: 'Frames dropped for a CRC mismatch' },
-    framing_errors: { type: 'int', description: 'Frames dropped for bad framing (cut short, bad escape, wrong length)' },
+    framing_errors: {
+      type: 'int',
+      description: 'Frames dropped for bad framing (cut short, bad escape, wrong length)',
+    },
     discarded_bytes: { type: 'int', unit: 'bytes', description: 'Bytes of noise and of dropped frames' },
     retransmissions: { type: 'int', description: 'Frames the agent had to send again' },
     timeouts: { type: 'int', description: 'Frames given up after every retry' },

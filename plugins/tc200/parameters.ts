@@ -6,11 +6,17 @@ import { Type, type Static } from '../../collector/sdk/index.ts';
  */
 export const TerminalParameters = Type.Object(
   {
-    heartbeat_interval_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'Seconds between heartbeats' })),
-    status_interval_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'Seconds between status reports' })),
+    heartbeat_interval_s: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3600, description: 'Seconds between heartbeats' }),
+    ),
+    status_interval_s: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400, description: 'Seconds between status reports' }),
+    ),
     receipt_header: Type.Optional(Type.String({ maxLength: 40, description: 'First line printed on receipts' })),
     beep_volume: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Keypad and card beep volume' })),
-    idle_timeout_s: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600, description: 'Seconds before the screen returns to idle' })),
+    idle_timeout_s: Type.Optional(
+      Type.Integer({ minimum: 10, maximum: 3600, description: 'Seconds before the screen returns to idle' }),
+    ),
     contactless_enabled: Type.Optional(Type.Boolean({ description: 'Accept contactless (NFC) cards' })),
     currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code' })),
   },
@@ -32,7 +38,11 @@ export const DEFAULT_DEVICE_PARAMETERS: DeviceParameters = {
 
 /** Host side: parameters to SET_PARAMS pairs. */
 export function parametersToWire(params: TerminalParameters): Record<string, string> {
-  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 /**
@@ -40,21 +50,32 @@ export function parametersToWire(params: TerminalParameters): Record<string, str
  * The terminal checks again what the host checked, because a host is not the only writer
  * (a service technician's tool is another).
  */
-export function applyDeviceParameters(current: DeviceParameters, wire: Record<string, string>): DeviceParameters | string {
+export function applyDeviceParameters(
+  current: DeviceParameters,
+  wire: Record<string, string>,
+): DeviceParameters | string {
   const next: Record<string, unknown> = { ...current };
   for (const [key, raw] of Object.entries(wire)) {
     if (!Object.hasOwn(DEFAULT_DEVICE_PARAMETERS, key)) return `unknown parameter ${key}`;
-    const schema = (TerminalParameters.properties as Record<string, { type?: string; minimum?: number; maximum?: number; maxLength?: number; pattern?: string }>)[key]!;
+    const schema = (
+      TerminalParameters.properties as Record<
+        string,
+        { type?: string; minimum?: number; maximum?: number; maxLength?: number; pattern?: string }
+      >
+    )[key]!;
     if (schema.type === 'integer') {
       const n = Number(raw);
-      if (!/^-?\d+$/.test(raw) || n < (schema.minimum ?? -Infinity) || n > (schema.maximum ?? Infinity)) return `${key}: ${raw} is out of range`;
+      if (!/^-?\d+$/.test(raw) || n < (schema.minimum ?? -Infinity) || n > (schema.maximum ?? Infinity))
+        return `${key}: ${raw} is out of range`;
       next[key] = n;
     } else if (schema.type === 'boolean') {
       if (raw !== 'true' && raw !== 'false') return `${key}: ${raw} is not true or false`;
       next[key] = raw === 'true';
     } else {
-      if (schema.maxLength !== undefined && raw.length > schema.maxLength) return `${key}: longer than ${schema.maxLength}`;
-      if (schema.pattern && !new RegExp(schema.pattern).test(raw)) return `${key}: ${raw} does not match ${schema.pattern}`;
+      if (schema.maxLength !== undefined && raw.length > schema.maxLength)
+        return `${key}: longer than ${schema.maxLength}`;
+      if (schema.pattern && !new RegExp(schema.pattern).test(raw))
+        return `${key}: ${raw} does not match ${schema.pattern}`;
       next[key] = raw;
     }
   }

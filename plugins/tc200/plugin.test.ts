@@ -19,7 +19,12 @@ afterEach(async () => {
   rig = undefined;
 });
 
-const command = (name: string, params: unknown = {}) => ({ id: `c-${name}`, name, params, signal: new AbortController().signal });
+const command = (name: string, params: unknown = {}) => ({
+  id: `c-${name}`,
+  name,
+  params,
+  signal: new AbortController().signal,
+});
 
 describe('tc200 plugin on a socat pty pair', () => {
   it('turns hello and status into points with the serial number as device', async () => {
@@ -28,7 +33,13 @@ describe('tc200 plugin on a socat pty pair', () => {
     const info = await until('terminal_info', () => acc.of('terminal_info', SERIAL)[0]);
     expect(info.tags).toEqual({ device: SERIAL, port: rig.pair.host });
     expect(info.fields).toMatchObject({ firmware: '2.4.1', model: 'TC-200' });
-    expect(acc.seen).toContainEqual({ device: SERIAL, kind: 'terminal', model: 'TC-200', firmware: '2.4.1', state: 'online' });
+    expect(acc.seen).toContainEqual({
+      device: SERIAL,
+      kind: 'terminal',
+      model: 'TC-200',
+      firmware: '2.4.1',
+      state: 'online',
+    });
     const status = await until('terminal_status', () => acc.of('terminal_status', SERIAL)[0]);
     expect(status.fields.state).toBe('error');
     expect(status.fields.error_code).toMatchObject({ value: 0x105 });
@@ -42,11 +53,16 @@ describe('tc200 plugin on a socat pty pair', () => {
   });
 
   it('keeps every status through noise, bad CRCs, lost bytes and split frames', async () => {
-    rig = await startRig({ terminal: { serial: SERIAL, faults: { noise: 0.3, corrupt: 0.15, drop_bytes: 0.002, split: true, spikes: 0.5 } } });
+    rig = await startRig({
+      terminal: { serial: SERIAL, faults: { noise: 0.3, corrupt: 0.15, drop_bytes: 0.002, split: true, spikes: 0.5 } },
+    });
     const { acc } = rig;
     await until('4 status reports', () => acc.of('terminal_status', SERIAL).length >= 4, 20_000);
-    const link = await until('link stats with errors', () =>
-      acc.of('terminal_link', SERIAL).find((p) => num(p.fields.bad_crc) + num(p.fields.framing_errors) > 0), 20_000);
+    const link = await until(
+      'link stats with errors',
+      () => acc.of('terminal_link', SERIAL).find((p) => num(p.fields.bad_crc) + num(p.fields.framing_errors) > 0),
+      20_000,
+    );
     expect(num(link.fields.discarded_bytes)).toBeGreaterThan(0);
     // Nothing garbled got through: counters only grow and every percentage is a percentage.
     const statuses = acc.of('terminal_status', SERIAL);
@@ -66,14 +82,32 @@ describe('tc200 plugin on a socat pty pair', () => {
     port.on('data', (d: Buffer) => link.receive(d));
     try {
       await new Promise((resolve) => port.once('open', resolve));
-      const hello = encodeMessage({ type: 'hello', serial: 'TC2-RAW', model: 'TC-200', firmware: '1.0.0', uptime_s: 1, boot_count: 1 });
+      const hello = encodeMessage({
+        type: 'hello',
+        serial: 'TC2-RAW',
+        model: 'TC-200',
+        firmware: '1.0.0',
+        uptime_s: 1,
+        boot_count: 1,
+      });
       await link.send(hello.type, hello.payload);
-      await expect(link.send(MsgType.STATUS, Buffer.from('09', 'hex'))).rejects.toMatchObject({ reason: NakReason.MALFORMED });
+      await expect(link.send(MsgType.STATUS, Buffer.from('09', 'hex'))).rejects.toMatchObject({
+        reason: NakReason.MALFORMED,
+      });
       await expect(link.send(0x7f, Buffer.alloc(0))).rejects.toMatchObject({ reason: NakReason.UNKNOWN_TYPE });
       expect(rig.acc.events.get('malformed_message')).toBe(2);
       const status = encodeMessage({
-        type: 'status', state: 'idle', error_code: 0, transactions: 5, failed_transactions: 0, paper: 'ok',
-        temperature_c: 40, free_storage_kb: 100, cpu_pct: 10, mem_pct: 20, disk_pct: 30,
+        type: 'status',
+        state: 'idle',
+        error_code: 0,
+        transactions: 5,
+        failed_transactions: 0,
+        paper: 'ok',
+        temperature_c: 40,
+        free_storage_kb: 100,
+        cpu_pct: 10,
+        mem_pct: 20,
+        disk_pct: 30,
       });
       await link.send(status.type, status.payload);
       await until('status after the bad frames', () => rig!.acc.of('terminal_status', 'TC2-RAW')[0]);
@@ -106,9 +140,18 @@ describe('tc200 plugin on a socat pty pair', () => {
     await until('attached', () => acc.connections.get(SERIAL));
     const diag = (await running.execute!(SERIAL, command('get_diagnostics'))) as Record<string, string>;
     expect(diag).toMatchObject({ firmware: '2.4.1', card_reader: 'ok', boots: '1' });
-    await running.execute!(SERIAL, command('set_parameters', { receipt_header: 'Corner Shop', beep_volume: 2, contactless_enabled: false }));
-    expect(terminal!.parameters).toMatchObject({ receipt_header: 'Corner Shop', beep_volume: 2, contactless_enabled: false });
-    await expect(running.execute!(SERIAL, command('set_parameters', { beep_volume: 11 }))).rejects.toThrow(CommandRejected);
+    await running.execute!(
+      SERIAL,
+      command('set_parameters', { receipt_header: 'Corner Shop', beep_volume: 2, contactless_enabled: false }),
+    );
+    expect(terminal!.parameters).toMatchObject({
+      receipt_header: 'Corner Shop',
+      beep_volume: 2,
+      contactless_enabled: false,
+    });
+    await expect(running.execute!(SERIAL, command('set_parameters', { beep_volume: 11 }))).rejects.toThrow(
+      CommandRejected,
+    );
     await expect(running.execute!(SERIAL, command('set_parameters', { volume: 1 }))).rejects.toThrow(/set_parameters/);
     await expect(running.execute!(SERIAL, command('set_parameters', {}))).rejects.toThrow(CommandRejected);
     expect(terminal!.parameters.beep_volume).toBe(2);
@@ -124,8 +167,17 @@ describe('tc200 simulator and docs', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tc200-sim-test-'));
     const stop = new AbortController();
     const progress = { update: () => {}, count: () => {} };
-    const run = simulator.run({ server: '', count: 2, options: { dir, prefix: 'TC2-T-' }, progress, signal: stop.signal });
-    const acc = new TestAccumulator<Tc200Config>(plugin, Value.Default(config, { ...FAST, ports: [{ path: join(dir, 'TC2-T-00002.host') }] }) as Tc200Config);
+    const run = simulator.run({
+      server: '',
+      count: 2,
+      options: { dir, prefix: 'TC2-T-' },
+      progress,
+      signal: stop.signal,
+    });
+    const acc = new TestAccumulator<Tc200Config>(
+      plugin,
+      Value.Default(config, { ...FAST, ports: [{ path: join(dir, 'TC2-T-00002.host') }] }) as Tc200Config,
+    );
     try {
       await until('pty links', () => existsSync(join(dir, 'TC2-T-00002.host')));
       const running = await plugin.start(acc.context as never);
@@ -140,8 +192,12 @@ describe('tc200 simulator and docs', () => {
   });
 
   it('a bad configuration is refused naming the key', () => {
-    expect(() => validatePluginConfig(plugin, 'tc200', { ports: [{ path: '/dev/ttyUSB0', baud: 9600 }] })).toThrow('plugins.tc200.ports.0.baud: unknown option');
-    expect(() => validatePluginConfig(plugin, 'tc200', { firmware: { chunk_bytes: 4096 } })).toThrow('plugins.tc200.firmware.chunk_bytes: must be <= 1018');
+    expect(() => validatePluginConfig(plugin, 'tc200', { ports: [{ path: '/dev/ttyUSB0', baud: 9600 }] })).toThrow(
+      'plugins.tc200.ports.0.baud: unknown option',
+    );
+    expect(() => validatePluginConfig(plugin, 'tc200', { firmware: { chunk_bytes: 4096 } })).toThrow(
+      'plugins.tc200.firmware.chunk_bytes: must be <= 1018',
+    );
   });
 
   it('the sample config shows the defaults and the README embeds it', () => {

@@ -30,20 +30,46 @@ describe('recorded frames', () => {
   it('decode to hello, status, heartbeat and ACK', () => {
     const d = new FrameDecoder();
     const frames = d.push(bytes(HELLO_HEX + STATUS_HEX + HEARTBEAT_HEX + ACK5_HEX));
-    expect(frames.map((f) => [f.type, f.seq])).toEqual([[MsgType.HELLO, 0], [MsgType.STATUS, 5], [MsgType.HEARTBEAT, 6], [MsgType.ACK, 5]]);
+    expect(frames.map((f) => [f.type, f.seq])).toEqual([
+      [MsgType.HELLO, 0],
+      [MsgType.STATUS, 5],
+      [MsgType.HEARTBEAT, 6],
+      [MsgType.ACK, 5],
+    ]);
     expect(decodeMessage(frames[0]!.type, frames[0]!.payload)).toEqual({
-      type: 'hello', serial: 'TC2-000123', model: 'TC-200', firmware: '2.4.1', uptime_s: 42, boot_count: 17,
+      type: 'hello',
+      serial: 'TC2-000123',
+      model: 'TC-200',
+      firmware: '2.4.1',
+      uptime_s: 42,
+      boot_count: 17,
     });
     expect(decodeMessage(frames[1]!.type, frames[1]!.payload)).toEqual({
-      type: 'status', state: 'error', error_code: 500, transactions: 1234, failed_transactions: 7, paper: 'low',
-      temperature_c: 41.5, free_storage_kb: 51200, cpu_pct: 37, mem_pct: 62, disk_pct: 80,
+      type: 'status',
+      state: 'error',
+      error_code: 500,
+      transactions: 1234,
+      failed_transactions: 7,
+      paper: 'low',
+      temperature_c: 41.5,
+      free_storage_kb: 51200,
+      cpu_pct: 37,
+      mem_pct: 62,
+      disk_pct: 80,
     });
     expect(decodeMessage(frames[2]!.type, frames[2]!.payload)).toEqual({ type: 'heartbeat', uptime_s: 3600 });
     expect(d.stats).toEqual({ frames: 4, bad_crc: 0, framing_errors: 0, discarded_bytes: 0 });
   });
 
   it('the encoder reproduces the recorded bytes', () => {
-    const e = encodeMessage({ type: 'hello', serial: 'TC2-000123', model: 'TC-200', firmware: '2.4.1', uptime_s: 42, boot_count: 17 });
+    const e = encodeMessage({
+      type: 'hello',
+      serial: 'TC2-000123',
+      model: 'TC-200',
+      firmware: '2.4.1',
+      uptime_s: 42,
+      boot_count: 17,
+    });
     expect(encodeFrame({ ...e, seq: 0 }).toString('hex')).toBe(HELLO_HEX);
   });
 
@@ -70,7 +96,9 @@ describe('recorded frames', () => {
     const status = bytes(STATUS_HEX);
     const noEnd = status.subarray(0, status.length - 1);
     // Noise with a start byte and a huge length, then a frame that lost its end byte, then two good ones.
-    const frames = d.push(Buffer.concat([bytes('0203ffff'), bytes('02ffff77'), noEnd, bytes(ACK5_HEX), bytes(HEARTBEAT_HEX)]));
+    const frames = d.push(
+      Buffer.concat([bytes('0203ffff'), bytes('02ffff77'), noEnd, bytes(ACK5_HEX), bytes(HEARTBEAT_HEX)]),
+    );
     expect(frames.map((f) => f.type)).toEqual([MsgType.ACK, MsgType.HEARTBEAT]);
     expect(d.stats.framing_errors).toBe(3); // '0203' (empty), '02ffff77' (cut short), the frame without its end
     expect(d.buffered).toBe(0);
@@ -129,7 +157,9 @@ function chunk(all: Buffer, cuts: number[]): Buffer[] {
 
 const isSubsequence = (want: Frame[], got: Frame[]) => {
   let j = 0;
-  for (const f of got) if (j < want.length && f.type === want[j]!.type && f.seq === want[j]!.seq && f.payload.equals(want[j]!.payload)) j++;
+  for (const f of got)
+    if (j < want.length && f.type === want[j]!.type && f.seq === want[j]!.seq && f.payload.equals(want[j]!.payload))
+      j++;
   return j === want.length;
 };
 
@@ -158,15 +188,31 @@ describe('properties', () => {
 
   it('garbage between frames loses no valid frame', () => {
     // Garbage rich in start and end bytes, the worst case for resynchronisation.
-    const noise = fc.array(fc.oneof(fc.constant(0x02), fc.constant(0x03), fc.constant(0x00), fc.integer({ min: 0, max: 255 })), { maxLength: 60 });
+    const noise = fc.array(
+      fc.oneof(fc.constant(0x02), fc.constant(0x03), fc.constant(0x00), fc.integer({ min: 0, max: 255 })),
+      { maxLength: 60 },
+    );
     fc.assert(
-      fc.property(fc.array(fc.tuple(noise, frameArb), { maxLength: 6 }), noise, fc.array(fc.nat(), { maxLength: 12 }), (pairs, tail, cuts) => {
-        const stream = Buffer.concat([...pairs.flatMap(([g, f]) => [Buffer.from(g), encodeFrame(f)]), Buffer.from(tail)]);
-        const d = new FrameDecoder();
-        const got = chunk(stream, cuts).flatMap((c) => d.push(c));
-        // Stuffing makes this exact: only real frames come out, none is lost.
-        expect(isSubsequence(pairs.map(([, f]) => f), got)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.tuple(noise, frameArb), { maxLength: 6 }),
+        noise,
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (pairs, tail, cuts) => {
+          const stream = Buffer.concat([
+            ...pairs.flatMap(([g, f]) => [Buffer.from(g), encodeFrame(f)]),
+            Buffer.from(tail),
+          ]);
+          const d = new FrameDecoder();
+          const got = chunk(stream, cuts).flatMap((c) => d.push(c));
+          // Stuffing makes this exact: only real frames come out, none is lost.
+          expect(
+            isSubsequence(
+              pairs.map(([, f]) => f),
+              got,
+            ),
+          ).toBe(true);
+        },
+      ),
     );
   });
 
@@ -188,13 +234,32 @@ describe('properties', () => {
   it('every message round-trips through its codec', () => {
     const str = fc.string({ minLength: 1, maxLength: 40 });
     const msgs = fc.oneof(
-      fc.record({ type: fc.constant('hello' as const), serial: str, model: str, firmware: str, uptime_s: fc.nat(), boot_count: fc.nat() }),
-      fc.record({ type: fc.constant('set_params' as const), req: fc.integer({ min: 0, max: 65535 }), params: fc.dictionary(str, fc.string({ maxLength: 100 })) }),
       fc.record({
-        type: fc.constant('result' as const), req: fc.integer({ min: 0, max: 65535 }), code: fc.constantFrom('ok' as const, 'rejected' as const, 'failed' as const),
-        message: fc.string({ maxLength: 60 }), values: fc.dictionary(str, fc.string({ maxLength: 100 })),
+        type: fc.constant('hello' as const),
+        serial: str,
+        model: str,
+        firmware: str,
+        uptime_s: fc.nat(),
+        boot_count: fc.nat(),
       }),
-      fc.record({ type: fc.constant('fw_chunk' as const), req: fc.nat({ max: 65535 }), offset: fc.nat(), data: fc.uint8Array({ minLength: 1, maxLength: 512 }).map((a) => Buffer.from(a)) }),
+      fc.record({
+        type: fc.constant('set_params' as const),
+        req: fc.integer({ min: 0, max: 65535 }),
+        params: fc.dictionary(str, fc.string({ maxLength: 100 })),
+      }),
+      fc.record({
+        type: fc.constant('result' as const),
+        req: fc.integer({ min: 0, max: 65535 }),
+        code: fc.constantFrom('ok' as const, 'rejected' as const, 'failed' as const),
+        message: fc.string({ maxLength: 60 }),
+        values: fc.dictionary(str, fc.string({ maxLength: 100 })),
+      }),
+      fc.record({
+        type: fc.constant('fw_chunk' as const),
+        req: fc.nat({ max: 65535 }),
+        offset: fc.nat(),
+        data: fc.uint8Array({ minLength: 1, maxLength: 512 }).map((a) => Buffer.from(a)),
+      }),
     );
     fc.assert(
       fc.property(msgs, (m) => {

@@ -40,7 +40,8 @@ export class FrameTooLarge extends Error {
 
 export function encodeFrame(frame: Frame): Buffer {
   const { type, seq, payload } = frame;
-  if (payload.length > MAX_PAYLOAD) throw new FrameTooLarge(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  if (payload.length > MAX_PAYLOAD)
+    throw new FrameTooLarge(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
   if (!isByte(type) || !isByte(seq)) throw new RangeError(`type and seq must be bytes, got ${type}/${seq}`);
   const body = Buffer.alloc(payload.length + BODY_OVERHEAD);
   body.writeUInt16BE(payload.length, 0);

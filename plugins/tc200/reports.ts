@@ -27,20 +27,34 @@ export interface LinkCounters {
 
 /** `terminal_info` for a hello heard on `port`. */
 export function helloReport(hello: Hello, port: string): Report {
-  const fields = { firmware: hello.firmware, model: hello.model, uptime_s: hello.uptime_s, boot_count: hello.boot_count };
+  const fields = {
+    firmware: hello.firmware,
+    model: hello.model,
+    uptime_s: hello.uptime_s,
+    boot_count: hello.boot_count,
+  };
   return { measurement: terminalInfo, fields, tags: { device: hello.serial, port } };
 }
 
 /** `terminal_status` and `terminal_link` for a status of terminal `device` on `port`. */
 export function statusReports(status: Status, device: string, port: string, link: LinkCounters): Report[] {
-  const { state, error_code, transactions, failed_transactions, paper, temperature_c, cpu_pct, mem_pct, disk_pct } = status;
+  const { state, error_code, transactions, failed_transactions, paper, temperature_c, cpu_pct, mem_pct, disk_pct } =
+    status;
   return [
     {
       measurement: terminalStatus,
       fields: {
-        state, error_code, transactions, failed_transactions, paper, temperature_c,
+        state,
+        error_code,
+        transactions,
+        failed_transactions,
+        paper,
+        temperature_c,
         // The protocol counts free flash in KiB; the metric is in bytes like every other size.
-        free_storage_bytes: status.free_storage_kb * 1024, cpu_pct, mem_pct, disk_pct,
+        free_storage_bytes: status.free_storage_kb * 1024,
+        cpu_pct,
+        mem_pct,
+        disk_pct,
       },
       tags: { device },
     },

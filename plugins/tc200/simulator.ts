@@ -22,7 +22,11 @@ const OPTIONS = {
   error_code: { description: 'report state error with this code (261 = 0x0105 card reader fault)', type: 'number' },
   split: { description: 'write frames in 1-5 byte pieces', type: 'boolean' },
   firmware_fault: { description: 'verify | apply | interrupt: how a firmware update fails' },
-  interrupt_at_pct: { description: 'where firmware_fault=interrupt strikes, % of the image', default: '50', type: 'number' },
+  interrupt_at_pct: {
+    description: 'where firmware_fault=interrupt strikes, % of the image',
+    default: '50',
+    type: 'number',
+  },
 } satisfies Record<string, SimulatorOption>;
 
 /** Simulated TC-200s, each on its own socat pty pair. Prints the host ends as the `plugins.tc200` section for an agent. */
@@ -48,7 +52,9 @@ export default defineSimulator({
         terminals.push(startTerminal({ path: pair.device, serial, firmware: options.firmware, faults }));
         progress.update('terminals', i, count);
       }
-      process.stdout.write(`# TC-200 simulator: ${pairs.length} terminals; configure the agent with\nplugins:\n  tc200:\n    ports:\n`);
+      process.stdout.write(
+        `# TC-200 simulator: ${pairs.length} terminals; configure the agent with\nplugins:\n  tc200:\n    ports:\n`,
+      );
       for (const p of pairs) process.stdout.write(`      - path: ${p.host}\n`);
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     } finally {

@@ -66,7 +66,14 @@ export interface Answer {
   firmware?: string;
 }
 
-interface Staging { version: string; size: number; sha256: Buffer; parts: Buffer[]; received: number; verified: boolean }
+interface Staging {
+  version: string;
+  size: number;
+  sha256: Buffer;
+  parts: Buffer[];
+  received: number;
+  verified: boolean;
+}
 
 export class TerminalModel {
   readonly serial: string;
@@ -127,7 +134,14 @@ export class TerminalModel {
   }
 
   hello(): Hello {
-    return { type: 'hello', serial: this.serial, model: this.model, firmware: this.fw, uptime_s: this.uptime(), boot_count: this.bootCount };
+    return {
+      type: 'hello',
+      serial: this.serial,
+      model: this.model,
+      firmware: this.fw,
+      uptime_s: this.uptime(),
+      boot_count: this.bootCount,
+    };
   }
 
   heartbeat(): Heartbeat {
@@ -158,7 +172,13 @@ export class TerminalModel {
   /** Answers one host command (see Answer). */
   handle(msg: HostMessage): Answer {
     if (msg.type === 'identify') return { reply: this.hello() };
-    const result = (code: Result['code'], message = '', values: Record<string, string> = {}): Result => ({ type: 'result', req: msg.req, code, message, values });
+    const result = (code: Result['code'], message = '', values: Record<string, string> = {}): Result => ({
+      type: 'result',
+      req: msg.req,
+      code,
+      message,
+      values,
+    });
     switch (msg.type) {
       case 'reboot':
         return { reply: result('ok'), restart: 'after_reply' };
@@ -166,25 +186,43 @@ export class TerminalModel {
         const applied = applyDeviceParameters(this.params, msg.params);
         if (typeof applied === 'string') return { reply: result('rejected', applied) };
         this.params = applied;
-        return { reply: result('ok', '', Object.fromEntries(Object.entries(this.params).map(([k, v]) => [k, String(v)]))) };
+        return {
+          reply: result('ok', '', Object.fromEntries(Object.entries(this.params).map(([k, v]) => [k, String(v)]))),
+        };
       }
       case 'get_diagnostics':
         return {
           reply: result('ok', '', {
-            firmware: this.fw, uptime_s: String(this.uptime()), boots: String(this.bootCount),
-            card_reader: this.faults.error_code ? 'fault' : 'ok', printer: 'ok', modem_rssi_dbm: '-67',
+            firmware: this.fw,
+            uptime_s: String(this.uptime()),
+            boots: String(this.bootCount),
+            card_reader: this.faults.error_code ? 'fault' : 'ok',
+            printer: 'ok',
+            modem_rssi_dbm: '-67',
             log: `boot ${this.bootCount} firmware ${this.fw}\nself-test passed`,
           }),
         };
       case 'fw_begin':
-        if (msg.size > 16 * 1024 * 1024) return { reply: result('rejected', `image of ${msg.size} bytes does not fit`) };
-        this.staging = { version: msg.version, size: msg.size, sha256: msg.sha256, parts: [], received: 0, verified: false };
+        if (msg.size > 16 * 1024 * 1024)
+          return { reply: result('rejected', `image of ${msg.size} bytes does not fit`) };
+        this.staging = {
+          version: msg.version,
+          size: msg.size,
+          sha256: msg.sha256,
+          parts: [],
+          received: 0,
+          verified: false,
+        };
         return { reply: result('ok') };
       case 'fw_chunk': {
         const staging = this.staging;
         if (!staging) return { reply: result('rejected', 'no update in progress') };
-        if (msg.offset !== staging.received) return { reply: result('rejected', `expected offset ${staging.received}`, { next: String(staging.received) }) };
-        if (staging.received + msg.data.length > staging.size) return { reply: result('rejected', 'chunk runs past the announced size') };
+        if (msg.offset !== staging.received)
+          return {
+            reply: result('rejected', `expected offset ${staging.received}`, { next: String(staging.received) }),
+          };
+        if (staging.received + msg.data.length > staging.size)
+          return { reply: result('rejected', 'chunk runs past the announced size') };
         staging.parts.push(msg.data);
         staging.received += msg.data.length;
         const f = this.faults;

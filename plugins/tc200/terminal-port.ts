@@ -68,7 +68,11 @@ export class TerminalPort implements TerminalLine {
   }
 
   /** Sends a command and waits for its RESULT. Link errors (LinkTimeout, LinkClosed, LinkRefused) pass through. */
-  async request(command: HostCommand, signal?: AbortSignal, timeoutMs = this.ctx.config.command_timeout_s * 1000): Promise<Result> {
+  async request(
+    command: HostCommand,
+    signal?: AbortSignal,
+    timeoutMs = this.ctx.config.command_timeout_s * 1000,
+  ): Promise<Result> {
     const link = this.link;
     if (!link || !this.hello) throw new DeviceUnreachable(this.serial ?? this.path);
     const req = this.nextReq;
@@ -81,7 +85,10 @@ export class TerminalPort implements TerminalLine {
       const { type, payload } = encodeMessage({ ...command, req } as HostMessage);
       signal?.addEventListener('abort', onAbort, { once: true });
       await link.send(type, payload);
-      timer = setTimeout(() => this.pending.get(req)?.reject(new ResultTimeout(`no result for ${command.type} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => this.pending.get(req)?.reject(new ResultTimeout(`no result for ${command.type} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       return await answer;
     } finally {
       clearTimeout(timer);
@@ -167,7 +174,10 @@ export class TerminalPort implements TerminalLine {
     // One IDENTIFY at a time: on a dead line each takes every retry to fail, and they must not pile up.
     if (!this.identifying) {
       this.identifying = true;
-      link.send(MsgType.IDENTIFY, Buffer.alloc(0)).catch(() => {}).finally(() => (this.identifying = false));
+      link
+        .send(MsgType.IDENTIFY, Buffer.alloc(0))
+        .catch(() => {})
+        .finally(() => (this.identifying = false));
     }
     clearTimeout(this.identifyTimer);
     this.identifyTimer = setTimeout(() => this.identify(), this.ctx.config.identify_interval_s * 1000);
@@ -180,7 +190,10 @@ export class TerminalPort implements TerminalLine {
     } catch (err) {
       if (!(err instanceof MessageError)) throw err;
       this.ctx.count('malformed_message');
-      this.ctx.log.warn({ port: this.path, terminal: this.serial, err: err.message }, 'malformed message from terminal');
+      this.ctx.log.warn(
+        { port: this.path, terminal: this.serial, err: err.message },
+        'malformed message from terminal',
+      );
       return err.reason;
     }
     const now = this.ctx.clock.now();
@@ -201,10 +214,19 @@ export class TerminalPort implements TerminalLine {
         const device = this.hello.serial;
         const d = this.link!.decoder.stats;
         const l = this.link!.stats;
-        this.write(statusReports(msg, device, this.path, {
-          frames: d.frames, bad_crc: d.bad_crc, framing_errors: d.framing_errors, discarded_bytes: d.discarded_bytes,
-          retransmissions: l.retransmissions, timeouts: l.timeouts, duplicates: l.duplicates, naks: l.naks_sent,
-        }), now);
+        this.write(
+          statusReports(msg, device, this.path, {
+            frames: d.frames,
+            bad_crc: d.bad_crc,
+            framing_errors: d.framing_errors,
+            discarded_bytes: d.discarded_bytes,
+            retransmissions: l.retransmissions,
+            timeouts: l.timeouts,
+            duplicates: l.duplicates,
+            naks: l.naks_sent,
+          }),
+          now,
+        );
         this.ctx.seen(device, statusLiveness(msg));
         return 0;
       }
@@ -233,7 +255,8 @@ export class TerminalPort implements TerminalLine {
     }
     if (known) {
       // The terminal restarted (or another one is on this port): what it was doing for us is lost.
-      for (const waiting of this.pending.values()) waiting.reject(new TerminalRestarted(`terminal ${known.serial} restarted before answering`));
+      for (const waiting of this.pending.values())
+        waiting.reject(new TerminalRestarted(`terminal ${known.serial} restarted before answering`));
       if (known.serial !== hello.serial) {
         this.attachment?.detach();
         if (!this.ctx.connection(known.serial)) this.ctx.offline(known.serial);

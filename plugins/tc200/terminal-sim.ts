@@ -56,7 +56,13 @@ export interface SimulatedTerminal {
 
 export function startTerminal(options: TerminalOptions): SimulatedTerminal {
   const rebootMs = options.reboot_ms ?? 300;
-  const model = new TerminalModel({ serial: options.serial, model: options.model, firmware: options.firmware, faults: options.faults, parameters: options.parameters });
+  const model = new TerminalModel({
+    serial: options.serial,
+    model: options.model,
+    firmware: options.firmware,
+    faults: options.faults,
+    parameters: options.parameters,
+  });
   let port: SerialPort | undefined;
   let link: Link | undefined;
   let powered = false;
@@ -68,12 +74,24 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
 
   const terminal: SimulatedTerminal = {
     serial: options.serial,
-    get firmware() { return model.firmware; },
-    get boots() { return model.boots; },
-    get parameters() { return model.parameters; },
-    get statusReports() { return statusReports; },
-    get faults() { return model.faults; },
-    set faults(f) { model.faults = f; },
+    get firmware() {
+      return model.firmware;
+    },
+    get boots() {
+      return model.boots;
+    },
+    get parameters() {
+      return model.parameters;
+    },
+    get statusReports() {
+      return statusReports;
+    },
+    get faults() {
+      return model.faults;
+    },
+    set faults(f) {
+      model.faults = f;
+    },
     sendStatus: () => report(),
     async powerCycle() {
       const boots = model.boots;
@@ -110,7 +128,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     const line = mangle(bytes, true);
     if (!model.faults.split) return void p.write(line);
     writeChain = writeChain.then(async () => {
-      for (let i = 0; i < line.length; ) {
+      for (let i = 0; i < line.length;) {
         const n = 1 + Math.floor(Math.random() * 5);
         if (p.isOpen) p.write(line.subarray(i, i + n));
         i += n;

@@ -39,15 +39,28 @@ export async function startRig(
 ): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'tc200-test-'));
   const pair = await startPtyPair(dir, 'line');
-  const cfg = Value.Default(config, structuredClone({ ...FAST, ...options.plugin, ports: [{ path: pair.host }] })) as Tc200Config;
+  const cfg = Value.Default(
+    config,
+    structuredClone({ ...FAST, ...options.plugin, ports: [{ path: pair.host }] }),
+  ) as Tc200Config;
   const acc = new TestAccumulator<Tc200Config>(plugin, cfg);
   const terminal =
     options.terminal === false
       ? undefined
-      : startTerminal({ serial: 'TC2-000123', ack_timeout_ms: 60, reboot_ms: 200, ...options.terminal, path: pair.device });
+      : startTerminal({
+          serial: 'TC2-000123',
+          ack_timeout_ms: 60,
+          reboot_ms: 200,
+          ...options.terminal,
+          path: pair.device,
+        });
   const running = await plugin.start(acc.context as never);
   return {
-    dir, pair, acc, running, terminal,
+    dir,
+    pair,
+    acc,
+    running,
+    terminal,
     async close() {
       acc.stop();
       await running.stop();

@@ -43,7 +43,12 @@ export class AgentServer {
     spool: Pick<SpoolOptions, 'maxBytes' | 'whenFull'> = {},
   ) {
     this.db = openStateDb(join(dir, 'server.db'));
-    this.spool = new Spool({ db: this.db, commitIntervalMs: 10, ...spool, onDrop: (n) => this.metrics.pointsDropped.labels('spool_full').inc(n) });
+    this.spool = new Spool({
+      db: this.db,
+      commitIntervalMs: 10,
+      ...spool,
+      onDrop: (n) => this.metrics.pointsDropped.labels('spool_full').inc(n),
+    });
   }
 
   startDrain(influxUrl: string, database: string): void {
@@ -92,7 +97,9 @@ export class AgentServer {
 
   /** `fleetpulse_plugin_events_total{plugin="agent",event}`. */
   async events(event: string): Promise<number> {
-    const m = (await this.metrics.pluginEvents.get()).values.find((v) => v.labels.plugin === 'agent' && v.labels.event === event);
+    const m = (await this.metrics.pluginEvents.get()).values.find(
+      (v) => v.labels.plugin === 'agent' && v.labels.event === event,
+    );
     return m?.value ?? 0;
   }
 
@@ -195,7 +202,11 @@ export class AgentProcess {
   }
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -206,7 +217,11 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
 }
 
 /** Points stored per series of `measurement` matching `where`: the largest per-field count of each series. */
-export async function storedPoints(query: (q: string) => Promise<Array<{ values: unknown[][] }>>, measurement: string, where: string): Promise<number> {
+export async function storedPoints(
+  query: (q: string) => Promise<Array<{ values: unknown[][] }>>,
+  measurement: string,
+  where: string,
+): Promise<number> {
   let n = 0;
   for (const series of await query(`SELECT COUNT(*) FROM ${measurement} WHERE ${where} GROUP BY *`)) {
     n += Math.max(...(series.values[0]!.slice(1) as number[]));

@@ -13,7 +13,14 @@ import { sessionEnforcement } from '../../collector/commands/session-measurement
 import { rolloutFailure, rolloutProgress } from '../../collector/operations/measurements.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
-import { deviceAttention, deviceAvailability, deviceStatus, fleetFirmware, fleetStatus, runtimeMeasurements } from '../../collector/runtime/measurements.ts';
+import {
+  deviceAttention,
+  deviceAvailability,
+  deviceStatus,
+  fleetFirmware,
+  fleetStatus,
+  runtimeMeasurements,
+} from '../../collector/runtime/measurements.ts';
 import { HOUR_MS, hourOf } from '../../collector/runtime/rollups.ts';
 import { int, type Fields, type Point } from '../../collector/sdk/point.ts';
 import { pluginMeasurements } from '../../dashboards/plugin-measurements.ts';
@@ -42,21 +49,106 @@ export interface FixtureDevice {
 export const FLEET: FixtureDevice[] = [
   { device: 'term-ok-1', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'online' },
   { device: 'term-ok-2', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online' },
-  { device: 'term-err', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s1', state: 'error', reason: 'E42', faults: { terminal_status: { state: 'error', error_code: int(42) } } },
+  {
+    device: 'term-err',
+    kind: 'terminal',
+    model: 'TC-200',
+    customer: 'acme',
+    site: 'acme-s1',
+    state: 'error',
+    reason: 'E42',
+    faults: { terminal_status: { state: 'error', error_code: int(42) } },
+  },
   { device: 'term-off', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2', state: 'offline' },
-  { device: 'term-fw-fail', kind: 'terminal', model: 'TC-200', customer: 'globex', site: 'globex-s1', state: 'online', firmware: '1.4.2', faults: { terminal_firmware: { state: 'update_failed', error: 'signature mismatch', progress_pct: 100 } } },
-  { device: 'term-hot', kind: 'terminal', model: 'TC-200', customer: 'acme', site: 'acme-s2', state: 'online', faults: { terminal_status: { cpu_pct: 97, mem_pct: 95, disk_pct: 96 } } },
+  {
+    device: 'term-fw-fail',
+    kind: 'terminal',
+    model: 'TC-200',
+    customer: 'globex',
+    site: 'globex-s1',
+    state: 'online',
+    firmware: '1.4.2',
+    faults: { terminal_firmware: { state: 'update_failed', error: 'signature mismatch', progress_pct: 100 } },
+  },
+  {
+    device: 'term-hot',
+    kind: 'terminal',
+    model: 'TC-200',
+    customer: 'acme',
+    site: 'acme-s2',
+    state: 'online',
+    faults: { terminal_status: { cpu_pct: 97, mem_pct: 95, disk_pct: 96 } },
+  },
   { device: 'pc-ok', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s1', state: 'online' },
-  { device: 'pc-hot', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s1', state: 'online', faults: { host_cpu: { usage_pct: 98 }, host_memory: { used_pct: 96 }, host_disk: { used_pct: 97 } } },
-  { device: 'pc-maint', kind: 'pc', model: 'NUC-11', customer: 'acme', site: 'acme-s2', state: 'maintenance', faults: { host_cpu: { usage_pct: 99 }, host_memory: { used_pct: 99 }, host_disk: { used_pct: 99 }, host_session: { event: 'enforce_failed', error: 'lock refused' } } },
-  { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'online', faults: { host_session: { event: 'enforce_failed', error: 'lock refused' } } },
+  {
+    device: 'pc-hot',
+    kind: 'pc',
+    model: 'NUC-11',
+    customer: 'acme',
+    site: 'acme-s1',
+    state: 'online',
+    faults: { host_cpu: { usage_pct: 98 }, host_memory: { used_pct: 96 }, host_disk: { used_pct: 97 } },
+  },
+  {
+    device: 'pc-maint',
+    kind: 'pc',
+    model: 'NUC-11',
+    customer: 'acme',
+    site: 'acme-s2',
+    state: 'maintenance',
+    faults: {
+      host_cpu: { usage_pct: 99 },
+      host_memory: { used_pct: 99 },
+      host_disk: { used_pct: 99 },
+      host_session: { event: 'enforce_failed', error: 'lock refused' },
+    },
+  },
+  {
+    device: 'pc-enforce',
+    kind: 'pc',
+    model: 'GAMER-X',
+    customer: 'globex',
+    site: 'globex-s1',
+    state: 'online',
+    faults: { host_session: { event: 'enforce_failed', error: 'lock refused' } },
+  },
   { device: 'pc-off', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'offline' },
   { device: 'chg-ok', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s1', state: 'online' },
-  { device: 'chg-fault', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s2', state: 'error', reason: 'GroundFailure', faults: { ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' }, ocpp_error: { code: 'GroundFailure' } } },
+  {
+    device: 'chg-fault',
+    kind: 'charger',
+    model: 'AC22',
+    customer: 'acme',
+    site: 'acme-s2',
+    state: 'error',
+    reason: 'GroundFailure',
+    faults: {
+      ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' },
+      ocpp_error: { code: 'GroundFailure' },
+    },
+  },
   { device: 'chg-off', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'offline' },
-  { device: 'chg-fw-fail', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'online', faults: { ocpp_firmware: { status: 'InstallationFailed' } } },
+  {
+    device: 'chg-fw-fail',
+    kind: 'charger',
+    model: 'DC50',
+    customer: 'globex',
+    site: 'globex-s1',
+    state: 'online',
+    faults: { ocpp_firmware: { status: 'InstallationFailed' } },
+  },
   { device: 'pos-ok', kind: 'pos', model: 'P400', customer: 'acme', site: 'acme-s1', state: 'online' },
-  { device: 'pos-fail', kind: 'pos', model: 'P400', customer: 'globex', site: 'globex-s1', state: 'online', faults: { pos_health: { printer: 'paper_out', printer_ok: int(0) } }, tags: { pos_payment: { result: 'failure', reason: 'card_declined' } }, repeat: { pos_payment: 6 } },
+  {
+    device: 'pos-fail',
+    kind: 'pos',
+    model: 'P400',
+    customer: 'globex',
+    site: 'globex-s1',
+    state: 'online',
+    faults: { pos_health: { printer: 'paper_out', printer_ok: int(0) } },
+    tags: { pos_payment: { result: 'failure', reason: 'card_declined' } },
+    repeat: { pos_payment: 6 },
+  },
   { device: 'plug-1', kind: 'plug', model: 'Shelly Plug S', customer: 'acme', site: 'acme-s1', state: 'online' },
 ];
 
@@ -110,11 +202,16 @@ const EVENT_ONLY = new Set(['ocpp_error']);
 
 function defaultValue(m: MeasurementSpec, field: string, i: number): Fields[string] {
   switch (m.fields[field]!.type) {
-    case 'float': return 10 + (i % 5);
-    case 'int': return int(i + 1); // counters grow
-    case 'uint': return int(i + 1);
-    case 'bool': return true;
-    default: return 'ok';
+    case 'float':
+      return 10 + (i % 5);
+    case 'int':
+      return int(i + 1); // counters grow
+    case 'uint':
+      return int(i + 1);
+    case 'bool':
+      return true;
+    default:
+      return 'ok';
   }
 }
 
@@ -149,9 +246,15 @@ export async function rollUp(url: string, db: string, now: number, minutes: numb
   const hours = [];
   for (let h = hourOf(now - minutes * 60_000); h <= now; h += HOUR_MS) hours.push(h);
   const failed = (await ds.computeHours(hours)).filter((o) => o.error);
-  if (failed.length > 0) throw new Error(`fleet fixture rollup: ${failed.map((o) => `${o.measurement} ${new Date(o.hour).toISOString()}: ${o.error}`).join('; ')}`);
+  if (failed.length > 0)
+    throw new Error(
+      `fleet fixture rollup: ${failed.map((o) => `${o.measurement} ${new Date(o.hour).toISOString()}: ${o.error}`).join('; ')}`,
+    );
   if (lines.length === 0) return;
-  const res = await fetch(`${url}/write?db=${encodeURIComponent(db)}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  const res = await fetch(`${url}/write?db=${encodeURIComponent(db)}&precision=ms`, {
+    method: 'POST',
+    body: lines.join('\n'),
+  });
   if (res.status !== 204) throw new Error(`fleet fixture rollup write: ${res.status} ${await res.text()}`);
 }
 
@@ -169,7 +272,14 @@ async function writeLivenessSeries(opts: FleetWriteOptions): Promise<number> {
   const byId = new Map(FLEET.map((d) => [d.device, d]));
   const start = now - (minutes - 1) * 60_000 - 1_000;
   const replay = new LivenessReplay({
-    devices: FLEET.map((d) => ({ id: d.device, kind: d.kind, model: d.model, customer: d.customer, site: d.site, firmware: firmwareOf(d) })),
+    devices: FLEET.map((d) => ({
+      id: d.device,
+      kind: d.kind,
+      model: d.model,
+      customer: d.customer,
+      site: d.site,
+      firmware: firmwareOf(d),
+    })),
     report: (id, t) => {
       const d = byId.get(id)!;
       if (d.state === 'offline') return t - start < (minutes / 2) * 60_000 ? { state: 'online' } : 'silent';
@@ -179,7 +289,10 @@ async function writeLivenessSeries(opts: FleetWriteOptions): Promise<number> {
   });
   const lines = replay.run(start, now - 1_000).take(deviceAttention.name, fleetFirmware.name);
   replay.close();
-  const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, {
+    method: 'POST',
+    body: lines.join('\n'),
+  });
   if (res.status !== 204) throw new Error(`fleet fixture liveness write: ${res.status} ${await res.text()}`);
   return lines.length;
 }
@@ -204,7 +317,12 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       const late = i >= minutes / 2;
       const state = stateAt(d, i);
       const online = state === 'online' || state === 'error' ? 1 : 0;
-      points.push({ measurement: deviceStatus.name, tags: base, fields: { online: int(online), state, last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120) }, time });
+      points.push({
+        measurement: deviceStatus.name,
+        tags: base,
+        fields: { online: int(online), state, last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120) },
+        time,
+      });
       if (d.state === 'offline' && late) continue;
       for (const p of pluginMeasurements) {
         if (!p.kinds.includes(d.kind as never)) continue;
@@ -215,7 +333,12 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
             const fields: Fields = {};
             for (const f of Object.keys(m.fields)) fields[f] = defaultValue(m, f, i);
             Object.assign(fields, HEALTHY[m.name], faulty);
-            const tags = { ...base, ...Object.fromEntries(Object.keys(m.tags).map((t) => [t, `${t}-1`])), ...HEALTHY_TAGS[m.name], ...d.tags?.[m.name] };
+            const tags = {
+              ...base,
+              ...Object.fromEntries(Object.keys(m.tags).map((t) => [t, `${t}-1`])),
+              ...HEALTHY_TAGS[m.name],
+              ...d.tags?.[m.name],
+            };
             points.push({ measurement: m.name, tags, fields, time: time - r * 1000 });
           }
         }
@@ -226,7 +349,17 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       const off = d.state === 'offline' ? 1800 : 0;
       const maint = d.state === 'maintenance' ? 3600 : 0;
       const err = d.state === 'error' ? 600 : 0;
-      points.push({ measurement: deviceAvailability.name, tags: base, fields: { online_s: int(Math.max(0, 3600 - off - maint - err)), error_s: int(err), offline_s: int(off), maintenance_s: int(maint) }, time: hour });
+      points.push({
+        measurement: deviceAvailability.name,
+        tags: base,
+        fields: {
+          online_s: int(Math.max(0, 3600 - off - maint - err)),
+          error_s: int(err),
+          offline_s: int(off),
+          maintenance_s: int(maint),
+        },
+        time: hour,
+      });
     }
   }
   points.push(...collectorPoints(now, minutes), ...rolloutPoints(now), ...sessionPoints(now));
@@ -242,19 +375,40 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
  * rollout still running with one failure (chg-fw-fail) that the TC-200 board must not show.
  */
 export const ROLLOUTS = [
-  { tags: { rollout: 'ro-term', version: '1.5.0', model: 'TC-200', kind: 'terminal' }, fields: { done: int(4), failed: int(1), pending: int(0), percent: 80, status: 'completed' } },
-  { tags: { rollout: 'ro-chg', version: '2.0.0', model: 'DC50', kind: 'charger' }, fields: { done: int(1), failed: int(0), pending: int(1), percent: 50, status: 'running' } },
+  {
+    tags: { rollout: 'ro-term', version: '1.5.0', model: 'TC-200', kind: 'terminal' },
+    fields: { done: int(4), failed: int(1), pending: int(0), percent: 80, status: 'completed' },
+  },
+  {
+    tags: { rollout: 'ro-chg', version: '2.0.0', model: 'DC50', kind: 'charger' },
+    fields: { done: int(1), failed: int(0), pending: int(1), percent: 50, status: 'running' },
+  },
 ];
 
 function rolloutPoints(now: number): Point[] {
   const failure = (d: string, rollout: string, version: string, error: string): Point => {
     const f = FLEET.find((x) => x.device === d)!;
-    return { measurement: rolloutFailure.name, tags: { device: d, kind: f.kind, model: f.model, customer: f.customer, site: f.site, rollout, version }, fields: { error, wave: int(1) }, time: now - 10 * 60_000 };
+    return {
+      measurement: rolloutFailure.name,
+      tags: { device: d, kind: f.kind, model: f.model, customer: f.customer, site: f.site, rollout, version },
+      fields: { error, wave: int(1) },
+      time: now - 10 * 60_000,
+    };
   };
-  return [failure('term-fw-fail', 'ro-term', '1.5.0', 'update_firmware failed: signature mismatch'), failure('chg-fw-fail', 'ro-chg', '2.0.0', 'update_firmware failed: InstallationFailed')].concat(ROLLOUTS.flatMap((r) => [
-    { measurement: rolloutProgress.name, tags: r.tags, fields: { ...r.fields, done: int(0), percent: 0, status: 'running' }, time: now - 20 * 60_000 },
-    { measurement: rolloutProgress.name, tags: r.tags, fields: r.fields, time: now - 5 * 60_000 },
-  ]));
+  return [
+    failure('term-fw-fail', 'ro-term', '1.5.0', 'update_firmware failed: signature mismatch'),
+    failure('chg-fw-fail', 'ro-chg', '2.0.0', 'update_firmware failed: InstallationFailed'),
+  ].concat(
+    ROLLOUTS.flatMap((r) => [
+      {
+        measurement: rolloutProgress.name,
+        tags: r.tags,
+        fields: { ...r.fields, done: int(0), percent: 0, status: 'running' },
+        time: now - 20 * 60_000,
+      },
+      { measurement: rolloutProgress.name, tags: r.tags, fields: r.fields, time: now - 5 * 60_000 },
+    ]),
+  );
 }
 
 /**
@@ -269,12 +423,26 @@ function sessionPoints(now: number): Point[] {
     return {
       measurement: sessionEnforcement.name,
       tags: { device: d, kind: f.kind, model: f.model, customer: f.customer, site: f.site, action: 'lock' },
-      fields: { state, failed: int(state === 'failed' ? 1 : 0), by, maintenance: int(f.state === 'maintenance' ? 1 : 0), session_id: `s-${d}`, target: d, error },
+      fields: {
+        state,
+        failed: int(state === 'failed' ? 1 : 0),
+        by,
+        maintenance: int(f.state === 'maintenance' ? 1 : 0),
+        session_id: `s-${d}`,
+        target: d,
+        error,
+      },
       time: now - minutesAgo * 60_000,
     };
   };
   return [
-    point('pc-ok', 12, 'pending', 'station', "lock failed: device pc-ok is not connected; waiting for the station's own report"),
+    point(
+      'pc-ok',
+      12,
+      'pending',
+      'station',
+      "lock failed: device pc-ok is not connected; waiting for the station's own report",
+    ),
     point('pc-ok', 11, 'enforced', 'station'),
     point('pc-enforce', 5, 'failed', 'station', 'the station could not end it: lock refused'),
     point('pc-maint', 5, 'failed', 'station', 'the station could not end it: lock refused'),
@@ -288,7 +456,8 @@ function collectorPoints(now: number, minutes: number): Point[] {
     const time = now - (minutes - 1 - i) * 60_000 - 2_000;
     for (const host of ['collector-ok', 'collector-bad']) {
       const bad = host === 'collector-bad';
-      const v = (measurement: string, value: number, tags: Record<string, string> = {}) => out.push({ measurement, tags: { host, ...tags }, fields: { value }, time });
+      const v = (measurement: string, value: number, tags: Record<string, string> = {}) =>
+        out.push({ measurement, tags: { host, ...tags }, fields: { value }, time });
       v(selfMetric.pointsEmitted, 1000 * i, { plugin: 'tc200' });
       v(selfMetric.pointsWritten, bad ? 500 * i : 1000 * i);
       v(selfMetric.pointsDropped, bad ? 50 * i : 0, { reason: 'spool_full' });
@@ -303,7 +472,12 @@ function collectorPoints(now: number, minutes: number): Point[] {
       v(selfMetric.devices, 10, { state: 'online' });
       v(selfMetric.commands, i, { plugin: 'tc200', command: 'reboot', outcome: 'succeeded' });
       out.push({ measurement: selfMetric.writeLatency, tags: { host }, fields: { sum: 0.02 * i, count: i }, time });
-      out.push({ measurement: selfMetric.commandLatency, tags: { host, command: 'reboot' }, fields: { sum: 0.5 * i, count: i }, time });
+      out.push({
+        measurement: selfMetric.commandLatency,
+        tags: { host, command: 'reboot' },
+        fields: { sum: 0.5 * i, count: i },
+        time,
+      });
     }
   }
   return out;

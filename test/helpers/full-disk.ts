@@ -8,7 +8,8 @@ import type { Spool } from '../../collector/pipeline/spool.ts';
  * SQLITE_FULL a full disk gives. Returns the function that frees the disk again.
  */
 export function fillDisk(spool: Spool, db: Database.Database): () => void {
-  for (let i = 0; i < 500; i++) spool.append(`filler,device=disk v="${randomBytes(400).toString('hex')}" ${1_600_000_000_000 + i}`);
+  for (let i = 0; i < 500; i++)
+    spool.append(`filler,device=disk v="${randomBytes(400).toString('hex')}" ${1_600_000_000_000 + i}`);
   spool.commit();
   const unlimited = db.pragma('max_page_count', { simple: true }) as number;
   db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);

@@ -60,7 +60,10 @@ export function useInfluxd(opts: { startTimeoutMs?: number } = {}): InfluxdFixtu
   const tag = randomBytes(3).toString('hex');
 
   const need = (): LocalInfluxd => {
-    if (!server) throw new Error('useInfluxd: influxd is not running (use it inside tests, after beforeAll, and start() after stop())');
+    if (!server)
+      throw new Error(
+        'useInfluxd: influxd is not running (use it inside tests, after beforeAll, and start() after stop())',
+      );
     return server;
   };
   const baseUrl = () => {

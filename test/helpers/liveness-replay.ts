@@ -33,7 +33,9 @@ export class LivenessReplay {
 
   constructor(private readonly o: ReplayOptions) {
     for (const d of o.devices) this.directory.add(d);
-    const calendar: MaintenanceCalendar | undefined = o.maintenance && { inMaintenance: (d, now) => o.maintenance!(d.id, now) };
+    const calendar: MaintenanceCalendar | undefined = o.maintenance && {
+      inMaintenance: (d, now) => o.maintenance!(d.id, now),
+    };
     this.collector = new Collector({
       place: 'serve',
       plugins: [],
@@ -74,7 +76,10 @@ export class LivenessReplay {
 
   /** The lines of these measurements (all if none given), and forgets every line kept so far. */
   take(...measurements: string[]): string[] {
-    const out = measurements.length === 0 ? this.lines : this.lines.filter((l) => measurements.some((m) => l.startsWith(`${m},`) || l.startsWith(`${m} `)));
+    const out =
+      measurements.length === 0
+        ? this.lines
+        : this.lines.filter((l) => measurements.some((m) => l.startsWith(`${m},`) || l.startsWith(`${m} `)));
     this.lines.length = 0;
     return out;
   }

@@ -58,7 +58,12 @@ export async function startPluginRuntime(options: {
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
   const metrics = new SelfMetrics('test');
-  const spool = new Spool({ db, commitIntervalMs: spoolCommitMs, ...spoolOptions, onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n) });
+  const spool = new Spool({
+    db,
+    commitIntervalMs: spoolCommitMs,
+    ...spoolOptions,
+    onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
+  });
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
   const server = new SharedServer(app);
@@ -67,7 +72,12 @@ export async function startPluginRuntime(options: {
   if (api) {
     inventory = openInventory({ path: join(dir, 'inventory.db'), secretKey: Buffer.alloc(32, 7) });
     for (const role of ROLES) keys.set(role, inventory.apiKeys.create({ name: `test-${role}`, role }).key);
-    void app.register(apiPlugin, { prefix: '/api/v1', inventory, kinds: api.kinds, extend: (scope) => server.mountApiRoutes(scope) });
+    void app.register(apiPlugin, {
+      prefix: '/api/v1',
+      inventory,
+      kinds: api.kinds,
+      extend: (scope) => server.mountApiRoutes(scope),
+    });
   }
   const pluginDb = inventory?.db ?? db;
   const collector = new Collector({ place: 'serve', ...plugins, sink: spool, db, pluginDb, metrics, log, server });
@@ -76,7 +86,9 @@ export async function startPluginRuntime(options: {
   const { port } = app.server.address() as { port: number };
   const committedLines = (measurement?: string) => {
     const all = spool.read(0, Number.MAX_SAFE_INTEGER)?.lines() ?? [];
-    return measurement === undefined ? all : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
+    return measurement === undefined
+      ? all
+      : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
   };
   return {
     url: `http://127.0.0.1:${port}`,
@@ -95,7 +107,9 @@ export async function startPluginRuntime(options: {
     },
     committedLines,
     async events(plugin, event) {
-      const sample = (await metrics.pluginEvents.get()).values.find((v) => v.labels.plugin === plugin && v.labels.event === event);
+      const sample = (await metrics.pluginEvents.get()).values.find(
+        (v) => v.labels.plugin === plugin && v.labels.event === event,
+      );
       return sample?.value ?? 0;
     },
     async stop() {

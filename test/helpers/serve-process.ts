@@ -81,7 +81,8 @@ function reapEmbeddedInfluxds(): void {
   for (const file of embeddedPidFiles) {
     try {
       const pid = Number(readFileSync(file, 'utf8'));
-      if (pid > 1 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.dirname(file))) process.kill(pid, 'SIGKILL');
+      if (pid > 1 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.dirname(file)))
+        process.kill(pid, 'SIGKILL');
     } catch {
       // No pid file, or that influxd is gone: nothing left behind.
     }
@@ -91,11 +92,15 @@ function reapEmbeddedInfluxds(): void {
 afterAll(reapEmbeddedInfluxds);
 
 function spawnServe(configFile: string, env: NodeJS.ProcessEnv | undefined, args: string[] = []) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', configFile, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', configFile, ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -198,7 +203,15 @@ export async function pumpReadings(
   opts.signal.addEventListener('abort', onAbort, { once: true });
   while (!opts.signal.aborted && ws.readyState === WebSocket.OPEN && sent < limit) {
     for (let i = 0; i < perTick && sent < limit; i++, sent++) {
-      ws.send(JSON.stringify({ type: 'reading', t: opts.t0 + sent, temperature_c: 20 + (sent % 50) / 10, humidity_pct: 40, uptime_s: sent }));
+      ws.send(
+        JSON.stringify({
+          type: 'reading',
+          t: opts.t0 + sent,
+          temperature_c: 20 + (sent % 50) / 10,
+          humidity_pct: 40,
+          uptime_s: sent,
+        }),
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }

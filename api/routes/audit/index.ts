@@ -46,7 +46,8 @@ const audit: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory }
       schema: {
         tags: ['audit'],
         summary: 'The audit log, newest first',
-        description: 'Every mutating request, allowed or denied: who, role, action, target, result, source address, time.',
+        description:
+          'Every mutating request, allowed or denied: who, role, action, target, result, source address, time.',
         querystring: AuditQuery,
         response: { 200: PageOf(AuditJson) },
       },
@@ -56,11 +57,15 @@ const audit: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory }
       const { from, to, actor, target, action, cursor, limit } = request.query;
       const fromMs = from === undefined ? undefined : Date.parse(from);
       const toMs = to === undefined ? undefined : Date.parse(to);
-      if (fromMs !== undefined && toMs !== undefined && toMs <= fromMs) throw apiErrors.validation('to', 'must be after from');
+      if (fromMs !== undefined && toMs !== undefined && toMs <= fromMs)
+        throw apiErrors.validation('to', 'must be after from');
       const before = cursor === undefined ? undefined : decodeCursor(cursor, 'audit', isNumber);
       const page = inventory.audit.list({ from: fromMs, to: toMs, actor, target, action, before, limit });
       const last = page.items.at(-1);
-      return { items: page.items.map(auditJson), next_cursor: page.more && last ? encodeCursor('audit', last.id) : null };
+      return {
+        items: page.items.map(auditJson),
+        next_cursor: page.more && last ? encodeCursor('audit', last.id) : null,
+      };
     },
   );
 };

@@ -11,16 +11,27 @@ export interface BackupRoutesOptions {
   nextBackupAt: () => number | undefined;
 }
 
-const body = (g: Generation) => ({ name: g.name, at: new Date(g.at).toISOString(), influx: 'skipped' in g.influx ? g.influx.skipped : 'included' });
+const body = (g: Generation) => ({
+  name: g.name,
+  at: new Date(g.at).toISOString(),
+  influx: 'skipped' in g.influx ? g.influx.skipped : 'included',
+});
 
 /** `GET /backups` lists the backups serve keeps; `POST /backups` takes one now (admin). */
 const backupRoutes: FastifyPluginAsyncTypebox<BackupRoutesOptions> = async (app, { backups, nextBackupAt }) => {
   app.get(
     '/backups',
-    { schema: { tags, summary: 'Backups kept in backup.dir, newest first', response: { 200: BackupList } }, config: { minRole: 'admin' } },
+    {
+      schema: { tags, summary: 'Backups kept in backup.dir, newest first', response: { 200: BackupList } },
+      config: { minRole: 'admin' },
+    },
     async () => {
       const next = nextBackupAt();
-      return { items: backups.list().map(body), next_cursor: null, next_backup_at: next === undefined ? null : new Date(next).toISOString() };
+      return {
+        items: backups.list().map(body),
+        next_cursor: null,
+        next_backup_at: next === undefined ? null : new Date(next).toISOString(),
+      };
     },
   );
   app.post(

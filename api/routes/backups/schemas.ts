@@ -13,7 +13,9 @@ export const BackupList = Type.Object(
   {
     items: Type.Array(BackupBody, { description: 'Complete backups, newest first' }),
     next_cursor: Type.Null({ description: 'Always null: backup.keep bounds the list' }),
-    next_backup_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The next scheduled backup (null: backup.schedule off)' }),
+    next_backup_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'The next scheduled backup (null: backup.schedule off)',
+    }),
   },
   { additionalProperties: false },
 );

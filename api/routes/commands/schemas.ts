@@ -1,9 +1,29 @@
 import { Type, type Static } from 'typebox';
 import type { CommandRecord } from '../../../collector/commands/command-store.ts';
 import { DEVICE_STATES } from '../../../collector/inventory/index.ts';
-import { Cursor, DeviceId, Limit, ms, Nullable, NullableTimestamp, PageOf, Slug, StringEnum, Timestamp } from '../../schemas.ts';
+import {
+  Cursor,
+  DeviceId,
+  Limit,
+  ms,
+  Nullable,
+  NullableTimestamp,
+  PageOf,
+  Slug,
+  StringEnum,
+  Timestamp,
+} from '../../schemas.ts';
 
-export const STATUSES = ['queued', 'sent', 'succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled'] as const;
+export const STATUSES = [
+  'queued',
+  'sent',
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+  'timed_out',
+  'cancelled',
+] as const;
 export const SOURCES = ['api', 'rollout', 'recovery'] as const;
 
 export const Selector = Type.Object(
@@ -15,9 +35,17 @@ export const Selector = Type.Object(
     gateway: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     firmware: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     state: Type.Optional(StringEnum(DEVICE_STATES)),
-    labels: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,63}$' }), Type.String({ maxLength: 256 }), { maxProperties: 16 })),
+    labels: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,63}$' }), Type.String({ maxLength: 256 }), {
+        maxProperties: 16,
+      }),
+    ),
   },
-  { additionalProperties: false, minProperties: 1, description: 'Devices to address: every one matching all given filters (active devices only)' },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Devices to address: every one matching all given filters (active devices only)',
+  },
 );
 export type Selector = Static<typeof Selector>;
 
@@ -26,9 +54,19 @@ export const CommandCreate = Type.Object(
     device: Type.Optional(DeviceId),
     selector: Type.Optional(Selector),
     name: Type.String({ minLength: 1, maxLength: 64, description: 'A command the device kind declares, e.g. reboot' }),
-    params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "Checked against the plugin's declared schema" })),
-    expires_in_s: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Not sent by then: expired. Default 86,400 (a day)' })),
-    timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: "The device's time to answer; default the plugin's" })),
+    params: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: "Checked against the plugin's declared schema" }),
+    ),
+    expires_in_s: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'Not sent by then: expired. Default 86,400 (a day)' }),
+    ),
+    timeout_s: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 3600,
+        description: "The device's time to answer; default the plugin's",
+      }),
+    ),
     dry_run: Type.Optional(Type.Boolean({ description: 'List the matching devices and validate, create nothing' })),
   },
   { additionalProperties: false },

@@ -11,7 +11,9 @@ const CredentialJson = Type.Object({
   id: Type.String(),
   device: Type.String(),
   type: Type.String(),
-  scheme: StringEnum(['sha256', 'sealed'] as const, { description: 'sha256: only a hash is kept; sealed: AES-256-GCM (HMAC keys)' }),
+  scheme: StringEnum(['sha256', 'sealed'] as const, {
+    description: 'sha256: only a hash is kept; sealed: AES-256-GCM (HMAC keys)',
+  }),
   active: Type.Boolean(),
   created_at: Timestamp,
   rotated_at: NullableTimestamp,
@@ -23,7 +25,10 @@ const IssuedJson = Type.Object({
   secret: Type.String({ description: 'Shown this once: it cannot be read back' }),
 });
 
-const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+const DeviceParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
 const CredentialParams = Type.Object(
   { id: Type.String({ minLength: 1, maxLength: 128 }), credential: Type.String({ minLength: 1, maxLength: 64 }) },
   { additionalProperties: false },
@@ -73,7 +78,8 @@ const credentials: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inven
       schema: {
         tags,
         summary: 'Issue a credential; the secret is in this response only',
-        description: 'Other active credentials of the same type stay valid: issue a new one, move the device over, then revoke the old one.',
+        description:
+          'Other active credentials of the same type stay valid: issue a new one, move the device over, then revoke the old one.',
         params: DeviceParams,
         body: IssueBody,
         response: { 201: IssuedJson },

@@ -3,7 +3,14 @@ import { auditNote } from '../../audit.ts';
 import { decodeCursor, encodeCursor, isString } from '../../cursor.ts';
 import type { RouteContext } from '../../options.ts';
 import { IdParams } from '../../schemas.ts';
-import { CustomerCreate, CustomerJson, customerJson, CustomerListQuery, CustomerPage, CustomerPatch } from './schemas.ts';
+import {
+  CustomerCreate,
+  CustomerJson,
+  customerJson,
+  CustomerListQuery,
+  CustomerPage,
+  CustomerPatch,
+} from './schemas.ts';
 
 const tags = ['customers'];
 
@@ -19,7 +26,10 @@ const customers: FastifyPluginAsyncTypebox<RouteContext> = async (app, { invento
       const after = cursor === undefined ? undefined : decodeCursor(cursor, 'id', isString);
       const page = inventory.customers.list({ q, after, limit });
       const last = page.items.at(-1);
-      return { items: page.items.map(customerJson), next_cursor: page.more && last ? encodeCursor('id', last.id) : null };
+      return {
+        items: page.items.map(customerJson),
+        next_cursor: page.more && last ? encodeCursor('id', last.id) : null,
+      };
     },
   );
 
@@ -48,7 +58,13 @@ const customers: FastifyPluginAsyncTypebox<RouteContext> = async (app, { invento
   app.patch(
     '/customers/:id',
     {
-      schema: { tags, summary: 'Change a customer', params: IdParams, body: CustomerPatch, response: { 200: CustomerJson } },
+      schema: {
+        tags,
+        summary: 'Change a customer',
+        params: IdParams,
+        body: CustomerPatch,
+        response: { 200: CustomerJson },
+      },
       config: { minRole: 'admin', action: 'customers.update' },
     },
     async (request) => {
@@ -63,7 +79,8 @@ const customers: FastifyPluginAsyncTypebox<RouteContext> = async (app, { invento
       schema: {
         tags,
         summary: 'Delete a customer and its sites',
-        description: 'Refused with 409 FP_CONFLICT, deleting nothing, while devices belong to the customer or its sites.',
+        description:
+          'Refused with 409 FP_CONFLICT, deleting nothing, while devices belong to the customer or its sites.',
         params: IdParams,
       },
       config: { minRole: 'admin', action: 'customers.delete' },

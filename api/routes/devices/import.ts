@@ -26,9 +26,13 @@ export function prepareImport(body: unknown, rowSchema: TSchema, maxRows: number
   const check = Compile(rowSchema);
   const candidates = typeof body === 'string' ? fromCsv(body) : fromJson(body);
   if (candidates.records.length > maxRows) {
-    throw apiErrors.validation('body', `an import takes at most ${maxRows} rows, this one has ${candidates.records.length}`, {
-      max_rows: maxRows,
-    });
+    throw apiErrors.validation(
+      'body',
+      `an import takes at most ${maxRows} rows, this one has ${candidates.records.length}`,
+      {
+        max_rows: maxRows,
+      },
+    );
   }
   const rows: ImportRow[] = [];
   const found: ImportProblem[] = [...candidates.problems];
@@ -37,7 +41,8 @@ export function prepareImport(body: unknown, rowSchema: TSchema, maxRows: number
     if (malformed.has(record.row)) continue;
     const issues = problems(check, record.value);
     const where = record.line === undefined ? {} : { line: record.line };
-    for (const issue of issues) found.push({ row: record.row, ...where, field: issue.field || 'row', message: issue.message });
+    for (const issue of issues)
+      found.push({ row: record.row, ...where, field: issue.field || 'row', message: issue.message });
     if (issues.length === 0) rows.push({ row: record.row, device: toInput(record.value as Record<string, unknown>) });
   }
   return { rows, problems: found, total: candidates.records.length };
@@ -49,7 +54,8 @@ interface Candidates {
 }
 
 function fromJson(body: unknown): Candidates {
-  if (!Array.isArray(body)) throw apiErrors.validation('body', 'an import is a JSON array of devices, or CSV (text/csv)');
+  if (!Array.isArray(body))
+    throw apiErrors.validation('body', 'an import is a JSON array of devices, or CSV (text/csv)');
   return { records: body.map((value, i) => ({ row: i + 1, value })), problems: [] };
 }
 
@@ -63,7 +69,10 @@ function fromCsv(text: string): Candidates {
       (READ_ONLY_COLUMNS as readonly string[]).includes(column) ||
       (column.startsWith('label.') && new RegExp(LABEL_KEY).test(column.slice(6)));
     if (!known) {
-      throw apiErrors.validation('header', `unknown column '${column}'; known: ${WRITABLE_COLUMNS.join(', ')}, label.<key>, and ${READ_ONLY_COLUMNS.join(', ')} (ignored)`);
+      throw apiErrors.validation(
+        'header',
+        `unknown column '${column}'; known: ${WRITABLE_COLUMNS.join(', ')}, label.<key>, and ${READ_ONLY_COLUMNS.join(', ')} (ignored)`,
+      );
     }
     if (seen.has(column)) throw apiErrors.validation('header', `column '${column}' appears twice`);
     seen.add(column);
@@ -71,7 +80,12 @@ function fromCsv(text: string): Candidates {
   for (const required of ['id', 'kind']) {
     if (!seen.has(required)) throw apiErrors.validation('header', `the CSV needs a '${required}' column`);
   }
-  const problems: ImportProblem[] = csv.problems.map((p) => ({ row: p.row, line: p.line, field: 'row', message: p.message }));
+  const problems: ImportProblem[] = csv.problems.map((p) => ({
+    row: p.row,
+    line: p.line,
+    field: 'row',
+    message: p.message,
+  }));
   const records = csv.records.map((r) => {
     const value: Record<string, unknown> = {};
     const labels: Record<string, string> = {};

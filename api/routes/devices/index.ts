@@ -21,7 +21,10 @@ const ImportReport = Type.Object({
   updated: Type.Integer(),
 });
 
-const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory, kinds, influx, limits, checkDevice }) => {
+const devices: FastifyPluginAsyncTypebox<RouteContext> = async (
+  app,
+  { inventory, kinds, influx, limits, checkDevice },
+) => {
   const s = deviceSchemas(kinds);
 
   // `label=a:b` once arrives as a string, repeated as an array: make it always an array.
@@ -36,7 +39,8 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
       schema: {
         tags,
         summary: 'List devices',
-        description: 'Filters combine with AND. Pages by cursor: pass `next_cursor` back as `cursor` with the same filters and sort.',
+        description:
+          'Filters combine with AND. Pages by cursor: pass `next_cursor` back as `cursor` with the same filters and sort.',
         querystring: s.ListQuery,
         response: { 200: DevicePage },
       },
@@ -48,7 +52,13 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
       const desc = sort.startsWith('-');
       const field = (desc ? sort.slice(1) : sort) as DeviceSortField;
       const after = cursor === undefined ? undefined : decodeCursor(cursor, sort, isDeviceKey);
-      const page = inventory.devices.list({ ...filter, labels: parseLabelFilters(label), sort: { field, desc }, after, limit });
+      const page = inventory.devices.list({
+        ...filter,
+        labels: parseLabelFilters(label),
+        sort: { field, desc },
+        after,
+        limit,
+      });
       const last = page.items.at(-1);
       return {
         items: page.items.map(deviceJson),
@@ -96,19 +106,31 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
           `Up to ${limits.importMaxRows} rows. Every row is checked; if any is bad nothing is written and the 422 ` +
           'FP_IMPORT_INVALID error lists every bad row (`details.errors`: row, line for CSV, field, message).',
         querystring: Type.Object(
-          { mode: Type.Optional(StringEnum(['create', 'upsert'] as const, { description: 'create (default): every id must be new; upsert: existing devices take the given fields' })) },
+          {
+            mode: Type.Optional(
+              StringEnum(['create', 'upsert'] as const, {
+                description: 'create (default): every id must be new; upsert: existing devices take the given fields',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         body: {
           content: {
             'application/json': { schema: Type.Array(s.ImportRow, { maxItems: limits.importMaxRows }) },
-            'text/csv': { schema: Type.String({ description: 'Header: id,kind,model,customer,site,gateway,firmware,installed_on,lifecycle,label.<key>...' }) },
+            'text/csv': {
+              schema: Type.String({
+                description:
+                  'Header: id,kind,model,customer,site,gateway,firmware,installed_on,lifecycle,label.<key>...',
+              }),
+            },
           },
         },
         response: { 200: ImportReport },
       },
       // Rows are checked one by one in the handler, so that every bad row is reported.
-      validatorCompiler: (route) => (route.httpPart === 'body' ? (value: unknown) => ({ value }) : validatorCompiler(route)),
+      validatorCompiler: (route) =>
+        route.httpPart === 'body' ? (value: unknown) => ({ value }) : validatorCompiler(route),
       bodyLimit: limits.importBodyLimit,
       config: { minRole: 'admin', action: 'devices.import' },
     },
@@ -134,11 +156,16 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
         problems.sort((a, b) => a.row - b.row);
         const badRows = new Set(problems.map((p) => p.row)).size;
         auditNote(request, { details: { mode, rows: prepared.total, invalid_rows: badRows } });
-        throw new ApiError('FP_IMPORT_INVALID', `${badRows} of ${prepared.total} rows are not valid; nothing was imported`, undefined, {
-          rows: prepared.total,
-          invalid_rows: badRows,
-          errors: problems,
-        });
+        throw new ApiError(
+          'FP_IMPORT_INVALID',
+          `${badRows} of ${prepared.total} rows are not valid; nothing was imported`,
+          undefined,
+          {
+            rows: prepared.total,
+            invalid_rows: badRows,
+            errors: problems,
+          },
+        );
       }
       auditNote(request, { details: { mode, rows: prepared.total, ...written } });
       return { rows: prepared.total, ...written };
@@ -156,7 +183,10 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory
       await refuseProblem(checkDevice, { id, kind, labels: labels ?? {} });
       const device = inventory.devices.create(request.body);
       auditNote(request, { target: device.id });
-      return reply.status(201).header('location', `${request.url}/${encodeURIComponent(device.id)}`).send(deviceJson(device));
+      return reply
+        .status(201)
+        .header('location', `${request.url}/${encodeURIComponent(device.id)}`)
+        .send(deviceJson(device));
     },
   );
 

@@ -21,7 +21,11 @@ export function latestReadingsQuery(deviceId: string): string {
   return `SELECT * FROM /.*/ WHERE "device" = ${quoteString(deviceId)} GROUP BY * ORDER BY time DESC LIMIT 1`;
 }
 
-export async function latestReadings(influx: Pick<InfluxQuery, 'query'>, deviceId: string, timeoutMs: number): Promise<Reading[]> {
+export async function latestReadings(
+  influx: Pick<InfluxQuery, 'query'>,
+  deviceId: string,
+  timeoutMs: number,
+): Promise<Reading[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`InfluxDB did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -44,7 +48,10 @@ export async function latestReadings(influx: Pick<InfluxQuery, 'query'>, deviceI
       for (const [k, v] of Object.entries(s.tags ?? {})) if (v !== '' && !DEVICE_TAGS.has(k)) tags[k] = v;
       readings.push({ measurement: s.name, tags, time: new Date(time).toISOString(), fields });
     }
-    return readings.sort((a, b) => a.measurement.localeCompare(b.measurement) || JSON.stringify(a.tags).localeCompare(JSON.stringify(b.tags)));
+    return readings.sort(
+      (a, b) =>
+        a.measurement.localeCompare(b.measurement) || JSON.stringify(a.tags).localeCompare(JSON.stringify(b.tags)),
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -1,6 +1,17 @@
 import { Type } from 'typebox';
 import { DEVICE_SORT_FIELDS, DEVICE_STATES, LIFECYCLES, type Device } from '../../../collector/inventory/index.ts';
-import { Cursor, DeviceId, Limit, ms, Nullable, NullableTimestamp, PageOf, Slug, StringEnum, Timestamp } from '../../schemas.ts';
+import {
+  Cursor,
+  DeviceId,
+  Limit,
+  ms,
+  Nullable,
+  NullableTimestamp,
+  PageOf,
+  Slug,
+  StringEnum,
+  Timestamp,
+} from '../../schemas.ts';
 
 export const LABEL_KEY = '^[A-Za-z0-9_.-]{1,63}$';
 
@@ -16,7 +27,9 @@ const InstalledOn = Type.String({ format: 'date', description: 'YYYY-MM-DD' });
 
 export const Reading = Type.Object({
   measurement: Type.String(),
-  tags: Type.Record(Type.String(), Type.String(), { description: 'Series tags other than device, kind, model, customer, site' }),
+  tags: Type.Record(Type.String(), Type.String(), {
+    description: 'Series tags other than device, kind, model, customer, site',
+  }),
   time: Timestamp,
   fields: Type.Record(Type.String(), Type.Unknown()),
 });
@@ -32,7 +45,9 @@ export const DeviceJson = Type.Object({
   installed_on: Nullable(Type.String()),
   labels: Type.Record(Type.String(), Type.String()),
   lifecycle: StringEnum(LIFECYCLES),
-  state: StringEnum(DEVICE_STATES, { description: 'Live state from the liveness tracker; unknown until first reported' }),
+  state: StringEnum(DEVICE_STATES, {
+    description: 'Live state from the liveness tracker; unknown until first reported',
+  }),
   first_seen: NullableTimestamp,
   last_seen: NullableTimestamp,
   created_at: Timestamp,
@@ -41,12 +56,17 @@ export const DeviceJson = Type.Object({
 
 export const DeviceDetail = Type.Object({
   ...DeviceJson.properties,
-  readings: Nullable(Type.Array(Reading, { description: 'Latest point of each series of the device; null without InfluxDB' })),
+  readings: Nullable(
+    Type.Array(Reading, { description: 'Latest point of each series of the device; null without InfluxDB' }),
+  ),
   readings_error: Type.Optional(Type.String({ description: 'Why readings is null although InfluxDB is configured' })),
   reported: Nullable(
     Type.Object(
       { at: Timestamp, values: Type.Record(Type.String(), Type.String()) },
-      { description: 'What the device last said about itself when it connected (OCPP BootNotification: vendor, model, serial, firmware), for whoever approves it; null when it said nothing' },
+      {
+        description:
+          'What the device last said about itself when it connected (OCPP BootNotification: vendor, model, serial, firmware), for whoever approves it; null when it said nothing',
+      },
     ),
   ),
 });
@@ -54,7 +74,17 @@ export const DeviceDetail = Type.Object({
 export const DevicePage = PageOf(DeviceJson);
 
 /** Columns a CSV import/export knows besides `label.<key>`; the read-only ones are ignored on import. */
-export const WRITABLE_COLUMNS = ['id', 'kind', 'model', 'customer', 'site', 'gateway', 'firmware', 'installed_on', 'lifecycle'] as const;
+export const WRITABLE_COLUMNS = [
+  'id',
+  'kind',
+  'model',
+  'customer',
+  'site',
+  'gateway',
+  'firmware',
+  'installed_on',
+  'lifecycle',
+] as const;
 export const READ_ONLY_COLUMNS = ['state', 'first_seen', 'last_seen', 'created_at', 'updated_at'] as const;
 
 /** Schemas that depend on the installed plugins' kinds. */
@@ -97,7 +127,13 @@ export function deviceSchemas(kinds: readonly string[]) {
         description: '`key:value`; repeat for several (all must match)',
       }),
     ),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Case-insensitive substring of the device id, site name or customer name' })),
+    q: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'Case-insensitive substring of the device id, site name or customer name',
+      }),
+    ),
   };
   const sorts = [...DEVICE_SORT_FIELDS, ...DEVICE_SORT_FIELDS.map((f) => `-${f}` as const)];
   const ListQuery = Type.Object(

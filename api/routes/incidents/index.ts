@@ -37,7 +37,12 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
   app.post(
     '/incidents/webhook',
     {
-      schema: { tags, summary: "Grafana's webhook contact point (shared secret, not an API key)", body: GrafanaWebhook, response: { 200: WebhookAnswer } },
+      schema: {
+        tags,
+        summary: "Grafana's webhook contact point (shared secret, not an API key)",
+        body: GrafanaWebhook,
+        response: { 200: WebhookAnswer },
+      },
       config: { minRole: 'public', action: 'incidents.webhook' },
       // The secret is checked before the body is parsed: a caller without it learns nothing.
       onRequest: async (request) => {
@@ -45,7 +50,9 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
         // Both sides hashed to the same length, then compared in constant time.
         if (!expected || !m || !timingSafeEqual(digest(m[1]!), expected)) {
           throw apiErrors.unauthenticated(
-            expected ? 'the webhook secret is missing or wrong (Authorization: Bearer <FLEETPULSE_INCIDENT_WEBHOOK_SECRET>)' : 'the incident webhook is disabled: FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set',
+            expected
+              ? 'the webhook secret is missing or wrong (Authorization: Bearer <FLEETPULSE_INCIDENT_WEBHOOK_SECRET>)'
+              : 'the incident webhook is disabled: FLEETPULSE_INCIDENT_WEBHOOK_SECRET is not set',
           );
         }
       },
@@ -70,7 +77,15 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
 
   app.get(
     '/incidents',
-    { schema: { tags, summary: 'Incidents, newest first', querystring: IncidentListQuery, response: { 200: IncidentPage } }, config: { minRole: 'viewer' } },
+    {
+      schema: {
+        tags,
+        summary: 'Incidents, newest first',
+        querystring: IncidentListQuery,
+        response: { 200: IncidentPage },
+      },
+      config: { minRole: 'viewer' },
+    },
     async (request) => {
       const { cursor, ...filter } = request.query;
       const page = store.list({ ...filter, ...(cursor ? { before: Number(cursor) } : {}) });
@@ -80,16 +95,38 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
 
   app.get(
     '/incidents/stats',
-    { schema: { tags, summary: 'MTTA and MTTR per customer and severity for incidents that started in [from, to)', querystring: StatsQuery, response: { 200: StatsJson } }, config: { minRole: 'viewer' } },
+    {
+      schema: {
+        tags,
+        summary: 'MTTA and MTTR per customer and severity for incidents that started in [from, to)',
+        querystring: StatsQuery,
+        response: { 200: StatsJson },
+      },
+      config: { minRole: 'viewer' },
+    },
     async (request) => {
       const { from, to, customer } = request.query;
-      return { items: incidentStats(operations.inventory.db, { from: Date.parse(from), to: Date.parse(to), ...(customer ? { customer } : {}) }) };
+      return {
+        items: incidentStats(operations.inventory.db, {
+          from: Date.parse(from),
+          to: Date.parse(to),
+          ...(customer ? { customer } : {}),
+        }),
+      };
     },
   );
 
   app.get(
     '/incidents/:id',
-    { schema: { tags, summary: 'One incident with its timeline', params: IncidentParams, response: { 200: IncidentDetail } }, config: { minRole: 'viewer' } },
+    {
+      schema: {
+        tags,
+        summary: 'One incident with its timeline',
+        params: IncidentParams,
+        response: { 200: IncidentDetail },
+      },
+      config: { minRole: 'viewer' },
+    },
     async (request) => {
       const i = store.require(request.params.id);
       return { ...incidentJson(i), events: store.events(i.id).map(eventJson) };
@@ -100,13 +137,30 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
 
   app.post(
     '/incidents/:id/ack',
-    { schema: { tags, summary: 'Acknowledge (stops escalation)', params: IncidentParams, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.ack' } },
+    {
+      schema: {
+        tags,
+        summary: 'Acknowledge (stops escalation)',
+        params: IncidentParams,
+        response: { 200: IncidentJson },
+      },
+      config: { minRole: 'support', action: 'incidents.ack' },
+    },
     async (request) => incidentJson(store.acknowledge(request.params.id, actor(request))),
   );
 
   app.post(
     '/incidents/:id/assign',
-    { schema: { tags, summary: 'Assign to someone', params: IncidentParams, body: AssignBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.assign' } },
+    {
+      schema: {
+        tags,
+        summary: 'Assign to someone',
+        params: IncidentParams,
+        body: AssignBody,
+        response: { 200: IncidentJson },
+      },
+      config: { minRole: 'support', action: 'incidents.assign' },
+    },
     async (request) => {
       auditNote(request, { details: { assignee: request.body.assignee } });
       return incidentJson(store.assign(request.params.id, actor(request), request.body.assignee));
@@ -115,14 +169,29 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
 
   app.post(
     '/incidents/:id/comments',
-    { schema: { tags, summary: 'Add a comment to the timeline', params: IncidentParams, body: CommentBody, response: { 200: IncidentJson } }, config: { minRole: 'support', action: 'incidents.comment' } },
+    {
+      schema: {
+        tags,
+        summary: 'Add a comment to the timeline',
+        params: IncidentParams,
+        body: CommentBody,
+        response: { 200: IncidentJson },
+      },
+      config: { minRole: 'support', action: 'incidents.comment' },
+    },
     async (request) => incidentJson(store.comment(request.params.id, actor(request), request.body.text)),
   );
 
   app.post(
     '/incidents/:id/resolve',
     {
-      schema: { tags, summary: 'Resolve (the body with a note is optional)', params: IncidentParams, body: ResolveBody, response: { 200: IncidentJson } },
+      schema: {
+        tags,
+        summary: 'Resolve (the body with a note is optional)',
+        params: IncidentParams,
+        body: ResolveBody,
+        response: { 200: IncidentJson },
+      },
       config: { minRole: 'support', action: 'incidents.resolve' },
       // A resolve without a note may come without a body.
       preValidation: async (request) => {

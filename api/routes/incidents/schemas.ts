@@ -78,9 +78,18 @@ export const IncidentListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const AssignBody = Type.Object({ assignee: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
-export const CommentBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 5000 }) }, { additionalProperties: false });
-export const ResolveBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 5000 })) }, { additionalProperties: false });
+export const AssignBody = Type.Object(
+  { assignee: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export const CommentBody = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 5000 }) },
+  { additionalProperties: false },
+);
+export const ResolveBody = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 5000 })) },
+  { additionalProperties: false },
+);
 export const StatsQuery = Type.Object(
   { from: Timestamp, to: Timestamp, customer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
   { additionalProperties: false },

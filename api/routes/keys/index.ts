@@ -33,7 +33,11 @@ const keys: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory })
   app.get(
     '/keys',
     {
-      schema: { tags, summary: 'API keys (never the keys themselves)', response: { 200: Type.Object({ items: Type.Array(KeyJson) }) } },
+      schema: {
+        tags,
+        summary: 'API keys (never the keys themselves)',
+        response: { 200: Type.Object({ items: Type.Array(KeyJson) }) },
+      },
       config: { minRole: 'admin' },
     },
     async () => ({ items: inventory.apiKeys.list().map(keyJson) }),
@@ -59,7 +63,10 @@ const keys: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory })
     async (request, reply) => {
       const created = inventory.apiKeys.create({ ...request.body, createdBy: request.principal?.id });
       auditNote(request, { target: created.id, details: { name: created.name, role: created.role } });
-      return reply.status(201).header('cache-control', 'no-store').send({ ...keyJson(created), key: created.key });
+      return reply
+        .status(201)
+        .header('cache-control', 'no-store')
+        .send({ ...keyJson(created), key: created.key });
     },
   );
 
@@ -69,14 +76,19 @@ const keys: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory })
       schema: {
         tags,
         summary: 'Revoke an API key, effective for its next request',
-        description: 'Refused (409) for the last active admin key: create another admin key first, or use `fleetpulse keys`.',
+        description:
+          'Refused (409) for the last active admin key: create another admin key first, or use `fleetpulse keys`.',
         params: IdParams,
       },
       config: { minRole: 'admin', action: 'keys.revoke' },
     },
     async (request, reply) => {
       const key = inventory.apiKeys.require(request.params.id);
-      if (key.role === 'admin' && key.revoked_at === null && inventory.apiKeys.count({ activeOnly: true, role: 'admin' }) <= 1) {
+      if (
+        key.role === 'admin' &&
+        key.revoked_at === null &&
+        inventory.apiKeys.count({ activeOnly: true, role: 'admin' }) <= 1
+      ) {
         throw apiErrors.conflict(`key '${key.id}' is the last active admin key`, 'id', { key: key.id });
       }
       inventory.apiKeys.revoke(key.id);

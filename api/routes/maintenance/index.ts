@@ -23,11 +23,16 @@ const maintenance: FastifyPluginAsyncTypebox<{ operations: Operations }> = async
     async (request, reply) => {
       const b = request.body;
       const exists =
-        b.scope === 'device' ? inventory.devices.get(b.target) : b.scope === 'site' ? inventory.sites.get(b.target) : inventory.customers.get(b.target);
+        b.scope === 'device'
+          ? inventory.devices.get(b.target)
+          : b.scope === 'site'
+            ? inventory.sites.get(b.target)
+            : inventory.customers.get(b.target);
       if (!exists) throw apiErrors.validation('target', `${b.scope} '${b.target}' does not exist`);
       let duration: number | undefined;
       if (b.start_time !== undefined || b.end_time !== undefined) {
-        if (b.start_time === undefined || b.end_time === undefined) throw apiErrors.validation('end_time', 'a recurring window needs start_time and end_time');
+        if (b.start_time === undefined || b.end_time === undefined)
+          throw apiErrors.validation('end_time', 'a recurring window needs start_time and end_time');
         const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
         duration = (minutes(b.end_time) - minutes(b.start_time) + 1440) % 1440 || 1440;
       }
@@ -55,13 +60,19 @@ const maintenance: FastifyPluginAsyncTypebox<{ operations: Operations }> = async
 
   app.get(
     '/maintenance',
-    { schema: { tags, summary: 'Maintenance windows', querystring: WindowListQuery, response: { 200: WindowList } }, config: { minRole: 'viewer' } },
+    {
+      schema: { tags, summary: 'Maintenance windows', querystring: WindowListQuery, response: { 200: WindowList } },
+      config: { minRole: 'viewer' },
+    },
     async (request) => ({ items: windows.list(request.query).map(windowJson) }),
   );
 
   app.get(
     '/maintenance/:id',
-    { schema: { tags, summary: 'One maintenance window', params: IdParams, response: { 200: WindowJson } }, config: { minRole: 'viewer' } },
+    {
+      schema: { tags, summary: 'One maintenance window', params: IdParams, response: { 200: WindowJson } },
+      config: { minRole: 'viewer' },
+    },
     async (request) => {
       const w = windows.get(request.params.id);
       if (!w) throw apiErrors.notFound(`no maintenance window ${request.params.id}`);
@@ -71,7 +82,10 @@ const maintenance: FastifyPluginAsyncTypebox<{ operations: Operations }> = async
 
   app.delete(
     '/maintenance/:id',
-    { schema: { tags, summary: 'Delete a maintenance window', params: IdParams }, config: { minRole: 'operator', action: 'maintenance.delete' } },
+    {
+      schema: { tags, summary: 'Delete a maintenance window', params: IdParams },
+      config: { minRole: 'operator', action: 'maintenance.delete' },
+    },
     async (request, reply) => {
       windows.delete(request.params.id);
       return reply.status(204).send();
@@ -80,13 +94,29 @@ const maintenance: FastifyPluginAsyncTypebox<{ operations: Operations }> = async
 
   app.get(
     '/maintenance/devices/:id',
-    { schema: { tags, summary: 'Whether a device is in a maintenance window now', params: IdParams, response: { 200: DeviceMaintenance } }, config: { minRole: 'viewer' } },
+    {
+      schema: {
+        tags,
+        summary: 'Whether a device is in a maintenance window now',
+        params: IdParams,
+        response: { 200: DeviceMaintenance },
+      },
+      config: { minRole: 'viewer' },
+    },
     async (request) => {
       const device = inventory.devices.get(request.params.id);
       if (!device) throw apiErrors.notFound(`no device ${request.params.id}`);
       const now = Date.now();
-      const r = calendar.evaluate({ id: device.id, site: device.site ?? undefined, customer: device.customer ?? undefined }, now);
-      return { device: device.id, in_maintenance: r.inside, windows: r.windows, until: Number.isFinite(r.until) ? ms(r.until) : null };
+      const r = calendar.evaluate(
+        { id: device.id, site: device.site ?? undefined, customer: device.customer ?? undefined },
+        now,
+      );
+      return {
+        device: device.id,
+        in_maintenance: r.inside,
+        windows: r.windows,
+        until: Number.isFinite(r.until) ? ms(r.until) : null,
+      };
     },
   );
 };

@@ -2,7 +2,10 @@ import { Type, type Static } from 'typebox';
 import type { MaintenanceWindow } from '../../../collector/operations/maintenance-windows.ts';
 import { ms, Nullable, NullableTimestamp, StringEnum, Timestamp } from '../../schemas.ts';
 
-const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local wall-clock time, HH:MM (24 h)' });
+const HHMM = Type.String({
+  pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+  description: 'Local wall-clock time, HH:MM (24 h)',
+});
 
 export const WindowCreate = Type.Object(
   {
@@ -12,10 +15,29 @@ export const WindowCreate = Type.Object(
     starts_at: Type.Optional(Timestamp),
     ends_at: Type.Optional(Timestamp),
     start_time: Type.Optional(HHMM),
-    end_time: Type.Optional(Type.Unsafe<string>({ ...HHMM, description: 'Local end; at or before start_time means the next day (23:00-03:00)' })),
-    weekdays: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7, description: '0 = Sunday … 6 = Saturday' })),
-    week_of_month: Type.Optional(Type.Integer({ minimum: -1, maximum: 5, description: 'monthly: 1-5, or -1 for the last (third Tuesday: weekdays [2], week_of_month 3)' })),
-    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA zone; default the device's site's zone" })),
+    end_time: Type.Optional(
+      Type.Unsafe<string>({
+        ...HHMM,
+        description: 'Local end; at or before start_time means the next day (23:00-03:00)',
+      }),
+    ),
+    weekdays: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), {
+        minItems: 1,
+        maxItems: 7,
+        description: '0 = Sunday … 6 = Saturday',
+      }),
+    ),
+    week_of_month: Type.Optional(
+      Type.Integer({
+        minimum: -1,
+        maximum: 5,
+        description: 'monthly: 1-5, or -1 for the last (third Tuesday: weekdays [2], week_of_month 3)',
+      }),
+    ),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "IANA zone; default the device's site's zone" }),
+    ),
     valid_from: Type.Optional(Timestamp),
     valid_until: Type.Optional(Timestamp),
     reason: Type.Optional(Type.String({ maxLength: 500 })),
@@ -46,7 +68,10 @@ export const WindowJson = Type.Object({
 
 export const WindowList = Type.Object({ items: Type.Array(WindowJson) });
 export const WindowListQuery = Type.Object(
-  { scope: Type.Optional(StringEnum(['device', 'site', 'customer'] as const)), target: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) },
+  {
+    scope: Type.Optional(StringEnum(['device', 'site', 'customer'] as const)),
+    target: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
   { additionalProperties: false },
 );
 
@@ -64,5 +89,13 @@ export function windowJson(w: MaintenanceWindow): Static<typeof WindowJson> {
     const total = (h * 60 + m + w.duration_min) % 1440;
     end = `${String(Math.floor(total / 60)).padStart(2, '0')}:${String(total % 60).padStart(2, '0')}`;
   }
-  return { ...w, starts_at: ms(w.starts_at), ends_at: ms(w.ends_at), valid_from: ms(w.valid_from), valid_until: ms(w.valid_until), created_at: ms(w.created_at)!, end_time: end };
+  return {
+    ...w,
+    starts_at: ms(w.starts_at),
+    ends_at: ms(w.ends_at),
+    valid_from: ms(w.valid_from),
+    valid_until: ms(w.valid_until),
+    created_at: ms(w.created_at)!,
+    end_time: end,
+  };
 }

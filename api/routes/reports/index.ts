@@ -13,9 +13,13 @@ const UptimeQuery = Type.Object(
     month: Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' }),
     customer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     site: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Zone the month is cut in; default UTC' })),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'Zone the month is cut in; default UTC' }),
+    ),
     format: Type.Optional(StringEnum(['json', 'csv', 'html'] as const, { description: 'Default json' })),
-    worst: Type.Optional(Type.Integer({ minimum: 0, maximum: 500, description: 'How many worst devices to list (default 10)' })),
+    worst: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 500, description: 'How many worst devices to list (default 10)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -28,22 +32,37 @@ const UptimeQuery = Type.Object(
 const reports: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (app, { operations }) => {
   app.get(
     '/reports/uptime',
-    { schema: { tags, summary: 'Monthly uptime report (JSON, CSV or HTML)', querystring: UptimeQuery }, config: { minRole: 'viewer' } },
+    {
+      schema: { tags, summary: 'Monthly uptime report (JSON, CSV or HTML)', querystring: UptimeQuery },
+      config: { minRole: 'viewer' },
+    },
     async (request, reply) => {
       const { format = 'json', timezone, ...rest } = request.query;
       const influx = operations.influx;
-      if (!influx) throw new ApiError('FP_UPSTREAM', 'reports need InfluxDB, and this server has no query connection to it');
+      if (!influx)
+        throw new ApiError('FP_UPSTREAM', 'reports need InfluxDB, and this server has no query connection to it');
       let report;
       try {
-        report = await uptimeReport({ influx, db: operations.inventory.db, ...rest, ...(timezone ? { timezone } : {}), slaTargets: operations.deps.options?.slaTargets });
+        report = await uptimeReport({
+          influx,
+          db: operations.inventory.db,
+          ...rest,
+          ...(timezone ? { timezone } : {}),
+          slaTargets: operations.deps.options?.slaTargets,
+        });
       } catch (err) {
         if (err instanceof ReportError) throw apiErrors.validation(err.field, err.message);
-        if (err instanceof Error && err.name === 'InfluxQueryError') throw new ApiError('FP_UPSTREAM', `InfluxDB: ${err.message}`);
+        if (err instanceof Error && err.name === 'InfluxQueryError')
+          throw new ApiError('FP_UPSTREAM', `InfluxDB: ${err.message}`);
         throw err;
       }
       // The customer id goes into a header: only characters that need no quoting there.
       const name = `uptime-${report.month}${rest.customer ? `-${rest.customer.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
-      if (format === 'csv') return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(reportCsv(report));
+      if (format === 'csv')
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}.csv"`)
+          .send(reportCsv(report));
       if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportHtml(report));
       return report;
     },

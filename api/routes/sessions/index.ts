@@ -2,7 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { SessionError, type SessionScheduler } from '../../../collector/commands/session-scheduler.ts';
 import { auditNote } from '../../audit.ts';
 import { apiErrors } from '../../errors.ts';
-import { SessionExtend, SessionIdParams, SessionJson, sessionJson, SessionList, SessionListQuery, SessionStart } from './schemas.ts';
+import {
+  SessionExtend,
+  SessionIdParams,
+  SessionJson,
+  sessionJson,
+  SessionList,
+  SessionListQuery,
+  SessionStart,
+} from './schemas.ts';
 
 const tags = ['sessions'];
 
@@ -28,13 +36,24 @@ const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = asy
 
   app.get(
     '/sessions',
-    { schema: { tags, summary: 'List sessions, newest first', querystring: SessionListQuery, response: { 200: SessionList } }, config: { minRole: 'viewer' } },
+    {
+      schema: {
+        tags,
+        summary: 'List sessions, newest first',
+        querystring: SessionListQuery,
+        response: { 200: SessionList },
+      },
+      config: { minRole: 'viewer' },
+    },
     async (request) => ({ items: scheduler.list(request.query).map((s) => sessionJson(s)) }),
   );
 
   app.get(
     '/sessions/:id',
-    { schema: { tags, summary: 'One session', params: SessionIdParams, response: { 200: SessionJson } }, config: { minRole: 'viewer' } },
+    {
+      schema: { tags, summary: 'One session', params: SessionIdParams, response: { 200: SessionJson } },
+      config: { minRole: 'viewer' },
+    },
     async (request) => {
       const s = scheduler.get(request.params.id);
       if (!s) throw apiErrors.notFound(`no session ${request.params.id}`);
@@ -45,7 +64,13 @@ const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = asy
   app.post(
     '/sessions/:id/extend',
     {
-      schema: { tags, summary: 'Add minutes to an active session', params: SessionIdParams, body: SessionExtend, response: { 200: SessionJson } },
+      schema: {
+        tags,
+        summary: 'Add minutes to an active session',
+        params: SessionIdParams,
+        body: SessionExtend,
+        response: { 200: SessionJson },
+      },
       config: { minRole: 'operator', action: 'sessions.extend' },
     },
     async (request) => {
@@ -58,7 +83,12 @@ const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = asy
   app.post(
     '/sessions/:id/stop',
     {
-      schema: { tags, summary: 'End an active session now (nothing is enforced)', params: SessionIdParams, response: { 200: SessionJson } },
+      schema: {
+        tags,
+        summary: 'End an active session now (nothing is enforced)',
+        params: SessionIdParams,
+        response: { 200: SessionJson },
+      },
       config: { minRole: 'operator', action: 'sessions.stop' },
     },
     async (request) => {

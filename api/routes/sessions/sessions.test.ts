@@ -31,7 +31,11 @@ describe('/api/v1/sessions', () => {
     const any = Type.Object({}, { additionalProperties: true });
     bus.attach('pc-7', {
       instance: 'test',
-      commands: { session_set: { description: '', params: any }, session_clear: { description: '', params: any }, lock: { description: '', params: any } },
+      commands: {
+        session_set: { description: '', params: any },
+        session_clear: { description: '', params: any },
+        lock: { description: '', params: any },
+      },
       execute: async (_d: string, c: Command) => void received.push(c.name),
     });
     const scheduler = new SessionScheduler({
@@ -57,18 +61,35 @@ describe('/api/v1/sessions', () => {
   });
 
   const call = (role: Role | 'none', method: 'GET' | 'POST', url: string, payload?: unknown) =>
-    app.inject({ method, url: `/api/v1${url}`, payload: payload as object, headers: role === 'none' ? {} : { authorization: `Bearer ${keys[role]}` } });
+    app.inject({
+      method,
+      url: `/api/v1${url}`,
+      payload: payload as object,
+      headers: role === 'none' ? {} : { authorization: `Bearer ${keys[role]}` },
+    });
 
   it('starts, extends, lists and stops a session; every change is audited', async () => {
     const started = await call('operator', 'POST', '/sessions', { station: 'pc-7', minutes: 30 });
     expect(started.statusCode, started.body).toBe(201);
     const s = started.json();
-    expect(s).toMatchObject({ station: 'pc-7', site: 'acme-berlin', action: 'lock', state: 'active', minutes_sold: 30, enforcement: null, enforced_by: null, station_synced: true });
+    expect(s).toMatchObject({
+      station: 'pc-7',
+      site: 'acme-berlin',
+      action: 'lock',
+      state: 'active',
+      minutes_sold: 30,
+      enforcement: null,
+      enforced_by: null,
+      station_synced: true,
+    });
     expect(s.remaining_s).toBeGreaterThan(29 * 60);
     expect(received).toEqual(['session_set']);
 
     const extended = await call('operator', 'POST', `/sessions/${s.id}/extend`, { minutes: 15 });
-    expect(extended.json()).toMatchObject({ minutes_sold: 45, ends_at: new Date(Date.parse(s.ends_at) + 15 * 60_000).toISOString() });
+    expect(extended.json()).toMatchObject({
+      minutes_sold: 45,
+      ends_at: new Date(Date.parse(s.ends_at) + 15 * 60_000).toISOString(),
+    });
 
     const list = await call('viewer', 'GET', '/sessions?state=active');
     expect(list.json().items.map((i: { id: string }) => i.id)).toEqual([s.id]);
@@ -78,7 +99,10 @@ describe('/api/v1/sessions', () => {
     // The station acknowledged the clear: it will not lock later.
     expect(stopped.json()).toMatchObject({ state: 'stopped', remaining_s: 0, station_synced: true });
     expect(received.at(-1)).toBe('session_clear');
-    const audit = inventory.db.prepare(`SELECT action FROM audit WHERE action LIKE 'sessions.%' AND result = 'ok' ORDER BY id`).pluck().all();
+    const audit = inventory.db
+      .prepare(`SELECT action FROM audit WHERE action LIKE 'sessions.%' AND result = 'ok' ORDER BY id`)
+      .pluck()
+      .all();
     expect(audit).toEqual(['sessions.start', 'sessions.extend', 'sessions.stop']);
   });
 
@@ -86,7 +110,9 @@ describe('/api/v1/sessions', () => {
     const bad = await call('operator', 'POST', '/sessions', { station: 'pc-7', minutes: 0 });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatchObject({ code: 'FP_VALIDATION', field: 'minutes' });
-    expect((await call('operator', 'POST', '/sessions', { station: 'pc-7', minutes: 5, colour: 'red' })).statusCode).toBe(400);
+    expect(
+      (await call('operator', 'POST', '/sessions', { station: 'pc-7', minutes: 5, colour: 'red' })).statusCode,
+    ).toBe(400);
     const unknown = await call('operator', 'POST', '/sessions', { station: 'nope', minutes: 5 });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'FP_NOT_FOUND']);
     const noPlug = await call('operator', 'POST', '/sessions', { station: 'pc-7', minutes: 5, action: 'power_off' });
