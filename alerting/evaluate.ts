@@ -44,7 +44,7 @@ function reduce(values: (number | null)[], reducer: string): number | null {
   if (v.length === 0) return null;
   switch (reducer) {
     case 'last':
-      return v[v.length - 1]!;
+      return v[v.length - 1];
     case 'mean':
       return v.reduce((a, b) => a + b, 0) / v.length;
     case 'max':
@@ -83,10 +83,10 @@ function seriesToInstances(series: Series[], refId: string): { labels: Labels; v
     const valueColumns = s.columns.filter((c) => c !== 'time');
     if (valueColumns.length !== 1)
       throw new Error(`${refId}: alert queries must return one value column, got ${valueColumns.join(', ')}`);
-    const i = s.columns.indexOf(valueColumns[0]!);
+    const i = s.columns.indexOf(valueColumns[0]);
     return {
       labels: { ...s.tags },
-      values: s.values.map((row) => (typeof row[i] === 'number' ? (row[i] as number) : null)),
+      values: s.values.map((row) => (typeof row[i] === 'number' ? row[i] : null)),
     };
   });
 }
@@ -120,8 +120,8 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
     } else if (m.type === 'math') {
       const match = /^\$(\w+) \* \$(\w+)$/.exec(String(m.expression));
       if (!match) throw new Error(`${step.refId}: only "$X * $Y" math is supported, got ${String(m.expression)}`);
-      const left = results.get(match[1]!) ?? [];
-      const right = new Map((results.get(match[2]!) ?? []).map((r) => [key(r.labels), r]));
+      const left = results.get(match[1]) ?? [];
+      const right = new Map((results.get(match[2]) ?? []).map((r) => [key(r.labels), r]));
       const out: Instance[] = [];
       for (const l of left) {
         const r = right.get(key(l.labels));
@@ -135,7 +135,7 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
       const conditions = m.conditions as { evaluator: { type: string; params: number[] } }[];
       results.set(
         step.refId,
-        input.map((i) => ({ labels: i.labels, value: holds(i.value, conditions[0]!.evaluator) ? 1 : 0 })),
+        input.map((i) => ({ labels: i.labels, value: holds(i.value, conditions[0].evaluator) ? 1 : 0 })),
       );
     } else {
       throw new Error(`${step.refId}: expression type ${String(m.type)} not supported`);

@@ -55,7 +55,7 @@ const widget = (inv: Inventory, n: number, model?: string) =>
   inv.devices.create({ id: `W-${n}`, kind: 'widget', site: 'acme-berlin', model, firmware: '1' }).id;
 /** A command queued for an offline widget: it stays queued. */
 const command = (inv: Inventory, n: number) =>
-  ops.commands.create([{ device: widget(inv, n), name: 'reboot', actor: 'matrix' }])[0]!.id;
+  ops.commands.create([{ device: widget(inv, n), name: 'reboot', actor: 'matrix' }])[0].id;
 const firmware = (n: number, model = `FM-${n}`) =>
   ops.firmware.add({ model, version: '2', url: IMAGE, sha256: SHA256 }).id;
 /** A running rollout (paused if asked) over one offline widget of its own model. */

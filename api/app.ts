@@ -16,10 +16,9 @@ export interface BuildOptions extends ApiOptions {
  * `fleetpulse serve` mounts `apiPlugin` on its shared server instead.
  */
 export function build(opts: BuildOptions): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger | undefined = opts.logger;
   const app = Fastify({
-    ...(opts.logger
-      ? { loggerInstance: opts.logger as FastifyBaseLogger, disableRequestLogging: true }
-      : { logger: false }),
+    ...(loggerInstance ? { loggerInstance, disableRequestLogging: true } : { logger: false }),
     bodyLimit: opts.limits?.bodyLimit ?? DEFAULT_LIMITS.bodyLimit,
     trustProxy: opts.trustProxy ?? false,
     // The API scope sets its own validator; these keep any route outside it just as strict.

@@ -46,7 +46,7 @@ export function installAudit(app: FastifyInstance, inventory: Inventory): void {
         action,
         target: note?.target !== undefined ? note.target : (params.id ?? null),
         method: request.method,
-        path: request.url.split('?')[0]!,
+        path: request.url.split('?')[0],
         status,
         result: resultOf(status),
         source: request.ip,

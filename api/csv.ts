@@ -43,7 +43,7 @@ export function parseCsv(text: string): ParsedCsv {
     strayQuote = false;
   };
   while (i < n) {
-    const ch = text[i]!;
+    const ch = text[i];
     if (quoted) {
       if (ch === '"') {
         if (text[i + 1] === '"') {

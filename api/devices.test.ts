@@ -16,7 +16,7 @@ function seedFleet(n: number): void {
       row: i + 1,
       device: {
         id: `DEV-${String(i).padStart(4, '0')}`,
-        kind: ['terminal', 'pc', 'charger'][i % 3]!,
+        kind: ['terminal', 'pc', 'charger'][i % 3],
         model: i % 3 === 2 ? 'Wallbox' : 'TC-200',
         site: sites[i % 4],
         firmware: `1.${i % 4}`,
@@ -248,7 +248,7 @@ describe('API keys', () => {
   it('will not revoke the last active admin key', async () => {
     const admins = api.inventory.apiKeys.list().filter((k) => k.role === 'admin' && k.revoked_at === null);
     expect(admins).toHaveLength(1);
-    const res = await api.call('admin', { method: 'DELETE', url: `/api/v1/keys/${admins[0]!.id}` });
+    const res = await api.call('admin', { method: 'DELETE', url: `/api/v1/keys/${admins[0].id}` });
     expect(res.statusCode).toBe(409);
     expect(res.json().error.message).toMatch(/last active admin key/);
   });
@@ -349,7 +349,7 @@ describe('limits and documents', () => {
 
     const page = await api.app.inject({ url: '/api/v1/docs' });
     expect(page.statusCode).toBe(200);
-    const asset = /href="([^"]+swagger-ui\.css)"/.exec(page.body)![1]!;
+    const asset = /href="([^"]+swagger-ui\.css)"/.exec(page.body)![1];
     expect(asset).toBe('/api/v1/docs/static/swagger-ui.css');
     const css = await api.app.inject({ url: asset });
     expect(css.statusCode).toBe(200);

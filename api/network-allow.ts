@@ -20,7 +20,7 @@ export function installNetworkAllowList(
   onRefused: () => void,
 ): void {
   app.addHook('onRequest', async (request, reply) => {
-    const raw = request.url.split('?')[0]!.toLowerCase();
+    const raw = request.url.split('?')[0].toLowerCase();
     const route = request.routeOptions.url ?? '';
     const prefix = OPERATOR_PATHS.find((p) => raw.startsWith(p) || route.startsWith(p));
     if (!prefix || allowed(request.ip)) return;

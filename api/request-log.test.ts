@@ -13,7 +13,8 @@ function appWithLog(level: string) {
       done();
     },
   });
-  const app = Fastify({ loggerInstance: pino({ level }, out) as FastifyBaseLogger, disableRequestLogging: true });
+  const loggerInstance: FastifyBaseLogger = pino({ level }, out);
+  const app = Fastify({ loggerInstance, disableRequestLogging: true });
   logRequests(app);
   app.get('/healthz', { config: { quietLog: true } }, async (request, reply) =>
     (request.query as { down?: string }).down ? reply.code(503).send({ status: 'degraded' }) : { status: 'ok' },
@@ -39,7 +40,7 @@ describe('request log', () => {
       statusCode: 200,
       msg: expect.stringMatching(/^GET \/api\/v1\/devices 200 [\d.]+ ms$/),
     });
-    expect(lines[0]!.responseTimeMs).toBeTypeOf('number');
+    expect(lines[0].responseTimeMs).toBeTypeOf('number');
     expect(lines[1]).toMatchObject({ level: 30, url: '/nowhere', statusCode: 404 });
   });
 

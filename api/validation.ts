@@ -16,7 +16,7 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   return (input: unknown) => {
     const value = lenient ? Value.Default(schema, Value.Convert(schema, input)) : input;
     if (check.Check(value)) return { value };
-    return { error: [describe([...check.Errors(value)] as unknown as FastifySchemaValidationError[])] as never };
+    return { error: [describe([...check.Errors(value)])] as never };
   };
 };
 
@@ -63,7 +63,7 @@ export function describe(errors: readonly FastifySchemaValidationError[]): Fasti
     const rule = keyPattern ? `: keys must match ${String(keyPattern.params.pattern)}` : '';
     return result(badKeys, toField(badKeys.instancePath), `has invalid key ${names}${rule}`);
   }
-  const first = list[0] ?? all[0]!;
+  const first = list[0] ?? all[0];
   if (list.length === 0 && first.keyword === 'additionalProperties') {
     const names = (first.params.additionalProperties as string[] | undefined) ?? [];
     return result(first, join(toField(first.instancePath), names[0] ?? ''), `unknown field '${names[0] ?? ''}'`);

@@ -87,7 +87,7 @@ export async function measure(
     let started = performance.now();
     await Promise.all(
       clients.map(async (c, a) => {
-        for (const lines of plan[a]!) await c.send(lines);
+        for (const lines of plan[a]) await c.send(lines);
       }),
     );
     await waitFor(influxd.url, 'uplink', points);
@@ -127,7 +127,8 @@ export async function measure(
 async function startServer(dir: string, directory: MemoryDirectory, influxUrl: string) {
   const db = openStateDb(join(dir, 'server.db'));
   const spool = new Spool({ db });
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  const loggerInstance: FastifyBaseLogger = log;
+  const app = Fastify({ loggerInstance });
   const collector = new Collector({
     place: 'serve',
     plugins: [agentPlugin, hostPlugin],

@@ -87,7 +87,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const seconds = (performance.now() - measureStart) / 1000;
   agent.destroy();
   const sorted = latencies.subarray(0, count).sort();
-  const pct = (p: number) => (count === 0 ? NaN : sorted[Math.min(count - 1, Math.floor((p / 100) * count))]!);
+  const pct = (p: number) => (count === 0 ? NaN : sorted[Math.min(count - 1, Math.floor((p / 100) * count))]);
   return {
     requests: count,
     errors,
@@ -97,7 +97,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     p50: pct(50),
     p90: pct(90),
     p99: pct(99),
-    max: count ? sorted[count - 1]! : NaN,
+    max: count ? sorted[count - 1] : NaN,
     bytes: count ? bytes / count : 0,
   };
 }

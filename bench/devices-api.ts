@@ -85,7 +85,7 @@ export function loadFleet(inventory: Inventory, count: number): void {
   })();
   const rows = Array.from({ length: count }, (_, i) => {
     const r = random();
-    const kind = r < 0.6 ? 'terminal' : KINDS[1 + Math.floor(random() * 4)]!;
+    const kind = r < 0.6 ? 'terminal' : KINDS[1 + Math.floor(random() * 4)];
     const device: DeviceInput = {
       id: `${kind.slice(0, 2).toUpperCase()}-${String(i).padStart(6, '0')}`,
       kind,
@@ -104,7 +104,7 @@ export function loadFleet(inventory: Inventory, count: number): void {
     if (random() < 0.9)
       inventory.directory.reportStatus(
         device.id,
-        STATES[Math.floor(random() * STATES.length)]!,
+        STATES[Math.floor(random() * STATES.length)],
         now - Math.floor(random() * 86_400_000),
       );
   }
@@ -142,7 +142,7 @@ export async function measure(
   const inventory = openInventory({ path: path.join(dir, 'fleetpulse.db'), env: {} });
   const api = build({ inventory, kinds: KINDS, limits: { rateLimit: { max: 1e9, timeWindowMs: 60_000 } } });
   const bare = Fastify({ logger: false });
-  const loadBefore = os.loadavg()[0]!;
+  const loadBefore = os.loadavg()[0];
   try {
     loadFleet(inventory, devices);
     const { key } = inventory.apiKeys.create({ name: 'bench', role: 'viewer' });
@@ -173,7 +173,7 @@ export async function measure(
       }
       scenarios.push({ name, path: url.replace(/^http:\/\/[^/]+/, ''), result });
     }
-    return { devices, concurrency, seconds, scenarios, goalP99Ms: 20, loadavg: [loadBefore, os.loadavg()[0]!] };
+    return { devices, concurrency, seconds, scenarios, goalP99Ms: 20, loadavg: [loadBefore, os.loadavg()[0]] };
   } finally {
     await api.close();
     await bare.close();
@@ -212,12 +212,12 @@ export async function run(): Promise<Result[]> {
   return api.map((s) => ({
     name: `${s.name} (${bench.devices.toLocaleString('en-US')} devices, ${bench.concurrency} loops)`,
     ours: Number(s.result.p99.toFixed(2)),
-    reference: Number(bare!.result.p99.toFixed(2)),
-    ratio: s.result.p99 / bare!.result.p99,
+    reference: Number(bare.result.p99.toFixed(2)),
+    ratio: s.result.p99 / bare.result.p99,
     goal: bench.goalP99Ms,
     lowerIsBetter: true,
     unit: 'ms p99',
-    note: `${s.result.rps.toFixed(0)} vs ${bare!.result.rps.toFixed(0)} req/s; load ${bench.loadavg[0].toFixed(1)}`,
+    note: `${s.result.rps.toFixed(0)} vs ${bare.result.rps.toFixed(0)} req/s; load ${bench.loadavg[0].toFixed(1)}`,
   }));
 }
 

@@ -94,7 +94,7 @@ export interface GrafanaBench {
 
 function kindOf(i: number): string {
   if (i % 10 < 8) return 'terminal'; // 80 % terminals, as in the field
-  return ['pc', 'charger', 'pos', 'plug'][i % 4]!;
+  return ['pc', 'charger', 'pos', 'plug'][i % 4];
 }
 
 function labelsOf(i: number) {

@@ -63,7 +63,7 @@ interface Sample {
 /** The fleet and its readings, in a neutral form that both point types are built from. */
 function samples(count: number): Sample[] {
   const rnd = prng(42);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const kinds = ['terminal', 'pc', 'charger', 'pos', 'plug'] as const;
   const models: Record<(typeof kinds)[number], string[]> = {
     terminal: ['TC-200', 'TC-200R'],
@@ -89,7 +89,7 @@ function samples(count: number): Sample[] {
   const t0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z, ms
   const out: Sample[] = [];
   for (let i = 0; i < count; i++) {
-    const d = devices[i % devices.length]!;
+    const d = devices[i % devices.length];
     // Tags in the order the runtime builds them: the plugin's first, then the inventory's.
     const tags: Sample['tags'] = [['device', d.id]];
     let measurement: string;
@@ -159,13 +159,13 @@ function toReference(s: Sample): ReferencePoint {
 
 function encodeOurs(points: Point[]): number {
   let bytes = 0;
-  for (let i = 0; i < points.length; i++) bytes += encodeLine(points[i]!).length;
+  for (let i = 0; i < points.length; i++) bytes += encodeLine(points[i]).length;
   return bytes;
 }
 
 function encodeReference(points: ReferencePoint[]): number {
   let bytes = 0;
-  for (let i = 0; i < points.length; i++) bytes += points[i]!.toLineProtocol()!.length;
+  for (let i = 0; i < points.length; i++) bytes += points[i].toLineProtocol()!.length;
   return bytes;
 }
 
@@ -197,7 +197,7 @@ const collectYoung = () => collect('minor');
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
 /**
@@ -221,8 +221,8 @@ function checkSameMeaning(ours: Point[], reference: ReferencePoint[]): void {
     return [line.slice(0, fieldsAt - 1), fields.join(','), line.slice(timeAt + 1)].join(' | ');
   };
   for (let i = 0; i < 2000; i++) {
-    const a = encodeLine(ours[i]!);
-    const b = reference[i]!.toLineProtocol()!;
+    const a = encodeLine(ours[i]);
+    const b = reference[i].toLineProtocol()!;
     if (parts(a) !== parts(b)) {
       throw new Error(`encoders disagree on point ${i}:\n  ours:      ${a}\n  reference: ${b}`);
     }

@@ -89,14 +89,14 @@ async function measure(
   let failed = 0;
   const targets = ids();
   for (let i = 0; i < job.commands; i++) {
-    const id = targets[Math.floor(Math.random() * targets.length)]!;
+    const id = targets[Math.floor(Math.random() * targets.length)];
     const t0 = performance.now();
     if (!(await command(id))) failed++;
     latencies.push(performance.now() - t0);
     await sleep(10);
   }
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   emit({
     event: 'result',
     connected: connected(),
@@ -116,7 +116,8 @@ async function ours(job: ServerJob) {
   const db = openStateDb(join(dir, 'state.db'));
   const spool = new Spool({ db });
   const log = pino({ level: 'warn' });
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  const loggerInstance: FastifyBaseLogger = log;
+  const app = Fastify({ loggerInstance });
   const server = new SharedServer(app);
   // The plugin's API routes are not measured here: mount them without the API around them.
   void app.register(async (api) => server.mountApiRoutes(api), { prefix: '/api/v1' });

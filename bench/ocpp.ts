@@ -127,7 +127,7 @@ export async function run(): Promise<Result[]> {
   ];
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
       chargers: { type: 'string' },

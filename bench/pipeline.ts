@@ -109,7 +109,7 @@ async function bare(url: string, database: string, t0: number): Promise<Side> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < batches.length) {
-        const batch = batches[next++]!;
+        const batch = batches[next++];
         const outcome = await writer.write(batch);
         if (outcome.kind !== 'written') throw new Error(`bare writer: ${JSON.stringify(outcome)}`);
       }
@@ -124,7 +124,7 @@ async function bare(url: string, database: string, t0: number): Promise<Side> {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 async function stored(query: InfluxQuery, database: string): Promise<number> {

@@ -94,11 +94,11 @@ for (const { file, result: r, error } of rows) {
     (meets ? 'meets' : 'MISSES') + note,
   ]);
 }
-const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
 for (const [i, row] of table.entries()) {
   console.log(
     row
-      .map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
       .join('  ')
       .trimEnd(),
   );

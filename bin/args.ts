@@ -34,7 +34,7 @@ function flagError(err: Error): string {
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) return `unknown option ${flag}`;
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag && err.message.includes('argument missing'))
     return `option ${flag} needs a value`;
-  return err.message.split(/(?<=\.) /)[0]!;
+  return err.message.split(/(?<=\.) /)[0];
 }
 
 /** Where a sub-command writes; tests pass their own to read what it printed. */

@@ -384,8 +384,8 @@ export function loadConfigWith<S extends TSchema>(
   for (const [name, value] of Object.entries(env)) {
     const m = /^FLEETPULSE_(.+)$/.exec(name);
     if (!m || value === undefined) continue;
-    const path = m[1]!.toLowerCase().split('__');
-    if (path.length === 1 && !topLevel.has(path[0]!)) continue;
+    const path = m[1].toLowerCase().split('__');
+    if (path.length === 1 && !topLevel.has(path[0])) continue;
     set(path, parse(value, name), name);
   }
   for (const [key, { flag, value }] of Object.entries(flags)) set(key.split('.'), parse(value, flag), flag);
@@ -397,10 +397,7 @@ export function loadConfigWith<S extends TSchema>(
   const errors = [...Value.Errors(schema, withDefaults)];
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
   if (extra) {
-    const key = [
-      extra.instancePath.replace(/^\//, '').replaceAll('/', '.'),
-      (extra.params as { additionalProperties: string[] }).additionalProperties[0],
-    ]
+    const key = [extra.instancePath.replace(/^\//, '').replaceAll('/', '.'), extra.params.additionalProperties[0]]
       .filter(Boolean)
       .join('.');
     throw new ConfigError(`${named(key)}: unknown option`);

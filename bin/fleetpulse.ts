@@ -36,6 +36,6 @@ if (!name || name === '--help' || name === '-h' || !Object.hasOwn(commands, name
   console.error('\n`fleetpulse <command> --help` describes each one.');
   process.exitCode = name && name !== '--help' && name !== '-h' ? 2 : 0;
 } else {
-  const { default: run } = await commands[name]!.load();
+  const { default: run } = await commands[name].load();
   process.exitCode = await run(argv);
 }

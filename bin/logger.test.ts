@@ -25,7 +25,7 @@ describe('createLogger', () => {
   it('writes one JSON object per line for json', () => {
     const lines = written({ level: 'info', format: 'json' }, true).trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, device: 'TC-1', msg: 'device connected' });
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 30, device: 'TC-1', msg: 'device connected' });
   });
 
   it('writes a readable line for pretty: time, level, message, then the fields', () => {

@@ -93,7 +93,7 @@ export async function provision(o: ProvisionOptions): Promise<Provisioned> {
   o.progress?.(0, wanting.length);
   const worker = async () => {
     while (next < wanting.length && !failed) {
-      const d = wanting[next++]!;
+      const d = wanting[next++];
       try {
         credentials.set(d.id, await secretFor(api, d.id, d.credential!, known.has(d.id)));
       } catch (err) {
@@ -117,7 +117,7 @@ export function placeOnSites(fleets: SimulatedDevice[][]): Array<Record<string, 
     let turn = 0;
     for (const d of fleet) {
       if (d.gateway === undefined || !siteOf.has(d.gateway))
-        siteOf.set(d.id, DEMO_SITES[turn++ % DEMO_SITES.length]!.id);
+        siteOf.set(d.id, DEMO_SITES[turn++ % DEMO_SITES.length].id);
       else siteOf.set(d.id, siteOf.get(d.gateway)!);
       rows.set(d.id, {
         id: d.id,

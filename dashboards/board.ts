@@ -209,7 +209,7 @@ export class Board {
       panel.overrideByName(column, [{ id: 'links', value: [{ title: link.title, url: link.url }] }]);
     }
     targets.forEach((t, i) => {
-      const refId = REF_IDS[i]!;
+      const refId = REF_IDS[i];
       const query = t.q.toString();
       panel.withTarget(new InfluxQLTarget({ refId, query, format, alias: t.legend }));
       this.queries.push({

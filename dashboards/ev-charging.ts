@@ -9,7 +9,7 @@ import { link, UID } from './links.ts';
 import { CURRENT_WINDOW, latestStatus } from './status-queries.ts';
 
 const F = DEVICE_VARIABLES;
-const POWER = METER_FIELDS['Power.Active.Import']!.field;
+const POWER = METER_FIELDS['Power.Active.Import'].field;
 /** Connector states that mean a car is being served: 1.6 Charging/SuspendedEV(SE), 2.0.1 Occupied. */
 const ACTIVE = ['Charging', 'SuspendedEV', 'SuspendedEVSE', 'Occupied'];
 

@@ -113,7 +113,7 @@ function interpolate(state: VariableState): string {
   if (!state.multi && !state.includeAll) return Array.isArray(values) ? values.join(',') : values;
   if (typeof values === 'string') return escapeRegex(values);
   const escaped = values.map(escapeRegex);
-  return escaped.length === 1 ? escaped[0]! : `(${escaped.join('|')})`;
+  return escaped.length === 1 ? escaped[0] : `(${escaped.join('|')})`;
 }
 
 export function expandQuery(query: string, opts: ExpandOptions): string {
@@ -131,7 +131,7 @@ export function expandQuery(query: string, opts: ExpandOptions): string {
   // Grafana's variable regex: $name, ${name}, ${name:format}, [[name]].
   return query.replace(/\$(\w+)|\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]/g, (match, a, b, c) => {
     const name = (a ?? b ?? c) as string;
-    if (name in builtins) return builtins[name]!;
+    if (name in builtins) return builtins[name];
     const state = variables[name];
     if (!state) return match; // Grafana leaves unknown variables as they are
     return interpolate(state);

@@ -110,7 +110,7 @@ export class Query<F extends string = string> {
   whereTagIn(tag: string, values: readonly string[]): this {
     if (values.length === 0) throw new Error(`whereTagIn(${tag}) needs at least one value`);
     const terms = values.map((v) => `${quoteIdent(tag)} = ${quoteString(v)}`);
-    this.conditions.push(terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`);
+    this.conditions.push(terms.length === 1 ? terms[0] : `(${terms.join(' OR ')})`);
     return this;
   }
 

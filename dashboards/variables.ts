@@ -40,7 +40,7 @@ export function deviceVariables(set: VariableSet): dashboard.QueryVariableBuilde
     return [tagVariable('host', 'Collector host', q, false)];
   }
   return DEVICE_VARIABLES.map((name, i) => {
-    const narrowBy = DEVICE_VARIABLES.slice(0, i) as DeviceVariable[];
+    const narrowBy = DEVICE_VARIABLES.slice(0, i);
     return tagVariable(
       name,
       LABELS[name],

@@ -108,7 +108,7 @@ describe('fleetpulse agent ↔ serve', () => {
     ]);
     await until('host_cpu and host_disk', async () => (await count('host_cpu')) > 0 && (await count('host_disk')) > 0);
     const disks = await influx.query(`SHOW TAG VALUES FROM host_disk WITH KEY = "mount"`, { db: database });
-    expect(disks[0]!.values.map((v) => v[1])).toContain('/');
+    expect(disks[0].values.map((v) => v[1])).toContain('/');
     // The edge's own liveness lines become the server's liveness, not a second device_status.
     expect(server.collector!.liveness.state(AGENT)?.state).toBe('online');
   });
@@ -214,7 +214,7 @@ describe('fleetpulse agent ↔ serve', () => {
     const series = await influx.query(`SELECT * FROM terminal_status WHERE device = 'globex-t1' GROUP BY *`, {
       db: database,
     });
-    expect(series[0]!.tags).toMatchObject({
+    expect(series[0].tags).toMatchObject({
       device: 'globex-t1',
       gateway: 'other-pc',
       customer: 'globex',
@@ -230,9 +230,9 @@ describe('fleetpulse agent ↔ serve', () => {
     const memory = await influx.query(`SELECT total_bytes FROM host_memory WHERE device = 'other-pc'`, {
       db: database,
     });
-    expect(memory[0]!.values).toEqual([[later, 8]]);
+    expect(memory[0].values).toEqual([[later, 8]]);
     const fieldTypes = await influx.query(`SHOW FIELD KEYS FROM host_memory`, { db: database });
-    expect(fieldTypes[0]!.values).toContainEqual(['total_bytes', 'integer']);
+    expect(fieldTypes[0].values).toContainEqual(['total_bytes', 'integer']);
     // Nothing refused reached InfluxDB.
     const none = async (q: string) => expect(await influx.query(q, { db: database }), q).toEqual([]);
     await none(`SELECT uptime_s FROM host_system WHERE device = '${AGENT}' AND uptime_s = 666`);
@@ -242,7 +242,7 @@ describe('fleetpulse agent ↔ serve', () => {
     await none(`SELECT * FROM fleet_status WHERE online = 500`);
     await none(`SELECT * FROM device_availability WHERE device = 'other-pc'`);
     expect(
-      (await influx.query(`SELECT uptime_s FROM host_system WHERE device = 'other-pc'`, { db: database }))[0]!.values,
+      (await influx.query(`SELECT uptime_s FROM host_system WHERE device = 'other-pc'`, { db: database }))[0].values,
     ).toEqual([[t, 5]]);
   });
 
@@ -332,7 +332,7 @@ describe('fleetpulse agent ↔ serve', () => {
     let n = 0;
     for (const { values } of await query('SHOW MEASUREMENTS')) {
       for (const [m] of values as string[][])
-        if (!RUNTIME_MEASUREMENTS.has(m!)) n += await storedPoints(query, `"${m}"`, 'device =~ /.+/');
+        if (!RUNTIME_MEASUREMENTS.has(m)) n += await storedPoints(query, `"${m}"`, 'device =~ /.+/');
     }
     return n;
   };

@@ -82,7 +82,8 @@ describe('timed sessions with a real agent', () => {
       metrics: metrics.drainMetrics(),
     });
     drain.start();
-    app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+    const loggerInstance: FastifyBaseLogger = log;
+    app = Fastify({ loggerInstance });
     const server = new SharedServer(app);
     collector = new Collector({
       place: 'serve',

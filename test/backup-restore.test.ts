@@ -55,7 +55,7 @@ function cli(args: string[]): Promise<{ code: number | null; output: string }> {
 async function influxCount(): Promise<number> {
   const url = await embeddedInfluxdUrl(path.join(dataDir, 'influxdb'));
   const q = encodeURIComponent('SELECT count("uptime_pct") FROM "pos_probe"');
-  const res = (await (await fetch(`${url}/query?db=fleetpulse&q=${q}`)).json()) as any;
+  const res = await (await fetch(`${url}/query?db=fleetpulse&q=${q}`)).json();
   return res.results[0].series?.[0].values[0][1] ?? 0;
 }
 

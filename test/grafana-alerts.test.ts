@@ -42,7 +42,7 @@ describe('alert rules on the simulated fleet', () => {
     for (const rule of rules) {
       const result = await evaluateRule(rule, influx.client(db), now);
       const fired = result.firing.map((l) => l.device ?? l.host ?? '(fleet)').sort();
-      expect(fired, `${rule.uid}`).toEqual([...FAULTS[rule.uid]!].sort());
+      expect(fired, `${rule.uid}`).toEqual([...FAULTS[rule.uid]].sort());
       for (const m of maintenance) expect(fired).not.toContain(m);
       // Summaries name device, customer and site from labels the query really returns.
       for (const labels of result.firing) {
@@ -132,6 +132,6 @@ describe('alert rules on the simulated fleet', () => {
     }
     // Unreachable: the query fails, which Grafana maps to execErrState (Alerting only for the stale-data rule).
     const unreachable = new InfluxQuery({ url: 'http://127.0.0.1:1', database: db, timeoutMs: 2000 });
-    await expect(evaluateRule(rules[0]!, unreachable, now)).rejects.toThrow();
+    await expect(evaluateRule(rules[0], unreachable, now)).rejects.toThrow();
   });
 });

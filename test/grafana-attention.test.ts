@@ -61,8 +61,8 @@ beforeAll(async () => {
       site: 'acme-s1',
       firmware: '1.0',
     })),
-    report: (id, t) => SCRIPT[id]!.report(t),
-    maintenance: (id, t) => SCRIPT[id]!.maintenance?.(t) ?? false,
+    report: (id, t) => SCRIPT[id].report(t),
+    maintenance: (id, t) => SCRIPT[id].maintenance?.(t) ?? false,
   });
   // Devices are first seen at `start`; half-minute steps so transitions fall between status intervals.
   const lines = replay.run(start, now - 1_000, 30_000).take(deviceAttention.name);
@@ -149,7 +149,7 @@ describe('device_attention lists', () => {
       `SELECT last("state") AS "state" FROM "${deviceAttention.name}" WHERE time > now() - 35m GROUP BY "device"`,
       { db },
     );
-    const state = Object.fromEntries(last.map((s) => [s.tags.device, s.values[0]![1]]));
+    const state = Object.fromEntries(last.map((s) => [s.tags.device, s.values[0][1]]));
     expect(state).toMatchObject({
       'back-now': 'online',
       'back-long-ago': 'online',
@@ -160,6 +160,6 @@ describe('device_attention lists', () => {
       `SELECT count("state") FROM "${deviceAttention.name}" WHERE "state" = 'maintenance' GROUP BY "device"`,
       { db },
     );
-    expect(closing.map((s) => [s.tags.device, s.values[0]![1]])).toEqual([['err-then-maint', 1]]);
+    expect(closing.map((s) => [s.tags.device, s.values[0][1]])).toEqual([['err-then-maint', 1]]);
   });
 });

@@ -79,7 +79,7 @@ async function resolveVariables(
     const series = await run(v.query, states);
     const options = series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')])));
     states[v.name] = {
-      current: pick[v.name] ?? (v.includeAll ? ALL : options[0]!),
+      current: pick[v.name] ?? (v.includeAll ? ALL : options[0]),
       multi: v.multi,
       includeAll: v.includeAll,
       allValue: v.allValue,
@@ -169,9 +169,9 @@ describe('generated dashboards', () => {
   const sumRows = (series: Series[], tag: string) => {
     const out: Record<string, number[]> = {};
     for (const s of series) {
-      const row = s.columns.slice(1).map((c) => Number(s.values[0]![s.columns.indexOf(c)]));
-      const acc = (out[s.tags[tag]!] ??= row.map(() => 0));
-      row.forEach((v, i) => (acc[i]! += v));
+      const row = s.columns.slice(1).map((c) => Number(s.values[0][s.columns.indexOf(c)]));
+      const acc = (out[s.tags[tag]] ??= row.map(() => 0));
+      row.forEach((v, i) => (acc[i] += v));
     }
     return out;
   };
@@ -186,11 +186,11 @@ describe('generated dashboards', () => {
     const one = await resolveVariables(d, { customer: ['globex'] });
     const summed = sumRows(await run(perCustomer.query, one), 'customer');
     expect(Object.keys(summed)).toEqual(['globex']);
-    expect(summed.globex![perCustomer.columns.indexOf('devices') - 1]).toBe(
+    expect(summed.globex[perCustomer.columns.indexOf('devices') - 1]).toBe(
       FLEET.filter((f) => f.customer === 'globex').length,
     );
     // The site list is narrowed by the customer, as Grafana chains the variables.
-    expect(one.site!.options!.sort()).toEqual(['globex-s1']);
+    expect(one.site.options!.sort()).toEqual(['globex-s1']);
   });
 
   it('NOC counts match the fleet: offline, error, maintenance', async () => {
@@ -216,9 +216,9 @@ describe('generated dashboards', () => {
     for (const f of FLEET) {
       // devices, online (reachable: online or error), offline, error, maintenance — as the panel's columns.
       const row = (want[f.site] ??= [0, 0, 0, 0, 0]);
-      row[0]!++;
-      if (f.state === 'online' || f.state === 'error') row[1]!++;
-      if (f.state !== 'online') row[2 + ['offline', 'error', 'maintenance'].indexOf(f.state)]!++;
+      row[0]++;
+      if (f.state === 'online' || f.state === 'error') row[1]++;
+      if (f.state !== 'online') row[2 + ['offline', 'error', 'maintenance'].indexOf(f.state)]++;
     }
     expect(q.columns).toEqual(['time', 'devices', 'online', 'offline', 'error', 'maintenance']);
     // 30 minutes of rollups are stored; only the last interval of each group counts (offline devices were online earlier).
@@ -321,7 +321,7 @@ describe('generated dashboards', () => {
 
     const rawUptime = rowsOf(await run(uptime(DEVICE_VARIABLES).toString(), vars));
     const [fleet] = await panel(noc, 'Fleet uptime');
-    expect(fleet!.uptime_pct as number).toBeCloseTo(rawUptime[0]!.uptime_pct as number, 9);
+    expect(fleet.uptime_pct as number).toBeCloseTo(rawUptime[0].uptime_pct as number, 9);
     const rawHourly = byTime(rowsOf(await run(uptime(DEVICE_VARIABLES).byTime('1h', 'none').toString(), vars)));
     const hourly = await panel(noc, 'Uptime per hour');
     expect(hourly.length).toBe(3);

@@ -152,7 +152,7 @@ describe('docker-compose.yml', () => {
     const wanted = new Set<string>();
     // Grafana expands env vars in its YAML provisioning files (dashboard JSON keeps ${var} for itself).
     for (const [file, content] of files)
-      if (file.endsWith('.yaml')) for (const m of content.matchAll(/\$\{(\w+)\}/g)) wanted.add(m[1]!);
+      if (file.endsWith('.yaml')) for (const m of content.matchAll(/\$\{(\w+)\}/g)) wanted.add(m[1]);
     for (const v of wanted) expect(provided, `Grafana needs ${v}`).toContain(v);
     expect(compose.services.influxdb.environment.DOCKER_INFLUXDB_INIT_MODE).toBe('setup');
     expect(compose.configs['influx-dbrp'].content).toContain('influx v1 dbrp create');

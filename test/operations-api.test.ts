@@ -101,7 +101,7 @@ describe('operations API', { timeout: 30_000 }, () => {
       const { ids, devices } = res.json() as { ids: string[]; devices: string[] };
       expect(devices).toEqual(['w0', 'w1', 'w2', 'w3']);
       fleet.connect('w0');
-      await until(() => ops.commands.get(ids[0]!)!.status === 'succeeded', 'w0 to run it');
+      await until(() => ops.commands.get(ids[0])!.status === 'succeeded', 'w0 to run it');
       const one = await call('viewer', { method: 'GET', url: `/commands/${ids[0]}` });
       expect(one.json()).toMatchObject({ device: 'w0', status: 'succeeded', created_by: 'operator-key', result: 'ok' });
       const queued = await call('viewer', { method: 'GET', url: '/commands?status=queued&limit=2' });
@@ -317,22 +317,22 @@ describe('operations API', { timeout: 30_000 }, () => {
 
     it('escalates an unacknowledged critical incident to the next contact, once per delay', async () => {
       const [incident] = ops.incidents.list({ limit: 1 }).items;
-      expect(await ops.escalator.check(incident!.created_at + 1000)).toBe(0); // not yet due
-      expect(await ops.escalator.check(incident!.created_at + 601_000)).toBe(1);
+      expect(await ops.escalator.check(incident.created_at + 1000)).toBe(0); // not yet due
+      expect(await ops.escalator.check(incident.created_at + 601_000)).toBe(1);
       expect(escalations).toEqual([
         expect.objectContaining({
           event: 'incident_escalated',
           level: 1,
-          url: `/api/v1/incidents/${incident!.id}`,
-          incident: expect.objectContaining({ id: incident!.id }),
+          url: `/api/v1/incidents/${incident.id}`,
+          incident: expect.objectContaining({ id: incident.id }),
         }),
       ]);
-      expect(await ops.escalator.check(incident!.created_at + 700_000)).toBe(0); // the only contact was paged
+      expect(await ops.escalator.check(incident.created_at + 700_000)).toBe(0); // the only contact was paged
     });
 
     it('acknowledge, assign, comment, resolve, with who and when, and MTTA/MTTR', async () => {
       const [incident] = ops.incidents.list({ limit: 1 }).items;
-      const id = incident!.id;
+      const id = incident.id;
       expect((await call('viewer', { method: 'POST', url: `/incidents/${id}/ack` })).statusCode).toBe(403);
       expect((await call('support', { method: 'POST', url: `/incidents/${id}/ack` })).json()).toMatchObject({
         status: 'acknowledged',

@@ -86,13 +86,13 @@ describe('durable commands', { timeout: 30_000 }, () => {
     const { queue, fleet, inventory } = await setup(['w1']);
     const [cmd] = queue.create([{ device: 'w1', name: 'set_volume', params: { level: 3 }, actor: 'ops-key' }]);
     await new Promise((r) => setTimeout(r, 100));
-    expect(queue.get(cmd!.id)!.status).toBe('queued');
+    expect(queue.get(cmd.id)!.status).toBe('queued');
     fleet.connect('w1');
-    await until(() => queue.get(cmd!.id)!.status === 'succeeded', 'the command to succeed');
-    const done = queue.get(cmd!.id)!;
+    await until(() => queue.get(cmd.id)!.status === 'succeeded', 'the command to succeed');
+    const done = queue.get(cmd.id)!;
     expect(done).toMatchObject({ result: 'ok', error: null, created_by: 'ops-key' });
     expect(done.sent_at).toBeGreaterThanOrEqual(done.created_at);
-    expect(fleet.received.get('w1')!.map((c) => [c.id, c.params])).toEqual([[cmd!.id, { level: 3 }]]);
+    expect(fleet.received.get('w1')!.map((c) => [c.id, c.params])).toEqual([[cmd.id, { level: 3 }]]);
     const audit = inventory.audit
       .list({ target: 'w1', limit: 10 })
       .items.map((e) => e.action)
@@ -108,9 +108,9 @@ describe('durable commands', { timeout: 30_000 }, () => {
     const { queue } = await setup(['w1', 'w2']);
     const [short] = queue.create([{ device: 'w1', name: 'reboot', expires_in_s: 0.1 }]);
     const [later] = queue.create([{ device: 'w2', name: 'reboot' }]);
-    await until(() => queue.get(short!.id)!.status === 'expired', 'expiry');
-    expect(queue.cancel(later!.id, 'ops-key').status).toBe('cancelled');
-    expect(() => queue.cancel(later!.id)).toThrow(expect.objectContaining({ code: 'conflict' }));
+    await until(() => queue.get(short.id)!.status === 'expired', 'expiry');
+    expect(queue.cancel(later.id, 'ops-key').status).toBe('cancelled');
+    expect(() => queue.cancel(later.id)).toThrow(expect.objectContaining({ code: 'conflict' }));
     expect(() => queue.cancel('nope')).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
 
@@ -119,9 +119,9 @@ describe('durable commands', { timeout: 30_000 }, () => {
     fleet.answer = () => new Promise(() => {});
     fleet.connect('w1');
     const [cmd] = queue.create([{ device: 'w1', name: 'reboot' }]);
-    await until(() => queue.get(cmd!.id)!.status === 'sent', 'sent');
-    queue.cancel(cmd!.id);
-    await until(() => queue.get(cmd!.id)!.status === 'cancelled', 'cancelled');
+    await until(() => queue.get(cmd.id)!.status === 'sent', 'sent');
+    queue.cancel(cmd.id);
+    await until(() => queue.get(cmd.id)!.status === 'cancelled', 'cancelled');
   });
 
   it('maps device failures and timeouts to their terminal states', async () => {
@@ -137,10 +137,10 @@ describe('durable commands', { timeout: 30_000 }, () => {
       { device: 'w2', name: 'reboot', timeout_s: 0.1 },
     ]);
     await until(
-      () => queue.get(a!.id)!.status === 'failed' && queue.get(b!.id)!.status === 'timed_out',
+      () => queue.get(a.id)!.status === 'failed' && queue.get(b.id)!.status === 'timed_out',
       'failed and timed_out',
     );
-    expect(queue.get(a!.id)!.error).toBe('flash busy');
+    expect(queue.get(a.id)!.error).toBe('flash busy');
   });
 
   it('ends a command the device rejects as rejected, with its audit entry and command_outcome point', async () => {
@@ -149,8 +149,8 @@ describe('durable commands', { timeout: 30_000 }, () => {
       Promise.reject(new CommandRejected('busy: a payment is in progress', { code: 'Rejected' }));
     fleet.connect('w1');
     const [cmd] = queue.create([{ device: 'w1', name: 'reboot', actor: 'ops-key' }]);
-    await until(() => queue.get(cmd!.id)!.status === 'rejected', 'the command to be rejected');
-    const ended = queue.get(cmd!.id)!;
+    await until(() => queue.get(cmd.id)!.status === 'rejected', 'the command to be rejected');
+    const ended = queue.get(cmd.id)!;
     expect(ended).toMatchObject({ error: 'busy: a payment is in progress', result: { code: 'Rejected' } });
     expect(ended.ended_at).toBeGreaterThanOrEqual(ended.sent_at!);
     const audit = inventory.audit.list({ target: 'w1', limit: 10 }).items.reverse();
@@ -160,7 +160,7 @@ describe('durable commands', { timeout: 30_000 }, () => {
       result: 'failed',
       source: null,
       actor_name: 'fleetpulse',
-      details: { command: cmd!.id, name: 'reboot', source: 'api', error: 'busy: a payment is in progress' },
+      details: { command: cmd.id, name: 'reboot', source: 'api', error: 'busy: a payment is in progress' },
     });
     const lines = fleet.sink.lines.filter((l) => l.startsWith('command_outcome,'));
     expect(lines.map((l) => /status=(\w+)/.exec(l)![1])).toEqual(['queued', 'sent', 'rejected']);
@@ -184,17 +184,17 @@ describe('durable commands', { timeout: 30_000 }, () => {
       () => inventory.audit.list({ target: 'w1', limit: 10 }).items.some((e) => e.action === 'command.requeued'),
       'the re-queue to be audited',
     );
-    expect(queue.get(cmd!.id)).toMatchObject({ status: 'queued', sent_at: null, error: null });
+    expect(queue.get(cmd.id)).toMatchObject({ status: 'queued', sent_at: null, error: null });
     expect(fleet.received.get('w1')).toBeUndefined(); // nothing reached the device
-    const requeued = inventory.audit.list({ target: 'w1', limit: 10 }).items[0]!;
+    const requeued = inventory.audit.list({ target: 'w1', limit: 10 }).items[0];
     expect(requeued).toMatchObject({
       action: 'command.requeued',
       result: 'ok',
-      details: { command: cmd!.id, error: expect.stringMatching(/^not sent: the device went offline/) },
+      details: { command: cmd.id, error: expect.stringMatching(/^not sent: the device went offline/) },
     });
 
     fleet.connect('w1');
-    await until(() => queue.get(cmd!.id)!.status === 'succeeded', 'the command to succeed once the device is back');
+    await until(() => queue.get(cmd.id)!.status === 'succeeded', 'the command to succeed once the device is back');
     const actions = inventory.audit
       .list({ target: 'w1', limit: 10 })
       .items.map((e) => e.action)
@@ -210,7 +210,7 @@ describe('durable commands', { timeout: 30_000 }, () => {
       .filter((l) => l.startsWith('command_outcome,'))
       .map((l) => /status=(\w+)/.exec(l)![1]);
     expect(statuses).toEqual(['queued', 'sent', 'queued', 'sent', 'succeeded']);
-    expect(fleet.received.get('w1')!.map((c) => c.id)).toEqual([cmd!.id]); // sent exactly once
+    expect(fleet.received.get('w1')!.map((c) => c.id)).toEqual([cmd.id]); // sent exactly once
   });
 
   it('sends the commands of one device one at a time in creation order, also those created in the same millisecond', async () => {

@@ -35,8 +35,7 @@ describe('maintenance calendar', () => {
     site,
     customer,
   });
-  const add = (w: Partial<WindowInput>) =>
-    windows.create({ scope: 'device', target: 'd1', recurrence: 'daily', ...w } as WindowInput);
+  const add = (w: Partial<WindowInput>) => windows.create({ scope: 'device', target: 'd1', recurrence: 'daily', ...w });
 
   beforeAll(() => {
     const f = tempInventory();
@@ -137,7 +136,7 @@ describe('maintenance calendar', () => {
       recurrence: 'once',
       starts_at: now - 1000,
       ends_at: now + 60_000,
-    } as WindowInput);
+    });
     expect(calendar.inMaintenance(a, now)).toBe(true); // a new window drops the cache
     expect(calendar.inMaintenance(b, now)).toBe(true);
     expect(calendar.inMaintenance(b, now + 60_000)).toBe(false); // the cached answer ends at the window's end
@@ -148,7 +147,7 @@ describe('maintenance calendar', () => {
       recurrence: 'once',
       starts_at: now - 1000,
       ends_at: now + 60_000,
-    } as WindowInput);
+    });
     expect(calendar.inMaintenance(device('cache-c', 'acme-berlin'), now)).toBe(true);
     expect(calendar.inMaintenance(device('cache-d', 'acme-berlin'), now)).toBe(false);
     windows.delete(w.id);

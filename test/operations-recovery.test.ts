@@ -81,8 +81,8 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
     expect(ops.recovery!.check(t0 + 599_000)).toEqual([]); // not for long enough yet
     const [first] = ops.recovery!.check(t0 + 600_000);
     expect(first).toBeDefined();
-    await until(() => ops.commands.get(first!)!.status === 'succeeded', 'the reboot');
-    expect(ops.commands.get(first!)).toMatchObject({ device: 'kiosk-1', name: 'reboot', source: 'recovery' });
+    await until(() => ops.commands.get(first)!.status === 'succeeded', 'the reboot');
+    expect(ops.commands.get(first)).toMatchObject({ device: 'kiosk-1', name: 'reboot', source: 'recovery' });
     expect(ops.recovery!.check(t0 + 900_000)).toEqual([]); // the condition must hold another period
     const [second] = ops.recovery!.check(t0 + 1_200_000);
     expect(second).toBeDefined();
@@ -90,7 +90,7 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
     expect(ops.recovery!.check(t0 + 600_000 + DAY)).toHaveLength(1); // the first attempt is more than 24 hours old
     const notes = ops.incidents.events(incident.id).filter((e) => e.type === 'recovery');
     expect(notes).toHaveLength(3);
-    expect(notes[0]!.text).toContain('widget_error_reboot: reboot sent to kiosk-1');
+    expect(notes[0].text).toContain('widget_error_reboot: reboot sent to kiosk-1');
     const audit = t.inventory.audit.list({ action: 'recovery.attempt', limit: 10 }).items.reverse();
     expect(audit).toHaveLength(3);
     expect(audit[0]).toMatchObject({
@@ -142,8 +142,8 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
     expect(ops.recovery!.check(t0)).toEqual([]);
     const created = ops.recovery!.check(t0 + 900_000);
     expect(created).toHaveLength(1); // pc-1's, through its plug; pc-2 and pc-3 could not run
-    expect(ops.commands.get(created[0]!)).toMatchObject({ device: 'plug-1', name: 'reboot', source: 'recovery' });
-    await until(() => ops.commands.get(created[0]!)!.status === 'succeeded', 'the plug to answer');
+    expect(ops.commands.get(created[0])).toMatchObject({ device: 'plug-1', name: 'reboot', source: 'recovery' });
+    await until(() => ops.commands.get(created[0])!.status === 'succeeded', 'the plug to answer');
 
     const rows = t.inventory.db.prepare('SELECT device, command_id FROM recovery_attempts ORDER BY device').all();
     expect(rows).toEqual([

@@ -162,7 +162,7 @@ describe('firmware rollouts over 100 devices', { timeout: 45_000 }, () => {
     for (const id of offline)
       expect(ops.rollouts.devices(rollout.id).find((d) => d.device === id)).toMatchObject({ state: 'done' });
     for (const id of ids) expect(updates(received, id)).toHaveLength(1); // nobody flashed twice
-    expect(updates(received, ids[0]!)[0]!.params).toEqual({
+    expect(updates(received, ids[0])[0].params).toEqual({
       version: '2.0.0',
       url: 'https://fw.example.com/tc200-2.0.0.bin',
       sha256: SHA,

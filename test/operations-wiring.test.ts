@@ -276,7 +276,7 @@ describe('startOperations', () => {
         to: ['lead@example.com', 'duty@example.com'],
         headers: expect.objectContaining({ 'x-fleetpulse-incident': String(critical.id) }),
       });
-      expect(received[2]!.text).toContain('This is escalation 2 of 2.');
+      expect(received[2].text).toContain('This is escalation 2 of 2.');
       expect(await ops.escalator.check(due + 1_800_000)).toBe(0); // every contact was told
     } finally {
       await ops.stop(100);

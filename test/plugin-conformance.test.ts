@@ -45,7 +45,7 @@ describe.each(folders)('plugins/%s', (folder) => {
   });
 
   it('README has the sections Configuration, Metrics, Tags, Commands, Example output', () => {
-    const headings = [...read(folder, 'README.md').matchAll(/^#{2,3} +(.+?)\s*$/gm)].map((m) => m[1]!.toLowerCase());
+    const headings = [...read(folder, 'README.md').matchAll(/^#{2,3} +(.+?)\s*$/gm)].map((m) => m[1].toLowerCase());
     const missing = README_SECTIONS.filter((s) => !headings.includes(s.toLowerCase()));
     expect(missing, `README sections missing in plugins/${folder}`).toEqual([]);
   });

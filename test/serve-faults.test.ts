@@ -40,7 +40,7 @@ async function healthz(url: string): Promise<{ spool: { points: number }; plugin
 /** uptime_s (= sequence number) of every stored reading, per sensor. */
 async function storedSequences(db: string): Promise<Map<string, number[]>> {
   const series = await influx.query('SELECT uptime_s FROM sensor_reading GROUP BY device', { db });
-  return new Map(series.map((s) => [s.tags.device!, s.values.map((v) => v[1] as number).sort((a, b) => a - b)]));
+  return new Map(series.map((s) => [s.tags.device, s.values.map((v) => v[1] as number).sort((a, b) => a - b)]));
 }
 
 /** The sensor readings committed to the spool and not yet written, from serve's own file. */
@@ -48,7 +48,7 @@ function spooledReadings(dataDir: string): Array<{ device: string; seq: number }
   const db = new Database(path.join(dataDir, 'spool.db'));
   try {
     const lines = spooledLines(db).filter((l) => l.startsWith('sensor_reading,'));
-    return lines.map((l) => ({ device: /device=([^, ]+)/.exec(l)![1]!, seq: Number(/uptime_s=(\d+)i/.exec(l)![1]) }));
+    return lines.map((l) => ({ device: /device=([^, ]+)/.exec(l)![1], seq: Number(/uptime_s=(\d+)i/.exec(l)![1]) }));
   } finally {
     db.close();
   }

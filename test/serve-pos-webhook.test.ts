@@ -124,7 +124,7 @@ describe('serve: POS webhook', () => {
     const ids = await influx.query(`SELECT "order_id" FROM "pos_order" WHERE time >= ${T0}ms AND time < ${T0 + 20}ms`, {
       db: db(),
     });
-    expect(ids[0]!.values.map((v) => v[1]).sort()).toEqual(delivery.map((e) => e.order_id).sort());
+    expect(ids[0].values.map((v) => v[1]).sort()).toEqual(delivery.map((e) => e.order_id).sort());
   });
 
   it('stores the good events of a batch and refuses forged, unknown and mistyped ones, counted and absent from influxd', async () => {
@@ -162,16 +162,16 @@ describe('serve: POS webhook', () => {
       `SELECT "order_id", "customer", "device", "total" FROM "pos_order" WHERE time >= ${at}ms`,
       { db: db() },
     );
-    expect(rows[0]!.values.map((v) => v.slice(1))).toEqual([
+    expect(rows[0].values.map((v) => v.slice(1))).toEqual([
       ['o-mix-good', 'acme', 'pos-acme', 1010],
       ['o-mix-good-2', 'acme', 'pos-acme', 1014],
     ]);
     expect(await influx.count('pos_order', db())).toBe(22);
     expect(await influx.query(`SELECT * FROM "pos_order" WHERE "customer" = 'victim'`, { db: db() })).toEqual([]);
-    const measurements = (await influx.query('SHOW MEASUREMENTS', { db: db() }))[0]!.values.map((v) => String(v[0]));
+    const measurements = (await influx.query('SHOW MEASUREMENTS', { db: db() }))[0].values.map((v) => String(v[0]));
     expect(measurements.filter((m) => m.includes('shipment'))).toEqual([]);
     const types = await influx.query('SHOW FIELD KEYS FROM "pos_order"', { db: db() });
-    expect(types[0]!.values).toContainEqual(['total', 'float']);
+    expect(types[0].values).toContainEqual(['total', 'float']);
   });
 });
 

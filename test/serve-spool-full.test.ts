@@ -98,13 +98,13 @@ describe.concurrent('serve with a full spool', () => {
         // The newest readings, contiguous, and before them what the drain's two workers had
         // claimed when InfluxDB could not be reached (never dropped): at most two earlier runs.
         let from = kept.length - 1;
-        while (from > 0 && kept[from - 1] === kept[from]! - 1) from--;
+        while (from > 0 && kept[from - 1] === kept[from] - 1) from--;
         const tail = kept.slice(from);
         expect(tail.at(-1)).toBe(READINGS - 1);
-        expect(tail).toEqual(tail.map((_, i) => tail[0]! + i));
+        expect(tail).toEqual(tail.map((_, i) => tail[0] + i));
         const head = kept.slice(0, kept.length - tail.length);
-        expect(head.every((seq, i) => i === 0 || seq > head[i - 1]!)).toBe(true);
-        expect(head.filter((seq, i) => i > 0 && seq !== head[i - 1]! + 1).length).toBeLessThanOrEqual(1); // two runs at most
+        expect(head.every((seq, i) => i === 0 || seq > head[i - 1])).toBe(true);
+        expect(head.filter((seq, i) => i > 0 && seq !== head[i - 1] + 1).length).toBeLessThanOrEqual(1); // two runs at most
       } else {
         // The first readings, contiguous.
         expect(kept).toEqual(kept.map((_, i) => i));

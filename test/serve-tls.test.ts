@@ -235,7 +235,7 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
   }, 40_000);
 
   it('a charger with its password is admitted over wss:// (OCPP security profile 2), a wrong password is refused', async () => {
-    const good = await chargerHandshake(serve, secrets[CHARGER]!);
+    const good = await chargerHandshake(serve, secrets[CHARGER]);
     expect(good.status).toBe(101);
     const boot = await good.client.call('BootNotification', { chargePointVendor: 'Test', chargePointModel: 'TLS-1' });
     expect(boot).toMatchObject({ status: 'Accepted' });
@@ -253,7 +253,7 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
   });
 
   it('SIGHUP swaps the certificate for new connections and keeps the open ones; a broken pair is refused and counted', async () => {
-    const open = await chargerHandshake(serve, secrets[CHARGER]!);
+    const open = await chargerHandshake(serve, secrets[CHARGER]);
     expect(open.status).toBe(101);
     let closed = false;
     open.client.once('close', () => (closed = true));
@@ -339,7 +339,7 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
 
   it('keeps /healthz, /ocpp/ and /agent/ reachable from anywhere', async () => {
     expect((await call(serve, 'GET', '/healthz')).status).toBe(200);
-    const chargerNow = await chargerHandshake(serve, secrets[CHARGER]!);
+    const chargerNow = await chargerHandshake(serve, secrets[CHARGER]);
     expect(chargerNow.status).toBe(101);
     await chargerNow.client.close({ force: true });
     const ws = new WebSocket(`wss://127.0.0.1:${serve.port}/agent/${PC}`, {

@@ -167,7 +167,7 @@ describe('simulate --api-key', () => {
         `/devices/${id}/credentials`,
       );
       expect(creds, id).toHaveLength(1);
-      expect(creds[0]!.active && creds[0]!.rotated_at !== null, id).toBe(true);
+      expect(creds[0].active && creds[0].rotated_at !== null, id).toBe(true);
     }
   }, 60_000);
 

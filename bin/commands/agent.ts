@@ -160,7 +160,7 @@ function agentToken(config: AgentConfig): string {
   if (process.env.FLEETPULSE_AGENT_TOKEN) return process.env.FLEETPULSE_AGENT_TOKEN;
   if (a.token_file) {
     try {
-      const t = readFileSync(a.token_file, 'utf8').split('\n')[0]!.trim();
+      const t = readFileSync(a.token_file, 'utf8').split('\n')[0].trim();
       if (t) return t;
     } catch (err) {
       throw new ConfigError(`agent.token_file: cannot read ${a.token_file}: ${(err as Error).message}`);

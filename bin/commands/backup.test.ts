@@ -91,9 +91,9 @@ describe('fleetpulse backup', () => {
 
     // the writer kept going the whole time, and each copy is a later snapshot than the one before
     expect(seen[0]).toBeGreaterThan(0);
-    expect(seen[1]).toBeGreaterThan(seen[0]!);
-    expect(seen[2]).toBeGreaterThan(seen[1]!);
-    expect(wrote).toBeGreaterThan(seen[2]!);
+    expect(seen[1]).toBeGreaterThan(seen[0]);
+    expect(seen[2]).toBeGreaterThan(seen[1]);
+    expect(wrote).toBeGreaterThan(seen[2]);
     expect(out[0]).toMatch(/^backed up .* to .*copy-0\.db: \d+ pages, [\d.]+ MiB, \d+ ms$/);
 
     const restored = openInventory({ path: path.join(dir.dir, 'copy-2.db'), env: {} });

@@ -28,13 +28,13 @@ describe('fleetpulse keys', () => {
     expect(err.join('\n')).toMatch(/created a new inventory/);
     expect(err.join('\n')).toMatch(/created admin key [a-z2-7]{8} 'ops'. It is shown only now/);
     const inv = openInventory({ path: db, env: {} });
-    expect(await inv.apiKeys.verify(out[0]!)).toMatchObject({ name: 'ops', role: 'admin', created_by: 'cli' });
+    expect(await inv.apiKeys.verify(out[0])).toMatchObject({ name: 'ops', role: 'admin', created_by: 'cli' });
     inv.close();
   });
 
   it('lists keys without the keys, and revokes one', async () => {
     await keys(['create', '--role', 'viewer', '--name', 'grafana', '--db', db], io);
-    const key = out[0]!;
+    const key = out[0];
     const id = key.slice(4, 12);
     out = [];
     expect(await keys(['list', '--db', db], io)).toBe(0);
@@ -43,7 +43,7 @@ describe('fleetpulse keys', () => {
     expect(out[0]).not.toContain(key);
     out = [];
     expect(await keys(['list', '--json', '--db', db], io)).toBe(0);
-    expect(JSON.parse(out[0]!)).toEqual([
+    expect(JSON.parse(out[0])).toEqual([
       expect.objectContaining({ id, name: 'grafana', role: 'viewer', revoked_at: null }),
     ]);
 

@@ -78,7 +78,7 @@ export default async function keys(argv: string[], io: Io = stdio): Promise<numb
       if (!existsSync(dbPath)) return missing(io, dbPath);
       const inventory = openInventory({ path: dbPath });
       try {
-        const key = inventory.apiKeys.get(rest[0]!);
+        const key = inventory.apiKeys.get(rest[0]);
         if (!key) {
           io.err(`fleetpulse keys: no key '${rest[0]}' in ${dbPath}`);
           return 1;
@@ -127,11 +127,11 @@ function table(list: ApiKeyInfo[]): string {
       k.revoked_at === null ? 'active' : `revoked ${when(k.revoked_at)}`,
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows
     .map((r) =>
       r
-        .map((cell, i) => cell.padEnd(widths[i]!))
+        .map((cell, i) => cell.padEnd(widths[i]))
         .join('  ')
         .trimEnd(),
     )

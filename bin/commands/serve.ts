@@ -152,7 +152,7 @@ export default async function serve(argv: string[]): Promise<number> {
   // One port: with http.tls it speaks only HTTPS and WSS. The https server is typed as http's
   // (Fastify's type follows the option), which is all SharedServer and the plugins use.
   const app = Fastify({
-    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: log.child({ component: 'http' }),
     disableRequestLogging: true,
     bodyLimit: config.http.body_limit_bytes,
     trustProxy: transport.proxies.trust,

@@ -5,7 +5,7 @@ import { declaredBy, namedSimulators, parseSimulateArgs, usageText, UsageError }
 
 // The command line of `fleetpulse simulate` with the real simulators' declared options.
 const FLAGS = Object.keys(simulators);
-const all = new Map<string, Simulator>(await Promise.all(FLAGS.map(async (f) => [f, await simulators[f]!()] as const)));
+const all = new Map<string, Simulator>(await Promise.all(FLAGS.map(async (f) => [f, await simulators[f]()] as const)));
 const parse = (argv: string[]) => {
   const named = new Map([...all].filter(([f]) => namedSimulators(argv, FLAGS).includes(f)));
   return parseSimulateArgs(argv, FLAGS, named);

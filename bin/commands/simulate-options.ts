@@ -157,7 +157,7 @@ function unknownFlag(flag: string, allFlags: readonly string[], declared: Readon
 
 /** The simulators (of all, loaded) that declare `flag` as an option: to say "an option of --agents, not chosen". */
 export function declaredBy(flag: string, all: ReadonlyMap<string, Simulator>): string[] {
-  const key = flag.replace(/^--/, '').split('=')[0]!;
+  const key = flag.replace(/^--/, '').split('=')[0];
   return [...all].filter(([, s]) => Object.keys(s.options ?? {}).some((n) => kebab(n) === key)).map(([f]) => f);
 }
 

@@ -16,7 +16,7 @@ const DEMO = { company: DEMO_CUSTOMER.company, sites: DEMO_SITES.map((s) => s.na
 
 /** Loads simulators by flag (each plugin's simulator loads on demand). */
 async function load(flags: readonly string[]): Promise<Map<string, Simulator>> {
-  return new Map(await Promise.all(flags.map(async (f) => [f, await simulators[f]!()] as const)));
+  return new Map(await Promise.all(flags.map(async (f) => [f, await simulators[f]()] as const)));
 }
 
 export default async function simulate(argv: string[]): Promise<number> {

@@ -104,7 +104,7 @@ describe('CommandBus', () => {
     const outcome = await b.dispatch('d1', { name: 'ping' });
     expect(outcome.status).toBe('timed_out');
     expect(outcome.error).toBe('no answer within 0.2 s');
-    expect(t.received[0]!.signal.aborted).toBe(true);
+    expect(t.received[0].signal.aborted).toBe(true);
   });
 
   it("reports rejected and failed from the plugin's errors", async () => {
@@ -143,7 +143,7 @@ describe('CommandBus', () => {
     });
     cancel.abort();
     expect(await pending).toMatchObject({ status: 'cancelled' });
-    expect(t.received[0]!.signal.aborted).toBe(true);
+    expect(t.received[0].signal.aborted).toBe(true);
     const before = new AbortController();
     before.abort();
     expect(

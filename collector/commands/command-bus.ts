@@ -123,7 +123,7 @@ export class CommandBus {
     if (!entry) throw new DeviceUnreachable(deviceId);
     const { target } = entry;
     this.validate(target.commands, request);
-    const spec = target.commands[request.name]!;
+    const spec = target.commands[request.name];
     const id = request.id ?? randomUUID();
     const timeoutMs = (request.timeout_s ?? spec.timeout_s ?? DEFAULT_TIMEOUT_S) * 1000;
     const abort = new AbortController();

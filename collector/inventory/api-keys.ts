@@ -128,7 +128,7 @@ export class ApiKeys {
   verify(token: string): ApiKeyInfo | null {
     const m = KEY_FORMAT.exec(token);
     if (m) {
-      const row = this.byId.get(m[1]!);
+      const row = this.byId.get(m[1]);
       if (!row || row.scheme !== 'sha256' || row.revoked_at !== null) return null;
       if (!timingSafeEqual(sha256(token), row.hash)) return null;
       return this.touch(row);

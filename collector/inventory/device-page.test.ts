@@ -22,7 +22,7 @@ let bySeq: Map<number, Device>;
 beforeAll(() => {
   t = tempInventory();
   seedOwners(t.inventory);
-  const pick = <T>(list: readonly T[], i: number, salt: number): T => list[(i * salt + (i >> 2)) % list.length]!;
+  const pick = <T>(list: readonly T[], i: number, salt: number): T => list[(i * salt + (i >> 2)) % list.length];
   for (let i = 0; i < 80; i++) {
     const id = `${pick(['D', 'd', 'é', '～', '😀'], i, 5)}-${String(i % 40).padStart(2, '0')}${i >= 40 ? 'x' : ''}`;
     t.inventory.devices.create({

@@ -45,12 +45,12 @@ export function pageOf(candidates: Iterable<Device>, opts: DeviceListOptions): P
         0
     )
       continue;
-    if (best.length === keep && order(device, best[keep - 1]!) >= 0) continue;
+    if (best.length === keep && order(device, best[keep - 1]) >= 0) continue;
     let lo = 0;
     let hi = best.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (order(best[mid]!, device) < 0) lo = mid + 1;
+      if (order(best[mid], device) < 0) lo = mid + 1;
       else hi = mid;
     }
     best.splice(lo, 0, device);

@@ -239,7 +239,7 @@ describe('devices', () => {
     for (let i = 0; i < 60; i++) {
       inv.devices.create({
         id: `D-${String(i).padStart(3, '0')}`,
-        kind: ['terminal', 'pc', 'charger'][i % 3]!,
+        kind: ['terminal', 'pc', 'charger'][i % 3],
         model: i % 4 === 0 ? null : `M${i % 5}`,
         site: sites[i % 4],
         firmware: i % 7 === 0 ? null : `1.${i % 3}`,

@@ -116,7 +116,7 @@ export class Devices {
     const { sql, values } = listStatement(opts, text, 'd.id');
     const ids = this.statement(sql).all(...values) as string[];
     const items: Device[] = [];
-    for (let i = 0; i < ids.length && i < opts.limit; i++) items.push(this.cached(ids[i]!));
+    for (let i = 0; i < ids.length && i < opts.limit; i++) items.push(this.cached(ids[i]));
     return { items, more: ids.length > opts.limit };
   }
 

@@ -6,7 +6,7 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 export function randomId(length: number): string {
   const bytes = randomBytes(length);
   let out = '';
-  for (let i = 0; i < length; i++) out += BASE32[bytes[i]! & 31];
+  for (let i = 0; i < length; i++) out += BASE32[bytes[i] & 31];
   return out;
 }
 

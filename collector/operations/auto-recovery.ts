@@ -139,7 +139,7 @@ export class AutoRecovery {
             expires_in_s: rule.for_s,
           },
         ]);
-        commandId = c!.id;
+        commandId = c.id;
       } catch (err) {
         if (!(err instanceof CommandQueueError)) throw err;
         error = err.message;

@@ -36,8 +36,8 @@ describe('backups', () => {
     for (let day = 0; day < 3; day++, now += 86_400_000) names.push((await b.take()).name);
     expect(names[0]).toBe('fleetpulse-20261201T033000Z');
     expect(b.list().map((g) => g.name)).toEqual([names[2], names[1]]);
-    expect(b.list()[0]!.influx).toEqual({ skipped: 'InfluxDB 2.x' });
-    const copy = new BetterSqlite3(path.join(b.list()[0]!.path, INVENTORY_FILE), { readonly: true });
+    expect(b.list()[0].influx).toEqual({ skipped: 'InfluxDB 2.x' });
+    const copy = new BetterSqlite3(path.join(b.list()[0].path, INVENTORY_FILE), { readonly: true });
     expect(copy.prepare('SELECT id FROM devices').pluck().all()).toEqual(['TC-1']);
     copy.close();
     expect(results).toEqual(['ok', 'ok', 'ok']);

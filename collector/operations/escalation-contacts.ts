@@ -172,7 +172,7 @@ export class ContactDelivery {
       throw new ContactError(`SMTP server ${err.message}`);
     });
     const pinned = new URL(smtp.url);
-    pinned.hostname = isIP(address!) === 6 ? `[${address}]` : address!;
+    pinned.hostname = isIP(address) === 6 ? `[${address}]` : address;
     const transport = nodemailer.createTransport({
       url: pinned.toString(),
       ...(isIP(u.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: u.hostname }),

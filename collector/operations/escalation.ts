@@ -101,7 +101,7 @@ export class Escalator {
 
   private async escalate(incident: Incident, now: number): Promise<boolean> {
     const level = incident.escalations + 1;
-    const contact = this.contacts[incident.escalations]!;
+    const contact = this.contacts[incident.escalations];
     const where = ContactDelivery.describe(contact);
     try {
       await this.delivery.deliver(contact, {

@@ -312,7 +312,7 @@ export class Rollouts {
     const device = this.o.inventory.directory.lookup(d.device);
     const spec =
       device && (this.o.bus.commandsFor(d.device) ?? this.o.catalogue.forKind(device.kind))[FIRMWARE_COMMAND];
-    const params = firmwareParams(spec?.params as { properties?: Record<string, unknown> } | undefined, fw);
+    const params = firmwareParams(spec?.params, fw);
     this.o.inventory.db.transaction(() => {
       try {
         const [command] = this.o.queue.create([
@@ -328,7 +328,7 @@ export class Rollouts {
         this.store.setDevice(
           r.id,
           d.device,
-          { state: 'sent', command_id: command!.id, sent_at: now, next_try_at: null, error: null },
+          { state: 'sent', command_id: command.id, sent_at: now, next_try_at: null, error: null },
           now,
         );
       } catch (err) {

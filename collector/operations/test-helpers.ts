@@ -73,7 +73,7 @@ export function widgetPlugin(onStart: (ctx: PluginContext) => void, execute: Ans
     reporting_interval_s: 3600,
     commands: WIDGET_COMMANDS,
     async start(ctx) {
-      onStart(ctx as PluginContext);
+      onStart(ctx);
       return { async stop() {}, execute };
     },
   });

@@ -41,12 +41,12 @@ export function localParts(ms: number, tz: string): LocalDateTime {
   const out: Record<string, number> = {};
   for (const part of format(tz).formatToParts(ms)) if (part.type !== 'literal') out[part.type] = Number(part.value);
   return {
-    year: out.year!,
-    month: out.month!,
-    day: out.day!,
-    hour: out.hour! % 24,
-    minute: out.minute!,
-    second: out.second!,
+    year: out.year,
+    month: out.month,
+    day: out.day,
+    hour: out.hour % 24,
+    minute: out.minute,
+    second: out.second,
   };
 }
 

@@ -95,7 +95,7 @@ describe('Drain with our own PointWriter', () => {
     for (let i = 0; i < 5; i++) spool.append(line(i));
     await until(() => spool.size().points === 0, 'the retried batch');
     expect(writer.calls.map((c) => c.outcome)).toEqual(['retry', 'written']);
-    expect(writer.calls[1]!.at - writer.calls[0]!.at).toBeGreaterThanOrEqual(290);
+    expect(writer.calls[1].at - writer.calls[0].at).toBeGreaterThanOrEqual(290);
     expect(writer.stored).toEqual(Array.from({ length: 5 }, (_, i) => line(i)));
     expect(counts.retry).toBe(1);
   });
@@ -142,7 +142,7 @@ describe('Drain with our own PointWriter', () => {
         .map((d) => d.line)
         .sort(),
     ).toEqual([...bad].sort());
-    expect(spool.deadLetters()[0]!.error).toBe('unable to parse');
+    expect(spool.deadLetters()[0].error).toBe('unable to parse');
     expect(counts.deadLettered).toBe(2);
   });
 
@@ -233,7 +233,7 @@ describe('Drain into a real influxd', () => {
     await until(() => spool.size().points === 0, 'the batch with one bad line');
     expect(await distinctSeq(db)).toEqual({ count: 49, distinct: 49 });
     expect(spool.deadLetters().map((d) => d.line)).toEqual([lines[17]]);
-    expect(spool.deadLetters()[0]!.error).toMatch(/conflict/);
+    expect(spool.deadLetters()[0].error).toMatch(/conflict/);
     expect(await metrics.registry.metrics()).toMatch(/fleetpulse_points_dropped_total\{reason="dead_letter"\} 1\b/);
   });
 });

@@ -226,7 +226,7 @@ export class Drain {
       case 'rejected': {
         this.metrics?.writeError(outcome.kind);
         const lines = linesOf(batch);
-        if (lines.length === 1) return [{ line: lines[0]!, error: outcome.error }];
+        if (lines.length === 1) return [{ line: lines[0], error: outcome.error }];
         const half = lines.length >> 1;
         return [...(await this.send(lines.slice(0, half))), ...(await this.send(lines.slice(half)))];
       }

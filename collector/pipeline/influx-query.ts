@@ -105,7 +105,7 @@ export function splitStatements(influxql: string): string[] {
   let i = 0;
   const n = influxql.length;
   while (i < n) {
-    const ch = influxql[i]!;
+    const ch = influxql[i];
     if (ch === '"' || ch === "'") {
       let j = i + 1;
       while (j < n && influxql[j] !== ch) j += influxql[j] === '\\' ? 2 : 1;
@@ -160,7 +160,7 @@ export function parseGoDuration(value: string): number {
   let total = 0;
   let matched = '';
   for (const m of value.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]!]!;
+    total += Number(m[1]) * unit[m[2]];
     matched += m[0];
   }
   if (matched !== value.trim()) throw new Error(`not a duration: ${value}`);

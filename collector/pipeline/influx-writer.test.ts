@@ -224,13 +224,13 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
     const w = v2();
     expect(await w.write(['a v=1 1', 'b v=2 2'])).toEqual({ kind: 'written' });
     const [req] = requests;
-    expect(req!.method).toBe('POST');
-    expect(req!.url).toBe('/api/v2/write?org=acme+%26+co&bucket=fleet%2Fmetrics&precision=ms');
-    expect(req!.headers.authorization).toBe('Token s3cr3t==');
-    expect(req!.headers['content-encoding']).toBe('gzip');
-    expect(req!.headers['content-type']).toBe('text/plain; charset=utf-8');
-    expect(req!.headers.connection).toBe('keep-alive');
-    expect(req!.body).toBe('a v=1 1\nb v=2 2');
+    expect(req.method).toBe('POST');
+    expect(req.url).toBe('/api/v2/write?org=acme+%26+co&bucket=fleet%2Fmetrics&precision=ms');
+    expect(req.headers.authorization).toBe('Token s3cr3t==');
+    expect(req.headers['content-encoding']).toBe('gzip');
+    expect(req.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(req.headers.connection).toBe('keep-alive');
+    expect(req.body).toBe('a v=1 1\nb v=2 2');
     expect(w.describe()).toBe(`influxdb v2 ${url} org=acme & co bucket=fleet/metrics`);
     w.close();
   });
@@ -238,8 +238,8 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
   it('v2 without gzip sends the plain body and no Content-Encoding', async () => {
     const w = v2({ gzip: false });
     expect(await w.write(['a v=1 1'])).toEqual({ kind: 'written' });
-    expect(requests[0]!.headers['content-encoding']).toBeUndefined();
-    expect(requests[0]!.body).toBe('a v=1 1');
+    expect(requests[0].headers['content-encoding']).toBeUndefined();
+    expect(requests[0].body).toBe('a v=1 1');
     w.close();
   });
 
@@ -252,8 +252,8 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
       password: 'p:w',
     });
     expect(await basic.write(['a v=1 1'])).toEqual({ kind: 'written' });
-    expect(requests[0]!.url).toBe('/write?db=fleet&rp=raw&precision=ms');
-    expect(requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('w:p:w').toString('base64')}`);
+    expect(requests[0].url).toBe('/write?db=fleet&rp=raw&precision=ms');
+    expect(requests[0].headers.authorization).toBe(`Basic ${Buffer.from('w:p:w').toString('base64')}`);
 
     const query = new InfluxV1Writer({
       url: `${url}/influx`,
@@ -264,8 +264,8 @@ describe('protocol shape (fake InfluxDB 2.x server)', () => {
       gzip: false,
     });
     expect(await query.write(['a v=1 1'])).toEqual({ kind: 'written' });
-    expect(requests[1]!.url).toBe('/influx/write?db=fleet&precision=ms&u=w&p=p%26w');
-    expect(requests[1]!.headers.authorization).toBeUndefined();
+    expect(requests[1].url).toBe('/influx/write?db=fleet&precision=ms&u=w&p=p%26w');
+    expect(requests[1].headers.authorization).toBeUndefined();
     basic.close();
     query.close();
   });

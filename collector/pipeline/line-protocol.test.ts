@@ -496,8 +496,8 @@ function decodeLine(line: string): Decoded {
   let i = 0;
   const readName = (special: string, stops: string): string => {
     let out = '';
-    while (i < line.length && !stops.includes(line[i]!)) {
-      if (line[i] === '\\' && i + 1 < line.length && special.includes(line[i + 1]!)) {
+    while (i < line.length && !stops.includes(line[i])) {
+      if (line[i] === '\\' && i + 1 < line.length && special.includes(line[i + 1])) {
         out += line[i + 1];
         i += 2;
       } else {

@@ -144,7 +144,7 @@ function appendTagSet(entry: MeasurementEntry, tags: Tags, measurement: string):
     n++;
   }
   if (n === 0) return entry.text;
-  const shape = matched && n === lastKeys.length ? last! : tagShapeOf(entry, n, measurement);
+  const shape = matched && n === lastKeys.length ? last : tagShapeOf(entry, n, measurement);
   return appendTags(entry.text, shape, n, measurement);
 }
 
@@ -219,10 +219,10 @@ function addMeasurement(measurement: string): MeasurementEntry {
 function appendTags(line: string, shape: TagShape, n: number, measurement: string): string {
   const { order, prefixes } = shape;
   for (let j = 0; j < n; j++) {
-    const i = order[j]!;
+    const i = order[j];
     const value = scratchValues[i];
     if (typeof value === 'string' && value !== '') {
-      const prefix = prefixes[j] ?? keyPrefix(scratchKeys[i]!, measurement, 'tag key', false);
+      const prefix = prefixes[j] ?? keyPrefix(scratchKeys[i], measurement, 'tag key', false);
       // Inline for the common case, nothing to escape (letters, digits, `-`, `.`, `_`, `:`...).
       const length = value.length;
       let k = 0;
@@ -239,7 +239,7 @@ function appendTags(line: string, shape: TagShape, n: number, measurement: strin
             : escapeName(value, KEY_CLASS, measurement, scratchKeys[i], 'tag value');
       line = line + prefix + text;
     } else if (value !== undefined && value !== '') {
-      const key = scratchKeys[i]!;
+      const key = scratchKeys[i];
       throw new LineProtocolError(
         `tag ${q(key)} of ${q(measurement)} is a ${typeof value}: tag values are strings`,
         measurement,
@@ -253,23 +253,23 @@ function appendTags(line: string, shape: TagShape, n: number, measurement: strin
 function tagShapeOf(entry: MeasurementEntry, n: number, measurement: string): TagShape {
   const shapes = entry.tagShapes;
   for (let s = 0; s < shapes.length; s++) {
-    const keys = shapes[s]!.keys;
+    const keys = shapes[s].keys;
     if (keys.length !== n) continue;
     let i = 0;
     while (i < n && keys[i] === scratchKeys[i]) i++;
     if (i === n) {
-      if (s > 0) shapes.unshift(shapes.splice(s, 1)[0]!);
-      return shapes[0]!;
+      if (s > 0) shapes.unshift(shapes.splice(s, 1)[0]);
+      return shapes[0];
     }
   }
   const keys = scratchKeys.slice(0, n);
   const order: number[] = [];
   for (let i = 0; i < n; i++) {
     let j = i;
-    while (j > 0 && compareUtf8(keys[i]!, keys[order[j - 1]!]!) < 0) j--;
+    while (j > 0 && compareUtf8(keys[i], keys[order[j - 1]]) < 0) j--;
     order.splice(j, 0, i);
   }
-  const prefixes = order.map((i) => tryKeyPrefix(keys[i]!, measurement, false));
+  const prefixes = order.map((i) => tryKeyPrefix(keys[i], measurement, false));
   const shape: TagShape = { keys, order, prefixes };
   shapes.unshift(shape);
   if (shapes.length > TAG_SHAPES_MAX) shapes.pop();
@@ -488,7 +488,7 @@ for (let n = 0; n < 1000; n++) {
 /** FRACTIONS[k][f]: `.` and f written with k digits, for k <= 3 (most readings have few decimals). */
 const FRACTIONS: string[][] = [[''], [], [], []];
 for (let k = 1; k <= 3; k++) {
-  for (let f = 0; f < POW10[k]!; f++) FRACTIONS[k]!.push('.' + String(f).padStart(k, '0'));
+  for (let f = 0; f < POW10[k]; f++) FRACTIONS[k].push('.' + String(f).padStart(k, '0'));
 }
 /** SHORT_FRACTIONS[f]: `.` and f/1000 with its trailing zeros dropped (`.5`, `.25`, `.125`). */
 const SHORT_FRACTIONS: string[] = [''];
@@ -516,7 +516,7 @@ function appendDecimal(line: string, a: number): string {
     // `a` is not an integer, so 0 < fraction < 10^6: small-integer arithmetic from here.
     let fraction = (scaled - whole * 1e6) | 0;
     const thousandths = (fraction / 1000) | 0;
-    if (thousandths * 1000 === fraction) return appendUint(line, whole) + SHORT_FRACTIONS[thousandths]!;
+    if (thousandths * 1000 === fraction) return appendUint(line, whole) + SHORT_FRACTIONS[thousandths];
     let decimals = 6;
     while (fraction % 10 === 0) {
       fraction = (fraction / 10) | 0;
@@ -531,7 +531,7 @@ function appendDecimal(line: string, a: number): string {
   const s = a.toExponential(); // d.ddde+x or d.ddde-x, x a single digit here
   const e = s.indexOf('e');
   if (s.charCodeAt(e + 1) === 0x2d) {
-    return line + ZERO_POINT[s.charCodeAt(e + 2) - 49]! + s.charAt(0) + (e > 1 ? s.slice(2, e) : '');
+    return line + ZERO_POINT[s.charCodeAt(e + 2) - 49] + s.charAt(0) + (e > 1 ? s.slice(2, e) : '');
   }
   return appendUint(line, whole) + '.' + s.slice(s.charCodeAt(e + 2) - 46, e);
 }
@@ -545,7 +545,7 @@ function appendLarge(line: string, a: number): string | undefined {
   if (m / 1000 !== a) return undefined;
   // m is beyond small integers: strip zeros with exact float division, not the slow float `%`.
   let digits = 10;
-  while (digits < 15 && m >= POW10[digits]!) digits++;
+  while (digits < 15 && m >= POW10[digits]) digits++;
   let decimals = 3;
   let tenth = Math.floor(m / 10);
   while (decimals > 0 && tenth * 10 === m) {
@@ -560,18 +560,18 @@ function appendLarge(line: string, a: number): string | undefined {
     tenth = Math.floor(m / 10);
     digits--;
   }
-  const scale = POW10[digits - 1]!;
+  const scale = POW10[digits - 1];
   const first = Math.floor(m / scale);
-  line += DIGITS[first]!;
+  line += DIGITS[first];
   if (digits > 1) line = appendFraction(line, m - first * scale, digits - 1);
-  return line + LARGE_EXPONENTS[exponent - 6]!;
+  return line + LARGE_EXPONENTS[exponent - 6];
 }
 
 /** `line` + `.` + 0 <= f < 10^k written with exactly k digits. */
 function appendFraction(line: string, f: number, k: number): string {
-  if (k <= 3) return line + FRACTIONS[k]![f]!;
+  if (k <= 3) return line + FRACTIONS[k][f];
   const high = Math.floor(f / 1000);
-  return appendFraction(line, high, k - 3) + DIGITS3[f - high * 1000]!;
+  return appendFraction(line, high, k - 3) + DIGITS3[f - high * 1000];
 }
 
 /**
@@ -581,9 +581,9 @@ function appendFraction(line: string, f: number, k: number): string {
  * young-generation GC slower.
  */
 function appendUint(line: string, a: number): string {
-  if (a < 1000) return line + DIGITS[a]!;
+  if (a < 1000) return line + DIGITS[a];
   const high = Math.floor(a / 1000);
-  return appendUint(line, high) + DIGITS3[a - high * 1000]!;
+  return appendUint(line, high) + DIGITS3[a - high * 1000];
 }
 
 /** `line` + the decimal text of an integer-valued number in int64/uint64 range. */
@@ -601,7 +601,7 @@ function appendInteger(line: string, value: unknown, measurement: string, key: s
   if (value instanceof Int) {
     const v = value.value;
     if (typeof v === 'number') {
-      if (v >= 0 && v < 1000 && Number.isInteger(v)) return line + INT_TEXT[v]!;
+      if (v >= 0 && v < 1000 && Number.isInteger(v)) return line + INT_TEXT[v];
       if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT) return appendIntegerNumber(line, v) + 'i';
     } else if (typeof v === 'bigint') {
       if (v >= INT64_MIN_BIG && v <= INT64_MAX_BIG) return line + v.toString() + 'i';
@@ -648,7 +648,7 @@ function formatTime(time: number | bigint, measurement: string): string {
         timeThousandsText = appendUint(' ', thousands);
         timeThousands = thousands;
       }
-      return timeThousandsText + DIGITS3[time - thousands * 1000]!;
+      return timeThousandsText + DIGITS3[time - thousands * 1000];
     }
     if (Number.isInteger(time) && time >= INT64_MIN && time < INT64_LIMIT) return appendIntegerNumber(' ', time);
   } else if (typeof time === 'bigint') {

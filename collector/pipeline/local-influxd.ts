@@ -98,7 +98,7 @@ export async function embeddedInfluxdAddresses(dataDir: string): Promise<{ url: 
   // The first bind-address is the top-level (RPC) one; [http] has its own.
   const rpc = /^bind-address = "([^"]+)"/m.exec(conf);
   const http = /^\[http\][^[]*?bind-address = "([^"]+)"/m.exec(conf);
-  return http && rpc ? { url: `http://${http[1]}`, rpc: rpc[1]! } : undefined;
+  return http && rpc ? { url: `http://${http[1]}`, rpc: rpc[1] } : undefined;
 }
 
 export async function embeddedInfluxdUrl(dataDir: string): Promise<string | undefined> {
@@ -354,8 +354,8 @@ async function startOnce(opts: {
     detached: true,
   });
   if (child.pid) await writeFile(path.join(dataDir, PID_FILE), String(child.pid));
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => ring.push(chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => ring.push(chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => ring.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => ring.push(chunk));
 
   let spawnError: Error | undefined;
   child.once('error', (err) => {

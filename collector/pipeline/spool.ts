@@ -373,7 +373,7 @@ export class Spool {
 
 function lengthsOf(lines: readonly string[]): Buffer {
   const b = Buffer.allocUnsafe(lines.length * 4);
-  for (let i = 0; i < lines.length; i++) b.writeUInt32LE(lines[i]!.length, i * 4);
+  for (let i = 0; i < lines.length; i++) b.writeUInt32LE(lines[i].length, i * 4);
   return b;
 }
 
@@ -390,7 +390,7 @@ export class SpoolBatch implements PackedLines {
   ) {}
 
   get gzip(): Buffer {
-    this.packed ??= this.members.length === 1 ? this.members[0]! : Buffer.concat(this.members);
+    this.packed ??= this.members.length === 1 ? this.members[0] : Buffer.concat(this.members);
     return this.packed;
   }
 

@@ -98,7 +98,7 @@ describe('Liveness', () => {
       ['sensor-1', 'online', T0 + s(60)],
       ['sensor-2', 'offline', T0 + s(60)],
     ]);
-    expect(at60[0]!.fields.last_seen_s).toBe(5);
+    expect(at60[0].fields.last_seen_s).toBe(5);
     db.close();
   });
 
@@ -113,8 +113,8 @@ describe('Liveness', () => {
     for (let t = 20 * 60 + 1; t <= 50 * 60; t += 1) a.liveness.tick(T0 + s(t)); // across 11:00, to 11:20
     const first = rollups(a.written);
     expect(first).toHaveLength(1);
-    expect(first[0]!.time).toBe(T0 - 30 * 60_000); // stamped 10:00
-    expect(first[0]!.fields).toEqual({
+    expect(first[0].time).toBe(T0 - 30 * 60_000); // stamped 10:00
+    expect(first[0].fields).toEqual({
       online_s: 20 * 60 + 21,
       error_s: 0,
       offline_s: 30 * 60 - (20 * 60 + 21),
@@ -139,7 +139,7 @@ describe('Liveness', () => {
     b.liveness.tick(restartAt + s(40 * 60)); // 12:00
     const hour11 = rollups(b.written).find((w) => w.time === T0 + 30 * 60_000)!;
     const f = hour11.fields as Record<string, number>;
-    expect(f.online_s! + f.error_s! + f.offline_s! + f.maintenance_s!).toBe(HOUR / 1000);
+    expect(f.online_s + f.error_s + f.offline_s + f.maintenance_s).toBe(HOUR / 1000);
     expect(f).toEqual({ online_s: 40 * 60 - 60, error_s: 0, offline_s: 20 * 60 + 60, maintenance_s: 0 });
     b.db.close();
   });

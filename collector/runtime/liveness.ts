@@ -94,7 +94,7 @@ export class Liveness {
       ['since', 'INTEGER'],
       ['attention', 'INTEGER NOT NULL DEFAULT 0'],
     ]) {
-      if (!columns.has(name!)) this.o.db.exec(`ALTER TABLE liveness ADD COLUMN ${name} ${type}`);
+      if (!columns.has(name)) this.o.db.exec(`ALTER TABLE liveness ADD COLUMN ${name} ${type}`);
     }
   }
 

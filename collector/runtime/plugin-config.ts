@@ -49,7 +49,7 @@ export function resolvePlugins(
         plugin,
         instance,
         config: validatePluginConfig(plugin, instance, own),
-        onStartFailure: (on_start_failure as StartFailurePolicy | undefined) ?? defaultPolicy,
+        onStartFailure: on_start_failure ?? defaultPolicy,
       });
     });
   }
@@ -65,7 +65,7 @@ export function validatePluginConfig(plugin: Plugin, instance: string, raw: unkn
   if (first) {
     const key = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const extra = (first.params as { additionalProperties?: string[] }).additionalProperties;
-    if (extra?.length) throw new PluginConfigError(instance, key ? `${key}.${extra[0]}` : extra[0]!, 'unknown option');
+    if (extra?.length) throw new PluginConfigError(instance, key ? `${key}.${extra[0]}` : extra[0], 'unknown option');
     throw new PluginConfigError(instance, key, first.message);
   }
   return config;

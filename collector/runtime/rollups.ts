@@ -101,7 +101,7 @@ export function rollupMeasurement<M extends MeasurementSpec<string, string>>(m: 
     name: `${m.name}${ROLLUP_SUFFIX}`,
     description: `Hourly rollup of ${m.name} per (customer, site, kind, model) group, written by the runtime's downsampler, stamped at the start of the hour and rewritten while the hour may still change. No \`device\` tag.`,
     tags: { customer: 'Customer of the group', site: 'Site of the group', kind: 'Device kind', model: 'Device model' },
-    fields: fields as Record<RollupFieldOf<M>, FieldSpec>,
+    fields: fields,
     source: m,
   };
 }
@@ -194,7 +194,7 @@ export function foldHours(spec: RollupSpec<MeasurementSpec>, from: number, to: n
     for (const row of [...s.values].sort((a, b) => (a[0] as number) - (b[0] as number))) {
       const hour = row[0] as number;
       increases.forEach((f, i) => {
-        const last = row[columns[i]!];
+        const last = row[columns[i]];
         if (typeof last !== 'number') return;
         const before = baseline[i];
         baseline[i] = last;

@@ -41,7 +41,7 @@ export class SharedServer {
       parseJson(request, (body as Buffer).toString('utf8'), done);
     });
     app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (request.url ?? '/').split('?')[0]!;
+      const path = (request.url ?? '/').split('?')[0];
       const match = this.upgrades.find((u) => path.startsWith(u.prefix));
       if (match) return match.handler(request, socket, head);
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -90,8 +90,8 @@ export class SharedServer {
       },
       upgrade: (prefix, handler) => {
         const index = this.upgrades.findIndex((u) => u.prefix === prefix);
-        if (index >= 0 && this.upgrades[index]!.owner !== owner) {
-          throw new Error(`${owner}: WebSocket path ${prefix} is already taken by ${this.upgrades[index]!.owner}`);
+        if (index >= 0 && this.upgrades[index].owner !== owner) {
+          throw new Error(`${owner}: WebSocket path ${prefix} is already taken by ${this.upgrades[index].owner}`);
         }
         if (index >= 0) this.upgrades.splice(index, 1);
         this.upgrades.push({ prefix, owner, handler });
@@ -116,6 +116,6 @@ export class SharedServer {
   /** Drops the upgrade handlers of a stopped plugin instance. */
   release(owner: string): void {
     for (let i = this.upgrades.length - 1; i >= 0; i--)
-      if (this.upgrades[i]!.owner === owner) this.upgrades.splice(i, 1);
+      if (this.upgrades[i].owner === owner) this.upgrades.splice(i, 1);
   }
 }

@@ -53,7 +53,7 @@ export function inCidr(bytes: readonly number[], cidr: Cidr): boolean {
     const n = Math.min(8, cidr.prefix - bit);
     const mask = (0xff << (8 - n)) & 0xff;
     const i = bit / 8;
-    if ((bytes[i]! & mask) !== (cidr.bytes[i]! & mask)) return false;
+    if ((bytes[i] & mask) !== (cidr.bytes[i] & mask)) return false;
   }
   return true;
 }
@@ -68,8 +68,8 @@ export function parseIp(text: string): number[] | undefined {
   let tail: number[] = [];
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (dotted) {
-    tail = dotted[1]!.split('.').map(Number);
-    s = s.slice(0, -dotted[1]!.length) + '0:0';
+    tail = dotted[1].split('.').map(Number);
+    s = s.slice(0, -dotted[1].length) + '0:0';
   }
   const [head = '', rest] = s.split('::');
   const words = (part: string) => (part ? part.split(':').map((w) => parseInt(w, 16)) : []);
@@ -83,7 +83,7 @@ export function parseIp(text: string): number[] | undefined {
 
 export function formatIp(bytes: readonly number[]): string {
   if (bytes.length === 4) return bytes.join('.');
-  const words = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
+  const words = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16));
   return new URL(`http://[${words.join(':')}]`).hostname.slice(1, -1);
 }
 

@@ -196,7 +196,7 @@ export class OutboundPolicy {
             '',
           );
         if (options.all) callback(null, wanted);
-        else callback(null, wanted[0]!.address, wanted[0]!.family);
+        else callback(null, wanted[0].address, wanted[0].family);
       },
       (err: Error) => callback(Object.assign(err, { code: 'EOUTBOUNDREFUSED' }), ''),
     );

@@ -207,5 +207,5 @@ export type Plugin = PluginDefinition<TSchema>;
  * type flows into `start(ctx)`; the result is the untyped `Plugin` the runtime lists.
  */
 export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): Plugin {
-  return definition as unknown as Plugin;
+  return definition;
 }

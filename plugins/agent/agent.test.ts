@@ -524,14 +524,14 @@ let inFlight: Promise<unknown> | undefined;
 /** A line's tag keys and each field with its type: i (integer), s (string), f (float). */
 function shape(line: string): { tags: string[]; fields: Record<string, string> } {
   const [head, fieldText] = line.split(' ');
-  const tags = head!
+  const tags = head
     .split(',')
     .slice(1)
-    .map((t) => t.split('=')[0]!)
+    .map((t) => t.split('=')[0])
     .filter((k) => !['customer', 'site', 'kind', 'model', 'gateway'].includes(k));
   const fields: Record<string, string> = {};
-  for (const m of fieldText!.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|[^,]+)/g))
-    fields[m[1]!] = m[2]!.startsWith('"') ? 's' : m[2]!.endsWith('i') ? 'i' : 'f';
+  for (const m of fieldText.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|[^,]+)/g))
+    fields[m[1]] = m[2].startsWith('"') ? 's' : m[2].endsWith('i') ? 'i' : 'f';
   return { tags, fields };
 }
 

@@ -70,7 +70,7 @@ export default definePlugin({
     const waiting: Waiting = new Map();
     const edgeErrors: EdgeErrors = new Map();
     ctx.http.upgrade(ctx.config.path, (request, socket, head) => {
-      const agentId = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]!);
+      const agentId = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]);
       const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
       void refusal(ctx, agentId, token).then((reason) => {
         if (reason) {

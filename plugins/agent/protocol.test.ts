@@ -45,7 +45,7 @@ describe('recorded frames', () => {
       '{"t":"devices","devices":[{"id":"d","kind":"pc","commands":{"__proto__":{"params":{}}}}]}',
       MAX,
     );
-    const commands = (m as Extract<AgentMessage, { t: 'devices' }>).devices[0]!.commands;
+    const commands = (m as Extract<AgentMessage, { t: 'devices' }>).devices[0].commands;
     expect(Object.keys(commands)).toEqual(['__proto__']);
     expect(Object.getPrototypeOf(commands)).toBe(Object.prototype);
   });

@@ -83,7 +83,7 @@ export function parseAgentMessage(text: string, maxLines: number): AgentMessage 
         throw new UplinkProtocolError('batch: "lines" must be an array of strings');
       if (m.lines.length > maxLines)
         throw new UplinkProtocolError(`batch: ${m.lines.length} lines, at most ${maxLines} allowed`);
-      return { t: 'batch', id: m.id as number, lines: m.lines as string[] };
+      return { t: 'batch', id: m.id as number, lines: m.lines };
     }
     case 'result': {
       if (typeof m.id !== 'string') throw new UplinkProtocolError('result: "id" must be a string');
@@ -96,7 +96,7 @@ export function parseAgentMessage(text: string, maxLines: number): AgentMessage 
         id: m.id,
         status: m.status as CommandStatus,
         result: m.result,
-        error: m.error as string | undefined,
+        error: m.error,
       };
     }
     case 'devices': {
@@ -134,7 +134,7 @@ function parseDevice(d: unknown, i: number): AnnouncedDevice {
       {
         description: String(cr.description ?? ''),
         params: cr.params as Record<string, unknown>,
-        timeout_s: cr.timeout_s as number | undefined,
+        timeout_s: cr.timeout_s,
       },
     ]);
   }

@@ -78,7 +78,7 @@ export default defineSimulator({
     const ids = agentIds(count, options);
     const agents: SimulatedAgent[] = [];
     for (let i = 0; i < count && !signal.aborted; i++) {
-      const id = ids[i]!;
+      const id = ids[i];
       const agent = new SimulatedAgent({
         url,
         id,

@@ -53,7 +53,7 @@ export default definePlugin({
     // Commands waiting for their result frame, per device and command id.
     const waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
     ctx.http.upgrade(ctx.config.path, (request, socket, head) => {
-      const device = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]!);
+      const device = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]);
       const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
       authorize(ctx, device, token).then((refusal) => {
         if (refusal) {

@@ -67,7 +67,7 @@ describe('host metrics', () => {
         expect(p.time).toBe(h.acc.now);
         for (const f of Object.keys(p.fields)) expect(fieldsOf(p.measurement)).toContain(f);
       }
-      const memory = h.acc.of('host_memory')[0]!;
+      const memory = h.acc.of('host_memory')[0];
       expect(Object.keys(memory.fields).sort()).toEqual([
         'available_bytes',
         'swap_used_bytes',
@@ -106,7 +106,7 @@ describe('host metrics', () => {
         timeout: 5000,
         interval: 20,
       });
-      expect(h.acc.of('host_cpu')[0]!.fields).toMatchObject({ usage_pct: 20, user_pct: 15, system_pct: 5 });
+      expect(h.acc.of('host_cpu')[0].fields).toMatchObject({ usage_pct: 20, user_pct: 15, system_pct: 5 });
     } finally {
       release();
       await h.stop();

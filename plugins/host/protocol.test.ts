@@ -242,11 +242,11 @@ describe('properties', () => {
         (v, name, skip) => {
           const n = v as unknown as Record<string, number>;
           const maps = [
-            () => memoryReading({ total: n.total!, available: n.available!, swapused: n.swapused! }),
-            () => diskReading({ fs: name, type: name, mount: name, size: n.size!, used: n.used!, use: n.use! }, skip),
-            () => netReading({ iface: name, rx_bytes: n.rx!, tx_bytes: n.rx!, rx_errors: 0, tx_errors: 0 }),
-            () => systemReading(n.up!, { main: n.temp }),
-            () => cpuReading({ currentLoad: n.use!, currentLoadUser: n.use!, currentLoadSystem: n.use! }, n.up!),
+            () => memoryReading({ total: n.total, available: n.available, swapused: n.swapused }),
+            () => diskReading({ fs: name, type: name, mount: name, size: n.size, used: n.used, use: n.use }, skip),
+            () => netReading({ iface: name, rx_bytes: n.rx, tx_bytes: n.rx, rx_errors: 0, tx_errors: 0 }),
+            () => systemReading(n.up, { main: n.temp }),
+            () => cpuReading({ currentLoad: n.use, currentLoadUser: n.use, currentLoadSystem: n.use }, n.up),
           ];
           for (const map of maps) {
             let r: Reading | undefined;

@@ -72,5 +72,5 @@ export async function readCpu(ctx: PluginContext, device: string): Promise<void>
     ctx.log.warn({ err: (err as Error).message }, 'reading cpu failed');
     return;
   }
-  emit(ctx, 'cpu', device, ctx.clock.now(), () => cpuReading(load, loadavg()[0]!));
+  emit(ctx, 'cpu', device, ctx.clock.now(), () => cpuReading(load, loadavg()[0]));
 }

@@ -6,8 +6,8 @@ import { hostLines } from './simulated-pc.ts';
 function fieldsOf(line: string): { measurement: string; fields: Map<string, string> } {
   const [head, fields] = line.split(' ');
   return {
-    measurement: head!.split(',')[0]!,
-    fields: new Map(fields!.split(',').map((f) => f.split('=') as [string, string])),
+    measurement: head.split(',')[0],
+    fields: new Map(fields.split(',').map((f) => f.split('=') as [string, string])),
   };
 }
 

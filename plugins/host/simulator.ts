@@ -25,7 +25,7 @@ export default defineSimulator({
     const rebootMs = Number(options.reboot_s ?? 5) * 1000;
     const pcs: SimulatedPc[] = [];
     for (let i = 1; i <= count && !signal.aborted; i++) {
-      const id = ids[i - 1]!;
+      const id = ids[i - 1];
       const token = credentials?.get(id) ?? options.token ?? 'sim-token';
       const pc = new SimulatedPc(id, {
         url,

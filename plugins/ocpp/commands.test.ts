@@ -131,13 +131,13 @@ describe('command vocabulary', () => {
       'TriggerMessage',
       'GetBaseReport',
     ]);
-    expect(calls[0]!.params).toEqual({ type: 'OnIdle' });
-    expect(calls[1]!.params).toEqual({ transactionId: 'TX-9' });
-    expect(calls[2]!.params).toEqual({
+    expect(calls[0].params).toEqual({ type: 'OnIdle' });
+    expect(calls[1].params).toEqual({ transactionId: 'TX-9' });
+    expect(calls[2].params).toEqual({
       getVariableData: [{ component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } }],
     });
-    expect(calls[4]!.params).toEqual({ requestedMessage: 'LogStatusNotification', evse: { id: 1 } });
-    expect(calls[5]!.params).toMatchObject({ reportBase: 'FullInventory' });
+    expect(calls[4].params).toEqual({ requestedMessage: 'LogStatusNotification', evse: { id: 1 } });
+    expect(calls[5].params).toMatchObject({ reportBase: 'FullInventory' });
   });
 });
 

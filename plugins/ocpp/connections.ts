@@ -157,7 +157,7 @@ export class ChargerEndpoint {
         },
         (err) => {
           station.ctx.log.error({ device: handshake.identity, err }, 'OCPP handshake failed');
-          reject(500 as 400, 'internal error');
+          reject(500, 'internal error');
         },
       );
     });

@@ -91,7 +91,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
         from: q.from === undefined ? undefined : Date.parse(q.from),
         to: q.to === undefined ? undefined : Date.parse(q.to),
       });
-      return { sessions: rows.map(sessionOut), next: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+      return { sessions: rows.map(sessionOut), next: rows.length === q.limit ? rows[rows.length - 1].id : null };
     },
   });
 

@@ -122,17 +122,17 @@ export class SessionStore {
 
   /** Drops answers older than the retention; called at start and by the plugin every hour. */
   prune(): void {
-    this.s.prune!.run(this.now() - REPLY_RETENTION_MS);
+    this.s.prune.run(this.now() - REPLY_RETENTION_MS);
   }
 
   /** The answer already given to a message with this idempotency key, if any. */
   reply<T>(charger: string, key: string): T | undefined {
-    const text = this.s.reply!.get(charger, key) as string | undefined;
+    const text = this.s.reply.get(charger, key) as string | undefined;
     return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
   get(charger: string, transactionId: string): SessionRow | undefined {
-    return this.s.byTx!.get(charger, transactionId) as SessionRow | undefined;
+    return this.s.byTx.get(charger, transactionId) as SessionRow | undefined;
   }
 
   /**
@@ -148,29 +148,29 @@ export class SessionStore {
       const earlier = this.reply<T>(charger, key);
       if (earlier !== undefined) return { reply: earlier, replayed: true };
       const done = change();
-      this.s.saveReply!.run(charger, key, JSON.stringify(done.reply), this.now());
+      this.s.saveReply.run(charger, key, JSON.stringify(done.reply), this.now());
       return { ...done, replayed: false };
     })();
   }
 
   /** A new 1.6 session; its id is the transactionId the charger gets. Call inside `once`. */
   open16(charger: string, start: SessionStart): SessionRow {
-    const id = Number(this.s.insert!.run(this.row(charger, null, 'ocpp1.6', start)).lastInsertRowid);
-    this.s.numberTx!.run(id);
-    return this.s.byId!.get(id) as SessionRow;
+    const id = Number(this.s.insert.run(this.row(charger, null, 'ocpp1.6', start)).lastInsertRowid);
+    this.s.numberTx.run(id);
+    return this.s.byId.get(id) as SessionRow;
   }
 
   /** The session of a 2.0.1 transaction, created by whichever of its events arrives first. */
   openOrGet201(charger: string, transactionId: string, start: SessionStart): SessionRow {
     const known = this.get(charger, transactionId);
     if (known) return known;
-    this.s.insert!.run(this.row(charger, transactionId, 'ocpp2.0.1', start));
+    this.s.insert.run(this.row(charger, transactionId, 'ocpp2.0.1', start));
     return this.get(charger, transactionId)!;
   }
 
   /** A stop for a transaction we never saw start: recorded as an incomplete session. */
   openUnknown(charger: string, transactionId: string, protocol: string, connector: number | null): SessionRow {
-    this.s.insert!.run(
+    this.s.insert.run(
       this.row(charger, transactionId, protocol, { connector, idTag: null, idTagStatus: null, time: NaN }),
     );
     return this.get(charger, transactionId)!;
@@ -189,8 +189,8 @@ export class SessionStore {
 
   /** Records a 2.0.1 event's seqNo and whether the events seen so far have no gap. */
   recordEvent(row: SessionRow, seqNo: number, eventType: string, time: number): void {
-    this.s.event!.run(row.charger, row.transaction_id, seqNo, eventType, time);
-    const { n, lo, hi, started } = this.s.seqs!.get(row.charger, row.transaction_id) as {
+    this.s.event.run(row.charger, row.transaction_id, seqNo, eventType, time);
+    const { n, lo, hi, started } = this.s.seqs.get(row.charger, row.transaction_id) as {
       n: number;
       lo: number;
       hi: number;
@@ -226,7 +226,7 @@ export class SessionStore {
       currency: cost?.currency ?? null,
       updated_at: this.now(),
     });
-    this.s.update!.run(row);
+    this.s.update.run(row);
     return row;
   }
 

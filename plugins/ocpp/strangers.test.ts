@@ -78,7 +78,7 @@ describe('unknown chargers', () => {
     expect(await rt.events('ocpp', 'handshake_refused_pending_full')).toBe(40);
 
     // A charger already pending still gets in (it is not new), another new one does not.
-    const pendingId = fixture.inventory.devices.list({ limit: 1, filter: { lifecycle: 'pending' } } as never).items[0]!
+    const pendingId = fixture.inventory.devices.list({ limit: 1, filter: { lifecycle: 'pending' } } as never).items[0]
       .id;
     expect((await handshake(pendingId)).status).toBe(101);
     expect((await handshake(randomIdentity(99))).status).toBe(503);

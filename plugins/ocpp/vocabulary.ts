@@ -138,7 +138,7 @@ export function componentVariable(key: string): {
 } {
   const [component, variable, instance] = key.split('.');
   if (!variable) return { component: { name: key }, variable: { name: key } };
-  return { component: { name: component! }, variable: instance ? { name: variable, instance } : { name: variable } };
+  return { component: { name: component }, variable: instance ? { name: variable, instance } : { name: variable } };
 }
 
 /** Answers whose `status` says the device did it. */

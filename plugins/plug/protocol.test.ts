@@ -61,7 +61,7 @@ describe('plug protocol', () => {
       ['stat/tv_1/POWER', 'MAYBE'],
       ['tele/a/b/STATE', '{}'],
     ]) {
-      expect(() => parseTasmota(topic!, payload!), `${topic} ${payload}`).toThrow(ProtocolError);
+      expect(() => parseTasmota(topic, payload), `${topic} ${payload}`).toThrow(ProtocolError);
     }
   });
 

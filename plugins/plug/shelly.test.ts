@@ -31,7 +31,7 @@ const STATUS = {
 async function start(shelly: Record<string, unknown>, directory = new MemoryDirectory()) {
   const config = validatePluginConfig(plug, 'plug', { shelly: { poll_interval_s: 3600, ...shelly } });
   const acc = new TestAccumulator(plug, config, { directory });
-  const running = await plug.start(acc.context as never);
+  const running = await plug.start(acc.context);
   return { acc, running };
 }
 const status = (host: string) => nock(`http://${host}`).get('/rpc/Switch.GetStatus').query({ id: '0' });
@@ -65,7 +65,7 @@ describe('plug plugin: Shelly', () => {
     status('plug-a.test').reply(200, STATUS);
     const { acc, running } = await start({ devices: [{ id: 'console-1', address: 'plug-a.test' }] });
     await expect.poll(() => acc.points.length).toBe(2);
-    expect(acc.of('plug_state', 'console-1')[0]!.fields).toEqual({ on: expect.objectContaining({ value: 1 }) });
+    expect(acc.of('plug_state', 'console-1')[0].fields).toEqual({ on: expect.objectContaining({ value: 1 }) });
     expect(acc.of('plug_power', 'console-1')[0]).toMatchObject({
       tags: { device: 'console-1', protocol: 'shelly' },
       fields: {

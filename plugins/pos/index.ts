@@ -144,7 +144,7 @@ export default definePlugin({
         if (notOwned) ctx.count('events_not_owned', notOwned);
         if (invalid.length === 0) return reply.code(200).send({ accepted, duplicates });
         ctx.count('events_invalid', invalid.length);
-        const first = invalid[0]!;
+        const first = invalid[0];
         // The valid events are written: a retry of the corrected batch is harmless (replays).
         return reply.code(400).send({
           error: 'invalid_events',

@@ -221,7 +221,7 @@ class Reader {
   oneOf<const T extends readonly string[]>(key: string, values: T): T[number] {
     const v = this.o[key];
     if (typeof v !== 'string' || !values.includes(v)) this.fail(key, `must be one of ${values.join(', ')}`);
-    return v as T[number];
+    return v;
   }
   number(key: string, min: number, max: number, optional = false): number | undefined {
     const v = this.o[key];

@@ -65,7 +65,7 @@ export async function runCommand(
           `set_parameters: ${first?.instancePath || 'parameters'} ${first?.message ?? 'invalid'}`,
         );
       }
-      const wire = parametersToWire(command.params as TerminalParameters);
+      const wire = parametersToWire(command.params);
       return (await ask(ctx, terminal, device, { type: 'set_params', params: wire }, command.signal)).values;
     }
     case 'update_firmware': {

@@ -10,7 +10,7 @@ function pair(
   options: { refuse?: (f: Frame) => number; cutAtoB?: (f: Frame) => boolean; cutBtoA?: (f: Frame) => boolean } = {},
 ) {
   const delivered: Frame[] = [];
-  const peek = (bytes: Buffer) => new FrameDecoder().push(bytes)[0]!;
+  const peek = (bytes: Buffer) => new FrameDecoder().push(bytes)[0];
   const a: Link = new Link({
     write: (bytes) => void (options.cutAtoB?.(peek(bytes)) || setImmediate(() => b.receive(bytes))),
     deliver: () => 0,

@@ -81,7 +81,7 @@ export class MemoryTerminal implements TerminalLine {
     this.nextReq = (req % 0xffff) + 1;
     // Lost bytes hit the agent's command frames too: it resends them.
     if (this.chance(1 - (1 - (this.model.faults.drop_bytes ?? 0)) ** FRAME_BYTES)) this.link.retransmissions++;
-    const answer = this.model.handle({ ...command, req } as Parameters<TerminalModel['handle']>[0]);
+    const answer = this.model.handle({ ...command, req });
     if (answer.restart === 'now') {
       this.restart(answer.firmware, 0);
       throw new TerminalRestarted(`terminal ${this.serial} restarted before answering`);

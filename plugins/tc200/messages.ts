@@ -351,7 +351,7 @@ class Reader {
   oneOf<T extends string>(what: string, values: readonly T[]): T {
     const i = this.u8();
     if (i >= values.length) throw new MessageError(`${what} ${i} is not one of 0..${values.length - 1}`);
-    return values[i]!;
+    return values[i];
   }
   pct(what: string) {
     const v = this.u8();

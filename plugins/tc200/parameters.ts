@@ -62,7 +62,7 @@ export function applyDeviceParameters(
         string,
         { type?: string; minimum?: number; maximum?: number; maxLength?: number; pattern?: string }
       >
-    )[key]!;
+    )[key];
     if (schema.type === 'integer') {
       const n = Number(raw);
       if (!/^-?\d+$/.test(raw) || n < (schema.minimum ?? -Infinity) || n > (schema.maximum ?? Infinity))

@@ -180,7 +180,7 @@ describe('tc200 simulator and docs', () => {
     );
     try {
       await until('pty links', () => existsSync(join(dir, 'TC2-T-00002.host')));
-      const running = await plugin.start(acc.context as never);
+      const running = await plugin.start(acc.context);
       await until('hello from the simulated terminal', () => acc.of('terminal_info', 'TC2-T-00002')[0]);
       await running.stop();
     } finally {

@@ -36,7 +36,7 @@ describe('recorded frames', () => {
       [MsgType.HEARTBEAT, 6],
       [MsgType.ACK, 5],
     ]);
-    expect(decodeMessage(frames[0]!.type, frames[0]!.payload)).toEqual({
+    expect(decodeMessage(frames[0].type, frames[0].payload)).toEqual({
       type: 'hello',
       serial: 'TC2-000123',
       model: 'TC-200',
@@ -44,7 +44,7 @@ describe('recorded frames', () => {
       uptime_s: 42,
       boot_count: 17,
     });
-    expect(decodeMessage(frames[1]!.type, frames[1]!.payload)).toEqual({
+    expect(decodeMessage(frames[1].type, frames[1].payload)).toEqual({
       type: 'status',
       state: 'error',
       error_code: 500,
@@ -57,7 +57,7 @@ describe('recorded frames', () => {
       mem_pct: 62,
       disk_pct: 80,
     });
-    expect(decodeMessage(frames[2]!.type, frames[2]!.payload)).toEqual({ type: 'heartbeat', uptime_s: 3600 });
+    expect(decodeMessage(frames[2].type, frames[2].payload)).toEqual({ type: 'heartbeat', uptime_s: 3600 });
     expect(d.stats).toEqual({ frames: 4, bad_crc: 0, framing_errors: 0, discarded_bytes: 0 });
   });
 
@@ -158,8 +158,7 @@ function chunk(all: Buffer, cuts: number[]): Buffer[] {
 const isSubsequence = (want: Frame[], got: Frame[]) => {
   let j = 0;
   for (const f of got)
-    if (j < want.length && f.type === want[j]!.type && f.seq === want[j]!.seq && f.payload.equals(want[j]!.payload))
-      j++;
+    if (j < want.length && f.type === want[j].type && f.seq === want[j].seq && f.payload.equals(want[j].payload)) j++;
   return j === want.length;
 };
 

@@ -28,7 +28,7 @@ export interface Frame {
 export function crc16(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let crc = 0xffff;
   for (let i = start; i < end; i++) {
-    crc ^= bytes[i]! << 8;
+    crc ^= bytes[i] << 8;
     for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc;
@@ -148,7 +148,7 @@ export class FrameDecoder {
     }
     this.inFrame = false;
     this.stats.frames++;
-    return { type: this.body[2]!, seq: this.body[3]!, payload: Buffer.from(this.body.subarray(4, n - 2)) };
+    return { type: this.body[2], seq: this.body[3], payload: Buffer.from(this.body.subarray(4, n - 2)) };
   }
 
   private abort(why: 'framing_errors' | 'bad_crc'): void {

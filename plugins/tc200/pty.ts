@@ -54,12 +54,12 @@ function spawnSocat(host: string, device: string): Promise<ChildProcess> {
       reject(new Error(`socat did not start within 5 s: ${log.trim()}`));
     }, 5000);
     // With -d -d socat says when both ptys exist and it is copying bytes: the links are ready then.
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       if (log.includes('starting data transfer loop')) {
         clearTimeout(timer);
-        child.stderr!.removeAllListeners('data');
-        child.stderr!.resume();
+        child.stderr.removeAllListeners('data');
+        child.stderr.resume();
         resolve(child);
       }
     });

@@ -82,7 +82,7 @@ export class TerminalPort implements TerminalLine {
     const answer = new Promise<Result>((resolve, reject) => this.pending.set(req, { resolve, reject }));
     answer.catch(() => {}); // rejected before we await it when the link fails first
     try {
-      const { type, payload } = encodeMessage({ ...command, req } as HostMessage);
+      const { type, payload } = encodeMessage({ ...command, req });
       signal?.addEventListener('abort', onAbort, { once: true });
       await link.send(type, payload);
       timer = setTimeout(

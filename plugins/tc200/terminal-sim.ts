@@ -116,7 +116,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     if (f.drop_bytes) out = Buffer.from([...out].filter(() => !chance(f.drop_bytes)));
     if (outbound && chance(f.corrupt) && out.length > 2) {
       out = Buffer.from(out);
-      out[1 + Math.floor(Math.random() * (out.length - 2))]! ^= 1 << Math.floor(Math.random() * 8);
+      out[1 + Math.floor(Math.random() * (out.length - 2))] ^= 1 << Math.floor(Math.random() * 8);
     }
     if (outbound && chance(f.noise)) out = Buffer.concat([randomBytes(1 + Math.floor(Math.random() * 16)), out]);
     return out;
@@ -197,7 +197,7 @@ export function startTerminal(options: TerminalOptions): SimulatedTerminal {
     }
     if (msg.type === 'hello' || msg.type === 'heartbeat' || msg.type === 'status' || msg.type === 'result') return 1;
     // Answer after the ACK has gone out, as the real terminal does.
-    setImmediate(() => handle(msg as HostMessage));
+    setImmediate(() => handle(msg));
     return 0;
   }
 

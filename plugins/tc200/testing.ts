@@ -54,7 +54,7 @@ export async function startRig(
           ...options.terminal,
           path: pair.device,
         });
-  const running = await plugin.start(acc.context as never);
+  const running = await plugin.start(acc.context);
   return {
     dir,
     pair,

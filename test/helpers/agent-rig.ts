@@ -63,7 +63,7 @@ export class AgentServer {
   }
 
   async open(): Promise<void> {
-    this.app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+    this.app = Fastify({ loggerInstance: log });
     const server = new SharedServer(this.app);
     this.collector = new Collector({
       place: 'serve',
@@ -129,7 +129,7 @@ export class NetLink {
   async start(): Promise<this> {
     this.server = createServer((agent) => this.relay(agent));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as { port: number }).port;
+    this.port = (this.server.address() as { port: number }).port;
     return this;
   }
 
@@ -224,7 +224,7 @@ export async function storedPoints(
 ): Promise<number> {
   let n = 0;
   for (const series of await query(`SELECT COUNT(*) FROM ${measurement} WHERE ${where} GROUP BY *`)) {
-    n += Math.max(...(series.values[0]!.slice(1) as number[]));
+    n += Math.max(...(series.values[0].slice(1) as number[]));
   }
   return n;
 }

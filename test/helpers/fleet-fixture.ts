@@ -201,7 +201,7 @@ const HEALTHY_TAGS: Record<string, Record<string, string>> = {
 const EVENT_ONLY = new Set(['ocpp_error']);
 
 function defaultValue(m: MeasurementSpec, field: string, i: number): Fields[string] {
-  switch (m.fields[field]!.type) {
+  switch (m.fields[field].type) {
     case 'float':
       return 10 + (i % 5);
     case 'int':

@@ -117,7 +117,7 @@ export function useInfluxd(opts: { startTimeoutMs?: number } = {}): InfluxdFixtu
       for (const s of series) {
         for (const values of s.values) {
           s.columns.forEach((column, i) => {
-            if (column !== 'time' && typeof values[i] === 'number') max = Math.max(max, values[i] as number);
+            if (column !== 'time' && typeof values[i] === 'number') max = Math.max(max, values[i]);
           });
         }
       }

@@ -65,7 +65,8 @@ export async function startPluginRuntime(options: {
     onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
   });
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger });
+  const loggerInstance: FastifyBaseLogger = log;
+  const app = Fastify({ loggerInstance });
   const server = new SharedServer(app);
   let inventory: Inventory | undefined;
   const keys = new Map<Role, string>();

@@ -102,8 +102,8 @@ function spawnServe(configFile: string, env: NodeJS.ProcessEnv | undefined, args
     },
   );
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<ServeExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { child, output: () => out, exited };
 }
@@ -139,11 +139,11 @@ export async function startServe(options: SpawnServeOptions): Promise<ServeProce
       const m = /"address":\{"address":"[^"]*","family":"[^"]*","port":(\d+)\}/.exec(output());
       if (m) {
         clearTimeout(timer);
-        child.stdout!.off('data', look);
+        child.stdout.off('data', look);
         resolve(Number(m[1]));
       }
     };
-    child.stdout!.on('data', look);
+    child.stdout.on('data', look);
     void exited.then((e) => {
       clearTimeout(timer);
       reject(new Error(`serve exited (code ${e.code}, signal ${e.signal}) before it was running:\n${output()}`));

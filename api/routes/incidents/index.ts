@@ -48,7 +48,7 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
       onRequest: async (request) => {
         const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
         // Both sides hashed to the same length, then compared in constant time.
-        if (!expected || !m || !timingSafeEqual(digest(m[1]!), expected)) {
+        if (!expected || !m || !timingSafeEqual(digest(m[1]), expected)) {
           throw apiErrors.unauthenticated(
             expected
               ? 'the webhook secret is missing or wrong (Authorization: Bearer <FLEETPULSE_INCIDENT_WEBHOOK_SECRET>)'

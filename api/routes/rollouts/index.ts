@@ -172,7 +172,7 @@ const rollouts: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
       {
         schema: {
           tags,
-          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a rollout`,
+          summary: `${action[0].toUpperCase()}${action.slice(1)} a rollout`,
           params: IdParams,
           response: { 200: RolloutJson },
         },

@@ -1,0 +1,29 @@
+// Lint: typescript-eslint's type-checked recommended rules. The ones that matter most here are
+// no-floating-promises and no-misused-promises: in a server an unhandled rejection is an outage.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'grafana/', 'test/fixtures/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      'no-floating-promises': 'off',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      // Fastify's contract is an async function for plugins, hooks and handlers; one that does not
+      // await is the idiomatic way to return a promise there, not a mistake.
+      '@typescript-eslint/require-await': 'off',
+      // Prettier owns layout; this catches the comments and strings it leaves long.
+      'max-len': [
+        'error',
+        { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true },
+      ],
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);
