@@ -4,7 +4,7 @@ import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify'
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
 import { peerAddress } from './client-address.ts';
 
-type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>;
 
 /**
  * The one HTTP server every plugin shares. Fastify freezes its routes once it listens, but a
@@ -38,12 +38,21 @@ export class SharedServer {
     const parseJson = app.getDefaultJsonParser('error', 'ignore');
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       request.rawBody = body as Buffer;
-      parseJson(request, (body as Buffer).toString('utf8'), done);
+      void parseJson(request, (body as Buffer).toString('utf8'), done);
     });
     app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '/').split('?')[0];
       const match = this.upgrades.find((u) => path.startsWith(u.prefix));
-      if (match) return match.handler(request, socket, head);
+      if (match) {
+        // A failing handler (an inventory that cannot answer) costs this client, not the process.
+        Promise.resolve()
+          .then(() => match.handler(request, socket, head))
+          .catch((err: unknown) => {
+            app.log.error({ err, path }, 'a WebSocket upgrade handler failed');
+            socket.end('HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          });
+        return;
+      }
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
   }

@@ -74,8 +74,14 @@ export interface PluginHttp {
    * X-Forwarded-For says when the peer is a proxy the server trusts (`http.trust_proxy`).
    */
   clientAddress(request: IncomingMessage): string;
-  /** Takes WebSocket upgrade requests whose path starts with `pathPrefix`. */
-  upgrade(pathPrefix: string, handler: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): void;
+  /**
+   * Takes WebSocket upgrade requests whose path starts with `pathPrefix`. The handler may be async:
+   * if it throws or rejects, the runtime logs it and answers 500 on the socket.
+   */
+  upgrade(
+    pathPrefix: string,
+    handler: (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>,
+  ): void;
 }
 
 export interface SeenAttributes extends Partial<DiscoveredAttributes> {

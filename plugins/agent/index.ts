@@ -6,6 +6,7 @@ import {
   DeviceUnreachable,
   Type,
   type Command,
+  messageText,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
 import { measurements } from './metrics.ts';
@@ -69,39 +70,38 @@ export default definePlugin({
     const sessions = new Map<string, AgentSession>();
     const waiting: Waiting = new Map();
     const edgeErrors: EdgeErrors = new Map();
-    ctx.http.upgrade(ctx.config.path, (request, socket, head) => {
+    ctx.http.upgrade(ctx.config.path, async (request, socket, head) => {
       const agentId = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]);
       const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-      void refusal(ctx, agentId, token).then((reason) => {
-        if (reason) {
-          ctx.count(`refused_${reason}`);
-          ctx.log.warn({ agent: agentId, reason, remote: ctx.http.clientAddress(request) }, 'agent connection refused');
-          socket.end(`HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-          return;
-        }
-        wss.handleUpgrade(request, socket, head, (ws) => {
-          // One agent, one live connection: the newer one wins (the older is probably half-dead).
-          sessions.get(agentId)?.replace();
-          const session = new AgentSession(ctx, agentId, ws, waiting, edgeErrors, ctx.config.unknown_devices);
-          sessions.set(agentId, session);
+      const reason = await refusal(ctx, agentId, token);
+      if (reason) {
+        ctx.count(`refused_${reason}`);
+        ctx.log.warn({ agent: agentId, reason, remote: ctx.http.clientAddress(request) }, 'agent connection refused');
+        socket.end(`HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        // One agent, one live connection: the newer one wins (the older is probably half-dead).
+        sessions.get(agentId)?.replace();
+        const session = new AgentSession(ctx, agentId, ws, waiting, edgeErrors, ctx.config.unknown_devices);
+        sessions.set(agentId, session);
+        ctx.gauge('agents_connected', sessions.size);
+        ws.on('close', () => {
+          if (sessions.get(agentId) === session) sessions.delete(agentId);
           ctx.gauge('agents_connected', sessions.size);
-          ws.on('close', () => {
-            if (sessions.get(agentId) === session) sessions.delete(agentId);
-            ctx.gauge('agents_connected', sessions.size);
-          });
-          ws.on('message', (data) => {
-            let msg;
-            try {
-              msg = parseAgentMessage(data.toString(), ctx.config.max_batch_lines);
-            } catch (err) {
-              if (!(err instanceof UplinkProtocolError)) throw err;
-              ctx.count('malformed_frame');
-              ctx.log.warn({ agent: agentId, err: err.message }, 'malformed frame from agent');
-              ws.send(JSON.stringify({ t: 'error', error: err.message }));
-              return;
-            }
-            session.handle(msg);
-          });
+        });
+        ws.on('message', (data) => {
+          let msg;
+          try {
+            msg = parseAgentMessage(messageText(data), ctx.config.max_batch_lines);
+          } catch (err) {
+            if (!(err instanceof UplinkProtocolError)) throw err;
+            ctx.count('malformed_frame');
+            ctx.log.warn({ agent: agentId, err: err.message }, 'malformed frame from agent');
+            ws.send(JSON.stringify({ t: 'error', error: err.message }));
+            return;
+          }
+          session.handle(msg);
         });
       });
     });

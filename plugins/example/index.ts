@@ -5,6 +5,7 @@ import {
   definePlugin,
   Type,
   type Command,
+  messageText,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
 import { measurements, sensorReading } from './metrics.ts';
@@ -52,17 +53,17 @@ export default definePlugin({
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     // Commands waiting for their result frame, per device and command id.
     const waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-    ctx.http.upgrade(ctx.config.path, (request, socket, head) => {
+    // An async handler: if it rejects, the runtime answers 500 and logs it.
+    ctx.http.upgrade(ctx.config.path, async (request, socket, head) => {
       const device = decodeURIComponent((request.url ?? '').slice(ctx.config.path.length).split('?')[0]);
       const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-      authorize(ctx, device, token).then((refusal) => {
-        if (refusal) {
-          ctx.count(`refused_${refusal}`);
-          socket.end(`HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-          return;
-        }
-        wss.handleUpgrade(request, socket, head, (ws) => serve(ctx, device, ws, waiting));
-      });
+      const refusal = await authorize(ctx, device, token);
+      if (refusal) {
+        ctx.count(`refused_${refusal}`);
+        socket.end(`HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => serve(ctx, device, ws, waiting));
     });
     return {
       async stop() {
@@ -105,7 +106,7 @@ function serve(
   ctx.seen(device, { kind: 'sensor' });
   ws.on('message', (data) => {
     try {
-      const msg = parseMessage(data.toString());
+      const msg = parseMessage(messageText(data));
       if (msg.type === 'reading') {
         const { temperature_c, humidity_pct, uptime_s } = msg;
         ctx.emit(sensorReading.name, { temperature_c, humidity_pct, uptime_s }, { device }, msg.t);
