@@ -44,7 +44,10 @@ export interface ApiOptions {
    * rules, e.g. a plug's address): a problem is a 400 naming its field. Default: none.
    */
   checkDevice?: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
-  /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
+  /**
+   * Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when
+   * given.
+   */
   operations?: Operations;
   /** The node's backups: `GET/POST /backups` are mounted when given. */
   backups?: BackupRoutesOptions;

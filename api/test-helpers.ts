@@ -15,7 +15,7 @@ export interface TestApi {
   keys: Record<Role | 'revoked', string>;
   /** `app.inject` as a given caller. */
   call(caller: Caller, opts: InjectOptions): Promise<LightMyRequestResponse>;
-  cleanup(): Promise<void>;
+  cleanup: () => Promise<void>;
 }
 
 /** The real app over a real inventory file in a temp dir, with owners seeded and a key per role. */

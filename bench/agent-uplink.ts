@@ -92,7 +92,7 @@ export async function measure(
     );
     await waitFor(influxd.url, 'uplink', points);
     const uplinkS = (performance.now() - started) / 1000;
-    for (const c of clients) c.close();
+    await Promise.all(clients.map((c) => c.close()));
     await server.stop();
 
     // Direct: the same lines into a server spool, drained into influxd.

@@ -187,7 +187,10 @@ async function* fleetTail(devices: number, hours: number): AsyncGenerator<string
   yield* fleetLines(devices, hours, Math.floor(Date.now() / 1000));
 }
 
-/** Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`, without rollups; returns the number of points. */
+/**
+ * Writes the bench's simulated fleet (ending at `now`, epoch s) into `db`, without rollups; returns the number of
+ * points.
+ */
 export async function writeBenchFleet(
   url: string,
   db: string,

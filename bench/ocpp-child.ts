@@ -2,7 +2,7 @@
  * Child processes of bench/ocpp.ts, one role each, so that every server's RSS is its own:
  *
  *   node --expose-gc --import tsx bench/ocpp-child.ts ours     '<json>'   the OCPP plugin in the real runtime
- *   node --expose-gc --import tsx bench/ocpp-child.ts bare     '<json>'   a bare ocpp-rpc server answering the same calls
+ *   node --expose-gc --import tsx bench/ocpp-child.ts bare     '<json>'   a bare ocpp-rpc server, same calls
  *   node --import tsx bench/ocpp-child.ts chargers '<json>'             the simulator (plugins/ocpp/simulator.ts)
  *
  * Servers print JSON lines on stdout: {"event":"ready","port":N}, then {"event":"result",...}
@@ -184,7 +184,7 @@ async function bare(job: ServerJob) {
     client.handle('TransactionEvent', () => ({}));
   });
   const http = createServer();
-  http.on('upgrade', rpc.handleUpgrade);
+  http.on('upgrade', (request, socket, head) => void rpc.handleUpgrade(request, socket as never, head));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const baseline = await baselineKb();
   emit({ event: 'ready', port: (http.address() as { port: number }).port });

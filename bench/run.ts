@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: runs every bench/*.ts that exports `run()` (or only those named on the command
- * line: `npm run bench -- pipeline memory`), one after the other so they do not compete for the
- * CPU, each in a process of its own (bench/run-one.ts), and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`, or a
- * list of them for a bench with several figures; `lowerIsBetter: true` means `goal` is a ceiling
- * on `ours` (e.g. bytes), otherwise a floor on `ratio`; a figure without a goal is printed for
- * the record; `unit` and `note` are printed when given.
+ * `npm run bench`: runs every bench/*.ts that exports `run()` (or only those named on the command line: `npm run bench
+ * -- pipeline memory`), one after the other so they do not compete for the CPU, each in a process of its own
+ * (bench/run-one.ts), and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`, or a list of
+ * them for a bench with several figures; `lowerIsBetter: true` means `goal` is a ceiling on `ours` (e.g. bytes),
+ * otherwise a floor on `ratio`; a figure without a goal is printed for the record; `unit` and `note` are printed when
+ * given.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

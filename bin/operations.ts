@@ -93,7 +93,7 @@ export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOp
       return parseContact(contact);
     } catch (err) {
       if (!(err instanceof ContactError)) throw err;
-      throw new Error(`${key('contacts')}[${i}]: ${err.message}`);
+      throw new Error(`${key('contacts')}[${i}]: ${err.message}`, { cause: err });
     }
   });
   const email = contacts.some((contact) => contact.kind === 'email');
@@ -110,7 +110,7 @@ export function escalationOptions(c: EscalationConfig): NonNullable<OperationsOp
       f();
     } catch (err) {
       if (!(err instanceof ContactError)) throw err;
-      throw new Error(`${key(k)}: ${err.message}`);
+      throw new Error(`${key(k)}: ${err.message}`, { cause: err });
     }
   };
   // Throws naming operations.escalation.allowed_networks.<i> for an entry that is not a CIDR.

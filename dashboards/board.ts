@@ -39,7 +39,10 @@ export interface PanelQuery {
   columns: string[];
   tags: string[];
   mayBeEmpty: boolean;
-  /** The panel's minimum interval (Grafana's "Min interval", bounding `$__interval` from below), ms; none: the datasource's. */
+  /**
+   * The panel's minimum interval (Grafana's "Min interval", bounding `$__interval` from below), ms; none: the
+   * datasource's.
+   */
   minIntervalMs?: number;
 }
 

@@ -9,7 +9,10 @@ export const DATASOURCE_UID = 'fleetpulse-influxdb';
 export const DATASOURCE_TYPE = 'influxdb';
 export const datasourceRef = { type: DATASOURCE_TYPE, uid: DATASOURCE_UID } as const;
 
-/** Grafana's own minimum interval for this datasource (`jsonData.timeInterval`), ms: the runtime writes at most every 10 s. */
+/**
+ * Grafana's own minimum interval for this datasource (`jsonData.timeInterval`), ms: the runtime writes at most every 10
+ * s.
+ */
 export const MIN_INTERVAL_MS = 10_000;
 
 export function datasourceProvisioning(): Record<string, unknown> {

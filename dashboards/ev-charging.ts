@@ -1,4 +1,6 @@
-/** EV charging: connectors by status, power and energy, sessions, energy and revenue per site, faults, chargers offline. */
+/**
+ * EV charging: connectors by status, power and energy, sessions, energy and revenue per site, faults, chargers offline.
+ */
 import { chargerError, connectorStatus, meter, session } from '../plugins/ocpp/metrics.ts';
 import { METER_FIELDS } from '../plugins/ocpp/meter.ts';
 import { Board } from './board.ts';

@@ -3,10 +3,10 @@
  * (customer, site, kind, model) group instead of one per device, so the NOC stats and tables cost
  * a few thousand series at 20,000 devices, not 20,000 (see docs/grafana.md, "Query cost").
  *
- * Each group's count is its `last()` point within FLEET_STATUS_WINDOW, then summed (stats: in
- * InfluxQL over a one-column subquery; tables: by a Grafana groupBy transformation). Not `sum()` over a short window: a window holds one interval's points or two
- * depending on where the tick fell (and several collectors tick at different moments), so a sum
- * would count some groups twice; `last()` per group is right whatever the timestamps (measured in
+ * Each group's count is its `last()` point within FLEET_STATUS_WINDOW, then summed (stats: in InfluxQL over a
+ * one-column subquery; tables: by a Grafana groupBy transformation). Not `sum()` over a short window: a window holds
+ * one interval's points or two depending on where the tick fell (and several collectors tick at different moments), so
+ * a sum would count some groups twice; `last()` per group is right whatever the timestamps (measured in
  * bench/grafana-queries.ts).
  */
 import { FIRMWARE_GROUP_TAGS, FLEET_GROUP_TAGS } from '../collector/runtime/fleet-groups.ts';

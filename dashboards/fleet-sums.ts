@@ -28,7 +28,8 @@ export function rollupMean<M extends MeasurementSpec<string, string>>(
   _hourly: RollupSpec<M>,
   field: Declared<M, '_count'>,
 ): string {
-  return `sum(${quoteIdent(`${field}_sum`)}) / sum(${quoteIdent(`${field}_count`)})`;
+  const name: string = field;
+  return `sum(${quoteIdent(`${name}_sum`)}) / sum(${quoteIdent(`${name}_count`)})`;
 }
 
 /**

@@ -4,6 +4,7 @@
  * TC-200 simulator on a socat pty pair, talking over a real WebSocket on 127.0.0.1 through a TCP
  * relay that plays the network (cut, or losing what the server sends).
  */
+import { messageText } from '../collector/sdk/ws-text.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,7 +148,7 @@ describe('fleetpulse agent ↔ serve', () => {
 
     const ws = new WebSocket(url, { headers: { authorization: 'Bearer other-secret' } });
     const messages: Array<Record<string, unknown>> = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    ws.on('message', (d) => messages.push(JSON.parse(messageText(d))));
     await new Promise((r) => ws.once('open', r));
     ws.send('{not json');
     const t = Date.now();

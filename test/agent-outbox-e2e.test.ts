@@ -19,7 +19,10 @@ import { useInfluxd } from './helpers/influxd.ts';
 const influx = useInfluxd();
 /** Small, but room for the agent's final self-metrics (about 4 KB) once the outbox has drained. */
 const MAX_BYTES = 16_384;
-/** Status reports sent while offline: each is a terminal_status and a terminal_link line, ~450 bytes, so about three outboxes. */
+/**
+ * Status reports sent while offline: each is a terminal_status and a terminal_link line, ~450 bytes, so about three
+ * outboxes.
+ */
 const BURST = 120;
 /**
  * Lines per batch. The agent's drain holds the batches it has claimed (2 at a time) while it waits

@@ -221,7 +221,8 @@ describe('generated dashboards', () => {
       if (f.state !== 'online') row[2 + ['offline', 'error', 'maintenance'].indexOf(f.state)]++;
     }
     expect(q.columns).toEqual(['time', 'devices', 'online', 'offline', 'error', 'maintenance']);
-    // 30 minutes of rollups are stored; only the last interval of each group counts (offline devices were online earlier).
+    // 30 minutes of rollups are stored; only the last interval of each group counts (offline devices were online
+    // earlier).
     expect(got).toEqual(want);
   });
 

@@ -159,14 +159,13 @@ describe('docker-compose.yml', () => {
   });
 
   it('docker compose config accepts it (skipped without the compose binary)', (ctx) => {
-    let out: string;
     try {
       execFileSync('docker', ['compose', 'version'], { stdio: 'pipe' });
     } catch {
       ctx.skip('`docker compose` is not installed here: only the schema-level check above ran');
       return;
     }
-    out = execFileSync('docker', ['compose', '-f', path.join(REPO_ROOT, 'docker-compose.yml'), 'config', '-q'], {
+    const out = execFileSync('docker', ['compose', '-f', path.join(REPO_ROOT, 'docker-compose.yml'), 'config', '-q'], {
       stdio: 'pipe',
     }).toString();
     expect(out).toBe('');

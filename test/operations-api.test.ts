@@ -98,7 +98,7 @@ describe('operations API', { timeout: 30_000 }, () => {
         payload: { selector: { customer: 'acme' }, name: 'set_volume', params: { level: 4 } },
       });
       expect(res.statusCode).toBe(201);
-      const { ids, devices } = res.json() as { ids: string[]; devices: string[] };
+      const { ids, devices } = res.json<{ ids: string[]; devices: string[] }>();
       expect(devices).toEqual(['w0', 'w1', 'w2', 'w3']);
       fleet.connect('w0');
       await until(() => ops.commands.get(ids[0])!.status === 'succeeded', 'w0 to run it');

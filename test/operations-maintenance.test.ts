@@ -87,7 +87,8 @@ describe('maintenance calendar', () => {
     expect(calendar.evaluate(d, utc('2026-10-20T02:00:00Z')).inside).toBe(false);
     expect(calendar.evaluate(d, utc('2026-10-13T00:30:00Z')).inside).toBe(false);
     expect(calendar.evaluate(d, utc('2026-10-27T00:30:00Z')).inside).toBe(false);
-    expect(calendar.evaluate(device('b1', 'acme-berlin'), utc('2026-10-20T00:30:00Z')).inside).toBe(false); // another site
+    // another site
+    expect(calendar.evaluate(device('b1', 'acme-berlin'), utc('2026-10-20T00:30:00Z')).inside).toBe(false);
   });
 
   it('weekly, last-weekday-of-month, one-off, customer scope and a zone override', () => {
@@ -111,7 +112,8 @@ describe('maintenance calendar', () => {
       duration_min: 30,
       timezone: 'UTC',
     });
-    expect(calendar.evaluate(device('last'), utc('2026-10-30T12:10:00Z')).inside).toBe(true); // last Friday of October 2026
+    // last Friday of October 2026
+    expect(calendar.evaluate(device('last'), utc('2026-10-30T12:10:00Z')).inside).toBe(true);
     expect(calendar.evaluate(device('last'), utc('2026-10-23T12:10:00Z')).inside).toBe(false);
     add({
       target: 'once',

@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 async function setup(
   devices: Array<{ id: string; labels?: Record<string, string> }>,
   rules: RecoveryRule[],
-): Promise<{ fleet: Fleet; ops: Operations; inventory: Inventory; stop(): Promise<void> }> {
+): Promise<{ fleet: Fleet; ops: Operations; inventory: Inventory; stop: () => Promise<void> }> {
   const f = tempInventory();
   seedOwners(f.inventory);
   for (const d of devices)

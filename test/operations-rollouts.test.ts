@@ -140,7 +140,8 @@ describe('firmware rollouts over 100 devices', { timeout: 45_000 }, () => {
     const halted = ops.rollouts.get(rollout.id)!;
     expect(halted.current_wave).toBe(2);
     expect(halted.halt_reason).toBe('wave 2: 10 of 20 devices failed, more than 20 %');
-    expect(ops.rollouts.progress(rollout.id)).toMatchObject({ done: 35, failed: 10, pending: 55, estimated_end: null }); // halted: no end to estimate
+    // halted: no end to estimate
+    expect(ops.rollouts.progress(rollout.id)).toMatchObject({ done: 35, failed: 10, pending: 55, estimated_end: null });
     expect(updates(received, 'term-050')).toEqual([]); // wave 3 never started
 
     for (const id of offline) fleet.disconnect(id);
@@ -396,7 +397,8 @@ describe('rollout controls', { timeout: 30_000 }, () => {
         .devices(r.id)
         .filter((d) => d.wave === wave)
         .every((d) => d.state === 'done' || d.state === 'failed');
-    expect(ops.rollouts.progress(r.id)).toMatchObject({ waves: 4, current_wave: 0, estimated_end: null }); // nothing finished to estimate from
+    // nothing finished to estimate from
+    expect(ops.rollouts.progress(r.id)).toMatchObject({ waves: 4, current_wave: 0, estimated_end: null });
     await tickUntil(ops, () => waveDone(0), 'the canary');
     expect(ops.rollouts.progress(r.id).estimated_end).toBeNull();
 

@@ -135,7 +135,8 @@ describe('serve: POS webhook', () => {
     const at = T0 + 1000;
     const res = await postEvents(s.url, 'bo-acme', secret, [
       order('mix-good', 1000),
-      order('mix-forged', 1001, { device: 'pos-victim', total: 99_999 }), // another customer's device, behind another back office
+      // another customer's device, behind another back office
+      order('mix-forged', 1001, { device: 'pos-victim', total: 99_999 }),
       order('mix-unknown', 1002, { type: 'shipment' }), // no such event type
       order('mix-string', 1003, { total: '12.50' }), // a number as a string
       order('mix-good-2', 1004),

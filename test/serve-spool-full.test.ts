@@ -104,7 +104,8 @@ describe.concurrent('serve with a full spool', () => {
         expect(tail).toEqual(tail.map((_, i) => tail[0] + i));
         const head = kept.slice(0, kept.length - tail.length);
         expect(head.every((seq, i) => i === 0 || seq > head[i - 1])).toBe(true);
-        expect(head.filter((seq, i) => i > 0 && seq !== head[i - 1] + 1).length).toBeLessThanOrEqual(1); // two runs at most
+        // two runs at most
+        expect(head.filter((seq, i) => i > 0 && seq !== head[i - 1] + 1).length).toBeLessThanOrEqual(1);
       } else {
         // The first readings, contiguous.
         expect(kept).toEqual(kept.map((_, i) => i));

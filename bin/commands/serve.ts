@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
 import { logRequests } from '../../api/request-log.ts';

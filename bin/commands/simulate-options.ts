@@ -129,7 +129,7 @@ export function parseSimulateArgs(
     if (values[flag] === undefined) continue;
     const count = Number(values[flag]);
     if (!Number.isInteger(count) || count < 1)
-      throw new UsageError(`--${flag} needs a positive whole number, got ${values[flag]}`);
+      throw new UsageError(`--${flag} needs a positive whole number, got ${String(values[flag])}`);
     counts.set(flag, count);
   }
   if (counts.size === 0 && !help) throw new UsageError('name at least one device type');

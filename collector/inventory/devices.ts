@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DiscoveredAttributes } from '../sdk/devices.ts';
-import { fromColumns, type DeviceCache } from './device-records.ts';
+import { type DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
 import { keyFitsField, pageOf } from './device-page.ts';
 import { allStatement, canIndex, DEVICE_COLUMNS, ftsPhrase, listStatement, type TextMatch } from './device-query.ts';

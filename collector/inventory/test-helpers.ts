@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openInventory, type Inventory, type InventoryOptions } from './store.ts';
 
 /** A fresh directory under the OS temp dir, and a way to remove it. */
-export function tempDir(prefix = 'fleetpulse-inv-'): { dir: string; cleanup(): void } {
+export function tempDir(prefix = 'fleetpulse-inv-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -15,7 +15,7 @@ export function tempInventory(opts: Partial<InventoryOptions> = {}): {
   dir: string;
   file: string;
   reopen(more?: Partial<InventoryOptions>): Inventory;
-  cleanup(): void;
+  cleanup: () => void;
 } {
   const { dir, cleanup } = tempDir();
   const file = path.join(dir, 'fleetpulse.db');

@@ -16,7 +16,10 @@ export interface EscalationOptions {
   delayS?: number;
   /** Severities that escalate. Default `['critical']`. */
   severities?: readonly string[];
-  /** The SMTP server and sender for `mailto:` contacts: `{ url: 'smtp://user:pass@host:587', from: 'fleetpulse@example.com' }`. */
+  /**
+   * The SMTP server and sender for `mailto:` contacts: `{ url: 'smtp://user:pass@host:587', from:
+   * 'fleetpulse@example.com' }`.
+   */
   smtp?: { url: string; from: string };
   /**
    * This server's URL as on-call people reach it (`https://fleetpulse.example.com`): notices link

@@ -36,7 +36,7 @@ export interface OperationsDeps {
   /** The plugin list: declared commands by device kind, for devices that are offline. */
   plugins: readonly Pick<Plugin, 'kinds' | 'commands'>[];
   /** Writes a point to InfluxDB (the collector's `emitter.system`). */
-  emit(point: Point): void;
+  emit: (point: Point) => void;
   log: Logger;
   /** For reports; without it reports answer 503-style errors. */
   influx?: Pick<InfluxQuery, 'query'>;

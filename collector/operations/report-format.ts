@@ -25,8 +25,16 @@ const WORST_COLUMNS = [
 ] as const;
 const INCIDENT_COLUMNS = ['customer', 'severity', 'count', 'acknowledged', 'resolved', 'mtta_s', 'mttr_s'] as const;
 
+/** A cell's text: nested values (none today) as JSON rather than `[object Object]`. */
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
 function csvCell(value: unknown): string {
-  const s = value === null || value === undefined ? '' : String(value);
+  const s = text(value);
   // Quote separators and quotes; a leading = + - @ is defused so that spreadsheets do not run it.
   const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
@@ -55,7 +63,7 @@ export function reportCsv(report: UptimeReport): string {
 }
 
 function esc(value: unknown): string {
-  return String(value ?? '').replace(
+  return text(value).replace(
     /[&<>"']/g,
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
   );

@@ -57,7 +57,7 @@ export interface Fleet {
   answer: Answer;
   connect(device: string, attrs?: { firmware?: string; state?: 'online' | 'error' }): void;
   disconnect(device: string): void;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** A plugin definition for one fleet (it closes over the fleet, so fleets never share state). */

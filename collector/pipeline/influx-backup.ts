@@ -29,10 +29,10 @@ export async function backupInflux(target: InfluxBackupTarget, dir: string): Pro
 }
 
 /**
- * Restores the database of a portable backup in `dir`; the server must not have it yet.
- * `influxd restore` returns while the server is still importing the shards (queries touching them
- * fail with "shard is disabled" or, while a shard opens, "engine is closed" for a few seconds), and a server stopped then loses the shards
- * not yet imported: this resolves only once every shard answers through `query` (on the database).
+ * Restores the database of a portable backup in `dir`; the server must not have it yet. `influxd restore` returns while
+ * the server is still importing the shards (queries touching them fail with "shard is disabled" or, while a shard
+ * opens, "engine is closed" for a few seconds), and a server stopped then loses the shards not yet imported: this
+ * resolves only once every shard answers through `query` (on the database).
  */
 export async function restoreInflux(
   target: InfluxBackupTarget,

@@ -98,7 +98,9 @@ export function rows(series: Series | readonly Series[] | undefined): Record<str
   return out;
 }
 
-/** Splits InfluxQL into statements on `;` outside quotes and comments (a `;` inside a regex literal is not recognised). */
+/**
+ * Splits InfluxQL into statements on `;` outside quotes and comments (a `;` inside a regex literal is not recognised).
+ */
 export function splitStatements(influxql: string): string[] {
   const statements: string[] = [];
   let current = '';

@@ -591,6 +591,7 @@ const trickyChar = fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'graph
 /** Names, keys, tag values: anything writable (no control characters, no trailing backslash). */
 const name = fc
   .string({ unit: trickyChar, minLength: 1, maxLength: 12 })
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces
   .map((s) => s.replace(/[\u0000-\u001f\u007f]/g, '_'))
   .filter((s) => s.length > 0 && !s.endsWith('\\'));
 const measurementName = name.filter((s) => !s.startsWith('#'));

@@ -78,7 +78,7 @@ async function runningOn(dataDir: string): Promise<number | undefined> {
     return undefined;
   }
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  let cmdline = '';
+  let cmdline: string;
   try {
     cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
   } catch {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { messageText } from '../sdk/ws-text.ts';
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { linesOf, type LineBatch, type PointWriter, type WriteOutcome } from './writer.ts';
@@ -143,7 +144,7 @@ export class UplinkWriter implements PointWriter {
       );
       ws.terminate();
     });
-    ws.on('message', (data) => this.message(data.toString()));
+    ws.on('message', (data) => this.message(messageText(data)));
     // A certificate the agent does not trust needs an operator, not a retry: say so loudly.
     ws.on('error', (err: Error & { code?: string }) => {
       const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code ?? '');

@@ -73,7 +73,9 @@ function downsampler(db: string, extra: Partial<ConstructorParameters<typeof Dow
 
 async function hourlyRows(db: string, hour: number) {
   const q = `SELECT * FROM "${hourly.name}" WHERE time = ${hour}ms GROUP BY "customer", "site", "kind", "model"`;
-  return Object.fromEntries(rows(await influx.query(q, { db })).map((r) => [`${r.customer}/${r.site}/${r.model}`, r]));
+  return Object.fromEntries(
+    rows(await influx.query(q, { db })).map((r) => [[r.customer, r.site, r.model].join('/'), r]),
+  );
 }
 
 describe('rollup declarations', () => {

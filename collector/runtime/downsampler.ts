@@ -247,7 +247,9 @@ export class Downsampler implements LateWatch {
   }
 }
 
-/** Hours (any time inside them) as runs of adjacent hour starts, oldest first, each at most MAX_HOURS_PER_QUERY long. */
+/**
+ * Hours (any time inside them) as runs of adjacent hour starts, oldest first, each at most MAX_HOURS_PER_QUERY long.
+ */
 export function runs(hours: Iterable<number>): { from: number; hours: number }[] {
   const sorted = [...new Set([...hours].map(hourOf))].sort((a, b) => a - b);
   const out: { from: number; hours: number }[] = [];

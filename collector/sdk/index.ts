@@ -19,6 +19,7 @@ export {
 } from './outbound-policy.ts';
 export { outboundRequest, type OutboundRequest, type OutboundResponse } from './outbound-http.ts';
 export { classify, normalizeHost, type AddressClass } from './outbound-address.ts';
+export { messageText } from './ws-text.ts';
 export { TestAccumulator } from './test-accumulator.ts';
 export { Type } from 'typebox';
 export type { Static, TSchema } from 'typebox';

@@ -48,7 +48,7 @@ export interface MeasurementSpec<
 export function defineMeasurement<
   const Tag extends string,
   const Field extends string,
-  const Rollup extends RollupFields<Field> = {},
+  const Rollup extends RollupFields<Field> = Record<never, never>,
 >(spec: MeasurementSpec<Tag, Field, Rollup>): MeasurementSpec<Tag, Field, Rollup> {
   return spec;
 }

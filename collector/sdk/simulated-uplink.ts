@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { messageText } from './ws-text.ts';
 import { CommandFailed, CommandRejected } from './errors.ts';
 
 /** A device a simulated agent says it reaches, with the commands it takes (params: JSON Schema). */
@@ -64,7 +65,7 @@ export class SimulatedUplink {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_q, res) => reject(new Error(`agent ${this.o.id}: HTTP ${res.statusCode}`)));
       ws.on('error', reject); // after open, a later error only precedes 'close'
-      ws.on('message', (data) => this.message(ws, data.toString()));
+      ws.on('message', (data) => this.message(ws, messageText(data)));
       ws.on('close', () => {
         for (const p of this.pending.values()) p.resolve();
         this.pending.clear();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHash } from 'node:crypto';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
-import { MemoryDirectory, type MeasurementSpec } from '../../collector/sdk/index.ts';
+import { MemoryDirectory, type MeasurementSpec, messageText } from '../../collector/sdk/index.ts';
 import { measurements as tc200Measurements } from '../tc200/metrics.ts';
 import { fillDisk } from '../../test/helpers/full-disk.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
@@ -74,7 +74,7 @@ async function connect(id: string, token: string) {
   /** What the server's spool held, committed, at the moment each ack arrived. */
   const committedAtAck = new Map<number, string[]>();
   ws.on('message', (d) => {
-    const msg = JSON.parse(d.toString()) as Record<string, unknown>;
+    const msg = JSON.parse(messageText(d)) as Record<string, unknown>;
     if (msg.t === 'ack') committedAtAck.set(msg.id as number, rt.spool.read(0, 10_000)?.lines() ?? []);
     inbox.push(msg);
   });
@@ -164,7 +164,7 @@ describe('agent uplink', () => {
       }),
     );
     ws.on('message', (d) => {
-      const msg = JSON.parse(d.toString()) as Record<string, unknown>;
+      const msg = JSON.parse(messageText(d)) as Record<string, unknown>;
       if (msg.t === 'command')
         ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'succeeded', result: { exit_code: 0 } }));
     });
@@ -225,7 +225,7 @@ describe('agent uplink', () => {
       }),
     );
     second.ws.on('message', (d) => {
-      const msg = JSON.parse(d.toString()) as Record<string, unknown>;
+      const msg = JSON.parse(messageText(d)) as Record<string, unknown>;
       if (msg.t === 'command')
         second.ws.send(JSON.stringify({ t: 'result', id: msg.id, status: 'succeeded', result: { via: 'second' } }));
     });
@@ -399,7 +399,7 @@ describe('agent uplink acks say what was stored', () => {
       headers: { authorization: 'Bearer token-9' },
     });
     const inbox: Array<Record<string, unknown>> = [];
-    ws.on('message', (d) => inbox.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    ws.on('message', (d) => inbox.push(JSON.parse(messageText(d)) as Record<string, unknown>));
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     return { ws, inbox };
   }

@@ -132,7 +132,7 @@ function parseDevice(d: unknown, i: number): AnnouncedDevice {
     commands.push([
       name,
       {
-        description: String(cr.description ?? ''),
+        description: typeof cr.description === 'string' ? cr.description : '',
         params: cr.params as Record<string, unknown>,
         timeout_s: cr.timeout_s,
       },

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { messageText } from '../../collector/sdk/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedOwners, tempInventory } from '../../collector/inventory/test-helpers.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   const token = fixture.inventory.credentials.issue('pc-s', 'agent_token').secret;
   rt = await startPluginRuntime({ plugins: [agent, host], pluginConfig: {}, directory: fixture.inventory.directory });
   ws = new WebSocket(`${rt.url.replace('http', 'ws')}/agent/pc-s`, { headers: { authorization: `Bearer ${token}` } });
-  ws.on('message', (d) => inbox.push(JSON.parse(d.toString()) as Record<string, unknown>));
+  ws.on('message', (d) => inbox.push(JSON.parse(messageText(d)) as Record<string, unknown>));
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
 });
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MemoryDirectory } from '../../collector/sdk/index.ts';
+import { MemoryDirectory, messageText } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import example from './index.ts';
 
@@ -29,7 +29,7 @@ async function sensor(id: string, token: string) {
   ws.on('error', () => {}); // refused handshakes are asserted through 'unexpected-response'
   const inbox: Array<Record<string, unknown>> = [];
   ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString()) as Record<string, unknown>;
+    const msg = JSON.parse(messageText(data)) as Record<string, unknown>;
     inbox.push(msg);
     if (msg.type === 'command') ws.send(JSON.stringify({ type: 'result', id: msg.id, ok: true, result: { pong: 42 } }));
   });

@@ -3,7 +3,8 @@
  * is tested with plain strings.
  *
  * sensor → server  {"type":"reading","t":<epoch ms>,"temperature_c":21.5,"humidity_pct":40,"uptime_s":12}
- *                  {"type":"result","id":"<command id>","ok":true,"result":{...}} | {"type":"result","id":"..","ok":false,"error":".."}
+ *                  {"type":"result","id":"<command id>","ok":true,"result":{...}}
+ *                | {"type":"result","id":"..","ok":false,"error":".."}
  * server → sensor  {"type":"command","id":"<command id>","name":"ping"|"set_interval","params":{...}}
  */
 export interface Reading {

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { defineSimulator } from '../../collector/sdk/index.ts';
+import { defineSimulator, messageText } from '../../collector/sdk/index.ts';
 
 /**
  * Example sensors: each connects to `<server>/example/<id>`, sends a reading every
@@ -71,7 +71,7 @@ async function runSensor(
         send();
       });
       ws.on('message', (data) => {
-        const msg = JSON.parse(data.toString()) as {
+        const msg = JSON.parse(messageText(data)) as {
           type: string;
           id?: string;
           name?: string;

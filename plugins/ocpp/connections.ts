@@ -3,7 +3,7 @@
  * one ocpp-rpc connection per charger with its handlers, and commands sent over it.
  */
 import { createRequire } from 'node:module';
-import { createRPCError, RPCServer } from 'ocpp-rpc';
+import { RPCServer } from 'ocpp-rpc';
 import {
   CommandFailed,
   CommandRejected,
@@ -15,7 +15,7 @@ import {
 } from '../../collector/sdk/index.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
-import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
+import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
 import { report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
@@ -45,7 +45,7 @@ function validators(): SchemaValidator[] {
           (err as { rpcErrorCode?: string }).rpcErrorCode === 'ProtocolError' &&
           /is missing from subprotocol schema/.test((err as Error).message)
         ) {
-          throw createRPCError('NotImplemented', `Unable to handle '${schemaId.replace(/^urn:|\.req$/g, '')}' calls`);
+          throw rpcError('NotImplemented', `Unable to handle '${schemaId.replace(/^urn:|\.req$/g, '')}' calls`);
         }
         throw err;
       }
@@ -61,7 +61,7 @@ type Tagged = OcppConnection & { [CHARGER]: Charger };
  * connection, on which `attach` left its charger. Five closures per connection would cost more
  * memory than the work they do.
  */
-function connectionListeners(station: Station): Array<[string, (this: Tagged, event: any) => void]> {
+function connectionListeners(station: Station): Array<[string, (this: Tagged, event: never) => void]> {
   const { ctx } = station;
   return [
     [
@@ -114,7 +114,7 @@ interface Refusal {
 export class ChargerEndpoint {
   private readonly rpc: RPCServer;
   private readonly handlers: Record<OcppVersion, Handlers>;
-  private readonly listeners: Array<[string, (this: Tagged, event: any) => void]>;
+  private readonly listeners: Array<[string, (this: Tagged, event: never) => void]>;
   private connections = 0;
   /** Where a charger may be told to fetch firmware or upload diagnostics (SSRF by proxy). */
   private readonly locations: OutboundPolicy;

@@ -1,19 +1,20 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment,
+   @typescript-eslint/no-unsafe-argument -- handlers read OcppPayload, schema-checked by ocpp-rpc (station.ts) */
 /**
  * Charger → backend messages other than transactions, both versions. Each handler records what
  * the charger says (points, inventory) and answers; payloads arrive already checked against the
  * version's schema by ocpp-rpc's strict mode.
  */
-import { createRPCError } from 'ocpp-rpc';
 import { idTagInfo } from './id-tags.ts';
 import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
 import { emitMeterValues } from './meter-points.ts';
-import { epochMs } from './protocol.ts';
+import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
-import { report, requireAccepted, tagOf, type Charger, type Station } from './station.ts';
+import { report, requireAccepted, tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
-export type Handler = (params: any, charger: Charger) => unknown;
+export type Handler = (params: OcppPayload, charger: Charger) => unknown;
 export type Handlers = Map<string, Handler>;
 
 /**
@@ -29,7 +30,7 @@ export async function dispatch(
   params: unknown,
 ): Promise<unknown> {
   const handler = handlers.get(action);
-  if (!handler) throw createRPCError('NotImplemented', `Unable to handle '${action}' calls`);
+  if (!handler) throw rpcError('NotImplemented', `Unable to handle '${action}' calls`);
   requireAccepted(station, charger, action);
   try {
     return await handler(params, charger);
@@ -38,7 +39,7 @@ export async function dispatch(
     // Our failure, not the charger's: say so in the protocol, keep the connection.
     station.ctx.count('handler_error');
     station.ctx.log.error({ device: charger.identity, action, err }, 'could not handle a charger message');
-    throw createRPCError('InternalError', `${action} could not be processed`);
+    throw rpcError('InternalError', `${action} could not be processed`);
   }
 }
 
@@ -157,7 +158,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
       return {};
     });
     on('NotifyEvent', (p, charger) => {
-      for (const e of p.eventData as Array<Record<string, any>>) {
+      for (const e of p.eventData as OcppPayload[]) {
         const problem = e.trigger === 'Alerting' || (e.variable?.name === 'Problem' && e.actualValue === 'true');
         if (!problem) continue;
         const code = `${e.component?.name}.${e.variable?.name}`;

@@ -3,6 +3,7 @@
  * which identities are acceptable, and which CALLERROR code a bad frame earns in each version.
  * Framing, schema validation and message ids are ocpp-rpc's (strict mode).
  */
+import { createRPCError } from 'ocpp-rpc';
 import { deviceIdProblem } from '../../collector/sdk/index.ts';
 import { PROTOCOLS, type OcppVersion } from './config.ts';
 
@@ -53,4 +54,12 @@ export function epochMs(dateTime: string | undefined): number | undefined {
   if (dateTime === undefined) return undefined;
   const t = Date.parse(dateTime);
   return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * A CALLERROR to throw from a handler. ocpp-rpc types `createRPCError` as a plain record, but it
+ * returns an `RPCError` (an Error subclass), which is what its server turns into the frame.
+ */
+export function rpcError(type: string, message: string, details?: Record<string, unknown>): Error {
+  return createRPCError(type, message, details) as Error;
 }

@@ -239,9 +239,18 @@ export class SessionStore {
         args[key] = f[key];
       }
     }
-    if (f.from !== undefined) (where.push('COALESCE(start_time, stop_time) >= @from'), (args.from = f.from));
-    if (f.to !== undefined) (where.push('COALESCE(start_time, stop_time) < @to'), (args.to = f.to));
-    if (f.before !== undefined) (where.push('id < @before'), (args.before = f.before));
+    if (f.from !== undefined) {
+      where.push('COALESCE(start_time, stop_time) >= @from');
+      args.from = f.from;
+    }
+    if (f.to !== undefined) {
+      where.push('COALESCE(start_time, stop_time) < @to');
+      args.to = f.to;
+    }
+    if (f.before !== undefined) {
+      where.push('id < @before');
+      args.before = f.before;
+    }
     const sql = `SELECT * FROM ocpp_sessions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT @limit`;
     return this.db.prepare(sql).all(args) as SessionRow[];
   }

@@ -2,15 +2,22 @@
  * What every message handler shares: the plugin context, the stores, and the state of one
  * charger's connection. Handlers are registered per connection (ocpp-rpc's `client.handle`).
  */
-import { createRPCError } from 'ocpp-rpc';
+import { rpcError } from './protocol.ts';
 import type { PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 
+/**
+ * What a charger sent. ocpp-rpc's strict mode has checked it against the version's JSON schema
+ * before a handler sees it, and one handler reads the fields of either version.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema-checked, version-neutral (above)
+export type OcppPayload = any;
+
 export interface OcppCall {
-  params: any;
+  params: OcppPayload;
   messageId: string;
   method: string;
   signal: AbortSignal;
@@ -26,8 +33,8 @@ export interface OcppConnection {
   call(method: string, params: unknown, options?: { signal?: AbortSignal; callTimeoutMs?: number }): Promise<unknown>;
   close(options?: { code?: number; reason?: string; force?: boolean; awaitPending?: boolean }): Promise<unknown>;
   reconfigure(options: Record<string, unknown>): void;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  once(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
   readonly state: number;
 }
 
@@ -69,7 +76,7 @@ export function requireAccepted(station: Station, charger: Charger, action: stri
   if (BEFORE_ACCEPTANCE.has(action)) return;
   if (station.ctx.devices.lookup(charger.identity)?.lifecycle === 'active') return;
   station.ctx.count('call_before_acceptance');
-  throw createRPCError(
+  throw rpcError(
     'SecurityError',
     `${action} refused: charger ${charger.identity} is not accepted yet (BootNotification first, or approve it in the inventory)`,
   );

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment,
+   @typescript-eslint/no-unsafe-argument -- handlers read OcppPayload, schema-checked by ocpp-rpc (station.ts) */
 /**
  * Transactions: StartTransaction / StopTransaction (1.6) and TransactionEvent (2.0.1) become
  * charging sessions. Each message is applied once, keyed by what identifies it (1.6 start: connector,
@@ -13,9 +15,9 @@ import { session as sessionPoint } from './metrics.ts';
 import type { OcppVersion } from './config.ts';
 import { epochMs } from './protocol.ts';
 import type { SessionRow } from './sessions.ts';
-import { tagOf, type Charger, type Station } from './station.ts';
+import { tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
 
-type On = (action: string, handler: (params: any, charger: Charger) => unknown) => void;
+type On = (action: string, handler: (params: OcppPayload, charger: Charger) => unknown) => void;
 
 export function registerTransactions(station: Station, version: OcppVersion, on: On): void {
   const { ctx, sessions, idTags } = station;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeviceUnreachable,
   definePlugin,
@@ -187,7 +188,7 @@ export default definePlugin({
         if (command.name === 'power_off') return setPower(link, false, command.signal);
         const offS = (command.params as { off_s?: number }).off_s ?? ctx.config.power_cycle_off_s;
         await setPower(link, false, command.signal);
-        await sleep(offS * 1000, command.signal);
+        await delay(offS * 1000, undefined, { signal: command.signal });
         await setPower(link, true, command.signal);
         return { on: true, off_s: offS };
       },
@@ -214,19 +215,4 @@ function shellyTargets(ctx: PluginContext<Config>, policy: OutboundPolicy): Shel
     }
   }
   return [...targets.values()];
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    }, ms);
-    const stop = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', stop, { once: true });
-  });
 }

@@ -10,7 +10,7 @@
  * Tasmota (MQTT, default FullTopic %prefix%/%topic%/):
  *   tele/<topic>/LWT     Online | Offline (retained; the broker sends Offline as the will)
  *   tele/<topic>/STATE   {"UptimeSec":3723,"POWER":"ON","Wifi":{"Signal":-61,...},...}
- *   tele/<topic>/SENSOR  {"ENERGY":{"Total":1.234,"Power":12,"Voltage":230,"Current":0.065,"Factor":0.8,...}} (Total in kWh)
+ *   tele/<topic>/SENSOR  {"ENERGY":{"Total":1.234,"Power":12,"Voltage":230,"Current":0.065,...}} (Total in kWh)
  *   cmnd/<topic>/POWER   ON | OFF  →  stat/<topic>/RESULT {"POWER":"ON"} and stat/<topic>/POWER ON
  */
 

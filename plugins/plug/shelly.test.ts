@@ -108,7 +108,8 @@ describe('plug plugin: Shelly', () => {
 
   it('1,000 plugs with some unreachable: every poll completes and every healthy plug is polled', async () => {
     const plugs = Array.from({ length: 1000 }, (_, i) => ({ id: `p${i}`, address: `p${i}.fleet.test` }));
-    const dead = (i: number) => i % 20 === 0; // 50 plugs hang far past the timeout (a generous one: the CI machine is loaded)
+    // 50 plugs hang far past the timeout (a generous one: the CI machine is loaded)
+    const dead = (i: number) => i % 20 === 0;
     const gone = (i: number) => i % 20 === 1; // 50 plugs refuse the connection (no interceptor)
     plugs.forEach((p, i) => {
       if (dead(i)) status(p.address).delay(60_000).reply(200, STATUS);
@@ -139,7 +140,7 @@ describe('plug plugin: Shelly', () => {
   it('switches a plug: power_off, power_cycle in order, failures as CommandFailed', async () => {
     status('cmd.test').reply(200, STATUS);
     const { acc, running } = await start({ devices: [{ id: 'console-9', address: 'cmd.test' }] });
-    const exec = running.execute!.bind(running) as NonNullable<RunningPlugin['execute']>;
+    const exec: NonNullable<RunningPlugin['execute']> = running.execute!.bind(running);
     await expect.poll(() => acc.connections.has('console-9')).toBe(true);
 
     const set = (on: boolean) =>

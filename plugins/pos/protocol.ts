@@ -181,7 +181,7 @@ export function parseEvent(raw: unknown, at = 'event'): PosEvent {
 }
 
 // Ids become tag values and table keys: a conservative alphabet keeps them safe in both.
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$/;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const EARLIEST = Date.UTC(2000, 0, 1);
 
 class Reader {

@@ -38,7 +38,9 @@ export class ReplayGuard {
     if (ids.length > 0) this.rememberAll(sender, ids, now);
   }
 
-  /** Forgets ids first delivered more than the retention before `now` (a replay does not renew them); returns how many. */
+  /**
+   * Forgets ids first delivered more than the retention before `now` (a replay does not renew them); returns how many.
+   */
   forgetOld(now: number): number {
     return this.prune.run(now - this.retentionMs).changes;
   }

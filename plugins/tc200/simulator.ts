@@ -29,7 +29,9 @@ const OPTIONS = {
   },
 } satisfies Record<string, SimulatorOption>;
 
-/** Simulated TC-200s, each on its own socat pty pair. Prints the host ends as the `plugins.tc200` section for an agent. */
+/**
+ * Simulated TC-200s, each on its own socat pty pair. Prints the host ends as the `plugins.tc200` section for an agent.
+ */
 export default defineSimulator({
   flag: 'tc200',
   description: 'TC-200 payment terminals on socat pty pairs (give the printed ports to an agent)',

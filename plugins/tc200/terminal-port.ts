@@ -13,7 +13,6 @@ import {
   NakReason,
   type Frame,
   type Hello,
-  type HostMessage,
   type Result,
 } from './protocol.ts';
 

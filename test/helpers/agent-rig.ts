@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server as TcpServer } from 'node:net';
 import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { dump } from 'js-yaml';
 import pino from 'pino';
 import { Drain } from '../../collector/pipeline/drain.ts';
@@ -31,7 +31,7 @@ export class AgentServer {
   readonly metrics = new SelfMetrics('test');
   collector: Collector | undefined;
   readonly spool: Spool;
-  private app: ReturnType<typeof Fastify> | undefined;
+  private app: FastifyInstance | undefined;
   private readonly db;
   private drain: Drain | undefined;
 
@@ -63,8 +63,10 @@ export class AgentServer {
   }
 
   async open(): Promise<void> {
-    this.app = Fastify({ loggerInstance: log });
-    const server = new SharedServer(this.app);
+    const loggerInstance: FastifyBaseLogger = log;
+    const app = Fastify({ loggerInstance });
+    this.app = app;
+    const server = new SharedServer(app);
     this.collector = new Collector({
       place: 'serve',
       // The edge plugins too: what an agent may forward is what they declare.

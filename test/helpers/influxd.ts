@@ -45,7 +45,7 @@ export interface InfluxdFixture {
    */
   count(measurement: string, db: string, field?: string): Promise<number>;
   /** Stops influxd (SIGTERM); the data dir and port are kept for start(). */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
   /** Starts influxd again on the same port and data dir. */
   start(): Promise<void>;
   /** The child's last output lines, for failure messages. */

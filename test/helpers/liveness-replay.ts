@@ -20,7 +20,9 @@ export interface ReplayOptions {
   report(id: string, t: number): Report;
   /** In a maintenance window at `t`. */
   maintenance?(id: string, t: number): boolean;
-  /** Liveness `status_interval_s` (default 60); devices report every 60 s (no plugin: the runtime's default interval). */
+  /**
+   * Liveness `status_interval_s` (default 60); devices report every 60 s (no plugin: the runtime's default interval).
+   */
   statusIntervalS?: number;
 }
 

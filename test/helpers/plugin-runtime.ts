@@ -28,7 +28,7 @@ export interface PluginRuntime {
   committedLines(measurement?: string): string[];
   /** The value of `fleetpulse_plugin_events_total{plugin, event}` (0 when never counted). */
   events(plugin: string, event: string): Promise<number>;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**

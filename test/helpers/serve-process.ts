@@ -167,7 +167,10 @@ export async function startServe(options: SpawnServeOptions): Promise<ServeProce
   };
 }
 
-/** The value of one sample on serve's /metrics, e.g. `fleetpulse_points_dropped_total{reason="spool_full"}`; 0 when absent. */
+/**
+ * The value of one sample on serve's /metrics, e.g. `fleetpulse_points_dropped_total{reason="spool_full"}`; 0 when
+ * absent.
+ */
 export async function metricValue(url: string, sample: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   for (const row of text.split('\n')) {

@@ -56,7 +56,7 @@ interface Candidates {
 function fromJson(body: unknown): Candidates {
   if (!Array.isArray(body))
     throw apiErrors.validation('body', 'an import is a JSON array of devices, or CSV (text/csv)');
-  return { records: body.map((value, i) => ({ row: i + 1, value })), problems: [] };
+  return { records: (body as unknown[]).map((value, i) => ({ row: i + 1, value })), problems: [] };
 }
 
 function fromCsv(text: string): Candidates {

@@ -3,7 +3,6 @@ import { Type, type Static } from 'typebox';
 import type { Firmware } from '../../../collector/operations/firmware-catalogue.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
-import { apiErrors } from '../../errors.ts';
 import { IdParams, ms, Nullable, Timestamp } from '../../schemas.ts';
 
 const tags = ['firmware'];

@@ -4,7 +4,7 @@ import { incidentStats } from '../../../collector/operations/incident-stats.ts';
 import { IncidentError } from '../../../collector/operations/incidents.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
+import { apiErrors } from '../../errors.ts';
 import {
   AssignBody,
   CommentBody,

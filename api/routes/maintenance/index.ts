@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
+import { apiErrors } from '../../errors.ts';
 import { IdParams, ms } from '../../schemas.ts';
 import { DeviceMaintenance, WindowCreate, WindowJson, windowJson, WindowList, WindowListQuery } from './schemas.ts';
 

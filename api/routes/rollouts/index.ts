@@ -3,7 +3,6 @@ import { Type, type Static } from 'typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import type { Rollout, RolloutDevice } from '../../../collector/operations/rollout-store.ts';
 import { auditNote } from '../../audit.ts';
-import { apiErrors } from '../../errors.ts';
 import { IdParams, ms, Nullable, NullableTimestamp, Timestamp } from '../../schemas.ts';
 import { Selector } from '../commands/schemas.ts';
 
