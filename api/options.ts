@@ -44,14 +44,14 @@ export interface ApiOptions {
    * rules, e.g. a plug's address): a problem is a 400 naming its field. Default: none.
    */
   checkDevice?: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
-  /** Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when given. */
+  /** Durable commands, maintenance, incidents, reports, firmware, rollouts, sessions (collector/operations): their routes are mounted when given. */
   operations?: Operations;
   /** The node's backups: `GET/POST /backups` are mounted when given. */
   backups?: BackupRoutesOptions;
   /**
    * Registers more routes inside the API's scope, after its own, so that they get its key
    * check, roles, audit, validation, errors and limits:
-   * `extend: async (api) => { await api.register(sessionRoutes, { scheduler }); }`.
+   * `extend: (api) => server.mountApiRoutes(api)` (the plugins' own API routes).
    * Routes registered on the host server outside this scope get none of that.
    */
   extend?: (api: FastifyInstance) => Promise<void> | void;

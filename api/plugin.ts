@@ -19,6 +19,7 @@ import reportRoutes from './routes/reports/index.ts';
 import firmwareRoutes from './routes/firmware/index.ts';
 import rolloutRoutes from './routes/rollouts/index.ts';
 import backupRoutes from './routes/backups/index.ts';
+import sessionRoutes from './routes/sessions/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -85,12 +86,16 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   await app.register(credentialRoutes, ctx);
   await app.register(keyRoutes, ctx);
   await app.register(auditRoutes, ctx);
-  if (opts.operations) await app.register(commandRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(maintenanceRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(incidentRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(reportRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(firmwareRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(rolloutRoutes, { operations: opts.operations });
+  const { operations } = opts;
+  if (operations) {
+    await app.register(commandRoutes, { operations });
+    await app.register(maintenanceRoutes, { operations });
+    await app.register(incidentRoutes, { operations });
+    await app.register(reportRoutes, { operations });
+    await app.register(firmwareRoutes, { operations });
+    await app.register(rolloutRoutes, { operations });
+    await app.register(sessionRoutes, { scheduler: operations.sessions });
+  }
   if (opts.backups) await app.register(backupRoutes, opts.backups);
   await opts.extend?.(app);
 };

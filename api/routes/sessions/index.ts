@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { SessionError, type SessionScheduler } from '../../../collector/commands/session-scheduler.ts';
+import type { SessionScheduler } from '../../../collector/operations/sessions/session-scheduler.ts';
+import { SessionError } from '../../../collector/operations/sessions/session.ts';
 import { auditNote } from '../../audit.ts';
 import { apiErrors } from '../../errors.ts';
 import {
@@ -16,8 +17,8 @@ const tags = ['sessions'];
 
 /**
  * Timed sessions on stations: `/sessions` (start, list), `/sessions/:id` (one),
- * `/sessions/:id/extend`, `/sessions/:id/stop`. Register inside the API plugin (so its auth,
- * roles and audit apply): `await app.register(sessionRoutes, { scheduler })`.
+ * `/sessions/:id/extend`, `/sessions/:id/stop`. The API plugin mounts them with the other
+ * operations routes (so its auth, roles and audit apply): `{ scheduler: operations.sessions }`.
  */
 const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = async (app, { scheduler }) => {
   app.post(

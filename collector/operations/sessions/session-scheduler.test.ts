@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CommandFailed, MemoryDirectory, Type, type Command, type Fields, type Tags } from '../sdk/index.ts';
-import { CommandBus } from './command-bus.ts';
-import { SessionError, SessionScheduler } from './session-scheduler.ts';
+import { CommandFailed, MemoryDirectory, Type, type Command, type Fields, type Tags } from '../../sdk/index.ts';
+import { CommandBus } from '../../commands/command-bus.ts';
+import { SessionError } from './session.ts';
+import { SessionScheduler } from './session-scheduler.ts';
 
 const MIN = 60_000;
 const any = Type.Object({}, { additionalProperties: true });
