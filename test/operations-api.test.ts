@@ -295,6 +295,12 @@ describe('operations API', { timeout: 30_000 }, () => {
         'denied',
       ]);
       expect((await hook({ alerts: [{ status: 'firing' }] })).statusCode).toBe(400); // malformed
+      const undated = await hook(alert('firing', { startsAt: 'yesterday' }));
+      expect([undated.statusCode, undated.json().error]).toEqual([
+        400,
+        { code: 'FP_VALIDATION', field: 'alerts', message: "startsAt 'yesterday' is not a date" },
+      ]);
+      expect(ops.incidents.list({ limit: 10 }).items).toEqual([]);
     });
 
     it('records duplicated notifications as one incident, enriched from the inventory', async () => {

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { reportCsv, reportHtml } from '../../../collector/operations/report-format.ts';
-import { ReportError, uptimeReport } from '../../../collector/operations/uptime-report.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
+import { uptimeReport } from '../../../collector/operations/uptime-report.ts';
+import { ApiError } from '../../errors.ts';
 import { StringEnum } from '../../schemas.ts';
 
 const tags = ['reports'];
@@ -41,21 +41,14 @@ const reports: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (ap
       const influx = operations.influx;
       if (!influx)
         throw new ApiError('FP_UPSTREAM', 'reports need InfluxDB, and this server has no query connection to it');
-      let report;
-      try {
-        report = await uptimeReport({
-          influx,
-          db: operations.inventory.db,
-          ...rest,
-          ...(timezone ? { timezone } : {}),
-          slaTargets: operations.deps.options?.slaTargets,
-        });
-      } catch (err) {
-        if (err instanceof ReportError) throw apiErrors.validation(err.field, err.message);
-        if (err instanceof Error && err.name === 'InfluxQueryError')
-          throw new ApiError('FP_UPSTREAM', `InfluxDB: ${err.message}`);
-        throw err;
-      }
+      // A bad month or zone (ReportError) and a failed query (InfluxQueryError) are mapped by the error handler.
+      const report = await uptimeReport({
+        influx,
+        db: operations.inventory.db,
+        ...rest,
+        ...(timezone ? { timezone } : {}),
+        slaTargets: operations.deps.options?.slaTargets,
+      });
       // The customer id goes into a header: only characters that need no quoting there.
       const name = `uptime-${report.month}${rest.customer ? `-${rest.customer.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
       if (format === 'csv')

@@ -337,15 +337,19 @@ describe('SessionScheduler', () => {
     attach('pc-7', stationCommands);
     const s = scheduler();
     const session = await s.begin('pc-7', 10);
-    await expect(s.begin('pc-7', 10)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(s.begin('pc-7', 10)).rejects.toMatchObject({ reason: 'conflict', code: 'conflict' });
     expect(s.list({ state: 'active' })).toHaveLength(1);
     await expect(s.extend('nope', 5)).rejects.toBeInstanceOf(SessionError);
-    await expect(s.begin('pc-9', 10)).rejects.toMatchObject({ code: 'not_found' });
-    await expect(s.begin('pc-7', 10, { action: 'power_off' })).rejects.toMatchObject({ code: 'no_plug' });
+    await expect(s.begin('pc-9', 10)).rejects.toMatchObject({ reason: 'not_found', code: 'not_found' });
+    await expect(s.begin('pc-7', 10, { action: 'power_off' })).rejects.toMatchObject({
+      reason: 'no_plug',
+      code: 'invalid',
+      field: 'plug',
+    });
     const stopped = await s.end(session.id);
     expect(stopped).toMatchObject({ state: 'stopped', enforcement: null });
     expect(received.at(-1)!.name).toBe('session_clear');
-    await expect(s.end(session.id)).rejects.toMatchObject({ code: 'not_active' });
+    await expect(s.end(session.id)).rejects.toMatchObject({ reason: 'not_active', code: 'conflict' });
     expect(s.list({ station: 'pc-7' })).toHaveLength(1);
     expect(s.list({ state: 'active' })).toEqual([]);
   });

@@ -1,3 +1,5 @@
+import { Refusal } from '../../errors.ts';
+
 export type ExpiryAction = 'lock' | 'log_off' | 'power_off';
 export type SessionState = 'active' | 'ended' | 'stopped';
 /** `ok` once enforced, `pending` while the station's own report is awaited, `failed`. */
@@ -29,13 +31,22 @@ export interface StationSession {
   station_synced: boolean | null;
 }
 
+export type SessionErrorReason = 'not_found' | 'conflict' | 'not_active' | 'no_plug';
+
 /** The request cannot be done as asked (unknown session, one already running, ...). */
-export class SessionError extends Error {
+export class SessionError extends Refusal {
   override name = 'SessionError';
+
   constructor(
-    readonly code: 'not_found' | 'conflict' | 'not_active' | 'no_plug',
+    /** The scheduler's name for it; `code` is what the API answers. */
+    readonly reason: SessionErrorReason,
     message: string,
   ) {
-    super(message);
+    // A session that is no longer active conflicts with the request; a missing plug is a bad `plug`.
+    super(
+      reason === 'not_active' ? 'conflict' : reason === 'no_plug' ? 'invalid' : reason,
+      message,
+      reason === 'no_plug' ? 'plug' : undefined,
+    );
   }
 }
