@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { Drain } from '../collector/pipeline/drain.ts';
 import { InfluxV1Writer } from '../collector/pipeline/influx-writer.ts';
-import { freePort } from '../collector/pipeline/local-influxd.ts';
+import { freePort } from '../collector/pipeline/ports.ts';
 import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
 import { Emitter } from '../collector/runtime/emitter.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';

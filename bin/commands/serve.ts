@@ -11,12 +11,8 @@ import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { PipelineHealth } from '../../collector/pipeline/health.ts';
-import {
-  embeddedInfluxdUrl,
-  freePort,
-  InfluxdNotFoundError,
-  portIsFree,
-} from '../../collector/pipeline/local-influxd.ts';
+import { embeddedInfluxdUrl, InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
+import { freePort, portIsFree } from '../../collector/pipeline/ports.ts';
 import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
