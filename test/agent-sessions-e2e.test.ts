@@ -23,7 +23,8 @@ import { SessionScheduler } from '../collector/operations/sessions/session-sched
 import { openInventory, type Inventory } from '../collector/inventory/index.ts';
 import { Drain } from '../collector/pipeline/drain.ts';
 import { InfluxV1Writer } from '../collector/pipeline/influx-writer.ts';
-import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
+import { Spool } from '../collector/pipeline/spool.ts';
+import { openStateDb } from '../collector/pipeline/state-db.ts';
 import { Collector } from '../collector/runtime/collector.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../collector/runtime/shared-server.ts';
