@@ -17,7 +17,7 @@ import { CALLERS, KINDS, type Caller } from './test-helpers.ts';
  * makes a fresh target per call, so that every permitted call can succeed (a DELETE deletes
  * something of its own). The app is wired as `serve` wires it (bin/commands/serve.ts): operations
  * started over a running collector (sessions included), InfluxDB for readings and reports.
- * Routes that plugins add (`role` in `ctx.http.route`) depend on the plugins installed and are
+ * Routes that plugins add (`config.minRole` in `ctx.http.route`) depend on the plugins installed and are
  * held to their roles by the plugins' own tests.
  */
 interface Row {
