@@ -68,7 +68,7 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
       info: {
         title: 'Fleetpulse API',
         version: '1',
-        description: 'Inventory, credentials, API keys and audit of a Fleetpulse deployment. See docs/api.md.',
+        description: describeApi(opts),
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `fpk_...`' } },
@@ -99,6 +99,17 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   if (opts.backups) await app.register(backupRoutes, opts.backups);
   await opts.extend?.(app);
 };
+
+/** What this API serves, for the OpenAPI document: the core routes and the optional parts it was given. */
+function describeApi(opts: ApiOptions): string {
+  const parts = ['customers, sites, devices, their credentials, API keys and the audit log'];
+  if (opts.operations)
+    parts.push(
+      'durable commands, firmware and rollouts, maintenance windows, incidents, uptime reports and timed sessions',
+    );
+  if (opts.backups) parts.push('backups');
+  return `The Fleetpulse API: ${parts.join('; ')}; plus the API routes the installed plugins add. See docs/api.md.`;
+}
 
 /** Every route documents the error shape for 4xx and 5xx. */
 function addErrorResponses(route: RouteOptions): void {
