@@ -7,7 +7,7 @@
  */
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
 import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/metrics.ts';
-import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
+import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
 import { hostCpu, hostDisk, hostMemory } from '../plugins/host/metrics.ts';
 import { posPayment } from '../plugins/pos/metrics.ts';
 import { terminalFirmware, terminalStatus } from '../plugins/tc200/metrics.ts';

@@ -45,8 +45,8 @@ export interface ApiOptions {
    */
   checkDevice?: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
   /**
-   * Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when
-   * given.
+   * Durable commands, maintenance, incidents, reports, firmware, rollouts, sessions (collector/operations): their
+   * routes are mounted when given.
    */
   operations?: Operations;
   /** The node's backups: `GET/POST /backups` are mounted when given. */
@@ -54,7 +54,7 @@ export interface ApiOptions {
   /**
    * Registers more routes inside the API's scope, after its own, so that they get its key
    * check, roles, audit, validation, errors and limits:
-   * `extend: async (api) => { await api.register(sessionRoutes, { scheduler }); }`.
+   * `extend: (api) => server.mountApiRoutes(api)` (the plugins' own API routes).
    * Routes registered on the host server outside this scope get none of that.
    */
   extend?: (api: FastifyInstance) => Promise<void> | void;

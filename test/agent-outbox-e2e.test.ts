@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../collector/pipeline/local-influxd.ts';
+import { freePort } from '../collector/pipeline/ports.ts';
 import { MemoryDirectory } from '../collector/sdk/index.ts';
 import { startPtyPair, startTerminal, type PtyPair, type SimulatedTerminal } from '../plugins/tc200/simulator.ts';
 import { AgentProcess, AgentServer, NetLink, storedPoints, until } from './helpers/agent-rig.ts';

@@ -79,6 +79,12 @@ describe('operations API', { timeout: 30_000 }, () => {
       headers: { ...(opts.headers ?? {}), ...(role === 'none' ? {} : { authorization: `Bearer ${keys[role]}` }) },
     });
 
+  it('says in the OpenAPI document that it serves operations too', async () => {
+    const doc = (await app.inject({ url: '/api/v1/openapi.json' })).json();
+    expect(doc.info.description).toMatch(/audit log; durable commands, firmware and rollouts, .* timed sessions; plus/);
+    expect(doc.paths['/api/v1/sessions']).toBeDefined();
+  });
+
   describe('commands', () => {
     it('a dry run lists the matching devices and creates nothing', async () => {
       const res = await call('operator', {
@@ -295,6 +301,12 @@ describe('operations API', { timeout: 30_000 }, () => {
         'denied',
       ]);
       expect((await hook({ alerts: [{ status: 'firing' }] })).statusCode).toBe(400); // malformed
+      const undated = await hook(alert('firing', { startsAt: 'yesterday' }));
+      expect([undated.statusCode, undated.json().error]).toEqual([
+        400,
+        { code: 'FP_VALIDATION', field: 'alerts', message: "startsAt 'yesterday' is not a date" },
+      ]);
+      expect(ops.incidents.list({ limit: 10 }).items).toEqual([]);
     });
 
     it('records duplicated notifications as one incident, enriched from the inventory', async () => {

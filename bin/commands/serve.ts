@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
-import sessionRoutes from '../../api/routes/sessions/index.ts';
 import { logRequests } from '../../api/request-log.ts';
-import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
 import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
 import { Backups } from '../../collector/operations/backups.ts';
@@ -13,13 +11,10 @@ import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { PipelineHealth } from '../../collector/pipeline/health.ts';
-import {
-  embeddedInfluxdUrl,
-  freePort,
-  InfluxdNotFoundError,
-  portIsFree,
-} from '../../collector/pipeline/local-influxd.ts';
-import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { embeddedInfluxdUrl, InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
+import { freePort, portIsFree } from '../../collector/pipeline/ports.ts';
+import { DEFAULT_LINES_PER_ROW, Spool } from '../../collector/pipeline/spool.ts';
+import { openStateDb } from '../../collector/pipeline/state-db.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
@@ -243,16 +238,6 @@ export default async function serve(argv: string[]): Promise<number> {
     return refuse(`invalid configuration: ${(err as Error).message}`, 2);
   }
   const emit = collector.emitter.system.bind(collector.emitter);
-  const sessions = new SessionScheduler({
-    db: inventory.db,
-    dispatch: (device, request) => collector.bus.dispatch(device, request),
-    emit: (measurement, fields, tags = {}, time) => emit({ measurement, fields, tags, time }),
-    lookup: (id) => inventory.directory.lookup(id),
-    log: log.child({ component: 'sessions' }),
-    // A station that is back gets the session changes it missed at once.
-    onAttach: (listener) => collector.bus.onAttach(listener),
-    maintenance: maintenance.calendar,
-  });
 
   const backups = new Backups({
     dir: config.backup.dir || join(config.data_dir, 'backups'),
@@ -301,10 +286,7 @@ export default async function serve(argv: string[]): Promise<number> {
       authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 },
     },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
-    extend: async (api) => {
-      await api.register(sessionRoutes, { scheduler: sessions });
-      server.mountApiRoutes(api);
-    },
+    extend: (api) => server.mountApiRoutes(api),
   });
 
   try {
@@ -321,7 +303,6 @@ export default async function serve(argv: string[]): Promise<number> {
   }
   drain.start();
   health.start();
-  sessions.start();
   backupSchedule?.start();
   const retention = startHistoryRetention({
     stores: [
@@ -358,7 +339,6 @@ export default async function serve(argv: string[]): Promise<number> {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
     stopReloading();
     influx.cancelQueries();
-    sessions.stop();
     backupSchedule?.stop();
     retention.stop();
     health.stop();

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { DeviceRecord } from '../sdk/index.ts';
-import { Refusal } from '../inventory/errors.ts';
+import { Refusal } from '../errors.ts';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
@@ -80,7 +80,9 @@ export class Incidents {
    */
   record(alert: AlertInstance): { incident: Incident; created: boolean } {
     const startsAt = Date.parse(alert.startsAt);
-    if (!Number.isFinite(startsAt)) throw new IncidentError('invalid', `startsAt '${alert.startsAt}' is not a date`);
+    // `alerts`: the field of the webhook's body the alert came in.
+    if (!Number.isFinite(startsAt))
+      throw new IncidentError('invalid', `startsAt '${alert.startsAt}' is not a date`, 'alerts');
     const labels = alert.labels ?? {};
     const fingerprint = alert.fingerprint || stableFingerprint(labels);
     const now = this.now();

@@ -12,6 +12,7 @@ import { Incidents } from './incidents.ts';
 import { WindowCalendar } from './maintenance-calendar.ts';
 import { MaintenanceWindows } from './maintenance-windows.ts';
 import { Rollouts, type RolloutsOptions } from './rollouts.ts';
+import { SessionScheduler } from './sessions/session-scheduler.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
@@ -56,7 +57,8 @@ export function maintenanceCalendar(inventory: Inventory): { windows: Maintenanc
 
 /**
  * Everything operations teams use, over one inventory and one command bus: durable commands,
- * maintenance windows, incidents with escalation, and reports. `start()` resumes durable work.
+ * maintenance windows, incidents with escalation, firmware rollouts, timed sessions and reports.
+ * `start()` resumes durable work.
  */
 export class Operations {
   readonly commands: CommandQueue;
@@ -68,6 +70,7 @@ export class Operations {
   readonly catalogue: CommandCatalogue;
   readonly firmware: FirmwareCatalogue;
   readonly rollouts: Rollouts;
+  readonly sessions: SessionScheduler;
 
   constructor(readonly deps: OperationsDeps) {
     const { inventory, log } = deps;
@@ -115,6 +118,17 @@ export class Operations {
       now,
       ...deps.options?.escalation,
     });
+    this.sessions = new SessionScheduler({
+      db: inventory.db,
+      dispatch: (device, request) => deps.bus.dispatch(device, request),
+      emit: (measurement, fields, tags = {}, time) => deps.emit({ measurement, fields, tags, time }),
+      lookup: (id) => inventory.directory.lookup(id),
+      log: log.child({ component: 'sessions' }),
+      clock: { now },
+      // A station that is back gets the session changes it missed at once.
+      onAttach: (listener) => deps.bus.onAttach(listener),
+      maintenance: this.calendar,
+    });
     this.recovery = Operations.recoveryFor(this, deps, now);
   }
 
@@ -153,9 +167,11 @@ export class Operations {
     this.rollouts.start();
     this.escalator.start();
     this.recovery?.start();
+    this.sessions.start();
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
+    this.sessions.stop();
     this.escalator.stop();
     this.rollouts.stop();
     this.recovery?.stop();

@@ -6,7 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PointsRefused } from '../sdk/errors.ts';
-import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
+import { Spool, type SpoolOptions } from './spool.ts';
+import { openStateDb } from './state-db.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

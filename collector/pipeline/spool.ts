@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { PointsRefused } from '../sdk/errors.ts';
 import { DiskProbe, isDiskFull } from './disk-full.ts';
 import { gzipLines, type PackedLines } from './writer.ts';
@@ -412,14 +412,4 @@ export class SpoolBatch implements PackedLines {
 export interface DeadLetter {
   line: string;
   error: string;
-}
-
-/** Opens (or creates) the runtime's state database: WAL, so a reader never blocks the writer. */
-export function openStateDb(path: string): Database.Database {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  // NORMAL survives a killed process (the WAL is in the OS); only a power cut can lose the last
-  // commits. `spool.synchronous: full` in the config trades throughput for that case too.
-  db.pragma('synchronous = NORMAL');
-  return db;
 }

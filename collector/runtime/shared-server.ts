@@ -12,7 +12,7 @@ type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) =
  * and calls the handler of the newest registration. WebSocket upgrades are dispatched by path
  * prefix, longest first; an upgrade nobody claims is answered 404.
  *
- * Routes that declare a `role` are not added here: the API mounts them inside its own scope
+ * Routes that declare `config.minRole` are not added here: the API mounts them inside its own scope
  * (`mountApiRoutes`), so its keys, roles, rate limit, audit and errors apply to them exactly as
  * to the core routes.
  */
@@ -61,7 +61,7 @@ export class SharedServer {
   forPlugin(owner: string): PluginHttp {
     return {
       clientAddress: this.clientAddress,
-      route: ({ role, ...options }: PluginRouteOptions) => {
+      route: (options: PluginRouteOptions) => {
         const methods = ([] as string[]).concat(options.method);
         const key = `${methods.join(',')} ${options.url}`;
         const known = this.handlers.has(key);
@@ -88,14 +88,13 @@ export class SharedServer {
             },
           }),
         };
-        if (!role) return void this.app.route(bound);
+        if (!options.config?.minRole) return void this.app.route(bound);
         if (this.apiMounted) throw new Error(`${owner}: API route ${key} must be added before the API is mounted`);
-        const config = (options.config ?? {}) as Record<string, unknown>;
+        const config = options.config;
         // The audit log names every mutating call; a plugin may name its own action.
         const action =
-          (config.action as string | undefined) ??
-          `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
-        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, minRole: role, action } } });
+          config.action ?? `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
+        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, action } } });
       },
       upgrade: (prefix, handler) => {
         const index = this.upgrades.findIndex((u) => u.prefix === prefix);
@@ -110,8 +109,8 @@ export class SharedServer {
   }
 
   /**
-   * Adds the plugins' role routes to the API's scope (its `extend` hook). Their URLs are absolute
-   * (`/api/v1/charging-sessions`) and must lie under the API's prefix.
+   * Adds the plugins' API routes (those with `config.minRole`) to the API's scope (its `extend`
+   * hook). Their URLs are absolute (`/api/v1/charging-sessions`) and must lie under the API's prefix.
    */
   mountApiRoutes(api: FastifyInstance): void {
     this.apiMounted = true;

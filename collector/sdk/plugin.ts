@@ -53,13 +53,17 @@ export interface AttachOptions {
 /** API roles, each including the ones after it: admin > operator > support > viewer. */
 export type Role = 'admin' | 'operator' | 'support' | 'viewer';
 
-export interface PluginRouteOptions extends RouteOptions {
-  /**
-   * For routes under `/api/v1`: the least role allowed. The API's key check, role check and audit
-   * log (for mutating methods) then apply exactly as for the core routes. Omit it for device
-   * endpoints that authenticate devices themselves (signatures, tokens).
-   */
-  role?: Role;
+export interface PluginRouteOptions extends Omit<RouteOptions, 'config'> {
+  config?: RouteOptions['config'] & {
+    /**
+     * For routes under `/api/v1`: the least role allowed, named as on the core routes. The API's
+     * key check, role check and audit log (for mutating methods) then apply exactly as for them.
+     * Omit it for device endpoints that authenticate devices themselves (signatures, tokens).
+     */
+    minRole?: Role;
+    /** The audit log's name for a mutating call. Default `<plugin>.<method>.<path>`. */
+    action?: string;
+  };
 }
 
 export interface PluginHttp {

@@ -10,7 +10,8 @@ import {
   type UplinkCommand,
 } from '../../collector/sdk/index.ts';
 import tc200 from '../tc200/index.ts';
-import { BootWatch, runCommand, type CommandContext } from '../tc200/commands.ts';
+import { BootWatch, runCommand } from '../tc200/commands.ts';
+import type { CommandContext } from '../tc200/terminal-line.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';
 import { MemoryTerminal } from '../tc200/memory-terminal.ts';
 import type { Report } from '../tc200/reports.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
+import { SessionScheduler } from '../../collector/operations/sessions/session-scheduler.ts';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';

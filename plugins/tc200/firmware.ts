@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CommandFailed, CommandRejected, OutboundPolicy, Type, type Static } from '../../collector/sdk/index.ts';
-import type { CommandContext, TerminalLine } from './commands.ts';
+import type { CommandContext, TerminalLine } from './terminal-line.ts';
 import { terminalFirmware } from './metrics.ts';
 import type { Hello, Result } from './protocol.ts';
 

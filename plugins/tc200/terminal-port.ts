@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport';
 import { DeviceUnreachable, type Attachment, type PluginContext } from '../../collector/sdk/index.ts';
-import { ResultTimeout, TerminalRestarted, type HostCommand, type TerminalLine } from './commands.ts';
+import { ResultTimeout, TerminalRestarted, type HostCommand, type TerminalLine } from './terminal-line.ts';
 import type { Tc200Config } from './config.ts';
 import { Link, LinkClosed } from './link.ts';
 import { watchPresence } from './port-presence.ts';
@@ -17,7 +17,7 @@ import {
 } from './protocol.ts';
 
 type Ctx = PluginContext<Tc200Config>;
-export { ResultTimeout, TerminalRestarted, type HostCommand } from './commands.ts';
+export { ResultTimeout, TerminalRestarted, type HostCommand } from './terminal-line.ts';
 
 /**
  * One configured serial port and the terminal on it: opens the port, keeps it open (reopening

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandBus } from '../../../collector/commands/command-bus.ts';
-import { SessionScheduler } from '../../../collector/commands/session-scheduler.ts';
+import { SessionScheduler } from '../../../collector/operations/sessions/session-scheduler.ts';
 import { ROLES, type Inventory, type Role } from '../../../collector/inventory/index.ts';
 import { seedOwners, tempInventory } from '../../../collector/inventory/test-helpers.ts';
 import { Type, type Command } from '../../../collector/sdk/index.ts';
