@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { fillDatabase, fillDisk } from '../../test/helpers/full-disk.ts';
-import { boot16, rawCall, startRig, type Rig } from './test-rig.ts';
+import { boot16, boot201, rawCall, startRig, type Rig } from './test-rig.ts';
 
 /**
  * A StopTransaction carries the only copy of a session's end: a charger deletes it once answered.
@@ -11,7 +11,8 @@ import { boot16, rawCall, startRig, type Rig } from './test-rig.ts';
  */
 const directory = new MemoryDirectory()
   .add({ id: 'DISK-SPOOL', kind: 'charger', customer: 'acme' }, { type: 'ocpp_password', value: 'pw' })
-  .add({ id: 'DISK-BOTH', kind: 'charger', customer: 'acme' }, { type: 'ocpp_password', value: 'pw' });
+  .add({ id: 'DISK-BOTH', kind: 'charger', customer: 'acme' }, { type: 'ocpp_password', value: 'pw' })
+  .add({ id: 'DISK-201', kind: 'charger', customer: 'acme' }, { type: 'ocpp_password', value: 'pw' });
 let rig: Rig;
 
 beforeAll(async () => {
@@ -135,5 +136,35 @@ describe('OCPP StopTransaction with the disk full', () => {
     freeInventory();
     await diskFreed(freeSpool);
     await resendStoresOnce('DISK-BOTH', tx);
+  });
+
+  it('2.0.1 TransactionEvent Ended with the spool full: InternalError; the resend after the disk frees stores it once', async () => {
+    const cp = await rig.charger('DISK-201', 'ocpp2.0.1', { password: 'pw' });
+    expect(await cp.call('BootNotification', boot201)).toMatchObject({ status: 'Accepted' });
+    const event = (eventType: string, seqNo: number, timestamp: string, wh: number) => ({
+      eventType,
+      timestamp,
+      triggerReason: eventType === 'Ended' ? 'StopAuthorized' : 'Authorized',
+      seqNo,
+      transactionInfo: { transactionId: 'TX-DISK', ...(eventType === 'Ended' && { stoppedReason: 'Local' }) },
+      evse: { id: 1, connectorId: 1 },
+      meterValue: [{ timestamp, sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register' }] }],
+    });
+    expect(
+      (await rawCall(cp, 'tx-0', 'TransactionEvent', event('Started', 0, '2024-08-02T10:00:00.000Z', 100)))[0],
+    ).toBe(3);
+    const ended = event('Ended', 1, '2024-08-02T11:00:00.000Z', 1600);
+    const free = spoolFull();
+    const refused = await rawCall(cp, 'tx-1', 'TransactionEvent', ended);
+    expect(refused, JSON.stringify(refused)).toMatchObject([4, 'tx-1', 'InternalError', expect.any(String), {}]);
+    await cp.close({ force: true });
+
+    await diskFreed(free);
+    const again = await rig.charger('DISK-201', 'ocpp2.0.1', { password: 'pw' });
+    expect((await rawCall(again, 'tx-1b', 'TransactionEvent', ended))[0]).toBe(3);
+    const summaries = rig.lines('ocpp_session').filter((l) => l.includes('transaction_id="TX-DISK"'));
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatch(/energy_wh=1500/);
+    await again.close({ force: true });
   });
 });
