@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
+import { apiPlugin, bootstrapAdminKey, installNetworkAllowList, upgradeNetworkAllowList } from '../../api/index.ts';
 import { logRequests } from '../../api/request-log.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
 import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
@@ -154,8 +154,13 @@ export default async function serve(argv: string[]): Promise<number> {
     ...(transport.tls && { https: transport.tls }),
   }) as unknown as FastifyInstance;
   logRequests(app);
-  const server = new SharedServer(app, transport.proxies.clientAddress);
-  installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
+  const refusedNetwork = () => metrics.httpRefused.labels('network_not_allowed').inc();
+  const server = new SharedServer(
+    app,
+    transport.proxies.clientAddress,
+    upgradeNetworkAllowList(transport.allowed, refusedNetwork, app.log),
+  );
+  installNetworkAllowList(app, transport.allowed, refusedNetwork);
   const stopReloading = transport.tls
     ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) =>
         metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc(),

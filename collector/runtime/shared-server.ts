@@ -1,10 +1,16 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
 import { peerAddress } from './client-address.ts';
 
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>;
+
+/**
+ * Decides a WebSocket upgrade before any plugin sees it (`http.allow` on operator paths): undefined
+ * to go on, or the status and JSON body that refuse it. `client` has `trust_proxy` applied.
+ */
+export type UpgradeGate = (request: IncomingMessage, client: string) => { status: number; body: unknown } | undefined;
 
 /**
  * The one HTTP server every plugin shares. Fastify freezes its routes once it listens, but a
@@ -28,6 +34,7 @@ export class SharedServer {
     readonly app: FastifyInstance,
     /** The client address of a request (trust_proxy applied); plugins see it as `ctx.http.clientAddress`. */
     private readonly clientAddress: (request: IncomingMessage) => string = peerAddress,
+    private readonly gate: UpgradeGate = () => undefined,
   ) {
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
@@ -41,6 +48,14 @@ export class SharedServer {
       void parseJson(request, (body as Buffer).toString('utf8'), done);
     });
     app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refused = this.gate(request, this.clientAddress(request));
+      if (refused) {
+        const body = JSON.stringify(refused.body);
+        return void socket.end(
+          `HTTP/1.1 ${refused.status} ${STATUS_CODES[refused.status]}\r\nConnection: close\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
       const path = (request.url ?? '/').split('?')[0];
       const match = this.upgrades.find((u) => path.startsWith(u.prefix));
       if (match) {

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { RPCClient } from 'ocpp-rpc';
 import type { Role } from '../../collector/inventory/index.ts';
+import type { Spool } from '../../collector/pipeline/spool.ts';
 import type { Collector } from '../../collector/runtime/collector.ts';
 import type { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime } from '../../test/helpers/plugin-runtime.ts';
@@ -23,6 +24,9 @@ export interface Rig {
   directory: MemoryDirectory;
   /** The inventory database, where the plugin keeps its tables (as in serve). */
   db: Database.Database;
+  spool: Spool;
+  /** The spool's own database file, beside the inventory's (as in serve). */
+  spoolDb: Database.Database;
   /** Lines committed to the spool table (durable), optionally of one measurement. */
   lines(measurement?: string): string[];
   /** Every spooled line, also those still waiting for the next commit (commits them first). */
@@ -62,6 +66,8 @@ export async function startRig(
     collector: rt.collector,
     directory,
     db: rt.pluginDb,
+    spool: rt.spool,
+    spoolDb: rt.spoolDb,
     lines: (measurement) => rt.committedLines(measurement),
     allLines: (measurement) => rt.lines(measurement),
     events: (event) => rt.events('ocpp', event),

@@ -137,6 +137,19 @@ describe('plug plugin: Shelly', () => {
     await running.stop();
   });
 
+  it('never polls an inventory plug whose address the policy refuses (stored around the API), and counts it', async () => {
+    const directory = new MemoryDirectory()
+      .add({ id: 'lan-plug', kind: 'plug', labels: { protocol: 'shelly', address: '10.0.0.9' } })
+      .add({ id: 'influx-plug', kind: 'plug', labels: { protocol: 'shelly', address: '127.0.0.1:8086' } })
+      .add({ id: 'meta-plug', kind: 'plug', labels: { protocol: 'shelly', address: '169.254.169.254' } });
+    status('10.0.0.9').reply(200, STATUS);
+    const { acc, running } = await start({}, directory);
+    await expect.poll(() => outcomes(acc)).toBe(1);
+    expect(acc.events.get('shelly_refused_address')).toBe(2);
+    expect([...new Set(acc.of('plug_state').map((p) => p.tags.device))]).toEqual(['lan-plug']);
+    await running.stop();
+  });
+
   it('switches a plug: power_off, power_cycle in order, failures as CommandFailed', async () => {
     status('cmd.test').reply(200, STATUS);
     const { acc, running } = await start({ devices: [{ id: 'console-9', address: 'cmd.test' }] });

@@ -19,6 +19,8 @@ export interface PluginRuntime {
   collector: Collector;
   metrics: SelfMetrics;
   spool: Spool;
+  /** The spool's own database file (for test/helpers/full-disk.ts). */
+  spoolDb: Database.Database;
   /** The database plugins keep their own tables in (the inventory's when the API is mounted, as in serve). */
   pluginDb: Database.Database;
   /** The `Authorization` header of an API key with that role (with `api` only). */
@@ -97,6 +99,7 @@ export async function startPluginRuntime(options: {
     collector,
     metrics,
     spool,
+    spoolDb: db,
     pluginDb,
     token(role) {
       const key = keys.get(role);
