@@ -1,14 +1,7 @@
 import pino from 'pino';
 import Value from 'typebox/value';
-import {
-  conformFields,
-  int,
-  SimulatedUplink,
-  type Fields,
-  type Point,
-  type SeenAttributes,
-  type UplinkCommand,
-} from '../../collector/sdk/index.ts';
+import { conformFields, int, type Fields, type Point, type SeenAttributes } from '../../collector/sdk/index.ts';
+import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/simulation.ts';
 import tc200 from '../tc200/index.ts';
 import { BootWatch, runCommand, type CommandContext } from '../tc200/commands.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';

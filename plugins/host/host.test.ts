@@ -8,10 +8,10 @@ import {
   CommandFailed,
   CommandRejected,
   DeviceUnreachable,
-  TestAccumulator,
   type Command,
   type Point,
 } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import host from './index.ts';
 import { measurements } from './metrics.ts';
 

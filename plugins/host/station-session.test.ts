@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { TestAccumulator } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import host from './index.ts';
 import { StationSession } from './station-session.ts';
 

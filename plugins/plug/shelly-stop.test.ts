@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
-import { TestAccumulator } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import plug from './index.ts';
 import { plugPolicy } from './address.ts';
 import { ShellyPoller, type ShellyTarget } from './shelly.ts';
