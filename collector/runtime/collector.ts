@@ -114,7 +114,7 @@ export class Collector {
     for (const { plugin, config } of this.instances) {
       const s =
         typeof plugin.reporting_interval_s === 'function'
-          ? plugin.reporting_interval_s(config as never)
+          ? plugin.reporting_interval_s(config)
           : plugin.reporting_interval_s;
       for (const kind of plugin.kinds) intervals.set(kind, Math.max(s, intervals.get(kind) ?? 0));
     }
@@ -167,7 +167,7 @@ export class Collector {
   async checkDevice(device: DeviceDraft): Promise<DeviceProblem | undefined> {
     for (const { plugin, config } of this.instances) {
       if (!plugin.kinds.includes(device.kind) || !plugin.checkDevice) continue;
-      const problem = await plugin.checkDevice(device, config as never);
+      const problem = await plugin.checkDevice(device, config);
       if (problem) return problem;
     }
     return undefined;
@@ -213,7 +213,7 @@ export class Collector {
     const { spec } = slot;
     const log = this.o.log.child({ plugin: spec.instance });
     try {
-      slot.running = await spec.plugin.start(this.context(slot, log) as PluginContext<never>);
+      slot.running = await spec.plugin.start(this.context(slot, log));
       this.o.metrics.pluginUp.labels(spec.instance).set(1);
       log.info(first ? 'started' : 'started after retry');
     } catch (err) {

@@ -190,7 +190,7 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
    * How often this plugin's devices report, in seconds, given its config. A device is marked
    * offline after two missed intervals (the runtime's `liveness.missed_intervals`).
    */
-  reporting_interval_s: number | ((config: Static<C>) => number);
+  reporting_interval_s: number | ConfigReader<Static<C>, number>;
   start(ctx: PluginContext<Static<C>>): Promise<RunningPlugin>;
   /**
    * Checks a device of one of this plugin's kinds before the inventory stores it (API create,
@@ -200,12 +200,20 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
   checkDevice?(device: DeviceDraft, config: Static<C>): Promise<DeviceProblem | undefined>;
 }
 
+/**
+ * A function of the plugin's config, written in method syntax on purpose: method parameters are
+ * checked bivariantly, so a plugin typed by its own schema still fits in the `Plugin` list.
+ */
+type ConfigReader<Config, R> = { read(config: Config): R }['read'];
+
+/** A plugin of any configuration, as the runtime lists and runs it. */
 export type Plugin = PluginDefinition<TSchema>;
 
 /**
- * Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. The config
- * type flows into `start(ctx)`; the result is the untyped `Plugin` the runtime lists.
+ * Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. The result
+ * keeps its config type, so `start(ctx)` and tests (`TestAccumulator`, `validatePluginConfig`)
+ * are checked against the schema; it is also a `Plugin`.
  */
-export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): Plugin {
-  return definition as unknown as Plugin;
+export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): PluginDefinition<C> {
+  return definition;
 }

@@ -30,7 +30,7 @@ async function startHost(own: HostConfig = {}) {
     interval_s: 1,
     cpu_interval_s: 1,
     ...own,
-  }) as never;
+  });
   const acc = new TestAccumulator(host, config);
   const running = await host.start(acc.context);
   return {

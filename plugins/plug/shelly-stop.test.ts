@@ -45,11 +45,11 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
     const started = hangingPlugs();
     const config = validatePluginConfig(plug, 'plug', {
       shelly: { poll_interval_s: 3600, timeout_ms: FOREVER_MS, devices: targets },
-    }) as { shelly: { concurrency: number } };
+    });
     expect(config.shelly.concurrency).toBe(50);
     const acc = new TestAccumulator(plug, config);
     const before = getEventListeners(acc.context.signal, 'abort').length;
-    const running = await plug.start(acc.context as never);
+    const running = await plug.start(acc.context);
     await expect.poll(() => started.n).toBe(50);
     expect(getEventListeners(acc.context.signal, 'abort').length - before).toBeLessThanOrEqual(1);
     // The runtime aborts the signal, then calls stop(): the requests end without an answer.
@@ -65,7 +65,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
 
   it('stop() aborts the polls in flight, drops the queued ones, and the round resolves', async () => {
     const started = hangingPlugs();
-    const acc = new TestAccumulator(plug, {});
+    const acc = new TestAccumulator(plug, validatePluginConfig(plug, 'plug', {}));
     const outcomes: string[] = [];
     const poller = new ShellyPoller(
       acc.context,
@@ -85,7 +85,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
 
   it("the plugin's stop signal alone also ends the round, and a command after stop fails at once", async () => {
     const started = hangingPlugs();
-    const acc = new TestAccumulator(plug, {});
+    const acc = new TestAccumulator(plug, validatePluginConfig(plug, 'plug', {}));
     const poller = new ShellyPoller(
       acc.context,
       { timeout_ms: FOREVER_MS, concurrency: 10, policy: plugPolicy([]) },

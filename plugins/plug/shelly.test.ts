@@ -31,7 +31,7 @@ const STATUS = {
 async function start(shelly: Record<string, unknown>, directory = new MemoryDirectory()) {
   const config = validatePluginConfig(plug, 'plug', { shelly: { poll_interval_s: 3600, ...shelly } });
   const acc = new TestAccumulator(plug, config, { directory });
-  const running = await plug.start(acc.context as never);
+  const running = await plug.start(acc.context);
   return { acc, running };
 }
 const status = (host: string) => nock(`http://${host}`).get('/rpc/Switch.GetStatus').query({ id: '0' });

@@ -175,13 +175,13 @@ describe('tc200 simulator and docs', () => {
       progress,
       signal: stop.signal,
     });
-    const acc = new TestAccumulator<Tc200Config>(
+    const acc = new TestAccumulator(
       plugin,
       Value.Default(config, { ...FAST, ports: [{ path: join(dir, 'TC2-T-00002.host') }] }) as Tc200Config,
     );
     try {
       await until('pty links', () => existsSync(join(dir, 'TC2-T-00002.host')));
-      const running = await plugin.start(acc.context as never);
+      const running = await plugin.start(acc.context);
       await until('hello from the simulated terminal', () => acc.of('terminal_info', 'TC2-T-00002')[0]);
       await running.stop();
     } finally {

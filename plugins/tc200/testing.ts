@@ -17,7 +17,7 @@ import { startTerminal, type SimulatedTerminal, type TerminalOptions } from './t
 export interface Rig {
   dir: string;
   pair: PtyPair;
-  acc: TestAccumulator<Tc200Config>;
+  acc: TestAccumulator<typeof config>;
   running: RunningPlugin;
   terminal?: SimulatedTerminal;
   close(): Promise<void>;
@@ -44,7 +44,7 @@ export async function startRig(
     config,
     structuredClone({ ...FAST, ...options.plugin, ports: [{ path: pair.host }] }),
   ) as Tc200Config;
-  const acc = new TestAccumulator<Tc200Config>(plugin, cfg);
+  const acc = new TestAccumulator(plugin, cfg);
   const terminal =
     options.terminal === false
       ? undefined
@@ -55,7 +55,7 @@ export async function startRig(
           ...options.terminal,
           path: pair.device,
         });
-  const running = await plugin.start(acc.context as never);
+  const running = await plugin.start(acc.context);
   return {
     dir,
     pair,
