@@ -79,6 +79,18 @@ describe.each(folders)('plugins/%s', (folder) => {
     expect(missing, `measurements not in plugins/${folder}/README.md`).toEqual([]);
   });
 
+  it('its recovery rules send commands that a plugin declares', () => {
+    const plugin = pluginOf(folder);
+    for (const rule of plugin?.recovery ?? []) {
+      // Sent to the device itself: this plugin's command; through a label: the labelled device's plugin's.
+      const declaring = rule.via_label ? plugins : [plugin!];
+      expect(
+        declaring.some((p) => rule.command in (p.commands ?? {})),
+        `recovery rule ${rule.name}: no plugin declares the command ${rule.command}`,
+      ).toBe(true);
+    }
+  });
+
   it('ships its simulator, listed in plugins/index.ts', async () => {
     const own = (await import(`../plugins/${folder}/simulator.ts`)).default as Simulator;
     expect(typeof own?.run).toBe('function');

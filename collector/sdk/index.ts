@@ -6,6 +6,7 @@ export * from './measurement.ts';
 export * from './devices.ts';
 export * from './errors.ts';
 export * from './plugin.ts';
+export * from './recovery.ts';
 export * from './simulator.ts';
 export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';

@@ -8,6 +8,7 @@ import type { DeviceDirectory, DeviceStatusState, DiscoveredAttributes } from '.
 import type { LineHead } from './line-head.ts';
 import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
+import type { RecoveryRule } from './recovery.ts';
 
 /** Why `forward` did not spool a line (see `PluginContext.forward`). */
 export type ForwardRefusal =
@@ -174,11 +175,11 @@ export interface DeviceProblem {
 /** Where a plugin runs: in `fleetpulse serve`, at the edge in `fleetpulse agent`, or both. */
 export type PluginPlace = 'serve' | 'agent';
 
-export interface PluginDefinition<C extends TSchema = TSchema> {
+export interface PluginDefinition<C extends TSchema = TSchema, K extends string = string> {
   name: string;
   description: string;
-  /** Device kinds this plugin serves, e.g. `['charger']`. */
-  kinds: string[];
+  /** Device kinds this plugin serves, e.g. `['charger']`; the dashboards' kinds come from here. */
+  kinds: readonly K[];
   runs_in: PluginPlace[];
   /** Configuration schema, every option with its default. */
   config: C;
@@ -186,6 +187,12 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
   enabled_by_default?: boolean;
   measurements: MeasurementSpec[];
   commands?: Record<string, CommandSpec>;
+  /**
+   * Auto-recovery for this plugin's kinds: a command sent when a device has been in error or
+   * offline for a while (the core's auto-recovery runs every plugin's rules). Optional. A rule's
+   * kinds are checked against `kinds` (`NoInfer`), not added to them.
+   */
+  recovery?: readonly RecoveryRule<NoInfer<K>>[];
   /**
    * How often this plugin's devices report, in seconds, given its config. A device is marked
    * offline after two missed intervals (the runtime's `liveness.missed_intervals`).
@@ -211,9 +218,11 @@ export type Plugin = PluginDefinition<TSchema>;
 
 /**
  * Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. The result
- * keeps its config type, so `start(ctx)` and tests (`TestAccumulator`, `validatePluginConfig`)
+ * keeps its config type and its kinds (literal, for the dashboards), so `start(ctx)` and tests (`TestAccumulator`, `validatePluginConfig`)
  * are checked against the schema; it is also a `Plugin`.
  */
-export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): PluginDefinition<C> {
+export function definePlugin<C extends TSchema, const K extends string>(
+  definition: PluginDefinition<C, K>,
+): PluginDefinition<C, K> {
   return definition;
 }

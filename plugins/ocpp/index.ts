@@ -24,6 +24,16 @@ export default definePlugin({
   config,
   measurements,
   commands: commandSpecs,
+  recovery: [
+    {
+      name: 'charger_fault_soft_reset',
+      kinds: ['charger'],
+      state: 'error',
+      for_s: 600,
+      command: 'reset',
+      params: { type: 'soft' },
+    },
+  ],
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {

@@ -21,6 +21,7 @@ export default definePlugin({
   runs_in: ['agent'],
   config,
   measurements,
+  recovery: [{ name: 'terminal_error_reboot', kinds: ['terminal'], state: 'error', for_s: 600, command: 'reboot' }],
   commands: {
     reboot: {
       description: 'Reboots the terminal; it says hello again when it is back',
