@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import type { RecoveryRule } from '../collector/sdk/index.ts';
 import { Operations } from '../collector/operations/operations.ts';
-import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/testing.ts';
 
 const DAY = 86_400_000;
 

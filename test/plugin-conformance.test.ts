@@ -79,6 +79,17 @@ describe.each(folders)('plugins/%s', (folder) => {
     expect(missing, `measurements not in plugins/${folder}/README.md`).toEqual([]);
   });
 
+  it('production files import no test helper (testing.ts, test/)', () => {
+    const files = readdirSync(join(ROOT, folder)).filter((f) => f.endsWith('.ts'));
+    const isTest = (f: string) => f.endsWith('.test.ts') || f === 'testing.ts';
+    const helper = /(^|\/)(testing\.ts|test\/.*)$/;
+    const offending = files
+      .filter((f) => !isTest(f))
+      .flatMap((f) => [...read(folder, f).matchAll(/from '([^']+)'/g)].map((m) => `${f} imports ${m[1]}`))
+      .filter((line) => helper.test(line.split(' imports ')[1]!));
+    expect(offending, `plugins/${folder}: test helpers are for tests only`).toEqual([]);
+  });
+
   it('its recovery rules send commands that a plugin declares', () => {
     const plugin = pluginOf(folder);
     for (const rule of plugin?.recovery ?? []) {

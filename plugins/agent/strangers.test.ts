@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedOwners, tempInventory } from '../../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../../collector/inventory/testing.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import host from '../host/index.ts';
 import agent from './index.ts';

@@ -5,7 +5,7 @@ import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
 import { ConsolePlug, runTasmota } from './simulator.ts';
-import { TestBroker } from './test-broker.ts';
+import { TestBroker } from './testing.ts';
 
 // The broker's side of Tasmota failures, all real: Mosquitto, the simulator's Tasmota clients,
 // the runtime. A plug that loses power says nothing; the broker publishes its will. A broker that

@@ -5,10 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { RPCClient } from 'ocpp-rpc';
-import type { Role } from '../../collector/inventory/index.ts';
-import type { Collector } from '../../collector/runtime/collector.ts';
-import type { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { startPluginRuntime } from '../../test/helpers/plugin-runtime.ts';
+import type { MemoryDirectory, Role } from '../../collector/sdk/index.ts';
+import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import ocpp from './index.ts';
 
 /** The `Authorization` header of an API key with that role, of the rig started last. */
@@ -19,7 +17,7 @@ export let token: (role: Role) => string = () => {
 export interface Rig {
   url: string;
   ws: string;
-  collector: Collector;
+  collector: PluginRuntime['collector'];
   directory: MemoryDirectory;
   /** The inventory database, where the plugin keeps its tables (as in serve). */
   db: Database.Database;
