@@ -5,7 +5,7 @@ import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/simulat
 import tc200 from '../tc200/index.ts';
 import { BootWatch, runCommand, type CommandContext } from '../tc200/commands.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';
-import { MemoryTerminal } from '../tc200/memory-terminal.ts';
+import { MemoryTerminal } from '../tc200/simulated-memory-terminal.ts';
 import type { Report } from '../tc200/reports.ts';
 import type { TerminalFaults } from '../tc200/terminal-model.ts';
 

@@ -83,7 +83,7 @@ export async function startRig(
   };
 }
 
-export { rawCall, rawFrame } from './sim-charger.ts';
+export { rawCall, rawFrame } from './simulated-charger.ts';
 
 /** Polls `check` until it is true (at most `tries` × 50 ms); returns its last result. */
 export async function eventually(check: () => boolean | Promise<boolean>, tries = 100): Promise<boolean> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceUnreachable, MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota, shellyServer } from './simulator.ts';
+import { ConsolePlug, runTasmota, shellyServer } from './simulated-plug.ts';
 import { TestBroker } from './testing.ts';
 
 // Real components end to end: Mosquitto from Debian on a free loopback port, the simulator's

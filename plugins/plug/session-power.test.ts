@@ -9,7 +9,7 @@ import { SessionScheduler } from '../../collector/commands/session-scheduler.ts'
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota, shellyServer } from './simulator.ts';
+import { ConsolePlug, runTasmota, shellyServer } from './simulated-plug.ts';
 import { TestBroker } from './testing.ts';
 
 // A gaming session on a console ends by cutting its plug's power. Everything here is real: the

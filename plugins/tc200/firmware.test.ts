@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CommandFailed, CommandRejected } from '../../collector/sdk/index.ts';
 import { checkFirmwareUrl } from './firmware.ts';
 import { startRig, until, type Rig } from './testing.ts';
-import type { TerminalFaults } from './terminal-sim.ts';
+import type { TerminalFaults } from './simulated-terminal.ts';
 
 const SERIAL = 'TC2-000777';
 let rig: Rig | undefined;

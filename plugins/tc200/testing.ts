@@ -7,7 +7,7 @@ import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import { config, type Tc200Config } from './config.ts';
 import plugin from './index.ts';
 import { startPtyPair, type PtyPair } from './pty.ts';
-import { startTerminal, type SimulatedTerminal, type TerminalOptions } from './terminal-sim.ts';
+import { startTerminal, type SimulatedTerminal, type TerminalOptions } from './simulated-terminal.ts';
 
 /**
  * The rig the TC-200 tests share: a socat pty pair, the plugin on the host end (hosted by the
