@@ -15,7 +15,7 @@ const folders = readdirSync(ROOT, { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
-const REQUIRED_FILES = ['index.ts', 'protocol.ts', 'metrics.ts', 'simulator.ts', 'README.md'];
+const REQUIRED_FILES = ['index.ts', 'protocol.ts', 'measurements.ts', 'simulator.ts', 'README.md'];
 const README_SECTIONS = ['Configuration', 'Metrics', 'Tags', 'Commands', 'Example output'];
 
 const read = (folder: string, file: string) => {
@@ -35,7 +35,7 @@ describe.each(folders)('plugins/%s', (folder) => {
     expect(pluginOf(folder), `plugins/index.ts lists no plugin named "${folder}"`).toBeDefined();
   });
 
-  it('has index, protocol, metrics, simulator and README', () => {
+  it('has index, protocol, measurements, simulator and README', () => {
     const missing = REQUIRED_FILES.filter((f) => !existsSync(join(ROOT, folder, f)));
     expect(missing, `missing in plugins/${folder}`).toEqual([]);
   });

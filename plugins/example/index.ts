@@ -7,7 +7,7 @@ import {
   type Command,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { measurements, sensorReading } from './metrics.ts';
+import { measurements, sensorReading } from './measurements.ts';
 import { commandFrame, parseMessage, ProtocolError } from './protocol.ts';
 
 /**

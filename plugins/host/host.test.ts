@@ -13,10 +13,10 @@ import {
 } from '../../collector/sdk/index.ts';
 import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import host from './index.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 
 // The host plugin on this machine's real systeminformation, under the SDK's TestAccumulator
-// (which throws at once on a point that does not match metrics.ts).
+// (which throws at once on a point that does not match measurements.ts).
 const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-host-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());

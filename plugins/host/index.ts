@@ -8,7 +8,7 @@ import {
   type Command,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { readCpu, readFast } from './sampler.ts';
 import { runCommand } from './run-command.ts';
 import { StationSession, type ExpiryAction } from './station-session.ts';

@@ -5,7 +5,7 @@
  */
 import { createRPCError } from 'ocpp-rpc';
 import { idTagInfo } from './id-tags.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
+import { boot, chargerError, connectorStatus, diagnostics, firmware } from './measurements.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs } from './protocol.ts';
 import type { OcppVersion } from './config.ts';

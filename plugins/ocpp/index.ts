@@ -2,7 +2,7 @@ import { definePlugin } from '../../collector/sdk/index.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { SessionStore } from './sessions.ts';
 import type { Station } from './station.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CommandFailed, CommandRejected, OutboundPolicy, Type, type Static } from '../../collector/sdk/index.ts';
 import type { CommandContext, TerminalLine } from './commands.ts';
-import { terminalFirmware } from './metrics.ts';
+import { terminalFirmware } from './measurements.ts';
 import type { Hello, Result } from './protocol.ts';
 
 export const UpdateFirmwareParams = Type.Object(

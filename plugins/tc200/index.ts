@@ -2,7 +2,7 @@ import { definePlugin, DeviceUnreachable, Type, type Command } from '../../colle
 import { BootWatch, runCommand } from './commands.ts';
 import { config } from './config.ts';
 import { UpdateFirmwareParams } from './firmware.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { parametersToWire, TerminalParameters } from './parameters.ts';
 import type { Hello } from './protocol.ts';
 import { TerminalPort } from './terminal-port.ts';
