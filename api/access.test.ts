@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { maintenanceCalendar, startOperations } from '../bin/operations.ts';
 import { roleRank, ROLES, type Inventory, type Role } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import type { Operations } from '../collector/operations/operations.ts';
-import { startFleet, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, type Fleet } from '../collector/operations/testing.ts';
 import { useInfluxd } from '../test/helpers/influxd.ts';
 import { build } from './app.ts';
-import { CALLERS, KINDS, type Caller } from './test-helpers.ts';
+import { CALLERS, KINDS, type Caller } from './testing.ts';
 
 /**
  * The role × route matrix: every route of the API, called by every kind of caller. A row names

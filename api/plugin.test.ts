@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { apiPlugin, bootstrapAdminKey } from './index.ts';
 
 let fixture: ReturnType<typeof tempInventory>;

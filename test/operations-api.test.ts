@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { build } from '../api/app.ts';
 import { ROLES, type Inventory, type Role } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { Operations } from '../collector/operations/operations.ts';
-import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/testing.ts';
 
 const SECRET = 'grafana-shared-secret-0123456789';
 

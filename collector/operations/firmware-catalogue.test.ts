@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempInventory } from '../inventory/test-helpers.ts';
+import { tempInventory } from '../inventory/testing.ts';
 import { OutboundPolicy } from '../sdk/index.ts';
 import { FirmwareCatalogue } from './firmware-catalogue.ts';
 

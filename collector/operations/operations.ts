@@ -4,8 +4,8 @@ import { CommandCatalogue } from '../commands/command-catalogue.ts';
 import { CommandQueue, type CommandQueueOptions } from '../commands/command-queue.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { InfluxQuery } from '../pipeline/influx-query.ts';
-import { OutboundPolicy, type DeviceState, type Plugin, type Point } from '../sdk/index.ts';
-import { AutoRecovery, DEFAULT_RECOVERY_RULES, type RecoveryRule } from './auto-recovery.ts';
+import { OutboundPolicy, type DeviceState, type Plugin, type Point, type RecoveryRule } from '../sdk/index.ts';
+import { AutoRecovery } from './auto-recovery.ts';
 import { Escalator, type EscalationOptions } from './escalation.ts';
 import { FirmwareCatalogue } from './firmware-catalogue.ts';
 import { Incidents } from './incidents.ts';
@@ -27,15 +27,17 @@ export interface OperationsOptions {
   rollouts?: Pick<RolloutsOptions, 'tickMs' | 'maxOfflineTurns'>;
   /** Private networks firmware image URLs may point into (CIDRs). Default none. */
   firmware?: { allowedNetworks?: readonly string[] };
-  /** Auto-recovery rules (default DEFAULT_RECOVERY_RULES; [] turns it off) and check interval, ms (default 30,000). */
+  /**
+   * Auto-recovery rules (default: the plugins' `recovery`; [] turns it off) and check interval, ms (default 30,000).
+   */
   recovery?: { rules?: readonly RecoveryRule[]; checkEveryMs?: number };
 }
 
 export interface OperationsDeps {
   inventory: Inventory;
   bus: CommandBus;
-  /** The plugin list: declared commands by device kind, for devices that are offline. */
-  plugins: readonly Pick<Plugin, 'kinds' | 'commands'>[];
+  /** The plugin list: declared commands by device kind (for devices that are offline) and recovery rules. */
+  plugins: readonly Pick<Plugin, 'kinds' | 'commands' | 'recovery'>[];
   /** Writes a point to InfluxDB (the collector's `emitter.system`). */
   emit: (point: Point) => void;
   log: Logger;
@@ -134,7 +136,7 @@ export class Operations {
 
   /** Builds auto-recovery when the deps can say a device's state. */
   private static recoveryFor(self: Operations, deps: OperationsDeps, now: () => number): AutoRecovery | undefined {
-    const rules = deps.options?.recovery?.rules ?? DEFAULT_RECOVERY_RULES;
+    const rules = deps.options?.recovery?.rules ?? deps.plugins.flatMap((p) => p.recovery ?? []);
     if (!deps.state || rules.length === 0) return undefined;
     return new AutoRecovery({
       db: deps.inventory.db,

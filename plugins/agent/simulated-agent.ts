@@ -1,19 +1,12 @@
 import pino from 'pino';
 import Value from 'typebox/value';
-import {
-  conformFields,
-  int,
-  SimulatedUplink,
-  type Fields,
-  type Point,
-  type SeenAttributes,
-  type UplinkCommand,
-} from '../../collector/sdk/index.ts';
+import { conformFields, int, type Fields, type Point, type SeenAttributes } from '../../collector/sdk/index.ts';
+import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/simulation.ts';
 import tc200 from '../tc200/index.ts';
 import { BootWatch, runCommand } from '../tc200/commands.ts';
 import type { CommandContext } from '../tc200/terminal-line.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';
-import { MemoryTerminal } from '../tc200/memory-terminal.ts';
+import { MemoryTerminal } from '../tc200/simulated-memory-terminal.ts';
 import type { Report } from '../tc200/reports.ts';
 import type { TerminalFaults } from '../tc200/terminal-model.ts';
 

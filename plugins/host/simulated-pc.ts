@@ -1,4 +1,4 @@
-import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/index.ts';
+import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/simulation.ts';
 import host from './index.ts';
 
 /**

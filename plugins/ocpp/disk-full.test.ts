@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { fillDatabase, fillDisk } from '../../test/helpers/full-disk.ts';
-import { boot16, boot201, rawCall, startRig, type Rig } from './test-rig.ts';
+import { boot16, boot201, rawCall, startRig, type Rig } from './testing.ts';
 
 /**
  * A StopTransaction carries the only copy of a session's end: a charger deletes it once answered.

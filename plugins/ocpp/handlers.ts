@@ -7,7 +7,7 @@
  */
 import { isDiskFull, PointsRefused } from '../../collector/sdk/index.ts';
 import { idTagInfo } from './id-tags.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
+import { boot, chargerError, connectorStatus, diagnostics, firmware } from './measurements.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';

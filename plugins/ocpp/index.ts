@@ -2,7 +2,7 @@ import { definePlugin } from '../../collector/sdk/index.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { SessionStore } from './sessions.ts';
 import type { Station } from './station.ts';
@@ -24,6 +24,16 @@ export default definePlugin({
   config,
   measurements,
   commands: commandSpecs,
+  recovery: [
+    {
+      name: 'charger_fault_soft_reset',
+      kinds: ['charger'],
+      state: 'error',
+      for_s: 600,
+      command: 'reset',
+      params: { type: 'soft' },
+    },
+  ],
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {

@@ -9,8 +9,8 @@ import { SessionScheduler } from '../../collector/operations/sessions/session-sc
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota, shellyServer } from './simulator.ts';
-import { TestBroker } from './test-broker.ts';
+import { ConsolePlug, runTasmota, shellyServer } from './simulated-plug.ts';
+import { TestBroker } from './testing.ts';
 
 // A gaming session on a console ends by cutting its plug's power. Everything here is real: the
 // session scheduler wired as serve wires it (the runtime's command bus and emitter), the plug

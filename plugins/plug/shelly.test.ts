@@ -5,10 +5,10 @@ import {
   CommandFailed,
   DeviceUnreachable,
   MemoryDirectory,
-  TestAccumulator,
   type Command,
   type RunningPlugin,
 } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import plug from './index.ts';
 
 // Shelly plugs are third-party HTTP devices that cannot run here: nock answers for them.

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota } from './simulator.ts';
-import { TestBroker } from './test-broker.ts';
+import { ConsolePlug, runTasmota } from './simulated-plug.ts';
+import { TestBroker } from './testing.ts';
 
 // The broker's side of Tasmota failures, all real: Mosquitto, the simulator's Tasmota clients,
 // the runtime. A plug that loses power says nothing; the broker publishes its will. A broker that

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CommandFailed, CommandRejected, OutboundPolicy } from '../../collector/sdk/index.ts';
 import { checkFirmwareUrl, downloadImage } from './firmware.ts';
 import { startRig, until, type Rig } from './testing.ts';
-import type { TerminalFaults } from './terminal-sim.ts';
+import type { TerminalFaults } from './simulated-terminal.ts';
 
 const SERIAL = 'TC2-000777';
 let rig: Rig | undefined;

@@ -8,7 +8,7 @@ import {
   type Static,
 } from '../../collector/sdk/index.ts';
 import type { CommandContext, TerminalLine } from './terminal-line.ts';
-import { terminalFirmware } from './metrics.ts';
+import { terminalFirmware } from './measurements.ts';
 import type { Hello, Result } from './protocol.ts';
 
 export const UpdateFirmwareParams = Type.Object(

@@ -150,6 +150,8 @@ export const FLEET: FixtureDevice[] = [
     repeat: { pos_payment: 6 },
   },
   { device: 'plug-1', kind: 'plug', model: 'Shelly Plug S', customer: 'acme', site: 'acme-s1', state: 'online' },
+  // The example plugin's sensor: its sensor_reading has panels like every declared measurement.
+  { device: 'sensor-1', kind: 'sensor', model: 'SIM-1', customer: 'acme', site: 'acme-s1', state: 'online' },
 ];
 
 /** Alert rule uid → the devices (or collector hosts) it must fire for, and none other. */

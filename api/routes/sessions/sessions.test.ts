@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandBus } from '../../../collector/commands/command-bus.ts';
 import { SessionScheduler } from '../../../collector/operations/sessions/session-scheduler.ts';
 import { ROLES, type Inventory, type Role } from '../../../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../../../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../../../collector/inventory/testing.ts';
 import { Type, type Command } from '../../../collector/sdk/index.ts';
 import { apiPlugin } from '../../plugin.ts';
 import sessionRoutes from './index.ts';

@@ -5,11 +5,9 @@
  */
 import type Database from 'better-sqlite3';
 import { RPCClient } from 'ocpp-rpc';
-import type { Role } from '../../collector/inventory/index.ts';
 import type { Spool } from '../../collector/pipeline/spool.ts';
-import type { Collector } from '../../collector/runtime/collector.ts';
-import type { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { startPluginRuntime } from '../../test/helpers/plugin-runtime.ts';
+import type { MemoryDirectory, Role } from '../../collector/sdk/index.ts';
+import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import ocpp from './index.ts';
 
 /** The `Authorization` header of an API key with that role, of the rig started last. */
@@ -20,7 +18,7 @@ export let token: (role: Role) => string = () => {
 export interface Rig {
   url: string;
   ws: string;
-  collector: Collector;
+  collector: PluginRuntime['collector'];
   directory: MemoryDirectory;
   /** The inventory database, where the plugin keeps its tables (as in serve). */
   db: Database.Database;
@@ -91,7 +89,7 @@ export async function startRig(
   };
 }
 
-export { rawCall, rawFrame } from './sim-charger.ts';
+export { rawCall, rawFrame } from './simulated-charger.ts';
 
 /** Polls `check` until it is true (at most `tries` × 50 ms); returns its last result. */
 export async function eventually(check: () => boolean | Promise<boolean>, tries = 100): Promise<boolean> {
