@@ -64,6 +64,7 @@ export default async function agent(argv: string[]): Promise<number> {
     db,
     maxBytes: config.outbox.max_bytes,
     whenFull: config.outbox.when_full,
+    diskReserveBytes: config.outbox.disk_reserve_bytes,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.outbox.batch_size),
     onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
     onDiskFull: (full, err) => diskFullLog(log, full, err),

@@ -132,6 +132,7 @@ export default async function serve(argv: string[]): Promise<number> {
     db,
     maxBytes: config.pipeline.spool_max_bytes,
     whenFull: config.pipeline.when_full,
+    diskReserveBytes: config.pipeline.disk_reserve_bytes,
     commitIntervalMs: config.pipeline.commit_interval_ms,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.pipeline.batch_size),
     onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),

@@ -80,12 +80,18 @@ export class SimulatedAgent {
       token: o.token,
       onAck: o.onAck,
       onCommand: (c) => this.command(c),
+      onReconnect: () => this.announce(),
     });
   }
 
   /** Connects, announces the terminals with the tc200 plugin's commands, and boots them (their hellos). */
   async connect(): Promise<void> {
     await this.uplink.connect();
+    this.announce();
+    for (const t of this.terminals) t.start();
+  }
+
+  private announce(): void {
     const commands = Object.fromEntries(
       Object.entries(tc200.commands ?? {}).map(([name, c]) => [
         name,
@@ -101,7 +107,6 @@ export class SimulatedAgent {
         commands,
       })),
     );
-    for (const t of this.terminals) t.start();
   }
 
   /** One round at `t` (ms): a status from every terminal, liveness where due, self-metrics; resolves on the ack. */

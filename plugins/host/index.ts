@@ -193,9 +193,15 @@ async function loop(ctx: PluginContext, intervalS: number, round: () => Promise<
     // Stopped during the round: the abort has fired already, a listener added now would never run.
     if (signal.aborted) break;
     const wait = Math.max(0, intervalS * 1000 - (Date.now() - started));
+    // The listener goes with the wait: one left per round was the agent's MaxListenersExceededWarning.
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, wait);
-      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, wait);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }

@@ -81,7 +81,7 @@ export async function runShelly(
   port: number,
   signal: AbortSignal,
   progress: SimulatorProgress,
-  up: () => void,
+  up: (now: boolean) => void,
 ) {
   const server = shellyServer(plug, (method) =>
     progress.count(method === '/rpc/Switch.Set' ? 'shelly_commands' : 'shelly_polls'),
@@ -90,12 +90,15 @@ export async function runShelly(
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  up();
+  up(true);
   // The run may have ended while the server was starting: a listener added after abort never fires.
   if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 }
+
+const RECONNECT_INITIAL_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
 
 /** One Tasmota plug: LWT, tele STATE/SENSOR every TelePeriod, and POWER commands with their results. */
 export async function runTasmota(
@@ -105,12 +108,23 @@ export async function runTasmota(
   teleS: number,
   signal: AbortSignal,
   progress: Pick<SimulatorProgress, 'count'>,
-  up: () => void = () => {},
+  up: (now: boolean) => void = () => {},
 ): Promise<void> {
   const client = mqtt.connect(broker, {
     clientId: `sim-${topic}`,
     will: { topic: `tele/${topic}/LWT`, payload: Buffer.from('Offline'), retain: true, qos: 1 },
-    reconnectPeriod: 1000,
+    reconnectPeriod: RECONNECT_INITIAL_MS,
+  });
+  // Backoff: mqtt.js waits reconnectPeriod before each attempt, read when it schedules one.
+  let ceiling = RECONNECT_INITIAL_MS;
+  client.on('reconnect', () => {
+    ceiling = Math.min(RECONNECT_MAX_MS, ceiling * 2);
+    client.options.reconnectPeriod = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  });
+  let connected = false;
+  client.on('close', () => {
+    if (connected) up(false);
+    connected = false;
   });
   const publishState = () => {
     client.publish(
@@ -148,7 +162,9 @@ export async function runTasmota(
     publishState();
     clearInterval(timer);
     timer = setInterval(publishState, teleS * 1000);
-    up();
+    client.options.reconnectPeriod = ceiling = RECONNECT_INITIAL_MS;
+    if (!connected) up(true);
+    connected = true;
   });
   client.on('message', (_topic, payload) => {
     const asked = payload.toString().toUpperCase();

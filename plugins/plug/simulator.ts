@@ -30,7 +30,8 @@ export default defineSimulator({
   async run({ count, options, progress, signal }) {
     const loadW = Number(options.load_w ?? 150);
     let up = 0;
-    const report = () => progress.update('up', ++up, count);
+    // Up now, not ever: a Tasmota plug whose broker went away counts down until it is back.
+    const report = (now: boolean) => progress.update('up', now ? ++up : --up, count);
     await Promise.all(
       plugsOf(count, options).map((p) => {
         const plug = new ConsolePlug(loadW);
