@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
+import { AccessTable, apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
+import { uiPlugin } from '../../api/ui/plugin.ts';
+import { UiSessions } from '../../api/ui/sessions.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
 import { logRequests } from '../../api/request-log.ts';
 import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
@@ -286,6 +288,9 @@ export default async function serve(argv: string[]): Promise<number> {
   app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+  const access = new AccessTable();
+  const uiSessions = new UiSessions(inventory.apiKeys, config.ui.session_hours * 3_600_000);
+  const authFailures = { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 };
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
   void app.register(apiPlugin, {
@@ -298,13 +303,25 @@ export default async function serve(argv: string[]): Promise<number> {
     backups: { backups, nextBackupAt: () => backupSchedule?.next },
     limits: {
       bodyLimit: config.http.body_limit_bytes,
-      authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 },
+      authFailures,
     },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
+    access,
+    sessions: uiSessions,
     extend: async (api) => {
       await api.register(sessionRoutes, { scheduler: sessions });
       server.mountApiRoutes(api);
     },
+  });
+  void app.register(uiPlugin, {
+    prefix: '/ui',
+    server: app,
+    apiPrefix: '/api/v1',
+    inventory,
+    operations,
+    sessions: uiSessions,
+    access,
+    authFailures,
   });
 
   try {
