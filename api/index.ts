@@ -7,3 +7,4 @@ export { ApiError, ERRORS, type ErrorBody, type ErrorCode } from './errors.ts';
 export { auditNote } from './audit.ts';
 export { installNetworkAllowList, OPERATOR_PATHS, upgradeNetworkAllowList } from './network-allow.ts';
 export type { Access } from './auth.ts';
+export { AccessTable } from './access-table.ts';

@@ -4,7 +4,8 @@ import type { DeviceDraft, DeviceProblem } from '../collector/sdk/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
 import type { BackupRoutesOptions } from './routes/backups/index.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
-import type { AuthFailureReason } from './auth.ts';
+import type { AccessTable } from './access-table.ts';
+import type { AuthFailureReason, AuthOptions } from './auth.ts';
 
 export interface ApiLimits {
   /** Largest request body, bytes. Default 1 MiB. */
@@ -58,6 +59,10 @@ export interface ApiOptions {
    * Routes registered on the host server outside this scope get none of that.
    */
   extend?: (api: FastifyInstance) => Promise<void> | void;
+  /** Filled with every route's role, for the operator pages (see access-table.ts). */
+  access?: AccessTable;
+  /** Tokens that stand for an API key: the operator pages' sessions (ui/sessions.ts). */
+  sessions?: AuthOptions['sessions'];
 }
 
 /** What every route plugin receives. */

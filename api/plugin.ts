@@ -54,6 +54,8 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   installAuth(app, ctx.inventory, [`${app.prefix}/docs`], {
     failures: ctx.limits.authFailures,
     onFailure: opts.onAuthFailure,
+    access: opts.access,
+    sessions: opts.sessions,
   });
   await app.register(rateLimit, {
     max: ctx.limits.rateLimit.max,

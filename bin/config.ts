@@ -285,6 +285,16 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     operations: OperationsConfig,
+    ui: Type.Object(
+      {
+        session_hours: Type.Number({
+          default: 8,
+          exclusiveMinimum: 0,
+          description: 'A sign-in of the operator pages (/ui/) ends after this many hours without a request',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     backup: Type.Object(
       {
         schedule: Type.Union([Type.Literal('daily'), Type.Literal('off')], {

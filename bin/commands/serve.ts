@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { apiPlugin, bootstrapAdminKey, installNetworkAllowList, upgradeNetworkAllowList } from '../../api/index.ts';
+import {
+  AccessTable,
+  apiPlugin,
+  bootstrapAdminKey,
+  installNetworkAllowList,
+  upgradeNetworkAllowList,
+} from '../../api/index.ts';
+import { uiPlugin } from '../../api/ui/plugin.ts';
+import { UiSessions } from '../../api/ui/sessions.ts';
 import { logRequests } from '../../api/request-log.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
 import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
@@ -277,6 +285,9 @@ export default async function serve(argv: string[]): Promise<number> {
   app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+  const access = new AccessTable();
+  const uiSessions = new UiSessions(inventory.apiKeys, config.ui.session_hours * 3_600_000);
+  const authFailures = { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 };
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
   void app.register(apiPlugin, {
@@ -289,10 +300,22 @@ export default async function serve(argv: string[]): Promise<number> {
     backups: { backups, nextBackupAt: () => backupSchedule?.next },
     limits: {
       bodyLimit: config.http.body_limit_bytes,
-      authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 },
+      authFailures,
     },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
+    access,
+    sessions: uiSessions,
     extend: (api) => server.mountApiRoutes(api),
+  });
+  void app.register(uiPlugin, {
+    prefix: '/ui',
+    server: app,
+    apiPrefix: '/api/v1',
+    inventory,
+    operations,
+    sessions: uiSessions,
+    access,
+    authFailures,
   });
 
   try {

@@ -163,6 +163,7 @@ export class Incidents {
   list(filter: {
     status?: IncidentStatus;
     customer?: string;
+    site?: string;
     device?: string;
     severity?: string;
     before?: number;
@@ -170,7 +171,7 @@ export class Incidents {
   }): { items: Incident[]; more: boolean } {
     const where: string[] = [];
     const values: unknown[] = [];
-    for (const key of ['status', 'customer', 'device', 'severity'] as const) {
+    for (const key of ['status', 'customer', 'site', 'device', 'severity'] as const) {
       if (filter[key] !== undefined) {
         where.push(`${key} = ?`);
         values.push(filter[key]);
