@@ -38,6 +38,8 @@ export class TerminalPort implements TerminalLine {
   private identifyTimer?: NodeJS.Timeout;
   private stopped = false;
   private identifying = false;
+  /** The last reports' stamp: reports are stamped in ms when taken, and two taken in one ms would be one point. */
+  private lastStamp = -Infinity;
   private stopWatching = () => {};
 
   constructor(
@@ -269,6 +271,8 @@ export class TerminalPort implements TerminalLine {
   }
 
   private write(reports: Report[], now: number): void {
-    for (const r of reports) this.ctx.emit(r.measurement.name, r.fields, r.tags, now);
+    const time = Math.max(now, this.lastStamp + 1);
+    this.lastStamp = time;
+    for (const r of reports) this.ctx.emit(r.measurement.name, r.fields, r.tags, time);
   }
 }
