@@ -92,7 +92,7 @@ describe('serve: one owner per data dir', () => {
     const influxUrl = `http://127.0.0.1:${config.influx.embedded_port}`;
     const first = await startServe({ config, dir: caseDir() });
     running.push(first);
-    expect(first.output()).toContain(`embedded InfluxDB ${influxUrl}, database fleetpulse`);
+    await first.logged(`embedded InfluxDB ${influxUrl}, database fleetpulse`);
     const firstInfluxd = influxdPid(dataDir);
 
     const second = await runServeToExit(config, caseDir());
@@ -116,7 +116,7 @@ describe('serve: one owner per data dir', () => {
     expect(alive(firstInfluxd)).toBe(true);
     const next = await startServe({ config, dir: caseDir() });
     running.push(next);
-    expect(next.output()).toContain(`stopping a leftover influxd (pid ${firstInfluxd})`);
+    await next.logged(`stopping a leftover influxd (pid ${firstInfluxd})`);
     await until('the leftover influxd has exited', () => !alive(firstInfluxd));
     const nextInfluxd = influxdPid(dataDir);
     expect(nextInfluxd).not.toBe(firstInfluxd);

@@ -31,6 +31,11 @@ export interface ServeProcess {
   readonly port: number;
   /** Everything the child wrote so far (stdout then stderr interleaved as received). */
   output(): string;
+  /**
+   * Resolves once the output contains `text`. Log lines reach the pipe after the state they report
+   * is visible over HTTP, so a test that saw the state waits for the line instead of reading it once.
+   */
+  logged(text: string, timeoutMs?: number): Promise<void>;
   /** Resolves when the child has exited. */
   readonly exited: Promise<ServeExit>;
   /** Sends a signal and waits for the exit (SIGKILL after `limitMs` if it does not come). */
@@ -165,6 +170,13 @@ export async function startServe(options: SpawnServeOptions): Promise<ServeProce
     port,
     url: `http://127.0.0.1:${port}`,
     output,
+    async logged(text: string, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!output().includes(text)) {
+        if (Date.now() > deadline) throw new Error(`"${text}" not in serve's output:\n${output().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM', limitMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
