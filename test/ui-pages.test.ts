@@ -95,10 +95,11 @@ async function raise(fingerprint: string, labels: Record<string, string>, summar
   return ((await res.json()) as { incidents: number[] }).incidents[0];
 }
 
-async function connectCharger(identity: string): Promise<RPCClient> {
+async function connectCharger(identity: string, password?: string): Promise<RPCClient> {
   const client = new RPCClient({
     endpoint: `${serve.url.replace(/^http/, 'ws')}/ocpp`,
     identity,
+    ...(password && { password }),
     protocols: ['ocpp1.6'],
     strictMode: true,
     reconnect: false,
@@ -240,6 +241,87 @@ describe('operator pages', () => {
     const after = (await api('GET', `/sessions/${before.id}`)).json;
     expect(Date.parse(after.ends_at) - Date.parse(before.ends_at)).toBe(15 * 60_000);
     await shot(page, 'sessions');
+    await page.context().close();
+  });
+
+  it('shows a real rollout by wave with its failure, and pauses, resumes and aborts it', async () => {
+    const model = `${boot16.chargePointVendor} ${boot16.chargePointModel}`;
+    const ids = ['CP-RO-A', 'CP-RO-B', 'CP-RO-C'];
+    for (const id of ids)
+      expect(
+        (
+          await api('POST', '/devices', {
+            id,
+            kind: 'charger',
+            model,
+            firmware: boot16.firmwareVersion,
+            site: 'acme-berlin',
+          })
+        ).status,
+      ).toBe(201);
+    const [a, b, c] = await Promise.all(
+      ids.map(async (id) =>
+        connectCharger(id, (await api('POST', `/devices/${id}/credentials`, { type: 'ocpp_password' })).json.secret),
+      ),
+    );
+    for (const cp of [a, b, c])
+      expect(((await cp.call('BootNotification', boot16)) as { status: string }).status).toBe('Accepted');
+    // The canary flashes and boots on the new version; in wave 2 one fails, one never reports back.
+    a.handle('UpdateFirmware', (async () => {
+      setImmediate(() => void a.call('BootNotification', { ...boot16, firmwareVersion: '9.0' }));
+      return {};
+    }) as never);
+    b.handle('UpdateFirmware', (async () => {
+      throw new Error('flash write error');
+    }) as never);
+    c.handle('UpdateFirmware', (async () => ({})) as never);
+    const fw = await api('POST', '/firmware', {
+      model,
+      version: '9.0',
+      url: 'https://fw.example.com/sim-22-9.0.bin',
+      sha256: 'c'.repeat(64),
+    });
+    expect(fw.status).toBe(201);
+    const created = await api('POST', '/rollouts', {
+      firmware_id: fw.json.id,
+      selector: { site: 'acme-berlin' },
+      canary: { count: 1 },
+      wave_size: 2,
+      failure_threshold: 0.6,
+    });
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    await until(async () => {
+      const states = (await api('GET', `/rollouts/${id}/devices`)).json.items.map((d: { state: string }) => d.state);
+      return states.join() === 'done,failed,confirming';
+    }, 'the canary to finish and wave 2 to have a failure');
+
+    const page = await signIn(operatorKey);
+    await page.goto(`${serve.url}/ui/rollouts`);
+    await page.getByRole('link', { name: id.slice(0, 8) }).click();
+    await page.waitForURL(new RegExp(`/ui/rollouts/${id}`));
+    const cell = (wave: number, state: string) =>
+      page.locator(`#waves tr[data-wave="${wave}"] td[data-state="${state}"]`).textContent();
+    expect([await cell(1, 'done'), await cell(2, 'failed'), await cell(2, 'confirming')]).toEqual(['1', '1', '1']);
+    expect(await page.locator('#failures tbody').textContent()).toMatch(/CP-RO-B[\s\S]*flash write error/);
+    expect(await page.locator('#rollout-state').textContent()).toBe('running');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.waitForURL(/done=/);
+    expect(await page.locator('#rollout-state').textContent()).toBe('paused');
+    expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('paused');
+    expect((await audit('rollouts.pause')).some((r) => r.actor_name === 'alice' && r.result === 'ok')).toBe(true);
+    await shot(page, 'rollout');
+    expect(await page.getByRole('button', { name: 'Pause' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForURL(/done=Resume/);
+    expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('running');
+    await page.getByRole('button', { name: 'Abort' }).click();
+    await page.waitForURL(/done=Abort/);
+    expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('aborted');
+    expect(await page.locator('main button').count()).toBe(0);
+    await page.goto(`${serve.url}/ui/rollouts`);
+    await shot(page, 'rollouts');
     await page.context().close();
   });
 

@@ -10,6 +10,7 @@ const NAV = [
   ['incidents', 'Incidents'],
   ['pending', 'Pending devices'],
   ['sessions', 'Sessions'],
+  ['rollouts', 'Rollouts'],
 ] as const;
 
 /** The page around every screen: one stylesheet, htmx as an enhancement only, a skip link. */

@@ -12,6 +12,7 @@ import incidents from './pages/incidents.ts';
 import devices from './pages/devices.ts';
 import pending from './pages/pending.ts';
 import sessions from './pages/sessions.ts';
+import rollouts from './pages/rollouts.ts';
 
 import { cookie, SESSION_COOKIE, type UiContext, type UiOptions, type UiRequest } from './context.ts';
 
@@ -144,4 +145,5 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, options) => {
   devices(ctx);
   pending(ctx);
   sessions(ctx);
+  rollouts(ctx);
 };
