@@ -44,8 +44,8 @@ async function until<T>(probe: () => Promise<T | undefined | false>, what: strin
   }
 }
 
-async function signIn(key: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+async function signIn(key: string, javaScriptEnabled = true): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, javaScriptEnabled });
   const page = await context.newPage();
   await page.goto(`${serve.url}/ui/`);
   await page.getByLabel('Personal API key').fill(key);
@@ -53,6 +53,9 @@ async function signIn(key: string): Promise<Page> {
   await page.waitForURL(/\/ui\/incidents/);
   return page;
 }
+
+/** Waits for the page after a form post: the server's flash (kept in the session) says what was done. */
+const flash = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -64,7 +67,10 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'fp-ui-'));
   serve = await startServe({
     dir,
-    config: { data_dir: path.join(dir, 'data'), http: { host: '127.0.0.1', port: 0 } },
+    config: {
+      data_dir: path.join(dir, 'data'),
+      http: { host: '127.0.0.1', port: 0 },
+    },
     env: { FLEETPULSE_ADMIN_KEY: ADMIN, FLEETPULSE_INCIDENT_WEBHOOK_SECRET: WEBHOOK },
   });
   operatorKey = (await api('POST', '/keys', { name: 'alice', role: 'operator' })).json.key;
@@ -166,14 +172,14 @@ describe('operator pages', () => {
 
     await page.goto(`${serve.url}/ui/incidents/${critical}`);
     await page.getByRole('button', { name: 'Acknowledge' }).click();
-    await page.waitForURL(/done=/);
+    await flash(page, 'Acknowledged.');
     expect(await page.locator('#incident-state').textContent()).toBe('acknowledged');
     await page.getByLabel('Comment').fill('on it, calling the store');
     await page.getByRole('button', { name: 'Add comment' }).click();
-    await page.waitForURL(/done=Comment/);
+    await flash(page, 'Comment added.');
     await page.getByLabel('Resolution note').fill('terminal replugged');
     await page.getByRole('button', { name: 'Resolve' }).click();
-    await page.waitForURL(/done=Resolved/);
+    await flash(page, 'Resolved');
     expect(await page.locator('#incident-state').textContent()).toBe('resolved');
     expect(await page.locator('.timeline').textContent()).toContain('on it, calling the store');
     await shot(page, 'incident');
@@ -202,7 +208,7 @@ describe('operator pages', () => {
     await admin.goto(`${serve.url}/ui/pending`);
     await shot(admin, 'pending');
     await admin.getByRole('button', { name: 'Approve CP-UI-NEW' }).click();
-    await admin.waitForURL(/done=/);
+    await flash(admin, 'CP-UI-NEW approved.');
     expect((await api('GET', '/devices/CP-UI-NEW')).json.lifecycle).toBe('active');
 
     // Approved: the charger boots again and is accepted; a reset from its page reaches it.
@@ -216,7 +222,7 @@ describe('operator pages', () => {
     const form = admin.locator('form.command', { has: admin.getByRole('heading', { name: 'reset' }) });
     await form.getByLabel('type').selectOption('soft');
     await form.getByRole('button', { name: 'Run reset' }).click();
-    await admin.waitForURL(/done=/);
+    await flash(admin, 'Command reset queued.');
     await until(async () => {
       await admin.reload();
       return (await admin.locator('tr[data-command="reset"] .status').first().textContent()) === 'succeeded';
@@ -233,11 +239,11 @@ describe('operator pages', () => {
     await page.getByLabel('Station (device id)').fill('pc-ui-1');
     await page.getByLabel('Minutes').fill('30');
     await page.getByRole('button', { name: 'Start' }).click();
-    await page.waitForURL(/done=/);
+    await flash(page, 'Session started on pc-ui-1.');
     const before = (await api('GET', '/sessions?state=active')).json.items[0];
     await page.getByLabel('Extend by (min)').fill('15');
     await page.getByRole('button', { name: 'Extend' }).click();
-    await page.waitForURL(/done=Extended/);
+    await flash(page, 'Extended by 15 min.');
     const after = (await api('GET', `/sessions/${before.id}`)).json;
     expect(Date.parse(after.ends_at) - Date.parse(before.ends_at)).toBe(15 * 60_000);
     await shot(page, 'sessions');
@@ -307,17 +313,17 @@ describe('operator pages', () => {
     expect(await page.locator('#rollout-state').textContent()).toBe('running');
 
     await page.getByRole('button', { name: 'Pause' }).click();
-    await page.waitForURL(/done=/);
+    await flash(page, 'Pause: done.');
     expect(await page.locator('#rollout-state').textContent()).toBe('paused');
     expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('paused');
     expect((await audit('rollouts.pause')).some((r) => r.actor_name === 'alice' && r.result === 'ok')).toBe(true);
     await shot(page, 'rollout');
     expect(await page.getByRole('button', { name: 'Pause' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Resume' }).click();
-    await page.waitForURL(/done=Resume/);
+    await flash(page, 'Resume: done.');
     expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('running');
     await page.getByRole('button', { name: 'Abort' }).click();
-    await page.waitForURL(/done=Abort/);
+    await flash(page, 'Abort: done.');
     expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('aborted');
     expect(await page.locator('main button').count()).toBe(0);
     await page.goto(`${serve.url}/ui/rollouts`);
@@ -366,6 +372,34 @@ describe('operator pages', () => {
     expect(status).toBe(403);
     expect((await api('GET', `/incidents/${id}`)).json.status).toBe('open');
     expect((await audit('ui.csrf_refused')).some((r) => r.actor_name === 'alice' && r.result === 'denied')).toBe(true);
+    await page.context().close();
+  });
+
+  it('works without JavaScript: a post answers with the page and a flash from the session, shown once, not forgeable by a link', async () => {
+    const id = await raise(
+      'fp-ui-nojs',
+      { alertname: 'DeviceOffline', severity: 'warning', customer: 'acme' },
+      'no js',
+    );
+    const page = await signIn(operatorKey, false);
+    await page.goto(`${serve.url}/ui/incidents/${id}`);
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await flash(page, 'Acknowledged.');
+    expect(page.url()).toBe(`${serve.url}/ui/incidents/${id}`);
+    expect((await api('GET', `/incidents/${id}`)).json.status).toBe('acknowledged');
+    await page.reload();
+    expect(await page.getByRole('status').count()).toBe(0);
+    await page.goto(`${serve.url}/ui/incidents/${id}?done=All+incidents+resolved`);
+    expect(await page.getByRole('status').count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('answers a device that does not exist with an HTML page and 404', async () => {
+    const page = await signIn(viewerKey);
+    const res = await page.goto(`${serve.url}/ui/devices/no-such-device`);
+    expect(res!.status()).toBe(404);
+    expect(res!.headers()['content-type']).toMatch(/^text\/html/);
+    expect(await page.getByRole('status').textContent()).toMatch(/no-such-device|not found/i);
     await page.context().close();
   });
 });

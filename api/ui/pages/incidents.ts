@@ -98,7 +98,7 @@ export default function incidents(ctx: UiContext): void {
     const id = (request.params as { id: string }).id;
     const answer = await ui.api<Static<typeof IncidentDetail>>('GET', `/incidents/${encodeURIComponent(id)}`);
     if (answer.status !== 200)
-      return reply.code(answer.status).send(String(ui.render('Incident', html`<p class="error">${answer.error}</p>`)));
+      return ui.problem(reply, answer.status, 'Incident', answer.error ?? `refused (${answer.status})`);
     const i = answer.body;
     const base = `/ui/incidents/${i.id}`;
     const may = (action: string) => ui.can('POST', `/incidents/:id/${action}`);

@@ -73,11 +73,7 @@ export default function rollouts(ctx: UiContext): void {
       ui.api<Rollout>('GET', `/rollouts/${id}`),
       ui.api<Static<typeof RolloutDeviceList>>('GET', `/rollouts/${id}/devices`),
     ]);
-    if (one.status !== 200)
-      return reply
-        .code(one.status)
-        .type('text/html; charset=utf-8')
-        .send(String(ui.render('Rollout', html`<p class="error">${one.error}</p>`)));
+    if (one.status !== 200) return ui.problem(reply, one.status, 'Rollout', one.error ?? `refused (${one.status})`);
     const r = one.body;
     const fw = await ui.api<Static<typeof FirmwareJson>>('GET', `/firmware/${encodeURIComponent(r.firmware_id)}`);
     const items = devices.status === 200 ? devices.body.items : [];
