@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RPCClient } from 'ocpp-rpc';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boot16 } from '../plugins/ocpp/testing.ts';
+import { useInfluxd } from './helpers/influxd.ts';
 import { REPO_ROOT, startServe, type ServeProcess } from './helpers/serve-process.ts';
 
 /**
@@ -16,12 +17,14 @@ import { REPO_ROOT, startServe, type ServeProcess } from './helpers/serve-proces
 const ADMIN = 'ui-test-admin-key-0123456789';
 const WEBHOOK = 'ui-test-webhook-secret';
 const SHOTS = path.join(REPO_ROOT, 'docs/ui');
+const influx = useInfluxd();
 
 let dir: string;
 let serve: ServeProcess;
 let browser: Browser;
 let operatorKey: string;
 let viewerKey: string;
+let database: string;
 const chargers: RPCClient[] = [];
 
 async function api(method: string, url: string, body?: unknown, key = ADMIN): Promise<{ status: number; json: any }> {
@@ -65,11 +68,13 @@ async function audit(action: string): Promise<Array<{ actor_name: string | null;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'fp-ui-'));
+  database = await influx.freshDatabase();
   serve = await startServe({
     dir,
     config: {
       data_dir: path.join(dir, 'data'),
       http: { host: '127.0.0.1', port: 0 },
+      influx: { url: influx.url, database },
     },
     env: { FLEETPULSE_ADMIN_KEY: ADMIN, FLEETPULSE_INCIDENT_WEBHOOK_SECRET: WEBHOOK },
   });
@@ -400,6 +405,43 @@ describe('operator pages', () => {
     expect(res!.status()).toBe(404);
     expect(res!.headers()['content-type']).toMatch(/^text\/html/);
     expect(await page.getByRole('status').textContent()).toMatch(/no-such-device|not found/i);
+    await page.context().close();
+  });
+
+  it("shows a customer's monthly uptime report and downloads the API's own CSV", async () => {
+    // Ten hours of October 2026 as the liveness rollup writes them; one hour offline: 90 %.
+    const OCT = Date.parse('2026-10-01T00:00:00Z');
+    const lines = Array.from({ length: 10 }, (_, h) => {
+      const off = h === 3 ? 3600 : 0;
+      return `device_availability,customer=acme,device=T-REP-1,kind=terminal,site=acme-berlin online_s=${3600 - off}i,error_s=0i,offline_s=${off}i,maintenance_s=0i ${OCT + h * 3_600_000}`;
+    });
+    const write = await fetch(`${influx.url}/write?db=${database}&precision=ms`, {
+      method: 'POST',
+      body: lines.join('\n'),
+    });
+    expect(write.status).toBe(204);
+
+    const page = await signIn(viewerKey);
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByLabel('Month').fill('2026-10');
+    await page.getByLabel('Customer').fill('acme');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(/month=2026-10/);
+    expect(await page.locator('[data-customer="acme"] .uptime').textContent()).toBe('90.00 %');
+    expect(await page.locator('#worst').textContent()).toContain('T-REP-1');
+    await shot(page, 'report');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('uptime-2026-10-acme.csv');
+    const file = readFileSync((await download.path())!, 'utf8');
+    const fromApi = await fetch(`${serve.url}/api/v1/reports/uptime?month=2026-10&customer=acme&format=csv`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(file).toBe(await fromApi.text());
+    expect(file).toContain('acme,,1,90');
     await page.context().close();
   });
 });

@@ -11,6 +11,7 @@ const NAV = [
   ['pending', 'Pending devices'],
   ['sessions', 'Sessions'],
   ['rollouts', 'Rollouts'],
+  ['reports', 'Reports'],
 ] as const;
 
 /** The page around every screen: one stylesheet, htmx as an enhancement only, a skip link. */

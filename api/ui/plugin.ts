@@ -13,6 +13,7 @@ import devices from './pages/devices.ts';
 import pending from './pages/pending.ts';
 import sessions from './pages/sessions.ts';
 import rollouts from './pages/rollouts.ts';
+import reports from './pages/reports.ts';
 
 import { cookie, SESSION_COOKIE, type UiContext, type UiOptions, type UiRequest } from './context.ts';
 
@@ -145,6 +146,7 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, options) => {
   pending(ctx);
   sessions(ctx);
   rollouts(ctx);
+  reports(ctx);
 };
 
 const viewerOf = (s: { session: UiSession; key: ApiKeyInfo }): Viewer => ({
