@@ -5,6 +5,8 @@ import { RPCClient } from 'ocpp-rpc';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boot16 } from '../plugins/ocpp/testing.ts';
+import { startPtyPair, startTerminal, type PtyPair, type SimulatedTerminal } from '../plugins/tc200/simulator.ts';
+import { AgentProcess } from './helpers/agent-rig.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 import { REPO_ROOT, startServe, type ServeProcess } from './helpers/serve-process.ts';
 
@@ -26,6 +28,9 @@ let operatorKey: string;
 let viewerKey: string;
 let database: string;
 const chargers: RPCClient[] = [];
+let agent: AgentProcess | undefined;
+let pty: PtyPair | undefined;
+let terminal: SimulatedTerminal | undefined;
 
 async function api(method: string, url: string, body?: unknown, key = ADMIN): Promise<{ status: number; json: any }> {
   const res = await fetch(`${serve.url}/api/v1${url}`, {
@@ -88,6 +93,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(chargers.map((c) => c.close({ force: true }).catch(() => {})));
+  await agent?.kill();
+  await terminal?.stop();
+  await pty?.stop();
   await browser?.close();
   await serve?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -396,6 +404,48 @@ describe('operator pages', () => {
     expect(await page.getByRole('status').count()).toBe(0);
     await page.goto(`${serve.url}/ui/incidents/${id}?done=All+incidents+resolved`);
     expect(await page.getByRole('status').count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('runs get_diagnostics on a simulated TC-200 behind a real agent, and shows its result', async () => {
+    const PC = 'ui-store-pc';
+    const TERMINAL = 'TC2-UI-0001';
+    await api('POST', '/devices', { id: PC, kind: 'pc', site: 'acme-berlin' });
+    const token = (await api('POST', `/devices/${PC}/credentials`, { type: 'agent_token' })).json.secret;
+    expect(
+      (await api('POST', '/devices', { id: TERMINAL, kind: 'terminal', gateway: PC, site: 'acme-berlin' })).status,
+    ).toBe(201);
+    pty = await startPtyPair(dir, 'tc200');
+    terminal = startTerminal({ path: pty.device, serial: TERMINAL });
+    agent = new AgentProcess(dir, {
+      agent: { id: PC, server: `${serve.url.replace(/^http/, 'ws')}/agent/`, token },
+      data_dir: path.join(dir, 'agent'),
+      outbox: { flush_interval_ms: 100 },
+      uplink: { reconnect_initial_ms: 200, reconnect_max_ms: 500, announce_interval_s: 1 },
+      plugins: {
+        host: { interval_s: 5, reboot_command: ['true'], lock_command: ['true'], warn_command: ['true'] },
+        tc200: { ports: [{ path: pty.host }], status_interval_s: 1, heartbeat_interval_s: 1 },
+      },
+    });
+    await until(
+      async () => (await api('GET', `/devices/${TERMINAL}`)).json.state === 'online',
+      `${TERMINAL} online behind the agent`,
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${agent!.output}`);
+    });
+
+    const page = await signIn(operatorKey);
+    await page.goto(`${serve.url}/ui/devices/${TERMINAL}`);
+    expect(await page.locator('dl.facts').textContent()).toContain(PC);
+    const form = page.locator('form.command', { has: page.getByRole('heading', { name: 'get_diagnostics' }) });
+    await form.getByRole('button', { name: 'Run get_diagnostics' }).click();
+    await flash(page, 'Command get_diagnostics queued.');
+    // The page polls the commands table itself (htmx) while the command runs: no reload here.
+    const row = page.locator('tr[data-command="get_diagnostics"]').first();
+    await row.locator('.status', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    expect(await row.locator('.result').textContent()).toContain('self-test passed');
+    await shot(page, 'diagnostics');
     await page.context().close();
   });
 
