@@ -183,6 +183,17 @@ describe('operator pages', () => {
     expect(filtered.join('\n')).toContain(`#${warning}`);
     expect(filtered.join('\n')).not.toContain(`#${critical}`);
 
+    // What Grafana's "Incidents of this device" link opens.
+    const ofDevice = await raise(
+      'fp-ui-d',
+      { alertname: 'DeviceOffline', severity: 'warning', customer: 'acme', device: 'T-UI-7' },
+      'T-UI-7 offline',
+    );
+    await page.goto(`${serve.url}/ui/incidents?device=T-UI-7`);
+    const ofDeviceRows = (await page.locator('tbody tr').allTextContents()).join('\n');
+    expect(ofDeviceRows).toContain(`#${ofDevice}`);
+    expect(ofDeviceRows).not.toContain(`#${warning}`);
+
     await page.goto(`${serve.url}/ui/incidents/${critical}`);
     await page.getByRole('button', { name: 'Acknowledge' }).click();
     await flash(page, 'Acknowledged.');
@@ -486,7 +497,7 @@ describe('operator pages', () => {
       page.getByRole('link', { name: 'Download CSV' }).click(),
     ]);
     expect(download.suggestedFilename()).toBe('uptime-2026-10-acme.csv');
-    const file = readFileSync((await download.path())!, 'utf8');
+    const file = readFileSync(await download.path(), 'utf8');
     const fromApi = await fetch(`${serve.url}/api/v1/reports/uptime?month=2026-10&customer=acme&format=csv`, {
       headers: { authorization: `Bearer ${ADMIN}` },
     });
