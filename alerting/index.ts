@@ -2,6 +2,7 @@
 import { collectorRules } from './collector-rules.ts';
 import { deviceRules } from './device-rules.ts';
 import { contactPoints, notificationPolicies } from './notifications.ts';
+import { pageAnnotations } from './page-links.ts';
 import { provisionedRule, type RuleSpec } from './rule.ts';
 
 export const ALERT_FOLDER = 'Fleetpulse';
@@ -23,7 +24,10 @@ export function alertRuleProvisioning(): Record<string, unknown> {
       name: g.name,
       folder: ALERT_FOLDER,
       interval: EVALUATION_INTERVAL,
-      rules: g.rules.map(provisionedRule),
+      rules: g.rules.map((r) => {
+        const rule = provisionedRule(r);
+        return { ...rule, annotations: { ...(rule.annotations as object), ...pageAnnotations(r) } };
+      }),
     })),
   };
 }

@@ -112,7 +112,7 @@ export function loadFleet(inventory: Inventory, count: number): void {
   inventory.devices.list({ limit: 1 }); // flushes the reported states
 }
 
-function runLoad(opts: LoadOptions): Promise<LoadResult> {
+export function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./devices-api-load.ts', import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(opts)], {

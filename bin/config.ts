@@ -185,7 +185,7 @@ export const ConfigSchema = Type.Object(
         allow: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
           description:
-            'Client networks (CIDRs) that may use the API, its docs and /metrics; empty = everyone. Device endpoints and /healthz stay open',
+            'Client networks (CIDRs) that may use the API, its docs, /metrics and the operator pages (/ui/); empty = everyone. Device endpoints and /healthz stay open',
         }),
         auth_failures_per_min: Type.Integer({
           default: 30,

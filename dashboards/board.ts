@@ -12,7 +12,7 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { datasourceRef } from './datasource.ts';
 import { parseInterval } from './grafana-macros.ts';
 import type { Query } from './influxql.ts';
-import { API_URL_VARIABLE, DEFAULT_API_URL } from './links.ts';
+import { API_URL_VARIABLE, DEFAULT_API_URL, pageLinks } from './links.ts';
 import { deviceVariables, type VariableSet } from './variables.ts';
 
 /** The tag every generated dashboard carries, so people can tell them from hand-made ones. */
@@ -209,7 +209,8 @@ export class Board {
     }
     for (const t of opts.transformations ?? []) panel.withTransformation(t);
     for (const [column, link] of Object.entries(opts.links ?? {})) {
-      panel.overrideByName(column, [{ id: 'links', value: [{ title: link.title, url: link.url }] }]);
+      const links = [link, ...(pageLinks[column] ?? [])].map(({ title, url }) => ({ title, url }));
+      panel.overrideByName(column, [{ id: 'links', value: links }]);
     }
     targets.forEach((t, i) => {
       const refId = REF_IDS[i];

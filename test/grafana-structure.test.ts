@@ -66,6 +66,73 @@ describe('generated provisioning', () => {
     });
   });
 
+  it('links into Fleetpulse open operator pages (/ui/), never a JSON route that answers 401 in a browser', () => {
+    const urls = boards().flatMap((b) => {
+      const d = b.build() as any;
+      const panelLinks = d.panels.flatMap((p: any) =>
+        (p.fieldConfig?.overrides ?? []).flatMap((o: any) =>
+          o.properties.flatMap((x: any) => (x.id === 'links' ? x.value.map((l: any) => l.url) : [])),
+        ),
+      );
+      return [...(d.links ?? []).map((l: any) => l.url), ...panelLinks].filter(
+        (u: unknown) => typeof u === 'string' && u.includes('fleetpulse_api'),
+      );
+    });
+    expect(new Set(urls)).toEqual(
+      new Set([
+        '${fleetpulse_api}/ui/devices/${device}',
+        '${fleetpulse_api}/ui/reports?month=${__from:date:YYYY-MM}',
+        '${fleetpulse_api}/ui/sessions',
+        '${fleetpulse_api}/ui/devices/${__data.fields.device}',
+        '${fleetpulse_api}/ui/incidents?device=${__data.fields.device}',
+        '${fleetpulse_api}/ui/incidents?customer=${__data.fields.customer}&site=${__data.fields.site}',
+        '${fleetpulse_api}/ui/reports?customer=${__data.fields.customer}&month=${__from:date:YYYY-MM}',
+      ]),
+    );
+  });
+
+  it('every linked device, site and customer cell also opens its operator page, the report with its month', () => {
+    const expected: Record<string, RegExp> = {
+      device: /\/ui\/devices\/\$\{__data\.fields\.device\}$/,
+      site: /\/ui\/incidents\?customer=.*&site=\$\{__data\.fields\.site\}$/,
+      customer: /\/ui\/reports\?customer=\$\{__data\.fields\.customer\}&month=\$\{__from:date:YYYY-MM\}$/,
+    };
+    let checked = 0;
+    for (const b of boards()) {
+      for (const p of (b.build() as any).panels) {
+        for (const o of p.fieldConfig?.overrides ?? []) {
+          const links = o.properties.find((x: any) => x.id === 'links')?.value ?? [];
+          const want = expected[o.matcher.options];
+          if (!want || links.length === 0) continue;
+          expect(
+            links.some((l: any) => want.test(l.url)),
+            `${b.spec.uid} / ${p.title} / ${o.matcher.options}`,
+          ).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('alert rules on one device link its operator page and its incidents in annotations; others link none', () => {
+    for (const g of parsed('alerting/rules.yaml').groups) {
+      for (const r of g.rules) {
+        const perDevice = r.annotations.summary.includes('{{ $labels.device }}');
+        expect(r.annotations.fleetpulse_device, r.uid).toBe(
+          perDevice ? 'http://localhost:8080/ui/devices/{{ $labels.device }}' : undefined,
+        );
+        expect(r.annotations.fleetpulse_incidents, r.uid).toBe(
+          perDevice ? 'http://localhost:8080/ui/incidents?device={{ $labels.device }}' : undefined,
+        );
+      }
+    }
+    const enforcement = parsed('alerting/rules.yaml')
+      .groups.flatMap((g: any) => g.rules)
+      .find((r: any) => r.uid === 'fp-session-enforcement-failed');
+    expect(enforcement.annotations.fleetpulse_sessions).toBe('http://localhost:8080/ui/sessions');
+  });
+
   it('dashboards: unique fixed uids, generated tag, datasource refs resolve, unique panel titles, five template variables', () => {
     const uids = boards().map((b) => b.spec.uid);
     expect(new Set(uids).size).toBe(uids.length);

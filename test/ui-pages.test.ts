@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RPCClient } from 'ocpp-rpc';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boot16 } from '../plugins/ocpp/testing.ts';
+import { startPtyPair, startTerminal, type PtyPair, type SimulatedTerminal } from '../plugins/tc200/simulator.ts';
+import { AgentProcess } from './helpers/agent-rig.ts';
+import { useInfluxd } from './helpers/influxd.ts';
 import { REPO_ROOT, startServe, type ServeProcess } from './helpers/serve-process.ts';
 
 /**
@@ -16,13 +19,18 @@ import { REPO_ROOT, startServe, type ServeProcess } from './helpers/serve-proces
 const ADMIN = 'ui-test-admin-key-0123456789';
 const WEBHOOK = 'ui-test-webhook-secret';
 const SHOTS = path.join(REPO_ROOT, 'docs/ui');
+const influx = useInfluxd();
 
 let dir: string;
 let serve: ServeProcess;
 let browser: Browser;
 let operatorKey: string;
 let viewerKey: string;
+let database: string;
 const chargers: RPCClient[] = [];
+let agent: AgentProcess | undefined;
+let pty: PtyPair | undefined;
+let terminal: SimulatedTerminal | undefined;
 
 async function api(method: string, url: string, body?: unknown, key = ADMIN): Promise<{ status: number; json: any }> {
   const res = await fetch(`${serve.url}/api/v1${url}`, {
@@ -44,8 +52,8 @@ async function until<T>(probe: () => Promise<T | undefined | false>, what: strin
   }
 }
 
-async function signIn(key: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+async function signIn(key: string, javaScriptEnabled = true): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, javaScriptEnabled });
   const page = await context.newPage();
   await page.goto(`${serve.url}/ui/`);
   await page.getByLabel('Personal API key').fill(key);
@@ -53,6 +61,9 @@ async function signIn(key: string): Promise<Page> {
   await page.waitForURL(/\/ui\/incidents/);
   return page;
 }
+
+/** Waits for the page after a form post: the server's flash (kept in the session) says what was done. */
+const flash = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -62,9 +73,14 @@ async function audit(action: string): Promise<Array<{ actor_name: string | null;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'fp-ui-'));
+  database = await influx.freshDatabase();
   serve = await startServe({
     dir,
-    config: { data_dir: path.join(dir, 'data'), http: { host: '127.0.0.1', port: 0 } },
+    config: {
+      data_dir: path.join(dir, 'data'),
+      http: { host: '127.0.0.1', port: 0 },
+      influx: { url: influx.url, database },
+    },
     env: { FLEETPULSE_ADMIN_KEY: ADMIN, FLEETPULSE_INCIDENT_WEBHOOK_SECRET: WEBHOOK },
   });
   operatorKey = (await api('POST', '/keys', { name: 'alice', role: 'operator' })).json.key;
@@ -77,6 +93,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(chargers.map((c) => c.close({ force: true }).catch(() => {})));
+  await agent?.kill();
+  await terminal?.stop();
+  await pty?.stop();
   await browser?.close();
   await serve?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -95,10 +114,11 @@ async function raise(fingerprint: string, labels: Record<string, string>, summar
   return ((await res.json()) as { incidents: number[] }).incidents[0];
 }
 
-async function connectCharger(identity: string): Promise<RPCClient> {
+async function connectCharger(identity: string, password?: string): Promise<RPCClient> {
   const client = new RPCClient({
     endpoint: `${serve.url.replace(/^http/, 'ws')}/ocpp`,
     identity,
+    ...(password && { password }),
     protocols: ['ocpp1.6'],
     strictMode: true,
     reconnect: false,
@@ -163,16 +183,27 @@ describe('operator pages', () => {
     expect(filtered.join('\n')).toContain(`#${warning}`);
     expect(filtered.join('\n')).not.toContain(`#${critical}`);
 
+    // What Grafana's "Incidents of this device" link opens.
+    const ofDevice = await raise(
+      'fp-ui-d',
+      { alertname: 'DeviceOffline', severity: 'warning', customer: 'acme', device: 'T-UI-7' },
+      'T-UI-7 offline',
+    );
+    await page.goto(`${serve.url}/ui/incidents?device=T-UI-7`);
+    const ofDeviceRows = (await page.locator('tbody tr').allTextContents()).join('\n');
+    expect(ofDeviceRows).toContain(`#${ofDevice}`);
+    expect(ofDeviceRows).not.toContain(`#${warning}`);
+
     await page.goto(`${serve.url}/ui/incidents/${critical}`);
     await page.getByRole('button', { name: 'Acknowledge' }).click();
-    await page.waitForURL(/done=/);
+    await flash(page, 'Acknowledged.');
     expect(await page.locator('#incident-state').textContent()).toBe('acknowledged');
     await page.getByLabel('Comment').fill('on it, calling the store');
     await page.getByRole('button', { name: 'Add comment' }).click();
-    await page.waitForURL(/done=Comment/);
+    await flash(page, 'Comment added.');
     await page.getByLabel('Resolution note').fill('terminal replugged');
     await page.getByRole('button', { name: 'Resolve' }).click();
-    await page.waitForURL(/done=Resolved/);
+    await flash(page, 'Resolved');
     expect(await page.locator('#incident-state').textContent()).toBe('resolved');
     expect(await page.locator('.timeline').textContent()).toContain('on it, calling the store');
     await shot(page, 'incident');
@@ -201,7 +232,7 @@ describe('operator pages', () => {
     await admin.goto(`${serve.url}/ui/pending`);
     await shot(admin, 'pending');
     await admin.getByRole('button', { name: 'Approve CP-UI-NEW' }).click();
-    await admin.waitForURL(/done=/);
+    await flash(admin, 'CP-UI-NEW approved.');
     expect((await api('GET', '/devices/CP-UI-NEW')).json.lifecycle).toBe('active');
 
     // Approved: the charger boots again and is accepted; a reset from its page reaches it.
@@ -215,7 +246,7 @@ describe('operator pages', () => {
     const form = admin.locator('form.command', { has: admin.getByRole('heading', { name: 'reset' }) });
     await form.getByLabel('type').selectOption('soft');
     await form.getByRole('button', { name: 'Run reset' }).click();
-    await admin.waitForURL(/done=/);
+    await flash(admin, 'Command reset queued.');
     await until(async () => {
       await admin.reload();
       return (await admin.locator('tr[data-command="reset"] .status').first().textContent()) === 'succeeded';
@@ -232,14 +263,95 @@ describe('operator pages', () => {
     await page.getByLabel('Station (device id)').fill('pc-ui-1');
     await page.getByLabel('Minutes').fill('30');
     await page.getByRole('button', { name: 'Start' }).click();
-    await page.waitForURL(/done=/);
+    await flash(page, 'Session started on pc-ui-1.');
     const before = (await api('GET', '/sessions?state=active')).json.items[0];
     await page.getByLabel('Extend by (min)').fill('15');
     await page.getByRole('button', { name: 'Extend' }).click();
-    await page.waitForURL(/done=Extended/);
+    await flash(page, 'Extended by 15 min.');
     const after = (await api('GET', `/sessions/${before.id}`)).json;
     expect(Date.parse(after.ends_at) - Date.parse(before.ends_at)).toBe(15 * 60_000);
     await shot(page, 'sessions');
+    await page.context().close();
+  });
+
+  it('shows a real rollout by wave with its failure, and pauses, resumes and aborts it', async () => {
+    const model = `${boot16.chargePointVendor} ${boot16.chargePointModel}`;
+    const ids = ['CP-RO-A', 'CP-RO-B', 'CP-RO-C'];
+    for (const id of ids)
+      expect(
+        (
+          await api('POST', '/devices', {
+            id,
+            kind: 'charger',
+            model,
+            firmware: boot16.firmwareVersion,
+            site: 'acme-berlin',
+          })
+        ).status,
+      ).toBe(201);
+    const [a, b, c] = await Promise.all(
+      ids.map(async (id) =>
+        connectCharger(id, (await api('POST', `/devices/${id}/credentials`, { type: 'ocpp_password' })).json.secret),
+      ),
+    );
+    for (const cp of [a, b, c])
+      expect(((await cp.call('BootNotification', boot16)) as { status: string }).status).toBe('Accepted');
+    // The canary flashes and boots on the new version; in wave 2 one fails, one never reports back.
+    a.handle('UpdateFirmware', (async () => {
+      setImmediate(() => void a.call('BootNotification', { ...boot16, firmwareVersion: '9.0' }));
+      return {};
+    }) as never);
+    b.handle('UpdateFirmware', (async () => {
+      throw new Error('flash write error');
+    }) as never);
+    c.handle('UpdateFirmware', (async () => ({})) as never);
+    const fw = await api('POST', '/firmware', {
+      model,
+      version: '9.0',
+      url: 'https://fw.example.com/sim-22-9.0.bin',
+      sha256: 'c'.repeat(64),
+    });
+    expect(fw.status).toBe(201);
+    const created = await api('POST', '/rollouts', {
+      firmware_id: fw.json.id,
+      selector: { site: 'acme-berlin' },
+      canary: { count: 1 },
+      wave_size: 2,
+      failure_threshold: 0.6,
+    });
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    await until(async () => {
+      const states = (await api('GET', `/rollouts/${id}/devices`)).json.items.map((d: { state: string }) => d.state);
+      return states.join() === 'done,failed,confirming';
+    }, 'the canary to finish and wave 2 to have a failure');
+
+    const page = await signIn(operatorKey);
+    await page.goto(`${serve.url}/ui/rollouts`);
+    await page.getByRole('link', { name: id.slice(0, 8) }).click();
+    await page.waitForURL(new RegExp(`/ui/rollouts/${id}`));
+    const cell = (wave: number, state: string) =>
+      page.locator(`#waves tr[data-wave="${wave}"] td[data-state="${state}"]`).textContent();
+    expect([await cell(1, 'done'), await cell(2, 'failed'), await cell(2, 'confirming')]).toEqual(['1', '1', '1']);
+    expect(await page.locator('#failures tbody').textContent()).toMatch(/CP-RO-B[\s\S]*flash write error/);
+    expect(await page.locator('#rollout-state').textContent()).toBe('running');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await flash(page, 'Pause: done.');
+    expect(await page.locator('#rollout-state').textContent()).toBe('paused');
+    expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('paused');
+    expect((await audit('rollouts.pause')).some((r) => r.actor_name === 'alice' && r.result === 'ok')).toBe(true);
+    await shot(page, 'rollout');
+    expect(await page.getByRole('button', { name: 'Pause' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await flash(page, 'Resume: done.');
+    expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('running');
+    await page.getByRole('button', { name: 'Abort' }).click();
+    await flash(page, 'Abort: done.');
+    expect((await api('GET', `/rollouts/${id}`)).json.status).toBe('aborted');
+    expect(await page.locator('main button').count()).toBe(0);
+    await page.goto(`${serve.url}/ui/rollouts`);
+    await shot(page, 'rollouts');
     await page.context().close();
   });
 
@@ -284,6 +396,113 @@ describe('operator pages', () => {
     expect(status).toBe(403);
     expect((await api('GET', `/incidents/${id}`)).json.status).toBe('open');
     expect((await audit('ui.csrf_refused')).some((r) => r.actor_name === 'alice' && r.result === 'denied')).toBe(true);
+    await page.context().close();
+  });
+
+  it('works without JavaScript: a post answers with the page and a flash from the session, shown once, not forgeable by a link', async () => {
+    const id = await raise(
+      'fp-ui-nojs',
+      { alertname: 'DeviceOffline', severity: 'warning', customer: 'acme' },
+      'no js',
+    );
+    const page = await signIn(operatorKey, false);
+    await page.goto(`${serve.url}/ui/incidents/${id}`);
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await flash(page, 'Acknowledged.');
+    expect(page.url()).toBe(`${serve.url}/ui/incidents/${id}`);
+    expect((await api('GET', `/incidents/${id}`)).json.status).toBe('acknowledged');
+    await page.reload();
+    expect(await page.getByRole('status').count()).toBe(0);
+    await page.goto(`${serve.url}/ui/incidents/${id}?done=All+incidents+resolved`);
+    expect(await page.getByRole('status').count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('runs get_diagnostics on a simulated TC-200 behind a real agent, and shows its result', async () => {
+    const PC = 'ui-store-pc';
+    const TERMINAL = 'TC2-UI-0001';
+    await api('POST', '/devices', { id: PC, kind: 'pc', site: 'acme-berlin' });
+    const token = (await api('POST', `/devices/${PC}/credentials`, { type: 'agent_token' })).json.secret;
+    expect(
+      (await api('POST', '/devices', { id: TERMINAL, kind: 'terminal', gateway: PC, site: 'acme-berlin' })).status,
+    ).toBe(201);
+    pty = await startPtyPair(dir, 'tc200');
+    terminal = startTerminal({ path: pty.device, serial: TERMINAL });
+    agent = new AgentProcess(dir, {
+      agent: { id: PC, server: `${serve.url.replace(/^http/, 'ws')}/agent/`, token },
+      data_dir: path.join(dir, 'agent'),
+      outbox: { flush_interval_ms: 100 },
+      uplink: { reconnect_initial_ms: 200, reconnect_max_ms: 500, announce_interval_s: 1 },
+      plugins: {
+        host: { interval_s: 5, reboot_command: ['true'], lock_command: ['true'], warn_command: ['true'] },
+        tc200: { ports: [{ path: pty.host }], status_interval_s: 1, heartbeat_interval_s: 1 },
+      },
+    });
+    await until(
+      async () => (await api('GET', `/devices/${TERMINAL}`)).json.state === 'online',
+      `${TERMINAL} online behind the agent`,
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${agent!.output}`);
+    });
+
+    const page = await signIn(operatorKey);
+    await page.goto(`${serve.url}/ui/devices/${TERMINAL}`);
+    expect(await page.locator('dl.facts').textContent()).toContain(PC);
+    const form = page.locator('form.command', { has: page.getByRole('heading', { name: 'get_diagnostics' }) });
+    await form.getByRole('button', { name: 'Run get_diagnostics' }).click();
+    await flash(page, 'Command get_diagnostics queued.');
+    // The page polls the commands table itself (htmx) while the command runs: no reload here.
+    const row = page.locator('tr[data-command="get_diagnostics"]').first();
+    await row.locator('.status', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    expect(await row.locator('.result').textContent()).toContain('self-test passed');
+    await shot(page, 'diagnostics');
+    await page.context().close();
+  });
+
+  it('answers a device that does not exist with an HTML page and 404', async () => {
+    const page = await signIn(viewerKey);
+    const res = await page.goto(`${serve.url}/ui/devices/no-such-device`);
+    expect(res!.status()).toBe(404);
+    expect(res!.headers()['content-type']).toMatch(/^text\/html/);
+    expect(await page.getByRole('status').textContent()).toMatch(/no-such-device|not found/i);
+    await page.context().close();
+  });
+
+  it("shows a customer's monthly uptime report and downloads the API's own CSV", async () => {
+    // Ten hours of October 2026 as the liveness rollup writes them; one hour offline: 90 %.
+    const OCT = Date.parse('2026-10-01T00:00:00Z');
+    const lines = Array.from({ length: 10 }, (_, h) => {
+      const off = h === 3 ? 3600 : 0;
+      return `device_availability,customer=acme,device=T-REP-1,kind=terminal,site=acme-berlin online_s=${3600 - off}i,error_s=0i,offline_s=${off}i,maintenance_s=0i ${OCT + h * 3_600_000}`;
+    });
+    const write = await fetch(`${influx.url}/write?db=${database}&precision=ms`, {
+      method: 'POST',
+      body: lines.join('\n'),
+    });
+    expect(write.status).toBe(204);
+
+    const page = await signIn(viewerKey);
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByLabel('Month').fill('2026-10');
+    await page.getByLabel('Customer').fill('acme');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(/month=2026-10/);
+    expect(await page.locator('[data-customer="acme"] .uptime').textContent()).toBe('90.00 %');
+    expect(await page.locator('#worst').textContent()).toContain('T-REP-1');
+    await shot(page, 'report');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('uptime-2026-10-acme.csv');
+    const file = readFileSync(await download.path(), 'utf8');
+    const fromApi = await fetch(`${serve.url}/api/v1/reports/uptime?month=2026-10&customer=acme&format=csv`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(file).toBe(await fromApi.text());
+    expect(file).toContain('acme,,1,90');
     await page.context().close();
   });
 });

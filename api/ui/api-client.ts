@@ -5,6 +5,9 @@ export interface ApiAnswer<T = unknown> {
   body: T;
   /** The API's error message, when it refused. */
   error?: string;
+  /** The answer's content-type and content-disposition, for a page that hands a file on. */
+  type: string;
+  disposition?: string;
 }
 
 /**
@@ -35,6 +38,13 @@ export class ApiClient {
     const type = String(answer.headers['content-type'] ?? '');
     const parsed: unknown = type.includes('json') && answer.body ? JSON.parse(answer.body) : answer.body;
     const error = answer.statusCode >= 400 ? (parsed as { error?: { message?: string } })?.error?.message : undefined;
-    return { status: answer.statusCode, body: parsed as T, ...(error !== undefined && { error }) };
+    const disposition = answer.headers['content-disposition'];
+    return {
+      status: answer.statusCode,
+      body: parsed as T,
+      type,
+      ...(error !== undefined && { error }),
+      ...(typeof disposition === 'string' && { disposition }),
+    };
   }
 }

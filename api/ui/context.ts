@@ -28,8 +28,10 @@ export interface UiRequest {
   /** Whether this key may call the API route `method url` (url as registered, without the prefix). */
   can(method: string, url: string): boolean;
   api<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiAnswer<T>>;
-  /** Renders a page (the flash from `?done=` of a redirect after a post is shown at the top). */
+  /** Renders a page, with the flash of the last post at the top (once). */
   render(title: string, body: Html): Html;
+  /** An HTML page saying why `status` (not found, refused...), sent with that status. */
+  problem(reply: FastifyReply, status: number, title: string, text: string): FastifyReply;
 }
 
 export interface UiContext {
@@ -38,7 +40,7 @@ export interface UiContext {
   get(path: string, handler: (ui: UiRequest, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void;
   /**
    * A signed-in form post with a valid CSRF token: `handler` calls the API and returns where to go
-   * next with what to say; an API refusal is shown with the API's status and message.
+   * next with what to say (the session's flash); an API refusal is shown with the API's status and message.
    */
   post(
     path: string,

@@ -10,6 +10,8 @@ const NAV = [
   ['incidents', 'Incidents'],
   ['pending', 'Pending devices'],
   ['sessions', 'Sessions'],
+  ['rollouts', 'Rollouts'],
+  ['reports', 'Reports'],
 ] as const;
 
 /** The page around every screen: one stylesheet, htmx as an enhancement only, a skip link. */

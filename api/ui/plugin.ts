@@ -5,13 +5,15 @@ import type { ApiKeyInfo } from '../../collector/inventory/index.ts';
 import { AuthFailureLimiter } from '../auth-failures.ts';
 import { ApiClient } from './api-client.ts';
 import { Html, html } from './html.ts';
-import { page } from './layout.ts';
+import { page, type Viewer } from './layout.ts';
 import { sameToken, type UiSession } from './sessions.ts';
 import signIn from './pages/sign-in.ts';
 import incidents from './pages/incidents.ts';
 import devices from './pages/devices.ts';
 import pending from './pages/pending.ts';
 import sessions from './pages/sessions.ts';
+import rollouts from './pages/rollouts.ts';
+import reports from './pages/reports.ts';
 
 import { cookie, SESSION_COOKIE, type UiContext, type UiOptions, type UiRequest } from './context.ts';
 
@@ -79,14 +81,19 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, options) => {
   };
 
   const uiRequest = (request: FastifyRequest, s: { token: string; session: UiSession; key: ApiKeyInfo }): UiRequest => {
-    const viewer = { name: s.key.name, role: s.key.role, csrf: s.session.csrf };
-    const done = (request.query as { done?: string }).done;
+    const viewer = viewerOf(s);
     return {
       viewer,
       key: s.key,
       can: (method, url) => options.access.allows(s.key.role, method, `${options.apiPrefix}${url}`),
       api: (method, path, body) => client.call(request, s.token, method, path, body),
-      render: (title, body) => page(title, viewer, body, done ? { ok: true, text: done } : undefined),
+      render: (title, body) => {
+        // Kept in the session, not the URL: a link cannot make a page claim an action was done.
+        const flash = s.session.flash;
+        delete s.session.flash;
+        return page(title, viewer, body, flash);
+      },
+      problem: (reply, status, title, text) => problem(reply, status, title, text, viewer),
     };
   };
 
@@ -108,40 +115,51 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, options) => {
         if (!s) return reply.redirect('/ui/sign-in', 303);
         if (!sameToken(s.session.csrf, form._csrf)) {
           audit(request, s.key, 'ui.csrf_refused', 403);
-          return refusal(
+          return problem(
             reply,
             403,
+            'Refused',
             'This form is out of date or did not come from these pages (CSRF token missing or wrong).',
-            s,
+            viewerOf(s),
           );
         }
         const ui = uiRequest(request, s);
         const { answer, redirect, done } = await handler(ui, form, request);
         if (answer.status >= 400)
-          return refusal(reply, answer.status, answer.error ?? `refused (${answer.status})`, s, redirect);
-        return reply.redirect(`${redirect}${redirect.includes('?') ? '&' : '?'}done=${encodeURIComponent(done)}`, 303);
+          return problem(
+            reply,
+            answer.status,
+            'Refused',
+            answer.error ?? `refused (${answer.status})`,
+            ui.viewer,
+            redirect,
+          );
+        s.session.flash = { ok: true, text: done };
+        return reply.redirect(redirect, 303);
       });
     },
   };
-
-  function refusal(
-    reply: FastifyReply,
-    status: number,
-    text: string,
-    s: { session: UiSession; key: ApiKeyInfo },
-    back?: string,
-  ): FastifyReply {
-    const viewer = { name: s.key.name, role: s.key.role, csrf: s.session.csrf };
-    const body = html`${back ? html`<p><a href="${back}">Back</a></p>` : null}`;
-    return reply
-      .code(status)
-      .type('text/html; charset=utf-8')
-      .send(String(page('Refused', viewer, body, { ok: false, text })));
-  }
 
   signIn(app, ctx, limiter);
   incidents(ctx);
   devices(ctx);
   pending(ctx);
   sessions(ctx);
+  rollouts(ctx);
+  reports(ctx);
 };
+
+const viewerOf = (s: { session: UiSession; key: ApiKeyInfo }): Viewer => ({
+  name: s.key.name,
+  role: s.key.role,
+  csrf: s.session.csrf,
+});
+
+/** A page saying why not (not found, refused by the API, a bad form), with its status, as HTML. */
+function problem(reply: FastifyReply, status: number, title: string, text: string, viewer: Viewer, back?: string) {
+  const body = html`${back ? html`<p><a href="${back}">Back</a></p>` : null}`;
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(String(page(title, viewer, body, { ok: false, text })));
+}

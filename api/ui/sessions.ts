@@ -6,6 +6,8 @@ export interface UiSession {
   /** The form token of this session: every form carries it, every post must. */
   csrf: string;
   lastUsedAt: number;
+  /** What the last form post did, shown once on the next page (post, redirect, get). */
+  flash?: { ok: boolean; text: string };
 }
 
 /**

@@ -69,8 +69,9 @@ function esc(value: unknown): string {
   );
 }
 
-const pct = (v: number | null) => (v === null ? '–' : `${v.toFixed(2)} %`);
-const dur = (s: number | null) =>
+/** A percentage and a duration as the report pages show them (the HTML report and /ui/reports). */
+export const pct = (v: number | null) => (v === null ? '–' : `${v.toFixed(2)} %`);
+export const dur = (s: number | null) =>
   s === null ? '–' : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 60)} min`;
 
 /** A self-contained printable page (no scripts, no external assets). */

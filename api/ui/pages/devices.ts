@@ -25,7 +25,7 @@ export default function devices(ctx: UiContext): void {
       ui.api<Static<typeof WindowList>>('GET', `/maintenance?scope=device&target=${e}`),
     ]);
     if (device.status !== 200)
-      return reply.code(device.status).send(String(ui.render('Device', html`<p class="error">${device.error}</p>`)));
+      return ui.problem(reply, device.status, 'Device', device.error ?? `refused (${device.status})`);
     const d = device.body;
     const open = await unresolved(ui, { device: d.id });
     const specs = catalogue?.forKind(d.kind) ?? {};

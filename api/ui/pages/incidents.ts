@@ -59,7 +59,7 @@ export function incidentRows(items: Incident[]) {
   </div>`;
 }
 
-/** The incident list (filter by customer, site, state) and one incident with its timeline and actions. */
+/** The incident list (filter by customer, site, device, state) and one incident with its timeline and actions. */
 export default function incidents(ctx: UiContext): void {
   ctx.get('/incidents', async (ui, request) => {
     const q = request.query as Record<string, string | undefined>;
@@ -67,6 +67,7 @@ export default function incidents(ctx: UiContext): void {
     const filter: Record<string, string> = {};
     if (q.customer) filter.customer = q.customer;
     if (q.site) filter.site = q.site;
+    if (q.device) filter.device = q.device;
     let items: Incident[];
     let error: string | undefined;
     if (state === 'unresolved') {
@@ -84,6 +85,7 @@ export default function incidents(ctx: UiContext): void {
       html`<form method="get" action="/ui/incidents" class="filters" role="search">
           <label for="f-customer">Customer</label><input id="f-customer" name="customer" value="${q.customer ?? ''}" />
           <label for="f-site">Site</label><input id="f-site" name="site" value="${q.site ?? ''}" />
+          <label for="f-device">Device</label><input id="f-device" name="device" value="${q.device ?? ''}" />
           <label for="f-state">State</label
           ><select id="f-state" name="state">
             ${STATES.map((s) => html`<option value="${s}" ${s === state ? html`selected` : null}>${s}</option>`)}
@@ -98,7 +100,7 @@ export default function incidents(ctx: UiContext): void {
     const id = (request.params as { id: string }).id;
     const answer = await ui.api<Static<typeof IncidentDetail>>('GET', `/incidents/${encodeURIComponent(id)}`);
     if (answer.status !== 200)
-      return reply.code(answer.status).send(String(ui.render('Incident', html`<p class="error">${answer.error}</p>`)));
+      return ui.problem(reply, answer.status, 'Incident', answer.error ?? `refused (${answer.status})`);
     const i = answer.body;
     const base = `/ui/incidents/${i.id}`;
     const may = (action: string) => ui.can('POST', `/incidents/:id/${action}`);
