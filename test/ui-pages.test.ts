@@ -13,12 +13,12 @@ import { REPO_ROOT, startServe, type ServeProcess } from './helpers/serve-proces
 /**
  * The operator pages (/ui/) in real headless Chromium against a real serve process: sign-in,
  * an incident raised by the real alert webhook, a charger connecting unknown over OCPP, commands
- * through the command bus, timed sessions, and the roles and CSRF refusals. Each page's
- * screenshot goes to docs/ui/ (docs/ui.md shows them).
+ * through the command bus, timed sessions, and the roles and CSRF refusals. Each page is
+ * screenshotted; with FLEETPULSE_UI_SCREENSHOTS=docs (`npm run docs:screenshots`) into docs/ui/,
+ * which docs/ui.md shows, else into the test's temporary dir so a test run leaves the clone clean.
  */
 const ADMIN = 'ui-test-admin-key-0123456789';
 const WEBHOOK = 'ui-test-webhook-secret';
-const SHOTS = path.join(REPO_ROOT, 'docs/ui');
 const influx = useInfluxd();
 
 let dir: string;
@@ -65,7 +65,8 @@ async function signIn(key: string, javaScriptEnabled = true): Promise<Page> {
 /** Waits for the page after a form post: the server's flash (kept in the session) says what was done. */
 const flash = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text }).waitFor();
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const shots = () => (process.env.FLEETPULSE_UI_SCREENSHOTS === 'docs' ? path.join(REPO_ROOT, 'docs/ui') : dir);
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots(), `${name}.png`), fullPage: true });
 
 async function audit(action: string): Promise<Array<{ actor_name: string | null; result: string; status: number }>> {
   return (await api('GET', `/audit?action=${action}`)).json.items;
