@@ -68,6 +68,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     report(station, charger);
     // A charger not accepted writes no points: what it said waits in the inventory for the approver.
     if (status === 'Accepted') {
+      station.ends.rebooted(charger);
       ctx.emit(
         boot.name,
         { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status },
@@ -88,6 +89,8 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     if (status === 'Faulted') (charger.faulted ??= new Set()).add(key);
     else charger.faulted?.delete(key);
     report(station, charger);
+    // A session is on a 1.6 connector, on a 2.0.1 EVSE.
+    station.ends.connectorStatus(charger, v16 ? connector : evse, status);
     const time = epochMs(p.timestamp) ?? ctx.clock.now();
     const tags = { device: charger.identity, connector: tagOf(connector), evse: tagOf(evse) };
     ctx.emit(

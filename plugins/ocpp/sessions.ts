@@ -31,8 +31,16 @@ export interface SessionRow {
   currency: string | null;
   state: 'active' | 'ended';
   complete: number;
+  /** Receive time of the transaction's last message: what `session_timeout_h` counts from. */
   updated_at: number;
+  /** Since when the connector reports Available while this session is active (receive time). */
+  available_since: number | null;
+  /** The time the summary point was first written at: corrections overwrite that point. */
+  summary_at: number | null;
 }
+
+/** Why we closed a session the charger never stopped (see `SessionStore.close`). */
+export type CloseReason = 'charger_rebooted' | 'superseded' | 'connector_available' | 'timeout' | 'manual';
 
 export interface SessionStart {
   connector: number | null;
@@ -92,6 +100,8 @@ export class SessionStore {
         event_type TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (charger, transaction_id, seq_no)) WITHOUT ROWID;
     `);
+    addColumns(db, 'ocpp_sessions', { available_since: 'INTEGER', summary_at: 'INTEGER' });
+    db.exec('CREATE INDEX IF NOT EXISTS ocpp_sessions_active ON ocpp_sessions (state, updated_at)');
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       reply: p('SELECT reply FROM ocpp_replies WHERE charger = ? AND key = ?').pluck(),
@@ -109,7 +119,15 @@ export class SessionStore {
                    start_time = @start_time, stop_time = @stop_time, meter_start_wh = @meter_start_wh, meter_start_at = @meter_start_at,
                    meter_stop_wh = @meter_stop_wh, meter_stop_at = @meter_stop_at, stop_reason = @stop_reason,
                    energy_wh = @energy_wh, duration_s = @duration_s, cost_net = @cost_net, cost = @cost, currency = @currency,
-                   state = @state, complete = @complete, updated_at = @updated_at WHERE id = @id`),
+                   state = @state, complete = @complete, updated_at = @updated_at,
+                   available_since = @available_since, summary_at = @summary_at WHERE id = @id`),
+      available: p('UPDATE ocpp_sessions SET available_since = ? WHERE id = ?'),
+      touch: p('UPDATE ocpp_sessions SET updated_at = ?, available_since = NULL WHERE id = ?'),
+      active: p("SELECT * FROM ocpp_sessions WHERE charger = ? AND state = 'active' ORDER BY id"),
+      stale: p("SELECT * FROM ocpp_sessions WHERE state = 'active' AND updated_at < ? ORDER BY updated_at LIMIT ?"),
+      unplugged: p(
+        "SELECT * FROM ocpp_sessions WHERE state = 'active' AND available_since < ? ORDER BY available_since LIMIT ?",
+      ),
       event: p(
         'INSERT OR IGNORE INTO ocpp_transaction_events (charger, transaction_id, seq_no, event_type, at) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -205,6 +223,44 @@ export class SessionStore {
     Object.assign(row, { stop_time: time, stop_reason: reason ?? row.stop_reason, state: 'ended' });
   }
 
+  /** The charger's active sessions, oldest first. */
+  active(charger: string): SessionRow[] {
+    return this.s.active.all(charger) as SessionRow[];
+  }
+
+  /** Records since when the session's connector reports Available (null: it no longer does). */
+  markAvailable(row: SessionRow, since: number | null): void {
+    this.s.available.run(since, row.id);
+    row.available_since = since;
+  }
+
+  /** The charger says the transaction goes on: its timeout and Available grace start again. */
+  touch(row: SessionRow): void {
+    this.s.touch.run(this.now(), row.id);
+  }
+
+  /** Active sessions with no message since `before` (receive time), at most `limit`. */
+  stale(before: number, limit: number): SessionRow[] {
+    return this.s.stale.all(before, limit) as SessionRow[];
+  }
+
+  /** Active sessions whose connector has reported Available since before `before`, at most `limit`. */
+  unplugged(before: number, limit: number): SessionRow[] {
+    return this.s.unplugged.all(before, limit) as SessionRow[];
+  }
+
+  /**
+   * Ends a session the charger will not stop: incomplete, with our reason, its energy the last
+   * reading we have and its stop the time of that reading (not now: a session closed by the
+   * timeout must not be priced for the hours nobody heard of it).
+   */
+  close(row: SessionRow, reason: CloseReason): SessionRow {
+    const last = Math.max(row.meter_stop_at ?? -Infinity, row.start_time ?? -Infinity);
+    const stop_time = Number.isFinite(last) ? last : null;
+    Object.assign(row, { stop_time, stop_reason: reason, state: 'ended', complete: 0, available_since: null });
+    return this.save(row);
+  }
+
   /** Writes the row back, deriving energy, duration and cost from what is known. */
   save(row: SessionRow): SessionRow {
     const energy =
@@ -218,6 +274,7 @@ export class SessionStore {
         ? sessionCost(energy, duration, this.tariff)
         : undefined;
     if (row.start_time === null) row.complete = 0;
+    if (row.state === 'ended' && row.summary_at === null) row.summary_at = row.stop_time;
     Object.assign(row, {
       energy_wh: energy,
       duration_s: duration,
@@ -272,4 +329,11 @@ export class SessionStore {
       now: this.now(),
     };
   }
+}
+
+/** Adds columns a table created by an earlier version lacks (plugin tables are created at start). */
+function addColumns(db: Database.Database, table: string, columns: Record<string, string>): void {
+  const have = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+  for (const [name, type] of Object.entries(columns))
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
 }

@@ -20,7 +20,7 @@ import { tagOf, type Charger, type OcppPayload, type Station } from './station.t
 type On = (action: string, handler: (params: OcppPayload, charger: Charger) => unknown) => void;
 
 export function registerTransactions(station: Station, version: OcppVersion, on: On): void {
-  const { ctx, sessions, idTags } = station;
+  const { ctx, sessions, idTags, ends } = station;
   const where = (id: string) => {
     const device = ctx.devices.lookup(id);
     return { site: device?.site, customer: device?.customer };
@@ -43,6 +43,7 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
           time,
           meterWh: p.meterStart,
         });
+        ends.supersede(row);
         return { reply: { transactionId: row.id, idTagInfo: info } };
       });
       if (replayed) ctx.count('resend_answered');
@@ -98,6 +99,7 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
       sessions.recordEvent(row, p.seqNo, p.eventType, time);
       if (p.eventType === 'Ended') sessions.end(row, time, p.transactionInfo.stoppedReason ?? 'Local');
       sessions.save(row);
+      if (p.eventType === 'Started') ends.supersede(row);
       const reply: Record<string, unknown> = {};
       if (verdict) reply.idTokenInfo = idTagInfo(verdict, 'ocpp2.0.1');
       if (row.state === 'ended' && row.cost !== null) reply.totalCost = row.cost;
@@ -107,6 +109,7 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     emitMeterValues(station, charger, p.evse?.id, values, txId);
     const row = result.session ?? sessions.get(id, txId);
     if (row?.state === 'ended') emitSummary(station, row);
+    if (!result.replayed && p.eventType === 'Ended' && row?.complete === 0) void ends.gap(charger, row);
     // Every event may carry meter values the charger deletes once answered.
     await ctx.committed();
     return result.reply;
@@ -148,6 +151,6 @@ export function emitSummary(station: Station, row: SessionRow): void {
       complete: row.complete === 1,
     },
     { device: row.charger, connector: tagOf(row.connector) },
-    row.stop_time,
+    row.summary_at ?? row.stop_time,
   );
 }
