@@ -35,7 +35,7 @@ export default definePlugin({
       variables: new Variables(ctx.db),
     } as Station;
     station.ends = new SessionEnds(station);
-    registerRoutes(ctx, station.sessions, station.idTags);
+    registerRoutes(ctx, station.sessions, station.idTags, station.ends);
     const endpoint = new ChargerEndpoint(station);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();

@@ -1,10 +1,11 @@
 /**
- * The plugin's API routes: charging sessions (viewer) and the id-tag list (support reads, admin
- * writes). The `role` puts each behind the API's key check, role check and audit log.
+ * The plugin's API routes: charging sessions (viewer reads, operator closes) and the id-tag list
+ * (support reads, admin writes). The `role` puts each behind the API's key check, role check and audit log.
  */
 import { Type, type PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig } from './config.ts';
 import type { IdTagRow, IdTags } from './id-tags.ts';
+import type { SessionEnds } from './session-ends.ts';
 import type { SessionRow, SessionStore } from './sessions.ts';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -50,7 +51,12 @@ const IdTagOut = Type.Object({
 const notFound = (message: string) => ({ error: { code: 'FP_NOT_FOUND', message } });
 const ErrorOut = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
 
-export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: SessionStore, idTags: IdTags): void {
+export function registerRoutes(
+  ctx: PluginContext<OcppConfig>,
+  sessions: SessionStore,
+  idTags: IdTags,
+  ends: SessionEnds,
+): void {
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/charging-sessions',
@@ -92,6 +98,30 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
         to: q.to === undefined ? undefined : Date.parse(q.to),
       });
       return { sessions: rows.map(sessionOut), next: rows.length === q.limit ? rows[rows.length - 1].id : null };
+    },
+  });
+
+  ctx.http.route({
+    method: 'POST',
+    url: '/api/v1/charging-sessions/:id/close',
+    role: 'operator',
+    config: { action: 'charging_sessions.close' },
+    schema: {
+      description:
+        'Closes an active session the charger will not stop: complete=false, stop_reason manual, energy the last reading we have.',
+      // A string, not an integer: the audit stores the path's id as the caller wrote it.
+      params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) }),
+      response: { 200: SessionOut, 404: ErrorOut, 409: ErrorOut },
+    },
+    handler: async (request, reply) => {
+      const id = Number((request.params as { id: string }).id);
+      const row = sessions.byId(id);
+      if (!row) return reply.code(404).send(notFound(`no charging session ${id}`));
+      if (row.state !== 'active')
+        return reply.code(409).send({
+          error: { code: 'FP_CONFLICT', message: `charging session ${id} has already ended (${row.stop_reason})` },
+        });
+      return sessionOut(ends.close(row, 'manual'));
     },
   });
 

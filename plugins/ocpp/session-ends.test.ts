@@ -1,7 +1,7 @@
 import type { RPCClient } from 'ocpp-rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, eventually, startRig, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, startRig, token, type Rig } from './test-rig.ts';
 
 /**
  * Every session ends, with a reason: real ocpp-rpc chargers of both versions against the real
@@ -141,6 +141,39 @@ describe('sessions the charger never stops are closed, complete=false, with a re
     expect(session('END16', resumed)).toMatchObject({ state: 'active', available_since: null });
   });
 
+  it('an operator closes a session by the API (audited); an ended one is a conflict', async () => {
+    const cp = await cp16();
+    const tx = await start16(cp, 7, 300, '2024-09-04T12:00:00.000Z');
+    const id = session('END16', tx).id as number;
+    const close = (role: 'viewer' | 'operator', which = id) =>
+      fetch(`${rig.url}/api/v1/charging-sessions/${which}/close`, {
+        method: 'POST',
+        headers: { authorization: token(role) },
+      });
+    expect((await close('viewer')).status).toBe(403);
+    expect(session('END16', tx).state).toBe('active');
+    const closed = await close('operator');
+    expect(closed.status).toBe(200);
+    expect(await closed.json()).toMatchObject({
+      id,
+      state: 'ended',
+      stop_reason: 'manual',
+      complete: false,
+      meter_stop_wh: 300,
+    });
+    expect((await close('operator')).status).toBe(409);
+    expect((await close('operator', 999_999)).status).toBe(404);
+    const audit = rig.db
+      .prepare("SELECT result, status, target FROM audit WHERE action = 'charging_sessions.close' ORDER BY id")
+      .all();
+    expect(audit).toEqual([
+      { result: 'denied', status: 403, target: String(id) },
+      { result: 'ok', status: 200, target: String(id) },
+      { result: 'failed', status: 409, target: String(id) },
+      { result: 'failed', status: 404, target: '999999' },
+    ]);
+  });
+
   it('no message for session_timeout_h closes a session (2.0.1 charger offline: not asked)', async () => {
     const { cp } = await cp201({});
     await cp.call('TransactionEvent', started201('TX-QUIET', 3, '2024-09-05T07:00:00.000Z', 1234));
@@ -151,7 +184,7 @@ describe('sessions the charger never stops are closed, complete=false, with a re
     expect(await eventually(endedAs('END16', quiet16, 'timeout'))).toBe(true);
     expect(session('END201', 'TX-QUIET')).toMatchObject({ complete: 0, meter_stop_wh: 1234, energy_wh: 0 });
     // The stop is the last reading's time, not now: nobody pays for the hours of silence.
-    expect(session('END16', quiet16)).toMatchObject({ duration_s: 0 });
+    expect(session('END16', quiet16)).toMatchObject({ duration_s: 0, energy_wh: 0, meter_stop_wh: 77 });
   });
 });
 

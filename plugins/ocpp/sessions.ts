@@ -149,6 +149,10 @@ export class SessionStore {
     return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
+  byId(id: number): SessionRow | undefined {
+    return this.s.byId.get(id) as SessionRow | undefined;
+  }
+
   get(charger: string, transactionId: string): SessionRow | undefined {
     return this.s.byTx.get(charger, transactionId) as SessionRow | undefined;
   }
@@ -255,6 +259,9 @@ export class SessionStore {
    * timeout must not be priced for the hours nobody heard of it).
    */
   close(row: SessionRow, reason: CloseReason): SessionRow {
+    // The start's reading is a reading too: no later one means nothing was delivered since.
+    if (row.meter_stop_wh === null && row.meter_start_wh !== null)
+      Object.assign(row, { meter_stop_wh: row.meter_start_wh, meter_stop_at: row.meter_start_at });
     const last = Math.max(row.meter_stop_at ?? -Infinity, row.start_time ?? -Infinity);
     const stop_time = Number.isFinite(last) ? last : null;
     Object.assign(row, { stop_time, stop_reason: reason, state: 'ended', complete: 0, available_since: null });
