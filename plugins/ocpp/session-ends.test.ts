@@ -97,6 +97,9 @@ describe('sessions the charger never stops are closed, complete=false, with a re
       ),
     ).toBe(true);
     expect(await rig.events('session_closed_charger_rebooted')).toBe(1);
+    // The charger's own stop, queued across the reboot, arrives after all: it is the whole story.
+    await again.call('StopTransaction', { transactionId: tx, meterStop: 5000, timestamp: '2024-09-01T10:25:00.000Z' });
+    expect(session('END16', tx)).toMatchObject({ complete: 1, stop_reason: 'Local', energy_wh: 4000 });
   });
 
   it('2.0.1: after a boot the charger is asked first; a transaction it still runs stays open', async () => {

@@ -139,6 +139,44 @@ describe('OCPP 1.6 sessions', () => {
     expect(Number(/power_active_import_w=([^,]+)/.exec(reading)?.[1])).toBe(7200);
   });
 
+  it('a lost StopTransaction reply, resent with a later reading: the later reading wins, logged and audited', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const start = { connectorId: 2, idTag: 'TAG-OK', meterStart: 0, timestamp: '2024-05-03T10:00:00.000Z' };
+    const { transactionId } = (await cp.call('StartTransaction', start)) as { transactionId: number };
+    const first = { transactionId, meterStop: 221, timestamp: '2024-05-03T10:10:00.000Z', reason: 'Local' };
+    const answered = await rawCall(cp, 'stop-lost', 'StopTransaction', first);
+    // The reply was lost; the charger resends with its real final reading.
+    const real = { ...first, meterStop: 1118, timestamp: '2024-05-03T10:40:00.000Z' };
+    expect((await rawCall(cp, 'stop-real', 'StopTransaction', real))[2]).toEqual(answered[2]);
+    const row = () =>
+      rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get(String(transactionId)) as Record<
+        string,
+        any
+      >;
+    // 1.118 kWh × 0.30 + 40 min × 1.20/h + 0.50 = 1.6354 → 1.64 net, + 20 % = 1.96
+    expect(row()).toMatchObject({ energy_wh: 1118, duration_s: 2400, cost_net: 1.64, cost: 1.96, complete: 1 });
+    expect(await rig.events('stop_conflict')).toBe(1);
+    const audit = rig.db.prepare("SELECT * FROM audit WHERE action = 'ocpp.stop_conflict'").all() as Array<
+      Record<string, any>
+    >;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor_name: 'CP16', target: String(row().id), method: 'StopTransaction' });
+    expect(JSON.parse(audit[0].details)).toMatchObject({ received: { meter_stop_wh: 1118 }, replaced: true });
+    // The summary point stays where it was first written, and is overwritten with the real energy.
+    const summaries = rig.lines('ocpp_session').filter((l) => l.includes(`transaction_id="${transactionId}"`));
+    expect(summaries.every((l) => l.endsWith(` ${Date.parse(first.timestamp)}`))).toBe(true);
+    expect(summaries.at(-1)).toContain('energy_wh=1118');
+
+    // The same resend again: answered from the cache, no conflict. The first again: a conflict, no change.
+    const resends = await rig.events('resend_answered');
+    expect((await rawCall(cp, 'stop-real-2', 'StopTransaction', real))[2]).toEqual(answered[2]);
+    expect(await rig.events('resend_answered')).toBe(resends + 1);
+    expect(await rig.events('stop_conflict')).toBe(1);
+    await rawCall(cp, 'stop-lost-2', 'StopTransaction', first);
+    expect(await rig.events('stop_conflict')).toBe(2);
+    expect(row()).toMatchObject({ energy_wh: 1118, cost: 1.96 });
+  });
+
   it('a StopTransaction for a transaction never started is recorded as an incomplete session', async () => {
     const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
     await cp.call('StopTransaction', { transactionId: 999_999, meterStop: 5, timestamp: '2024-05-02T08:00:00Z' });

@@ -159,16 +159,18 @@ export class SessionStore {
 
   /**
    * Runs `change` and stores its answer under `key` in one transaction, unless an answer is there
-   * already: then that answer is returned and nothing changes (`replayed`).
+   * already: then that answer is returned (`replayed`) and only `resent` may change something, in
+   * the same transaction (a resend that says something else than the first message).
    */
   once<T>(
     charger: string,
     key: string,
     change: () => { reply: T; session?: SessionRow },
+    resent?: () => SessionRow | undefined,
   ): { reply: T; session?: SessionRow; replayed: boolean } {
     return this.db.transaction(() => {
       const earlier = this.reply<T>(charger, key);
-      if (earlier !== undefined) return { reply: earlier, replayed: true };
+      if (earlier !== undefined) return { reply: earlier, session: resent?.(), replayed: true };
       const done = change();
       this.s.saveReply.run(charger, key, JSON.stringify(done.reply), this.now());
       return { ...done, replayed: false };

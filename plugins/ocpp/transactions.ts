@@ -8,6 +8,7 @@
  * A StopTransaction or TransactionEvent is answered only once the row is committed and its
  * points (meter values, the summary at a session's end) are in the durable spool.
  */
+import { auditCharger } from './charger-audit.ts';
 import { idTagInfo } from './id-tags.ts';
 import { energyRegister, type MeterValue } from './meter.ts';
 import { emitMeterValues } from './meter-points.ts';
@@ -55,15 +56,21 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
       const txId = String(p.transactionId);
       const time = epochMs(p.timestamp) ?? ctx.clock.now();
       const data: MeterValue[] = p.transactionData ?? [];
-      const result = sessions.once(id, `stop:${txId}`, () => {
-        const row = sessions.get(id, txId) ?? sessions.openUnknown(id, txId, 'ocpp1.6', null);
-        for (const r of energyRegister(data)) sessions.observeMeter(row, r.time, r.wh);
-        sessions.observeMeter(row, time, p.meterStop);
-        sessions.end(row, time, p.reason ?? 'Local');
-        const reply = p.idTag ? { idTagInfo: idTagInfo(authorize(id, p.idTag, 'Invalid'), 'ocpp1.6') } : {};
-        return { reply, session: sessions.save(row) };
-      });
-      if (result.replayed) ctx.count('resend_answered');
+      const stop = { time, meterStop: p.meterStop as number, reason: p.reason as string | undefined, data };
+      const result = sessions.once(
+        id,
+        `stop:${txId}`,
+        () => {
+          const row = sessions.get(id, txId) ?? sessions.openUnknown(id, txId, 'ocpp1.6', null);
+          // The charger's own stop after we closed the session: now it is the whole story.
+          if (row.state === 'ended' && row.start_time !== null) row.complete = 1;
+          applyStop(station, row, stop);
+          const reply = p.idTag ? { idTagInfo: idTagInfo(authorize(id, p.idTag, 'Invalid'), 'ocpp1.6') } : {};
+          return { reply, session: sessions.save(row) };
+        },
+        () => secondStop(station, id, txId, stop),
+      );
+      if (result.replayed && !result.session) ctx.count('resend_answered');
       const row = result.session ?? sessions.get(id, txId);
       emitMeterValues(station, charger, row?.connector ?? undefined, data, txId);
       // Emitted again on a resend: the point has the same time and overwrites itself, and a crash
@@ -114,6 +121,53 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     await ctx.committed();
     return result.reply;
   });
+}
+
+interface Stop {
+  time: number;
+  meterStop: number;
+  reason: string | undefined;
+  data: MeterValue[];
+}
+
+function applyStop(station: Station, row: SessionRow, stop: Stop): void {
+  const { sessions } = station;
+  for (const r of energyRegister(stop.data)) sessions.observeMeter(row, r.time, r.wh);
+  sessions.observeMeter(row, stop.time, stop.meterStop);
+  sessions.end(row, stop.time, stop.reason ?? 'Local');
+}
+
+/**
+ * A StopTransaction for a session whose stop was answered already. The same message again (a
+ * lost reply) changes nothing. A different one is the charger's word against its own: logged,
+ * audited, counted, and its reading replaces the first when it is larger and later (the first
+ * reply was lost and the charger sent its real final reading). Returns the changed session.
+ */
+function secondStop(station: Station, charger: string, txId: string, stop: Stop): SessionRow | undefined {
+  const { ctx, sessions } = station;
+  const row = sessions.get(charger, txId);
+  if (!row || (row.stop_time === stop.time && row.meter_stop_wh === stop.meterStop)) return undefined;
+  const later = row.stop_time !== null && row.meter_stop_wh !== null && stop.time > row.stop_time;
+  const replaced = later && stop.meterStop > row.meter_stop_wh!;
+  const details = {
+    transaction_id: txId,
+    stored: { stop_time: row.stop_time, meter_stop_wh: row.meter_stop_wh, energy_wh: row.energy_wh },
+    received: { stop_time: stop.time, meter_stop_wh: stop.meterStop },
+    replaced,
+  };
+  ctx.count('stop_conflict');
+  ctx.log.warn({ device: charger, ...details }, 'a second StopTransaction says something else than the first');
+  auditCharger(ctx.db, {
+    at: ctx.clock.now(),
+    charger,
+    action: 'ocpp.stop_conflict',
+    target: String(row.id),
+    method: 'StopTransaction',
+    details,
+  });
+  if (!replaced) return row;
+  applyStop(station, row, stop);
+  return sessions.save(row);
 }
 
 /** 1.6 MeterValues inside a transaction: the session's energy so far, placed by timestamp. */
