@@ -113,8 +113,9 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   on('MeterValues', async (p, charger) => {
     const connector: number = v16 ? p.connectorId : p.evseId;
     const transactionId = v16 && p.transactionId !== undefined ? String(p.transactionId) : undefined;
-    emitMeterValues(station, charger, connector, p.meterValue, transactionId);
-    if (transactionId !== undefined) updateSessionMeter(station, charger, transactionId, p.meterValue);
+    const ended =
+      transactionId === undefined ? undefined : updateSessionMeter(station, charger, transactionId, p.meterValue);
+    emitMeterValues(station, charger, connector, p.meterValue, transactionId, ended);
     // The answer tells the charger it may delete its copy: only once the points are durable.
     await ctx.committed();
     return {};

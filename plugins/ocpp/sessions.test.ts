@@ -177,6 +177,27 @@ describe('OCPP 1.6 sessions', () => {
     expect(row()).toMatchObject({ energy_wh: 1118, cost: 1.96 });
   });
 
+  it('meter values after a session ended are stored but not attributed to it', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const start = { connectorId: 3, idTag: 'TAG-OK', meterStart: 100, timestamp: '2024-05-04T10:00:00.000Z' };
+    const { transactionId } = (await cp.call('StartTransaction', start)) as { transactionId: number };
+    await cp.call('StopTransaction', { transactionId, meterStop: 600, timestamp: '2024-05-04T11:00:00.000Z' });
+    await cp.call('MeterValues', {
+      connectorId: 3,
+      transactionId,
+      meterValue: [
+        { timestamp: '2024-05-04T10:30:00.000Z', sampledValue: [{ value: '350' }] },
+        { timestamp: '2024-05-04T11:30:00.000Z', sampledValue: [{ value: '900' }] },
+      ],
+    });
+    const at = (iso: string) => rig.lines('ocpp_meter').find((l) => l.endsWith(` ${Date.parse(iso)}`))!;
+    expect(at('2024-05-04T10:30:00.000Z')).toContain(`transaction_id="${transactionId}"`);
+    expect(at('2024-05-04T11:30:00.000Z')).toMatch(/device=CP16,.*energy_active_import_wh=900 \d+$/);
+    expect(at('2024-05-04T11:30:00.000Z')).not.toContain('transaction_id');
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get(String(transactionId));
+    expect(row).toMatchObject({ energy_wh: 500, meter_stop_wh: 600 });
+  });
+
   it('a StopTransaction for a transaction never started is recorded as an incomplete session', async () => {
     const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
     await cp.call('StopTransaction', { transactionId: 999_999, meterStop: 5, timestamp: '2024-05-02T08:00:00Z' });

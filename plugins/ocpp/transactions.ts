@@ -170,21 +170,25 @@ function secondStop(station: Station, charger: string, txId: string, stop: Stop)
   return sessions.save(row);
 }
 
-/** 1.6 MeterValues inside a transaction: the session's energy so far, placed by timestamp. */
+/**
+ * 1.6 MeterValues inside a transaction: the session's energy so far, placed by timestamp. Returns
+ * the stop time of a session that has ended: readings after it are not the session's.
+ */
 export function updateSessionMeter(
   station: Station,
   charger: Charger,
   transactionId: string,
   values: MeterValue[],
-): void {
+): number | undefined {
   const { sessions, ctx } = station;
   const readings = energyRegister(values);
-  if (readings.length === 0) return;
-  ctx.db.transaction(() => {
+  return ctx.db.transaction(() => {
     const row = sessions.get(charger.identity, transactionId);
-    if (!row || row.state === 'ended') return;
+    if (row?.state === 'ended') return row.stop_time ?? undefined;
+    if (!row || readings.length === 0) return undefined;
     for (const r of readings) sessions.observeMeter(row, r.time, r.wh);
     sessions.save(row);
+    return undefined;
   })();
 }
 
