@@ -91,7 +91,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     report(station, charger);
     // A session is on a 1.6 connector, on a 2.0.1 EVSE.
     station.ends.connectorStatus(charger, v16 ? connector : evse, status);
-    const time = epochMs(p.timestamp) ?? ctx.clock.now();
+    const time = epochMs(p.timestamp) ?? untimedStatusTime(charger, ctx.clock.now());
     const tags = { device: charger.identity, connector: tagOf(connector), evse: tagOf(evse) };
     ctx.emit(
       connectorStatus.name,
@@ -192,6 +192,13 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
 }
 
 export type On = (action: string, handler: Handler) => void;
+
+/** The receive time, made later than the charger's previous untimed status (see `Charger`). */
+function untimedStatusTime(charger: Charger, now: number): number {
+  const time = Math.max(now, (charger.untimedStatusAt ?? -Infinity) + 1);
+  charger.untimedStatusAt = time;
+  return time;
+}
 
 function definedValues(o: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));

@@ -58,6 +58,12 @@ export interface Charger {
    * 150 bytes of 10,000 connections' memory).
    */
   faulted?: Set<string>;
+  /**
+   * The time given to this charger's last StatusNotification without a timestamp, epoch ms: the
+   * next one gets a later one, so that two in one millisecond (the pipeline's precision) do not
+   * overwrite each other in InfluxDB and keep their order. One number, not one per connector.
+   */
+  untimedStatusAt?: number;
   /** Commands to this charger, one at a time (OCPP-J allows one outstanding CALL each way). */
   outbound?: Promise<unknown>;
 }

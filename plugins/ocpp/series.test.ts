@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryDirectory } from '../../collector/sdk/index.ts';
+import { useInfluxd } from '../../test/helpers/influxd.ts';
+import { boot16, startRig, type Rig } from './test-rig.ts';
+
+/**
+ * Series that never collide, checked in a real influxd: the spooled lines are written there as
+ * the writer writes them (precision ms). The runtime's clock can be stopped (`frozen`), so that
+ * two messages arrive "in the same millisecond" for certain.
+ */
+const influx = useInfluxd();
+const directory = new MemoryDirectory().add(
+  { id: 'SER16', kind: 'charger' },
+  { type: 'ocpp_password', value: 'pw-16' },
+);
+let rig: Rig;
+let frozen: number | undefined;
+
+beforeAll(async () => {
+  rig = await startRig(directory, {}, 5, { now: () => frozen ?? Date.now() });
+});
+afterAll(() => rig?.stop());
+
+/** Writes the spooled lines of `measurement` into a fresh database; returns its name. */
+async function stored(measurement: string): Promise<string> {
+  const db = await influx.freshDatabase();
+  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, {
+    method: 'POST',
+    body: rig.lines(measurement).join('\n'),
+  });
+  expect(res.status, await res.clone().text()).toBe(204);
+  return db;
+}
+
+describe('series that never collide', () => {
+  it('two 1.6 StatusNotifications without a timestamp in one millisecond are both stored, in order', async () => {
+    const cp = await rig.charger('SER16', 'ocpp1.6', { password: 'pw-16' });
+    expect(await cp.call('BootNotification', boot16)).toMatchObject({ status: 'Accepted' });
+    frozen = Date.now();
+    await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Unavailable' });
+    await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Finishing' });
+    frozen = undefined;
+    const db = await stored('ocpp_connector_status');
+    const [series] = await influx.query(
+      `SELECT status FROM ocpp_connector_status WHERE device = 'SER16' AND connector = '1'`,
+      { db },
+    );
+    expect(series.values.map((v) => v[1])).toEqual(['Unavailable', 'Finishing']);
+  });
+});
