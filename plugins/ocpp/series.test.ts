@@ -9,10 +9,9 @@ import { boot16, startRig, type Rig } from './test-rig.ts';
  * two messages arrive "in the same millisecond" for certain.
  */
 const influx = useInfluxd();
-const directory = new MemoryDirectory().add(
-  { id: 'SER16', kind: 'charger' },
-  { type: 'ocpp_password', value: 'pw-16' },
-);
+const directory = new MemoryDirectory()
+  .add({ id: 'SER16', kind: 'charger' }, { type: 'ocpp_password', value: 'pw-16' })
+  .add({ id: 'SER201', kind: 'charger' }, { type: 'ocpp_password', value: 'pw-201' });
 let rig: Rig;
 let frozen: number | undefined;
 
@@ -46,5 +45,30 @@ describe('series that never collide', () => {
       { db },
     );
     expect(series.values.map((v) => v[1])).toEqual(['Unavailable', 'Finishing']);
+  });
+
+  it('2.0.1 meter values of TransactionEvents after Started carry the EVSE of the Started event', async () => {
+    const cp = await rig.charger('SER201', 'ocpp2.0.1', { password: 'pw-201' });
+    const event = (eventType: string, seqNo: number, timestamp: string, wh: number, evse?: object) => ({
+      eventType,
+      timestamp,
+      triggerReason: eventType === 'Started' ? 'CablePluggedIn' : 'MeterValuePeriodic',
+      seqNo,
+      transactionInfo: { transactionId: 'TX-EVSE' },
+      ...(evse ? { evse } : {}),
+      meterValue: [{ timestamp, sampledValue: [{ value: wh, measurand: 'Energy.Active.Import.Register' }] }],
+    });
+    // Within the database's retention: an hour ago, in quarter hours.
+    const at = (quarter: number) => new Date(Date.now() - 3600_000 + quarter * 900_000).toISOString();
+    await cp.call('TransactionEvent', event('Started', 0, at(0), 0, { id: 2, connectorId: 1 }));
+    await cp.call('TransactionEvent', event('Updated', 1, at(1), 2500));
+    await cp.call('TransactionEvent', event('Updated', 2, at(2), 5000));
+    const db = await stored('ocpp_meter');
+    const [series] = await influx.query(
+      `SELECT energy_active_import_wh FROM ocpp_meter WHERE device = 'SER201' GROUP BY connector`,
+      { db },
+    );
+    expect(series.tags).toEqual({ connector: '2' });
+    expect(series.values.map((v) => v[1])).toEqual([0, 2500, 5000]);
   });
 });

@@ -113,8 +113,9 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
       return { reply, session: row };
     });
     if (result.replayed) ctx.count('resend_answered');
-    emitMeterValues(station, charger, p.evse?.id, values, txId);
     const row = result.session ?? sessions.get(id, txId);
+    // Only the Started event names the EVSE: the others' readings are on the transaction's.
+    emitMeterValues(station, charger, p.evse?.id ?? row?.connector ?? undefined, values, txId);
     if (row?.state === 'ended') emitSummary(station, row);
     if (!result.replayed && p.eventType === 'Ended' && row?.complete === 0) void ends.gap(charger, row);
     // Every event may carry meter values the charger deletes once answered.
