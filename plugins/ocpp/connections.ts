@@ -283,6 +283,11 @@ export class ChargerEndpoint {
     }
     const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
     if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
+    // Before sending: the charger may send its Started event before it answers.
+    if (call.action === 'RequestStartTransaction') {
+      const { idToken, remoteStartId } = call.payload as { idToken: { idToken: string }; remoteStartId: number };
+      this.station.sessions.rememberRemoteStart(charger.identity, remoteStartId, idToken.idToken);
+    }
     let answer: unknown;
     try {
       // No ocpp-rpc timeout: the bus owns it and aborts `command.signal`.

@@ -282,6 +282,37 @@ describe('OCPP 2.0.1 sessions', () => {
   });
 });
 
+describe('OCPP 2.0.1 remote start', () => {
+  it('a remote-started session records the id tag we sent, matched by remoteStartId', async () => {
+    const cp = await rig.charger('CP201', 'ocpp2.0.1', { password: 'pw-201' });
+    let started: Promise<unknown> | undefined;
+    cp.handle('RequestStartTransaction', async ({ params }) => {
+      const { remoteStartId } = params as { remoteStartId: number };
+      // The Started event names no idToken (the charger did not authorize locally), only the id.
+      started = cp.call('TransactionEvent', {
+        eventType: 'Started',
+        timestamp: '2024-06-03T09:00:00.000Z',
+        triggerReason: 'RemoteStart',
+        seqNo: 0,
+        transactionInfo: { transactionId: 'TX-REMOTE', remoteStartId },
+        evse: { id: 1, connectorId: 1 },
+      });
+      return { status: 'Accepted' };
+    });
+    const outcome = await rig.collector.bus.dispatch('CP201', {
+      name: 'remote_start',
+      params: { id_tag: 'TAG-OK', connector: 1 },
+      timeout_s: 5,
+    });
+    expect(outcome).toMatchObject({ status: 'succeeded' });
+    expect(await eventually(() => started !== undefined)).toBe(true);
+    await started;
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get('TX-REMOTE');
+    expect(row).toMatchObject({ id_tag: 'TAG-OK', state: 'active' });
+    await cp.close({ force: true });
+  });
+});
+
 describe('the charging-sessions API', () => {
   it('filters by charger, site, customer and time, pages with a cursor, and needs a key', async () => {
     expect((await fetch(`${rig.url}/api/v1/charging-sessions`)).status).toBe(401);
@@ -292,6 +323,7 @@ describe('the charging-sessions API', () => {
     expect((await sessionsApi('?site=acme-depot')).body.sessions.map((s) => s.transaction_id).sort()).toEqual([
       'TX-A',
       'TX-B',
+      'TX-REMOTE',
     ]);
     expect((await sessionsApi('?customer=globex')).body.sessions).toEqual([]);
     const june = await sessionsApi('?from=2024-06-01T00:00:00Z&to=2024-06-02T00:00:00Z');

@@ -100,6 +100,9 @@ export class SessionStore {
         event_type TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (charger, transaction_id, seq_no)) WITHOUT ROWID;
     `);
+    db.exec(`CREATE TABLE IF NOT EXISTS ocpp_remote_starts (
+        charger TEXT NOT NULL, remote_start_id INTEGER NOT NULL, id_tag TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (charger, remote_start_id)) WITHOUT ROWID`);
     addColumns(db, 'ocpp_sessions', { available_since: 'INTEGER', summary_at: 'INTEGER' });
     db.exec('CREATE INDEX IF NOT EXISTS ocpp_sessions_active ON ocpp_sessions (state, updated_at)');
     const p = (sql: string) => db.prepare(sql);
@@ -107,6 +110,11 @@ export class SessionStore {
       reply: p('SELECT reply FROM ocpp_replies WHERE charger = ? AND key = ?').pluck(),
       saveReply: p('INSERT OR REPLACE INTO ocpp_replies (charger, key, reply, at) VALUES (?, ?, ?, ?)'),
       prune: p('DELETE FROM ocpp_replies WHERE at < ?'),
+      pruneRemote: p('DELETE FROM ocpp_remote_starts WHERE at < ?'),
+      remember: p(
+        'INSERT OR REPLACE INTO ocpp_remote_starts (charger, remote_start_id, id_tag, at) VALUES (?, ?, ?, ?)',
+      ),
+      remoteTag: p('SELECT id_tag FROM ocpp_remote_starts WHERE charger = ? AND remote_start_id = ?').pluck(),
       insert:
         p(`INSERT INTO ocpp_sessions (charger, transaction_id, protocol, connector, id_tag, id_tag_status, site, customer,
                    start_time, meter_start_wh, meter_start_at, state, updated_at)
@@ -141,6 +149,16 @@ export class SessionStore {
   /** Drops answers older than the retention; called at start and by the plugin every hour. */
   prune(): void {
     this.s.prune.run(this.now() - REPLY_RETENTION_MS);
+    this.s.pruneRemote.run(this.now() - REPLY_RETENTION_MS);
+  }
+
+  /** The token a 2.0.1 RequestStartTransaction sent: its TransactionEvents name only the remoteStartId. */
+  rememberRemoteStart(charger: string, remoteStartId: number, idTag: string): void {
+    this.s.remember.run(charger, remoteStartId, idTag, this.now());
+  }
+
+  remoteStartTag(charger: string, remoteStartId: number): string | undefined {
+    return this.s.remoteTag.get(charger, remoteStartId) as string | undefined;
   }
 
   /** The answer already given to a message with this idempotency key, if any. */

@@ -100,6 +100,9 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
       if (row.connector === null && p.evse?.id !== undefined) row.connector = p.evse.id;
       if (row.id_tag === null && token !== undefined)
         Object.assign(row, { id_tag: token, id_tag_status: verdict?.status ?? null });
+      const remoteStartId: number | undefined = p.transactionInfo.remoteStartId;
+      if (row.id_tag === null && remoteStartId !== undefined)
+        row.id_tag = sessions.remoteStartTag(id, remoteStartId) ?? null;
       // Events may arrive out of order (offline backlog): the earliest one is the start.
       if (row.start_time === null || time < row.start_time) row.start_time = time;
       for (const r of energyRegister(values)) sessions.observeMeter(row, r.time, r.wh);
