@@ -45,7 +45,12 @@ const sessionsApi = async (query = '', role: 'viewer' | 'admin' = 'viewer') => {
   const res = await fetch(`${rig.url}/api/v1/charging-sessions${query}`, { headers: { authorization: token(role) } });
   return {
     status: res.status,
-    body: (await res.json()) as { sessions: Array<Record<string, any>>; next: number | null },
+    body: (await res.json()) as {
+      items: Array<Record<string, any>>;
+      next_cursor: string | null;
+      sessions: Array<Record<string, any>>;
+      next: number | null;
+    },
   };
 };
 
@@ -241,8 +246,8 @@ describe('OCPP 2.0.1 sessions', () => {
     expect(started).toMatchObject({ idTokenInfo: { status: 'Accepted' } });
     expect(ended).toHaveProperty('totalCost');
     const { body } = await sessionsApi('?charger=CP201');
-    expect(body.sessions).toHaveLength(1);
-    expect(body.sessions[0]).toMatchObject({
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({
       transaction_id: 'TX-A',
       start_time: '2024-06-01T09:00:00.000Z',
       stop_time: '2024-06-01T09:30:00.000Z',
@@ -318,21 +323,31 @@ describe('the charging-sessions API', () => {
     expect((await fetch(`${rig.url}/api/v1/charging-sessions`)).status).toBe(401);
     const all = await sessionsApi('');
     expect(all.status).toBe(200);
-    expect(all.body.sessions.length).toBeGreaterThanOrEqual(4);
-    expect((await sessionsApi('?customer=acme')).body.sessions.every((s) => s.customer === 'acme')).toBe(true);
-    expect((await sessionsApi('?site=acme-depot')).body.sessions.map((s) => s.transaction_id).sort()).toEqual([
+    expect(all.body.items.length).toBeGreaterThanOrEqual(4);
+    expect((await sessionsApi('?customer=acme')).body.items.every((s) => s.customer === 'acme')).toBe(true);
+    expect((await sessionsApi('?site=acme-depot')).body.items.map((s) => s.transaction_id).sort()).toEqual([
       'TX-A',
       'TX-B',
       'TX-REMOTE',
     ]);
-    expect((await sessionsApi('?customer=globex')).body.sessions).toEqual([]);
+    expect((await sessionsApi('?customer=globex')).body.items).toEqual([]);
     const june = await sessionsApi('?from=2024-06-01T00:00:00Z&to=2024-06-02T00:00:00Z');
-    expect(june.body.sessions.map((s) => s.transaction_id)).toEqual(['TX-A']);
+    expect(june.body.items.map((s) => s.transaction_id)).toEqual(['TX-A']);
+    // Every list is {items, next_cursor}, paged by `cursor` (docs/api.md).
     const page1 = await sessionsApi('?limit=2');
-    expect(page1.body.next).not.toBeNull();
-    const page2 = await sessionsApi(`?limit=2&before=${page1.body.next}`);
-    const ids = [...page1.body.sessions, ...page2.body.sessions].map((s) => s.id);
+    expect(page1.body.next_cursor).toEqual(expect.any(String));
+    const page2 = await sessionsApi(`?limit=2&cursor=${page1.body.next_cursor}`);
+    const ids = [...page1.body.items, ...page2.body.items].map((s) => s.id);
+    expect(ids).toHaveLength(4);
     expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    // The old names, deprecated, for one release: `before` in, `sessions` and `next` out.
+    expect(page1.body.sessions).toEqual(page1.body.items);
+    expect(String(page1.body.next)).toBe(page1.body.next_cursor);
+    expect((await sessionsApi(`?limit=2&before=${page1.body.next}`)).body.items).toEqual(page2.body.items);
+    expect((await sessionsApi('?cursor=not-a-cursor')).status).toBe(400);
+    const last = await sessionsApi(`?limit=500`);
+    expect(last.body.next_cursor).toBeNull();
     expect((await sessionsApi('?limit=0')).status).toBe(400);
   });
 
@@ -347,10 +362,22 @@ describe('the charging-sessions API', () => {
     expect((await put('admin', { status: 'sort of' })).status).toBe(400);
     expect((await put('admin', { status: 'accepted', bogus: 1 })).status).toBe(400);
     expect((await put('admin', { status: 'accepted' })).status).toBe(200);
-    const list = await fetch(`${rig.url}/api/v1/id-tags?limit=100`, { headers: { authorization: token('support') } });
-    expect(((await list.json()) as { id_tags: Array<{ id_tag: string }> }).id_tags.map((t) => t.id_tag)).toContain(
-      'NEW-TAG',
-    );
+    const list = async (query: string) => {
+      const res = await fetch(`${rig.url}/api/v1/id-tags${query}`, { headers: { authorization: token('support') } });
+      return (await res.json()) as {
+        items: Array<{ id_tag: string }>;
+        next_cursor: string | null;
+        id_tags: Array<{ id_tag: string }>;
+      };
+    };
+    const all = await list('?limit=100');
+    expect(all.items.map((t) => t.id_tag)).toContain('NEW-TAG');
+    expect(all.id_tags).toEqual(all.items); // deprecated name, one release
+    expect(all.next_cursor).toBeNull();
+    const first = await list('?limit=2');
+    const rest = await list(`?limit=100&cursor=${encodeURIComponent(first.next_cursor!)}`);
+    expect([...first.items, ...rest.items].map((t) => t.id_tag)).toEqual(all.items.map((t) => t.id_tag));
+    expect((await list(`?limit=100&after=${encodeURIComponent(first.next_cursor!)}`)).items).toEqual(rest.items);
     const del = (id: string) =>
       fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'DELETE', headers: { authorization: token('admin') } });
     expect((await del('NEW-TAG')).status).toBe(204);
