@@ -55,10 +55,15 @@ export const session = defineMeasurement({
     cost: { type: 'float', description: 'Total price incl. tax, in `currency`' },
     cost_net: { type: 'float', description: 'Price before tax, in `currency`' },
     currency: { type: 'string', description: 'ISO 4217 code of the tariff' },
-    stop_reason: { type: 'string', description: 'Why it stopped (Local, Remote, EVDisconnected, ...)' },
+    stop_reason: {
+      type: 'string',
+      description:
+        "Why it stopped: the charger's (Local, Remote, EVDisconnected, ...) or ours (charger_rebooted, superseded, connector_available, timeout, manual)",
+    },
     complete: {
       type: 'bool',
-      description: 'false when the start is missing or (2.0.1) a seqNo gap shows lost messages',
+      description:
+        'false when the start is missing, (2.0.1) a seqNo gap shows lost messages, or the backend closed the session',
     },
   },
 });
