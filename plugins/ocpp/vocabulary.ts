@@ -107,6 +107,14 @@ export const commandSpecs = {
     timeout_s: 60,
   },
   clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
+  get_transaction_status: {
+    description:
+      'Asks a 2.0.1 charger whether a transaction goes on and whether it still queues messages (GetTransactionStatus)',
+    params: Type.Object(
+      { transaction_id: Type.Optional(Type.String({ minLength: 1, maxLength: 36, description: 'Default: any' })) },
+      closed,
+    ),
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -309,6 +317,15 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
+    case 'get_transaction_status': {
+      const p = params as Params<'get_transaction_status'>;
+      if (v16) return refuse('GetTransactionStatus is OCPP 2.0.1 only');
+      return {
+        action: 'GetTransactionStatus',
+        payload: p.transaction_id ? { transactionId: p.transaction_id } : {},
+        interpret: (a) => ({ outcome: 'ok', result: a }),
+      };
+    }
   }
 }
 
