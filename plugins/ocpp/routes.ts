@@ -122,12 +122,11 @@ export function registerRoutes(
     schema: {
       description:
         'Closes an active session the charger will not stop: complete=false, stop_reason manual, energy the last reading we have.',
-      // A string, not an integer: the audit stores the path's id as the caller wrote it.
-      params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) }),
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
       response: { 200: SessionOut, 404: ErrorOut, 409: ErrorOut },
     },
     handler: async (request, reply) => {
-      const id = Number((request.params as { id: string }).id);
+      const { id } = request.params as { id: number };
       const row = sessions.byId(id);
       if (!row) return reply.code(404).send(notFound(`no charging session ${id}`));
       if (row.state !== 'active')
