@@ -8,7 +8,6 @@
  * A StopTransaction or TransactionEvent is answered only once the row is committed and its
  * points (meter values, the summary at a session's end) are in the durable spool.
  */
-import { auditCharger } from './charger-audit.ts';
 import { idTagInfo } from './id-tags.ts';
 import { energyRegister, type MeterValue } from './meter.ts';
 import { emitMeterValues } from './meter-points.ts';
@@ -161,9 +160,8 @@ function secondStop(station: Station, charger: string, txId: string, stop: Stop)
   };
   ctx.count('stop_conflict');
   ctx.log.warn({ device: charger, ...details }, 'a second StopTransaction says something else than the first');
-  auditCharger(ctx.db, {
-    at: ctx.clock.now(),
-    charger,
+  ctx.audit({
+    device: charger,
     action: 'ocpp.stop_conflict',
     target: String(row.id),
     method: 'StopTransaction',

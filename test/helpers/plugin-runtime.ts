@@ -92,6 +92,7 @@ export async function startPluginRuntime(options: {
     sink: spool,
     db,
     pluginDb,
+    audit: inventory && ((row) => inventory.audit.recordDevice(row)),
     metrics,
     log,
     server,
