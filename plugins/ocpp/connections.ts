@@ -16,6 +16,7 @@ import {
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
+import { recordSmartChargingAnswer } from './smart-charging-handlers.ts';
 import { enqueue, report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
@@ -305,6 +306,7 @@ export class ChargerEndpoint {
     const verdict = call.interpret((answer ?? {}) as Record<string, unknown>);
     if (verdict.outcome === 'rejected') throw new CommandRejected(`${call.action}: ${verdict.reason}`, verdict.result);
     if (verdict.outcome === 'failed') throw new CommandFailed(`${call.action}: ${verdict.reason}`, verdict.result);
+    recordSmartChargingAnswer(this.station, charger, command.name, command.params, verdict.result);
     return verdict.result;
   }
 

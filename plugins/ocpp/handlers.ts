@@ -12,6 +12,7 @@ import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
 import { report, requireAccepted, tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
+import { registerSmartCharging } from './smart-charging-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -196,6 +197,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   }
 
   registerTransactions(station, version, on);
+  registerSmartCharging(station, version, on);
   return table;
 }
 

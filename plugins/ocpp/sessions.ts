@@ -71,6 +71,8 @@ const REPLY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export class SessionStore {
   private readonly s: Record<string, Database.Statement>;
+  /** Called when a session starts or ends (the site power limit shares itself out again). */
+  onChange?: (row: SessionRow) => void;
 
   constructor(
     private readonly db: Database.Database,
@@ -199,7 +201,9 @@ export class SessionStore {
   open16(charger: string, start: SessionStart): SessionRow {
     const id = Number(this.s.insert.run(this.row(charger, null, 'ocpp1.6', start)).lastInsertRowid);
     this.s.numberTx.run(id);
-    return this.s.byId.get(id) as SessionRow;
+    const row = this.s.byId.get(id) as SessionRow;
+    this.onChange?.(row);
+    return row;
   }
 
   /** The session of a 2.0.1 transaction, created by whichever of its events arrives first. */
@@ -207,7 +211,9 @@ export class SessionStore {
     const known = this.get(charger, transactionId);
     if (known) return known;
     this.s.insert.run(this.row(charger, transactionId, 'ocpp2.0.1', start));
-    return this.get(charger, transactionId)!;
+    const row = this.get(charger, transactionId)!;
+    this.onChange?.(row);
+    return row;
   }
 
   /** A stop for a transaction we never saw start: recorded as an incomplete session. */
@@ -245,6 +251,7 @@ export class SessionStore {
   /** Ends a session at `time` and computes energy, duration and cost. */
   end(row: SessionRow, time: number, reason: string | null): void {
     Object.assign(row, { stop_time: time, stop_reason: reason ?? row.stop_reason, state: 'ended' });
+    this.onChange?.(row);
   }
 
   /** The charger's active sessions, oldest first. */
@@ -285,6 +292,7 @@ export class SessionStore {
     const last = Math.max(row.meter_stop_at ?? -Infinity, row.start_time ?? -Infinity);
     const stop_time = Number.isFinite(last) ? last : null;
     Object.assign(row, { stop_time, stop_reason: reason, state: 'ended', complete: 0, available_since: null });
+    this.onChange?.(row);
     return this.save(row);
   }
 

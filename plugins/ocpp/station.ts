@@ -4,10 +4,12 @@
  */
 import { rpcError } from './protocol.ts';
 import type { PluginContext } from '../../collector/sdk/index.ts';
+import type { ChargingProfiles } from './charging-profiles.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
 import type { SessionEnds } from './session-ends.ts';
 import type { SessionStore } from './sessions.ts';
+import type { SiteLimits } from './site-limits.ts';
 import type { Variables } from './variables.ts';
 
 /**
@@ -45,6 +47,8 @@ export interface Station {
   ends: SessionEnds;
   idTags: IdTags;
   variables: Variables;
+  profiles: ChargingProfiles;
+  siteLimits: SiteLimits;
 }
 
 /** One connected charger. */
