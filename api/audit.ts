@@ -37,14 +37,15 @@ export function installAudit(app: FastifyInstance, inventory: Inventory): void {
     const note = request[AUDIT];
     const auth = request[AUTH];
     const key = request.principal ?? (auth?.kind === 'key' ? auth.key : null);
-    const params = (request.params ?? {}) as Record<string, string>;
+    // An integer `:id` (coerced by its schema) would be bound as a double and stored as "9.0".
+    const params = (request.params ?? {}) as Record<string, string | number | undefined>;
     try {
       inventory.audit.record({
         actor: key?.id ?? null,
         actor_name: key?.name ?? null,
         role: key?.role ?? null,
         action,
-        target: note?.target !== undefined ? note.target : (params.id ?? null),
+        target: note?.target !== undefined ? note.target : params.id === undefined ? null : String(params.id),
         method: request.method,
         path: request.url.split('?')[0],
         status,

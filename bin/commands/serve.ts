@@ -186,6 +186,7 @@ export default async function serve(argv: string[]): Promise<number> {
       sink: spool,
       db,
       pluginDb: inventory.db,
+      audit: (row) => inventory.audit.recordDevice(row),
       directory: inventory.directory,
       metrics,
       log,

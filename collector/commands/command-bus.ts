@@ -105,10 +105,11 @@ export class CommandBus {
     if (!check) this.validators.set(spec, (check = Compile(spec.params)));
     const params = request.params ?? {};
     if (!check.Check(params)) {
-      const first = [...check.Errors(params)][0];
+      const errors = [...check.Errors(params)];
+      const first = errors[0];
       const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || undefined;
       throw new InvalidCommand(
-        `${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${first?.message ?? 'are invalid'}`,
+        `${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${problem(errors) ?? 'are invalid'}`,
         field,
       );
     }
@@ -176,4 +177,19 @@ export class CommandBus {
       if (onCancel) request.signal?.removeEventListener('abort', onCancel);
     }
   }
+}
+
+/**
+ * What is wrong, in words an operator can act on: for a choice of values (an enum, a union of
+ * literals) the values allowed, not "must be equal to constant".
+ */
+function problem(errors: Array<{ keyword: string; instancePath: string; params: object; message?: string }>) {
+  const first = errors[0];
+  if (!first) return undefined;
+  const here = errors.filter((e) => e.instancePath === first.instancePath);
+  const allowed =
+    first.keyword === 'enum'
+      ? ((first.params as { allowedValues?: unknown[] }).allowedValues ?? [])
+      : here.filter((e) => e.keyword === 'const').map((e) => (e.params as { allowedValue?: unknown }).allowedValue);
+  return allowed.length ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : first.message;
 }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { DeviceAudit } from '../sdk/index.ts';
 import type { Page } from './customers.ts';
 
 /** `ok`: carried out; `denied`: refused for who the caller is (401, 403, 429); `failed`: anything else. */
@@ -66,6 +67,24 @@ export class AuditLog {
       details: entry.details ? JSON.stringify(entry.details) : null,
     });
     return Number(info.lastInsertRowid);
+  }
+
+  /** What a device did (a plugin's `ctx.audit`): no key, no route; its name is the actor's. */
+  recordDevice(row: DeviceAudit & { at: number; source: string }): number {
+    return this.record({
+      at: row.at,
+      actor: null,
+      actor_name: row.device,
+      role: null,
+      action: row.action,
+      target: row.target,
+      method: row.method,
+      path: null,
+      status: null,
+      result: 'ok',
+      source: row.source,
+      details: row.details ?? null,
+    });
   }
 
   /** Newest first. */

@@ -12,6 +12,7 @@ import {
   type AttachOptions,
   type Attachment,
   type DeviceDirectory,
+  type DeviceAudit,
   type DeviceDraft,
   type DeviceProblem,
   type Plugin,
@@ -46,6 +47,9 @@ function forwardable(plugins: readonly Plugin[], metrics: SelfMetrics): Readonly
   return allowed;
 }
 
+/** A device's audit entry as the runtime hands it to the inventory (`AuditLog.recordDevice`). */
+export type DeviceAuditRow = DeviceAudit & { at: number; source: string };
+
 export interface CollectorOptions {
   place: PluginPlace;
   /**
@@ -60,6 +64,8 @@ export interface CollectorOptions {
   db: Database.Database;
   /** The inventory's SQLite file, handed to plugins as `ctx.db` for their own records. */
   pluginDb: Database.Database;
+  /** The inventory's audit log, for `ctx.audit`; absent at the edge, where the rows are only logged. */
+  audit?: (row: DeviceAuditRow) => void;
   directory: DeviceDirectory;
   metrics: SelfMetrics;
   log: Logger;
@@ -270,6 +276,11 @@ export class Collector {
       offline: (deviceId: string) => this.liveness.offline(deviceId, this.clock.now()),
       devices: o.directory,
       db: o.pluginDb,
+      audit: (entry) => {
+        const row = { ...entry, at: this.clock.now(), source: `${instance}:${entry.device}` };
+        if (o.audit) o.audit(row);
+        else log.info({ audit: row }, 'audit');
+      },
       http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
       attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);

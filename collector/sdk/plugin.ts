@@ -99,6 +99,19 @@ export interface SeenAttributes extends Partial<DiscoveredAttributes> {
   reason?: string;
 }
 
+/** What a device did that the audit log keeps (a conflict, a refusal): see `PluginContext.audit`. */
+export interface DeviceAudit {
+  /** The device that did it; the audit's `actor_name`. */
+  device: string;
+  /** `<plugin>.<what>`, e.g. `ocpp.stop_conflict`. */
+  action: string;
+  /** What it was done to (a session id), as text. */
+  target: string | null;
+  /** The device's message that did it, e.g. `StopTransaction`. */
+  method: string;
+  details?: Record<string, unknown>;
+}
+
 export interface PluginContext<Config = unknown> {
   /** This instance's configuration, defaults applied and validated. */
   readonly config: Config;
@@ -144,6 +157,12 @@ export interface PluginContext<Config = unknown> {
    * idempotency keys). Name tables `<plugin>_<thing>` and create them at start (idempotently).
    */
   readonly db: Database.Database;
+  /**
+   * Writes an audit row for what a device did (not an API caller): no actor key, `source`
+   * `<instance>:<device>`, result `ok`. In a process without an inventory (the edge) the row
+   * is logged at info instead.
+   */
+  audit(entry: DeviceAudit): void;
   readonly http: PluginHttp;
   /**
    * Makes a device reachable for commands through this instance. A newer attach replaces an older.

@@ -5,7 +5,7 @@ import type { DeviceDirectory } from './devices.ts';
 import { MemoryDirectory } from './memory-directory.ts';
 import type { LineHead } from './line-head.ts';
 import type { Static, TSchema } from 'typebox';
-import type { Attachment, PluginContext, PluginDefinition, PluginHttp, SeenAttributes } from './plugin.ts';
+import type { Attachment, DeviceAudit, PluginContext, PluginDefinition, PluginHttp, SeenAttributes } from './plugin.ts';
 import type { Fields, Point, Tags } from './point.ts';
 
 /**
@@ -19,6 +19,7 @@ export class TestAccumulator<C extends TSchema = TSchema> {
   readonly forwarded: LineHead[] = [];
   readonly seen: Array<{ device: string } & SeenAttributes> = [];
   readonly offline: string[] = [];
+  readonly audits: DeviceAudit[] = [];
   readonly events = new Map<string, number>();
   readonly gauges = new Map<string, number>();
   readonly connections = new Map<string, unknown>();
@@ -50,6 +51,7 @@ export class TestAccumulator<C extends TSchema = TSchema> {
       offline: (device) => void this.offline.push(device),
       devices: options.directory ?? new MemoryDirectory(),
       db: options.db ?? new Database(':memory:'),
+      audit: (entry) => void this.audits.push(entry),
       http: options.http ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
       attach: <C>(device: string, connection: C): Attachment => {
         this.connections.set(device, connection);

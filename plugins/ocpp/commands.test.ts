@@ -64,6 +64,8 @@ describe('command vocabulary', () => {
       result: { fileName: 'diag.tgz' },
     });
     expect(await run('clear_cache')).toMatchObject({ status: 'succeeded' });
+    // 1.6 has no GetTransactionStatus: refused, never sent.
+    expect(await run('get_transaction_status')).toMatchObject({ status: 'rejected' });
     expect(calls).toEqual([
       { action: 'Reset', params: { type: 'Hard' } },
       { action: 'RemoteStartTransaction', params: { idTag: 'TAG1', connectorId: 2 } },
@@ -106,6 +108,7 @@ describe('command vocabulary', () => {
           ],
         };
       if (action === 'UnlockConnector') return { status: 'Unlocked' };
+      if (action === 'GetTransactionStatus') return { ongoingIndicator: true, messagesInQueue: false };
       return { status: 'Accepted' };
     });
     const run = (name: string, params: object = {}) =>
@@ -123,6 +126,10 @@ describe('command vocabulary', () => {
       status: 'succeeded',
     });
     expect(await run('get_config')).toMatchObject({ status: 'succeeded' });
+    expect(await run('get_transaction_status', { transaction_id: 'TX-9' })).toMatchObject({
+      status: 'succeeded',
+      result: { ongoingIndicator: true, messagesInQueue: false },
+    });
     expect(calls.map((c) => c.action)).toEqual([
       'Reset',
       'RequestStopTransaction',
@@ -130,6 +137,7 @@ describe('command vocabulary', () => {
       'SetVariables',
       'TriggerMessage',
       'GetBaseReport',
+      'GetTransactionStatus',
     ]);
     expect(calls[0].params).toEqual({ type: 'OnIdle' });
     expect(calls[1].params).toEqual({ transactionId: 'TX-9' });
@@ -138,6 +146,7 @@ describe('command vocabulary', () => {
     });
     expect(calls[4].params).toEqual({ requestedMessage: 'LogStatusNotification', evse: { id: 1 } });
     expect(calls[5].params).toMatchObject({ reportBase: 'FullInventory' });
+    expect(calls[6].params).toEqual({ transactionId: 'TX-9' });
   });
 });
 

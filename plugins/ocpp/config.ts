@@ -47,6 +47,24 @@ export const config = Type.Object(
         'Private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) a firmware or diagnostics location may point into. ' +
         'Default none: chargers are sent only to public addresses. Loopback, link-local and cloud metadata never',
     }),
+    session_timeout_h: Type.Number({
+      default: 48,
+      exclusiveMinimum: 0,
+      description:
+        'An active session of which no message has arrived for this long is closed (stop_reason timeout, complete=false), h',
+    }),
+    available_grace_s: Type.Number({
+      default: 300,
+      minimum: 0,
+      description:
+        'An active session whose connector has reported Available for this long without a stop is closed (stop_reason connector_available), s',
+    }),
+    session_sweep_s: Type.Number({
+      default: 60,
+      exclusiveMinimum: 0,
+      description:
+        'How often the timeout and the Available grace are checked, s (each check closes at most 200 sessions)',
+    }),
     tariff: Type.Object(
       {
         currency: Type.String({

@@ -16,7 +16,8 @@ import {
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
-import { report, type Charger, type OcppConnection, type Station } from './station.ts';
+import { recordSmartChargingAnswer } from './smart-charging-handlers.ts';
+import { enqueue, report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
@@ -267,9 +268,7 @@ export class ChargerEndpoint {
   execute(deviceId: string, command: Command): Promise<unknown> {
     const charger = this.station.ctx.connection<Charger>(deviceId);
     if (!charger || charger.connection.state !== OPEN) return Promise.reject(new DeviceUnreachable(deviceId));
-    const run = (charger.outbound ?? Promise.resolve()).then(() => this.send(charger, command));
-    charger.outbound = run.catch(() => {});
-    return run;
+    return enqueue(charger, () => this.send(charger, command));
   }
 
   private async send(charger: Charger, command: Command): Promise<unknown> {
@@ -285,6 +284,11 @@ export class ChargerEndpoint {
     }
     const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
     if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
+    // Before sending: the charger may send its Started event before it answers.
+    if (call.action === 'RequestStartTransaction') {
+      const { idToken, remoteStartId } = call.payload as { idToken: { idToken: string }; remoteStartId: number };
+      this.station.sessions.rememberRemoteStart(charger.identity, remoteStartId, idToken.idToken);
+    }
     let answer: unknown;
     try {
       // No ocpp-rpc timeout: the bus owns it and aborts `command.signal`.
@@ -302,6 +306,7 @@ export class ChargerEndpoint {
     const verdict = call.interpret((answer ?? {}) as Record<string, unknown>);
     if (verdict.outcome === 'rejected') throw new CommandRejected(`${call.action}: ${verdict.reason}`, verdict.result);
     if (verdict.outcome === 'failed') throw new CommandFailed(`${call.action}: ${verdict.reason}`, verdict.result);
+    recordSmartChargingAnswer(this.station, charger, command.name, command.params, verdict.result);
     return verdict.result;
   }
 

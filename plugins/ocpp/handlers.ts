@@ -12,6 +12,7 @@ import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
 import { report, requireAccepted, tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
+import { registerSmartCharging } from './smart-charging-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -76,6 +77,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     report(station, charger);
     // A charger not accepted writes no points: what it said waits in the inventory for the approver.
     if (status === 'Accepted') {
+      station.ends.rebooted(charger);
       ctx.emit(
         boot.name,
         { vendor, model, firmware: fw, serial, reason: v16 ? undefined : p.reason, registration: status },
@@ -96,7 +98,9 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     if (status === 'Faulted') (charger.faulted ??= new Set()).add(key);
     else charger.faulted?.delete(key);
     report(station, charger);
-    const time = epochMs(p.timestamp) ?? ctx.clock.now();
+    // A session is on a 1.6 connector, on a 2.0.1 EVSE.
+    station.ends.connectorStatus(charger, v16 ? connector : evse, status);
+    const time = epochMs(p.timestamp) ?? untimedStatusTime(charger, ctx.clock.now());
     const tags = { device: charger.identity, connector: tagOf(connector), evse: tagOf(evse) };
     ctx.emit(
       connectorStatus.name,
@@ -118,8 +122,9 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   on('MeterValues', async (p, charger) => {
     const connector: number = v16 ? p.connectorId : p.evseId;
     const transactionId = v16 && p.transactionId !== undefined ? String(p.transactionId) : undefined;
-    emitMeterValues(station, charger, connector, p.meterValue, transactionId);
-    if (transactionId !== undefined) updateSessionMeter(station, charger, transactionId, p.meterValue);
+    const ended =
+      transactionId === undefined ? undefined : updateSessionMeter(station, charger, transactionId, p.meterValue);
+    emitMeterValues(station, charger, connector, p.meterValue, transactionId, ended);
     // The answer tells the charger it may delete its copy: only once the points are durable.
     await ctx.committed();
     return {};
@@ -192,10 +197,18 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   }
 
   registerTransactions(station, version, on);
+  registerSmartCharging(station, version, on);
   return table;
 }
 
 export type On = (action: string, handler: Handler) => void;
+
+/** The receive time, made later than the charger's previous untimed status (see `Charger`). */
+function untimedStatusTime(charger: Charger, now: number): number {
+  const time = Math.max(now, (charger.untimedStatusAt ?? -Infinity) + 1);
+  charger.untimedStatusAt = time;
+  return time;
+}
 
 function definedValues(o: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));

@@ -1,10 +1,14 @@
 import { definePlugin } from '../../collector/sdk/index.ts';
+import { ChargingProfiles } from './charging-profiles.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
 import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
+import { SessionEnds } from './session-ends.ts';
 import { SessionStore } from './sessions.ts';
+import { SiteLimits } from './site-limits.ts';
+import { registerSmartChargingRoutes } from './smart-charging-routes.ts';
 import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
 import { commandSpecs } from './vocabulary.ts';
@@ -37,19 +41,27 @@ export default definePlugin({
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {
-    const station: Station = {
+    const station = {
       ctx,
       sessions: new SessionStore(ctx.db, ctx.config.tariff, () => ctx.clock.now()),
       idTags: new IdTags(ctx.db),
       variables: new Variables(ctx.db),
-    };
-    registerRoutes(ctx, station.sessions, station.idTags);
+      profiles: new ChargingProfiles(ctx.db),
+    } as Station;
+    station.ends = new SessionEnds(station);
+    station.siteLimits = new SiteLimits(station, station.profiles);
+    station.sessions.onChange = (row) => station.siteLimits.sessionChanged(row);
+    registerRoutes(ctx, station.sessions, station.idTags, station.ends);
+    registerSmartChargingRoutes(ctx, station);
     const endpoint = new ChargerEndpoint(station);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
+    const sweeping = setInterval(() => void station.ends.sweep(), ctx.config.session_sweep_s * 1000);
+    sweeping.unref();
     return {
       async stop() {
         clearInterval(pruning);
+        clearInterval(sweeping);
         await endpoint.stop();
       },
       execute: (deviceId, command) => endpoint.execute(deviceId, command),

@@ -33,7 +33,7 @@ export const meter = defineMeasurement({
   description:
     'Meter values (MeterValues, StopTransaction transactionData, TransactionEvent meterValue), one point per timestamp, connector, phase and location; every measurand as its own field, normalised to Wh, varh, VAh, W, var, VA, A, V, Hz, %, °C.',
   tags: {
-    connector: 'Connector id (1.6) or EVSE id (2.0.1 MeterValues)',
+    connector: 'Connector id (1.6) or EVSE id (2.0.1; for a TransactionEvent naming none, the one of its transaction)',
     phase: 'L1, L2, L3, N, L1-N, L2-N, L3-N, L1-L2, L2-L3, L3-L1; absent for totals',
     location: 'Outlet (default), Inlet, Cable, EV, Body',
   },
@@ -55,10 +55,15 @@ export const session = defineMeasurement({
     cost: { type: 'float', description: 'Total price incl. tax, in `currency`' },
     cost_net: { type: 'float', description: 'Price before tax, in `currency`' },
     currency: { type: 'string', description: 'ISO 4217 code of the tariff' },
-    stop_reason: { type: 'string', description: 'Why it stopped (Local, Remote, EVDisconnected, ...)' },
+    stop_reason: {
+      type: 'string',
+      description:
+        "Why it stopped: the charger's (Local, Remote, EVDisconnected, ...) or ours (charger_rebooted, superseded, connector_available, timeout, manual)",
+    },
     complete: {
       type: 'bool',
-      description: 'false when the start is missing or (2.0.1) a seqNo gap shows lost messages',
+      description:
+        'false when the start is missing, (2.0.1) a seqNo gap shows lost messages, or the backend closed the session',
     },
   },
 });

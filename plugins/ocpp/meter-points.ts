@@ -4,7 +4,8 @@ import { tagOf, type Charger, type Station } from './station.ts';
 
 /**
  * Emits meter values as `ocpp_meter` points, each at its own timestamp: a backlog delivered late
- * lands where it belongs, and a resend overwrites itself instead of counting twice.
+ * lands where it belongs, and a resend overwrites itself instead of counting twice. Readings after
+ * `ended` (the transaction's stop) are stored but carry no `transaction_id`: not the session's.
  */
 export function emitMeterValues(
   station: Station,
@@ -12,6 +13,7 @@ export function emitMeterValues(
   connector: number | undefined,
   values: MeterValue[],
   transactionId?: string,
+  ended?: number,
 ): void {
   const { readings, skipped } = normaliseMeterValues(values);
   if (skipped.length > 0) {
@@ -20,6 +22,8 @@ export function emitMeterValues(
   }
   for (const r of readings) {
     const tags = { device: charger.identity, connector: tagOf(connector), phase: r.phase, location: r.location };
-    station.ctx.emit(meter.name, { ...r.fields, transaction_id: transactionId }, tags, r.time);
+    const after = ended !== undefined && r.time > ended;
+    if (after) station.ctx.count('meter_value_after_session');
+    station.ctx.emit(meter.name, { ...r.fields, transaction_id: after ? undefined : transactionId }, tags, r.time);
   }
 }

@@ -1,10 +1,11 @@
 /**
- * The plugin's API routes: charging sessions (viewer) and the id-tag list (support reads, admin
- * writes). The `role` puts each behind the API's key check, role check and audit log.
+ * The plugin's API routes: charging sessions (viewer reads, operator closes) and the id-tag list
+ * (support reads, admin writes). The `role` puts each behind the API's key check, role check and audit log.
  */
 import { Type, type PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig } from './config.ts';
 import type { IdTagRow, IdTags } from './id-tags.ts';
+import type { SessionEnds } from './session-ends.ts';
 import type { SessionRow, SessionStore } from './sessions.ts';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -50,7 +51,12 @@ const IdTagOut = Type.Object({
 const notFound = (message: string) => ({ error: { code: 'FP_NOT_FOUND', message } });
 const ErrorOut = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
 
-export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: SessionStore, idTags: IdTags): void {
+export function registerRoutes(
+  ctx: PluginContext<OcppConfig>,
+  sessions: SessionStore,
+  idTags: IdTags,
+  ends: SessionEnds,
+): void {
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/charging-sessions',
@@ -67,12 +73,22 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
           from: Type.Optional(Type.String({ format: 'date-time', description: 'Started at or after' })),
           to: Type.Optional(Type.String({ format: 'date-time', description: 'Started before' })),
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          before: Type.Optional(Type.Integer({ minimum: 1, description: 'Cursor: `next` of the previous page' })),
+          cursor: Type.Optional(
+            Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'next_cursor of the previous page' }),
+          ),
+          before: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Deprecated: the old cursor (`next`); use `cursor`' }),
+          ),
         },
         { additionalProperties: false },
       ),
       response: {
-        200: Type.Object({ sessions: Type.Array(SessionOut), next: Type.Union([Type.Integer(), Type.Null()]) }),
+        200: Type.Object({
+          items: Type.Array(SessionOut),
+          next_cursor: NullableString,
+          sessions: Type.Array(SessionOut, { description: 'Deprecated: the same as `items`' }),
+          next: Type.Union([Type.Integer(), Type.Null()], { description: 'Deprecated: use `next_cursor`' }),
+        }),
       },
     },
     handler: async (request) => {
@@ -84,14 +100,40 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
         from?: string;
         to?: string;
         limit: number;
+        cursor?: string;
         before?: number;
       };
       const rows = sessions.list({
         ...q,
         from: q.from === undefined ? undefined : Date.parse(q.from),
         to: q.to === undefined ? undefined : Date.parse(q.to),
+        before: q.cursor !== undefined ? Number(q.cursor) : q.before,
       });
-      return { sessions: rows.map(sessionOut), next: rows.length === q.limit ? rows[rows.length - 1].id : null };
+      const items = rows.map(sessionOut);
+      const last = rows.length === q.limit ? rows[rows.length - 1].id : null;
+      return { items, next_cursor: last === null ? null : String(last), sessions: items, next: last };
+    },
+  });
+
+  ctx.http.route({
+    method: 'POST',
+    url: '/api/v1/charging-sessions/:id/close',
+    config: { minRole: 'operator', action: 'charging_sessions.close' },
+    schema: {
+      description:
+        'Closes an active session the charger will not stop: complete=false, stop_reason manual, energy the last reading we have.',
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      response: { 200: SessionOut, 404: ErrorOut, 409: ErrorOut },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as { id: number };
+      const row = sessions.byId(id);
+      if (!row) return reply.code(404).send(notFound(`no charging session ${id}`));
+      if (row.state !== 'active')
+        return reply.code(409).send({
+          error: { code: 'FP_CONFLICT', message: `charging session ${id} has already ended (${row.stop_reason})` },
+        });
+      return sessionOut(ends.close(row, 'manual'));
     },
   });
 
@@ -104,14 +146,29 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
       querystring: Type.Object(
         {
           customer: Type.Optional(Type.String()),
-          after: Type.Optional(Type.String({ description: 'Cursor: the last id_tag of the previous page' })),
+          cursor: Type.Optional(Type.String({ minLength: 1, description: 'next_cursor of the previous page' })),
+          after: Type.Optional(
+            Type.String({ description: 'Deprecated: the last id_tag of the previous page; use `cursor`' }),
+          ),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
         },
         { additionalProperties: false },
       ),
-      response: { 200: Type.Object({ id_tags: Type.Array(IdTagOut) }) },
+      response: {
+        200: Type.Object({
+          items: Type.Array(IdTagOut),
+          next_cursor: NullableString,
+          id_tags: Type.Array(IdTagOut, { description: 'Deprecated: the same as `items`' }),
+        }),
+      },
     },
-    handler: async (request) => ({ id_tags: idTags.list(request.query as { limit: number }).map(idTagOut) }),
+    handler: async (request) => {
+      const q = request.query as { customer?: string; cursor?: string; after?: string; limit: number };
+      const rows = idTags.list({ customer: q.customer, after: q.cursor ?? q.after, limit: q.limit });
+      const items = rows.map(idTagOut);
+      const next_cursor = rows.length === q.limit ? rows[rows.length - 1].id_tag : null;
+      return { items, next_cursor, id_tags: items };
+    },
   });
 
   ctx.http.route({

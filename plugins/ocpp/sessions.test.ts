@@ -45,7 +45,12 @@ const sessionsApi = async (query = '', role: 'viewer' | 'admin' = 'viewer') => {
   const res = await fetch(`${rig.url}/api/v1/charging-sessions${query}`, { headers: { authorization: token(role) } });
   return {
     status: res.status,
-    body: (await res.json()) as { sessions: Array<Record<string, any>>; next: number | null },
+    body: (await res.json()) as {
+      items: Array<Record<string, any>>;
+      next_cursor: string | null;
+      sessions: Array<Record<string, any>>;
+      next: number | null;
+    },
   };
 };
 
@@ -139,6 +144,65 @@ describe('OCPP 1.6 sessions', () => {
     expect(Number(/power_active_import_w=([^,]+)/.exec(reading)?.[1])).toBe(7200);
   });
 
+  it('a lost StopTransaction reply, resent with a later reading: the later reading wins, logged and audited', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const start = { connectorId: 2, idTag: 'TAG-OK', meterStart: 0, timestamp: '2024-05-03T10:00:00.000Z' };
+    const { transactionId } = (await cp.call('StartTransaction', start)) as { transactionId: number };
+    const first = { transactionId, meterStop: 221, timestamp: '2024-05-03T10:10:00.000Z', reason: 'Local' };
+    const answered = await rawCall(cp, 'stop-lost', 'StopTransaction', first);
+    // The reply was lost; the charger resends with its real final reading.
+    const real = { ...first, meterStop: 1118, timestamp: '2024-05-03T10:40:00.000Z' };
+    expect((await rawCall(cp, 'stop-real', 'StopTransaction', real))[2]).toEqual(answered[2]);
+    const row = () =>
+      rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get(String(transactionId)) as Record<
+        string,
+        any
+      >;
+    // 1.118 kWh × 0.30 + 40 min × 1.20/h + 0.50 = 1.6354 → 1.64 net, + 20 % = 1.96
+    expect(row()).toMatchObject({ energy_wh: 1118, duration_s: 2400, cost_net: 1.64, cost: 1.96, complete: 1 });
+    expect(await rig.events('stop_conflict')).toBe(1);
+    const audit = rig.db.prepare("SELECT * FROM audit WHERE action = 'ocpp.stop_conflict'").all() as Array<
+      Record<string, any>
+    >;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor_name: 'CP16', target: String(row().id), method: 'StopTransaction' });
+    expect(JSON.parse(audit[0].details)).toMatchObject({ received: { meter_stop_wh: 1118 }, replaced: true });
+    // The summary point stays where it was first written, and is overwritten with the real energy.
+    const summaries = rig.lines('ocpp_session').filter((l) => l.includes(`transaction_id="${transactionId}"`));
+    expect(summaries.every((l) => l.endsWith(` ${Date.parse(first.timestamp)}`))).toBe(true);
+    expect(summaries.at(-1)).toContain('energy_wh=1118');
+
+    // The same resend again: answered from the cache, no conflict. The first again: a conflict, no change.
+    const resends = await rig.events('resend_answered');
+    expect((await rawCall(cp, 'stop-real-2', 'StopTransaction', real))[2]).toEqual(answered[2]);
+    expect(await rig.events('resend_answered')).toBe(resends + 1);
+    expect(await rig.events('stop_conflict')).toBe(1);
+    await rawCall(cp, 'stop-lost-2', 'StopTransaction', first);
+    expect(await rig.events('stop_conflict')).toBe(2);
+    expect(row()).toMatchObject({ energy_wh: 1118, cost: 1.96 });
+  });
+
+  it('meter values after a session ended are stored but not attributed to it', async () => {
+    const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
+    const start = { connectorId: 3, idTag: 'TAG-OK', meterStart: 100, timestamp: '2024-05-04T10:00:00.000Z' };
+    const { transactionId } = (await cp.call('StartTransaction', start)) as { transactionId: number };
+    await cp.call('StopTransaction', { transactionId, meterStop: 600, timestamp: '2024-05-04T11:00:00.000Z' });
+    await cp.call('MeterValues', {
+      connectorId: 3,
+      transactionId,
+      meterValue: [
+        { timestamp: '2024-05-04T10:30:00.000Z', sampledValue: [{ value: '350' }] },
+        { timestamp: '2024-05-04T11:30:00.000Z', sampledValue: [{ value: '900' }] },
+      ],
+    });
+    const at = (iso: string) => rig.lines('ocpp_meter').find((l) => l.endsWith(` ${Date.parse(iso)}`))!;
+    expect(at('2024-05-04T10:30:00.000Z')).toContain(`transaction_id="${transactionId}"`);
+    expect(at('2024-05-04T11:30:00.000Z')).toMatch(/device=CP16,.*energy_active_import_wh=900 \d+$/);
+    expect(at('2024-05-04T11:30:00.000Z')).not.toContain('transaction_id');
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get(String(transactionId));
+    expect(row).toMatchObject({ energy_wh: 500, meter_stop_wh: 600 });
+  });
+
   it('a StopTransaction for a transaction never started is recorded as an incomplete session', async () => {
     const cp = await rig.charger('CP16', 'ocpp1.6', { password: 'pw-16' });
     await cp.call('StopTransaction', { transactionId: 999_999, meterStop: 5, timestamp: '2024-05-02T08:00:00Z' });
@@ -182,8 +246,8 @@ describe('OCPP 2.0.1 sessions', () => {
     expect(started).toMatchObject({ idTokenInfo: { status: 'Accepted' } });
     expect(ended).toHaveProperty('totalCost');
     const { body } = await sessionsApi('?charger=CP201');
-    expect(body.sessions).toHaveLength(1);
-    expect(body.sessions[0]).toMatchObject({
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({
       transaction_id: 'TX-A',
       start_time: '2024-06-01T09:00:00.000Z',
       stop_time: '2024-06-01T09:30:00.000Z',
@@ -223,25 +287,67 @@ describe('OCPP 2.0.1 sessions', () => {
   });
 });
 
+describe('OCPP 2.0.1 remote start', () => {
+  it('a remote-started session records the id tag we sent, matched by remoteStartId', async () => {
+    const cp = await rig.charger('CP201', 'ocpp2.0.1', { password: 'pw-201' });
+    let started: Promise<unknown> | undefined;
+    cp.handle('RequestStartTransaction', async ({ params }) => {
+      const { remoteStartId } = params as { remoteStartId: number };
+      // The Started event names no idToken (the charger did not authorize locally), only the id.
+      started = cp.call('TransactionEvent', {
+        eventType: 'Started',
+        timestamp: '2024-06-03T09:00:00.000Z',
+        triggerReason: 'RemoteStart',
+        seqNo: 0,
+        transactionInfo: { transactionId: 'TX-REMOTE', remoteStartId },
+        evse: { id: 1, connectorId: 1 },
+      });
+      return { status: 'Accepted' };
+    });
+    const outcome = await rig.collector.bus.dispatch('CP201', {
+      name: 'remote_start',
+      params: { id_tag: 'TAG-OK', connector: 1 },
+      timeout_s: 5,
+    });
+    expect(outcome).toMatchObject({ status: 'succeeded' });
+    expect(await eventually(() => started !== undefined)).toBe(true);
+    await started;
+    const row = rig.db.prepare('SELECT * FROM ocpp_sessions WHERE transaction_id = ?').get('TX-REMOTE');
+    expect(row).toMatchObject({ id_tag: 'TAG-OK', state: 'active' });
+    await cp.close({ force: true });
+  });
+});
+
 describe('the charging-sessions API', () => {
   it('filters by charger, site, customer and time, pages with a cursor, and needs a key', async () => {
     expect((await fetch(`${rig.url}/api/v1/charging-sessions`)).status).toBe(401);
     const all = await sessionsApi('');
     expect(all.status).toBe(200);
-    expect(all.body.sessions.length).toBeGreaterThanOrEqual(4);
-    expect((await sessionsApi('?customer=acme')).body.sessions.every((s) => s.customer === 'acme')).toBe(true);
-    expect((await sessionsApi('?site=acme-depot')).body.sessions.map((s) => s.transaction_id).sort()).toEqual([
+    expect(all.body.items.length).toBeGreaterThanOrEqual(4);
+    expect((await sessionsApi('?customer=acme')).body.items.every((s) => s.customer === 'acme')).toBe(true);
+    expect((await sessionsApi('?site=acme-depot')).body.items.map((s) => s.transaction_id).sort()).toEqual([
       'TX-A',
       'TX-B',
+      'TX-REMOTE',
     ]);
-    expect((await sessionsApi('?customer=globex')).body.sessions).toEqual([]);
+    expect((await sessionsApi('?customer=globex')).body.items).toEqual([]);
     const june = await sessionsApi('?from=2024-06-01T00:00:00Z&to=2024-06-02T00:00:00Z');
-    expect(june.body.sessions.map((s) => s.transaction_id)).toEqual(['TX-A']);
+    expect(june.body.items.map((s) => s.transaction_id)).toEqual(['TX-A']);
+    // Every list is {items, next_cursor}, paged by `cursor` (docs/api.md).
     const page1 = await sessionsApi('?limit=2');
-    expect(page1.body.next).not.toBeNull();
-    const page2 = await sessionsApi(`?limit=2&before=${page1.body.next}`);
-    const ids = [...page1.body.sessions, ...page2.body.sessions].map((s) => s.id);
+    expect(page1.body.next_cursor).toEqual(expect.any(String));
+    const page2 = await sessionsApi(`?limit=2&cursor=${page1.body.next_cursor}`);
+    const ids = [...page1.body.items, ...page2.body.items].map((s) => s.id);
+    expect(ids).toHaveLength(4);
     expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    // The old names, deprecated, for one release: `before` in, `sessions` and `next` out.
+    expect(page1.body.sessions).toEqual(page1.body.items);
+    expect(String(page1.body.next)).toBe(page1.body.next_cursor);
+    expect((await sessionsApi(`?limit=2&before=${page1.body.next}`)).body.items).toEqual(page2.body.items);
+    expect((await sessionsApi('?cursor=not-a-cursor')).status).toBe(400);
+    const last = await sessionsApi(`?limit=500`);
+    expect(last.body.next_cursor).toBeNull();
     expect((await sessionsApi('?limit=0')).status).toBe(400);
   });
 
@@ -256,10 +362,22 @@ describe('the charging-sessions API', () => {
     expect((await put('admin', { status: 'sort of' })).status).toBe(400);
     expect((await put('admin', { status: 'accepted', bogus: 1 })).status).toBe(400);
     expect((await put('admin', { status: 'accepted' })).status).toBe(200);
-    const list = await fetch(`${rig.url}/api/v1/id-tags?limit=100`, { headers: { authorization: token('support') } });
-    expect(((await list.json()) as { id_tags: Array<{ id_tag: string }> }).id_tags.map((t) => t.id_tag)).toContain(
-      'NEW-TAG',
-    );
+    const list = async (query: string) => {
+      const res = await fetch(`${rig.url}/api/v1/id-tags${query}`, { headers: { authorization: token('support') } });
+      return (await res.json()) as {
+        items: Array<{ id_tag: string }>;
+        next_cursor: string | null;
+        id_tags: Array<{ id_tag: string }>;
+      };
+    };
+    const all = await list('?limit=100');
+    expect(all.items.map((t) => t.id_tag)).toContain('NEW-TAG');
+    expect(all.id_tags).toEqual(all.items); // deprecated name, one release
+    expect(all.next_cursor).toBeNull();
+    const first = await list('?limit=2');
+    const rest = await list(`?limit=100&cursor=${encodeURIComponent(first.next_cursor!)}`);
+    expect([...first.items, ...rest.items].map((t) => t.id_tag)).toEqual(all.items.map((t) => t.id_tag));
+    expect((await list(`?limit=100&after=${encodeURIComponent(first.next_cursor!)}`)).items).toEqual(rest.items);
     const del = (id: string) =>
       fetch(`${rig.url}/api/v1/id-tags/${id}`, { method: 'DELETE', headers: { authorization: token('admin') } });
     expect((await del('NEW-TAG')).status).toBe(204);

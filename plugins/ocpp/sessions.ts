@@ -31,8 +31,16 @@ export interface SessionRow {
   currency: string | null;
   state: 'active' | 'ended';
   complete: number;
+  /** Receive time of the transaction's last message: what `session_timeout_h` counts from. */
   updated_at: number;
+  /** Since when the connector reports Available while this session is active (receive time). */
+  available_since: number | null;
+  /** The time the summary point was first written at: corrections overwrite that point. */
+  summary_at: number | null;
 }
+
+/** Why we closed a session the charger never stopped (see `SessionStore.close`). */
+export type CloseReason = 'charger_rebooted' | 'superseded' | 'connector_available' | 'timeout' | 'manual';
 
 export interface SessionStart {
   connector: number | null;
@@ -63,6 +71,8 @@ const REPLY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export class SessionStore {
   private readonly s: Record<string, Database.Statement>;
+  /** Called when a session starts or ends (the site power limit shares itself out again). */
+  onChange?: (row: SessionRow) => void;
 
   constructor(
     private readonly db: Database.Database,
@@ -92,11 +102,21 @@ export class SessionStore {
         event_type TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (charger, transaction_id, seq_no)) WITHOUT ROWID;
     `);
+    db.exec(`CREATE TABLE IF NOT EXISTS ocpp_remote_starts (
+        charger TEXT NOT NULL, remote_start_id INTEGER NOT NULL, id_tag TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (charger, remote_start_id)) WITHOUT ROWID`);
+    addColumns(db, 'ocpp_sessions', { available_since: 'INTEGER', summary_at: 'INTEGER' });
+    db.exec('CREATE INDEX IF NOT EXISTS ocpp_sessions_active ON ocpp_sessions (state, updated_at)');
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       reply: p('SELECT reply FROM ocpp_replies WHERE charger = ? AND key = ?').pluck(),
       saveReply: p('INSERT OR REPLACE INTO ocpp_replies (charger, key, reply, at) VALUES (?, ?, ?, ?)'),
       prune: p('DELETE FROM ocpp_replies WHERE at < ?'),
+      pruneRemote: p('DELETE FROM ocpp_remote_starts WHERE at < ?'),
+      remember: p(
+        'INSERT OR REPLACE INTO ocpp_remote_starts (charger, remote_start_id, id_tag, at) VALUES (?, ?, ?, ?)',
+      ),
+      remoteTag: p('SELECT id_tag FROM ocpp_remote_starts WHERE charger = ? AND remote_start_id = ?').pluck(),
       insert:
         p(`INSERT INTO ocpp_sessions (charger, transaction_id, protocol, connector, id_tag, id_tag_status, site, customer,
                    start_time, meter_start_wh, meter_start_at, state, updated_at)
@@ -109,7 +129,15 @@ export class SessionStore {
                    start_time = @start_time, stop_time = @stop_time, meter_start_wh = @meter_start_wh, meter_start_at = @meter_start_at,
                    meter_stop_wh = @meter_stop_wh, meter_stop_at = @meter_stop_at, stop_reason = @stop_reason,
                    energy_wh = @energy_wh, duration_s = @duration_s, cost_net = @cost_net, cost = @cost, currency = @currency,
-                   state = @state, complete = @complete, updated_at = @updated_at WHERE id = @id`),
+                   state = @state, complete = @complete, updated_at = @updated_at,
+                   available_since = @available_since, summary_at = @summary_at WHERE id = @id`),
+      available: p('UPDATE ocpp_sessions SET available_since = ? WHERE id = ?'),
+      touch: p('UPDATE ocpp_sessions SET updated_at = ?, available_since = NULL WHERE id = ?'),
+      active: p("SELECT * FROM ocpp_sessions WHERE charger = ? AND state = 'active' ORDER BY id"),
+      stale: p("SELECT * FROM ocpp_sessions WHERE state = 'active' AND updated_at < ? ORDER BY updated_at LIMIT ?"),
+      unplugged: p(
+        "SELECT * FROM ocpp_sessions WHERE state = 'active' AND available_since < ? ORDER BY available_since LIMIT ?",
+      ),
       event: p(
         'INSERT OR IGNORE INTO ocpp_transaction_events (charger, transaction_id, seq_no, event_type, at) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -123,6 +151,16 @@ export class SessionStore {
   /** Drops answers older than the retention; called at start and by the plugin every hour. */
   prune(): void {
     this.s.prune.run(this.now() - REPLY_RETENTION_MS);
+    this.s.pruneRemote.run(this.now() - REPLY_RETENTION_MS);
+  }
+
+  /** The token a 2.0.1 RequestStartTransaction sent: its TransactionEvents name only the remoteStartId. */
+  rememberRemoteStart(charger: string, remoteStartId: number, idTag: string): void {
+    this.s.remember.run(charger, remoteStartId, idTag, this.now());
+  }
+
+  remoteStartTag(charger: string, remoteStartId: number): string | undefined {
+    return this.s.remoteTag.get(charger, remoteStartId) as string | undefined;
   }
 
   /** The answer already given to a message with this idempotency key, if any. */
@@ -131,22 +169,28 @@ export class SessionStore {
     return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
+  byId(id: number): SessionRow | undefined {
+    return this.s.byId.get(id) as SessionRow | undefined;
+  }
+
   get(charger: string, transactionId: string): SessionRow | undefined {
     return this.s.byTx.get(charger, transactionId) as SessionRow | undefined;
   }
 
   /**
    * Runs `change` and stores its answer under `key` in one transaction, unless an answer is there
-   * already: then that answer is returned and nothing changes (`replayed`).
+   * already: then that answer is returned (`replayed`) and only `resent` may change something, in
+   * the same transaction (a resend that says something else than the first message).
    */
   once<T>(
     charger: string,
     key: string,
     change: () => { reply: T; session?: SessionRow },
+    resent?: () => SessionRow | undefined,
   ): { reply: T; session?: SessionRow; replayed: boolean } {
     return this.db.transaction(() => {
       const earlier = this.reply<T>(charger, key);
-      if (earlier !== undefined) return { reply: earlier, replayed: true };
+      if (earlier !== undefined) return { reply: earlier, session: resent?.(), replayed: true };
       const done = change();
       this.s.saveReply.run(charger, key, JSON.stringify(done.reply), this.now());
       return { ...done, replayed: false };
@@ -157,7 +201,9 @@ export class SessionStore {
   open16(charger: string, start: SessionStart): SessionRow {
     const id = Number(this.s.insert.run(this.row(charger, null, 'ocpp1.6', start)).lastInsertRowid);
     this.s.numberTx.run(id);
-    return this.s.byId.get(id) as SessionRow;
+    const row = this.s.byId.get(id) as SessionRow;
+    this.onChange?.(row);
+    return row;
   }
 
   /** The session of a 2.0.1 transaction, created by whichever of its events arrives first. */
@@ -165,7 +211,9 @@ export class SessionStore {
     const known = this.get(charger, transactionId);
     if (known) return known;
     this.s.insert.run(this.row(charger, transactionId, 'ocpp2.0.1', start));
-    return this.get(charger, transactionId)!;
+    const row = this.get(charger, transactionId)!;
+    this.onChange?.(row);
+    return row;
   }
 
   /** A stop for a transaction we never saw start: recorded as an incomplete session. */
@@ -203,6 +251,49 @@ export class SessionStore {
   /** Ends a session at `time` and computes energy, duration and cost. */
   end(row: SessionRow, time: number, reason: string | null): void {
     Object.assign(row, { stop_time: time, stop_reason: reason ?? row.stop_reason, state: 'ended' });
+    this.onChange?.(row);
+  }
+
+  /** The charger's active sessions, oldest first. */
+  active(charger: string): SessionRow[] {
+    return this.s.active.all(charger) as SessionRow[];
+  }
+
+  /** Records since when the session's connector reports Available (null: it no longer does). */
+  markAvailable(row: SessionRow, since: number | null): void {
+    this.s.available.run(since, row.id);
+    row.available_since = since;
+  }
+
+  /** The charger says the transaction goes on: its timeout and Available grace start again. */
+  touch(row: SessionRow): void {
+    this.s.touch.run(this.now(), row.id);
+  }
+
+  /** Active sessions with no message since `before` (receive time), at most `limit`. */
+  stale(before: number, limit: number): SessionRow[] {
+    return this.s.stale.all(before, limit) as SessionRow[];
+  }
+
+  /** Active sessions whose connector has reported Available since before `before`, at most `limit`. */
+  unplugged(before: number, limit: number): SessionRow[] {
+    return this.s.unplugged.all(before, limit) as SessionRow[];
+  }
+
+  /**
+   * Ends a session the charger will not stop: incomplete, with our reason, its energy the last
+   * reading we have and its stop the time of that reading (not now: a session closed by the
+   * timeout must not be priced for the hours nobody heard of it).
+   */
+  close(row: SessionRow, reason: CloseReason): SessionRow {
+    // The start's reading is a reading too: no later one means nothing was delivered since.
+    if (row.meter_stop_wh === null && row.meter_start_wh !== null)
+      Object.assign(row, { meter_stop_wh: row.meter_start_wh, meter_stop_at: row.meter_start_at });
+    const last = Math.max(row.meter_stop_at ?? -Infinity, row.start_time ?? -Infinity);
+    const stop_time = Number.isFinite(last) ? last : null;
+    Object.assign(row, { stop_time, stop_reason: reason, state: 'ended', complete: 0, available_since: null });
+    this.onChange?.(row);
+    return this.save(row);
   }
 
   /** Writes the row back, deriving energy, duration and cost from what is known. */
@@ -218,6 +309,7 @@ export class SessionStore {
         ? sessionCost(energy, duration, this.tariff)
         : undefined;
     if (row.start_time === null) row.complete = 0;
+    if (row.state === 'ended' && row.summary_at === null) row.summary_at = row.stop_time;
     Object.assign(row, {
       energy_wh: energy,
       duration_s: duration,
@@ -272,4 +364,11 @@ export class SessionStore {
       now: this.now(),
     };
   }
+}
+
+/** Adds columns a table created by an earlier version lacks (plugin tables are created at start). */
+function addColumns(db: Database.Database, table: string, columns: Record<string, string>): void {
+  const have = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+  for (const [name, type] of Object.entries(columns))
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
 }

@@ -4,9 +4,12 @@
  */
 import { rpcError } from './protocol.ts';
 import type { PluginContext } from '../../collector/sdk/index.ts';
+import type { ChargingProfiles } from './charging-profiles.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
+import type { SessionEnds } from './session-ends.ts';
 import type { SessionStore } from './sessions.ts';
+import type { SiteLimits } from './site-limits.ts';
 import type { Variables } from './variables.ts';
 
 /**
@@ -41,8 +44,11 @@ export interface OcppConnection {
 export interface Station {
   ctx: PluginContext<OcppConfig>;
   sessions: SessionStore;
+  ends: SessionEnds;
   idTags: IdTags;
   variables: Variables;
+  profiles: ChargingProfiles;
+  siteLimits: SiteLimits;
 }
 
 /** One connected charger. */
@@ -56,8 +62,21 @@ export interface Charger {
    * 150 bytes of 10,000 connections' memory).
    */
   faulted?: Set<string>;
+  /**
+   * The time given to this charger's last StatusNotification without a timestamp, epoch ms: the
+   * next one gets a later one, so that two in one millisecond (the pipeline's precision) do not
+   * overwrite each other in InfluxDB and keep their order. One number, not one per connector.
+   */
+  untimedStatusAt?: number;
   /** Commands to this charger, one at a time (OCPP-J allows one outstanding CALL each way). */
   outbound?: Promise<unknown>;
+}
+
+/** Sends a call to the charger after those before it (OCPP-J: one outstanding CALL each way). */
+export function enqueue<T>(charger: Charger, send: () => Promise<T>): Promise<T> {
+  const run = (charger.outbound ?? Promise.resolve()).then(send);
+  charger.outbound = run.catch(() => {});
+  return run;
 }
 
 /** The liveness report for a charger now. */

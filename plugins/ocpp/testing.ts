@@ -47,8 +47,10 @@ export async function startRig(
   directory: MemoryDirectory,
   config: Record<string, unknown> = {},
   spoolCommitMs = 5,
+  clock?: { now(): number },
 ): Promise<Rig> {
   const rt = await startPluginRuntime({
+    clock,
     plugins: [ocpp],
     pluginConfig: { ocpp: config },
     directory,

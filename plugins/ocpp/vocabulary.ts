@@ -4,6 +4,15 @@
  */
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
+import {
+  ChargingProfile,
+  clearProfilePayload,
+  compositePayload,
+  getProfilesPayload,
+  ocppProfile,
+  setProfilePayload,
+  smartChargingSpecs,
+} from './smart-charging.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -23,7 +32,11 @@ export const commandSpecs = {
   remote_start: {
     description: 'Starts a transaction for an id tag (RemoteStartTransaction / RequestStartTransaction)',
     params: Type.Object(
-      { id_tag: Type.String({ minLength: 1, maxLength: 20 }), connector: Type.Optional(Type.Integer({ minimum: 1 })) },
+      {
+        id_tag: Type.String({ minLength: 1, maxLength: 20 }),
+        connector: Type.Optional(Type.Integer({ minimum: 1 })),
+        charging_profile: Type.Optional(ChargingProfile),
+      },
       closed,
     ),
   },
@@ -107,6 +120,15 @@ export const commandSpecs = {
     timeout_s: 60,
   },
   clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
+  get_transaction_status: {
+    description:
+      'Asks a 2.0.1 charger whether a transaction goes on and whether it still queues messages (GetTransactionStatus)',
+    params: Type.Object(
+      { transaction_id: Type.Optional(Type.String({ minLength: 1, maxLength: 36, description: 'Default: any' })) },
+      closed,
+    ),
+  },
+  ...smartChargingSpecs,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -165,10 +187,15 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'remote_start': {
       const p = params as Params<'remote_start'>;
+      // The charger gives the transaction its id: a profile sent with the start names none.
+      if (p.charging_profile && (p.charging_profile.purpose !== 'tx' || p.charging_profile.transaction_id))
+        return refuse('charging_profile of remote_start must have purpose tx and no transaction_id');
+      const profile = p.charging_profile && ocppProfile(version, p.charging_profile);
+      const chargingProfile = profile ? { chargingProfile: profile } : {};
       if (v16)
         return {
           action: 'RemoteStartTransaction',
-          payload: { idTag: p.id_tag, ...(p.connector ? { connectorId: p.connector } : {}) },
+          payload: { idTag: p.id_tag, ...(p.connector ? { connectorId: p.connector } : {}), ...chargingProfile },
           interpret: statusOf,
         };
       return {
@@ -177,6 +204,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
           idToken: { idToken: p.id_tag, type: 'ISO14443' },
           remoteStartId: requestIdOf(commandId),
           ...(p.connector ? { evseId: p.connector } : {}),
+          ...chargingProfile,
         },
         interpret: statusOf,
       };
@@ -309,6 +337,41 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
+    case 'get_transaction_status': {
+      const p = params as Params<'get_transaction_status'>;
+      if (v16) return refuse('GetTransactionStatus is OCPP 2.0.1 only');
+      return {
+        action: 'GetTransactionStatus',
+        payload: p.transaction_id ? { transactionId: p.transaction_id } : {},
+        interpret: (a) => ({ outcome: 'ok', result: a }),
+      };
+    }
+    case 'set_charging_profile': {
+      const payload = setProfilePayload(version, params as Params<'set_charging_profile'>);
+      if (typeof payload === 'string') return refuse(payload);
+      return { action: 'SetChargingProfile', payload, interpret: statusOf };
+    }
+    case 'clear_charging_profile': {
+      const payload = clearProfilePayload(version, params as Params<'clear_charging_profile'>);
+      // 1.6 Unknown: nothing matched; the charger holds no such profile, which is what was asked.
+      return { action: 'ClearChargingProfile', payload, interpret: (a) => byStatus(a.status, a) };
+    }
+    case 'get_composite_schedule':
+      return {
+        action: 'GetCompositeSchedule',
+        payload: compositePayload(version, params as Params<'get_composite_schedule'>),
+        interpret: statusOf,
+      };
+    case 'get_charging_profiles': {
+      if (v16) return refuse('GetChargingProfiles is OCPP 2.0.1 only (1.6: get_composite_schedule)');
+      const payload = getProfilesPayload(params as Params<'get_charging_profiles'>, requestIdOf(commandId));
+      // NoProfiles is an answer, not a refusal: the charger holds none that match.
+      return {
+        action: 'GetChargingProfiles',
+        payload,
+        interpret: (a) => (a.status === 'NoProfiles' ? { outcome: 'ok', result: a } : byStatus(a.status, a)),
+      };
+    }
   }
 }
 

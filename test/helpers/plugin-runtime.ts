@@ -56,8 +56,10 @@ export async function startPluginRuntime(options: {
   api?: { kinds: string[] };
   /** The spool's size and policy when full (default: 1 GiB, drop_oldest). */
   spool?: Pick<SpoolOptions, 'maxBytes' | 'whenFull'>;
+  /** The runtime's and plugins' clock (`ctx.clock`), to move time on without waiting. Default: the real one. */
+  clock?: { now(): number };
 }): Promise<PluginRuntime> {
-  const { spoolCommitMs = 5, api, spool: spoolOptions, ...plugins } = options;
+  const { spoolCommitMs = 5, api, spool: spoolOptions, clock, ...plugins } = options;
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
   const metrics = new SelfMetrics('test');
@@ -84,7 +86,18 @@ export async function startPluginRuntime(options: {
     });
   }
   const pluginDb = inventory?.db ?? db;
-  const collector = new Collector({ place: 'serve', ...plugins, sink: spool, db, pluginDb, metrics, log, server });
+  const collector = new Collector({
+    place: 'serve',
+    ...plugins,
+    sink: spool,
+    db,
+    pluginDb,
+    audit: inventory && ((row) => inventory.audit.recordDevice(row)),
+    metrics,
+    log,
+    server,
+    clock,
+  });
   await collector.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
