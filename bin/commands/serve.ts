@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
 import sessionRoutes from '../../api/routes/sessions/index.ts';
@@ -159,12 +158,10 @@ export default async function serve(argv: string[]): Promise<number> {
     ...(transport.tls && { https: transport.tls }),
   }) as unknown as FastifyInstance;
   logRequests(app);
-  const server = new SharedServer(app, transport.proxies.clientAddress);
+  const server = new SharedServer(app, transport.proxies.clientAddress, transport.tls);
   installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
   const stopReloading = transport.tls
-    ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) =>
-        metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc(),
-      )
+    ? reloadOnSighup(server, config.http.tls, log, (ok) => metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc())
     : () => {};
   const maintenance = maintenanceCalendar(inventory);
 

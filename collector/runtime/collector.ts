@@ -270,7 +270,13 @@ export class Collector {
       offline: (deviceId: string) => this.liveness.offline(deviceId, this.clock.now()),
       devices: o.directory,
       db: o.pluginDb,
-      http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
+      http: o.server?.forPlugin(instance) ?? {
+        route: unavailable,
+        upgrade: unavailable,
+        clientAddress: unavailable,
+        tls: false,
+        requestClientCertificates: () => false,
+      },
       attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);
         const detachBus = this.bus.attach(

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
 import { peerAddress } from './client-address.ts';
@@ -23,11 +24,15 @@ export class SharedServer {
 
   private readonly apiRoutes: Array<{ owner: string; route: RouteOptions }> = [];
   private apiMounted = false;
+  /** Issuers of the client certificates plugins asked for (OCPP security profile 3). */
+  private readonly clientCas: Buffer[] = [];
 
   constructor(
     readonly app: FastifyInstance,
     /** The client address of a request (trust_proxy applied); plugins see it as `ctx.http.clientAddress`. */
     private readonly clientAddress: (request: IncomingMessage) => string = peerAddress,
+    /** The certificate and key the server was created with, when it speaks TLS itself. */
+    private tls?: SecureContextOptions,
   ) {
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
@@ -61,6 +66,18 @@ export class SharedServer {
   forPlugin(owner: string): PluginHttp {
     return {
       clientAddress: this.clientAddress,
+      tls: this.tls !== undefined,
+      requestClientCertificates: (ca) => {
+        if (!this.tls) return false;
+        if (!this.clientCas.some((known) => known.equals(ca))) this.clientCas.push(ca);
+        // Asked, never required: the plugin checks the certificate on its own paths, so browsers
+        // and API clients without one connect as before. Node reads both per new connection.
+        const server = this.app.server as unknown as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+        server.requestCert = true;
+        server.rejectUnauthorized = false;
+        this.reloadTls(this.tls);
+        return true;
+      },
       route: ({ role, ...options }: PluginRouteOptions) => {
         const methods = ([] as string[]).concat(options.method);
         const key = `${methods.join(',')} ${options.url}`;
@@ -120,6 +137,13 @@ export class SharedServer {
         throw new Error(`${owner}: API route ${route.url} is not under ${api.prefix}`);
       api.route({ ...route, url: route.url.slice(api.prefix.length) });
     }
+  }
+
+  /** New TLS connections get this certificate and key (serve's SIGHUP reload), with the plugins' client CAs. */
+  reloadTls(options: SecureContextOptions): void {
+    this.tls = options;
+    const ca = this.clientCas.length > 0 ? { ca: this.clientCas } : {};
+    (this.app.server as unknown as TlsServer).setSecureContext({ ...options, ...ca });
   }
 
   /** Drops the upgrade handlers of a stopped plugin instance. */

@@ -48,7 +48,13 @@ export class TestAccumulator<Config = unknown> {
       offline: (device) => void this.offline.push(device),
       devices: options.directory ?? new MemoryDirectory(),
       db: options.db ?? new Database(':memory:'),
-      http: options.http ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
+      http: options.http ?? {
+        route: unavailable,
+        upgrade: unavailable,
+        clientAddress: unavailable,
+        tls: false,
+        requestClientCertificates: () => false,
+      },
       attach: <C>(device: string, connection: C): Attachment => {
         this.connections.set(device, connection);
         return { detach: () => void (this.connections.get(device) === connection && this.connections.delete(device)) };

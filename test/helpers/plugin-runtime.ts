@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { apiPlugin } from '../../api/index.ts';
 import { openInventory, ROLES, type Inventory, type Role } from '../../collector/inventory/index.ts';
@@ -13,7 +13,7 @@ import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import type { DeviceDirectory, Plugin } from '../../collector/sdk/index.ts';
 
 export interface PluginRuntime {
-  /** `http://127.0.0.1:<port>` of the shared server. */
+  /** `http://127.0.0.1:<port>` of the shared server (`https://` with `https`). */
   url: string;
   collector: Collector;
   metrics: SelfMetrics;
@@ -53,8 +53,10 @@ export async function startPluginRuntime(options: {
   api?: { kinds: string[] };
   /** The spool's size and policy when full (default: 1 GiB, drop_oldest). */
   spool?: Pick<SpoolOptions, 'maxBytes' | 'whenFull'>;
+  /** The server's own TLS certificate and key (PEM), as serve's `http.tls`: https:// and wss:// only. */
+  https?: { cert: Buffer; key: Buffer };
 }): Promise<PluginRuntime> {
-  const { spoolCommitMs = 5, api, spool: spoolOptions, ...plugins } = options;
+  const { spoolCommitMs = 5, api, spool: spoolOptions, https, ...plugins } = options;
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
   const metrics = new SelfMetrics('test');
@@ -66,8 +68,9 @@ export async function startPluginRuntime(options: {
   });
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const loggerInstance: FastifyBaseLogger = log;
-  const app = Fastify({ loggerInstance });
-  const server = new SharedServer(app);
+  // Typed as http's, as in serve (Fastify's type follows the option).
+  const app = Fastify({ loggerInstance, ...(https && { https }) }) as unknown as FastifyInstance;
+  const server = new SharedServer(app, undefined, https);
   let inventory: Inventory | undefined;
   const keys = new Map<Role, string>();
   if (api) {
@@ -92,7 +95,7 @@ export async function startPluginRuntime(options: {
       : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
   };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${https ? 'https' : 'http'}://127.0.0.1:${port}`,
     collector,
     metrics,
     spool,
