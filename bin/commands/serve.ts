@@ -158,7 +158,7 @@ export default async function serve(argv: string[]): Promise<number> {
     ...(transport.tls && { https: transport.tls }),
   }) as unknown as FastifyInstance;
   logRequests(app);
-  const server = new SharedServer(app, transport.proxies.clientAddress, transport.tls);
+  const server = new SharedServer(app, transport.proxies, transport.tls, config.http.trust_proxy.length > 0);
   installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
   const stopReloading = transport.tls
     ? reloadOnSighup(server, config.http.tls, log, (ok) => metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc())

@@ -274,6 +274,7 @@ export class Collector {
         route: unavailable,
         upgrade: unavailable,
         clientAddress: unavailable,
+        secure: unavailable,
         tls: false,
         requestClientCertificates: () => false,
       },

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
-import { peerAddress } from './client-address.ts';
+import { NO_PROXIES, type Proxies } from './client-address.ts';
 
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>;
 
@@ -29,10 +29,12 @@ export class SharedServer {
 
   constructor(
     readonly app: FastifyInstance,
-    /** The client address of a request (trust_proxy applied); plugins see it as `ctx.http.clientAddress`. */
-    private readonly clientAddress: (request: IncomingMessage) => string = peerAddress,
+    /** Client address and TLS of a request (trust_proxy applied); plugins see them on `ctx.http`. */
+    private readonly proxies: Proxies = NO_PROXIES,
     /** The certificate and key the server was created with, when it speaks TLS itself. */
     private tls?: SecureContextOptions,
+    /** A trusted proxy in front may terminate TLS (http.trust_proxy is set). */
+    private readonly proxied = false,
   ) {
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
@@ -65,8 +67,9 @@ export class SharedServer {
   /** The `ctx.http` of one plugin instance. */
   forPlugin(owner: string): PluginHttp {
     return {
-      clientAddress: this.clientAddress,
-      tls: this.tls !== undefined,
+      clientAddress: this.proxies.clientAddress,
+      secure: this.proxies.secure,
+      tls: this.tls !== undefined || this.proxied,
       requestClientCertificates: (ca) => {
         if (!this.tls) return false;
         if (!this.clientCas.some((known) => known.equals(ca))) this.clientCas.push(ca);

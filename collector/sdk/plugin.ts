@@ -74,7 +74,9 @@ export interface PluginHttp {
    * X-Forwarded-For says when the peer is a proxy the server trusts (`http.trust_proxy`).
    */
   clientAddress(request: IncomingMessage): string;
-  /** The server speaks TLS itself (`http.tls`): https:// and wss:// end here, not at a proxy. */
+  /** Whether a request (an upgrade's too) came over TLS: the server's own, or a trusted proxy's. */
+  secure(request: IncomingMessage): boolean;
+  /** wss:// can reach this server: it speaks TLS itself (`http.tls`), or trusts a proxy in front. */
   readonly tls: boolean;
   /**
    * Asks TLS clients for a certificate issued by `ca` (PEM). Never required: a client without

@@ -52,6 +52,7 @@ export class TestAccumulator<Config = unknown> {
         route: unavailable,
         upgrade: unavailable,
         clientAddress: unavailable,
+        secure: unavailable,
         tls: false,
         requestClientCertificates: () => false,
       },

@@ -9,6 +9,7 @@ import { openInventory, ROLES, type Inventory, type Role } from '../../collector
 import { openStateDb, Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
+import { networkList, trustedProxies } from '../../collector/runtime/client-address.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import type { DeviceDirectory, Plugin } from '../../collector/sdk/index.ts';
 
@@ -55,8 +56,10 @@ export async function startPluginRuntime(options: {
   spool?: Pick<SpoolOptions, 'maxBytes' | 'whenFull'>;
   /** The server's own TLS certificate and key (PEM), as serve's `http.tls`: https:// and wss:// only. */
   https?: { cert: Buffer; key: Buffer };
+  /** Networks of proxies trusted for X-Forwarded-For and X-Forwarded-Proto, as serve's `http.trust_proxy`. */
+  trustProxy?: string[];
 }): Promise<PluginRuntime> {
-  const { spoolCommitMs = 5, api, spool: spoolOptions, https, ...plugins } = options;
+  const { spoolCommitMs = 5, api, spool: spoolOptions, https, trustProxy, ...plugins } = options;
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
   const metrics = new SelfMetrics('test');
@@ -70,7 +73,8 @@ export async function startPluginRuntime(options: {
   const loggerInstance: FastifyBaseLogger = log;
   // Typed as http's, as in serve (Fastify's type follows the option).
   const app = Fastify({ loggerInstance, ...(https && { https }) }) as unknown as FastifyInstance;
-  const server = new SharedServer(app, undefined, https);
+  const proxies = trustProxy ? trustedProxies(networkList(trustProxy)) : undefined;
+  const server = new SharedServer(app, proxies, https, trustProxy !== undefined);
   let inventory: Inventory | undefined;
   const keys = new Map<Role, string>();
   if (api) {
