@@ -47,6 +47,18 @@ export const config = Type.Object(
         'Private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) a firmware or diagnostics location may point into. ' +
         'Default none: chargers are sent only to public addresses. Loopback, link-local and cloud metadata never',
     }),
+    ca: Type.Object(
+      {
+        cert: Type.Optional(
+          Type.String({
+            description:
+              'PEM file of the CA that issues charger client certificates (security profile 3) and signs their CSRs; needs http.tls',
+          }),
+        ),
+        key: Type.Optional(Type.String({ description: "PEM file of that CA's private key (for SignCertificate)" })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     tariff: Type.Object(
       {
         currency: Type.String({

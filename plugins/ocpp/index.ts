@@ -1,9 +1,11 @@
 import { definePlugin } from '../../collector/sdk/index.ts';
+import { ChargerCa } from './charger-ca.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
 import { measurements } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
+import { SecurityProfiles } from './security.ts';
 import { SessionStore } from './sessions.ts';
 import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
@@ -32,6 +34,8 @@ export default definePlugin({
       sessions: new SessionStore(ctx.db, ctx.config.tariff, () => ctx.clock.now()),
       idTags: new IdTags(ctx.db),
       variables: new Variables(ctx.db),
+      profiles: new SecurityProfiles(ctx.db),
+      ca: ChargerCa.of(ctx.config.ca),
     };
     registerRoutes(ctx, station.sessions, station.idTags);
     const endpoint = new ChargerEndpoint(station);

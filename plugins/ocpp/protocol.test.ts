@@ -152,6 +152,7 @@ describe('commands', () => {
     update_firmware: { location: 'https://fw.example.com/a.bin', retries: 3, retry_interval_s: 60 },
     get_diagnostics: { location: 'https://logs.example.com/', start_time: '2024-01-01T00:00:00Z' },
     clear_cache: {},
+    set_security_profile: { profile: 2 },
   };
 
   it("every command maps to a payload that passes the version's own schema", () => {
@@ -167,6 +168,19 @@ describe('commands', () => {
   it('refuses a call that cannot be expressed in the version', () => {
     // The location rule (outbound policy) is applied where the call is sent: commands.test.ts.
     expect(toCall('ocpp1.6', 'remote_stop', { transaction_id: 'TX-A' }, 'c').interpret({}).reason).toMatch(/integers/);
+  });
+
+  it('never sends the security keys through set_config, which would leave the handshake checks behind', () => {
+    for (const [version, key] of [
+      ['ocpp1.6', 'SecurityProfile'],
+      ['ocpp1.6', 'authorizationkey'],
+      ['ocpp2.0.1', 'SecurityCtrlr.SecurityProfile'],
+      ['ocpp2.0.1', 'SecurityCtrlr.BasicAuthPassword'],
+    ] as const) {
+      const call = toCall(version, 'set_config', { key, value: '1' }, 'c');
+      expect(call.action, key).toBe('');
+      expect(call.interpret({}).reason).toMatch(/set_security_profile/);
+    }
   });
 });
 

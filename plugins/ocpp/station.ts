@@ -6,8 +6,10 @@ import { rpcError } from './protocol.ts';
 import type { PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
+import type { SecurityProfiles } from './security.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
+import type { ChargerCa } from './charger-ca.ts';
 
 /**
  * What a charger sent. ocpp-rpc's strict mode has checked it against the version's JSON schema
@@ -43,6 +45,9 @@ export interface Station {
   sessions: SessionStore;
   idTags: IdTags;
   variables: Variables;
+  profiles: SecurityProfiles;
+  /** `plugins.ocpp.ca`, when configured: issuer of charger certificates (profile 3). */
+  ca?: ChargerCa;
 }
 
 /** One connected charger. */

@@ -107,6 +107,11 @@ export const commandSpecs = {
     timeout_s: 60,
   },
   clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
+  set_security_profile: {
+    description:
+      'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
+    params: Type.Object({ profile: Type.Union([Type.Literal(2), Type.Literal(3)]) }, closed),
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -234,15 +239,11 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'set_config': {
       const p = params as Params<'set_config'>;
-      if (v16) return { action: 'ChangeConfiguration', payload: { key: p.key, value: p.value }, interpret: statusOf };
-      return {
-        action: 'SetVariables',
-        payload: { setVariableData: [{ ...componentVariable(p.key), attributeValue: p.value }] },
-        interpret: (a) => {
-          const first = (a.setVariableResult as Array<{ attributeStatus: string }> | undefined)?.[0];
-          return byStatus(first?.attributeStatus, a);
-        },
-      };
+      if (GUARDED_KEYS.has(p.key.toLowerCase()))
+        return refuse(
+          `${p.key} is changed by set_security_profile or rotate_password, which keep the inventory in step`,
+        );
+      return setConfig(v16, p.key, p.value);
     }
     case 'trigger_message': {
       const p = params as Params<'trigger_message'>;
@@ -309,7 +310,31 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
+    case 'set_security_profile': {
+      const p = params as Params<'set_security_profile'>;
+      return setConfig(v16, v16 ? 'SecurityProfile' : 'SecurityCtrlr.SecurityProfile', String(p.profile));
+    }
   }
+}
+
+/** Keys whose change the plugin must follow (handshake checks): never sent by set_config. */
+const GUARDED_KEYS = new Set(
+  ['SecurityProfile', 'SecurityCtrlr.SecurityProfile', 'AuthorizationKey', 'SecurityCtrlr.BasicAuthPassword'].map((k) =>
+    k.toLowerCase(),
+  ),
+);
+
+/** ChangeConfiguration (1.6) or SetVariables of one "Component.Variable" (2.0.1). */
+function setConfig(v16: boolean, key: string, value: string): OcppCall {
+  if (v16) return { action: 'ChangeConfiguration', payload: { key, value }, interpret: statusOf };
+  return {
+    action: 'SetVariables',
+    payload: { setVariableData: [{ ...componentVariable(key), attributeValue: value }] },
+    interpret: (a) => {
+      const first = (a.setVariableResult as Array<{ attributeStatus: string }> | undefined)?.[0];
+      return byStatus(first?.attributeStatus, a);
+    },
+  };
 }
 
 /** A call that is never sent: its `action` is empty and `interpret` explains why. */
