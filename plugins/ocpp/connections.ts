@@ -17,6 +17,7 @@ import {
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
+import { authenticatedWith, startRotation } from './rotation.ts';
 import { securityAccepted, securityRefusal } from './security-commands.ts';
 import { presented, type SecurityProfile } from './security.ts';
 import { report, type Charger, type OcppConnection, type Station } from './station.ts';
@@ -208,7 +209,10 @@ export class ChargerEndpoint {
     const certified = shown.profile === 3;
     const secret = password?.toString('utf8') ?? '';
     const auth = await ctx.devices.authenticate(identity, { type: CREDENTIAL, secret });
-    if (auth.ok) return { protocol };
+    if (auth.ok) {
+      await authenticatedWith(this.station, identity, auth.credential);
+      return { protocol };
+    }
     switch (auth.reason) {
       case 'unknown_device':
       case 'pending':
@@ -309,7 +313,24 @@ export class ChargerEndpoint {
     }
     const refused = securityRefusal(this.station, command);
     if (refused) throw new CommandRejected(`not sent: ${refused}`);
-    const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
+    const rotation = command.name === 'rotate_password' ? await startRotation(this.station, charger) : undefined;
+    try {
+      const params = rotation ? { password: rotation.password } : command.params;
+      const result = await this.call(
+        charger,
+        command,
+        toCall(charger.version, command.name as CommandName, params, command.id),
+      );
+      await rotation?.settle(true);
+      return result;
+    } catch (err) {
+      // Only a clear no revokes the new password: after a lost answer the charger may hold it.
+      await rotation?.settle(!(err instanceof CommandRejected));
+      throw err;
+    }
+  }
+
+  private async call(charger: Charger, command: Command, call: ReturnType<typeof toCall>): Promise<unknown> {
     if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
     let answer: unknown;
     try {

@@ -5,6 +5,7 @@ import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
 import { measurements } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
+import { PasswordRotations } from './rotation.ts';
 import { SecurityProfiles } from './security.ts';
 import { SessionStore } from './sessions.ts';
 import type { Station } from './station.ts';
@@ -35,6 +36,7 @@ export default definePlugin({
       idTags: new IdTags(ctx.db),
       variables: new Variables(ctx.db),
       profiles: new SecurityProfiles(ctx.db),
+      rotations: new PasswordRotations(ctx.db),
       ca: ChargerCa.of(ctx.config.ca),
     };
     registerRoutes(ctx, station.sessions, station.idTags);

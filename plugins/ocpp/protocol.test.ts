@@ -153,6 +153,7 @@ describe('commands', () => {
     get_diagnostics: { location: 'https://logs.example.com/', start_time: '2024-01-01T00:00:00Z' },
     clear_cache: {},
     set_security_profile: { profile: 2 },
+    rotate_password: { password: 'Abcdefghij0123456789' },
   };
 
   it("every command maps to a payload that passes the version's own schema", () => {

@@ -6,6 +6,7 @@ import { rpcError } from './protocol.ts';
 import type { PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
+import type { PasswordRotations } from './rotation.ts';
 import type { SecurityProfiles } from './security.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
@@ -46,6 +47,7 @@ export interface Station {
   idTags: IdTags;
   variables: Variables;
   profiles: SecurityProfiles;
+  rotations: PasswordRotations;
   /** `plugins.ocpp.ca`, when configured: issuer of charger certificates (profile 3). */
   ca?: ChargerCa;
 }

@@ -4,6 +4,7 @@
  */
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
+import { authorizationKey } from './rotation.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -107,6 +108,11 @@ export const commandSpecs = {
     timeout_s: 60,
   },
   clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
+  rotate_password: {
+    description:
+      'Gives the charger a new password (1.6 AuthorizationKey, hex-encoded; 2.0.1 BasicAuthPassword); the old one works until the charger has connected with the new one',
+    params: Type.Object({}, closed),
+  },
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -310,6 +316,13 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
+    case 'rotate_password': {
+      // The password is issued where the call is sent (rotation.ts), never stored in the command.
+      const { password } = params as { password: string };
+      return v16
+        ? setConfig(v16, 'AuthorizationKey', authorizationKey(password))
+        : setConfig(v16, 'SecurityCtrlr.BasicAuthPassword', password);
+    }
     case 'set_security_profile': {
       const p = params as Params<'set_security_profile'>;
       return setConfig(v16, v16 ? 'SecurityProfile' : 'SecurityCtrlr.SecurityProfile', String(p.profile));
