@@ -6,7 +6,8 @@
  * version's schema by ocpp-rpc's strict mode.
  */
 import { idTagInfo } from './id-tags.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
+import { boot, chargerError, connectorStatus, diagnostics, firmware, securityEvent } from './metrics.ts';
+import { CRITICAL_SECURITY_EVENTS } from './security-events.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
@@ -172,16 +173,17 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
       }
       return {};
     });
-    on('SecurityEventNotification', (p, charger) => {
-      ctx.emit(
-        chargerError.name,
-        { code: p.type, info: p.techInfo },
-        { device: charger.identity, source: 'security_event' },
-        epochMs(p.timestamp),
-      );
-      return {};
-    });
   }
+
+  on('SecurityEventNotification', (p, charger) => {
+    ctx.emit(
+      securityEvent.name,
+      { type: p.type, critical: CRITICAL_SECURITY_EVENTS.has(p.type), tech_info: p.techInfo },
+      { device: charger.identity },
+      epochMs(p.timestamp),
+    );
+    return {};
+  });
 
   registerTransactions(station, version, on);
   return table;
