@@ -80,7 +80,7 @@ describe('SharedServer client certificates', () => {
   }
 
   it('asks for a client certificate only once a plugin does, and never requires one', async () => {
-    const server = new SharedServer(app, undefined, tls);
+    const server = new SharedServer(app, { tls });
     const http = server.forPlugin('ocpp');
     http.upgrade('/seen', (request, socket) => {
       const subject = (request.socket as TLSSocket).getPeerX509Certificate()?.subject ?? '';

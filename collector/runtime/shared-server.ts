@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
@@ -8,12 +8,18 @@ import { NO_PROXIES, type Proxies } from './client-address.ts';
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>;
 
 /**
+ * Decides a WebSocket upgrade before any plugin sees it (`http.allow` on operator paths): undefined
+ * to go on, or the status and JSON body that refuse it. `client` has `trust_proxy` applied.
+ */
+export type UpgradeGate = (request: IncomingMessage, client: string) => { status: number; body: unknown } | undefined;
+
+/**
  * The one HTTP server every plugin shares. Fastify freezes its routes once it listens, but a
  * plugin whose start failed may be started again later: each route is therefore registered once
  * and calls the handler of the newest registration. WebSocket upgrades are dispatched by path
  * prefix, longest first; an upgrade nobody claims is answered 404.
  *
- * Routes that declare a `role` are not added here: the API mounts them inside its own scope
+ * Routes that declare `config.minRole` are not added here: the API mounts them inside its own scope
  * (`mountApiRoutes`), so its keys, roles, rate limit, audit and errors apply to them exactly as
  * to the core routes.
  */
@@ -26,16 +32,27 @@ export class SharedServer {
   private apiMounted = false;
   /** Issuers of the client certificates plugins asked for (OCPP security profile 3). */
   private readonly clientCas: Buffer[] = [];
+  private readonly proxies: Proxies;
+  private readonly gate: UpgradeGate;
+  private tls: SecureContextOptions | undefined;
+  private readonly proxied: boolean;
 
   constructor(
     readonly app: FastifyInstance,
-    /** Client address and TLS of a request (trust_proxy applied); plugins see them on `ctx.http`. */
-    private readonly proxies: Proxies = NO_PROXIES,
-    /** The certificate and key the server was created with, when it speaks TLS itself. */
-    private tls?: SecureContextOptions,
-    /** A trusted proxy in front may terminate TLS (http.trust_proxy is set). */
-    private readonly proxied = false,
+    options: {
+      /** Client address and TLS of a request (trust_proxy applied); plugins see them on `ctx.http`. */
+      proxies?: Proxies;
+      gate?: UpgradeGate;
+      /** The certificate and key the server was created with, when it speaks TLS itself. */
+      tls?: SecureContextOptions;
+      /** A trusted proxy in front may terminate TLS (http.trust_proxy is set). */
+      proxied?: boolean;
+    } = {},
   ) {
+    this.proxies = options.proxies ?? NO_PROXIES;
+    this.gate = options.gate ?? (() => undefined);
+    this.tls = options.tls;
+    this.proxied = options.proxied ?? false;
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
       if (orphan && !this.apiMounted) {
@@ -48,6 +65,14 @@ export class SharedServer {
       void parseJson(request, (body as Buffer).toString('utf8'), done);
     });
     app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refused = this.gate(request, this.proxies.clientAddress(request));
+      if (refused) {
+        const body = JSON.stringify(refused.body);
+        return void socket.end(
+          `HTTP/1.1 ${refused.status} ${STATUS_CODES[refused.status]}\r\nConnection: close\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
       const path = (request.url ?? '/').split('?')[0];
       const match = this.upgrades.find((u) => path.startsWith(u.prefix));
       if (match) {
@@ -81,7 +106,7 @@ export class SharedServer {
         this.reloadTls(this.tls);
         return true;
       },
-      route: ({ role, ...options }: PluginRouteOptions) => {
+      route: (options: PluginRouteOptions) => {
         const methods = ([] as string[]).concat(options.method);
         const key = `${methods.join(',')} ${options.url}`;
         const known = this.handlers.has(key);
@@ -108,14 +133,13 @@ export class SharedServer {
             },
           }),
         };
-        if (!role) return void this.app.route(bound);
+        if (!options.config?.minRole) return void this.app.route(bound);
         if (this.apiMounted) throw new Error(`${owner}: API route ${key} must be added before the API is mounted`);
-        const config = (options.config ?? {}) as Record<string, unknown>;
+        const config = options.config;
         // The audit log names every mutating call; a plugin may name its own action.
         const action =
-          (config.action as string | undefined) ??
-          `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
-        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, minRole: role, action } } });
+          config.action ?? `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
+        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, action } } });
       },
       upgrade: (prefix, handler) => {
         const index = this.upgrades.findIndex((u) => u.prefix === prefix);
@@ -130,8 +154,8 @@ export class SharedServer {
   }
 
   /**
-   * Adds the plugins' role routes to the API's scope (its `extend` hook). Their URLs are absolute
-   * (`/api/v1/charging-sessions`) and must lie under the API's prefix.
+   * Adds the plugins' API routes (those with `config.minRole`) to the API's scope (its `extend`
+   * hook). Their URLs are absolute (`/api/v1/charging-sessions`) and must lie under the API's prefix.
    */
   mountApiRoutes(api: FastifyInstance): void {
     this.apiMounted = true;

@@ -1,11 +1,13 @@
 // The plugin SDK: everything a plugin may import. It imports nothing else from this repository.
+// Test and simulation tools have their own entry points (testing.ts, simulation.ts): importing
+// this file never loads them (index.test.ts checks).
 export * from './point.ts';
 export * from './measurement.ts';
 export * from './devices.ts';
 export * from './errors.ts';
 export * from './plugin.ts';
+export * from './recovery.ts';
 export * from './simulator.ts';
-export * from './simulated-uplink.ts';
 export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';
 export { conformFields, fieldSetMismatch } from './conform.ts';
@@ -20,6 +22,5 @@ export {
 export { outboundRequest, type OutboundRequest, type OutboundResponse } from './outbound-http.ts';
 export { classify, normalizeHost, type AddressClass } from './outbound-address.ts';
 export { messageText } from './ws-text.ts';
-export { TestAccumulator } from './test-accumulator.ts';
 export { Type } from 'typebox';
 export type { Static, TSchema } from 'typebox';

@@ -3,7 +3,7 @@ import { ChargerCa } from './charger-ca.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { PasswordRotations } from './rotation.ts';
 import { SecurityProfiles } from './security.ts';
@@ -27,6 +27,16 @@ export default definePlugin({
   config,
   measurements,
   commands: commandSpecs,
+  recovery: [
+    {
+      name: 'charger_fault_soft_reset',
+      kinds: ['charger'],
+      state: 'error',
+      for_s: 600,
+      command: 'reset',
+      params: { type: 'soft' },
+    },
+  ],
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {

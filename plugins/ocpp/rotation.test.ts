@@ -1,7 +1,7 @@
 import type { RPCClient } from 'ocpp-rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { startRig, type Rig } from './test-rig.ts';
+import { startRig, type Rig } from './testing.ts';
 
 /**
  * Password rotation over OCPP with real ocpp-rpc chargers (strict mode): the 1.6 charger decodes

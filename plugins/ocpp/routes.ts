@@ -54,7 +54,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/charging-sessions',
-    role: 'viewer',
+    config: { minRole: 'viewer' },
     schema: {
       description:
         'Charging sessions, newest first. Site and customer are those of the charger when the session started.',
@@ -98,7 +98,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/id-tags',
-    role: 'support',
+    config: { minRole: 'support' },
     schema: {
       description: 'The RFID / id-token list, by id tag.',
       querystring: Type.Object(
@@ -117,7 +117,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
   ctx.http.route({
     method: 'PUT',
     url: '/api/v1/id-tags/:id_tag',
-    role: 'admin',
+    config: { minRole: 'admin' },
     schema: {
       description: 'Adds or replaces an id tag.',
       params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 36 }) }),
@@ -160,7 +160,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
   ctx.http.route({
     method: 'DELETE',
     url: '/api/v1/id-tags/:id_tag',
-    role: 'admin',
+    config: { minRole: 'admin' },
     schema: {
       params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 36 }) }),
       response: { 404: ErrorOut },

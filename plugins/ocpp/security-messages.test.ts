@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, eventually, startRig, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, startRig, type Rig } from './testing.ts';
 
 /** The security extension's charger → backend messages, with real ocpp-rpc chargers in strict mode. */
 const directory = new MemoryDirectory()

@@ -6,7 +6,7 @@ import type { RPCClient } from 'ocpp-rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { issueClientCert, issueServerCert, makeCa, type ServerCert, type TestCa } from '../../test/helpers/test-ca.ts';
-import { startRig, token, type Rig } from './test-rig.ts';
+import { startRig, token, type Rig } from './testing.ts';
 
 /**
  * Security profiles kept per charger and enforced at the handshake, with real ocpp-rpc chargers
