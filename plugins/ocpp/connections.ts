@@ -14,6 +14,7 @@ import {
   PluginConfigError,
   type Command,
 } from '../../collector/sdk/index.ts';
+import { askForRenewal, renewalDue } from './certificates.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
@@ -159,7 +160,8 @@ export class ChargerEndpoint {
             );
             return reject(result.status, result.message);
           }
-          accept({}, result.protocol);
+          // The session is all a connection keeps of its handshake: only what attach needs.
+          accept(renewalDue(station, handshake.request) ? { renew: true } : {}, result.protocol);
         },
         (err) => {
           station.ctx.log.error({ device: handshake.identity, err }, 'OCPP handshake failed');
@@ -289,6 +291,7 @@ export class ChargerEndpoint {
       if (!ctx.connection(identity)) ctx.offline(identity);
     });
     report(this.station, charger);
+    if ((client.session as { renew?: boolean }).renew) void askForRenewal(this.station, charger);
   }
 
   /** Sends a command; the bus has validated it. Resolves with the charger's answer. */

@@ -6,6 +6,7 @@
  * version's schema by ocpp-rpc's strict mode.
  */
 import { isDiskFull, PointsRefused } from '../../collector/sdk/index.ts';
+import { registerCertificates } from './certificates.ts';
 import { idTagInfo } from './id-tags.ts';
 import { boot, chargerError, connectorStatus, diagnostics, firmware, securityEvent } from './measurements.ts';
 import { CRITICAL_SECURITY_EVENTS } from './security-events.ts';
@@ -194,6 +195,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   });
 
   registerTransactions(station, version, on);
+  registerCertificates(station, version, on);
   return table;
 }
 

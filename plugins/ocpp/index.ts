@@ -1,4 +1,5 @@
 import { definePlugin } from '../../collector/sdk/index.ts';
+import { IssuedCertificates } from './certificates.ts';
 import { ChargerCa } from './charger-ca.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
@@ -48,6 +49,7 @@ export default definePlugin({
       profiles: new SecurityProfiles(ctx.db),
       rotations: new PasswordRotations(ctx.db),
       ca: ChargerCa.of(ctx.config.ca),
+      certificates: new IssuedCertificates(ctx.db),
     };
     registerRoutes(ctx, station.sessions, station.idTags);
     const endpoint = new ChargerEndpoint(station);

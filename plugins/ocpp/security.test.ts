@@ -144,7 +144,8 @@ describe('security profile 3: client certificates on the runtime’s own TLS', (
       forged: issueClientCert(rogue, dir, 'forged', 'CP-3'),
     };
     caPem = readFileSync(ca.cert);
-    rig = await startRig(directory, { ca: { cert: ca.cert, key: ca.key } }, 5, {
+    // renew_before_days 0: these 2-day certificates would otherwise be asked to renew (certificates.test.ts).
+    rig = await startRig(directory, { ca: { cert: ca.cert, key: ca.key, renew_before_days: 0 } }, 5, {
       https: { cert: readFileSync(served.cert), key: readFileSync(served.key) },
     });
   });

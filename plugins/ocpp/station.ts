@@ -11,6 +11,7 @@ import type { SecurityProfiles } from './security.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 import type { ChargerCa } from './charger-ca.ts';
+import type { IssuedCertificates } from './certificates.ts';
 
 /**
  * What a charger sent. ocpp-rpc's strict mode has checked it against the version's JSON schema
@@ -30,6 +31,8 @@ export interface OcppCall {
 export interface OcppConnection {
   readonly identity: string;
   readonly protocol: string | undefined;
+  /** What the handshake's `accept` gave the connection. */
+  readonly session: object;
   handle(method: string, handler: (call: OcppCall) => unknown): void;
   /** One handler for every action (ocpp-rpc's wildcard). */
   handle(handler: (call: OcppCall) => unknown): void;
@@ -50,6 +53,7 @@ export interface Station {
   rotations: PasswordRotations;
   /** `plugins.ocpp.ca`, when configured: issuer of charger certificates (profile 3). */
   ca?: ChargerCa;
+  certificates: IssuedCertificates;
 }
 
 /** One connected charger. */

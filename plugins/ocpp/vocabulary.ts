@@ -75,9 +75,16 @@ export const commandSpecs = {
             'FirmwareStatusNotification',
             'DiagnosticsStatusNotification',
             'LogStatusNotification',
+            'SignCertificate',
           ].map((m) => Type.Literal(m)),
         ),
         connector: Type.Optional(Type.Integer({ minimum: 1 })),
+        extended: Type.Optional(
+          Type.Boolean({
+            description:
+              '1.6: send ExtendedTriggerMessage (security whitepaper), where LogStatusNotification is the one of get_log; always so for SignCertificate',
+          }),
+        ),
       },
       closed,
     ),
@@ -253,13 +260,19 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'trigger_message': {
       const p = params as Params<'trigger_message'>;
+      // The security whitepaper's ExtendedTriggerMessage is the only 1.6 way to ask for a CSR.
+      const extended = v16 && (p.extended === true || p.message === 'SignCertificate');
+      if (extended && p.message === 'DiagnosticsStatusNotification')
+        return refuse('ExtendedTriggerMessage has no DiagnosticsStatusNotification: ask for LogStatusNotification');
       // The diagnostics upload status has a different name in each version.
       let requestedMessage: string = p.message;
-      if (v16 && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
+      if (v16 && !extended && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
       if (!v16 && p.message === 'DiagnosticsStatusNotification') requestedMessage = 'LogStatusNotification';
+      if (p.message === 'SignCertificate')
+        requestedMessage = v16 ? 'SignChargePointCertificate' : 'SignChargingStationCertificate';
       if (v16)
         return {
-          action: 'TriggerMessage',
+          action: extended ? 'ExtendedTriggerMessage' : 'TriggerMessage',
           payload: { requestedMessage, ...(p.connector ? { connectorId: p.connector } : {}) },
           interpret: statusOf,
         };
