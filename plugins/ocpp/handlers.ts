@@ -140,17 +140,20 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     };
   });
 
-  on('FirmwareStatusNotification', (p, charger) => {
+  const firmwareStatus: Handler = (p, charger) => {
     ctx.emit(firmware.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
-  });
+  };
+  on('FirmwareStatusNotification', firmwareStatus);
+  // 1.6 security whitepaper: the status of a SignedUpdateFirmware, and of a GetLog upload.
+  if (v16) on('SignedFirmwareStatusNotification', firmwareStatus);
 
   const uploadStatus: Handler = (p: { status: string; requestId?: number }, charger) => {
     ctx.emit(diagnostics.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
   };
   if (v16) on('DiagnosticsStatusNotification', uploadStatus);
-  else on('LogStatusNotification', uploadStatus);
+  on('LogStatusNotification', uploadStatus);
 
   on('DataTransfer', (p, charger) => {
     // No vendor extensions are implemented: say so, as both versions prescribe.

@@ -5,6 +5,7 @@
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 import { authorizationKey } from './rotation.ts';
+import { firmwareSignature, securityCall, securityCommands, signedFirmware } from './security-vocabulary.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -97,6 +98,7 @@ export const commandSpecs = {
         retrieve_at: Type.Optional(Type.String({ format: 'date-time', description: 'Not before; default now' })),
         retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
         retry_interval_s: Type.Optional(Type.Integer({ minimum: 0 })),
+        ...signedFirmware,
       },
       closed,
     ),
@@ -120,6 +122,7 @@ export const commandSpecs = {
       'Gives the charger a new password (1.6 AuthorizationKey, hex-encoded; 2.0.1 BasicAuthPassword); the old one works until the charger has connected with the new one',
     params: Type.Object({}, closed),
   },
+  ...securityCommands(url),
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -285,10 +288,23 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     case 'update_firmware': {
       const p = params as Params<'update_firmware'>;
       const retrieve = p.retrieve_at ?? new Date().toISOString();
+      const signed = firmwareSignature(p);
+      if (typeof signed === 'string') return refuse(signed);
       const retry = {
         ...(p.retries !== undefined ? { retries: p.retries } : {}),
         ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}),
       };
+      // Signed firmware (security whitepaper): 1.6 has its own message, 2.0.1 two more fields.
+      if (v16 && signed)
+        return {
+          action: 'SignedUpdateFirmware',
+          payload: {
+            requestId: requestIdOf(commandId),
+            firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
+            ...retry,
+          },
+          interpret: statusOf,
+        };
       // 1.6 UpdateFirmware.conf is empty: being answered at all is the acceptance.
       if (v16)
         return {
@@ -300,7 +316,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         action: 'UpdateFirmware',
         payload: {
           requestId: requestIdOf(commandId),
-          firmware: { location: p.location, retrieveDateTime: retrieve },
+          firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
           ...retry,
         },
         interpret: statusOf,
@@ -316,16 +332,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         };
         return { action: 'GetDiagnostics', payload, interpret: (a) => ({ outcome: 'ok', result: a }) };
       }
-      const log = {
-        remoteLocation: p.location,
-        ...(p.start_time ? { oldestTimestamp: p.start_time } : {}),
-        ...(p.stop_time ? { latestTimestamp: p.stop_time } : {}),
-      };
-      return {
-        action: 'GetLog',
-        payload: { logType: 'DiagnosticsLog', requestId: requestIdOf(commandId), log },
-        interpret: statusOf,
-      };
+      return toCall(version, 'get_log', { type: 'diagnostics', ...p }, commandId);
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
@@ -335,6 +342,17 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       return v16
         ? setConfig(v16, 'AuthorizationKey', authorizationKey(password))
         : setConfig(v16, 'SecurityCtrlr.BasicAuthPassword', password);
+    }
+    case 'install_certificate':
+    case 'get_installed_certificates':
+    case 'delete_certificate':
+    case 'get_log': {
+      const call = securityCall(v16, name, params, requestIdOf(commandId));
+      if ('refused' in call) return refuse(call.refused);
+      const interpret = call.anyStatus
+        ? (a: Record<string, unknown>) => ({ outcome: 'ok' as const, result: a })
+        : statusOf;
+      return { action: call.action, payload: call.payload, interpret };
     }
     case 'set_security_profile': {
       const p = params as Params<'set_security_profile'>;
