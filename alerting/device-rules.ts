@@ -6,7 +6,8 @@
  * thousands of instances: the datasource rule raises one alert instead.
  */
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
-import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/measurements.ts';
+import { connectorStatus, firmware as chargerFirmware, securityEvent } from '../plugins/ocpp/measurements.ts';
+import { ALERTING_SECURITY_EVENTS } from '../plugins/ocpp/security-events.ts';
 import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
 import { hostCpu, hostDisk, hostMemory } from '../plugins/host/measurements.ts';
 import { posPayment } from '../plugins/pos/measurements.ts';
@@ -175,6 +176,23 @@ export function deviceRules(): RuleSpec[] {
       summary: `Firmware update failed ${WHO}`,
       description: 'The last FirmwareStatusNotification is a failure.',
       runbook: 'firmware-failed',
+    },
+    {
+      ...metric(
+        'fp-charger-security-event',
+        'Charger security event',
+        securityEvent,
+        'type',
+        'count',
+        0,
+        [KIND.charger],
+        {
+          severity: 'critical',
+          for: '0s',
+          where: (q) => q.whereAnyOf('type', ALERTING_SECURITY_EVENTS),
+        },
+      ),
+      description: `{{ $values.B }} security event(s) in 15 min that never happen in normal operation (${ALERTING_SECURITY_EVENTS.join(', ')}): see ocpp_security_event for the charger.`,
     },
     metric('fp-terminal-high-cpu', 'High CPU (terminal)', terminalStatus, 'cpu_pct', 'mean', 90, [KIND.terminal], {
       unit: '%',

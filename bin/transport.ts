@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:https';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { networkList, NetworkListError, trustedProxies } from '../collector/runtime/client-address.ts';
@@ -25,7 +25,8 @@ export function transportOf(config: Config) {
 /**
  * serve's TLS: the certificate and key files of `http.tls`, read at start and again on SIGHUP,
  * so a renewed certificate (certbot, an internal CA) takes effect without a restart. Client
- * certificates (OCPP security profile 3) will add `ca` and `requestCert` here.
+ * certificates (OCPP security profile 3) are asked for by the plugin that checks them
+ * (`ctx.http.requestClientCertificates`).
  */
 export function tlsOptions(tls: Config['http']['tls']): HttpsOptions | undefined {
   if (!tls.cert && !tls.key) return undefined;
@@ -56,14 +57,14 @@ function readPem(key: string, file: string): Buffer {
  * server keeps the previous one. Returns the function that removes the handler.
  */
 export function reloadOnSighup(
-  server: HttpsServer,
+  server: { reloadTls(options: HttpsOptions): void },
   tls: Config['http']['tls'],
   log: Logger,
   onReload: (ok: boolean) => void,
 ): () => void {
   const reload = () => {
     try {
-      server.setSecureContext(tlsOptions(tls)!);
+      server.reloadTls(tlsOptions(tls)!);
       log.info({ cert: tls.cert }, 'TLS certificate reloaded');
       onReload(true);
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * EV charging: connectors by status, power and energy, sessions, energy and revenue per site, faults, chargers offline.
  */
-import { chargerError, connectorStatus, meter, session } from '../plugins/ocpp/measurements.ts';
+import { chargerError, connectorStatus, meter, securityEvent, session } from '../plugins/ocpp/measurements.ts';
 import { METER_FIELDS } from '../plugins/ocpp/meter.ts';
 import { Board } from './board.ts';
 import { countBy, latestPerDevice } from './fleet-sums.ts';
@@ -150,6 +150,19 @@ export function evChargingDashboard(): Board {
       `Faults per interval`,
       [{ q: Query.from(chargerError).select('count', 'code', 'faults').filterBy(F).byTime('$__interval', 0) }],
       { w: 24, description: `Faults reported; the current state is in the stats above (last ${CURRENT_WINDOW}).` },
+    )
+    .table(
+      'Security events',
+      [
+        {
+          q: Query.from(securityEvent).field('type').field('critical').field('tech_info').filterBy(F).byTags('device'),
+        },
+      ],
+      {
+        w: 24,
+        description:
+          'SecurityEventNotifications; tamper, a cleared security log and memory exhaustion also raise fp-charger-security-event.',
+      },
     );
   return board;
 }

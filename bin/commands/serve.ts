@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   AccessTable,
@@ -164,16 +163,15 @@ export default async function serve(argv: string[]): Promise<number> {
   }) as unknown as FastifyInstance;
   logRequests(app);
   const refusedNetwork = () => metrics.httpRefused.labels('network_not_allowed').inc();
-  const server = new SharedServer(
-    app,
-    transport.proxies.clientAddress,
-    upgradeNetworkAllowList(transport.allowed, refusedNetwork, app.log),
-  );
+  const server = new SharedServer(app, {
+    proxies: transport.proxies,
+    gate: upgradeNetworkAllowList(transport.allowed, refusedNetwork, app.log),
+    tls: transport.tls,
+    proxied: config.http.trust_proxy.length > 0,
+  });
   installNetworkAllowList(app, transport.allowed, refusedNetwork);
   const stopReloading = transport.tls
-    ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) =>
-        metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc(),
-      )
+    ? reloadOnSighup(server, config.http.tls, log, (ok) => metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc())
     : () => {};
   const maintenance = maintenanceCalendar(inventory);
 

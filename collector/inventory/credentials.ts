@@ -1,6 +1,9 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Credential } from '../sdk/devices.ts';
+import { generateSecret } from '../sdk/secrets.ts';
+
+export { generateSecret };
 import { conflict, invalid, notFound } from './errors.ts';
 import { randomId } from './ids.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -22,21 +25,6 @@ export const CREDENTIAL_TYPE_PATTERN = /^[a-z][a-z0-9_]{1,63}$/;
  */
 export function defaultScheme(type: string): CredentialScheme {
   return type.endsWith('_hmac') ? 'sealed' : 'sha256';
-}
-
-/**
- * A new random secret. `*_password` types get 20 characters of [A-Za-z0-9] (~119 bits): OCPP
- * 1.6 caps the AuthorizationKey at 20 bytes and 2.0.1 the BasicAuthPassword at 40 characters.
- * Everything else gets 32 random bytes as base64url (43 characters, 256 bits).
- */
-export function generateSecret(type: string): string {
-  if (type.endsWith('_password')) {
-    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-    let out = '';
-    for (let i = 0; i < 20; i++) out += alphabet[randomInt(alphabet.length)];
-    return out;
-  }
-  return randomBytes(32).toString('base64url');
 }
 
 export interface CredentialInfo {
@@ -125,6 +113,15 @@ export class Credentials {
     return { ...this.get(deviceId, id), secret };
   }
 
+  /** Revokes every active credential of `type` but `keep` (the end of an overlap). Returns how many. */
+  revokeOthers(deviceId: string, type: string, keep: string): number {
+    return this.db
+      .prepare(
+        'UPDATE credentials SET revoked_at = ? WHERE device_id = ? AND type = ? AND id != ? AND revoked_at IS NULL',
+      )
+      .run(this.now(), deviceId, type, keep).changes;
+  }
+
   /** Takes effect for the next authentication: nothing caches credentials. Idempotent. */
   revoke(deviceId: string, id: string): CredentialInfo {
     const current = this.get(deviceId, id);
@@ -139,13 +136,18 @@ export class Credentials {
    * Comparisons are constant-time; an HMAC `verify` callback is called with each sealed secret.
    */
   check(deviceId: string, credential: Credential): CredentialCheck {
+    return this.match(deviceId, credential).check;
+  }
+
+  /** As `check`, with the id of the credential that matched. */
+  match(deviceId: string, credential: Credential): { check: CredentialCheck; id?: string } {
     const rows = this.active.all(deviceId, credential.type);
-    if (rows.length === 0) return 'none';
-    let matched = false;
+    if (rows.length === 0) return { check: 'none' };
+    let matched: string | undefined;
     for (const row of rows) {
       if (row.scheme === 'sha256') {
         // A hashed secret cannot feed an HMAC check: only a presented secret can match.
-        if ('secret' in credential && timingSafeEqual(sha256(credential.secret), row.material)) matched = true;
+        if ('secret' in credential && timingSafeEqual(sha256(credential.secret), row.material)) matched = row.id;
       } else {
         const secret = this.box().open(row.material, associated(row.id, deviceId, row.type));
         if (
@@ -153,11 +155,11 @@ export class Credentials {
             ? timingSafeEqual(sha256(credential.secret), sha256(secret))
             : safeVerify(credential.verify, secret)
         ) {
-          matched = true;
+          matched = row.id;
         }
       }
     }
-    return matched ? 'match' : 'mismatch';
+    return matched ? { check: 'match', id: matched } : { check: 'mismatch' };
   }
 
   hasSealed(): boolean {

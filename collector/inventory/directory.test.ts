@@ -32,6 +32,31 @@ describe('device directory', () => {
     expect([...dir.all()].map((d) => d.id)).toContain('CP-NEW');
   });
 
+  it('a secret issued beside the current one works with it until the others are retired', async () => {
+    const dir = t.inventory.directory;
+    await dir.discover('CP-ROT', { kind: 'charger' });
+    t.inventory.devices.approve('CP-ROT');
+    const old = t.inventory.credentials.issue('CP-ROT', 'ocpp_password');
+    const fresh = await dir.issueSecret('CP-ROT', 'ocpp_password');
+    expect(fresh.secret).toMatch(/^[A-Za-z0-9]{20}$/);
+    const withOld = await dir.authenticate('CP-ROT', { type: 'ocpp_password', secret: old.secret });
+    expect(withOld).toMatchObject({ ok: true, credential: old.id });
+    const withNew = await dir.authenticate('CP-ROT', { type: 'ocpp_password', secret: fresh.secret });
+    expect(withNew).toMatchObject({ ok: true, credential: fresh.credential });
+    await dir.retireOthers('CP-ROT', 'ocpp_password', fresh.credential);
+    expect(await dir.authenticate('CP-ROT', { type: 'ocpp_password', secret: old.secret })).toMatchObject({
+      ok: false,
+      reason: 'bad_secret',
+    });
+    expect(await dir.authenticate('CP-ROT', { type: 'ocpp_password', secret: fresh.secret })).toMatchObject({
+      ok: true,
+    });
+    await dir.revokeCredential('CP-ROT', fresh.credential);
+    expect(await dir.authenticate('CP-ROT', { type: 'ocpp_password', secret: fresh.secret })).toMatchObject({
+      reason: 'no_credential',
+    });
+  });
+
   it('refuses an unknown id that breaks the device id rule at every door, auto-accepted kinds too', async () => {
     for (const id of ['', 'has space', 'tab\there', 'trailing\\', '-dash', 'x'.repeat(65)]) {
       await expect(t.inventory.directory.discover(id, { kind: 'plug' }), JSON.stringify(id)).rejects.toMatchObject({

@@ -37,9 +37,22 @@ export class InventoryDirectory implements DeviceDirectory {
     const device = this.records.get(id);
     if (!device) return { ok: false, reason: 'unknown_device' };
     if (device.lifecycle !== 'active') return { ok: false, reason: device.lifecycle };
-    const check = this.credentials.check(id, credential);
+    const { check, id: matched } = this.credentials.match(id, credential);
     if (check === 'none') return { ok: false, reason: 'no_credential' };
-    return check === 'match' ? { ok: true, device } : { ok: false, reason: 'bad_secret' };
+    return check === 'match' ? { ok: true, device, credential: matched } : { ok: false, reason: 'bad_secret' };
+  }
+
+  async issueSecret(id: string, type: string): Promise<{ credential: string; secret: string }> {
+    const issued = this.credentials.issue(id, type);
+    return { credential: issued.id, secret: issued.secret };
+  }
+
+  async retireOthers(id: string, type: string, keep: string): Promise<void> {
+    this.credentials.revokeOthers(id, type, keep);
+  }
+
+  async revokeCredential(id: string, credential: string): Promise<void> {
+    this.credentials.revoke(id, credential);
   }
 
   async discover(id: string, attrs: DiscoveredAttributes, source?: string): Promise<DeviceRecord> {

@@ -31,12 +31,32 @@ export function networkList(cidrs: readonly string[]): NetworkList {
  * trusted proxy. Fastify is given the same `trust` (`trustProxy`), so `request.ip` in the audit
  * log and the rate limiter and `clientAddress` on WebSocket upgrades always agree.
  */
-export function trustedProxies(trusted: NetworkList): {
-  trust: (address: string, hop: number) => boolean;
-  clientAddress: (request: IncomingMessage) => string;
-} {
+export function trustedProxies(trusted: NetworkList): Proxies & { trust: (address: string, hop: number) => boolean } {
   const trust = (address: string) => trusted(address);
-  return { trust, clientAddress: (request) => proxyAddr(request, trust) };
+  return {
+    trust,
+    clientAddress: (request) => proxyAddr(request, trust),
+    secure: (request) => {
+      if (ownTls(request)) return true;
+      if (!trusted(request.socket.remoteAddress ?? '')) return false;
+      const proto = request.headers['x-forwarded-proto'];
+      return (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0].trim().toLowerCase() === 'https';
+    },
+  };
+}
+
+/** How a server reads requests that may come through proxies (see `trustedProxies`). */
+export interface Proxies {
+  clientAddress: (request: IncomingMessage) => string;
+  /** Came over TLS: the server's own, or a trusted proxy's (X-Forwarded-Proto: https from it). */
+  secure: (request: IncomingMessage) => boolean;
+}
+
+/** For servers that trust no proxy. */
+export const NO_PROXIES: Proxies = { clientAddress: peerAddress, secure: ownTls };
+
+function ownTls(request: IncomingMessage): boolean {
+  return (request.socket as { encrypted?: boolean }).encrypted === true;
 }
 
 /** The peer's address, for servers that trust no proxy. */

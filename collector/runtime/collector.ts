@@ -281,7 +281,14 @@ export class Collector {
         if (o.audit) o.audit(row);
         else log.info({ audit: row }, 'audit');
       },
-      http: o.server?.forPlugin(instance) ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
+      http: o.server?.forPlugin(instance) ?? {
+        route: unavailable,
+        upgrade: unavailable,
+        clientAddress: unavailable,
+        secure: unavailable,
+        tls: false,
+        requestClientCertificates: () => false,
+      },
       attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);
         const detachBus = this.bus.attach(

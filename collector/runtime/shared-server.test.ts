@@ -1,6 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import Fastify from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { issueClientCert, issueServerCert, makeCa } from '../../test/helpers/test-ca.ts';
 import { SharedServer } from './shared-server.ts';
 
 /** Opens a WebSocket and resolves with the HTTP status that answered the upgrade (101 when it opened). */
@@ -42,5 +48,62 @@ describe('SharedServer upgrades', () => {
     expect(await upgradeStatus(`${ws}/works`)).toBe(401);
     expect(await upgradeStatus(`${ws}/nobody`)).toBe(404);
     expect(await (await fetch(`${address}/ping`)).text()).toBe('pong');
+  });
+});
+
+describe('SharedServer client certificates', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-shared-tls-'));
+  const ca = makeCa(dir);
+  const served = issueServerCert(ca, dir, 'server');
+  const client = issueClientCert(ca, dir, 'CP-1');
+  const tls = { cert: readFileSync(served.cert), key: readFileSync(served.key) };
+  const app = Fastify({ logger: false, https: tls });
+  afterAll(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The subject a plugin's upgrade handler sees, or '' without a certificate. */
+  function subjectSeen(options: { cert?: Buffer; key?: Buffer }): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`wss://127.0.0.1:${(app.server.address() as { port: number }).port}/seen`, {
+        ca: readFileSync(ca.cert),
+        ...options,
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      });
+      ws.on('error', reject);
+    });
+  }
+
+  it('asks for a client certificate only once a plugin does, and never requires one', async () => {
+    const server = new SharedServer(app, { tls });
+    const http = server.forPlugin('ocpp');
+    http.upgrade('/seen', (request, socket) => {
+      const subject = (request.socket as TLSSocket).getPeerX509Certificate()?.subject ?? '';
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: ${subject.length}\r\n\r\n${subject}`);
+    });
+    app.get('/ping', async () => 'pong');
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const withCert = { cert: readFileSync(client.cert), key: readFileSync(client.key) };
+
+    expect(await subjectSeen(withCert)).toBe('');
+    expect(http.tls).toBe(true);
+    expect(http.requestClientCertificates(readFileSync(ca.cert))).toBe(true);
+    expect(await subjectSeen(withCert)).toBe('CN=CP-1');
+    // A client without a certificate (a browser, an API client) is served as before.
+    expect(await subjectSeen({})).toBe('');
+    const port = (app.server.address() as { port: number }).port;
+    const pong = await new Promise<string>((resolve, reject) =>
+      httpsGet({ host: '127.0.0.1', port, path: '/ping', ca: readFileSync(ca.cert) }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject),
+    );
+    expect(pong).toBe('pong');
   });
 });

@@ -1,8 +1,9 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
-import { peerAddress } from './client-address.ts';
+import { NO_PROXIES, type Proxies } from './client-address.ts';
 
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>;
 
@@ -29,13 +30,29 @@ export class SharedServer {
 
   private readonly apiRoutes: Array<{ owner: string; route: RouteOptions }> = [];
   private apiMounted = false;
+  /** Issuers of the client certificates plugins asked for (OCPP security profile 3). */
+  private readonly clientCas: Buffer[] = [];
+  private readonly proxies: Proxies;
+  private readonly gate: UpgradeGate;
+  private tls: SecureContextOptions | undefined;
+  private readonly proxied: boolean;
 
   constructor(
     readonly app: FastifyInstance,
-    /** The client address of a request (trust_proxy applied); plugins see it as `ctx.http.clientAddress`. */
-    private readonly clientAddress: (request: IncomingMessage) => string = peerAddress,
-    private readonly gate: UpgradeGate = () => undefined,
+    options: {
+      /** Client address and TLS of a request (trust_proxy applied); plugins see them on `ctx.http`. */
+      proxies?: Proxies;
+      gate?: UpgradeGate;
+      /** The certificate and key the server was created with, when it speaks TLS itself. */
+      tls?: SecureContextOptions;
+      /** A trusted proxy in front may terminate TLS (http.trust_proxy is set). */
+      proxied?: boolean;
+    } = {},
   ) {
+    this.proxies = options.proxies ?? NO_PROXIES;
+    this.gate = options.gate ?? (() => undefined);
+    this.tls = options.tls;
+    this.proxied = options.proxied ?? false;
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
       if (orphan && !this.apiMounted) {
@@ -48,7 +65,7 @@ export class SharedServer {
       void parseJson(request, (body as Buffer).toString('utf8'), done);
     });
     app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const refused = this.gate(request, this.clientAddress(request));
+      const refused = this.gate(request, this.proxies.clientAddress(request));
       if (refused) {
         const body = JSON.stringify(refused.body);
         return void socket.end(
@@ -75,7 +92,20 @@ export class SharedServer {
   /** The `ctx.http` of one plugin instance. */
   forPlugin(owner: string): PluginHttp {
     return {
-      clientAddress: this.clientAddress,
+      clientAddress: this.proxies.clientAddress,
+      secure: this.proxies.secure,
+      tls: this.tls !== undefined || this.proxied,
+      requestClientCertificates: (ca) => {
+        if (!this.tls) return false;
+        if (!this.clientCas.some((known) => known.equals(ca))) this.clientCas.push(ca);
+        // Asked, never required: the plugin checks the certificate on its own paths, so browsers
+        // and API clients without one connect as before. Node reads both per new connection.
+        const server = this.app.server as unknown as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+        server.requestCert = true;
+        server.rejectUnauthorized = false;
+        this.reloadTls(this.tls);
+        return true;
+      },
       route: (options: PluginRouteOptions) => {
         const methods = ([] as string[]).concat(options.method);
         const key = `${methods.join(',')} ${options.url}`;
@@ -134,6 +164,13 @@ export class SharedServer {
         throw new Error(`${owner}: API route ${route.url} is not under ${api.prefix}`);
       api.route({ ...route, url: route.url.slice(api.prefix.length) });
     }
+  }
+
+  /** New TLS connections get this certificate and key (serve's SIGHUP reload), with the plugins' client CAs. */
+  reloadTls(options: SecureContextOptions): void {
+    this.tls = options;
+    const ca = this.clientCas.length > 0 ? { ca: this.clientCas } : {};
+    (this.app.server as unknown as TlsServer).setSecureContext({ ...options, ...ca });
   }
 
   /** Drops the upgrade handlers of a stopped plugin instance. */

@@ -27,7 +27,8 @@ export type Credential =
 
 export type AuthFailure = 'unknown_device' | 'pending' | 'retired' | 'no_credential' | 'bad_secret';
 
-export type AuthResult = { ok: true; device: DeviceRecord } | { ok: false; reason: AuthFailure };
+/** `credential`: the id of the credential that matched (see `issueSecret`). */
+export type AuthResult = { ok: true; device: DeviceRecord; credential?: string } | { ok: false; reason: AuthFailure };
 
 /** Attributes a device reports about itself (boot notification, hello frame, ...). */
 export interface DiscoveredAttributes {
@@ -56,6 +57,16 @@ export interface DeviceDirectory {
    * address; an unknown device over the bounds is refused with `DiscoveryRefused`.
    */
   discover(id: string, attrs: DiscoveredAttributes, source?: string): Promise<DeviceRecord>;
+  /**
+   * A new secret of `type` for a device that is told it through its own protocol (OCPP's
+   * AuthorizationKey): it works beside the current ones, so a device that never got it can still
+   * connect, until `retireOthers` leaves it alone.
+   */
+  issueSecret(id: string, type: string): Promise<{ credential: string; secret: string }>;
+  /** Revokes every active credential of `type` but `keep`: the device has used the new one. */
+  retireOthers(id: string, type: string, keep: string): Promise<void>;
+  /** Revokes one credential (a new secret the device refused). */
+  revokeCredential(id: string, credential: string): Promise<void>;
   /** Every device the liveness tracker should watch (active ones). */
   all(): Iterable<DeviceRecord>;
   /** The runtime reports each liveness transition here so the inventory shows live state. */

@@ -7,10 +7,13 @@ import type {
   DeviceStatusState,
   DiscoveredAttributes,
 } from './devices.ts';
+import { generateSecret } from './secrets.ts';
 
 interface Secret {
   type: string;
   value: string;
+  /** Given by `add` when absent. */
+  id?: string;
 }
 
 /**
@@ -26,8 +29,38 @@ export class MemoryDirectory implements DeviceDirectory {
 
   add(device: Omit<DeviceRecord, 'lifecycle'> & { lifecycle?: DeviceRecord['lifecycle'] }, secret?: Secret): this {
     this.devices.set(device.id, { lifecycle: 'active', ...device });
-    if (secret) this.secrets.set(device.id, [...(this.secrets.get(device.id) ?? []), secret]);
+    if (secret) this.secrets.set(device.id, [...(this.secrets.get(device.id) ?? []), { id: this.nextId(), ...secret }]);
     return this;
+  }
+
+  /** The secrets of a device that still work, of one type. */
+  activeSecrets(id: string, type: string): string[] {
+    return (this.secrets.get(id) ?? []).filter((s) => s.type === type).map((s) => s.value);
+  }
+
+  async issueSecret(id: string, type: string): Promise<{ credential: string; secret: string }> {
+    const secret = { id: this.nextId(), type, value: generateSecret(type) };
+    this.secrets.set(id, [...(this.secrets.get(id) ?? []), secret]);
+    return { credential: secret.id, secret: secret.value };
+  }
+
+  async retireOthers(id: string, type: string, keep: string): Promise<void> {
+    this.secrets.set(
+      id,
+      (this.secrets.get(id) ?? []).filter((s) => s.type !== type || s.id === keep),
+    );
+  }
+
+  async revokeCredential(id: string, credential: string): Promise<void> {
+    this.secrets.set(
+      id,
+      (this.secrets.get(id) ?? []).filter((s) => s.id !== credential),
+    );
+  }
+
+  private issued = 0;
+  private nextId(): string {
+    return `mem_${++this.issued}`;
   }
 
   revoke(id: string): void {
@@ -44,10 +77,10 @@ export class MemoryDirectory implements DeviceDirectory {
     if (device.lifecycle !== 'active') return { ok: false, reason: device.lifecycle };
     const secrets = (this.secrets.get(id) ?? []).filter((s) => s.type === credential.type);
     if (secrets.length === 0) return { ok: false, reason: 'no_credential' };
-    const matches = secrets.some((s) =>
+    const match = secrets.find((s) =>
       'verify' in credential ? credential.verify(Buffer.from(s.value)) : sameSecret(s.value, credential.secret),
     );
-    return matches ? { ok: true, device } : { ok: false, reason: 'bad_secret' };
+    return match ? { ok: true, device, credential: match.id } : { ok: false, reason: 'bad_secret' };
   }
 
   async discover(id: string, attrs: DiscoveredAttributes): Promise<DeviceRecord> {

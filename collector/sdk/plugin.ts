@@ -79,6 +79,16 @@ export interface PluginHttp {
    * X-Forwarded-For says when the peer is a proxy the server trusts (`http.trust_proxy`).
    */
   clientAddress(request: IncomingMessage): string;
+  /** Whether a request (an upgrade's too) came over TLS: the server's own, or a trusted proxy's. */
+  secure(request: IncomingMessage): boolean;
+  /** wss:// can reach this server: it speaks TLS itself (`http.tls`), or trusts a proxy in front. */
+  readonly tls: boolean;
+  /**
+   * Asks TLS clients for a certificate issued by `ca` (PEM). Never required: a client without
+   * one (a browser, an API client) connects as before, and the plugin checks the certificate on
+   * its own paths (`request.socket`, a TLSSocket). False, and nothing asked, without `tls`.
+   */
+  requestClientCertificates(ca: Buffer): boolean;
   /**
    * Takes WebSocket upgrade requests whose path starts with `pathPrefix`. The handler may be async:
    * if it throws or rejects, the runtime logs it and answers 500 on the socket.

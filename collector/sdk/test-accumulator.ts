@@ -52,7 +52,14 @@ export class TestAccumulator<C extends TSchema = TSchema> {
       devices: options.directory ?? new MemoryDirectory(),
       db: options.db ?? new Database(':memory:'),
       audit: (entry) => void this.audits.push(entry),
-      http: options.http ?? { route: unavailable, upgrade: unavailable, clientAddress: unavailable },
+      http: options.http ?? {
+        route: unavailable,
+        upgrade: unavailable,
+        clientAddress: unavailable,
+        secure: unavailable,
+        tls: false,
+        requestClientCertificates: () => false,
+      },
       attach: <C>(device: string, connection: C): Attachment => {
         this.connections.set(device, connection);
         return { detach: () => void (this.connections.get(device) === connection && this.connections.delete(device)) };

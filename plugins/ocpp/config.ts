@@ -65,6 +65,34 @@ export const config = Type.Object(
       description:
         'How often the timeout and the Available grace are checked, s (each check closes at most 200 sessions)',
     }),
+    ca: Type.Object(
+      {
+        cert: Type.Optional(
+          Type.String({
+            description:
+              'PEM file of the CA that issues charger client certificates (security profile 3) and signs their CSRs; needs http.tls',
+          }),
+        ),
+        key: Type.Optional(Type.String({ description: "PEM file of that CA's private key (for SignCertificate)" })),
+        certificate_days: Type.Integer({
+          default: 365,
+          minimum: 1,
+          description: 'Validity of a certificate signed for a charger (SignCertificate → CertificateSigned), days',
+        }),
+        renew_before_days: Type.Integer({
+          default: 30,
+          minimum: 0,
+          description:
+            'A charger connecting with a client certificate of this CA that ends within this many days is asked for a new CSR (0 = never)',
+        }),
+        ocsp_results: Type.Record(Type.String({ pattern: '^[0-9A-Fa-f]{1,40}$' }), Type.String({ maxLength: 5500 }), {
+          default: {},
+          description:
+            'GetCertificateStatus answers: certificate serial number (hex) → base64 OCSP response, fetched by your own tooling (serve makes no OCSP call)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     tariff: Type.Object(
       {
         currency: Type.String({

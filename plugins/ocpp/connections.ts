@@ -2,6 +2,7 @@
  * The OCPP-J endpoint: handshakes (subprotocol, identity, Basic Auth) decided before the upgrade,
  * one ocpp-rpc connection per charger with its handlers, and commands sent over it.
  */
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { RPCServer } from 'ocpp-rpc';
 import {
@@ -13,10 +14,14 @@ import {
   PluginConfigError,
   type Command,
 } from '../../collector/sdk/index.ts';
+import { askForRenewal, renewalDue } from './certificates.ts';
 import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
 import { recordSmartChargingAnswer } from './smart-charging-handlers.ts';
+import { authenticatedWith, startRotation } from './rotation.ts';
+import { securityAccepted, securityRefusal } from './security-commands.ts';
+import { presented, type SecurityProfile } from './security.ts';
 import { enqueue, report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
@@ -107,7 +112,7 @@ function connectionListeners(station: Station): Array<[string, (this: Tagged, ev
 }
 
 interface Refusal {
-  status: 400 | 401 | 404 | 429 | 503;
+  status: 400 | 401 | 403 | 404 | 429 | 503;
   reason: string;
   message: string;
 }
@@ -130,6 +135,8 @@ export class ChargerEndpoint {
     } catch (err) {
       throw new PluginConfigError('ocpp', 'allowed_networks', (err as Error).message);
     }
+    if (station.ca && !station.ctx.http.requestClientCertificates(station.ca.pem))
+      throw new PluginConfigError('ocpp', 'ca.cert', 'client certificates need serve to speak TLS itself (http.tls)');
     this.handlers = { 'ocpp1.6': buildHandlers(station, 'ocpp1.6'), 'ocpp2.0.1': buildHandlers(station, 'ocpp2.0.1') };
     this.listeners = connectionListeners(station);
     this.rpc = new RPCServer({
@@ -144,7 +151,7 @@ export class ChargerEndpoint {
     });
     this.rpc.auth((accept, reject, handshake) => {
       const source = station.ctx.http.clientAddress(handshake.request);
-      void this.admit(handshake.identity, handshake.endpoint, handshake.protocols, handshake.password, source).then(
+      void this.admit(handshake, source).then(
         (result) => {
           if ('status' in result) {
             station.ctx.count(`handshake_refused_${result.reason}`);
@@ -154,7 +161,8 @@ export class ChargerEndpoint {
             );
             return reject(result.status, result.message);
           }
-          accept({}, result.protocol);
+          // The session is all a connection keeps of its handshake: only what attach needs.
+          accept(renewalDue(station, handshake.request) ? { renew: true } : {}, result.protocol);
         },
         (err) => {
           station.ctx.log.error({ device: handshake.identity, err }, 'OCPP handshake failed');
@@ -171,12 +179,16 @@ export class ChargerEndpoint {
 
   /** Decides a handshake before the upgrade: the subprotocol to use, or why not. */
   private async admit(
-    identity: string,
-    endpoint: string,
-    offered: Set<string>,
-    password: Buffer | undefined,
+    handshake: {
+      identity: string;
+      endpoint: string;
+      protocols: Set<string>;
+      password: Buffer | undefined;
+      request: IncomingMessage;
+    },
     source: string,
   ): Promise<Refusal | { protocol: OcppVersion }> {
+    const { identity, endpoint, protocols: offered, password } = handshake;
     const { ctx } = this.station;
     if (endpoint !== ctx.config.path.replace(/\/$/, ''))
       return { status: 404, reason: 'bad_path', message: `connect to ${ctx.config.path}<identity>` };
@@ -185,9 +197,25 @@ export class ChargerEndpoint {
     if (!protocol) return { status: 400, reason: 'no_subprotocol', message: 'offer subprotocol ocpp1.6 or ocpp2.0.1' };
     const problem = identityProblem(identity);
     if (problem) return { status: 400, reason: 'bad_identity', message: problem };
+    const secure = ctx.http.secure(handshake.request);
+    const shown = presented(secure, handshake.request, this.station.ca?.cert, ctx.clock.now());
+    // The certificate is the identity at profile 3: one issued for CP-1 never connects as CP-2.
+    if (shown.certified !== undefined && shown.certified !== identity)
+      return { status: 403, reason: 'certificate_identity', message: 'the client certificate names another charger' };
+    const required: SecurityProfile = this.station.profiles.of(identity);
+    if (shown.profile < required)
+      return {
+        status: 401,
+        reason: 'profile_downgrade',
+        message: `this charger is at security profile ${required}: ${required === 3 ? 'present its client certificate' : 'connect over wss://'}`,
+      };
+    const certified = shown.profile === 3;
     const secret = password?.toString('utf8') ?? '';
     const auth = await ctx.devices.authenticate(identity, { type: CREDENTIAL, secret });
-    if (auth.ok) return { protocol };
+    if (auth.ok) {
+      await authenticatedWith(this.station, identity, auth.credential);
+      return { protocol };
+    }
     switch (auth.reason) {
       case 'unknown_device':
       case 'pending':
@@ -196,9 +224,11 @@ export class ChargerEndpoint {
         if (auth.reason === 'unknown_device') return this.discover(identity, protocol, source);
         return { protocol };
       case 'no_credential':
-        if (!ctx.config.password_required) return { protocol };
+        if (certified || !ctx.config.password_required) return { protocol };
         return { status: 401, reason: 'no_credential', message: 'no password on file for this charger' };
       case 'bad_secret':
+        // At profile 3 the certificate authenticates: chargers send no Basic Auth then.
+        if (certified) return { protocol };
         return {
           status: 401,
           reason: password === undefined ? 'no_password' : 'bad_password',
@@ -262,6 +292,7 @@ export class ChargerEndpoint {
       if (!ctx.connection(identity)) ctx.offline(identity);
     });
     report(this.station, charger);
+    if ((client.session as { renew?: boolean }).renew) void askForRenewal(this.station, charger);
   }
 
   /** Sends a command; the bus has validated it. Resolves with the charger's answer. */
@@ -282,7 +313,26 @@ export class ChargerEndpoint {
       const bad = await this.locations.deviceUrlRefusal(location, CHARGER_URL_PROTOCOLS);
       if (bad) throw new CommandRejected(`not sent: location ${bad}`);
     }
-    const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
+    const refused = securityRefusal(this.station, command);
+    if (refused) throw new CommandRejected(`not sent: ${refused}`);
+    const rotation = command.name === 'rotate_password' ? await startRotation(this.station, charger) : undefined;
+    try {
+      const params = rotation ? { password: rotation.password } : command.params;
+      const result = await this.call(
+        charger,
+        command,
+        toCall(charger.version, command.name as CommandName, params, command.id),
+      );
+      await rotation?.settle(true);
+      return result;
+    } catch (err) {
+      // Only a clear no revokes the new password: after a lost answer the charger may hold it.
+      await rotation?.settle(!(err instanceof CommandRejected));
+      throw err;
+    }
+  }
+
+  private async call(charger: Charger, command: Command, call: ReturnType<typeof toCall>): Promise<unknown> {
     if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
     // Before sending: the charger may send its Started event before it answers.
     if (call.action === 'RequestStartTransaction') {
@@ -307,6 +357,7 @@ export class ChargerEndpoint {
     if (verdict.outcome === 'rejected') throw new CommandRejected(`${call.action}: ${verdict.reason}`, verdict.result);
     if (verdict.outcome === 'failed') throw new CommandFailed(`${call.action}: ${verdict.reason}`, verdict.result);
     recordSmartChargingAnswer(this.station, charger, command.name, command.params, verdict.result);
+    securityAccepted(this.station, charger, command);
     return verdict.result;
   }
 

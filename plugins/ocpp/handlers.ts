@@ -6,8 +6,10 @@
  * version's schema by ocpp-rpc's strict mode.
  */
 import { isDiskFull, PointsRefused } from '../../collector/sdk/index.ts';
+import { registerCertificates } from './certificates.ts';
 import { idTagInfo } from './id-tags.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware } from './measurements.ts';
+import { boot, chargerError, connectorStatus, diagnostics, firmware, securityEvent } from './measurements.ts';
+import { CRITICAL_SECURITY_EVENTS } from './security-events.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
@@ -143,17 +145,20 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
     };
   });
 
-  on('FirmwareStatusNotification', (p, charger) => {
+  const firmwareStatus: Handler = (p, charger) => {
     ctx.emit(firmware.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
-  });
+  };
+  on('FirmwareStatusNotification', firmwareStatus);
+  // 1.6 security whitepaper: the status of a SignedUpdateFirmware, and of a GetLog upload.
+  if (v16) on('SignedFirmwareStatusNotification', firmwareStatus);
 
   const uploadStatus: Handler = (p: { status: string; requestId?: number }, charger) => {
     ctx.emit(diagnostics.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
   };
   if (v16) on('DiagnosticsStatusNotification', uploadStatus);
-  else on('LogStatusNotification', uploadStatus);
+  on('LogStatusNotification', uploadStatus);
 
   on('DataTransfer', (p, charger) => {
     // No vendor extensions are implemented: say so, as both versions prescribe.
@@ -185,19 +190,21 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
       }
       return {};
     });
-    on('SecurityEventNotification', (p, charger) => {
-      ctx.emit(
-        chargerError.name,
-        { code: p.type, info: p.techInfo },
-        { device: charger.identity, source: 'security_event' },
-        epochMs(p.timestamp),
-      );
-      return {};
-    });
   }
+
+  on('SecurityEventNotification', (p, charger) => {
+    ctx.emit(
+      securityEvent.name,
+      { type: p.type, critical: CRITICAL_SECURITY_EVENTS.has(p.type), tech_info: p.techInfo },
+      { device: charger.identity },
+      epochMs(p.timestamp),
+    );
+    return {};
+  });
 
   registerTransactions(station, version, on);
   registerSmartCharging(station, version, on);
+  registerCertificates(station, version, on);
   return table;
 }
 

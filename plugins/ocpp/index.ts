@@ -1,11 +1,15 @@
 import { definePlugin } from '../../collector/sdk/index.ts';
 import { ChargingProfiles } from './charging-profiles.ts';
+import { IssuedCertificates } from './certificates.ts';
+import { ChargerCa } from './charger-ca.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
 import { IdTags } from './id-tags.ts';
 import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { SessionEnds } from './session-ends.ts';
+import { PasswordRotations } from './rotation.ts';
+import { SecurityProfiles } from './security.ts';
 import { SessionStore } from './sessions.ts';
 import { SiteLimits } from './site-limits.ts';
 import { registerSmartChargingRoutes } from './smart-charging-routes.ts';
@@ -46,10 +50,14 @@ export default definePlugin({
       sessions: new SessionStore(ctx.db, ctx.config.tariff, () => ctx.clock.now()),
       idTags: new IdTags(ctx.db),
       variables: new Variables(ctx.db),
-      profiles: new ChargingProfiles(ctx.db),
+      chargingProfiles: new ChargingProfiles(ctx.db),
+      profiles: new SecurityProfiles(ctx.db),
+      rotations: new PasswordRotations(ctx.db),
+      ca: ChargerCa.of(ctx.config.ca),
+      certificates: new IssuedCertificates(ctx.db),
     } as Station;
     station.ends = new SessionEnds(station);
-    station.siteLimits = new SiteLimits(station, station.profiles);
+    station.siteLimits = new SiteLimits(station, station.chargingProfiles);
     station.sessions.onChange = (row) => station.siteLimits.sessionChanged(row);
     registerRoutes(ctx, station.sessions, station.idTags, station.ends);
     registerSmartChargingRoutes(ctx, station);

@@ -109,16 +109,34 @@ export const diagnostics = defineMeasurement({
 export const chargerError = defineMeasurement({
   name: 'ocpp_error',
   description:
-    'A fault the charger reports: a 1.6 StatusNotification errorCode other than NoError, a 2.0.1 NotifyEvent of trigger Alerting or Problem, or a SecurityEventNotification.',
+    'A fault the charger reports: a 1.6 StatusNotification errorCode other than NoError, or a 2.0.1 NotifyEvent of trigger Alerting or Problem.',
   tags: {
     connector: 'Connector / EVSE id, when the fault is on one',
-    source: 'status_notification, notify_event or security_event',
+    source: 'status_notification or notify_event',
   },
   fields: {
-    code: { type: 'string', description: "errorCode, the event's component.variable, or the security event type" },
+    code: { type: 'string', description: "errorCode, or the event's component.variable" },
     vendor_error_code: { type: 'string', description: 'Vendor-specific code, if sent' },
     info: { type: 'string', description: 'Free text, if sent' },
   },
 });
 
-export const measurements = [connectorStatus, meter, session, boot, firmware, diagnostics, chargerError];
+export const securityEvent = defineMeasurement({
+  name: 'ocpp_security_event',
+  description:
+    'Each SecurityEventNotification (1.6 security whitepaper, 2.0.1), at the time the charger says it happened.',
+  tags: {},
+  fields: {
+    type: {
+      type: 'string',
+      description: 'The event: TamperDetectionActivated, SecurityLogWasCleared, InvalidFirmwareSignature, ...',
+    },
+    critical: {
+      type: 'bool',
+      description: 'Critical in the specifications (a charger must deliver it, queued while offline)',
+    },
+    tech_info: { type: 'string', description: 'techInfo, if sent' },
+  },
+});
+
+export const measurements = [connectorStatus, meter, session, boot, firmware, diagnostics, chargerError, securityEvent];

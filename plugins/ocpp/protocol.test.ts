@@ -1,10 +1,14 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { METER_FIELDS, normaliseMeterValues, normaliseSample } from './meter.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
 import { sessionCost } from './tariff.ts';
 import { commandSpecs, toCall, type CommandName } from './vocabulary.ts';
+import { makeCa } from '../../test/helpers/test-ca.ts';
 
 // ocpp-rpc's own schema validators: what strict mode checks every outbound call against.
 const validators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as Array<{
@@ -139,6 +143,10 @@ describe('handshake rules', () => {
   });
 });
 
+const caDir = mkdtempSync(join(tmpdir(), 'fleetpulse-protocol-'));
+const rootPem = readFileSync(makeCa(caDir).cert, 'utf8');
+afterAll(() => rmSync(caDir, { recursive: true, force: true }));
+
 describe('commands', () => {
   const samples: Record<CommandName, object> = {
     reset: { type: 'hard' },
@@ -175,6 +183,17 @@ describe('commands', () => {
     clear_charging_profile: { connector: 1, purpose: 'tx_default', stack_level: 1 },
     get_composite_schedule: { connector: 1, duration_s: 3600, unit: 'W' },
     get_charging_profiles: { connector: 1, purpose: 'tx', ids: [7] },
+    set_security_profile: { profile: 2 },
+    rotate_password: { password: 'Abcdefghij0123456789' },
+    install_certificate: { type: 'csms_root', certificate: rootPem },
+    get_installed_certificates: { types: ['manufacturer_root'] },
+    delete_certificate: {
+      hash_algorithm: 'SHA256',
+      issuer_name_hash: 'ab',
+      issuer_key_hash: 'cd',
+      serial_number: '01',
+    },
+    get_log: { type: 'security', location: 'ftp://logs.example.com/', retries: 1 },
   };
 
   it("every command maps to a payload that passes the version's own schema", () => {
@@ -192,6 +211,100 @@ describe('commands', () => {
     // The location rule (outbound policy) is applied where the call is sent: commands.test.ts.
     expect(toCall('ocpp1.6', 'remote_stop', { transaction_id: 'TX-A' }, 'c').interpret({}).reason).toMatch(/integers/);
     expect(toCall('ocpp1.6', 'get_transaction_status', {}, 'c')).toMatchObject({ action: '' });
+  });
+
+  it('never sends the security keys through set_config, which would leave the handshake checks behind', () => {
+    for (const [version, key] of [
+      ['ocpp1.6', 'SecurityProfile'],
+      ['ocpp1.6', 'authorizationkey'],
+      ['ocpp2.0.1', 'SecurityCtrlr.SecurityProfile'],
+      ['ocpp2.0.1', 'SecurityCtrlr.BasicAuthPassword'],
+    ] as const) {
+      const call = toCall(version, 'set_config', { key, value: '1' }, 'c');
+      expect(call.action, key).toBe('');
+      expect(call.interpret({}).reason).toMatch(/set_security_profile/);
+    }
+  });
+});
+
+describe('security extension commands', () => {
+  const call = (version: 'ocpp1.6' | 'ocpp2.0.1', name: CommandName, params: object) => {
+    const c = toCall(version, name, params, 'cmd-1');
+    if (c.action) validate(version, c.action, c.payload);
+    return c;
+  };
+
+  it('asks for a CSR with 1.6 ExtendedTriggerMessage and 2.0.1 TriggerMessage', () => {
+    expect(call('ocpp1.6', 'trigger_message', { message: 'SignCertificate' })).toMatchObject({
+      action: 'ExtendedTriggerMessage',
+      payload: { requestedMessage: 'SignChargePointCertificate' },
+    });
+    expect(call('ocpp2.0.1', 'trigger_message', { message: 'SignCertificate' })).toMatchObject({
+      action: 'TriggerMessage',
+      payload: { requestedMessage: 'SignChargingStationCertificate' },
+    });
+    // extended: the 1.6 LogStatusNotification of GetLog, not the DiagnosticsStatusNotification of GetDiagnostics.
+    expect(call('ocpp1.6', 'trigger_message', { message: 'LogStatusNotification', extended: true }).payload).toEqual({
+      requestedMessage: 'LogStatusNotification',
+    });
+    expect(call('ocpp1.6', 'trigger_message', { message: 'LogStatusNotification' })).toMatchObject({
+      action: 'TriggerMessage',
+      payload: { requestedMessage: 'DiagnosticsStatusNotification' },
+    });
+    const refused = call('ocpp1.6', 'trigger_message', { message: 'DiagnosticsStatusNotification', extended: true });
+    expect(refused.action).toBe('');
+  });
+
+  it('sends signed firmware as 1.6 SignedUpdateFirmware and as 2.0.1 UpdateFirmware fields; half a pair is refused', () => {
+    const signed = {
+      location: 'https://fw.example.com/a.bin',
+      retrieve_at: '2026-01-01T00:00:00Z',
+      signing_certificate: rootPem,
+      signature: 'c2lnbmF0dXJl',
+    };
+    expect(call('ocpp1.6', 'update_firmware', signed)).toMatchObject({
+      action: 'SignedUpdateFirmware',
+      payload: {
+        requestId: expect.any(Number),
+        firmware: { location: signed.location, signingCertificate: rootPem, signature: 'c2lnbmF0dXJl' },
+      },
+    });
+    expect(call('ocpp2.0.1', 'update_firmware', signed)).toMatchObject({
+      action: 'UpdateFirmware',
+      payload: { firmware: { signingCertificate: rootPem, signature: 'c2lnbmF0dXJl' } },
+    });
+    expect(call('ocpp1.6', 'update_firmware', { location: signed.location }).action).toBe('UpdateFirmware');
+    const half = call('ocpp1.6', 'update_firmware', { location: signed.location, signature: 'c2ln' });
+    expect([half.action, half.interpret({}).reason]).toEqual(['', expect.stringMatching(/both/)]);
+  });
+
+  it('names certificate uses in each version, and refuses what 1.6 has no name for', () => {
+    expect(call('ocpp1.6', 'install_certificate', { type: 'csms_root', certificate: rootPem }).payload).toEqual({
+      certificateType: 'CentralSystemRootCertificate',
+      certificate: rootPem,
+    });
+    expect(call('ocpp2.0.1', 'install_certificate', { type: 'v2g_root', certificate: rootPem }).payload).toEqual({
+      certificateType: 'V2GRootCertificate',
+      certificate: rootPem,
+    });
+    expect(call('ocpp1.6', 'install_certificate', { type: 'v2g_root', certificate: rootPem }).action).toBe('');
+    expect(call('ocpp2.0.1', 'install_certificate', { type: 'csms_root', certificate: 'not a pem' }).action).toBe('');
+    expect(call('ocpp1.6', 'get_installed_certificates', {}).action).toBe('');
+    const all = call('ocpp2.0.1', 'get_installed_certificates', {});
+    expect(all.payload).toEqual({});
+    // NotFound is an answer (nothing of that type installed), not a refusal.
+    expect(all.interpret({ status: 'NotFound' }).outcome).toBe('ok');
+  });
+
+  it('uploads logs with GetLog on both versions; get_diagnostics stays GetDiagnostics on 1.6', () => {
+    const p = { location: 'https://logs.example.com/', start_time: '2026-01-01T00:00:00Z' };
+    expect(call('ocpp1.6', 'get_log', { type: 'security', ...p }).payload).toEqual({
+      logType: 'SecurityLog',
+      requestId: expect.any(Number),
+      log: { remoteLocation: p.location, oldestTimestamp: p.start_time },
+    });
+    expect(call('ocpp2.0.1', 'get_diagnostics', p).payload).toMatchObject({ logType: 'DiagnosticsLog' });
+    expect(call('ocpp1.6', 'get_diagnostics', p).action).toBe('GetDiagnostics');
   });
 });
 

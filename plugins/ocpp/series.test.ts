@@ -16,7 +16,7 @@ let rig: Rig;
 let frozen: number | undefined;
 
 beforeAll(async () => {
-  rig = await startRig(directory, {}, 5, { now: () => frozen ?? Date.now() });
+  rig = await startRig(directory, {}, 5, { clock: { now: () => frozen ?? Date.now() } });
 });
 afterAll(() => rig?.stop());
 

@@ -16,7 +16,7 @@ let offset = 0;
 
 beforeAll(async () => {
   rig = await startRig(directory, { session_sweep_s: 0.2, session_timeout_h: 1, available_grace_s: 60 }, 5, {
-    now: () => Date.now() + offset,
+    clock: { now: () => Date.now() + offset },
   });
 });
 afterAll(() => rig?.stop());

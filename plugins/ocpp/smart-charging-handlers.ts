@@ -12,7 +12,7 @@ import type { Charger, OcppPayload, Station } from './station.ts';
 
 export function registerSmartCharging(station: Station, version: OcppVersion, on: On): void {
   if (version === 'ocpp1.6') return;
-  const { ctx, profiles } = station;
+  const { ctx, chargingProfiles: profiles } = station;
   on('ReportChargingProfiles', (p, charger) => {
     for (const profile of p.chargingProfile as OcppPayload[]) {
       profiles.put({
@@ -61,7 +61,7 @@ export function recordSmartChargingAnswer(
   params: unknown,
   result: unknown,
 ): void {
-  const { profiles, ctx } = station;
+  const { chargingProfiles: profiles, ctx } = station;
   const at = ctx.clock.now();
   switch (name) {
     case 'set_charging_profile': {

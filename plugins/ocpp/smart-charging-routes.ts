@@ -56,7 +56,7 @@ const SmartChargingOut = Type.Object({
 });
 
 export function registerSmartChargingRoutes(ctx: PluginContext<OcppConfig>, station: Station): void {
-  const { profiles, siteLimits } = station;
+  const { chargingProfiles: profiles, siteLimits } = station;
   const siteLimit = (site: string) => {
     const allocations = siteLimits.allocations(site);
     return { site, max_power_kw: profiles.siteLimit(site), active_sessions: allocations.length, allocations };

@@ -8,9 +8,13 @@ import type { ChargingProfiles } from './charging-profiles.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
 import type { SessionEnds } from './session-ends.ts';
+import type { PasswordRotations } from './rotation.ts';
+import type { SecurityProfiles } from './security.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SiteLimits } from './site-limits.ts';
 import type { Variables } from './variables.ts';
+import type { ChargerCa } from './charger-ca.ts';
+import type { IssuedCertificates } from './certificates.ts';
 
 /**
  * What a charger sent. ocpp-rpc's strict mode has checked it against the version's JSON schema
@@ -30,6 +34,8 @@ export interface OcppCall {
 export interface OcppConnection {
   readonly identity: string;
   readonly protocol: string | undefined;
+  /** What the handshake's `accept` gave the connection. */
+  readonly session: object;
   handle(method: string, handler: (call: OcppCall) => unknown): void;
   /** One handler for every action (ocpp-rpc's wildcard). */
   handle(handler: (call: OcppCall) => unknown): void;
@@ -47,8 +53,13 @@ export interface Station {
   ends: SessionEnds;
   idTags: IdTags;
   variables: Variables;
-  profiles: ChargingProfiles;
+  chargingProfiles: ChargingProfiles;
   siteLimits: SiteLimits;
+  profiles: SecurityProfiles;
+  rotations: PasswordRotations;
+  /** `plugins.ocpp.ca`, when configured: issuer of charger certificates (profile 3). */
+  ca?: ChargerCa;
+  certificates: IssuedCertificates;
 }
 
 /** One connected charger. */

@@ -33,7 +33,15 @@ export interface Rig {
   charger(
     identity: string,
     version: 'ocpp1.6' | 'ocpp2.0.1',
-    options?: { password?: string; protocols?: string[] },
+    options?: {
+      password?: string;
+      protocols?: string[];
+      /** TLS options for wss:// (ca to trust, a client certificate and key). */
+      tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+      headers?: Record<string, string>;
+      /** Another endpoint than the rig's own (a plain ws:// one, say). */
+      endpoint?: string;
+    },
   ): Promise<RPCClient>;
   stop(): Promise<void>;
 }
@@ -47,15 +55,15 @@ export async function startRig(
   directory: MemoryDirectory,
   config: Record<string, unknown> = {},
   spoolCommitMs = 5,
-  clock?: { now(): number },
+  runtime: { clock?: { now(): number }; https?: { cert: Buffer; key: Buffer }; trustProxy?: string[] } = {},
 ): Promise<Rig> {
   const rt = await startPluginRuntime({
-    clock,
     plugins: [ocpp],
     pluginConfig: { ocpp: config },
     directory,
     spoolCommitMs,
     api: { kinds: ['charger'] },
+    ...runtime,
   });
   token = (role) => rt.token(role);
   const ws = `${rt.url.replace(/^http/, 'ws')}/ocpp`;
@@ -73,12 +81,14 @@ export async function startRig(
     events: (event) => rt.events('ocpp', event),
     charger: async (identity, version, options = {}) => {
       const client = new RPCClient({
-        endpoint: ws,
+        endpoint: options.endpoint ?? ws,
         identity,
         password: options.password,
         protocols: options.protocols ?? [version],
         strictMode: true,
         reconnect: false,
+        ...(options.headers && { headers: options.headers }),
+        ...(options.tls && { wsOpts: options.tls }),
       } as never);
       clients.push(client);
       await client.connect();

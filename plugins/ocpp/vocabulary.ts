@@ -13,6 +13,8 @@ import {
   setProfilePayload,
   smartChargingSpecs,
 } from './smart-charging.ts';
+import { authorizationKey } from './rotation.ts';
+import { firmwareSignature, securityCall, securityCommands, signedFirmware } from './security-vocabulary.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -87,9 +89,16 @@ export const commandSpecs = {
             'FirmwareStatusNotification',
             'DiagnosticsStatusNotification',
             'LogStatusNotification',
+            'SignCertificate',
           ].map((m) => Type.Literal(m)),
         ),
         connector: Type.Optional(Type.Integer({ minimum: 1 })),
+        extended: Type.Optional(
+          Type.Boolean({
+            description:
+              '1.6: send ExtendedTriggerMessage (security whitepaper), where LogStatusNotification is the one of get_log; always so for SignCertificate',
+          }),
+        ),
       },
       closed,
     ),
@@ -102,6 +111,7 @@ export const commandSpecs = {
         retrieve_at: Type.Optional(Type.String({ format: 'date-time', description: 'Not before; default now' })),
         retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
         retry_interval_s: Type.Optional(Type.Integer({ minimum: 0 })),
+        ...signedFirmware,
       },
       closed,
     ),
@@ -129,6 +139,17 @@ export const commandSpecs = {
     ),
   },
   ...smartChargingSpecs,
+  rotate_password: {
+    description:
+      'Gives the charger a new password (1.6 AuthorizationKey, hex-encoded; 2.0.1 BasicAuthPassword); the old one works until the charger has connected with the new one',
+    params: Type.Object({}, closed),
+  },
+  ...securityCommands(url),
+  set_security_profile: {
+    description:
+      'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
+    params: Type.Object({ profile: Type.Union([Type.Literal(2), Type.Literal(3)]) }, closed),
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -262,25 +283,27 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'set_config': {
       const p = params as Params<'set_config'>;
-      if (v16) return { action: 'ChangeConfiguration', payload: { key: p.key, value: p.value }, interpret: statusOf };
-      return {
-        action: 'SetVariables',
-        payload: { setVariableData: [{ ...componentVariable(p.key), attributeValue: p.value }] },
-        interpret: (a) => {
-          const first = (a.setVariableResult as Array<{ attributeStatus: string }> | undefined)?.[0];
-          return byStatus(first?.attributeStatus, a);
-        },
-      };
+      if (GUARDED_KEYS.has(p.key.toLowerCase()))
+        return refuse(
+          `${p.key} is changed by set_security_profile or rotate_password, which keep the inventory in step`,
+        );
+      return setConfig(v16, p.key, p.value);
     }
     case 'trigger_message': {
       const p = params as Params<'trigger_message'>;
+      // The security whitepaper's ExtendedTriggerMessage is the only 1.6 way to ask for a CSR.
+      const extended = v16 && (p.extended === true || p.message === 'SignCertificate');
+      if (extended && p.message === 'DiagnosticsStatusNotification')
+        return refuse('ExtendedTriggerMessage has no DiagnosticsStatusNotification: ask for LogStatusNotification');
       // The diagnostics upload status has a different name in each version.
       let requestedMessage: string = p.message;
-      if (v16 && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
+      if (v16 && !extended && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
       if (!v16 && p.message === 'DiagnosticsStatusNotification') requestedMessage = 'LogStatusNotification';
+      if (p.message === 'SignCertificate')
+        requestedMessage = v16 ? 'SignChargePointCertificate' : 'SignChargingStationCertificate';
       if (v16)
         return {
-          action: 'TriggerMessage',
+          action: extended ? 'ExtendedTriggerMessage' : 'TriggerMessage',
           payload: { requestedMessage, ...(p.connector ? { connectorId: p.connector } : {}) },
           interpret: statusOf,
         };
@@ -293,10 +316,23 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     case 'update_firmware': {
       const p = params as Params<'update_firmware'>;
       const retrieve = p.retrieve_at ?? new Date().toISOString();
+      const signed = firmwareSignature(p);
+      if (typeof signed === 'string') return refuse(signed);
       const retry = {
         ...(p.retries !== undefined ? { retries: p.retries } : {}),
         ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}),
       };
+      // Signed firmware (security whitepaper): 1.6 has its own message, 2.0.1 two more fields.
+      if (v16 && signed)
+        return {
+          action: 'SignedUpdateFirmware',
+          payload: {
+            requestId: requestIdOf(commandId),
+            firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
+            ...retry,
+          },
+          interpret: statusOf,
+        };
       // 1.6 UpdateFirmware.conf is empty: being answered at all is the acceptance.
       if (v16)
         return {
@@ -308,7 +344,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         action: 'UpdateFirmware',
         payload: {
           requestId: requestIdOf(commandId),
-          firmware: { location: p.location, retrieveDateTime: retrieve },
+          firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
           ...retry,
         },
         interpret: statusOf,
@@ -324,16 +360,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         };
         return { action: 'GetDiagnostics', payload, interpret: (a) => ({ outcome: 'ok', result: a }) };
       }
-      const log = {
-        remoteLocation: p.location,
-        ...(p.start_time ? { oldestTimestamp: p.start_time } : {}),
-        ...(p.stop_time ? { latestTimestamp: p.stop_time } : {}),
-      };
-      return {
-        action: 'GetLog',
-        payload: { logType: 'DiagnosticsLog', requestId: requestIdOf(commandId), log },
-        interpret: statusOf,
-      };
+      return toCall(version, 'get_log', { type: 'diagnostics', ...p }, commandId);
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
@@ -372,7 +399,49 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         interpret: (a) => (a.status === 'NoProfiles' ? { outcome: 'ok', result: a } : byStatus(a.status, a)),
       };
     }
+    case 'rotate_password': {
+      // The password is issued where the call is sent (rotation.ts), never stored in the command.
+      const { password } = params as { password: string };
+      return v16
+        ? setConfig(v16, 'AuthorizationKey', authorizationKey(password))
+        : setConfig(v16, 'SecurityCtrlr.BasicAuthPassword', password);
+    }
+    case 'install_certificate':
+    case 'get_installed_certificates':
+    case 'delete_certificate':
+    case 'get_log': {
+      const call = securityCall(v16, name, params, requestIdOf(commandId));
+      if ('refused' in call) return refuse(call.refused);
+      const interpret = call.anyStatus
+        ? (a: Record<string, unknown>) => ({ outcome: 'ok' as const, result: a })
+        : statusOf;
+      return { action: call.action, payload: call.payload, interpret };
+    }
+    case 'set_security_profile': {
+      const p = params as Params<'set_security_profile'>;
+      return setConfig(v16, v16 ? 'SecurityProfile' : 'SecurityCtrlr.SecurityProfile', String(p.profile));
+    }
   }
+}
+
+/** Keys whose change the plugin must follow (handshake checks): never sent by set_config. */
+const GUARDED_KEYS = new Set(
+  ['SecurityProfile', 'SecurityCtrlr.SecurityProfile', 'AuthorizationKey', 'SecurityCtrlr.BasicAuthPassword'].map((k) =>
+    k.toLowerCase(),
+  ),
+);
+
+/** ChangeConfiguration (1.6) or SetVariables of one "Component.Variable" (2.0.1). */
+function setConfig(v16: boolean, key: string, value: string): OcppCall {
+  if (v16) return { action: 'ChangeConfiguration', payload: { key, value }, interpret: statusOf };
+  return {
+    action: 'SetVariables',
+    payload: { setVariableData: [{ ...componentVariable(key), attributeValue: value }] },
+    interpret: (a) => {
+      const first = (a.setVariableResult as Array<{ attributeStatus: string }> | undefined)?.[0];
+      return byStatus(first?.attributeStatus, a);
+    },
+  };
 }
 
 /** A call that is never sent: its `action` is empty and `interpret` explains why. */

@@ -137,6 +137,15 @@ export const FLEET: FixtureDevice[] = [
     state: 'online',
     faults: { ocpp_firmware: { status: 'InstallationFailed' } },
   },
+  {
+    device: 'chg-tamper',
+    kind: 'charger',
+    model: 'AC22',
+    customer: 'acme',
+    site: 'acme-s1',
+    state: 'online',
+    faults: { ocpp_security_event: { type: 'TamperDetectionActivated', critical: true } },
+  },
   { device: 'pos-ok', kind: 'pos', model: 'P400', customer: 'acme', site: 'acme-s1', state: 'online' },
   {
     device: 'pos-fail',
@@ -162,6 +171,7 @@ export const FAULTS: Record<string, string[]> = {
   'fp-charger-faulted': ['chg-fault'],
   'fp-terminal-firmware-failed': ['term-fw-fail'],
   'fp-charger-firmware-failed': ['chg-fw-fail'],
+  'fp-charger-security-event': ['chg-tamper'],
   'fp-terminal-high-cpu': ['term-hot'],
   'fp-terminal-high-memory': ['term-hot'],
   'fp-terminal-disk-full': ['term-hot'],
@@ -189,6 +199,7 @@ const HEALTHY: Record<string, Fields> = {
   ocpp_connector_status: { status: 'Charging', error_code: 'NoError' },
   ocpp_firmware: { status: 'Installed' },
   ocpp_error: { code: 'OverCurrentFailure' },
+  ocpp_security_event: { type: 'StartupOfTheDevice', critical: true },
   pos_health: { printer: 'ok', printer_ok: int(1), app_version: '3.2.1' },
   plug_state: { on: int(1) },
 };

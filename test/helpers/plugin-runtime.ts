@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { apiPlugin } from '../../api/index.ts';
 import { openInventory, ROLES, type Inventory, type Role } from '../../collector/inventory/index.ts';
@@ -10,11 +10,12 @@ import { Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
 import { openStateDb } from '../../collector/pipeline/state-db.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
+import { networkList, trustedProxies } from '../../collector/runtime/client-address.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
 import type { DeviceDirectory, Plugin } from '../../collector/sdk/index.ts';
 
 export interface PluginRuntime {
-  /** `http://127.0.0.1:<port>` of the shared server. */
+  /** `http://127.0.0.1:<port>` of the shared server (`https://` with `https`). */
   url: string;
   collector: Collector;
   metrics: SelfMetrics;
@@ -58,8 +59,12 @@ export async function startPluginRuntime(options: {
   spool?: Pick<SpoolOptions, 'maxBytes' | 'whenFull'>;
   /** The runtime's and plugins' clock (`ctx.clock`), to move time on without waiting. Default: the real one. */
   clock?: { now(): number };
+  /** The server's own TLS certificate and key (PEM), as serve's `http.tls`: https:// and wss:// only. */
+  https?: { cert: Buffer; key: Buffer };
+  /** Networks of proxies trusted for X-Forwarded-For and X-Forwarded-Proto, as serve's `http.trust_proxy`. */
+  trustProxy?: string[];
 }): Promise<PluginRuntime> {
-  const { spoolCommitMs = 5, api, spool: spoolOptions, clock, ...plugins } = options;
+  const { spoolCommitMs = 5, api, spool: spoolOptions, clock, https, trustProxy, ...plugins } = options;
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-plugin-'));
   const db = openStateDb(join(dir, 'state.db'));
   const metrics = new SelfMetrics('test');
@@ -71,8 +76,10 @@ export async function startPluginRuntime(options: {
   });
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const loggerInstance: FastifyBaseLogger = log;
-  const app = Fastify({ loggerInstance });
-  const server = new SharedServer(app);
+  // Typed as http's, as in serve (Fastify's type follows the option).
+  const app = Fastify({ loggerInstance, ...(https && { https }) }) as unknown as FastifyInstance;
+  const proxies = trustProxy ? trustedProxies(networkList(trustProxy)) : undefined;
+  const server = new SharedServer(app, { proxies, tls: https, proxied: trustProxy !== undefined });
   let inventory: Inventory | undefined;
   const keys = new Map<Role, string>();
   if (api) {
@@ -108,7 +115,7 @@ export async function startPluginRuntime(options: {
       : all.filter((l) => l.startsWith(`${measurement},`) || l.startsWith(`${measurement} `));
   };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${https ? 'https' : 'http'}://127.0.0.1:${port}`,
     collector,
     metrics,
     spool,

@@ -88,3 +88,29 @@ export function issueServerCert(ca: TestCa, dir: string, name: string): ServerCe
   ]);
   return { cert, key, fingerprint256: new X509Certificate(readFileSync(cert)).fingerprint256 };
 }
+
+/** A TLS client certificate for `cn` (an OCPP charger identity) signed by `ca`, as `<dir>/<name>.crt|.key`. */
+export function issueClientCert(ca: TestCa, dir: string, name: string, cn = name): ServerCert {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, 'extendedKeyUsage=clientAuth\n');
+  openssl(
+    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`].concat([
+      '-keyout',
+      key,
+      '-out',
+      csr,
+    ]),
+  );
+  openssl(
+    ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2'].concat([
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ]),
+  );
+  return { cert, key, fingerprint256: new X509Certificate(readFileSync(cert)).fingerprint256 };
+}
