@@ -47,6 +47,11 @@ export const config = Type.Object(
         'Private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) a firmware or diagnostics location may point into. ' +
         'Default none: chargers are sent only to public addresses. Loopback, link-local and cloud metadata never',
     }),
+    local_list: Type.Union([Type.Literal('manual'), Type.Literal('auto')], {
+      default: 'manual',
+      description:
+        'Local authorization lists: "manual" pushes them only on send_local_list; "auto" also pushes one at each accepted boot and after every id-tag change, to every connected charger whose list it changes',
+    }),
     tariff: Type.Object(
       {
         currency: Type.String({

@@ -17,6 +17,7 @@ import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
 import { report, type Charger, type OcppConnection, type Station } from './station.ts';
+import { stationCall } from './station-commands.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
@@ -283,7 +284,9 @@ export class ChargerEndpoint {
       const bad = await this.locations.deviceUrlRefusal(location, CHARGER_URL_PROTOCOLS);
       if (bad) throw new CommandRejected(`not sent: location ${bad}`);
     }
-    const call = toCall(charger.version, command.name as CommandName, command.params, command.id);
+    const call =
+      stationCall(this.station, charger, command) ??
+      toCall(charger.version, command.name as CommandName, command.params, command.id);
     if (!call.action) throw new CommandRejected(`not sent: ${call.interpret({}).reason}`);
     let answer: unknown;
     try {

@@ -6,6 +6,7 @@
  * version's schema by ocpp-rpc's strict mode.
  */
 import { idTagInfo } from './id-tags.ts';
+import { autoLocalList } from './station-commands.ts';
 import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
@@ -74,6 +75,8 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
         { device: charger.identity },
       );
     }
+    // After the answer: a charger may not take calls before it knows it is accepted.
+    if (status === 'Accepted') setImmediate(() => autoLocalList(station, charger.identity));
     const interval = status === 'Accepted' ? ctx.config.heartbeat_interval_s : ctx.config.boot_retry_interval_s;
     return { status, currentTime: now(), interval };
   });

@@ -69,6 +69,13 @@ export class IdTags {
       .all({ customer: filter.customer ?? null, after: filter.after ?? null, limit: filter.limit }) as IdTagRow[];
   }
 
+  /** Every tag that may charge on a charger of `customer`: the customer's own and those of no customer. */
+  validOn(customer: string | undefined): IdTagRow[] {
+    return this.db
+      .prepare('SELECT * FROM ocpp_id_tags WHERE customer IS NULL OR customer = ? ORDER BY id_tag')
+      .all(customer ?? null) as IdTagRow[];
+  }
+
   one(idTag: string): IdTagRow | undefined {
     return this.get.get(idTag.toUpperCase()) as IdTagRow | undefined;
   }

@@ -1,10 +1,14 @@
 import { definePlugin } from '../../collector/sdk/index.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
+import { randomUUID } from 'node:crypto';
 import { IdTags } from './id-tags.ts';
+import { LocalLists } from './local-list.ts';
 import { measurements } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
+import { migrate } from './migrations.ts';
 import { SessionStore } from './sessions.ts';
+import { localListAfterChange } from './station-commands.ts';
 import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
 import { commandSpecs } from './vocabulary.ts';
@@ -27,14 +31,20 @@ export default definePlugin({
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {
+    migrate(ctx.db);
+    const now = () => ctx.clock.now();
+    const idTags = new IdTags(ctx.db);
     const station: Station = {
       ctx,
-      sessions: new SessionStore(ctx.db, ctx.config.tariff, () => ctx.clock.now()),
-      idTags: new IdTags(ctx.db),
+      sessions: new SessionStore(ctx.db, ctx.config.tariff, now),
+      idTags,
       variables: new Variables(ctx.db),
+      localLists: new LocalLists(ctx.db, idTags, now),
     };
-    registerRoutes(ctx, station.sessions, station.idTags);
+    registerRoutes(ctx, station.sessions, station.idTags, () => localListAfterChange(station));
     const endpoint = new ChargerEndpoint(station);
+    station.command = (deviceId, name, params) =>
+      endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     return {

@@ -50,7 +50,12 @@ const IdTagOut = Type.Object({
 const notFound = (message: string) => ({ error: { code: 'FP_NOT_FOUND', message } });
 const ErrorOut = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
 
-export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: SessionStore, idTags: IdTags): void {
+export function registerRoutes(
+  ctx: PluginContext<OcppConfig>,
+  sessions: SessionStore,
+  idTags: IdTags,
+  idTagsChanged: () => void,
+): void {
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/charging-sessions',
@@ -153,6 +158,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
         },
         ctx.clock.now(),
       );
+      idTagsChanged();
       return idTagOut(row);
     },
   });
@@ -168,6 +174,7 @@ export function registerRoutes(ctx: PluginContext<OcppConfig>, sessions: Session
     handler: async (request, reply) => {
       const { id_tag } = request.params as { id_tag: string };
       if (!idTags.remove(id_tag)) return reply.code(404).send(notFound(`no id tag ${id_tag}`));
+      idTagsChanged();
       return reply.code(204).send();
     },
   });

@@ -6,6 +6,7 @@ import { rpcError } from './protocol.ts';
 import type { PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
+import type { LocalLists } from './local-list.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 
@@ -43,6 +44,12 @@ export interface Station {
   sessions: SessionStore;
   idTags: IdTags;
   variables: Variables;
+  localLists: LocalLists;
+  /**
+   * Sends a command to a connected charger behind the commands already waiting for it (set once
+   * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.
+   */
+  command?: (deviceId: string, name: string, params: unknown) => Promise<unknown>;
 }
 
 /** One connected charger. */

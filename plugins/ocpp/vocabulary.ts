@@ -4,6 +4,7 @@
  */
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
+import { localListSpecs } from './local-list.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -107,9 +108,13 @@ export const commandSpecs = {
     timeout_s: 60,
   },
   clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
+  ...localListSpecs,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
+/** Commands built from the station's records when sent (station-commands.ts), not by `toCall`. */
+export const STATION_COMMANDS: ReadonlySet<string> = new Set(Object.keys(localListSpecs));
+export type StatelessCommand = Exclude<CommandName, keyof typeof localListSpecs>;
 type Params<N extends CommandName> = Static<(typeof commandSpecs)[N]['params']>;
 
 /** A call to send, and how to read its answer. */
@@ -309,6 +314,9 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'clear_cache':
       return { action: 'ClearCache', payload: {}, interpret: statusOf };
+    default:
+      // Commands built from the station's records (local lists, reservations): station-commands.ts.
+      return refuse(`${name} needs the station's records`);
   }
 }
 
