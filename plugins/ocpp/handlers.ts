@@ -122,15 +122,19 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
 
   on('Authorize', (p, charger) => {
     const customer = ctx.devices.lookup(charger.identity)?.customer;
-    if (v16)
-      return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), version) };
+    // Authorize names no connector: only a reservation of the whole charger concerns it.
+    const check = (tag: string, unknown: 'Invalid' | 'Unknown') =>
+      station.reservations.honour(
+        charger.identity,
+        undefined,
+        tag,
+        station.idTags.one(tag)?.parent_id_tag ?? undefined,
+        station.idTags.authorize(tag, customer, ctx.clock.now(), unknown),
+        false,
+      );
+    if (v16) return { idTagInfo: idTagInfo(check(p.idTag, 'Invalid'), version) };
     if (p.idToken.type === 'NoAuthorization') return { idTokenInfo: { status: 'Accepted' } };
-    return {
-      idTokenInfo: idTagInfo(
-        station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'),
-        version,
-      ),
-    };
+    return { idTokenInfo: idTagInfo(check(p.idToken.idToken, 'Unknown'), version) };
   });
 
   on('FirmwareStatusNotification', (p, charger) => {
@@ -173,6 +177,10 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
           epochMs(e.timestamp),
         );
       }
+      return {};
+    });
+    on('ReservationStatusUpdate', (p, charger) => {
+      station.reservations.updatedByCharger(charger.identity, p.reservationId, p.reservationUpdateStatus);
       return {};
     });
     on('SecurityEventNotification', (p, charger) => {

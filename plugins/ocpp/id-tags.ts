@@ -17,7 +17,7 @@ export interface IdTagRow {
 }
 
 /** The verdict in OCPP's words (1.6 AuthorizationStatus; 2.0.1 adds Unknown). */
-export type TagStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'Unknown';
+export type TagStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'Unknown' | 'NotAtThisTime';
 
 export interface TagVerdict {
   status: TagStatus;
@@ -102,7 +102,7 @@ export function idTagInfo(v: TagVerdict, version: 'ocpp1.6' | 'ocpp2.0.1'): Reco
   const expiry = v.expiresAt !== undefined ? new Date(v.expiresAt).toISOString() : undefined;
   if (version === 'ocpp1.6') {
     return {
-      status: v.status === 'Unknown' ? 'Invalid' : v.status,
+      status: v.status === 'Unknown' || v.status === 'NotAtThisTime' ? 'Invalid' : v.status,
       ...(expiry ? { expiryDate: expiry } : {}),
       ...(v.parentIdTag ? { parentIdTag: v.parentIdTag } : {}),
     };

@@ -4,6 +4,8 @@ import { ChargerEndpoint } from './connections.ts';
 import { randomUUID } from 'node:crypto';
 import { IdTags } from './id-tags.ts';
 import { LocalLists } from './local-list.ts';
+import { registerReservationRoutes } from './reservation-routes.ts';
+import { Reservations } from './reservations.ts';
 import { measurements } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
 import { migrate } from './migrations.ts';
@@ -40,11 +42,13 @@ export default definePlugin({
       idTags,
       variables: new Variables(ctx.db),
       localLists: new LocalLists(ctx.db, idTags, now),
+      reservations: new Reservations(ctx.db, now),
     };
     registerRoutes(ctx, station.sessions, station.idTags, () => localListAfterChange(station));
     const endpoint = new ChargerEndpoint(station);
     station.command = (deviceId, name, params) =>
       endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
+    registerReservationRoutes(station);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     return {

@@ -4,8 +4,9 @@
  */
 import type { Command } from '../../collector/sdk/index.ts';
 import type { SendLocalListParams } from './local-list.ts';
+import type { ReserveParams } from './reservations.ts';
 import type { Charger, Station } from './station.ts';
-import type { OcppCall } from './vocabulary.ts';
+import { refuse, type OcppCall } from './vocabulary.ts';
 
 /** The call for a station command, or undefined when vocabulary.ts maps it. */
 export function stationCall(station: Station, charger: Charger, command: Command): OcppCall | undefined {
@@ -17,6 +18,12 @@ export function stationCall(station: Station, charger: Charger, command: Command
     }
     case 'get_local_list_version':
       return station.localLists.versionCall(charger.identity, charger.version);
+    case 'reserve_now': {
+      const call = station.reservations.reserveCall(charger.identity, charger.version, command.params as ReserveParams);
+      return typeof call === 'string' ? refuse(call) : call;
+    }
+    case 'cancel_reservation':
+      return station.reservations.cancelCall((command.params as { reservation_id: number }).reservation_id);
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 import { localListSpecs } from './local-list.ts';
+import { reservationSpecs } from './reservations.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -109,12 +110,16 @@ export const commandSpecs = {
   },
   clear_cache: { description: "Clears the charger's authorization cache", params: Type.Object({}, closed) },
   ...localListSpecs,
+  ...reservationSpecs,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
 /** Commands built from the station's records when sent (station-commands.ts), not by `toCall`. */
-export const STATION_COMMANDS: ReadonlySet<string> = new Set(Object.keys(localListSpecs));
-export type StatelessCommand = Exclude<CommandName, keyof typeof localListSpecs>;
+export const STATION_COMMANDS: ReadonlySet<string> = new Set([
+  ...Object.keys(localListSpecs),
+  ...Object.keys(reservationSpecs),
+]);
+export type StatelessCommand = Exclude<CommandName, keyof typeof localListSpecs | keyof typeof reservationSpecs>;
 type Params<N extends CommandName> = Static<(typeof commandSpecs)[N]['params']>;
 
 /** A call to send, and how to read its answer. */
@@ -321,7 +326,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
 }
 
 /** A call that is never sent: its `action` is empty and `interpret` explains why. */
-function refuse(reason: string): OcppCall {
+export function refuse(reason: string): OcppCall {
   return { action: '', payload: {}, interpret: () => ({ outcome: 'rejected', result: undefined, reason }) };
 }
 
