@@ -11,6 +11,7 @@ const E2E = [
   'test/simulate-*.test.ts',
   'test/backup-*.test.ts',
   'bin/commands/backup.test.ts',
+  'test/ui-*.test.ts',
 ];
 
 export default defineConfig({

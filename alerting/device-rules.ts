@@ -6,11 +6,11 @@
  * thousands of instances: the datasource rule raises one alert instead.
  */
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
-import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/metrics.ts';
-import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
-import { hostCpu, hostDisk, hostMemory } from '../plugins/host/metrics.ts';
-import { posPayment } from '../plugins/pos/metrics.ts';
-import { terminalFirmware, terminalStatus } from '../plugins/tc200/metrics.ts';
+import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/measurements.ts';
+import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
+import { hostCpu, hostDisk, hostMemory } from '../plugins/host/measurements.ts';
+import { posPayment } from '../plugins/pos/measurements.ts';
+import { terminalFirmware, terminalStatus } from '../plugins/tc200/measurements.ts';
 import { DEVICE_LABELS, Query, type Aggregate } from '../dashboards/influxql.ts';
 import { KIND, type KindName } from '../dashboards/kinds.ts';
 import { latestStatus } from '../dashboards/status-queries.ts';

@@ -2,15 +2,13 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { maintenanceCalendar, startOperations } from '../bin/operations.ts';
-import { SessionScheduler } from '../collector/commands/session-scheduler.ts';
 import { roleRank, ROLES, type Inventory, type Role } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import type { Operations } from '../collector/operations/operations.ts';
-import { startFleet, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, type Fleet } from '../collector/operations/testing.ts';
 import { useInfluxd } from '../test/helpers/influxd.ts';
 import { build } from './app.ts';
-import sessionRoutes from './routes/sessions/index.ts';
-import { CALLERS, KINDS, type Caller } from './test-helpers.ts';
+import { CALLERS, KINDS, type Caller } from './testing.ts';
 
 /**
  * The role × route matrix: every route of the API, called by every kind of caller. A row names
@@ -18,8 +16,8 @@ import { CALLERS, KINDS, type Caller } from './test-helpers.ts';
  * expectation follows from that: no key or a revoked key → 401, a lower role → 403. `request`
  * makes a fresh target per call, so that every permitted call can succeed (a DELETE deletes
  * something of its own). The app is wired as `serve` wires it (bin/commands/serve.ts): operations
- * started over a running collector, InfluxDB for readings and reports, sessions through `extend`.
- * Routes that plugins add (`role` in `ctx.http.route`) depend on the plugins installed and are
+ * started over a running collector (sessions included), InfluxDB for readings and reports.
+ * Routes that plugins add (`config.minRole` in `ctx.http.route`) depend on the plugins installed and are
  * held to their roles by the plugins' own tests.
  */
 interface Row {
@@ -39,7 +37,6 @@ const SECRET = 'matrix-webhook-secret-0123456789';
 const SHA256 = 'a'.repeat(64);
 const IMAGE = 'https://fw.example.com/image.bin';
 let ops: Operations;
-let scheduler: SessionScheduler;
 
 const device = (inv: Inventory, n: number, lifecycle: 'active' | 'pending' = 'active') =>
   inv.devices.create({ id: `M-${n}`, kind: 'terminal', site: 'acme-berlin', lifecycle }).id;
@@ -75,7 +72,7 @@ const window = (inv: Inventory, n: number) =>
 const incident = (n: number) =>
   ops.incidents.record({ status: 'firing', labels: { alertname: `matrix-${n}` }, startsAt: new Date().toISOString() })
     .incident.id;
-const session = async (inv: Inventory, n: number) => (await scheduler.begin(device(inv, n), 30)).id;
+const session = async (inv: Inventory, n: number) => (await ops.sessions.begin(device(inv, n), 30)).id;
 
 const MATRIX: Row[] = [
   {
@@ -577,14 +574,6 @@ beforeAll(async () => {
     log,
     env,
   });
-  const emit = fleet.collector.emitter.system.bind(fleet.collector.emitter);
-  scheduler = new SessionScheduler({
-    db: inventory.db,
-    dispatch: (id, request) => fleet.collector.bus.dispatch(id, request),
-    emit: (measurement, fields, tags = {}, time) => emit({ measurement, fields, tags, time }),
-    lookup: (id) => inventory.directory.lookup(id),
-    log,
-  });
   app = build({
     inventory,
     kinds: [...KINDS, 'widget'],
@@ -593,9 +582,6 @@ beforeAll(async () => {
     // The matrix makes hundreds of refused calls from one address; the limiter that would
     // block them is api/auth-failures.test.ts's subject, not this table's.
     limits: { authFailures: { max: 100_000, timeWindowMs: 60_000 } },
-    extend: async (api) => {
-      await api.register(sessionRoutes, { scheduler });
-    },
   });
   // Walk the routes the app really has, to hold the table to every one of them.
   app.addHook('onRoute', (route: RouteOptions) => {

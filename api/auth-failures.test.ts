@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempInventory } from '../collector/inventory/test-helpers.ts';
+import { tempInventory } from '../collector/inventory/testing.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { apiPlugin, bootstrapAdminKey } from './index.ts';
 

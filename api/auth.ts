@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { roleRank, ROLES, type ApiKeyInfo, type Inventory, type Role } from '../collector/inventory/index.ts';
+import { roleRank, ROLES, type ApiKeyInfo, type Inventory } from '../collector/inventory/index.ts';
+import type { AccessTable } from './access-table.ts';
 import { AuthFailureLimiter } from './auth-failures.ts';
 import { ApiError, apiErrors } from './errors.ts';
 
@@ -12,7 +13,8 @@ import { ApiError, apiErrors } from './errors.ts';
  * required on every mutating route and names it in the audit log. A route that forgets either
  * fails at start-up, not in production.
  */
-export type Access = Role | 'public';
+import type { Access } from './access-table.ts';
+export type { Access };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -43,6 +45,10 @@ export interface AuthOptions {
   /** Failed authentications allowed per source address per window. */
   failures: { max: number; timeWindowMs: number };
   onFailure?: (reason: AuthFailureReason) => void;
+  /** Filled with every route's `minRole`, for callers outside the API that show what a key may do. */
+  access?: AccessTable;
+  /** Tokens other than API keys that stand for one (the operator pages' sessions). */
+  sessions?: { verify(token: string): ApiKeyInfo | null };
 }
 
 /** The address a request comes from, as the limiter and the audit see it. */
@@ -73,6 +79,7 @@ export function installAuth(
     if (config.minRole !== 'public' && !(ROLES as readonly string[]).includes(config.minRole)) {
       throw new Error(`route ${where}: unknown minRole '${config.minRole}'`);
     }
+    for (const m of methods) options.access?.record(m, route.url, config.minRole);
     if (methods.some((m) => MUTATING.has(m)) && !config.action)
       throw new Error(`mutating route ${where} does not declare config.action`);
     if (config.minRole !== 'public' && route.schema && !(route.schema as { hide?: boolean }).hide) {
@@ -100,7 +107,7 @@ export function installAuth(
       request[AUTH] = { kind: 'blocked', retryAfterS };
       return;
     }
-    const state = identify(header, inventory);
+    const state = identify(header, inventory, options.sessions);
     if (state.kind === 'invalid') {
       limiter.failed(source);
       failed(state.message === MALFORMED ? 'malformed_header' : 'invalid_key');
@@ -133,10 +140,10 @@ export function installAuth(
 
 const MALFORMED = 'the Authorization header must be "Bearer <API key>"';
 
-function identify(header: string, inventory: Inventory): AuthState {
+function identify(header: string, inventory: Inventory, sessions: AuthOptions['sessions']): AuthState {
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   if (!m) return { kind: 'invalid', message: MALFORMED };
-  const key = inventory.apiKeys.verify(m[1]);
+  const key = inventory.apiKeys.verify(m[1]) ?? sessions?.verify(m[1]) ?? null;
   return key ? { kind: 'key', key } : { kind: 'invalid', message: 'the API key is not valid or has been revoked' };
 }
 

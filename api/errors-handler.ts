@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Refusal } from '../collector/inventory/index.ts';
+import { Refusal } from '../collector/errors.ts';
+import { InfluxQueryError } from '../collector/pipeline/influx-query.ts';
 import { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 import { describe, type Problem } from './validation.ts';
 
@@ -31,6 +32,8 @@ export function toApiError(err: FastifyError, request: FastifyRequest, reply?: F
           : 'FP_VALIDATION';
     return new ApiError(code, err.message, err.field, err.details);
   }
+  // InfluxDB refused or failed a query a route needed (reports): a backing service, not the caller.
+  if (err instanceof InfluxQueryError) return new ApiError('FP_UPSTREAM', `InfluxDB: ${err.message}`);
   if (err.validation) {
     const problem = describe(err.validation) as Problem;
     const part = err.validationContext ?? 'body';

@@ -5,5 +5,6 @@ export { bootstrapAdminKey, type BootstrapResult } from './bootstrap.ts';
 export { DEFAULT_LIMITS, type ApiLimits, type ApiOptions } from './options.ts';
 export { ApiError, ERRORS, type ErrorBody, type ErrorCode } from './errors.ts';
 export { auditNote } from './audit.ts';
-export { installNetworkAllowList, OPERATOR_PATHS } from './network-allow.ts';
+export { installNetworkAllowList, OPERATOR_PATHS, upgradeNetworkAllowList } from './network-allow.ts';
 export type { Access } from './auth.ts';
+export { AccessTable } from './access-table.ts';

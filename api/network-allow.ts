@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { UpgradeGate } from '../collector/runtime/shared-server.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -20,16 +22,44 @@ export function installNetworkAllowList(
   onRefused: () => void,
 ): void {
   app.addHook('onRequest', async (request, reply) => {
-    const raw = request.url.split('?')[0].toLowerCase();
-    const route = request.routeOptions.url ?? '';
-    const prefix = OPERATOR_PATHS.find((p) => raw.startsWith(p) || route.startsWith(p));
+    const raw = rawPath(request.url);
+    const prefix = operatorPath(raw, request.routeOptions.url ?? '');
     if (!prefix || allowed(request.ip)) return;
     onRefused();
     request.log.warn({ client: request.ip, path: raw }, 'request from a network outside http.allow refused');
-    const error = new ApiError(
-      'FP_NETWORK_NOT_ALLOWED',
-      `requests from ${request.ip} may not use ${prefix}; see http.allow`,
-    );
+    const error = refusal(request.ip, prefix);
     return reply.status(error.statusCode).send(error.toBody());
   });
 }
+
+/**
+ * The same rule for WebSocket upgrades (`SharedServer`'s gate): an upgrade under an operator path
+ * from outside `allowed` is answered 403 FP_NETWORK_NOT_ALLOWED before any plugin sees it. There
+ * is no route to match, so the path is also checked percent-decoded.
+ */
+export function upgradeNetworkAllowList(
+  allowed: (address: string) => boolean,
+  onRefused: () => void,
+  log: { warn(o: object, msg: string): void },
+): UpgradeGate {
+  return (request: IncomingMessage, client: string) => {
+    const raw = rawPath(request.url ?? '/');
+    let decoded = raw;
+    try {
+      decoded = decodeURIComponent(raw).toLowerCase();
+    } catch {
+      // Not decodable: the raw path is what any handler would see.
+    }
+    const prefix = operatorPath(raw, decoded);
+    if (!prefix || allowed(client)) return undefined;
+    onRefused();
+    log.warn({ client, path: raw }, 'WebSocket upgrade from a network outside http.allow refused');
+    const error = refusal(client, prefix);
+    return { status: error.statusCode, body: error.toBody() };
+  };
+}
+
+const rawPath = (url: string) => url.split('?')[0].toLowerCase();
+const operatorPath = (...paths: string[]) => OPERATOR_PATHS.find((p) => paths.some((path) => path.startsWith(p)));
+const refusal = (client: string, prefix: string) =>
+  new ApiError('FP_NETWORK_NOT_ALLOWED', `requests from ${client} may not use ${prefix}; see http.allow`);

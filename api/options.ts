@@ -4,7 +4,8 @@ import type { DeviceDraft, DeviceProblem } from '../collector/sdk/index.ts';
 import type { Operations } from '../collector/operations/operations.ts';
 import type { BackupRoutesOptions } from './routes/backups/index.ts';
 import type { InfluxQuery } from '../collector/pipeline/influx-query.ts';
-import type { AuthFailureReason } from './auth.ts';
+import type { AccessTable } from './access-table.ts';
+import type { AuthFailureReason, AuthOptions } from './auth.ts';
 
 export interface ApiLimits {
   /** Largest request body, bytes. Default 1 MiB. */
@@ -45,8 +46,8 @@ export interface ApiOptions {
    */
   checkDevice?: (device: DeviceDraft) => Promise<DeviceProblem | undefined>;
   /**
-   * Durable commands, maintenance, incidents, reports, firmware (collector/operations): their routes are mounted when
-   * given.
+   * Durable commands, maintenance, incidents, reports, firmware, rollouts, sessions (collector/operations): their
+   * routes are mounted when given.
    */
   operations?: Operations;
   /** The node's backups: `GET/POST /backups` are mounted when given. */
@@ -54,10 +55,14 @@ export interface ApiOptions {
   /**
    * Registers more routes inside the API's scope, after its own, so that they get its key
    * check, roles, audit, validation, errors and limits:
-   * `extend: async (api) => { await api.register(sessionRoutes, { scheduler }); }`.
+   * `extend: (api) => server.mountApiRoutes(api)` (the plugins' own API routes).
    * Routes registered on the host server outside this scope get none of that.
    */
   extend?: (api: FastifyInstance) => Promise<void> | void;
+  /** Filled with every route's role, for the operator pages (see access-table.ts). */
+  access?: AccessTable;
+  /** Tokens that stand for an API key: the operator pages' sessions (ui/sessions.ts). */
+  sessions?: AuthOptions['sessions'];
 }
 
 /** What every route plugin receives. */

@@ -19,6 +19,7 @@ import reportRoutes from './routes/reports/index.ts';
 import firmwareRoutes from './routes/firmware/index.ts';
 import rolloutRoutes from './routes/rollouts/index.ts';
 import backupRoutes from './routes/backups/index.ts';
+import sessionRoutes from './routes/sessions/index.ts';
 import { ErrorBody } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -53,6 +54,8 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   installAuth(app, ctx.inventory, [`${app.prefix}/docs`], {
     failures: ctx.limits.authFailures,
     onFailure: opts.onAuthFailure,
+    access: opts.access,
+    sessions: opts.sessions,
   });
   await app.register(rateLimit, {
     max: ctx.limits.rateLimit.max,
@@ -67,7 +70,7 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
       info: {
         title: 'Fleetpulse API',
         version: '1',
-        description: 'Inventory, credentials, API keys and audit of a Fleetpulse deployment. See docs/api.md.',
+        description: describeApi(opts),
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `fpk_...`' } },
@@ -85,15 +88,30 @@ export const apiPlugin: FastifyPluginAsync<ApiOptions> = async (app, opts) => {
   await app.register(credentialRoutes, ctx);
   await app.register(keyRoutes, ctx);
   await app.register(auditRoutes, ctx);
-  if (opts.operations) await app.register(commandRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(maintenanceRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(incidentRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(reportRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(firmwareRoutes, { operations: opts.operations });
-  if (opts.operations) await app.register(rolloutRoutes, { operations: opts.operations });
+  const { operations } = opts;
+  if (operations) {
+    await app.register(commandRoutes, { operations });
+    await app.register(maintenanceRoutes, { operations });
+    await app.register(incidentRoutes, { operations });
+    await app.register(reportRoutes, { operations });
+    await app.register(firmwareRoutes, { operations });
+    await app.register(rolloutRoutes, { operations });
+    await app.register(sessionRoutes, { scheduler: operations.sessions });
+  }
   if (opts.backups) await app.register(backupRoutes, opts.backups);
   await opts.extend?.(app);
 };
+
+/** What this API serves, for the OpenAPI document: the core routes and the optional parts it was given. */
+function describeApi(opts: ApiOptions): string {
+  const parts = ['customers, sites, devices, their credentials, API keys and the audit log'];
+  if (opts.operations)
+    parts.push(
+      'durable commands, firmware and rollouts, maintenance windows, incidents, uptime reports and timed sessions',
+    );
+  if (opts.backups) parts.push('backups');
+  return `The Fleetpulse API: ${parts.join('; ')}; plus the API routes the installed plugins add. See docs/api.md.`;
+}
 
 /** Every route documents the error shape for 4xx and 5xx. */
 function addErrorResponses(route: RouteOptions): void {

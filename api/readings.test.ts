@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useInfluxd } from '../test/helpers/influxd.ts';
 import { latestReadingsQuery } from './routes/devices/readings.ts';
-import { testApi, type TestApi } from './test-helpers.ts';
+import { testApi, type TestApi } from './testing.ts';
 
 const influx = useInfluxd();
 let api: TestApi | undefined;

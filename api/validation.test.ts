@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApi, type TestApi } from './test-helpers.ts';
+import { testApi, type TestApi } from './testing.ts';
 
 let api: TestApi;
 beforeAll(async () => {

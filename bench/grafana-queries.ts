@@ -37,7 +37,7 @@ import {
 import type { DeviceState } from '../collector/sdk/index.ts';
 import { rolloutFailure, rolloutProgress } from '../collector/operations/measurements.ts';
 import { deviceAttention, fleetFirmware } from '../collector/runtime/measurements.ts';
-import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/metrics.ts';
+import { terminalFirmware, terminalInfo, terminalStatus } from '../plugins/tc200/measurements.ts';
 import { LivenessReplay } from '../test/helpers/liveness-replay.ts';
 import { MIN_INTERVAL_MS } from '../dashboards/datasource.ts';
 import { uptime } from '../dashboards/availability.ts';

@@ -39,6 +39,12 @@ export const AgentConfigSchema = Type.Object(
           default: 'drop_oldest',
           description: 'Which points go when the outbox is full; every drop is counted',
         }),
+        disk_reserve_bytes: Type.Integer({
+          default: 64 * 1024 ** 2,
+          minimum: 0,
+          description:
+            'Free bytes of the data_dir disk the outbox leaves for SQLite to send, checkpoint and restart; below it new points are refused as disk_full',
+        }),
         batch_size: Type.Integer({
           default: 1000,
           minimum: 1,

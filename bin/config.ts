@@ -62,6 +62,12 @@ const Pipeline = Type.Object(
       description: 'Largest spool, bytes of line protocol',
     }),
     when_full: Type.Union([Type.Literal('drop_oldest'), Type.Literal('drop_newest')], { default: 'drop_oldest' }),
+    disk_reserve_bytes: Type.Integer({
+      default: 64 * 1024 ** 2,
+      minimum: 0,
+      description:
+        'Free bytes of the data_dir disk the spool leaves for SQLite to drain, checkpoint and restart; below it new points are refused as disk_full',
+    }),
     commit_interval_ms: Type.Integer({
       default: 50,
       minimum: 1,
@@ -279,6 +285,16 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     operations: OperationsConfig,
+    ui: Type.Object(
+      {
+        session_hours: Type.Number({
+          default: 8,
+          exclusiveMinimum: 0,
+          description: 'A sign-in of the operator pages (/ui/) ends after this many hours without a request',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     backup: Type.Object(
       {
         schedule: Type.Union([Type.Literal('daily'), Type.Literal('off')], {

@@ -1,7 +1,7 @@
 /**
  * EV charging: connectors by status, power and energy, sessions, energy and revenue per site, faults, chargers offline.
  */
-import { chargerError, connectorStatus, meter, session } from '../plugins/ocpp/metrics.ts';
+import { chargerError, connectorStatus, meter, session } from '../plugins/ocpp/measurements.ts';
 import { METER_FIELDS } from '../plugins/ocpp/meter.ts';
 import { Board } from './board.ts';
 import { countBy, latestPerDevice } from './fleet-sums.ts';

@@ -3,9 +3,9 @@
  * what the alert rule reads), PC health, plug power. Minutes sold are the API's (sessions live in
  * its store, not in InfluxDB): linked, not charted.
  */
-import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
-import { hostCpu, hostDisk, hostMemory, hostSession } from '../plugins/host/metrics.ts';
-import { plugPower, plugState } from '../plugins/plug/metrics.ts';
+import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
+import { hostCpu, hostDisk, hostMemory, hostSession } from '../plugins/host/measurements.ts';
+import { plugPower, plugState } from '../plugins/plug/measurements.ts';
 import { Board } from './board.ts';
 import { latestPerDevice } from './fleet-sums.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';

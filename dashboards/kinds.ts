@@ -1,12 +1,12 @@
+import { plugins } from '../plugins/index.ts';
+
+/** A device kind some plugin serves (its `kinds`). */
+export type KindName = (typeof plugins)[number]['kinds'][number];
+
 /**
- * Device kinds the dashboards and rules single out. The plugins declare these in `kinds`; a
- * structural test checks that each name here is served by some plugin once its plugin exists.
+ * Device kinds the dashboards and rules single out, read from the plugin registry: `KIND.charger`
+ * stops compiling once no plugin serves chargers.
  */
-export const KIND = {
-  terminal: 'terminal',
-  pc: 'pc',
-  charger: 'charger',
-  pos: 'pos',
-  plug: 'plug',
-} as const;
-export type KindName = (typeof KIND)[keyof typeof KIND];
+export const KIND = Object.fromEntries(plugins.flatMap((p) => p.kinds.map((k) => [k, k]))) as {
+  readonly [K in KindName]: K;
+};

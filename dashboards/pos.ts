@@ -1,5 +1,5 @@
 /** POS and sales: orders and sales per store, payment failures by reason, device health. */
-import { posHealth, posOrder, posPayment } from '../plugins/pos/metrics.ts';
+import { posHealth, posOrder, posPayment } from '../plugins/pos/measurements.ts';
 import { Board } from './board.ts';
 import { countBy, latestPerDevice } from './fleet-sums.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';

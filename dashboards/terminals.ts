@@ -1,7 +1,7 @@
 /** Payment terminals (TC-200): heartbeat, load, errors, transactions, firmware and rollouts. */
 import { rolloutFailure, rolloutProgress } from '../collector/operations/measurements.ts';
 import { rollupMeasurement } from '../collector/runtime/rollups.ts';
-import { terminalStatus } from '../plugins/tc200/metrics.ts';
+import { terminalStatus } from '../plugins/tc200/measurements.ts';
 import { ATTENTION_WINDOW, attentionList } from './attention.ts';
 import { Board } from './board.ts';
 import { firmwareCounts, FLEET_STATUS_WINDOW } from './fleet-counts.ts';

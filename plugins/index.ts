@@ -1,25 +1,36 @@
 import type { Plugin, Simulator } from '../collector/sdk/index.ts';
-import example from './example/index.ts';
-import agent from './agent/index.ts';
-import host from './host/index.ts';
-import pos from './pos/index.ts';
-import plug from './plug/index.ts';
-import ocpp from './ocpp/index.ts';
-import tc200 from './tc200/index.ts';
+
+/** A plugin, the `fleetpulse simulate` flag of its simulator and how to load that. */
+const listed = <P extends Plugin>(
+  module: { default: P },
+  flag: string,
+  simulator: () => Promise<{ default: Simulator }>,
+) => ({
+  plugin: module.default,
+  flag,
+  simulator,
+});
 
 /**
- * The only list of plugins. Order is start order. A new device type is one folder and one line
- * here (and one line in `simulators`).
+ * The only list of plugins, one line each, in start order. A new device type is one folder and
+ * one line here: the core, the dashboards and the alert rules read kinds, measurements, commands
+ * and recovery rules from the definitions. Simulators load on demand so that `serve` never loads
+ * client-side code.
  */
-export const plugins: readonly Plugin[] = [example, agent, host, pos, plug, ocpp, tc200];
+const registry = [
+  listed(await import('./example/index.ts'), 'example', () => import('./example/simulator.ts')),
+  listed(await import('./agent/index.ts'), 'agents', () => import('./agent/simulator.ts')),
+  listed(await import('./host/index.ts'), 'pcs', () => import('./host/simulator.ts')),
+  listed(await import('./pos/index.ts'), 'pos', () => import('./pos/simulator.ts')),
+  listed(await import('./plug/index.ts'), 'plug', () => import('./plug/simulator.ts')),
+  listed(await import('./ocpp/index.ts'), 'ocpp', () => import('./ocpp/simulator.ts')),
+  listed(await import('./tc200/index.ts'), 'tc200', () => import('./tc200/simulator.ts')),
+];
 
-/** Simulators load on demand so that `serve` never loads client-side code. */
-export const simulators: Record<string, () => Promise<Simulator>> = {
-  example: async () => (await import('./example/simulator.ts')).default,
-  agents: async () => (await import('./agent/simulator.ts')).default,
-  pos: async () => (await import('./pos/simulator.ts')).default,
-  plug: async () => (await import('./plug/simulator.ts')).default,
-  ocpp: async () => (await import('./ocpp/simulator.ts')).default,
-  tc200: async () => (await import('./tc200/simulator.ts')).default,
-  pcs: async () => (await import('./host/simulator.ts')).default,
-};
+/** Each definition keeps its literal kinds (`KindName` in dashboards/kinds.ts is their union). */
+export const plugins = registry.map((r) => r.plugin);
+
+/** Simulators by flag. */
+export const simulators: Record<string, () => Promise<Simulator>> = Object.fromEntries(
+  registry.map((r) => [r.flag, async () => (await r.simulator()).default]),
+);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { InvalidCommand } from '../collector/commands/command-bus.ts';
-import { freePort } from '../collector/pipeline/local-influxd.ts';
+import { freePort } from '../collector/pipeline/ports.ts';
 import { MemoryDirectory } from '../collector/sdk/index.ts';
 import { plugins } from '../plugins/index.ts';
 import { startPtyPair, startTerminal, type PtyPair, type SimulatedTerminal } from '../plugins/tc200/simulator.ts';

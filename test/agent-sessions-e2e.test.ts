@@ -19,11 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiPlugin } from '../api/index.ts';
 import sessionRoutes from '../api/routes/sessions/index.ts';
 import { evaluateRule, type ProvisionedRule } from '../alerting/evaluate.ts';
-import { SessionScheduler } from '../collector/commands/session-scheduler.ts';
+import { SessionScheduler } from '../collector/operations/sessions/session-scheduler.ts';
 import { openInventory, type Inventory } from '../collector/inventory/index.ts';
 import { Drain } from '../collector/pipeline/drain.ts';
 import { InfluxV1Writer } from '../collector/pipeline/influx-writer.ts';
-import { openStateDb, Spool } from '../collector/pipeline/spool.ts';
+import { Spool } from '../collector/pipeline/spool.ts';
+import { openStateDb } from '../collector/pipeline/state-db.ts';
 import { Collector } from '../collector/runtime/collector.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../collector/runtime/shared-server.ts';
@@ -97,7 +98,7 @@ describe('timed sessions with a real agent', () => {
       log,
       server,
     });
-    // As bin/commands/serve.ts wires it, with a movable clock and a fast tick.
+    // As Operations wires it (collector/operations/operations.ts), with a movable clock and a fast tick.
     const emit = collector.emitter.system.bind(collector.emitter);
     scheduler = new SessionScheduler({
       db: inventory.db,

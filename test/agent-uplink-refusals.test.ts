@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../collector/pipeline/local-influxd.ts';
+import { freePort } from '../collector/pipeline/ports.ts';
 import { UplinkWriter } from '../collector/pipeline/uplink-writer.ts';
 import { MemoryDirectory } from '../collector/sdk/index.ts';
 import { AgentServer, log, storedPoints, until } from './helpers/agent-rig.ts';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sessionEnforcement } from '../collector/commands/session-measurements.ts';
+import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { int } from '../collector/sdk/point.ts';

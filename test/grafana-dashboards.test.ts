@@ -21,7 +21,7 @@ import { uptime } from '../dashboards/availability.ts';
 import { counterIncrease } from '../dashboards/fleet-sums.ts';
 import { boards } from '../dashboards/index.ts';
 import { DEVICE_VARIABLES } from '../dashboards/influxql.ts';
-import { terminalStatus } from '../plugins/tc200/metrics.ts';
+import { terminalStatus } from '../plugins/tc200/measurements.ts';
 import { PROVISIONING_DIR } from '../dashboards/provisioning.ts';
 import { FLEET, firmwareOf, ROLLOUTS, writeFleet } from './helpers/fleet-fixture.ts';
 import { useInfluxd } from './helpers/influxd.ts';

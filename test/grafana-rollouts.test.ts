@@ -7,10 +7,10 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { rolloutFailure, rolloutProgress } from '../collector/operations/measurements.ts';
 import { Operations } from '../collector/operations/operations.ts';
-import { startFleet, until } from '../collector/operations/test-helpers.ts';
+import { startFleet, until } from '../collector/operations/testing.ts';
 import { CommandFailed } from '../collector/sdk/index.ts';
 import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
 import { boards } from '../dashboards/index.ts';

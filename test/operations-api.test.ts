@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { build } from '../api/app.ts';
 import { ROLES, type Inventory, type Role } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { Operations } from '../collector/operations/operations.ts';
-import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/testing.ts';
 
 const SECRET = 'grafana-shared-secret-0123456789';
 
@@ -78,6 +78,12 @@ describe('operations API', { timeout: 30_000 }, () => {
       url: `/api/v1${opts.url}`,
       headers: { ...(opts.headers ?? {}), ...(role === 'none' ? {} : { authorization: `Bearer ${keys[role]}` }) },
     });
+
+  it('says in the OpenAPI document that it serves operations too', async () => {
+    const doc = (await app.inject({ url: '/api/v1/openapi.json' })).json();
+    expect(doc.info.description).toMatch(/audit log; durable commands, firmware and rollouts, .* timed sessions; plus/);
+    expect(doc.paths['/api/v1/sessions']).toBeDefined();
+  });
 
   describe('commands', () => {
     it('a dry run lists the matching devices and creates nothing', async () => {
@@ -295,6 +301,12 @@ describe('operations API', { timeout: 30_000 }, () => {
         'denied',
       ]);
       expect((await hook({ alerts: [{ status: 'firing' }] })).statusCode).toBe(400); // malformed
+      const undated = await hook(alert('firing', { startsAt: 'yesterday' }));
+      expect([undated.statusCode, undated.json().error]).toEqual([
+        400,
+        { code: 'FP_VALIDATION', field: 'alerts', message: "startsAt 'yesterday' is not a date" },
+      ]);
+      expect(ops.incidents.list({ limit: 10 }).items).toEqual([]);
     });
 
     it('records duplicated notifications as one incident, enriched from the inventory', async () => {

@@ -4,8 +4,8 @@ import { CommandCatalogue } from '../collector/commands/command-catalogue.ts';
 import { CommandQueue, CommandQueueError, type CommandQueueOptions } from '../collector/commands/command-queue.ts';
 import type { CommandRecord } from '../collector/commands/command-store.ts';
 import type { Inventory } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
-import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/testing.ts';
 import { CommandRejected, type Command } from '../collector/sdk/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];

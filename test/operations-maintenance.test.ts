@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Inventory } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { WindowCalendar } from '../collector/operations/maintenance-calendar.ts';
 import { MaintenanceWindows, type WindowInput } from '../collector/operations/maintenance-windows.ts';
-import { startFleet } from '../collector/operations/test-helpers.ts';
+import { startFleet } from '../collector/operations/testing.ts';
 import { localToInstant } from '../collector/sdk/zoned-time.ts';
 
 const utc = (iso: string) => Date.parse(iso);

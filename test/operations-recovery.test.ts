@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
-import type { RecoveryRule } from '../collector/operations/auto-recovery.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
+import type { RecoveryRule } from '../collector/sdk/index.ts';
 import { Operations } from '../collector/operations/operations.ts';
-import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/testing.ts';
 
 const DAY = 86_400_000;
 
@@ -12,6 +12,8 @@ const DAY = 86_400_000;
 async function setup(
   devices: Array<{ id: string; labels?: Record<string, string> }>,
   rules: RecoveryRule[],
+  /** `plugin`: the rules are the plugin's declared `recovery`, and Operations gets none of its own. */
+  from: 'options' | 'plugin' = 'options',
 ): Promise<{ fleet: Fleet; ops: Operations; inventory: Inventory; stop: () => Promise<void> }> {
   const f = tempInventory();
   seedOwners(f.inventory);
@@ -26,12 +28,15 @@ async function setup(
   const ops = new Operations({
     inventory: f.inventory,
     bus: fleet.collector.bus,
-    plugins: [fleet.plugin],
+    plugins: [from === 'plugin' ? { ...fleet.plugin, recovery: rules } : fleet.plugin],
     emit: (p) => fleet.collector.emitter.system(p),
     log: pino({ level: 'silent' }),
     state: (id) => fleet.collector.liveness.state(id)?.state,
     // The test drives check() itself with its own clock.
-    options: { commands: { pollMs: 10 }, recovery: { checkEveryMs: 3_600_000, rules } },
+    options: {
+      commands: { pollMs: 10 },
+      recovery: { checkEveryMs: 3_600_000, ...(from === 'options' ? { rules } : {}) },
+    },
   });
   ops.start();
   return {
@@ -107,6 +112,24 @@ describe('auto-recovery', { timeout: 30_000 }, () => {
         incident: incident.id,
       },
     });
+  });
+
+  it('runs the rules the plugins declare (`recovery`) when Operations is given none', async () => {
+    const rule: RecoveryRule = {
+      name: 'widget_error_reboot',
+      kinds: ['widget'],
+      state: 'error',
+      for_s: 600,
+      command: 'reboot',
+    };
+    const t = await setup([{ id: 'kiosk-1' }], [rule], 'plugin');
+    stop = t.stop;
+    t.fleet.connect('kiosk-1', { state: 'error' });
+    const t0 = Date.now();
+    expect(t.ops.recovery!.check(t0)).toEqual([]);
+    const [sent] = t.ops.recovery!.check(t0 + 600_000);
+    expect(sent).toBeDefined();
+    expect(t.ops.commands.get(sent)).toMatchObject({ device: 'kiosk-1', name: 'reboot', source: 'recovery' });
   });
 
   it('power-cycles through the device named in a label; attempts that cannot run are recorded, audited and noted', async () => {

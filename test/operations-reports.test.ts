@@ -6,7 +6,7 @@ import { build } from '../api/app.ts';
 import { parseCsv } from '../api/csv.ts';
 import report from '../bin/commands/report.ts';
 import { CommandBus } from '../collector/commands/command-bus.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { Incidents } from '../collector/operations/incidents.ts';
 import { Operations } from '../collector/operations/operations.ts';
 import { uptimeReport } from '../collector/operations/uptime-report.ts';

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { Operations, type OperationsOptions } from '../collector/operations/operations.ts';
-import { startFleet, until, type Fleet } from '../collector/operations/test-helpers.ts';
+import { startFleet, until, type Fleet } from '../collector/operations/testing.ts';
 import { CommandFailed, type Command } from '../collector/sdk/index.ts';
 import type { Inventory } from '../collector/inventory/index.ts';
 

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../api/app.ts';
 import { loadConfig } from '../bin/config.ts';
 import { maintenanceCalendar, startOperations } from '../bin/operations.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
-import { startFleet, type Fleet } from '../collector/operations/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
+import { startFleet, type Fleet } from '../collector/operations/testing.ts';
 import type { Inventory } from '../collector/inventory/index.ts';
 
 /** One message as the SMTP server received it: the envelope, the headers and the decoded text body. */

@@ -15,7 +15,7 @@ const folders = readdirSync(ROOT, { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
-const REQUIRED_FILES = ['index.ts', 'protocol.ts', 'metrics.ts', 'simulator.ts', 'README.md'];
+const REQUIRED_FILES = ['index.ts', 'protocol.ts', 'measurements.ts', 'simulator.ts', 'README.md'];
 const README_SECTIONS = ['Configuration', 'Metrics', 'Tags', 'Commands', 'Example output'];
 
 const read = (folder: string, file: string) => {
@@ -35,7 +35,7 @@ describe.each(folders)('plugins/%s', (folder) => {
     expect(pluginOf(folder), `plugins/index.ts lists no plugin named "${folder}"`).toBeDefined();
   });
 
-  it('has index, protocol, metrics, simulator and README', () => {
+  it('has index, protocol, measurements, simulator and README', () => {
     const missing = REQUIRED_FILES.filter((f) => !existsSync(join(ROOT, folder, f)));
     expect(missing, `missing in plugins/${folder}`).toEqual([]);
   });
@@ -77,6 +77,29 @@ describe.each(folders)('plugins/%s', (folder) => {
     const readme = read(folder, 'README.md');
     const missing = (pluginOf(folder)?.measurements ?? []).map((m) => m.name).filter((name) => !readme.includes(name));
     expect(missing, `measurements not in plugins/${folder}/README.md`).toEqual([]);
+  });
+
+  it('production files import no test helper (testing.ts, test/)', () => {
+    const files = readdirSync(join(ROOT, folder)).filter((f) => f.endsWith('.ts'));
+    const isTest = (f: string) => f.endsWith('.test.ts') || f === 'testing.ts';
+    const helper = /(^|\/)(testing\.ts|test\/.*)$/;
+    const offending = files
+      .filter((f) => !isTest(f))
+      .flatMap((f) => [...read(folder, f).matchAll(/from '([^']+)'/g)].map((m) => `${f} imports ${m[1]}`))
+      .filter((line) => helper.test(line.split(' imports ')[1]));
+    expect(offending, `plugins/${folder}: test helpers are for tests only`).toEqual([]);
+  });
+
+  it('its recovery rules send commands that a plugin declares', () => {
+    const plugin = pluginOf(folder);
+    for (const rule of plugin?.recovery ?? []) {
+      // Sent to the device itself: this plugin's command; through a label: the labelled device's plugin's.
+      const declaring = rule.via_label ? plugins : [plugin!];
+      expect(
+        declaring.some((p) => rule.command in (p.commands ?? {})),
+        `recovery rule ${rule.name}: no plugin declares the command ${rule.command}`,
+      ).toBe(true);
+    }
   });
 
   it('ships its simulator, listed in plugins/index.ts', async () => {

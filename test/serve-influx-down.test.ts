@@ -49,6 +49,7 @@ describe('serve: InfluxDB hung or just back', () => {
     });
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
     const port = (hung.address() as net.AddressInfo).port;
+    const spawned = performance.now();
     const serve = await startServe({
       dir: mkdtempSync(path.join(dir, 'hung-')),
       config: {
@@ -58,9 +59,17 @@ describe('serve: InfluxDB hung or just back', () => {
       },
     });
     running.push(serve);
+    const listening = performance.now();
     await until(() => asked !== undefined, 'the database request at the hung InfluxDB');
     const health = await fetch(`${serve.url}/healthz`);
+    const answered = performance.now();
     expect(health.status).toBe(200);
+    // It says so: the ping (2 s limit) got no answer either.
+    expect(((await health.json()) as { influx: { reachable: boolean } }).influx.reachable).toBe(false);
+    console.log(
+      `hung InfluxDB: serve listening ${Math.round(listening - spawned)} ms after spawn, ` +
+        `/healthz answered ${Math.round(answered - spawned)} ms after spawn (its ping waits up to 2 s)`,
+    );
     // Still unanswered: nothing was ever written back on any connection, and the request waits.
     expect([...sockets].every((s) => s.bytesWritten === 0)).toBe(true);
     expect(asked!.destroyed).toBe(false);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InfluxQuery } from '../collector/pipeline/influx-query.ts';
-import { freePort } from '../collector/pipeline/local-influxd.ts';
+import { freePort } from '../collector/pipeline/ports.ts';
 import { until } from './helpers/agent-rig.ts';
 import { pumpReadings, runServeToExit, startServe, type ServeProcess } from './helpers/serve-process.ts';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../collector/pipeline/local-influxd.ts';
+import { freePort } from '../collector/pipeline/ports.ts';
 import { metricValue, pumpReadings, spooledLines, startServe, type ServeProcess } from './helpers/serve-process.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-serve-spool-'));

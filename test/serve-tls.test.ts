@@ -93,14 +93,14 @@ function servedFingerprint(serve: ServeProcess): Promise<string> {
   });
 }
 
-function serveConfig(http: Record<string, unknown>) {
+function serveConfig(http: Record<string, unknown>, plugins: Record<string, unknown> = {}) {
   return {
     data_dir: path.join(dir, 'data'),
     http: { host: '127.0.0.1', port: 0, tls: SERVED, ...http },
     log: { level: 'info' },
     influx: { url: influx.url, database: db },
     pipeline: { flush_interval_ms: 100 },
-    plugins: { ocpp: { unknown_chargers: 'refuse' } },
+    plugins: { ocpp: { unknown_chargers: 'refuse' }, ...plugins },
   };
 }
 
@@ -132,6 +132,60 @@ async function metric(serve: ServeProcess, sample: string, headers: Record<strin
   expect(res.status, res.text).toBe(200);
   const row = res.text.split('\n').find((r) => r.startsWith(sample + ' '));
   return row ? Number(row.slice(sample.length + 1)) : 0;
+}
+
+/** How serve answers a WebSocket upgrade to `route`: 101 when it opens, else the status and JSON body. */
+function upgrade(
+  serve: ServeProcess,
+  route: string,
+  headers: Record<string, string> = {},
+  protocol?: string,
+): Promise<{ status: number; body?: any }> {
+  // ws reports a refused handshake as 'unexpected-response', with the answer's body to read.
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`wss://127.0.0.1:${serve.port}${route}`, protocol ? [protocol] : [], {
+      ca: caPem,
+      headers,
+    });
+    ws.once('open', () => {
+      ws.close();
+      resolve({ status: 101 });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        const json = res.headers['content-type']?.startsWith('application/json');
+        resolve({ status: res.statusCode!, body: json ? JSON.parse(text) : text });
+      });
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** The `remote` a refusal log line of serve names, once it is written. */
+async function loggedRemote(serve: ServeProcess, msg: string, key: 'agent' | 'device', id: string): Promise<string> {
+  const find = () =>
+    serve
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === msg && l[key] === id);
+  await until(`'${msg}' logged for ${id}`, () => find() !== undefined);
+  return find()!.remote as string;
+}
+
+/** Refused upgrades of an agent (wrong token) and a charger (unknown) sending `headers`; the addresses serve logged. */
+async function refusedDoors(serve: ServeProcess, name: string, headers: Record<string, string>) {
+  const agent = await upgrade(serve, `/agent/${name}-pc`, { authorization: 'Bearer wrong', ...headers });
+  expect(agent.status).toBe(401);
+  const charger = await upgrade(serve, `/ocpp/${name}-CP`, headers, 'ocpp1.6');
+  expect(charger.status).toBe(401);
+  return {
+    agent: await loggedRemote(serve, 'agent connection refused', 'agent', `${name}-pc`),
+    charger: await loggedRemote(serve, 'OCPP handshake refused', 'device', `${name}-CP`),
+  };
 }
 
 /** The newest audit rows, as the API lists them. */
@@ -293,6 +347,13 @@ describe('serve with http.tls, allowing only 127.0.0.1/32', () => {
     const row = (await auditRows(serve)).find((r) => r.action === 'devices.update' && r.target === PC);
     expect(row?.source).toBe('127.0.0.1');
   });
+
+  it('a forged X-Forwarded-For on a WebSocket upgrade is ignored too: agent and OCPP refusals name the peer', async () => {
+    expect(await refusedDoors(serve, 'forged', { 'x-forwarded-for': '203.0.113.9' })).toEqual({
+      agent: '127.0.0.1',
+      charger: '127.0.0.1',
+    });
+  });
 });
 
 describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1', () => {
@@ -308,7 +369,11 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
     serve = await startServe({
       dir,
       env: { FLEETPULSE_ADMIN_KEY: KEY },
-      config: serveConfig({ allow: ['10.0.0.0/8'], trust_proxy: ['127.0.0.1/32'] }),
+      // The example sensors' door under /ui/: an operator path, whatever plugin answers there.
+      config: serveConfig(
+        { allow: ['10.0.0.0/8'], trust_proxy: ['127.0.0.1/32'] },
+        { example: { path: '/ui/sensors/' } },
+      ),
     });
   }, 60_000);
 
@@ -358,6 +423,29 @@ describe('serve with http.allow 10.0.0.0/8 behind a trusted proxy on 127.0.0.1',
     expect(res.status, res.text).toBe(200);
     const row = (await auditRows(serve, NOC)).find((r) => r.action === 'devices.update' && r.target === PC);
     expect(row?.source).toBe('10.1.2.3');
+  });
+
+  it('a WebSocket upgrade through the trusted proxy is the forwarded client: agent and OCPP refusals name it', async () => {
+    // Read from the right: the hop the proxy appended, not what the client wrote to its left.
+    expect(await refusedDoors(serve, 'proxied', { 'x-forwarded-for': '10.9.9.9, 198.51.100.7' })).toEqual({
+      agent: '198.51.100.7',
+      charger: '198.51.100.7',
+    });
+  });
+
+  it('refuses WebSocket upgrades under /api/ and /ui/ outside http.allow with 403, before any plugin', async () => {
+    const counted = () => metric(serve, 'fleetpulse_http_refused_total{reason="network_not_allowed"}', NOC);
+    const before = await counted();
+    const routes = ['/ui/sensors/S-1', '/api/v1/live', '/%61pi/v1/live', '/UI/sensors/S-1', '/metrics'];
+    for (const route of routes) {
+      const refused = await upgrade(serve, route);
+      expect(refused.status, route).toBe(403);
+      expect(refused.body.error.code, route).toBe('FP_NETWORK_NOT_ALLOWED');
+    }
+    expect(await counted()).toBe(before + routes.length);
+    // From the NOC's network the gate lets them on: the sensor door's plugin answers (no token), nobody claims /api/.
+    expect((await upgrade(serve, '/ui/sensors/S-1', NOC)).status).toBe(401);
+    expect((await upgrade(serve, '/api/v1/live', NOC)).status).toBe(404);
   });
 });
 

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { InvalidCommand } from '../../collector/commands/command-bus.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
-import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { DEFAULT_LINES_PER_ROW, Spool } from '../../collector/pipeline/spool.ts';
+import { openStateDb } from '../../collector/pipeline/state-db.ts';
 import { UplinkWriter } from '../../collector/pipeline/uplink-writer.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
@@ -63,6 +64,7 @@ export default async function agent(argv: string[]): Promise<number> {
     db,
     maxBytes: config.outbox.max_bytes,
     whenFull: config.outbox.when_full,
+    diskReserveBytes: config.outbox.disk_reserve_bytes,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.outbox.batch_size),
     onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
     onDiskFull: (full, err) => diskFullLog(log, full, err),

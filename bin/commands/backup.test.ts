@@ -4,7 +4,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openInventory } from '../../collector/inventory/index.ts';
-import { tempDir } from '../../collector/inventory/test-helpers.ts';
+import { tempDir } from '../../collector/inventory/testing.ts';
 import backup from './backup.ts';
 import type { Io } from '../args.ts';
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openInventory } from '../../collector/inventory/index.ts';
-import { tempDir } from '../../collector/inventory/test-helpers.ts';
+import { tempDir } from '../../collector/inventory/testing.ts';
 import type { Io } from '../args.ts';
 import keys, { defaultInventoryPath } from './keys.ts';
 

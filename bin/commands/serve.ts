@@ -2,10 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { apiPlugin, bootstrapAdminKey, installNetworkAllowList } from '../../api/index.ts';
-import sessionRoutes from '../../api/routes/sessions/index.ts';
+import {
+  AccessTable,
+  apiPlugin,
+  bootstrapAdminKey,
+  installNetworkAllowList,
+  upgradeNetworkAllowList,
+} from '../../api/index.ts';
+import { uiPlugin } from '../../api/ui/plugin.ts';
+import { UiSessions } from '../../api/ui/sessions.ts';
 import { logRequests } from '../../api/request-log.ts';
-import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
 import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
 import { Backups } from '../../collector/operations/backups.ts';
@@ -13,13 +19,10 @@ import { isTimezone, openInventory } from '../../collector/inventory/index.ts';
 import { Drain } from '../../collector/pipeline/drain.ts';
 import { diskFullLog } from '../../collector/pipeline/disk-full.ts';
 import { PipelineHealth } from '../../collector/pipeline/health.ts';
-import {
-  embeddedInfluxdUrl,
-  freePort,
-  InfluxdNotFoundError,
-  portIsFree,
-} from '../../collector/pipeline/local-influxd.ts';
-import { DEFAULT_LINES_PER_ROW, openStateDb, Spool } from '../../collector/pipeline/spool.ts';
+import { embeddedInfluxdUrl, InfluxdNotFoundError } from '../../collector/pipeline/local-influxd.ts';
+import { freePort, portIsFree } from '../../collector/pipeline/ports.ts';
+import { DEFAULT_LINES_PER_ROW, Spool } from '../../collector/pipeline/spool.ts';
+import { openStateDb } from '../../collector/pipeline/state-db.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { DataDirLocked, lockDataDir } from '../../collector/runtime/data-dir-lock.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
@@ -137,6 +140,7 @@ export default async function serve(argv: string[]): Promise<number> {
     db,
     maxBytes: config.pipeline.spool_max_bytes,
     whenFull: config.pipeline.when_full,
+    diskReserveBytes: config.pipeline.disk_reserve_bytes,
     commitIntervalMs: config.pipeline.commit_interval_ms,
     linesPerRow: Math.min(DEFAULT_LINES_PER_ROW, config.pipeline.batch_size),
     onDrop: (n, reason) => metrics.pointsDropped.labels(reason).inc(n),
@@ -159,8 +163,13 @@ export default async function serve(argv: string[]): Promise<number> {
     ...(transport.tls && { https: transport.tls }),
   }) as unknown as FastifyInstance;
   logRequests(app);
-  const server = new SharedServer(app, transport.proxies.clientAddress);
-  installNetworkAllowList(app, transport.allowed, () => metrics.httpRefused.labels('network_not_allowed').inc());
+  const refusedNetwork = () => metrics.httpRefused.labels('network_not_allowed').inc();
+  const server = new SharedServer(
+    app,
+    transport.proxies.clientAddress,
+    upgradeNetworkAllowList(transport.allowed, refusedNetwork, app.log),
+  );
+  installNetworkAllowList(app, transport.allowed, refusedNetwork);
   const stopReloading = transport.tls
     ? reloadOnSighup(app.server as unknown as HttpsServer, config.http.tls, log, (ok) =>
         metrics.tlsReloads.labels(ok ? 'ok' : 'failed').inc(),
@@ -243,16 +252,6 @@ export default async function serve(argv: string[]): Promise<number> {
     return refuse(`invalid configuration: ${(err as Error).message}`, 2);
   }
   const emit = collector.emitter.system.bind(collector.emitter);
-  const sessions = new SessionScheduler({
-    db: inventory.db,
-    dispatch: (device, request) => collector.bus.dispatch(device, request),
-    emit: (measurement, fields, tags = {}, time) => emit({ measurement, fields, tags, time }),
-    lookup: (id) => inventory.directory.lookup(id),
-    log: log.child({ component: 'sessions' }),
-    // A station that is back gets the session changes it missed at once.
-    onAttach: (listener) => collector.bus.onAttach(listener),
-    maintenance: maintenance.calendar,
-  });
 
   const backups = new Backups({
     dir: config.backup.dir || join(config.data_dir, 'backups'),
@@ -286,6 +285,9 @@ export default async function serve(argv: string[]): Promise<number> {
   app.get('/metrics', { config: { quietLog: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+  const access = new AccessTable();
+  const uiSessions = new UiSessions(inventory.apiKeys, config.ui.session_hours * 3_600_000);
+  const authFailures = { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 };
   // Not awaited: the API loads when the server gets ready, after the plugins have started and
   // declared their own API routes, which it mounts inside its scope.
   void app.register(apiPlugin, {
@@ -298,13 +300,22 @@ export default async function serve(argv: string[]): Promise<number> {
     backups: { backups, nextBackupAt: () => backupSchedule?.next },
     limits: {
       bodyLimit: config.http.body_limit_bytes,
-      authFailures: { max: config.http.auth_failures_per_min, timeWindowMs: 60_000 },
+      authFailures,
     },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
-    extend: async (api) => {
-      await api.register(sessionRoutes, { scheduler: sessions });
-      server.mountApiRoutes(api);
-    },
+    access,
+    sessions: uiSessions,
+    extend: (api) => server.mountApiRoutes(api),
+  });
+  void app.register(uiPlugin, {
+    prefix: '/ui',
+    server: app,
+    apiPrefix: '/api/v1',
+    inventory,
+    operations,
+    sessions: uiSessions,
+    access,
+    authFailures,
   });
 
   try {
@@ -321,7 +332,6 @@ export default async function serve(argv: string[]): Promise<number> {
   }
   drain.start();
   health.start();
-  sessions.start();
   backupSchedule?.start();
   const retention = startHistoryRetention({
     stores: [
@@ -358,7 +368,6 @@ export default async function serve(argv: string[]): Promise<number> {
     log.info({ signal }, 'stopping: closing connections, flushing the spool');
     stopReloading();
     influx.cancelQueries();
-    sessions.stop();
     backupSchedule?.stop();
     retention.stop();
     health.stop();

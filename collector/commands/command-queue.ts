@@ -15,7 +15,7 @@ import {
   type CommandSource,
   type DurableStatus,
 } from './command-store.ts';
-import { Refusal } from '../inventory/errors.ts';
+import { Refusal } from '../errors.ts';
 
 export interface CommandQueueOptions {
   /** The inventory's SQLite database (table `commands`, migration 4). */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiKeys } from './api-keys.ts';
-import { tempInventory } from './test-helpers.ts';
+import { tempInventory } from './testing.ts';
 
 let t: ReturnType<typeof tempInventory>;
 beforeEach(() => {

@@ -3,7 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupDatabase } from './backup.ts';
 import { openInventory } from './store.ts';
-import { tempInventory } from './test-helpers.ts';
+import { tempInventory } from './testing.ts';
 
 let t: ReturnType<typeof tempInventory>;
 afterEach(() => t.cleanup());

@@ -9,7 +9,7 @@ import {
   type DeviceListOptions,
   type DeviceSortField,
 } from './device-types.ts';
-import { seedOwners, tempInventory } from './test-helpers.ts';
+import { seedOwners, tempInventory } from './testing.ts';
 
 // Text that sorts differently in UTF-16 and UTF-8 (U+FF5E vs U+1F600), NULLs, equal values.
 const TEXTS = ['a', 'B', 'b', 'ä', '～', '😀', 'a😀', 'a～', '10', '9', ''];

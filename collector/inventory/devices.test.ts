@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEVICE_SORT_FIELDS, type Device, type DeviceListOptions, type DeviceSortField } from './device-types.ts';
 import { InventoryError } from './errors.ts';
-import { seedOwners, tempInventory } from './test-helpers.ts';
+import { seedOwners, tempInventory } from './testing.ts';
 
 let t: ReturnType<typeof tempInventory>;
 beforeEach(() => {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from './credentials.ts';
-import { seedOwners, tempInventory } from './test-helpers.ts';
+import { seedOwners, tempInventory } from './testing.ts';
 
 let t: ReturnType<typeof tempInventory>;
 beforeEach(() => {

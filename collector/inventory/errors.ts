@@ -1,21 +1,4 @@
-/**
- * A request refused for something the caller did wrong, by any store behind the API (inventory,
- * commands, firmware, rollouts, incidents, maintenance windows). The API maps `code` to its
- * error catalogue in one place (api/errors-handler.ts); anything else thrown is a bug.
- */
-export type RefusalCode = 'not_found' | 'conflict' | 'invalid';
-
-export class Refusal extends Error {
-  constructor(
-    readonly code: RefusalCode,
-    message: string,
-    /** The input field the error is about, e.g. `site` or `labels.zone`. */
-    readonly field?: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+import { Refusal, type RefusalCode } from '../errors.ts';
 
 export type InventoryErrorReason = RefusalCode;
 

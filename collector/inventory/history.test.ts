@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INVENTORY_HISTORY, pruneHistory } from './history.ts';
-import { tempInventory } from './test-helpers.ts';
+import { tempInventory } from './testing.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 7);

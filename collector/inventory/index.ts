@@ -2,7 +2,7 @@
 export { openInventory, Inventory, type InventoryOptions } from './store.ts';
 export { backupDatabase } from './backup.ts';
 export { migrations, migrate, currentVersion, type Migration } from './migrations.ts';
-export { InventoryError, Refusal, type InventoryErrorReason, type RefusalCode } from './errors.ts';
+export { InventoryError, type InventoryErrorReason } from './errors.ts';
 export {
   CONTRACTS,
   type Contract,

@@ -3,7 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from './migrations.ts';
 import { openInventory } from './store.ts';
-import { seedOwners, tempInventory } from './test-helpers.ts';
+import { seedOwners, tempInventory } from './testing.ts';
 
 let t: ReturnType<typeof tempInventory>;
 afterEach(() => t?.cleanup());

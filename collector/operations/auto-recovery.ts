@@ -2,53 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { CommandQueueError, type CommandQueue } from '../commands/command-queue.ts';
 import type { AuditInput } from '../inventory/audit.ts';
-import type { DeviceRecord, DeviceState } from '../sdk/index.ts';
+import type { DeviceRecord, DeviceState, RecoveryRule } from '../sdk/index.ts';
 import type { Incidents } from './incidents.ts';
-
-export interface RecoveryRule {
-  /** Names the rule in the audit log and on incidents. */
-  name: string;
-  /** Device kinds it watches. */
-  kinds: readonly string[];
-  /** The liveness state that must hold. */
-  state: Extract<DeviceState, 'error' | 'offline'>;
-  /** For this long, s. */
-  for_s: number;
-  command: string;
-  params?: Record<string, unknown>;
-  /**
-   * Who gets the command: the device itself (default), or the device named by one of its labels
-   * (an agent silent for 15 minutes: the smart plug in its `plug` label is power-cycled).
-   */
-  via_label?: string;
-  /**
-   * The rule runs only while the device has had fewer attempts than this in the past 24 hours,
-   * counting the attempts of every rule (the cap is per device and day, as a device that two
-   * rules keep resetting is no better off). Default 3.
-   */
-  max_per_day?: number;
-}
-
-/** The rules the issue asks for; the commands are those the ocpp, tc200 and plug plugins declare. */
-export const DEFAULT_RECOVERY_RULES: readonly RecoveryRule[] = [
-  { name: 'terminal_error_reboot', kinds: ['terminal'], state: 'error', for_s: 600, command: 'reboot' },
-  {
-    name: 'charger_fault_soft_reset',
-    kinds: ['charger'],
-    state: 'error',
-    for_s: 600,
-    command: 'reset',
-    params: { type: 'soft' },
-  },
-  {
-    name: 'agent_silent_power_cycle',
-    kinds: ['pc'],
-    state: 'offline',
-    for_s: 900,
-    command: 'power_cycle',
-    via_label: 'plug',
-  },
-];
 
 export interface AutoRecoveryOptions {
   db: Database;
@@ -60,7 +15,8 @@ export interface AutoRecoveryOptions {
   devices(): Iterable<DeviceRecord>;
   /** A device's liveness state now (`collector.liveness.state(id)?.state`). */
   state(deviceId: string): DeviceState | undefined;
-  rules?: readonly RecoveryRule[];
+  /** The plugins' declared rules (`PluginDefinition.recovery`). */
+  rules: readonly RecoveryRule[];
   /** How often conditions are checked, ms. Default 30,000. */
   checkEveryMs?: number;
   log: Logger;
@@ -97,14 +53,13 @@ export class AutoRecovery {
   /** One pass over every device; returns the commands created. */
   check(now = this.now()): string[] {
     const created: string[] = [];
-    const rules = this.o.rules ?? DEFAULT_RECOVERY_RULES;
     for (const device of this.o.devices()) {
       const state = this.o.state(device.id);
       if (state === undefined) continue;
       const seen = this.since.get(device.id);
       if (!seen || seen.state !== state) this.since.set(device.id, { state, at: now });
       const held = now - this.since.get(device.id)!.at;
-      for (const rule of rules) {
+      for (const rule of this.o.rules) {
         if (!rule.kinds.includes(device.kind) || rule.state !== state || held < rule.for_s * 1000) continue;
         const id = this.attempt(rule, device, now);
         if (id) created.push(id);

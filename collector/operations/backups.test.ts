@@ -3,7 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempInventory } from '../inventory/test-helpers.ts';
+import { tempInventory } from '../inventory/testing.ts';
 import { Backups, INVENTORY_FILE } from './backups.ts';
 
 let t: ReturnType<typeof tempInventory>;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutboundPolicy } from '../sdk/index.ts';
 import { ContactDelivery, escalationPolicy, type EscalationNotice } from './escalation-contacts.ts';
 import type { Incident } from './incidents.ts';
 
@@ -106,5 +107,23 @@ describe('escalation contacts through the outbound policy (at send)', () => {
     expect(smtpConnections).toBe(0);
     await delivery(['127.0.0.0/8'], true).deliver({ kind: 'email', to: ['oncall@example.com'] }, notice);
     expect(smtpConnections).toBe(1);
+  });
+
+  it('connects to the SMTP address it checked: a name only the policy resolves reaches the server', async () => {
+    // nodemailer would resolve the name again on its own; `mail.venue` is in no DNS but this table.
+    const asked: string[] = [];
+    const policy = new OutboundPolicy({
+      setting: 'operations.escalation.allowed_networks',
+      allowedNetworks: ['127.0.0.0/8'],
+      resolve: async (name) => (asked.push(name), name === 'mail.venue' ? ['127.0.0.1'] : []),
+    });
+    const before = smtpConnections;
+    await new ContactDelivery({
+      timeoutMs: 5_000,
+      policy,
+      smtp: { url: `smtp://mail.venue:${port(smtp.server)}`, from: 'fleetpulse@example.com' },
+    }).deliver({ kind: 'email', to: ['oncall@example.com'] }, notice);
+    expect(smtpConnections).toBe(before + 1);
+    expect(asked).toEqual(['mail.venue']);
   });
 });

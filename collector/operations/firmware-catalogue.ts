@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { OutboundPolicy } from '../sdk/index.ts';
-import { Refusal } from '../inventory/errors.ts';
+import { Refusal } from '../errors.ts';
 
 export interface Firmware {
   id: string;

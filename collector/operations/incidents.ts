@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { DeviceRecord } from '../sdk/index.ts';
-import { Refusal } from '../inventory/errors.ts';
+import { Refusal } from '../errors.ts';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
@@ -80,7 +80,9 @@ export class Incidents {
    */
   record(alert: AlertInstance): { incident: Incident; created: boolean } {
     const startsAt = Date.parse(alert.startsAt);
-    if (!Number.isFinite(startsAt)) throw new IncidentError('invalid', `startsAt '${alert.startsAt}' is not a date`);
+    // `alerts`: the field of the webhook's body the alert came in.
+    if (!Number.isFinite(startsAt))
+      throw new IncidentError('invalid', `startsAt '${alert.startsAt}' is not a date`, 'alerts');
     const labels = alert.labels ?? {};
     const fingerprint = alert.fingerprint || stableFingerprint(labels);
     const now = this.now();
@@ -161,6 +163,7 @@ export class Incidents {
   list(filter: {
     status?: IncidentStatus;
     customer?: string;
+    site?: string;
     device?: string;
     severity?: string;
     before?: number;
@@ -168,7 +171,7 @@ export class Incidents {
   }): { items: Incident[]; more: boolean } {
     const where: string[] = [];
     const values: unknown[] = [];
-    for (const key of ['status', 'customer', 'device', 'severity'] as const) {
+    for (const key of ['status', 'customer', 'site', 'device', 'severity'] as const) {
       if (filter[key] !== undefined) {
         where.push(`${key} = ?`);
         values.push(filter[key]);

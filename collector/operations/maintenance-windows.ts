@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { isTimezone } from '../inventory/sites.ts';
-import { Refusal } from '../inventory/errors.ts';
+import { Refusal } from '../errors.ts';
 
 export const SCOPES = ['device', 'site', 'customer'] as const;
 export const RECURRENCES = ['once', 'daily', 'weekly', 'monthly'] as const;

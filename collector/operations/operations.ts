@@ -4,14 +4,15 @@ import { CommandCatalogue } from '../commands/command-catalogue.ts';
 import { CommandQueue, type CommandQueueOptions } from '../commands/command-queue.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { InfluxQuery } from '../pipeline/influx-query.ts';
-import { OutboundPolicy, type DeviceState, type Plugin, type Point } from '../sdk/index.ts';
-import { AutoRecovery, DEFAULT_RECOVERY_RULES, type RecoveryRule } from './auto-recovery.ts';
+import { OutboundPolicy, type DeviceState, type Plugin, type Point, type RecoveryRule } from '../sdk/index.ts';
+import { AutoRecovery } from './auto-recovery.ts';
 import { Escalator, type EscalationOptions } from './escalation.ts';
 import { FirmwareCatalogue } from './firmware-catalogue.ts';
 import { Incidents } from './incidents.ts';
 import { WindowCalendar } from './maintenance-calendar.ts';
 import { MaintenanceWindows } from './maintenance-windows.ts';
 import { Rollouts, type RolloutsOptions } from './rollouts.ts';
+import { SessionScheduler } from './sessions/session-scheduler.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
@@ -26,15 +27,17 @@ export interface OperationsOptions {
   rollouts?: Pick<RolloutsOptions, 'tickMs' | 'maxOfflineTurns'>;
   /** Private networks firmware image URLs may point into (CIDRs). Default none. */
   firmware?: { allowedNetworks?: readonly string[] };
-  /** Auto-recovery rules (default DEFAULT_RECOVERY_RULES; [] turns it off) and check interval, ms (default 30,000). */
+  /**
+   * Auto-recovery rules (default: the plugins' `recovery`; [] turns it off) and check interval, ms (default 30,000).
+   */
   recovery?: { rules?: readonly RecoveryRule[]; checkEveryMs?: number };
 }
 
 export interface OperationsDeps {
   inventory: Inventory;
   bus: CommandBus;
-  /** The plugin list: declared commands by device kind, for devices that are offline. */
-  plugins: readonly Pick<Plugin, 'kinds' | 'commands'>[];
+  /** The plugin list: declared commands by device kind (for devices that are offline) and recovery rules. */
+  plugins: readonly Pick<Plugin, 'kinds' | 'commands' | 'recovery'>[];
   /** Writes a point to InfluxDB (the collector's `emitter.system`). */
   emit: (point: Point) => void;
   log: Logger;
@@ -56,7 +59,8 @@ export function maintenanceCalendar(inventory: Inventory): { windows: Maintenanc
 
 /**
  * Everything operations teams use, over one inventory and one command bus: durable commands,
- * maintenance windows, incidents with escalation, and reports. `start()` resumes durable work.
+ * maintenance windows, incidents with escalation, firmware rollouts, timed sessions and reports.
+ * `start()` resumes durable work.
  */
 export class Operations {
   readonly commands: CommandQueue;
@@ -68,6 +72,7 @@ export class Operations {
   readonly catalogue: CommandCatalogue;
   readonly firmware: FirmwareCatalogue;
   readonly rollouts: Rollouts;
+  readonly sessions: SessionScheduler;
 
   constructor(readonly deps: OperationsDeps) {
     const { inventory, log } = deps;
@@ -115,12 +120,23 @@ export class Operations {
       now,
       ...deps.options?.escalation,
     });
+    this.sessions = new SessionScheduler({
+      db: inventory.db,
+      dispatch: (device, request) => deps.bus.dispatch(device, request),
+      emit: (measurement, fields, tags = {}, time) => deps.emit({ measurement, fields, tags, time }),
+      lookup: (id) => inventory.directory.lookup(id),
+      log: log.child({ component: 'sessions' }),
+      clock: { now },
+      // A station that is back gets the session changes it missed at once.
+      onAttach: (listener) => deps.bus.onAttach(listener),
+      maintenance: this.calendar,
+    });
     this.recovery = Operations.recoveryFor(this, deps, now);
   }
 
   /** Builds auto-recovery when the deps can say a device's state. */
   private static recoveryFor(self: Operations, deps: OperationsDeps, now: () => number): AutoRecovery | undefined {
-    const rules = deps.options?.recovery?.rules ?? DEFAULT_RECOVERY_RULES;
+    const rules = deps.options?.recovery?.rules ?? deps.plugins.flatMap((p) => p.recovery ?? []);
     if (!deps.state || rules.length === 0) return undefined;
     return new AutoRecovery({
       db: deps.inventory.db,
@@ -153,9 +169,11 @@ export class Operations {
     this.rollouts.start();
     this.escalator.start();
     this.recovery?.start();
+    this.sessions.start();
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
+    this.sessions.stop();
     this.escalator.stop();
     this.rollouts.stop();
     this.recovery?.stop();

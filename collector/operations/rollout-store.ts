@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { DeviceFilter } from '../inventory/index.ts';
-import { Refusal } from '../inventory/errors.ts';
+import { Refusal } from '../errors.ts';
 
 export type RolloutStatus = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
 /** pending: not sent (or deferred: `next_try_at` set, the device was offline at its turn). */

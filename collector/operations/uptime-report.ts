@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { Refusal } from '../errors.ts';
 import { quoteString, rows, type InfluxQuery } from '../pipeline/influx-query.ts';
 import { deviceAvailability } from '../runtime/measurements.ts';
 import { incidentStats, type IncidentStats } from './incident-stats.ts';
@@ -75,13 +76,13 @@ export interface UptimeReportOptions {
   slaTargets?: Record<string, number>;
 }
 
-export class ReportError extends Error {
+/** A report asked for with a bad parameter (`field`: month, timezone). */
+export class ReportError extends Refusal {
   override name = 'ReportError';
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
+  declare readonly field: string;
+
+  constructor(message: string, field: string) {
+    super('invalid', message, field);
   }
 }
 

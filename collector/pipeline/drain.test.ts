@@ -9,7 +9,8 @@ import { SelfMetrics } from '../runtime/self-metrics.ts';
 import { defineMeasurement, MemoryDirectory } from '../sdk/index.ts';
 import { Drain, type DrainOptions } from './drain.ts';
 import { InfluxV1Writer } from './influx-writer.ts';
-import { openStateDb, Spool } from './spool.ts';
+import { Spool } from './spool.ts';
+import { openStateDb } from './state-db.ts';
 import { linesOf, type LineBatch, type PointWriter, type WriteOutcome } from './writer.ts';
 
 const log = pino({ level: 'silent' });

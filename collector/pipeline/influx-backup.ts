@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { InfluxQuery } from './influx-query.ts';
-import { findExecutable, INFLUXD_INSTALL_HINT } from './local-influxd.ts';
+import { INFLUXD_INSTALL_HINT } from './local-influxd.ts';
+import { findExecutable } from './find-executable.ts';
 
 export interface InfluxBackupTarget {
   /** `host:port` of the server's RPC bind-address (InfluxDB's default 127.0.0.1:8088). */

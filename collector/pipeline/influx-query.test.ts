@@ -13,7 +13,7 @@ import {
   splitStatements,
 } from './influx-query.ts';
 import { InfluxV1Writer } from './influx-writer.ts';
-import { freePort } from './local-influxd.ts';
+import { freePort } from './ports.ts';
 
 const influx = useInfluxd();
 

@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useInfluxd } from '../../test/helpers/influxd.ts';
 import { rows } from './influx-query.ts';
 import { InfluxV1Writer, InfluxV2Writer, parseRetryAfter } from './influx-writer.ts';
-import { openStateDb, Spool } from './spool.ts';
+import { Spool } from './spool.ts';
+import { openStateDb } from './state-db.ts';
 import { embeddedInfluxdUrl, INFLUXD_INSTALL_HINT, PortInUseError, startInfluxd } from './local-influxd.ts';
 
 const influx = useInfluxd();

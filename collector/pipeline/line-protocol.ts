@@ -9,8 +9,9 @@
  * - string field values are quoted, with `"` and `\` escaped; newlines inside them are kept;
  * - names, keys and tag values may not hold ASCII control characters (a newline would end the
  *   line) or unpaired UTF-16 surrogates (they have no UTF-8 form);
- * - floats are written like Go's `strconv.FormatFloat(f, 'g', -1, 64)`: shortest digits that
- *   round-trip, exponent form outside [1e-4, 1e6) with at least two exponent digits, `-0` kept;
+ * - floats are written like Go's `strconv.FormatFloat(f, 'g', -1, 64)` (go-float.ts): shortest
+ *   digits that round-trip, exponent form outside [1e-4, 1e6) with at least two exponent digits,
+ *   `-0` kept;
  * - tags are sorted by key in byte order (what InfluxDB does itself; pre-sorted is cheaper for it);
  *   fields keep their order.
  * Where this model and the Go encoder differ: a tag whose value is `undefined` or empty is left out
@@ -25,13 +26,16 @@
  *   ("shapes") it met, so a point like the previous ones costs pointer comparisons of its keys,
  *   not lookups and sorting (caches are bounded: invented names cost rebuilds, never memory);
  * - tag values are checked by an inline char-code scan, and only escaped when it finds something;
- * - numbers are written from small integers and digit tables: V8 prints a fractional double ~8x
- *   slower than a small integer, and caches every number it prints, which GC then has to copy.
+ * - numbers are written from small integers and digit tables (digits.ts, go-float.ts): V8 prints
+ *   a fractional double ~8x slower than a small integer, and caches every number it prints, which
+ *   GC then has to copy.
  * Per-series caches (the whole tag text of a device, say) were tried and lost: with thousands of
  * devices they miss the CPU caches and cost more than they save. `encodeLine` is synchronous, so
  * the scratch arrays and caches below need no locking and are never seen half-written.
  */
 import { Int, Uint, type Fields, type Point, type Tags } from '../sdk/point.ts';
+import { appendIntegerNumber, appendUint, DIGITS, DIGITS3, SAFE_LIMIT } from './digits.ts';
+import { appendFloat } from './go-float.ts';
 import { compareUtf8 } from './utf8-order.ts';
 
 export class LineProtocolError extends Error {
@@ -94,7 +98,7 @@ export function encodeLine(point: Point): string {
     first = false;
     // `typeof x === '...'` tests compile to type checks; a `switch (typeof x)` calls a builtin.
     // The formatters append their pieces to `line` rather than join them first.
-    if (typeof value === 'number') line = appendFloat(line, value, measurement, key);
+    if (typeof value === 'number') line = appendFloat(line, value) ?? nonFinite(value, measurement, key);
     else if (typeof value === 'string') line = appendQuoted(line, value, measurement, key);
     else if (typeof value === 'boolean') line += value ? 'true' : 'false';
     else line = appendInteger(line, value, measurement, key);
@@ -446,155 +450,21 @@ function quoteStringFrom(s: string, from: number, measurement: string, key: stri
   return out + s.slice(start) + '"';
 }
 
-/**
- * A float as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it (the corpus's reference).
- * Inside [1e-4, 1e6) that is exactly JavaScript's `String(v)`: both give the shortest digits that
- * round-trip, in plain notation. Outside it Go uses exponent notation with two exponent digits at
- * least (`6.632243e+06`, `1e-05`), where JavaScript would write `6632243` or `0.00001`.
- */
-function appendFloat(line: string, v: number, measurement: string, key: string): string {
-  const a = v < 0 ? -v : v;
-  if (a >= 1e-4 && a < 1e6) return appendDecimal(v < 0 ? line + '-' : line, a);
-  if (a >= 1e6 && a < 1e12) {
-    const large = appendLarge(v < 0 ? line + '-' : line, a);
-    if (large !== undefined) return large;
-  }
-  if (v === 0) return line + (1 / v < 0 ? '-0' : '0');
-  if (v - v !== 0) {
-    throw new LineProtocolError(
-      `field ${q(key)} of ${q(measurement)} is ${v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}: ` +
-        'InfluxDB cannot store NaN or Infinity',
-      measurement,
-      key,
-    );
-  }
-  const s = v.toExponential(); // shortest round-trip digits, e.g. 6.632243e+6
-  const e = s.indexOf('e');
-  return s.length - e === 3 ? line + s.slice(0, e + 2) + '0' + s.slice(e + 2) : line + s;
-}
-
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-const SAFE_LIMIT = 9007199254740992; // 2^53
-/** DIGITS[n] is `String(n)` and DIGITS3[n] the same padded to three digits, for n < 1000. */
-const DIGITS: string[] = [];
-const DIGITS3: string[] = [];
 /** `String(n) + 'i'`: small int fields (flags, percentages, counts) need no concatenation. */
-const INT_TEXT: string[] = [];
-for (let n = 0; n < 1000; n++) {
-  DIGITS.push(String(n));
-  DIGITS3.push(String(n).padStart(3, '0'));
-  INT_TEXT.push(String(n) + 'i');
-}
-/** FRACTIONS[k][f]: `.` and f written with k digits, for k <= 3 (most readings have few decimals). */
-const FRACTIONS: string[][] = [[''], [], [], []];
-for (let k = 1; k <= 3; k++) {
-  for (let f = 0; f < POW10[k]; f++) FRACTIONS[k].push('.' + String(f).padStart(k, '0'));
-}
-/** SHORT_FRACTIONS[f]: `.` and f/1000 with its trailing zeros dropped (`.5`, `.25`, `.125`). */
-const SHORT_FRACTIONS: string[] = [''];
-for (let f = 1; f < 1000; f++) SHORT_FRACTIONS.push(('.' + String(f).padStart(3, '0')).replace(/0+$/, ''));
-/** `0.`, `0.0`, ... for plain numbers below 1 whose first digit is 1, 2, ... places after the dot. */
-const ZERO_POINT = ['0.', '0.0', '0.00', '0.000'];
-/** Go's exponents for 1e6 <= a < 1e12. */
-const LARGE_EXPONENTS = ['e+06', 'e+07', 'e+08', 'e+09', 'e+10', 'e+11'];
-
-/*
- * Most readings have few decimals. Below 1e6, a double's rounding interval is far narrower than
- * 10^-6, so at most one decimal with six places or fewer parses to `a`, and if there is one it is
- * D = round(a·10^6) / 10^6 (the product is exact to well within 0.5). The division and parsing
- * both round correctly, so D parses to `a` exactly when that division gives `a` back. D without
- * its trailing zeros is then the shortest text that round-trips: what `String(a)` and Go print.
- * Its digits come from small integers and tables instead of V8's slower double printing.
- */
-
-/** `line` + `String(a)`, for 1e-4 <= a < 1e6. */
-function appendDecimal(line: string, a: number): string {
-  const whole = Math.floor(a);
-  if (whole === a) return appendUint(line, a);
-  const scaled = Math.round(a * 1e6);
-  if (scaled / 1e6 === a) {
-    // `a` is not an integer, so 0 < fraction < 10^6: small-integer arithmetic from here.
-    let fraction = (scaled - whole * 1e6) | 0;
-    const thousandths = (fraction / 1000) | 0;
-    if (thousandths * 1000 === fraction) return appendUint(line, whole) + SHORT_FRACTIONS[thousandths];
-    let decimals = 6;
-    while (fraction % 10 === 0) {
-      fraction = (fraction / 10) | 0;
-      decimals--;
-    }
-    return appendFraction(appendUint(line, whole), fraction, decimals);
-  }
-  // More decimals: V8's shortest digits, from toExponential (String(a) is slower, and V8 caches
-  // each number it prints, which makes every young-generation GC copy those strings). `a` is not
-  // an integer, so the digits before the dot are those of floor(a). (Finding the 15 or 16 digits
-  // exactly with Dekker's product was tried: printing that many digits from tables costs as much.)
-  const s = a.toExponential(); // d.ddde+x or d.ddde-x, x a single digit here
-  const e = s.indexOf('e');
-  if (s.charCodeAt(e + 1) === 0x2d) {
-    return line + ZERO_POINT[s.charCodeAt(e + 2) - 49] + s.charAt(0) + (e > 1 ? s.slice(2, e) : '');
-  }
-  return appendUint(line, whole) + '.' + s.slice(s.charCodeAt(e + 2) - 46, e);
-}
-
-/**
- * `line` + Go's `d.ddde+XX` for 1e6 <= a < 1e12 with at most three decimals, else `undefined`.
- * (Below 1e12, 10^-3 is still 8 times wider than a's rounding interval: the reasoning above holds.)
- */
-function appendLarge(line: string, a: number): string | undefined {
-  let m = Math.round(a * 1000);
-  if (m / 1000 !== a) return undefined;
-  // m is beyond small integers: strip zeros with exact float division, not the slow float `%`.
-  let digits = 10;
-  while (digits < 15 && m >= POW10[digits]) digits++;
-  let decimals = 3;
-  let tenth = Math.floor(m / 10);
-  while (decimals > 0 && tenth * 10 === m) {
-    m = tenth;
-    tenth = Math.floor(m / 10);
-    decimals--;
-    digits--;
-  }
-  const exponent = digits - decimals - 1;
-  while (tenth * 10 === m) {
-    m = tenth;
-    tenth = Math.floor(m / 10);
-    digits--;
-  }
-  const scale = POW10[digits - 1];
-  const first = Math.floor(m / scale);
-  line += DIGITS[first];
-  if (digits > 1) line = appendFraction(line, m - first * scale, digits - 1);
-  return line + LARGE_EXPONENTS[exponent - 6];
-}
-
-/** `line` + `.` + 0 <= f < 10^k written with exactly k digits. */
-function appendFraction(line: string, f: number, k: number): string {
-  if (k <= 3) return line + FRACTIONS[k][f];
-  const high = Math.floor(f / 1000);
-  return appendFraction(line, high, k - 3) + DIGITS3[f - high * 1000];
-}
-
-/**
- * `line` + the decimal text of an integer 0 <= a < 2^53, from the digit tables. `String(a)`
- * would be as correct, but V8 prints a non-small integer (a millisecond timestamp) like any
- * double, ~8x slower, and remembers every number it prints in a cache that makes each
- * young-generation GC slower.
- */
-function appendUint(line: string, a: number): string {
-  if (a < 1000) return line + DIGITS[a];
-  const high = Math.floor(a / 1000);
-  return appendUint(line, high) + DIGITS3[a - high * 1000];
-}
-
-/** `line` + the decimal text of an integer-valued number in int64/uint64 range. */
-function appendIntegerNumber(line: string, v: number): string {
-  if (v >= 0) return v < SAFE_LIMIT ? appendUint(line, v) : line + BigInt(v).toString();
-  return v > -SAFE_LIMIT ? appendUint(line + '-', -v) : line + BigInt(v).toString();
-}
+const INT_TEXT = DIGITS.map((d) => d + 'i');
 
 /** The float text alone, as `encodeLine` writes it (for tests and tools). */
 export function formatFloatValue(v: number): string {
-  return appendFloat('', v, '', 'value');
+  return appendFloat('', v) ?? nonFinite(v, '', 'value');
+}
+
+function nonFinite(v: number, measurement: string, key: string): never {
+  throw new LineProtocolError(
+    `field ${q(key)} of ${q(measurement)} is ${v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}: ` +
+      'InfluxDB cannot store NaN or Infinity',
+    measurement,
+    key,
+  );
 }
 
 function appendInteger(line: string, value: unknown, measurement: string, key: string): string {

@@ -6,7 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PointsRefused } from '../sdk/errors.ts';
-import { openStateDb, Spool, type SpoolOptions } from './spool.ts';
+import { Spool, type SpoolOptions } from './spool.ts';
+import { openStateDb } from './state-db.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -321,6 +322,36 @@ describe('Spool', () => {
     for (let i = 0; i < 200; i++) expect(spool.append(big(3000 + i))).toBeUndefined();
     await spool.committed();
     expect(everything(spool)).toHaveLength(200);
+    spool.close();
+    db.close();
+  });
+
+  it('stops at the disk reserve: below it commits are refused as disk_full, until the disk has room', async () => {
+    let free = 10 * 1024 ** 2;
+    const drops: Array<[number, string]> = [];
+    const { db, spool } = openSpool(tempDbPath(), {
+      diskReserveBytes: 4 * 1024 ** 2,
+      diskFree: () => free,
+      diskProbeMs: 10,
+      onDrop: (n, reason) => drops.push([n, reason]),
+    });
+    spool.append(line(1));
+    await spool.committed();
+    free = 4 * 1024 ** 2 - 1; // below the reserve, and the file has no free pages
+    spool.append(line(2));
+    await expect(spool.committed()).rejects.toBeInstanceOf(PointsRefused);
+    expect(spool.diskFull).toBe(true);
+    expect(spool.append(line(3))).toBe('disk_full');
+    expect(drops).toEqual([
+      [1, 'disk_full'],
+      [1, 'disk_full'],
+    ]);
+    free = 8 * 1024 ** 2;
+    for (let i = 0; i < 500 && spool.diskFull; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(spool.diskFull).toBe(false);
+    spool.append(line(4));
+    await spool.committed();
+    expect(everything(spool)).toEqual([line(1), line(4)]);
     spool.close();
     db.close();
   });

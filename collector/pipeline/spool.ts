@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { PointsRefused } from '../sdk/errors.ts';
-import { DiskProbe, isDiskFull } from './disk-full.ts';
+import { DiskProbe, DiskReserveReached, isDiskFull } from './disk-full.ts';
 import { gzipLines, type PackedLines } from './writer.ts';
 
 export type WhenFull = 'drop_oldest' | 'drop_newest';
@@ -44,6 +44,13 @@ export interface SpoolOptions {
   onDiskFull?: (full: boolean, err?: Error) => void;
   /** How often a full disk is probed for room again, ms. Default 1,000. */
   diskProbeMs?: number;
+  /**
+   * Bytes of the disk that commits leave free (see `DiskProbe`): below it new points are refused
+   * as `disk_full`, and SQLite keeps room to acknowledge, checkpoint and restart. Default 0.
+   */
+  diskReserveBytes?: number;
+  /** For tests: the disk's free bytes. Default: statfs of the database's directory. */
+  diskFree?: () => number | undefined;
 }
 
 /**
@@ -121,7 +128,7 @@ export class Spool {
     this.onDrop = options.onDrop ?? (() => {});
     this.onDiskFull = options.onDiskFull ?? (() => {});
     this.diskProbeMs = options.diskProbeMs ?? 1000;
-    this.probe = new DiskProbe(this.db);
+    this.probe = new DiskProbe(this.db, options.diskReserveBytes, options.diskFree);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY, line NOT NULL, lengths BLOB, chars INTEGER);
       CREATE TABLE IF NOT EXISTS dead_letters (
@@ -219,9 +226,11 @@ export class Spool {
     this.waiters = [];
     if (this.pending.length > 0) {
       try {
+        const reserve = this.probe.keepsReserve(this.pendingBytes);
+        if (reserve) throw reserve;
         this.commitPending();
       } catch (err) {
-        if (!isDiskFull(err)) throw err;
+        if (!isDiskFull(err) && !(err instanceof DiskReserveReached)) throw err;
         this.refusePending(err);
         for (const w of waiters) w.reject(new PointsRefused('disk_full'));
         return;
@@ -412,14 +421,4 @@ export class SpoolBatch implements PackedLines {
 export interface DeadLetter {
   line: string;
   error: string;
-}
-
-/** Opens (or creates) the runtime's state database: WAL, so a reader never blocks the writer. */
-export function openStateDb(path: string): Database.Database {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  // NORMAL survives a killed process (the WAL is in the OS); only a power cut can lose the last
-  // commits. `spool.synchronous: full` in the config trades throughput for that case too.
-  db.pragma('synchronous = NORMAL');
-  return db;
 }

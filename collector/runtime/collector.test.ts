@@ -60,7 +60,9 @@ function testPlugin(o: TestPluginOptions): Plugin & { attempts: number } {
       return { async stop() {} };
     },
   });
-  return Object.defineProperty(plugin, 'attempts', { get: () => counter.attempts }) as Plugin & { attempts: number };
+  return Object.defineProperty(plugin, 'attempts', { get: () => counter.attempts }) as typeof plugin & {
+    attempts: number;
+  };
 }
 
 const open: Array<{ collector: Collector; db: Database.Database }> = [];

@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { DeviceDirectory, DeviceRecord, DeviceState, Fields, Tags } from '../sdk/index.ts';
+import {
+  isDiskFull,
+  type DeviceDirectory,
+  type DeviceRecord,
+  type DeviceState,
+  type Fields,
+  type Tags,
+} from '../sdk/index.ts';
 import { fleetFirmwareGroups, fleetStatusGroups } from './fleet-groups.ts';
 import { deviceAttention, deviceAvailability, deviceStatus, fleetFirmware, fleetStatus } from './measurements.ts';
 
@@ -71,6 +78,8 @@ export class Liveness {
   private lastFullStatus = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** A save failed for a full disk; said once, until a save succeeds. */
+  private unsaved = false;
 
   constructor(options: LivenessOptions) {
     // `?? default` rather than spreading: a caller passing `missedIntervals: undefined` (the
@@ -293,7 +302,26 @@ export class Liveness {
     );
   }
 
+  /**
+   * The state is saved each status interval on the runtime's disk. A full disk must not end the
+   * process (this runs in a timer and at stop): the save is skipped and the next one catches up;
+   * a restart meanwhile only loses the counts since the last save.
+   */
   private save(now: number): void {
+    try {
+      this.saveAll(now);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      if (!this.unsaved)
+        this.o.log.warn({ err: err.message }, 'liveness state not saved: disk full; retried each status interval');
+      this.unsaved = true;
+      return;
+    }
+    if (this.unsaved) this.o.log.info('liveness state saved again');
+    this.unsaved = false;
+  }
+
+  private saveAll(now: number): void {
     const upsert = this.o.db.prepare(`INSERT INTO liveness
       (device, reported, last_seen, hour_start, online_ms, error_ms, offline_ms, maintenance_ms, state, since, attention)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

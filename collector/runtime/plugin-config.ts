@@ -1,5 +1,12 @@
 import Value from 'typebox/value';
-import { PluginConfigError, type Plugin, type PluginPlace } from '../sdk/index.ts';
+import {
+  PluginConfigError,
+  type Plugin,
+  type PluginDefinition,
+  type PluginPlace,
+  type Static,
+  type TSchema,
+} from '../sdk/index.ts';
 
 export type StartFailurePolicy = 'exit' | 'retry';
 
@@ -57,7 +64,11 @@ export function resolvePlugins(
 }
 
 /** Applies the schema's defaults and validates; throws PluginConfigError naming the first bad key. */
-export function validatePluginConfig(plugin: Plugin, instance: string, raw: unknown): unknown {
+export function validatePluginConfig<C extends TSchema>(
+  plugin: PluginDefinition<C>,
+  instance: string,
+  raw: unknown,
+): Static<C> {
   const config = Value.Default(plugin.config, structuredClone(raw ?? {}));
   const first =
     [...Value.Errors(plugin.config, config)].find((e) => e.keyword !== 'boolean') ??
@@ -68,5 +79,5 @@ export function validatePluginConfig(plugin: Plugin, instance: string, raw: unkn
     if (extra?.length) throw new PluginConfigError(instance, key ? `${key}.${extra[0]}` : extra[0], 'unknown option');
     throw new PluginConfigError(instance, key, first.message);
   }
-  return config;
+  return config as Static<C>; // validated just above
 }

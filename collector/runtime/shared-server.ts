@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { PluginHttp, PluginRouteOptions } from '../sdk/index.ts';
@@ -7,12 +7,18 @@ import { peerAddress } from './client-address.ts';
 type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void | Promise<void>;
 
 /**
+ * Decides a WebSocket upgrade before any plugin sees it (`http.allow` on operator paths): undefined
+ * to go on, or the status and JSON body that refuse it. `client` has `trust_proxy` applied.
+ */
+export type UpgradeGate = (request: IncomingMessage, client: string) => { status: number; body: unknown } | undefined;
+
+/**
  * The one HTTP server every plugin shares. Fastify freezes its routes once it listens, but a
  * plugin whose start failed may be started again later: each route is therefore registered once
  * and calls the handler of the newest registration. WebSocket upgrades are dispatched by path
  * prefix, longest first; an upgrade nobody claims is answered 404.
  *
- * Routes that declare a `role` are not added here: the API mounts them inside its own scope
+ * Routes that declare `config.minRole` are not added here: the API mounts them inside its own scope
  * (`mountApiRoutes`), so its keys, roles, rate limit, audit and errors apply to them exactly as
  * to the core routes.
  */
@@ -28,6 +34,7 @@ export class SharedServer {
     readonly app: FastifyInstance,
     /** The client address of a request (trust_proxy applied); plugins see it as `ctx.http.clientAddress`. */
     private readonly clientAddress: (request: IncomingMessage) => string = peerAddress,
+    private readonly gate: UpgradeGate = () => undefined,
   ) {
     app.addHook('onReady', async () => {
       const orphan = this.apiRoutes[0];
@@ -41,6 +48,14 @@ export class SharedServer {
       void parseJson(request, (body as Buffer).toString('utf8'), done);
     });
     app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refused = this.gate(request, this.clientAddress(request));
+      if (refused) {
+        const body = JSON.stringify(refused.body);
+        return void socket.end(
+          `HTTP/1.1 ${refused.status} ${STATUS_CODES[refused.status]}\r\nConnection: close\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
       const path = (request.url ?? '/').split('?')[0];
       const match = this.upgrades.find((u) => path.startsWith(u.prefix));
       if (match) {
@@ -61,7 +76,7 @@ export class SharedServer {
   forPlugin(owner: string): PluginHttp {
     return {
       clientAddress: this.clientAddress,
-      route: ({ role, ...options }: PluginRouteOptions) => {
+      route: (options: PluginRouteOptions) => {
         const methods = ([] as string[]).concat(options.method);
         const key = `${methods.join(',')} ${options.url}`;
         const known = this.handlers.has(key);
@@ -88,14 +103,13 @@ export class SharedServer {
             },
           }),
         };
-        if (!role) return void this.app.route(bound);
+        if (!options.config?.minRole) return void this.app.route(bound);
         if (this.apiMounted) throw new Error(`${owner}: API route ${key} must be added before the API is mounted`);
-        const config = (options.config ?? {}) as Record<string, unknown>;
+        const config = options.config;
         // The audit log names every mutating call; a plugin may name its own action.
         const action =
-          (config.action as string | undefined) ??
-          `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
-        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, minRole: role, action } } });
+          config.action ?? `${owner}.${methods.join('_').toLowerCase()}${options.url.replace(/\/:?/g, '.')}`;
+        this.apiRoutes.push({ owner, route: { ...bound, config: { ...config, action } } });
       },
       upgrade: (prefix, handler) => {
         const index = this.upgrades.findIndex((u) => u.prefix === prefix);
@@ -110,8 +124,8 @@ export class SharedServer {
   }
 
   /**
-   * Adds the plugins' role routes to the API's scope (its `extend` hook). Their URLs are absolute
-   * (`/api/v1/charging-sessions`) and must lie under the API's prefix.
+   * Adds the plugins' API routes (those with `config.minRole`) to the API's scope (its `extend`
+   * hook). Their URLs are absolute (`/api/v1/charging-sessions`) and must lie under the API's prefix.
    */
   mountApiRoutes(api: FastifyInstance): void {
     this.apiMounted = true;

@@ -1,7 +1,7 @@
 /**
  * The device directory: how plugins and the runtime learn who a device is. The inventory
- * (SQLite) implements it in production; `MemoryDirectory` in the runtime serves tests and
- * embedded use. Lookups are synchronous because enrichment runs on every emitted point; an
+ * (SQLite) implements it in `serve`; `MemoryDirectory` (this SDK, memory-directory.ts) serves
+ * `fleetpulse agent`, tests and benchmarks. Lookups are synchronous because enrichment runs on every emitted point; an
  * implementation over a remote store keeps a local cache.
  */
 export type Lifecycle = 'pending' | 'active' | 'retired';

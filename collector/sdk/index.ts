@@ -1,11 +1,13 @@
 // The plugin SDK: everything a plugin may import. It imports nothing else from this repository.
+// Test and simulation tools have their own entry points (testing.ts, simulation.ts): importing
+// this file never loads them (index.test.ts checks).
 export * from './point.ts';
 export * from './measurement.ts';
 export * from './devices.ts';
 export * from './errors.ts';
 export * from './plugin.ts';
+export * from './recovery.ts';
 export * from './simulator.ts';
-export * from './simulated-uplink.ts';
 export * from './line-head.ts';
 export { MemoryDirectory } from './memory-directory.ts';
 export { conformFields, fieldSetMismatch } from './conform.ts';
@@ -29,6 +31,5 @@ export {
   type LocalDate,
   type LocalDateTime,
 } from './zoned-time.ts';
-export { TestAccumulator } from './test-accumulator.ts';
 export { Type } from 'typebox';
 export type { Static, TSchema } from 'typebox';

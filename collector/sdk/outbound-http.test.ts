@@ -25,16 +25,20 @@ afterAll(async () => {
 });
 
 const DNS: Record<string, string[]> = { 'plug.venue': ['127.0.0.1'], 'split.venue': ['127.0.0.1', '169.254.169.254'] };
-const resolve: Resolve = async (name) => DNS[name] ?? [];
+const asked: string[] = [];
+const resolve: Resolve = async (name) => (asked.push(name), DNS[name] ?? []);
 const loopbackOk = new OutboundPolicy({ setting: 'test.allowed_networks', allowedNetworks: ['127.0.0.1/32'], resolve });
 const closed = new OutboundPolicy({ setting: 'test.allowed_networks', resolve });
 
 describe('outboundRequest', () => {
   it('connects where the policy allows, to the address its lookup checked', async () => {
     const before = hits;
+    asked.length = 0;
     const res = await outboundRequest(loopbackOk, url(target, 'plug.venue'));
     expect(res).toMatchObject({ status: 200, ok: true, text: 'target' });
     expect(hits).toBe(before + 1);
+    // One question, in the socket's lookup: no earlier answer a rebinding DNS could contradict.
+    expect(asked).toEqual(['plug.venue']);
   });
 
   it('refuses a literal or a resolved forbidden address before anything is sent', async () => {

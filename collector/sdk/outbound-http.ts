@@ -14,7 +14,9 @@ export interface OutboundRequest {
 export interface OutboundResponse {
   status: number;
   ok: boolean;
+  /** The answer as UTF-8 text; `body` for bytes (a firmware image). */
   text: string;
+  body: Buffer;
 }
 
 /**
@@ -48,12 +50,17 @@ export async function outboundRequest(
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > max) return req.destroy(new Error(`answer over ${max} bytes`));
+          if (size > max) {
+            // Settled here: the destroyed response may still end, with what it had so far.
+            reject(new Error(`answer over ${max} bytes`));
+            return req.destroy();
+          }
           chunks.push(chunk);
         });
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
+          const body = Buffer.concat(chunks);
+          resolve({ status, ok: status >= 200 && status < 300, text: body.toString('utf8'), body });
         });
         res.on('error', reject);
       },

@@ -8,6 +8,7 @@ import type { DeviceDirectory, DeviceStatusState, DiscoveredAttributes } from '.
 import type { LineHead } from './line-head.ts';
 import type { MeasurementSpec } from './measurement.ts';
 import type { Fields, Tags } from './point.ts';
+import type { RecoveryRule } from './recovery.ts';
 
 /** Why `forward` did not spool a line (see `PluginContext.forward`). */
 export type ForwardRefusal =
@@ -53,13 +54,17 @@ export interface AttachOptions {
 /** API roles, each including the ones after it: admin > operator > support > viewer. */
 export type Role = 'admin' | 'operator' | 'support' | 'viewer';
 
-export interface PluginRouteOptions extends RouteOptions {
-  /**
-   * For routes under `/api/v1`: the least role allowed. The API's key check, role check and audit
-   * log (for mutating methods) then apply exactly as for the core routes. Omit it for device
-   * endpoints that authenticate devices themselves (signatures, tokens).
-   */
-  role?: Role;
+export interface PluginRouteOptions extends Omit<RouteOptions, 'config'> {
+  config?: RouteOptions['config'] & {
+    /**
+     * For routes under `/api/v1`: the least role allowed, named as on the core routes. The API's
+     * key check, role check and audit log (for mutating methods) then apply exactly as for them.
+     * Omit it for device endpoints that authenticate devices themselves (signatures, tokens).
+     */
+    minRole?: Role;
+    /** The audit log's name for a mutating call. Default `<plugin>.<method>.<path>`. */
+    action?: string;
+  };
 }
 
 export interface PluginHttp {
@@ -180,11 +185,11 @@ export interface DeviceProblem {
 /** Where a plugin runs: in `fleetpulse serve`, at the edge in `fleetpulse agent`, or both. */
 export type PluginPlace = 'serve' | 'agent';
 
-export interface PluginDefinition<C extends TSchema = TSchema> {
+export interface PluginDefinition<C extends TSchema = TSchema, K extends string = string> {
   name: string;
   description: string;
-  /** Device kinds this plugin serves, e.g. `['charger']`. */
-  kinds: string[];
+  /** Device kinds this plugin serves, e.g. `['charger']`; the dashboards' kinds come from here. */
+  kinds: readonly K[];
   runs_in: PluginPlace[];
   /** Configuration schema, every option with its default. */
   config: C;
@@ -193,10 +198,16 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
   measurements: MeasurementSpec[];
   commands?: Record<string, CommandSpec>;
   /**
+   * Auto-recovery for this plugin's kinds: a command sent when a device has been in error or
+   * offline for a while (the core's auto-recovery runs every plugin's rules). Optional. A rule's
+   * kinds are checked against `kinds` (`NoInfer`), not added to them.
+   */
+  recovery?: readonly RecoveryRule<NoInfer<K>>[];
+  /**
    * How often this plugin's devices report, in seconds, given its config. A device is marked
    * offline after two missed intervals (the runtime's `liveness.missed_intervals`).
    */
-  reporting_interval_s: number | ((config: Static<C>) => number);
+  reporting_interval_s: number | ConfigReader<Static<C>, number>;
   start(ctx: PluginContext<Static<C>>): Promise<RunningPlugin>;
   /**
    * Checks a device of one of this plugin's kinds before the inventory stores it (API create,
@@ -206,12 +217,22 @@ export interface PluginDefinition<C extends TSchema = TSchema> {
   checkDevice?(device: DeviceDraft, config: Static<C>): Promise<DeviceProblem | undefined>;
 }
 
+/**
+ * A function of the plugin's config, written in method syntax on purpose: method parameters are
+ * checked bivariantly, so a plugin typed by its own schema still fits in the `Plugin` list.
+ */
+type ConfigReader<Config, R> = { read(config: Config): R }['read'];
+
+/** A plugin of any configuration, as the runtime lists and runs it. */
 export type Plugin = PluginDefinition<TSchema>;
 
 /**
- * Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. The config
- * type flows into `start(ctx)`; the result is the untyped `Plugin` the runtime lists.
+ * Declares a plugin. Pure: validates nothing, opens nothing; the runtime does both. The result
+ * keeps its config type and its kinds (literal, for the dashboards), so `start(ctx)` and tests
+ * (`TestAccumulator`, `validatePluginConfig`) are checked against the schema; it is also a `Plugin`.
  */
-export function definePlugin<C extends TSchema>(definition: PluginDefinition<C>): Plugin {
+export function definePlugin<C extends TSchema, const K extends string>(
+  definition: PluginDefinition<C, K>,
+): PluginDefinition<C, K> {
   return definition;
 }

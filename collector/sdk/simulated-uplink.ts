@@ -34,20 +34,36 @@ export interface SimulatedUplinkOptions {
    * Default: every command succeeds at once with `{ simulated: true }`.
    */
   onCommand?: (command: UplinkCommand) => unknown;
+  /**
+   * After a connection that was open goes away (the server restarted, the network dropped), it is
+   * opened again with exponential backoff and jitter: the delay's ceiling starts at `initialMs`
+   * (default 1,000) and doubles up to `maxMs` (default 30,000), as the real agent's uplink does.
+   * `false`: no reconnecting.
+   */
+  reconnect?: { initialMs?: number; maxMs?: number } | false;
+  /** Called after every reconnection: the server forgot what the agent announced. */
+  onReconnect?: () => void;
 }
 
 /**
  * A light edge agent for simulators and benchmarks: one WebSocket to `serve`'s agent uplink,
  * batches of line protocol resolved on their ack, commands answered. It speaks the frames of the
  * edge pipeline's `UplinkWriter` (`batch` → `ack`, `devices`, `command` → `result`) but keeps no
- * outbox and does not reconnect by itself: `fleetpulse agent` is the real one (the end-to-end
- * test runs it); this lets one machine play hundreds of agents. It lives in the SDK because
+ * outbox (a batch sent while disconnected is lost, as a simulator may): `fleetpulse agent` is the
+ * real one (the end-to-end test runs it); this lets one machine play hundreds of agents. Like the
+ * real one it reconnects by itself (`reconnect`). It lives in the SDK because
  * every device type that sits behind an agent (PCs, terminals) simulates through it.
  */
 export class SimulatedUplink {
   private ws: WebSocket | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { n: number; resolve: () => void }>();
+  /** Set by `close()`: a close asked for is not followed by a reconnection. */
+  private closing = false;
+  /** Whether a connection was ever open: a first `connect()` that fails is the caller's to retry. */
+  private opened = false;
+  private attempts = 0;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SimulatedUplinkOptions) {}
 
@@ -57,20 +73,48 @@ export class SimulatedUplink {
 
   /** Opens the connection; rejects with the HTTP status when the server refuses it. */
   connect(): Promise<void> {
+    this.closing = false;
+    clearTimeout(this.retry);
+    return this.open();
+  }
+
+  private open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.o.url.replace(/\/?$/, '/') + encodeURIComponent(this.o.id), {
         headers: { authorization: `Bearer ${this.o.token}` },
       });
       this.ws = ws;
-      ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_q, res) => reject(new Error(`agent ${this.o.id}: HTTP ${res.statusCode}`)));
+      ws.once('open', () => {
+        this.opened = true;
+        this.attempts = 0;
+        resolve();
+      });
+      ws.once('unexpected-response', (_q, res) => {
+        reject(new Error(`agent ${this.o.id}: HTTP ${res.statusCode}`));
+        ws.terminate(); // 'close' follows
+      });
       ws.on('error', reject); // after open, a later error only precedes 'close'
       ws.on('message', (data) => this.message(ws, messageText(data)));
       ws.on('close', () => {
         for (const p of this.pending.values()) p.resolve();
         this.pending.clear();
+        if (this.ws === ws && this.opened && !this.closing && this.o.reconnect !== false) this.reconnectLater();
       });
     });
+  }
+
+  /** Between half the ceiling and the ceiling, which doubles; a failed attempt closes, and that schedules the next. */
+  private reconnectLater(): void {
+    const { initialMs = 1000, maxMs = 30_000 } = this.o.reconnect || {};
+    const ceiling = Math.min(maxMs, initialMs * 2 ** this.attempts++);
+    this.retry = setTimeout(
+      () =>
+        void this.open().then(
+          () => this.o.onReconnect?.(),
+          () => {},
+        ),
+      ceiling / 2 + (Math.random() * ceiling) / 2,
+    );
   }
 
   announce(devices: UplinkDevice[]): void {
@@ -90,6 +134,8 @@ export class SimulatedUplink {
 
   /** Closes the connection; resolves once it is closed. */
   close(code = 1000, reason = 'simulation over'): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retry);
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {

@@ -4,7 +4,8 @@ import { conformFields } from './conform.ts';
 import type { DeviceDirectory } from './devices.ts';
 import { MemoryDirectory } from './memory-directory.ts';
 import type { LineHead } from './line-head.ts';
-import type { Attachment, Plugin, PluginContext, PluginHttp, SeenAttributes } from './plugin.ts';
+import type { Static, TSchema } from 'typebox';
+import type { Attachment, PluginContext, PluginDefinition, PluginHttp, SeenAttributes } from './plugin.ts';
 import type { Fields, Point, Tags } from './point.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { Fields, Point, Tags } from './point.ts';
  * reports, and throws at once on a point that does not match the plugin's declarations (the
  * runtime would only count it). HTTP is not available here; test routes through the runtime.
  */
-export class TestAccumulator<Config = unknown> {
+export class TestAccumulator<C extends TSchema = TSchema> {
   readonly points: Point[] = [];
   /** Lines handed on with `ctx.forward`, heads as given (the runtime would enrich them). */
   readonly forwarded: LineHead[] = [];
@@ -21,13 +22,14 @@ export class TestAccumulator<Config = unknown> {
   readonly events = new Map<string, number>();
   readonly gauges = new Map<string, number>();
   readonly connections = new Map<string, unknown>();
-  readonly context: PluginContext<Config>;
+  readonly context: PluginContext<Static<C>>;
   private readonly stopper = new AbortController();
   now = Date.now();
 
   constructor(
-    plugin: Plugin,
-    config: Config,
+    plugin: PluginDefinition<C>,
+    /** Normally `validatePluginConfig(plugin, …)`: the defaults applied, as the runtime does. */
+    config: Static<C>,
     options: { directory?: DeviceDirectory; http?: PluginHttp; db?: Database.Database } = {},
   ) {
     const declared = new Map(plugin.measurements.map((m) => [m.name, m]));

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { createHash } from 'node:crypto';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
 import { MemoryDirectory, type MeasurementSpec, messageText } from '../../collector/sdk/index.ts';
-import { measurements as tc200Measurements } from '../tc200/metrics.ts';
+import { measurements as tc200Measurements } from '../tc200/measurements.ts';
 import { fillDisk } from '../../test/helpers/full-disk.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import host from '../host/index.ts';

@@ -9,7 +9,7 @@ import {
   messageText,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { encode, parseAgentMessage, UplinkProtocolError } from './protocol.ts';
 import { AgentSession, type EdgeErrors, type Waiting } from './session.ts';
 

@@ -1,18 +1,12 @@
 import pino from 'pino';
 import Value from 'typebox/value';
-import {
-  conformFields,
-  int,
-  SimulatedUplink,
-  type Fields,
-  type Point,
-  type SeenAttributes,
-  type UplinkCommand,
-} from '../../collector/sdk/index.ts';
+import { conformFields, int, type Fields, type Point, type SeenAttributes } from '../../collector/sdk/index.ts';
+import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/simulation.ts';
 import tc200 from '../tc200/index.ts';
-import { BootWatch, runCommand, type CommandContext } from '../tc200/commands.ts';
+import { BootWatch, runCommand } from '../tc200/commands.ts';
+import type { CommandContext } from '../tc200/terminal-line.ts';
 import { config as tc200Config, type Tc200Config } from '../tc200/config.ts';
-import { MemoryTerminal } from '../tc200/memory-terminal.ts';
+import { MemoryTerminal } from '../tc200/simulated-memory-terminal.ts';
 import type { Report } from '../tc200/reports.ts';
 import type { TerminalFaults } from '../tc200/terminal-model.ts';
 
@@ -86,12 +80,18 @@ export class SimulatedAgent {
       token: o.token,
       onAck: o.onAck,
       onCommand: (c) => this.command(c),
+      onReconnect: () => this.announce(),
     });
   }
 
   /** Connects, announces the terminals with the tc200 plugin's commands, and boots them (their hellos). */
   async connect(): Promise<void> {
     await this.uplink.connect();
+    this.announce();
+    for (const t of this.terminals) t.start();
+  }
+
+  private announce(): void {
     const commands = Object.fromEntries(
       Object.entries(tc200.commands ?? {}).map(([name, c]) => [
         name,
@@ -107,7 +107,6 @@ export class SimulatedAgent {
         commands,
       })),
     );
-    for (const t of this.terminals) t.start();
   }
 
   /** One round at `t` (ms): a status from every terminal, liveness where due, self-metrics; resolves on the ack. */

@@ -101,6 +101,8 @@ export default defineSimulator({
     }
     while (!signal.aborted) {
       const t = Date.now();
+      // Connected now, not ever: an uplink that went away reconnects by itself meanwhile.
+      progress.update('connected', agents.filter((a) => a.uplink.connected).length, count);
       await Promise.all(agents.map((a) => a.report(t)));
       progress.count('batches', agents.length);
       await new Promise<void>((r) => {

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { messageText } from '../../collector/sdk/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedOwners, tempInventory } from '../../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../../collector/inventory/testing.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import host from '../host/index.ts';
 import agent from './index.ts';

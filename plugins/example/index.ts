@@ -8,7 +8,7 @@ import {
   messageText,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { measurements, sensorReading } from './metrics.ts';
+import { measurements, sensorReading } from './measurements.ts';
 import { commandFrame, parseMessage, ProtocolError } from './protocol.ts';
 
 /**

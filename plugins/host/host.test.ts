@@ -8,15 +8,15 @@ import {
   CommandFailed,
   CommandRejected,
   DeviceUnreachable,
-  TestAccumulator,
   type Command,
   type Point,
 } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import host from './index.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 
 // The host plugin on this machine's real systeminformation, under the SDK's TestAccumulator
-// (which throws at once on a point that does not match metrics.ts).
+// (which throws at once on a point that does not match measurements.ts).
 const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-host-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
@@ -30,7 +30,7 @@ async function startHost(own: HostConfig = {}) {
     interval_s: 1,
     cpu_interval_s: 1,
     ...own,
-  }) as never;
+  });
   const acc = new TestAccumulator(host, config);
   const running = await host.start(acc.context);
   return {

@@ -8,7 +8,7 @@ import {
   type Command,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { readCpu, readFast } from './sampler.ts';
 import { runCommand } from './run-command.ts';
 import { StationSession, type ExpiryAction } from './station-session.ts';
@@ -75,6 +75,18 @@ export default definePlugin({
   config,
   enabled_by_default: true,
   measurements,
+  // A PC whose agent has been silent for 15 minutes: the smart plug in its `plug` label (the plug
+  // plugin's `power_cycle`) turns it off and on again.
+  recovery: [
+    {
+      name: 'agent_silent_power_cycle',
+      kinds: ['pc'],
+      state: 'offline',
+      for_s: 900,
+      command: 'power_cycle',
+      via_label: 'plug',
+    },
+  ],
   commands: {
     reboot: { description: 'Reboots the PC (runs reboot_command)', params: none, timeout_s: 30 },
     diagnostics: {
@@ -181,9 +193,15 @@ async function loop(ctx: PluginContext, intervalS: number, round: () => Promise<
     // Stopped during the round: the abort has fired already, a listener added now would never run.
     if (signal.aborted) break;
     const wait = Math.max(0, intervalS * 1000 - (Date.now() - started));
+    // The listener goes with the wait: one left per round was the agent's MaxListenersExceededWarning.
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, wait);
-      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, wait);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conformFields } from '../../collector/sdk/index.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import {
   cpuReading,
   diskReading,
@@ -98,7 +98,7 @@ const TIME = { current: 1795316062674, uptime: 4995.05, timezone: 'UTC+0000', ti
 const LOAD = { avgLoad: 0.42, currentLoad: 12.5, currentLoadUser: 9.1, currentLoadSystem: 3.4 };
 
 const declared = new Map(measurements.map((m) => [m.name, m]));
-/** Every reading must pass the runtime's own check against metrics.ts. */
+/** Every reading must pass the runtime's own check against measurements.ts. */
 const conforms = (r: Reading) => conformFields(declared.get(r.measurement)!, r.fields);
 const refusal = (f: () => unknown) => {
   try {

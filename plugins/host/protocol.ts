@@ -1,10 +1,10 @@
 import type { Systeminformation } from 'systeminformation';
 import type { Fields } from '../../collector/sdk/index.ts';
-import { hostCpu, hostDisk, hostMemory, hostNet, hostSystem } from './metrics.ts';
+import { hostCpu, hostDisk, hostMemory, hostNet, hostSystem } from './measurements.ts';
 
 /**
  * What the host plugin reads from the PC and what it makes of it: systeminformation's results
- * mapped to the declared fields of metrics.ts. Pure: no I/O; the readings themselves are taken
+ * mapped to the declared fields of measurements.ts. Pure: no I/O; the readings themselves are taken
  * in sampler.ts. A value that is not a finite number (systeminformation reports NaN for counters
  * it could not read on some platforms) refuses the reading with a HostReadingError naming it,
  * rather than writing a NaN that InfluxDB would refuse for the whole batch.

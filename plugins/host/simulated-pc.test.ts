@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { hostLines } from './simulated-pc.ts';
 
 /** The fields of one line (no strings or escapes in host lines), as written. */

@@ -1,4 +1,4 @@
-import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/index.ts';
+import { SimulatedUplink, type UplinkCommand } from '../../collector/sdk/simulation.ts';
 import host from './index.ts';
 
 /**
@@ -32,6 +32,7 @@ export class SimulatedPc {
       token: o.token,
       onAck: o.onAck,
       onCommand: (c) => this.command(c),
+      onReconnect: () => this.announce(),
     });
   }
 
@@ -42,6 +43,10 @@ export class SimulatedPc {
 
   async connect(): Promise<void> {
     await this.uplink.connect();
+    this.announce();
+  }
+
+  private announce(): void {
     const commands = Object.fromEntries(
       Object.entries(host.commands ?? {}).map(([name, c]) => [
         name,

@@ -47,6 +47,8 @@ export default defineSimulator({
     }
     while (!signal.aborted) {
       const t = Date.now();
+      // Connected now, not ever: an uplink that went away reconnects by itself meanwhile.
+      progress.update('connected', pcs.filter((pc) => pc.up).length, count);
       await Promise.all(pcs.map((pc) => pc.report(t)));
       progress.count('rounds');
       await new Promise<void>((r) => {

@@ -1,13 +1,14 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { TestAccumulator } from '../../collector/sdk/index.ts';
+import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import host from './index.ts';
 import { StationSession } from './station-session.ts';
 
 // The station's local copy under the SDK's TestAccumulator (a moved clock, a real SQLite file in
 // memory); the enforcement arm records what it was asked and fails on demand.
 function setUp(db = new Database(':memory:')) {
-  const acc = new TestAccumulator(host, {}, { db });
+  const acc = new TestAccumulator(host, validatePluginConfig(host, 'host', {}), { db });
   const done: string[] = [];
   let failWith: string | undefined;
   const session = new StationSession(acc.context, 'pc-1', async (action) => {

@@ -1,5 +1,5 @@
 import type { PluginContext } from '../../collector/sdk/index.ts';
-import { hostSession } from './metrics.ts';
+import { hostSession } from './measurements.ts';
 
 export type ExpiryAction = 'lock' | 'log_off' | 'none';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, rawCall, startRig, type Rig } from './test-rig.ts';
+import { boot16, boot201, rawCall, startRig, type Rig } from './testing.ts';
 
 /**
  * "Answered" means "stored", also after a reconnect: a charger that lost an answer resends the

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceUnreachable, MemoryDirectory } from '../../collector/sdk/index.ts';
-import { startRig, type Rig } from './test-rig.ts';
+import { startRig, type Rig } from './testing.ts';
 
 /** Commands through the real command bus to real ocpp-rpc chargers of both versions. */
 const directory = new MemoryDirectory()

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, eventually, rawCall, rawFrame, startRig, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, rawCall, rawFrame, startRig, type Rig } from './testing.ts';
 
 /**
  * Handshakes, bad input and liveness against the real runtime with real ocpp-rpc chargers.

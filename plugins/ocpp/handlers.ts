@@ -5,9 +5,10 @@
  * the charger says (points, inventory) and answers; payloads arrive already checked against the
  * version's schema by ocpp-rpc's strict mode.
  */
+import { isDiskFull, PointsRefused } from '../../collector/sdk/index.ts';
 import { idTagInfo } from './id-tags.ts';
 import { autoLocalList } from './station-commands.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware } from './metrics.ts';
+import { boot, chargerError, connectorStatus, diagnostics, firmware } from './measurements.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
@@ -37,6 +38,13 @@ export async function dispatch(
     return await handler(params, charger);
   } catch (err) {
     if ((err as { rpcErrorCode?: string }).rpcErrorCode) throw err;
+    // Not stored (the spool's or the inventory's commit failed): a CALLERROR makes the charger
+    // keep the message and send it again, where an answer would make it delete the only copy.
+    if (err instanceof PointsRefused || isDiskFull(err)) {
+      station.ctx.count('disk_full');
+      station.ctx.log.warn({ device: charger.identity, action }, 'charger message not stored: the disk is full');
+      throw rpcError('InternalError', `${action} not stored: the server's disk is full; send it again`);
+    }
     // Our failure, not the charger's: say so in the protocol, keep the connection.
     station.ctx.count('handler_error');
     station.ctx.log.error({ device: charger.identity, action, err }, 'could not handle a charger message');

@@ -6,7 +6,7 @@ import { IdTags } from './id-tags.ts';
 import { LocalLists } from './local-list.ts';
 import { registerReservationRoutes } from './reservation-routes.ts';
 import { Reservations } from './reservations.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { migrate } from './migrations.ts';
 import { SessionStore } from './sessions.ts';
@@ -30,6 +30,16 @@ export default definePlugin({
   config,
   measurements,
   commands: commandSpecs,
+  recovery: [
+    {
+      name: 'charger_fault_soft_reset',
+      kinds: ['charger'],
+      state: 'error',
+      for_s: 600,
+      command: 'reset',
+      params: { type: 'soft' },
+    },
+  ],
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {

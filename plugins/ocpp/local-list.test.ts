@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
-import { boot16, boot201, eventually, startRig, token, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, startRig, token, type Rig } from './testing.ts';
 
 /**
  * Local authorization lists end to end: real ocpp-rpc chargers (strict mode) of both versions

@@ -1,4 +1,4 @@
-import { meter } from './metrics.ts';
+import { meter } from './measurements.ts';
 import { normaliseMeterValues, type MeterValue } from './meter.ts';
 import { tagOf, type Charger, type Station } from './station.ts';
 

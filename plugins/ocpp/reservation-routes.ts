@@ -54,7 +54,7 @@ export function registerReservationRoutes(station: Station): void {
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/reservations',
-    role: 'viewer',
+    config: { minRole: 'viewer' },
     schema: {
       description: 'Reservations, newest first (a reservation past its time reads as expired).',
       querystring: Type.Object(
@@ -82,8 +82,7 @@ export function registerReservationRoutes(station: Station): void {
   ctx.http.route({
     method: 'POST',
     url: '/api/v1/reservations',
-    role: 'operator',
-    config: { action: 'reservations.create' },
+    config: { minRole: 'operator', action: 'reservations.create' },
     schema: {
       description:
         'Reserves a connector (2.0.1 EVSE; 0 = the whole charger) for an id tag until `expires_at` (ReserveNow). ' +
@@ -119,8 +118,7 @@ export function registerReservationRoutes(station: Station): void {
   ctx.http.route({
     method: 'DELETE',
     url: '/api/v1/reservations/:id',
-    role: 'operator',
-    config: { action: 'reservations.cancel' },
+    config: { minRole: 'operator', action: 'reservations.cancel' },
     schema: {
       description: 'Cancels a reservation at the charger (CancelReservation); 409 when it is no longer held.',
       params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
-import { boot16, boot201, eventually, startRig, token, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, startRig, token, type Rig } from './testing.ts';
 
 /**
  * Reservations end to end: made and cancelled through /api/v1/reservations, held by real strict

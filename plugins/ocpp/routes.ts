@@ -59,7 +59,7 @@ export function registerRoutes(
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/charging-sessions',
-    role: 'viewer',
+    config: { minRole: 'viewer' },
     schema: {
       description:
         'Charging sessions, newest first. Site and customer are those of the charger when the session started.',
@@ -103,7 +103,7 @@ export function registerRoutes(
   ctx.http.route({
     method: 'GET',
     url: '/api/v1/id-tags',
-    role: 'support',
+    config: { minRole: 'support' },
     schema: {
       description: 'The RFID / id-token list, by id tag.',
       querystring: Type.Object(
@@ -122,7 +122,7 @@ export function registerRoutes(
   ctx.http.route({
     method: 'PUT',
     url: '/api/v1/id-tags/:id_tag',
-    role: 'admin',
+    config: { minRole: 'admin' },
     schema: {
       description: 'Adds or replaces an id tag.',
       params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 36 }) }),
@@ -166,7 +166,7 @@ export function registerRoutes(
   ctx.http.route({
     method: 'DELETE',
     url: '/api/v1/id-tags/:id_tag',
-    role: 'admin',
+    config: { minRole: 'admin' },
     schema: {
       params: Type.Object({ id_tag: Type.String({ minLength: 1, maxLength: 36 }) }),
       response: { 404: ErrorOut },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, eventually, rawCall, startRig, token, type Rig } from './test-rig.ts';
+import { boot16, boot201, eventually, rawCall, startRig, token, type Rig } from './testing.ts';
 
 /**
  * Charging sessions end to end: real ocpp-rpc chargers of both versions against the real runtime.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import simulator from './simulator.ts';
-import { eventually, startRig, type Rig } from './test-rig.ts';
+import { eventually, startRig, type Rig } from './testing.ts';
 
 /**
  * The simulator against the real runtime, as `fleetpulse simulate --ocpp` runs it against

@@ -1,6 +1,6 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { defineSimulator } from '../../collector/sdk/index.ts';
-import { runCharger, SIM_FIRMWARE, SIM_MODEL } from './sim-charger.ts';
+import { runCharger, SIM_FIRMWARE, SIM_MODEL } from './simulated-charger.ts';
 
 /**
  * `fleetpulse simulate --ocpp N`: N charge points, alternately 1.6 and 2.0.1 (or one version),

@@ -1,10 +1,10 @@
 import { RPCClient } from 'ocpp-rpc';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempInventory } from '../../collector/inventory/test-helpers.ts';
+import { tempInventory } from '../../collector/inventory/testing.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import ocpp from './index.ts';
-import { boot16, eventually } from './test-rig.ts';
+import { boot16, eventually } from './testing.ts';
 
 /**
  * Unauthenticated chargers against the real inventory (SQLite) and runtime, with real ocpp-rpc

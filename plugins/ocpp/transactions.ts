@@ -11,7 +11,7 @@
 import { idTagInfo } from './id-tags.ts';
 import { energyRegister, type MeterValue } from './meter.ts';
 import { emitMeterValues } from './meter-points.ts';
-import { session as sessionPoint } from './metrics.ts';
+import { session as sessionPoint } from './measurements.ts';
 import type { OcppVersion } from './config.ts';
 import { epochMs } from './protocol.ts';
 import type { SessionRow } from './sessions.ts';

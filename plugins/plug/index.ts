@@ -12,7 +12,7 @@ import {
   type Static,
 } from '../../collector/sdk/index.ts';
 import { DEFAULT_PLUG_NETWORKS, plugAddressLiteralRefusal, plugAddressRefusal, plugPolicy } from './address.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { ShellyPoller, type ShellyTarget } from './shelly.ts';
 import { TasmotaLink } from './tasmota.ts';
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceUnreachable, MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota, shellyServer } from './simulator.ts';
-import { TestBroker } from './test-broker.ts';
+import { ConsolePlug, runTasmota, shellyServer } from './simulated-plug.ts';
+import { TestBroker } from './testing.ts';
 
 // Real components end to end: Mosquitto from Debian on a free loopback port, the simulator's
 // Tasmota clients and a simulated Shelly HTTP server, the real runtime with its command bus.

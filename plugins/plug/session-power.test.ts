@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionScheduler } from '../../collector/commands/session-scheduler.ts';
+import { SessionScheduler } from '../../collector/operations/sessions/session-scheduler.ts';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota, shellyServer } from './simulator.ts';
-import { TestBroker } from './test-broker.ts';
+import { ConsolePlug, runTasmota, shellyServer } from './simulated-plug.ts';
+import { TestBroker } from './testing.ts';
 
 // A gaming session on a console ends by cutting its plug's power. Everything here is real: the
 // session scheduler wired as serve wires it (the runtime's command bus and emitter), the plug

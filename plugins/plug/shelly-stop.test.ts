@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
-import { TestAccumulator } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import plug from './index.ts';
 import { plugPolicy } from './address.ts';
 import { ShellyPoller, type ShellyTarget } from './shelly.ts';
@@ -45,7 +45,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
     const started = hangingPlugs();
     const config = validatePluginConfig(plug, 'plug', {
       shelly: { poll_interval_s: 3600, timeout_ms: FOREVER_MS, devices: targets },
-    }) as { shelly: { concurrency: number } };
+    });
     expect(config.shelly.concurrency).toBe(50);
     const acc = new TestAccumulator(plug, config);
     const before = getEventListeners(acc.context.signal, 'abort').length;
@@ -65,7 +65,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
 
   it('stop() aborts the polls in flight, drops the queued ones, and the round resolves', async () => {
     const started = hangingPlugs();
-    const acc = new TestAccumulator(plug, {});
+    const acc = new TestAccumulator(plug, validatePluginConfig(plug, 'plug', {}));
     const outcomes: string[] = [];
     const poller = new ShellyPoller(
       acc.context,
@@ -85,7 +85,7 @@ describe('Shelly poller: one stop listener, stop aborts what is in flight', () =
 
   it("the plugin's stop signal alone also ends the round, and a command after stop fails at once", async () => {
     const started = hangingPlugs();
-    const acc = new TestAccumulator(plug, {});
+    const acc = new TestAccumulator(plug, validatePluginConfig(plug, 'plug', {}));
     const poller = new ShellyPoller(
       acc.context,
       { timeout_ms: FOREVER_MS, concurrency: 10, policy: plugPolicy([]) },

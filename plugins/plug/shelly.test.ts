@@ -5,10 +5,10 @@ import {
   CommandFailed,
   DeviceUnreachable,
   MemoryDirectory,
-  TestAccumulator,
   type Command,
   type RunningPlugin,
 } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import plug from './index.ts';
 
 // Shelly plugs are third-party HTTP devices that cannot run here: nock answers for them.
@@ -134,6 +134,19 @@ describe('plug plugin: Shelly', () => {
     const { acc, running } = await start({}, directory);
     await expect.poll(() => outcomes(acc)).toBe(1);
     expect(acc.of('plug_power', 'inv-plug')).toHaveLength(1);
+    await running.stop();
+  });
+
+  it('never polls an inventory plug whose address the policy refuses (stored around the API), and counts it', async () => {
+    const directory = new MemoryDirectory()
+      .add({ id: 'lan-plug', kind: 'plug', labels: { protocol: 'shelly', address: '10.0.0.9' } })
+      .add({ id: 'influx-plug', kind: 'plug', labels: { protocol: 'shelly', address: '127.0.0.1:8086' } })
+      .add({ id: 'meta-plug', kind: 'plug', labels: { protocol: 'shelly', address: '169.254.169.254' } });
+    status('10.0.0.9').reply(200, STATUS);
+    const { acc, running } = await start({}, directory);
+    await expect.poll(() => outcomes(acc)).toBe(1);
+    expect(acc.events.get('shelly_refused_address')).toBe(2);
+    expect([...new Set(acc.of('plug_state').map((p) => p.tags.device))]).toEqual(['lan-plug']);
     await running.stop();
   });
 

@@ -6,7 +6,7 @@ import {
   type OutboundPolicy,
   type PluginContext,
 } from '../../collector/sdk/index.ts';
-import { plugPower, plugState } from './metrics.ts';
+import { plugPower, plugState } from './measurements.ts';
 import { parseShellySet, parseShellyStatus, ProtocolError, shellySetUrl, shellyStatusUrl } from './protocol.ts';
 
 /** A Shelly plug to poll: from the plugin config or from the inventory. */

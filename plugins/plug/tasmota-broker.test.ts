@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import plugPlugin from './index.ts';
-import { ConsolePlug, runTasmota } from './simulator.ts';
-import { TestBroker } from './test-broker.ts';
+import { ConsolePlug, runTasmota } from './simulated-plug.ts';
+import { TestBroker } from './testing.ts';
 
 // The broker's side of Tasmota failures, all real: Mosquitto, the simulator's Tasmota clients,
 // the runtime. A plug that loses power says nothing; the broker publishes its will. A broker that
@@ -45,6 +45,8 @@ const simStop = new AbortController();
 const sims: Promise<void>[] = [];
 const cutPlug = new ConsolePlug(150);
 const steadyPlug = new ConsolePlug(150);
+/** What the simulator says about tasmota_C1 (its status line's `up` count): up now or not. */
+const steadyUp: boolean[] = [];
 
 beforeAll(async () => {
   broker = await TestBroker.start();
@@ -59,7 +61,11 @@ beforeAll(async () => {
   line = new Line(broker.port);
   const throughLine = await line.open();
   sims.push(runTasmota(cutPlug, 'tasmota_B1', throughLine, 1, simStop.signal, { count: () => {} }));
-  sims.push(runTasmota(steadyPlug, 'tasmota_C1', broker.url, 1, simStop.signal, { count: () => {} }));
+  sims.push(
+    runTasmota(steadyPlug, 'tasmota_C1', broker.url, 1, simStop.signal, { count: () => {} }, (now) =>
+      steadyUp.push(now),
+    ),
+  );
 });
 
 afterAll(async () => {
@@ -100,11 +106,14 @@ describe('plug plugin: Tasmota when the line or the broker goes away', () => {
     await expect.poll(() => linesOf('plug_power', 'tasmota_C1').length, { timeout: 10_000 }).toBeGreaterThan(0);
     await broker.pause();
     await expect.poll(mqttConnected, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => steadyUp, { timeout: 10_000 }).toEqual([true, false]);
     const before = linesOf('plug_power', 'tasmota_C1').length;
 
     await broker.resume();
     // The plugin retries every 5 s; the restarted broker has no sessions, so it must subscribe anew.
     await expect.poll(mqttConnected, { timeout: 20_000 }).toBe(1);
+    // The simulated plug reconnects too, with backoff (up to 30 s between attempts).
+    await expect.poll(() => steadyUp, { timeout: 40_000 }).toEqual([true, false, true]);
     await expect.poll(() => linesOf('plug_power', 'tasmota_C1').length, { timeout: 20_000 }).toBeGreaterThan(before);
     await expect.poll(() => rt.collector.bus.isAttached('tasmota_C1')).toBe(true);
     const off = await rt.collector.bus.dispatch('tasmota_C1', { name: 'power_off' });

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { CommandFailed, type PluginContext } from '../../collector/sdk/index.ts';
-import { plugPower, plugState } from './metrics.ts';
+import { plugPower, plugState } from './measurements.ts';
 import { parseTasmota, ProtocolError, TASMOTA_SUBSCRIPTIONS, tasmotaPowerCommand } from './protocol.ts';
 
 export interface TasmotaOptions {

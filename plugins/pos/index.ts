@@ -7,7 +7,7 @@ import {
   type PluginContext,
   type Static,
 } from '../../collector/sdk/index.ts';
-import { measurements, posError, posHealth, posOrder, posPayment, posRefund } from './metrics.ts';
+import { measurements, posError, posHealth, posOrder, posPayment, posRefund } from './measurements.ts';
 import { parseBatch, parseSignatureHeader, ProtocolError, verifySignature, type PosEvent } from './protocol.ts';
 import { ReplayGuard } from './replay-guard.ts';
 

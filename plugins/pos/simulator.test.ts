@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
-import { FAILURE_REASONS, SimulatedBackOffice, trafficShape, type BackOfficeOptions } from './back-office.ts';
+import { FAILURE_REASONS, SimulatedBackOffice, trafficShape, type BackOfficeOptions } from './simulated-back-office.ts';
 import pos from './index.ts';
 import simulator from './simulator.ts';
 

@@ -1,12 +1,12 @@
 import { defineSimulator } from '../../collector/sdk/index.ts';
-import { APP_VERSION, SimulatedBackOffice, type BackOfficeOptions } from './back-office.ts';
+import { APP_VERSION, SimulatedBackOffice, type BackOfficeOptions } from './simulated-back-office.ts';
 
-export { SimulatedBackOffice, trafficShape } from './back-office.ts';
+export { SimulatedBackOffice, trafficShape } from './simulated-back-office.ts';
 
 /**
  * Stores with POS devices behind one back office each. The back office buffers its devices'
  * events and posts them in signed batches, the way a real one does: it keeps what the server did
- * not take and sends it again after an outage (back-office.ts).
+ * not take and sends it again after an outage (simulated-back-office.ts).
  *
  * Options (`--opt key=value`), with defaults: `secret` (the `pos_hmac` secret of every back office
  * without `--api-key`, `pos-sim-secret`), `devices_per_store` (4), `prefix` (store id prefix,

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CommandFailed, CommandRejected } from '../../collector/sdk/index.ts';
-import { checkFirmwareUrl } from './firmware.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CommandFailed, CommandRejected, OutboundPolicy } from '../../collector/sdk/index.ts';
+import { checkFirmwareUrl, downloadImage } from './firmware.ts';
 import { startRig, until, type Rig } from './testing.ts';
-import type { TerminalFaults } from './terminal-sim.ts';
+import type { TerminalFaults } from './simulated-terminal.ts';
 
 const SERIAL = 'TC2-000777';
 let rig: Rig | undefined;
@@ -114,5 +116,59 @@ describe('update_firmware on a simulated TC-200', () => {
     expect((await checkFirmwareUrl('https://updates.example.com/tc200/2.5.0.bin')).hostname).toBe(
       'updates.example.com',
     );
+  });
+});
+
+describe('downloading a firmware image (the agent fetches it itself)', () => {
+  // A real image server on 127.0.0.1 that counts requests; names resolve through a table that no
+  // system resolver knows, so a download that arrives went through the policy's checked lookup.
+  let images: Server;
+  let hits = 0;
+  beforeAll(async () => {
+    images = createServer((req, res) => {
+      hits++;
+      if (req.url === '/moved') return res.writeHead(302, { location: '/fw.bin' }).end();
+      res.end(image);
+    });
+    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise((resolve) => images.close(resolve)));
+  const at = (host: string, path = '/fw.bin') => `http://${host}:${(images.address() as AddressInfo).port}${path}`;
+
+  /** A DNS server that answers `first`, then `later` (rebinding); counts the questions. */
+  function dns(first: string[], later: string[]) {
+    const asked: string[] = [];
+    const policy = new OutboundPolicy({
+      setting: 'test.allowed_networks',
+      allowedNetworks: ['127.0.0.1/32'],
+      resolve: async (name) => (asked.push(name) === 1 ? first : later),
+    });
+    return { policy, asked };
+  }
+  const signal = () => AbortSignal.timeout(10_000);
+
+  it('connects to the address its lookup checked, asking DNS once', async () => {
+    const { policy, asked } = dns(['127.0.0.1'], ['127.0.0.1']);
+    const before = hits;
+    expect((await downloadImage(policy, at('fw.venue'), 1 << 20, signal())).equals(image)).toBe(true);
+    expect(asked).toEqual(['fw.venue']);
+    expect(hits).toBe(before + 1);
+  });
+
+  it('a name checked once and then rebound to a metadata address is refused at connection, never fetched', async () => {
+    const { policy, asked } = dns(['127.0.0.1'], ['169.254.169.254']);
+    await policy.check('rebind.venue'); // the earlier check passes...
+    const before = hits;
+    await expect(downloadImage(policy, at('rebind.venue'), 1 << 20, signal())).rejects.toThrow(
+      /rebind\.venue refused: resolves to 169\.254\.169\.254 is a cloud metadata address/,
+    );
+    expect(asked).toHaveLength(2);
+    expect(hits).toBe(before);
+  });
+
+  it('does not follow a redirect, and refuses an image over the limit', async () => {
+    const { policy } = dns(['127.0.0.1'], ['127.0.0.1']);
+    await expect(downloadImage(policy, at('127.0.0.1', '/moved'), 1 << 20, signal())).rejects.toThrow(/HTTP 302/);
+    await expect(downloadImage(policy, at('127.0.0.1'), 1000, signal())).rejects.toThrow(/answer over 1000 bytes/);
   });
 });

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
-import { CommandFailed, CommandRejected, OutboundPolicy, Type, type Static } from '../../collector/sdk/index.ts';
-import type { CommandContext, TerminalLine } from './commands.ts';
-import { terminalFirmware } from './metrics.ts';
+import {
+  CommandFailed,
+  CommandRejected,
+  OutboundPolicy,
+  outboundRequest,
+  Type,
+  type Static,
+} from '../../collector/sdk/index.ts';
+import type { CommandContext, TerminalLine } from './terminal-line.ts';
+import { terminalFirmware } from './measurements.ts';
 import type { Hello, Result } from './protocol.ts';
 
 export const UpdateFirmwareParams = Type.Object(
@@ -114,21 +121,26 @@ async function loadImage(params: UpdateFirmwareParams, max: number, signal: Abor
     return image;
   }
   const url = await checkFirmwareUrl(params.url!);
-  // A redirect would be a second, unchecked destination: refused, not followed.
-  const response = await fetch(url, { signal, redirect: 'error' }).catch((err: Error) => {
-    throw new Error(`cannot download ${url}: ${err.message}`);
-  });
-  if (!response.ok) throw new Error(`downloading ${url}: HTTP ${response.status}`);
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > max) throw new CommandRejected(`image of ${declared} bytes is over the ${max}-byte limit`);
-  const image = Buffer.from(await response.arrayBuffer());
-  if (image.length === 0 || image.length > max)
-    throw new CommandRejected(`image of ${image.length} bytes: must be 1..${max}`);
+  const image = await downloadImage(firmwarePolicy, url.href, max, signal);
+  if (image.length === 0) throw new CommandRejected('the image at its url is empty');
   return image;
 }
 
 /** Public addresses only: the agent sits on a store LAN, whose private hosts a command must not reach. */
 const firmwarePolicy = new OutboundPolicy({ setting: 'plugins.tc200 (no private networks)' });
+
+/**
+ * Downloads an image through `policy`'s lookup: the name is resolved as the socket connects and
+ * the connection goes to the addresses that were checked, so a DNS server answering differently
+ * the second time (rebinding) cannot lead the agent to its LAN. A redirect is not followed.
+ */
+export async function downloadImage(policy: OutboundPolicy, url: string, max: number, signal: AbortSignal) {
+  const response = await outboundRequest(policy, url, { signal, maxBytes: max }).catch((err: Error) => {
+    throw new Error(`cannot download ${url}: ${err.message}`);
+  });
+  if (!response.ok) throw new Error(`downloading ${url}: HTTP ${response.status}`);
+  return response.body;
+}
 
 /**
  * Refuses URLs that would make the agent fetch from itself, its LAN or cloud metadata: the

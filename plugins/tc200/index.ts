@@ -2,7 +2,7 @@ import { definePlugin, DeviceUnreachable, Type, type Command } from '../../colle
 import { BootWatch, runCommand } from './commands.ts';
 import { config } from './config.ts';
 import { UpdateFirmwareParams } from './firmware.ts';
-import { measurements } from './metrics.ts';
+import { measurements } from './measurements.ts';
 import { parametersToWire, TerminalParameters } from './parameters.ts';
 import type { Hello } from './protocol.ts';
 import { TerminalPort } from './terminal-port.ts';
@@ -21,6 +21,7 @@ export default definePlugin({
   runs_in: ['agent'],
   config,
   measurements,
+  recovery: [{ name: 'terminal_error_reboot', kinds: ['terminal'], state: 'error', for_s: 600, command: 'reboot' }],
   commands: {
     reboot: {
       description: 'Reboots the terminal; it says hello again when it is back',

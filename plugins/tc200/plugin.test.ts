@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import Value from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandRejected, TestAccumulator } from '../../collector/sdk/index.ts';
+import { CommandRejected } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import { validatePluginConfig } from '../../collector/runtime/plugin-config.ts';
 import { config, type Tc200Config } from './config.ts';
 import plugin from './index.ts';
@@ -174,7 +175,7 @@ describe('tc200 simulator and docs', () => {
       progress,
       signal: stop.signal,
     });
-    const acc = new TestAccumulator<Tc200Config>(
+    const acc = new TestAccumulator(
       plugin,
       Value.Default(config, { ...FAST, ports: [{ path: join(dir, 'TC2-T-00002.host') }] }) as Tc200Config,
     );

@@ -1,5 +1,5 @@
 import type { Fields, MeasurementSpec, SeenAttributes, Tags } from '../../collector/sdk/index.ts';
-import { terminalInfo, terminalLink, terminalStatus } from './metrics.ts';
+import { terminalInfo, terminalLink, terminalStatus } from './measurements.ts';
 import type { Hello, Status } from './protocol.ts';
 
 /**

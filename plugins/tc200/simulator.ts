@@ -3,11 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineSimulator, type SimulatorOption } from '../../collector/sdk/index.ts';
 import { startPtyPair, type PtyPair } from './pty.ts';
-import { startTerminal, type SimulatedTerminal, type TerminalFaults } from './terminal-sim.ts';
+import { startTerminal, type SimulatedTerminal, type TerminalFaults } from './simulated-terminal.ts';
 
-export { startTerminal, type SimulatedTerminal, type TerminalFaults, type TerminalOptions } from './terminal-sim.ts';
+export {
+  startTerminal,
+  type SimulatedTerminal,
+  type TerminalFaults,
+  type TerminalOptions,
+} from './simulated-terminal.ts';
 export { startPtyPair, type PtyPair } from './pty.ts';
-export { MemoryTerminal } from './memory-terminal.ts';
+export { MemoryTerminal } from './simulated-memory-terminal.ts';
 export { TerminalModel, SIMULATED_ERROR_CODES } from './terminal-model.ts';
 
 /** Its options, each a flag (`--noise 0.01`) or `--opt key=value`; the faults are those of TerminalFaults. */

@@ -5,8 +5,9 @@ import type { Hello, Heartbeat, HostMessage, Result, Status } from './protocol.t
 /**
  * What a simulated TC-200 is and does, without a line: its firmware, boots, parameters, counters
  * and staged image, the reports it makes (hello, heartbeat, status) and its answer to each host
- * command. No I/O and no timers: `terminal-sim.ts` runs it on a serial line (one pty per
- * terminal), `memory-terminal.ts` in memory for simulators that play hundreds behind light agents.
+ * command. No I/O and no timers: `simulated-terminal.ts` runs it on a serial line (one pty per
+ * terminal), `simulated-memory-terminal.ts` in memory for simulators that play hundreds behind
+ * light agents.
  */
 export interface TerminalFaults {
   /** Chance per write that 1–16 random bytes go on the line before it (0–1). Default 0. */

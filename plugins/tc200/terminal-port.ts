@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport';
 import { DeviceUnreachable, type Attachment, type PluginContext } from '../../collector/sdk/index.ts';
-import { ResultTimeout, TerminalRestarted, type HostCommand, type TerminalLine } from './commands.ts';
+import { ResultTimeout, TerminalRestarted, type HostCommand, type TerminalLine } from './terminal-line.ts';
 import type { Tc200Config } from './config.ts';
 import { Link, LinkClosed } from './link.ts';
 import { watchPresence } from './port-presence.ts';
@@ -17,7 +17,7 @@ import {
 } from './protocol.ts';
 
 type Ctx = PluginContext<Tc200Config>;
-export { ResultTimeout, TerminalRestarted, type HostCommand } from './commands.ts';
+export { ResultTimeout, TerminalRestarted, type HostCommand } from './terminal-line.ts';
 
 /**
  * One configured serial port and the terminal on it: opens the port, keeps it open (reopening
@@ -38,6 +38,8 @@ export class TerminalPort implements TerminalLine {
   private identifyTimer?: NodeJS.Timeout;
   private stopped = false;
   private identifying = false;
+  /** The last reports' stamp: reports are stamped in ms when taken, and two taken in one ms would be one point. */
+  private lastStamp = -Infinity;
   private stopWatching = () => {};
 
   constructor(
@@ -269,6 +271,8 @@ export class TerminalPort implements TerminalLine {
   }
 
   private write(reports: Report[], now: number): void {
-    for (const r of reports) this.ctx.emit(r.measurement.name, r.fields, r.tags, now);
+    const time = Math.max(now, this.lastStamp + 1);
+    this.lastStamp = time;
+    for (const r of reports) this.ctx.emit(r.measurement.name, r.fields, r.tags, time);
   }
 }

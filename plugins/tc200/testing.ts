@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Value from 'typebox/value';
-import { TestAccumulator, type RunningPlugin } from '../../collector/sdk/index.ts';
+import type { RunningPlugin } from '../../collector/sdk/index.ts';
+import { TestAccumulator } from '../../collector/sdk/testing.ts';
 import { config, type Tc200Config } from './config.ts';
 import plugin from './index.ts';
 import { startPtyPair, type PtyPair } from './pty.ts';
-import { startTerminal, type SimulatedTerminal, type TerminalOptions } from './terminal-sim.ts';
+import { startTerminal, type SimulatedTerminal, type TerminalOptions } from './simulated-terminal.ts';
 
 /**
  * The rig the TC-200 tests share: a socat pty pair, the plugin on the host end (hosted by the
@@ -16,7 +17,7 @@ import { startTerminal, type SimulatedTerminal, type TerminalOptions } from './t
 export interface Rig {
   dir: string;
   pair: PtyPair;
-  acc: TestAccumulator<Tc200Config>;
+  acc: TestAccumulator<typeof config>;
   running: RunningPlugin;
   terminal?: SimulatedTerminal;
   close(): Promise<void>;
@@ -43,7 +44,7 @@ export async function startRig(
     config,
     structuredClone({ ...FAST, ...options.plugin, ports: [{ path: pair.host }] }),
   ) as Tc200Config;
-  const acc = new TestAccumulator<Tc200Config>(plugin, cfg);
+  const acc = new TestAccumulator(plugin, cfg);
   const terminal =
     options.terminal === false
       ? undefined

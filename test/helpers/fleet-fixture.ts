@@ -9,7 +9,7 @@ import pino from 'pino';
 import type { MeasurementSpec } from '../../collector/sdk/index.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
-import { sessionEnforcement } from '../../collector/commands/session-measurements.ts';
+import { sessionEnforcement } from '../../collector/operations/sessions/session-measurements.ts';
 import { rolloutFailure, rolloutProgress } from '../../collector/operations/measurements.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
@@ -150,6 +150,8 @@ export const FLEET: FixtureDevice[] = [
     repeat: { pos_payment: 6 },
   },
   { device: 'plug-1', kind: 'plug', model: 'Shelly Plug S', customer: 'acme', site: 'acme-s1', state: 'online' },
+  // The example plugin's sensor: its sensor_reading has panels like every declared measurement.
+  { device: 'sensor-1', kind: 'sensor', model: 'SIM-1', customer: 'acme', site: 'acme-s1', state: 'online' },
 ];
 
 /** Alert rule uid → the devices (or collector hosts) it must fire for, and none other. */
@@ -412,7 +414,7 @@ function rolloutPoints(now: number): Point[] {
 }
 
 /**
- * Session ends as the session scheduler writes them (collector/commands/session-scheduler.test.ts
+ * Session ends as the session scheduler writes them (collector/operations/sessions/session-scheduler.test.ts
  * and test/agent-sessions-e2e.test.ts run the real one): pc-ok's station was unreachable at the
  * end and enforced it itself (pending, then enforced: no alert); pc-enforce's lock failed; pc-maint
  * failed inside its maintenance window (no alert).

@@ -6,7 +6,8 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { apiPlugin } from '../../api/index.ts';
 import { openInventory, ROLES, type Inventory, type Role } from '../../collector/inventory/index.ts';
-import { openStateDb, Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
+import { Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
+import { openStateDb } from '../../collector/pipeline/state-db.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../../collector/runtime/shared-server.ts';
@@ -18,6 +19,8 @@ export interface PluginRuntime {
   collector: Collector;
   metrics: SelfMetrics;
   spool: Spool;
+  /** The spool's own database file (for test/helpers/full-disk.ts). */
+  spoolDb: Database.Database;
   /** The database plugins keep their own tables in (the inventory's when the API is mounted, as in serve). */
   pluginDb: Database.Database;
   /** The `Authorization` header of an API key with that role (with `api` only). */
@@ -96,6 +99,7 @@ export async function startPluginRuntime(options: {
     collector,
     metrics,
     spool,
+    spoolDb: db,
     pluginDb,
     token(role) {
       const key = keys.get(role);

@@ -48,6 +48,8 @@ export interface SpawnServeOptions {
   startTimeoutMs?: number;
   /** Command-line flags after `serve --config <file>`. */
   args?: string[];
+  /** A command that execs serve (e.g. `nsenter … --`): serve keeps its pid, signals reach it. */
+  prefix?: string[];
 }
 
 /**
@@ -91,16 +93,19 @@ function reapEmbeddedInfluxds(): void {
 }
 afterAll(reapEmbeddedInfluxds);
 
-function spawnServe(configFile: string, env: NodeJS.ProcessEnv | undefined, args: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', configFile, ...args],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+function spawnServe(
+  configFile: string,
+  env: NodeJS.ProcessEnv | undefined,
+  args: string[] = [],
+  prefix: string[] = [],
+) {
+  const command = [process.execPath, '--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', configFile, ...args];
+  const [file, ...rest] = [...prefix, ...command];
+  const child = spawn(file, rest, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -128,7 +133,12 @@ export async function runServeToExit(
 
 /** Starts serve and resolves once it logged that it is running (rejects if it exits first). */
 export async function startServe(options: SpawnServeOptions): Promise<ServeProcess> {
-  const { child, output, exited } = spawnServe(writeConfig(options.dir, options.config), options.env, options.args);
+  const { child, output, exited } = spawnServe(
+    writeConfig(options.dir, options.config),
+    options.env,
+    options.args,
+    options.prefix,
+  );
   const limit = options.startTimeoutMs ?? 60_000;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,43 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import type { AuditEntry } from '../../../collector/inventory/index.ts';
 import { decodeCursor, encodeCursor, isNumber } from '../../cursor.ts';
 import { apiErrors } from '../../errors.ts';
 import type { RouteContext } from '../../options.ts';
-import { Cursor, Limit, ms, Nullable, PageOf, StringEnum, Timestamp } from '../../schemas.ts';
-
-const AuditJson = Type.Object({
-  id: Type.Integer(),
-  at: Timestamp,
-  actor: Nullable(Type.String({ description: 'API key id; null without a valid key' })),
-  actor_name: Nullable(Type.String()),
-  role: Nullable(Type.String()),
-  action: Type.String({ description: 'e.g. devices.create' }),
-  target: Nullable(Type.String()),
-  method: Nullable(Type.String()),
-  path: Nullable(Type.String()),
-  status: Nullable(Type.Integer()),
-  result: StringEnum(['ok', 'denied', 'failed'] as const),
-  source: Nullable(Type.String({ description: "The caller's address" })),
-  details: Nullable(Type.Record(Type.String(), Type.Unknown())),
-});
-
-const AuditQuery = Type.Object(
-  {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive' })),
-    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'API key id or name' })),
-    target: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    action: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    cursor: Type.Optional(Cursor),
-    limit: Limit(500, 100),
-  },
-  { additionalProperties: false },
-);
-
-function auditJson(e: AuditEntry) {
-  return { ...e, at: ms(e.at)! };
-}
+import { PageOf } from '../../schemas.ts';
+import { auditJson, AuditJson, AuditQuery } from './schemas.ts';
 
 const audit: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory }) => {
   app.get(

@@ -1,38 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
-import type { Firmware } from '../../../collector/operations/firmware-catalogue.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
-import { IdParams, ms, Nullable, Timestamp } from '../../schemas.ts';
+import { IdParams } from '../../schemas.ts';
+import { FirmwareCreate, FirmwareJson, firmwareJson, FirmwareList, FirmwareListQuery } from './schemas.ts';
 
 const tags = ['firmware'];
-
-const FirmwareCreate = Type.Object(
-  {
-    model: Type.String({ minLength: 1, maxLength: 64, description: 'Device model (inventory `model`)' }),
-    version: Type.String({ minLength: 1, maxLength: 64, description: 'The version devices report once installed' }),
-    url: Type.String({
-      minLength: 1,
-      maxLength: 2048,
-      description: 'http(s) image location; loopback, link-local and file: URLs are refused',
-    }),
-    sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$' }),
-    notes: Type.Optional(Type.String({ maxLength: 10_000, description: 'Release notes' })),
-  },
-  { additionalProperties: false },
-);
-
-export const FirmwareJson = Type.Object({
-  id: Type.String(),
-  model: Type.String(),
-  version: Type.String(),
-  url: Type.String(),
-  sha256: Type.String(),
-  notes: Nullable(Type.String()),
-  created_at: Timestamp,
-});
-
-const firmwareJson = (f: Firmware): Static<typeof FirmwareJson> => ({ ...f, created_at: ms(f.created_at)! });
 
 /** The firmware catalogue. Register inside the API plugin: `app.register(firmwareRoutes, { operations })`. */
 const firmware: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (app, { operations }) => {
@@ -62,11 +34,8 @@ const firmware: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
       schema: {
         tags,
         summary: 'The catalogue',
-        querystring: Type.Object(
-          { model: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ items: Type.Array(FirmwareJson) }) },
+        querystring: FirmwareListQuery,
+        response: { 200: FirmwareList },
       },
       config: { minRole: 'viewer' },
     },

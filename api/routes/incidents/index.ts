@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { incidentStats } from '../../../collector/operations/incident-stats.ts';
-import { IncidentError } from '../../../collector/operations/incidents.ts';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
 import { apiErrors } from '../../errors.ts';
@@ -61,14 +60,9 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
       const ids = new Set<number>();
       let created = 0;
       for (const alert of request.body.alerts) {
-        try {
-          const r = store.record(alert);
-          ids.add(r.incident.id);
-          if (r.created) created++;
-        } catch (err) {
-          if (err instanceof IncidentError) throw apiErrors.validation('alerts', err.message);
-          throw err;
-        }
+        const r = store.record(alert);
+        ids.add(r.incident.id);
+        if (r.created) created++;
       }
       auditNote(request, { target: null, details: { alerts: request.body.alerts.length, created } });
       return { received: request.body.alerts.length, created, incidents: [...ids] };

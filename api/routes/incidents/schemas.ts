@@ -71,6 +71,7 @@ export const IncidentListQuery = Type.Object(
   {
     status: Type.Optional(StringEnum(['open', 'acknowledged', 'resolved'] as const)),
     customer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    site: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     device: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     severity: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
     limit: Limit(500, 50),

@@ -1,33 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { ROLES, type ApiKeyInfo } from '../../../collector/inventory/index.ts';
 import { auditNote } from '../../audit.ts';
 import { apiErrors } from '../../errors.ts';
 import type { RouteContext } from '../../options.ts';
-import { IdParams, ms, Nullable, NullableTimestamp, StringEnum, Timestamp } from '../../schemas.ts';
+import { IdParams } from '../../schemas.ts';
+import { KeyCreate, KeyCreated, keyJson, KeyList } from './schemas.ts';
 
 const tags = ['keys'];
-
-const KeyJson = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  role: StringEnum(ROLES),
-  active: Type.Boolean(),
-  created_at: Timestamp,
-  created_by: Nullable(Type.String()),
-  last_used_at: NullableTimestamp,
-  revoked_at: NullableTimestamp,
-});
-
-function keyJson(k: ApiKeyInfo) {
-  return {
-    ...k,
-    active: k.revoked_at === null,
-    created_at: ms(k.created_at)!,
-    last_used_at: ms(k.last_used_at),
-    revoked_at: ms(k.revoked_at),
-  };
-}
 
 const keys: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory }) => {
   app.get(
@@ -36,7 +14,7 @@ const keys: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory })
       schema: {
         tags,
         summary: 'API keys (never the keys themselves)',
-        response: { 200: Type.Object({ items: Type.Array(KeyJson) }) },
+        response: { 200: KeyList },
       },
       config: { minRole: 'admin' },
     },
@@ -49,14 +27,8 @@ const keys: FastifyPluginAsyncTypebox<RouteContext> = async (app, { inventory })
       schema: {
         tags,
         summary: 'Create an API key; the key is in this response only',
-        body: Type.Object(
-          {
-            name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Who or what uses it' }),
-            role: StringEnum(ROLES),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 201: Type.Object({ ...KeyJson.properties, key: Type.String({ description: 'Shown this once' }) }) },
+        body: KeyCreate,
+        response: { 201: KeyCreated },
       },
       config: { minRole: 'admin', action: 'keys.create' },
     },

@@ -1,28 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { reportCsv, reportHtml } from '../../../collector/operations/report-format.ts';
-import { ReportError, uptimeReport } from '../../../collector/operations/uptime-report.ts';
-import { ApiError, apiErrors } from '../../errors.ts';
-import { StringEnum } from '../../schemas.ts';
+import { uptimeReport } from '../../../collector/operations/uptime-report.ts';
+import { ApiError } from '../../errors.ts';
+import { UptimeQuery } from './schemas.ts';
 
 const tags = ['reports'];
-
-const UptimeQuery = Type.Object(
-  {
-    month: Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' }),
-    customer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    site: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    timezone: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: 'Zone the month is cut in; default UTC' }),
-    ),
-    format: Type.Optional(StringEnum(['json', 'csv', 'html'] as const, { description: 'Default json' })),
-    worst: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 500, description: 'How many worst devices to list (default 10)' }),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 /**
  * `GET /reports/uptime`: monthly uptime per customer and site against the contract's SLA, the
@@ -41,21 +24,14 @@ const reports: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (ap
       const influx = operations.influx;
       if (!influx)
         throw new ApiError('FP_UPSTREAM', 'reports need InfluxDB, and this server has no query connection to it');
-      let report;
-      try {
-        report = await uptimeReport({
-          influx,
-          db: operations.inventory.db,
-          ...rest,
-          ...(timezone ? { timezone } : {}),
-          slaTargets: operations.deps.options?.slaTargets,
-        });
-      } catch (err) {
-        if (err instanceof ReportError) throw apiErrors.validation(err.field, err.message);
-        if (err instanceof Error && err.name === 'InfluxQueryError')
-          throw new ApiError('FP_UPSTREAM', `InfluxDB: ${err.message}`);
-        throw err;
-      }
+      // A bad month or zone (ReportError) and a failed query (InfluxQueryError) are mapped by the error handler.
+      const report = await uptimeReport({
+        influx,
+        db: operations.inventory.db,
+        ...rest,
+        ...(timezone ? { timezone } : {}),
+        slaTargets: operations.deps.options?.slaTargets,
+      });
       // The customer id goes into a header: only characters that need no quoting there.
       const name = `uptime-${report.month}${rest.customer ? `-${rest.customer.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
       if (format === 'csv')

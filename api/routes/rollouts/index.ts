@@ -1,93 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
-import type { Rollout, RolloutDevice } from '../../../collector/operations/rollout-store.ts';
+import type { Rollout } from '../../../collector/operations/rollout-store.ts';
 import { auditNote } from '../../audit.ts';
-import { IdParams, ms, Nullable, NullableTimestamp, Timestamp } from '../../schemas.ts';
-import { Selector } from '../commands/schemas.ts';
+import { IdParams } from '../../schemas.ts';
+import { deviceJson, RolloutCreate, RolloutDeviceList, RolloutJson, RolloutList, rolloutJson } from './schemas.ts';
 
 const tags = ['rollouts'];
-
-const RolloutCreate = Type.Object(
-  {
-    firmware_id: Type.String({ minLength: 1, maxLength: 64 }),
-    selector: Type.Unsafe<Static<typeof Selector>>({
-      ...Selector,
-      minProperties: 0,
-      description: "Devices to update (the firmware's model is always added); {} = every active device of the model",
-    }),
-    canary: Type.Optional(
-      Type.Object(
-        {
-          count: Type.Optional(Type.Integer({ minimum: 1 })),
-          percent: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
-        },
-        { additionalProperties: false, description: 'The first wave: a count or a percentage (default 1 device)' },
-      ),
-    ),
-    wave_size: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 20_000, description: 'Devices per wave after the canary (default 50)' }),
-    ),
-    wave_interval_s: Type.Optional(
-      Type.Number({ minimum: 0, description: 'Least time between wave starts, s (default 0)' }),
-    ),
-    failure_threshold: Type.Optional(
-      Type.Number({
-        minimum: 0,
-        maximum: 1,
-        description: 'Halt when more than this fraction of a wave failed (default 0.1)',
-      }),
-    ),
-    confirm_timeout_s: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, description: 'Time to report the new version, s (default 1,800)' }),
-    ),
-    retry_offline_s: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, description: 'Retry a device offline at its turn after, s (default 300)' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const Progress = Type.Object({
-  total: Type.Integer(),
-  done: Type.Integer(),
-  failed: Type.Integer(),
-  pending: Type.Integer(),
-  skipped: Type.Integer(),
-  percent: Type.Number(),
-  waves: Type.Integer(),
-  current_wave: Type.Integer(),
-  estimated_end: NullableTimestamp,
-});
-
-const RolloutJson = Type.Object({
-  id: Type.String(),
-  firmware_id: Type.String(),
-  selector: Type.Record(Type.String(), Type.Unknown()),
-  status: Type.String(),
-  wave_size: Type.Integer(),
-  wave_interval_s: Type.Number(),
-  failure_threshold: Type.Number(),
-  confirm_timeout_s: Type.Number(),
-  retry_offline_s: Type.Number(),
-  current_wave: Type.Integer(),
-  halt_reason: Nullable(Type.String()),
-  created_by: Nullable(Type.String()),
-  created_at: Timestamp,
-  ended_at: NullableTimestamp,
-  progress: Progress,
-});
-
-const DeviceJson = Type.Object({
-  device: Type.String(),
-  wave: Type.Integer(),
-  state: Type.String(),
-  command_id: Nullable(Type.String()),
-  attempts: Type.Integer(),
-  next_try_at: NullableTimestamp,
-  error: Nullable(Type.String()),
-  updated_at: Timestamp,
-});
 
 /**
  * Firmware rollouts: create, list, get (with progress), devices, pause, resume, abort.
@@ -95,21 +13,7 @@ const DeviceJson = Type.Object({
  */
 const rollouts: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (app, { operations }) => {
   const engine = operations.rollouts;
-  const json = (r: Rollout): Static<typeof RolloutJson> => {
-    const { wave_started_at: _w, updated_at: _u, ...rest } = r;
-    return {
-      ...rest,
-      selector: r.selector as Record<string, unknown>,
-      created_at: ms(r.created_at)!,
-      ended_at: ms(r.ended_at),
-      progress: engine.progress(r.id),
-    };
-  };
-  const deviceJson = (d: RolloutDevice): Static<typeof DeviceJson> => ({
-    ...d,
-    next_try_at: ms(d.next_try_at),
-    updated_at: ms(d.updated_at)!,
-  });
+  const json = (r: Rollout) => rolloutJson(r, engine.progress(r.id));
 
   app.post(
     '/rollouts',
@@ -135,7 +39,7 @@ const rollouts: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
       schema: {
         tags,
         summary: 'Rollouts, newest first',
-        response: { 200: Type.Object({ items: Type.Array(RolloutJson) }) },
+        response: { 200: RolloutList },
       },
       config: { minRole: 'viewer' },
     },
@@ -158,7 +62,7 @@ const rollouts: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (a
         tags,
         summary: 'Per-device state',
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(DeviceJson) }) },
+        response: { 200: RolloutDeviceList },
       },
       config: { minRole: 'viewer' },
     },

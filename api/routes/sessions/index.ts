@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { SessionError, type SessionScheduler } from '../../../collector/commands/session-scheduler.ts';
+import type { SessionScheduler } from '../../../collector/operations/sessions/session-scheduler.ts';
 import { auditNote } from '../../audit.ts';
 import { apiErrors } from '../../errors.ts';
 import {
@@ -16,8 +16,8 @@ const tags = ['sessions'];
 
 /**
  * Timed sessions on stations: `/sessions` (start, list), `/sessions/:id` (one),
- * `/sessions/:id/extend`, `/sessions/:id/stop`. Register inside the API plugin (so its auth,
- * roles and audit apply): `await app.register(sessionRoutes, { scheduler })`.
+ * `/sessions/:id/extend`, `/sessions/:id/stop`. The API plugin mounts them with the other
+ * operations routes (so its auth, roles and audit apply): `{ scheduler: operations.sessions }`.
  */
 const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = async (app, { scheduler }) => {
   app.post(
@@ -28,7 +28,7 @@ const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = asy
     },
     async (request, reply) => {
       const { station, minutes, action, plug } = request.body;
-      const s = await guard(() => scheduler.begin(station, minutes, { action, plug }));
+      const s = await scheduler.begin(station, minutes, { action, plug });
       auditNote(request, { target: s.id, details: { station, minutes, action } });
       return reply.status(201).header('location', `${request.url}/${s.id}`).send(sessionJson(s));
     },
@@ -74,7 +74,7 @@ const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = asy
       config: { minRole: 'operator', action: 'sessions.extend' },
     },
     async (request) => {
-      const s = await guard(() => scheduler.extend(request.params.id, request.body.minutes));
+      const s = await scheduler.extend(request.params.id, request.body.minutes);
       auditNote(request, { target: s.id, details: { minutes: request.body.minutes } });
       return sessionJson(s);
     },
@@ -92,28 +92,11 @@ const sessions: FastifyPluginAsyncTypebox<{ scheduler: SessionScheduler }> = asy
       config: { minRole: 'operator', action: 'sessions.stop' },
     },
     async (request) => {
-      const s = await guard(() => scheduler.end(request.params.id));
+      const s = await scheduler.end(request.params.id);
       auditNote(request, { target: s.id });
       return sessionJson(s);
     },
   );
 };
-
-/** The scheduler's refusals as catalogue errors. */
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof SessionError)) throw err;
-    switch (err.code) {
-      case 'not_found':
-        throw apiErrors.notFound(err.message);
-      case 'no_plug':
-        throw apiErrors.validation('plug', err.message);
-      default:
-        throw apiErrors.conflict(err.message);
-    }
-  }
-}
 
 export default sessions;

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import type { StationSession } from '../../../collector/commands/session-scheduler.ts';
+import type { StationSession } from '../../../collector/operations/sessions/session.ts';
 import { Nullable, NullableTimestamp, StringEnum, Timestamp } from '../../schemas.ts';
 
 const Minutes = Type.Number({

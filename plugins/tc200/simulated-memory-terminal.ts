@@ -1,5 +1,6 @@
 import type { SeenAttributes } from '../../collector/sdk/index.ts';
-import { TerminalRestarted, type BootWatch, type HostCommand, type TerminalLine } from './commands.ts';
+import type { BootWatch } from './commands.ts';
+import { TerminalRestarted, type HostCommand, type TerminalLine } from './terminal-line.ts';
 import { LinkClosed } from './link.ts';
 import type { Hello, Result } from './protocol.ts';
 import { helloReport, statusLiveness, statusReports, type LinkCounters, type Report } from './reports.ts';

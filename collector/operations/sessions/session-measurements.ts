@@ -1,4 +1,4 @@
-import { defineMeasurement } from '../sdk/index.ts';
+import { defineMeasurement } from '../../sdk/index.ts';
 
 /** What the session scheduler writes; dashboards and alert rules take names from here. */
 export const stationSession = defineMeasurement({

@@ -5,10 +5,9 @@
  */
 import type Database from 'better-sqlite3';
 import { RPCClient } from 'ocpp-rpc';
-import type { Role } from '../../collector/inventory/index.ts';
-import type { Collector } from '../../collector/runtime/collector.ts';
-import type { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { startPluginRuntime } from '../../test/helpers/plugin-runtime.ts';
+import type { Spool } from '../../collector/pipeline/spool.ts';
+import type { MemoryDirectory, Role } from '../../collector/sdk/index.ts';
+import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import ocpp from './index.ts';
 
 /** The `Authorization` header of an API key with that role, of the rig started last. */
@@ -19,10 +18,13 @@ export let token: (role: Role) => string = () => {
 export interface Rig {
   url: string;
   ws: string;
-  collector: Collector;
+  collector: PluginRuntime['collector'];
   directory: MemoryDirectory;
   /** The inventory database, where the plugin keeps its tables (as in serve). */
   db: Database.Database;
+  spool: Spool;
+  /** The spool's own database file, beside the inventory's (as in serve). */
+  spoolDb: Database.Database;
   /** Lines committed to the spool table (durable), optionally of one measurement. */
   lines(measurement?: string): string[];
   /** Every spooled line, also those still waiting for the next commit (commits them first). */
@@ -62,6 +64,8 @@ export async function startRig(
     collector: rt.collector,
     directory,
     db: rt.pluginDb,
+    spool: rt.spool,
+    spoolDb: rt.spoolDb,
     lines: (measurement) => rt.committedLines(measurement),
     allLines: (measurement) => rt.lines(measurement),
     events: (event) => rt.events('ocpp', event),
@@ -85,7 +89,7 @@ export async function startRig(
   };
 }
 
-export { rawCall, rawFrame } from './sim-charger.ts';
+export { rawCall, rawFrame } from './simulated-charger.ts';
 
 /** Polls `check` until it is true (at most `tries` × 50 ms); returns its last result. */
 export async function eventually(check: () => boolean | Promise<boolean>, tries = 100): Promise<boolean> {

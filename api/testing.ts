@@ -1,6 +1,6 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ROLES, type Inventory, type Role } from '../collector/inventory/index.ts';
-import { seedOwners, tempInventory } from '../collector/inventory/test-helpers.ts';
+import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { build, type BuildOptions } from './app.ts';
 
 export const KINDS = ['terminal', 'pc', 'charger', 'pos', 'plug'];

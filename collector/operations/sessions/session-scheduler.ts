@@ -1,42 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { conformFields, type DeviceRecord, type Fields, type Tags } from '../sdk/index.ts';
-import type { CommandOutcome, CommandRequest } from './command-bus.ts';
+import { conformFields, type DeviceRecord, type Fields, type Tags } from '../../sdk/index.ts';
+import type { CommandOutcome, CommandRequest } from '../../commands/command-bus.ts';
 import { SessionEnforcer } from './session-enforcement.ts';
 import { stationSession, stationSessionsActive } from './session-measurements.ts';
 import { StationCopies, type Sent } from './session-stations.ts';
-
-export type ExpiryAction = 'lock' | 'log_off' | 'power_off';
-export type SessionState = 'active' | 'ended' | 'stopped';
-/** `ok` once enforced, `pending` while the station's own report is awaited, `failed`. */
-export type Enforcement = 'ok' | 'pending' | 'failed';
-/** Who enforced the end (or was to): the server's command, the station's agent, the plug. */
-export type EnforcedBy = 'server' | 'station' | 'plug';
-
-export interface StationSession {
-  id: string;
-  station: string;
-  site: string | null;
-  action: ExpiryAction;
-  /** The plug that powers the station, for `power_off`. */
-  plug: string | null;
-  started_at: number;
-  ends_at: number;
-  minutes_sold: number;
-  state: SessionState;
-  ended_at: number | null;
-  /** Null while active or when stopped. */
-  enforcement: Enforcement | null;
-  enforced_by: EnforcedBy | null;
-  /** Why the end failed, or why it is pending. */
-  error: string | null;
-  /**
-   * The station's agent holds what the server wants it to now (this end while active, nothing once
-   * stopped); false while a change waits for the station to be back. Null for power_off sessions.
-   */
-  station_synced: boolean | null;
-}
+import { SessionError, type ExpiryAction, type SessionState, type StationSession } from './session.ts';
 
 export interface SessionSchedulerOptions {
   /** Durable home of the sessions (the inventory file): end times survive restarts. */
@@ -67,17 +37,6 @@ export interface SessionSchedulerOptions {
   enforcementGraceMs?: number;
   /** The maintenance calendar: failures of stations in a window are marked (no alert). */
   maintenance?: { inMaintenance(device: DeviceRecord, now: number): boolean };
-}
-
-/** The request cannot be done as asked (unknown session, one already running, ...). */
-export class SessionError extends Error {
-  override name = 'SessionError';
-  constructor(
-    readonly code: 'not_found' | 'conflict' | 'not_active' | 'no_plug',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const MINUTE = 60_000;

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { conformFields, type DeviceRecord, type Fields, type Tags } from '../sdk/index.ts';
-import type { CommandRequest } from './command-bus.ts';
+import { conformFields, type DeviceRecord, type Fields, type Tags } from '../../sdk/index.ts';
+import type { CommandRequest } from '../../commands/command-bus.ts';
 import { sessionEnforcement } from './session-measurements.ts';
-import type { EnforcedBy, Enforcement, StationSession } from './session-scheduler.ts';
+import type { EnforcedBy, Enforcement, StationSession } from './session.ts';
 import type { Sent, StationCopies } from './session-stations.ts';
 
 export interface SessionEnforcerOptions {

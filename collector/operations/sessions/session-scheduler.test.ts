@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CommandFailed, MemoryDirectory, Type, type Command, type Fields, type Tags } from '../sdk/index.ts';
-import { CommandBus } from './command-bus.ts';
-import { SessionError, SessionScheduler } from './session-scheduler.ts';
+import { CommandFailed, MemoryDirectory, Type, type Command, type Fields, type Tags } from '../../sdk/index.ts';
+import { CommandBus } from '../../commands/command-bus.ts';
+import { SessionError } from './session.ts';
+import { SessionScheduler } from './session-scheduler.ts';
 
 const MIN = 60_000;
 const any = Type.Object({}, { additionalProperties: true });
@@ -336,15 +337,19 @@ describe('SessionScheduler', () => {
     attach('pc-7', stationCommands);
     const s = scheduler();
     const session = await s.begin('pc-7', 10);
-    await expect(s.begin('pc-7', 10)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(s.begin('pc-7', 10)).rejects.toMatchObject({ reason: 'conflict', code: 'conflict' });
     expect(s.list({ state: 'active' })).toHaveLength(1);
     await expect(s.extend('nope', 5)).rejects.toBeInstanceOf(SessionError);
-    await expect(s.begin('pc-9', 10)).rejects.toMatchObject({ code: 'not_found' });
-    await expect(s.begin('pc-7', 10, { action: 'power_off' })).rejects.toMatchObject({ code: 'no_plug' });
+    await expect(s.begin('pc-9', 10)).rejects.toMatchObject({ reason: 'not_found', code: 'not_found' });
+    await expect(s.begin('pc-7', 10, { action: 'power_off' })).rejects.toMatchObject({
+      reason: 'no_plug',
+      code: 'invalid',
+      field: 'plug',
+    });
     const stopped = await s.end(session.id);
     expect(stopped).toMatchObject({ state: 'stopped', enforcement: null });
     expect(received.at(-1)!.name).toBe('session_clear');
-    await expect(s.end(session.id)).rejects.toMatchObject({ code: 'not_active' });
+    await expect(s.end(session.id)).rejects.toMatchObject({ reason: 'not_active', code: 'conflict' });
     expect(s.list({ station: 'pc-7' })).toHaveLength(1);
     expect(s.list({ state: 'active' })).toEqual([]);
   });

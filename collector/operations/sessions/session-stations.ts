@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommandRequest } from './command-bus.ts';
+import type { CommandRequest } from '../../commands/command-bus.ts';
 
 /** What a command to a station came to (a CommandOutcome, or a thrown error turned into one). */
 export interface Sent {
