@@ -9,6 +9,7 @@ import { Reservations } from './reservations.ts';
 import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { migrate } from './migrations.ts';
+import { Pricing } from './pricing.ts';
 import { SessionStore } from './sessions.ts';
 import { localListAfterChange } from './station-commands.ts';
 import type { Station } from './station.ts';
@@ -46,13 +47,15 @@ export default definePlugin({
     migrate(ctx.db);
     const now = () => ctx.clock.now();
     const idTags = new IdTags(ctx.db);
+    const pricing = new Pricing(ctx.db, ctx.config);
     const station: Station = {
       ctx,
-      sessions: new SessionStore(ctx.db, ctx.config.tariff, now),
+      sessions: new SessionStore(ctx.db, pricing, now),
       idTags,
       variables: new Variables(ctx.db),
       localLists: new LocalLists(ctx.db, idTags, now),
       reservations: new Reservations(ctx.db, now),
+      pricing,
     };
     registerRoutes(ctx, station.sessions, station.idTags, () => localListAfterChange(station));
     const endpoint = new ChargerEndpoint(station);

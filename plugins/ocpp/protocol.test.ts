@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { METER_FIELDS, normaliseMeterValues, normaliseSample } from './meter.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered } from './protocol.ts';
-import { sessionCost } from './tariff.ts';
 import { commandSpecs, STATION_COMMANDS, toCall, type CommandName, type StatelessCommand } from './vocabulary.ts';
 
 // ocpp-rpc's own schema validators: what strict mode checks every outbound call against.
@@ -168,14 +167,5 @@ describe('commands', () => {
   it('refuses a call that cannot be expressed in the version', () => {
     // The location rule (outbound policy) is applied where the call is sent: commands.test.ts.
     expect(toCall('ocpp1.6', 'remote_stop', { transaction_id: 'TX-A' }, 'c').interpret({}).reason).toMatch(/integers/);
-  });
-});
-
-describe('tariff', () => {
-  it('prices energy, time and the fee, then adds tax, rounding once to cents', () => {
-    const t = { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 };
-    expect(sessionCost(12_000, 3600, t)).toEqual({ net: 5.3, tax: 1.06, total: 6.36, currency: 'EUR' });
-    expect(sessionCost(0, 0, { ...t, session_fee: 0 })).toEqual({ net: 0, tax: 0, total: 0, currency: 'EUR' });
-    expect(sessionCost(-5, -1, t).net).toBe(0.5); // a meter that ran backwards costs nothing extra
   });
 });

@@ -7,6 +7,7 @@ import type { PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
 import type { LocalLists } from './local-list.ts';
+import type { Pricing } from './pricing.ts';
 import type { Reservations } from './reservations.ts';
 import type { SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
@@ -47,6 +48,7 @@ export interface Station {
   variables: Variables;
   localLists: LocalLists;
   reservations: Reservations;
+  pricing: Pricing;
   /**
    * Sends a command to a connected charger behind the commands already waiting for it (set once
    * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.

@@ -14,6 +14,7 @@ import { emitMeterValues } from './meter-points.ts';
 import { session as sessionPoint } from './measurements.ts';
 import type { OcppVersion } from './config.ts';
 import { epochMs } from './protocol.ts';
+import { sendRunningCost } from './running-cost.ts';
 import type { SessionRow } from './sessions.ts';
 import { tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
 
@@ -119,6 +120,9 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     emitMeterValues(station, charger, p.evse?.id, values, txId);
     const row = result.session ?? sessions.get(id, txId);
     if (row?.state === 'ended') emitSummary(station, row);
+    // While charging: the running cost after each reading (the start's cost is only the fee).
+    else if (row && !result.replayed && p.eventType === 'Updated' && energyRegister(values).length > 0)
+      sendRunningCost(station, charger, row, time);
     // Every event may carry meter values the charger deletes once answered.
     await ctx.committed();
     return result.reply;
