@@ -4,7 +4,7 @@ import { seedOwners, tempInventory } from '../collector/inventory/testing.ts';
 import { WindowCalendar } from '../collector/operations/maintenance-calendar.ts';
 import { MaintenanceWindows, type WindowInput } from '../collector/operations/maintenance-windows.ts';
 import { startFleet } from '../collector/operations/testing.ts';
-import { localToInstant } from '../collector/operations/zoned-time.ts';
+import { localToInstant } from '../collector/sdk/zoned-time.ts';
 
 const utc = (iso: string) => Date.parse(iso);
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { addDays, localParts, localToInstant } from './zoned-time.ts';
+import { addDays, localParts, localToInstant } from '../sdk/zoned-time.ts';
 
 export interface BackupScheduleOptions {
   /** Local wall-clock time of the daily run, `HH:MM`. */

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { MaintenanceCalendar } from '../runtime/liveness.ts';
 import type { DeviceRecord } from '../sdk/index.ts';
 import type { MaintenanceWindow, MaintenanceWindows } from './maintenance-windows.ts';
-import { addDays, daysInMonth, localParts, localToInstant, weekdayOf, type LocalDate } from './zoned-time.ts';
+import { addDays, daysInMonth, localParts, localToInstant, weekdayOf, type LocalDate } from '../sdk/zoned-time.ts';
 
 /** The answer for a device is recomputed at least this often, ms (a site's zone may change). */
 const MAX_CACHE_MS = 15 * 60_000;

@@ -3,7 +3,7 @@ import { Refusal } from '../errors.ts';
 import { quoteString, rows, type InfluxQuery } from '../pipeline/influx-query.ts';
 import { deviceAvailability } from '../runtime/measurements.ts';
 import { incidentStats, type IncidentStats } from './incident-stats.ts';
-import { localToInstant } from './zoned-time.ts';
+import { localToInstant } from '../sdk/zoned-time.ts';
 
 /** SLA target by contract, % of up time. Override with `slaTargets`. */
 export const DEFAULT_SLA_TARGETS: Record<string, number> = { basic: 99.0, standard: 99.5, premium: 99.9 };

@@ -22,5 +22,14 @@ export {
 export { outboundRequest, type OutboundRequest, type OutboundResponse } from './outbound-http.ts';
 export { classify, normalizeHost, type AddressClass } from './outbound-address.ts';
 export { messageText } from './ws-text.ts';
+export {
+  addDays,
+  localParts,
+  localToInstant,
+  offsetAt,
+  weekdayOf,
+  type LocalDate,
+  type LocalDateTime,
+} from './zoned-time.ts';
 export { Type } from 'typebox';
 export type { Static, TSchema } from 'typebox';

@@ -1,4 +1,5 @@
 import { Type, type Static } from '../../collector/sdk/index.ts';
+import { tariffsConfig } from './pricing.ts';
 
 /** The plugin's options. Each has its default and unit; `ocpp.sample.yaml` shows them all. */
 export const config = Type.Object(
@@ -93,6 +94,12 @@ export const config = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    local_list: Type.Union([Type.Literal('manual'), Type.Literal('auto')], {
+      default: 'manual',
+      description:
+        'Local authorization lists: "manual" pushes them only on send_local_list; "auto" also pushes one at each accepted boot and after every id-tag change, to every connected charger whose list it changes',
+    }),
+    tariffs: tariffsConfig,
     tariff: Type.Object(
       {
         currency: Type.String({

@@ -23,6 +23,7 @@ import { authenticatedWith, startRotation } from './rotation.ts';
 import { securityAccepted, securityRefusal } from './security-commands.ts';
 import { presented, type SecurityProfile } from './security.ts';
 import { enqueue, report, type Charger, type OcppConnection, type Station } from './station.ts';
+import { stationCall } from './station-commands.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
@@ -321,7 +322,8 @@ export class ChargerEndpoint {
       const result = await this.call(
         charger,
         command,
-        toCall(charger.version, command.name as CommandName, params, command.id),
+        stationCall(this.station, charger, command) ??
+          toCall(charger.version, command.name as CommandName, params, command.id),
       );
       await rotation?.settle(true);
       return result;

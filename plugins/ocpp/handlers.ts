@@ -10,6 +10,7 @@ import { registerCertificates } from './certificates.ts';
 import { idTagInfo } from './id-tags.ts';
 import { boot, chargerError, connectorStatus, diagnostics, firmware, securityEvent } from './measurements.ts';
 import { CRITICAL_SECURITY_EVENTS } from './security-events.ts';
+import { autoLocalList } from './station-commands.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
@@ -86,6 +87,8 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
         { device: charger.identity },
       );
     }
+    // After the answer: a charger may not take calls before it knows it is accepted.
+    if (status === 'Accepted') setImmediate(() => autoLocalList(station, charger.identity));
     const interval = status === 'Accepted' ? ctx.config.heartbeat_interval_s : ctx.config.boot_retry_interval_s;
     return { status, currentTime: now(), interval };
   });
@@ -134,15 +137,19 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
 
   on('Authorize', (p, charger) => {
     const customer = ctx.devices.lookup(charger.identity)?.customer;
-    if (v16)
-      return { idTagInfo: idTagInfo(station.idTags.authorize(p.idTag, customer, ctx.clock.now(), 'Invalid'), version) };
+    // Authorize names no connector: only a reservation of the whole charger concerns it.
+    const check = (tag: string, unknown: 'Invalid' | 'Unknown') =>
+      station.reservations.honour(
+        charger.identity,
+        undefined,
+        tag,
+        station.idTags.one(tag)?.parent_id_tag ?? undefined,
+        station.idTags.authorize(tag, customer, ctx.clock.now(), unknown),
+        false,
+      );
+    if (v16) return { idTagInfo: idTagInfo(check(p.idTag, 'Invalid'), version) };
     if (p.idToken.type === 'NoAuthorization') return { idTokenInfo: { status: 'Accepted' } };
-    return {
-      idTokenInfo: idTagInfo(
-        station.idTags.authorize(p.idToken.idToken, customer, ctx.clock.now(), 'Unknown'),
-        version,
-      ),
-    };
+    return { idTokenInfo: idTagInfo(check(p.idToken.idToken, 'Unknown'), version) };
   });
 
   const firmwareStatus: Handler = (p, charger) => {
@@ -188,6 +195,10 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
           epochMs(e.timestamp),
         );
       }
+      return {};
+    });
+    on('ReservationStatusUpdate', (p, charger) => {
+      station.reservations.updatedByCharger(charger.identity, p.reservationId, p.reservationUpdateStatus);
       return {};
     });
   }

@@ -17,7 +17,7 @@ export interface IdTagRow {
 }
 
 /** The verdict in OCPP's words (1.6 AuthorizationStatus; 2.0.1 adds Unknown). */
-export type TagStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'Unknown';
+export type TagStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'Unknown' | 'NotAtThisTime';
 
 export interface TagVerdict {
   status: TagStatus;
@@ -69,6 +69,13 @@ export class IdTags {
       .all({ customer: filter.customer ?? null, after: filter.after ?? null, limit: filter.limit }) as IdTagRow[];
   }
 
+  /** Every tag that may charge on a charger of `customer`: the customer's own and those of no customer. */
+  validOn(customer: string | undefined): IdTagRow[] {
+    return this.db
+      .prepare('SELECT * FROM ocpp_id_tags WHERE customer IS NULL OR customer = ? ORDER BY id_tag')
+      .all(customer ?? null) as IdTagRow[];
+  }
+
   one(idTag: string): IdTagRow | undefined {
     return this.get.get(idTag.toUpperCase()) as IdTagRow | undefined;
   }
@@ -95,7 +102,7 @@ export function idTagInfo(v: TagVerdict, version: 'ocpp1.6' | 'ocpp2.0.1'): Reco
   const expiry = v.expiresAt !== undefined ? new Date(v.expiresAt).toISOString() : undefined;
   if (version === 'ocpp1.6') {
     return {
-      status: v.status === 'Unknown' ? 'Invalid' : v.status,
+      status: v.status === 'Unknown' || v.status === 'NotAtThisTime' ? 'Invalid' : v.status,
       ...(expiry ? { expiryDate: expiry } : {}),
       ...(v.parentIdTag ? { parentIdTag: v.parentIdTag } : {}),
     };

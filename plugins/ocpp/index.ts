@@ -4,15 +4,22 @@ import { IssuedCertificates } from './certificates.ts';
 import { ChargerCa } from './charger-ca.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
+import { randomUUID } from 'node:crypto';
 import { IdTags } from './id-tags.ts';
+import { LocalLists } from './local-list.ts';
+import { registerReservationRoutes } from './reservation-routes.ts';
+import { Reservations } from './reservations.ts';
 import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { SessionEnds } from './session-ends.ts';
 import { PasswordRotations } from './rotation.ts';
 import { SecurityProfiles } from './security.ts';
-import { SessionStore } from './sessions.ts';
 import { SiteLimits } from './site-limits.ts';
 import { registerSmartChargingRoutes } from './smart-charging-routes.ts';
+import { migrate } from './migrations.ts';
+import { Pricing } from './pricing.ts';
+import { SessionStore } from './sessions.ts';
+import { localListAfterChange } from './station-commands.ts';
 import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
 import { commandSpecs } from './vocabulary.ts';
@@ -45,23 +52,33 @@ export default definePlugin({
   reporting_interval_s: (c) => c.heartbeat_interval_s,
 
   async start(ctx) {
+    migrate(ctx.db);
+    const now = () => ctx.clock.now();
+    const idTags = new IdTags(ctx.db);
+    const pricing = new Pricing(ctx.db, ctx.config);
     const station = {
       ctx,
-      sessions: new SessionStore(ctx.db, ctx.config.tariff, () => ctx.clock.now()),
-      idTags: new IdTags(ctx.db),
+      sessions: new SessionStore(ctx.db, pricing, now),
+      idTags,
       variables: new Variables(ctx.db),
       chargingProfiles: new ChargingProfiles(ctx.db),
       profiles: new SecurityProfiles(ctx.db),
       rotations: new PasswordRotations(ctx.db),
       ca: ChargerCa.of(ctx.config.ca),
       certificates: new IssuedCertificates(ctx.db),
+      localLists: new LocalLists(ctx.db, idTags, now),
+      reservations: new Reservations(ctx.db, now),
+      pricing,
     } as Station;
     station.ends = new SessionEnds(station);
     station.siteLimits = new SiteLimits(station, station.chargingProfiles);
     station.sessions.onChange = (row) => station.siteLimits.sessionChanged(row);
-    registerRoutes(ctx, station.sessions, station.idTags, station.ends);
+    registerRoutes(ctx, station.sessions, station.idTags, station.ends, () => localListAfterChange(station));
     registerSmartChargingRoutes(ctx, station);
     const endpoint = new ChargerEndpoint(station);
+    station.command = (deviceId, name, params) =>
+      endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
+    registerReservationRoutes(station);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     const sweeping = setInterval(() => void station.ends.sweep(), ctx.config.session_sweep_s * 1000);

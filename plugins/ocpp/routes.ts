@@ -56,6 +56,7 @@ export function registerRoutes(
   sessions: SessionStore,
   idTags: IdTags,
   ends: SessionEnds,
+  idTagsChanged: () => void,
 ): void {
   ctx.http.route({
     method: 'GET',
@@ -210,6 +211,7 @@ export function registerRoutes(
         },
         ctx.clock.now(),
       );
+      idTagsChanged();
       return idTagOut(row);
     },
   });
@@ -225,6 +227,7 @@ export function registerRoutes(
     handler: async (request, reply) => {
       const { id_tag } = request.params as { id_tag: string };
       if (!idTags.remove(id_tag)) return reply.code(404).send(notFound(`no id tag ${id_tag}`));
+      idTagsChanged();
       return reply.code(204).send();
     },
   });

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Tariff } from './config.ts';
-import { sessionCost } from './tariff.ts';
+import type { SessionPricing } from './pricing.ts';
 
 /**
  * Charging sessions and the answers given to the messages that build them, in the inventory's
@@ -76,7 +75,7 @@ export class SessionStore {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly tariff: Tariff,
+    private readonly pricing: SessionPricing,
     private readonly now: () => number,
   ) {
     db.exec(`
@@ -202,6 +201,7 @@ export class SessionStore {
     const id = Number(this.s.insert.run(this.row(charger, null, 'ocpp1.6', start)).lastInsertRowid);
     this.s.numberTx.run(id);
     const row = this.s.byId.get(id) as SessionRow;
+    if (start.meterWh !== undefined) this.pricing.observe(row, start.time, start.meterWh);
     this.onChange?.(row);
     return row;
   }
@@ -229,6 +229,7 @@ export class SessionStore {
    * meter start, the latest its meter stop, whatever order they arrive in.
    */
   observeMeter(row: SessionRow, time: number, wh: number): void {
+    this.pricing.observe(row, time, wh);
     if (row.meter_start_at === null || time < row.meter_start_at)
       Object.assign(row, { meter_start_at: time, meter_start_wh: wh });
     if (row.meter_stop_at === null || time >= row.meter_stop_at)
@@ -304,10 +305,7 @@ export class SessionStore {
         : null;
     const duration =
       row.start_time !== null && row.stop_time !== null ? Math.max(0, (row.stop_time - row.start_time) / 1000) : null;
-    const cost =
-      row.state === 'ended' && energy !== null && duration !== null
-        ? sessionCost(energy, duration, this.tariff)
-        : undefined;
+    const cost = row.state === 'ended' && energy !== null && duration !== null ? this.pricing.cost(row) : undefined;
     if (row.start_time === null) row.complete = 0;
     if (row.state === 'ended' && row.summary_at === null) row.summary_at = row.stop_time;
     Object.assign(row, {

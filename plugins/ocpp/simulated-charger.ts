@@ -1,10 +1,13 @@
 /**
  * One simulated charge point for `fleetpulse simulate --ocpp N`: boots, reports connector status,
  * heartbeats at the interval the server gives, runs transactions with meter values, answers every
- * command the plugin sends, and injects the faults it is told to.
+ * command the plugin sends, keeps the local list and the reservations it is sent (across
+ * reconnects, as a charge point does; a plug-in on a reserved charger charges the reserved tag), and
+ * injects the faults it is told to.
  */
 import { randomUUID } from 'node:crypto';
 import { RPCClient } from 'ocpp-rpc';
+import { ChargerAuthority } from './simulated-auth.ts';
 
 export interface SimOptions {
   endpoint: string;
@@ -39,6 +42,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
     id: i + 1,
     wh: Math.floor(Math.random() * 1e6),
   }));
+  const authority = new ChargerAuthority(o.version);
   while (!o.signal.aborted) {
     const client = new RPCClient({
       endpoint: o.endpoint,
@@ -50,6 +54,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
       callTimeoutMs: 60_000,
     } as never);
     answerCommands(client, o, connectors);
+    authority.serve(client, (n) => connectors.some((c) => c.id === n && c.tx !== undefined));
     try {
       await client.connect();
     } catch (err) {
@@ -87,7 +92,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
       if (boot.status !== 'Accepted') o.refused?.(`BootNotification answered ${boot.status}`);
       if (boot.status === 'Accepted') {
         for (const c of connectors) await client.call('StatusNotification', status(o.version, c.id, 'Available'));
-        await Promise.race([live(client, o, connectors, boot.interval), closed]);
+        await Promise.race([live(client, o, connectors, authority, boot.interval), closed]);
       } else await Promise.race([pause(boot.interval * 1000, o.signal), closed]);
     } catch {
       o.count('errors');
@@ -100,7 +105,13 @@ export async function runCharger(o: SimOptions): Promise<void> {
 }
 
 /** Heartbeats and meter values until the connection drops (or a drop fault cuts it). */
-async function live(client: RPCClient, o: SimOptions, connectors: Connector[], heartbeatS: number): Promise<void> {
+async function live(
+  client: RPCClient,
+  o: SimOptions,
+  connectors: Connector[],
+  authority: ChargerAuthority,
+  heartbeatS: number,
+): Promise<void> {
   let nextHeartbeat = Date.now() + heartbeatS * 1000;
   // Spread the fleet's meter values over the interval instead of sending them in lockstep.
   await pause(Math.random() * o.meterIntervalS * 1000, o.signal);
@@ -114,7 +125,7 @@ async function live(client: RPCClient, o: SimOptions, connectors: Connector[], h
       o.count('fault_malformed');
       client.sendRaw('[2,"bad-frame","Heartbeat"');
     }
-    for (const c of connectors) await step(client, o, c);
+    for (const c of connectors) await step(client, o, c, authority);
     if (Date.now() >= nextHeartbeat) {
       await client.call('Heartbeat', {});
       nextHeartbeat = Date.now() + heartbeatS * 1000;
@@ -125,12 +136,12 @@ async function live(client: RPCClient, o: SimOptions, connectors: Connector[], h
 }
 
 /** One meter interval of one connector: maybe start, charge, or stop a transaction. */
-async function step(client: RPCClient, o: SimOptions, c: Connector): Promise<void> {
+async function step(client: RPCClient, o: SimOptions, c: Connector, authority: ChargerAuthority): Promise<void> {
   const v16 = o.version === 'ocpp1.6';
   const now = new Date().toISOString();
   if (!c.tx) {
     if (Math.random() >= o.plugInChance) return;
-    await startTransaction(client, o, c, `TAG-${o.identity}`.slice(0, 20));
+    await startTransaction(client, o, c, reservedTag(o, c, authority) ?? `TAG-${o.identity}`.slice(0, 20));
     return;
   }
   c.wh += Math.max(1, Math.round(7400 * (o.meterIntervalS / 3600))); // 7.4 kW (at least 1 Wh per interval)
@@ -169,6 +180,19 @@ async function step(client: RPCClient, o: SimOptions, c: Connector): Promise<voi
   c.tx = undefined;
   await client.call('StatusNotification', status(o.version, c.id, 'Available'));
   o.count('sessions');
+}
+
+/** The tag of a reservation that holds this connector (or the whole charger), used up; expired ones drop. */
+function reservedTag(o: SimOptions, c: Connector, authority: ChargerAuthority): string | undefined {
+  for (const [id, r] of authority.reservations) {
+    if (r.expiresAt <= Date.now()) authority.reservations.delete(id);
+    else if (r.connector === 0 || r.connector === c.id) {
+      authority.reservations.delete(id);
+      o.count('reservation_used');
+      return r.idTag;
+    }
+  }
+  return undefined;
 }
 
 async function startTransaction(client: RPCClient, o: SimOptions, c: Connector, idTag: string): Promise<void> {
@@ -279,6 +303,7 @@ function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[
     ),
   );
   client.handle('UpdateFirmware', async () => (await slow(), o.version === 'ocpp1.6' ? {} : { status: 'Accepted' }));
+  client.handle('CostUpdated', async () => (o.count('cost_updated'), {}));
   client.handle('GetDiagnostics', async () => (await slow(), { fileName: `${o.identity}.tgz` }));
   client.on('call', () => o.count('commands'));
 }

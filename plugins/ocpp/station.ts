@@ -10,6 +10,9 @@ import type { IdTags } from './id-tags.ts';
 import type { SessionEnds } from './session-ends.ts';
 import type { PasswordRotations } from './rotation.ts';
 import type { SecurityProfiles } from './security.ts';
+import type { LocalLists } from './local-list.ts';
+import type { Pricing } from './pricing.ts';
+import type { Reservations } from './reservations.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SiteLimits } from './site-limits.ts';
 import type { Variables } from './variables.ts';
@@ -60,6 +63,14 @@ export interface Station {
   /** `plugins.ocpp.ca`, when configured: issuer of charger certificates (profile 3). */
   ca?: ChargerCa;
   certificates: IssuedCertificates;
+  localLists: LocalLists;
+  reservations: Reservations;
+  pricing: Pricing;
+  /**
+   * Sends a command to a connected charger behind the commands already waiting for it (set once
+   * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.
+   */
+  command?: (deviceId: string, name: string, params: unknown) => Promise<unknown>;
 }
 
 /** One connected charger. */

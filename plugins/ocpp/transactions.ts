@@ -14,6 +14,7 @@ import { emitMeterValues } from './meter-points.ts';
 import { session as sessionPoint } from './measurements.ts';
 import type { OcppVersion } from './config.ts';
 import { epochMs } from './protocol.ts';
+import { sendRunningCost } from './running-cost.ts';
 import type { SessionRow } from './sessions.ts';
 import { tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
 
@@ -25,8 +26,16 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     const device = ctx.devices.lookup(id);
     return { site: device?.site, customer: device?.customer };
   };
-  const authorize = (id: string, tag: string, unknown: 'Invalid' | 'Unknown') =>
-    idTags.authorize(tag, where(id).customer, ctx.clock.now(), unknown);
+  // A reserved connector refuses other tags; the reserved tag's start uses the reservation up.
+  const authorize = (id: string, tag: string, unknown: 'Invalid' | 'Unknown', connector?: number, start = false) =>
+    station.reservations.honour(
+      id,
+      connector,
+      tag,
+      idTags.one(tag)?.parent_id_tag ?? undefined,
+      idTags.authorize(tag, where(id).customer, ctx.clock.now(), unknown),
+      start,
+    );
 
   if (version === 'ocpp1.6') {
     on('StartTransaction', (p, charger) => {
@@ -34,7 +43,7 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
       const time = epochMs(p.timestamp) ?? ctx.clock.now();
       const key = `start:${p.connectorId}:${p.timestamp}:${p.idTag}:${p.meterStart}`;
       const { reply, replayed } = sessions.once(id, key, () => {
-        const info = idTagInfo(authorize(id, p.idTag, 'Invalid'), 'ocpp1.6');
+        const info = idTagInfo(authorize(id, p.idTag, 'Invalid', p.connectorId, true), 'ocpp1.6');
         const row = sessions.open16(id, {
           connector: p.connectorId,
           idTag: p.idTag,
@@ -88,7 +97,11 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     const token: string | undefined = p.idToken?.idToken;
     const values: MeterValue[] = p.meterValue ?? [];
     const result = sessions.once(id, `tx:${txId}:${p.seqNo}`, () => {
-      const verdict = p.idToken && p.idToken.type !== 'NoAuthorization' ? authorize(id, token!, 'Unknown') : undefined;
+      const started = p.eventType === 'Started';
+      const verdict =
+        p.idToken && p.idToken.type !== 'NoAuthorization'
+          ? authorize(id, token!, 'Unknown', p.evse?.id, started)
+          : undefined;
       const row = sessions.openOrGet201(id, txId, {
         connector: p.evse?.id ?? null,
         idTag: token ?? null,
@@ -119,6 +132,9 @@ export function registerTransactions(station: Station, version: OcppVersion, on:
     // Only the Started event names the EVSE: the others' readings are on the transaction's.
     emitMeterValues(station, charger, p.evse?.id ?? row?.connector ?? undefined, values, txId);
     if (row?.state === 'ended') emitSummary(station, row);
+    // While charging: the running cost after each reading (the start's cost is only the fee).
+    else if (row && !result.replayed && p.eventType === 'Updated' && energyRegister(values).length > 0)
+      sendRunningCost(station, charger, row, time);
     if (!result.replayed && p.eventType === 'Ended' && row?.complete === 0) void ends.gap(charger, row);
     // Every event may carry meter values the charger deletes once answered.
     await ctx.committed();

@@ -15,6 +15,8 @@ import {
 } from './smart-charging.ts';
 import { authorizationKey } from './rotation.ts';
 import { firmwareSignature, securityCall, securityCommands, signedFirmware } from './security-vocabulary.ts';
+import { localListSpecs } from './local-list.ts';
+import { reservationSpecs } from './reservations.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -150,9 +152,17 @@ export const commandSpecs = {
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
     params: Type.Object({ profile: Type.Union([Type.Literal(2), Type.Literal(3)]) }, closed),
   },
+  ...localListSpecs,
+  ...reservationSpecs,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
+/** Commands built from the station's records when sent (station-commands.ts), not by `toCall`. */
+export const STATION_COMMANDS: ReadonlySet<string> = new Set([
+  ...Object.keys(localListSpecs),
+  ...Object.keys(reservationSpecs),
+]);
+export type StatelessCommand = Exclude<CommandName, keyof typeof localListSpecs | keyof typeof reservationSpecs>;
 type Params<N extends CommandName> = Static<(typeof commandSpecs)[N]['params']>;
 
 /** A call to send, and how to read its answer. */
@@ -421,6 +431,9 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       const p = params as Params<'set_security_profile'>;
       return setConfig(v16, v16 ? 'SecurityProfile' : 'SecurityCtrlr.SecurityProfile', String(p.profile));
     }
+    default:
+      // Commands built from the station's records (local lists, reservations): station-commands.ts.
+      return refuse(`${name} needs the station's records`);
   }
 }
 
@@ -445,7 +458,7 @@ function setConfig(v16: boolean, key: string, value: string): OcppCall {
 }
 
 /** A call that is never sent: its `action` is empty and `interpret` explains why. */
-function refuse(reason: string): OcppCall {
+export function refuse(reason: string): OcppCall {
   return { action: '', payload: {}, interpret: () => ({ outcome: 'rejected', result: undefined, reason }) };
 }
 

@@ -1,0 +1,53 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The plugin's own schema migrations in the inventory database, numbered, applied in order at
+ * start, each in its own transaction and recorded in `ocpp_schema_migrations` (the inventory's
+ * own migrations are the core's, in collector/inventory/migrations.ts). Never edit one that has
+ * shipped: add the next. Tables that predate this list create themselves (CREATE IF NOT EXISTS).
+ */
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'local authorization lists as pushed to each charger',
+    sql: `CREATE TABLE ocpp_local_lists (
+      charger TEXT PRIMARY KEY, version INTEGER NOT NULL, entries TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  },
+  {
+    version: 2,
+    name: 'reservations',
+    sql: `CREATE TABLE ocpp_reservations (
+      id INTEGER PRIMARY KEY, charger TEXT NOT NULL, connector INTEGER NOT NULL, id_tag TEXT NOT NULL,
+      parent_id_tag TEXT, expires_at INTEGER NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('requested', 'active', 'rejected', 'cancelled', 'expired', 'used')),
+      reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE INDEX ocpp_reservations_charger ON ocpp_reservations (charger, state, connector);
+      CREATE INDEX ocpp_reservations_expiry ON ocpp_reservations (state, expires_at);`,
+  },
+  {
+    version: 3,
+    name: 'energy register readings per session, for prices that change during a session',
+    sql: `CREATE TABLE ocpp_session_readings (
+      session INTEGER NOT NULL, at INTEGER NOT NULL, wh REAL NOT NULL, PRIMARY KEY (session, at)) WITHOUT ROWID;`,
+  },
+];
+
+export function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS ocpp_schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const applied = new Set(db.prepare('SELECT version FROM ocpp_schema_migrations').pluck().all() as number[]);
+  const record = db.prepare('INSERT INTO ocpp_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    })();
+  }
+}
