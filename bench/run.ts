@@ -2,16 +2,17 @@
  * `npm run bench`: runs every bench/*.ts that exports `run()` (or only those named on the command line: `npm run bench
  * -- pipeline memory`), one after the other so they do not compete for the CPU, each in a process of its own
  * (bench/run-one.ts), and prints one table. Each `run()` returns `{ name, ours, reference, ratio, goal }`, or a list of
- * them for a bench with several figures; `lowerIsBetter: true` means `goal` is a ceiling on `ours` (e.g. bytes),
- * otherwise a floor on `ratio`; a figure without a goal is printed for the record; `unit` and `note` are printed when
- * given.
+ * them for a bench with several figures, unrounded; its `goals` (floors and ceilings on `ours` or on `ratio`) are all
+ * judged on those unrounded values in the verdict column (bench/result.ts); a figure without a goal is printed for the
+ * record; `unit` and `note` are printed when given. The load average is printed before and after: the machine is
+ * shared, so only ratios against a reference timed in the same run mean much.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Result } from './result.ts';
+import { figure, verdict, type Result } from './result.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
@@ -28,6 +29,7 @@ if (wanted.length > 0 && files.length !== wanted.length) {
   process.exit(2);
 }
 
+const loadBefore = os.loadavg();
 const rows: Array<{ file: string; result?: Result; error?: string }> = [];
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'fleetpulse-bench-'));
 for (const file of files) {
@@ -64,34 +66,20 @@ for (const file of files) {
 }
 rmSync(scratch, { recursive: true, force: true });
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-const table = [['bench', 'ours', 'reference', 'ratio', 'goal', 'verdict']];
+const table = [['bench', 'ours', 'reference', 'ratio', 'verdict']];
 for (const { file, result: r, error } of rows) {
   if (!r) {
-    table.push([file, '-', '-', '-', '-', `FAILED: ${error}`]);
+    table.push([file, '-', '-', '-', `FAILED: ${error}`]);
     continue;
   }
   const unit = r.unit ?? 'points/s';
   const note = r.note ? ` (${r.note})` : '';
-  if (r.goal === undefined) {
-    table.push([
-      r.name,
-      `${fmt(r.ours)} ${unit}`,
-      `${fmt(r.reference)} ${unit}`,
-      `${r.ratio.toFixed(2)}x`,
-      '-',
-      `no goal${note}`,
-    ]);
-    continue;
-  }
-  const meets = r.lowerIsBetter ? r.ours <= r.goal : r.ratio >= r.goal;
   table.push([
     r.name,
-    `${fmt(r.ours)} ${unit}`,
-    `${fmt(r.reference)} ${unit}`,
-    `${r.ratio.toFixed(2)}x`,
-    r.lowerIsBetter ? `<= ${fmt(r.goal)} ${unit}` : `>= ${r.goal}x`,
-    (meets ? 'meets' : 'MISSES') + note,
+    `${figure(r.ours)} ${unit}`,
+    `${figure(r.reference)} ${unit}`,
+    `${figure(r.ratio)}x`,
+    verdict(r) + note,
   ]);
 }
 const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
@@ -104,4 +92,8 @@ for (const [i, row] of table.entries()) {
   );
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+console.log(
+  `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); load average ${load(loadBefore)} before, ${load(os.loadavg())} after`,
+);
 process.exitCode = rows.some((r) => r.error) ? 1 : 0;
