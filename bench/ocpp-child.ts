@@ -12,7 +12,7 @@
  * the bare server checks the same passwords from a Map in `auth`.
  */
 import v8 from 'node:v8';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -248,8 +248,8 @@ const id = (i: number) => `BENCH-${String(i).padStart(5, '0')}`;
 const ids = (count: number) => Array.from({ length: count }, (_, i) => id(i + 1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const [role, json] = process.argv.slice(2);
-const job = JSON.parse(json ?? '{}');
+const [role, jobFile] = process.argv.slice(2);
+const job = JSON.parse(jobFile ? readFileSync(jobFile, 'utf8') : '{}');
 const run =
   role === 'ours'
     ? ours(job)
