@@ -5,11 +5,14 @@
  *   node --expose-gc --import tsx bench/ocpp-child.ts bare     '<json>'   a bare ocpp-rpc server, same calls
  *   node --import tsx bench/ocpp-child.ts chargers '<json>'             the simulator (plugins/ocpp/simulator.ts)
  *
- * Servers print JSON lines on stdout: {"event":"ready","port":N}, then {"event":"result",...}
- * once `chargers` are connected, measured and `commands` commands have made their round trip.
+ * Servers print JSON lines on stdout: {"event":"ready","port":N,"passwords":{id:password}}, then
+ * {"event":"result",...} once `chargers` are connected, measured and `commands` commands have made
+ * their round trip. Ours runs as `serve` configures it: the chargers registered in a SQLite
+ * inventory, each with an `ocpp_password` of its own, the plugin's defaults (password required);
+ * the bare server checks the same passwords from a Map in `auth`.
  */
 import v8 from 'node:v8';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +24,8 @@ import { openStateDb } from '../collector/pipeline/state-db.ts';
 import { Collector } from '../collector/runtime/collector.ts';
 import { SelfMetrics } from '../collector/runtime/self-metrics.ts';
 import { SharedServer } from '../collector/runtime/shared-server.ts';
-import { MemoryDirectory } from '../collector/sdk/index.ts';
+import { openInventory } from '../collector/inventory/index.ts';
+import { generateSecret } from '../collector/inventory/credentials.ts';
 import ocpp from '../plugins/ocpp/index.ts';
 import simulator from '../plugins/ocpp/simulator.ts';
 
@@ -32,6 +36,7 @@ export interface ServerJob {
 }
 export interface ChargersJob {
   server: string;
+  passwords: Record<string, string>;
   chargers: number;
   ramp_per_s: number;
   meter_interval_s: number;
@@ -115,6 +120,16 @@ async function measure(
 async function ours(job: ServerJob) {
   const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-bench-ocpp-'));
   const db = openStateDb(join(dir, 'state.db'));
+  const inventory = openInventory({ path: join(dir, 'fleetpulse.db'), env: {} });
+  const imported = inventory.devices.importDevices(
+    ids(job.chargers).map((d, i) => ({ row: i + 1, device: { id: d, kind: 'charger', model: 'bench' } })),
+    'create',
+  );
+  if (!imported.ok) throw new Error(`registering the chargers failed: ${JSON.stringify(imported.errors.slice(0, 3))}`);
+  const passwords: Record<string, string> = {};
+  inventory.db.transaction(() => {
+    for (const d of ids(job.chargers)) passwords[d] = inventory.credentials.issue(d, 'ocpp_password').secret;
+  })();
   const spool = new Spool({ db });
   const log = pino({ level: 'warn' });
   const loggerInstance: FastifyBaseLogger = log;
@@ -125,13 +140,11 @@ async function ours(job: ServerJob) {
   const collector = new Collector({
     place: 'serve',
     plugins: [ocpp],
-    pluginConfig: {
-      ocpp: { heartbeat_interval_s: job.heartbeat_s, unknown_chargers: 'pending', password_required: false },
-    },
+    pluginConfig: { ocpp: { heartbeat_interval_s: job.heartbeat_s } },
     sink: spool,
     db,
-    pluginDb: db,
-    directory: new MemoryDirectory(new Set(['charger'])),
+    pluginDb: inventory.db,
+    directory: inventory.directory,
     metrics: new SelfMetrics('bench'),
     log,
     server,
@@ -139,15 +152,15 @@ async function ours(job: ServerJob) {
   await collector.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const baseline = await baselineKb();
+  const allIds = ids(job.chargers);
   let first = 0;
   const attached = () => {
     let n = 0;
-    for (let i = 1; i <= job.chargers; i++) if (collector.bus.isAttached(id(i))) n++;
+    for (const d of allIds) if (collector.bus.isAttached(d)) n++;
     if (n > 0 && first === 0) first = Date.now();
     return n;
   };
-  emit({ event: 'ready', port: (app.server.address() as { port: number }).port });
-  const allIds = Array.from({ length: job.chargers }, (_, i) => id(i + 1));
+  emit({ event: 'ready', port: (app.server.address() as { port: number }).port, passwords });
   await measure(
     job,
     attached,
@@ -160,11 +173,19 @@ async function ours(job: ServerJob) {
   await app.close();
   spool.close();
   db.close();
+  inventory.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
 async function bare(job: ServerJob) {
   const rpc = new RPCServer({ protocols: ['ocpp2.0.1', 'ocpp1.6'], strictMode: true, pingIntervalMs: 60_000 });
+  const passwords: Record<string, string> = {};
+  for (const d of ids(job.chargers)) passwords[d] = generateSecret('ocpp_password');
+  rpc.auth((accept, reject, handshake) => {
+    const given = handshake.password ? Buffer.from(handshake.password).toString() : undefined;
+    if (given !== undefined && given === passwords[handshake.identity]) accept();
+    else reject(401, 'Unauthorized');
+  });
   const clients = new Map<string, any>();
   let first = 0;
   let tx = 0;
@@ -188,7 +209,7 @@ async function bare(job: ServerJob) {
   http.on('upgrade', (request, socket, head) => void rpc.handleUpgrade(request, socket as never, head));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const baseline = await baselineKb();
-  emit({ event: 'ready', port: (http.address() as { port: number }).port });
+  emit({ event: 'ready', port: (http.address() as { port: number }).port, passwords });
   await measure(
     job,
     () => clients.size,
@@ -218,14 +239,17 @@ async function chargers(job: ChargersJob) {
     },
     progress: { update: () => {}, count: () => {} },
     signal: stop.signal,
+    credentials: new Map(Object.entries(job.passwords)),
   });
 }
 
 const id = (i: number) => `BENCH-${String(i).padStart(5, '0')}`;
+/** The simulator's identities: prefix + a number from 1 (plugins/ocpp/simulator.ts). */
+const ids = (count: number) => Array.from({ length: count }, (_, i) => id(i + 1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const [role, json] = process.argv.slice(2);
-const job = JSON.parse(json ?? '{}');
+const [role, jobFile] = process.argv.slice(2);
+const job = JSON.parse(jobFile ? readFileSync(jobFile, 'utf8') : '{}');
 const run =
   role === 'ours'
     ? ours(job)

@@ -23,6 +23,9 @@ interface Entry {
 export class DeviceCache {
   private entries: Map<string, Entry> | undefined;
   private readonly bySeq = new Map<number, Entry>();
+  /** Rowids by site and by customer, for a text search that matched their names. */
+  private readonly bySite = new Map<string, Set<number>>();
+  private readonly byCustomer = new Map<string, Set<number>>();
   private readonly one: Statement<[string]>;
 
   constructor(private readonly db: Database) {
@@ -45,6 +48,18 @@ export class DeviceCache {
     return this.bySeq.get(seq)?.device;
   }
 
+  /** Rowids of the devices at this site. */
+  seqsAtSite(site: string): ReadonlySet<number> {
+    this.load();
+    return this.bySite.get(site) ?? NONE;
+  }
+
+  /** Rowids of this customer's devices. */
+  seqsOfCustomer(customer: string): ReadonlySet<number> {
+    this.load();
+    return this.byCustomer.get(customer) ?? NONE;
+  }
+
   *values(): IterableIterator<DeviceRecord> {
     for (const entry of this.load().values()) yield entry.record;
   }
@@ -54,25 +69,43 @@ export class DeviceCache {
     if (!this.entries) return;
     const row = this.one.get(id) as unknown[] | undefined;
     const old = this.entries.get(id);
-    if (old) this.bySeq.delete(old.seq);
+    if (old) this.remove(old);
     if (row) this.add(entry(row));
-    else this.entries.delete(id);
   }
 
   private add(e: Entry): void {
     this.entries!.set(e.device.id, e);
     this.bySeq.set(e.seq, e);
+    if (e.device.site !== null) group(this.bySite, e.device.site).add(e.seq);
+    if (e.device.customer !== null) group(this.byCustomer, e.device.customer).add(e.seq);
+  }
+
+  private remove(e: Entry): void {
+    this.entries!.delete(e.device.id);
+    this.bySeq.delete(e.seq);
+    if (e.device.site !== null) this.bySite.get(e.device.site)?.delete(e.seq);
+    if (e.device.customer !== null) this.byCustomer.get(e.device.customer)?.delete(e.seq);
   }
 
   private load(): Map<string, Entry> {
     if (!this.entries) {
       this.entries = new Map();
       this.bySeq.clear();
+      this.bySite.clear();
+      this.byCustomer.clear();
       const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d`).raw(true);
       for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(entry(row));
     }
     return this.entries;
   }
+}
+
+const NONE: ReadonlySet<number> = new Set();
+
+function group(map: Map<string, Set<number>>, key: string): Set<number> {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  return set;
 }
 
 /** A row of DEVICE_COLUMNS followed by seq. */

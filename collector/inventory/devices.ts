@@ -3,7 +3,8 @@ import type { DiscoveredAttributes } from '../sdk/devices.ts';
 import { type DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
 import { keyFitsField, pageOf } from './device-page.ts';
-import { allStatement, canIndex, DEVICE_COLUMNS, ftsPhrase, listStatement, type TextMatch } from './device-query.ts';
+import { allStatement, DEVICE_COLUMNS, listStatement, type TextMatch } from './device-query.ts';
+import { DeviceSearch } from './device-search.ts';
 
 /**
  * Above this many matches (5 % of a 20,000-device fleet), `q` walks devices in page order
@@ -22,7 +23,7 @@ import type {
   ImportRow,
   RowError,
 } from './device-types.ts';
-import { likePattern, type Page } from './customers.ts';
+import type { Page } from './customers.ts';
 import { conflict, invalid, InventoryError, notFound } from './errors.ts';
 
 type DeviceRow = Omit<Device, 'labels'> & { labels: string };
@@ -47,8 +48,7 @@ export class Devices {
   private readonly siteOwner: Statement<[string], { customer_id: string }>;
   private readonly customerExists: Statement<[string]>;
   private readonly writeSearch: Statement<[number, string, string | null, string | null]>;
-  private readonly ftsMatches: Statement<[string, number]>;
-  private readonly likeMatches: Statement<[{ like: string; bound: number }]>;
+  private readonly search: DeviceSearch;
   private readonly pending: Statement<[], number>;
   private readonly writeReport: Statement<[string, string, number]>;
   private readonly readReport: Statement<[string], { reported: string; reported_at: number }>;
@@ -79,13 +79,7 @@ export class Devices {
     this.readReport = db.prepare('SELECT reported, reported_at FROM device_reports WHERE device = ?');
     this.deleteLabels = db.prepare('DELETE FROM device_labels WHERE device_seq = ?');
     this.insertLabel = db.prepare('INSERT INTO device_labels (device_seq, key, value) VALUES (?, ?, ?)');
-    this.ftsMatches = db.prepare('SELECT rowid FROM device_search WHERE device_search MATCH ? LIMIT ?').pluck();
-    this.likeMatches = db
-      .prepare(
-        `SELECT rowid FROM device_search
-         WHERE id LIKE @like ESCAPE '\\' OR site LIKE @like ESCAPE '\\' OR customer LIKE @like ESCAPE '\\' LIMIT @bound`,
-      )
-      .pluck();
+    this.search = new DeviceSearch(db);
     this.siteOwner = db.prepare('SELECT customer_id FROM sites WHERE id = ?');
     this.customerExists = db.prepare('SELECT 1 FROM customers WHERE id = ?');
     this.writeSearch = db.prepare(
@@ -121,15 +115,23 @@ export class Devices {
   }
 
   /**
-   * One bounded pass over the search table: the trigram index for 3+ characters, a LIKE scan
-   * (which stops at the bound) for shorter ones. Its result is either used or discarded.
+   * The devices whose id, site name or customer name contain `q`: ids and names matched once
+   * each (device-search.ts), the devices of matching sites and customers from the cache. Past
+   * the bound, the list walks devices in page order instead.
    */
   private textMatch(q: string): TextMatch {
-    const bound = INDEXED_SEARCH_MAX_MATCHES + 1;
-    const rowids = (
-      canIndex(q) ? this.ftsMatches.all(ftsPhrase(q), bound) : this.likeMatches.all({ like: likePattern(q), bound })
-    ) as number[];
-    return rowids.length > INDEXED_SEARCH_MAX_MATCHES ? { kind: 'scan' } : { kind: 'rowids', rowids };
+    const max = INDEXED_SEARCH_MAX_MATCHES;
+    const found = this.search.match(q, max + 1);
+    const rowids = new Set(found.seqs);
+    const owned = [
+      ...found.sites.map((site) => this.records.seqsAtSite(site)),
+      ...found.customers.map((customer) => this.records.seqsOfCustomer(customer)),
+    ];
+    for (const seqs of owned) {
+      for (const seq of seqs) rowids.add(seq);
+      if (rowids.size > max) return { kind: 'scan' };
+    }
+    return rowids.size > max ? { kind: 'scan' } : { kind: 'rowids', rowids: [...rowids] };
   }
 
   /** Every matching device, by id: for export. */
@@ -341,6 +343,7 @@ export class Devices {
     const seq = Number(lastInsertRowid);
     for (const [key, value] of Object.entries(labels)) this.insertLabel.run(seq, key, value);
     this.writeSearch.run(seq, input.id, input.site ?? null, customer);
+    this.search.addDevice(seq, input.id);
   }
 
   private applyPatch(current: Device, patch: DevicePatch): void {

@@ -343,6 +343,49 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    name: 'device text search by name',
+    sql: `
+      -- A search for a site's or a customer's name matched each of their devices' rows in
+      -- device_search: a name shared by 1,000 devices was 1,000 index hits to collect. Names are
+      -- few (2,000 sites, 200 customers at 20,000 devices), so a search matches the names and
+      -- the ids here, and takes the devices of the matching sites and customers from the device
+      -- cache (collector/inventory/device-search.ts). Same trigram tokenizer as device_search:
+      -- the same substrings match. device_search stays for walking devices in page order.
+      -- Keyed by site and customer id (renames and deletes are rare; a rowid may change in VACUUM).
+      CREATE VIRTUAL TABLE site_name_search USING fts5(name, site UNINDEXED, tokenize = 'trigram');
+      CREATE VIRTUAL TABLE customer_name_search USING fts5(company, customer UNINDEXED, tokenize = 'trigram');
+      -- rowid = devices.seq; written by the devices repository on insert (ids never change).
+      CREATE VIRTUAL TABLE device_id_search USING fts5(id, tokenize = 'trigram');
+
+      CREATE TRIGGER sites_name_search_insert AFTER INSERT ON sites BEGIN
+        INSERT INTO site_name_search (name, site) VALUES (new.name, new.id);
+      END;
+      CREATE TRIGGER sites_name_search_rename AFTER UPDATE OF name ON sites BEGIN
+        UPDATE site_name_search SET name = new.name WHERE site = new.id;
+      END;
+      CREATE TRIGGER sites_name_search_delete AFTER DELETE ON sites BEGIN
+        DELETE FROM site_name_search WHERE site = old.id;
+      END;
+      CREATE TRIGGER customers_name_search_insert AFTER INSERT ON customers BEGIN
+        INSERT INTO customer_name_search (company, customer) VALUES (new.company, new.id);
+      END;
+      CREATE TRIGGER customers_name_search_rename AFTER UPDATE OF company ON customers BEGIN
+        UPDATE customer_name_search SET company = new.company WHERE customer = new.id;
+      END;
+      CREATE TRIGGER customers_name_search_delete AFTER DELETE ON customers BEGIN
+        DELETE FROM customer_name_search WHERE customer = old.id;
+      END;
+      CREATE TRIGGER devices_id_search_delete AFTER DELETE ON devices BEGIN
+        DELETE FROM device_id_search WHERE rowid = old.seq;
+      END;
+
+      INSERT INTO site_name_search (name, site) SELECT name, id FROM sites;
+      INSERT INTO customer_name_search (company, customer) SELECT company, id FROM customers;
+      INSERT INTO device_id_search (rowid, id) SELECT seq, id FROM devices;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */
