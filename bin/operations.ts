@@ -72,6 +72,7 @@ export function startOperations(deps: StartOperationsDeps): Operations {
     influx: deps.influx,
     maintenance: deps.maintenance,
     state: (id) => deps.collector.liveness.state(id)?.state,
+    affectedBy: (cause, key) => deps.collector.liveness.affectedBy(cause, key),
     options: {
       ...(secret ? { webhookSecret: secret } : {}),
       escalation,
