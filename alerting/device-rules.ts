@@ -17,14 +17,15 @@ import { KIND, type KindName } from '../dashboards/kinds.ts';
 import { latestStatus } from '../dashboards/status-queries.ts';
 import type { RuleSpec, Severity } from './rule.ts';
 
-const L = DEVICE_LABELS;
+/** The device labels, and the customer's contract (an inventory tag on every point) for routing. */
+const L = [...DEVICE_LABELS, 'contract'];
 const WHO =
   'on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}';
 const device = { noDataState: 'OK', execErrState: 'KeepLast' } as const;
 
 /** 1 per device whose last status is not `maintenance`: multiplied into metric rules. */
 export function watchedDevices(kinds?: readonly KindName[]): Query {
-  return Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds }))
+  return Query.fromSubquery(latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds }))
     .select('count', 'state', 'watched')
     .whereField('state', '<>', 'maintenance')
     .byTags(...L)
@@ -38,6 +39,7 @@ function offline(
   severity: Severity,
 ): RuleSpec {
   const inner = latestStatus({
+    keep: L,
     window: { kind: 'range' },
     fields: ['online', 'state', 'cause', 'dependents'],
     kinds: kinds.only,
@@ -72,6 +74,7 @@ function offline(
 /** A device that others are reached through, down by itself: one alert for it and every device behind it. */
 function gatewayOffline(): RuleSpec {
   const inner = latestStatus({
+    keep: L,
     window: { kind: 'range' },
     fields: ['state', 'cause', 'dependents', 'dependents_offline'],
   });
@@ -108,7 +111,7 @@ function siteOutage(): RuleSpec {
     title: 'Site outage',
     severity: 'critical',
     ...device,
-    query: Query.from(siteStatus).select('last', 'outage_devices').byTags('customer', 'site'),
+    query: Query.from(siteStatus).select('last', 'outage_devices').byTags('customer', 'site', 'contract'),
     lookbackS: 600,
     reducer: 'last',
     evaluator: { type: 'gt', params: [0] },
@@ -176,7 +179,9 @@ export function deviceRules(): RuleSpec[] {
       title: 'Terminal in error state',
       severity: 'critical',
       ...device,
-      query: Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }))
+      query: Query.fromSubquery(
+        latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }),
+      )
         .select('count', 'state', 'in_error')
         .whereField('state', '=', 'error')
         .byTags(...L)

@@ -22,7 +22,7 @@ export const SITE_OUTAGE_DEFAULTS: SiteOutagePolicy = { share: 0.8, windowS: 600
 
 export interface Watched {
   id: string;
-  device: Pick<DeviceRecord, 'customer' | 'site' | 'gateway'> | undefined;
+  device: Pick<DeviceRecord, 'customer' | 'site' | 'gateway' | 'contract'> | undefined;
   state: DeviceState;
   /** When `state` began, epoch ms. */
   since: number;
@@ -50,7 +50,10 @@ export function dependencies(watched: Iterable<Watched>, policy: SiteOutagePolic
     const key = `${w.device?.customer ?? ''}\u0000${site}`;
     let s = sites.get(key);
     if (!s) {
-      s = { tags: w.device?.customer ? { customer: w.device.customer, site } : { site }, total: 0, offline: [] };
+      const tags: Tags = { site };
+      if (w.device?.customer) tags.customer = w.device.customer;
+      if (w.device?.contract) tags.contract = w.device.contract;
+      s = { tags, total: 0, offline: [] };
       sites.set(key, s);
     }
     s.total++;

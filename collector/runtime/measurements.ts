@@ -133,6 +133,7 @@ export const siteStatus = defineMeasurement({
   tags: {
     customer: 'Customer of the site (absent if the inventory has none)',
     site: 'The site',
+    contract: "The customer's contract (basic | standard | premium; absent if none), for alert routing",
   },
   fields: {
     total: { type: 'int', description: 'Watched devices of the site, maintenance excluded' },
