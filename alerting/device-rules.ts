@@ -5,6 +5,7 @@
  * an error keeps the last state (KeepLast) so a datasource outage does not resolve or re-fire
  * thousands of instances: the datasource rule raises one alert instead.
  */
+import { siteStatus } from '../collector/runtime/measurements.ts';
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
 import { connectorStatus, firmware as chargerFirmware } from '../plugins/ocpp/measurements.ts';
 import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
@@ -16,14 +17,15 @@ import { KIND, type KindName } from '../dashboards/kinds.ts';
 import { latestStatus } from '../dashboards/status-queries.ts';
 import type { RuleSpec, Severity } from './rule.ts';
 
-const L = DEVICE_LABELS;
+/** The device labels, and the customer's contract (an inventory tag on every point) for routing. */
+const L = [...DEVICE_LABELS, 'contract'];
 const WHO =
   'on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}';
 const device = { noDataState: 'OK', execErrState: 'KeepLast' } as const;
 
 /** 1 per device whose last status is not `maintenance`: multiplied into metric rules. */
 export function watchedDevices(kinds?: readonly KindName[]): Query {
-  return Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds }))
+  return Query.fromSubquery(latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds }))
     .select('count', 'state', 'watched')
     .whereField('state', '<>', 'maintenance')
     .byTags(...L)
@@ -36,18 +38,28 @@ function offline(
   kinds: { only?: KindName[]; except?: KindName[] },
   severity: Severity,
 ): RuleSpec {
-  const inner = latestStatus({ window: { kind: 'range' }, fields: ['online', 'state'], kinds: kinds.only });
+  const inner = latestStatus({
+    keep: L,
+    window: { kind: 'range' },
+    fields: ['online', 'state', 'cause', 'dependents'],
+    kinds: kinds.only,
+  });
   if (kinds.except) for (const k of kinds.except) inner.whereTag('kind', '<>', k);
   return {
     uid,
     title,
     severity,
     ...device,
+    // Down by itself only: behind an unreachable gateway or in a site outage, that alert speaks for
+    // it; a gateway's own alert is fp-gateway-offline.
     query: Query.fromSubquery(inner)
       .select('last', 'online')
       .whereField('state', '<>', 'maintenance')
+      .whereField('cause', '=', 'self')
+      .whereField('dependents', '=', 0)
       .byTags(...L)
       .within({ kind: 'none' }),
+    labels: { cause: 'self' },
     lookbackS: 600,
     reducer: 'last',
     evaluator: { type: 'lt', params: [1] },
@@ -56,6 +68,59 @@ function offline(
     description:
       'The runtime marked it offline after two missed reporting intervals (device_status.online = 0), outside any maintenance window.',
     runbook: uid.replace(/^fp-/, ''),
+  };
+}
+
+/** A device that others are reached through, down by itself: one alert for it and every device behind it. */
+function gatewayOffline(): RuleSpec {
+  const inner = latestStatus({
+    keep: L,
+    window: { kind: 'range' },
+    fields: ['state', 'cause', 'dependents', 'dependents_offline'],
+  });
+  return {
+    uid: 'fp-gateway-offline',
+    title: 'Gateway offline',
+    severity: 'critical',
+    ...device,
+    query: Query.fromSubquery(inner)
+      .select('last', 'dependents_offline')
+      .whereField('state', '=', 'offline')
+      .whereField('cause', '=', 'self')
+      .whereField('dependents', '>', 0)
+      .byTags(...L)
+      .within({ kind: 'none' }),
+    lookbackS: 600,
+    reducer: 'last',
+    // Every row is an offline gateway; the value is how many devices behind it are down (maybe 0
+    // for a moment, until their own silence expires).
+    evaluator: { type: 'gt', params: [-1] },
+    for: '0s',
+    labels: { cause: 'gateway_offline' },
+    summary: `Gateway offline ${WHO}: {{ $values.B }} device(s) behind it unreachable`,
+    description:
+      'Devices reached through it (inventory gateway: agent → terminals, back office → POS devices, plug → console) are offline because of it (device_status.cause = gateway_offline) and raise no alert of their own. The incident lists them.',
+    runbook: 'gateway-offline',
+  };
+}
+
+/** Most of a site offline at once (site_status.outage): one alert; its devices and gateways raise none. */
+function siteOutage(): RuleSpec {
+  return {
+    uid: 'fp-site-outage',
+    title: 'Site outage',
+    severity: 'critical',
+    ...device,
+    query: Query.from(siteStatus).select('last', 'outage_devices').byTags('customer', 'site', 'contract'),
+    lookbackS: 600,
+    reducer: 'last',
+    evaluator: { type: 'gt', params: [0] },
+    for: '0s',
+    labels: { cause: 'site_outage' },
+    summary: 'Site outage at {{ $labels.customer }} / {{ $labels.site }}: {{ $values.B }} devices offline at once',
+    description:
+      'At least liveness.site_outage_share of the devices of the site went offline within liveness.site_outage_window_s (WAN, power): check the site, not the devices (their cause is site_outage). The incident lists them.',
+    runbook: 'site-outage',
   };
 }
 
@@ -107,12 +172,16 @@ export function deviceRules(): RuleSpec[] {
   return [
     offline('fp-device-offline', 'Device offline', { except: [KIND.charger] }, 'critical'),
     offline('fp-charger-offline', 'Charger offline', { only: [KIND.charger] }, 'critical'),
+    gatewayOffline(),
+    siteOutage(),
     {
       uid: 'fp-terminal-error',
       title: 'Terminal in error state',
       severity: 'critical',
       ...device,
-      query: Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }))
+      query: Query.fromSubquery(
+        latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }),
+      )
         .select('count', 'state', 'in_error')
         .whereField('state', '=', 'error')
         .byTags(...L)

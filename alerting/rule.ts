@@ -38,6 +38,8 @@ export interface RuleSpec {
   description: string;
   /** Anchor in docs/grafana.md's runbook. */
   runbook: string;
+  /** Labels every instance carries besides severity and product (e.g. the dependency `cause`). */
+  labels?: Record<string, string>;
 }
 
 const queryStep = (refId: string, query: Query, lookbackS: number) => ({
@@ -83,7 +85,7 @@ export function provisionedRule(r: RuleSpec): Record<string, unknown> {
     noDataState: r.noDataState,
     execErrState: r.execErrState,
     for: r.for,
-    labels: { severity: r.severity, product: 'fleetpulse' },
+    labels: { severity: r.severity, product: 'fleetpulse', ...r.labels },
     annotations: { summary: r.summary, description: r.description, runbook_url: `${RUNBOOK_BASE}-${r.runbook}` },
     isPaused: false,
   };

@@ -221,6 +221,23 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           description: 'Offline after this many reporting intervals of silence',
         }),
+        site_outage_share: Type.Number({
+          default: 0.8,
+          minimum: 0.01,
+          maximum: 1,
+          description:
+            'A site is in an outage when this share of its watched devices went offline within site_outage_window_s: one alert for the site, none per device',
+        }),
+        site_outage_window_s: Type.Integer({
+          default: 600,
+          minimum: 1,
+          description: 'How close together, s, the offline transitions of a site outage are',
+        }),
+        site_outage_min_devices: Type.Integer({
+          default: 5,
+          minimum: 1,
+          description: 'Sites with fewer watched devices have no outage: each device alerts by itself',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

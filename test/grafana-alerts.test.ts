@@ -74,7 +74,8 @@ describe('alert rules on the simulated fleet', () => {
     };
     const result = await evaluateRule(rule, influx.client(db), now);
     expect(result.firing).toEqual([
-      { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1' },
+      // No contract tag in the fixture's points: the label is empty (routed as standard).
+      { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', contract: '' },
     ]);
     // pc-ok's end was pending (unreachable), then enforced by its agent: seen, and not firing.
     expect(result.instances).toBe(2);

@@ -100,7 +100,7 @@ describe('generated provisioning', () => {
         if (s.model.expression && s.model.type !== 'math') expect(refIds).toContain(s.model.expression);
       }
       expect(['critical', 'warning', 'info']).toContain(r.labels.severity);
-      expect(r.annotations.summary).toMatch(/\{\{ \$labels\.(device|host) \}\}|No device_status/);
+      expect(r.annotations.summary).toMatch(/\{\{ \$labels\.(device|host|site) \}\}|No device_status/);
       if (r.annotations.summary.includes('$labels.device')) expect(r.annotations.summary).toMatch(/customer.*site/);
       expect(r.annotations.runbook_url).toMatch(/^https:\/\//);
       expect(['OK', 'NoData', 'Alerting', 'KeepLast']).toContain(r.noDataState);
@@ -112,7 +112,7 @@ describe('generated provisioning', () => {
     const tree = parsed('alerting/policies.yaml').policies[0];
     const receivers = [tree.receiver, ...tree.routes.map((r: any) => r.receiver)];
     for (const r of receivers) expect(names).toContain(r);
-    const premium = tree.routes.find((r: any) => JSON.stringify(r.object_matchers).includes('PREMIUM'));
+    const premium = tree.routes.find((r: any) => JSON.stringify(r.object_matchers).includes('"premium"'));
     expect(premium.group_wait).toBe('0s');
     const webhook = parsed('alerting/contact-points.yaml')
       .contactPoints.flatMap((c: any) => c.receivers)

@@ -24,9 +24,21 @@ export class DeviceCache {
   private entries: Map<string, Entry> | undefined;
   private readonly bySeq = new Map<number, Entry>();
   private readonly one: Statement<[string]>;
+  private readonly contractOf: Statement<[string]>;
+  /** Customer id → contract, read once per customer. */
+  private readonly contracts = new Map<string, string | undefined>();
 
   constructor(private readonly db: Database) {
     this.one = db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d WHERE d.id = ?`).raw(true);
+    this.contractOf = db.prepare('SELECT contract FROM customers WHERE id = ?');
+  }
+
+  /** A customer's contract changed: its devices' records (and so their points' `contract` tag) follow. */
+  customerChanged(id: string): void {
+    this.contracts.delete(id);
+    if (!this.entries) return;
+    for (const e of [...this.entries.values()])
+      if (e.device.customer === id) this.add({ ...e, record: this.toRecord(e.device) });
   }
 
   /** The runtime's view. */
@@ -55,7 +67,7 @@ export class DeviceCache {
     const row = this.one.get(id) as unknown[] | undefined;
     const old = this.entries.get(id);
     if (old) this.bySeq.delete(old.seq);
-    if (row) this.add(entry(row));
+    if (row) this.add(this.entry(row));
     else this.entries.delete(id);
   }
 
@@ -69,16 +81,26 @@ export class DeviceCache {
       this.entries = new Map();
       this.bySeq.clear();
       const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d`).raw(true);
-      for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(entry(row));
+      for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(this.entry(row));
     }
     return this.entries;
   }
-}
 
-/** A row of DEVICE_COLUMNS followed by seq. */
-function entry(row: unknown[]): Entry {
-  const device = fromColumns(row);
-  return { device, record: toRecord(device), seq: row[15] as number };
+  /** A row of DEVICE_COLUMNS followed by seq. */
+  private entry(row: unknown[]): Entry {
+    const device = fromColumns(row);
+    return { device, record: this.toRecord(device), seq: row[15] as number };
+  }
+
+  private toRecord(d: Device): DeviceRecord {
+    let contract: string | undefined;
+    if (d.customer !== null) {
+      if (!this.contracts.has(d.customer))
+        this.contracts.set(d.customer, (this.contractOf.get(d.customer) as { contract: string } | undefined)?.contract);
+      contract = this.contracts.get(d.customer);
+    }
+    return toRecord(d, contract);
+  }
 }
 
 /** A row of DEVICE_COLUMNS, in their order, as a frozen Device. */
@@ -102,8 +124,9 @@ export function fromColumns(c: unknown[]): Device {
   });
 }
 
-function toRecord(d: Device): DeviceRecord {
+function toRecord(d: Device, contract: string | undefined): DeviceRecord {
   const record: DeviceRecord = { id: d.id, kind: d.kind, lifecycle: d.lifecycle };
+  if (contract !== undefined) record.contract = contract;
   if (d.model !== null) record.model = d.model;
   if (d.customer !== null) record.customer = d.customer;
   if (d.site !== null) record.site = d.site;

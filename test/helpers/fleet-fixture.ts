@@ -158,6 +158,9 @@ export const FLEET: FixtureDevice[] = [
 export const FAULTS: Record<string, string[]> = {
   'fp-device-offline': ['pc-off', 'term-off'],
   'fp-charger-offline': ['chg-off'],
+  // Dependencies: test/grafana-dependencies.test.ts (no gateways or site outages here).
+  'fp-gateway-offline': [],
+  'fp-site-outage': [],
   'fp-terminal-error': ['term-err'],
   'fp-charger-faulted': ['chg-fault'],
   'fp-terminal-firmware-failed': ['term-fw-fail'],
@@ -322,7 +325,14 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       points.push({
         measurement: deviceStatus.name,
         tags: base,
-        fields: { online: int(online), state, last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120) },
+        fields: {
+          online: int(online),
+          state,
+          last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120),
+          cause: 'self',
+          dependents: int(0),
+          dependents_offline: int(0),
+        },
         time,
       });
       if (d.state === 'offline' && late) continue;
