@@ -33,6 +33,8 @@ export interface Evaluation {
   firing: Labels[];
   /** Instances evaluated (firing or not). */
   instances: number;
+  /** The labels of every instance evaluated. */
+  instanceLabels: Labels[];
   /** True when the condition's input had no series at all: the rule's noDataState applies. */
   noData: boolean;
 }
@@ -146,6 +148,7 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
   return {
     firing: condition.filter((i) => i.value === 1).map((i) => i.labels),
     instances: condition.length,
+    instanceLabels: condition.map((i) => i.labels),
     noData: condition.length === 0,
   };
 }
