@@ -35,6 +35,8 @@ export interface Evaluation {
   values: { labels: Labels; value: number | null }[];
   /** Instances evaluated (firing or not). */
   instances: number;
+  /** The labels of every instance evaluated. */
+  instanceLabels: Labels[];
   /** True when the condition's input had no series at all: the rule's noDataState applies. */
   noData: boolean;
 }
@@ -153,6 +155,7 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
     firing: condition.filter((i) => i.value === 1).map((i) => i.labels),
     values: condition.flatMap((i, n) => (i.value === 1 ? [{ labels: i.labels, value: inputs[n]?.value ?? null }] : [])),
     instances: condition.length,
+    instanceLabels: condition.map((i) => i.labels),
     noData: condition.length === 0,
   };
 }

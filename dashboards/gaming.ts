@@ -18,7 +18,7 @@ export function gamingDashboard(): Board {
     uid: UID.gaming,
     title: 'Fleetpulse / Gaming venues',
     description: 'Stations in session, session enforcement, PC health, plug power.',
-    links: [{ title: 'Sessions and minutes sold (API)', url: '${fleetpulse_api}/api/v1/sessions' }],
+    links: [link.apiSessions],
   });
   const lastEvent = () => latestPerDevice(hostSession, ['event'], F, ['customer', 'site']).lookback('24h');
   board

@@ -33,6 +33,8 @@ export const link = {
     title: 'Customer view',
     url: `/d/${UID.fleet}/fleet-overview?var-customer=${field('customer')}&\${__url_time_range}`,
   },
-  apiDevice: { title: 'Device in Fleetpulse', url: `\${${API_URL_VARIABLE}}/api/v1/devices/\${device}` },
-  apiReports: { title: 'Reports (API)', url: `\${${API_URL_VARIABLE}}/api/v1/reports` },
+  // People open these in a browser: operator pages under /ui/, never a JSON route that needs a Bearer header.
+  apiDevice: { title: 'Device in Fleetpulse', url: `\${${API_URL_VARIABLE}}/ui/devices/\${device}` },
+  apiReports: { title: 'Reports in Fleetpulse', url: `\${${API_URL_VARIABLE}}/ui/reports` },
+  apiSessions: { title: 'Sessions in Fleetpulse', url: `\${${API_URL_VARIABLE}}/ui/sessions` },
 };

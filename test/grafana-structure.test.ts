@@ -66,6 +66,27 @@ describe('generated provisioning', () => {
     });
   });
 
+  it('links into Fleetpulse open operator pages (/ui/), never a JSON route that answers 401 in a browser', () => {
+    const urls = boards().flatMap((b) => {
+      const d = b.build() as any;
+      const panelLinks = d.panels.flatMap((p: any) =>
+        (p.fieldConfig?.overrides ?? []).flatMap((o: any) =>
+          o.properties.flatMap((x: any) => (x.id === 'links' ? x.value.map((l: any) => l.url) : [])),
+        ),
+      );
+      return [...(d.links ?? []).map((l: any) => l.url), ...panelLinks].filter(
+        (u: unknown) => typeof u === 'string' && u.includes('fleetpulse_api'),
+      );
+    });
+    expect(new Set(urls)).toEqual(
+      new Set([
+        '${fleetpulse_api}/ui/devices/${device}',
+        '${fleetpulse_api}/ui/reports',
+        '${fleetpulse_api}/ui/sessions',
+      ]),
+    );
+  });
+
   it('dashboards: unique fixed uids, generated tag, datasource refs resolve, unique panel titles, five template variables', () => {
     const uids = boards().map((b) => b.spec.uid);
     expect(new Set(uids).size).toBe(uids.length);
