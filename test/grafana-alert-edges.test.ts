@@ -23,6 +23,8 @@ import { PROBES } from './helpers/rule-probes.ts';
 const EDGES: Record<string, { type: 'gt' | 'lt'; threshold: number; for: string }> = {
   'fp-device-offline': { type: 'lt', threshold: 1, for: '0s' },
   'fp-charger-offline': { type: 'lt', threshold: 1, for: '0s' },
+  'fp-gateway-offline': { type: 'gt', threshold: -1, for: '0s' },
+  'fp-site-outage': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-error': { type: 'gt', threshold: 0, for: '2m' },
   'fp-charger-faulted': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
@@ -66,8 +68,10 @@ const evaluator = (r: Rule) =>
 const lookbackS = (r: Rule) => r.data.find((s) => s.refId === 'A')!.relativeTimeRange!.from;
 /** "Just past": one probe step beyond the threshold, in the rule's direction. */
 const past = (r: Rule) => evaluator(r).params[0] + (evaluator(r).type === 'gt' ? 1 : -1) * PROBES[r.uid].step;
+/** What an instance is about: a device, a collector host, a site, or the whole fleet. */
+const subject = (l: Record<string, string>) => l.device ?? l.host ?? l.site ?? '(fleet)';
 const firingIds = (r: Rule, e: Awaited<ReturnType<typeof evaluateRule>>) =>
-  e.noData && r.noDataState === 'Alerting' ? ['(fleet)'] : e.firing.map((l) => l.device ?? l.host ?? '(fleet)');
+  e.noData && r.noDataState === 'Alerting' ? ['(fleet)'] : e.firing.map(subject);
 
 async function databaseWith(points: Point[], prefix: string): Promise<string> {
   const db = await influx.freshDatabase({ prefix });
@@ -128,7 +132,7 @@ describe('alert rules at their edges', () => {
         influx.client(db),
         minutes.map((m) => now + m * MIN + 30_000),
       );
-      const probeLine = [...timelines.values()].find((t) => (t.labels.device ?? t.labels.host ?? 'probe') === 'probe');
+      const probeLine = [...timelines.values()].find((t) => ['probe', '(fleet)'].includes(subject(t.labels)));
       expect(probeLine, r.uid).toBeDefined();
       const { states, holds } = probeLine!;
       const at = (m: number) => minutes.indexOf(m);

@@ -5,7 +5,7 @@
  * the `for:` proofs write one reading a minute, past the threshold or healthy.
  */
 import { sessionEnforcement } from '../../collector/operations/sessions/session-measurements.ts';
-import { deviceStatus } from '../../collector/runtime/measurements.ts';
+import { deviceStatus, siteStatus } from '../../collector/runtime/measurements.ts';
 import { int, type Point } from '../../collector/sdk/point.ts';
 import { selfMetric } from '../../dashboards/self-metric-names.ts';
 import { hostCpu, hostDisk, hostMemory } from '../../plugins/host/measurements.ts';
@@ -33,12 +33,26 @@ const labels = (device: string, kind: string) => ({
   site: 'edge-s1',
 });
 
-function status(device: string, kind: string, t: number, state = 'online'): Point {
+/** A device down by itself (cause self) that no other device is reached through, unless `gateway` says so. */
+function status(
+  device: string,
+  kind: string,
+  t: number,
+  state = 'online',
+  gateway = { dependents: 0, dependentsOffline: 0 },
+): Point {
   const online = state === 'online' || state === 'error' ? 1 : 0;
   return {
     measurement: deviceStatus.name,
     tags: labels(device, kind),
-    fields: { online: int(online), state, last_seen_s: int(online ? 30 : 300) },
+    fields: {
+      online: int(online),
+      state,
+      last_seen_s: int(online ? 30 : 300),
+      cause: 'self',
+      dependents: int(gateway.dependents),
+      dependents_offline: int(gateway.dependentsOffline),
+    },
     time: t,
   };
 }
@@ -89,6 +103,26 @@ function firmwareStep(kind: string, measurement: string, field: string, ok: stri
 export const PROBES: Record<string, Probe> = {
   'fp-device-offline': offline('terminal'),
   'fp-charger-offline': offline('charger'),
+  // v ≥ 0: an agent with 5 terminals is offline by itself, v of them already down because of it (0
+  // until their own silence expires: it must alert then too); below that, the agent is online.
+  'fp-gateway-offline': level((id, v, t) => [
+    status(id, 'pc', t, v >= 0 ? 'offline' : 'online', { dependents: 5, dependentsOffline: Math.max(0, v) }),
+  ]),
+  // v devices of site `id` offline in one outage (site_status, as liveness writes it per site).
+  'fp-site-outage': level((id, v, t) => [
+    {
+      measurement: siteStatus.name,
+      tags: { customer: 'edge-co', site: id, contract: 'standard' },
+      fields: {
+        total: int(50),
+        offline: int(v),
+        offline_share: v / 50,
+        outage: int(v > 0 ? 1 : 0),
+        outage_devices: int(v),
+      },
+      time: t,
+    },
+  ]),
   'fp-terminal-error': level((id, v, t) => [status(id, 'terminal', t, v > 0 ? 'error' : 'online')]),
   'fp-charger-faulted': level((id, v, t) => [
     status(id, 'charger', t),
