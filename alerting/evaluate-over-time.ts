@@ -60,8 +60,8 @@ export async function evaluateOverTime(
           state: 'Normal',
           activeSince: now,
           missing: 0,
-          states: Array(i).fill('Normal'),
-          holds: Array(i).fill(false),
+          states: Array<AlertState>(i).fill('Normal'),
+          holds: Array<boolean>(i).fill(false),
         };
         tracked.set(k, t);
       }
