@@ -40,7 +40,7 @@ export function collectorRules(): RuleSpec[] {
       summary: 'Collector {{ $labels.host }} dropped {{ $values.B }} points ({{ $labels.reason }}) in 10 min',
       description:
         'Points were lost on purpose: the spool was full or InfluxDB refused lines (dead letters). Data is missing from dashboards and reports.',
-      runbook: 'points-dropped',
+      subject: 'host',
     },
     {
       uid: 'fp-spool-backlog',
@@ -55,7 +55,7 @@ export function collectorRules(): RuleSpec[] {
       summary: 'Spool of collector {{ $labels.host }} held over 10,000 points for 10 min ({{ $values.B }} at least)',
       description:
         'The writer is not keeping up or InfluxDB is refusing writes; the spool keeps the data, until it is full.',
-      runbook: 'spool-backlog',
+      subject: 'host',
     },
     {
       uid: 'fp-write-errors',
@@ -70,7 +70,7 @@ export function collectorRules(): RuleSpec[] {
       summary: 'Collector {{ $labels.host }}: {{ $values.B }} failed writes to InfluxDB ({{ $labels.kind }}) in 10 min',
       description:
         'retry: InfluxDB unreachable or overloaded; too_large: batches split; rejected: lines dead-lettered.',
-      runbook: 'write-errors',
+      subject: 'host',
     },
     {
       // Each pass (every downsampler.interval_s, 5 min) retries the failed hours: one failure is
@@ -88,7 +88,7 @@ export function collectorRules(): RuleSpec[] {
         'Collector {{ $labels.host }}: the {{ $labels.measurement }} rollup failed {{ $values.B }} times in 10 min',
       description:
         'The fleet trend and uptime panels that read *_hourly show gaps or stale hours; the raw data is intact and the failed hours are computed again once the queries succeed.',
-      runbook: 'rollups-failing',
+      subject: 'host',
     },
     {
       uid: 'fp-fleet-data-stale',
@@ -103,7 +103,7 @@ export function collectorRules(): RuleSpec[] {
       for: '2m',
       summary: 'No device_status written in 5 min: InfluxDB unreachable or every collector down',
       description: 'One alert for the whole data path; per-device rules keep their last state meanwhile.',
-      runbook: 'fleet-data-stale',
+      subject: 'fleet',
     },
   ];
 }

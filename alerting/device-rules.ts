@@ -67,7 +67,7 @@ function offline(
     summary: `${title} ${WHO}`,
     description:
       'The runtime marked it offline after two missed reporting intervals (device_status.online = 0), outside any maintenance window.',
-    runbook: uid.replace(/^fp-/, ''),
+    subject: 'device',
   };
 }
 
@@ -100,7 +100,7 @@ function gatewayOffline(): RuleSpec {
     summary: `Gateway offline ${WHO}: {{ $values.B }} device(s) behind it unreachable`,
     description:
       'Devices reached through it (inventory gateway: agent → terminals, back office → POS devices, plug → console) are offline because of it (device_status.cause = gateway_offline) and raise no alert of their own. The incident lists them.',
-    runbook: 'gateway-offline',
+    subject: 'device',
   };
 }
 
@@ -120,7 +120,7 @@ function siteOutage(): RuleSpec {
     summary: 'Site outage at {{ $labels.customer }} / {{ $labels.site }}: {{ $values.B }} devices offline at once',
     description:
       'At least liveness.site_outage_share of the devices of the site went offline within liveness.site_outage_window_s (WAN, power): check the site, not the devices (their cause is site_outage). The incident lists them.',
-    runbook: 'site-outage',
+    subject: 'site',
   };
 }
 
@@ -152,7 +152,7 @@ function metric<M extends MeasurementSpec<string, string>>(
     for: opts.for ?? '5m',
     summary: `${title} ${WHO}`,
     description: `${m.name}.${field} (${fn} over ${(opts.lookbackS ?? 900) / 60} min) is {{ $values.B }}${opts.unit ?? ''}, above ${above}${opts.unit ?? ''}.`,
-    runbook: uid.replace(/^fp-/, ''),
+    subject: 'device',
   };
 }
 
@@ -193,7 +193,7 @@ export function deviceRules(): RuleSpec[] {
       summary: `Terminal in error state ${WHO}`,
       description:
         'The terminal reports but says it cannot work (device_status.state = error); see its error code on the device page.',
-      runbook: 'terminal-error',
+      subject: 'device',
     },
     {
       uid: 'fp-charger-faulted',
@@ -208,7 +208,7 @@ export function deviceRules(): RuleSpec[] {
       for: '0s',
       summary: `Charger faulted ${WHO}`,
       description: '{{ $values.B }} connector(s) report Faulted in their last StatusNotification.',
-      runbook: 'charger-faulted',
+      subject: 'device',
     },
     {
       uid: 'fp-terminal-firmware-failed',
@@ -223,7 +223,7 @@ export function deviceRules(): RuleSpec[] {
       for: '0s',
       summary: `Firmware update failed ${WHO}`,
       description: 'The last firmware step reported is update_failed; the terminal runs its old firmware.',
-      runbook: 'firmware-failed',
+      subject: 'device',
     },
     {
       uid: 'fp-charger-firmware-failed',
@@ -243,7 +243,7 @@ export function deviceRules(): RuleSpec[] {
       for: '0s',
       summary: `Firmware update failed ${WHO}`,
       description: 'The last FirmwareStatusNotification is a failure.',
-      runbook: 'firmware-failed',
+      subject: 'device',
     },
     metric('fp-terminal-high-cpu', 'High CPU (terminal)', terminalStatus, 'cpu_pct', 'mean', 90, [KIND.terminal], {
       unit: '%',
@@ -291,7 +291,7 @@ export function deviceRules(): RuleSpec[] {
       description:
         '{{ $values.B }} timed session(s) on this station ended in the last 15 min without being locked, logged off or powered off (session_enforcement.failed = 1; an end the station enforced itself while unreachable does not count): ' +
         "the customer may still be playing. Why: GET /api/v1/sessions?station={{ $labels.device }} (error, enforced_by) and the Gaming venues board; the station's own record is host_session.",
-      runbook: 'session-enforcement-failed',
+      subject: 'device',
     },
     metric('fp-pos-payment-failures', 'POS payment failures spiking', posPayment, 'amount', 'count', 4, [KIND.pos], {
       for: '0s',

@@ -83,7 +83,7 @@ describe('alert rules on the simulated fleet', () => {
     for (const label of ['device', 'customer', 'site'])
       expect(rule.annotations.summary).toContain(`{{ $labels.${label} }}`);
     expect(rule.annotations.description).toContain('/api/v1/sessions?station={{ $labels.device }}');
-    expect(rule.annotations.runbook_url).toMatch(/#runbook-session-enforcement-failed$/);
+    expect(rule.annotations.runbook_url).toMatch(/#fp-session-enforcement-failed$/);
 
     // A console behind a plug has no liveness series of its own: its plug's failure fires all the same.
     const consoles = await influx.freshDatabase({ prefix: 'consoles' });
