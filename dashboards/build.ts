@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ALERT_LINKS, type AlertLinks } from '../alerting/alert-links.ts';
+import { RULE_TABLE_DOC, withRuleTable } from '../alerting/rule-table.ts';
 import { loadConfig } from '../bin/config.ts';
 import { generateProvisioning, PROVISIONING_DIR } from './provisioning.ts';
 
@@ -53,6 +54,8 @@ export async function checkProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_
     const file = path.relative(root, abs).split(path.sep).join('/');
     if (!expected.has(file)) drift.push({ file, problem: 'not generated' });
   }
+  const doc = await readFile(path.join(root, RULE_TABLE_DOC), 'utf8');
+  if (withRuleTable(doc) !== doc) drift.push({ file: `${RULE_TABLE_DOC} (rule table)`, problem: 'changed' });
   return drift;
 }
 
@@ -63,6 +66,8 @@ export async function writeProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_
     await mkdir(path.dirname(path.join(root, file)), { recursive: true });
     await writeFile(path.join(root, file), content);
   }
+  const doc = path.join(root, RULE_TABLE_DOC);
+  await writeFile(doc, withRuleTable(await readFile(doc, 'utf8')));
   return files.size;
 }
 

@@ -24,12 +24,15 @@ describe('generated provisioning', () => {
     expect(await checkProvisioning()).toEqual([]);
   });
 
-  it('check reports a hand edit, a missing file and a stray file', async () => {
+  it('check reports a hand edit, a missing file, a stray file and an edited rule table', async () => {
     const { mkdtemp, writeFile, mkdir, rm, cp } = await import('node:fs/promises');
     const os = await import('node:os');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-grafana-'));
     try {
       await cp(path.join(REPO_ROOT, 'grafana'), path.join(dir, 'grafana'), { recursive: true });
+      const doc = await readFile(path.join(REPO_ROOT, 'docs/grafana.md'), 'utf8');
+      await mkdir(path.join(dir, 'docs'));
+      await writeFile(path.join(dir, 'docs/grafana.md'), doc.replace('mean(cpu_pct) > 90', 'mean(cpu_pct) > 95'));
       await writeFile(path.join(dir, 'grafana/provisioning/alerting/policies.yaml'), 'apiVersion: 1\n');
       await rm(path.join(dir, 'grafana/provisioning/datasources/fleetpulse.yaml'));
       await mkdir(path.join(dir, 'grafana/provisioning/dashboards/fleetpulse'), { recursive: true });
@@ -40,9 +43,10 @@ describe('generated provisioning', () => {
           { file: 'grafana/provisioning/alerting/policies.yaml', problem: 'changed' },
           { file: 'grafana/provisioning/datasources/fleetpulse.yaml', problem: 'missing' },
           { file: 'grafana/provisioning/dashboards/fleetpulse/hand-made.json', problem: 'not generated' },
+          { file: 'docs/grafana.md (rule table)', problem: 'changed' },
         ]),
       );
-      expect(drift).toHaveLength(3);
+      expect(drift).toHaveLength(4);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
