@@ -124,6 +124,28 @@ function siteOutage(): RuleSpec {
   };
 }
 
+/** A device that reports but says it cannot work (last device_status.state = error), for 2 min. */
+function inError(uid: string, title: string, kind: KindName, why: string): RuleSpec {
+  return {
+    uid,
+    title,
+    severity: 'critical',
+    ...device,
+    query: Query.fromSubquery(latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds: [kind] }))
+      .select('count', 'state', 'in_error')
+      .whereField('state', '=', 'error')
+      .byTags(...L)
+      .within({ kind: 'none' }),
+    lookbackS: 600,
+    reducer: 'last',
+    evaluator: { type: 'gt', params: [0] },
+    for: '2m',
+    summary: `${title} ${WHO}`,
+    description: `It reports but says it cannot work (device_status.state = error): ${why}.`,
+    subject: 'device',
+  };
+}
+
 /** A per-device metric (`fn(field)` over the look-back) against a threshold, maintenance excluded. */
 function metric<M extends MeasurementSpec<string, string>>(
   uid: string,
@@ -174,27 +196,14 @@ export function deviceRules(): RuleSpec[] {
     offline('fp-charger-offline', 'Charger offline', { only: [KIND.charger] }, 'critical'),
     gatewayOffline(),
     siteOutage(),
-    {
-      uid: 'fp-terminal-error',
-      title: 'Terminal in error state',
-      severity: 'critical',
-      ...device,
-      query: Query.fromSubquery(
-        latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }),
-      )
-        .select('count', 'state', 'in_error')
-        .whereField('state', '=', 'error')
-        .byTags(...L)
-        .within({ kind: 'none' }),
-      lookbackS: 600,
-      reducer: 'last',
-      evaluator: { type: 'gt', params: [0] },
-      for: '2m',
-      summary: `Terminal in error state ${WHO}`,
-      description:
-        'The terminal reports but says it cannot work (device_status.state = error); see its error code on the device page.',
-      subject: 'device',
-    },
+    inError('fp-terminal-error', 'Terminal in error state', KIND.terminal, 'see its error code on the device page'),
+    inError(
+      'fp-pos-error',
+      'POS device in error state',
+      KIND.pos,
+      'its back office reported it unhealthy (printer out, card reader)',
+    ),
+    inError('fp-pc-error', 'PC in error state', KIND.pc, 'its agent reported an error it cannot recover from'),
     {
       uid: 'fp-charger-faulted',
       title: 'Charger faulted',

@@ -26,6 +26,8 @@ const EDGES: Record<string, { type: 'gt' | 'lt'; threshold: number; for: string 
   'fp-gateway-offline': { type: 'gt', threshold: -1, for: '0s' },
   'fp-site-outage': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-error': { type: 'gt', threshold: 0, for: '2m' },
+  'fp-pos-error': { type: 'gt', threshold: 0, for: '2m' },
+  'fp-pc-error': { type: 'gt', threshold: 0, for: '2m' },
   'fp-charger-faulted': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
   'fp-charger-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
@@ -39,6 +41,10 @@ const EDGES: Record<string, { type: 'gt' | 'lt'; threshold: number; for: string 
   'fp-pos-payment-failures': { type: 'gt', threshold: 4, for: '0s' },
   'fp-points-dropped': { type: 'gt', threshold: 0, for: '0s' },
   'fp-spool-backlog': { type: 'gt', threshold: 10_000, for: '5m' },
+  'fp-spool-stuck': { type: 'gt', threshold: 600, for: '5m' },
+  'fp-data-disk-low': { type: 'lt', threshold: 1024 ** 3, for: '5m' },
+  'fp-api-errors': { type: 'gt', threshold: 10, for: '0s' },
+  'fp-api-latency': { type: 'gt', threshold: 1, for: '5m' },
   'fp-write-errors': { type: 'gt', threshold: 0, for: '0s' },
   'fp-rollups-failing': { type: 'gt', threshold: 0, for: '15m' },
   'fp-fleet-data-stale': { type: 'lt', threshold: 1, for: '2m' },
@@ -119,11 +125,13 @@ describe('alert rules at their edges', () => {
       const gap = (m: number) => m >= 8 && m <= 11;
       const points: Point[] = [];
       let total = 0;
+      let n = 0;
       for (let m = -30; m < end; m++) {
         if (gap(m)) continue;
         const v = m >= 0 && m < clearFrom ? past(r) : healthy;
         total += v;
-        points.push(...probe.reading('probe', v, now + m * MIN, total));
+        n += 1;
+        points.push(...probe.reading('probe', v, now + m * MIN, total, n));
       }
       const db = await databaseWith(points, 'for');
       const minutes = Array.from({ length: end + 3 }, (_, i) => i - 3);

@@ -20,8 +20,8 @@ export interface Probe {
   healthy?: number;
   /** Points that make the rule's reduced value `value` at `now` for `id`. */
   edge(id: string, value: number, now: number): Point[];
-  /** One minute's reading at `t`; `total` is the sum of the values so far (counters). */
-  reading(id: string, value: number, t: number, total: number): Point[];
+  /** One minute's reading at `t`; `total` is the sum of the values so far and `n` the readings so far (counters). */
+  reading(id: string, value: number, t: number, total: number, n: number): Point[];
 }
 
 const MIN = 60_000;
@@ -59,7 +59,7 @@ function status(
 
 /** A level read as one reading (last state, latest step): the edge is one reading a minute ago. */
 function level(reading: Probe['reading'], step = 1, healthy?: number): Probe {
-  return { step, healthy, reading, edge: (id, v, now) => reading(id, v, now - MIN, v) };
+  return { step, healthy, reading, edge: (id, v, now) => reading(id, v, now - MIN, v, 1) };
 }
 
 /** A mean or max over the look-back: the edge is two readings of the same value. */
@@ -71,26 +71,75 @@ function gauge(measurement: string, field: string, kind: string, tags: Record<st
   return {
     step: 0.5,
     reading,
-    edge: (id, v, now) => [...reading(id, v, now - 2 * MIN, 0), ...reading(id, v, now - MIN, 0)],
+    edge: (id, v, now) => [...reading(id, v, now - 2 * MIN, 0, 1), ...reading(id, v, now - MIN, 0, 2)],
   };
 }
 
-/** A collector counter (increase over the look-back): the edge is the counter going up by `value`. */
-function counter(name: string, tags: Record<string, string>): Probe {
+/**
+ * A collector counter (increase over the look-back): the edge is the counter going up by `value`.
+ * `besides`: tags of another series of the same host that climbs by 1,000 a minute meanwhile and
+ * that the rule's filter must not count.
+ */
+function counter(name: string, tags: Record<string, string>, besides?: Record<string, string>): Probe {
+  const point = (host: string, value: number, t: number, other = tags): Point => ({
+    measurement: name,
+    tags: { host, ...other },
+    fields: { value },
+    time: t,
+  });
+  const noise = (host: string, t: number) => (besides ? [point(host, 1_000 * Math.floor(t / MIN), t, besides)] : []);
+  return {
+    step: 1,
+    healthy: 0,
+    reading: (id, _v, t, total) => [point(id, 100 + total, t), ...noise(id, t)],
+    edge: (id, v, now) => [
+      point(id, 100, now - 3 * MIN),
+      point(id, 100 + v, now - MIN),
+      ...noise(id, now - 3 * MIN),
+      ...noise(id, now - MIN),
+    ],
+  };
+}
+
+/** A collector gauge: the edge is two readings of the same value (a min or max over the look-back). */
+function selfGauge(name: string): Probe {
   const point = (host: string, value: number, t: number): Point => ({
     measurement: name,
-    tags: { host, ...tags },
+    tags: { host },
     fields: { value },
     time: t,
   });
   return {
     step: 1,
-    healthy: 0,
-    reading: (id, _v, t, total) => [point(id, 100 + total, t)],
-    edge: (id, v, now) => [point(id, 100, now - 3 * MIN), point(id, 100 + v, now - MIN)],
+    reading: (id, v, t) => [point(id, v, t)],
+    edge: (id, v, now) => [point(id, v, now - 2 * MIN), point(id, v, now - MIN)],
   };
 }
 
+/**
+ * The API's request-duration histogram: 100 requests a minute of `value` seconds each, on one
+ * route, besides 100 a minute on another route taking `value` as well (the mean is over all).
+ */
+function apiDuration(): Probe {
+  const HIST = { route: '/api/v1/devices/:id', method: 'GET', status_class: '2xx' };
+  const point = (host: string, sum: number, count: number, t: number, route = HIST.route): Point => ({
+    measurement: selfMetric.httpDuration,
+    tags: { host, ...HIST, route },
+    fields: { sum, count },
+    time: t,
+  });
+  const both = (host: string, sum: number, count: number, t: number) => [
+    point(host, sum, count, t),
+    point(host, sum, count, t, '/api/v1/commands'),
+  ];
+  return {
+    step: 0.5,
+    reading: (id, _v, t, total, n) => both(id, 100 * total, 100 * n, t),
+    edge: (id, v, now) => [...both(id, 50, 1_000, now - 3 * MIN), ...both(id, 50 + 100 * v, 1_100, now - MIN)],
+  };
+}
+
+const inError = (kind: string) => level((id, v, t) => [status(id, kind, t, v > 0 ? 'error' : 'online')]);
 const offline = (kind: string) => level((id, v, t) => [status(id, kind, t, v >= 1 ? 'online' : 'offline')]);
 
 function firmwareStep(kind: string, measurement: string, field: string, ok: string, failed: string): Probe {
@@ -123,7 +172,9 @@ export const PROBES: Record<string, Probe> = {
       time: t,
     },
   ]),
-  'fp-terminal-error': level((id, v, t) => [status(id, 'terminal', t, v > 0 ? 'error' : 'online')]),
+  'fp-terminal-error': inError('terminal'),
+  'fp-pos-error': inError('pos'),
+  'fp-pc-error': inError('pc'),
   'fp-charger-faulted': level((id, v, t) => [
     status(id, 'charger', t),
     ...Array.from({ length: Math.max(1, v) }, (_, c) => ({
@@ -188,17 +239,16 @@ export const PROBES: Record<string, Probe> = {
     0,
   ),
   'fp-points-dropped': counter(selfMetric.pointsDropped, { reason: 'spool_full' }),
-  'fp-spool-backlog': {
-    step: 1,
-    reading: (id, v, t) => [{ measurement: selfMetric.spoolPoints, tags: { host: id }, fields: { value: v }, time: t }],
-    edge: (id, v, now) =>
-      [2, 1].map((m) => ({
-        measurement: selfMetric.spoolPoints,
-        tags: { host: id },
-        fields: { value: v },
-        time: now - m * MIN,
-      })),
-  },
+  'fp-spool-backlog': selfGauge(selfMetric.spoolPoints),
+  'fp-spool-stuck': selfGauge(selfMetric.spoolOldestAge),
+  'fp-data-disk-low': selfGauge(selfMetric.diskFree),
+  // 5xx responses, while 2xx ones climb fast on the same host (they must not count).
+  'fp-api-errors': counter(
+    selfMetric.httpRequests,
+    { route: '/api/v1/devices/:id', method: 'GET', status_class: '5xx' },
+    { route: '/api/v1/devices/:id', method: 'GET', status_class: '2xx' },
+  ),
+  'fp-api-latency': apiDuration(),
   'fp-write-errors': counter(selfMetric.writeErrors, { kind: 'retry' }),
   'fp-rollups-failing': counter(selfMetric.rollupErrors, { measurement: 'terminal_status' }),
   // v device_status points in the look-back, from anybody.
