@@ -76,6 +76,21 @@ export function collectorRules(): RuleSpec[] {
       subject: 'host',
     },
     {
+      uid: 'fp-inventory-errors',
+      title: 'Inventory database errors',
+      severity: 'critical',
+      ...collector,
+      query: increase(selfMetric.inventoryErrors, ['host'], ['host', 'code']),
+      lookbackS: WINDOW_S,
+      reducer: 'last',
+      evaluator: { type: 'gt', params: [0] },
+      for: '0s',
+      summary: 'Fleetpulse {{ $labels.host }}: {{ $values.B }} requests failed on the SQLite inventory in 10 min',
+      description:
+        'fleetpulse_inventory_errors_total (by SQLite code: SQLITE_BUSY, SQLITE_FULL, SQLITE_READONLY, SQLITE_CORRUPT): the inventory, commands and incidents cannot be read or written.',
+      subject: 'host',
+    },
+    {
       uid: 'fp-api-latency',
       title: 'API slow',
       severity: 'warning',

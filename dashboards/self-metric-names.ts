@@ -36,6 +36,7 @@ export const selfMetric = {
   diskFree: nameOf(m.diskFree),
   httpRequests: nameOf(m.httpRequests),
   httpDuration: nameOf(m.httpDuration),
+  inventoryErrors: nameOf(m.inventoryErrors),
 } as const;
 
 /** Fields of a self-metric point. */

@@ -45,6 +45,7 @@ const EDGES: Record<string, { type: 'gt' | 'lt'; threshold: number; for: string 
   'fp-data-disk-low': { type: 'lt', threshold: 1024 ** 3, for: '5m' },
   'fp-api-errors': { type: 'gt', threshold: 10, for: '0s' },
   'fp-api-latency': { type: 'gt', threshold: 1, for: '5m' },
+  'fp-inventory-errors': { type: 'gt', threshold: 0, for: '0s' },
   'fp-write-errors': { type: 'gt', threshold: 0, for: '0s' },
   'fp-rollups-failing': { type: 'gt', threshold: 0, for: '15m' },
   'fp-fleet-data-stale': { type: 'lt', threshold: 1, for: '2m' },

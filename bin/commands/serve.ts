@@ -305,6 +305,7 @@ export default async function serve(argv: string[]): Promise<number> {
       authFailures,
     },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
+    onDatabaseError: (code) => metrics.inventoryErrors.labels(code).inc(),
     access,
     sessions: uiSessions,
     extend: (api) => server.mountApiRoutes(api),

@@ -205,6 +205,13 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  readonly inventoryErrors = new Counter({
+    name: 'fleetpulse_inventory_errors_total',
+    help: 'API requests that failed on an inventory (SQLite) error, by SQLite code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
   constructor(private readonly host = hostname()) {}
 
   /** One answered HTTP request (api/request-metrics.ts calls it for every response). */

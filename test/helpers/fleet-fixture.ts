@@ -191,6 +191,7 @@ export const FAULTS: Record<string, string[]> = {
   'fp-data-disk-low': ['collector-bad'],
   'fp-api-errors': ['collector-bad'],
   'fp-api-latency': ['collector-bad'],
+  'fp-inventory-errors': ['collector-bad'],
   'fp-write-errors': ['collector-bad'],
   'fp-rollups-failing': ['collector-bad'],
   'fp-fleet-data-stale': [],
@@ -495,6 +496,7 @@ function collectorPoints(now: number, minutes: number): Point[] {
       v(selfMetric.spoolPoints, bad ? 50_000 + 100 * i : 10);
       v(selfMetric.spoolBytes, bad ? 5_000_000 : 1000);
       v(selfMetric.spoolOldestAge, bad ? 900 + 60 * i : 1);
+      v(selfMetric.inventoryErrors, bad ? i : 0, { code: 'SQLITE_BUSY' });
       v(selfMetric.diskFree, bad ? 512 * 1024 ** 2 : 50 * 1024 ** 3);
       const route = { route: '/api/v1/devices/:id', method: 'GET' };
       v(selfMetric.httpRequests, 100 * i, { ...route, status_class: '2xx' });

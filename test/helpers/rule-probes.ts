@@ -249,6 +249,7 @@ export const PROBES: Record<string, Probe> = {
     { route: '/api/v1/devices/:id', method: 'GET', status_class: '2xx' },
   ),
   'fp-api-latency': apiDuration(),
+  'fp-inventory-errors': counter(selfMetric.inventoryErrors, { code: 'SQLITE_BUSY' }),
   'fp-write-errors': counter(selfMetric.writeErrors, { kind: 'retry' }),
   'fp-rollups-failing': counter(selfMetric.rollupErrors, { measurement: 'terminal_status' }),
   // v device_status points in the look-back, from anybody.
