@@ -5,6 +5,7 @@
  * an error keeps the last state (KeepLast) so a datasource outage does not resolve or re-fire
  * thousands of instances: the datasource rule raises one alert instead.
  */
+import { siteStatus } from '../collector/runtime/measurements.ts';
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
 import { connectorStatus, firmware as chargerFirmware, securityEvent } from '../plugins/ocpp/measurements.ts';
 import { ALERTING_SECURITY_EVENTS } from '../plugins/ocpp/security-events.ts';
@@ -17,14 +18,15 @@ import { KIND, type KindName } from '../dashboards/kinds.ts';
 import { latestStatus } from '../dashboards/status-queries.ts';
 import type { RuleSpec, Severity } from './rule.ts';
 
-const L = DEVICE_LABELS;
+/** The device labels, and the customer's contract (an inventory tag on every point) for routing. */
+const L = [...DEVICE_LABELS, 'contract'];
 const WHO =
   'on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}';
 const device = { noDataState: 'OK', execErrState: 'KeepLast' } as const;
 
 /** 1 per device whose last status is not `maintenance`: multiplied into metric rules. */
 export function watchedDevices(kinds?: readonly KindName[]): Query {
-  return Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds }))
+  return Query.fromSubquery(latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds }))
     .select('count', 'state', 'watched')
     .whereField('state', '<>', 'maintenance')
     .byTags(...L)
@@ -37,18 +39,28 @@ function offline(
   kinds: { only?: KindName[]; except?: KindName[] },
   severity: Severity,
 ): RuleSpec {
-  const inner = latestStatus({ window: { kind: 'range' }, fields: ['online', 'state'], kinds: kinds.only });
+  const inner = latestStatus({
+    keep: L,
+    window: { kind: 'range' },
+    fields: ['online', 'state', 'cause', 'dependents'],
+    kinds: kinds.only,
+  });
   if (kinds.except) for (const k of kinds.except) inner.whereTag('kind', '<>', k);
   return {
     uid,
     title,
     severity,
     ...device,
+    // Down by itself only: behind an unreachable gateway or in a site outage, that alert speaks for
+    // it; a gateway's own alert is fp-gateway-offline.
     query: Query.fromSubquery(inner)
       .select('last', 'online')
       .whereField('state', '<>', 'maintenance')
+      .whereField('cause', '=', 'self')
+      .whereField('dependents', '=', 0)
       .byTags(...L)
       .within({ kind: 'none' }),
+    labels: { cause: 'self' },
     lookbackS: 600,
     reducer: 'last',
     evaluator: { type: 'lt', params: [1] },
@@ -56,7 +68,82 @@ function offline(
     summary: `${title} ${WHO}`,
     description:
       'The runtime marked it offline after two missed reporting intervals (device_status.online = 0), outside any maintenance window.',
-    runbook: uid.replace(/^fp-/, ''),
+    subject: 'device',
+  };
+}
+
+/** A device that others are reached through, down by itself: one alert for it and every device behind it. */
+function gatewayOffline(): RuleSpec {
+  const inner = latestStatus({
+    keep: L,
+    window: { kind: 'range' },
+    fields: ['state', 'cause', 'dependents', 'dependents_offline'],
+  });
+  return {
+    uid: 'fp-gateway-offline',
+    title: 'Gateway offline',
+    severity: 'critical',
+    ...device,
+    query: Query.fromSubquery(inner)
+      .select('last', 'dependents_offline')
+      .whereField('state', '=', 'offline')
+      .whereField('cause', '=', 'self')
+      .whereField('dependents', '>', 0)
+      .byTags(...L)
+      .within({ kind: 'none' }),
+    lookbackS: 600,
+    reducer: 'last',
+    // Every row is an offline gateway; the value is how many devices behind it are down (maybe 0
+    // for a moment, until their own silence expires).
+    evaluator: { type: 'gt', params: [-1] },
+    for: '0s',
+    labels: { cause: 'gateway_offline' },
+    summary: `Gateway offline ${WHO}: {{ $values.B }} device(s) behind it unreachable`,
+    description:
+      'Devices reached through it (inventory gateway: agent → terminals, back office → POS devices, plug → console) are offline because of it (device_status.cause = gateway_offline) and raise no alert of their own. The incident lists them.',
+    subject: 'device',
+  };
+}
+
+/** Most of a site offline at once (site_status.outage): one alert; its devices and gateways raise none. */
+function siteOutage(): RuleSpec {
+  return {
+    uid: 'fp-site-outage',
+    title: 'Site outage',
+    severity: 'critical',
+    ...device,
+    query: Query.from(siteStatus).select('last', 'outage_devices').byTags('customer', 'site', 'contract'),
+    lookbackS: 600,
+    reducer: 'last',
+    evaluator: { type: 'gt', params: [0] },
+    for: '0s',
+    labels: { cause: 'site_outage' },
+    summary: 'Site outage at {{ $labels.customer }} / {{ $labels.site }}: {{ $values.B }} devices offline at once',
+    description:
+      'At least liveness.site_outage_share of the devices of the site went offline within liveness.site_outage_window_s (WAN, power): check the site, not the devices (their cause is site_outage). The incident lists them.',
+    subject: 'site',
+  };
+}
+
+/** A device that reports but says it cannot work (last device_status.state = error), for 2 min. */
+function inError(uid: string, title: string, kind: KindName, why: string): RuleSpec {
+  return {
+    uid,
+    title,
+    severity: 'critical',
+    ...device,
+    query: Query.fromSubquery(latestStatus({ keep: L, window: { kind: 'range' }, fields: ['state'], kinds: [kind] }))
+      .select('count', 'state', 'in_error')
+      .whereField('state', '=', 'error')
+      .byTags(...L)
+      .within({ kind: 'none' }),
+    lookbackS: 600,
+    reducer: 'last',
+    evaluator: { type: 'gt', params: [0] },
+    for: '2m',
+    summary: `${title} ${WHO}`,
+    description: `It reports but says it cannot work (device_status.state = error): ${why}.`,
+    subject: 'device',
   };
 }
 
@@ -88,7 +175,7 @@ function metric<M extends MeasurementSpec<string, string>>(
     for: opts.for ?? '5m',
     summary: `${title} ${WHO}`,
     description: `${m.name}.${field} (${fn} over ${(opts.lookbackS ?? 900) / 60} min) is {{ $values.B }}${opts.unit ?? ''}, above ${above}${opts.unit ?? ''}.`,
-    runbook: uid.replace(/^fp-/, ''),
+    subject: 'device',
   };
 }
 
@@ -108,25 +195,16 @@ export function deviceRules(): RuleSpec[] {
   return [
     offline('fp-device-offline', 'Device offline', { except: [KIND.charger] }, 'critical'),
     offline('fp-charger-offline', 'Charger offline', { only: [KIND.charger] }, 'critical'),
-    {
-      uid: 'fp-terminal-error',
-      title: 'Terminal in error state',
-      severity: 'critical',
-      ...device,
-      query: Query.fromSubquery(latestStatus({ window: { kind: 'range' }, fields: ['state'], kinds: [KIND.terminal] }))
-        .select('count', 'state', 'in_error')
-        .whereField('state', '=', 'error')
-        .byTags(...L)
-        .within({ kind: 'none' }),
-      lookbackS: 600,
-      reducer: 'last',
-      evaluator: { type: 'gt', params: [0] },
-      for: '2m',
-      summary: `Terminal in error state ${WHO}`,
-      description:
-        'The terminal reports but says it cannot work (device_status.state = error); see its error code on the device page.',
-      runbook: 'terminal-error',
-    },
+    gatewayOffline(),
+    siteOutage(),
+    inError('fp-terminal-error', 'Terminal in error state', KIND.terminal, 'see its error code on the device page'),
+    inError(
+      'fp-pos-error',
+      'POS device in error state',
+      KIND.pos,
+      'its back office reported it unhealthy (printer out, card reader)',
+    ),
+    inError('fp-pc-error', 'PC in error state', KIND.pc, 'its agent reported an error it cannot recover from'),
     {
       uid: 'fp-charger-faulted',
       title: 'Charger faulted',
@@ -140,7 +218,7 @@ export function deviceRules(): RuleSpec[] {
       for: '0s',
       summary: `Charger faulted ${WHO}`,
       description: '{{ $values.B }} connector(s) report Faulted in their last StatusNotification.',
-      runbook: 'charger-faulted',
+      subject: 'device',
     },
     {
       uid: 'fp-terminal-firmware-failed',
@@ -155,7 +233,7 @@ export function deviceRules(): RuleSpec[] {
       for: '0s',
       summary: `Firmware update failed ${WHO}`,
       description: 'The last firmware step reported is update_failed; the terminal runs its old firmware.',
-      runbook: 'firmware-failed',
+      subject: 'device',
     },
     {
       uid: 'fp-charger-firmware-failed',
@@ -175,7 +253,7 @@ export function deviceRules(): RuleSpec[] {
       for: '0s',
       summary: `Firmware update failed ${WHO}`,
       description: 'The last FirmwareStatusNotification is a failure.',
-      runbook: 'firmware-failed',
+      subject: 'device',
     },
     {
       ...metric(
@@ -240,7 +318,7 @@ export function deviceRules(): RuleSpec[] {
       description:
         '{{ $values.B }} timed session(s) on this station ended in the last 15 min without being locked, logged off or powered off (session_enforcement.failed = 1; an end the station enforced itself while unreachable does not count): ' +
         "the customer may still be playing. Why: GET /api/v1/sessions?station={{ $labels.device }} (error, enforced_by) and the Gaming venues board; the station's own record is host_session.",
-      runbook: 'session-enforcement-failed',
+      subject: 'device',
     },
     metric('fp-pos-payment-failures', 'POS payment failures spiking', posPayment, 'amount', 'count', 4, [KIND.pos], {
       for: '0s',

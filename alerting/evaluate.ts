@@ -31,8 +31,12 @@ export interface ProvisionedRule {
 export interface Evaluation {
   /** Instances whose condition holds. */
   firing: Labels[];
+  /** The same instances with the value the threshold was applied to (what `$values.B` names in a summary). */
+  values: { labels: Labels; value: number | null }[];
   /** Instances evaluated (firing or not). */
   instances: number;
+  /** The labels of every instance evaluated. */
+  instanceLabels: Labels[];
   /** True when the condition's input had no series at all: the rule's noDataState applies. */
   noData: boolean;
 }
@@ -93,6 +97,8 @@ function seriesToInstances(series: Series[], refId: string): { labels: Labels; v
 
 export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, now = Date.now()): Promise<Evaluation> {
   const results = new Map<string, Instance[]>();
+  /** Per threshold step, the values it judged. */
+  const judged = new Map<string, Instance[]>();
   const raw = new Map<string, { labels: Labels; values: (number | null)[] }[]>();
   for (const step of rule.data) {
     const m = step.model;
@@ -133,6 +139,7 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
       if (!input)
         throw new Error(`${step.refId}: threshold on ${String(m.expression)}, which is not an expression before it`);
       const conditions = m.conditions as { evaluator: { type: string; params: number[] } }[];
+      judged.set(step.refId, input);
       results.set(
         step.refId,
         input.map((i) => ({ labels: i.labels, value: holds(i.value, conditions[0].evaluator) ? 1 : 0 })),
@@ -143,9 +150,12 @@ export async function evaluateRule(rule: ProvisionedRule, influx: InfluxQuery, n
   }
   const condition = results.get(rule.condition);
   if (!condition) throw new Error(`rule ${rule.uid}: condition ${rule.condition} is not a step`);
+  const inputs = judged.get(rule.condition) ?? [];
   return {
     firing: condition.filter((i) => i.value === 1).map((i) => i.labels),
+    values: condition.flatMap((i, n) => (i.value === 1 ? [{ labels: i.labels, value: inputs[n]?.value ?? null }] : [])),
     instances: condition.length,
+    instanceLabels: condition.map((i) => i.labels),
     noData: condition.length === 0,
   };
 }

@@ -1,8 +1,8 @@
 /** The alerting provisioning files: rule groups, contact points, policies. */
 import { collectorRules } from './collector-rules.ts';
 import { deviceRules } from './device-rules.ts';
+import { DEFAULT_ALERT_LINKS, type AlertLinks } from './alert-links.ts';
 import { contactPoints, notificationPolicies } from './notifications.ts';
-import { pageAnnotations } from './page-links.ts';
 import { provisionedRule, type RuleSpec } from './rule.ts';
 
 export const ALERT_FOLDER = 'Fleetpulse';
@@ -16,7 +16,7 @@ export function ruleGroups(): { name: string; rules: RuleSpec[] }[] {
   ];
 }
 
-export function alertRuleProvisioning(): Record<string, unknown> {
+export function alertRuleProvisioning(links: AlertLinks = DEFAULT_ALERT_LINKS): Record<string, unknown> {
   return {
     apiVersion: 1,
     groups: ruleGroups().map((g) => ({
@@ -24,10 +24,7 @@ export function alertRuleProvisioning(): Record<string, unknown> {
       name: g.name,
       folder: ALERT_FOLDER,
       interval: EVALUATION_INTERVAL,
-      rules: g.rules.map((r) => {
-        const rule = provisionedRule(r);
-        return { ...rule, annotations: { ...(rule.annotations as object), ...pageAnnotations(r) } };
-      }),
+      rules: g.rules.map((r) => provisionedRule(r, links)),
     })),
   };
 }

@@ -4,9 +4,9 @@
  * - FLEETPULSE_API_URL, FLEETPULSE_INCIDENT_WEBHOOK_SECRET: the API's incident receiver, which
  *   gets every alert (it opens/closes incidents; sent as `Authorization: Bearer <secret>`);
  * - FLEETPULSE_ONCALL_EMAIL, FLEETPULSE_NOC_EMAIL; FLEETPULSE_SLACK_WEBHOOK_URL (any
- *   Slack-compatible incoming webhook: Slack, Mattermost, Rocket.Chat);
- * - FLEETPULSE_PREMIUM_CUSTOMERS: a regex of premium customers' ids (the contract lives in the
- *   inventory, not on the points), e.g. `acme|globex`.
+ *   Slack-compatible incoming webhook: Slack, Mattermost, Rocket.Chat).
+ * Routing by contract needs no list: every device point carries its customer's `contract` (basic |
+ * standard | premium) as an inventory tag, and the device rules keep it as a label.
  */
 export const CONTACT = {
   incidents: 'fleetpulse-incidents',
@@ -92,15 +92,6 @@ export function notificationPolicies(): Record<string, unknown> {
             repeat_interval: '1h',
             continue: true,
           },
-          // Premium contracts: any critical alert pages at once.
-          {
-            ...page,
-            object_matchers: [
-              ['severity', '=', 'critical'],
-              ['customer', '=~', '${FLEETPULSE_PREMIUM_CUSTOMERS}'],
-            ],
-            group_by: DEVICE_GROUPING,
-          },
           // Alerts without a customer (collector, data path) page on critical.
           {
             ...page,
@@ -110,7 +101,29 @@ export function notificationPolicies(): Record<string, unknown> {
             ],
             group_by: ['alertname', 'host'],
           },
-          // Other customers: critical pages after 5 min grouping, warnings go to the NOC.
+          // Premium contracts: any critical alert pages at once.
+          {
+            ...page,
+            object_matchers: [
+              ['severity', '=', 'critical'],
+              ['contract', '=', 'premium'],
+            ],
+            group_by: DEVICE_GROUPING,
+          },
+          // Basic contracts: critical alerts go to the NOC (business hours), grouped, never a page.
+          {
+            receiver: CONTACT.noc,
+            object_matchers: [
+              ['severity', '=', 'critical'],
+              ['contract', '=', 'basic'],
+            ],
+            group_by: DEVICE_GROUPING,
+            group_wait: '5m',
+            group_interval: '5m',
+            repeat_interval: '12h',
+          },
+          // Standard contracts (and a customer whose contract is not on the points yet): critical
+          // pages after 5 min grouping; warnings go to the NOC.
           {
             receiver: CONTACT.oncall,
             object_matchers: [['severity', '=', 'critical']],

@@ -7,6 +7,7 @@
  */
 import { DATASOURCE_UID } from '../dashboards/datasource.ts';
 import type { Query } from '../dashboards/influxql.ts';
+import { runbookUrl, type AlertLinks } from './alert-links.ts';
 
 export const EXPR_UID = '__expr__';
 export type Severity = 'critical' | 'warning' | 'info';
@@ -17,7 +18,8 @@ export type Evaluator =
 export type NoDataState = 'OK' | 'NoData' | 'Alerting' | 'KeepLast';
 export type ExecErrState = 'OK' | 'Error' | 'Alerting' | 'KeepLast';
 
-export const RUNBOOK_BASE = 'https://github.com/fleetpulse/fleetpulse/blob/main/docs/grafana.md#runbook';
+/** What one instance is about: it decides the annotations that name it and link to it. */
+export type Subject = 'device' | 'site' | 'host' | 'fleet';
 
 export interface RuleSpec {
   uid: string;
@@ -36,8 +38,10 @@ export interface RuleSpec {
   execErrState: ExecErrState;
   summary: string;
   description: string;
-  /** Anchor in docs/grafana.md's runbook. */
-  runbook: string;
+  /** Its runbook is the heading `## <uid>` of docs/runbooks.md. */
+  subject: Subject;
+  /** Labels every instance carries besides severity and product (e.g. the dependency `cause`). */
+  labels?: Record<string, string>;
 }
 
 const queryStep = (refId: string, query: Query, lookbackS: number) => ({
@@ -61,8 +65,42 @@ const exprStep = (refId: string, model: Record<string, unknown>) => ({
   model: { refId, datasource: { type: '__expr__', uid: EXPR_UID }, ...model },
 });
 
+/**
+ * Annotations that say who an instance is about, so that a notification or an incident names them
+ * without reading labels: device, customer, site, the dependency cause (a rule without a `cause`
+ * label is about the device itself: self) and a link to the page to act on.
+ */
+function subjectAnnotations(r: RuleSpec, links: AlertLinks): Record<string, string> {
+  const cause = r.labels?.cause ?? 'self';
+  switch (r.subject) {
+    case 'device':
+      return {
+        device: '{{ $labels.device }}',
+        customer: '{{ $labels.customer }}',
+        site: '{{ $labels.site }}',
+        cause,
+        device_url: `${links.fleetpulseUrl}/ui/devices/{{ $labels.device }}`,
+        // Where the incident this alert raises is acknowledged.
+        incidents_url: `${links.fleetpulseUrl}/ui/incidents?device={{ $labels.device }}`,
+        ...(r.uid.startsWith('fp-session-') && { sessions_url: `${links.fleetpulseUrl}/ui/sessions` }),
+      };
+    case 'site':
+      // The incident of the outage lists the devices it affects.
+      return {
+        customer: '{{ $labels.customer }}',
+        site: '{{ $labels.site }}',
+        cause,
+        incidents_url: `${links.fleetpulseUrl}/ui/incidents?customer={{ $labels.customer }}&site={{ $labels.site }}`,
+      };
+    case 'host':
+      return { host: '{{ $labels.host }}' };
+    case 'fleet':
+      return {};
+  }
+}
+
 /** One rule as Grafana's provisioning file wants it. */
-export function provisionedRule(r: RuleSpec): Record<string, unknown> {
+export function provisionedRule(r: RuleSpec, links: AlertLinks): Record<string, unknown> {
   const data: Record<string, unknown>[] = [
     queryStep('A', r.query, r.lookbackS),
     exprStep('B', { type: 'reduce', expression: 'A', reducer: r.reducer, settings: { mode: 'dropNN' } }),
@@ -83,8 +121,13 @@ export function provisionedRule(r: RuleSpec): Record<string, unknown> {
     noDataState: r.noDataState,
     execErrState: r.execErrState,
     for: r.for,
-    labels: { severity: r.severity, product: 'fleetpulse' },
-    annotations: { summary: r.summary, description: r.description, runbook_url: `${RUNBOOK_BASE}-${r.runbook}` },
+    labels: { severity: r.severity, product: 'fleetpulse', ...r.labels },
+    annotations: {
+      summary: r.summary,
+      description: r.description,
+      runbook_url: runbookUrl(links, r.uid),
+      ...subjectAnnotations(r, links),
+    },
     isPaused: false,
   };
 }

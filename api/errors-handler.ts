@@ -5,8 +5,10 @@ import { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 import { describe, type Problem } from './validation.ts';
 
 /** Turns whatever a route throws into the catalogue's shape; unknown errors become FP_INTERNAL. */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, onDatabaseError?: (code: string) => void): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // better-sqlite3's SqliteError carries SQLite's code (SQLITE_BUSY, SQLITE_FULL, SQLITE_CORRUPT ...).
+    if (typeof err.code === 'string' && err.code.startsWith('SQLITE_')) onDatabaseError?.(err.code);
     const apiError = toApiError(err, request, reply);
     if (apiError.statusCode >= 500) request.log.error({ err }, 'request failed');
     return reply.status(apiError.statusCode).send(apiError.toBody());

@@ -40,6 +40,8 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** Called for every failed authentication, with its reason (serve counts them in `/metrics`). */
   onAuthFailure?: (reason: AuthFailureReason) => void;
+  /** Called when a route fails on an inventory (SQLite) error, with its code (serve counts them in `/metrics`). */
+  onDatabaseError?: (code: string) => void;
   /**
    * Checks a device before it is created, its labels changed or imported (the plugins' own
    * rules, e.g. a plug's address): a problem is a 400 naming its field. Default: none.

@@ -27,6 +27,9 @@ import { plugins } from '../plugins/index.ts';
 import { loadFleet, runLoad, type Scenario } from './devices-api.ts';
 import type { Result } from './result.ts';
 
+/** One page or route under load: a single round, so no per-round figures. */
+type Measured = Pick<Scenario, 'name' | 'path' | 'result'>;
+
 const KINDS = ['terminal', 'pc', 'charger', 'pos', 'plug'];
 const SECRET = 'bench-webhook-secret';
 const GOAL_P99_MS = 100;
@@ -36,7 +39,7 @@ export interface UiPagesBench {
   concurrency: number;
   seconds: number;
   /** Pairs: the page, then the API route behind it. */
-  pairs: Array<{ page: Scenario; api: Scenario }>;
+  pairs: Array<{ page: Measured; api: Measured }>;
   loadavg: [number, number];
 }
 
@@ -120,7 +123,7 @@ export async function measure(): Promise<UiPagesBench> {
     ];
     const pairs: UiPagesBench['pairs'] = [];
     for (const [name, page, api] of cases) {
-      const measured: Scenario[] = [];
+      const measured: Measured[] = [];
       for (const [label, url, headers] of [
         [`page ${page}`, page, cookie],
         [`API ${api}`, api, bearer],

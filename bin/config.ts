@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { Type, type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { DEFAULT_ALERT_LINKS } from '../alerting/alert-links.ts';
 import { LogOptions } from './logger.ts';
 
 /**
@@ -155,6 +156,24 @@ export const OperationsConfig = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Read by `npm run grafana:build` / `grafana:check` (dashboards/build.ts), not by serve. */
+const Grafana = Type.Object(
+  {
+    runbook_base_url: Type.String({
+      default: DEFAULT_ALERT_LINKS.runbookBaseUrl,
+      minLength: 1,
+      description:
+        "Where docs/runbooks.md is published; each alert's runbook_url is <runbook_base_url>#<rule uid>, one heading per rule",
+    }),
+    fleetpulse_url: Type.String({
+      default: DEFAULT_ALERT_LINKS.fleetpulseUrl,
+      minLength: 1,
+      description: 'Fleetpulse as people reach it in a browser: alerts link to <fleetpulse_url>/ui/devices/<id>',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({
@@ -196,6 +215,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     log: LogOptions,
+    grafana: Grafana,
     influx: Influx,
     pipeline: Pipeline,
     health: Type.Object(
@@ -220,6 +240,23 @@ export const ConfigSchema = Type.Object(
           default: 2,
           minimum: 1,
           description: 'Offline after this many reporting intervals of silence',
+        }),
+        site_outage_share: Type.Number({
+          default: 0.8,
+          minimum: 0.01,
+          maximum: 1,
+          description:
+            'A site is in an outage when this share of its watched devices went offline within site_outage_window_s: one alert for the site, none per device',
+        }),
+        site_outage_window_s: Type.Integer({
+          default: 600,
+          minimum: 1,
+          description: 'How close together, s, the offline transitions of a site outage are',
+        }),
+        site_outage_min_devices: Type.Integer({
+          default: 5,
+          minimum: 1,
+          description: 'Sites with fewer watched devices have no outage: each device alerts by itself',
         }),
       },
       { additionalProperties: false, default: {} },

@@ -57,6 +57,12 @@ export function startOperations(deps: StartOperationsDeps): Operations {
         `${old} is no longer read: set operations.escalation.${key} (or FLEETPULSE_OPERATIONS__ESCALATION__${key.toUpperCase()})`,
       );
   }
+  // A hand-kept list would disagree with the inventory: routing follows the customer's contract.
+  if (env.FLEETPULSE_PREMIUM_CUSTOMERS !== undefined) {
+    throw new Error(
+      "FLEETPULSE_PREMIUM_CUSTOMERS is no longer read: alerts are routed by the customer's contract in the inventory (PATCH /api/v1/customers/:id with contract premium | standard | basic); unset it",
+    );
+  }
   const config = deps.config ?? (Value.Default(OperationsConfig, {}) as Static<typeof OperationsConfig>);
   const escalation = escalationOptions(config.escalation);
   const secret = env.FLEETPULSE_INCIDENT_WEBHOOK_SECRET;
@@ -72,6 +78,7 @@ export function startOperations(deps: StartOperationsDeps): Operations {
     influx: deps.influx,
     maintenance: deps.maintenance,
     state: (id) => deps.collector.liveness.state(id)?.state,
+    affectedBy: (cause, key) => deps.collector.liveness.affectedBy(cause, key),
     options: {
       ...(secret ? { webhookSecret: secret } : {}),
       escalation,

@@ -1,11 +1,16 @@
 /**
  * `npm run grafana:build` writes grafana/provisioning/ from dashboards/ and alerting/;
  * `npm run grafana:check` regenerates in memory and exits 1 on any difference (changed, missing
- * or stray files), so CI catches a hand edit or a forgotten rebuild.
+ * or stray files), so CI catches a hand edit or a forgotten rebuild. Both read the `grafana`
+ * section of the configuration (`--config <file>` or FLEETPULSE_CONFIG, and FLEETPULSE_GRAFANA__*)
+ * for the alert links; without one, the defaults the committed files are built with.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_ALERT_LINKS, type AlertLinks } from '../alerting/alert-links.ts';
+import { RULE_TABLE_DOC, withRuleTable } from '../alerting/rule-table.ts';
+import { loadConfig } from '../bin/config.ts';
 import { generateProvisioning, PROVISIONING_DIR } from './provisioning.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,8 +37,8 @@ export interface Drift {
 }
 
 /** Differences between the committed files under `root` and a fresh generation. */
-export async function checkProvisioning(root = REPO_ROOT): Promise<Drift[]> {
-  const expected = generateProvisioning();
+export async function checkProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_LINKS): Promise<Drift[]> {
+  const expected = generateProvisioning(links);
   const drift: Drift[] = [];
   for (const [file, content] of expected) {
     let actual: string | undefined;
@@ -49,22 +54,34 @@ export async function checkProvisioning(root = REPO_ROOT): Promise<Drift[]> {
     const file = path.relative(root, abs).split(path.sep).join('/');
     if (!expected.has(file)) drift.push({ file, problem: 'not generated' });
   }
+  const doc = await readFile(path.join(root, RULE_TABLE_DOC), 'utf8');
+  if (withRuleTable(doc) !== doc) drift.push({ file: `${RULE_TABLE_DOC} (rule table)`, problem: 'changed' });
   return drift;
 }
 
-export async function writeProvisioning(root = REPO_ROOT): Promise<number> {
+export async function writeProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_LINKS): Promise<number> {
   await rm(path.join(root, PROVISIONING_DIR), { recursive: true, force: true });
-  const files = generateProvisioning();
+  const files = generateProvisioning(links);
   for (const [file, content] of files) {
     await mkdir(path.dirname(path.join(root, file)), { recursive: true });
     await writeFile(path.join(root, file), content);
   }
+  const doc = path.join(root, RULE_TABLE_DOC);
+  await writeFile(doc, withRuleTable(await readFile(doc, 'utf8')));
   return files.size;
 }
 
+/** The alert links of the configuration named by `--config <file>` or FLEETPULSE_CONFIG (and FLEETPULSE_GRAFANA__*). */
+export function configuredLinks(argv: string[], env: NodeJS.ProcessEnv = process.env): AlertLinks {
+  const at = argv.indexOf('--config');
+  const { grafana } = loadConfig(at >= 0 ? argv[at + 1] : env.FLEETPULSE_CONFIG, env);
+  return { runbookBaseUrl: grafana.runbook_base_url, fleetpulseUrl: grafana.fleetpulse_url };
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const links = configuredLinks(process.argv);
   if (process.argv.includes('--check')) {
-    const drift = await checkProvisioning();
+    const drift = await checkProvisioning(REPO_ROOT, links);
     for (const d of drift) console.error(`${d.problem}: ${d.file}`);
     if (drift.length > 0) {
       console.error(
@@ -74,6 +91,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     }
     console.log('grafana:check: provisioning is up to date');
   } else {
-    console.log(`grafana:build: wrote ${await writeProvisioning()} files under ${PROVISIONING_DIR}/`);
+    console.log(`grafana:build: wrote ${await writeProvisioning(REPO_ROOT, links)} files under ${PROVISIONING_DIR}/`);
   }
 }

@@ -34,6 +34,9 @@ export const selfMetric = {
   lastWrite: nameOf(m.lastWrite),
   spoolOldestAge: nameOf(m.spoolOldestAge),
   diskFree: nameOf(m.diskFree),
+  httpRequests: nameOf(m.httpRequests),
+  httpDuration: nameOf(m.httpDuration),
+  inventoryErrors: nameOf(m.inventoryErrors),
 } as const;
 
 /** Fields of a self-metric point. */

@@ -74,7 +74,8 @@ describe('alert rules on the simulated fleet', () => {
     };
     const result = await evaluateRule(rule, influx.client(db), now);
     expect(result.firing).toEqual([
-      { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1' },
+      // No contract tag in the fixture's points: the label is empty (routed as standard).
+      { device: 'pc-enforce', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', contract: '' },
     ]);
     // pc-ok's end was pending (unreachable), then enforced by its agent: seen, and not firing.
     expect(result.instances).toBe(2);
@@ -82,7 +83,7 @@ describe('alert rules on the simulated fleet', () => {
     for (const label of ['device', 'customer', 'site'])
       expect(rule.annotations.summary).toContain(`{{ $labels.${label} }}`);
     expect(rule.annotations.description).toContain('/api/v1/sessions?station={{ $labels.device }}');
-    expect(rule.annotations.runbook_url).toMatch(/#runbook-session-enforcement-failed$/);
+    expect(rule.annotations.runbook_url).toMatch(/#fp-session-enforcement-failed$/);
 
     // A console behind a plug has no liveness series of its own: its plug's failure fires all the same.
     const consoles = await influx.freshDatabase({ prefix: 'consoles' });

@@ -24,12 +24,15 @@ describe('generated provisioning', () => {
     expect(await checkProvisioning()).toEqual([]);
   });
 
-  it('check reports a hand edit, a missing file and a stray file', async () => {
+  it('check reports a hand edit, a missing file, a stray file and an edited rule table', async () => {
     const { mkdtemp, writeFile, mkdir, rm, cp } = await import('node:fs/promises');
     const os = await import('node:os');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-grafana-'));
     try {
       await cp(path.join(REPO_ROOT, 'grafana'), path.join(dir, 'grafana'), { recursive: true });
+      const doc = await readFile(path.join(REPO_ROOT, 'docs/grafana.md'), 'utf8');
+      await mkdir(path.join(dir, 'docs'));
+      await writeFile(path.join(dir, 'docs/grafana.md'), doc.replace('mean(cpu_pct) > 90', 'mean(cpu_pct) > 95'));
       await writeFile(path.join(dir, 'grafana/provisioning/alerting/policies.yaml'), 'apiVersion: 1\n');
       await rm(path.join(dir, 'grafana/provisioning/datasources/fleetpulse.yaml'));
       await mkdir(path.join(dir, 'grafana/provisioning/dashboards/fleetpulse'), { recursive: true });
@@ -40,9 +43,10 @@ describe('generated provisioning', () => {
           { file: 'grafana/provisioning/alerting/policies.yaml', problem: 'changed' },
           { file: 'grafana/provisioning/datasources/fleetpulse.yaml', problem: 'missing' },
           { file: 'grafana/provisioning/dashboards/fleetpulse/hand-made.json', problem: 'not generated' },
+          { file: 'docs/grafana.md (rule table)', problem: 'changed' },
         ]),
       );
-      expect(drift).toHaveLength(3);
+      expect(drift).toHaveLength(4);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -119,18 +123,19 @@ describe('generated provisioning', () => {
     for (const g of parsed('alerting/rules.yaml').groups) {
       for (const r of g.rules) {
         const perDevice = r.annotations.summary.includes('{{ $labels.device }}');
-        expect(r.annotations.fleetpulse_device, r.uid).toBe(
+        expect(r.annotations.device_url, r.uid).toBe(
           perDevice ? 'http://localhost:8080/ui/devices/{{ $labels.device }}' : undefined,
         );
-        expect(r.annotations.fleetpulse_incidents, r.uid).toBe(
-          perDevice ? 'http://localhost:8080/ui/incidents?device={{ $labels.device }}' : undefined,
-        );
+        if (perDevice)
+          expect(r.annotations.incidents_url, r.uid).toBe(
+            'http://localhost:8080/ui/incidents?device={{ $labels.device }}',
+          );
       }
     }
     const enforcement = parsed('alerting/rules.yaml')
       .groups.flatMap((g: any) => g.rules)
       .find((r: any) => r.uid === 'fp-session-enforcement-failed');
-    expect(enforcement.annotations.fleetpulse_sessions).toBe('http://localhost:8080/ui/sessions');
+    expect(enforcement.annotations.sessions_url).toBe('http://localhost:8080/ui/sessions');
   });
 
   it('dashboards: unique fixed uids, generated tag, datasource refs resolve, unique panel titles, five template variables', () => {
@@ -167,7 +172,7 @@ describe('generated provisioning', () => {
         if (s.model.expression && s.model.type !== 'math') expect(refIds).toContain(s.model.expression);
       }
       expect(['critical', 'warning', 'info']).toContain(r.labels.severity);
-      expect(r.annotations.summary).toMatch(/\{\{ \$labels\.(device|host) \}\}|No device_status/);
+      expect(r.annotations.summary).toMatch(/\{\{ \$labels\.(device|host|site) \}\}|No device_status/);
       if (r.annotations.summary.includes('$labels.device')) expect(r.annotations.summary).toMatch(/customer.*site/);
       expect(r.annotations.runbook_url).toMatch(/^https:\/\//);
       expect(['OK', 'NoData', 'Alerting', 'KeepLast']).toContain(r.noDataState);
@@ -179,7 +184,7 @@ describe('generated provisioning', () => {
     const tree = parsed('alerting/policies.yaml').policies[0];
     const receivers = [tree.receiver, ...tree.routes.map((r: any) => r.receiver)];
     for (const r of receivers) expect(names).toContain(r);
-    const premium = tree.routes.find((r: any) => JSON.stringify(r.object_matchers).includes('PREMIUM'));
+    const premium = tree.routes.find((r: any) => JSON.stringify(r.object_matchers).includes('"premium"'));
     expect(premium.group_wait).toBe('0s');
     const webhook = parsed('alerting/contact-points.yaml')
       .contactPoints.flatMap((c: any) => c.receivers)

@@ -134,6 +134,9 @@ describe('startOperations', () => {
     expect(start({}, { FLEETPULSE_ESCALATION_CONTACTS: 'https://pager.example.com/a' })).toThrow(
       /^FLEETPULSE_ESCALATION_CONTACTS is no longer read: set operations\.escalation\.contacts/,
     );
+    expect(start({}, { FLEETPULSE_PREMIUM_CUSTOMERS: 'acme|globex' })).toThrow(
+      /^FLEETPULSE_PREMIUM_CUSTOMERS is no longer read: alerts are routed by the customer's contract in the inventory/,
+    );
     expect(start({}, { FLEETPULSE_INCIDENT_WEBHOOK_SECRET: 'short' })).toThrow(/at least 16/);
   });
 

@@ -11,6 +11,7 @@ import {
 import { uiPlugin } from '../../api/ui/plugin.ts';
 import { UiSessions } from '../../api/ui/sessions.ts';
 import { logRequests } from '../../api/request-log.ts';
+import { measureRequests } from '../../api/request-metrics.ts';
 import { INVENTORY_HISTORY, SPOOL_HISTORY, startHistoryRetention } from '../../collector/inventory/history.ts';
 import { BackupSchedule } from '../../collector/operations/backup-schedule.ts';
 import { Backups } from '../../collector/operations/backups.ts';
@@ -162,6 +163,7 @@ export default async function serve(argv: string[]): Promise<number> {
     ...(transport.tls && { https: transport.tls }),
   }) as unknown as FastifyInstance;
   logRequests(app);
+  measureRequests(app, (labels, seconds) => metrics.httpRequest(labels, seconds));
   const refusedNetwork = () => metrics.httpRefused.labels('network_not_allowed').inc();
   const server = new SharedServer(app, {
     proxies: transport.proxies,
@@ -302,6 +304,7 @@ export default async function serve(argv: string[]): Promise<number> {
       authFailures,
     },
     onAuthFailure: (reason) => metrics.authFailures.labels(reason).inc(),
+    onDatabaseError: (code) => metrics.inventoryErrors.labels(code).inc(),
     access,
     sessions: uiSessions,
     extend: (api) => server.mountApiRoutes(api),

@@ -41,6 +41,8 @@ export class Customers {
   constructor(
     private readonly db: Database,
     private readonly now: () => number,
+    /** Told when a customer's contract changes (the device records carry it). */
+    private readonly contractChanged: (id: string) => void = () => {},
   ) {
     this.byId = db.prepare('SELECT * FROM customers WHERE id = ?');
   }
@@ -112,6 +114,7 @@ export class Customers {
           .prepare(`UPDATE customers SET ${set.sql}, updated_at = ? WHERE id = ?`)
           .run(...set.values, this.now(), id);
       }
+      if (patch.contract !== undefined) this.contractChanged(id);
       return this.require(id);
     })();
   }

@@ -27,9 +27,21 @@ export class DeviceCache {
   private readonly bySite = new Map<string, Set<number>>();
   private readonly byCustomer = new Map<string, Set<number>>();
   private readonly one: Statement<[string]>;
+  private readonly contractOf: Statement<[string]>;
+  /** Customer id → contract, read once per customer. */
+  private readonly contracts = new Map<string, string | undefined>();
 
   constructor(private readonly db: Database) {
     this.one = db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d WHERE d.id = ?`).raw(true);
+    this.contractOf = db.prepare('SELECT contract FROM customers WHERE id = ?');
+  }
+
+  /** A customer's contract changed: its devices' records (and so their points' `contract` tag) follow. */
+  customerChanged(id: string): void {
+    this.contracts.delete(id);
+    if (!this.entries) return;
+    for (const e of [...this.entries.values()])
+      if (e.device.customer === id) this.add({ ...e, record: this.toRecord(e.device) });
   }
 
   /** The runtime's view. */
@@ -70,7 +82,7 @@ export class DeviceCache {
     const row = this.one.get(id) as unknown[] | undefined;
     const old = this.entries.get(id);
     if (old) this.remove(old);
-    if (row) this.add(entry(row));
+    if (row) this.add(this.entry(row));
   }
 
   private add(e: Entry): void {
@@ -94,9 +106,25 @@ export class DeviceCache {
       this.bySite.clear();
       this.byCustomer.clear();
       const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d`).raw(true);
-      for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(entry(row));
+      for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(this.entry(row));
     }
     return this.entries;
+  }
+
+  /** A row of DEVICE_COLUMNS followed by seq. */
+  private entry(row: unknown[]): Entry {
+    const device = fromColumns(row);
+    return { device, record: this.toRecord(device), seq: row[15] as number };
+  }
+
+  private toRecord(d: Device): DeviceRecord {
+    let contract: string | undefined;
+    if (d.customer !== null) {
+      if (!this.contracts.has(d.customer))
+        this.contracts.set(d.customer, (this.contractOf.get(d.customer) as { contract: string } | undefined)?.contract);
+      contract = this.contracts.get(d.customer);
+    }
+    return toRecord(d, contract);
   }
 }
 
@@ -106,12 +134,6 @@ function group(map: Map<string, Set<number>>, key: string): Set<number> {
   let set = map.get(key);
   if (!set) map.set(key, (set = new Set()));
   return set;
-}
-
-/** A row of DEVICE_COLUMNS followed by seq. */
-function entry(row: unknown[]): Entry {
-  const device = fromColumns(row);
-  return { device, record: toRecord(device), seq: row[15] as number };
 }
 
 /** A row of DEVICE_COLUMNS, in their order, as a frozen Device. */
@@ -135,8 +157,9 @@ export function fromColumns(c: unknown[]): Device {
   });
 }
 
-function toRecord(d: Device): DeviceRecord {
+function toRecord(d: Device, contract: string | undefined): DeviceRecord {
   const record: DeviceRecord = { id: d.id, kind: d.kind, lifecycle: d.lifecycle };
+  if (contract !== undefined) record.contract = contract;
   if (d.model !== null) record.model = d.model;
   if (d.customer !== null) record.customer = d.customer;
   if (d.site !== null) record.site = d.site;

@@ -192,6 +192,7 @@ describe('device directory', () => {
       kind: 'terminal',
       lifecycle: 'active',
       customer: 'acme',
+      contract: 'premium',
       site: 'acme-berlin',
       model: 'TC-200',
     });

@@ -345,6 +345,21 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 8,
+    name: 'incidents: the devices affected by an incident of a cause (gateway offline, site outage)',
+    sql: `
+      CREATE TABLE incident_devices (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+        device      TEXT NOT NULL,
+        added_at    INTEGER NOT NULL,
+        -- The device's own incident, once the cause cleared and it was still down.
+        moved_to    INTEGER REFERENCES incidents(id) ON DELETE SET NULL,
+        PRIMARY KEY (incident_id, device)
+      ) WITHOUT ROWID;
+      CREATE INDEX incident_devices_device ON incident_devices (device) WHERE moved_to IS NULL;
+    `,
+  },
+  {
+    version: 9,
     name: 'device text search by name',
     sql: `
       -- A search for a site's or a customer's name matched each of their devices' rows in

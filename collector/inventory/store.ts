@@ -60,7 +60,7 @@ export class Inventory {
     const now = opts.now ?? Date.now;
     const records = new DeviceCache(db);
     this.status = new DeviceStatusWriter(db, records);
-    this.customers = new Customers(db, now);
+    this.customers = new Customers(db, now, (id) => records.customerChanged(id));
     this.sites = new Sites(db, this.customers, now);
     this.devices = new Devices(db, records, this.status, now);
     this.credentials = new Credentials(db, () => this.secretBox(), now, opts.credentialSchemes);

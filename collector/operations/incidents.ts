@@ -38,7 +38,7 @@ export interface IncidentEvent {
   id: number;
   at: number;
   actor: string | null;
-  /** opened | notified | acknowledged | assigned | comment | resolved | alert_resolved | escalated | recovery */
+  /** opened | notified | acknowledged | assigned | comment | resolved | alert_resolved | escalated | recovery | split */
   type: string;
   text: string | null;
   details: Record<string, unknown> | null;
@@ -54,6 +54,19 @@ export interface AlertInstance {
   fingerprint?: string;
 }
 
+/** A device an incident of a cause (gateway offline, site outage) stands for. */
+export interface AffectedDevice {
+  device: string;
+  added_at: number;
+  /** Its own incident, opened when the cause cleared and it was still down. */
+  moved_to: number | null;
+}
+
+/** The causes one incident stands for many devices (the rule's `cause` label). */
+export type SharedCause = 'gateway_offline' | 'site_outage';
+/** The devices down because of a cause now: behind gateway `key`, or at site `key` (the liveness tracker's `affectedBy`). */
+export type AffectedBy = (cause: SharedCause, key: string) => string[];
+
 export class IncidentError extends Refusal {
   override name = 'IncidentError';
 }
@@ -68,6 +81,7 @@ export class Incidents {
     private readonly db: Database,
     private readonly lookup: (device: string) => DeviceRecord | undefined,
     private readonly now: () => number = Date.now,
+    private readonly affectedBy?: AffectedBy,
   ) {}
 
   onChange(listener: (incident: Incident, event: string) => void): void {
@@ -113,12 +127,14 @@ export class Incidents {
           );
         id = Number(info.lastInsertRowid);
         this.event(id, null, 'opened', alert.annotations?.summary ?? null);
+        if (labels.device) this.takeOver(id, labels.device);
       } else {
         id = existing.id;
         this.db
           .prepare('UPDATE incidents SET notifications = notifications + 1, updated_at = ? WHERE id = ?')
           .run(now, id);
       }
+      if (alert.status === 'firing') this.addAffected(id, labels, now);
       if (alert.status === 'resolved') {
         const endsAt = alert.endsAt ? Date.parse(alert.endsAt) : now;
         const ended = Number.isFinite(endsAt) && endsAt > 0 ? endsAt : now;
@@ -139,6 +155,49 @@ export class Incidents {
       this.notify(incident, existing ? 'notified' : 'opened');
       return { incident, created: !existing };
     })();
+  }
+
+  /** The devices an incident of a cause stands for, in the order they were added. */
+  affected(id: number): AffectedDevice[] {
+    return this.db
+      .prepare(
+        'SELECT device, added_at, moved_to FROM incident_devices WHERE incident_id = ? ORDER BY added_at, device',
+      )
+      .all(id) as AffectedDevice[];
+  }
+
+  /** Every notification of a firing cause adds the devices down because of it since the last one. */
+  private addAffected(id: number, labels: Record<string, string>, now: number): void {
+    const cause = labels.cause;
+    if (!this.affectedBy || (cause !== 'gateway_offline' && cause !== 'site_outage')) return;
+    const key = cause === 'gateway_offline' ? labels.device : labels.site;
+    if (!key) return;
+    const insert = this.db.prepare(
+      'INSERT OR IGNORE INTO incident_devices (incident_id, device, added_at) VALUES (?, ?, ?)',
+    );
+    for (const device of this.affectedBy(cause, key)) insert.run(id, device, now);
+  }
+
+  /**
+   * A device's own incident opens: if a cause's incident that has cleared still lists it, the
+   * device was left down when the cause came back, and its new incident takes over from there.
+   */
+  private takeOver(id: number, device: string): void {
+    const parents = this.db
+      .prepare(
+        `SELECT d.incident_id AS parent FROM incident_devices d JOIN incidents i ON i.id = d.incident_id
+         WHERE d.device = ? AND d.moved_to IS NULL AND i.ends_at IS NOT NULL`,
+      )
+      .all(device) as Array<{ parent: number }>;
+    for (const { parent } of parents) {
+      this.db
+        .prepare('UPDATE incident_devices SET moved_to = ? WHERE incident_id = ? AND device = ?')
+        .run(id, parent, device);
+      this.event(parent, null, 'split', `${device} is still down: incident ${id}`, { device, incident: id });
+      this.event(id, null, 'split', `was affected by incident ${parent}, whose cause cleared`, {
+        incident: parent,
+      });
+    }
   }
 
   get(id: number): Incident | undefined {

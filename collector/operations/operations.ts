@@ -8,7 +8,7 @@ import { OutboundPolicy, type DeviceState, type Plugin, type Point, type Recover
 import { AutoRecovery } from './auto-recovery.ts';
 import { Escalator, type EscalationOptions } from './escalation.ts';
 import { FirmwareCatalogue } from './firmware-catalogue.ts';
-import { Incidents } from './incidents.ts';
+import { Incidents, type AffectedBy } from './incidents.ts';
 import { WindowCalendar } from './maintenance-calendar.ts';
 import { MaintenanceWindows } from './maintenance-windows.ts';
 import { Rollouts, type RolloutsOptions } from './rollouts.ts';
@@ -48,6 +48,8 @@ export interface OperationsDeps {
   options?: OperationsOptions;
   /** A device's liveness state now (`collector.liveness.state(id)?.state`); without it auto-recovery is off. */
   state?: (deviceId: string) => DeviceState | undefined;
+  /** The devices down because of a cause now (`collector.liveness.affectedBy`); without it incidents list none. */
+  affectedBy?: AffectedBy;
   now?: () => number;
 }
 
@@ -111,7 +113,7 @@ export class Operations {
       now,
       ...deps.options?.rollouts,
     });
-    this.incidents = new Incidents(inventory.db, (id) => inventory.directory.lookup(id), now);
+    this.incidents = new Incidents(inventory.db, (id) => inventory.directory.lookup(id), now, deps.affectedBy);
     this.escalator = new Escalator({
       db: inventory.db,
       incidents: this.incidents,

@@ -73,7 +73,14 @@ export interface CollectorOptions {
   server?: SharedServer;
   clock?: { now(): number };
   onStartFailure?: StartFailurePolicy;
-  liveness?: { status_interval_s?: number; missed_intervals?: number; maintenance?: MaintenanceCalendar };
+  liveness?: {
+    status_interval_s?: number;
+    missed_intervals?: number;
+    site_outage_share?: number;
+    site_outage_window_s?: number;
+    site_outage_min_devices?: number;
+    maintenance?: MaintenanceCalendar;
+  };
   /** Self-metrics are written as points this often, s. Default 10. */
   selfMetricsIntervalS?: number;
 }
@@ -143,6 +150,11 @@ export class Collector {
       statusIntervalS: options.liveness?.status_interval_s,
       missedIntervals: options.liveness?.missed_intervals,
       maintenance: options.liveness?.maintenance,
+      siteOutage: {
+        share: options.liveness?.site_outage_share,
+        windowS: options.liveness?.site_outage_window_s,
+        minDevices: options.liveness?.site_outage_min_devices,
+      },
       onStates: (counts) => {
         for (const [state, n] of Object.entries(counts)) options.metrics.devices.labels(state).set(n);
       },

@@ -30,7 +30,7 @@ export interface LineSink {
  * The tags the runtime sets from the inventory on every device point (the device record's
  * fields of the same names, and `device` itself): a forwarded line may not say otherwise.
  */
-export const IDENTITY_TAGS = ['device', 'kind', 'model', 'customer', 'site', 'gateway'] as const;
+export const IDENTITY_TAGS = ['device', 'kind', 'model', 'customer', 'site', 'gateway', 'contract'] as const;
 const IDENTITY: ReadonlySet<string> = new Set(IDENTITY_TAGS);
 
 /**

@@ -9,6 +9,9 @@ import { Emitter } from './emitter.ts';
 import { Liveness, type LivenessOptions } from './liveness.ts';
 import { SelfMetrics } from './self-metrics.ts';
 
+/** A device with no gateway role, offline (if at all) by itself. */
+const ALONE = { cause: 'self', dependents: 0, dependents_offline: 0 };
+
 /** Time is passed explicitly (`tick(now)`, `seen(id, state, now)`): no waiting in these tests. */
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-03-02T10:30:00Z');
@@ -58,23 +61,23 @@ describe('Liveness', () => {
     liveness.load(T0);
     liveness.tick(T0); // the first tick writes every status
     expect(statuses(written)).toEqual([
-      { measurement: 'device_status', fields: { online: 0, state: 'offline' }, device: 'sensor-1', time: T0 },
-      { measurement: 'device_status', fields: { online: 0, state: 'offline' }, device: 'sensor-1', time: T0 },
+      { measurement: 'device_status', fields: { online: 0, state: 'offline', ...ALONE }, device: 'sensor-1', time: T0 },
+      { measurement: 'device_status', fields: { online: 0, state: 'offline', ...ALONE }, device: 'sensor-1', time: T0 },
     ]);
     written.length = 0;
     liveness.seen('sensor-1', 'online', T0 + s(1));
-    expect(statuses(written).map((w) => w.fields)).toEqual([{ online: 1, state: 'online', last_seen_s: 0 }]);
+    expect(statuses(written).map((w) => w.fields)).toEqual([{ online: 1, state: 'online', ...ALONE, last_seen_s: 0 }]);
     liveness.tick(T0 + s(21)); // 20 s of silence = two intervals, not more
     expect(liveness.state('sensor-1')?.state).toBe('online');
     liveness.tick(T0 + s(22));
     expect(liveness.state('sensor-1')?.state).toBe('offline');
     expect(statuses(written).map((w) => [w.fields, w.time])).toEqual([
-      [{ online: 1, state: 'online', last_seen_s: 0 }, T0 + s(1)],
-      [{ online: 0, state: 'offline', last_seen_s: 21 }, T0 + s(22)],
+      [{ online: 1, state: 'online', ...ALONE, last_seen_s: 0 }, T0 + s(1)],
+      [{ online: 0, state: 'offline', ...ALONE, last_seen_s: 21 }, T0 + s(22)],
     ]);
     expect(directory.statuses.get('sensor-1')).toEqual({ state: 'offline', lastSeen: T0 + s(1) });
     liveness.seen('sensor-1', 'error', T0 + s(30));
-    expect(statuses(written).at(-1)!.fields).toEqual({ online: 1, state: 'error', last_seen_s: 0 });
+    expect(statuses(written).at(-1)!.fields).toEqual({ online: 1, state: 'error', ...ALONE, last_seen_s: 0 });
     liveness.offline('sensor-1', T0 + s(31)); // connection closed: offline at once
     expect(statuses(written).at(-1)!.fields).toMatchObject({ online: 0, state: 'offline' });
     db.close();
@@ -362,6 +365,76 @@ describe('Liveness', () => {
       ['1.5.0', 'terminal', int(2)],
       ['1.4.2', 'terminal', int(1)],
     ]);
+    db.close();
+  });
+
+  it('device_status.cause: devices behind an unreachable gateway are gateway_offline, the gateway counts them', () => {
+    const { liveness, written, directory, db } = setUp();
+    directory.add({ id: 'pc-1', kind: 'sensor', site: 'store-1' });
+    const terminals = ['t-1', 't-2', 't-3'];
+    for (const id of terminals) directory.add({ id, kind: 'sensor', site: 'store-1', gateway: 'pc-1' });
+    directory.add({ id: 't-alone', kind: 'sensor', site: 'store-2', gateway: 'pc-2' });
+    directory.add({ id: 'pc-2', kind: 'sensor', site: 'store-2' });
+    liveness.load(T0);
+    const all = ['pc-1', ...terminals, 'pc-2', 't-alone'];
+    for (const id of all) liveness.seen(id, 'online', T0);
+    liveness.tick(T0);
+    // pc-1 and its terminals go silent; behind healthy pc-2, t-alone goes silent too.
+    for (let t = T0 + s(10); t <= T0 + s(30); t += s(10)) {
+      liveness.seen('pc-2', 'online', t);
+      liveness.tick(t);
+    }
+    const last = (id: string) =>
+      statuses(written)
+        .filter((w) => w.device === id)
+        .at(-1)!.fields;
+    for (const id of terminals) expect(last(id)).toMatchObject({ state: 'offline', cause: 'gateway_offline' });
+    expect(last('pc-1')).toMatchObject({ state: 'offline', cause: 'self', dependents: 3, dependents_offline: 3 });
+    expect(last('t-alone')).toMatchObject({ state: 'offline', cause: 'self' });
+    expect(last('pc-2')).toMatchObject({ state: 'online', cause: 'self', dependents: 1, dependents_offline: 0 });
+    expect(liveness.affectedBy('gateway_offline', 'pc-1').sort()).toEqual(terminals);
+    // The gateway comes back, t-1 does not: t-1 is now down by itself.
+    const back = T0 + s(40);
+    for (const id of ['pc-1', 't-2', 't-3', 'pc-2']) liveness.seen(id, 'online', back);
+    liveness.tick(back);
+    expect(last('t-1')).toMatchObject({ state: 'offline', cause: 'self' });
+    expect(last('pc-1')).toMatchObject({ state: 'online', dependents_offline: 0 });
+    expect(liveness.affectedBy('gateway_offline', 'pc-1')).toEqual([]);
+    db.close();
+  });
+
+  it('site_status: most of a site offline at once is one outage (cause site_outage); one by one is not', () => {
+    const groups: Array<{ measurement: string; fields: Fields; tags: Tags }> = [];
+    const { liveness, written, directory, db } = setUp({
+      writeGroup: (measurement, fields, tags) => groups.push({ measurement, fields, tags }),
+      siteOutage: { share: 0.8, windowS: 30, minDevices: 5 },
+    });
+    const wan = Array.from({ length: 10 }, (_, i) => `wan-${i}`);
+    const slow = Array.from({ length: 5 }, (_, i) => `slow-${i}`);
+    for (const id of wan) directory.add({ id, kind: 'sensor', customer: 'acme', site: 'wan-site' });
+    for (const id of slow) directory.add({ id, kind: 'sensor', customer: 'acme', site: 'slow-site' });
+    liveness.load(T0);
+    // wan-site: 8 of 10 fall silent together; slow-site: its devices fall silent one a minute.
+    for (let t = T0; t <= T0 + s(360); t += s(10)) {
+      for (const [i, id] of wan.entries()) if (t === T0 || i >= 8) liveness.seen(id, 'online', t);
+      for (const [i, id] of slow.entries()) if (t <= T0 + s(60 * i)) liveness.seen(id, 'online', t);
+      liveness.tick(t);
+    }
+    const sites = groups.filter((g) => g.measurement === 'site_status');
+    const lastOf = (site: string) => sites.filter((g) => g.tags.site === site).at(-1)!;
+    expect(lastOf('wan-site')).toEqual({
+      measurement: 'site_status',
+      tags: { customer: 'acme', site: 'wan-site' },
+      fields: { total: int(10), offline: int(8), offline_share: 0.8, outage: int(1), outage_devices: int(8) },
+    });
+    expect(lastOf('slow-site').fields).toMatchObject({ total: int(5), offline: int(5), outage: int(0) });
+    const last = (id: string) =>
+      statuses(written)
+        .filter((w) => w.device === id)
+        .at(-1)!.fields;
+    for (const id of wan.slice(0, 8)) expect(last(id).cause).toBe('site_outage');
+    for (const id of slow) expect(last(id)).toMatchObject({ state: 'offline', cause: 'self' });
+    expect(liveness.affectedBy('site_outage', 'wan-site').sort()).toEqual(wan.slice(0, 8).sort());
     db.close();
   });
 });

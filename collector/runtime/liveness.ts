@@ -8,8 +8,16 @@ import {
   type Fields,
   type Tags,
 } from '../sdk/index.ts';
+import { dependencies, SITE_OUTAGE_DEFAULTS, type Cause, type SiteOutagePolicy } from './dependencies.ts';
 import { fleetFirmwareGroups, fleetStatusGroups } from './fleet-groups.ts';
-import { deviceAttention, deviceAvailability, deviceStatus, fleetFirmware, fleetStatus } from './measurements.ts';
+import {
+  deviceAttention,
+  deviceAvailability,
+  deviceStatus,
+  fleetFirmware,
+  fleetStatus,
+  siteStatus,
+} from './measurements.ts';
 
 export { FIRMWARE_GROUP_TAGS, FLEET_GROUP_TAGS, fleetFirmwareGroups, fleetStatusGroups } from './fleet-groups.ts';
 
@@ -37,6 +45,8 @@ export interface LivenessOptions {
   /** A device is offline after this many reporting intervals without a report. Default 2. */
   missedIntervals?: number;
   maintenance?: MaintenanceCalendar;
+  /** When most of a site counts as one outage (`liveness.site_outage_*`). */
+  siteOutage?: Partial<SiteOutagePolicy>;
   onStates?: (counts: Record<DeviceState, number>) => void;
 }
 
@@ -59,6 +69,11 @@ interface Entry {
   reason: string;
   /** The device's last `device_attention` point says offline or error (the list shows it). */
   attention: boolean;
+  /** Why it is offline (`self` when it is not); see dependencies.ts. */
+  cause: Cause;
+  /** Devices whose gateway it is, and those of them offline because it is unreachable. */
+  dependents: number;
+  dependentsOffline: number;
   hourStart: number;
   /** Milliseconds spent in each state during the current hour, counted up to `countedTo`. */
   spent: Record<DeviceState, number>;
@@ -73,8 +88,11 @@ interface Entry {
  */
 export class Liveness {
   private readonly entries = new Map<string, Entry>();
-  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>> &
-    Pick<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'>;
+  private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup' | 'siteOutage'>> &
+    Pick<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'> & { siteOutage: SiteOutagePolicy };
+  /** A state changed outside a tick (a report, a closed connection): the next tick relates causes again. */
+  private moved = false;
+  private sites: Array<{ tags: Tags; fields: Fields }> = [];
   private lastFullStatus = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -88,6 +106,11 @@ export class Liveness {
       ...options,
       statusIntervalS: options.statusIntervalS ?? 60,
       missedIntervals: options.missedIntervals ?? 2,
+      siteOutage: {
+        share: options.siteOutage?.share ?? SITE_OUTAGE_DEFAULTS.share,
+        windowS: options.siteOutage?.windowS ?? SITE_OUTAGE_DEFAULTS.windowS,
+        minDevices: options.siteOutage?.minDevices ?? SITE_OUTAGE_DEFAULTS.minDevices,
+      },
     };
     this.o.db.exec(`CREATE TABLE IF NOT EXISTS liveness (
       device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
@@ -180,14 +203,34 @@ export class Liveness {
     return e && { state: e.state, lastSeen: e.lastSeen };
   }
 
+  /**
+   * The devices offline because of `cause` (`gateway_offline`: behind gateway `key`;
+   * `site_outage`: at site `key`), for the incident of that cause.
+   */
+  affectedBy(cause: Exclude<Cause, 'self'>, key: string): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      if (e.cause !== cause) continue;
+      const d = this.o.directory.lookup(e.id);
+      if ((cause === 'gateway_offline' ? d?.gateway : d?.site) === key) out.push(e.id);
+    }
+    return out;
+  }
+
   /** Expires silent devices, rolls hours over, and writes every status each status interval. */
   tick(now: number): void {
     const full = now - this.lastFullStatus >= this.o.statusIntervalS * 1000;
     if (full) this.syncDirectory(now);
+    const moved = new Set<Entry>();
     for (const e of this.entries.values()) {
-      if (!this.update(e, now) && full) this.writeStatus(e, now);
+      if (this.transition(e, now)) moved.add(e);
       if (now >= e.hourStart + HOUR) this.rollHour(e, now);
     }
+    // Causes only change when a state does; relating is one pass over the fleet, not one per device.
+    const related = moved.size > 0 || this.moved || full ? this.relate(now) : [];
+    this.moved = false;
+    for (const e of full ? this.entries.values() : new Set([...moved, ...related])) this.writeStatus(e, now);
+    for (const e of moved) this.o.directory.reportStatus(e.id, e.state, e.lastSeen ?? 0);
     if (full) {
       this.lastFullStatus = now;
       this.save(now);
@@ -206,6 +249,9 @@ export class Liveness {
         since: now,
         reason: '',
         attention: false,
+        cause: 'self',
+        dependents: 0,
+        dependentsOffline: 0,
         hourStart: now - (now % HOUR),
         spent: { online: 0, error: 0, offline: 0, maintenance: 0 },
         countedTo: now,
@@ -225,22 +271,60 @@ export class Liveness {
     }
   }
 
-  /** Recomputes the state; on a transition counts time, writes the status and returns true. */
+  /** A transition outside a tick: written at once; its cause is related again at the next tick. */
   private update(e: Entry, now: number): boolean {
+    if (!this.transition(e, now)) return false;
+    this.moved = true;
+    // Back online is by itself; a new offline stays `self` until the tick says otherwise.
+    if (e.state !== 'offline') e.cause = 'self';
+    this.writeStatus(e, now);
+    this.o.directory.reportStatus(e.id, e.state, e.lastSeen ?? 0);
+    return true;
+  }
+
+  /** Recomputes the state; on a transition counts time and returns true. */
+  private transition(e: Entry, now: number): boolean {
     const state = this.stateOf(e, now);
     if (state === e.state) return false;
     if (now >= e.hourStart + HOUR) this.rollHour(e, now);
     this.count(e, now);
     e.state = state;
     e.since = now;
-    this.writeStatus(e, now);
-    this.o.directory.reportStatus(e.id, state, e.lastSeen ?? 0);
     return true;
+  }
+
+  /** Sets every device's cause and dependents and the sites' rows; returns the devices whose cause or counts changed. */
+  private relate(now: number): Entry[] {
+    const watched = [...this.entries.values()].map((e) => ({
+      id: e.id,
+      device: this.o.directory.lookup(e.id),
+      state: e.state,
+      since: e.since,
+      unreachable: this.reachOf(e, now) === 'offline',
+    }));
+    const d = dependencies(watched, this.o.siteOutage);
+    this.sites = d.sites;
+    const changed: Entry[] = [];
+    for (const e of this.entries.values()) {
+      const cause = d.cause.get(e.id) ?? 'self';
+      const dep = d.dependents.get(e.id) ?? { total: 0, offline: 0 };
+      if (cause === e.cause && dep.total === e.dependents && dep.offline === e.dependentsOffline) continue;
+      e.cause = cause;
+      e.dependents = dep.total;
+      e.dependentsOffline = dep.offline;
+      changed.push(e);
+    }
+    return changed;
   }
 
   private stateOf(e: Entry, now: number): DeviceState {
     const device = this.o.directory.lookup(e.id);
     if (device && this.o.maintenance?.inMaintenance(device, now)) return 'maintenance';
+    return this.reachOf(e, now, device);
+  }
+
+  /** The state the device's reports say, maintenance aside. */
+  private reachOf(e: Entry, now: number, device = this.o.directory.lookup(e.id)): Reported {
     if (e.reported === 'offline' || e.lastSeen === undefined) return 'offline';
     const intervalS = (device && this.o.intervalFor(device.kind)) ?? DEFAULT_INTERVAL_S;
     return now - e.lastSeen > intervalS * this.o.missedIntervals * 1000 ? 'offline' : e.reported;
@@ -262,7 +346,13 @@ export class Liveness {
   }
 
   private writeStatus(e: Entry, now: number): void {
-    const fields: Fields = { online: e.state === 'online' || e.state === 'error' ? 1 : 0, state: e.state };
+    const fields: Fields = {
+      online: e.state === 'online' || e.state === 'error' ? 1 : 0,
+      state: e.state,
+      cause: e.cause,
+      dependents: e.dependents,
+      dependents_offline: e.dependentsOffline,
+    };
     if (e.lastSeen !== undefined) fields.last_seen_s = Math.max(0, Math.floor((now - e.lastSeen) / 1000));
     this.o.write(deviceStatus.name, fields, e.id, now);
     this.writeAttention(e, now);
@@ -360,5 +450,6 @@ export class Liveness {
     for (const g of fleetStatusGroups(devices)) this.o.writeGroup(fleetStatus.name, g.fields, g.tags, now);
     for (const g of fleetFirmwareGroups(devices.map((d) => d.device)))
       this.o.writeGroup(fleetFirmware.name, g.fields, g.tags, now);
+    for (const g of this.sites) this.o.writeGroup(siteStatus.name, g.fields, g.tags, now);
   }
 }

@@ -18,6 +18,16 @@ export const deviceStatus = defineMeasurement({
       unit: 's',
       description: 'Seconds since the device last reported (absent if never seen)',
     },
+    cause: {
+      type: 'string',
+      description:
+        'Why it is offline: gateway_offline (the device it is reached through is unreachable), site_outage (most of its site went offline at once: see site_status), else self (also when not offline)',
+    },
+    dependents: { type: 'int', description: 'Devices whose gateway (in the inventory) this device is' },
+    dependents_offline: {
+      type: 'int',
+      description: 'Of those, the devices offline because this one is unreachable (their cause is gateway_offline)',
+    },
   },
 });
 
@@ -116,4 +126,29 @@ export const fleetFirmware = defineMeasurement({
   },
 });
 
-export const runtimeMeasurements = [deviceStatus, deviceAvailability, fleetStatus, deviceAttention, fleetFirmware];
+export const siteStatus = defineMeasurement({
+  name: 'site_status',
+  description:
+    "Per site, every status interval (fleet_status's timestamp): how much of it is offline, and whether that is one outage — at least `liveness.site_outage_share` (default 0.8) of its watched devices, and at least `liveness.site_outage_min_devices` (default 5), went offline within `liveness.site_outage_window_s` (default 600) of each other. The devices of an outage have device_status.cause = site_outage. Devices in maintenance are not counted. No `device` tag.",
+  tags: {
+    customer: 'Customer of the site (absent if the inventory has none)',
+    site: 'The site',
+    contract: "The customer's contract (basic | standard | premium; absent if none), for alert routing",
+  },
+  fields: {
+    total: { type: 'int', description: 'Watched devices of the site, maintenance excluded' },
+    offline: { type: 'int', description: 'Of those, the devices offline' },
+    offline_share: { type: 'float', description: 'offline / total, 0 to 1' },
+    outage: { type: 'int', description: '1 while the site is in an outage, else 0' },
+    outage_devices: { type: 'int', description: 'Devices offline in the outage (0 when there is none)' },
+  },
+});
+
+export const runtimeMeasurements = [
+  deviceStatus,
+  deviceAvailability,
+  fleetStatus,
+  deviceAttention,
+  fleetFirmware,
+  siteStatus,
+];

@@ -191,7 +191,34 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  readonly httpRequests = new Counter({
+    name: 'fleetpulse_http_requests_total',
+    help: 'HTTP requests answered, by route template (unmatched: no route), method and status class (2xx ... 5xx)',
+    labelNames: ['route', 'method', 'status_class'],
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'fleetpulse_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route template, method and status class',
+    labelNames: ['route', 'method', 'status_class'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly inventoryErrors = new Counter({
+    name: 'fleetpulse_inventory_errors_total',
+    help: 'API requests that failed on an inventory (SQLite) error, by SQLite code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
   constructor(private readonly host = hostname()) {}
+
+  /** One answered HTTP request (api/request-metrics.ts calls it for every response). */
+  httpRequest(labels: { route: string; method: string; status_class: string }, seconds: number): void {
+    this.httpRequests.labels(labels).inc();
+    this.httpDuration.labels(labels).observe(seconds);
+  }
 
   /** The drain's counters, as `serve` wires them (dead-lettered points count as dropped). */
   drainMetrics(): {

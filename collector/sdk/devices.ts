@@ -14,6 +14,8 @@ export interface DeviceRecord {
   site?: string;
   /** The agent (another device id) this device is reached through, if any. */
   gateway?: string;
+  /** The customer's contract (basic | standard | premium): alert routing follows it. */
+  contract?: string;
   firmware?: string;
   lifecycle: Lifecycle;
   labels?: Record<string, string>;

@@ -112,6 +112,15 @@ export const FLEET: FixtureDevice[] = [
     state: 'online',
     faults: { host_session: { event: 'enforce_failed', error: 'lock refused' } },
   },
+  {
+    device: 'pc-err',
+    kind: 'pc',
+    model: 'NUC-11',
+    customer: 'acme',
+    site: 'acme-s2',
+    state: 'error',
+    reason: 'E_AGENT',
+  },
   { device: 'pc-off', kind: 'pc', model: 'GAMER-X', customer: 'globex', site: 'globex-s1', state: 'offline' },
   { device: 'chg-ok', kind: 'charger', model: 'AC22', customer: 'acme', site: 'acme-s1', state: 'online' },
   {
@@ -153,7 +162,8 @@ export const FLEET: FixtureDevice[] = [
     model: 'P400',
     customer: 'globex',
     site: 'globex-s1',
-    state: 'online',
+    state: 'error',
+    reason: 'paper_out',
     faults: { pos_health: { printer: 'paper_out', printer_ok: int(0) } },
     tags: { pos_payment: { result: 'failure', reason: 'card_declined' } },
     repeat: { pos_payment: 6 },
@@ -167,7 +177,12 @@ export const FLEET: FixtureDevice[] = [
 export const FAULTS: Record<string, string[]> = {
   'fp-device-offline': ['pc-off', 'term-off'],
   'fp-charger-offline': ['chg-off'],
+  // Dependencies: test/grafana-dependencies.test.ts (no gateways or site outages here).
+  'fp-gateway-offline': [],
+  'fp-site-outage': [],
   'fp-terminal-error': ['term-err'],
+  'fp-pos-error': ['pos-fail'],
+  'fp-pc-error': ['pc-err'],
   'fp-charger-faulted': ['chg-fault'],
   'fp-terminal-firmware-failed': ['term-fw-fail'],
   'fp-charger-firmware-failed': ['chg-fw-fail'],
@@ -182,6 +197,11 @@ export const FAULTS: Record<string, string[]> = {
   'fp-pos-payment-failures': ['pos-fail'],
   'fp-points-dropped': ['collector-bad'],
   'fp-spool-backlog': ['collector-bad'],
+  'fp-spool-stuck': ['collector-bad'],
+  'fp-data-disk-low': ['collector-bad'],
+  'fp-api-errors': ['collector-bad'],
+  'fp-api-latency': ['collector-bad'],
+  'fp-inventory-errors': ['collector-bad'],
   'fp-write-errors': ['collector-bad'],
   'fp-rollups-failing': ['collector-bad'],
   'fp-fleet-data-stale': [],
@@ -333,7 +353,14 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       points.push({
         measurement: deviceStatus.name,
         tags: base,
-        fields: { online: int(online), state, last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120) },
+        fields: {
+          online: int(online),
+          state,
+          last_seen_s: int(online ? 30 : (i - minutes / 2) * 60 + 120),
+          cause: 'self',
+          dependents: int(0),
+          dependents_offline: int(0),
+        },
         time,
       });
       if (d.state === 'offline' && late) continue;
@@ -479,6 +506,18 @@ function collectorPoints(now: number, minutes: number): Point[] {
       v(selfMetric.rollupErrors, bad ? i : 0, { measurement: 'terminal_status' });
       v(selfMetric.spoolPoints, bad ? 50_000 + 100 * i : 10);
       v(selfMetric.spoolBytes, bad ? 5_000_000 : 1000);
+      v(selfMetric.spoolOldestAge, bad ? 900 + 60 * i : 1);
+      v(selfMetric.inventoryErrors, bad ? i : 0, { code: 'SQLITE_BUSY' });
+      v(selfMetric.diskFree, bad ? 512 * 1024 ** 2 : 50 * 1024 ** 3);
+      const route = { route: '/api/v1/devices/:id', method: 'GET' };
+      v(selfMetric.httpRequests, 100 * i, { ...route, status_class: '2xx' });
+      v(selfMetric.httpRequests, bad ? 5 * i : 0, { ...route, status_class: '5xx' });
+      out.push({
+        measurement: selfMetric.httpDuration,
+        tags: { host, ...route, status_class: '2xx' },
+        fields: { sum: (bad ? 3 : 0.05) * 100 * i, count: 100 * i },
+        time,
+      });
       v(selfMetric.pluginUp, 1, { plugin: 'tc200' });
       v(selfMetric.pluginGauge, bad ? 3 : 10, { plugin: 'ocpp', name: 'connections' });
       v(selfMetric.pluginEvents, i, { plugin: 'ocpp', event: 'malformed_frame' });

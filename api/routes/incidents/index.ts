@@ -5,6 +5,7 @@ import type { Operations } from '../../../collector/operations/operations.ts';
 import { auditNote } from '../../audit.ts';
 import { apiErrors } from '../../errors.ts';
 import {
+  affectedJson,
   AssignBody,
   CommentBody,
   eventJson,
@@ -123,7 +124,11 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
     },
     async (request) => {
       const i = store.require(request.params.id);
-      return { ...incidentJson(i), events: store.events(i.id).map(eventJson) };
+      return {
+        ...incidentJson(i),
+        affected: store.affected(i.id).map(affectedJson),
+        events: store.events(i.id).map(eventJson),
+      };
     },
   );
 

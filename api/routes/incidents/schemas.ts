@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import type { Incident, IncidentEvent } from '../../../collector/operations/incidents.ts';
+import type { AffectedDevice, Incident, IncidentEvent } from '../../../collector/operations/incidents.ts';
 import { Limit, ms, Nullable, NullableTimestamp, PageOf, StringEnum, Timestamp } from '../../schemas.ts';
 
 /** Grafana's webhook contact point payload: only what we read is required; the rest is kept open. */
@@ -64,7 +64,22 @@ export const EventJson = Type.Object({
   details: Nullable(Type.Record(Type.String(), Type.Unknown())),
 });
 
-export const IncidentDetail = Type.Object({ ...IncidentJson.properties, events: Type.Array(EventJson) });
+export const AffectedJson = Type.Object({
+  device: Type.String(),
+  added_at: Timestamp,
+  moved_to: Nullable(
+    Type.Integer({ description: "The device's own incident, once the cause cleared and it was still down" }),
+  ),
+});
+
+export const IncidentDetail = Type.Object({
+  ...IncidentJson.properties,
+  affected: Type.Array(AffectedJson, {
+    description:
+      'For an incident of a cause (labels.cause gateway_offline or site_outage): the devices down because of it',
+  }),
+  events: Type.Array(EventJson),
+});
 export const IncidentPage = PageOf(IncidentJson);
 export const IncidentParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 export const IncidentListQuery = Type.Object(
@@ -124,4 +139,8 @@ export function incidentJson(i: Incident): Static<typeof IncidentJson> {
 
 export function eventJson(e: IncidentEvent): Static<typeof EventJson> {
   return { ...e, at: ms(e.at)! };
+}
+
+export function affectedJson(a: AffectedDevice): Static<typeof AffectedJson> {
+  return { ...a, added_at: ms(a.added_at)! };
 }

@@ -1,0 +1,141 @@
+/**
+ * Panels give exact values: a small fixture with known contents in a real influxd, each panel's
+ * generated query run as Grafana runs it (macros and variables expanded, All selected unless
+ * picked), and its result compared value by value, including a counter-example its filter or
+ * window must exclude: a stale fleet_status tick (NOC counts), successful payments (failures by
+ * reason), a printer that is fine or recovered (printers not ready), another customer (variables).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Series } from '../collector/pipeline/influx-query.ts';
+import { encodeLine } from '../collector/pipeline/line-protocol.ts';
+import { fleetStatus } from '../collector/runtime/measurements.ts';
+import { int, type Point } from '../collector/sdk/point.ts';
+import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
+import { boards } from '../dashboards/index.ts';
+import { DEVICE_VARIABLES } from '../dashboards/influxql.ts';
+import { posHealth, posPayment } from '../plugins/pos/measurements.ts';
+import { useInfluxd } from './helpers/influxd.ts';
+
+const influx = useInfluxd();
+const now = Date.now();
+const range = { from: now - 6 * 3_600_000, to: now };
+let db: string;
+
+const group = (customer: string, site: string, kind: string, model: string) => ({ customer, site, kind, model });
+function counts(tags: Record<string, string>, t: number, c: Record<string, number>): Point {
+  const f = { total: 0, online: 0, offline: 0, error: 0, maintenance: 0, ...c };
+  return {
+    measurement: fleetStatus.name,
+    tags,
+    fields: Object.fromEntries(Object.entries(f).map(([k, v]) => [k, int(v)])),
+    time: t,
+  };
+}
+const pos = (device: string, customer = 'acme') => ({ ...group(customer, `${customer}-s1`, 'pos', 'P400'), device });
+
+const FIXTURE: Point[] = [
+  // NOC: three groups at the last tick; the first group's tick 5 min ago (outside the 2 min window) must not count.
+  counts(group('acme', 'acme-s1', 'terminal', 'TC-200'), now - 5 * 60_000, { total: 50, online: 10, offline: 40 }),
+  counts(group('acme', 'acme-s1', 'terminal', 'TC-200'), now - 30_000, { total: 5, online: 3, offline: 1, error: 1 }),
+  counts(group('globex', 'globex-s1', 'terminal', 'TC-200'), now - 30_000, { total: 2, online: 2 }),
+  counts(group('acme', 'acme-s1', 'charger', 'AC22'), now - 30_000, { total: 3, online: 2, maintenance: 1 }),
+  // POS: 3 + 2 failures by reason, 4 successes that the panel must not count.
+  ...[
+    ['failure', 'card_declined', 3],
+    ['failure', 'acquirer_timeout', 2],
+    ['success', '', 4],
+  ].flatMap(([result, reason, n]) =>
+    Array.from({ length: n as number }, (_, i) => ({
+      measurement: posPayment.name,
+      tags: {
+        ...pos('pos-a'),
+        store: 'store-1',
+        currency: 'EUR',
+        result: String(result),
+        ...(reason ? { reason: String(reason) } : {}),
+      },
+      fields: { amount: 10, order_id: `${String(result)}-${String(reason)}-${i}` },
+      time: now - 10 * 60_000 - i * 1000 - (reason === 'acquirer_timeout' ? 500 : 0),
+    })),
+  ),
+  // Printers: pos-a out of paper now; pos-b fine; pos-c was out 20 min ago and is fine now.
+  ...(
+    [
+      ['pos-a', 'paper_out', 0, 60_000],
+      ['pos-b', 'ok', 1, 60_000],
+      ['pos-c', 'paper_out', 0, 20 * 60_000],
+      ['pos-c', 'ok', 1, 60_000],
+    ] as const
+  ).map(([device, printer, ok, ago]) => ({
+    measurement: posHealth.name,
+    tags: { ...pos(device), store: 'store-1', network: 'ethernet' },
+    fields: { printer, printer_ok: int(ok), app_version: '3.1.0' },
+    time: now - ago,
+  })),
+];
+
+beforeAll(async () => {
+  db = await influx.freshDatabase({ prefix: 'panels' });
+  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, {
+    method: 'POST',
+    body: FIXTURE.map(encodeLine).join('\n'),
+  });
+  expect(res.status).toBe(204);
+});
+
+/** All selected, or the picked values: the board's own variable semantics (regex, `.*` for All). */
+const variables = (pick: Partial<Record<(typeof DEVICE_VARIABLES)[number], string>> = {}) =>
+  Object.fromEntries(
+    DEVICE_VARIABLES.map((v): [string, VariableState] => [
+      v,
+      { current: pick[v] ?? ALL, multi: true, includeAll: true, allValue: '.*', options: [] },
+    ]),
+  );
+async function panel(uid: string, title: string, pick = {}): Promise<Series[]> {
+  const q = boards()
+    .find((b) => b.spec.uid === uid)!
+    .queries.find((x) => x.panel === title)!;
+  return influx.query(expandQuery(q.query, { range, minIntervalMs: q.minIntervalMs, variables: variables(pick) }), {
+    db,
+  });
+}
+/** Every row as tags + columns (time left out). */
+const rows = (series: Series[]) =>
+  series.flatMap((s) =>
+    s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.slice(1).map((c, i) => [c, v[i + 1]])) })),
+  );
+/** What a stat shows: the one value of its one row. */
+const stat = async (title: string, pick = {}) => (await panel('fp-fleet-overview', title, pick))[0]?.values[0]?.[1];
+
+describe('panel values on a fixture with known contents', () => {
+  it('NOC stats: the last tick of each group only, summed; a picked customer narrows them', async () => {
+    expect(await stat('Devices')).toBe(10);
+    expect(await stat('Online')).toBe(8); // reachable: online + error
+    expect(await stat('Offline')).toBe(1); // not the 40 of the stale tick
+    expect(await stat('Error')).toBe(1);
+    expect(await stat('In maintenance')).toBe(1);
+    expect(await stat('Devices', { customer: 'globex' })).toBe(2);
+  });
+
+  it('NOC "By kind and model": exact sums per kind and model, as its groupBy shows them', async () => {
+    const got: Record<string, number[]> = {};
+    for (const r of rows(await panel('fp-fleet-overview', 'By kind and model'))) {
+      const row = (got[`${r.kind} ${r.model}`] ??= [0, 0, 0, 0, 0]);
+      ['devices', 'online', 'offline', 'error', 'maintenance'].forEach((c, i) => (row[i] += r[c] as number));
+    }
+    expect(got).toEqual({ 'terminal TC-200': [7, 6, 1, 1, 0], 'charger AC22': [3, 2, 0, 0, 1] });
+  });
+
+  it('POS "Payment failures by reason": failures counted per reason, successes excluded', async () => {
+    const got = rows(await panel('fp-pos', 'Payment failures by reason'));
+    expect(Object.fromEntries(got.map((r) => [r.reason, r.failures]))).toEqual({
+      card_declined: 3,
+      acquirer_timeout: 2,
+    });
+  });
+
+  it('POS "Printers not ready": the devices whose latest report says so, not a fine or recovered one', async () => {
+    const got = rows(await panel('fp-pos', 'Printers not ready'));
+    expect(got.map((r) => [r.device, r.printer, r.printer_ok])).toEqual([['pos-a', 'paper_out', 0]]);
+  });
+});
