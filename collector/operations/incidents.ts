@@ -38,7 +38,9 @@ export interface IncidentEvent {
   id: number;
   at: number;
   actor: string | null;
-  /** opened | notified | acknowledged | assigned | comment | resolved | alert_resolved | escalated | recovery | split */
+  /**
+   * opened | notified | acknowledged | assigned | comment | resolved | alert_resolved | escalated | recovery | split
+   */
   type: string;
   text: string | null;
   details: Record<string, unknown> | null;
@@ -64,7 +66,10 @@ export interface AffectedDevice {
 
 /** The causes one incident stands for many devices (the rule's `cause` label). */
 export type SharedCause = 'gateway_offline' | 'site_outage';
-/** The devices down because of a cause now: behind gateway `key`, or at site `key` (the liveness tracker's `affectedBy`). */
+/**
+ * The devices down because of a cause now: behind gateway `key`, or at site `key` (the liveness tracker's
+ * `affectedBy`).
+ */
 export type AffectedBy = (cause: SharedCause, key: string) => string[];
 
 export class IncidentError extends Refusal {

@@ -293,7 +293,9 @@ export class Liveness {
     return true;
   }
 
-  /** Sets every device's cause and dependents and the sites' rows; returns the devices whose cause or counts changed. */
+  /**
+   * Sets every device's cause and dependents and the sites' rows; returns the devices whose cause or counts changed.
+   */
   private relate(now: number): Entry[] {
     const watched = [...this.entries.values()].map((e) => ({
       id: e.id,
