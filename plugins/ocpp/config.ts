@@ -1,5 +1,5 @@
 import { Type, type Static } from '../../collector/sdk/index.ts';
-import { tariffsConfig } from './pricing.ts';
+import { singleTariffConfig, tariffsConfig } from './pricing.ts';
 
 /** The plugin's options. Each has its default and unit; `ocpp.sample.yaml` shows them all. */
 export const config = Type.Object(
@@ -100,30 +100,7 @@ export const config = Type.Object(
         'Local authorization lists: "manual" pushes them only on send_local_list; "auto" also pushes one at each accepted boot and after every id-tag change, to every connected charger whose list it changes',
     }),
     tariffs: tariffsConfig,
-    tariff: Type.Object(
-      {
-        currency: Type.String({
-          default: 'EUR',
-          minLength: 3,
-          maxLength: 3,
-          description: 'ISO 4217 code of every price below',
-        }),
-        energy_per_kwh: Type.Number({ default: 0, minimum: 0, description: 'Price per kWh delivered' }),
-        time_per_hour: Type.Number({
-          default: 0,
-          minimum: 0,
-          description: 'Price per hour plugged in (start to stop)',
-        }),
-        session_fee: Type.Number({ default: 0, minimum: 0, description: 'Flat price per session' }),
-        tax_pct: Type.Number({
-          default: 0,
-          minimum: 0,
-          maximum: 100,
-          description: 'Tax added on top of the net price, %',
-        }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    tariff: singleTariffConfig,
   },
   { additionalProperties: false },
 );

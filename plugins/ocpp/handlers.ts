@@ -14,12 +14,20 @@ import { autoLocalList } from './station-commands.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
-import { report, requireAccepted, tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
+import {
+  report,
+  requireAccepted,
+  tagOf,
+  type Charger,
+  type Handler,
+  type OcppPayload,
+  type On,
+  type Station,
+} from './station.ts';
 import { registerSmartCharging } from './smart-charging-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
-export type Handler = (params: OcppPayload, charger: Charger) => unknown;
 export type Handlers = Map<string, Handler>;
 
 /**
@@ -218,8 +226,6 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   registerCertificates(station, version, on);
   return table;
 }
-
-export type On = (action: string, handler: Handler) => void;
 
 /** The receive time, made later than the charger's previous untimed status (see `Charger`). */
 function untimedStatusTime(charger: Charger, now: number): number {

@@ -1,6 +1,6 @@
 import { definePlugin } from '../../collector/sdk/index.ts';
 import { ChargingProfiles } from './charging-profiles.ts';
-import { IssuedCertificates } from './certificates.ts';
+import { IssuedCertificates } from './issued-certificates.ts';
 import { ChargerCa } from './charger-ca.ts';
 import { config } from './config.ts';
 import { ChargerEndpoint } from './connections.ts';
@@ -12,7 +12,7 @@ import { Reservations } from './reservations.ts';
 import { measurements } from './measurements.ts';
 import { registerRoutes } from './routes.ts';
 import { SessionEnds } from './session-ends.ts';
-import { PasswordRotations } from './rotation.ts';
+import { PasswordRotations } from './password-rotations.ts';
 import { SecurityProfiles } from './security.ts';
 import { SiteLimits } from './site-limits.ts';
 import { registerSmartChargingRoutes } from './smart-charging-routes.ts';
@@ -70,18 +70,19 @@ export default definePlugin({
       reservations: new Reservations(ctx.db, now),
       pricing,
     } as Station;
-    station.ends = new SessionEnds(station);
-    station.siteLimits = new SiteLimits(station, station.chargingProfiles);
-    station.sessions.onChange = (row) => station.siteLimits.sessionChanged(row);
-    registerRoutes(ctx, station.sessions, station.idTags, station.ends, () => localListAfterChange(station));
-    registerSmartChargingRoutes(ctx, station);
+    const ends = new SessionEnds(station);
+    station.ends = ends;
+    const siteLimits = new SiteLimits(station, station.chargingProfiles);
+    station.sessions.onChange = (row) => siteLimits.sessionChanged(row);
+    registerRoutes(ctx, station.sessions, station.idTags, ends, () => localListAfterChange(station));
+    registerSmartChargingRoutes(ctx, station, siteLimits);
     const endpoint = new ChargerEndpoint(station);
     station.command = (deviceId, name, params) =>
       endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
     registerReservationRoutes(station);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
-    const sweeping = setInterval(() => void station.ends.sweep(), ctx.config.session_sweep_s * 1000);
+    const sweeping = setInterval(() => void ends.sweep(), ctx.config.session_sweep_s * 1000);
     sweeping.unref();
     return {
       async stop() {

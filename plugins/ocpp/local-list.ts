@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { Type, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
-import type { OcppCall } from './vocabulary.ts';
+import type { OcppCall } from './ocpp-call.ts';
 
 /**
  * The local authorization list of each charger: the id tags it may authorize on its own while

@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
-import { PluginConfigError, Type } from '../../collector/sdk/index.ts';
-import type { OcppConfig } from './config.ts';
-import type { SessionRow } from './sessions.ts';
+import { PluginConfigError, Type, type Static } from '../../collector/sdk/index.ts';
+import type { SessionPricing, SessionRow } from './sessions.ts';
 import {
   completeTariff,
   priceSession,
@@ -35,12 +34,31 @@ export const tariffsConfig = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-/** What the session store asks of prices. */
-export interface SessionPricing {
-  observe(row: SessionRow, at: number, wh: number): void;
-  /** The cost of a session up to its stop, or (running) up to `until`; undefined without a start. */
-  cost(row: SessionRow, until?: number): SessionCost | undefined;
-}
+/** The single tariff of configurations without `tariffs`. */
+export const singleTariffConfig = Type.Object(
+  {
+    currency: Type.String({
+      default: 'EUR',
+      minLength: 3,
+      maxLength: 3,
+      description: 'ISO 4217 code of every price below',
+    }),
+    energy_per_kwh: Type.Number({ default: 0, minimum: 0, description: 'Price per kWh delivered' }),
+    time_per_hour: Type.Number({
+      default: 0,
+      minimum: 0,
+      description: 'Price per hour plugged in (start to stop)',
+    }),
+    session_fee: Type.Number({ default: 0, minimum: 0, description: 'Flat price per session' }),
+    tax_pct: Type.Number({
+      default: 0,
+      minimum: 0,
+      maximum: 100,
+      description: 'Tax added on top of the net price, %',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
 
 export class Pricing implements SessionPricing {
   private readonly tariffs: Map<string, NamedTariff>;
@@ -49,7 +67,10 @@ export class Pricing implements SessionPricing {
 
   constructor(
     db: Database.Database,
-    private readonly config: Pick<OcppConfig, 'tariff' | 'tariffs'>,
+    private readonly config: {
+      tariff: Static<typeof singleTariffConfig>;
+      tariffs: Static<typeof tariffsConfig>;
+    },
   ) {
     const { tariffs, tariff } = config;
     this.tariffs = new Map(Object.entries(tariffs.named).map(([name, t]) => [name, completeTariff(t)]));

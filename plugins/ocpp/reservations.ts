@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { Type, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 import type { TagVerdict } from './id-tags.ts';
-import type { OcppCall } from './vocabulary.ts';
+import type { OcppCall } from './ocpp-call.ts';
 
 /**
  * Reservations: a connector (2.0.1: an EVSE; 0 = the whole charger) kept for one id tag, or any

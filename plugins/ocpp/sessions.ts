@@ -1,11 +1,19 @@
 import type Database from 'better-sqlite3';
-import type { SessionPricing } from './pricing.ts';
+import type { SessionCost } from './tariff.ts';
 
 /**
  * Charging sessions and the answers given to the messages that build them, in the inventory's
  * SQLite file. Every change of a session and the answer to the message that caused it commit in
  * one transaction: a resent message (after a lost reply) finds its answer and changes nothing.
  */
+
+/** What the session store asks of prices. */
+export interface SessionPricing {
+  observe(row: SessionRow, at: number, wh: number): void;
+  /** The cost of a session up to its stop, or (running) up to `until`; undefined without a start. */
+  cost(row: SessionRow, until?: number): SessionCost | undefined;
+}
+
 export interface SessionRow {
   id: number;
   charger: string;

@@ -6,9 +6,8 @@
  * the answers to our smart charging commands tell us about the profiles a charger holds.
  */
 import type { OcppVersion } from './config.ts';
-import type { On } from './handlers.ts';
 import { purposeOf, type ProfileParams } from './smart-charging.ts';
-import type { Charger, OcppPayload, Station } from './station.ts';
+import type { Charger, OcppPayload, Station, On } from './station.ts';
 
 export function registerSmartCharging(station: Station, version: OcppVersion, on: On): void {
   if (version === 'ocpp1.6') return;

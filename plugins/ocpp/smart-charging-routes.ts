@@ -5,6 +5,7 @@
  */
 import { Type, type PluginContext } from '../../collector/sdk/index.ts';
 import type { OcppConfig } from './config.ts';
+import type { SiteLimits } from './site-limits.ts';
 import type { Station } from './station.ts';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -55,8 +56,12 @@ const SmartChargingOut = Type.Object({
   composite_schedules: Type.Array(Type.Object({ connector: Type.Integer(), schedule: Type.Unknown(), at: At })),
 });
 
-export function registerSmartChargingRoutes(ctx: PluginContext<OcppConfig>, station: Station): void {
-  const { chargingProfiles: profiles, siteLimits } = station;
+export function registerSmartChargingRoutes(
+  ctx: PluginContext<OcppConfig>,
+  station: Station,
+  siteLimits: SiteLimits,
+): void {
+  const { chargingProfiles: profiles } = station;
   const siteLimit = (site: string) => {
     const allocations = siteLimits.allocations(site);
     return { site, max_power_kw: profiles.siteLimit(site), active_sessions: allocations.length, allocations };

@@ -6,7 +6,8 @@ import type { Command } from '../../collector/sdk/index.ts';
 import type { SendLocalListParams } from './local-list.ts';
 import type { ReserveParams } from './reservations.ts';
 import type { Charger, Station } from './station.ts';
-import { refuse, type OcppCall } from './vocabulary.ts';
+import { refuse } from './vocabulary.ts';
+import type { OcppCall } from './ocpp-call.ts';
 
 /** The call for a station command, or undefined when vocabulary.ts maps it. */
 export function stationCall(station: Station, charger: Charger, command: Command): OcppCall | undefined {

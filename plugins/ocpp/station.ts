@@ -7,17 +7,15 @@ import type { PluginContext } from '../../collector/sdk/index.ts';
 import type { ChargingProfiles } from './charging-profiles.ts';
 import type { OcppConfig, OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
-import type { SessionEnds } from './session-ends.ts';
-import type { PasswordRotations } from './rotation.ts';
+import type { PasswordRotations } from './password-rotations.ts';
 import type { SecurityProfiles } from './security.ts';
 import type { LocalLists } from './local-list.ts';
 import type { Pricing } from './pricing.ts';
 import type { Reservations } from './reservations.ts';
-import type { SessionStore } from './sessions.ts';
-import type { SiteLimits } from './site-limits.ts';
+import type { SessionRow, SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 import type { ChargerCa } from './charger-ca.ts';
-import type { IssuedCertificates } from './certificates.ts';
+import type { IssuedCertificates } from './issued-certificates.ts';
 
 /**
  * What a charger sent. ocpp-rpc's strict mode has checked it against the version's JSON schema
@@ -53,11 +51,10 @@ export interface OcppConnection {
 export interface Station {
   ctx: PluginContext<OcppConfig>;
   sessions: SessionStore;
-  ends: SessionEnds;
+  ends: SessionEndEvents;
   idTags: IdTags;
   variables: Variables;
   chargingProfiles: ChargingProfiles;
-  siteLimits: SiteLimits;
   profiles: SecurityProfiles;
   rotations: PasswordRotations;
   /** `plugins.ocpp.ca`, when configured: issuer of charger certificates (profile 3). */
@@ -126,4 +123,19 @@ export function requireAccepted(station: Station, charger: Charger, action: stri
 /** `connector` tag value: undefined for absent ids. */
 export function tagOf(id: number | undefined | null): string | undefined {
   return id === undefined || id === null ? undefined : String(id);
+}
+
+/** What answers one message from a charger (handlers.ts builds the table per version). */
+export type Handler = (params: OcppPayload, charger: Charger) => unknown;
+/** Adds a handler to the table; the per-feature files (transactions, certificates, ...) get it. */
+export type On = (action: string, handler: Handler) => void;
+
+/** What the message handlers tell the session ends (session-ends.ts) about a charger. */
+export interface SessionEndEvents {
+  rebooted(charger: Charger): void;
+  connectorStatus(charger: Charger, connector: number, status: string): void;
+  /** A new transaction started on the session's connector. */
+  supersede(row: SessionRow): void;
+  /** A 2.0.1 session ended with a gap in its messages: ask the charger before concluding. */
+  gap(charger: Charger, row: SessionRow): Promise<void>;
 }

@@ -16,9 +16,7 @@ import type { OcppVersion } from './config.ts';
 import { epochMs } from './protocol.ts';
 import { sendRunningCost } from './running-cost.ts';
 import type { SessionRow } from './sessions.ts';
-import { tagOf, type Charger, type OcppPayload, type Station } from './station.ts';
-
-type On = (action: string, handler: (params: OcppPayload, charger: Charger) => unknown) => void;
+import { tagOf, type Charger, type Station, type On } from './station.ts';
 
 export function registerTransactions(station: Station, version: OcppVersion, on: On): void {
   const { ctx, sessions, idTags, ends } = station;

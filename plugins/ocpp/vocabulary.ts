@@ -16,6 +16,7 @@ import {
 import { authorizationKey } from './rotation.ts';
 import { firmwareSignature, securityCall, securityCommands, signedFirmware } from './security-vocabulary.ts';
 import { localListSpecs } from './local-list.ts';
+import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
 
 const connector = Type.Integer({
@@ -164,18 +165,6 @@ export const STATION_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 export type StatelessCommand = Exclude<CommandName, keyof typeof localListSpecs | keyof typeof reservationSpecs>;
 type Params<N extends CommandName> = Static<(typeof commandSpecs)[N]['params']>;
-
-/** A call to send, and how to read its answer. */
-export interface OcppCall {
-  action: string;
-  payload: Record<string, unknown>;
-  /** Reads the answer: `ok` → result, `rejected` / `failed` → the command ends so. */
-  interpret(answer: Record<string, unknown>): {
-    outcome: 'ok' | 'rejected' | 'failed';
-    result: unknown;
-    reason?: string;
-  };
-}
 
 /** An id for requestId / remoteStartId fields (2.0.1 integers), stable for a command id. */
 export function requestIdOf(commandId: string): number {
