@@ -197,7 +197,7 @@ async function bare(job: ServerJob) {
     const v16 = client.protocol === 'ocpp1.6';
     client.handle('BootNotification', () => ({ status: 'Accepted', currentTime: now(), interval: job.heartbeat_s }));
     client.handle('Heartbeat', () => ({ currentTime: now() }));
-    for (const a of ['StatusNotification', 'MeterValues']) client.handle(a, () => ({}));
+    for (const a of ['StatusNotification', 'MeterValues', 'SecurityEventNotification']) client.handle(a, () => ({}));
     client.handle('Authorize', () =>
       v16 ? { idTagInfo: { status: 'Accepted' } } : { idTokenInfo: { status: 'Accepted' } },
     );

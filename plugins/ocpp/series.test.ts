@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { useInfluxd } from '../../test/helpers/influxd.ts';
-import { boot16, startRig, type Rig } from './testing.ts';
+import { boot16, intoInfluxd, startRig, type Rig } from './testing.ts';
 
 /**
  * Series that never collide, checked in a real influxd: the spooled lines are written there as
@@ -20,16 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => rig?.stop());
 
-/** Writes the spooled lines of `measurement` into a fresh database; returns its name. */
-async function stored(measurement: string): Promise<string> {
-  const db = await influx.freshDatabase();
-  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, {
-    method: 'POST',
-    body: rig.lines(measurement).join('\n'),
-  });
-  expect(res.status, await res.clone().text()).toBe(204);
-  return db;
-}
+const stored = (measurement: string) => intoInfluxd(influx, rig.allLines(measurement));
 
 describe('series that never collide', () => {
   it('two 1.6 StatusNotifications without a timestamp in one millisecond are both stored, in order', async () => {

@@ -2,11 +2,13 @@
  * One simulated charge point for `fleetpulse simulate --ocpp N`: boots, reports connector status,
  * heartbeats at the interval the server gives, runs transactions with meter values, answers every
  * command the plugin sends, keeps the local list and the reservations it is sent (across
- * reconnects, as a charge point does; a plug-in on a reserved charger charges the reserved tag), and
- * injects the faults it is told to.
+ * reconnects, as a charge point does; a plug-in on a reserved charger charges the reserved tag), sends
+ * security events (StartupOfTheDevice at each boot, now and then a routine one, alerting ones only when
+ * asked), and injects the faults it is told to.
  */
 import { randomUUID } from 'node:crypto';
 import { RPCClient } from 'ocpp-rpc';
+import { ALERTING_SECURITY_EVENTS } from './security-events.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
 
 export interface SimOptions {
@@ -19,6 +21,8 @@ export interface SimOptions {
   /** Per meter interval and idle connector: chance that a car plugs in. */
   plugInChance: number;
   faults: { drop: number; resend: number; slowMs: number; malformed: number };
+  /** Per meter interval: chance of a routine security event, and of one that pages someone. */
+  securityEvents: { routine: number; alerting: number };
   signal: AbortSignal;
   count(event: string): void;
   /** The server refused this charger (handshake 401/403, or BootNotification not Accepted). */
@@ -91,6 +95,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
       o.count(`boot_${boot.status.toLowerCase()}`);
       if (boot.status !== 'Accepted') o.refused?.(`BootNotification answered ${boot.status}`);
       if (boot.status === 'Accepted') {
+        await securityEvent(client, o, 'StartupOfTheDevice');
         for (const c of connectors) await client.call('StatusNotification', status(o.version, c.id, 'Available'));
         await Promise.race([live(client, o, connectors, authority, boot.interval), closed]);
       } else await Promise.race([pause(boot.interval * 1000, o.signal), closed]);
@@ -125,6 +130,8 @@ async function live(
       o.count('fault_malformed');
       client.sendRaw('[2,"bad-frame","Heartbeat"');
     }
+    if (Math.random() < o.securityEvents.routine) await securityEvent(client, o, pick(ROUTINE_SECURITY_EVENTS));
+    if (Math.random() < o.securityEvents.alerting) await securityEvent(client, o, pick(ALERTING_SECURITY_EVENTS));
     for (const c of connectors) await step(client, o, c, authority);
     if (Date.now() >= nextHeartbeat) {
       await client.call('Heartbeat', {});
@@ -236,6 +243,19 @@ async function transactional(client: RPCClient, o: SimOptions, action: string, p
   const answer = await rawCall(client, id, action, params);
   o.count('fault_resend'); // counted once the resend is answered
   return answer[2];
+}
+
+/** Security events of normal operation, which no alert rule pages for. */
+const ROUTINE_SECURITY_EVENTS = ['SettingSystemTime', 'ReconfigurationOfSecurityParameters'];
+
+/** SecurityEventNotification has the same shape in 1.6 (security whitepaper) and 2.0.1. */
+async function securityEvent(client: RPCClient, o: SimOptions, type: string): Promise<void> {
+  await client.call('SecurityEventNotification', { type, timestamp: new Date().toISOString() });
+  o.count('security_events');
+}
+
+function pick<T>(items: readonly T[]): T {
+  return items[Math.floor(Math.random() * items.length)];
 }
 
 function status(version: string, connector: number, s: string) {

@@ -23,6 +23,8 @@ import { runCharger, SIM_FIRMWARE, SIM_MODEL } from './simulated-charger.ts';
  *   fault_resend=0         per transaction message: chance it is sent twice with one message id
  *   fault_slow_ms=0        delay before answering a command
  *   fault_malformed=0      per interval: chance of sending a malformed frame
+ *   security_event_chance=0.01  per interval: chance of a routine security event (each boot sends StartupOfTheDevice)
+ *   security_alert_chance=0     per interval: chance of an alerting one (TamperDetectionActivated, ...)
  *   path=/ocpp/
  */
 export default defineSimulator({
@@ -72,6 +74,7 @@ export default defineSimulator({
             slowMs: num('fault_slow_ms', 0),
             malformed: num('fault_malformed', 0),
           },
+          securityEvents: { routine: num('security_event_chance', 0.01), alerting: num('security_alert_chance', 0) },
           signal,
           count: (e) => progress.count(e),
           refused: (reason) => progress.refused?.(id, reason),

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
-import { boot16, boot201, eventually, startRig, token, type Rig } from './testing.ts';
+import { useInfluxd } from '../../test/helpers/influxd.ts';
+import { boot16, boot201, eventually, intoInfluxd, startRig, token, type Rig } from './testing.ts';
 
 /**
  * Named tariffs end to end: real strict ocpp-rpc chargers of both versions against the real runtime
  * and inventory. Site berlin-1 (Europe/Berlin, UTC+1 in December) has the `peak` tariff; customer
  * vip's sessions take `flat` wherever they charge. 2026-12-07 is a Monday. Figures by hand below.
+ * The ocpp_session summary is also written into a real influxd and read back from there.
  */
+const influx = useInfluxd();
 const directory = new MemoryDirectory()
   .add({ id: 'CPT201', kind: 'charger', customer: 'acme', site: 'berlin-1' }, { type: 'ocpp_password', value: 'pw-a' })
   .add({ id: 'CPT16', kind: 'charger', customer: 'vip', site: 'berlin-1' }, { type: 'ocpp_password', value: 'pw-b' });
@@ -103,6 +106,12 @@ describe('a session across a tariff band edge', () => {
         rig.lines('ocpp_session').some((l) => l.includes('transaction_id="TX-BAND"') && l.includes('cost=8.22')),
       ),
     ).toBe(true);
+    const db = await intoInfluxd(influx, rig.lines('ocpp_session'));
+    const [stored] = await influx.query(
+      `SELECT cost, cost_net, currency FROM ocpp_session WHERE device = 'CPT201' AND transaction_id = 'TX-BAND'`,
+      { db },
+    );
+    expect(stored.values.map((v) => v.slice(1))).toEqual([[8.22, 6.85, 'EUR']]);
   });
 
   it("1.6: the customer's tariff wins over the site's", async () => {

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { RPCClient } from 'ocpp-rpc';
 import type { Spool } from '../../collector/pipeline/spool.ts';
 import type { MemoryDirectory, Role } from '../../collector/sdk/index.ts';
+import type { InfluxdFixture } from '../../test/helpers/influxd.ts';
 import { startPluginRuntime, type PluginRuntime } from '../../test/helpers/plugin-runtime.ts';
 import ocpp from './index.ts';
 
@@ -110,6 +111,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, tries 
     await new Promise((r) => setTimeout(r, 50));
   }
   return check();
+}
+
+/** Writes spooled lines into a fresh database of a real influxd as the writer does (precision ms); its name. */
+export async function intoInfluxd(influx: InfluxdFixture, lines: string[]): Promise<string> {
+  const db = await influx.freshDatabase();
+  const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 204) throw new Error(`influxd /write answered ${res.status}: ${await res.text()}`);
+  return db;
 }
 
 export const boot16 = {
