@@ -308,7 +308,14 @@ describe('timed sessions with a real agent', () => {
     expect(await enforcementPoints(s.id as string)).toEqual([['failed', 1, 'server']]);
     const result = await evaluateRule(rule, influx.client(database), Date.now());
     expect(result.firing).toEqual([
-      { device: STATION, kind: 'pc', model: 'GAMER-X', customer: 'playhouse', site: 'playhouse-lyon' },
+      {
+        device: STATION,
+        kind: 'pc',
+        model: 'GAMER-X',
+        customer: 'playhouse',
+        site: 'playhouse-lyon',
+        contract: 'standard',
+      },
     ]);
     const before = locks().length;
     relay.mode = 'up';

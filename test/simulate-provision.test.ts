@@ -233,6 +233,7 @@ describe('simulate --api-key', () => {
       ['cli-agent-1-t2', 'terminal', agent.site],
     ]);
     const expected = {
+      contract: 'standard',
       customer: 'demo-retail',
       device: 'cli-agent-1-t1',
       gateway: 'cli-agent-1',

@@ -81,7 +81,8 @@ describe('pos liveness', () => {
     rt.collector.liveness.tick(lastSeen + 2 * INTERVAL_MS + 1);
     expect(rt.collector.liveness.state('pos-quiet')?.state).toBe('offline');
     expect(lastLine('device_status', 'pos-quiet')).toBe(
-      `device_status,device=pos-quiet,gateway=bo-live,kind=pos online=0i,state="offline",last_seen_s=120i ${lastSeen + 2 * INTERVAL_MS + 1}`,
+      // Its back office went quiet at the same moment: that is the cause.
+      `device_status,device=pos-quiet,gateway=bo-live,kind=pos online=0i,state="offline",cause="gateway_offline",dependents=0i,dependents_offline=0i,last_seen_s=120i ${lastSeen + 2 * INTERVAL_MS + 1}`,
     );
     expect(directory.statuses.get('pos-quiet')?.state).toBe('offline');
 
