@@ -7,7 +7,7 @@ import type { RPCClient } from 'ocpp-rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { issueClientCert, issueServerCert, makeCa, type TestCa } from '../../test/helpers/test-ca.ts';
-import { eventually, startRig, type Rig } from './testing.ts';
+import { eventually, handshakeStatus, startRig, type Rig } from './testing.ts';
 
 /**
  * Charger certificates with real ocpp-rpc chargers (strict mode) on the runtime's own TLS:
@@ -68,16 +68,6 @@ function compliant(cp: RPCClient, csr?: () => string, certificateType?: string) 
     return { status: 'Accepted' };
   }) as never);
   return { calls, signAnswers, methods: () => calls.map((c) => c.method) };
-}
-
-async function status(connect: () => Promise<RPCClient>): Promise<number> {
-  try {
-    const cp = await connect();
-    await cp.close({ force: true });
-    return 101;
-  } catch (err) {
-    return (err as { code?: number }).code ?? -1;
-  }
 }
 
 let ca: TestCa;
@@ -178,8 +168,8 @@ describe('SignCertificate → CertificateSigned, then security profile 3 with th
       // A year left: no renewal was asked for before the command (it would be queued first).
       expect(at3.methods()).toEqual([version === 'ocpp1.6' ? 'ChangeConfiguration' : 'SetVariables']);
       await cp3.close();
-      expect(await status(() => rig.charger(identity, version, { password, tls: tls() }))).toBe(401);
-      expect(await status(() => rig.charger(identity, version, { tls: tls(certified) }))).toBe(101);
+      expect(await handshakeStatus(() => rig.charger(identity, version, { password, tls: tls() }))).toBe(401);
+      expect(await handshakeStatus(() => rig.charger(identity, version, { tls: tls(certified) }))).toBe(101);
     });
   }
 });

@@ -6,7 +6,7 @@ import type { RPCClient } from 'ocpp-rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { issueClientCert, issueServerCert, makeCa, type ServerCert, type TestCa } from '../../test/helpers/test-ca.ts';
-import { startRig, token, type Rig } from './testing.ts';
+import { handshakeStatus, startRig, token, type Rig } from './testing.ts';
 
 /**
  * Security profiles kept per charger and enforced at the handshake, with real ocpp-rpc chargers
@@ -15,17 +15,6 @@ import { startRig, token, type Rig } from './testing.ts';
  */
 const dir = mkdtempSync(join(tmpdir(), 'fleetpulse-ocpp-security-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The HTTP status of a charger's handshake (101 = admitted). */
-async function status(connect: () => Promise<RPCClient>): Promise<number> {
-  try {
-    const cp = await connect();
-    await cp.close({ force: true });
-    return 101;
-  } catch (err) {
-    return (err as { code?: number }).code ?? -1;
-  }
-}
 
 /** A charger that accepts (or rejects) every change and records the calls. */
 function accepting(cp: RPCClient, answer: 'Accepted' | 'Rejected' = 'Accepted') {
@@ -59,7 +48,7 @@ describe('security profile 2 behind a TLS proxy', () => {
 
   it('once a 1.6 charger accepts SecurityProfile 2, a plain ws:// connection with the right password is refused', async () => {
     const password = 'pw-sp16-0123456789';
-    expect(await status(() => rig.charger('SP-16', 'ocpp1.6', { password }))).toBe(101);
+    expect(await handshakeStatus(() => rig.charger('SP-16', 'ocpp1.6', { password }))).toBe(101);
     const cp = await rig.charger('SP-16', 'ocpp1.6', { password, headers: viaProxy });
     const calls = accepting(cp);
     const done = await rig.collector.bus.dispatch('SP-16', {
@@ -71,11 +60,13 @@ describe('security profile 2 behind a TLS proxy', () => {
     expect(calls).toEqual([{ method: 'ChangeConfiguration', params: { key: 'SecurityProfile', value: '2' } }]);
     await cp.close();
 
-    expect(await status(() => rig.charger('SP-16', 'ocpp1.6', { password }))).toBe(401);
+    expect(await handshakeStatus(() => rig.charger('SP-16', 'ocpp1.6', { password }))).toBe(401);
     expect(await rig.events('handshake_refused_profile_downgrade')).toBe(1);
-    expect(await status(() => rig.charger('SP-16', 'ocpp1.6', { password, headers: viaProxy }))).toBe(101);
+    expect(await handshakeStatus(() => rig.charger('SP-16', 'ocpp1.6', { password, headers: viaProxy }))).toBe(101);
     // A wrong password over TLS is still refused: the profile adds to the password, never replaces it.
-    expect(await status(() => rig.charger('SP-16', 'ocpp1.6', { password: 'wrong', headers: viaProxy }))).toBe(401);
+    expect(await handshakeStatus(() => rig.charger('SP-16', 'ocpp1.6', { password: 'wrong', headers: viaProxy }))).toBe(
+      401,
+    );
   });
 
   it('a 2.0.1 charger is raised by SetVariables SecurityCtrlr.SecurityProfile; a Rejected answer raises nothing', async () => {
@@ -88,7 +79,9 @@ describe('security profile 2 behind a TLS proxy', () => {
     });
     expect(rejected).toMatchObject({ status: 'rejected' });
     await refusing.close();
-    expect(await status(() => rig.charger('SP-NO', 'ocpp2.0.1', { password: 'pw-spno-0123456789' }))).toBe(101);
+    expect(await handshakeStatus(() => rig.charger('SP-NO', 'ocpp2.0.1', { password: 'pw-spno-0123456789' }))).toBe(
+      101,
+    );
 
     const password = 'pw-sp201-0123456789';
     const cp = await rig.charger('SP-201', 'ocpp2.0.1', { password, headers: viaProxy });
@@ -106,7 +99,7 @@ describe('security profile 2 behind a TLS proxy', () => {
       attributeValue: '2',
     });
     await cp.close();
-    expect(await status(() => rig.charger('SP-201', 'ocpp2.0.1', { password }))).toBe(401);
+    expect(await handshakeStatus(() => rig.charger('SP-201', 'ocpp2.0.1', { password }))).toBe(401);
   });
 
   it('refuses profile 3 without a CA, before sending anything', async () => {
@@ -166,21 +159,23 @@ describe('security profile 3: client certificates on the runtime’s own TLS', (
     await cp.close();
 
     // wss:// and the right password, but no certificate: profile 2, below the charger's 3.
-    expect(await status(() => rig.charger('CP-3', 'ocpp2.0.1', { password, tls: tls() }))).toBe(401);
+    expect(await handshakeStatus(() => rig.charger('CP-3', 'ocpp2.0.1', { password, tls: tls() }))).toBe(401);
     // A certificate with CN=CP-3 from another CA counts for nothing.
-    expect(await status(() => rig.charger('CP-3', 'ocpp2.0.1', { password, tls: tls(certs.forged) }))).toBe(401);
+    expect(await handshakeStatus(() => rig.charger('CP-3', 'ocpp2.0.1', { password, tls: tls(certs.forged) }))).toBe(
+      401,
+    );
     expect(await rig.events('handshake_refused_profile_downgrade')).toBe(2);
-    expect(await status(() => rig.charger('CP-3', 'ocpp2.0.1', { tls: tls(certs.cp3) }))).toBe(101);
+    expect(await handshakeStatus(() => rig.charger('CP-3', 'ocpp2.0.1', { tls: tls(certs.cp3) }))).toBe(101);
   });
 
   it('binds the identity to the certificate: the one issued for CP-1 cannot connect as CP-3', async () => {
-    expect(await status(() => rig.charger('CP-3', 'ocpp2.0.1', { password, tls: tls(certs.cp1) }))).toBe(403);
+    expect(await handshakeStatus(() => rig.charger('CP-3', 'ocpp2.0.1', { password, tls: tls(certs.cp1) }))).toBe(403);
     expect(await rig.events('handshake_refused_certificate_identity')).toBe(1);
     // CP-1 itself, still at profile 1 in our records, may use its certificate or its password.
-    expect(await status(() => rig.charger('CP-1', 'ocpp1.6', { tls: tls(certs.cp1) }))).toBe(101);
-    expect(await status(() => rig.charger('CP-1', 'ocpp1.6', { password: 'pw-cp1-0123456789ab', tls: tls() }))).toBe(
-      101,
-    );
+    expect(await handshakeStatus(() => rig.charger('CP-1', 'ocpp1.6', { tls: tls(certs.cp1) }))).toBe(101);
+    expect(
+      await handshakeStatus(() => rig.charger('CP-1', 'ocpp1.6', { password: 'pw-cp1-0123456789ab', tls: tls() })),
+    ).toBe(101);
   });
 
   it('asking for client certificates does not disturb API clients on the same port', async () => {

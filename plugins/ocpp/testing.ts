@@ -131,3 +131,14 @@ export const boot201 = {
   reason: 'PowerUp',
   chargingStation: { vendorName: 'Fleetpulse', model: 'SIM-22', serialNumber: 'SN-2', firmwareVersion: '2.0.0' },
 };
+
+/** The HTTP status of a charger's handshake (101 = admitted, else the refusal's code). */
+export async function handshakeStatus(connect: () => Promise<RPCClient>): Promise<number> {
+  try {
+    const cp = await connect();
+    await cp.close({ force: true });
+    return 101;
+  } catch (err) {
+    return (err as { code?: number }).code ?? -1;
+  }
+}
