@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { noHttp } from '../sdk/no-http.ts';
 import type { Logger } from 'pino';
 import { Backoff, sleep } from '../pipeline/backoff.ts';
 import { CommandBus, type CommandOutcome } from '../commands/command-bus.ts';
@@ -264,9 +265,6 @@ export class Collector {
         return slot.running.execute(deviceId, command);
       },
     };
-    const unavailable = () => {
-      throw new Error(`${instance}: no HTTP server in this process (${o.place})`);
-    };
     return {
       config,
       instance,
@@ -293,14 +291,7 @@ export class Collector {
         if (o.audit) o.audit(row);
         else log.info({ audit: row }, 'audit');
       },
-      http: o.server?.forPlugin(instance) ?? {
-        route: unavailable,
-        upgrade: unavailable,
-        clientAddress: unavailable,
-        secure: unavailable,
-        tls: false,
-        requestClientCertificates: () => false,
-      },
+      http: o.server?.forPlugin(instance) ?? noHttp(`${instance}: no HTTP server in this process (${o.place})`),
       attach: <C>(deviceId: string, connection: C, options: AttachOptions = {}): Attachment => {
         slot.connections.set(deviceId, connection);
         const detachBus = this.bus.attach(

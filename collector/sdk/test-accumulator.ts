@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { noHttp } from './no-http.ts';
 import pino from 'pino';
 import { conformFields } from './conform.ts';
 import type { DeviceDirectory } from './devices.ts';
@@ -34,9 +35,6 @@ export class TestAccumulator<C extends TSchema = TSchema> {
     options: { directory?: DeviceDirectory; http?: PluginHttp; db?: Database.Database } = {},
   ) {
     const declared = new Map(plugin.measurements.map((m) => [m.name, m]));
-    const unavailable = () => {
-      throw new Error('TestAccumulator has no HTTP server: pass options.http or test through the runtime');
-    };
     this.context = {
       config,
       instance: plugin.name,
@@ -52,14 +50,7 @@ export class TestAccumulator<C extends TSchema = TSchema> {
       devices: options.directory ?? new MemoryDirectory(),
       db: options.db ?? new Database(':memory:'),
       audit: (entry) => void this.audits.push(entry),
-      http: options.http ?? {
-        route: unavailable,
-        upgrade: unavailable,
-        clientAddress: unavailable,
-        secure: unavailable,
-        tls: false,
-        requestClientCertificates: () => false,
-      },
+      http: options.http ?? noHttp('TestAccumulator has no HTTP server: pass options.http or test through the runtime'),
       attach: <C>(device: string, connection: C): Attachment => {
         this.connections.set(device, connection);
         return { detach: () => void (this.connections.get(device) === connection && this.connections.delete(device)) };
