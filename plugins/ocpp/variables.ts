@@ -88,6 +88,7 @@ export class Variables {
         constant = coalesce(excluded.constant, constant),
         characteristics = coalesce(excluded.characteristics, characteristics)`);
     this.value = db.prepare(`SELECT value FROM ocpp_device_variables WHERE charger = ? AND component = ? COLLATE NOCASE
+      AND component_instance = '' AND evse = 0 AND connector = 0
       AND variable = ? COLLATE NOCASE AND variable_instance = ? COLLATE NOCASE AND attribute = 'Actual'`);
   }
 
