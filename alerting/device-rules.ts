@@ -7,7 +7,12 @@
  */
 import { siteStatus } from '../collector/runtime/measurements.ts';
 import type { MeasurementSpec } from '../collector/sdk/index.ts';
-import { connectorStatus, firmware as chargerFirmware, securityEvent } from '../plugins/ocpp/measurements.ts';
+import {
+  connectorStatus,
+  firmware as chargerFirmware,
+  ocppEvent,
+  securityEvent,
+} from '../plugins/ocpp/measurements.ts';
 import { ALERTING_SECURITY_EVENTS } from '../plugins/ocpp/security-events.ts';
 import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
 import { hostCpu, hostDisk, hostMemory } from '../plugins/host/measurements.ts';
@@ -271,6 +276,26 @@ export function deviceRules(): RuleSpec[] {
         },
       ),
       description: `{{ $values.B }} security event(s) in 15 min that never happen in normal operation (${ALERTING_SECURITY_EVENTS.join(', ')}): see ocpp_security_event for the charger.`,
+    },
+    {
+      // The level is the plugin's configuration (event_alert_severity), applied where the event is
+      // written: a rule file cannot read it, and one rule serves every configured level.
+      ...metric(
+        'fp-charger-severe-event',
+        'Charger event at alert severity',
+        ocppEvent,
+        'severity',
+        'count',
+        0,
+        [KIND.charger],
+        {
+          severity: 'critical',
+          for: '0s',
+          where: (q) => q.whereField('alerting', '=', true),
+        },
+      ),
+      description:
+        '{{ $values.B }} NotifyEvent(s) in 15 min from a monitor of severity plugins.ocpp.event_alert_severity or more severe (0 Danger … 3 Critical): see ocpp_event (component, variable, actual_value) for the charger.',
     },
     metric('fp-terminal-high-cpu', 'High CPU (terminal)', terminalStatus, 'cpu_pct', 'mean', 90, [KIND.terminal], {
       unit: '%',

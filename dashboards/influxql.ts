@@ -115,7 +115,7 @@ export class Query<F extends string = string> {
   }
 
   /** `"field" op value` with a string or number literal (on subquery columns, too). */
-  whereField(field: F, op: '=' | '<>' | '>' | '<' | '>=' | '<=', value: string | number): this {
+  whereField(field: F, op: '=' | '<>' | '>' | '<' | '>=' | '<=', value: string | number | boolean): this {
     const literal = typeof value === 'string' ? quoteString(value) : String(value);
     this.conditions.push(`${quoteIdent(field)} ${op} ${literal}`);
     return this;

@@ -30,6 +30,7 @@ const EDGES: Record<string, { type: 'gt' | 'lt'; threshold: number; for: string 
   'fp-pc-error': { type: 'gt', threshold: 0, for: '2m' },
   'fp-charger-faulted': { type: 'gt', threshold: 0, for: '0s' },
   'fp-charger-security-event': { type: 'gt', threshold: 0, for: '0s' },
+  'fp-charger-severe-event': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
   'fp-charger-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-high-cpu': { type: 'gt', threshold: 90, for: '5m' },

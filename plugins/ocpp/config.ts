@@ -99,6 +99,13 @@ export const config = Type.Object(
       description:
         'Local authorization lists: "manual" pushes them only on send_local_list; "auto" also pushes one at each accepted boot and after every id-tag change, to every connected charger whose list it changes',
     }),
+    event_alert_severity: Type.Integer({
+      default: 3,
+      minimum: 0,
+      maximum: 9,
+      description:
+        'A 2.0.1 NotifyEvent whose monitor has this severity or a more severe one (0 Danger, 1 Hardware Failure, 2 System Failure, 3 Critical … 9 Debug) is written with alerting=true, which the alert rule fp-charger-severe-event pages for',
+    }),
     tariffs: tariffsConfig,
     tariff: singleTariffConfig,
   },

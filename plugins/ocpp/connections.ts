@@ -24,6 +24,9 @@ import { securityAccepted, securityRefusal } from './security-commands.ts';
 import { presented, type SecurityProfile } from './security.ts';
 import { enqueue, report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { stationCall } from './station-commands.ts';
+import { recordDeviceModelAnswer } from './device-model-handlers.ts';
+import { CSMS_URL_PROTOCOLS, csmsUrlOf } from './network-profile.ts';
+import { inParts, sendInParts } from './variable-batches.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
@@ -314,11 +317,19 @@ export class ChargerEndpoint {
       const bad = await this.locations.deviceUrlRefusal(location, CHARGER_URL_PROTOCOLS);
       if (bad) throw new CommandRejected(`not sent: location ${bad}`);
     }
+    // set_network_profile: where the charger will connect from now on.
+    const csmsUrl = csmsUrlOf(command.name, command.params);
+    if (csmsUrl) {
+      const bad = await this.locations.deviceUrlRefusal(csmsUrl, CSMS_URL_PROTOCOLS);
+      if (bad) throw new CommandRejected(`not sent: csms_url ${bad}`);
+    }
     const refused = securityRefusal(this.station, command);
     if (refused) throw new CommandRejected(`not sent: ${refused}`);
     const rotation = command.name === 'rotate_password' ? await startRotation(this.station, charger) : undefined;
     try {
       const params = rotation ? { password: rotation.password } : command.params;
+      if (inParts(charger, command))
+        return await sendInParts(this.station, charger, command, (call) => this.call(charger, command, call));
       const result = await this.call(
         charger,
         command,
@@ -356,6 +367,8 @@ export class ChargerEndpoint {
       throw new CommandFailed(`${call.action}: ${message}`);
     }
     const verdict = call.interpret((answer ?? {}) as Record<string, unknown>);
+    // Before the verdict: monitors a partly refused set_variable_monitoring installed are installed.
+    recordDeviceModelAnswer(this.station, charger, command.name, command.params, answer);
     if (verdict.outcome === 'rejected') throw new CommandRejected(`${call.action}: ${verdict.reason}`, verdict.result);
     if (verdict.outcome === 'failed') throw new CommandFailed(`${call.action}: ${verdict.reason}`, verdict.result);
     recordSmartChargingAnswer(this.station, charger, command.name, command.params, verdict.result);

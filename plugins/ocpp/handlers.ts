@@ -14,17 +14,9 @@ import { autoLocalList } from './station-commands.ts';
 import { emitMeterValues } from './meter-points.ts';
 import { epochMs, rpcError } from './protocol.ts';
 import type { OcppVersion } from './config.ts';
-import {
-  report,
-  requireAccepted,
-  tagOf,
-  type Charger,
-  type Handler,
-  type OcppPayload,
-  type On,
-  type Station,
-} from './station.ts';
+import { report, requireAccepted, tagOf, type Charger, type Handler, type On, type Station } from './station.ts';
 import { registerSmartCharging } from './smart-charging-handlers.ts';
+import { registerDeviceModel } from './device-model-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -186,25 +178,6 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   });
 
   if (!v16) {
-    on('NotifyReport', (p, charger) => {
-      station.variables.record(charger.identity, p.reportData ?? [], ctx.clock.now());
-      return {};
-    });
-    on('NotifyEvent', (p, charger) => {
-      for (const e of p.eventData as OcppPayload[]) {
-        const problem = e.trigger === 'Alerting' || (e.variable?.name === 'Problem' && e.actualValue === 'true');
-        if (!problem) continue;
-        const code = `${e.component?.name}.${e.variable?.name}`;
-        const tags = { device: charger.identity, connector: tagOf(e.component?.evse?.id), source: 'notify_event' };
-        ctx.emit(
-          chargerError.name,
-          { code, vendor_error_code: e.techCode, info: e.techInfo ?? e.actualValue },
-          tags,
-          epochMs(e.timestamp),
-        );
-      }
-      return {};
-    });
     on('ReservationStatusUpdate', (p, charger) => {
       station.reservations.updatedByCharger(charger.identity, p.reservationId, p.reservationUpdateStatus);
       return {};
@@ -223,6 +196,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
 
   registerTransactions(station, version, on);
   registerSmartCharging(station, version, on);
+  registerDeviceModel(station, version, on);
   registerCertificates(station, version, on);
   return table;
 }

@@ -22,6 +22,9 @@ import { SessionStore } from './sessions.ts';
 import { localListAfterChange } from './station-commands.ts';
 import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
+import { Monitors } from './monitors.ts';
+import { ReportParts } from './report-parts.ts';
+import { registerDeviceModelRoutes } from './device-model-routes.ts';
 import { commandSpecs } from './vocabulary.ts';
 
 /**
@@ -61,6 +64,8 @@ export default definePlugin({
       sessions: new SessionStore(ctx.db, pricing, now),
       idTags,
       variables: new Variables(ctx.db),
+      monitors: new Monitors(ctx.db),
+      reportParts: new ReportParts(ctx.db),
       chargingProfiles: new ChargingProfiles(ctx.db),
       profiles: new SecurityProfiles(ctx.db),
       rotations: new PasswordRotations(ctx.db),
@@ -80,6 +85,7 @@ export default definePlugin({
     station.command = (deviceId, name, params) =>
       endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
     registerReservationRoutes(station);
+    registerDeviceModelRoutes(station);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     const sweeping = setInterval(() => void ends.sweep(), ctx.config.session_sweep_s * 1000);

@@ -139,4 +139,48 @@ export const securityEvent = defineMeasurement({
   },
 });
 
-export const measurements = [connectorStatus, meter, session, boot, firmware, diagnostics, chargerError, securityEvent];
+export const ocppEvent = defineMeasurement({
+  name: 'ocpp_event',
+  description:
+    'Each eventData of a 2.0.1 NotifyEvent (a monitor that fired, a hard-wired notification), at the time the charger says it happened.',
+  tags: {
+    component: 'Component of the variable, e.g. EVSE, ChargingStation, TempSensor',
+    variable: 'The variable, e.g. Problem, Temperature',
+    evse: 'EVSE id of the component, if on one',
+  },
+  fields: {
+    severity: {
+      type: 'int',
+      description:
+        'The severity of the monitor that raised it (0 Danger … 9 Debug), as set or reported to us; absent when we know no such monitor',
+    },
+    alerting: {
+      type: 'bool',
+      description: 'severity ≤ plugins.ocpp.event_alert_severity: what the alert rule fp-charger-severe-event counts',
+    },
+    trigger: { type: 'string', description: 'Alerting, Delta or Periodic' },
+    event_type: {
+      type: 'string',
+      description:
+        'eventNotificationType: HardWiredNotification, HardWiredMonitor, PreconfiguredMonitor, CustomMonitor',
+    },
+    actual_value: { type: 'string', description: 'The Actual value of the variable' },
+    cleared: { type: 'bool', description: 'The condition that raised an earlier event has gone' },
+    event_id: { type: 'int', description: "The charger's event id" },
+    monitor_id: { type: 'int', description: 'variableMonitoringId, if a monitor raised it' },
+    tech_code: { type: 'string', description: 'techCode, if sent' },
+    tech_info: { type: 'string', description: 'techInfo, if sent' },
+  },
+});
+
+export const measurements = [
+  connectorStatus,
+  meter,
+  session,
+  boot,
+  firmware,
+  diagnostics,
+  chargerError,
+  securityEvent,
+  ocppEvent,
+];

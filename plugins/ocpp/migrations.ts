@@ -36,6 +36,35 @@ const migrations: readonly Migration[] = [
     sql: `CREATE TABLE ocpp_session_readings (
       session INTEGER NOT NULL, at INTEGER NOT NULL, wh REAL NOT NULL, PRIMARY KEY (session, at)) WITHOUT ROWID;`,
   },
+  {
+    version: 4,
+    name: 'the 2.0.1 device model: every reported attribute, monitors, and report parts awaiting the rest',
+    // ocpp_variables (latest Actual-ish value per joined component name) predates this list.
+    sql: `CREATE TABLE ocpp_device_variables (
+      charger TEXT NOT NULL, component TEXT NOT NULL, component_instance TEXT NOT NULL DEFAULT '',
+      evse INTEGER NOT NULL DEFAULT 0, connector INTEGER NOT NULL DEFAULT 0,
+      variable TEXT NOT NULL, variable_instance TEXT NOT NULL DEFAULT '', attribute TEXT NOT NULL,
+      value TEXT, mutability TEXT, persistent INTEGER, constant INTEGER, characteristics TEXT,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (charger, component, component_instance, evse, connector, variable, variable_instance, attribute)
+    ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS ocpp_variables (
+        charger TEXT NOT NULL, component TEXT NOT NULL, variable TEXT NOT NULL, attribute TEXT NOT NULL,
+        value TEXT, updated_at INTEGER NOT NULL, PRIMARY KEY (charger, component, variable, attribute)) WITHOUT ROWID;
+      INSERT INTO ocpp_device_variables (charger, component, variable, attribute, value, updated_at)
+        SELECT charger, component, variable, attribute, value, updated_at FROM ocpp_variables;
+      DROP TABLE ocpp_variables;
+      CREATE TABLE ocpp_monitors (
+        charger TEXT NOT NULL, id INTEGER NOT NULL, component TEXT NOT NULL, component_instance TEXT NOT NULL DEFAULT '',
+        evse INTEGER NOT NULL DEFAULT 0, connector INTEGER NOT NULL DEFAULT 0,
+        variable TEXT NOT NULL, variable_instance TEXT NOT NULL DEFAULT '',
+        type TEXT NOT NULL, value REAL NOT NULL, severity INTEGER NOT NULL, transaction_only INTEGER NOT NULL,
+        source TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (charger, id)) WITHOUT ROWID;
+      CREATE TABLE ocpp_report_parts (
+        charger TEXT NOT NULL, kind TEXT NOT NULL, request_id INTEGER NOT NULL, seq_no INTEGER NOT NULL,
+        last INTEGER NOT NULL, data TEXT NOT NULL, received_at INTEGER NOT NULL,
+        PRIMARY KEY (charger, kind, request_id, seq_no)) WITHOUT ROWID;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

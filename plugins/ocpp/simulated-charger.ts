@@ -4,12 +4,14 @@
  * command the plugin sends, keeps the local list and the reservations it is sent (across
  * reconnects, as a charge point does; a plug-in on a reserved charger charges the reserved tag), sends
  * security events (StartupOfTheDevice at each boot, now and then a routine one, alerting ones only when
- * asked), and injects the faults it is told to.
+ * asked), and injects the faults it is told to. A 2.0.1 one has a small device model with monitors
+ * (simulated-device-model.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { RPCClient } from 'ocpp-rpc';
 import { ALERTING_SECURITY_EVENTS } from './security-events.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
+import { SimulatedDeviceModel } from './simulated-device-model.ts';
 
 export interface SimOptions {
   endpoint: string;
@@ -47,6 +49,8 @@ export async function runCharger(o: SimOptions): Promise<void> {
     wh: Math.floor(Math.random() * 1e6),
   }));
   const authority = new ChargerAuthority(o.version);
+  // 2.0.1: its variables and monitors, kept across reconnects as a charge point keeps them.
+  const model = v16 ? undefined : new SimulatedDeviceModel(o.connectors);
   while (!o.signal.aborted) {
     const client = new RPCClient({
       endpoint: o.endpoint,
@@ -58,6 +62,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
       callTimeoutMs: 60_000,
     } as never);
     answerCommands(client, o, connectors);
+    model?.serve(client);
     authority.serve(client, (n) => connectors.some((c) => c.id === n && c.tx !== undefined));
     try {
       await client.connect();
@@ -279,7 +284,6 @@ function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[
     'ClearCache',
     'RemoteStopTransaction',
     'RequestStopTransaction',
-    'GetBaseReport',
     'GetLog',
   ];
   for (const action of accept) client.handle(action, ok());
@@ -299,28 +303,6 @@ function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[
   client.handle(
     'GetConfiguration',
     async () => (await slow(), { configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }] }),
-  );
-  client.handle(
-    'GetVariables',
-    async ({ params }) => (
-      await slow(),
-      {
-        getVariableResult: (
-          params as { getVariableData: Array<{ component: unknown; variable: unknown }> }
-        ).getVariableData.map((d) => ({ attributeStatus: 'Accepted', ...d, attributeValue: '300' })),
-      }
-    ),
-  );
-  client.handle(
-    'SetVariables',
-    async ({ params }) => (
-      await slow(),
-      {
-        setVariableResult: (
-          params as { setVariableData: Array<{ component: unknown; variable: unknown }> }
-        ).setVariableData.map((d) => ({ attributeStatus: 'Accepted', component: d.component, variable: d.variable })),
-      }
-    ),
   );
   client.handle('UpdateFirmware', async () => (await slow(), o.version === 'ocpp1.6' ? {} : { status: 'Accepted' }));
   client.handle('CostUpdated', async () => (o.count('cost_updated'), {}));

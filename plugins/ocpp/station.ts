@@ -14,6 +14,8 @@ import type { Pricing } from './pricing.ts';
 import type { Reservations } from './reservations.ts';
 import type { SessionRow, SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
+import type { Monitors } from './monitors.ts';
+import type { ReportParts } from './report-parts.ts';
 import type { ChargerCa } from './charger-ca.ts';
 import type { IssuedCertificates } from './issued-certificates.ts';
 
@@ -54,6 +56,9 @@ export interface Station {
   ends: SessionEndEvents;
   idTags: IdTags;
   variables: Variables;
+  monitors: Monitors;
+  /** NotifyReport / NotifyMonitoringReport parts waiting for the rest of their report. */
+  reportParts: ReportParts;
   chargingProfiles: ChargingProfiles;
   profiles: SecurityProfiles;
   rotations: PasswordRotations;
@@ -68,6 +73,12 @@ export interface Station {
    * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.
    */
   command?: (deviceId: string, name: string, params: unknown) => Promise<unknown>;
+}
+
+/** 2.0.1 DeviceDataCtrlr ItemsPerMessage / BytesPerMessage (0 = no byte limit) per request kind. */
+export interface MessageLimits {
+  GetVariables: { items: number; bytes: number };
+  SetVariables: { items: number; bytes: number };
 }
 
 /** One connected charger. */
@@ -87,6 +98,8 @@ export interface Charger {
    * overwrite each other in InfluxDB and keep their order. One number, not one per connector.
    */
   untimedStatusAt?: number;
+  /** 2.0.1 items and bytes per GetVariables / SetVariables, once learnt (variable-batches.ts). */
+  messageLimits?: MessageLimits;
   /** Commands to this charger, one at a time (OCPP-J allows one outstanding CALL each way). */
   outbound?: Promise<unknown>;
 }

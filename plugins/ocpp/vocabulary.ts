@@ -18,6 +18,9 @@ import { firmwareSignature, securityCall, securityCommands, signedFirmware } fro
 import { localListSpecs } from './local-list.ts';
 import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
+import { baseReportPayload, deviceModelSpecs, reportPayload } from './device-model.ts';
+import { monitoringRefusals, monitoringReportPayload, monitoringSpecs, setMonitoringPayload } from './monitoring.ts';
+import { networkProfilePayload, networkProfileSpecs } from './network-profile.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -73,9 +76,18 @@ export const commandSpecs = {
   },
   set_config: {
     description:
-      'Changes one configuration key (ChangeConfiguration; 2.0.1 SetVariables with key "Component.Variable")',
+      'Changes configuration keys: key and value, or values {key: value} (ChangeConfiguration each; 2.0.1 SetVariables with keys "Component.Variable", as many per request as the charger takes)',
     params: Type.Object(
-      { key: Type.String({ minLength: 1, maxLength: 100 }), value: Type.String({ maxLength: 500 }) },
+      {
+        key: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        value: Type.Optional(Type.String({ maxLength: 500 })),
+        values: Type.Optional(
+          Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.String({ maxLength: 500 }), {
+            minProperties: 1,
+            maxProperties: 50,
+          }),
+        ),
+      },
       closed,
     ),
   },
@@ -155,6 +167,9 @@ export const commandSpecs = {
   },
   ...localListSpecs,
   ...reservationSpecs,
+  ...deviceModelSpecs,
+  ...monitoringSpecs,
+  ...networkProfileSpecs,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -281,12 +296,12 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       };
     }
     case 'set_config': {
-      const p = params as Params<'set_config'>;
-      if (GUARDED_KEYS.has(p.key.toLowerCase()))
-        return refuse(
-          `${p.key} is changed by set_security_profile or rotate_password, which keep the inventory in step`,
-        );
-      return setConfig(v16, p.key, p.value);
+      const entries = configEntries(params as Params<'set_config'>);
+      const guarded = guardedKeyRefusal(entries);
+      if (guarded) return refuse(guarded);
+      // Several keys are sent in parts (variable-batches.ts): here only one.
+      if (entries.length !== 1) return refuse('give key and value, or values with at least one key');
+      return setConfig(v16, ...entries[0]);
     }
     case 'trigger_message': {
       const p = params as Params<'trigger_message'>;
@@ -398,6 +413,72 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         interpret: (a) => (a.status === 'NoProfiles' ? { outcome: 'ok', result: a } : byStatus(a.status, a)),
       };
     }
+    case 'get_base_report':
+      if (v16) return refuse('GetBaseReport is OCPP 2.0.1 only (1.6: get_config)');
+      return {
+        action: 'GetBaseReport',
+        payload: baseReportPayload(params as Params<'get_base_report'>, requestIdOf(commandId)),
+        interpret: reportStatus,
+      };
+    case 'get_report':
+      if (v16) return refuse('GetReport is OCPP 2.0.1 only (1.6: get_config)');
+      return {
+        action: 'GetReport',
+        payload: reportPayload(params as Params<'get_report'>, requestIdOf(commandId)),
+        interpret: reportStatus,
+      };
+    case 'set_variable_monitoring':
+      if (v16) return refuse('SetVariableMonitoring is OCPP 2.0.1 only');
+      return {
+        action: 'SetVariableMonitoring',
+        payload: setMonitoringPayload(params as Params<'set_variable_monitoring'>),
+        interpret: (a) => {
+          const refused = monitoringRefusals(a);
+          return refused ? { outcome: 'rejected', result: a, reason: refused } : { outcome: 'ok', result: a };
+        },
+      };
+    case 'clear_variable_monitoring':
+      if (v16) return refuse('ClearVariableMonitoring is OCPP 2.0.1 only');
+      return {
+        action: 'ClearVariableMonitoring',
+        payload: { id: (params as Params<'clear_variable_monitoring'>).ids },
+        interpret: (a) => {
+          const results = a.clearMonitoringResult as Array<{ status: string; id: number }>;
+          const refused = results.filter((r) => r.status === 'Rejected').map((r) => `${r.id}: Rejected`);
+          // NotFound: the charger runs no such monitor, which is what was asked.
+          return refused.length
+            ? { outcome: 'rejected', result: a, reason: refused.join(', ') }
+            : { outcome: 'ok', result: a };
+        },
+      };
+    case 'set_monitoring_base':
+      if (v16) return refuse('SetMonitoringBase is OCPP 2.0.1 only');
+      return {
+        action: 'SetMonitoringBase',
+        payload: { monitoringBase: (params as Params<'set_monitoring_base'>).base },
+        interpret: statusOf,
+      };
+    case 'set_monitoring_level':
+      if (v16) return refuse('SetMonitoringLevel is OCPP 2.0.1 only');
+      return {
+        action: 'SetMonitoringLevel',
+        payload: { severity: (params as Params<'set_monitoring_level'>).severity },
+        interpret: statusOf,
+      };
+    case 'get_monitoring_report':
+      if (v16) return refuse('GetMonitoringReport is OCPP 2.0.1 only');
+      return {
+        action: 'GetMonitoringReport',
+        payload: monitoringReportPayload(params as Params<'get_monitoring_report'>, requestIdOf(commandId)),
+        interpret: reportStatus,
+      };
+    case 'set_network_profile':
+      if (v16) return refuse('SetNetworkProfile is OCPP 2.0.1 only (1.6 has no network profiles)');
+      return {
+        action: 'SetNetworkProfile',
+        payload: networkProfilePayload(params as Params<'set_network_profile'>),
+        interpret: statusOf,
+      };
     case 'rotate_password': {
       // The password is issued where the call is sent (rotation.ts), never stored in the command.
       const { password } = params as { password: string };
@@ -433,8 +514,25 @@ const GUARDED_KEYS = new Set(
   ),
 );
 
+/** Why set_config may not send these keys, if it may not. */
+export function guardedKeyRefusal(entries: Array<[string, string]>): string | undefined {
+  const guarded = entries.find(([key]) => GUARDED_KEYS.has(key.toLowerCase()));
+  if (guarded)
+    return `${guarded[0]} is changed by set_security_profile or rotate_password, which keep the inventory in step`;
+}
+
+/** The keys and values of a set_config, in the order given. */
+export function configEntries(p: Params<'set_config'>): Array<[string, string]> {
+  const one: Array<[string, string]> = p.key !== undefined && p.value !== undefined ? [[p.key, p.value]] : [];
+  return [...one, ...Object.entries(p.values ?? {})];
+}
+
+/** A report request answered: EmptyResultSet says nothing matched, which is an answer too. */
+const reportStatus = (a: Record<string, unknown>) =>
+  a.status === 'EmptyResultSet' ? { outcome: 'ok' as const, result: a } : byStatus(a.status, a);
+
 /** ChangeConfiguration (1.6) or SetVariables of one "Component.Variable" (2.0.1). */
-function setConfig(v16: boolean, key: string, value: string): OcppCall {
+export function setConfig(v16: boolean, key: string, value: string): OcppCall {
   if (v16) return { action: 'ChangeConfiguration', payload: { key, value }, interpret: statusOf };
   return {
     action: 'SetVariables',

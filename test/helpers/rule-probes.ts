@@ -9,7 +9,12 @@ import { deviceStatus, siteStatus } from '../../collector/runtime/measurements.t
 import { int, type Point } from '../../collector/sdk/point.ts';
 import { selfMetric } from '../../dashboards/self-metric-names.ts';
 import { hostCpu, hostDisk, hostMemory } from '../../plugins/host/measurements.ts';
-import { connectorStatus, firmware as chargerFirmware, securityEvent } from '../../plugins/ocpp/measurements.ts';
+import {
+  connectorStatus,
+  firmware as chargerFirmware,
+  ocppEvent,
+  securityEvent,
+} from '../../plugins/ocpp/measurements.ts';
 import { posPayment } from '../../plugins/pos/measurements.ts';
 import { terminalFirmware, terminalStatus } from '../../plugins/tc200/measurements.ts';
 
@@ -197,6 +202,22 @@ export const PROBES: Record<string, Probe> = {
       measurement: securityEvent.name,
       tags: labels(id, 'charger'),
       fields: { type: 'TamperDetectionActivated', critical: true },
+      time: t + i + 1,
+    })),
+  ]),
+  // v events at the alert severity; one just below it (alerting false) beside them must never count.
+  'fp-charger-severe-event': level((id, v, t) => [
+    status(id, 'charger', t),
+    {
+      measurement: ocppEvent.name,
+      tags: { ...labels(id, 'charger'), component: 'TempSensor', variable: 'Temperature' },
+      fields: { severity: int(4), alerting: false, trigger: 'Alerting', actual_value: '70' },
+      time: t - 1,
+    },
+    ...Array.from({ length: Math.max(0, v) }, (_, i) => ({
+      measurement: ocppEvent.name,
+      tags: { ...labels(id, 'charger'), component: 'TempSensor', variable: 'Temperature' },
+      fields: { severity: int(3), alerting: true, trigger: 'Alerting', actual_value: '85' },
       time: t + i + 1,
     })),
   ]),
