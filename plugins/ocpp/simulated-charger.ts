@@ -238,6 +238,7 @@ async function startTransaction(
   const left = 3 + Math.floor(Math.random() * 10);
   await client.call('StatusNotification', status(o.version, c.id, o.version === 'ocpp1.6' ? 'Charging' : 'Occupied'));
   if (o.version === 'ocpp1.6') {
+    profiles.opened(c.id);
     const answer = (await transactional(client, o, 'StartTransaction', {
       connectorId: c.id,
       idTag,

@@ -26,6 +26,11 @@ export class SimulatedProfiles {
   private held: HeldProfile[] = [];
   /** TxProfiles of a remote start, per connector, until its transaction has an id. */
   private readonly starting = new Map<number, HeldProfile>();
+  /**
+   * Connectors whose StartTransaction is on its way: the CSMS may send the TxProfile for it (with
+   * its id) right behind the answer, before the charger's own code has read the answer.
+   */
+  private readonly opening = new Set<number>();
 
   constructor(
     private readonly v16: boolean,
@@ -47,10 +52,16 @@ export class SimulatedProfiles {
     if (ocpp) this.starting.set(connector, { connector, profile: profileOf(ocpp) });
   }
 
+  /** A transaction is being started on `connector`. */
+  opened(connector: number): void {
+    this.opening.add(connector);
+  }
+
   /** The transaction on `connector` has its id: a remote start's profile now belongs to it. */
   started(connector: number, txId: string): void {
     const h = this.starting.get(connector);
     this.starting.delete(connector);
+    this.opening.delete(connector);
     if (h) this.install({ connector, profile: { ...h.profile, transaction_id: txId } });
   }
 
@@ -66,7 +77,7 @@ export class SimulatedProfiles {
     return limit === null ? wantW : Math.min(wantW, Math.floor(limit));
   }
 
-  private install(h: HeldProfile): void {
+  private install(h: HeldProfile): 'Accepted' {
     // OCPP: a profile replaces the one of its id, and the one of its purpose and stack level on its connector.
     const p = h.profile;
     this.held = this.held.filter(
@@ -75,6 +86,7 @@ export class SimulatedProfiles {
         !(x.connector === h.connector && x.profile.purpose === p.purpose && x.profile.stack_level === p.stack_level),
     );
     this.held.push(h);
+    return 'Accepted';
   }
 
   private set(params: Params): string {
@@ -82,11 +94,12 @@ export class SimulatedProfiles {
     const profile = profileOf((this.v16 ? params.csChargingProfiles : params.chargingProfile) as Params);
     if (profile.purpose === 'tx') {
       const tx = this.txOf(connector);
+      if (!tx && this.opening.has(connector) && profile.transaction_id !== undefined)
+        return this.install({ connector, profile });
       if (!tx || (profile.transaction_id !== undefined && profile.transaction_id !== tx.id)) return 'Rejected';
       profile.transaction_id = tx.id;
     }
-    this.install({ connector, profile });
-    return 'Accepted';
+    return this.install({ connector, profile });
   }
 
   private clear(params: Params): string {
