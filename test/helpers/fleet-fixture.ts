@@ -375,7 +375,12 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
             Object.assign(fields, HEALTHY[m.name], faulty);
             const tags = {
               ...base,
-              ...Object.fromEntries(Object.keys(m.tags).map((t) => [t, `${t}-1`])),
+              // A declared tag the inventory also sets (a site measurement's site) keeps the device's value.
+              ...Object.fromEntries(
+                Object.keys(m.tags)
+                  .filter((t) => !(t in base))
+                  .map((t) => [t, `${t}-1`]),
+              ),
               ...HEALTHY_TAGS[m.name],
               ...d.tags?.[m.name],
             };
