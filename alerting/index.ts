@@ -1,4 +1,5 @@
 /** The alerting provisioning files: rule groups, contact points, policies. */
+import { chargingRules } from './charging-rules.ts';
 import { collectorRules } from './collector-rules.ts';
 import { deviceRules } from './device-rules.ts';
 import { DEFAULT_ALERT_LINKS, type AlertLinks } from './alert-links.ts';
@@ -11,7 +12,7 @@ export const EVALUATION_INTERVAL = '1m';
 
 export function ruleGroups(): { name: string; rules: RuleSpec[] }[] {
   return [
-    { name: 'devices', rules: deviceRules() },
+    { name: 'devices', rules: [...deviceRules(), ...chargingRules()] },
     { name: 'collector', rules: collectorRules() },
   ];
 }
