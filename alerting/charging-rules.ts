@@ -8,6 +8,7 @@ import { chargingLimit, sitePower } from '../plugins/ocpp/measurements.ts';
 import { DEVICE_LABELS, Query } from '../dashboards/influxql.ts';
 import { KIND } from '../dashboards/kinds.ts';
 import { watchedDevices } from './device-rules.ts';
+import { DEFAULT_RULE_OPTIONS, type RuleOptions } from './rule-options.ts';
 import type { RuleSpec } from './rule.ts';
 
 /** How long a site may stay over its limit: shares go out at each session change; chargers settle in a minute. */
@@ -17,8 +18,6 @@ export const SITE_OVER_LIMIT_FOR = '5m';
  * EVs regulate to within an ampere or two; meters round).
  */
 export const PROFILE_MARGIN_W = 500;
-/** How long a charger may draw past its profile before it counts as ignoring it (a new limit takes an interval). */
-export const PROFILE_VIOLATION_FOR = '10m';
 /** Look-back: the last reading within it counts (meter values every 1–5 min in the field). */
 const LOOKBACK_S = 600;
 const L = [...DEVICE_LABELS, 'contract'];
@@ -36,7 +35,9 @@ function overLimit(name: string, by: string[], finer: string[] = []): Query {
     .within({ kind: 'none' });
 }
 
-export function chargingRules(): RuleSpec[] {
+/** `options.profileViolationFor`: a new limit takes a meter interval or two to show (default 10m). */
+export function chargingRules(options: RuleOptions = DEFAULT_RULE_OPTIONS): RuleSpec[] {
+  const violationFor = options.profileViolationFor;
   return [
     {
       uid: 'fp-site-over-power-limit',
@@ -60,10 +61,10 @@ export function chargingRules(): RuleSpec[] {
       query: overLimit(chargingLimit.name, L, ['connector']),
       watched: watchedDevices([KIND.charger]),
       evaluator: { type: 'gt', params: [PROFILE_MARGIN_W] },
-      for: PROFILE_VIOLATION_FOR,
+      for: violationFor,
       summary:
         'Charger ignoring its charging profile on {{ $labels.device }} ({{ $labels.kind }} {{ $labels.model }}) at {{ $labels.customer }} / {{ $labels.site }}: {{ $values.B }} W above its limit',
-      description: `A connector reports more power than the limit its accepted profiles put on it (ocpp_charging_limit.drawn_w − limit_w > ${PROFILE_MARGIN_W} W) for ${PROFILE_VIOLATION_FOR}: the charger accepted the profile and does not apply it. Its profiles and composite schedule: GET /api/v1/chargers/{{ $labels.device }}/smart-charging.`,
+      description: `A connector reports more power than the limit its accepted profiles put on it (ocpp_charging_limit.drawn_w − limit_w > ${PROFILE_MARGIN_W} W) for ${violationFor}: the charger accepted the profile and does not apply it. Its profiles and composite schedule: GET /api/v1/chargers/{{ $labels.device }}/smart-charging.`,
       subject: 'device',
     },
   ];
