@@ -101,6 +101,14 @@ async function meter(c: Charger, connector: number, t: number, seqNo = 1) {
     });
 }
 
+/** The shares the backend has recorded as accepted (it stores one once the charger's answer is in). */
+const recorded = async () => {
+  const res = await fetch(`${rig.url}/api/v1/sites/depot/power-limit`, { headers: { authorization: token('viewer') } });
+  return ((await res.json()) as { allocations: Array<{ limit_w: number | null }> }).allocations.map((a) => a.limit_w);
+};
+const holds = (c: Charger[], connectors: number[], watts: number) => async () =>
+  c.every((x, i) => x.draw(connectors[i]) === watts) && (await recorded()).every((w) => w === watts);
+
 const rows = async (db: string, q: string) => {
   const series = await influx.query(q, { db });
   return series.map((s) => ({ tags: s.tags, values: s.values.map((v) => v.slice(1)) }));
@@ -123,7 +131,8 @@ describe('the site power limit in InfluxDB', () => {
     await start(b, 2, 'TX-B');
     await start(c, 2);
     await start(other, 1);
-    expect(await eventually(() => [a.draw(1), b.draw(2), c.draw(2)].every((w) => w === 7000))).toBe(true);
+    // Both sides hold the share: the charger draws it and the backend has recorded it.
+    expect(await eventually(holds([a, b, c], [1, 2, 2], 7000))).toBe(true);
     await meter(a, 1, T0 + 1 * MIN);
     await meter(b, 2, T0 + 2 * MIN);
     await meter(c, 2, T0 + 3 * MIN);
@@ -135,7 +144,7 @@ describe('the site power limit in InfluxDB', () => {
       timestamp: iso(T0 + 4 * MIN),
     });
     a.running.delete(1);
-    expect(await eventually(() => b.draw(2) === 10_500 && c.draw(2) === 10_500)).toBe(true);
+    expect(await eventually(holds([b, c], [2, 2], 10_500))).toBe(true);
     await meter(b, 2, T0 + 5 * MIN, 2);
     await meter(c, 2, T0 + 6 * MIN);
 
