@@ -4,6 +4,7 @@ import { load } from 'js-yaml';
 import { Type, type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { DEFAULT_ALERT_LINKS } from '../alerting/alert-links.ts';
+import { DEFAULT_RULE_OPTIONS } from '../alerting/rule-options.ts';
 import { LogOptions } from './logger.ts';
 
 /**
@@ -169,6 +170,12 @@ const Grafana = Type.Object(
       default: DEFAULT_ALERT_LINKS.fleetpulseUrl,
       minLength: 1,
       description: 'Fleetpulse as people reach it in a browser: alerts link to <fleetpulse_url>/ui/devices/<id>',
+    }),
+    profile_violation_for: Type.String({
+      default: DEFAULT_RULE_OPTIONS.profileViolationFor,
+      pattern: '^[1-9][0-9]*[smh]$',
+      description:
+        "How long a charger may draw past its charging profile's limit before fp-charger-ignoring-profile fires (the rule's for:), e.g. 10m",
     }),
   },
   { additionalProperties: false, default: {} },

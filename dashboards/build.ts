@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ALERT_LINKS, type AlertLinks } from '../alerting/alert-links.ts';
+import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../alerting/rule-options.ts';
 import { RULE_TABLE_DOC, withRuleTable } from '../alerting/rule-table.ts';
 import { loadConfig } from '../bin/config.ts';
 import { generateProvisioning, PROVISIONING_DIR } from './provisioning.ts';
@@ -37,8 +38,12 @@ export interface Drift {
 }
 
 /** Differences between the committed files under `root` and a fresh generation. */
-export async function checkProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_LINKS): Promise<Drift[]> {
-  const expected = generateProvisioning(links);
+export async function checkProvisioning(
+  root = REPO_ROOT,
+  links = DEFAULT_ALERT_LINKS,
+  rules = DEFAULT_RULE_OPTIONS,
+): Promise<Drift[]> {
+  const expected = generateProvisioning(links, rules);
   const drift: Drift[] = [];
   for (const [file, content] of expected) {
     let actual: string | undefined;
@@ -59,9 +64,13 @@ export async function checkProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_
   return drift;
 }
 
-export async function writeProvisioning(root = REPO_ROOT, links = DEFAULT_ALERT_LINKS): Promise<number> {
+export async function writeProvisioning(
+  root = REPO_ROOT,
+  links = DEFAULT_ALERT_LINKS,
+  rules = DEFAULT_RULE_OPTIONS,
+): Promise<number> {
   await rm(path.join(root, PROVISIONING_DIR), { recursive: true, force: true });
-  const files = generateProvisioning(links);
+  const files = generateProvisioning(links, rules);
   for (const [file, content] of files) {
     await mkdir(path.dirname(path.join(root, file)), { recursive: true });
     await writeFile(path.join(root, file), content);
@@ -78,10 +87,18 @@ export function configuredLinks(argv: string[], env: NodeJS.ProcessEnv = process
   return { runbookBaseUrl: grafana.runbook_base_url, fleetpulseUrl: grafana.fleetpulse_url };
 }
 
+/** The rule options of the same configuration (grafana.profile_violation_for). */
+export function configuredRuleOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RuleOptions {
+  const at = argv.indexOf('--config');
+  const { grafana } = loadConfig(at >= 0 ? argv[at + 1] : env.FLEETPULSE_CONFIG, env);
+  return { profileViolationFor: grafana.profile_violation_for };
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const links = configuredLinks(process.argv);
+  const rules = configuredRuleOptions(process.argv);
   if (process.argv.includes('--check')) {
-    const drift = await checkProvisioning(REPO_ROOT, links);
+    const drift = await checkProvisioning(REPO_ROOT, links, rules);
     for (const d of drift) console.error(`${d.problem}: ${d.file}`);
     if (drift.length > 0) {
       console.error(
@@ -91,6 +108,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     }
     console.log('grafana:check: provisioning is up to date');
   } else {
-    console.log(`grafana:build: wrote ${await writeProvisioning(REPO_ROOT, links)} files under ${PROVISIONING_DIR}/`);
+    console.log(
+      `grafana:build: wrote ${await writeProvisioning(REPO_ROOT, links, rules)} files under ${PROVISIONING_DIR}/`,
+    );
   }
 }

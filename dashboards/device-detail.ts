@@ -61,6 +61,8 @@ export function deviceDetail(): Board {
   for (const p of pluginMeasurements) {
     board.row(`${p.plugin} (${p.kinds.join(', ')})`);
     for (const m of p.measurements) {
+      // A measurement that sets `site` itself is per site (no device tag): nothing to show for one device.
+      if ('site' in m.tags) continue;
       const tags = Object.keys(m.tags);
       const numbers = numericFields(m);
       if (numbers.length > 0) {

@@ -1,7 +1,15 @@
 /**
  * EV charging: connectors by status, power and energy, sessions, energy and revenue per site, faults, chargers offline.
  */
-import { chargerError, connectorStatus, meter, securityEvent, session } from '../plugins/ocpp/measurements.ts';
+import {
+  chargerError,
+  chargingLimit,
+  connectorStatus,
+  meter,
+  securityEvent,
+  session,
+  sitePower,
+} from '../plugins/ocpp/measurements.ts';
 import { METER_FIELDS } from '../plugins/ocpp/meter.ts';
 import { Board } from './board.ts';
 import { countBy, latestPerDevice } from './fleet-sums.ts';
@@ -150,6 +158,46 @@ export function evChargingDashboard(): Board {
       `Faults per interval`,
       [{ q: Query.from(chargerError).select('count', 'code', 'faults').filterBy(F).byTime('$__interval', 0) }],
       { w: 24, description: `Faults reported; the current state is in the stats above (last ${CURRENT_WINDOW}).` },
+    )
+    .row('Smart charging')
+    .timeseries(
+      'Site power against its limit',
+      [
+        {
+          // Site points carry no device, kind or model: only the customer and site variables apply.
+          q: Query.from(sitePower)
+            .select('max', 'drawn_w')
+            .select('max', 'limit_w')
+            .filterBy(['customer', 'site'])
+            .byTime('$__interval', 'none')
+            .byTags('customer', 'site'),
+        },
+      ],
+      {
+        w: 12,
+        unit: 'watt',
+        description:
+          "Sites with a power limit (PUT /api/v1/sites/<site>/power-limit): the sum of their active sessions' power beside the limit. Over it for 5 min raises fp-site-over-power-limit.",
+      },
+    )
+    .timeseries(
+      'Charger power against its profile limit',
+      [
+        {
+          q: Query.from(chargingLimit)
+            .select('max', 'drawn_w')
+            .select('min', 'limit_w')
+            .filterBy(F)
+            .byTime('$__interval', 'none')
+            .byTags('device', 'connector'),
+        },
+      ],
+      {
+        w: 12,
+        unit: 'watt',
+        description:
+          'Per connector / EVSE holding a charging profile: its power beside the limit its profiles put on it (site share, TxDefault, station max). A charger drawing past it raises fp-charger-ignoring-profile.',
+      },
     )
     .table(
       'Security events',

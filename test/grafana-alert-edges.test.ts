@@ -31,6 +31,8 @@ const EDGES: Record<string, { type: 'gt' | 'lt'; threshold: number; for: string 
   'fp-charger-faulted': { type: 'gt', threshold: 0, for: '0s' },
   'fp-charger-security-event': { type: 'gt', threshold: 0, for: '0s' },
   'fp-charger-severe-event': { type: 'gt', threshold: 0, for: '0s' },
+  'fp-site-over-power-limit': { type: 'gt', threshold: 0, for: '5m' },
+  'fp-charger-ignoring-profile': { type: 'gt', threshold: 500, for: '10m' },
   'fp-terminal-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
   'fp-charger-firmware-failed': { type: 'gt', threshold: 0, for: '0s' },
   'fp-terminal-high-cpu': { type: 'gt', threshold: 90, for: '5m' },

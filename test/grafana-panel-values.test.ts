@@ -13,6 +13,7 @@ import { int, type Point } from '../collector/sdk/point.ts';
 import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
 import { boards } from '../dashboards/index.ts';
 import { DEVICE_VARIABLES } from '../dashboards/influxql.ts';
+import { chargingLimit, sitePower } from '../plugins/ocpp/measurements.ts';
 import { posHealth, posPayment } from '../plugins/pos/measurements.ts';
 import { useInfluxd } from './helpers/influxd.ts';
 
@@ -71,6 +72,33 @@ const FIXTURE: Point[] = [
     tags: { ...pos(device), store: 'store-1', network: 'ethernet' },
     fields: { printer, printer_ok: int(ok), app_version: '3.1.0' },
     time: now - ago,
+  })),
+  // Smart charging, an hour apart (one bucket each): acme's depot under then over its limit, globex's
+  // site far under; chg-1 at a share alone (no draw yet), under it, then past a new one; chg-2 at globex.
+  ...(
+    [
+      ['acme', 'acme-depot', 3, 21_000, 18_000],
+      ['acme', 'acme-depot', 1, 21_000, 22_500],
+      ['globex', 'globex-depot', 1, 50_000, 1000],
+    ] as const
+  ).map(([customer, site, hoursAgo, limit_w, drawn_w]) => ({
+    measurement: sitePower.name,
+    tags: { customer, site },
+    fields: { limit_w, drawn_w, sessions: int(3) },
+    time: now - hoursAgo * 3_600_000,
+  })),
+  ...(
+    [
+      ['chg-1', 'acme', '1', 3, 7000, undefined],
+      ['chg-1', 'acme', '1', 2, 7000, 6900],
+      ['chg-1', 'acme', '1', 1, 10_500, 12_000],
+      ['chg-2', 'globex', '2', 1, 3000, 2900],
+    ] as const
+  ).map(([device, customer, connector, hoursAgo, limit_w, drawn_w]) => ({
+    measurement: chargingLimit.name,
+    tags: { ...group(customer, `${customer}-depot`, 'charger', 'AC22'), device, connector },
+    fields: { limit_w, drawn_w },
+    time: now - hoursAgo * 3_600_000,
   })),
 ];
 
@@ -137,5 +165,35 @@ describe('panel values on a fixture with known contents', () => {
   it('POS "Printers not ready": the devices whose latest report says so, not a fine or recovered one', async () => {
     const got = rows(await panel('fp-pos', 'Printers not ready'));
     expect(got.map((r) => [r.device, r.printer, r.printer_ok])).toEqual([['pos-a', 'paper_out', 0]]);
+  });
+
+  it('EV "Site power against its limit": per site its draw beside its limit; a picked site leaves the other out', async () => {
+    const site = async (pick = {}) =>
+      rows(await panel('fp-ev-charging', 'Site power against its limit', pick)).map((r) => [
+        r.site,
+        r.drawn_w,
+        r.limit_w,
+      ]);
+    expect(await site({ site: 'acme-depot' })).toEqual([
+      ['acme-depot', 18_000, 21_000],
+      ['acme-depot', 22_500, 21_000],
+    ]);
+    expect(await site({ customer: 'globex' })).toEqual([['globex-depot', 1000, 50_000]]);
+  });
+
+  it('EV "Charger power against its profile limit": per connector, a share without a draw yet shows the limit alone', async () => {
+    const limits = async (pick = {}) =>
+      rows(await panel('fp-ev-charging', 'Charger power against its profile limit', pick)).map((r) => [
+        r.device,
+        r.connector,
+        r.drawn_w,
+        r.limit_w,
+      ]);
+    expect(await limits({ device: 'chg-1' })).toEqual([
+      ['chg-1', '1', null, 7000],
+      ['chg-1', '1', 6900, 7000],
+      ['chg-1', '1', 12_000, 10_500],
+    ]);
+    expect(await limits({ customer: 'globex' })).toEqual([['chg-2', '2', 2900, 3000]]);
   });
 });

@@ -15,6 +15,7 @@ import { SessionEnds } from './session-ends.ts';
 import { PasswordRotations } from './password-rotations.ts';
 import { SecurityProfiles } from './security.ts';
 import { SiteLimits } from './site-limits.ts';
+import { SitePower } from './site-power.ts';
 import { registerSmartChargingRoutes } from './smart-charging-routes.ts';
 import { migrate } from './migrations.ts';
 import { Pricing } from './pricing.ts';
@@ -77,7 +78,9 @@ export default definePlugin({
     } as Station;
     const ends = new SessionEnds(station);
     station.ends = ends;
-    const siteLimits = new SiteLimits(station, station.chargingProfiles);
+    const sitePower = new SitePower(station, station.chargingProfiles);
+    station.power = sitePower;
+    const siteLimits = new SiteLimits(station, station.chargingProfiles, sitePower);
     station.sessions.onChange = (row) => siteLimits.sessionChanged(row);
     registerRoutes(ctx, station.sessions, station.idTags, ends, () => localListAfterChange(station));
     registerSmartChargingRoutes(ctx, station, siteLimits);

@@ -173,6 +173,37 @@ export const ocppEvent = defineMeasurement({
   },
 });
 
+export const sitePower = defineMeasurement({
+  name: 'ocpp_site_power',
+  description:
+    'A site with a power limit (PUT /sites/:id/power-limit): its limit and what its active sessions draw, at each meter value carrying power from one of them and each time the shares are sent. No device tag: one series per site.',
+  tags: { site: 'Site id (as in the inventory)', customer: "The site's customer" },
+  fields: {
+    limit_w: { type: 'float', unit: 'W', description: "The site's max_power_kw, in W" },
+    drawn_w: {
+      type: 'float',
+      unit: 'W',
+      description: "Sum of the last Power.Active.Import of each of the site's active sessions",
+    },
+    sessions: { type: 'int', description: 'Active sessions at the site, among which the limit is divided' },
+  },
+});
+
+export const chargingLimit = defineMeasurement({
+  name: 'ocpp_charging_limit',
+  description:
+    'The limit the charging profiles a connector / EVSE holds put on it now (composite of TxProfile or TxDefault and the station max; A × 230 V × phases), beside its power: when a site share is accepted and at each meter value carrying power while a limit is in force.',
+  tags: { connector: 'Connector id (1.6) or EVSE id (2.0.1)' },
+  fields: {
+    limit_w: { type: 'float', unit: 'W', description: 'The limit in force' },
+    drawn_w: {
+      type: 'float',
+      unit: 'W',
+      description: 'Power.Active.Import of the same meter value (absent at a share)',
+    },
+  },
+});
+
 export const measurements = [
   connectorStatus,
   meter,
@@ -183,4 +214,6 @@ export const measurements = [
   chargerError,
   securityEvent,
   ocppEvent,
+  sitePower,
+  chargingLimit,
 ];

@@ -1,6 +1,8 @@
 import { meter } from './measurements.ts';
-import { normaliseMeterValues, type MeterValue } from './meter.ts';
+import { METER_FIELDS, normaliseMeterValues, type MeterValue } from './meter.ts';
 import { tagOf, type Charger, type Station } from './station.ts';
+
+const POWER = METER_FIELDS['Power.Active.Import'].field;
 
 /**
  * Emits meter values as `ocpp_meter` points, each at its own timestamp: a backlog delivered late
@@ -25,5 +27,8 @@ export function emitMeterValues(
     const after = ended !== undefined && r.time > ended;
     if (after) station.ctx.count('meter_value_after_session');
     station.ctx.emit(meter.name, { ...r.fields, transaction_id: after ? undefined : transactionId }, tags, r.time);
+    const watts = r.fields[POWER];
+    if (!after && r.phase === undefined && r.location === undefined && typeof watts === 'number')
+      station.power?.metered(charger.identity, connector, transactionId, watts, r.time);
   }
 }

@@ -4,14 +4,16 @@
  * command the plugin sends, keeps the local list and the reservations it is sent (across
  * reconnects, as a charge point does; a plug-in on a reserved charger charges the reserved tag), sends
  * security events (StartupOfTheDevice at each boot, now and then a routine one, alerting ones only when
- * asked), and injects the faults it is told to. A 2.0.1 one has a small device model with monitors
- * (simulated-device-model.ts).
+ * asked), holds the charging profiles it is sent with its power draw under their limit
+ * (simulated-profiles.ts), and injects the faults it is told to. A 2.0.1 one has a small device
+ * model with monitors (simulated-device-model.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { RPCClient } from 'ocpp-rpc';
 import { ALERTING_SECURITY_EVENTS } from './security-events.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
 import { SimulatedDeviceModel } from './simulated-device-model.ts';
+import { SimulatedProfiles } from './simulated-profiles.ts';
 
 export interface SimOptions {
   endpoint: string;
@@ -22,7 +24,7 @@ export interface SimOptions {
   meterIntervalS: number;
   /** Per meter interval and idle connector: chance that a car plugs in. */
   plugInChance: number;
-  faults: { drop: number; resend: number; slowMs: number; malformed: number };
+  faults: { drop: number; resend: number; slowMs: number; malformed: number; ignoreProfiles: number };
   /** Per meter interval: chance of a routine security event, and of one that pages someone. */
   securityEvents: { routine: number; alerting: number };
   signal: AbortSignal;
@@ -39,8 +41,11 @@ export const SIM_FIRMWARE = '1.0.0';
 interface Connector {
   id: number;
   wh: number;
-  tx?: { id: string; seq: number; left: number };
+  tx?: { id: string; seq: number; left: number; startedAt: number };
 }
+
+/** What the simulated car draws when nothing limits it, W (one phase at 32 A). */
+export const CAR_W = 7400;
 
 export async function runCharger(o: SimOptions): Promise<void> {
   const v16 = o.version === 'ocpp1.6';
@@ -51,6 +56,12 @@ export async function runCharger(o: SimOptions): Promise<void> {
   const authority = new ChargerAuthority(o.version);
   // 2.0.1: its variables and monitors, kept across reconnects as a charge point keeps them.
   const model = v16 ? undefined : new SimulatedDeviceModel(o.connectors);
+  // Held across reconnects, as a charge point keeps its profiles.
+  const profiles = new SimulatedProfiles(
+    v16,
+    (n) => connectors.find((c) => c.id === n)?.tx,
+    Math.random() < o.faults.ignoreProfiles,
+  );
   while (!o.signal.aborted) {
     const client = new RPCClient({
       endpoint: o.endpoint,
@@ -61,7 +72,8 @@ export async function runCharger(o: SimOptions): Promise<void> {
       reconnect: false,
       callTimeoutMs: 60_000,
     } as never);
-    answerCommands(client, o, connectors);
+    answerCommands(client, o, connectors, profiles);
+    profiles.serve(client);
     model?.serve(client);
     authority.serve(client, (n) => connectors.some((c) => c.id === n && c.tx !== undefined));
     try {
@@ -102,7 +114,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
       if (boot.status === 'Accepted') {
         await securityEvent(client, o, 'StartupOfTheDevice');
         for (const c of connectors) await client.call('StatusNotification', status(o.version, c.id, 'Available'));
-        await Promise.race([live(client, o, connectors, authority, boot.interval), closed]);
+        await Promise.race([live(client, o, connectors, authority, profiles, boot.interval), closed]);
       } else await Promise.race([pause(boot.interval * 1000, o.signal), closed]);
     } catch {
       o.count('errors');
@@ -120,6 +132,7 @@ async function live(
   o: SimOptions,
   connectors: Connector[],
   authority: ChargerAuthority,
+  profiles: SimulatedProfiles,
   heartbeatS: number,
 ): Promise<void> {
   let nextHeartbeat = Date.now() + heartbeatS * 1000;
@@ -137,7 +150,8 @@ async function live(
     }
     if (Math.random() < o.securityEvents.routine) await securityEvent(client, o, pick(ROUTINE_SECURITY_EVENTS));
     if (Math.random() < o.securityEvents.alerting) await securityEvent(client, o, pick(ALERTING_SECURITY_EVENTS));
-    for (const c of connectors) await step(client, o, c, authority);
+    const charging = connectors.filter((c) => c.tx).length;
+    for (const c of connectors) await step(client, o, c, authority, profiles, charging);
     if (Date.now() >= nextHeartbeat) {
       await client.call('Heartbeat', {});
       nextHeartbeat = Date.now() + heartbeatS * 1000;
@@ -148,26 +162,35 @@ async function live(
 }
 
 /** One meter interval of one connector: maybe start, charge, or stop a transaction. */
-async function step(client: RPCClient, o: SimOptions, c: Connector, authority: ChargerAuthority): Promise<void> {
+async function step(
+  client: RPCClient,
+  o: SimOptions,
+  c: Connector,
+  authority: ChargerAuthority,
+  profiles: SimulatedProfiles,
+  charging: number,
+): Promise<void> {
   const v16 = o.version === 'ocpp1.6';
   const now = new Date().toISOString();
   if (!c.tx) {
     if (Math.random() >= o.plugInChance) return;
-    await startTransaction(client, o, c, reservedTag(o, c, authority) ?? `TAG-${o.identity}`.slice(0, 20));
+    await startTransaction(client, o, c, reservedTag(o, c, authority) ?? `TAG-${o.identity}`.slice(0, 20), profiles);
     return;
   }
-  c.wh += Math.max(1, Math.round(7400 * (o.meterIntervalS / 3600))); // 7.4 kW (at least 1 Wh per interval)
+  const watts = profiles.drawW(c.id, CAR_W, Date.now(), charging);
+  const amps = Math.round(watts / 230);
+  c.wh += Math.max(1, Math.round(watts * (o.meterIntervalS / 3600))); // at least 1 Wh per interval
   c.tx.left--;
   const sampled = v16
     ? [
         { value: String(c.wh), unit: 'Wh' },
-        { value: '7400', measurand: 'Power.Active.Import', unit: 'W' },
-        { value: '32', measurand: 'Current.Import', phase: 'L1', unit: 'A' },
+        { value: String(watts), measurand: 'Power.Active.Import', unit: 'W' },
+        { value: String(amps), measurand: 'Current.Import', phase: 'L1', unit: 'A' },
       ]
     : [
         { value: c.wh },
-        { value: 7400, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } },
-        { value: 32, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } },
+        { value: watts, measurand: 'Power.Active.Import', unitOfMeasure: { unit: 'W' } },
+        { value: amps, measurand: 'Current.Import', phase: 'L1', unitOfMeasure: { unit: 'A' } },
       ];
   const meterValue = [{ timestamp: now, sampledValue: sampled }];
   if (c.tx.left > 0) {
@@ -189,6 +212,7 @@ async function step(client: RPCClient, o: SimOptions, c: Connector, authority: C
       ...txEvent(c, 'Ended', 'EVDeparted', now, meterValue),
       transactionInfo: { transactionId: c.tx.id, stoppedReason: 'EVDisconnected' },
     });
+  profiles.ended(c.tx.id);
   c.tx = undefined;
   await client.call('StatusNotification', status(o.version, c.id, 'Available'));
   o.count('sessions');
@@ -207,20 +231,30 @@ function reservedTag(o: SimOptions, c: Connector, authority: ChargerAuthority): 
   return undefined;
 }
 
-async function startTransaction(client: RPCClient, o: SimOptions, c: Connector, idTag: string): Promise<void> {
+async function startTransaction(
+  client: RPCClient,
+  o: SimOptions,
+  c: Connector,
+  idTag: string,
+  profiles: SimulatedProfiles,
+): Promise<void> {
   const now = new Date().toISOString();
+  const startedAt = Date.now();
   const left = 3 + Math.floor(Math.random() * 10);
   await client.call('StatusNotification', status(o.version, c.id, o.version === 'ocpp1.6' ? 'Charging' : 'Occupied'));
   if (o.version === 'ocpp1.6') {
+    profiles.opened(c.id);
     const answer = (await transactional(client, o, 'StartTransaction', {
       connectorId: c.id,
       idTag,
       meterStart: c.wh,
       timestamp: now,
     })) as { transactionId: number };
-    c.tx = { id: String(answer.transactionId), seq: 0, left };
+    c.tx = { id: String(answer.transactionId), seq: 0, left, startedAt };
+    profiles.started(c.id, c.tx.id);
   } else {
-    c.tx = { id: randomUUID(), seq: 0, left };
+    c.tx = { id: randomUUID(), seq: 0, left, startedAt };
+    profiles.started(c.id, c.tx.id);
     await transactional(client, o, 'TransactionEvent', {
       ...txEvent(c, 'Started', 'Authorized', now, [{ timestamp: now, sampledValue: [{ value: c.wh }] }]),
       idToken: { idToken: idTag, type: 'ISO14443' },
@@ -271,7 +305,7 @@ function status(version: string, connector: number, s: string) {
 }
 
 /** Answers to every command the plugin sends, optionally slow. */
-function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[]): void {
+function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[], profiles: SimulatedProfiles): void {
   const slow = () => (o.faults.slowMs > 0 ? pause(o.faults.slowMs, o.signal) : Promise.resolve());
   const ok =
     (extra: object = {}) =>
@@ -287,18 +321,25 @@ function answerCommands(client: RPCClient, o: SimOptions, connectors: Connector[
     'GetLog',
   ];
   for (const action of accept) client.handle(action, ok());
-  client.handle('RemoteStartTransaction', async ({ params }) => {
+  // A remote start charges at once; its chargingProfile (a TxProfile) belongs to the transaction it starts.
+  const remoteStart = async (connector: number | undefined, idTag: string, profile: object | undefined) => {
     await slow();
-    const c =
-      connectors.find((x) => x.id === (params as { connectorId?: number }).connectorId) ??
-      connectors.find((x) => !x.tx);
+    const c = connectors.find((x) => x.id === connector) ?? connectors.find((x) => !x.tx);
     if (!c || c.tx) return { status: 'Rejected' };
-    setImmediate(
-      () => void startTransaction(client, o, c, (params as { idTag: string }).idTag).catch(() => o.count('errors')),
-    );
+    profiles.startWith(c.id, profile);
+    setImmediate(() => void startTransaction(client, o, c, idTag, profiles).catch(() => o.count('errors')));
     return { status: 'Accepted' };
+  };
+  type Start16 = { connectorId?: number; idTag: string; chargingProfile?: object };
+  type Start201 = { evseId?: number; idToken: { idToken: string }; chargingProfile?: object };
+  client.handle('RemoteStartTransaction', ({ params }) => {
+    const p = params as Start16;
+    return remoteStart(p.connectorId, p.idTag, p.chargingProfile);
   });
-  client.handle('RequestStartTransaction', ok());
+  client.handle('RequestStartTransaction', ({ params }) => {
+    const p = params as Start201;
+    return remoteStart(p.evseId, p.idToken.idToken, p.chargingProfile);
+  });
   client.handle('UnlockConnector', async () => (await slow(), { status: 'Unlocked' }));
   client.handle(
     'GetConfiguration',

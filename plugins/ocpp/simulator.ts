@@ -23,6 +23,7 @@ import { runCharger, SIM_FIRMWARE, SIM_MODEL } from './simulated-charger.ts';
  *   fault_resend=0         per transaction message: chance it is sent twice with one message id
  *   fault_slow_ms=0        delay before answering a command
  *   fault_malformed=0      per interval: chance of sending a malformed frame
+ *   fault_ignore_profiles=0  per charger: chance that it accepts charging profiles but draws past them
  *   security_event_chance=0.01  per interval: chance of a routine security event (each boot sends StartupOfTheDevice)
  *   security_alert_chance=0     per interval: chance of an alerting one (TamperDetectionActivated, ...)
  *   path=/ocpp/
@@ -73,6 +74,7 @@ export default defineSimulator({
             resend: num('fault_resend', 0),
             slowMs: num('fault_slow_ms', 0),
             malformed: num('fault_malformed', 0),
+            ignoreProfiles: num('fault_ignore_profiles', 0),
           },
           securityEvents: { routine: num('security_event_chance', 0.01), alerting: num('security_alert_chance', 0) },
           signal,

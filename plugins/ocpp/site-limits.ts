@@ -6,6 +6,7 @@
  */
 import type { ChargingProfiles } from './charging-profiles.ts';
 import type { SessionRow } from './sessions.ts';
+import type { SitePower } from './site-power.ts';
 import { clearProfilePayload, setProfilePayload, sessionCap } from './smart-charging.ts';
 import { enqueue, type Charger, type Station } from './station.ts';
 
@@ -30,6 +31,7 @@ export class SiteLimits {
   constructor(
     private readonly station: Station,
     private readonly profiles: ChargingProfiles,
+    private readonly power: SitePower,
   ) {}
 
   /**
@@ -116,6 +118,7 @@ export class SiteLimits {
           // The session may have ended while we waited: its profile died with it.
           if (this.station.sessions.byId(row.id)?.state !== 'active') return;
           this.profiles.putSent(row.charger, row.connector ?? 0, profile, 'site_limit', ctx.clock.now());
+          this.power.shared(row, shareW, ctx.clock.now());
           ctx.count('site_limit_profile_sent');
         } catch (err) {
           ctx.count('site_limit_failed');
@@ -123,5 +126,6 @@ export class SiteLimits {
         }
       }),
     );
+    this.power.site(site, ctx.clock.now());
   }
 }

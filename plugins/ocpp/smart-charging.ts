@@ -218,3 +218,50 @@ export function sessionCap(id: number, transactionId: string, limitW: number): P
     schedule: { unit: 'W', periods: [{ start_s: 0, limit: limitW }] },
   };
 }
+
+type OcppSchedule = {
+  chargingRateUnit: 'W' | 'A';
+  startSchedule?: string;
+  duration?: number;
+  minChargingRate?: number;
+  chargingSchedulePeriod: Array<{ startPeriod: number; limit: number; numberPhases?: number }>;
+};
+
+/** A profile in the plugin's words from either version's OCPP shape (what a charger is sent): ocppProfile reversed. */
+export function profileOf(ocpp: Record<string, unknown>): ProfileParams {
+  const o = ocpp as {
+    id?: number;
+    chargingProfileId?: number;
+    stackLevel: number;
+    chargingProfilePurpose: string;
+    chargingProfileKind: string;
+    recurrencyKind?: string;
+    validFrom?: string;
+    validTo?: string;
+    transactionId?: number | string;
+    chargingSchedule: OcppSchedule | OcppSchedule[];
+  };
+  const s = Array.isArray(o.chargingSchedule) ? o.chargingSchedule[0] : o.chargingSchedule;
+  const lower = (x: string) => x.toLowerCase() as never;
+  return {
+    id: o.id ?? o.chargingProfileId ?? 0,
+    stack_level: o.stackLevel,
+    purpose: purposeOf(o.chargingProfilePurpose) ?? 'tx_default',
+    kind: lower(o.chargingProfileKind),
+    ...(o.recurrencyKind ? { recurrency: lower(o.recurrencyKind) } : {}),
+    ...(o.validFrom ? { valid_from: o.validFrom } : {}),
+    ...(o.validTo ? { valid_to: o.validTo } : {}),
+    ...(o.transactionId !== undefined ? { transaction_id: String(o.transactionId) } : {}),
+    schedule: {
+      unit: s.chargingRateUnit,
+      ...(s.startSchedule ? { start: s.startSchedule } : {}),
+      ...(s.duration !== undefined ? { duration_s: s.duration } : {}),
+      ...(s.minChargingRate !== undefined ? { min_rate: s.minChargingRate } : {}),
+      periods: s.chargingSchedulePeriod.map((x) => ({
+        start_s: x.startPeriod,
+        limit: x.limit,
+        ...(x.numberPhases ? { phases: x.numberPhases } : {}),
+      })),
+    },
+  };
+}

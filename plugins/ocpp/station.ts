@@ -73,6 +73,16 @@ export interface Station {
    * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.
    */
   command?: (deviceId: string, name: string, params: unknown) => Promise<unknown>;
+  /** Told of each meter value's total power (site-power.ts: power against its limit, as points). */
+  power?: {
+    metered(
+      charger: string,
+      connector: number | undefined,
+      transactionId: string | undefined,
+      w: number,
+      at: number,
+    ): void;
+  };
 }
 
 /** 2.0.1 DeviceDataCtrlr ItemsPerMessage / BytesPerMessage (0 = no byte limit) per request kind. */

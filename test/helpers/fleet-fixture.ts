@@ -153,7 +153,11 @@ export const FLEET: FixtureDevice[] = [
     customer: 'acme',
     site: 'acme-s1',
     state: 'online',
-    faults: { ocpp_security_event: { type: 'TamperDetectionActivated', critical: true } },
+    faults: {
+      ocpp_security_event: { type: 'TamperDetectionActivated', critical: true },
+      // Tampered with, and drawing 2 kW past its 7 kW profile limit.
+      ocpp_charging_limit: { limit_w: 7000, drawn_w: 9000 },
+    },
   },
   { device: 'pos-ok', kind: 'pos', model: 'P400', customer: 'acme', site: 'acme-s1', state: 'online' },
   {
@@ -184,6 +188,8 @@ export const FAULTS: Record<string, string[]> = {
   'fp-pos-error': ['pos-fail'],
   'fp-pc-error': ['pc-err'],
   'fp-charger-faulted': ['chg-fault'],
+  'fp-site-over-power-limit': [],
+  'fp-charger-ignoring-profile': ['chg-tamper'],
   'fp-terminal-firmware-failed': ['term-fw-fail'],
   'fp-charger-firmware-failed': ['chg-fw-fail'],
   'fp-charger-security-event': ['chg-tamper'],
@@ -375,7 +381,12 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
             Object.assign(fields, HEALTHY[m.name], faulty);
             const tags = {
               ...base,
-              ...Object.fromEntries(Object.keys(m.tags).map((t) => [t, `${t}-1`])),
+              // A declared tag the inventory also sets (a site measurement's site) keeps the device's value.
+              ...Object.fromEntries(
+                Object.keys(m.tags)
+                  .filter((t) => !(t in base))
+                  .map((t) => [t, `${t}-1`]),
+              ),
               ...HEALTHY_TAGS[m.name],
               ...d.tags?.[m.name],
             };

@@ -10,10 +10,12 @@ import { int, type Point } from '../../collector/sdk/point.ts';
 import { selfMetric } from '../../dashboards/self-metric-names.ts';
 import { hostCpu, hostDisk, hostMemory } from '../../plugins/host/measurements.ts';
 import {
+  chargingLimit,
   connectorStatus,
   firmware as chargerFirmware,
   ocppEvent,
   securityEvent,
+  sitePower,
 } from '../../plugins/ocpp/measurements.ts';
 import { posPayment } from '../../plugins/pos/measurements.ts';
 import { terminalFirmware, terminalStatus } from '../../plugins/tc200/measurements.ts';
@@ -220,6 +222,31 @@ export const PROBES: Record<string, Probe> = {
       fields: { severity: int(3), alerting: true, trigger: 'Alerting', actual_value: '85' },
       time: t + i + 1,
     })),
+  ]),
+  // Site `id` drawing v W over its 20 kW limit (ocpp_site_power has no device tag).
+  'fp-site-over-power-limit': level((id, v, t) => [
+    {
+      measurement: sitePower.name,
+      tags: { customer: 'edge-co', site: id },
+      fields: { limit_w: 20_000, drawn_w: 20_000 + v, sessions: int(2) },
+      time: t,
+    },
+  ]),
+  // Connector 1 drawing v W over its 7 kW limit; connector 2, well under its own, must not hide it.
+  'fp-charger-ignoring-profile': level((id, v, t) => [
+    status(id, 'charger', t),
+    {
+      measurement: chargingLimit.name,
+      tags: { ...labels(id, 'charger'), connector: '1' },
+      fields: { limit_w: 7000, drawn_w: 7000 + v },
+      time: t,
+    },
+    {
+      measurement: chargingLimit.name,
+      tags: { ...labels(id, 'charger'), connector: '2' },
+      fields: { limit_w: 7000, drawn_w: 1000 },
+      time: t,
+    },
   ]),
   'fp-terminal-firmware-failed': firmwareStep('terminal', terminalFirmware.name, 'state', 'updated', 'update_failed'),
   'fp-charger-firmware-failed': firmwareStep(
