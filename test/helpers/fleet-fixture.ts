@@ -134,6 +134,8 @@ export const FLEET: FixtureDevice[] = [
     faults: {
       ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' },
       ocpp_error: { code: 'GroundFailure' },
+      // Its ground-fault monitor (severity 1, Hardware Failure) fired.
+      ocpp_event: { severity: int(1), alerting: true, trigger: 'Alerting', component: 'EVSE', variable: 'Problem' },
     },
   },
   { device: 'chg-off', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'offline' },
@@ -188,6 +190,7 @@ export const FAULTS: Record<string, string[]> = {
   'fp-pos-error': ['pos-fail'],
   'fp-pc-error': ['pc-err'],
   'fp-charger-faulted': ['chg-fault'],
+  'fp-charger-severe-event': ['chg-fault'],
   'fp-site-over-power-limit': [],
   'fp-charger-ignoring-profile': ['chg-tamper'],
   'fp-terminal-firmware-failed': ['term-fw-fail'],
@@ -237,7 +240,7 @@ const HEALTHY_TAGS: Record<string, Record<string, string>> = {
   host_disk: { mount: '/', fs: 'sda1' },
 };
 /** Measurements written only by devices that have something to report (not by every healthy one). */
-const EVENT_ONLY = new Set(['ocpp_error']);
+const EVENT_ONLY = new Set(['ocpp_error', 'ocpp_event']);
 
 function defaultValue(m: MeasurementSpec, field: string, i: number): Fields[string] {
   switch (m.fields[field].type) {
