@@ -7,6 +7,7 @@ import { fleetOverview } from './fleet-overview.ts';
 import { gamingDashboard } from './gaming.ts';
 import { monthlyReports } from './reports.ts';
 import { posDashboard } from './pos.ts';
+import { technicalDashboard } from './technical.ts';
 import { terminalsDashboard } from './terminals.ts';
 
 export function boards(): Board[] {
@@ -18,6 +19,7 @@ export function boards(): Board[] {
     posDashboard(),
     deviceDetail(),
     collectorSelfMonitoring(),
+    technicalDashboard(),
     monthlyReports(),
   ];
 }
