@@ -1,5 +1,6 @@
 /** Every dashboard, in menu order. Adding one: a file with a `Board` factory and a line here. */
 import type { Board } from './board.ts';
+import { businessDashboard } from './business.ts';
 import { collectorSelfMonitoring } from './collector.ts';
 import { deviceDetail } from './device-detail.ts';
 import { evChargingDashboard } from './ev-charging.ts';
@@ -20,6 +21,7 @@ export function boards(): Board[] {
     deviceDetail(),
     collectorSelfMonitoring(),
     technicalDashboard(),
+    businessDashboard(),
     monthlyReports(),
   ];
 }
