@@ -23,6 +23,18 @@ const POWER = METER_FIELDS['Power.Active.Import'].field;
 /** Connector states that mean a car is being served: 1.6 Charging/SuspendedEV(SE), 2.0.1 Occupied. */
 const ACTIVE = ['Charging', 'SuspendedEV', 'SuspendedEVSE', 'Occupied'];
 
+/** Completed charging sessions over the range per site: energy, revenue, count (also on the business board). */
+export function chargingPerSite(): Query {
+  return Query.from(session)
+    .select('sum', 'energy_wh')
+    .select('sum', 'cost', 'revenue')
+    .select('count', 'energy_wh', 'sessions')
+    .filterBy(F)
+    .byTags('customer', 'site');
+}
+export const REVENUE_NOTE =
+  "Revenue adds session totals as charged, in each tariff's currency (one currency per site is the norm).";
+
 export function evChargingDashboard(): Board {
   const board = new Board({
     uid: UID.charging,
@@ -134,19 +146,13 @@ export function evChargingDashboard(): Board {
       'Energy and revenue per site',
       [
         {
-          q: Query.from(session)
-            .select('sum', 'energy_wh')
-            .select('sum', 'cost', 'revenue')
-            .select('count', 'energy_wh', 'sessions')
-            .filterBy(F)
-            .byTags('customer', 'site'),
+          q: chargingPerSite(),
         },
       ],
       {
         w: 12,
         links: { site: link.site },
-        description:
-          "Revenue adds session totals as charged, in each tariff's currency (one currency per site is the norm).",
+        description: REVENUE_NOTE,
       },
     )
     .table(

@@ -1,9 +1,9 @@
 /**
- * Gaming venues: stations in session, sessions set, session ends not enforced (session_enforcement,
- * what the alert rule reads), PC health, plug power. Minutes sold are the API's (sessions live in
- * its store, not in InfluxDB): linked, not charted.
+ * Gaming venues: stations in session (PCs and consoles behind plugs, from the session scheduler's
+ * station_session), sessions set on the stations, session ends not enforced (session_enforcement,
+ * what the alert rule reads), PC health, plug power. Minutes sold and peak hours: the business board.
  */
-import { sessionEnforcement } from '../collector/operations/sessions/session-measurements.ts';
+import { sessionEnforcement, stationSession } from '../collector/operations/sessions/session-measurements.ts';
 import { hostCpu, hostDisk, hostMemory, hostSession } from '../plugins/host/measurements.ts';
 import { plugPower, plugState } from '../plugins/plug/measurements.ts';
 import { Board } from './board.ts';
@@ -12,6 +12,8 @@ import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { link, UID } from './links.ts';
 
 const F = DEVICE_VARIABLES;
+/** station_session events after which the session still runs (`stopped` and `ended` close it). */
+const RUNNING = ['started', 'extended', 'warned'];
 
 export function gamingDashboard(): Board {
   const board = new Board({
@@ -20,7 +22,7 @@ export function gamingDashboard(): Board {
     description: 'Stations in session, session enforcement, PC health, plug power.',
     links: [link.apiSessions],
   });
-  const lastEvent = () => latestPerDevice(hostSession, ['event'], F, ['customer', 'site']).lookback('24h');
+  const lastEvent = () => latestPerDevice(stationSession, ['event'], F, ['customer', 'site']).lookback('24h');
   board
     .row('Sessions')
     .stat(
@@ -29,11 +31,15 @@ export function gamingDashboard(): Board {
         {
           q: Query.fromSubquery(lastEvent())
             .select('count', 'event', 'stations')
-            .whereField('event', '=', 'set')
+            .whereAnyOf('event', RUNNING)
             .within({ kind: 'none' }),
         },
       ],
-      { thresholds: [['blue', null]] },
+      {
+        thresholds: [['blue', null]],
+        description:
+          "Stations whose last session event within 24 h leaves a session running: PCs and consoles behind plugs alike (the scheduler's station_session, not the PC agent's host_session).",
+      },
     )
     .stat(
       'Session ends not enforced',

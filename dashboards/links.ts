@@ -12,6 +12,8 @@ export const UID = {
   charging: 'fp-ev-charging',
   gaming: 'fp-gaming',
   pos: 'fp-pos',
+  technical: 'fp-technical',
+  business: 'fp-business',
 } as const;
 
 /** The Fleetpulse API base URL, a hidden constant variable on every dashboard (change it in Grafana or regenerate). */

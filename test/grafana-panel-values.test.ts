@@ -6,16 +6,13 @@
  * reason), a printer that is fine or recovered (printers not ready), another customer (variables).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Series } from '../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../collector/pipeline/line-protocol.ts';
 import { fleetStatus } from '../collector/runtime/measurements.ts';
 import { int, type Point } from '../collector/sdk/point.ts';
-import { ALL, expandQuery, type VariableState } from '../dashboards/grafana-macros.ts';
-import { boards } from '../dashboards/index.ts';
-import { DEVICE_VARIABLES } from '../dashboards/influxql.ts';
 import { chargingLimit, sitePower } from '../plugins/ocpp/measurements.ts';
 import { posHealth, posPayment } from '../plugins/pos/measurements.ts';
 import { useInfluxd } from './helpers/influxd.ts';
+import { only, panelRunner, rows } from './helpers/panel-run.ts';
 
 const influx = useInfluxd();
 const now = Date.now();
@@ -111,29 +108,8 @@ beforeAll(async () => {
   expect(res.status).toBe(204);
 });
 
-/** All selected, or the picked values: the board's own variable semantics (regex, `.*` for All). */
-const variables = (pick: Partial<Record<(typeof DEVICE_VARIABLES)[number], string>> = {}) =>
-  Object.fromEntries(
-    DEVICE_VARIABLES.map((v): [string, VariableState] => [
-      v,
-      { current: pick[v] ?? ALL, multi: true, includeAll: true, allValue: '.*', options: [] },
-    ]),
-  );
-async function panel(uid: string, title: string, pick = {}): Promise<Series[]> {
-  const q = boards()
-    .find((b) => b.spec.uid === uid)!
-    .queries.find((x) => x.panel === title)!;
-  return influx.query(expandQuery(q.query, { range, minIntervalMs: q.minIntervalMs, variables: variables(pick) }), {
-    db,
-  });
-}
-/** Every row as tags + columns (time left out). */
-const rows = (series: Series[]) =>
-  series.flatMap((s) =>
-    s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.slice(1).map((c, i) => [c, v[i + 1]])) })),
-  );
-/** What a stat shows: the one value of its one row. */
-const stat = async (title: string, pick = {}) => (await panel('fp-fleet-overview', title, pick))[0]?.values[0]?.[1];
+const panel = panelRunner(influx, () => db, range);
+const stat = async (title: string, pick = {}) => only(await panel('fp-fleet-overview', title, pick));
 
 describe('panel values on a fixture with known contents', () => {
   it('NOC stats: the last tick of each group only, summed; a picked customer narrows them', async () => {

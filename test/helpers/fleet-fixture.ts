@@ -9,7 +9,11 @@ import pino from 'pino';
 import type { MeasurementSpec } from '../../collector/sdk/index.ts';
 import { InfluxQuery } from '../../collector/pipeline/influx-query.ts';
 import { encodeLine } from '../../collector/pipeline/line-protocol.ts';
-import { sessionEnforcement } from '../../collector/operations/sessions/session-measurements.ts';
+import {
+  sessionEnforcement,
+  stationSession,
+  stationSessionsActive,
+} from '../../collector/operations/sessions/session-measurements.ts';
 import { rolloutFailure, rolloutProgress } from '../../collector/operations/measurements.ts';
 import { Downsampler } from '../../collector/runtime/downsampler.ts';
 import { fleetStatusGroups } from '../../collector/runtime/liveness.ts';
@@ -416,7 +420,12 @@ async function writeRawFleet(opts: FleetWriteOptions): Promise<number> {
       });
     }
   }
-  points.push(...collectorPoints(now, minutes), ...rolloutPoints(now), ...sessionPoints(now));
+  points.push(
+    ...collectorPoints(now, minutes),
+    ...rolloutPoints(now),
+    ...sessionPoints(now),
+    ...stationSessionPoints(now),
+  );
   const body = points.map(encodeLine).join('\n');
   const res = await fetch(`${opts.url}/write?db=${encodeURIComponent(opts.db)}&precision=ms`, { method: 'POST', body });
   if (res.status !== 204) throw new Error(`fleet fixture write: ${res.status} ${await res.text()}`);
@@ -501,6 +510,54 @@ function sessionPoints(now: number): Point[] {
     point('pc-enforce', 5, 'failed', 'station', 'the station could not end it: lock refused'),
     point('pc-maint', 5, 'failed', 'station', 'the station could not end it: lock refused'),
   ];
+}
+
+/** A console behind a smart plug: a station of the session scheduler, not in FLEET (no liveness of its own here). */
+const CONSOLE = { device: 'ps5-1', kind: 'console', model: 'PS5', customer: 'acme', site: 'acme-s1' };
+
+/**
+ * Timed sessions as the session scheduler writes them (collector/operations/sessions): pc-ok sold
+ * 30 + 15 min and is still running (warned), the console ps5-1 sold 60 and is running,
+ * pc-enforce sold 20 and ran out, pc-maint sold 10 and was stopped early: 2 stations in session,
+ * 135 minutes and 4 sessions sold. `station_sessions_active` per site each minute of the last 30,
+ * as those sessions make it: acme-s1 up to 2, acme-s2 and globex-s1 up to 1, all three 0 at first.
+ */
+export const STATION_SESSIONS: Array<[device: string, minutesAgo: number, event: string, fields: Fields]> = [
+  ['pc-ok', 25, 'started', { minutes_sold: 30 }],
+  ['pc-ok', 10, 'extended', { minutes_sold: 15 }],
+  ['pc-ok', 3, 'warned', {}],
+  ['ps5-1', 20, 'started', { minutes_sold: 60 }],
+  ['pc-enforce', 28, 'started', { minutes_sold: 20 }],
+  ['pc-enforce', 8, 'ended', { duration_min: 20 }],
+  ['pc-maint', 27, 'started', { minutes_sold: 10 }],
+  ['pc-maint', 22, 'stopped', { duration_min: 5 }],
+];
+
+function stationSessionPoints(now: number): Point[] {
+  const tagsOf = (d: string) => {
+    const f = FLEET.find((x) => x.device === d) ?? CONSOLE;
+    return { device: d, kind: f.kind, model: f.model, customer: f.customer, site: f.site };
+  };
+  const events = STATION_SESSIONS.map(([d, ago, event, fields]): Point => ({
+    measurement: stationSession.name,
+    tags: { ...tagsOf(d), action: d === 'ps5-1' ? 'power_off' : 'lock' },
+    fields: { event, session_id: `s-${d}`, ...fields },
+    time: now - ago * 60_000,
+  }));
+  const active = (site: string, ago: number) =>
+    STATION_SESSIONS.filter(([d, t, e]) => tagsOf(d).site === site && e === 'started' && t >= ago).filter(
+      ([d]) => !STATION_SESSIONS.some(([x, t, e]) => x === d && (e === 'ended' || e === 'stopped') && t >= ago),
+    ).length;
+  const counts: Point[] = [];
+  for (let ago = 29; ago >= 0; ago--)
+    for (const site of ['acme-s1', 'acme-s2', 'globex-s1'])
+      counts.push({
+        measurement: stationSessionsActive.name,
+        tags: { site },
+        fields: { active: int(active(site, ago)) },
+        time: now - ago * 60_000 - 500,
+      });
+  return [...events, ...counts];
 }
 
 /** Two collectors: `collector-ok` healthy, `collector-bad` dropping points, failing writes and rollups, spool full. */
