@@ -16,6 +16,14 @@ export let token: (role: Role) => string = () => {
   throw new Error('no rig started');
 };
 
+/** How a command sent through the API ended: its record, or the request's refusal. */
+export interface CommandEnd {
+  http: number;
+  status?: string;
+  result?: any;
+  error?: { code: string; message: string; field?: string } | string | null;
+}
+
 export interface Rig {
   url: string;
   ws: string;
@@ -31,6 +39,11 @@ export interface Rig {
   /** Every spooled line, also those still waiting for the next commit (commits them first). */
   allLines(measurement?: string): string[];
   events(event: string): Promise<number>;
+  /**
+   * `POST /api/v1/commands` as an operator, then the command once it has ended (with `commands`
+   * only). A refused request resolves with its HTTP status and error instead.
+   */
+  command(device: string, name: string, params?: object): Promise<CommandEnd>;
   charger(
     identity: string,
     version: 'ocpp1.6' | 'ocpp2.0.1',
@@ -56,15 +69,22 @@ export async function startRig(
   directory: MemoryDirectory,
   config: Record<string, unknown> = {},
   spoolCommitMs = 5,
-  runtime: { clock?: { now(): number }; https?: { cert: Buffer; key: Buffer }; trustProxy?: string[] } = {},
+  runtime: {
+    clock?: { now(): number };
+    https?: { cert: Buffer; key: Buffer };
+    trustProxy?: string[];
+    /** Durable commands through `POST /api/v1/commands` (see `Rig.command`). */
+    commands?: boolean;
+  } = {},
 ): Promise<Rig> {
+  const { commands, ...rest } = runtime;
   const rt = await startPluginRuntime({
     plugins: [ocpp],
     pluginConfig: { ocpp: config },
     directory,
     spoolCommitMs,
-    api: { kinds: ['charger'] },
-    ...runtime,
+    api: { kinds: ['charger'], commands },
+    ...rest,
   });
   token = (role) => rt.token(role);
   const ws = `${rt.url.replace(/^http/, 'ws')}/ocpp`;
@@ -80,6 +100,21 @@ export async function startRig(
     lines: (measurement) => rt.committedLines(measurement),
     allLines: (measurement) => rt.lines(measurement),
     events: (event) => rt.events('ocpp', event),
+    command: async (device, name, params = {}) => {
+      const headers = { authorization: rt.token('operator'), 'content-type': 'application/json' };
+      const url = `${rt.url}/api/v1/commands`;
+      const body = JSON.stringify({ device, name, params, timeout_s: 5 });
+      const created = await fetch(url, { method: 'POST', headers, body });
+      const answer = (await created.json()) as { ids?: string[]; error?: CommandEnd['error'] };
+      if (created.status !== 201) return { http: created.status, error: answer.error };
+      const read = async () => (await (await fetch(`${url}/${answer.ids![0]}`, { headers })).json()) as CommandEnd;
+      let record = await read();
+      for (let i = 0; i < 200 && ['queued', 'sent'].includes(record.status!); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        record = await read();
+      }
+      return { ...record, http: 201 };
+    },
     charger: async (identity, version, options = {}) => {
       const client = new RPCClient({
         endpoint: options.endpoint ?? ws,

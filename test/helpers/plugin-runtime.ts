@@ -8,6 +8,7 @@ import { apiPlugin } from '../../api/index.ts';
 import { openInventory, ROLES, type Inventory, type Role } from '../../collector/inventory/index.ts';
 import { Spool, type SpoolOptions } from '../../collector/pipeline/spool.ts';
 import { openStateDb } from '../../collector/pipeline/state-db.ts';
+import { Operations } from '../../collector/operations/operations.ts';
 import { Collector } from '../../collector/runtime/collector.ts';
 import { SelfMetrics } from '../../collector/runtime/self-metrics.ts';
 import { networkList, trustedProxies } from '../../collector/runtime/client-address.ts';
@@ -52,9 +53,11 @@ export async function startPluginRuntime(options: {
   spoolCommitMs?: number;
   /**
    * Mounts the real API (a temporary inventory with one API key per role) with the plugins' API
-   * routes inside it, exactly as `serve` does.
+   * routes inside it, exactly as `serve` does. `commands`: also the durable commands
+   * (`POST /api/v1/commands` and the rest of the operations routes) over the collector's bus; the
+   * directory's devices are entered in the inventory, which the command queue looks devices up in.
    */
-  api?: { kinds: string[] };
+  api?: { kinds: string[]; commands?: boolean };
   /** The spool's size and policy when full (default: 1 GiB, drop_oldest). */
   spool?: Pick<SpoolOptions, 'maxBytes' | 'whenFull'>;
   /** The runtime's and plugins' clock (`ctx.clock`), to move time on without waiting. Default: the real one. */
@@ -81,16 +84,23 @@ export async function startPluginRuntime(options: {
   const proxies = trustProxy ? trustedProxies(networkList(trustProxy)) : undefined;
   const server = new SharedServer(app, { proxies, tls: https, proxied: trustProxy !== undefined });
   let inventory: Inventory | undefined;
+  let operations: Operations | undefined;
   const keys = new Map<Role, string>();
   if (api) {
-    inventory = openInventory({ path: join(dir, 'inventory.db'), secretKey: Buffer.alloc(32, 7) });
-    for (const role of ROLES) keys.set(role, inventory.apiKeys.create({ name: `test-${role}`, role }).key);
-    void app.register(apiPlugin, {
-      prefix: '/api/v1',
-      inventory,
-      kinds: api.kinds,
-      extend: (scope) => server.mountApiRoutes(scope),
-    });
+    const opened = openInventory({ path: join(dir, 'inventory.db'), secretKey: Buffer.alloc(32, 7) });
+    inventory = opened;
+    for (const role of ROLES) keys.set(role, opened.apiKeys.create({ name: `test-${role}`, role }).key);
+    // Registered when the server loads (at listen), once the collector and its bus exist.
+    void app.register(
+      async (scope) =>
+        scope.register(apiPlugin, {
+          inventory: opened,
+          kinds: api.kinds,
+          extend: (api) => server.mountApiRoutes(api),
+          ...(operations && { operations }),
+        }),
+      { prefix: '/api/v1' },
+    );
   }
   const pluginDb = inventory?.db ?? db;
   const collector = new Collector({
@@ -105,7 +115,19 @@ export async function startPluginRuntime(options: {
     server,
     clock,
   });
+  if (inventory && api?.commands) {
+    for (const d of plugins.directory.all()) inventory.devices.create({ id: d.id, kind: d.kind });
+    operations = new Operations({
+      inventory,
+      bus: collector.bus,
+      plugins: plugins.plugins,
+      emit: (point) => collector.emitter.system(point),
+      log,
+      options: { commands: { pollMs: 20 } },
+    });
+  }
   await collector.start();
+  operations?.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   const committedLines = (measurement?: string) => {
@@ -138,6 +160,7 @@ export async function startPluginRuntime(options: {
       return sample?.value ?? 0;
     },
     async stop() {
+      await operations?.stop(500);
       await collector.stop(2000);
       await app.close();
       // Plugins close their devices' sockets in stop() without waiting for the close handshake;
