@@ -23,14 +23,25 @@ const connector = Type.Integer({
   minimum: 0,
   description: 'Connector id (0 = the whole charger); in 2.0.1 the EVSE id',
 });
+const evse = Type.Integer({
+  minimum: 1,
+  description: '2.0.1 EVSE id; connector is then the connector of that EVSE (0 = the whole EVSE)',
+});
 const url = Type.String({ pattern: '^(https?|ftps?)://', maxLength: 512, description: 'http(s) or ftp(s) URL' });
 const closed = { additionalProperties: false } as const;
 
 export const commandSpecs = {
   reset: {
-    description: 'Reboots the charger: soft (1.6 Soft / 2.0.1 OnIdle) or hard (1.6 Hard / 2.0.1 Immediate)',
+    description:
+      'Reboots the charger, or (2.0.1) one EVSE: soft = on_idle (1.6 Soft / 2.0.1 OnIdle), hard = immediate (1.6 Hard / 2.0.1 Immediate)',
     params: Type.Object(
-      { type: Type.Union([Type.Literal('soft'), Type.Literal('hard')], { default: 'soft' }) },
+      {
+        type: Type.Union(
+          ['soft', 'hard', 'on_idle', 'immediate'].map((t) => Type.Literal(t)),
+          { default: 'soft' },
+        ),
+        evse: Type.Optional(Type.Integer({ minimum: 1, description: '2.0.1 only: reset this EVSE, not the station' })),
+      },
       closed,
     ),
   },
@@ -54,14 +65,17 @@ export const commandSpecs = {
     params: Type.Object(
       {
         connector: Type.Integer({ minimum: 1 }),
-        evse: Type.Optional(Type.Integer({ minimum: 1, description: '2.0.1 EVSE id; default = connector' })),
+        evse: Type.Optional(
+          Type.Integer({ minimum: 1, description: '2.0.1 EVSE id (connector 1 of EVSE <connector> when absent)' }),
+        ),
       },
       closed,
     ),
   },
   change_availability: {
-    description: 'Takes a connector (0 = whole charger) in or out of service',
-    params: Type.Object({ connector, available: Type.Boolean() }, closed),
+    description:
+      'Takes a connector (0 = whole charger) in or out of service; in 2.0.1 an EVSE, or one connector of it with evse',
+    params: Type.Object({ connector, available: Type.Boolean(), evse: Type.Optional(evse) }, closed),
   },
   get_config: {
     description:
@@ -202,8 +216,10 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
   switch (name) {
     case 'reset': {
       const p = params as Params<'reset'>;
-      const type = v16 ? (p.type === 'hard' ? 'Hard' : 'Soft') : p.type === 'hard' ? 'Immediate' : 'OnIdle';
-      return { action: 'Reset', payload: { type }, interpret: statusOf };
+      if (v16 && p.evse !== undefined) return refuse(NO_EVSE_16);
+      const hard = p.type === 'hard' || p.type === 'immediate';
+      const type = v16 ? (hard ? 'Hard' : 'Soft') : hard ? 'Immediate' : 'OnIdle';
+      return { action: 'Reset', payload: { type, ...(p.evse ? { evseId: p.evse } : {}) }, interpret: statusOf };
     }
     case 'remote_start': {
       const p = params as Params<'remote_start'>;
@@ -240,6 +256,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'unlock_connector': {
       const p = params as Params<'unlock_connector'>;
+      if (v16 && p.evse !== undefined) return refuse(NO_EVSE_16);
       const payload = v16
         ? { connectorId: p.connector }
         : { evseId: p.evse ?? p.connector, connectorId: p.evse ? p.connector : 1 };
@@ -247,6 +264,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'change_availability': {
       const p = params as Params<'change_availability'>;
+      if (v16 && p.evse !== undefined) return refuse(NO_EVSE_16);
       if (v16)
         return {
           action: 'ChangeAvailability',
@@ -256,7 +274,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       const operationalStatus = p.available ? 'Operative' : 'Inoperative';
       return {
         action: 'ChangeAvailability',
-        payload: { operationalStatus, ...(p.connector > 0 ? { evse: { id: p.connector } } : {}) },
+        payload: { operationalStatus, ...evseOf(p) },
         interpret: statusOf,
       };
     }
@@ -424,6 +442,14 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       // Commands built from the station's records (local lists, reservations): station-commands.ts.
       return refuse(`${name} needs the station's records`);
   }
+}
+
+const NO_EVSE_16 = 'OCPP 1.6 has no EVSEs: leave evse out (1.6 addresses connectors, or the whole charger)';
+
+/** 2.0.1 `evse` of change_availability: without `evse`, `connector` is the EVSE id (as before EVSEs were named). */
+function evseOf(p: { connector: number; evse?: number }): { evse?: { id: number; connectorId?: number } } {
+  if (p.evse !== undefined) return { evse: { id: p.evse, ...(p.connector > 0 ? { connectorId: p.connector } : {}) } };
+  return p.connector > 0 ? { evse: { id: p.connector } } : {};
 }
 
 /** Keys whose change the plugin must follow (handshake checks): never sent by set_config. */
