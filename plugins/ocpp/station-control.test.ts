@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startRig, type Rig } from './testing.ts';
+import { TRIGGERS } from './triggers.ts';
 
 /**
- * Per-EVSE and per-connector control sent through `POST /api/v1/commands` to
+ * Per-EVSE and per-connector control and TriggerMessage, sent through `POST /api/v1/commands` to
  * real ocpp-rpc chargers in strict mode (every frame checked against its version's schema).
  */
 const directory = new MemoryDirectory()
@@ -84,5 +85,83 @@ describe('per-EVSE and per-connector control', () => {
         message: 'CTL201: reset: parameter "type" must be one of "soft", "hard", "on_idle", "immediate"',
       },
     });
+  });
+});
+
+describe('TriggerMessage', () => {
+  it("2.0.1: every requestedMessage of the version's schema reaches the charger", async () => {
+    const { cp, calls } = await charger('CTL201', 'ocpp2.0.1', 'p201');
+    const spec = [
+      'BootNotification',
+      'LogStatusNotification',
+      'FirmwareStatusNotification',
+      'Heartbeat',
+      'MeterValues',
+      'SignChargingStationCertificate',
+      'SignV2GCertificate',
+      'StatusNotification',
+      'TransactionEvent',
+      'SignCombinedCertificate',
+      'PublishFirmwareStatusNotification',
+    ];
+    for (const message of spec)
+      expect(await rig.command('CTL201', 'trigger_message', { message })).toMatchObject({ status: 'succeeded' });
+    expect(await rig.command('CTL201', 'trigger_message', { message: 'StatusNotification', evse: 1, connector: 2 }));
+    expect(await rig.command('CTL201', 'trigger_message', { message: 'SignCertificate' })).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(calls.map((c) => c.params.requestedMessage)).toEqual([
+      ...spec,
+      'StatusNotification',
+      'SignChargingStationCertificate',
+    ]);
+    expect(calls.every((c) => c.action === 'TriggerMessage')).toBe(true);
+    expect(calls[spec.length].params.evse).toEqual({ id: 1, connectorId: 2 });
+    await cp.close({ force: true });
+  });
+
+  it('1.6: TriggerMessage and ExtendedTriggerMessage, each with its own values', async () => {
+    const { cp, calls } = await charger('CTL16', 'ocpp1.6', 'p16');
+    const core = [
+      'BootNotification',
+      'DiagnosticsStatusNotification',
+      'FirmwareStatusNotification',
+      'Heartbeat',
+      'MeterValues',
+      'StatusNotification',
+    ];
+    for (const message of core)
+      expect(await rig.command('CTL16', 'trigger_message', { message, connector: 1 })).toMatchObject({
+        status: 'succeeded',
+      });
+    for (const message of ['LogStatusNotification', 'SignChargePointCertificate', 'MeterValues'])
+      expect(await rig.command('CTL16', 'trigger_message', { message, extended: true })).toMatchObject({
+        status: 'succeeded',
+      });
+    expect(calls.map((c) => [c.action, c.params.requestedMessage])).toEqual([
+      ...core.map((m) => ['TriggerMessage', m]),
+      ['ExtendedTriggerMessage', 'LogStatusNotification'],
+      ['ExtendedTriggerMessage', 'SignChargePointCertificate'],
+      ['ExtendedTriggerMessage', 'MeterValues'],
+    ]);
+    await cp.close({ force: true });
+  });
+
+  it("a bad value lists the allowed ones; one of the other version's lists this charger's", async () => {
+    const bad = await rig.command('CTL16', 'trigger_message', { message: 'Coffee' });
+    expect(bad).toMatchObject({ http: 400, error: { code: 'FP_VALIDATION', field: 'params.message' } });
+    const message = (bad.error as { message: string }).message;
+    expect(message).toMatch(/^CTL16: trigger_message: parameter "message" must be one of "BootNotification", /);
+    for (const m of [...TRIGGERS['ocpp1.6'], ...TRIGGERS['ocpp2.0.1']]) expect(message).toContain(`"${m}"`);
+
+    const { cp, calls } = await charger('CTL16', 'ocpp1.6', 'p16');
+    const other = await rig.command('CTL16', 'trigger_message', { message: 'TransactionEvent' });
+    expect(other).toMatchObject({ status: 'rejected' });
+    expect(other.error).toBe(
+      'not sent: TransactionEvent is not a message an ocpp1.6 charger can be asked for; it allows: ' +
+        TRIGGERS['ocpp1.6'].join(', '),
+    );
+    expect(calls).toEqual([]);
+    await cp.close({ force: true });
   });
 });

@@ -18,6 +18,7 @@ import { firmwareSignature, securityCall, securityCommands, signedFirmware } fro
 import { localListSpecs } from './local-list.ts';
 import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
+import { triggerCall, triggerSpecs, type TriggerParams } from './triggers.ts';
 
 const connector = Type.Integer({
   minimum: 0,
@@ -93,33 +94,7 @@ export const commandSpecs = {
       closed,
     ),
   },
-  trigger_message: {
-    description: 'Asks the charger to send a message now',
-    params: Type.Object(
-      {
-        message: Type.Union(
-          [
-            'BootNotification',
-            'Heartbeat',
-            'StatusNotification',
-            'MeterValues',
-            'FirmwareStatusNotification',
-            'DiagnosticsStatusNotification',
-            'LogStatusNotification',
-            'SignCertificate',
-          ].map((m) => Type.Literal(m)),
-        ),
-        connector: Type.Optional(Type.Integer({ minimum: 1 })),
-        extended: Type.Optional(
-          Type.Boolean({
-            description:
-              '1.6: send ExtendedTriggerMessage (security whitepaper), where LogStatusNotification is the one of get_log; always so for SignCertificate',
-          }),
-        ),
-      },
-      closed,
-    ),
-  },
+  ...triggerSpecs,
   update_firmware: {
     description: 'Has the charger download and install firmware from a URL (no loopback, link-local or file: URLs)',
     params: Type.Object(
@@ -307,28 +282,8 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       return setConfig(v16, p.key, p.value);
     }
     case 'trigger_message': {
-      const p = params as Params<'trigger_message'>;
-      // The security whitepaper's ExtendedTriggerMessage is the only 1.6 way to ask for a CSR.
-      const extended = v16 && (p.extended === true || p.message === 'SignCertificate');
-      if (extended && p.message === 'DiagnosticsStatusNotification')
-        return refuse('ExtendedTriggerMessage has no DiagnosticsStatusNotification: ask for LogStatusNotification');
-      // The diagnostics upload status has a different name in each version.
-      let requestedMessage: string = p.message;
-      if (v16 && !extended && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
-      if (!v16 && p.message === 'DiagnosticsStatusNotification') requestedMessage = 'LogStatusNotification';
-      if (p.message === 'SignCertificate')
-        requestedMessage = v16 ? 'SignChargePointCertificate' : 'SignChargingStationCertificate';
-      if (v16)
-        return {
-          action: extended ? 'ExtendedTriggerMessage' : 'TriggerMessage',
-          payload: { requestedMessage, ...(p.connector ? { connectorId: p.connector } : {}) },
-          interpret: statusOf,
-        };
-      return {
-        action: 'TriggerMessage',
-        payload: { requestedMessage, ...(p.connector ? { evse: { id: p.connector } } : {}) },
-        interpret: statusOf,
-      };
+      const call = triggerCall(version, params as TriggerParams);
+      return typeof call === 'string' ? refuse(call) : { ...call, interpret: statusOf };
     }
     case 'update_firmware': {
       const p = params as Params<'update_firmware'>;
