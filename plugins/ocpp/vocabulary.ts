@@ -101,6 +101,12 @@ export const commandSpecs = {
       {
         location: url,
         retrieve_at: Type.Optional(Type.String({ format: 'date-time', description: 'Not before; default now' })),
+        install_at: Type.Optional(
+          Type.String({
+            format: 'date-time',
+            description: 'Install not before (2.0.1, 1.6 signed firmware installDateTime); default once downloaded',
+          }),
+        ),
         retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
         retry_interval_s: Type.Optional(Type.Integer({ minimum: 0 })),
         ...signedFirmware,
@@ -290,6 +296,9 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       const retrieve = p.retrieve_at ?? new Date().toISOString();
       const signed = firmwareSignature(p);
       if (typeof signed === 'string') return refuse(signed);
+      const install = p.install_at ? { installDateTime: p.install_at } : {};
+      if (v16 && !signed && p.install_at)
+        return refuse('1.6 UpdateFirmware has no install time: leave install_at out, or send signed firmware');
       const retry = {
         ...(p.retries !== undefined ? { retries: p.retries } : {}),
         ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}),
@@ -300,7 +309,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
           action: 'SignedUpdateFirmware',
           payload: {
             requestId: requestIdOf(commandId),
-            firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
+            firmware: { location: p.location, retrieveDateTime: retrieve, ...install, ...signed },
             ...retry,
           },
           interpret: statusOf,
@@ -316,7 +325,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         action: 'UpdateFirmware',
         payload: {
           requestId: requestIdOf(commandId),
-          firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
+          firmware: { location: p.location, retrieveDateTime: retrieve, ...install, ...signed },
           ...retry,
         },
         interpret: statusOf,
