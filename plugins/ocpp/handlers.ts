@@ -8,7 +8,15 @@
 import { isDiskFull, PointsRefused } from '../../collector/sdk/index.ts';
 import { registerCertificates } from './certificates.ts';
 import { idTagInfo } from './id-tags.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware, securityEvent } from './measurements.ts';
+import {
+  boot,
+  chargerError,
+  connectorStatus,
+  diagnostics,
+  firmware,
+  firmwarePublish,
+  securityEvent,
+} from './measurements.ts';
 import { CRITICAL_SECURITY_EVENTS } from './security-events.ts';
 import { autoLocalList } from './station-commands.ts';
 import { emitMeterValues } from './meter-points.ts';
@@ -167,6 +175,17 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   on('FirmwareStatusNotification', firmwareStatus);
   // 1.6 security whitepaper: the status of a SignedUpdateFirmware, and of a GetLog upload.
   if (v16) on('SignedFirmwareStatusNotification', firmwareStatus);
+
+  if (!v16)
+    on('PublishFirmwareStatusNotification', (p, charger) => {
+      const locations = (p.location as string[] | undefined)?.join(' ');
+      ctx.emit(
+        firmwarePublish.name,
+        { status: p.status, request_id: p.requestId, locations },
+        { device: charger.identity },
+      );
+      return {};
+    });
 
   const uploadStatus: Handler = (p: { status: string; requestId?: number }, charger) => {
     ctx.emit(diagnostics.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });

@@ -95,6 +95,22 @@ export const firmware = defineMeasurement({
   },
 });
 
+export const firmwarePublish = defineMeasurement({
+  name: 'ocpp_firmware_publish',
+  description:
+    'PublishFirmwareStatusNotification (2.0.1 local controller): progress of publishing firmware to the stations behind it.',
+  tags: {},
+  fields: {
+    status: {
+      type: 'string',
+      description:
+        'Idle, DownloadScheduled, Downloading, Downloaded, Published, DownloadFailed, DownloadPaused, InvalidChecksum, ChecksumVerified, PublishFailed',
+    },
+    request_id: { type: 'int', description: 'requestId of the PublishFirmware it reports on' },
+    locations: { type: 'string', description: 'Where the stations fetch it (Published), space-separated' },
+  },
+});
+
 export const diagnostics = defineMeasurement({
   name: 'ocpp_diagnostics',
   description:
@@ -139,4 +155,14 @@ export const securityEvent = defineMeasurement({
   },
 });
 
-export const measurements = [connectorStatus, meter, session, boot, firmware, diagnostics, chargerError, securityEvent];
+export const measurements = [
+  connectorStatus,
+  meter,
+  session,
+  boot,
+  firmware,
+  firmwarePublish,
+  diagnostics,
+  chargerError,
+  securityEvent,
+];

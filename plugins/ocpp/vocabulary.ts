@@ -18,6 +18,7 @@ import { firmwareSignature, securityCall, securityCommands, signedFirmware } fro
 import { localListSpecs } from './local-list.ts';
 import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
+import { publishingCall, publishingSpecs } from './firmware-publishing.ts';
 import { triggerCall, triggerSpecs, type TriggerParams } from './triggers.ts';
 
 const connector = Type.Integer({
@@ -143,6 +144,7 @@ export const commandSpecs = {
     params: Type.Object({}, closed),
   },
   ...securityCommands(url),
+  ...publishingSpecs(url),
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -397,6 +399,14 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         ? (a: Record<string, unknown>) => ({ outcome: 'ok' as const, result: a })
         : statusOf;
       return { action: call.action, payload: call.payload, interpret };
+    }
+    case 'publish_firmware':
+    case 'unpublish_firmware': {
+      const call = publishingCall(v16, name, params, requestIdOf(commandId));
+      if (typeof call === 'string') return refuse(call);
+      // Unpublished is unpublish_firmware's success; NoFirmware and DownloadOngoing say why not.
+      const interpret = (a: Record<string, unknown>) => byStatus(a.status === 'Unpublished' ? 'Accepted' : a.status, a);
+      return { ...call, interpret };
     }
     case 'set_security_profile': {
       const p = params as Params<'set_security_profile'>;
