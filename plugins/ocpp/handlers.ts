@@ -33,6 +33,7 @@ import {
   type Station,
 } from './station.ts';
 import { registerSmartCharging } from './smart-charging-handlers.ts';
+import { registerDisplayMessages } from './display-message-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -243,6 +244,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   registerTransactions(station, version, on);
   registerSmartCharging(station, version, on);
   registerCertificates(station, version, on);
+  registerDisplayMessages(station, version, on);
   return table;
 }
 

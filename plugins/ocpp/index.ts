@@ -22,6 +22,8 @@ import { SessionStore } from './sessions.ts';
 import { localListAfterChange } from './station-commands.ts';
 import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
+import { DisplayMessages } from './display-message-store.ts';
+import { registerDisplayRoutes } from './display-message-handlers.ts';
 import { commandSpecs } from './vocabulary.ts';
 
 /**
@@ -69,6 +71,7 @@ export default definePlugin({
       localLists: new LocalLists(ctx.db, idTags, now),
       reservations: new Reservations(ctx.db, now),
       pricing,
+      displayMessages: new DisplayMessages(ctx.db),
     } as Station;
     const ends = new SessionEnds(station);
     station.ends = ends;
@@ -80,6 +83,7 @@ export default definePlugin({
     station.command = (deviceId, name, params) =>
       endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
     registerReservationRoutes(station);
+    registerDisplayRoutes(ctx, station.displayMessages);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     const sweeping = setInterval(() => void ends.sweep(), ctx.config.session_sweep_s * 1000);

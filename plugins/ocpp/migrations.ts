@@ -36,6 +36,14 @@ const migrations: readonly Migration[] = [
     sql: `CREATE TABLE ocpp_session_readings (
       session INTEGER NOT NULL, at INTEGER NOT NULL, wh REAL NOT NULL, PRIMARY KEY (session, at)) WITHOUT ROWID;`,
   },
+  {
+    version: 4,
+    name: 'display messages each 2.0.1 charger shows',
+    sql: `CREATE TABLE ocpp_display_messages (
+      charger TEXT NOT NULL, id INTEGER NOT NULL, priority TEXT NOT NULL, state TEXT, format TEXT NOT NULL,
+      language TEXT, content TEXT NOT NULL, start_at TEXT, end_at TEXT, transaction_id TEXT, evse INTEGER,
+      source TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (charger, id)) WITHOUT ROWID;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

@@ -147,7 +147,15 @@ const rootPem = readFileSync(makeCa(caDir).cert, 'utf8');
 afterAll(() => rmSync(caDir, { recursive: true, force: true }));
 
 /** Commands that 1.6 has no message for: refused, never sent. */
-const ONLY_201 = new Set(['get_transaction_status', 'get_charging_profiles', 'publish_firmware', 'unpublish_firmware']);
+const ONLY_201 = new Set([
+  'get_transaction_status',
+  'get_charging_profiles',
+  'publish_firmware',
+  'unpublish_firmware',
+  'set_display_message',
+  'get_display_messages',
+  'clear_display_message',
+]);
 
 describe('commands', () => {
   const samples: Record<StatelessCommand, object> = {
@@ -198,6 +206,16 @@ describe('commands', () => {
     get_log: { type: 'security', location: 'ftp://logs.example.com/', retries: 1 },
     publish_firmware: { location: 'https://fw.example.com/a.bin', checksum: 'd41d8cd98f00b204e9800998ecf8427e' },
     unpublish_firmware: { checksum: 'd41d8cd98f00b204e9800998ecf8427e' },
+    set_display_message: {
+      id: 4,
+      priority: 'in_front',
+      message: { content: 'Out of order', language: 'en' },
+      state: 'faulted',
+      start_at: '2024-01-01T00:00:00Z',
+      evse: 1,
+    },
+    get_display_messages: { ids: [4], priority: 'in_front', state: 'faulted' },
+    clear_display_message: { id: 4 },
   };
 
   it("every command maps to a payload that passes the version's own schema", () => {

@@ -14,6 +14,7 @@ import type { Pricing } from './pricing.ts';
 import type { Reservations } from './reservations.ts';
 import type { SessionRow, SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
+import type { DisplayMessages } from './display-message-store.ts';
 import type { ChargerCa } from './charger-ca.ts';
 import type { IssuedCertificates } from './issued-certificates.ts';
 
@@ -63,6 +64,7 @@ export interface Station {
   localLists: LocalLists;
   reservations: Reservations;
   pricing: Pricing;
+  displayMessages: DisplayMessages;
   /**
    * Sends a command to a connected charger behind the commands already waiting for it (set once
    * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.

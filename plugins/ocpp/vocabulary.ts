@@ -19,6 +19,7 @@ import { localListSpecs } from './local-list.ts';
 import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
 import { publishingCall, publishingSpecs } from './firmware-publishing.ts';
+import { displayCall, displayMessageSpecs } from './display-messages.ts';
 import { triggerCall, triggerSpecs, type TriggerParams } from './triggers.ts';
 
 const connector = Type.Integer({
@@ -145,6 +146,7 @@ export const commandSpecs = {
   },
   ...securityCommands(url),
   ...publishingSpecs(url),
+  ...displayMessageSpecs,
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -406,6 +408,16 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       if (typeof call === 'string') return refuse(call);
       // Unpublished is unpublish_firmware's success; NoFirmware and DownloadOngoing say why not.
       const interpret = (a: Record<string, unknown>) => byStatus(a.status === 'Unpublished' ? 'Accepted' : a.status, a);
+      return { ...call, interpret };
+    }
+    case 'set_display_message':
+    case 'get_display_messages':
+    case 'clear_display_message': {
+      const call = displayCall(v16, name, params, requestIdOf(commandId));
+      if (typeof call === 'string') return refuse(call);
+      // Unknown: no message matches (get) or none has that id (clear), which is an answer.
+      const interpret = (a: Record<string, unknown>) =>
+        a.status === 'Unknown' && name === 'get_display_messages' ? { outcome: 'ok' as const, result: a } : statusOf(a);
       return { ...call, interpret };
     }
     case 'set_security_profile': {
