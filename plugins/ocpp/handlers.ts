@@ -34,6 +34,7 @@ import {
 } from './station.ts';
 import { registerSmartCharging } from './smart-charging-handlers.ts';
 import { registerDisplayMessages } from './display-message-handlers.ts';
+import { registerCustomerReports } from './customer-report-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -245,6 +246,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   registerSmartCharging(station, version, on);
   registerCertificates(station, version, on);
   registerDisplayMessages(station, version, on);
+  registerCustomerReports(station, version, on);
   return table;
 }
 

@@ -24,6 +24,8 @@ import type { Station } from './station.ts';
 import { Variables } from './variables.ts';
 import { DisplayMessages } from './display-message-store.ts';
 import { registerDisplayRoutes } from './display-message-handlers.ts';
+import { CustomerReports } from './customer-reports.ts';
+import { registerCustomerReportRoutes } from './customer-report-handlers.ts';
 import { commandSpecs } from './vocabulary.ts';
 
 /**
@@ -72,6 +74,7 @@ export default definePlugin({
       reservations: new Reservations(ctx.db, now),
       pricing,
       displayMessages: new DisplayMessages(ctx.db),
+      customerReports: new CustomerReports(ctx.db),
     } as Station;
     const ends = new SessionEnds(station);
     station.ends = ends;
@@ -84,6 +87,7 @@ export default definePlugin({
       endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
     registerReservationRoutes(station);
     registerDisplayRoutes(ctx, station.displayMessages);
+    registerCustomerReportRoutes(ctx, station.customerReports);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     const sweeping = setInterval(() => void ends.sweep(), ctx.config.session_sweep_s * 1000);

@@ -44,6 +44,14 @@ const migrations: readonly Migration[] = [
       language TEXT, content TEXT NOT NULL, start_at TEXT, end_at TEXT, transaction_id TEXT, evse INTEGER,
       source TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (charger, id)) WITHOUT ROWID;`,
   },
+  {
+    version: 5,
+    name: 'customer information reported by 2.0.1 chargers, in parts',
+    sql: `CREATE TABLE ocpp_customer_information (
+      charger TEXT NOT NULL, request_id INTEGER NOT NULL, seq_no INTEGER NOT NULL, data TEXT NOT NULL,
+      tbc INTEGER NOT NULL, generated_at TEXT NOT NULL, received_at INTEGER NOT NULL,
+      PRIMARY KEY (charger, request_id, seq_no)) WITHOUT ROWID;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

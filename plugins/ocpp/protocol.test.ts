@@ -155,6 +155,7 @@ const ONLY_201 = new Set([
   'set_display_message',
   'get_display_messages',
   'clear_display_message',
+  'customer_information',
 ]);
 
 describe('commands', () => {
@@ -216,6 +217,18 @@ describe('commands', () => {
     },
     get_display_messages: { ids: [4], priority: 'in_front', state: 'faulted' },
     clear_display_message: { id: 4 },
+    customer_information: {
+      report: true,
+      clear: false,
+      customer_identifier: 'C-1',
+      id_token: { id: 'TAG1' },
+      customer_certificate: {
+        hash_algorithm: 'SHA256',
+        issuer_name_hash: 'ab',
+        issuer_key_hash: 'cd',
+        serial_number: '01',
+      },
+    },
   };
 
   it("every command maps to a payload that passes the version's own schema", () => {

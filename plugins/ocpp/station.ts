@@ -15,6 +15,7 @@ import type { Reservations } from './reservations.ts';
 import type { SessionRow, SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 import type { DisplayMessages } from './display-message-store.ts';
+import type { CustomerReports } from './customer-reports.ts';
 import type { ChargerCa } from './charger-ca.ts';
 import type { IssuedCertificates } from './issued-certificates.ts';
 
@@ -65,6 +66,7 @@ export interface Station {
   reservations: Reservations;
   pricing: Pricing;
   displayMessages: DisplayMessages;
+  customerReports: CustomerReports;
   /**
    * Sends a command to a connected charger behind the commands already waiting for it (set once
    * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.

@@ -20,6 +20,7 @@ import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
 import { publishingCall, publishingSpecs } from './firmware-publishing.ts';
 import { displayCall, displayMessageSpecs } from './display-messages.ts';
+import { customerInformationCall, customerInformationSpecs } from './customer-information.ts';
 import { triggerCall, triggerSpecs, type TriggerParams } from './triggers.ts';
 
 const connector = Type.Integer({
@@ -147,6 +148,7 @@ export const commandSpecs = {
   ...securityCommands(url),
   ...publishingSpecs(url),
   ...displayMessageSpecs,
+  ...customerInformationSpecs,
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -419,6 +421,13 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       const interpret = (a: Record<string, unknown>) =>
         a.status === 'Unknown' && name === 'get_display_messages' ? { outcome: 'ok' as const, result: a } : statusOf(a);
       return { ...call, interpret };
+    }
+    case 'customer_information': {
+      const requestId = requestIdOf(commandId);
+      const call = customerInformationCall(v16, params, requestId);
+      if (typeof call === 'string') return refuse(call);
+      // The report follows in parts: its request_id is where to read it.
+      return { ...call, interpret: (a) => byStatus(a.status, { ...a, request_id: requestId }) };
     }
     case 'set_security_profile': {
       const p = params as Params<'set_security_profile'>;
