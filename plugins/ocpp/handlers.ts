@@ -35,6 +35,7 @@ import {
 import { registerSmartCharging } from './smart-charging-handlers.ts';
 import { registerDisplayMessages } from './display-message-handlers.ts';
 import { registerCustomerReports } from './customer-report-handlers.ts';
+import { registerDataTransfer } from './data-transfer-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -196,15 +197,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   if (v16) on('DiagnosticsStatusNotification', uploadStatus);
   on('LogStatusNotification', uploadStatus);
 
-  on('DataTransfer', (p, charger) => {
-    // No vendor extensions are implemented: say so, as both versions prescribe.
-    ctx.count('data_transfer');
-    ctx.log.info(
-      { device: charger.identity, vendorId: p.vendorId, messageId: p.messageId },
-      'DataTransfer from a charger (no vendor extension known)',
-    );
-    return { status: 'UnknownVendorId' };
-  });
+  registerDataTransfer(station, on);
 
   if (!v16) {
     on('NotifyReport', (p, charger) => {

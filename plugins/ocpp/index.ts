@@ -26,6 +26,8 @@ import { DisplayMessages } from './display-message-store.ts';
 import { registerDisplayRoutes } from './display-message-handlers.ts';
 import { CustomerReports } from './customer-reports.ts';
 import { registerCustomerReportRoutes } from './customer-report-handlers.ts';
+import { DataTransferHandlers } from './data-transfer-registry.ts';
+import { checkDataTransferConfig } from './data-transfer-handlers.ts';
 import { commandSpecs } from './vocabulary.ts';
 
 /**
@@ -75,7 +77,9 @@ export default definePlugin({
       pricing,
       displayMessages: new DisplayMessages(ctx.db),
       customerReports: new CustomerReports(ctx.db),
+      dataTransfer: new DataTransferHandlers(),
     } as Station;
+    checkDataTransferConfig(station);
     const ends = new SessionEnds(station);
     station.ends = ends;
     const siteLimits = new SiteLimits(station, station.chargingProfiles);

@@ -122,6 +122,20 @@ export const diagnostics = defineMeasurement({
   },
 });
 
+export const dataTransfer = defineMeasurement({
+  name: 'ocpp_data_transfer',
+  description:
+    "Each DataTransfer a charger sends, with our answer (vendorId routing: data_transfer.vendors). The vendor is a field: it is the charger's text.",
+  tags: {},
+  fields: {
+    vendor_id: { type: 'string', description: 'vendorId' },
+    message_id: { type: 'string', description: 'messageId, if sent' },
+    data: { type: 'string', description: 'data (2.0.1 JSON encoded); absent when over max_data_bytes' },
+    data_bytes: { type: 'int', unit: 'bytes', description: 'Size of data' },
+    status: { type: 'string', description: 'Our answer: Accepted, Rejected, UnknownMessageId, UnknownVendorId' },
+  },
+});
+
 export const chargerError = defineMeasurement({
   name: 'ocpp_error',
   description:
@@ -165,4 +179,5 @@ export const measurements = [
   diagnostics,
   chargerError,
   securityEvent,
+  dataTransfer,
 ];

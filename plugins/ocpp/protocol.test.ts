@@ -229,6 +229,7 @@ describe('commands', () => {
         serial_number: '01',
       },
     },
+    data_transfer: { vendor_id: 'com.example', message_id: 'Ping', data: 'hello' },
   };
 
   it("every command maps to a payload that passes the version's own schema", () => {

@@ -21,6 +21,7 @@ import { reservationSpecs } from './reservations.ts';
 import { publishingCall, publishingSpecs } from './firmware-publishing.ts';
 import { displayCall, displayMessageSpecs } from './display-messages.ts';
 import { customerInformationCall, customerInformationSpecs } from './customer-information.ts';
+import { dataTransferCall, dataTransferSpecs } from './data-transfer.ts';
 import { triggerCall, triggerSpecs, type TriggerParams } from './triggers.ts';
 
 const connector = Type.Integer({
@@ -149,6 +150,7 @@ export const commandSpecs = {
   ...publishingSpecs(url),
   ...displayMessageSpecs,
   ...customerInformationSpecs,
+  ...dataTransferSpecs,
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -428,6 +430,10 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       if (typeof call === 'string') return refuse(call);
       // The report follows in parts: its request_id is where to read it.
       return { ...call, interpret: (a) => byStatus(a.status, { ...a, request_id: requestId }) };
+    }
+    case 'data_transfer': {
+      const call = dataTransferCall(v16, params);
+      return typeof call === 'string' ? refuse(call) : { ...call, interpret: statusOf };
     }
     case 'set_security_profile': {
       const p = params as Params<'set_security_profile'>;
