@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { RPCClient } from 'ocpp-rpc';
 import { ALERTING_SECURITY_EVENTS } from './security-events.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
+import { ChargerOperations } from './simulated-operations.ts';
 
 export interface SimOptions {
   endpoint: string;
@@ -47,6 +48,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
     wh: Math.floor(Math.random() * 1e6),
   }));
   const authority = new ChargerAuthority(o.version);
+  const operations = new ChargerOperations(o.version);
   while (!o.signal.aborted) {
     const client = new RPCClient({
       endpoint: o.endpoint,
@@ -59,6 +61,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
     } as never);
     answerCommands(client, o, connectors);
     authority.serve(client, (n) => connectors.some((c) => c.id === n && c.tx !== undefined));
+    operations.serve(client);
     try {
       await client.connect();
     } catch (err) {
