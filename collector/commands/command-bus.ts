@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
+import { allowedValues } from './allowed-values.ts';
 import { CommandFailed, CommandRejected, DeviceUnreachable, type Command, type CommandSpec } from '../sdk/index.ts';
 
 /** How a command ended. `expired` and `cancelled` come from the durable layer above the bus. */
@@ -109,7 +110,7 @@ export class CommandBus {
       const first = errors[0];
       const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || undefined;
       throw new InvalidCommand(
-        `${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${problem(errors) ?? 'are invalid'}`,
+        `${request.name}: ${field ? `parameter "${field}" ` : 'parameters '}${problem(spec.params, errors) ?? 'are invalid'}`,
         field,
       );
     }
@@ -181,15 +182,21 @@ export class CommandBus {
 
 /**
  * What is wrong, in words an operator can act on: for a choice of values (an enum, a union of
- * literals) the values allowed, not "must be equal to constant".
+ * literals) every value allowed (allowed-values.ts), not "must be equal to constant".
  */
-function problem(errors: Array<{ keyword: string; instancePath: string; params: object; message?: string }>) {
+function problem(
+  schema: unknown,
+  errors: Array<{ keyword: string; instancePath: string; params: object; message?: string }>,
+) {
   const first = errors[0];
   if (!first) return undefined;
   const here = errors.filter((e) => e.instancePath === first.instancePath);
-  const allowed =
+  // A choice the path does not lead to (inside a union of objects, say): what the errors name.
+  const named =
     first.keyword === 'enum'
       ? ((first.params as { allowedValues?: unknown[] }).allowedValues ?? [])
       : here.filter((e) => e.keyword === 'const').map((e) => (e.params as { allowedValue?: unknown }).allowedValue);
+  const choice = ['enum', 'const', 'anyOf'].includes(first.keyword) ? allowedValues(schema, first.instancePath) : [];
+  const allowed = choice ?? named;
   return allowed.length ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : first.message;
 }

@@ -106,6 +106,37 @@ export const config = Type.Object(
       description:
         'A 2.0.1 NotifyEvent whose monitor has this severity or a more severe one (0 Danger, 1 Hardware Failure, 2 System Failure, 3 Critical … 9 Debug) is written with alerting=true, which the alert rule fp-charger-severe-event pages for',
     }),
+    data_transfer: Type.Object(
+      {
+        vendors: Type.Record(
+          Type.String({ minLength: 1, maxLength: 255 }),
+          Type.Object(
+            {
+              handler: Type.Optional(
+                Type.String({ description: 'store (the default), reject, or a name code registered' }),
+              ),
+              message_ids: Type.Optional(
+                Type.Array(Type.String({ maxLength: 50 }), {
+                  description: 'The messageIds this vendor has; others are answered UnknownMessageId. Default any',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: {},
+            description:
+              "A charger's DataTransfer by vendorId: the handler that answers it. Unknown vendorIds are stored and answered UnknownVendorId",
+          },
+        ),
+        max_data_bytes: Type.Integer({
+          default: 4096,
+          minimum: 0,
+          description: 'A DataTransfer with more data than this, bytes, is answered Rejected and kept without its data',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     tariffs: tariffsConfig,
     tariff: singleTariffConfig,
   },

@@ -19,6 +19,7 @@ import { CREDENTIAL, type OcppVersion } from './config.ts';
 import { buildHandlers, dispatch, type Handlers } from './handlers.ts';
 import { chooseProtocol, frameErrorCode, identityProblem, jittered, rpcError } from './protocol.ts';
 import { recordSmartChargingAnswer } from './smart-charging-handlers.ts';
+import { recordDisplayAnswer } from './display-message-handlers.ts';
 import { authenticatedWith, startRotation } from './rotation.ts';
 import { securityAccepted, securityRefusal } from './security-commands.ts';
 import { presented, type SecurityProfile } from './security.ts';
@@ -372,6 +373,7 @@ export class ChargerEndpoint {
     if (verdict.outcome === 'rejected') throw new CommandRejected(`${call.action}: ${verdict.reason}`, verdict.result);
     if (verdict.outcome === 'failed') throw new CommandFailed(`${call.action}: ${verdict.reason}`, verdict.result);
     recordSmartChargingAnswer(this.station, charger, command.name, command.params, verdict.result);
+    recordDisplayAnswer(this.station, charger, command.name, command.params);
     securityAccepted(this.station, charger, command);
     return verdict.result;
   }

@@ -8,7 +8,15 @@
 import { isDiskFull, PointsRefused } from '../../collector/sdk/index.ts';
 import { registerCertificates } from './certificates.ts';
 import { idTagInfo } from './id-tags.ts';
-import { boot, chargerError, connectorStatus, diagnostics, firmware, securityEvent } from './measurements.ts';
+import {
+  boot,
+  chargerError,
+  connectorStatus,
+  diagnostics,
+  firmware,
+  firmwarePublish,
+  securityEvent,
+} from './measurements.ts';
 import { CRITICAL_SECURITY_EVENTS } from './security-events.ts';
 import { autoLocalList } from './station-commands.ts';
 import { emitMeterValues } from './meter-points.ts';
@@ -17,6 +25,9 @@ import type { OcppVersion } from './config.ts';
 import { report, requireAccepted, tagOf, type Charger, type Handler, type On, type Station } from './station.ts';
 import { registerSmartCharging } from './smart-charging-handlers.ts';
 import { registerDeviceModel } from './device-model-handlers.ts';
+import { registerDisplayMessages } from './display-message-handlers.ts';
+import { registerCustomerReports } from './customer-report-handlers.ts';
+import { registerDataTransfer } from './data-transfer-handlers.ts';
 import { registerTransactions, updateSessionMeter } from './transactions.ts';
 
 /** Handles one action for any charger of one version. */
@@ -160,6 +171,17 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   // 1.6 security whitepaper: the status of a SignedUpdateFirmware, and of a GetLog upload.
   if (v16) on('SignedFirmwareStatusNotification', firmwareStatus);
 
+  if (!v16)
+    on('PublishFirmwareStatusNotification', (p, charger) => {
+      const locations = (p.location as string[] | undefined)?.join(' ');
+      ctx.emit(
+        firmwarePublish.name,
+        { status: p.status, request_id: p.requestId, locations },
+        { device: charger.identity },
+      );
+      return {};
+    });
+
   const uploadStatus: Handler = (p: { status: string; requestId?: number }, charger) => {
     ctx.emit(diagnostics.name, { status: p.status, request_id: p.requestId }, { device: charger.identity });
     return {};
@@ -167,15 +189,7 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   if (v16) on('DiagnosticsStatusNotification', uploadStatus);
   on('LogStatusNotification', uploadStatus);
 
-  on('DataTransfer', (p, charger) => {
-    // No vendor extensions are implemented: say so, as both versions prescribe.
-    ctx.count('data_transfer');
-    ctx.log.info(
-      { device: charger.identity, vendorId: p.vendorId, messageId: p.messageId },
-      'DataTransfer from a charger (no vendor extension known)',
-    );
-    return { status: 'UnknownVendorId' };
-  });
+  registerDataTransfer(station, on);
 
   if (!v16) {
     on('ReservationStatusUpdate', (p, charger) => {
@@ -198,6 +212,8 @@ export function buildHandlers(station: Station, version: OcppVersion): Handlers 
   registerSmartCharging(station, version, on);
   registerDeviceModel(station, version, on);
   registerCertificates(station, version, on);
+  registerDisplayMessages(station, version, on);
+  registerCustomerReports(station, version, on);
   return table;
 }
 

@@ -26,6 +26,12 @@ import { Variables } from './variables.ts';
 import { Monitors } from './monitors.ts';
 import { ReportParts } from './report-parts.ts';
 import { registerDeviceModelRoutes } from './device-model-routes.ts';
+import { DisplayMessages } from './display-message-store.ts';
+import { registerDisplayRoutes } from './display-message-handlers.ts';
+import { CustomerReports } from './customer-reports.ts';
+import { registerCustomerReportRoutes } from './customer-report-handlers.ts';
+import { DataTransferHandlers } from './data-transfer-registry.ts';
+import { checkDataTransferConfig } from './data-transfer-handlers.ts';
 import { commandSpecs } from './vocabulary.ts';
 
 /**
@@ -75,7 +81,11 @@ export default definePlugin({
       localLists: new LocalLists(ctx.db, idTags, now),
       reservations: new Reservations(ctx.db, now),
       pricing,
+      displayMessages: new DisplayMessages(ctx.db),
+      customerReports: new CustomerReports(ctx.db),
+      dataTransfer: new DataTransferHandlers(),
     } as Station;
+    checkDataTransferConfig(station);
     const ends = new SessionEnds(station);
     station.ends = ends;
     const sitePower = new SitePower(station, station.chargingProfiles);
@@ -89,6 +99,8 @@ export default definePlugin({
       endpoint.execute(deviceId, { id: randomUUID(), name, params, signal: AbortSignal.timeout(60_000) });
     registerReservationRoutes(station);
     registerDeviceModelRoutes(station);
+    registerDisplayRoutes(ctx, station.displayMessages);
+    registerCustomerReportRoutes(ctx, station.customerReports);
     const pruning = setInterval(() => station.sessions.prune(), 3600_000);
     pruning.unref();
     const sweeping = setInterval(() => void ends.sweep(), ctx.config.session_sweep_s * 1000);

@@ -95,6 +95,22 @@ export const firmware = defineMeasurement({
   },
 });
 
+export const firmwarePublish = defineMeasurement({
+  name: 'ocpp_firmware_publish',
+  description:
+    'PublishFirmwareStatusNotification (2.0.1 local controller): progress of publishing firmware to the stations behind it.',
+  tags: {},
+  fields: {
+    status: {
+      type: 'string',
+      description:
+        'Idle, DownloadScheduled, Downloading, Downloaded, Published, DownloadFailed, DownloadPaused, InvalidChecksum, ChecksumVerified, PublishFailed',
+    },
+    request_id: { type: 'int', description: 'requestId of the PublishFirmware it reports on' },
+    locations: { type: 'string', description: 'Where the stations fetch it (Published), space-separated' },
+  },
+});
+
 export const diagnostics = defineMeasurement({
   name: 'ocpp_diagnostics',
   description:
@@ -103,6 +119,20 @@ export const diagnostics = defineMeasurement({
   fields: {
     status: { type: 'string', description: 'Idle, Uploading, Uploaded, UploadFailed, ...' },
     request_id: { type: 'int', description: '2.0.1 requestId of the GetLog it reports on' },
+  },
+});
+
+export const dataTransfer = defineMeasurement({
+  name: 'ocpp_data_transfer',
+  description:
+    "Each DataTransfer a charger sends, with our answer (vendorId routing: data_transfer.vendors). The vendor is a field: it is the charger's text.",
+  tags: {},
+  fields: {
+    vendor_id: { type: 'string', description: 'vendorId' },
+    message_id: { type: 'string', description: 'messageId, if sent' },
+    data: { type: 'string', description: 'data (2.0.1 JSON encoded); absent when over max_data_bytes' },
+    data_bytes: { type: 'int', unit: 'bytes', description: 'Size of data' },
+    status: { type: 'string', description: 'Our answer: Accepted, Rejected, UnknownMessageId, UnknownVendorId' },
   },
 });
 
@@ -210,9 +240,11 @@ export const measurements = [
   session,
   boot,
   firmware,
+  firmwarePublish,
   diagnostics,
   chargerError,
   securityEvent,
+  dataTransfer,
   ocppEvent,
   sitePower,
   chargingLimit,

@@ -65,6 +65,22 @@ const migrations: readonly Migration[] = [
         last INTEGER NOT NULL, data TEXT NOT NULL, received_at INTEGER NOT NULL,
         PRIMARY KEY (charger, kind, request_id, seq_no)) WITHOUT ROWID;`,
   },
+  {
+    version: 5,
+    name: 'display messages each 2.0.1 charger shows',
+    sql: `CREATE TABLE ocpp_display_messages (
+      charger TEXT NOT NULL, id INTEGER NOT NULL, priority TEXT NOT NULL, state TEXT, format TEXT NOT NULL,
+      language TEXT, content TEXT NOT NULL, start_at TEXT, end_at TEXT, transaction_id TEXT, evse INTEGER,
+      source TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (charger, id)) WITHOUT ROWID;`,
+  },
+  {
+    version: 6,
+    name: 'customer information reported by 2.0.1 chargers, in parts',
+    sql: `CREATE TABLE ocpp_customer_information (
+      charger TEXT NOT NULL, request_id INTEGER NOT NULL, seq_no INTEGER NOT NULL, data TEXT NOT NULL,
+      tbc INTEGER NOT NULL, generated_at TEXT NOT NULL, received_at INTEGER NOT NULL,
+      PRIMARY KEY (charger, request_id, seq_no)) WITHOUT ROWID;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

@@ -149,6 +149,21 @@ const caDir = mkdtempSync(join(tmpdir(), 'fleetpulse-protocol-'));
 const rootPem = readFileSync(makeCa(caDir).cert, 'utf8');
 afterAll(() => rmSync(caDir, { recursive: true, force: true }));
 
+/** Commands that 1.6 has no message for: refused, never sent. */
+const ONLY_201 = new Set([
+  'get_transaction_status',
+  'get_charging_profiles',
+  'publish_firmware',
+  'unpublish_firmware',
+  'set_display_message',
+  'get_display_messages',
+  'clear_display_message',
+  'customer_information',
+  ...Object.keys(deviceModelSpecs),
+  ...Object.keys(monitoringSpecs),
+  ...Object.keys(networkProfileSpecs),
+]);
+
 describe('commands', () => {
   const samples: Record<StatelessCommand, object> = {
     reset: { type: 'hard' },
@@ -220,23 +235,39 @@ describe('commands', () => {
       interface: 'Wireless0',
       apn: { apn: 'internet.example', authentication: 'AUTO' },
     },
+    publish_firmware: { location: 'https://fw.example.com/a.bin', checksum: 'd41d8cd98f00b204e9800998ecf8427e' },
+    unpublish_firmware: { checksum: 'd41d8cd98f00b204e9800998ecf8427e' },
+    set_display_message: {
+      id: 4,
+      priority: 'in_front',
+      message: { content: 'Out of order', language: 'en' },
+      state: 'faulted',
+      start_at: '2024-01-01T00:00:00Z',
+      evse: 1,
+    },
+    get_display_messages: { ids: [4], priority: 'in_front', state: 'faulted' },
+    clear_display_message: { id: 4 },
+    customer_information: {
+      report: true,
+      clear: false,
+      customer_identifier: 'C-1',
+      id_token: { id: 'TAG1' },
+      customer_certificate: {
+        hash_algorithm: 'SHA256',
+        issuer_name_hash: 'ab',
+        issuer_key_hash: 'cd',
+        serial_number: '01',
+      },
+    },
+    data_transfer: { vendor_id: 'com.example', message_id: 'Ping', data: 'hello' },
   };
-  /** Commands of OCPP 2.0.1 only: refused for 1.6, never sent. */
-  const only201 = new Set([
-    'get_transaction_status',
-    'get_charging_profiles',
-    ...Object.keys(deviceModelSpecs),
-    ...Object.keys(monitoringSpecs),
-    ...Object.keys(networkProfileSpecs),
-  ]);
-
   it("every command maps to a payload that passes the version's own schema", () => {
     const stateless = Object.keys(commandSpecs).filter((n) => !STATION_COMMANDS.has(n));
     expect(Object.keys(samples).sort()).toEqual(stateless.sort());
     for (const version of ['ocpp1.6', 'ocpp2.0.1'] as const) {
       for (const [name, params] of Object.entries(samples)) {
         const call = toCall(version, name as CommandName, params, 'cmd-1');
-        if (version === 'ocpp1.6' && only201.has(name)) {
+        if (version === 'ocpp1.6' && ONLY_201.has(name)) {
           expect(call.action, name).toBe('');
           continue;
         }

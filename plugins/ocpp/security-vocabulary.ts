@@ -101,6 +101,9 @@ export function firmwareSignature(p: {
   if (p.signing_certificate === undefined && p.signature === undefined) return undefined;
   if (p.signing_certificate === undefined || p.signature === undefined)
     return 'signed firmware needs both signing_certificate and signature';
+  // The charger checks the signature with it: one it cannot parse fails only after the download.
+  if (!isCertificate(p.signing_certificate)) return 'signing_certificate is not a PEM-encoded X.509 certificate';
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(p.signature)) return 'signature is not base64';
   return { signingCertificate: p.signing_certificate, signature: p.signature };
 }
 
@@ -114,11 +117,7 @@ export function securityCall(v16: boolean, name: keyof Commands, params: unknown
       const p = params as Params<'install_certificate'>;
       const certificateType = useOf(v16, p.type);
       if (!certificateType) return { refused: `${p.type} certificates are 2.0.1 only` };
-      try {
-        new X509Certificate(p.certificate);
-      } catch {
-        return { refused: 'certificate is not a PEM-encoded X.509 certificate' };
-      }
+      if (!isCertificate(p.certificate)) return { refused: 'certificate is not a PEM-encoded X.509 certificate' };
       return { action: 'InstallCertificate', payload: { certificateType, certificate: p.certificate } };
     }
     case 'get_installed_certificates': {
@@ -165,4 +164,13 @@ function useOf(v16: boolean, type: Static<(typeof roots)[number]> | 'v2g_chain')
   if (type === 'manufacturer_root') return 'ManufacturerRootCertificate';
   if (v16) return undefined;
   return { v2g_root: 'V2GRootCertificate', mo_root: 'MORootCertificate', v2g_chain: 'V2GCertificateChain' }[type];
+}
+
+function isCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }

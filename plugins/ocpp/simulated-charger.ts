@@ -14,6 +14,7 @@ import { ALERTING_SECURITY_EVENTS } from './security-events.ts';
 import { ChargerAuthority } from './simulated-auth.ts';
 import { SimulatedDeviceModel } from './simulated-device-model.ts';
 import { SimulatedProfiles } from './simulated-profiles.ts';
+import { ChargerOperations } from './simulated-operations.ts';
 
 export interface SimOptions {
   endpoint: string;
@@ -62,6 +63,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
     (n) => connectors.find((c) => c.id === n)?.tx,
     Math.random() < o.faults.ignoreProfiles,
   );
+  const operations = new ChargerOperations(o.version);
   while (!o.signal.aborted) {
     const client = new RPCClient({
       endpoint: o.endpoint,
@@ -76,6 +78,7 @@ export async function runCharger(o: SimOptions): Promise<void> {
     profiles.serve(client);
     model?.serve(client);
     authority.serve(client, (n) => connectors.some((c) => c.id === n && c.tx !== undefined));
+    operations.serve(client);
     try {
       await client.connect();
     } catch (err) {

@@ -16,6 +16,9 @@ import type { SessionRow, SessionStore } from './sessions.ts';
 import type { Variables } from './variables.ts';
 import type { Monitors } from './monitors.ts';
 import type { ReportParts } from './report-parts.ts';
+import type { DisplayMessages } from './display-message-store.ts';
+import type { CustomerReports } from './customer-reports.ts';
+import type { DataTransferHandlers } from './data-transfer-registry.ts';
 import type { ChargerCa } from './charger-ca.ts';
 import type { IssuedCertificates } from './issued-certificates.ts';
 
@@ -68,6 +71,10 @@ export interface Station {
   localLists: LocalLists;
   reservations: Reservations;
   pricing: Pricing;
+  displayMessages: DisplayMessages;
+  customerReports: CustomerReports;
+  /** What answers a charger's DataTransfer, by the name `data_transfer.vendors.<id>.handler` gives. */
+  dataTransfer: DataTransferHandlers;
   /**
    * Sends a command to a connected charger behind the commands already waiting for it (set once
    * the endpoint exists); for what the plugin sends on its own, e.g. an automatic local list.

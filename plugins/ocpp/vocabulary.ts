@@ -21,19 +21,35 @@ import { reservationSpecs } from './reservations.ts';
 import { baseReportPayload, deviceModelSpecs, reportPayload } from './device-model.ts';
 import { monitoringRefusals, monitoringReportPayload, monitoringSpecs, setMonitoringPayload } from './monitoring.ts';
 import { networkProfilePayload, networkProfileSpecs } from './network-profile.ts';
+import { publishingCall, publishingSpecs } from './firmware-publishing.ts';
+import { displayCall, displayMessageSpecs } from './display-messages.ts';
+import { customerInformationCall, customerInformationSpecs } from './customer-information.ts';
+import { dataTransferCall, dataTransferSpecs } from './data-transfer.ts';
+import { triggerCall, triggerSpecs, type TriggerParams } from './triggers.ts';
 
 const connector = Type.Integer({
   minimum: 0,
   description: 'Connector id (0 = the whole charger); in 2.0.1 the EVSE id',
+});
+const evse = Type.Integer({
+  minimum: 1,
+  description: '2.0.1 EVSE id; connector is then the connector of that EVSE (0 = the whole EVSE)',
 });
 const url = Type.String({ pattern: '^(https?|ftps?)://', maxLength: 512, description: 'http(s) or ftp(s) URL' });
 const closed = { additionalProperties: false } as const;
 
 export const commandSpecs = {
   reset: {
-    description: 'Reboots the charger: soft (1.6 Soft / 2.0.1 OnIdle) or hard (1.6 Hard / 2.0.1 Immediate)',
+    description:
+      'Reboots the charger, or (2.0.1) one EVSE: soft = on_idle (1.6 Soft / 2.0.1 OnIdle), hard = immediate (1.6 Hard / 2.0.1 Immediate)',
     params: Type.Object(
-      { type: Type.Union([Type.Literal('soft'), Type.Literal('hard')], { default: 'soft' }) },
+      {
+        type: Type.Union(
+          ['soft', 'hard', 'on_idle', 'immediate'].map((t) => Type.Literal(t)),
+          { default: 'soft' },
+        ),
+        evse: Type.Optional(Type.Integer({ minimum: 1, description: '2.0.1 only: reset this EVSE, not the station' })),
+      },
       closed,
     ),
   },
@@ -57,14 +73,17 @@ export const commandSpecs = {
     params: Type.Object(
       {
         connector: Type.Integer({ minimum: 1 }),
-        evse: Type.Optional(Type.Integer({ minimum: 1, description: '2.0.1 EVSE id; default = connector' })),
+        evse: Type.Optional(
+          Type.Integer({ minimum: 1, description: '2.0.1 EVSE id (connector 1 of EVSE <connector> when absent)' }),
+        ),
       },
       closed,
     ),
   },
   change_availability: {
-    description: 'Takes a connector (0 = whole charger) in or out of service',
-    params: Type.Object({ connector, available: Type.Boolean() }, closed),
+    description:
+      'Takes a connector (0 = whole charger) in or out of service; in 2.0.1 an EVSE, or one connector of it with evse',
+    params: Type.Object({ connector, available: Type.Boolean(), evse: Type.Optional(evse) }, closed),
   },
   get_config: {
     description:
@@ -91,39 +110,19 @@ export const commandSpecs = {
       closed,
     ),
   },
-  trigger_message: {
-    description: 'Asks the charger to send a message now',
-    params: Type.Object(
-      {
-        message: Type.Union(
-          [
-            'BootNotification',
-            'Heartbeat',
-            'StatusNotification',
-            'MeterValues',
-            'FirmwareStatusNotification',
-            'DiagnosticsStatusNotification',
-            'LogStatusNotification',
-            'SignCertificate',
-          ].map((m) => Type.Literal(m)),
-        ),
-        connector: Type.Optional(Type.Integer({ minimum: 1 })),
-        extended: Type.Optional(
-          Type.Boolean({
-            description:
-              '1.6: send ExtendedTriggerMessage (security whitepaper), where LogStatusNotification is the one of get_log; always so for SignCertificate',
-          }),
-        ),
-      },
-      closed,
-    ),
-  },
+  ...triggerSpecs,
   update_firmware: {
     description: 'Has the charger download and install firmware from a URL (no loopback, link-local or file: URLs)',
     params: Type.Object(
       {
         location: url,
         retrieve_at: Type.Optional(Type.String({ format: 'date-time', description: 'Not before; default now' })),
+        install_at: Type.Optional(
+          Type.String({
+            format: 'date-time',
+            description: 'Install not before (2.0.1, 1.6 signed firmware installDateTime); default once downloaded',
+          }),
+        ),
         retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
         retry_interval_s: Type.Optional(Type.Integer({ minimum: 0 })),
         ...signedFirmware,
@@ -160,6 +159,10 @@ export const commandSpecs = {
     params: Type.Object({}, closed),
   },
   ...securityCommands(url),
+  ...publishingSpecs(url),
+  ...displayMessageSpecs,
+  ...customerInformationSpecs,
+  ...dataTransferSpecs,
   set_security_profile: {
     description:
       'Raises the security profile (2 = wss:// + password, 3 = wss:// + client certificate); once Accepted, lower ones are refused at the handshake',
@@ -217,8 +220,10 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
   switch (name) {
     case 'reset': {
       const p = params as Params<'reset'>;
-      const type = v16 ? (p.type === 'hard' ? 'Hard' : 'Soft') : p.type === 'hard' ? 'Immediate' : 'OnIdle';
-      return { action: 'Reset', payload: { type }, interpret: statusOf };
+      if (v16 && p.evse !== undefined) return refuse(NO_EVSE_16);
+      const hard = p.type === 'hard' || p.type === 'immediate';
+      const type = v16 ? (hard ? 'Hard' : 'Soft') : hard ? 'Immediate' : 'OnIdle';
+      return { action: 'Reset', payload: { type, ...(p.evse ? { evseId: p.evse } : {}) }, interpret: statusOf };
     }
     case 'remote_start': {
       const p = params as Params<'remote_start'>;
@@ -255,6 +260,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'unlock_connector': {
       const p = params as Params<'unlock_connector'>;
+      if (v16 && p.evse !== undefined) return refuse(NO_EVSE_16);
       const payload = v16
         ? { connectorId: p.connector }
         : { evseId: p.evse ?? p.connector, connectorId: p.evse ? p.connector : 1 };
@@ -262,6 +268,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
     }
     case 'change_availability': {
       const p = params as Params<'change_availability'>;
+      if (v16 && p.evse !== undefined) return refuse(NO_EVSE_16);
       if (v16)
         return {
           action: 'ChangeAvailability',
@@ -271,7 +278,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       const operationalStatus = p.available ? 'Operative' : 'Inoperative';
       return {
         action: 'ChangeAvailability',
-        payload: { operationalStatus, ...(p.connector > 0 ? { evse: { id: p.connector } } : {}) },
+        payload: { operationalStatus, ...evseOf(p) },
         interpret: statusOf,
       };
     }
@@ -304,34 +311,17 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       return setConfig(v16, ...entries[0]);
     }
     case 'trigger_message': {
-      const p = params as Params<'trigger_message'>;
-      // The security whitepaper's ExtendedTriggerMessage is the only 1.6 way to ask for a CSR.
-      const extended = v16 && (p.extended === true || p.message === 'SignCertificate');
-      if (extended && p.message === 'DiagnosticsStatusNotification')
-        return refuse('ExtendedTriggerMessage has no DiagnosticsStatusNotification: ask for LogStatusNotification');
-      // The diagnostics upload status has a different name in each version.
-      let requestedMessage: string = p.message;
-      if (v16 && !extended && p.message === 'LogStatusNotification') requestedMessage = 'DiagnosticsStatusNotification';
-      if (!v16 && p.message === 'DiagnosticsStatusNotification') requestedMessage = 'LogStatusNotification';
-      if (p.message === 'SignCertificate')
-        requestedMessage = v16 ? 'SignChargePointCertificate' : 'SignChargingStationCertificate';
-      if (v16)
-        return {
-          action: extended ? 'ExtendedTriggerMessage' : 'TriggerMessage',
-          payload: { requestedMessage, ...(p.connector ? { connectorId: p.connector } : {}) },
-          interpret: statusOf,
-        };
-      return {
-        action: 'TriggerMessage',
-        payload: { requestedMessage, ...(p.connector ? { evse: { id: p.connector } } : {}) },
-        interpret: statusOf,
-      };
+      const call = triggerCall(version, params as TriggerParams);
+      return typeof call === 'string' ? refuse(call) : { ...call, interpret: statusOf };
     }
     case 'update_firmware': {
       const p = params as Params<'update_firmware'>;
       const retrieve = p.retrieve_at ?? new Date().toISOString();
       const signed = firmwareSignature(p);
       if (typeof signed === 'string') return refuse(signed);
+      const install = p.install_at ? { installDateTime: p.install_at } : {};
+      if (v16 && !signed && p.install_at)
+        return refuse('1.6 UpdateFirmware has no install time: leave install_at out, or send signed firmware');
       const retry = {
         ...(p.retries !== undefined ? { retries: p.retries } : {}),
         ...(p.retry_interval_s !== undefined ? { retryInterval: p.retry_interval_s } : {}),
@@ -342,7 +332,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
           action: 'SignedUpdateFirmware',
           payload: {
             requestId: requestIdOf(commandId),
-            firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
+            firmware: { location: p.location, retrieveDateTime: retrieve, ...install, ...signed },
             ...retry,
           },
           interpret: statusOf,
@@ -358,7 +348,7 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         action: 'UpdateFirmware',
         payload: {
           requestId: requestIdOf(commandId),
-          firmware: { location: p.location, retrieveDateTime: retrieve, ...signed },
+          firmware: { location: p.location, retrieveDateTime: retrieve, ...install, ...signed },
           ...retry,
         },
         interpret: statusOf,
@@ -497,6 +487,35 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         : statusOf;
       return { action: call.action, payload: call.payload, interpret };
     }
+    case 'publish_firmware':
+    case 'unpublish_firmware': {
+      const call = publishingCall(v16, name, params, requestIdOf(commandId));
+      if (typeof call === 'string') return refuse(call);
+      // Unpublished is unpublish_firmware's success; NoFirmware and DownloadOngoing say why not.
+      const interpret = (a: Record<string, unknown>) => byStatus(a.status === 'Unpublished' ? 'Accepted' : a.status, a);
+      return { ...call, interpret };
+    }
+    case 'set_display_message':
+    case 'get_display_messages':
+    case 'clear_display_message': {
+      const call = displayCall(v16, name, params, requestIdOf(commandId));
+      if (typeof call === 'string') return refuse(call);
+      // Unknown: no message matches (get) or none has that id (clear), which is an answer.
+      const interpret = (a: Record<string, unknown>) =>
+        a.status === 'Unknown' && name === 'get_display_messages' ? { outcome: 'ok' as const, result: a } : statusOf(a);
+      return { ...call, interpret };
+    }
+    case 'customer_information': {
+      const requestId = requestIdOf(commandId);
+      const call = customerInformationCall(v16, params, requestId);
+      if (typeof call === 'string') return refuse(call);
+      // The report follows in parts: its request_id is where to read it.
+      return { ...call, interpret: (a) => byStatus(a.status, { ...a, request_id: requestId }) };
+    }
+    case 'data_transfer': {
+      const call = dataTransferCall(v16, params);
+      return typeof call === 'string' ? refuse(call) : { ...call, interpret: statusOf };
+    }
     case 'set_security_profile': {
       const p = params as Params<'set_security_profile'>;
       return setConfig(v16, v16 ? 'SecurityProfile' : 'SecurityCtrlr.SecurityProfile', String(p.profile));
@@ -505,6 +524,14 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
       // Commands built from the station's records (local lists, reservations): station-commands.ts.
       return refuse(`${name} needs the station's records`);
   }
+}
+
+const NO_EVSE_16 = 'OCPP 1.6 has no EVSEs: leave evse out (1.6 addresses connectors, or the whole charger)';
+
+/** 2.0.1 `evse` of change_availability: without `evse`, `connector` is the EVSE id (as before EVSEs were named). */
+function evseOf(p: { connector: number; evse?: number }): { evse?: { id: number; connectorId?: number } } {
+  if (p.evse !== undefined) return { evse: { id: p.evse, ...(p.connector > 0 ? { connectorId: p.connector } : {}) } };
+  return p.connector > 0 ? { evse: { id: p.connector } } : {};
 }
 
 /** Keys whose change the plugin must follow (handshake checks): never sent by set_config. */
