@@ -241,8 +241,9 @@ export class Incidents {
   /**
    * A page of incidents, newest first (by id) or most severe first and then newest started
    * (`severity_rank`, inventory migration 10), ordered and paged in SQL. `after` is the last id
-   * of the previous page, in either order (incidents are never deleted, and never change severity
-   * or start).
+   * of the previous page, in either order: an incident never changes severity or start. Only
+   * history retention deletes one (resolved, past `inventory.history_days`): paging on after that
+   * one is refused (field `cursor`), to start again.
    */
   list(filter: IncidentFilter): { items: Incident[]; more: boolean } {
     const where: string[] = [];
