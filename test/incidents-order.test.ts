@@ -118,4 +118,13 @@ describe('incidents by severity', () => {
     ]);
     expect((await get('/incidents')).items.map((i) => i.id)).toEqual(Object.values(ids).sort((a, b) => b - a));
   });
+
+  it('refuses to page on after an incident that is not there (pruned by history retention)', async () => {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/incidents?sort=severity&cursor=999999',
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect([res.statusCode, res.json<{ error: { field: string } }>().error.field]).toEqual([400, 'cursor']);
+  });
 });
