@@ -128,6 +128,24 @@ describe('pending devices', () => {
       await api.inventory.directory.authenticate('CP-UNKNOWN', { type: 'ocpp_password', secret: issued.json().secret }),
     ).toMatchObject({ ok: true });
   });
+
+  it('lists with each pending device what it sent when it connected, when asked (include=reported)', async () => {
+    const boot = (serial: string) => ({ vendor: 'Volta', model: 'Pulsar', serial, firmware: '5.0' });
+    await api.inventory.directory.discover('CP-A', { kind: 'charger', reported: boot('SN-A') });
+    await api.inventory.directory.discover('CP-B', { kind: 'charger' });
+    await api.inventory.directory.discover('CP-C', { kind: 'charger', reported: boot('SN-C') });
+    const listed = (await get('/api/v1/devices?lifecycle=pending&include=reported')).body.items as Array<{
+      id: string;
+      reported: unknown;
+    }>;
+    expect(listed.map((d) => [d.id, d.reported])).toEqual([
+      ['CP-A', { at: expect.any(String), values: boot('SN-A') }],
+      ['CP-B', null],
+      ['CP-C', { at: expect.any(String), values: boot('SN-C') }],
+    ]);
+    const plain = (await get('/api/v1/devices?lifecycle=pending')).body.items as object[];
+    expect(plain.map((d) => 'reported' in d)).toEqual([false, false, false]);
+  });
 });
 
 describe('credentials over the API', () => {

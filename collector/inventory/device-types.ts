@@ -113,3 +113,9 @@ export interface RowError {
 export type ImportMode = 'create' | 'upsert';
 
 export type ImportResult = { ok: true; created: number; updated: number } | { ok: false; errors: RowError[] };
+
+/** What a device said about itself when it connected (boot data), and when. */
+export interface DeviceReport {
+  reported: Record<string, string>;
+  at: number;
+}

@@ -18,6 +18,7 @@ import type {
   DeviceInput,
   DeviceListOptions,
   DevicePatch,
+  DeviceReport,
   ImportMode,
   ImportResult,
   ImportRow,
@@ -39,6 +40,12 @@ const COLUMN_OF: Record<(typeof EDITABLE)[number], string> = {
   lifecycle: 'lifecycle',
 };
 
+type ReportRow = { reported: string; reported_at: number };
+const toReport = (row: ReportRow): DeviceReport => ({
+  reported: JSON.parse(row.reported) as Record<string, string>,
+  at: row.reported_at,
+});
+
 export class Devices {
   private readonly byId: Statement<[string], DeviceRow>;
   private readonly insert: Statement;
@@ -51,7 +58,8 @@ export class Devices {
   private readonly search: DeviceSearch;
   private readonly pending: Statement<[], number>;
   private readonly writeReport: Statement<[string, string, number]>;
-  private readonly readReport: Statement<[string], { reported: string; reported_at: number }>;
+  private readonly readReport: Statement<[string], ReportRow>;
+  private readonly readReports: Statement<[string], ReportRow & { device: string }>;
   /** List statements by SQL text: the filter combinations are few, parsing each time is not free. */
   private readonly statements = new Map<string, Statement>();
 
@@ -77,6 +85,9 @@ export class Devices {
        ON CONFLICT(device) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at`,
     );
     this.readReport = db.prepare('SELECT reported, reported_at FROM device_reports WHERE device = ?');
+    this.readReports = db.prepare(
+      'SELECT device, reported, reported_at FROM device_reports WHERE device IN (SELECT value FROM json_each(?))',
+    );
     this.deleteLabels = db.prepare('DELETE FROM device_labels WHERE device_seq = ?');
     this.insertLabel = db.prepare('INSERT INTO device_labels (device_seq, key, value) VALUES (?, ?, ?)');
     this.search = new DeviceSearch(db);
@@ -147,9 +158,15 @@ export class Devices {
   }
 
   /** What the device last reported about itself (boot data), for whoever approves it. */
-  reported(id: string): { reported: Record<string, string>; at: number } | undefined {
+  reported(id: string): DeviceReport | undefined {
     const row = this.readReport.get(id);
-    return row && { reported: JSON.parse(row.reported) as Record<string, string>, at: row.reported_at };
+    return row && toReport(row);
+  }
+
+  /** What each of `ids` last reported, in one query (a page of pending devices), by device id. */
+  reports(ids: readonly string[]): Map<string, DeviceReport> {
+    const rows = this.readReports.all(JSON.stringify(ids));
+    return new Map(rows.map((row) => [row.device, toReport(row)]));
   }
 
   count(): number {

@@ -401,6 +401,21 @@ export const migrations: readonly Migration[] = [
       INSERT INTO device_id_search (rowid, id) SELECT seq, id FROM devices;
     `,
   },
+  {
+    version: 10,
+    name: 'incidents: most severe, then newest, first',
+    sql: `
+      -- The operator list reads a page in this order; sorting in JS read every open incident
+      -- on every request. A severity no rule declares ranks last. Virtual: nothing to backfill.
+      ALTER TABLE incidents ADD COLUMN severity_rank INTEGER GENERATED ALWAYS AS (
+        CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1 WHEN 'warning' THEN 2 WHEN 'info' THEN 3 ELSE 4 END
+      ) VIRTUAL;
+      CREATE INDEX incidents_by_severity ON incidents (status, severity_rank, starts_at DESC, id DESC);
+      -- "Unresolved" (open or acknowledged) in order without a sort: the query repeats this WHERE.
+      CREATE INDEX incidents_unresolved_by_severity ON incidents (severity_rank, starts_at DESC, id DESC)
+        WHERE status != 'resolved';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */

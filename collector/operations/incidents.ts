@@ -76,7 +76,21 @@ export class IncidentError extends Refusal {
   override name = 'IncidentError';
 }
 
-type Row = Omit<Incident, 'labels'> & { labels: string };
+/** What a list of incidents is narrowed to; `unresolved`: open or acknowledged. */
+export interface IncidentFilter {
+  status?: IncidentStatus | 'unresolved';
+  customer?: string;
+  site?: string;
+  device?: string;
+  severity?: string;
+  /** newest (the default): by id, descending; severity: most severe, then newest started. */
+  order?: 'newest' | 'severity';
+  /** The id of the previous page's last incident. */
+  after?: number;
+  limit: number;
+}
+
+type Row = Omit<Incident, 'labels'> & { labels: string; severity_rank?: number };
 
 /** Incidents and their timeline (`incidents`, `incident_events`, inventory migration 4). */
 export class Incidents {
@@ -224,29 +238,44 @@ export class Incidents {
     ).map((e) => ({ ...e, details: e.details ? (JSON.parse(e.details) as Record<string, unknown>) : null }));
   }
 
-  list(filter: {
-    status?: IncidentStatus;
-    customer?: string;
-    site?: string;
-    device?: string;
-    severity?: string;
-    before?: number;
-    limit: number;
-  }): { items: Incident[]; more: boolean } {
+  /**
+   * A page of incidents, newest first (by id) or most severe first and then newest started
+   * (`severity_rank`, inventory migration 10), ordered and paged in SQL. `after` is the last id
+   * of the previous page, in either order: an incident never changes severity or start. Only
+   * history retention deletes one (resolved, past `inventory.history_days`): paging on after that
+   * one is refused (field `cursor`), to start again.
+   */
+  list(filter: IncidentFilter): { items: Incident[]; more: boolean } {
     const where: string[] = [];
     const values: unknown[] = [];
-    for (const key of ['status', 'customer', 'site', 'device', 'severity'] as const) {
+    // Written as the partial index incidents_unresolved_by_severity is, so that SQLite uses it.
+    if (filter.status === 'unresolved') where.push("status != 'resolved'");
+    else if (filter.status !== undefined) {
+      where.push('status = ?');
+      values.push(filter.status);
+    }
+    for (const key of ['customer', 'site', 'device', 'severity'] as const) {
       if (filter[key] !== undefined) {
         where.push(`${key} = ?`);
         values.push(filter[key]);
       }
     }
-    if (filter.before !== undefined) {
+    if (filter.after !== undefined && filter.order === 'severity') {
+      const last = this.db
+        .prepare('SELECT severity_rank AS rank, starts_at FROM incidents WHERE id = ?')
+        .get(filter.after) as { rank: number; starts_at: number } | undefined;
+      if (!last) throw new IncidentError('invalid', `no incident ${filter.after} to page after`, 'cursor');
+      where.push('(severity_rank > ? OR (severity_rank = ? AND (starts_at < ? OR (starts_at = ? AND id < ?))))');
+      values.push(last.rank, last.rank, last.starts_at, last.starts_at, filter.after);
+    } else if (filter.after !== undefined) {
       where.push('id < ?');
-      values.push(filter.before);
+      values.push(filter.after);
     }
+    const order = filter.order === 'severity' ? 'severity_rank, starts_at DESC, id DESC' : 'id DESC';
     const rows = this.db
-      .prepare(`SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
+      .prepare(
+        `SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`,
+      )
       .all(...values, filter.limit + 1) as Row[];
     return { items: rows.slice(0, filter.limit).map(toIncident), more: rows.length > filter.limit };
   }
@@ -332,6 +361,6 @@ function stableFingerprint(labels: Record<string, string>): string {
     .join(',');
 }
 
-function toIncident(row: Row): Incident {
+function toIncident({ severity_rank: _rank, ...row }: Row): Incident {
   return { ...row, labels: JSON.parse(row.labels) as Record<string, string> };
 }

@@ -6,12 +6,20 @@ import { decodeCursor, encodeCursor } from '../../cursor.ts';
 import { ApiError, apiErrors } from '../../errors.ts';
 import type { DeviceDraft } from '../../../collector/sdk/index.ts';
 import type { RouteContext } from '../../options.ts';
-import { IdParams, ms, StringEnum } from '../../schemas.ts';
+import { IdParams, StringEnum } from '../../schemas.ts';
 import { validatorCompiler } from '../../validation.ts';
 import { devicesCsv } from './export.ts';
 import { prepareImport } from './import.ts';
 import { latestReadings, type Reading } from './readings.ts';
-import { DeviceDetail, DeviceJson, deviceJson, DevicePage, deviceSchemas, parseLabelFilters } from './schemas.ts';
+import {
+  DeviceDetail,
+  DeviceJson,
+  deviceJson,
+  DevicePage,
+  deviceSchemas,
+  parseLabelFilters,
+  reportedJson,
+} from './schemas.ts';
 
 const tags = ['devices'];
 
@@ -48,7 +56,7 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (
       preValidation: labelsAsArray,
     },
     async (request) => {
-      const { sort = 'id', cursor, limit, label, ...filter } = request.query;
+      const { sort = 'id', cursor, limit, label, include, ...filter } = request.query;
       const desc = sort.startsWith('-');
       const field = (desc ? sort.slice(1) : sort) as DeviceSortField;
       const after = cursor === undefined ? undefined : decodeCursor(cursor, sort, isDeviceKey);
@@ -60,8 +68,11 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (
         limit,
       });
       const last = page.items.at(-1);
+      const reports = include === 'reported' ? inventory.devices.reports(page.items.map((d) => d.id)) : undefined;
       return {
-        items: page.items.map(deviceJson),
+        items: reports
+          ? page.items.map((d) => ({ ...deviceJson(d), reported: reportedJson(reports.get(d.id)) }))
+          : page.items.map(deviceJson),
         next_cursor: page.more && last ? encodeCursor(sort, { value: last[field], id: last.id }) : null,
       };
     },
@@ -213,12 +224,11 @@ const devices: FastifyPluginAsyncTypebox<RouteContext> = async (
           request.log.warn({ err, device: device.id }, 'latest readings unavailable');
         }
       }
-      const reported = inventory.devices.reported(device.id);
       return {
         ...deviceJson(device),
         readings,
         ...(readingsError ? { readings_error: readingsError } : {}),
-        reported: reported ? { at: ms(reported.at)!, values: reported.reported } : null,
+        reported: reportedJson(inventory.devices.reported(device.id)),
       };
     },
   );

@@ -1,5 +1,11 @@
-import { Type } from 'typebox';
-import { DEVICE_SORT_FIELDS, DEVICE_STATES, LIFECYCLES, type Device } from '../../../collector/inventory/index.ts';
+import { Type, type Static } from 'typebox';
+import {
+  DEVICE_SORT_FIELDS,
+  DEVICE_STATES,
+  LIFECYCLES,
+  type Device,
+  type DeviceReport,
+} from '../../../collector/inventory/index.ts';
 import {
   Cursor,
   DeviceId,
@@ -54,24 +60,36 @@ export const DeviceJson = Type.Object({
   updated_at: Timestamp,
 });
 
+const Reported = Nullable(
+  Type.Object(
+    { at: Timestamp, values: Type.Record(Type.String(), Type.String()) },
+    {
+      description:
+        'What the device last said about itself when it connected (OCPP BootNotification: vendor, model, serial, firmware), for whoever approves it; null when it said nothing',
+    },
+  ),
+);
+
 export const DeviceDetail = Type.Object({
   ...DeviceJson.properties,
   readings: Nullable(
     Type.Array(Reading, { description: 'Latest point of each series of the device; null without InfluxDB' }),
   ),
   readings_error: Type.Optional(Type.String({ description: 'Why readings is null although InfluxDB is configured' })),
-  reported: Nullable(
-    Type.Object(
-      { at: Timestamp, values: Type.Record(Type.String(), Type.String()) },
-      {
-        description:
-          'What the device last said about itself when it connected (OCPP BootNotification: vendor, model, serial, firmware), for whoever approves it; null when it said nothing',
-      },
-    ),
-  ),
+  reported: Reported,
 });
 
-export const DevicePage = PageOf(DeviceJson);
+export const DevicePage = PageOf(
+  Type.Object(
+    { ...DeviceJson.properties, reported: Type.Optional(Reported) },
+    { description: 'reported: with include=reported' },
+  ),
+);
+
+/** A device's `reported` in its JSON form. */
+export function reportedJson(r: DeviceReport | undefined): Static<typeof Reported> {
+  return r ? { at: ms(r.at)!, values: r.reported } : null;
+}
 
 /** Columns a CSV import/export knows besides `label.<key>`; the read-only ones are ignored on import. */
 export const WRITABLE_COLUMNS = [
@@ -140,6 +158,11 @@ export function deviceSchemas(kinds: readonly string[]) {
     {
       ...filters,
       sort: Type.Optional(StringEnum(sorts, { description: 'A field; prefix - for descending. Default id' })),
+      include: Type.Optional(
+        StringEnum(['reported'] as const, {
+          description: "reported: each device's `reported` (what it said when it connected), read for the page at once",
+        }),
+      ),
       cursor: Type.Optional(Cursor),
       limit: Limit(500, 50),
     },

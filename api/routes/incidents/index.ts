@@ -75,15 +75,15 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
     {
       schema: {
         tags,
-        summary: 'Incidents, newest first',
+        summary: 'Incidents, newest or most severe first',
         querystring: IncidentListQuery,
         response: { 200: IncidentPage },
       },
       config: { minRole: 'viewer' },
     },
     async (request) => {
-      const { cursor, ...filter } = request.query;
-      const page = store.list({ ...filter, ...(cursor ? { before: Number(cursor) } : {}) });
+      const { cursor, sort, ...filter } = request.query;
+      const page = store.list({ ...filter, order: sort ?? 'newest', ...(cursor ? { after: Number(cursor) } : {}) });
       return { items: page.items.map(incidentJson), next_cursor: page.more ? String(page.items.at(-1)!.id) : null };
     },
   );

@@ -84,7 +84,17 @@ export const IncidentPage = PageOf(IncidentJson);
 export const IncidentParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 export const IncidentListQuery = Type.Object(
   {
-    status: Type.Optional(StringEnum(['open', 'acknowledged', 'resolved'] as const)),
+    status: Type.Optional(
+      StringEnum(['open', 'acknowledged', 'resolved', 'unresolved'] as const, {
+        description: 'unresolved: open or acknowledged',
+      }),
+    ),
+    sort: Type.Optional(
+      StringEnum(['newest', 'severity'] as const, {
+        description:
+          'newest (default): newest first; severity: most severe first (critical, error, warning, info), then newest started',
+      }),
+    ),
     customer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     site: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     device: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),

@@ -6,7 +6,7 @@ import { html, when } from '../html.ts';
 import { csrfField } from '../layout.ts';
 import type { UiContext } from '../context.ts';
 import { schemaFields, schemaValues } from '../schema-form.ts';
-import { incidentRows, unresolved } from './incidents.ts';
+import { incidentPage, incidentRows } from './incidents.ts';
 
 type Command = Static<typeof CommandJson>;
 const ENDED = new Set(['succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled']);
@@ -19,15 +19,15 @@ export default function devices(ctx: UiContext): void {
   ctx.get('/devices/:id', async (ui, request, reply) => {
     const id = (request.params as { id: string }).id;
     const e = encodeURIComponent(id);
-    const [device, commands, windows] = await Promise.all([
+    const [device, commands, windows, incidents] = await Promise.all([
       ui.api<Static<typeof DeviceDetail>>('GET', `/devices/${e}`),
       ui.api<Static<typeof CommandPage>>('GET', `/commands?device=${e}&limit=20`),
       ui.api<Static<typeof WindowList>>('GET', `/maintenance?scope=device&target=${e}`),
+      incidentPage(ui, { device: id, status: 'unresolved' }),
     ]);
     if (device.status !== 200)
       return ui.problem(reply, device.status, 'Device', device.error ?? `refused (${device.status})`);
     const d = device.body;
-    const open = await unresolved(ui, { device: d.id });
     const specs = catalogue?.forKind(d.kind) ?? {};
     const mayCommand = ui.can('POST', '/commands');
     const mayMaintain = ui.can('POST', '/maintenance');
@@ -81,7 +81,12 @@ export default function devices(ctx: UiContext): void {
             : html`<p>${d.readings_error ?? 'No readings.'}</p>`
         }
         <h2>Open incidents</h2>
-        ${incidentRows(open)}
+        ${incidentRows(incidents.status === 200 ? incidents.body.items : [])}
+        ${
+          incidents.status === 200 && incidents.body.next_cursor
+            ? html`<p><a href="/ui/incidents?device=${e}">All open incidents of ${d.id}</a></p>`
+            : null
+        }
         <h2>Maintenance windows</h2>
         ${
           windows.status === 200 && windows.body.items.length

@@ -1,31 +1,28 @@
 import type { Static } from 'typebox';
 import type { IncidentDetail, IncidentJson, IncidentPage } from '../../routes/incidents/schemas.ts';
+import type { ApiAnswer } from '../api-client.ts';
 import { html, when } from '../html.ts';
 import { actionButton, csrfField } from '../layout.ts';
 import type { UiContext, UiRequest } from '../context.ts';
 
 type Incident = Static<typeof IncidentJson>;
 
-const SEVERITY_RANK: Record<string, number> = { critical: 0, error: 1, warning: 2, info: 3 };
-const rank = (severity: string) => SEVERITY_RANK[severity] ?? 4;
 const STATES = ['unresolved', 'open', 'acknowledged', 'resolved'] as const;
+/** Incidents per page: the shift reads the top; the rest is one "Next" away. */
+const PAGE_SIZE = 50;
 
-/** Most severe first, then newest: what the shift looks at first. */
-export function bySeverityThenNewest(a: Incident, b: Incident): number {
-  return rank(a.severity) - rank(b.severity) || Date.parse(b.starts_at) - Date.parse(a.starts_at) || b.id - a.id;
-}
-
-/** Incidents that are not resolved, for a page that lists them (the device page). */
-export async function unresolved(ui: UiRequest, filter: Record<string, string>): Promise<Incident[]> {
-  const lists = await Promise.all(
-    (['open', 'acknowledged'] as const).map((status) =>
-      ui.api<Static<typeof IncidentPage>>(
-        'GET',
-        `/incidents?${new URLSearchParams({ ...filter, status, limit: '500' })}`,
-      ),
-    ),
+/**
+ * One page of incidents most severe first, then newest (the API orders and pages them in SQL);
+ * `filter` is the API's list query (status, customer, site, device, cursor).
+ */
+export async function incidentPage(
+  ui: UiRequest,
+  filter: Record<string, string>,
+): Promise<ApiAnswer<Static<typeof IncidentPage>>> {
+  return ui.api<Static<typeof IncidentPage>>(
+    'GET',
+    `/incidents?${new URLSearchParams({ ...filter, sort: 'severity', limit: String(PAGE_SIZE) })}`,
   );
-  return lists.flatMap((l) => (l.status === 200 ? l.body.items : [])).sort(bySeverityThenNewest);
 }
 
 export function incidentRows(items: Incident[]) {
@@ -65,21 +62,11 @@ export default function incidents(ctx: UiContext): void {
     const q = request.query as Record<string, string | undefined>;
     const state = (STATES as readonly string[]).includes(q.state ?? '') ? q.state! : 'unresolved';
     const filter: Record<string, string> = {};
-    if (q.customer) filter.customer = q.customer;
-    if (q.site) filter.site = q.site;
-    if (q.device) filter.device = q.device;
-    let items: Incident[];
-    let error: string | undefined;
-    if (state === 'unresolved') {
-      items = await unresolved(ui, filter);
-    } else {
-      const page = await ui.api<Static<typeof IncidentPage>>(
-        'GET',
-        `/incidents?${new URLSearchParams({ ...filter, status: state, limit: '500' })}`,
-      );
-      items = page.status === 200 ? page.body.items.sort(bySeverityThenNewest) : [];
-      error = page.error;
-    }
+    for (const key of ['customer', 'site', 'device'] as const) if (q[key]) filter[key] = q[key];
+    const page = await incidentPage(ui, { ...filter, status: state, ...(q.cursor && { cursor: q.cursor }) });
+    const items = page.status === 200 ? page.body.items : [];
+    const next = page.status === 200 ? page.body.next_cursor : null;
+    const nextUrl = next && `/ui/incidents?${new URLSearchParams({ ...filter, state, cursor: next })}`;
     return ui.render(
       'Incidents',
       html`<form method="get" action="/ui/incidents" class="filters" role="search">
@@ -92,7 +79,8 @@ export default function incidents(ctx: UiContext): void {
           </select>
           <button type="submit">Filter</button>
         </form>
-        ${error ? html`<p class="error" role="alert">${error}</p>` : null} ${incidentRows(items)}`,
+        ${page.error ? html`<p class="error" role="alert">${page.error}</p>` : null} ${incidentRows(items)}
+        ${nextUrl ? html`<nav aria-label="Pages"><a href="${nextUrl}" rel="next">Next ${PAGE_SIZE}</a></nav>` : null}`,
     );
   });
 

@@ -1,5 +1,5 @@
 import type { Static } from 'typebox';
-import type { DeviceDetail, DevicePage } from '../../routes/devices/schemas.ts';
+import type { DevicePage } from '../../routes/devices/schemas.ts';
 import { html, when } from '../html.ts';
 import { actionButton } from '../layout.ts';
 import type { UiContext } from '../context.ts';
@@ -7,12 +7,12 @@ import type { UiContext } from '../context.ts';
 /** Devices that connected unknown: what they said about themselves, approve or reject. */
 export default function pending(ctx: UiContext): void {
   ctx.get('/pending', async (ui) => {
-    const list = await ui.api<Static<typeof DevicePage>>('GET', '/devices?lifecycle=pending&sort=-created_at&limit=50');
-    const items = list.status === 200 ? list.body.items : [];
-    // What each first sent is in its detail (`reported`): one call per listed device, 50 at most.
-    const details = await Promise.all(
-      items.map((d) => ui.api<Static<typeof DeviceDetail>>('GET', `/devices/${encodeURIComponent(d.id)}`)),
+    // What each sent when it connected comes with the list, read for the whole page at once.
+    const list = await ui.api<Static<typeof DevicePage>>(
+      'GET',
+      '/devices?lifecycle=pending&sort=-created_at&limit=50&include=reported',
     );
+    const items = list.status === 200 ? list.body.items : [];
     const mayApprove = ui.can('POST', '/devices/:id/approve');
     const mayReject = ui.can('DELETE', '/devices/:id');
     return ui.render(
@@ -31,8 +31,8 @@ export default function pending(ctx: UiContext): void {
                 </tr>
               </thead>
               <tbody>
-                ${items.map((d, n) => {
-                  const reported = details[n].status === 200 ? details[n].body.reported : null;
+                ${items.map((d) => {
+                  const reported = d.reported;
                   const base = `/ui/pending/${encodeURIComponent(d.id)}`;
                   return html`<tr>
                     <td>${d.id}</td>
