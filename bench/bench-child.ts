@@ -21,7 +21,9 @@ let jobCount = 0;
 export function benchChild(script: string, role: string, job: object, o: { gc?: boolean; fdLimit?: boolean } = {}) {
   const file = join(jobs, `${basename(script, '.ts')}-${role}-${++jobCount}.json`);
   writeFileSync(file, JSON.stringify(job));
-  const node = [process.execPath, ...(o.gc ? ['--expose-gc'] : []), '--import', 'tsx', script, role, file];
+  // BENCH_CPU_PROF=<dir>: a CPU profile of every child, written there when it exits.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const node = [process.execPath, ...(o.gc ? ['--expose-gc'] : []), ...profile, '--import', 'tsx', script, role, file];
   const [command, args] = o.fdLimit
     ? ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', ...node]]
     : [node[0], node.slice(1)];
