@@ -28,6 +28,8 @@ import { openInventory } from '../collector/inventory/index.ts';
 import { generateSecret } from '../collector/inventory/credentials.ts';
 import ocpp from '../plugins/ocpp/index.ts';
 import simulator from '../plugins/ocpp/simulator.ts';
+import { emit } from './bench-child.ts';
+import { memoryParts, rssKb } from './process-memory.ts';
 
 export interface ServerJob {
   chargers: number;
@@ -40,23 +42,6 @@ export interface ChargersJob {
   chargers: number;
   ramp_per_s: number;
   meter_interval_s: number;
-}
-
-const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
-const rssKb = () => {
-  gc();
-  gc();
-  return process.memoryUsage().rss / 1024;
-};
-/** Where resident memory is, KB: each V8 heap space's physical size, external memory, the rest. */
-function memoryParts(): Record<string, number> {
-  const parts: Record<string, number> = {};
-  for (const s of v8.getHeapSpaceStatistics()) parts[s.space_name] = s.physical_space_size / 1024;
-  const m = process.memoryUsage();
-  parts.external = m.external / 1024;
-  parts.outside_v8 = m.rss / 1024 - Object.values(parts).reduce((a, b) => a + b, 0);
-  return parts;
 }
 
 /** RSS and used heap before any charger: after start-up garbage (module compilation) is collected. */

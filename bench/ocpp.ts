@@ -15,13 +15,9 @@
  * Run: npx tsx bench/ocpp.ts [--chargers 2000] [--full] [--commands 500] [--ramp 1000] [--rounds 2]
  *   --full = 10,000 chargers (the target; the goal is 19,000 and the open-file limit here 20,000)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchChild, events } from './bench-child.ts';
 import { median } from './median.ts';
 import type { Result } from './result.ts';
 
@@ -50,41 +46,7 @@ export interface OcppBench {
 }
 
 const CHILD = new URL('./ocpp-child.ts', import.meta.url).pathname;
-
-/** Jobs go to the child in a file: 10,000 chargers' passwords are more than one argument may hold (E2BIG). */
-const jobs = mkdtempSync(join(tmpdir(), 'fleetpulse-ocpp-jobs-'));
-process.on('exit', () => rmSync(jobs, { recursive: true, force: true }));
-let jobCount = 0;
-
-function child(role: string, job: object, gc = false): ChildProcess {
-  const file = join(jobs, `${role}-${++jobCount}.json`);
-  writeFileSync(file, JSON.stringify(job));
-  return spawn(process.execPath, [...(gc ? ['--expose-gc'] : []), '--import', 'tsx', CHILD, role, file], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-}
-
-/** Resolves with each JSON line event as it comes. */
-function events(proc: ChildProcess): (name: string) => Promise<Record<string, any>> {
-  const waiting = new Map<string, (v: Record<string, any>) => void>();
-  const seen = new Map<string, Record<string, any>>();
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let msg: Record<string, any>;
-    try {
-      msg = JSON.parse(line);
-    } catch {
-      return;
-    }
-    seen.set(msg.event, msg);
-    waiting.get(msg.event)?.(msg);
-  });
-  return (name) =>
-    new Promise((resolve, reject) => {
-      if (seen.has(name)) return resolve(seen.get(name)!);
-      waiting.set(name, resolve);
-      proc.once('exit', (code) => reject(new Error(`child exited (${code}) before "${name}"`)));
-    });
-}
+const child = (role: string, job: object, gc = false) => benchChild(CHILD, role, job, { gc });
 
 async function side(role: 'ours' | 'bare', chargers: number, commands: number, ramp: number): Promise<OcppBenchSide> {
   const server = child(role, { chargers, commands, heartbeat_s: 60 }, true);

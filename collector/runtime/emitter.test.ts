@@ -52,7 +52,7 @@ function setUp(opts: { full?: () => boolean } = {}) {
       ?.value ?? 0;
   const emitted = async () =>
     (await metrics.pointsEmitted.get()).values.find((x) => x.labels.plugin === 'agent')?.value ?? 0;
-  return { lines, forward: emitter.forwarder('agent', declared()), refusedFor, emitted, metrics };
+  return { lines, forward: emitter.forwarder('agent', declared()), refusedFor, emitted, metrics, directory };
 }
 
 describe('Emitter.forwarder (lines encoded at the edge, enriched here)', () => {
@@ -148,6 +148,35 @@ describe('Emitter.forwarder refuses what an edge may not write', () => {
     expect(forward(parseLineHead(good))).toBeUndefined();
     expect(forward(parseLineHead('meter,device=pc\\ 1 ok=false,w=5 3'))).toBeUndefined();
     expect(lines).toHaveLength(2);
+  });
+
+  it('checks every line again, also one like lines it has passed, with the inventory of now', () => {
+    const { lines, forward, directory } = setUp();
+    expect(forward(parseLineHead('meter,device=pc\\ 1 wh=5i,ok=T 1'))).toBeUndefined();
+    // The same head and keys as the line passed, another type: still refused.
+    expect(forward(parseLineHead('meter,device=pc\\ 1 wh=5,ok=T 2'))).toBe('field_type');
+    expect(forward(parseLineHead('meter,device=pc\\ 1 wh=5i,ok=1i 3'))).toBe('field_type');
+    // A key that begins like a passed one is not that one.
+    expect(forward(parseLineHead('meter,device=pc\\ 1 whx=5i 4'))).toBe('field_type');
+    expect(forward(parseLineHead('meter,device=pc\\ 1 w=5i 5'))).toBe('field_type');
+    // The device moved to another customer: its next line says so, from the same text.
+    directory.add({ id: 'pc 1', kind: 'pc', customer: 'globex', site: 'oslo', gateway: 'agent-1' });
+    expect(forward(parseLineHead('meter,device=pc\\ 1 wh=6i,ok=T 6'))).toBeUndefined();
+    expect(forward(parseLineHead('meter,device=pc\\ 1,customer=acme wh=6i 7'))).toBe('identity');
+    // A head without `device` (a gateway adds its own) is the device's it is given for.
+    const unnamed = (device: string) => {
+      const head = parseLineHead('fine v=1 8');
+      head.tags.device = device;
+      return head;
+    };
+    expect(forward(unnamed('pc 1'))).toBeUndefined();
+    expect(forward(unnamed('new-1'))).toBeUndefined();
+    expect(lines).toEqual([
+      'meter,customer=acme,device=pc\\ 1,gateway=agent-1,kind=pc,model=NUC\\,\\ 12,site=lyon\\=3 wh=5i,ok=T 1',
+      'meter,customer=globex,device=pc\\ 1,gateway=agent-1,kind=pc,site=oslo wh=6i,ok=T 6',
+      'fine,customer=globex,device=pc\\ 1,gateway=agent-1,kind=pc,site=oslo v=1 8',
+      'fine,device=new-1,gateway=agent-1,kind=terminal v=1 8',
+    ]);
   });
 
   it('answers `spool_full` when the sink refuses the line, and does not count it emitted', async () => {

@@ -32,6 +32,8 @@ export interface LineSink {
  */
 export const IDENTITY_TAGS = ['device', 'kind', 'model', 'customer', 'site', 'gateway', 'contract'] as const;
 const IDENTITY: ReadonlySet<string> = new Set(IDENTITY_TAGS);
+/** Forwarded heads remembered per device (see `Emitter.rememberHead`). */
+const HEADS_PER_DEVICE = 16;
 
 /**
  * Told of plugin points older than `before` (epoch ms) as they are spooled: the downsampler,
@@ -55,6 +57,8 @@ export class Emitter {
   private readonly lastWarned = new Map<string, number>();
   /** Inventory tags per device id (see `enrich`). */
   private readonly tagSets = new WeakMap<DeviceRecord, Tags>();
+  /** Per device record, forwarded heads as received → as written (see `forwarder`). */
+  private readonly forwardedHeads = new WeakMap<DeviceRecord, Map<string, string>>();
   /** Set by serve when rollups are computed. */
   late: LateWatch | undefined;
   /**
@@ -110,26 +114,35 @@ export class Emitter {
       if (head.time === undefined) return refuse('no_timestamp', head, 'a forwarded line needs a timestamp');
       const spec = allowed.get(head.measurement);
       if (!spec) return refuse('measurement', head, `measurement "${head.measurement}" may not be forwarded`);
-      // A device the inventory does not know has no identity but its id: it is written under no
-      // customer, whatever the line says.
-      const identity = this.identityOf(head.tags.device) ?? { device: head.tags.device };
-      let own = false;
-      for (const key in head.tags) {
-        if (!IDENTITY.has(key)) own = true;
-        else if (head.tags[key] !== identity[key])
-          return refuse('identity', head, `tag ${key}="${head.tags[key]}" is not the inventory's`);
+      const record = this.recordOf(head.tags.device);
+      const heads = record && head.text !== undefined ? this.forwardedHeads.get(record) : undefined;
+      // A head this device sent before, unchanged, and the same inventory record: checked and
+      // encoded then (the identity check and the encoding depend on nothing else).
+      let encoded = heads?.get(head.text!);
+      if (encoded === undefined) {
+        // A device the inventory does not know has no identity but its id: it is written under no
+        // customer, whatever the line says.
+        const identity = (record && this.identityOf(record)) ?? { device: head.tags.device };
+        let own = false;
+        for (const key in head.tags) {
+          if (!IDENTITY.has(key)) own = true;
+          else if (head.tags[key] !== identity[key])
+            return refuse('identity', head, `tag ${key}="${head.tags[key]}" is not the inventory's`);
+        }
+        const mismatch = fieldSetMismatch(spec, head.rest);
+        if (mismatch !== undefined) return refuse('field_type', head, mismatch);
+        try {
+          encoded = encodeHead(head.measurement, own ? { ...head.tags, ...identity } : identity);
+        } catch (err) {
+          if (!(err instanceof LineProtocolError)) throw err;
+          return refuse('malformed', head, err.message);
+        }
+        if (record && head.text !== undefined) this.rememberHead(record, head.text, encoded);
+      } else {
+        const mismatch = fieldSetMismatch(spec, head.rest);
+        if (mismatch !== undefined) return refuse('field_type', head, mismatch);
       }
-      const tags = own ? { ...head.tags, ...identity } : identity;
-      const mismatch = fieldSetMismatch(spec, head.rest);
-      if (mismatch !== undefined) return refuse('field_type', head, mismatch);
-      let line;
-      try {
-        line = `${encodeHead(head.measurement, tags)} ${head.rest}`;
-      } catch (err) {
-        if (!(err instanceof LineProtocolError)) throw err;
-        return refuse('malformed', head, err.message);
-      }
-      const refusal = this.append(line);
+      const refusal = this.append(encoded + ' ' + head.rest);
       if (refusal !== undefined) return refusal;
       emitted.count++;
       if (this.late !== undefined) {
@@ -177,25 +190,38 @@ export class Emitter {
   }
 
   private enrich(tags: Tags): Tags {
-    const cached = this.identityOf(tags.device);
-    if (!cached) return tags;
+    const record = this.recordOf(tags.device);
+    if (!record) return tags;
+    const cached = this.identityOf(record);
     for (const key in tags) if (key !== 'device') return { ...tags, ...cached };
     return cached;
   }
 
-  /** The inventory's tags of a device, or undefined when it has none (or this is the edge). */
-  private identityOf(id: string | undefined): Tags | undefined {
-    const device = id === undefined || !this.enriching ? undefined : this.directory.lookup(id);
-    if (!device) return undefined;
+  /** The inventory's record of a device, or undefined when it has none (or this is the edge). */
+  private recordOf(id: string | undefined): DeviceRecord | undefined {
+    return id === undefined || !this.enriching ? undefined : this.directory.lookup(id);
+  }
+
+  /** The inventory's tags of a device. */
+  private identityOf(device: DeviceRecord): Tags {
     // Most points carry only `device`: their tag set is built once per device record. Directories
     // hand out a new record when a device changes, so the record itself is the cache key.
     let cached = this.tagSets.get(device);
     if (!cached) {
-      cached = { device: id };
+      cached = { device: device.id };
       for (const key of IDENTITY_TAGS) if (key !== 'device') cached[key] = device[key];
       this.tagSets.set(device, cached);
     }
     return cached;
+  }
+
+  private rememberHead(device: DeviceRecord, text: string, encoded: string): void {
+    let heads = this.forwardedHeads.get(device);
+    if (!heads) this.forwardedHeads.set(device, (heads = new Map<string, string>()));
+    // A device sends a few heads (one per measurement and tag set); an edge that invents tag
+    // values costs rebuilds, never memory.
+    if (heads.size >= HEADS_PER_DEVICE) heads.clear();
+    heads.set(text, encoded);
   }
 
   private refused(instance: string, measurement: string, err: unknown): void {

@@ -60,28 +60,54 @@ const SPACE = 0x20;
 const BOOLEANS = new Set(['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE']);
 
 /**
+ * Field keys as a measurement's lines last listed them (raw text, escapes kept) and their declared
+ * types, per declaration: a line with the same keys in the same order has its keys compared in
+ * place, with no string cut out of it or looked up. Only declared keys get here.
+ */
+const KEYS_REMEMBERED = 64;
+const lastKeys = new WeakMap<MeasurementSpec, { raw: string[]; types: string[] }>();
+
+/**
  * Why the field set of a line encoded elsewhere (`rest` of a `LineHead`) does not match its
  * declaration, or undefined when every field is declared with the type its text has in line
  * protocol (`5i` int, `5u` uint, `"…"` string, `t`/`false`… bool, anything else float). One pass
  * over the characters, no regular expression: this runs for every forwarded line.
  */
 export function fieldSetMismatch(spec: MeasurementSpec, rest: string): string | undefined {
+  let known = lastKeys.get(spec);
+  if (!known) lastKeys.set(spec, (known = { raw: [], types: [] }));
   const end = rest.length;
   let i = 0;
-  for (;;) {
-    // Key: up to an unescaped `=`.
+  for (let n = 0; ; n++) {
     const keyStart = i;
-    let escaped = false;
-    for (; i < end; i++) {
-      const c = rest.charCodeAt(i);
-      if (c === BACKSLASH) {
-        escaped = true;
-        i++;
-      } else if (c === EQUALS) break;
+    let declared: string;
+    const raw = known.raw[n];
+    if (raw !== undefined && rest.startsWith(raw, i) && rest.charCodeAt(i + raw.length) === EQUALS) {
+      declared = known.types[n];
+      i += raw.length;
+    } else {
+      // Key: up to an unescaped `=`.
+      let escaped = false;
+      for (; i < end; i++) {
+        const c = rest.charCodeAt(i);
+        if (c === BACKSLASH) {
+          escaped = true;
+          i++;
+        } else if (c === EQUALS) break;
+      }
+      if (i >= end) return 'a field without a value';
+      const rawKey = rest.slice(keyStart, i);
+      const key = escaped ? rawKey.replace(/\\(.)/g, '$1') : rawKey;
+      // `Object.hasOwn`: a field named `constructor` or `__proto__` is not declared by inheritance.
+      const field = Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
+      if (!field) return `field "${key}" is not declared`;
+      declared = field.type;
+      // Bounded: a line repeating one key a thousand times is checked, not remembered.
+      if (n < KEYS_REMEMBERED) {
+        known.raw[n] = rawKey;
+        known.types[n] = declared;
+      }
     }
-    if (i >= end) return 'a field without a value';
-    const rawKey = rest.slice(keyStart, i);
-    const key = escaped ? rawKey.replace(/\\(.)/g, '$1') : rawKey;
     i++;
     let type: string;
     if (rest.charCodeAt(i) === QUOTE) {
@@ -103,11 +129,16 @@ export function fieldSetMismatch(spec: MeasurementSpec, rest: string): string | 
       else if ((first === 0x74 || first === 0x66) && BOOLEANS.has(rest.slice(valueStart, i))) type = 'bool';
       else type = 'float';
     }
-    // `Object.hasOwn`: a field named `constructor` or `__proto__` is not declared by inheritance.
-    const field = Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
-    if (!field) return `field "${key}" is not declared`;
-    if (field.type !== type) return `field "${key}" is declared ${field.type} but the line has ${type}`;
+    if (declared !== type)
+      return `field "${unescapeKey(rest, keyStart)}" is declared ${declared} but the line has ${type}`;
     if (i >= end || rest.charCodeAt(i) === SPACE) return undefined;
     i++; // the comma before the next field
   }
+}
+
+/** The key of the field starting at `from`, unescaped (for messages). */
+function unescapeKey(rest: string, from: number): string {
+  let i = from;
+  while (i < rest.length && rest.charCodeAt(i) !== EQUALS) i += rest.charCodeAt(i) === BACKSLASH ? 2 : 1;
+  return rest.slice(from, i).replace(/\\(.)/g, '$1');
 }

@@ -6,6 +6,7 @@ describe('parseLineHead', () => {
     expect(parseLineHead('cpu\\ load,host=a\\,b,site=x\\ y usage=1.5,s="a b" 1700000000000000000')).toEqual({
       measurement: 'cpu load',
       tags: { host: 'a,b', site: 'x y' },
+      text: 'cpu\\ load,host=a\\,b,site=x\\ y',
       rest: 'usage=1.5,s="a b" 1700000000000000000',
       time: '1700000000000000000',
     });

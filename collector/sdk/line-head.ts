@@ -9,6 +9,13 @@ import type { Tags } from './point.ts';
 export interface LineHead {
   measurement: string;
   tags: Tags;
+  /**
+   * The measurement and tags exactly as received, when parsed from a line: `ctx.forward` checks
+   * and encodes a head once per device and text, and reuses that for the device's next lines with
+   * the same text. A gateway may add the `device` tag the text lacks; any other change to `tags`
+   * must drop `text`.
+   */
+  text?: string;
   /** `<fields> <timestamp>` exactly as received (without the separating space before it). */
   rest: string;
   /** The timestamp text, if the line has one. */
@@ -64,7 +71,8 @@ export function parseLineHead(line: string): LineHead {
   if (fieldsEnd === 0 || !rest.slice(0, fieldsEnd).includes('=')) throw new MalformedLine('no field set');
   const time = fieldsEnd < rest.length ? rest.slice(fieldsEnd + 1) : undefined;
   if (time !== undefined && !/^-?\d+$/.test(time)) throw new MalformedLine(`bad timestamp "${time}"`);
-  return time === undefined ? { measurement, tags, rest } : { measurement, tags, rest, time };
+  const text = line.slice(0, i);
+  return time === undefined ? { measurement, tags, text, rest } : { measurement, tags, text, rest, time };
 }
 
 /** Reads a tag key or value (escapes: `\,` `\=` `\ `) up to `stop`, space or end. */

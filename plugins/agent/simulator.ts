@@ -133,7 +133,7 @@ const ERROR_CODES = Object.keys(SIMULATED_ERROR_CODES).map(Number);
  * Terminal k of agent i: in service for a while (its transaction counter), and in error for
  * `error_pct` % of the fleet, spread evenly (every (100 / error_pct)-th terminal).
  */
-function terminalModel(
+export function terminalModel(
   options: Options,
   i: number,
   k: number,
