@@ -24,6 +24,7 @@ import { securityAccepted, securityRefusal } from './security-commands.ts';
 import { presented, type SecurityProfile } from './security.ts';
 import { enqueue, report, type Charger, type OcppConnection, type Station } from './station.ts';
 import { stationCall } from './station-commands.ts';
+import { upgradeRequest } from './upgrade-request.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
@@ -174,7 +175,7 @@ export class ChargerEndpoint {
     this.rpc.on('client', (client: OcppConnection) => this.attach(client));
     station.ctx.http.upgrade(
       config.path,
-      (request, socket, head) => void this.rpc.handleUpgrade(request, socket as never, head),
+      (request, socket, head) => void this.rpc.handleUpgrade(upgradeRequest(request), socket as never, head),
     );
   }
 

@@ -19,6 +19,7 @@ export let token: (role: Role) => string = () => {
 export interface Rig {
   url: string;
   ws: string;
+  server: PluginRuntime['server'];
   collector: PluginRuntime['collector'];
   directory: MemoryDirectory;
   /** The inventory database, where the plugin keeps its tables (as in serve). */
@@ -72,6 +73,7 @@ export async function startRig(
   return {
     url: rt.url,
     ws,
+    server: rt.server,
     collector: rt.collector,
     directory,
     db: rt.pluginDb,
