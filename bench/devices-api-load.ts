@@ -13,6 +13,8 @@ import http from 'node:http';
 export interface LoadOptions {
   url: string;
   headers?: Record<string, string>;
+  /** Each loop's own headers instead, loop i taking entry i (serve allows 1,200 requests a minute per API key). */
+  loopHeaders?: Array<Record<string, string>>;
   /** Loops (= connections) in flight at once. */
   concurrency: number;
   /** Measured time, ms (after the warm-up). */
@@ -61,7 +63,8 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   let measureStart = 0;
   let end = Infinity;
 
-  const loop = async () => {
+  const loop = async (i: number) => {
+    const headers = opts.loopHeaders?.[i] ?? opts.headers ?? {};
     for (;;) {
       const now = performance.now();
       if (now >= end || count >= opts.maxRequests) return;
@@ -72,7 +75,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       }
       const started = performance.now();
       try {
-        const res = await get(agent, url, opts.headers ?? {});
+        const res = await get(agent, url, headers);
         if (!measuring) continue;
         const took = performance.now() - started;
         if (count < opts.maxRequests) latencies[count++] = took;
@@ -83,7 +86,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: opts.concurrency }, loop));
+  await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => loop(i)));
   const seconds = (performance.now() - measureStart) / 1000;
   agent.destroy();
   const sorted = latencies.subarray(0, count).sort();

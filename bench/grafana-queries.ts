@@ -338,6 +338,33 @@ async function* olderDays(
   }
 }
 
+/** Every dashboard variable at All, as the NOC opens its boards. */
+const allSelected = (): Record<string, VariableState> =>
+  Object.fromEntries(
+    ['customer', 'site', 'kind', 'model', 'device'].map((v) => [
+      v,
+      { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE },
+    ]),
+  );
+
+/** One panel query as Grafana sends it (All selected, over `range`), timed; a failure is returned, not thrown. */
+export async function timeQuery(
+  client: InfluxQuery,
+  range: { from: number; to: number },
+  q: string,
+  minIntervalMs = MIN_INTERVAL_MS,
+): Promise<{ ms: number; series: number; error?: string }> {
+  const expanded = expandQuery(q, { range, minIntervalMs, variables: allSelected() });
+  const s = performance.now();
+  try {
+    const series = await client.query(expanded);
+    return { ms: performance.now() - s, series: series.length };
+  } catch (err) {
+    // Kept so that the printout lists every failure; run() then fails instead of counting its time.
+    return { ms: performance.now() - s, series: 0, error: (err as Error).message.slice(0, 80) };
+  }
+}
+
 export async function measure(opts: { devices?: number; hours?: number } = {}): Promise<GrafanaBench> {
   const devices = opts.devices ?? 20_000;
   const hours = opts.hours ?? 24;
@@ -358,27 +385,7 @@ export async function measure(opts: { devices?: number; hours?: number } = {}): 
     const fleetPoints = await writeAll(url, db, fleetTail(devices, hours));
     const liveness = await writeLiveness(url, db, devices);
     const range = { from: (now - hours * 3600) * 1000, to: now * 1000 };
-    const allSelected = (): Record<string, VariableState> =>
-      Object.fromEntries(
-        ['customer', 'site', 'kind', 'model', 'device'].map((v) => [
-          v,
-          { current: ALL, multi: true, includeAll: true, allValue: ALL_VALUE },
-        ]),
-      );
-    const timed = async (
-      q: string,
-      minIntervalMs = MIN_INTERVAL_MS,
-    ): Promise<{ ms: number; series: number; error?: string }> => {
-      const expanded = expandQuery(q, { range, minIntervalMs, variables: allSelected() });
-      const s = performance.now();
-      try {
-        const series = await client.query(expanded);
-        return { ms: performance.now() - s, series: series.length };
-      } catch (err) {
-        // Kept so that the printout lists every failure; run() then fails instead of counting its time.
-        return { ms: performance.now() - s, series: 0, error: (err as Error).message.slice(0, 80) };
-      }
-    };
+    const timed = (q: string, minIntervalMs?: number) => timeQuery(client, range, q, minIntervalMs);
     const reference = await timed(`SELECT count("online") FROM "${deviceStatus.name}" WHERE $timeFilter`);
     if (reference.error) throw new Error(`the reference COUNT failed: ${reference.error}`);
     const queries: QueryFigure[] = [];
@@ -408,18 +415,8 @@ export async function measure(opts: { devices?: number; hours?: number } = {}): 
     const month: QueryFigure[] = [];
     const monthRange = { from: (now - MONTH_DAYS * 86_400) * 1000, to: now * 1000 };
     for (const q of noc) {
-      const expanded = expandQuery(q.query, {
-        range: monthRange,
-        minIntervalMs: q.minIntervalMs ?? MIN_INTERVAL_MS,
-        variables: allSelected(),
-      });
-      const s = performance.now();
       const figure = { dashboard: `${q.dashboard} (${MONTH_DAYS} d)`, panel: q.panel, refId: q.refId };
-      try {
-        month.push({ ...figure, series: (await client.query(expanded)).length, ms: performance.now() - s });
-      } catch (err) {
-        month.push({ ...figure, series: 0, ms: performance.now() - s, error: (err as Error).message.slice(0, 80) });
-      }
+      month.push({ ...figure, ...(await timeQuery(client, monthRange, q.query, q.minIntervalMs)) });
     }
     // The NOC counts as they were before fleet_status: each device's last status, counted.
     const perDevice: QueryFigure[] = [];

@@ -20,12 +20,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /**
  * `--scale seed`: the benches at the seeds' own scale (issue 19), each told so by BENCH_SCALE=seed
  * in its environment: OCPP at 10,000 chargers; the device API and search run at 20,000 devices at
- * either scale; agents (10,000 agents / 20,000 terminals) is seed-scale only. The mixed bench is
- * not built yet.
+ * either scale; agents (10,000 agents / 20,000 terminals) and `mixed` (serve with chargers
+ * reporting, the device API and the NOC board beside the same idle) are seed-scale only.
  */
-const SEED_SCALE = ['ocpp', 'devices-api', 'device-search', 'agents'];
+const SEED_SCALE = ['ocpp', 'devices-api', 'device-search', 'agents', 'mixed'];
 /** Benches only `--scale seed` (or naming them) runs: plain `npm run bench` stays under 8 minutes. */
-const SEED_ONLY = ['agents'];
+const SEED_ONLY = ['agents', 'mixed'];
 const args = process.argv.slice(2);
 const scaleAt = args.indexOf('--scale');
 const scale = scaleAt === -1 ? 'default' : args[scaleAt + 1];

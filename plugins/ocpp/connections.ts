@@ -28,6 +28,7 @@ import { stationCall } from './station-commands.ts';
 import { recordDeviceModelAnswer } from './device-model-handlers.ts';
 import { CSMS_URL_PROTOCOLS, csmsUrlOf } from './network-profile.ts';
 import { inParts, sendInParts } from './variable-batches.ts';
+import { upgradeRequest } from './upgrade-request.ts';
 import { CHARGER_URL_PROTOCOLS, toCall, type CommandName } from './vocabulary.ts';
 
 const OPEN = 1;
@@ -178,7 +179,7 @@ export class ChargerEndpoint {
     this.rpc.on('client', (client: OcppConnection) => this.attach(client));
     station.ctx.http.upgrade(
       config.path,
-      (request, socket, head) => void this.rpc.handleUpgrade(request, socket as never, head),
+      (request, socket, head) => void this.rpc.handleUpgrade(upgradeRequest(request), socket as never, head),
     );
   }
 

@@ -27,6 +27,7 @@ export interface CommandEnd {
 export interface Rig {
   url: string;
   ws: string;
+  server: PluginRuntime['server'];
   collector: PluginRuntime['collector'];
   directory: MemoryDirectory;
   /** The inventory database, where the plugin keeps its tables (as in serve). */
@@ -92,6 +93,7 @@ export async function startRig(
   return {
     url: rt.url,
     ws,
+    server: rt.server,
     collector: rt.collector,
     directory,
     db: rt.pluginDb,

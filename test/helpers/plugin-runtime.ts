@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -18,6 +19,8 @@ import type { DeviceDirectory, Plugin } from '../../collector/sdk/index.ts';
 export interface PluginRuntime {
   /** `http://127.0.0.1:<port>` of the shared server (`https://` with `https`). */
   url: string;
+  /** The shared server's HTTP server (to watch its requests and upgrades). */
+  server: Server;
   collector: Collector;
   metrics: SelfMetrics;
   spool: Spool;
@@ -138,6 +141,7 @@ export async function startPluginRuntime(options: {
   };
   return {
     url: `${https ? 'https' : 'http'}://127.0.0.1:${port}`,
+    server: app.server,
     collector,
     metrics,
     spool,
