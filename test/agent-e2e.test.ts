@@ -254,7 +254,8 @@ describe('fleetpulse agent ↔ serve', () => {
       await bus.dispatch(AGENT, { name: 'session_set', params: { ends_at_ms: endsAt, action: 'lock' } }),
     ).toMatchObject({ status: 'succeeded' });
     await server.close(); // the uplink is cut before the end
-    await until('the local lock', () => existsSync(lockFile()), 15_000);
+    // The shell creates the file before `echo` writes to it: wait for the line, not the file.
+    await until('the local lock', () => existsSync(lockFile()) && readFileSync(lockFile(), 'utf8') !== '', 15_000);
     expect(readFileSync(lockFile(), 'utf8')).toBe('locked\n');
     await server.open();
     await until('the enforcement record from the edge', async () => {
