@@ -63,7 +63,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function serve(dir: string, config: object): Promise<{ child: ChildProcess; url: string }> {
   const file = path.join(dir, 'fleetpulse.yaml');
   writeFileSync(file, dump(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', file], {
+  // BENCH_CPU_PROF=<dir>: serve's CPU profile too, written there when it exits (bench-child.ts).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const args = [...profile, '--import', 'tsx', 'bin/fleetpulse.ts', 'serve', '--config', file];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,6 +1,7 @@
 import { compareUtf8 } from '../pipeline/utf8-order.ts';
 import type { Page } from './customers.ts';
 import type { Device, DeviceFilter, DeviceKey, DeviceListOptions, DeviceSortField } from './device-types.ts';
+import { mergeIds } from './id-order.ts';
 
 /**
  * One page of a device list, made in memory from a few candidate devices: the devices a text
@@ -9,7 +10,8 @@ import type { Device, DeviceFilter, DeviceKey, DeviceListOptions, DeviceSortFiel
  * (NULL first ascending and last descending, text in BINARY order, ties by id) and the same
  * keyset cursor. For up to ~1,000 matches this costs tens of microseconds where SQLite spent
  * most of a millisecond looking up and sorting every match (bench/devices-api.ts).
- * device-page.test.ts checks it against the SQL statement on random fleets.
+ * device-page.test.ts checks it against the SQL statement on random fleets. A list by id is
+ * merged from id-ordered lists instead (mergedPage), checked by device-search.test.ts.
  */
 
 /** Sort fields held in INTEGER columns; the others are TEXT. */
@@ -57,6 +59,30 @@ export function pageOf(candidates: Iterable<Device>, opts: DeviceListOptions): P
     if (best.length > keep) best.pop();
   }
   return { items: best.slice(0, opts.limit), more: best.length > opts.limit };
+}
+
+/**
+ * The same page for a list by id, from candidates given as id-ordered lists of ids (a site's
+ * devices, a customer's, the ids that matched): merged until the page is full, so it costs about
+ * what the page costs, not what the matches do. `deviceOf` has every listed id.
+ */
+export function mergedPage(
+  lists: readonly (readonly string[])[],
+  deviceOf: (id: string) => Device,
+  opts: DeviceListOptions,
+): Page<Device> {
+  const items: Device[] = [];
+  let more = false;
+  for (const id of mergeIds(lists, opts.sort?.desc ?? false, opts.after?.id)) {
+    const device = deviceOf(id);
+    if (!passes(device, opts)) continue;
+    if (items.length === opts.limit) {
+      more = true;
+      break;
+    }
+    items.push(device);
+  }
+  return { items, more };
 }
 
 /** The filter's conditions other than `q` (which chose the candidates), as filterConditions has them. */

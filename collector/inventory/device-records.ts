@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { DeviceRecord } from '../sdk/devices.ts';
 import { DEVICE_COLUMNS } from './device-query.ts';
 import type { Device } from './device-types.ts';
+import { insertId, removeId } from './id-order.ts';
 
 interface Entry {
   device: Device;
@@ -23,9 +24,9 @@ interface Entry {
 export class DeviceCache {
   private entries: Map<string, Entry> | undefined;
   private readonly bySeq = new Map<number, Entry>();
-  /** Rowids by site and by customer, for a text search that matched their names. */
-  private readonly bySite = new Map<string, Set<number>>();
-  private readonly byCustomer = new Map<string, Set<number>>();
+  /** Device ids by site and by customer in id order, for a text search that matched their names. */
+  private readonly bySite = new Map<string, string[]>();
+  private readonly byCustomer = new Map<string, string[]>();
   private readonly one: Statement<[string]>;
   private readonly contractOf: Statement<[string]>;
   /** Customer id → contract, read once per customer. */
@@ -41,7 +42,7 @@ export class DeviceCache {
     this.contracts.delete(id);
     if (!this.entries) return;
     for (const e of [...this.entries.values()])
-      if (e.device.customer === id) this.add({ ...e, record: this.toRecord(e.device) });
+      if (e.device.customer === id) this.replace({ ...e, record: this.toRecord(e.device) });
   }
 
   /** The runtime's view. */
@@ -60,14 +61,19 @@ export class DeviceCache {
     return this.bySeq.get(seq)?.device;
   }
 
-  /** Rowids of the devices at this site. */
-  seqsAtSite(site: string): ReadonlySet<number> {
+  /** The rowid of a device, which `device_search` names it by. */
+  seqOf(id: string): number | undefined {
+    return this.load().get(id)?.seq;
+  }
+
+  /** Ids of the devices at this site, in id order. */
+  idsAtSite(site: string): readonly string[] {
     this.load();
     return this.bySite.get(site) ?? NONE;
   }
 
-  /** Rowids of this customer's devices. */
-  seqsOfCustomer(customer: string): ReadonlySet<number> {
+  /** Ids of this customer's devices, in id order. */
+  idsOfCustomer(customer: string): readonly string[] {
     this.load();
     return this.byCustomer.get(customer) ?? NONE;
   }
@@ -81,22 +87,29 @@ export class DeviceCache {
     if (!this.entries) return;
     const row = this.one.get(id) as unknown[] | undefined;
     const old = this.entries.get(id);
+    const next = row && this.entry(row);
+    // Most refreshes are state changes: the device stays in its site's and customer's lists.
+    if (old && next && old.seq === next.seq && sameOwner(old.device, next.device)) return this.replace(next);
     if (old) this.remove(old);
-    if (row) this.add(this.entry(row));
+    if (next) this.add(next);
   }
 
   private add(e: Entry): void {
+    this.replace(e);
+    if (e.device.site !== null) insertId(group(this.bySite, e.device.site), e.device.id);
+    if (e.device.customer !== null) insertId(group(this.byCustomer, e.device.customer), e.device.id);
+  }
+
+  private replace(e: Entry): void {
     this.entries!.set(e.device.id, e);
     this.bySeq.set(e.seq, e);
-    if (e.device.site !== null) group(this.bySite, e.device.site).add(e.seq);
-    if (e.device.customer !== null) group(this.byCustomer, e.device.customer).add(e.seq);
   }
 
   private remove(e: Entry): void {
     this.entries!.delete(e.device.id);
     this.bySeq.delete(e.seq);
-    if (e.device.site !== null) this.bySite.get(e.device.site)?.delete(e.seq);
-    if (e.device.customer !== null) this.byCustomer.get(e.device.customer)?.delete(e.seq);
+    if (e.device.site !== null) removeId(this.bySite.get(e.device.site) ?? [], e.device.id);
+    if (e.device.customer !== null) removeId(this.byCustomer.get(e.device.customer) ?? [], e.device.id);
   }
 
   private load(): Map<string, Entry> {
@@ -105,7 +118,8 @@ export class DeviceCache {
       this.bySeq.clear();
       this.bySite.clear();
       this.byCustomer.clear();
-      const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d`).raw(true);
+      // In id order, so that every list is built by appending.
+      const all = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d ORDER BY d.id`).raw(true);
       for (const row of all.iterate() as IterableIterator<unknown[]>) this.add(this.entry(row));
     }
     return this.entries;
@@ -128,13 +142,15 @@ export class DeviceCache {
   }
 }
 
-const NONE: ReadonlySet<number> = new Set();
+const NONE: readonly string[] = [];
 
-function group(map: Map<string, Set<number>>, key: string): Set<number> {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  return set;
+function group(map: Map<string, string[]>, key: string): string[] {
+  let ids = map.get(key);
+  if (!ids) map.set(key, (ids = []));
+  return ids;
 }
+
+const sameOwner = (a: Device, b: Device) => a.site === b.site && a.customer === b.customer;
 
 /** A row of DEVICE_COLUMNS, in their order, as a frozen Device. */
 export function fromColumns(c: unknown[]): Device {

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceFilter, DeviceListOptions } from './device-types.ts';
 import { migrate, migrations } from './migrations.ts';
 import { openInventory, type Inventory } from './store.ts';
 import { tempDir } from './testing.ts';
@@ -32,7 +33,7 @@ function fill(target: Inventory): void {
   for (let d = 0; d < 600; d++) {
     target.devices.create({
       id: `${pick(['TC', 'tc', 'ä', '😀', '%_', '"q'], d, 7)}-${String(d).padStart(4, '0')}`,
-      kind: 'terminal',
+      kind: d % 5 === 0 ? 'pc' : 'terminal',
       // Some devices without a site, some of a customer but at none of its sites.
       site: d % 9 === 0 ? undefined : `s${d % 40}`,
       customer: d % 9 === 0 && d % 2 === 0 ? `c${d % 12}` : undefined,
@@ -68,6 +69,50 @@ describe('device text search by name', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('pages a search by id with cursors: every match once, in id order, both ways, filtered or not', () => {
+    // Devices of a matching site and of a matching customer are in two of the merged lists.
+    const both = inv.devices.all({ q: 'acme' }).filter((d) => {
+      const site = d.site === null ? '' : inv.sites.require(d.site).name;
+      const company = d.customer === null ? '' : inv.customers.require(d.customer).company;
+      return site.toLowerCase().includes('acme') && company.toLowerCase().includes('acme');
+    });
+    expect(both.length).toBeGreaterThan(0);
+    const walk = (opts: Omit<DeviceListOptions, 'after'>) => {
+      const walked: string[] = [];
+      let after: DeviceListOptions['after'];
+      for (let guard = 0; guard < 1000; guard++) {
+        const page = inv.devices.list({ ...opts, after });
+        expect(page.items.length).toBeLessThanOrEqual(opts.limit);
+        walked.push(...page.items.map((d) => d.id));
+        if (!page.more) break;
+        expect(page.items.length).toBe(opts.limit);
+        // The cursor the API hands out as next_cursor for a list by id.
+        after = { value: page.items.at(-1)!.id, id: page.items.at(-1)!.id };
+      }
+      return walked;
+    };
+    fc.assert(
+      fc.property(
+        queries,
+        fc.boolean(),
+        fc.constantFrom(1, 7, 100),
+        fc.constantFrom<DeviceFilter>({}, { kind: 'pc' }, { customer: 'c3' }),
+        (q, desc, limit, filter) => {
+          const expected = inv.devices.all({ ...filter, q }).map((d) => d.id);
+          if (desc) expected.reverse();
+          expect(walk({ ...filter, q, limit, sort: { field: 'id', desc } })).toEqual(expected);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    for (const desc of [false, true]) {
+      const expected = reference('acme');
+      if (desc) expected.reverse();
+      expect(expected.length).toBeGreaterThan(20);
+      expect(walk({ q: 'acme', limit: 7, sort: { field: 'id', desc } })).toEqual(expected);
+    }
   });
 
   it('stays in step with renames, moves, new and deleted devices, sites and customers', () => {

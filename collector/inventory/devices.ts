@@ -2,14 +2,16 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { DiscoveredAttributes } from '../sdk/devices.ts';
 import { type DeviceCache } from './device-records.ts';
 import type { DeviceStatusWriter } from './device-status.ts';
-import { keyFitsField, pageOf } from './device-page.ts';
+import { keyFitsField, mergedPage, pageOf } from './device-page.ts';
 import { allStatement, DEVICE_COLUMNS, listStatement, type TextMatch } from './device-query.ts';
 import { DeviceSearch } from './device-search.ts';
+import { compareUtf8 } from '../pipeline/utf8-order.ts';
 
 /**
  * Above this many matches (5 % of a 20,000-device fleet), `q` walks devices in page order
  * instead of fetching and sorting every match: a page then fills after a few thousand checks
- * at most, where fetching costs per match.
+ * at most, where fetching costs per match. A list by id merges the matching sites' and
+ * customers' devices however many they are (mergedPage); only its id matches are bounded.
  */
 const INDEXED_SEARCH_MAX_MATCHES = 1000;
 import type {
@@ -112,11 +114,17 @@ export class Devices {
 
   list(opts: DeviceListOptions): Page<Device> {
     this.status.flush();
-    const text = opts.q ? this.textMatch(opts.q) : undefined;
-    if (text?.kind === 'rowids' && keyFitsField(opts.sort?.field ?? 'id', opts.after)) {
-      // The few matches are filtered, ordered and paged in memory, from the cache.
-      const candidates = this.cachedAt(text.rowids);
-      if (candidates) return pageOf(candidates, opts);
+    let text: TextMatch | undefined;
+    if (opts.q) {
+      // Matches are filtered, ordered and paged in memory, from the cache, where they can be.
+      const field = opts.sort?.field ?? 'id';
+      const found = this.textMatch(opts.q);
+      if (found && field === 'id') return mergedPage(found, (id) => this.records.device(id)!, opts);
+      const candidates = found && this.union(found);
+      if (candidates && keyFitsField(field, opts.after)) return pageOf(candidates, opts);
+      text = candidates
+        ? { kind: 'rowids', rowids: candidates.map((d) => this.records.seqOf(d.id)!) }
+        : { kind: 'scan' };
     }
     const { sql, values } = listStatement(opts, text, 'd.id');
     const ids = this.statement(sql).all(...values) as string[];
@@ -126,23 +134,35 @@ export class Devices {
   }
 
   /**
-   * The devices whose id, site name or customer name contain `q`: ids and names matched once
-   * each (device-search.ts), the devices of matching sites and customers from the cache. Past
-   * the bound, the list walks devices in page order instead.
+   * The devices whose id, site name or customer name contain `q`, as lists of ids in id order:
+   * ids and names matched once each (device-search.ts), the devices of matching sites and
+   * customers from the cache. Undefined past the bound of id matches: the list then walks
+   * devices in page order instead.
    */
-  private textMatch(q: string): TextMatch {
-    const max = INDEXED_SEARCH_MAX_MATCHES;
-    const found = this.search.match(q, max + 1);
-    const rowids = new Set(found.seqs);
-    const owned = [
-      ...found.sites.map((site) => this.records.seqsAtSite(site)),
-      ...found.customers.map((customer) => this.records.seqsOfCustomer(customer)),
-    ];
-    for (const seqs of owned) {
-      for (const seq of seqs) rowids.add(seq);
-      if (rowids.size > max) return { kind: 'scan' };
+  private textMatch(q: string): (readonly string[])[] | undefined {
+    const found = this.search.match(q, INDEXED_SEARCH_MAX_MATCHES + 1);
+    if (found.seqs.length > INDEXED_SEARCH_MAX_MATCHES) return undefined;
+    const ids: string[] = [];
+    for (const seq of found.seqs) {
+      const device = this.records.deviceAt(seq);
+      if (!device) return undefined;
+      ids.push(device.id);
     }
-    return rowids.size > max ? { kind: 'scan' } : { kind: 'rowids', rowids: [...rowids] };
+    return [
+      ids.sort(compareUtf8),
+      ...found.sites.map((site) => this.records.idsAtSite(site)),
+      ...found.customers.map((customer) => this.records.idsOfCustomer(customer)),
+    ];
+  }
+
+  /** The devices of the lists, each once; undefined past the bound (then SQL walks them in page order). */
+  private union(lists: readonly (readonly string[])[]): Device[] | undefined {
+    const ids = new Set<string>();
+    for (const list of lists) {
+      for (const id of list) ids.add(id);
+      if (ids.size > INDEXED_SEARCH_MAX_MATCHES) return undefined;
+    }
+    return Array.from(ids, (id) => this.records.device(id)!);
   }
 
   /** Every matching device, by id: for export. */
@@ -397,17 +417,6 @@ export class Devices {
         patch.customer !== undefined ? patch.customer : current.customer,
       );
     }
-  }
-
-  /** The devices at these rowids, or undefined if the cache lacks one (then SQL decides). */
-  private cachedAt(rowids: readonly number[]): Device[] | undefined {
-    const devices: Device[] = [];
-    for (const seq of rowids) {
-      const device = this.records.deviceAt(seq);
-      if (!device) return undefined;
-      devices.push(device);
-    }
-    return devices;
   }
 
   private cached(id: string): Device {
