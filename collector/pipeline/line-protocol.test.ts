@@ -671,3 +671,126 @@ describe('encodeLine, property tests', () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Byte for byte against a straightforward encoder: the fast paths (char-code scans, shape and
+// prefix caches, digit tables) must write exactly what the rules say, character for character.
+// ---------------------------------------------------------------------------------------------
+
+/** Thrown by `referenceLine` where the encoder must throw a `LineProtocolError`. */
+class Unwritable extends Error {}
+
+/** A name, key or tag value escaped the plain way: a backslash before each of `specials`. */
+function referenceName(s: string, specials: RegExp): string {
+  if (s === '') throw new Unwritable('empty');
+  // eslint-disable-next-line no-control-regex -- control characters are what cannot be written
+  if (/[\u0000-\u001f\u007f]/.test(s)) throw new Unwritable('control character');
+  if (s.endsWith('\\')) throw new Unwritable('trailing backslash');
+  referenceWellFormed(s);
+  return s.replace(specials, '\\$&');
+}
+
+function referenceWellFormed(s: string): void {
+  try {
+    encodeURIComponent(s); // throws URIError on an unpaired surrogate
+  } catch {
+    throw new Unwritable('unpaired surrogate');
+  }
+}
+
+/** The line for `p` by the rules in line-protocol.ts's header, one step at a time. */
+function referenceLine(p: Point): string {
+  if (p.measurement.startsWith('#')) throw new Unwritable('comment');
+  let line = referenceName(p.measurement, /[, ]/g);
+  const tags = Object.entries(p.tags).filter(([, v]) => v !== undefined && v !== '') as [string, string][];
+  tags.sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  for (const [k, v] of tags) line += `,${referenceName(k, /[,= ]/g)}=${referenceName(v, /[,= ]/g)}`;
+  const fields: string[] = [];
+  for (const [k, v] of Object.entries(p.fields)) {
+    if (v === undefined || v === null) continue;
+    let text: string;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new Unwritable('not finite');
+      text = formatFloatValue(v); // the float text has its own tests above (Go, String())
+    } else if (typeof v === 'string') {
+      referenceWellFormed(v);
+      text = `"${v.replace(/["\\]/g, '\\$&')}"`;
+    } else if (typeof v === 'boolean') text = String(v);
+    else text = `${BigInt(v.value)}${v instanceof Int ? 'i' : 'u'}`;
+    fields.push(`${referenceName(k, /[,= ]/g)}=${text}`);
+  }
+  if (fields.length === 0) throw new Unwritable('no fields');
+  line += ' ' + fields.join(',');
+  return p.time === undefined ? line : `${line} ${BigInt(p.time)}`;
+}
+
+/** Hostile characters: every escape, quotes, backslashes, unicode; now and then a control character. */
+const HOSTILE = [',', ' ', '=', '"', '\\', '#', 'é', '日', '😀', '\uFFFD', 'a', 'Z', '0', '_'];
+const hostileChar = fc.oneof(
+  { weight: 30, arbitrary: fc.constantFrom(...HOSTILE) },
+  { weight: 1, arbitrary: fc.constantFrom('\n', '\r', '\t', '\u007f') },
+);
+const hostileText = fc.string({ unit: hostileChar, maxLength: 10 }).chain((s) =>
+  // Mostly plain values, as devices send, so that the fast paths are the ones taken.
+  fc.constantFrom(s, s, 'plain', 'cust-001', 'TC-200R', `v2.${s.length}.0`),
+);
+/** A small pool of keys and measurements, so that points share shapes and the caches are hit. */
+const sometimes = <T>(writable: T[], not: T[]) =>
+  fc.oneof({ weight: 30, arbitrary: fc.constantFrom(...writable) }, { weight: 1, arbitrary: fc.constantFrom(...not) });
+const hostileKey = sometimes(
+  ['device', 'kind', 'site', 'a b', 'a,b', 'a=b', 'é', '日本', '\\x', 'x\\y'],
+  ['x\\', 'n\n'],
+);
+const hostileMeasurement = sometimes(['meter_values', 'host metrics', 'a,b', 'x=y', 'é', 'a#'], ['#c', 'm\\']);
+const hostileField: fc.Arbitrary<FieldValue | undefined> = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer({ min: 0, max: 5e7 }).map((n) => n / 10),
+  fc.integer({ min: -5e11, max: 5e11 }).map((n) => new Int(n)),
+  fc.integer({ min: 0, max: 999 }).map((n) => new Int(n)),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((n) => new Uint(n)),
+  hostileText,
+  fc.boolean(),
+  fc.constant(undefined),
+);
+const hostilePoint: fc.Arbitrary<Point> = fc.record(
+  {
+    measurement: hostileMeasurement,
+    tags: fc.dictionary(hostileKey, fc.oneof(hostileText, fc.constant(undefined)), { maxKeys: 6 }),
+    fields: fc.dictionary(hostileKey, hostileField, { minKeys: 0, maxKeys: 5 }),
+    time: fc.oneof(fc.integer({ min: 1_767_225_600_000, max: 1_767_225_700_000 }), fc.maxSafeInteger()),
+  },
+  { requiredKeys: ['measurement', 'tags', 'fields'] },
+);
+
+describe('encodeLine, against a straightforward encoder', () => {
+  it('writes every point byte for byte as the reference does, or refuses it where the reference cannot write it', () => {
+    let written = 0;
+    let refused = 0;
+    fc.assert(
+      // Runs of points, one after the other, as a plugin emits them: each point meets the shapes
+      // and caches its predecessors left.
+      fc.property(fc.array(hostilePoint, { minLength: 1, maxLength: 30 }), (points) => {
+        for (const p of points) {
+          let expected: string | Unwritable;
+          try {
+            expected = referenceLine(p);
+          } catch (err) {
+            if (!(err instanceof Unwritable)) throw err;
+            expected = err;
+          }
+          if (expected instanceof Unwritable) {
+            expect(() => encodeLine(p), `${expected.message}: ${fc.stringify(p)}`).toThrow(LineProtocolError);
+            refused++;
+          } else {
+            expect(encodeLine(p)).toBe(expected);
+            written++;
+          }
+        }
+      }),
+      { numRuns: 800 },
+    );
+    // Both outcomes were exercised, and mostly writable points.
+    expect(written).toBeGreaterThan(refused);
+    expect(refused).toBeGreaterThan(0);
+  });
+});

@@ -285,6 +285,29 @@ describe('Spool', () => {
     b.db.close();
   });
 
+  it('packs rows as they fill, but stores, counts and resolves them only at the commit', async () => {
+    const file = tempDbPath();
+    const { db, spool } = openSpool(file, { commitIntervalMs: 60_000, commitLines: 1000 });
+    let committed = false;
+    for (let i = 0; i < 5; i++) spool.append(line(i)); // rows of 2, 2, and 1 being filled
+    void spool.committed().then(() => (committed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(committed).toBe(false);
+    expect(spool.read(0, 100)).toBeUndefined();
+    const other = new Database(file, { readonly: true });
+    expect(other.prepare('SELECT COUNT(*) FROM spool').pluck().get()).toBe(0);
+    expect(spool.size().points).toBe(5); // waiting, as before: held, not yet stored
+
+    spool.commit();
+    await new Promise((r) => setImmediate(r));
+    expect(committed).toBe(true);
+    expect(other.prepare('SELECT COUNT(*) FROM spool').pluck().get()).toBe(3);
+    expect(everything(spool)).toEqual([0, 1, 2, 3, 4].map(line));
+    expect(spool.read(0, 2)!.lines()).toEqual([line(0), line(1)]);
+    other.close();
+    db.close();
+  });
+
   it('a full disk is a state: a failed commit refuses its lines, acks go on, and a probe ends it', async () => {
     const drops: Array<[number, string]> = [];
     const states: boolean[] = [];

@@ -26,9 +26,9 @@ export interface SpoolOptions {
   /** Emitted lines are committed in one transaction at least this often (ms). Default 50. */
   commitIntervalMs?: number;
   /**
-   * ...or as soon as this many lines are waiting. Default 5,000: a waiting line is a string on
-   * the JS heap, and lines that outlive two young-generation collections are copied and promoted;
-   * at 20,000 garbage collection took a third of the pipeline's CPU, at 5,000 under a tenth.
+   * ...or as soon as this many lines are waiting. Default 5,000. Waiting lines are held as text
+   * only until their row fills, then compressed (see `packed`): lines kept as strings until the
+   * commit were copied by the young-generation collections and promoted on the way.
    */
   commitLines?: number;
   /**
@@ -82,7 +82,15 @@ export class Spool {
   private readonly maxBytes: number;
   private readonly whenFull: WhenFull;
   private readonly commitLines: number;
+  /**
+   * Waiting lines: rows packed as they fill (joined and compressed while their lines are young:
+   * a line kept until the commit is copied by each young-generation GC on the way and promoted,
+   * and joining such lines cost a third of the CPU of emit and spool), and the row being filled.
+   * They are stored, and counted as spooled, only when `commit` ends their transaction.
+   */
+  private packed: PackedRow[] = [];
   private pending: string[] = [];
+  private pendingPoints = 0;
   private pendingBytes = 0;
   private waiters: Array<{ resolve: () => void; reject: (err: PointsRefused) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
@@ -150,12 +158,7 @@ export class Spool {
     this.oldest = this.db.prepare(`SELECT id, ${POINTS}, ${BYTES} FROM spool WHERE id > ? ORDER BY id LIMIT ?`).raw();
     this.insertDead = this.db.prepare('INSERT INTO dead_letters (at, line, error) VALUES (?, ?, ?)');
     this.commitPending = this.db.transaction(() => {
-      const lines = this.pending;
-      for (let i = 0; i < lines.length; i += this.linesPerRow) {
-        const row = lines.slice(i, i + this.linesPerRow);
-        const text = row.join('\n') + '\n';
-        insert.run(this.nextId++, gzipLines(text), lengthsOf(row), text.length - row.length);
-      }
+      for (const row of this.packed) insert.run(this.nextId++, row.gzip, row.lengths, row.chars);
     });
     this.ackTx = this.db.transaction((batch: SpoolBatch, dead: DeadLetter[]) => {
       // Count what is still there: a batch read without `claim` may have lost rows to drops.
@@ -186,8 +189,10 @@ export class Spool {
       return reason;
     }
     this.pending.push(line);
+    this.pendingPoints++;
     this.pendingBytes += size;
-    if (this.pending.length < this.commitLines) this.timer ??= setTimeout(() => this.commit(), this.commitIntervalMs);
+    if (this.pending.length >= this.linesPerRow) this.packRow();
+    if (this.pendingPoints < this.commitLines) this.timer ??= setTimeout(() => this.commit(), this.commitIntervalMs);
     else {
       this.commit();
       // A failed commit refused (and counted) this line with the others.
@@ -214,7 +219,7 @@ export class Spool {
    */
   committed(): Promise<void> {
     if (this.diskFull) return Promise.reject(new PointsRefused('disk_full'));
-    if (this.pending.length === 0) return Promise.resolve();
+    if (this.pendingPoints === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
@@ -224,10 +229,11 @@ export class Spool {
     this.timer = undefined;
     const waiters = this.waiters;
     this.waiters = [];
-    if (this.pending.length > 0) {
+    if (this.pendingPoints > 0) {
       try {
         const reserve = this.probe.keepsReserve(this.pendingBytes);
         if (reserve) throw reserve;
+        if (this.pending.length > 0) this.packRow();
         this.commitPending();
       } catch (err) {
         if (!isDiskFull(err) && !(err instanceof DiskReserveReached)) throw err;
@@ -235,20 +241,33 @@ export class Spool {
         for (const w of waiters) w.reject(new PointsRefused('disk_full'));
         return;
       }
-      this.points += this.pending.length;
+      this.points += this.pendingPoints;
       this.bytes += this.pendingBytes;
-      this.pending = [];
-      this.pendingBytes = 0;
+      this.clearPending();
       this.onCommit?.();
     }
     for (const w of waiters) w.resolve();
   }
 
+  /** The row being filled, as it will be stored. */
+  private packRow(): void {
+    const row = this.pending;
+    const text = row.join('\n') + '\n';
+    this.packed.push({ gzip: gzipLines(text), lengths: lengthsOf(row), chars: text.length - row.length });
+    this.pending = [];
+  }
+
+  private clearPending(): void {
+    this.packed = [];
+    this.pending = [];
+    this.pendingPoints = 0;
+    this.pendingBytes = 0;
+  }
+
   /** A commit failed for a full disk: its lines are refused, and so are new ones until a probe fits. */
   private refusePending(err: Error): void {
-    this.onDrop(this.pending.length, 'disk_full');
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.onDrop(this.pendingPoints, 'disk_full');
+    this.clearPending();
     if (this.diskFull) return;
     this.onDiskFull(true, err);
     this.probeTimer = setInterval(() => {
@@ -326,7 +345,7 @@ export class Spool {
 
   /** Points and bytes held (committed and waiting). */
   size(): { points: number; bytes: number } {
-    return { points: this.points + this.pending.length, bytes: this.bytes + this.pendingBytes };
+    return { points: this.points + this.pendingPoints, bytes: this.bytes + this.pendingBytes };
   }
 
   deadLetters(limit = 100): DeadLetter[] {
@@ -378,6 +397,13 @@ export class Spool {
     }
     return need <= 0;
   }
+}
+
+/** A row packed for its insert: the columns `line`, `lengths` and `chars` (see above). */
+interface PackedRow {
+  gzip: Buffer;
+  lengths: Buffer;
+  chars: number;
 }
 
 function lengthsOf(lines: readonly string[]): Buffer {
