@@ -173,6 +173,19 @@ describe('business board: sessions sold and charging revenue', () => {
     expect(Object.keys(byKey(rows(await panel(B, title, { customer: 'globex' })), 'site'))).toEqual(['globex-s1']);
   });
 
+  it('charging per site and tariff: chg-tamper’s fleet tariff apart from standard; a customer narrows it', async () => {
+    const title = 'Charging energy and revenue per site and tariff';
+    const got = async (pick: Pick = {}) =>
+      rows(await panel(B, title, pick)).map((r) => [r.site, r.tariff, r.energy_wh, r.revenue]);
+    expect(await got()).toEqual([
+      ['acme-s1', 'fleet', 360, 360],
+      ['acme-s1', 'standard', 360, 360],
+      ['acme-s2', 'standard', 360, 360],
+      ['globex-s1', 'standard', 540, 540],
+    ]);
+    expect(await got({ customer: 'globex' })).toEqual([['globex-s1', 'standard', 540, 540]]);
+  });
+
   it('busiest chargers and energy per hour', async () => {
     const top = rows(await panel(B, 'Busiest chargers (top 10 by energy)'));
     expect(byKey(top, 'device', 'energy_wh')).toEqual({
