@@ -177,7 +177,8 @@ export const FLEET: FixtureDevice[] = [
     state: 'error',
     reason: 'paper_out',
     faults: { pos_health: { printer: 'paper_out', printer_ok: int(0) } },
-    tags: { pos_payment: { result: 'failure', reason: 'card_declined' } },
+    // Its orders were cancelled: the completed-only sales panels must leave them out.
+    tags: { pos_payment: { result: 'failure', reason: 'card_declined' }, pos_order: { status: 'cancelled' } },
     repeat: { pos_payment: 6 },
   },
   { device: 'plug-1', kind: 'plug', model: 'Shelly Plug S', customer: 'acme', site: 'acme-s1', state: 'online' },
