@@ -2,9 +2,8 @@
  * The business view: gaming sessions and minutes sold per station and hour, the busiest stations,
  * the peak hours; charging sessions, energy and revenue per site. From what the session scheduler
  * writes (`station_session` per event, PCs and consoles behind plugs alike; `station_sessions_active`
- * per site) and the OCPP plugin's `ocpp_session` (one point per completed session). Charging
- * sessions carry their currency, not the name of the tariff that priced them: per tariff is not
- * answerable from InfluxDB yet.
+ * per site) and the OCPP plugin's `ocpp_session` (one point per completed session, tagged with the
+ * tariff that priced it).
  */
 import { stationSession, stationSessionsActive } from '../collector/operations/sessions/session-measurements.ts';
 import { session } from '../plugins/ocpp/measurements.ts';
@@ -31,7 +30,7 @@ export function businessDashboard(): Board {
     uid: UID.business,
     title: 'Fleetpulse / Business: sessions sold, charging revenue',
     description:
-      'Gaming sessions and minutes sold per station and hour, busiest stations, peak hours; charging sessions, energy and revenue per site.',
+      'Gaming sessions and minutes sold per station and hour, busiest stations, peak hours; charging sessions, energy and revenue per site and tariff.',
     from: 'now-7d',
     links: [link.apiSessions],
   });
@@ -91,6 +90,23 @@ export function businessDashboard(): Board {
       links: { site: link.site },
       description: `${REVENUE_NOTE} Completed sessions only.`,
     })
+    .table(
+      'Charging energy and revenue per site and tariff',
+      [
+        {
+          q: Query.from(session)
+            .select('sum', 'energy_wh')
+            .select('sum', 'cost', 'revenue')
+            .filterBy(F)
+            .byTags('site', 'tariff'),
+        },
+      ],
+      {
+        w: 12,
+        links: { site: link.site },
+        description: `${REVENUE_NOTE} Per the tariff that priced each completed session; empty for sessions no tariff priced.`,
+      },
+    )
     .table(
       `Busiest chargers (top ${TOP} by energy)`,
       [

@@ -7,10 +7,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS, hourOf } from '../collector/runtime/rollups.ts';
-import { boards } from '../dashboards/index.ts';
 import { FLEET, writeFleet } from './helpers/fleet-fixture.ts';
 import { useInfluxd } from './helpers/influxd.ts';
-import { only, panelRunner, rows, type Pick } from './helpers/panel-run.ts';
+import { colourOf, only, panelRunner, rows, type Pick } from './helpers/panel-run.ts';
 
 const influx = useInfluxd();
 const now = Date.now();
@@ -34,18 +33,6 @@ const byKey = (rs: Record<string, unknown>[], key: string, ...columns: string[])
 /** Sum of a column over every row (the buckets of a time series). */
 const total = (rs: Record<string, unknown>[], column: string) =>
   rs.reduce((a, r) => a + ((r[column] as number | null) ?? 0), 0);
-
-/** The colour a stat's thresholds give `value` (Grafana: the last step at or below it). */
-function colourOf(uid: string, title: string, value: number): string {
-  const p = boards()
-    .find((b) => b.spec.uid === uid)!
-    .build()
-    .panels!.find((x) => 'title' in x && x.title === title) as {
-    fieldConfig: { defaults: { thresholds: { steps: { color: string; value: number | null }[] } } };
-  };
-  const steps = p.fieldConfig.defaults.thresholds.steps;
-  return steps.filter((s) => s.value === null || value >= s.value).at(-1)!.color;
-}
 
 const T = 'fp-technical';
 const ROUTE = '/api/v1/devices/:id';
@@ -171,6 +158,19 @@ describe('business board: sessions sold and charging revenue', () => {
       'globex-s1': [540, 540, 45],
     });
     expect(Object.keys(byKey(rows(await panel(B, title, { customer: 'globex' })), 'site'))).toEqual(['globex-s1']);
+  });
+
+  it('charging per site and tariff: chg-tamper’s fleet tariff apart from standard; a customer narrows it', async () => {
+    const title = 'Charging energy and revenue per site and tariff';
+    const got = async (pick: Pick = {}) =>
+      rows(await panel(B, title, pick)).map((r) => [r.site, r.tariff, r.energy_wh, r.revenue]);
+    expect(await got()).toEqual([
+      ['acme-s1', 'fleet', 360, 360],
+      ['acme-s1', 'standard', 360, 360],
+      ['acme-s2', 'standard', 360, 360],
+      ['globex-s1', 'standard', 540, 540],
+    ]);
+    expect(await got({ customer: 'globex' })).toEqual([['globex-s1', 'standard', 540, 540]]);
   });
 
   it('busiest chargers and energy per hour', async () => {

@@ -46,7 +46,10 @@ export const meter = defineMeasurement({
 export const session = defineMeasurement({
   name: 'ocpp_session',
   description: 'One point per charging session when it ends (time = stop time; a late correction overwrites it).',
-  tags: { connector: 'Connector id (1.6) or EVSE id (2.0.1)' },
+  tags: {
+    connector: 'Connector id (1.6) or EVSE id (2.0.1)',
+    tariff: 'Name of the tariff that priced it (`tariff` for the single tariff of older configs); absent if unpriced',
+  },
   fields: {
     transaction_id: { type: 'string', description: 'Transaction id as the charger knows it' },
     id_tag: { type: 'string', description: 'RFID / id token that started the session' },

@@ -73,7 +73,7 @@ export class Pricing implements SessionPricing {
     },
   ) {
     const { tariffs, tariff } = config;
-    this.tariffs = new Map(Object.entries(tariffs.named).map(([name, t]) => [name, completeTariff(t)]));
+    this.tariffs = new Map(Object.entries(tariffs.named).map(([name, t]) => [name, completeTariff(name, t)]));
     for (const [key, name] of [
       ['default', tariffs.default],
       ...Object.entries(tariffs.sites).map(([site, n]) => [`sites.${site}`, n]),
@@ -91,6 +91,7 @@ export class Pricing implements SessionPricing {
     }
     // The single tariff of older configurations: no bands, per hour.
     this.fallback = (tariffs.default && this.tariffs.get(tariffs.default)) || {
+      name: 'tariff',
       currency: tariff.currency,
       energy_per_kwh: tariff.energy_per_kwh,
       time_per_min: tariff.time_per_hour / 60,

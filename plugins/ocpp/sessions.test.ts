@@ -124,11 +124,19 @@ describe('OCPP 1.6 sessions', () => {
       stop_reason: 'EVDisconnected',
       complete: 1,
     });
-    // 12 kWh × 0.30 + 1 h × 1.20 + 0.50 = 5.30 net, + 20 % = 6.36
-    expect(row).toMatchObject({ cost_net: 5.3, cost: 6.36, currency: 'EUR', site: 'acme-hq', customer: 'acme' });
+    // 12 kWh × 0.30 + 1 h × 1.20 + 0.50 = 5.30 net, + 20 % = 6.36, by the single tariff of the config.
+    expect(row).toMatchObject({
+      cost_net: 5.3,
+      cost: 6.36,
+      currency: 'EUR',
+      tariff: 'tariff',
+      site: 'acme-hq',
+      customer: 'acme',
+    });
     const summaries = rig.lines('ocpp_session').filter((l) => l.includes(`transaction_id="${transactionId}"`));
     expect(summaries.length).toBeGreaterThan(0);
     expect(summaries[0]).toContain('energy_wh=12000');
+    expect(summaries[0]).toContain(',tariff=tariff');
     expect(summaries[0]).toMatch(/ 1714561200000$/); // at the stop time
 
     const again = await rawCall(cp, 'stop-1', 'StopTransaction', stop);

@@ -36,6 +36,8 @@ export interface SessionRow {
   cost_net: number | null;
   cost: number | null;
   currency: string | null;
+  /** The tariff that priced it (null until it is priced). */
+  tariff: string | null;
   state: 'active' | 'ended';
   complete: number;
   /** Receive time of the transaction's last message: what `session_timeout_h` counts from. */
@@ -112,7 +114,7 @@ export class SessionStore {
     db.exec(`CREATE TABLE IF NOT EXISTS ocpp_remote_starts (
         charger TEXT NOT NULL, remote_start_id INTEGER NOT NULL, id_tag TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (charger, remote_start_id)) WITHOUT ROWID`);
-    addColumns(db, 'ocpp_sessions', { available_since: 'INTEGER', summary_at: 'INTEGER' });
+    addColumns(db, 'ocpp_sessions', { available_since: 'INTEGER', summary_at: 'INTEGER', tariff: 'TEXT' });
     db.exec('CREATE INDEX IF NOT EXISTS ocpp_sessions_active ON ocpp_sessions (state, updated_at)');
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -135,7 +137,7 @@ export class SessionStore {
       update: p(`UPDATE ocpp_sessions SET connector = @connector, id_tag = @id_tag, id_tag_status = @id_tag_status,
                    start_time = @start_time, stop_time = @stop_time, meter_start_wh = @meter_start_wh, meter_start_at = @meter_start_at,
                    meter_stop_wh = @meter_stop_wh, meter_stop_at = @meter_stop_at, stop_reason = @stop_reason,
-                   energy_wh = @energy_wh, duration_s = @duration_s, cost_net = @cost_net, cost = @cost, currency = @currency,
+                   energy_wh = @energy_wh, duration_s = @duration_s, cost_net = @cost_net, cost = @cost, currency = @currency, tariff = @tariff,
                    state = @state, complete = @complete, updated_at = @updated_at,
                    available_since = @available_since, summary_at = @summary_at WHERE id = @id`),
       available: p('UPDATE ocpp_sessions SET available_since = ? WHERE id = ?'),
@@ -322,6 +324,7 @@ export class SessionStore {
       cost_net: cost?.net ?? null,
       cost: cost?.total ?? null,
       currency: cost?.currency ?? null,
+      tariff: cost?.tariff ?? null,
       updated_at: this.now(),
     });
     this.s.update.run(row);

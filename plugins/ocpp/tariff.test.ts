@@ -8,6 +8,7 @@ import { priceSession, type NamedTariff } from './tariff.ts';
  */
 const z = (iso: string) => Date.parse(iso);
 const peak: NamedTariff = {
+  name: 'peak',
   currency: 'EUR',
   energy_per_kwh: 0.2,
   time_per_min: 0,
@@ -33,12 +34,24 @@ describe('priceSession', () => {
     // Base 16:30–17:00: 5 kWh × 0.20 = 1.00. Peak 17:00–17:30: 4 kWh × 0.40 = 1.60, 30 min × 0.05
     // = 1.50. Peak 17:30–17:45, full: 15 min × 0.05 = 0.75, parking (base) 15 × 0.10 = 1.50.
     // Fee 0.50. Net 6.85, tax 1.37, total 8.22.
-    expect(price(peak, 'Europe/Berlin', '2026-12-07')).toEqual({ net: 6.85, tax: 1.37, total: 8.22, currency: 'EUR' });
+    expect(price(peak, 'Europe/Berlin', '2026-12-07')).toEqual({
+      net: 6.85,
+      tax: 1.37,
+      total: 8.22,
+      currency: 'EUR',
+      tariff: 'peak',
+    });
   });
 
   it('takes the band edge in the site zone, not in UTC', () => {
     // In UTC the session (15:30–16:45) lies before 17:00: 9 kWh × 0.20 + parking 1.50 + fee 0.50.
-    expect(price(peak, 'UTC', '2026-12-07')).toEqual({ net: 3.8, tax: 0.76, total: 4.56, currency: 'EUR' });
+    expect(price(peak, 'UTC', '2026-12-07')).toEqual({
+      net: 3.8,
+      tax: 0.76,
+      total: 4.56,
+      currency: 'EUR',
+      tariff: 'peak',
+    });
   });
 
   it('applies a band only on its weekdays', () => {
@@ -54,16 +67,22 @@ describe('priceSession', () => {
       { at: z('2026-12-07T16:10:00Z'), wh: 8000 },
     ];
     const cost = priceSession(peak, 'Europe/Berlin', z('2026-12-07T15:30:00Z'), z('2026-12-07T16:10:00Z'), r);
-    expect(cost).toEqual({ net: 3, tax: 0.6, total: 3.6, currency: 'EUR' });
+    expect(cost).toEqual({ net: 3, tax: 0.6, total: 3.6, currency: 'EUR', tariff: 'peak' });
   });
 
   it('without bands: energy, time and fee, tax on top, rounded once to cents', () => {
-    const flat = { ...peak, energy_per_kwh: 0.3, time_per_min: 0.02, parking_per_min: 0, bands: [] };
+    const flat = { ...peak, name: 'flat', energy_per_kwh: 0.3, time_per_min: 0.02, parking_per_min: 0, bands: [] };
     const r = [
       { at: 0, wh: 1000 },
       { at: 3600_000, wh: 13_000 },
     ];
-    expect(priceSession(flat, 'UTC', 0, 3600_000, r)).toEqual({ net: 5.3, tax: 1.06, total: 6.36, currency: 'EUR' });
+    expect(priceSession(flat, 'UTC', 0, 3600_000, r)).toEqual({
+      net: 5.3,
+      tax: 1.06,
+      total: 6.36,
+      currency: 'EUR',
+      tariff: 'flat',
+    });
     // A register that ran backwards costs nothing extra.
     expect(priceSession(flat, 'UTC', 0, 0, [{ at: 0, wh: 5 }]).net).toBe(0.5);
   });

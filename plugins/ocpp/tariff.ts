@@ -70,6 +70,8 @@ interface Band {
   parking_per_min?: number;
 }
 export interface NamedTariff {
+  /** Its key in `tariffs.named` (`tariff` for the single tariff of older configs): the session's `tariff` tag. */
+  name: string;
   currency: string;
   energy_per_kwh: number;
   time_per_min: number;
@@ -80,8 +82,9 @@ export interface NamedTariff {
 }
 
 /** A configured tariff with every default filled in. */
-export function completeTariff(t: Static<typeof tariffSchema>): NamedTariff {
+export function completeTariff(name: string, t: Static<typeof tariffSchema>): NamedTariff {
   return {
+    name,
     currency: t.currency ?? 'EUR',
     energy_per_kwh: t.energy_per_kwh ?? 0,
     time_per_min: t.time_per_min ?? 0,
@@ -97,6 +100,8 @@ export interface SessionCost {
   tax: number;
   total: number;
   currency: string;
+  /** The name of the tariff that priced it. */
+  tariff: string;
 }
 
 export interface Reading {
@@ -131,7 +136,7 @@ export function priceSession(
     if (a >= full) net += minutes * (band?.parking_per_min ?? tariff.parking_per_min);
   }
   const tax = (net * tariff.tax_pct) / 100;
-  return { net: cents(net), tax: cents(tax), total: cents(net + tax), currency: tariff.currency };
+  return { net: cents(net), tax: cents(tax), total: cents(net + tax), currency: tariff.currency, tariff: tariff.name };
 }
 
 /** The register at `t`: linear between the readings around it, flat outside them. */

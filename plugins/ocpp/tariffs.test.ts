@@ -99,7 +99,13 @@ describe('a session across a tariff band edge', () => {
     };
     // + 15 min × 0.05 peak time + 15 min × 0.10 parking (base) = 6.85 net, 1.37 tax, 8.22.
     expect(ended.totalCost).toBe(8.22);
-    expect(session('TX-BAND')).toMatchObject({ cost_net: 6.85, cost: 8.22, currency: 'EUR', state: 'ended' });
+    expect(session('TX-BAND')).toMatchObject({
+      cost_net: 6.85,
+      cost: 8.22,
+      currency: 'EUR',
+      tariff: 'peak',
+      state: 'ended',
+    });
     expect(updates).toHaveLength(2); // none after the end
     expect(
       await eventually(() =>
@@ -108,9 +114,10 @@ describe('a session across a tariff band edge', () => {
     ).toBe(true);
     const db = await intoInfluxd(influx, rig.lines('ocpp_session'));
     const [stored] = await influx.query(
-      `SELECT cost, cost_net, currency FROM ocpp_session WHERE device = 'CPT201' AND transaction_id = 'TX-BAND'`,
+      `SELECT cost, cost_net, currency FROM ocpp_session WHERE device = 'CPT201' AND transaction_id = 'TX-BAND' GROUP BY tariff`,
       { db },
     );
+    expect(stored.tags).toEqual({ tariff: 'peak' });
     expect(stored.values.map((v) => v.slice(1))).toEqual([[8.22, 6.85, 'EUR']]);
   });
 
@@ -130,6 +137,15 @@ describe('a session across a tariff band edge', () => {
       reason: 'EVDisconnected',
     });
     // flat: 12 kWh × 0.25 = 3.00 CHF, + 8.1 % = 3.243 → 3.24; the peak band does not apply.
-    expect(session(String(start.transactionId))).toMatchObject({ cost_net: 3, cost: 3.24, currency: 'CHF' });
+    expect(session(String(start.transactionId))).toMatchObject({
+      cost_net: 3,
+      cost: 3.24,
+      currency: 'CHF',
+      tariff: 'flat',
+    });
+    const tx = `transaction_id="${start.transactionId}"`;
+    expect(
+      await eventually(() => rig.lines('ocpp_session').some((l) => l.includes(',tariff=flat') && l.includes(tx))),
+    ).toBe(true);
   });
 });

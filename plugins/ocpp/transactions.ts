@@ -224,7 +224,7 @@ export function emitSummary(station: Station, row: SessionRow): void {
       stop_reason: row.stop_reason,
       complete: row.complete === 1,
     },
-    { device: row.charger, connector: tagOf(row.connector) },
+    { device: row.charger, connector: tagOf(row.connector), tariff: row.tariff ?? undefined },
     row.summary_at ?? row.stop_time,
   );
 }

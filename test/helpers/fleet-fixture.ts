@@ -164,6 +164,8 @@ export const FLEET: FixtureDevice[] = [
       // Tampered with, and drawing 2 kW past its 7 kW profile limit.
       ocpp_charging_limit: { limit_w: 7000, drawn_w: 9000 },
     },
+    // Its sessions are priced by the fleet contract's tariff, the others' by `standard`.
+    tags: { ocpp_session: { tariff: 'fleet' } },
   },
   { device: 'pos-ok', kind: 'pos', model: 'P400', customer: 'acme', site: 'acme-s1', state: 'online' },
   {
@@ -175,7 +177,8 @@ export const FLEET: FixtureDevice[] = [
     state: 'error',
     reason: 'paper_out',
     faults: { pos_health: { printer: 'paper_out', printer_ok: int(0) } },
-    tags: { pos_payment: { result: 'failure', reason: 'card_declined' } },
+    // Its orders were cancelled: the completed-only sales panels must leave them out.
+    tags: { pos_payment: { result: 'failure', reason: 'card_declined' }, pos_order: { status: 'cancelled' } },
     repeat: { pos_payment: 6 },
   },
   { device: 'plug-1', kind: 'plug', model: 'Shelly Plug S', customer: 'acme', site: 'acme-s1', state: 'online' },
@@ -241,6 +244,7 @@ const HEALTHY_TAGS: Record<string, Record<string, string>> = {
   pos_payment: { result: 'success', currency: 'EUR', store: 'store-1', method: 'card' },
   ocpp_connector_status: { connector: '1' },
   ocpp_meter: { connector: '1' },
+  ocpp_session: { connector: '1', tariff: 'standard' },
   host_disk: { mount: '/', fs: 'sda1' },
 };
 /** Measurements written only by devices that have something to report (not by every healthy one). */

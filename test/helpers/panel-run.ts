@@ -58,3 +58,15 @@ export const rows = (series: Series[], withTime = false) =>
 
 /** What a stat shows: the one value of its one row (undefined: the panel's "no value"). */
 export const only = (series: Series[]) => series[0]?.values[0]?.[1];
+
+/** The colour a panel's thresholds give `value` (Grafana: the last step at or below it). */
+export function colourOf(uid: string, title: string, value: number): string {
+  const p = built
+    .find((b) => b.spec.uid === uid)!
+    .build()
+    .panels!.find((x) => 'title' in x && x.title === title) as {
+    fieldConfig: { defaults: { thresholds: { steps: { color: string; value: number | null }[] } } };
+  };
+  const steps = p.fieldConfig.defaults.thresholds.steps;
+  return steps.filter((s) => s.value === null || value >= s.value).at(-1)!.color;
+}
