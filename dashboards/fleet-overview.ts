@@ -1,7 +1,6 @@
 /** NOC fleet overview: what is down now, for whom, and how the fleet did over the range. */
 import { Board, type PanelOptions } from './board.ts';
 import { fleetUptime } from './availability.ts';
-import { ROLLUP_NOTE } from './fleet-sums.ts';
 import { DEVICE_VARIABLES, Query } from './influxql.ts';
 import { link, UID } from './links.ts';
 import { selfMetric } from './self-metric-names.ts';
@@ -106,7 +105,8 @@ export function fleetOverview(): Board {
 }
 
 const ATTENTION_NOTE = `Every device offline or in error now, from the runtime's device_attention (each device's last point within ${ATTENTION_WINDOW}; written only for such devices). \`silent_for\`: seconds since the device last reported; \`in_state_for\`: seconds in this state; \`reason\`: what the device's plugin said about the error, if anything (details on the device page).`;
-const UPTIME_NOTE = `Online ÷ (online + error + offline) time, maintenance excluded. ${ROLLUP_NOTE}`;
+const UPTIME_NOTE =
+  'Online ÷ (online + error + offline) time, maintenance excluded. From the hourly per-customer rollup the runtime writes (one series per customer and kind, cheap over weeks): the customer and kind variables narrow it, site, model and device do not (uptime per site: the Monthly reports board).';
 const COUNTS_NOTE = `From the fleet_status rollup (each group's last count within ${FLEET_STATUS_WINDOW}); the device variable does not narrow it.`;
 const TABLE_COUNTS: CountColumn[] = ['devices', 'online', 'offline', 'error', 'maintenance'];
 const TABLE_NOTE = `Sums of the fleet_status groups (each one's last count within ${FLEET_STATUS_WINDOW}); \`online\` counts reachable devices, erroring ones included. The device variable does not narrow it.`;

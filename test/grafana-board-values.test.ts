@@ -245,3 +245,32 @@ describe('gaming, EV charging, TC-200 and NOC panels with filters or thresholds'
     });
   });
 });
+
+describe('NOC uptime from the per-customer rollup', () => {
+  // Per device and hour (3 hours): online 3600 s; in error 3000 + 600 s error; offline 1800 + 1800 s offline.
+  const pct = (online: number, error: number, offline: number) => (100 * online) / (online + error + offline);
+  const fleet = pct(13 * 3600 + 4 * 3000 + 3 * 1800, 4 * 600, 3 * 1800);
+  // globex: 4 online, pos-fail in error, pc-off and chg-off offline; terminals: 4 online, 1 in error, 1 offline.
+  const globex = pct(4 * 3600 + 3000 + 2 * 1800, 600, 2 * 1800);
+  const terminals = pct(4 * 3600 + 3000 + 1800, 600, 1800);
+  const hourly = async (pick: Pick = {}) =>
+    rows(await panel('fp-fleet-overview', 'Uptime per hour', pick)).map((r) => r.uptime_pct as number);
+
+  it('Fleet uptime: the customer and kind variables narrow it, site and model do not', async () => {
+    const F = 'fp-fleet-overview';
+    expect(await stat(F, 'Fleet uptime', { customer: 'globex' })).toBeCloseTo(globex, 9);
+    expect(await stat(F, 'Fleet uptime', { kind: 'terminal' })).toBeCloseTo(terminals, 9);
+    // acme-s2 alone would be 2 of 6 devices down: the per-customer rollup has no site, so the figure stays the fleet's.
+    expect(await stat(F, 'Fleet uptime', { site: 'acme-s2' })).toBeCloseTo(fleet, 9);
+    expect(await stat(F, 'Fleet uptime', { model: 'DC50' })).toBeCloseTo(fleet, 9);
+  });
+
+  it('Uptime per hour: one exact bucket per rolled-up hour, narrowed by customer', async () => {
+    const all = await hourly();
+    expect(all).toHaveLength(3);
+    for (const v of all) expect(v).toBeCloseTo(fleet, 9);
+    const picked = await hourly({ customer: 'globex' });
+    expect(picked).toHaveLength(3);
+    for (const v of picked) expect(v).toBeCloseTo(globex, 9);
+  });
+});

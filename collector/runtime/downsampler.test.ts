@@ -13,7 +13,7 @@ import { openStateDb } from '../pipeline/state-db.ts';
 import { defineMeasurement, int, MemoryDirectory, parseLineHead, type Point } from '../sdk/index.ts';
 import { Downsampler, MAX_HOURS_PER_QUERY, runs } from './downsampler.ts';
 import { Emitter } from './emitter.ts';
-import { deviceAvailability, deviceAvailabilityHourly } from './measurements.ts';
+import { deviceAvailability, deviceAvailabilityCustomerHourly, deviceAvailabilityHourly } from './measurements.ts';
 import { COUNTER_LOOKBACK_HOURS, counterIncrease, HOUR_MS, hourOf, rollupMeasurement } from './rollups.ts';
 import { SelfMetrics } from './self-metrics.ts';
 
@@ -171,7 +171,7 @@ describe('downsampler against a real influxd', () => {
     const outcomes = await ds.computeHours([H + 17 * MIN, H + HOUR_MS]);
     expect(outcomes.map((o) => [o.measurement, o.hour, o.hours, o.points, o.error])).toEqual([
       ['meter_status_hourly', H, 2, 3, undefined],
-      ['device_availability_hourly', H, 2, 2, undefined],
+      ['device_availability_hourly', H, 2, 2 + 2, undefined], // its groups, and the same per customer and kind
     ]);
     await flush();
     const got = await hourlyRows(db, H);
@@ -224,6 +224,78 @@ describe('downsampler against a real influxd', () => {
     // Rewritten, not added: the other group is unchanged and there is still one point per group.
     expect(got['c1/s1/M1']).toMatchObject({ load_pct_sum: 100, load_pct_count: 4, pulses_increase: 37 });
     expect(Object.keys(got).sort()).toEqual(['c1/s1/M1', 'c2/s2/']);
+  });
+});
+
+describe('the per-customer availability rollup against a real influxd', () => {
+  const at = (device: string, tags: Record<string, string>, hour: number, online: number, error = 0) => ({
+    measurement: deviceAvailability.name,
+    tags: { device, ...tags },
+    fields: {
+      online_s: int(online),
+      error_s: int(error),
+      offline_s: int(3600 - online - error),
+      maintenance_s: int(0),
+    },
+    time: hour,
+  });
+  const T1 = { customer: 'c1', kind: 'terminal', model: 'T1' };
+  const P = { customer: 'c1', kind: 'pc' };
+  const SUMS = `sum("online_s_sum") AS "online", sum("error_s_sum") AS "error", sum("offline_s_sum") AS "offline"`;
+  const perCustomer = async (db: string, measurement: string) =>
+    rows(
+      await influx.query(
+        `SELECT ${SUMS} FROM "${measurement}" WHERE time >= ${H}ms AND time < ${H + 2 * HOUR_MS}ms GROUP BY time(1h), "customer", "kind" fill(none)`,
+        { db },
+      ),
+    ).map((r) => [r.time, r.customer ?? '', r.kind, r.online, r.error, r.offline]);
+
+  it('equals the per-group rollup summed per customer, kind and hour, and is rewritten with it', async () => {
+    const db = await influx.freshDatabase({ prefix: 'rollup_customer' });
+    await writeRaw(db, [
+      // c1's terminals at two sites, its PCs of two models, c2's terminal, and a device without a customer.
+      at('t1', { ...T1, site: 's1' }, H, 3600),
+      at('t2', { ...T1, site: 's1' }, H, 1800, 600),
+      at('t3', { ...T1, site: 's2' }, H, 3000),
+      at('p1', { ...P, site: 's1', model: 'P1' }, H, 3600),
+      at('p2', { ...P, site: 's1', model: 'P2' }, H, 0),
+      at('t4', { customer: 'c2', kind: 'terminal', site: 's3', model: 'T1' }, H, 2400, 1200),
+      at('x1', { kind: 'terminal', site: 's9', model: 'T1' }, H, 100),
+      at('t1', { ...T1, site: 's1' }, H + HOUR_MS, 3500),
+      at('t3', { ...T1, site: 's2' }, H + HOUR_MS, 3600),
+    ]);
+    const { ds, flush } = downsampler(db);
+    expect((await ds.computeHours([H, H + HOUR_MS])).filter((o) => o.error)).toEqual([]);
+    await flush();
+    const fine = await perCustomer(db, deviceAvailabilityHourly.name);
+    const coarse = await perCustomer(db, deviceAvailabilityCustomerHourly.name);
+    expect(coarse).toEqual(fine);
+    expect(coarse).toEqual([
+      [H, '', 'terminal', 100, 0, 3500],
+      [H, 'c1', 'pc', 3600, 0, 3600],
+      [H, 'c1', 'terminal', 3600 + 1800 + 3000, 600, 1200 + 600],
+      [H + HOUR_MS, 'c1', 'terminal', 3500 + 3600, 0, 100],
+      [H, 'c2', 'terminal', 2400, 1200, 0],
+    ]);
+    // One point per customer, kind and hour: site and model are summed away, nothing else is kept.
+    const points = rows(await influx.query(`SELECT * FROM "${deviceAvailabilityCustomerHourly.name}"`, { db }));
+    expect(points).toHaveLength(5);
+    expect(Object.keys(points[0]).sort()).toEqual([
+      'customer',
+      'error_s_sum',
+      'kind',
+      'maintenance_s_sum',
+      'offline_s_sum',
+      'online_s_sum',
+      'time',
+    ]);
+    // A late device in H: computing H again rewrites both rollups, and they still agree.
+    await writeRaw(db, [at('t5', { ...T1, site: 's2' }, H, 1000)]);
+    await ds.computeHours([H]);
+    await flush();
+    const again = await perCustomer(db, deviceAvailabilityCustomerHourly.name);
+    expect(again).toEqual(await perCustomer(db, deviceAvailabilityHourly.name));
+    expect(again[2]).toEqual([H, 'c1', 'terminal', 3600 + 1800 + 3000 + 1000, 600, 1200 + 600 + 2600]);
   });
 });
 

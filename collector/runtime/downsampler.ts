@@ -23,6 +23,7 @@ import { sleep } from '../pipeline/backoff.ts';
 import type { InfluxQuery, Series } from '../pipeline/influx-query.ts';
 import { conformFields, type MeasurementSpec, type Point } from '../sdk/index.ts';
 import { foldHours, HOUR_MS, hourOf, hourQueries, rollupMeasurement, type RollupSpec } from './rollups.ts';
+import { customerRollupMeasurement, sumPerCustomer, type CustomerRollupSpec } from './customer-rollups.ts';
 import type { LateWatch } from './emitter.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
@@ -65,6 +66,8 @@ export interface HourOutcome {
 export class Downsampler implements LateWatch {
   /** The rollups this process computes, by source measurement name. */
   readonly rollups: RollupSpec<MeasurementSpec>[];
+  /** The `<name>_customer_hourly` rollups (`rollup.perCustomer`), by `<name>_hourly`'s name. */
+  private readonly perCustomer = new Map<string, CustomerRollupSpec<MeasurementSpec>>();
   private readonly o: Required<Omit<DownsamplerOptions, 'metrics'>> & Pick<DownsamplerOptions, 'metrics'>;
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
@@ -97,6 +100,7 @@ export class Downsampler implements LateWatch {
       if (!m.rollup || this.pending.has(m.name)) continue;
       this.pending.set(m.name, new Map());
       this.rollups.push(rollupMeasurement(m));
+      if (m.rollup.perCustomer) this.perCustomer.set(this.rollups.at(-1)!.name, customerRollupMeasurement(m));
     }
     this.before = this.nextPassFrom();
     this.errors = options.metrics?.rollupErrors;
@@ -228,9 +232,15 @@ export class Downsampler implements LateWatch {
       for (const p of q.positives) answers.positives.push(await this.o.query.query(p.query));
       // Nothing is written after stop: the emitter may be closed already.
       if (this.stopped) return outcome;
-      for (const point of foldHours(spec, from, to, answers)) {
-        this.o.write({ ...point, fields: conformFields(spec, point.fields) });
-        outcome.points++;
+      const points = foldHours(spec, from, to, answers);
+      const coarse = this.perCustomer.get(spec.name);
+      const written: [MeasurementSpec, Point[]][] = [[spec, points]];
+      if (coarse) written.push([coarse, sumPerCustomer(coarse, points)]);
+      for (const [m, list] of written) {
+        for (const point of list) {
+          this.o.write({ ...point, fields: conformFields(m, point.fields) });
+          outcome.points++;
+        }
       }
       this.written?.labels(spec.name).inc(outcome.points);
     } catch (err) {

@@ -1,4 +1,5 @@
 import { defineMeasurement } from '../sdk/index.ts';
+import { customerRollupMeasurement } from './customer-rollups.ts';
 import { rollupMeasurement } from './rollups.ts';
 
 /** What the runtime writes for every device, whatever its plugin. */
@@ -47,8 +48,8 @@ export const deviceAvailability = defineMeasurement({
     },
   },
   // Fleet-wide uptime reads ≈ groups × hours points instead of devices × hours; reports per
-  // device keep reading this measurement.
-  rollup: { fields: { online_s: 'sum', error_s: 'sum', offline_s: 'sum', maintenance_s: 'sum' } },
+  // device keep reading this measurement. The NOC's uptime over weeks reads the per-customer one.
+  rollup: { fields: { online_s: 'sum', error_s: 'sum', offline_s: 'sum', maintenance_s: 'sum' }, perCustomer: true },
 });
 
 /**
@@ -57,6 +58,9 @@ export const deviceAvailability = defineMeasurement({
  * `offline_s_sum`, `maintenance_s_sum`).
  */
 export const deviceAvailabilityHourly = rollupMeasurement(deviceAvailability);
+
+/** `device_availability_customer_hourly`: the same sums per (customer, kind) and hour, in the same pass. */
+export const deviceAvailabilityCustomerHourly = customerRollupMeasurement(deviceAvailability);
 
 export const fleetStatus = defineMeasurement({
   name: 'fleet_status',

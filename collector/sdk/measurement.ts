@@ -40,8 +40,12 @@ export interface MeasurementSpec<
    */
   tags: Record<Tag, string>;
   fields: Record<Field, FieldSpec>;
-  /** Optional: an hourly per-group rollup the runtime derives from the stored points. */
-  rollup?: { fields: Rollup };
+  /**
+   * Optional: an hourly per-group rollup the runtime derives from the stored points. `perCustomer`
+   * also writes `<name>_customer_hourly`, the same sums per (customer, kind) and hour: a few
+   * hundred series instead of thousands, for fleet panels over weeks (see plugins/README.md).
+   */
+  rollup?: { fields: Rollup; perCustomer?: boolean };
 }
 
 /** Identity function that keeps the literal names of tags and fields for dashboards and alerts. */
