@@ -139,6 +139,19 @@ export async function measure(): Promise<AgentsBench> {
     // What the fleet offers: per report a status and a link point per terminal, two self-metrics
     // (liveness, once a minute per device, is not counted: the figure is a floor).
     const linesPerReport = 2 * terminals + 2;
+    // Said before the restart, so that a restart that never completes does not lose them.
+    console.error(
+      JSON.stringify({
+        phase: 'connected',
+        connect_s: connectS,
+        held: after.attached,
+        memory,
+        before,
+        after,
+        acks: acks.length,
+        ack_p99_ms: q(0.99),
+      }),
+    );
 
     // Restart: serve stopped as an operator stops it, started again on the same files and port.
     const stopAt = performance.now();

@@ -18,7 +18,8 @@ interface Entry {
  *
  * Loaded whole on first use (20,000 devices: a few tens of milliseconds, ~10 MB) and kept in
  * step by the only two writers of the devices table, the devices repository and the status
- * writer, which refresh every row they write. Only this process writes devices, so nothing else
+ * writer: the repository re-reads every row it writes, the status writer applies its UPDATE to the
+ * cached row. Only this process writes devices, so nothing else
  * can make it stale. The objects are frozen: a refresh replaces them, nobody edits them.
  */
 export class DeviceCache {
@@ -80,6 +81,23 @@ export class DeviceCache {
 
   *values(): IterableIterator<DeviceRecord> {
     for (const entry of this.load().values()) yield entry.record;
+  }
+
+  /** The status writer's UPDATE, applied to the cached row as SQLite applies it (device-status.ts). */
+  statusWritten(id: string, state: Device['state'], lastSeen: number): void {
+    const old = this.entries?.get(id);
+    if (!old) return;
+    const d = old.device;
+    const device = Object.freeze({
+      ...d,
+      state,
+      last_seen: Math.max(d.last_seen ?? 0, lastSeen),
+      first_seen: d.first_seen ?? lastSeen,
+    });
+    // The runtime's record holds no live state: it stays the same object.
+    const entry = { ...old, device };
+    this.entries!.set(id, entry);
+    this.bySeq.set(old.seq, entry);
   }
 
   /** Re-reads one device after a write (or forgets it when it is gone). */

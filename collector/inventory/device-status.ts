@@ -5,7 +5,9 @@ import type { DeviceCache } from './device-records.ts';
 /**
  * Live state from the runtime's liveness tracker. A fleet coming back after an outage reports
  * thousands of transitions at once, so reports are collected and written in one transaction
- * per event-loop turn; readers call `flush()` first, so nobody reads a stale state.
+ * per event-loop turn; readers call `flush()` first, so nobody reads a stale state. The cache
+ * takes the same change in memory rather than reading each row back: with 30,000 devices coming
+ * online, an UPDATE and a re-read per transition were 8.6 s of the server's 63 s busy (issue 19).
  */
 export class DeviceStatusWriter {
   private pending = new Map<string, { state: DeviceStatusState; lastSeen: number }>();
@@ -36,6 +38,6 @@ export class DeviceStatusWriter {
     this.db.transaction(() => {
       for (const [id, s] of batch) this.update.run(s.state, s.lastSeen, s.lastSeen, id);
     })();
-    for (const id of batch.keys()) this.cache.refresh(id);
+    for (const [id, s] of batch) this.cache.statusWritten(id, s.state, s.lastSeen);
   }
 }

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from './credentials.ts';
+import { fromColumns } from './device-records.ts';
+import { DEVICE_COLUMNS } from './device-query.ts';
 import { seedOwners, tempInventory } from './testing.ts';
 
 let t: ReturnType<typeof tempInventory>;
@@ -180,6 +182,33 @@ describe('device directory', () => {
     expect(raw).toEqual({ state: 'online', last_seen: 9_000 });
     expect(inv.devices.list({ limit: 10 }).items[0]).toMatchObject({ state: 'online', last_seen: 9_000 });
     expect(Object.isFrozen(inv.devices.get('TC-1'))).toBe(true);
+  });
+
+  it('after status writes the cached devices are the rows SQLite holds; the runtime records stay the same', async () => {
+    const inv = t.inventory;
+    for (const id of ['TC-NEVER', 'TC-BACK', 'TC-GONE']) inv.devices.create({ id, kind: 'terminal' });
+    const record = inv.directory.lookup('TC-BACK');
+    inv.directory.reportStatus('TC-NEVER', 'offline', 0);
+    inv.directory.reportStatus('TC-BACK', 'online', 5_000);
+    inv.directory.reportStatus('TC-GONE', 'online', 4_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    // An older report after a newer one keeps last_seen; first_seen stays the first.
+    inv.directory.reportStatus('TC-BACK', 'error', 3_000);
+    inv.directory.reportStatus('TC-GONE', 'offline', 8_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    const rows = (
+      inv.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.seq FROM devices d ORDER BY d.seq`).raw(true).all() as unknown[][]
+    ).map(fromColumns);
+    expect(rows.map((d) => [d.id, d.state, d.first_seen, d.last_seen])).toEqual([
+      ['TC-NEVER', 'offline', 0, 0],
+      ['TC-BACK', 'error', 5_000, 5_000],
+      ['TC-GONE', 'offline', 4_000, 8_000],
+    ]);
+    for (const row of rows) expect(inv.devices.get(row.id)).toEqual(row);
+    // A text search takes its rows from the cache by rowid.
+    expect(inv.devices.list({ limit: 10, q: 'TC-' }).items).toEqual(expect.arrayContaining(rows));
+    // Liveness groups devices by their record's identity (dependency-index.ts): live state is not in it.
+    expect(inv.directory.lookup('TC-BACK')).toBe(record);
   });
 
   it('answers lookups from memory and sees every write', () => {

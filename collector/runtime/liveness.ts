@@ -8,7 +8,8 @@ import {
   type Fields,
   type Tags,
 } from '../sdk/index.ts';
-import { dependencies, SITE_OUTAGE_DEFAULTS, type Cause, type SiteOutagePolicy } from './dependencies.ts';
+import { SITE_OUTAGE_DEFAULTS, type Cause, type SiteOutagePolicy } from './dependencies.ts';
+import { DependencyIndex } from './dependency-index.ts';
 import { fleetFirmwareGroups, fleetStatusGroups } from './fleet-groups.ts';
 import {
   deviceAttention,
@@ -90,9 +91,8 @@ export class Liveness {
   private readonly entries = new Map<string, Entry>();
   private readonly o: Required<Omit<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup' | 'siteOutage'>> &
     Pick<LivenessOptions, 'maintenance' | 'onStates' | 'writeGroup'> & { siteOutage: SiteOutagePolicy };
-  /** A state changed outside a tick (a report, a closed connection): the next tick relates causes again. */
-  private moved = false;
-  private sites: Array<{ tags: Tags; fields: Fields }> = [];
+  /** Causes and dependents; a state changed outside a tick (a report, a closed connection) is related at the next. */
+  private readonly relations: DependencyIndex<Entry>;
   private lastFullStatus = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -112,6 +112,7 @@ export class Liveness {
         minDevices: options.siteOutage?.minDevices ?? SITE_OUTAGE_DEFAULTS.minDevices,
       },
     };
+    this.relations = new DependencyIndex(this.o.siteOutage);
     this.o.db.exec(`CREATE TABLE IF NOT EXISTS liveness (
       device TEXT PRIMARY KEY, reported TEXT NOT NULL, last_seen INTEGER, hour_start INTEGER NOT NULL,
       online_ms INTEGER NOT NULL, error_ms INTEGER NOT NULL, offline_ms INTEGER NOT NULL, maintenance_ms INTEGER NOT NULL)`);
@@ -208,13 +209,7 @@ export class Liveness {
    * `site_outage`: at site `key`), for the incident of that cause.
    */
   affectedBy(cause: Exclude<Cause, 'self'>, key: string): string[] {
-    const out: string[] = [];
-    for (const e of this.entries.values()) {
-      if (e.cause !== cause) continue;
-      const d = this.o.directory.lookup(e.id);
-      if ((cause === 'gateway_offline' ? d?.gateway : d?.site) === key) out.push(e.id);
-    }
-    return out;
+    return this.relations.affectedBy(cause, key);
   }
 
   /** Expires silent devices, rolls hours over, and writes every status each status interval. */
@@ -223,12 +218,15 @@ export class Liveness {
     if (full) this.syncDirectory(now);
     const moved = new Set<Entry>();
     for (const e of this.entries.values()) {
-      if (this.transition(e, now)) moved.add(e);
+      const device = this.o.directory.lookup(e.id);
+      if (this.transition(e, now, device)) moved.add(e);
+      this.relations.place(e, device, this.reachOf(e, now, device) === 'offline');
       if (now >= e.hourStart + HOUR) this.rollHour(e, now);
     }
-    // Causes only change when a state does; relating is one pass over the fleet, not one per device.
-    const related = moved.size > 0 || this.moved || full ? this.relate(now) : [];
-    this.moved = false;
+    // Causes only change when a state or a record does: only the groups of those are related
+    // again; every status interval, the whole fleet.
+    for (const e of moved) this.relations.moved(e);
+    const related = this.relations.relate(full);
     for (const e of full ? this.entries.values() : new Set([...moved, ...related])) this.writeStatus(e, now);
     for (const e of moved) this.o.directory.reportStatus(e.id, e.state, e.lastSeen ?? 0);
     if (full) {
@@ -274,7 +272,7 @@ export class Liveness {
   /** A transition outside a tick: written at once; its cause is related again at the next tick. */
   private update(e: Entry, now: number): boolean {
     if (!this.transition(e, now)) return false;
-    this.moved = true;
+    this.relations.moved(e);
     // Back online is by itself; a new offline stays `self` until the tick says otherwise.
     if (e.state !== 'offline') e.cause = 'self';
     this.writeStatus(e, now);
@@ -283,8 +281,8 @@ export class Liveness {
   }
 
   /** Recomputes the state; on a transition counts time and returns true. */
-  private transition(e: Entry, now: number): boolean {
-    const state = this.stateOf(e, now);
+  private transition(e: Entry, now: number, device = this.o.directory.lookup(e.id)): boolean {
+    const state = this.stateOf(e, now, device);
     if (state === e.state) return false;
     if (now >= e.hourStart + HOUR) this.rollHour(e, now);
     this.count(e, now);
@@ -293,34 +291,7 @@ export class Liveness {
     return true;
   }
 
-  /**
-   * Sets every device's cause and dependents and the sites' rows; returns the devices whose cause or counts changed.
-   */
-  private relate(now: number): Entry[] {
-    const watched = [...this.entries.values()].map((e) => ({
-      id: e.id,
-      device: this.o.directory.lookup(e.id),
-      state: e.state,
-      since: e.since,
-      unreachable: this.reachOf(e, now) === 'offline',
-    }));
-    const d = dependencies(watched, this.o.siteOutage);
-    this.sites = d.sites;
-    const changed: Entry[] = [];
-    for (const e of this.entries.values()) {
-      const cause = d.cause.get(e.id) ?? 'self';
-      const dep = d.dependents.get(e.id) ?? { total: 0, offline: 0 };
-      if (cause === e.cause && dep.total === e.dependents && dep.offline === e.dependentsOffline) continue;
-      e.cause = cause;
-      e.dependents = dep.total;
-      e.dependentsOffline = dep.offline;
-      changed.push(e);
-    }
-    return changed;
-  }
-
-  private stateOf(e: Entry, now: number): DeviceState {
-    const device = this.o.directory.lookup(e.id);
+  private stateOf(e: Entry, now: number, device = this.o.directory.lookup(e.id)): DeviceState {
     if (device && this.o.maintenance?.inMaintenance(device, now)) return 'maintenance';
     return this.reachOf(e, now, device);
   }
@@ -452,6 +423,6 @@ export class Liveness {
     for (const g of fleetStatusGroups(devices)) this.o.writeGroup(fleetStatus.name, g.fields, g.tags, now);
     for (const g of fleetFirmwareGroups(devices.map((d) => d.device)))
       this.o.writeGroup(fleetFirmware.name, g.fields, g.tags, now);
-    for (const g of this.sites) this.o.writeGroup(siteStatus.name, g.fields, g.tags, now);
+    for (const g of this.relations.siteRows()) this.o.writeGroup(siteStatus.name, g.fields, g.tags, now);
   }
 }
