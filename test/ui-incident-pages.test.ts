@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTable } from '../api/access-table.ts';
 import { apiPlugin } from '../api/plugin.ts';
 import { uiPlugin } from '../api/ui/plugin.ts';
+import { escape } from '../api/ui/html.ts';
 import { UiSessions } from '../api/ui/sessions.ts';
 import { CommandBus } from '../collector/commands/command-bus.ts';
 import { tempInventory } from '../collector/inventory/testing.ts';
@@ -20,6 +21,7 @@ describe('incident list page', () => {
   let app: FastifyInstance;
   let cleanup: () => void;
   let cookie: string;
+  let key: string;
 
   beforeAll(async () => {
     const f = tempInventory();
@@ -49,8 +51,9 @@ describe('incident list page', () => {
       authFailures,
     });
     await app.ready();
-    const key = inventory.apiKeys.create({ name: 'alice', role: 'viewer' });
-    cookie = `fp_ui_session=${sessions.open(inventory.apiKeys.get(key.id)!).token}`;
+    const created = inventory.apiKeys.create({ name: 'alice', role: 'viewer' });
+    key = created.key;
+    cookie = `fp_ui_session=${sessions.open(inventory.apiKeys.get(created.id)!).token}`;
     // 55 incidents, one critical in every five, each started a minute after the one before.
     const alerts = Array.from({ length: 55 }, (_, i) => ({
       status: 'firing',
@@ -91,5 +94,24 @@ describe('incident list page', () => {
     expect(second.rules).toEqual([...critical, ...warning].slice(50));
     expect(second.next).toBeUndefined();
     expect(first.next).toMatch(/^\/ui\/incidents\?state=unresolved&cursor=\d+$/);
+  });
+
+  it('read in-process, refuses a bad query as the API does, with its message', async () => {
+    for (const [query, field] of [
+      ['cursor=abc', 'cursor'],
+      ['cursor=999999', 'cursor'],
+      [`customer=${'c'.repeat(65)}`, 'customer'],
+    ] as const) {
+      const api = await app.inject({
+        url: `/api/v1/incidents?status=unresolved&sort=severity&limit=50&${query}`,
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(api.statusCode).toBe(400);
+      const message = api.json<{ error: { message: string; field: string } }>().error;
+      expect(message.field).toBe(field);
+      const page = await app.inject({ url: `/ui/incidents?${query}`, headers: { cookie } });
+      expect(page.body).toContain(`<p class="error" role="alert">${escape(message.message)}</p>`);
+      expect(page.body).toContain('<p>No incidents.</p>');
+    }
   });
 });

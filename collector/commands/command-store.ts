@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { StatementCache } from '../inventory/statement-cache.ts';
 import type { CommandStatus } from './command-bus.ts';
 
 /** A durable command's state: `queued` and `sent` are the only non-terminal ones. */
@@ -53,8 +54,11 @@ export class CommandStore {
   private readonly markSent: Statement;
   private readonly finishRow: Statement;
   private readonly requeueRow: Statement<[string]>;
+  /** The list's statements, by filter: the device page asks the same one on every load. */
+  private readonly statements: StatementCache;
 
   constructor(private readonly db: Database) {
+    this.statements = new StatementCache(db);
     this.insertRow = db.prepare(
       `INSERT INTO commands (id, device, kind, name, params, status, source, created_by, timeout_s, created_at, expires_at)
        VALUES (@id, @device, @kind, @name, @params, 'queued', @source, @created_by, @timeout_s, @created_at, @expires_at)`,
@@ -128,7 +132,7 @@ export class CommandStore {
       values.push(filter.before.created_at, filter.before.created_at, filter.before.id);
     }
     const sql = `SELECT * FROM commands${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...values, filter.limit + 1) as Row[];
+    const rows = this.statements.get(sql).all(...values, filter.limit + 1) as Row[];
     return { items: rows.slice(0, filter.limit).map(toRecord), more: rows.length > filter.limit };
   }
 }

@@ -6,6 +6,7 @@ import { keyFitsField, mergedPage, pageOf } from './device-page.ts';
 import { allStatement, DEVICE_COLUMNS, listStatement, type TextMatch } from './device-query.ts';
 import { DeviceSearch } from './device-search.ts';
 import { compareUtf8 } from '../pipeline/utf8-order.ts';
+import { StatementCache } from './statement-cache.ts';
 
 /**
  * Above this many matches (5 % of a 20,000-device fleet), `q` walks devices in page order
@@ -62,8 +63,8 @@ export class Devices {
   private readonly writeReport: Statement<[string, string, number]>;
   private readonly readReport: Statement<[string], ReportRow>;
   private readonly readReports: Statement<[string], ReportRow & { device: string }>;
-  /** List statements by SQL text: the filter combinations are few, parsing each time is not free. */
-  private readonly statements = new Map<string, Statement>();
+  /** List statements by SQL text. */
+  private readonly statements: StatementCache;
 
   constructor(
     private readonly db: Database,
@@ -71,6 +72,7 @@ export class Devices {
     private readonly status: DeviceStatusWriter,
     private readonly now: () => number,
   ) {
+    this.statements = new StatementCache(db);
     this.byId = db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`);
     this.insert = db.prepare(
       `INSERT INTO devices (id, kind, model, customer_id, site_id, gateway, firmware, installed_on, labels,
@@ -429,14 +431,8 @@ export class Devices {
   }
 
   private statement(sql: string): Statement {
-    let stmt = this.statements.get(sql);
-    if (!stmt) {
-      if (this.statements.size >= 512) this.statements.clear();
-      // Lists select ids only (often straight from an index); the rows come from the cache.
-      stmt = this.db.prepare(sql).pluck();
-      this.statements.set(sql, stmt);
-    }
-    return stmt;
+    // Lists select ids only (often straight from an index); the rows come from the cache.
+    return this.statements.get(sql, { pluck: true });
   }
 }
 

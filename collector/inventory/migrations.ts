@@ -416,6 +416,51 @@ export const migrations: readonly Migration[] = [
         WHERE status != 'resolved';
     `,
   },
+  {
+    version: 11,
+    name: 'uptime reports: stored per month and zone',
+    sql: `
+      -- What the monthly uptime report sums from InfluxDB (20,000 devices' hourly rollups: seconds
+      -- a request), kept per month and zone. Names, contracts and incidents are read when shown.
+      CREATE TABLE uptime_months (
+        month       TEXT NOT NULL,
+        timezone    TEXT NOT NULL,
+        computed_at INTEGER NOT NULL,
+        PRIMARY KEY (month, timezone)
+      ) WITHOUT ROWID;
+      CREATE TABLE uptime_sites (
+        month         TEXT NOT NULL,
+        timezone      TEXT NOT NULL,
+        customer      TEXT NOT NULL,
+        site          TEXT NOT NULL,
+        devices       INTEGER NOT NULL,
+        online_s      INTEGER NOT NULL,
+        error_s       INTEGER NOT NULL,
+        offline_s     INTEGER NOT NULL,
+        maintenance_s INTEGER NOT NULL,
+        PRIMARY KEY (month, timezone, customer, site),
+        FOREIGN KEY (month, timezone) REFERENCES uptime_months (month, timezone) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      -- Only devices that were down: the only ones a worst-devices list can name.
+      CREATE TABLE uptime_down_devices (
+        month         TEXT NOT NULL,
+        timezone      TEXT NOT NULL,
+        customer      TEXT NOT NULL,
+        site          TEXT NOT NULL,
+        device        TEXT NOT NULL,
+        online_s      INTEGER NOT NULL,
+        error_s       INTEGER NOT NULL,
+        offline_s     INTEGER NOT NULL,
+        maintenance_s INTEGER NOT NULL,
+        down_s        INTEGER NOT NULL,
+        uptime_pct    REAL NOT NULL,
+        PRIMARY KEY (month, timezone, customer, site, device),
+        FOREIGN KEY (month, timezone) REFERENCES uptime_months (month, timezone) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX uptime_worst ON uptime_down_devices
+        (month, timezone, uptime_pct, down_s DESC, customer, site, device);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database; returns the resulting version. */

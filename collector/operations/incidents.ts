@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { DeviceRecord } from '../sdk/index.ts';
 import { Refusal } from '../errors.ts';
+import { StatementCache } from '../inventory/statement-cache.ts';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
@@ -95,13 +96,17 @@ type Row = Omit<Incident, 'labels'> & { labels: string; severity_rank?: number }
 /** Incidents and their timeline (`incidents`, `incident_events`, inventory migration 4). */
 export class Incidents {
   private readonly listeners = new Set<(incident: Incident, event: string) => void>();
+  /** The list's statements, by filter: the operator pages ask the same few again and again. */
+  private readonly statements: StatementCache;
 
   constructor(
     private readonly db: Database,
     private readonly lookup: (device: string) => DeviceRecord | undefined,
     private readonly now: () => number = Date.now,
     private readonly affectedBy?: AffectedBy,
-  ) {}
+  ) {
+    this.statements = new StatementCache(db);
+  }
 
   onChange(listener: (incident: Incident, event: string) => void): void {
     this.listeners.add(listener);
@@ -261,8 +266,8 @@ export class Incidents {
       }
     }
     if (filter.after !== undefined && filter.order === 'severity') {
-      const last = this.db
-        .prepare('SELECT severity_rank AS rank, starts_at FROM incidents WHERE id = ?')
+      const last = this.statements
+        .get('SELECT severity_rank AS rank, starts_at FROM incidents WHERE id = ?')
         .get(filter.after) as { rank: number; starts_at: number } | undefined;
       if (!last) throw new IncidentError('invalid', `no incident ${filter.after} to page after`, 'cursor');
       where.push('(severity_rank > ? OR (severity_rank = ? AND (starts_at < ? OR (starts_at = ? AND id < ?))))');
@@ -272,10 +277,8 @@ export class Incidents {
       values.push(filter.after);
     }
     const order = filter.order === 'severity' ? 'severity_rank, starts_at DESC, id DESC' : 'id DESC';
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`,
-      )
+    const rows = this.statements
+      .get(`SELECT * FROM incidents${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`)
       .all(...values, filter.limit + 1) as Row[];
     return { items: rows.slice(0, filter.limit).map(toIncident), more: rows.length > filter.limit };
   }

@@ -13,6 +13,7 @@ import { WindowCalendar } from './maintenance-calendar.ts';
 import { MaintenanceWindows } from './maintenance-windows.ts';
 import { Rollouts, type RolloutsOptions } from './rollouts.ts';
 import { SessionScheduler } from './sessions/session-scheduler.ts';
+import { StoredUptime, type StoredUptimeOptions } from './stored-uptime.ts';
 
 export interface OperationsOptions {
   commands?: Pick<CommandQueueOptions, 'concurrency' | 'perGateway' | 'defaultExpiryS' | 'maxExpiryS' | 'pollMs'>;
@@ -25,6 +26,8 @@ export interface OperationsOptions {
   /** SLA targets by contract, %. Default basic 99.0, standard 99.5, premium 99.9. */
   slaTargets?: Record<string, number>;
   rollouts?: Pick<RolloutsOptions, 'tickMs' | 'maxOfflineTurns'>;
+  /** How often the open month's stored uptime sums are renewed, and when a month is final (stored-uptime.ts). */
+  reports?: Pick<StoredUptimeOptions, 'refreshMinutes' | 'settleHours'>;
   /** Private networks firmware image URLs may point into (CIDRs). Default none. */
   firmware?: { allowedNetworks?: readonly string[] };
   /**
@@ -75,6 +78,8 @@ export class Operations {
   readonly firmware: FirmwareCatalogue;
   readonly rollouts: Rollouts;
   readonly sessions: SessionScheduler;
+  /** The uptime reports' stored sums; only with InfluxDB to sum them from. */
+  readonly uptime: StoredUptime | undefined;
 
   constructor(readonly deps: OperationsDeps) {
     const { inventory, log } = deps;
@@ -134,6 +139,15 @@ export class Operations {
       maintenance: this.calendar,
     });
     this.recovery = Operations.recoveryFor(this, deps, now);
+    this.uptime =
+      deps.influx &&
+      new StoredUptime({
+        db: inventory.db,
+        influx: deps.influx,
+        log: log.child({ component: 'reports' }),
+        now,
+        ...deps.options?.reports,
+      });
   }
 
   /** Builds auto-recovery when the deps can say a device's state. */
@@ -172,10 +186,12 @@ export class Operations {
     this.escalator.start();
     this.recovery?.start();
     this.sessions.start();
+    this.uptime?.start();
   }
 
   async stop(deadlineMs = 10_000): Promise<void> {
     this.sessions.stop();
+    this.uptime?.stop();
     this.escalator.stop();
     this.rollouts.stop();
     this.recovery?.stop();

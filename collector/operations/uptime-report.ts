@@ -100,21 +100,33 @@ export function monthRange(month: string, timezone = 'UTC'): { from: number; to:
   };
 }
 
-/** Monthly uptime per customer and site from `device_availability` (InfluxQL), worst devices, incidents. */
-export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport> {
-  const timezone = o.timezone ?? 'UTC';
-  const { from, to } = monthRange(o.month, timezone);
-  const where = [`time >= ${from}ms`, `time < ${to}ms`];
-  if (o.customer) where.push(`"customer" = ${quoteString(o.customer)}`);
-  if (o.site) where.push(`"site" = ${quoteString(o.site)}`);
-  const f = deviceAvailability.fields;
-  const sums = Object.keys(f)
+/** One customer's site's sums over the month: what the report is assembled from. */
+export interface SiteSums {
+  /** '' for points without the tag. */
+  customer: string;
+  site: string;
+  devices: number;
+  online_s: number;
+  error_s: number;
+  offline_s: number;
+  maintenance_s: number;
+}
+
+/** Each device's (per customer and site) sums over [from, to) from `device_availability` (InfluxQL). */
+export async function deviceUptime(
+  influx: Pick<InfluxQuery, 'query'>,
+  range: { from: number; to: number; customer?: string; site?: string },
+): Promise<DeviceUptime[]> {
+  const where = [`time >= ${range.from}ms`, `time < ${range.to}ms`];
+  if (range.customer) where.push(`"customer" = ${quoteString(range.customer)}`);
+  if (range.site) where.push(`"site" = ${quoteString(range.site)}`);
+  const sums = Object.keys(deviceAvailability.fields)
     .map((k) => `sum("${k}") AS "${k}"`)
     .join(', ');
-  const series = await o.influx.query(
+  const series = await influx.query(
     `SELECT ${sums} FROM "${deviceAvailability.name}" WHERE ${where.join(' AND ')} GROUP BY "customer", "site", "device"`,
   );
-  const devices: DeviceUptime[] = rows(series).map((r) => {
+  return rows(series).map((r) => {
     const a = availability([r]);
     return {
       device: String(r.device),
@@ -124,12 +136,71 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
       down_s: a.error_s + a.offline_s,
     };
   });
+}
 
+/** The devices' sums per customer and site. */
+export function siteSums(devices: readonly DeviceUptime[]): SiteSums[] {
+  const bySite = new Map<string, SiteSums>();
+  for (const d of devices) {
+    const key = `${d.customer ?? ''}\u0000${d.site ?? ''}`;
+    let s = bySite.get(key);
+    if (!s) {
+      s = { customer: d.customer ?? '', site: d.site ?? '', devices: 0, ...noTime() };
+      bySite.set(key, s);
+    }
+    s.devices++;
+    s.online_s += d.online_s;
+    s.error_s += d.error_s;
+    s.offline_s += d.offline_s;
+    s.maintenance_s += d.maintenance_s;
+  }
+  return [...bySite.values()];
+}
+
+/**
+ * The devices that were down, worst first: lowest uptime, then most time down, then by customer,
+ * site and device (code-unit order, as SQLite's BINARY), so that the stored report lists ties alike.
+ */
+export function worstDevices(devices: readonly DeviceUptime[], count: number): DeviceUptime[] {
+  const key = (d: DeviceUptime) => [d.customer ?? '', d.site ?? '', d.device];
+  const order = (a: DeviceUptime, b: DeviceUptime) => {
+    const [ka, kb] = [key(a), key(b)];
+    for (let i = 0; i < 3; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+    return 0;
+  };
+  return devices
+    .filter((d) => d.down_s > 0)
+    .sort((a, b) => (a.uptime_pct ?? 100) - (b.uptime_pct ?? 100) || b.down_s - a.down_s || order(a, b))
+    .slice(0, count);
+}
+
+/** Monthly uptime per customer and site from `device_availability` (InfluxQL), worst devices, incidents. */
+export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport> {
+  const range = monthRange(o.month, o.timezone);
+  const devices = await deviceUptime(o.influx, { ...range, customer: o.customer, site: o.site });
+  return assembleReport(o, siteSums(devices), worstDevices(devices, o.worst ?? 10));
+}
+
+/**
+ * The report from the month's sums per site and its worst devices (computed now or stored):
+ * names, contracts and SLA targets are read now, as are the incidents.
+ */
+export function assembleReport(
+  o: Omit<UptimeReportOptions, 'influx'>,
+  sites: readonly SiteSums[],
+  worst: DeviceUptime[],
+): UptimeReport {
+  const timezone = o.timezone ?? 'UTC';
+  const { from, to } = monthRange(o.month, timezone);
   const targets = { ...DEFAULT_SLA_TARGETS, ...o.slaTargets };
   const customerOf = o.db.prepare('SELECT company, contract FROM customers WHERE id = ?');
   const siteName = o.db.prepare('SELECT name FROM sites WHERE id = ?').pluck();
-  const byCustomer = new Map<string, DeviceUptime[]>();
-  for (const d of devices) byCustomer.set(d.customer ?? '', [...(byCustomer.get(d.customer ?? '') ?? []), d]);
+  const byCustomer = new Map<string, SiteSums[]>();
+  for (const s of sites) {
+    const list = byCustomer.get(s.customer);
+    if (list) list.push(s);
+    else byCustomer.set(s.customer, [s]);
+  }
   const customers: CustomerUptime[] = [...byCustomer.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([customer, list]) => {
@@ -138,30 +209,24 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
         : undefined;
       const total = availability(list);
       const target = info ? (targets[info.contract] ?? null) : null;
-      const bySite = new Map<string, DeviceUptime[]>();
-      for (const d of list) bySite.set(d.site ?? '', [...(bySite.get(d.site ?? '') ?? []), d]);
       return {
         customer: customer || '(none)',
         company: info?.company ?? null,
         contract: info?.contract ?? null,
         sla_target_pct: target,
         sla_met: target === null || total.uptime_pct === null ? null : total.uptime_pct >= target,
-        devices: list.length,
+        devices: list.reduce((n, s) => n + s.devices, 0),
         ...total,
-        sites: [...bySite.entries()]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([site, ds]) => ({
-            site: site || '(none)',
-            name: site ? ((siteName.get(site) as string | undefined) ?? null) : null,
-            devices: ds.length,
-            ...availability(ds),
+        sites: [...list]
+          .sort((a, b) => a.site.localeCompare(b.site))
+          .map((s) => ({
+            site: s.site || '(none)',
+            name: s.site ? ((siteName.get(s.site) as string | undefined) ?? null) : null,
+            devices: s.devices,
+            ...availability([s]),
           })),
       };
     });
-  const worst = devices
-    .filter((d) => d.down_s > 0)
-    .sort((a, b) => (a.uptime_pct ?? 100) - (b.uptime_pct ?? 100) || b.down_s - a.down_s)
-    .slice(0, o.worst ?? 10);
   return {
     month: o.month,
     timezone,
@@ -172,6 +237,10 @@ export async function uptimeReport(o: UptimeReportOptions): Promise<UptimeReport
     worst_devices: worst,
     incidents: incidentStats(o.db, { from, to, ...(o.customer ? { customer: o.customer } : {}) }),
   };
+}
+
+function noTime(): Pick<SiteSums, 'online_s' | 'error_s' | 'offline_s' | 'maintenance_s'> {
+  return { online_s: 0, error_s: 0, offline_s: 0, maintenance_s: 0 };
 }
 
 function isZone(tz: string): boolean {

@@ -21,6 +21,7 @@ import {
   StatsQuery,
   WebhookAnswer,
 } from './schemas.ts';
+import { incidentList } from './list.ts';
 
 const tags = ['incidents'];
 
@@ -81,11 +82,7 @@ const incidents: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (
       },
       config: { minRole: 'viewer' },
     },
-    async (request) => {
-      const { cursor, sort, ...filter } = request.query;
-      const page = store.list({ ...filter, order: sort ?? 'newest', ...(cursor ? { after: Number(cursor) } : {}) });
-      return { items: page.items.map(incidentJson), next_cursor: page.more ? String(page.items.at(-1)!.id) : null };
-    },
+    async (request) => incidentList(store, request.query),
   );
 
   app.get(

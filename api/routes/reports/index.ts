@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Operations } from '../../../collector/operations/operations.ts';
 import { reportCsv, reportHtml } from '../../../collector/operations/report-format.ts';
-import { uptimeReport } from '../../../collector/operations/uptime-report.ts';
 import { ApiError } from '../../errors.ts';
 import { UptimeQuery } from './schemas.ts';
 
@@ -9,7 +8,8 @@ const tags = ['reports'];
 
 /**
  * `GET /reports/uptime`: monthly uptime per customer and site against the contract's SLA, the
- * worst devices, incident counts with MTTA and MTTR; as JSON, CSV or a printable HTML page.
+ * worst devices, incident counts with MTTA and MTTR; as JSON, CSV or a printable HTML page. Read
+ * from the sums stored per month (collector/operations/stored-uptime.ts), not from InfluxDB each time.
  * Register inside the API plugin: `app.register(reportRoutes, { operations })`.
  */
 const reports: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (app, { operations }) => {
@@ -21,13 +21,11 @@ const reports: FastifyPluginAsyncTypebox<{ operations: Operations }> = async (ap
     },
     async (request, reply) => {
       const { format = 'json', timezone, ...rest } = request.query;
-      const influx = operations.influx;
-      if (!influx)
+      const stored = operations.uptime;
+      if (!stored)
         throw new ApiError('FP_UPSTREAM', 'reports need InfluxDB, and this server has no query connection to it');
       // A bad month or zone (ReportError) and a failed query (InfluxQueryError) are mapped by the error handler.
-      const report = await uptimeReport({
-        influx,
-        db: operations.inventory.db,
+      const report = await stored.report({
         ...rest,
         ...(timezone ? { timezone } : {}),
         slaTargets: operations.deps.options?.slaTargets,

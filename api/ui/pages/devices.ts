@@ -6,7 +6,7 @@ import { html, when } from '../html.ts';
 import { csrfField } from '../layout.ts';
 import type { UiContext } from '../context.ts';
 import { schemaFields, schemaValues } from '../schema-form.ts';
-import { incidentPage, incidentRows } from './incidents.ts';
+import { incidentPage, incidentReader, incidentRows } from './incidents.ts';
 
 type Command = Static<typeof CommandJson>;
 const ENDED = new Set(['succeeded', 'failed', 'rejected', 'expired', 'timed_out', 'cancelled']);
@@ -15,16 +15,17 @@ const ENDED = new Set(['succeeded', 'failed', 'rejected', 'expired', 'timed_out'
 export default function devices(ctx: UiContext): void {
   const catalogue = ctx.options.operations?.catalogue;
   const path = (id: string) => `/ui/devices/${encodeURIComponent(id)}`;
+  const reader = incidentReader(ctx);
 
   ctx.get('/devices/:id', async (ui, request, reply) => {
     const id = (request.params as { id: string }).id;
     const e = encodeURIComponent(id);
-    const [device, commands, windows, incidents] = await Promise.all([
+    const [device, commands, windows] = await Promise.all([
       ui.api<Static<typeof DeviceDetail>>('GET', `/devices/${e}`),
       ui.api<Static<typeof CommandPage>>('GET', `/commands?device=${e}&limit=20`),
       ui.api<Static<typeof WindowList>>('GET', `/maintenance?scope=device&target=${e}`),
-      incidentPage(ui, { device: id, status: 'unresolved' }),
     ]);
+    const incidents = incidentPage(reader, ui, { device: id, status: 'unresolved' });
     if (device.status !== 200)
       return ui.problem(reply, device.status, 'Device', device.error ?? `refused (${device.status})`);
     const d = device.body;

@@ -1,5 +1,12 @@
 import type { Static } from 'typebox';
-import type { IncidentDetail, IncidentJson, IncidentPage } from '../../routes/incidents/schemas.ts';
+import { incidentList } from '../../routes/incidents/list.ts';
+import {
+  IncidentListQuery,
+  type IncidentDetail,
+  type IncidentJson,
+  type IncidentPage,
+} from '../../routes/incidents/schemas.ts';
+import { DirectRead } from '../direct-read.ts';
 import type { ApiAnswer } from '../api-client.ts';
 import { html, when } from '../html.ts';
 import { actionButton, csrfField } from '../layout.ts';
@@ -11,18 +18,22 @@ const STATES = ['unresolved', 'open', 'acknowledged', 'resolved'] as const;
 /** Incidents per page: the shift reads the top; the rest is one "Next" away. */
 const PAGE_SIZE = 50;
 
+/** `GET /incidents`, read in-process (direct-read.ts): the pages loaded most show it. */
+export function incidentReader(ctx: UiContext) {
+  const store = ctx.options.operations?.incidents;
+  return new DirectRead('/incidents', IncidentListQuery, store && ((query) => incidentList(store, query)));
+}
+
 /**
- * One page of incidents most severe first, then newest (the API orders and pages them in SQL);
+ * One page of incidents most severe first, then newest (ordered and paged in SQL);
  * `filter` is the API's list query (status, customer, site, device, cursor).
  */
-export async function incidentPage(
+export function incidentPage(
+  reader: ReturnType<typeof incidentReader>,
   ui: UiRequest,
   filter: Record<string, string>,
-): Promise<ApiAnswer<Static<typeof IncidentPage>>> {
-  return ui.api<Static<typeof IncidentPage>>(
-    'GET',
-    `/incidents?${new URLSearchParams({ ...filter, sort: 'severity', limit: String(PAGE_SIZE) })}`,
-  );
+): ApiAnswer<Static<typeof IncidentPage>> {
+  return reader.answer(ui, { ...filter, sort: 'severity', limit: String(PAGE_SIZE) });
 }
 
 export function incidentRows(items: Incident[]) {
@@ -58,12 +69,13 @@ export function incidentRows(items: Incident[]) {
 
 /** The incident list (filter by customer, site, device, state) and one incident with its timeline and actions. */
 export default function incidents(ctx: UiContext): void {
+  const reader = incidentReader(ctx);
   ctx.get('/incidents', async (ui, request) => {
     const q = request.query as Record<string, string | undefined>;
     const state = (STATES as readonly string[]).includes(q.state ?? '') ? q.state! : 'unresolved';
     const filter: Record<string, string> = {};
     for (const key of ['customer', 'site', 'device'] as const) if (q[key]) filter[key] = q[key];
-    const page = await incidentPage(ui, { ...filter, status: state, ...(q.cursor && { cursor: q.cursor }) });
+    const page = incidentPage(reader, ui, { ...filter, status: state, ...(q.cursor && { cursor: q.cursor }) });
     const items = page.status === 200 ? page.body.items : [];
     const next = page.status === 200 ? page.body.next_cursor : null;
     const nextUrl = next && `/ui/incidents?${new URLSearchParams({ ...filter, state, cursor: next })}`;
