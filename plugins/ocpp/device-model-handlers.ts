@@ -104,7 +104,7 @@ export function recordDeviceModelAnswer(
   switch (name) {
     case 'set_variable_monitoring': {
       const asked = (params as { monitors: MonitorParams[] }).monitors;
-      // None in the answer to the GetVariables asking the charger's limits, before the parts.
+      // None in the answer to the GetVariables asking the charger's limits, before the parts (so below).
       const results = (result as { setMonitoringResult?: OcppPayload[] }).setMonitoringResult ?? [];
       results.forEach((r, i) => {
         if (r.status !== 'Accepted' || r.id === undefined) return;
@@ -115,8 +115,8 @@ export function recordDeviceModelAnswer(
       return;
     }
     case 'clear_variable_monitoring': {
-      const results = (result as { clearMonitoringResult: Array<{ status: string; id: number }> })
-        .clearMonitoringResult;
+      const results =
+        (result as { clearMonitoringResult?: Array<{ status: string; id: number }> }).clearMonitoringResult ?? [];
       station.monitors.remove(
         id,
         results.filter((r) => r.status !== 'Rejected').map((r) => r.id),

@@ -1,7 +1,8 @@
 /**
  * How many items and bytes one request of a kind may hold, as the charger says: 2.0.1
  * DeviceDataCtrlr ItemsPerMessage / BytesPerMessage (instances GetVariables and SetVariables) and
- * MonitoringCtrlr ItemsPerMessage / BytesPerMessage (instance SetVariableMonitoring); 1.6
+ * MonitoringCtrlr ItemsPerMessage / BytesPerMessage (instances SetVariableMonitoring and
+ * ClearVariableMonitoring); 1.6
  * GetConfigurationMaxKeys (a Core key). Each learnt once per connection: from what the charger
  * reported (NotifyReport, an earlier GetVariables), else asked with one request; what it does not
  * say gets the default.
@@ -24,6 +25,7 @@ const CONTROLLER: Record<Exclude<LimitedAction, 'GetConfiguration'>, string> = {
   GetVariables: 'DeviceDataCtrlr',
   SetVariables: 'DeviceDataCtrlr',
   SetVariableMonitoring: 'MonitoringCtrlr',
+  ClearVariableMonitoring: 'MonitoringCtrlr',
 };
 
 interface Result {

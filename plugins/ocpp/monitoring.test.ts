@@ -120,11 +120,17 @@ describe('monitors', () => {
     ]);
   });
 
-  it("many monitors go in as many SetVariableMonitoring as the charger's ItemsPerMessage takes", async () => {
+  it("many monitors are set and cleared in as many requests as the charger's ItemsPerMessage takes", async () => {
     let nextId = 100;
     const { calls } = await charger('SPLITMON201', (action, p) => {
-      if (action === 'GetVariables') return limitsAnswer(p, { 'ItemsPerMessage/SetVariableMonitoring': '2' });
-      if (p.setMonitoringData.length > 2) throw new Error('OccurrenceConstraintViolation');
+      if (action === 'GetVariables')
+        return limitsAnswer(p, {
+          'ItemsPerMessage/SetVariableMonitoring': '2',
+          'ItemsPerMessage/ClearVariableMonitoring': '2',
+        });
+      if ((p.setMonitoringData ?? p.id).length > 2) throw new Error('OccurrenceConstraintViolation');
+      if (action === 'ClearVariableMonitoring')
+        return { clearMonitoringResult: p.id.map((id: number) => ({ id, status: 'Accepted' })) };
       return { setMonitoringResult: setAnswer(p).setMonitoringResult.map((r: any) => ({ ...r, id: nextId++ })) };
     });
     const monitors = [70, 75, 80, 85, 90].map((value) => ({
@@ -148,6 +154,16 @@ describe('monitors', () => {
     // Each part's answer stored against its own monitors: every id with the value it was set to.
     const stored = await monitorsOf('SPLITMON201');
     expect(stored.map((m) => [m.id, m.value])).toEqual(monitors.map((m, i) => [100 + i, m.value]));
+
+    // Cleared the same way, by MonitoringCtrlr ItemsPerMessage instance ClearVariableMonitoring.
+    const ids = stored.map((m) => m.id as number);
+    expect(await rig.command('SPLITMON201', 'clear_variable_monitoring', { ids })).toMatchObject({
+      status: 'succeeded',
+    });
+    const clears = calls.filter((c) => c.action === 'ClearVariableMonitoring').map((c) => c.params.id);
+    expect(clears).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    expect(calls.filter((c) => c.action === 'GetVariables')).toHaveLength(1);
+    expect(await monitorsOf('SPLITMON201')).toEqual([]);
   });
 
   it('bad parameters are refused naming them, before anything is sent; 1.6 has no monitoring', async () => {

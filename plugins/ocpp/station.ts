@@ -95,7 +95,7 @@ export interface Station {
 /** Items and bytes (0 = no byte limit) one request of a kind may hold, as the charger says (message-limits.ts). */
 export type MessageLimits = Partial<
   Record<
-    'GetVariables' | 'SetVariables' | 'SetVariableMonitoring' | 'GetConfiguration',
+    'GetVariables' | 'SetVariables' | 'SetVariableMonitoring' | 'ClearVariableMonitoring' | 'GetConfiguration',
     { items: number; bytes: number }
   >
 >;

@@ -1,13 +1,14 @@
 /**
  * Commands of many items sent in as many requests as the charger takes (message-limits.ts): a
- * 2.0.1 get_config / set_config (GetVariables / SetVariables) and set_variable_monitoring
- * (SetVariableMonitoring), and a 1.6 get_config (GetConfiguration, at most GetConfigurationMaxKeys
- * keys). A bigger request is answered OccurenceConstraintViolation (2.0.1) or cut short (1.6).
+ * 2.0.1 get_config / set_config (GetVariables / SetVariables), set_variable_monitoring and
+ * clear_variable_monitoring (SetVariableMonitoring, ClearVariableMonitoring), and a 1.6
+ * get_config (GetConfiguration, at most GetConfigurationMaxKeys keys). A bigger request is
+ * answered OccurrenceConstraintViolation (2.0.1) or cut short (1.6).
  * 1.6 ChangeConfiguration has one key per request. The answers are merged into one outcome.
  */
 import { CommandRejected, type Command } from '../../collector/sdk/index.ts';
 import { anyAnswer, limitOf, type Limit, type LimitedAction, type Send } from './message-limits.ts';
-import { monitoringRefusals, setMonitoringPayload, type MonitorParams } from './monitoring.ts';
+import { clearRefusals, monitoringRefusals, setMonitoringPayload, type MonitorParams } from './monitoring.ts';
 import type { Charger, Station } from './station.ts';
 import type { OcppComponent, OcppVariable } from './variables.ts';
 import { componentVariable, configEntries, guardedKeyRefusal, setConfig } from './vocabulary.ts';
@@ -26,8 +27,9 @@ interface Result {
 export function inParts(charger: Charger, command: Command): boolean {
   if (command.name === 'set_config') return configEntries(command.params as never).length > 1;
   if (command.name === 'get_config') return ((command.params as { keys?: string[] }).keys?.length ?? 0) > 1;
-  const monitors = command.name === 'set_variable_monitoring' && (command.params as { monitors: unknown[] }).monitors;
-  return charger.version === 'ocpp2.0.1' && monitors !== false && monitors.length > 1;
+  const p = command.params as { monitors?: unknown[]; ids?: unknown[] };
+  const items = { set_variable_monitoring: p.monitors, clear_variable_monitoring: p.ids }[command.name];
+  return charger.version === 'ocpp2.0.1' && (items?.length ?? 0) > 1;
 }
 
 /** Sends the command's parts one after the other with `send` and merges the answers. */
@@ -53,6 +55,23 @@ export async function sendInParts(station: Station, charger: Charger, command: C
     const merged = { setMonitoringResult: results };
     const refused = monitoringRefusals(merged);
     if (refused) throw new CommandRejected(`SetVariableMonitoring: ${refused}`, merged);
+    return merged;
+  }
+  if (command.name === 'clear_variable_monitoring') {
+    const { ids } = command.params as { ids: number[] };
+    const results = (await sendItems(
+      'ClearVariableMonitoring',
+      'id',
+      ids,
+      await limit('ClearVariableMonitoring'),
+      send,
+      (from, to) => ({
+        ids: ids.slice(from, to),
+      }),
+    )) as Array<{ status: string; id: number }>;
+    const merged = { clearMonitoringResult: results };
+    const refused = clearRefusals(merged);
+    if (refused) throw new CommandRejected(`ClearVariableMonitoring: ${refused}`, merged);
     return merged;
   }
   if (charger.version === 'ocpp1.6' && command.name === 'get_config') {
@@ -112,6 +131,7 @@ const RESULTS: Record<string, string> = {
   GetVariables: 'getVariableResult',
   SetVariables: 'setVariableResult',
   SetVariableMonitoring: 'setMonitoringResult',
+  ClearVariableMonitoring: 'clearMonitoringResult',
 };
 
 /** The items' results, in order, from as many requests as fit the limit. */
