@@ -23,6 +23,20 @@ const commands: Record<string, CommandSpec> = {
   },
 };
 
+/** Parameters with defaults: the bus fills them in. */
+const defaulted: Record<string, CommandSpec> = {
+  set_mode: {
+    description: 'operating mode',
+    params: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('auto'), Type.Literal('manual')], { default: 'auto' }),
+        limit: Type.Optional(Type.Object({ level: Type.Integer({ default: 0 }), unit: Type.String() })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+};
+
 /** A plugin instance as the bus sees it, answering with `answer(command)`. */
 function target(
   instance: string,
@@ -63,6 +77,17 @@ describe('CommandBus', () => {
       b.dispatch('d1', { name: 'set_interval', params: { interval_s: 5, extra: 1 } }),
     ).rejects.toBeInstanceOf(InvalidCommand);
     expect(t.received).toEqual([]); // nothing reached the device
+  });
+
+  it("fills the schema's defaults in (what the queue stores too), leaving the caller's params alone", async () => {
+    const { bus: b } = bus();
+    const t = { ...target('example', async () => 'ok'), commands: defaulted };
+    b.attach('d1', t);
+    const params = { limit: { unit: 'W' } };
+    expect(await b.dispatch('d1', { name: 'set_mode', params })).toMatchObject({ status: 'succeeded' });
+    expect(t.received[0].params).toEqual({ mode: 'auto', limit: { level: 0, unit: 'W' } });
+    expect(params).toEqual({ limit: { unit: 'W' } });
+    expect(b.validate(defaulted, { name: 'set_mode', params: { mode: 'manual' } })).toEqual({ mode: 'manual' });
   });
 
   it('refuses an unknown command, listing the ones the device accepts', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
 import { allowedValues } from './allowed-values.ts';
 import { CommandFailed, CommandRejected, DeviceUnreachable, type Command, type CommandSpec } from '../sdk/index.ts';
 
@@ -94,8 +95,12 @@ export class CommandBus {
     return this.attached.get(deviceId)?.target.commands;
   }
 
-  /** Checks a command against a spec; throws InvalidCommand naming the parameter. */
-  validate(commands: Record<string, CommandSpec>, request: CommandRequest): void {
+  /**
+   * Checks a command against a spec and returns its parameters with the schema's defaults filled
+   * in (a copy); throws InvalidCommand naming the parameter. Every command passes here, from the
+   * API's queue or a plugin's own dispatch, so both send the same defaulted parameters.
+   */
+  validate(commands: Record<string, CommandSpec>, request: CommandRequest): unknown {
     const spec = Object.hasOwn(commands, request.name) ? commands[request.name] : undefined;
     if (!spec) {
       throw new InvalidCommand(
@@ -104,7 +109,7 @@ export class CommandBus {
     }
     let check = this.validators.get(spec);
     if (!check) this.validators.set(spec, (check = Compile(spec.params)));
-    const params = request.params ?? {};
+    const params = Value.Default(spec.params, structuredClone(request.params ?? {}));
     if (!check.Check(params)) {
       const errors = [...check.Errors(params)];
       const first = errors[0];
@@ -114,6 +119,7 @@ export class CommandBus {
         field,
       );
     }
+    return params;
   }
 
   /**
@@ -124,7 +130,7 @@ export class CommandBus {
     const entry = this.attached.get(deviceId);
     if (!entry) throw new DeviceUnreachable(deviceId);
     const { target } = entry;
-    this.validate(target.commands, request);
+    const params = this.validate(target.commands, request);
     const spec = target.commands[request.name];
     const id = request.id ?? randomUUID();
     const timeoutMs = (request.timeout_s ?? spec.timeout_s ?? DEFAULT_TIMEOUT_S) * 1000;
@@ -155,7 +161,7 @@ export class CommandBus {
       const run = target.execute(deviceId, {
         id,
         name: request.name,
-        params: request.params ?? {},
+        params,
         signal: abort.signal,
       });
       const winner = await Promise.race([run.then((result) => ({ result })), stopped]);

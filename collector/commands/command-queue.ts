@@ -148,8 +148,9 @@ export class CommandQueue {
     if (device.lifecycle === 'retired')
       throw new CommandQueueError('conflict', `device '${input.device}' is retired`, 'device');
     const commands = this.o.bus.commandsFor(input.device) ?? this.o.catalogue.forKind(device.kind);
+    let params: Record<string, unknown>;
     try {
-      this.o.bus.validate(commands, { name: input.name, params: input.params ?? {} });
+      params = this.o.bus.validate(commands, { name: input.name, params: input.params ?? {} }) as typeof params;
     } catch (err) {
       if (!(err instanceof InvalidCommand)) throw err;
       const field = err.field ? `params.${err.field}` : err.message.startsWith('unknown command') ? 'name' : 'params';
@@ -168,7 +169,7 @@ export class CommandQueue {
       device: input.device,
       kind: device.kind,
       name: input.name,
-      params: input.params ?? {},
+      params,
       status: 'queued',
       source: input.source ?? 'api',
       created_by: input.actor ?? null,

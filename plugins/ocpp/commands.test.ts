@@ -2,14 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceUnreachable, MemoryDirectory } from '../../collector/sdk/index.ts';
 import { startRig, type Rig } from './testing.ts';
 
-/** Commands through the real command bus to real ocpp-rpc chargers of both versions. */
+/**
+ * Commands through `POST /api/v1/commands` (the durable queue and the bus) to real ocpp-rpc
+ * chargers of both versions; the bus's own behaviour (unreachable, timeouts) through the bus.
+ */
 const directory = new MemoryDirectory()
   .add({ id: 'CMD16', kind: 'charger' }, { type: 'ocpp_password', value: 'p16' })
   .add({ id: 'CMD201', kind: 'charger' }, { type: 'ocpp_password', value: 'p201' })
   .add({ id: 'GONE', kind: 'charger' }, { type: 'ocpp_password', value: 'pg' });
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig(directory);
+  rig = await startRig(directory, {}, 5, { commands: true });
 });
 afterAll(() => rig?.stop());
 
@@ -39,8 +42,7 @@ describe('command vocabulary', () => {
       if (action === 'GetDiagnostics') return { fileName: 'diag.tgz' };
       return { status: 'Accepted' };
     });
-    const run = (name: string, params: object = {}) =>
-      rig.collector.bus.dispatch('CMD16', { name, params, timeout_s: 5 });
+    const run = (name: string, params: object = {}) => rig.command('CMD16', name, params);
     expect(await run('reset', { type: 'hard' })).toMatchObject({ status: 'succeeded' });
     expect(await run('remote_start', { id_tag: 'TAG1', connector: 2 })).toMatchObject({ status: 'succeeded' });
     expect(await run('remote_stop', { transaction_id: '42' })).toMatchObject({ status: 'succeeded' });
@@ -111,8 +113,7 @@ describe('command vocabulary', () => {
       if (action === 'GetTransactionStatus') return { ongoingIndicator: true, messagesInQueue: false };
       return { status: 'Accepted' };
     });
-    const run = (name: string, params: object = {}) =>
-      rig.collector.bus.dispatch('CMD201', { name, params, timeout_s: 5 });
+    const run = (name: string, params: object = {}) => rig.command('CMD201', name, params);
     expect(await run('reset', { type: 'soft' })).toMatchObject({ status: 'succeeded' });
     expect(await run('remote_stop', { transaction_id: 'TX-9' })).toMatchObject({ status: 'succeeded' });
     expect(await run('get_config', { keys: ['OCPPCommCtrlr.HeartbeatInterval'] })).toMatchObject({
@@ -177,8 +178,7 @@ describe('command outcomes', () => {
     const cp = await rig.charger('CMD16', 'ocpp1.6', { password: 'p16' });
     cp.handle('Reset', (async () => answers.Reset) as never);
     cp.handle('UnlockConnector', (async () => answers.UnlockConnector) as never);
-    const run = (name: string, params: object = {}) =>
-      rig.collector.bus.dispatch('CMD16', { name, params, timeout_s: 5 });
+    const run = (name: string, params: object = {}) => rig.command('CMD16', name, params);
     expect(await run('reset', { type: 'soft' })).toMatchObject({ status: 'rejected', error: 'Reset: Rejected' });
     expect(await run('unlock_connector', { connector: 1 })).toMatchObject({ status: 'failed' });
     expect(await run('clear_cache')).toMatchObject({
@@ -189,8 +189,7 @@ describe('command outcomes', () => {
 
   it('refuses firmware and diagnostics locations the outbound policy forbids, without sending them', async () => {
     const { calls } = await recordingCharger('CMD16', 'ocpp1.6', 'p16', () => ({}));
-    const run = (name: string, location: string) =>
-      rig.collector.bus.dispatch('CMD16', { name, params: { location }, timeout_s: 5 });
+    const run = (name: string, location: string) => rig.command('CMD16', name, { location });
     expect(await run('update_firmware', 'http://127.0.0.1/fw.bin')).toMatchObject({
       status: 'rejected',
       error: expect.stringContaining('loopback'),
@@ -216,9 +215,10 @@ describe('command outcomes', () => {
       status: 'rejected',
       error: expect.stringContaining('plugins.ocpp.allowed_networks'),
     });
-    await expect(
-      rig.collector.bus.dispatch('CMD16', { name: 'update_firmware', params: { location: 'file:///etc/passwd' } }),
-    ).rejects.toThrow(/location/);
+    expect(await run('update_firmware', 'file:///etc/passwd')).toMatchObject({
+      http: 400,
+      error: { field: 'params.location' },
+    });
     expect(calls).toEqual([]);
   });
 });

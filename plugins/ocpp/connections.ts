@@ -331,7 +331,9 @@ export class ChargerEndpoint {
     try {
       const params = rotation ? { password: rotation.password } : command.params;
       if (inParts(charger, command))
-        return await sendInParts(this.station, charger, command, (call) => this.call(charger, command, call));
+        return await sendInParts(this.station, charger, command, (call, part) =>
+          this.call(charger, part === undefined ? command : { ...command, params: part }, call),
+        );
       const result = await this.call(
         charger,
         command,

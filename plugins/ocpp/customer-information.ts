@@ -3,9 +3,9 @@
  * reported (NotifyCustomerInformation parts, customer-report-handlers.ts) and/or cleared. Pure.
  */
 import { Type, type CommandSpec, type Static } from '../../collector/sdk/index.ts';
+import { DEFAULT_ID_TOKEN_TYPE, idTokenType } from './id-token-types.ts';
 
 const closed = { additionalProperties: false } as const;
-const ID_TOKEN_TYPES = ['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress'] as const;
 
 export const customerInformationSpecs = {
   customer_information: {
@@ -20,12 +20,7 @@ export const customerInformationSpecs = {
           Type.Object(
             {
               id: Type.String({ minLength: 1, maxLength: 36 }),
-              type: Type.Optional(
-                Type.Union(
-                  ID_TOKEN_TYPES.map((t) => Type.Literal(t)),
-                  { default: 'ISO14443' },
-                ),
-              ),
+              type: Type.Optional(idTokenType({ default: DEFAULT_ID_TOKEN_TYPE })),
             },
             closed,
           ),
@@ -68,7 +63,7 @@ export function customerInformationCall(
       report: p.report,
       clear: p.clear,
       ...(p.customer_identifier ? { customerIdentifier: p.customer_identifier } : {}),
-      ...(p.id_token ? { idToken: { idToken: p.id_token.id, type: p.id_token.type ?? 'ISO14443' } } : {}),
+      ...(p.id_token ? { idToken: { idToken: p.id_token.id, type: p.id_token.type ?? DEFAULT_ID_TOKEN_TYPE } } : {}),
       ...(c
         ? {
             customerCertificate: {

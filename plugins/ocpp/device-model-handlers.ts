@@ -104,7 +104,8 @@ export function recordDeviceModelAnswer(
   switch (name) {
     case 'set_variable_monitoring': {
       const asked = (params as { monitors: MonitorParams[] }).monitors;
-      const results = (result as { setMonitoringResult: OcppPayload[] }).setMonitoringResult;
+      // None in the answer to the GetVariables asking the charger's limits, before the parts (so below).
+      const results = (result as { setMonitoringResult?: OcppPayload[] }).setMonitoringResult ?? [];
       results.forEach((r, i) => {
         if (r.status !== 'Accepted' || r.id === undefined) return;
         const monitor: OcppMonitor = { id: r.id, type: r.type, value: asked[i]?.value, severity: r.severity };
@@ -114,8 +115,8 @@ export function recordDeviceModelAnswer(
       return;
     }
     case 'clear_variable_monitoring': {
-      const results = (result as { clearMonitoringResult: Array<{ status: string; id: number }> })
-        .clearMonitoringResult;
+      const results =
+        (result as { clearMonitoringResult?: Array<{ status: string; id: number }> }).clearMonitoringResult ?? [];
       station.monitors.remove(
         id,
         results.filter((r) => r.status !== 'Rejected').map((r) => r.id),

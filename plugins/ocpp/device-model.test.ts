@@ -9,7 +9,7 @@ import { recordingCharger, startRig, token, type Rig } from './testing.ts';
  * `GET /api/v1/devices/:id/variables`, get_config / set_config split to the charger's
  * ItemsPerMessage and BytesPerMessage, and set_network_profile.
  */
-const chargers = ['DM201', 'REPORT201', 'SPLIT201', 'BYTES201', 'KNOWN201', 'NET201', 'DM16'];
+const chargers = ['DM201', 'REPORT201', 'SPLIT201', 'BYTES201', 'KNOWN201', 'NET201', 'DM16', 'KEYS16', 'NOMAX16'];
 const directory = chargers.reduce(
   (d, id) => d.add({ id, kind: 'charger' }, { type: 'ocpp_password', value: `pw-${id}` }),
   new MemoryDirectory(),
@@ -238,6 +238,46 @@ describe('get_config and set_config in as many requests as the charger takes', (
     });
     expect(await rig.command('KNOWN201', 'get_config', { keys: keys(7) })).toMatchObject({ status: 'succeeded' });
     expect(sizes(calls, 'GetVariables')).toEqual([3, 3, 1]);
+  });
+
+  it('1.6: get_config of many keys in requests of GetConfigurationMaxKeys (8 when not said), merged', async () => {
+    /** A 1.6 charger holding Key0… and GetConfigurationMaxKeys `max`; more keys at once than that: refused. */
+    const keysCharger = (max?: number) => (_action: string, p: any) => {
+      const asked: string[] = p.key;
+      if (asked.length > (max ?? 8)) throw rpcError('OccurrenceConstraintViolation', `at most ${max} keys`);
+      const value = (key: string) =>
+        key === 'GetConfigurationMaxKeys'
+          ? max === undefined
+            ? undefined
+            : String(max)
+          : key.startsWith('Key')
+            ? '1'
+            : undefined;
+      const known = asked.filter((k) => value(k) !== undefined);
+      const unknownKey = asked.filter((k) => value(k) === undefined);
+      return {
+        configurationKey: known.map((key) => ({ key, readonly: true, value: value(key) })),
+        ...(unknownKey.length ? { unknownKey } : {}),
+      };
+    };
+    const counts = (calls: Array<{ params: any }>) => calls.map((c) => c.params.key.length);
+    const wanted = [...Array.from({ length: 6 }, (_, i) => `Key${i}`), 'Nope'];
+    const limited = await charger('KEYS16', keysCharger(3));
+    const read = await rig.command('KEYS16', 'get_config', { keys: wanted });
+    expect(read).toMatchObject({ status: 'succeeded', result: { unknownKey: ['Nope'] } });
+    expect(read.result.configurationKey.map((k: any) => k.key)).toEqual(wanted.slice(0, 6));
+    expect(limited.calls[0].params).toEqual({ key: ['GetConfigurationMaxKeys'] });
+    expect(counts(limited.calls)).toEqual([1, 3, 3, 1]);
+    // Learnt once per connection.
+    expect(await rig.command('KEYS16', 'get_config', { keys: wanted.slice(0, 2) })).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(counts(limited.calls)).toEqual([1, 3, 3, 1, 2]);
+
+    const silent = await charger('NOMAX16', keysCharger());
+    const many = Array.from({ length: 10 }, (_, i) => `Key${i}`);
+    expect(await rig.command('NOMAX16', 'get_config', { keys: many })).toMatchObject({ status: 'succeeded' });
+    expect(counts(silent.calls)).toEqual([1, 8, 2]);
   });
 
   it('1.6: set_config with several values sends one ChangeConfiguration each and merges', async () => {

@@ -136,4 +136,16 @@ describe('local authorization list', () => {
     });
     expect(await run('LL201', 'get_local_list_version')).toMatchObject({ result: { pushed_version: 3 } });
   });
+
+  it('an id token type not in IdTokenEnumType is refused with every allowed one, before sending', async () => {
+    const cp = await rig.charger('LL201', 'ocpp2.0.1', { password: 'p201' });
+    const charger = new ChargerAuthority('ocpp2.0.1');
+    charger.serve(cp);
+    await expect(
+      run('LL201', 'send_local_list', { update: 'full', id_tags: [{ id_tag: 'X', type: 'Barcode' }] }),
+    ).rejects.toThrow(
+      'parameter "id_tags.0.type" must be one of "Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress"',
+    );
+    expect(charger.received).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { Type, type Static } from '../../collector/sdk/index.ts';
 import type { OcppVersion } from './config.ts';
 import type { IdTags } from './id-tags.ts';
+import { DEFAULT_ID_TOKEN_TYPE, idTokenType } from './id-token-types.ts';
 import type { OcppCall } from './ocpp-call.ts';
 
 /**
@@ -31,12 +32,7 @@ const entrySchema = Type.Object(
     ),
     expires_at: Type.Optional(Type.String({ format: 'date-time' })),
     parent_id_tag: Type.Optional(Type.String({ minLength: 1, maxLength: 36 })),
-    type: Type.Optional(
-      Type.Union(
-        ['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress'].map((t) => Type.Literal(t)),
-        { description: '2.0.1 idToken type (default ISO14443)' },
-      ),
-    ),
+    type: Type.Optional(idTokenType({ description: `2.0.1 idToken type (default ${DEFAULT_ID_TOKEN_TYPE})` })),
   },
   { additionalProperties: false },
 );
@@ -191,7 +187,7 @@ export class LocalLists {
 
 /** A differential entry without its info: the charger deletes it from its list. */
 function removal(idTag: string, type: string | undefined, v16: boolean): Record<string, unknown> {
-  return v16 ? { idTag } : { idToken: { idToken: idTag, type: type ?? 'ISO14443' } };
+  return v16 ? { idTag } : { idToken: { idToken: idTag, type: type ?? DEFAULT_ID_TOKEN_TYPE } };
 }
 
 function authorizationData(e: ListEntry, v16: boolean): Record<string, unknown> {
@@ -206,7 +202,7 @@ function authorizationData(e: ListEntry, v16: boolean): Record<string, unknown> 
       },
     };
   return {
-    idToken: { idToken: e.id_tag, type: e.type ?? 'ISO14443' },
+    idToken: { idToken: e.id_tag, type: e.type ?? DEFAULT_ID_TOKEN_TYPE },
     idTokenInfo: {
       status: e.status,
       ...(expiry ? { cacheExpiryDateTime: expiry } : {}),

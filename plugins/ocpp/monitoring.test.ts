@@ -16,7 +16,7 @@ import { eventually, intoInfluxd, recordingCharger, startRig, token, type Rig } 
  * fp-charger-severe-event pages for at the configured level (here 4) and not one above, read
  * from the generated rules file and evaluated on a real influxd.
  */
-const chargers = ['MON201', 'REP201', 'EVT-AT', 'EVT-ABOVE', 'MON16'];
+const chargers = ['MON201', 'SPLITMON201', 'REP201', 'EVT-AT', 'EVT-ABOVE', 'MON16'];
 const directory = chargers.reduce(
   (d, id) => d.add({ id, kind: 'charger', site: 'lab' }, { type: 'ocpp_password', value: `pw-${id}` }),
   new MemoryDirectory(),
@@ -47,9 +47,20 @@ const setAnswer = (params: any) => ({
   })),
 });
 
+/** A GetVariables answer with the MonitoringCtrlr limits given (`ItemsPerMessage/SetVariableMonitoring`). */
+const limitsAnswer = (params: any, known: Record<string, string>) => ({
+  getVariableResult: params.getVariableData.map((d: any) => {
+    const value = known[`${d.variable.name}/${d.variable.instance}`];
+    return value === undefined
+      ? { attributeStatus: 'UnknownVariable', component: d.component, variable: d.variable }
+      : { attributeStatus: 'Accepted', component: d.component, variable: d.variable, attributeValue: value };
+  }),
+});
+
 describe('monitors', () => {
   it('set_variable_monitoring installs monitors; those the charger accepted are stored, the rest named', async () => {
     const { calls } = await charger('MON201', (action, p) => {
+      if (action === 'GetVariables') return limitsAnswer(p, {});
       if (action === 'SetVariableMonitoring') return setAnswer(p);
       if (action === 'ClearVariableMonitoring')
         return {
@@ -63,6 +74,8 @@ describe('monitors', () => {
     ];
     const set = await rig.command('MON201', 'set_variable_monitoring', { monitors });
     expect(set).toMatchObject({ status: 'rejected', error: expect.stringContaining('Humidity: UnknownVariable') });
+    // First the charger's MonitoringCtrlr limits (none said: the default, both in one request).
+    expect(calls.shift()!.params.getVariableData[0].component).toEqual({ name: 'MonitoringCtrlr' });
     expect(calls[0]).toEqual({
       action: 'SetVariableMonitoring',
       params: {
@@ -105,6 +118,52 @@ describe('monitors', () => {
       { action: 'SetMonitoringBase', params: { monitoringBase: 'FactoryDefault' } },
       { action: 'SetMonitoringLevel', params: { severity: 3 } },
     ]);
+  });
+
+  it("many monitors are set and cleared in as many requests as the charger's ItemsPerMessage takes", async () => {
+    let nextId = 100;
+    const { calls } = await charger('SPLITMON201', (action, p) => {
+      if (action === 'GetVariables')
+        return limitsAnswer(p, {
+          'ItemsPerMessage/SetVariableMonitoring': '2',
+          'ItemsPerMessage/ClearVariableMonitoring': '2',
+        });
+      if ((p.setMonitoringData ?? p.id).length > 2) throw new Error('OccurrenceConstraintViolation');
+      if (action === 'ClearVariableMonitoring')
+        return { clearMonitoringResult: p.id.map((id: number) => ({ id, status: 'Accepted' })) };
+      return { setMonitoringResult: setAnswer(p).setMonitoringResult.map((r: any) => ({ ...r, id: nextId++ })) };
+    });
+    const monitors = [70, 75, 80, 85, 90].map((value) => ({
+      component: 'TempSensor',
+      evse: 1,
+      variable: 'Temperature',
+      type: 'UpperThreshold',
+      value,
+      severity: 2,
+    }));
+    expect(await rig.command('SPLITMON201', 'set_variable_monitoring', { monitors })).toMatchObject({
+      status: 'succeeded',
+      result: { setMonitoringResult: monitors.map(() => expect.objectContaining({ status: 'Accepted' })) },
+    });
+    expect(calls.map((c) => c.action)).toEqual(['GetVariables', ...Array(3).fill('SetVariableMonitoring')]);
+    expect(calls.slice(1).map((c) => c.params.setMonitoringData.map((d: any) => d.value))).toEqual([
+      [70, 75],
+      [80, 85],
+      [90],
+    ]);
+    // Each part's answer stored against its own monitors: every id with the value it was set to.
+    const stored = await monitorsOf('SPLITMON201');
+    expect(stored.map((m) => [m.id, m.value])).toEqual(monitors.map((m, i) => [100 + i, m.value]));
+
+    // Cleared the same way, by MonitoringCtrlr ItemsPerMessage instance ClearVariableMonitoring.
+    const ids = stored.map((m) => m.id as number);
+    expect(await rig.command('SPLITMON201', 'clear_variable_monitoring', { ids })).toMatchObject({
+      status: 'succeeded',
+    });
+    const clears = calls.filter((c) => c.action === 'ClearVariableMonitoring').map((c) => c.params.id);
+    expect(clears).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    expect(calls.filter((c) => c.action === 'GetVariables')).toHaveLength(1);
+    expect(await monitorsOf('SPLITMON201')).toEqual([]);
   });
 
   it('bad parameters are refused naming them, before anything is sent; 1.6 has no monitoring', async () => {

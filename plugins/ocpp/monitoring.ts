@@ -114,3 +114,10 @@ export function monitoringRefusals(answer: Record<string, unknown>): string | un
   const refused = results.filter((r) => r.status !== 'Accepted').map((r) => `${r.variable.name}: ${r.status}`);
   return refused.length ? refused.join(', ') : undefined;
 }
+
+/** Monitors a ClearVariableMonitoring answer did not remove, or undefined (NotFound counts as removed). */
+export function clearRefusals(answer: Record<string, unknown>): string | undefined {
+  const results = (answer.clearMonitoringResult ?? []) as Array<{ status: string; id: number }>;
+  const refused = results.filter((r) => r.status === 'Rejected').map((r) => `${r.id}: Rejected`);
+  return refused.length ? refused.join(', ') : undefined;
+}

@@ -27,6 +27,7 @@ beforeAll(async () => {
       tariff: { currency: 'EUR', energy_per_kwh: 0.3, time_per_hour: 1.2, session_fee: 0.5, tax_pct: 20 },
     },
     250,
+    { commands: true },
   );
   const put = (id: string, body: object) =>
     fetch(`${rig.url}/api/v1/id-tags/${id}`, {
@@ -312,11 +313,7 @@ describe('OCPP 2.0.1 remote start', () => {
       });
       return { status: 'Accepted' };
     });
-    const outcome = await rig.collector.bus.dispatch('CP201', {
-      name: 'remote_start',
-      params: { id_tag: 'TAG-OK', connector: 1 },
-      timeout_s: 5,
-    });
+    const outcome = await rig.command('CP201', 'remote_start', { id_tag: 'TAG-OK', connector: 1 });
     expect(outcome).toMatchObject({ status: 'succeeded' });
     expect(await eventually(() => started !== undefined)).toBe(true);
     await started;

@@ -19,10 +19,11 @@ const directory = new MemoryDirectory()
   .add(...site('SITE-C16', 'depot', 'pc'))
   .add(...site('OTHER16', 'elsewhere', 'po'))
   .add(...site('SC16', 'lab', 'p16'))
-  .add(...site('SC201', 'lab', 'p201'));
+  .add(...site('SC201', 'lab', 'p201'))
+  .add(...site('SCDEF', 'lab', 'pdef'));
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig(directory);
+  rig = await startRig(directory, {}, 5, { commands: true });
 });
 afterAll(() => rig?.stop());
 
@@ -157,9 +158,8 @@ describe('the site power limit', () => {
   });
 });
 
-describe('smart charging commands', () => {
-  const run = (device: string, name: string, params: object) =>
-    rig.collector.bus.dispatch(device, { name, params, timeout_s: 5 });
+describe('smart charging commands through POST /api/v1/commands', () => {
+  const run = (device: string, name: string, params: object) => rig.command(device, name, params);
   const profile = {
     id: 7,
     stack_level: 1,
@@ -276,22 +276,67 @@ describe('smart charging commands', () => {
       action: 'RequestStartTransaction',
       params: { evseId: 1, chargingProfile: { chargingProfilePurpose: 'TxProfile' } },
     });
+    expect(await run('SC201', 'get_composite_schedule', { connector: 1, duration_s: 600, unit: 'W' })).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(calls[3]).toEqual({
+      action: 'GetCompositeSchedule',
+      params: { evseId: 1, duration: 600, chargingRateUnit: 'W' },
+    });
+    expect(await run('SC201', 'clear_charging_profile', { id: 7 })).toMatchObject({ status: 'succeeded' });
+    expect(calls[4]).toEqual({ action: 'ClearChargingProfile', params: { chargingProfileId: 7 } });
+    expect(
+      (await api('GET', '/chargers/SC201/smart-charging', 'viewer')).body.profiles.map((x: any) => x.profile_id),
+    ).toEqual([3]);
   });
 
   it('a bad parameter is refused with what is allowed, before anything is sent', async () => {
     const { calls } = await charger('SC201', 'ocpp2.0.1', 'p201');
     const bad = (params: object) => run('SC201', 'set_charging_profile', params);
-    await expect(bad({ connector: 1, profile: { ...profile, purpose: 'tx_max' } })).rejects.toThrow(
-      'set_charging_profile: parameter "profile.purpose" must be one of "station_max", "tx_default", "tx"',
-    );
-    await expect(
-      bad({ connector: 1, profile: { ...profile, schedule: { ...profile.schedule, unit: 'kW' } } }),
-    ).rejects.toThrow(/parameter "profile.schedule.unit" must be one of "W", "A"/);
+    expect(await bad({ connector: 1, profile: { ...profile, purpose: 'tx_max' } })).toMatchObject({
+      http: 400,
+      error: {
+        field: 'params.profile.purpose',
+        message: expect.stringContaining(
+          'set_charging_profile: parameter "profile.purpose" must be one of "station_max", "tx_default", "tx"',
+        ),
+      },
+    });
+    expect(
+      await bad({ connector: 1, profile: { ...profile, schedule: { ...profile.schedule, unit: 'kW' } } }),
+    ).toMatchObject({
+      http: 400,
+      error: { message: expect.stringMatching(/parameter "profile.schedule.unit" must be one of "W", "A"/) },
+    });
+    expect(await run('SC201', 'get_charging_profiles', { purpose: 'external' })).toMatchObject({
+      http: 400,
+      error: { message: expect.stringContaining('must be one of "station_max", "tx_default", "tx"') },
+    });
     // A transaction id on a profile that is not for a transaction: refused by us, not sent.
     expect(await bad({ connector: 1, profile: { ...profile, transaction_id: 'TX-1' } })).toMatchObject({
       status: 'rejected',
     });
     expect(calls).toEqual([]);
+  });
+});
+
+describe('schema defaults of a charging profile', () => {
+  const { stack_level: _omitted, ...unstacked } = {
+    id: 9,
+    stack_level: 0,
+    purpose: 'tx_default',
+    kind: 'relative',
+    schedule: { unit: 'W', periods: [{ start_s: 0, limit: 11000 }] },
+  };
+  it('stack_level left out is 0 both through the API and dispatched straight through the bus', async () => {
+    const { calls } = await charger('SCDEF', 'ocpp1.6', 'pdef');
+    const params = { connector: 1, profile: unstacked };
+    const queued = await rig.command('SCDEF', 'set_charging_profile', params);
+    expect(queued).toMatchObject({ status: 'succeeded', params: { profile: { stack_level: 0 } } });
+    // A plugin's own dispatch (the site limit's, say) passes the bus alone: the same default.
+    const direct = await rig.collector.bus.dispatch('SCDEF', { name: 'set_charging_profile', params, timeout_s: 5 });
+    expect(direct).toMatchObject({ status: 'succeeded' });
+    expect(calls.map((c) => c.params.csChargingProfiles.stackLevel)).toEqual([0, 0]);
   });
 });
 

@@ -92,11 +92,13 @@ export interface Station {
   };
 }
 
-/** 2.0.1 DeviceDataCtrlr ItemsPerMessage / BytesPerMessage (0 = no byte limit) per request kind. */
-export interface MessageLimits {
-  GetVariables: { items: number; bytes: number };
-  SetVariables: { items: number; bytes: number };
-}
+/** Items and bytes (0 = no byte limit) one request of a kind may hold, as the charger says (message-limits.ts). */
+export type MessageLimits = Partial<
+  Record<
+    'GetVariables' | 'SetVariables' | 'SetVariableMonitoring' | 'ClearVariableMonitoring' | 'GetConfiguration',
+    { items: number; bytes: number }
+  >
+>;
 
 /** One connected charger. */
 export interface Charger {
@@ -115,7 +117,7 @@ export interface Charger {
    * overwrite each other in InfluxDB and keep their order. One number, not one per connector.
    */
   untimedStatusAt?: number;
-  /** 2.0.1 items and bytes per GetVariables / SetVariables, once learnt (variable-batches.ts). */
+  /** Items and bytes per request of the kinds sent in parts, each once learnt (message-limits.ts). */
   messageLimits?: MessageLimits;
   /** Commands to this charger, one at a time (OCPP-J allows one outstanding CALL each way). */
   outbound?: Promise<unknown>;

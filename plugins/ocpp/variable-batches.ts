@@ -1,21 +1,18 @@
 /**
- * get_config and set_config of many keys, sent in as many requests as the charger takes: a 2.0.1
- * charger says how many items and bytes one GetVariables / SetVariables may hold
- * (DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage, instances GetVariables and SetVariables)
- * and answers a bigger one with OccurenceConstraintViolation. 1.6 ChangeConfiguration has one
- * key per request. The answers are merged into one outcome.
+ * Commands of many items sent in as many requests as the charger takes (message-limits.ts): a
+ * 2.0.1 get_config / set_config (GetVariables / SetVariables), set_variable_monitoring and
+ * clear_variable_monitoring (SetVariableMonitoring, ClearVariableMonitoring), and a 1.6
+ * get_config (GetConfiguration, at most GetConfigurationMaxKeys keys). A bigger request is
+ * answered OccurrenceConstraintViolation (2.0.1) or cut short (1.6).
+ * 1.6 ChangeConfiguration has one key per request. The answers are merged into one outcome.
  */
-import { CommandFailed, CommandRejected, type Command } from '../../collector/sdk/index.ts';
-import type { OcppCall } from './ocpp-call.ts';
-import type { Charger, MessageLimits, Station } from './station.ts';
+import { CommandRejected, type Command } from '../../collector/sdk/index.ts';
+import { anyAnswer, limitOf, type Limit, type LimitedAction, type Send } from './message-limits.ts';
+import { clearRefusals, monitoringRefusals, setMonitoringPayload, type MonitorParams } from './monitoring.ts';
+import type { Charger, Station } from './station.ts';
 import type { OcppComponent, OcppVariable } from './variables.ts';
 import { componentVariable, configEntries, guardedKeyRefusal, setConfig } from './vocabulary.ts';
 
-type Action = keyof MessageLimits;
-type Limit = MessageLimits[Action];
-
-/** When the charger does not say: a size every charger we met took, and no byte limit. */
-const DEFAULT_LIMIT: Limit = { items: 8, bytes: 0 };
 /** A frame's envelope around the payload, as long as ocpp-rpc writes it (a UUID message id). */
 const envelope = (action: string) => JSON.stringify([2, '00000000-0000-0000-0000-000000000000', action]).length + 1;
 
@@ -26,31 +23,70 @@ interface Result {
   attributeValue?: string;
 }
 
-/** Whether the command is sent in parts: several keys read from a 2.0.1 charger, or several set. */
+/** Whether the command is sent in parts: several keys read or set, several monitors set (2.0.1). */
 export function inParts(charger: Charger, command: Command): boolean {
   if (command.name === 'set_config') return configEntries(command.params as never).length > 1;
-  const keys = (command.params as { keys?: string[] } | undefined)?.keys;
-  return command.name === 'get_config' && charger.version === 'ocpp2.0.1' && (keys?.length ?? 0) > 1;
+  if (command.name === 'get_config') return ((command.params as { keys?: string[] }).keys?.length ?? 0) > 1;
+  const p = command.params as { monitors?: unknown[]; ids?: unknown[] };
+  const items = { set_variable_monitoring: p.monitors, clear_variable_monitoring: p.ids }[command.name];
+  return charger.version === 'ocpp2.0.1' && (items?.length ?? 0) > 1;
 }
 
 /** Sends the command's parts one after the other with `send` and merges the answers. */
-export async function sendInParts(
-  station: Station,
-  charger: Charger,
-  command: Command,
-  send: (call: OcppCall) => Promise<unknown>,
-): Promise<unknown> {
+export async function sendInParts(station: Station, charger: Charger, command: Command, send: Send): Promise<unknown> {
   const now = () => station.ctx.clock.now();
+  const limit = (action: LimitedAction) => limitOf(station, charger, action, send);
   if (command.name === 'set_config') {
     const guarded = guardedKeyRefusal(configEntries(command.params as never));
     if (guarded) throw new CommandRejected(`not sent: ${guarded}`);
+  }
+  if (command.name === 'set_variable_monitoring') {
+    const { monitors } = command.params as { monitors: MonitorParams[] };
+    const data = setMonitoringPayload({ monitors }).setMonitoringData as unknown[];
+    const results = await sendItems(
+      'SetVariableMonitoring',
+      'setMonitoringData',
+      data,
+      await limit('SetVariableMonitoring'),
+      send,
+      // Each part's answer is recorded against its own monitors (device-model-handlers.ts).
+      (from, to) => ({ monitors: monitors.slice(from, to) }),
+    );
+    const merged = { setMonitoringResult: results };
+    const refused = monitoringRefusals(merged);
+    if (refused) throw new CommandRejected(`SetVariableMonitoring: ${refused}`, merged);
+    return merged;
+  }
+  if (command.name === 'clear_variable_monitoring') {
+    const { ids } = command.params as { ids: number[] };
+    const results = (await sendItems(
+      'ClearVariableMonitoring',
+      'id',
+      ids,
+      await limit('ClearVariableMonitoring'),
+      send,
+      (from, to) => ({
+        ids: ids.slice(from, to),
+      }),
+    )) as Array<{ status: string; id: number }>;
+    const merged = { clearMonitoringResult: results };
+    const refused = clearRefusals(merged);
+    if (refused) throw new CommandRejected(`ClearVariableMonitoring: ${refused}`, merged);
+    return merged;
+  }
+  if (charger.version === 'ocpp1.6' && command.name === 'get_config') {
+    const keys = (command.params as { keys: string[] }).keys;
+    const answers = await sendParts('GetConfiguration', 'key', keys, await limit('GetConfiguration'), send);
+    const known = answers.flatMap((a) => (a.configurationKey as unknown[] | undefined) ?? []);
+    const unknown = answers.flatMap((a) => (a.unknownKey as string[] | undefined) ?? []);
+    return { configurationKey: known, ...(unknown.length ? { unknownKey: unknown } : {}) };
   }
   if (charger.version === 'ocpp1.6') {
     const entries = configEntries(command.params as never);
     const answers: Array<{ key: string; status: string }> = [];
     for (const [key, value] of entries) {
       const call = setConfig(true, key, value);
-      const answer = (await send(anyAnswer(call))) as { status: string };
+      const answer = (await send(anyAnswer(call.action, call.payload))) as { status: string };
       answers.push({ key, status: answer.status });
     }
     return verdict(
@@ -60,10 +96,11 @@ export async function sendInParts(
       },
     );
   }
-  const limits = await limitsOf(station, charger, send);
   if (command.name === 'get_config') {
     const items = (command.params as { keys: string[] }).keys.map(componentVariable);
-    const results = await sendItems('GetVariables', 'getVariableData', 'getVariableResult', items, limits, send);
+    const results = (await sendItems('GetVariables', 'getVariableData', items, await limit('GetVariables'), send)).map(
+      (r) => r as Result,
+    );
     for (const r of results)
       if (r.attributeStatus === 'Accepted' && r.attributeValue !== undefined)
         station.variables.recordActual(charger.identity, r.component, r.variable, r.attributeValue, now());
@@ -71,7 +108,9 @@ export async function sendInParts(
   }
   const entries = configEntries(command.params as never);
   const items = entries.map(([key, value]) => ({ ...componentVariable(key), attributeValue: value }));
-  const results = await sendItems('SetVariables', 'setVariableData', 'setVariableResult', items, limits, send);
+  const results = (await sendItems('SetVariables', 'setVariableData', items, await limit('SetVariables'), send)).map(
+    (r) => r as Result,
+  );
   results.forEach((r, i) => {
     if (r.attributeStatus === 'Accepted')
       station.variables.recordActual(charger.identity, r.component, r.variable, items[i].attributeValue, now());
@@ -87,26 +126,49 @@ function verdict(refused: Array<{ key: string; status: string }>, merged: unknow
   return merged;
 }
 
-/** The same call, its answer taken whatever it says (the merge reads every status). */
-function anyAnswer(call: OcppCall): OcppCall {
-  return { ...call, interpret: (a) => ({ outcome: 'ok', result: a }) };
+/** The answer field of each kind's result list. */
+const RESULTS: Record<string, string> = {
+  GetVariables: 'getVariableResult',
+  SetVariables: 'setVariableResult',
+  SetVariableMonitoring: 'setMonitoringResult',
+  ClearVariableMonitoring: 'clearMonitoringResult',
+};
+
+/** The items' results, in order, from as many requests as fit the limit. */
+async function sendItems<T>(
+  action: string,
+  field: string,
+  items: T[],
+  limit: Limit,
+  send: Send,
+  paramsOf?: (from: number, to: number) => unknown,
+): Promise<unknown[]> {
+  const answers = await sendParts(action, field, items, limit, send, paramsOf);
+  return answers.flatMap((a) => a[RESULTS[action]] as unknown[]);
 }
 
-async function sendItems<T>(
-  action: Action,
+/** Each part's answer, the parts sent one after the other. */
+async function sendParts<T>(
+  action: string,
   field: string,
-  resultField: string,
   items: T[],
-  limits: MessageLimits,
-  send: (call: OcppCall) => Promise<unknown>,
-): Promise<Result[]> {
-  const results: Result[] = [];
-  for (const part of split(action, field, items, limits[action])) {
-    const call = anyAnswer({ action, payload: { [field]: part }, interpret: () => undefined as never });
-    const answer = (await send(call)) as Record<string, Result[]>;
-    results.push(...answer[resultField]);
+  limit: Limit,
+  send: Send,
+  /** The command's parameters a part carries, when the answer is recorded against them. */
+  paramsOf?: (from: number, to: number) => unknown,
+): Promise<Array<Record<string, unknown>>> {
+  const answers: Array<Record<string, unknown>> = [];
+  let from = 0;
+  for (const part of split(action, field, items, limit)) {
+    answers.push(
+      (await send(anyAnswer(action, { [field]: part }), paramsOf?.(from, from + part.length))) as Record<
+        string,
+        unknown
+      >,
+    );
+    from += part.length;
   }
-  return results;
+  return answers;
 }
 
 /** Items in order, as few requests as fit the limit (an item alone is sent even if over the bytes). */
@@ -125,49 +187,4 @@ export function split<T>(action: string, field: string, items: T[], limit: Limit
   }
   if (part.length) parts.push(part);
   return parts;
-}
-
-const LIMIT_VARIABLES = ['ItemsPerMessage', 'BytesPerMessage'].flatMap((variable) =>
-  (['GetVariables', 'SetVariables'] as const).map((instance) => ({ variable, instance })),
-);
-
-/**
- * The charger's limits: from what it reported (NotifyReport, an earlier GetVariables), else asked
- * once per connection with one GetVariables; what it does not know gets the default.
- */
-async function limitsOf(
-  station: Station,
-  charger: Charger,
-  send: (call: OcppCall) => Promise<unknown>,
-): Promise<MessageLimits> {
-  if (charger.messageLimits) return charger.messageLimits;
-  const { variables } = station;
-  const known = () =>
-    LIMIT_VARIABLES.every((v) => variables.actual(charger.identity, 'DeviceDataCtrlr', v.variable, v.instance));
-  if (!known()) {
-    const getVariableData = LIMIT_VARIABLES.map((v) => ({
-      component: { name: 'DeviceDataCtrlr' },
-      variable: { name: v.variable, instance: v.instance },
-    }));
-    try {
-      const answer = (await send(
-        anyAnswer({ action: 'GetVariables', payload: { getVariableData }, interpret: () => undefined as never }),
-      )) as { getVariableResult: Result[] };
-      for (const r of answer.getVariableResult)
-        if (r.attributeStatus === 'Accepted' && r.attributeValue !== undefined)
-          variables.recordActual(charger.identity, r.component, r.variable, r.attributeValue, station.ctx.clock.now());
-    } catch (err) {
-      // A charger that cannot say (a CALLERROR) gets the default; a command given up on is not sent on.
-      if (!(err instanceof CommandRejected || err instanceof CommandFailed)) throw err;
-    }
-  }
-  const limit = (instance: Action): Limit => {
-    const read = (variable: string, fallback: number) => {
-      const n = Number(variables.actual(charger.identity, 'DeviceDataCtrlr', variable, instance));
-      return Number.isInteger(n) && n > 0 ? n : fallback;
-    };
-    return { items: read('ItemsPerMessage', DEFAULT_LIMIT.items), bytes: read('BytesPerMessage', DEFAULT_LIMIT.bytes) };
-  };
-  charger.messageLimits = { GetVariables: limit('GetVariables'), SetVariables: limit('SetVariables') };
-  return charger.messageLimits;
 }

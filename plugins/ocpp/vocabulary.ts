@@ -19,7 +19,13 @@ import { localListSpecs } from './local-list.ts';
 import type { OcppCall } from './ocpp-call.ts';
 import { reservationSpecs } from './reservations.ts';
 import { baseReportPayload, deviceModelSpecs, reportPayload } from './device-model.ts';
-import { monitoringRefusals, monitoringReportPayload, monitoringSpecs, setMonitoringPayload } from './monitoring.ts';
+import {
+  clearRefusals,
+  monitoringRefusals,
+  monitoringReportPayload,
+  monitoringSpecs,
+  setMonitoringPayload,
+} from './monitoring.ts';
 import { networkProfilePayload, networkProfileSpecs } from './network-profile.ts';
 import { publishingCall, publishingSpecs } from './firmware-publishing.ts';
 import { displayCall, displayMessageSpecs } from './display-messages.ts';
@@ -433,12 +439,9 @@ export function toCall(version: OcppVersion, name: CommandName, params: unknown,
         action: 'ClearVariableMonitoring',
         payload: { id: (params as Params<'clear_variable_monitoring'>).ids },
         interpret: (a) => {
-          const results = a.clearMonitoringResult as Array<{ status: string; id: number }>;
-          const refused = results.filter((r) => r.status === 'Rejected').map((r) => `${r.id}: Rejected`);
           // NotFound: the charger runs no such monitor, which is what was asked.
-          return refused.length
-            ? { outcome: 'rejected', result: a, reason: refused.join(', ') }
-            : { outcome: 'ok', result: a };
+          const refused = clearRefusals(a);
+          return refused ? { outcome: 'rejected', result: a, reason: refused } : { outcome: 'ok', result: a };
         },
       };
     case 'set_monitoring_base':
