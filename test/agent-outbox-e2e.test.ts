@@ -133,6 +133,9 @@ async function offlineThenBack(p: Policy) {
   await new Promise((r) => setTimeout(r, 50));
   const lateFrom = Date.now();
   await reports(LATE);
+  // And a pause after: the power cycle's own reports fall outside the window.
+  await new Promise((r) => setTimeout(r, 50));
+  const lateTo = Date.now();
   // Marker 2: a power cycle when the outbox has overflowed (boot_count 3).
   await terminal.powerCycle();
   expect(terminal.boots).toBe(3);
@@ -162,7 +165,7 @@ async function offlineThenBack(p: Policy) {
   for (const m of ['terminal_status', 'terminal_link', 'terminal_info'])
     stored += await storedPoints(query, m, `device = '${device}'`);
   const late = await query(
-    `SELECT COUNT(state) FROM terminal_status WHERE device = '${device}' AND time >= ${lateFrom}ms AND time < ${back}ms`,
+    `SELECT COUNT(state) FROM terminal_status WHERE device = '${device}' AND time >= ${lateFrom}ms AND time < ${lateTo}ms`,
   );
   const lateStored = (late[0]?.values[0]?.[1] as number | undefined) ?? 0;
   return { dropped, emitted, stored, lateStored, boots: await bootsStored(device) };
