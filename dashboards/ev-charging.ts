@@ -6,6 +6,7 @@ import {
   chargingLimit,
   connectorStatus,
   meter,
+  ocppEvent,
   securityEvent,
   session,
   sitePower,
@@ -216,6 +217,25 @@ export function evChargingDashboard(): Board {
         w: 24,
         description:
           'SecurityEventNotifications; tamper, a cleared security log and memory exhaustion also raise fp-charger-security-event.',
+      },
+    )
+    .table(
+      'Monitoring events',
+      [
+        {
+          q: Query.from(ocppEvent)
+            .field('severity')
+            .field('trigger')
+            .field('actual_value')
+            .field('alerting')
+            .filterBy(F)
+            .byTags('device', 'component', 'variable'),
+        },
+      ],
+      {
+        w: 24,
+        description:
+          '2.0.1 NotifyEvent: a monitor that fired, with its severity (0 Danger … 9 Debug); alerting = at or below plugins.ocpp.event_alert_severity, which raises fp-charger-severe-event.',
       },
     );
   return board;

@@ -153,6 +153,15 @@ describe('EV charging', () => {
       'chg-fw-fail StartupOfTheDevice true': 30,
     });
   });
+
+  it('Monitoring events: chg-fault’s EVSE Problem monitor, once a minute; none from a healthy charger', async () => {
+    const rows = await table(E, 'Monitoring events');
+    expect(rows.map((r) => [r.device, r.component, r.variable, r.severity, r.trigger, r.alerting])).toEqual(
+      Array(30).fill(['chg-fault', 'EVSE', 'Problem', 1, 'Alerting', true]),
+    );
+    expect(await table(E, 'Monitoring events', { customer: 'globex' })).toEqual([]);
+    expect(await table(E, 'Monitoring events', { device: 'chg-ok' })).toEqual([]);
+  });
 });
 
 const G = 'fp-gaming';

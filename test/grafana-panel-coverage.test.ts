@@ -70,6 +70,7 @@ const VALUE_TESTS: Record<string, Record<string, string>> = {
     'Faults by error code': FLEET_VALUES,
     'Faults per interval': FLEET_VALUES,
     'Security events': FLEET_VALUES,
+    'Monitoring events': FLEET_VALUES,
   },
   'fp-gaming': {
     'Stations in session': BOARD_VALUES,

@@ -139,8 +139,9 @@ export const FLEET: FixtureDevice[] = [
       ocpp_connector_status: { status: 'Faulted', error_code: 'GroundFailure' },
       ocpp_error: { code: 'GroundFailure' },
       // Its ground-fault monitor (severity 1, Hardware Failure) fired.
-      ocpp_event: { severity: int(1), alerting: true, trigger: 'Alerting', component: 'EVSE', variable: 'Problem' },
+      ocpp_event: { severity: int(1), alerting: true, trigger: 'Alerting', actual_value: 'true' },
     },
+    tags: { ocpp_event: { component: 'EVSE', variable: 'Problem' } },
   },
   { device: 'chg-off', kind: 'charger', model: 'DC50', customer: 'globex', site: 'globex-s1', state: 'offline' },
   {
